@@ -1,0 +1,1 @@
+"""The builtin text-editing provider: in-memory buffers over local files."""

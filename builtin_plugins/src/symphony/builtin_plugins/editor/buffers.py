@@ -1,0 +1,97 @@
+"""Buffers over local files, edited by LSP-style positions, saved atomically."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+from pathlib import Path
+
+from symphony.hookspecs import BufferId, NotFoundError, ValidationError, new_id
+from symphony.hookspecs.ports import BufferInfo, Position, TextEdit
+
+__all__ = ["Buffers"]
+
+
+class _Buffer:
+    __slots__ = ("dirty", "lines", "path", "version")
+
+    def __init__(self, path: Path, text: str) -> None:
+        self.path = path
+        self.lines = text.split("\n")
+        self.dirty = False
+        self.version = 0
+
+
+class Buffers:
+    """The TextEditingPort: one buffer per open file, edits applied in order."""
+
+    def __init__(self) -> None:
+        self._buffers: dict[BufferId, _Buffer] = {}
+        self._lock = asyncio.Lock()
+
+    def _get(self, buffer_id: BufferId) -> _Buffer:
+        try:
+            return self._buffers[buffer_id]
+        except KeyError:
+            raise NotFoundError(f"No open buffer {buffer_id!r}; open the file first.") from None
+
+    async def open_file(self, path: Path) -> BufferId:
+        path = Path(path).resolve()
+        for buffer_id, buffer in self._buffers.items():
+            if buffer.path == path:
+                return buffer_id
+        try:
+            text = path.read_text(encoding="utf-8") if path.exists() else ""
+        except (OSError, UnicodeDecodeError) as error:
+            raise ValidationError(f"Cannot open {path} as UTF-8 text: {error}") from None
+        buffer_id = BufferId(new_id())
+        self._buffers[buffer_id] = _Buffer(path, text)
+        return buffer_id
+
+    async def edit_text(self, buffer_id: BufferId, edit: TextEdit) -> None:
+        async with self._lock:
+            buffer = self._get(buffer_id)
+            for position in (edit.start, edit.end):
+                self._check(buffer, position)
+            if (edit.end.line, edit.end.character) < (edit.start.line, edit.start.character):
+                raise ValidationError(f"Edit range ends before it starts: {edit.start} > {edit.end}.")
+            head = buffer.lines[edit.start.line][: edit.start.character]
+            tail = buffer.lines[edit.end.line][edit.end.character :]
+            buffer.lines[edit.start.line : edit.end.line + 1] = (head + edit.text + tail).split("\n")
+            buffer.dirty = True
+            buffer.version += 1
+
+    @staticmethod
+    def _check(buffer: _Buffer, position: Position) -> None:
+        if not 0 <= position.line < len(buffer.lines):
+            raise ValidationError(f"Line {position.line} is outside the buffer (0..{len(buffer.lines) - 1}).")
+        length = len(buffer.lines[position.line])
+        if not 0 <= position.character <= length:
+            raise ValidationError(f"Character {position.character} is outside line {position.line} (0..{length}).")
+
+    async def get_buffer_content(self, buffer_id: BufferId) -> str:
+        return "\n".join(self._get(buffer_id).lines)
+
+    async def save_buffer(self, buffer_id: BufferId) -> None:
+        buffer = self._get(buffer_id)
+        text = "\n".join(buffer.lines)
+        descriptor, temporary = tempfile.mkstemp(dir=buffer.path.parent, prefix=f".{buffer.path.name}.")
+        try:
+            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+                handle.write(text)
+            os.replace(temporary, buffer.path)
+        except BaseException:
+            os.unlink(temporary)
+            raise
+        buffer.dirty = False
+
+    async def close_buffer(self, buffer_id: BufferId) -> None:
+        self._get(buffer_id)
+        del self._buffers[buffer_id]
+
+    async def list_buffers(self) -> list[BufferInfo]:
+        return [
+            BufferInfo(buffer_id=buffer_id, path=str(b.path), dirty=b.dirty, version=b.version)
+            for buffer_id, b in self._buffers.items()
+        ]

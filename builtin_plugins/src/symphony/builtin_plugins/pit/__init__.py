@@ -1,0 +1,1 @@
+"""The Pit's builtin components; each arrives as its own plugin module."""

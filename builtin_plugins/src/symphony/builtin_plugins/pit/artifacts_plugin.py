@@ -1,0 +1,33 @@
+"""Registers the local artifact store as the ``artifact_store`` port."""
+
+from __future__ import annotations
+
+import os
+
+from symphony.hookspecs import HealthCheck, HealthStatus, hookimpl
+from symphony.hookspecs.ports import HostContext
+
+from .artifacts import LocalArtifactStore
+
+SYMPHONY_API = "^1.0"
+
+
+@hookimpl(trylast=True)
+def symphony_provide_artifact_store(context: HostContext) -> LocalArtifactStore:
+    return LocalArtifactStore(context.data_dir / "artifacts")
+
+
+@hookimpl
+def symphony_health_checks(context: HostContext) -> list[HealthCheck]:
+    def check() -> HealthStatus:
+        root = context.data_dir / "artifacts"
+        probe = root
+        while not probe.exists():
+            probe = probe.parent
+        if not os.access(probe, os.W_OK):
+            return HealthStatus.failed(
+                f"artifact directory {root} is not writable", fix="Set data_dir to a writable directory."
+            )
+        return HealthStatus.ok(f"artifacts in {root}", root=str(root))
+
+    return [HealthCheck(name="artifact_store", check=check)]

@@ -1,0 +1,107 @@
+"""What plugins contribute through the broadcast hooks.
+
+Contributions hold callables (factories, checks), so they are Structs for
+their validation and repr, not wire types.  Their ``name`` is how workflows,
+settings and the CLI refer to them; names are unique per kind across all
+plugins, and a clash is reported by the host with both plugins named.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Literal
+
+import msgspec
+
+from ._base import Base
+
+__all__ = [
+    "CodecSpec",
+    "InstrumentSpec",
+    "Invocation",
+    "OperatorSpec",
+    "PortSpec",
+    "PreValidatorSpec",
+    "TransportSpec",
+]
+
+
+class PortSpec(Base, frozen=True):
+    """One typed input or output of an instrument or operator.
+
+    ``type`` is a type name of the workflow type language (``string``,
+    ``number``, ``json``, ``list[string]``, ...).
+    """
+
+    type: str
+    required: bool = True
+    description: str = ""
+
+
+class _Contribution(msgspec.Struct, frozen=True, kw_only=True):
+    name: str
+    description: str = ""
+
+
+class InstrumentSpec(_Contribution, frozen=True, kw_only=True):
+    """An AI model call usable as a workflow node.
+
+    ``factory(config)`` returns an object with ``async def __call__(inputs) -> outputs``.
+    """
+
+    factory: Callable[[Mapping[str, Any]], Any]
+    inputs: dict[str, PortSpec] = msgspec.field(default_factory=dict)
+    outputs: dict[str, PortSpec] = msgspec.field(default_factory=dict)
+    models: tuple[str, ...] = ()
+
+
+class OperatorSpec(_Contribution, frozen=True, kw_only=True):
+    """A utility step usable as a workflow node; ``factory`` as for instruments.
+
+    ``cpu_bound`` operators are run off the event loop.
+    """
+
+    factory: Callable[[Mapping[str, Any]], Any]
+    inputs: dict[str, PortSpec] = msgspec.field(default_factory=dict)
+    outputs: dict[str, PortSpec] = msgspec.field(default_factory=dict)
+    cpu_bound: bool = False
+
+
+class TransportSpec(_Contribution, frozen=True, kw_only=True):
+    """A transport kind (``unix``, ``tcp``, ``stdio``...); ``factory(config)`` gives a Transport."""
+
+    factory: Callable[[Mapping[str, Any]], Any]
+    schemes: tuple[str, ...] = ()
+
+
+class CodecSpec(_Contribution, frozen=True, kw_only=True):
+    """A wire format for envelopes; ``content_type`` is used in the handshake."""
+
+    content_type: str
+    encode: Callable[[Any], bytes]
+    decode: Callable[[bytes], Any]
+
+
+class PreValidatorSpec(_Contribution, frozen=True, kw_only=True):
+    """A fast technical check (seed M1.6) run before a request is attempted.
+
+    ``target`` is the request kind it checks (``workflow``, ``user``,
+    ``extension_manifest``); ``check`` raises PreValidationError or returns None.
+    """
+
+    target: str
+    check: Callable[[Any], None]
+
+
+class Invocation(msgspec.Struct, kw_only=True):
+    """One call of an instrument, operator or extension, as wrappers see it.
+
+    ``call`` performs it; wrappers of ``symphony_invoke`` run code around it
+    and may read or annotate ``attributes``.
+    """
+
+    kind: Literal["instrument", "operator", "extension"]
+    target: str
+    inputs: Mapping[str, Any]
+    call: Callable[[Mapping[str, Any]], Awaitable[Any] | Any]
+    attributes: dict[str, Any] = msgspec.field(default_factory=dict)

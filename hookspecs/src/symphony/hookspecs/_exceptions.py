@@ -1,0 +1,237 @@
+"""One exception tree for everything Symphony raises on purpose.
+
+::
+
+    SymphonyError
+    ├── ConfigurationError            bad settings, profile or version range
+    │   ├── ApiRangeSyntaxError
+    │   └── DistroSelectionError
+    ├── PluginError                   .plugin names the culprit
+    │   ├── PluginLoadError           import failed, bad hookimpl, API mismatch
+    │   ├── ProviderConflictError     two plugins claim one port at one priority
+    │   ├── HookCallError             an implementation raised
+    │   │   └── HookTimeoutError
+    │   └── ComponentError            start/stop of a component failed
+    ├── PortUnavailableError          nobody provides a port
+    ├── IpcError
+    │   ├── SerializationError
+    │   └── TransportError
+    ├── ExtensionError
+    │   └── PermissionDeniedError
+    └── DataError                     the data layer's categories
+        ├── PreValidationError
+        ├── ValidationError
+        ├── AuthorizationError
+        ├── NotFoundError
+        └── NetworkError
+
+    HostStateError(RuntimeError)      misuse: e.g. asking a stopped host for a port
+
+Every SymphonyError has a stable ``category`` (used on the wire in
+``ErrorPayload``) and a message that says what happened and how to fix it.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+__all__ = [
+    "ApiRangeSyntaxError",
+    "AuthorizationError",
+    "ComponentError",
+    "ConfigurationError",
+    "DataError",
+    "DistroSelectionError",
+    "ExtensionError",
+    "HookCallError",
+    "HookTimeoutError",
+    "HostStateError",
+    "IpcError",
+    "NetworkError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "PluginError",
+    "PluginLoadError",
+    "PortUnavailableError",
+    "PreValidationError",
+    "ProviderConflictError",
+    "SerializationError",
+    "SymphonyError",
+    "TransportError",
+    "ValidationError",
+    "error_class_for",
+]
+
+
+class SymphonyError(Exception):
+    """Base of every error Symphony raises for a reason it can explain."""
+
+    category: ClassVar[str] = "symphony"
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0]) if self.args else self.__class__.__name__
+
+
+class ConfigurationError(SymphonyError):
+    """A setting, profile or declared range is invalid; the message names the key."""
+
+    category = "configuration"
+
+
+class ApiRangeSyntaxError(ConfigurationError, ValueError):
+    """A version range could not be parsed."""
+
+    category = "configuration.api_range"
+
+
+class DistroSelectionError(ConfigurationError):
+    """No single distribution profile can be chosen."""
+
+    category = "configuration.distro"
+
+
+class PluginError(SymphonyError):
+    """A plugin misbehaved; ``plugin`` names it as listed by ``symphony plugins list``."""
+
+    category = "plugin"
+
+    def __init__(self, message: str, *, plugin: str | None = None) -> None:
+        super().__init__(message)
+        self.plugin = plugin
+
+
+class PluginLoadError(PluginError):
+    """A plugin could not be imported, validated or registered."""
+
+    category = "plugin.load"
+
+
+class ProviderConflictError(PluginError):
+    """Two plugins provide the same port at the same priority."""
+
+    category = "plugin.provider_conflict"
+
+    def __init__(self, message: str, *, port: str, plugins: tuple[str, ...]) -> None:
+        super().__init__(message, plugin=plugins[0] if plugins else None)
+        self.port = port
+        self.plugins = plugins
+
+
+class HookCallError(PluginError):
+    """A hook implementation raised; ``hook`` and ``plugin`` say which."""
+
+    category = "plugin.hook_call"
+
+    def __init__(self, message: str, *, plugin: str | None, hook: str) -> None:
+        super().__init__(message, plugin=plugin)
+        self.hook = hook
+
+
+class HookTimeoutError(HookCallError, TimeoutError):
+    """A hook implementation did not finish within the call's timeout."""
+
+    category = "plugin.hook_timeout"
+
+
+class ComponentError(PluginError):
+    """A component failed to start or stop."""
+
+    category = "plugin.component"
+
+
+class PortUnavailableError(SymphonyError):
+    """No installed plugin provides the requested port."""
+
+    category = "port_unavailable"
+
+
+class IpcError(SymphonyError):
+    """Inter-process communication failed."""
+
+    category = "ipc"
+
+
+class SerializationError(IpcError):
+    """A message could not be encoded or decoded."""
+
+    category = "ipc.serialization"
+
+
+class TransportError(IpcError):
+    """A transport could not connect, send or receive."""
+
+    category = "ipc.transport"
+
+
+class ExtensionError(SymphonyError):
+    """An Orchestra Kit extension failed to load or run."""
+
+    category = "extension"
+
+
+class PermissionDeniedError(ExtensionError):
+    """An extension asked for something it was not granted."""
+
+    category = "extension.permission_denied"
+
+
+class DataError(SymphonyError):
+    """The data layer refused or failed a request."""
+
+    category = "data"
+
+
+class PreValidationError(DataError):
+    """A fast technical check failed before any request was made."""
+
+    category = "data.pre_validation"
+
+
+class ValidationError(DataError):
+    """Authoritative validation rejected the request."""
+
+    category = "data.validation"
+
+
+class AuthorizationError(DataError):
+    """The caller may not do this."""
+
+    category = "data.authorization"
+
+
+class NotFoundError(DataError):
+    """The requested resource does not exist."""
+
+    category = "data.not_found"
+
+
+class NetworkError(DataError):
+    """The data service could not be reached."""
+
+    category = "data.network"
+
+
+class HostStateError(RuntimeError):
+    """The host was used out of order (a programming error, not a user error)."""
+
+
+def _walk(cls: type[SymphonyError]) -> list[type[SymphonyError]]:
+    found = [cls]
+    for sub in cls.__subclasses__():
+        found += _walk(sub)
+    return found
+
+
+def error_class_for(category: str) -> type[SymphonyError]:
+    """The most specific error class for a wire ``category``, falling back to its parents.
+
+    ``"data.not_found"`` gives NotFoundError; an unknown ``"data.quota"`` gives
+    DataError; anything else unknown gives SymphonyError.
+    """
+    by_category = {cls.category: cls for cls in _walk(SymphonyError)}
+    while category:
+        if category in by_category:
+            return by_category[category]
+        category = category.rpartition(".")[0]
+    return SymphonyError

@@ -1,0 +1,66 @@
+"""The ports of the seed as ``typing.Protocol`` classes.
+
+A port is what the rest of the system calls; a plugin provides it through the
+matching ``symphony_provide_*`` hook.  The hot path calls the resolved object
+directly, so hook dispatch never dominates a workflow's cost.
+"""
+
+from ._component import AsyncComponent, HostContext
+from ._conductor import ConductorPort, ConductorStatus, OrchestrationRequest, OrchestrationResult
+from ._data import CreateUserRequest, CreateWorkflowRequest, DataAccessPort, User, WorkflowRecord
+from ._editing import BufferInfo, Position, TextEdit, TextEditingPort
+from ._extension import ExtensionPort
+from ._ipc import Connection, Handler, Listener, MessageBus, Subscription, Transport
+from ._pit import (
+    ArbitrationEnginePort,
+    ArtifactInfo,
+    ArtifactStorePort,
+    DagTrackerPort,
+    ExecutionStatus,
+    ModelHandle,
+    ModelState,
+    PitPort,
+    PoolManagerPort,
+    ResourceGrant,
+    ResourceRequest,
+    StaleManagerPort,
+)
+from ._prevalidation import PreValidationPort
+
+__all__ = [
+    "ArbitrationEnginePort",
+    "ArtifactInfo",
+    "ArtifactStorePort",
+    "AsyncComponent",
+    "BufferInfo",
+    "ConductorPort",
+    "ConductorStatus",
+    "Connection",
+    "CreateUserRequest",
+    "CreateWorkflowRequest",
+    "DagTrackerPort",
+    "DataAccessPort",
+    "ExecutionStatus",
+    "ExtensionPort",
+    "Handler",
+    "HostContext",
+    "Listener",
+    "MessageBus",
+    "ModelHandle",
+    "ModelState",
+    "OrchestrationRequest",
+    "OrchestrationResult",
+    "PitPort",
+    "PoolManagerPort",
+    "Position",
+    "PreValidationPort",
+    "ResourceGrant",
+    "ResourceRequest",
+    "StaleManagerPort",
+    "Subscription",
+    "TextEdit",
+    "TextEditingPort",
+    "Transport",
+    "User",
+    "WorkflowRecord",
+]

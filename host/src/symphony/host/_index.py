@@ -1,0 +1,157 @@
+"""A persistent index of Symphony entry points, so discovery does not rescan.
+
+``importlib.metadata`` caches nothing: each scan reads every distribution's
+metadata (milliseconds per call; hundreds with a thousand packages).  The
+index records, per environment, the ``symphony.*`` entry points of every
+distribution plus the modification times it was built from: every ``sys.path``
+entry and every ``entry_points.txt``.  A lookup re-stats those files (cheap)
+and rescans only when one changed; ``use_cache=False`` bypasses the file and
+:func:`clear` deletes it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+import msgspec
+
+__all__ = ["DistributionEntry", "EntryPointIndex", "IndexedEntryPoint", "clear", "load_index"]
+
+_FORMAT = 1
+_GROUP_PREFIX = "symphony."
+
+
+class IndexedEntryPoint(msgspec.Struct, frozen=True):
+    group: str
+    name: str
+    value: str
+
+
+class DistributionEntry(msgspec.Struct, frozen=True):
+    """One installed distribution with Symphony entry points."""
+
+    name: str
+    version: str
+    location: str
+    entry_points: tuple[IndexedEntryPoint, ...]
+
+
+class _Stamp(msgspec.Struct, frozen=True, array_like=True):
+    path: str
+    mtime_ns: int
+
+
+class EntryPointIndex(msgspec.Struct, frozen=True):
+    """The ``symphony.*`` entry points of one environment, with what they were read from."""
+
+    format: int
+    environment: str
+    path_stamps: tuple[_Stamp, ...]
+    file_stamps: tuple[_Stamp, ...]
+    distributions: tuple[DistributionEntry, ...]
+
+    def group(self, group: str) -> list[tuple[DistributionEntry, IndexedEntryPoint]]:
+        """Entry points of ``group`` with their distribution, in ``sys.path`` order."""
+        return [(dist, ep) for dist in self.distributions for ep in dist.entry_points if ep.group == group]
+
+
+def _mtime_ns(path: str) -> int:
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return -1
+
+
+def _environment_key(paths: Iterable[str]) -> str:
+    text = "\0".join([sys.prefix, sys.version, *paths])
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def _cache_file(cache_dir: Path, environment: str) -> Path:
+    return cache_dir / f"entry-points-{environment}.msgpack"
+
+
+def _scan(paths: list[str]) -> EntryPointIndex:
+    from importlib.metadata import distributions
+
+    seen: set[str] = set()
+    file_stamps: list[_Stamp] = []
+    found: list[DistributionEntry] = []
+    for dist in distributions(path=paths):
+        name = dist.metadata["Name"] or ""
+        key = name.lower().replace("_", "-").replace(".", "-")
+        if not name or key in seen:  # the first on sys.path shadows the rest, as in importlib
+            continue
+        seen.add(key)
+        location = str(getattr(dist, "_path", ""))
+        if location:
+            eps_file = os.path.join(location, "entry_points.txt")
+            file_stamps.append(_Stamp(eps_file, _mtime_ns(eps_file)))
+        text = dist.read_text("entry_points.txt") or ""
+        if _GROUP_PREFIX not in text:
+            continue
+        entry_points = tuple(
+            IndexedEntryPoint(ep.group, ep.name, ep.value)
+            for ep in dist.entry_points
+            if ep.group.startswith(_GROUP_PREFIX)
+        )
+        if entry_points:
+            found.append(DistributionEntry(name, dist.version, location, entry_points))
+    return EntryPointIndex(
+        format=_FORMAT,
+        environment=_environment_key(paths),
+        path_stamps=tuple(_Stamp(p, _mtime_ns(p)) for p in paths),
+        file_stamps=tuple(file_stamps),
+        distributions=tuple(found),
+    )
+
+
+def _is_current(index: EntryPointIndex, paths: list[str]) -> bool:
+    if index.format != _FORMAT or [s.path for s in index.path_stamps] != paths:
+        return False
+    stamps = index.path_stamps + index.file_stamps
+    return all(_mtime_ns(stamp.path) == stamp.mtime_ns for stamp in stamps)
+
+
+_decoder = msgspec.msgpack.Decoder(EntryPointIndex)
+
+
+def load_index(cache_dir: Path | None, *, use_cache: bool = True) -> EntryPointIndex:
+    """The current index: from ``cache_dir`` when still valid, else a fresh scan (then saved)."""
+    paths = [p or os.getcwd() for p in sys.path]
+    if not use_cache or cache_dir is None:
+        return _scan(paths)
+    cache_file = _cache_file(cache_dir, _environment_key(paths))
+    try:
+        index = _decoder.decode(cache_file.read_bytes())
+        if _is_current(index, paths):
+            return index
+    except (OSError, msgspec.DecodeError, msgspec.ValidationError):
+        pass  # missing or unreadable: rebuild below
+    index = _scan(paths)
+    _save(cache_file, index)
+    return index
+
+
+def _save(cache_file: Path, index: EntryPointIndex) -> None:
+    """Write atomically; an unwritable cache directory only costs a rescan next time."""
+    try:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        temporary = cache_file.with_name(f"{cache_file.name}.{os.getpid()}.tmp")
+        temporary.write_bytes(msgspec.msgpack.encode(index))
+        os.replace(temporary, cache_file)
+    except OSError:
+        pass
+
+
+def clear(cache_dir: Path) -> int:
+    """Delete every cached index in ``cache_dir``; return how many files were removed."""
+    removed = 0
+    for path in cache_dir.glob("entry-points-*.msgpack"):
+        path.unlink(missing_ok=True)
+        removed += 1
+    return removed

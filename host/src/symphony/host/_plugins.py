@@ -1,0 +1,163 @@
+"""Discovering, loading and registering plugins, each failure isolated.
+
+Plugins come from the ``symphony.plugins`` entry-point group (builtins too,
+exactly like third parties) plus any passed to the Host explicitly.  Blocked
+and disabled plugins are never imported.  A plugin that fails to import,
+declares an API range the host does not speak, has an implementation pluggy
+rejects or implements a hook that does not exist is recorded as ``failed``
+with its distribution, version and the reason, and the host goes on without it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from importlib.metadata import EntryPoint
+from typing import Any, Final, Literal
+
+import msgspec
+import pluggy
+from stevedore import ExtensionManager
+
+from symphony.hookspecs import API_VERSION, ApiRange, ApiRangeSyntaxError
+
+from ._index import DistributionEntry, EntryPointIndex
+from ._settings import PluginSettings
+
+__all__ = ["BUILTIN_DISTRIBUTIONS", "GROUP", "PluginRecord", "discover"]
+
+GROUP: Final = "symphony.plugins"
+#: Distributions whose plugins are reported as ``builtin`` and registered first.
+BUILTIN_DISTRIBUTIONS: Final = frozenset(
+    {"symphony-builtins", "symphony-host", "symphony-sandbox", "symphony-registry"}
+)
+_BUILTIN_PRIORITY: Final = -100
+
+Source = Literal["essential", "builtin", "third-party", "explicit"]
+PluginStatus = Literal["loaded", "blocked", "disabled", "failed"]
+
+
+class PluginRecord(msgspec.Struct, kw_only=True):
+    """One plugin as ``symphony plugins list`` shows it."""
+
+    name: str
+    source: Source
+    status: PluginStatus
+    distribution: str | None = None
+    version: str | None = None
+    target: str | None = None
+    priority: int = 0
+    hooks: list[str] = msgspec.field(default_factory=list)
+    error: str | None = None
+    load_ms: float = 0.0
+
+    def fail(self, error: str) -> None:
+        self.status, self.error = "failed", error
+
+
+class _Candidate(msgspec.Struct, frozen=True):
+    record: PluginRecord
+    entry_point: EntryPoint
+
+
+class _Loader(ExtensionManager):  # type: ignore[type-arg]
+    """stevedore's manager over entry points the host already filtered and ordered.
+
+    ``list_entry_points`` is stevedore's documented seam; overriding it makes
+    stevedore load from the host's index instead of rescanning the environment.
+    """
+
+    def __init__(self, candidates: Sequence[_Candidate]) -> None:
+        self._candidates = {c.entry_point.name: c for c in candidates}
+        self.load_ns: dict[str, int] = {}
+        super().__init__(GROUP, on_load_failure_callback=_record_import_failure)
+
+    def list_entry_points(self) -> list[EntryPoint]:
+        return [c.entry_point for c in self._candidates.values()]
+
+    def _load_one_plugin(self, ep: EntryPoint, *args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter_ns()
+        try:
+            return super()._load_one_plugin(ep, *args, **kwargs)
+        finally:
+            self.load_ns[ep.name] = time.perf_counter_ns() - start
+
+
+def _record_import_failure(manager: ExtensionManager, ep: EntryPoint, error: BaseException) -> None:  # type: ignore[type-arg]
+    assert isinstance(manager, _Loader)
+    manager._candidates[ep.name].record.fail(f'Error importing plugin "{ep.name}": {error!r}')
+
+
+def _priority(name: str, builtin: bool, settings: PluginSettings) -> int:
+    return settings.priority.get(name, _BUILTIN_PRIORITY if builtin else 0)
+
+
+def _records(
+    entries: Iterable[tuple[DistributionEntry, Any]], settings: PluginSettings, essential: frozenset[str]
+) -> tuple[list[PluginRecord], list[_Candidate]]:
+    records, candidates, seen = [], [], set()
+    for dist, ep in entries:
+        builtin = dist.name in BUILTIN_DISTRIBUTIONS
+        record = PluginRecord(
+            name=ep.name,
+            source="builtin" if builtin else "third-party",
+            status="loaded",
+            distribution=dist.name,
+            version=dist.version,
+            target=ep.value,
+            priority=_priority(ep.name, builtin, settings),
+        )
+        records.append(record)
+        if ep.name in seen or ep.name in essential:
+            record.fail(f"Plugin name {ep.name!r} is already taken by another plugin; rename the entry point.")
+        elif ep.name in settings.block:
+            record.status = "blocked"
+        elif settings.enable is not None and ep.name not in settings.enable:
+            record.status = "disabled"
+        else:
+            candidates.append(_Candidate(record, EntryPoint(ep.name, ep.value, GROUP)))
+        seen.add(ep.name)
+    candidates.sort(key=lambda c: (c.record.priority, c.record.name))
+    return records, candidates
+
+
+def _check_api(name: str, plugin: object) -> str | None:
+    declared = getattr(plugin, "SYMPHONY_API", None)
+    if declared is None:
+        return None
+    try:
+        wanted = ApiRange(str(declared))
+    except ApiRangeSyntaxError as error:
+        return f"Plugin {name!r} declares an invalid SYMPHONY_API: {error}"
+    if API_VERSION not in wanted:
+        have = ".".join(map(str, API_VERSION))
+        return (
+            f"Plugin {name!r} needs Symphony API {wanted}, but this host speaks {have};"
+            " upgrade or downgrade one of them."
+        )
+    return None
+
+
+def discover(
+    pm: pluggy.PluginManager,
+    index: EntryPointIndex,
+    settings: PluginSettings,
+    *,
+    essential: frozenset[str] = frozenset(),
+    register: Any,
+) -> list[PluginRecord]:
+    """Load and register every allowed ``symphony.plugins`` entry point; return all records.
+
+    ``register(record, plugin)`` registers one loaded plugin (the host wraps
+    pluggy's register with its own checks) and returns an error or None.
+    """
+    records, candidates = _records(index.group(GROUP), settings, essential)
+    if candidates:
+        loader = _Loader(candidates)
+        for extension in loader.extensions:
+            record = loader._candidates[extension.name].record
+            record.load_ms = loader.load_ns.get(extension.name, 0) / 1e6
+            error = _check_api(record.name, extension.plugin) or register(record, extension.plugin)
+            if error:
+                record.fail(error)
+    return records

@@ -1,0 +1,212 @@
+"""Settings: defaults < distribution profile < TOML file < ``SYMPHONY_*`` env < CLI overrides.
+
+One section per component follows the seed's ComponentConfig.  Anything
+invalid fails fast with a ConfigurationError naming the key, the value and
+what is allowed.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any, Literal
+
+import pydantic
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic_settings import (
+    BaseSettings,
+    InitSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from symphony.hookspecs import ComponentConfig, ConfigurationError, RetryPolicy
+
+from ._ports import PORTS
+
+__all__ = ["ComponentSettings", "Settings", "load_settings", "parse_override"]
+
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RetrySettings(_Section):
+    max_attempts: int = Field(3, ge=1, le=100)
+    backoff_initial: float = Field(0.1, ge=0)
+    backoff_multiplier: float = Field(2.0, ge=1)
+    backoff_max: float = Field(10.0, ge=0)
+
+
+class ComponentSettings(_Section):
+    """The seed's ComponentConfig; ``options`` holds the component's own keys."""
+
+    enabled: bool = True
+    timeout: float = Field(30.0, gt=0)
+    retry_policy: RetrySettings = RetrySettings()
+    metrics_enabled: bool = False
+    options: dict[str, Any] = {}
+
+    def to_config(self) -> ComponentConfig:
+        return ComponentConfig(
+            enabled=self.enabled,
+            timeout=self.timeout,
+            retry_policy=RetryPolicy(**self.retry_policy.model_dump()),
+            metrics_enabled=self.metrics_enabled,
+            options=dict(self.options),
+        )
+
+
+class PluginSettings(_Section):
+    #: When set, only these plugins (by name) are loaded; essential ones always are.
+    enable: list[str] | None = None
+    #: Plugins never loaded (not even imported).
+    block: list[str] = []
+    #: Higher registers later and is called earlier; default 0, builtins -100.
+    priority: dict[str, int] = {}
+    #: Keep the entry-point index between runs (see ``symphony plugins reindex``).
+    index_cache: bool = True
+
+
+class HookSettings(_Section):
+    #: Seconds an async hook call may take before its plugin is reported as timed out.
+    timeout: float = Field(30.0, gt=0)
+    #: Record time spent per plugin and hook (``symphony plugins profile``).
+    profile: bool = False
+
+
+class SandboxSettings(_Section):
+    """What untrusted extensions may be run as; the distribution profile usually sets it."""
+
+    policy: Literal["strict", "standard", "permissive"] = "standard"
+    runtimes: list[Literal["python", "subprocess", "wasm"]] = ["subprocess", "wasm"]
+
+
+class Settings(BaseSettings):
+    """All host settings.  See ``docs/configuration.md`` for every key."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SYMPHONY_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    #: Name of the distribution profile; unset means "the only one installed, if any".
+    distro: str | None = None
+    data_dir: Path = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local/share")) / "symphony"
+    cache_dir: Path = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "symphony"
+    plugins: PluginSettings = PluginSettings()
+    hooks: HookSettings = HookSettings()
+    #: port name -> plugin name chosen to provide it, overriding priority.
+    ports: dict[str, str] = {}
+    components: dict[str, ComponentSettings] = {}
+    sandbox: SandboxSettings = SandboxSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Highest priority first; load_settings supplies the lower layers.
+        lower = [InitSettingsSource(settings_cls, init_kwargs=dict(layer)) for layer in _lower_layers.get()]
+        return (init_settings, env_settings, *lower)
+
+    @pydantic.field_validator("ports")
+    @classmethod
+    def _known_ports(cls, ports: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(ports) - set(PORTS))
+        if unknown:
+            raise ValueError(f"unknown port(s) {', '.join(unknown)}; ports are: {', '.join(PORTS)}")
+        return ports
+
+    def component(self, name: str) -> ComponentSettings:
+        return self.components.get(name) or ComponentSettings()
+
+
+# The settings file's and the profile's values, highest first, for the source
+# hook above: pydantic-settings has no per-call argument for extra sources.
+_lower_layers: ContextVar[tuple[Mapping[str, Any], ...]] = ContextVar("_lower_layers", default=())
+
+
+def default_config_file() -> Path | None:
+    """``$SYMPHONY_CONFIG`` if set, else ``./symphony.toml`` if it exists."""
+    explicit = os.environ.get("SYMPHONY_CONFIG")
+    if explicit:
+        return Path(explicit)
+    local = Path("symphony.toml")
+    return local if local.is_file() else None
+
+
+def load_settings(
+    *,
+    config_file: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    profile_defaults: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Build and validate settings from every source; see the module docstring."""
+    path = config_file if config_file is not None else default_config_file()
+    from_file = _read_toml(path) if path is not None else {}
+    token = _lower_layers.set((from_file, profile_defaults or {}))
+    try:
+        return Settings(**(overrides or {}))
+    except pydantic.ValidationError as error:
+        raise ConfigurationError(_describe(error, path)) from None
+    finally:
+        _lower_layers.reset(token)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise ConfigurationError(f"Cannot read settings file {path}: {error.strerror}.") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigurationError(f"Settings file {path} is not valid TOML: {error}.") from None
+
+
+def _describe(error: pydantic.ValidationError, path: Path | None) -> str:
+    lines = []
+    for item in error.errors():
+        key = ".".join(str(part) for part in item["loc"])
+        value = item.get("input")
+        if item["type"] == "extra_forbidden":
+            lines.append(f"Unknown setting `{key}`; check its spelling against docs/configuration.md.")
+        else:
+            lines.append(f"Invalid setting `{key}` = {value!r}: {item['msg']}.")
+    where = f" (sources: defaults, profile, {path or 'no settings file'}, SYMPHONY_* environment, --set)"
+    return "\n".join(lines) + where
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """Parse ``--set a.b=value``; the value is read as TOML when it parses, else as a string."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise ConfigurationError(f"Invalid override {text!r}: expected KEY=VALUE, e.g. hooks.timeout=5.")
+    try:
+        value: Any = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return key.strip().split("."), value
+
+
+def merge_overrides(items: list[str]) -> dict[str, Any]:
+    """Nest several ``KEY=VALUE`` overrides into one dictionary."""
+    merged: dict[str, Any] = {}
+    for item in items:
+        parts, value = parse_override(item)
+        node = merged
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigurationError(f"Override {item!r} conflicts with another override of {part!r}.")
+        node[parts[-1]] = value
+    return merged

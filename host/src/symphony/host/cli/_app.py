@@ -1,0 +1,117 @@
+"""The root command: global options, lazily added plugin commands, one error boundary.
+
+Only what a command needs is imported: ``symphony --version`` never loads the
+kernel, and plugin-contributed commands are collected only when a name is not
+a builtin command or when help lists them all.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from .._host import Host
+
+__all__ = ["HostFactory", "cli", "main"]
+
+
+class HostFactory:
+    """Builds the one Host a CLI invocation uses, from the global options."""
+
+    def __init__(self, config_file: Path | None, overrides: Sequence[str]) -> None:
+        self.config_file = config_file
+        self.overrides = list(overrides)
+        self._host: Host | None = None
+
+    def host(self) -> Host:
+        if self._host is None:
+            from .._host import Host
+            from .._settings import merge_overrides
+
+            self._host = Host(config_file=self.config_file, overrides=merge_overrides(self.overrides))
+            self._host.load()
+        return self._host
+
+
+def _version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from symphony.hookspecs._version import API_VERSION, __version__
+
+    click.echo(f"symphony {__version__} (plugin API {API_VERSION[0]}.{API_VERSION[1]})")
+    ctx.exit()
+
+
+class _RootGroup(click.Group):
+    """A group that adds plugin commands (``symphony_register_commands``) on demand."""
+
+    _plugin_commands_added = False
+
+    def _add_plugin_commands(self, ctx: click.Context) -> None:
+        if self._plugin_commands_added or not isinstance(ctx.obj, HostFactory):
+            return
+        self._plugin_commands_added = True
+        ctx.obj.host().hook.symphony_register_commands(cli=self)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None:
+            self._add_plugin_commands(ctx)
+            command = super().get_command(ctx, cmd_name)
+        return command
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._add_plugin_commands(ctx)
+        return super().list_commands(ctx)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from symphony.hookspecs import SymphonyError
+
+        try:
+            return super().invoke(ctx)
+        except SymphonyError as error:
+            raise click.ClickException(str(error)) from None
+
+
+@click.group(cls=_RootGroup)
+@click.option(
+    "--version", is_flag=True, expose_value=False, is_eager=True, callback=_version, help="Show the version and exit."
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    envvar="SYMPHONY_CONFIG",
+    help="Settings file (default: ./symphony.toml if present).",
+)
+@click.option(
+    "--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a setting, e.g. --set hooks.timeout=5."
+)
+@click.pass_context
+def cli(ctx: click.Context, config_file: Path | None, overrides: tuple[str, ...]) -> None:
+    """Symphony: a plugin host for AI-first development workflows."""
+    if not isinstance(ctx.obj, HostFactory):
+        ctx.obj = HostFactory(config_file, overrides)
+
+
+def _register_builtin_commands() -> None:
+    from ._distro import distro
+    from ._doctor import doctor
+    from ._plugins import plugins
+
+    cli.add_command(plugins)
+    cli.add_command(doctor)
+    cli.add_command(distro)
+
+
+_register_builtin_commands()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the CLI; user errors exit non-zero with one line and no traceback."""
+    cli.main(args=list(argv) if argv is not None else sys.argv[1:], prog_name="symphony")
