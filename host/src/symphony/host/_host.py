@@ -137,8 +137,10 @@ class Host:
             self.profiler = Profiler()
         self.pm.hook.symphony_addhooks.call_historic(kwargs={"pluginmanager": self.pm})
         self._register_essential()
-        for plugin in self._explicit:
+        for number, plugin in enumerate(self._explicit, start=1):
             name = getattr(plugin, "__name__", None) or type(plugin).__name__
+            if any(r.name == name for r in self.records):
+                name = f"{name}#{number}"
             record = PluginRecord(name=name, source="explicit", status="loaded", target=repr(plugin))
             self.records.append(record)
             if error := self._register(record, plugin):

@@ -30,7 +30,6 @@ from ._ports import PORTS
 __all__ = ["ComponentSettings", "Settings", "load_settings", "parse_override"]
 
 
-
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
