@@ -66,12 +66,13 @@ def symphony_addhooks(pluginmanager: pluggy.PluginManager) -> None:
     """
 
 
-@hookspec(historic=True)
+@hookspec
 def symphony_configure(context: HostContext) -> None:
     """React to the final settings, after every plugin is registered and before components start.
 
-    Historic: a plugin registered later is configured on registration.  Must
-    not do I/O that can block for long; start work in a component instead.
+    A plugin registered later through ``Host.register`` is configured at
+    once.  Must not do I/O that can block for long; start work in a
+    component instead.
 
     :param context: the host as plugins see it (settings, ports, events).
     :raises ConfigurationError: when the plugin's settings are unusable; the

@@ -29,6 +29,7 @@ from symphony.hookspecs import (
     hookimpl,
     hooks,
 )
+from symphony.hookspecs.ports import HostContext
 
 from . import _calls
 from ._components import ComponentRecord, start_order
@@ -112,7 +113,7 @@ class Host:
         self.settings: Settings = settings or Settings()
         self._ports: dict[str, object] = {}
         self._port_owner: dict[str, str] = {}
-        self._context = _Context(self)
+        self._context: HostContext = _Context(self)
 
     # -- loading ---------------------------------------------------------------
 

@@ -47,10 +47,28 @@ def _version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
     ctx.exit()
 
 
+#: Builtin subcommands, imported only when used: name -> "module:attribute".
+_BUILTIN_COMMANDS = {
+    "distro": "symphony.host.cli._distro:distro",
+    "doctor": "symphony.host.cli._doctor:doctor",
+    "plugins": "symphony.host.cli._plugins:plugins",
+}
+
+
 class _RootGroup(click.Group):
-    """A group that adds plugin commands (``symphony_register_commands``) on demand."""
+    """Builtin commands imported on use; plugin commands (``symphony_register_commands``) added on demand."""
 
     _plugin_commands_added = False
+
+    def _builtin(self, name: str) -> click.Command | None:
+        target = _BUILTIN_COMMANDS.get(name)
+        if target is None:
+            return None
+        from importlib import import_module
+
+        module, _, attribute = target.partition(":")
+        command: click.Command = getattr(import_module(module), attribute)
+        return command
 
     def _add_plugin_commands(self, ctx: click.Context) -> None:
         if self._plugin_commands_added or not isinstance(ctx.obj, HostFactory):
@@ -59,7 +77,7 @@ class _RootGroup(click.Group):
         ctx.obj.host().hook.symphony_register_commands(cli=self)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        command = super().get_command(ctx, cmd_name)
+        command = super().get_command(ctx, cmd_name) or self._builtin(cmd_name)
         if command is None:
             self._add_plugin_commands(ctx)
             command = super().get_command(ctx, cmd_name)
@@ -67,7 +85,7 @@ class _RootGroup(click.Group):
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         self._add_plugin_commands(ctx)
-        return super().list_commands(ctx)
+        return sorted({*super().list_commands(ctx), *_BUILTIN_COMMANDS})
 
     def invoke(self, ctx: click.Context) -> Any:
         from symphony.hookspecs import SymphonyError
@@ -97,19 +115,6 @@ def cli(ctx: click.Context, config_file: Path | None, overrides: tuple[str, ...]
     """Symphony: a plugin host for AI-first development workflows."""
     if not isinstance(ctx.obj, HostFactory):
         ctx.obj = HostFactory(config_file, overrides)
-
-
-def _register_builtin_commands() -> None:
-    from ._distro import distro
-    from ._doctor import doctor
-    from ._plugins import plugins
-
-    cli.add_command(plugins)
-    cli.add_command(doctor)
-    cli.add_command(distro)
-
-
-_register_builtin_commands()
 
 
 def main(argv: Sequence[str] | None = None) -> None:

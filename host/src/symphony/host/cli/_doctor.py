@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import click
 
 from ._app import HostFactory
@@ -20,6 +18,8 @@ def doctor(factory: HostFactory, as_json: bool) -> None:
 
     Exits 1 when something is broken; warnings alone exit 0.
     """
+    import asyncio
+
     host = factory.host()
 
     async def examine() -> object:

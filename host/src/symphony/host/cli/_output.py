@@ -6,12 +6,13 @@ from collections.abc import Sequence
 from typing import Any
 
 import click
-import msgspec
 
 __all__ = ["print_json", "print_table"]
 
 
 def print_json(value: Any) -> None:
+    import msgspec
+
     click.echo(msgspec.json.format(msgspec.json.encode(value), indent=2).decode())
 
 
