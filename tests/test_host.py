@@ -10,11 +10,14 @@ from typing import Any
 import pytest
 
 from symphony.hookspecs import (
+    CodecSpec,
+    ConfigurationError,
     Event,
     HealthCheck,
     HealthStatus,
     HostStateError,
     Invocation,
+    ProviderConflictError,
     hookimpl,
 )
 from symphony.hookspecs.ports import HostContext
@@ -257,3 +260,114 @@ def test_register_after_load_configures_the_plugin_at_once(settings: Settings) -
     record = host.register(Late(), name="late")
     assert record.status == "loaded" and len(configured) == 1
     assert configured[0].component_config("anything").timeout == 30.0
+
+
+def test_a_plugin_may_reach_ports_while_it_is_configured(settings: Settings) -> None:
+    seen: list[object] = []
+
+    class Store:
+        @hookimpl(trylast=True)
+        def symphony_provide_artifact_store(self, context: HostContext) -> str:
+            return "store"
+
+    class Configures:
+        @hookimpl
+        def symphony_configure(self, context: HostContext) -> None:
+            seen.append(context.port("artifact_store"))
+
+    host = bare_host(settings, Store(), Configures()).load()
+    assert seen == ["store"] and all(r.status == "loaded" for r in host.records)
+
+
+def test_an_invalid_environment_value_fails_at_load_with_the_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SYMPHONY_HOOKS__TIMEOUT", "abc")
+    host = Host(discover_plugins=False)  # constructing reads nothing yet
+    with pytest.raises(ConfigurationError, match=r"`hooks.timeout` = 'abc'"):
+        host.load()
+
+
+def test_the_essential_plugin_cannot_be_blocked(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, cache_dir=tmp_path, plugins={"block": ["symphony-core"]})
+    with pytest.raises(ConfigurationError, match="essential"):
+        bare_host(settings).load()
+
+
+async def test_a_stopped_host_no_longer_serves_ports(settings: Settings) -> None:
+    host = bare_host(settings)
+    async with host:
+        pass
+    with pytest.raises(HostStateError, match="stopped"):
+        host.port("artifact_store")
+
+
+class NeedsApiTwo:
+    SYMPHONY_API = "^2.0"
+
+    @hookimpl
+    def symphony_event(self, event: Event) -> None:
+        raise AssertionError("never registered")
+
+
+def test_an_explicit_plugin_needing_another_api_is_refused(settings: Settings) -> None:
+    host = bare_host(settings, NeedsApiTwo()).load()
+    (record,) = [r for r in host.records if r.name == "NeedsApiTwo"]
+    assert record.status == "failed" and "needs Symphony API ^2.0" in (record.error or "")
+    assert host.pm.get_plugin("NeedsApiTwo") is None
+
+
+async def test_components_of_a_plugin_already_taken_out_are_not_started(settings: Settings) -> None:
+    log: list[str] = []
+    plugin = Contributes(Component("a", log, fail=True), Component("b", log))
+    async with bare_host(settings, plugin) as host:
+        states = {c.name: (c.state, c.error) for c in host.components}
+    assert states["a"][0] == "failed"
+    assert states["b"][0] == "skipped" and "failed" in (states["b"][1] or "")
+    assert "start b" not in log
+
+
+class CommandsBroken:
+    @hookimpl
+    def symphony_register_commands(self, cli: object) -> None:
+        raise RuntimeError("bad command")
+
+
+class CommandsFine:
+    @hookimpl
+    def symphony_register_commands(self, cli: Any) -> None:
+        cli.append("fine")
+
+
+def test_a_broadcast_call_takes_out_only_the_plugin_that_raised(settings: Settings) -> None:
+    host = bare_host(settings, CommandsBroken(), CommandsFine()).load()
+    commands: list[str] = []
+    outcomes = host.call_each("symphony_register_commands", cli=commands)
+    assert commands == ["fine"] and [o.plugin for o in outcomes] == ["CommandsFine"]
+    (broken,) = [r for r in host.records if r.name == "CommandsBroken"]
+    assert broken.status == "failed" and "bad command" in (broken.error or "")
+
+
+def codec(name: str) -> CodecSpec:
+    return CodecSpec(name=name, content_type="x", encode=bytes, decode=bytes)
+
+
+class CodecsA:
+    @hookimpl
+    def symphony_codecs(self, context: HostContext) -> list[CodecSpec]:
+        return [codec("json"), codec("cbor")]
+
+
+class CodecsB:
+    @hookimpl
+    def symphony_codecs(self, context: HostContext) -> list[CodecSpec]:
+        return [codec("json")]
+
+
+def test_contributions_are_collected_by_name_with_their_plugin(settings: Settings) -> None:
+    found = bare_host(settings, CodecsA()).load().contributions("symphony_codecs")
+    assert sorted(found) == ["cbor", "json"] and found["json"][0] == "CodecsA"
+
+
+def test_two_plugins_contributing_one_name_is_a_conflict_naming_both(settings: Settings) -> None:
+    host = bare_host(settings, CodecsA(), CodecsB()).load()
+    with pytest.raises(ProviderConflictError, match=r"'CodecsB' and 'CodecsA' both contribute 'json'"):
+        host.contributions("symphony_codecs")

@@ -85,3 +85,11 @@ def test_port_reports_show_provider_or_reason(tmp_path: Path) -> None:
     reports = {r.port: r for r in host_with(tmp_path, provider("alpha")).port_reports()}
     assert reports["artifact_store"].provider == "alpha" and reports["artifact_store"].type == "Store"
     assert reports["conductor"].provider is None and "symphony_provide_conductor" in (reports["conductor"].error or "")
+
+
+async def test_doctor_counts_a_provider_conflict_as_an_error_not_a_warning(tmp_path: Path) -> None:
+    async with host_with(tmp_path, provider("alpha"), provider("beta")) as host:
+        health = await host.health()
+    (problem,) = [p for p in health.problems if "artifact_store" in p.message]
+    assert problem.severity == "error" and "ports.artifact_store" in problem.fix
+    assert health.status == "failed"

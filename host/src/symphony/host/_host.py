@@ -18,6 +18,7 @@ from symphony.hookspecs import (
     API_VERSION,
     PROJECT_NAME,
     ComponentConfig,
+    ConfigurationError,
     Event,
     HealthCheck,
     HealthStatus,
@@ -35,7 +36,7 @@ from . import _calls
 from ._components import ComponentRecord, start_order
 from ._distros import ActiveDistro, select_distro
 from ._index import EntryPointIndex, load_index
-from ._plugins import PluginRecord, discover
+from ._plugins import PluginRecord, check_api, discover
 from ._ports import PORTS
 from ._profiling import Profiler
 from ._settings import Settings, load_settings
@@ -50,16 +51,20 @@ _TIERS: Final = ("tryfirst", "normal", "trylast")
 
 class HostState(Enum):
     CREATED = "created"
+    LOADING = "loading"
     LOADED = "loaded"
     STARTED = "started"
     STOPPED = "stopped"
 
 
 class PortReport(msgspec.Struct, frozen=True, kw_only=True):
+    """Who serves a port; ``error`` says why nobody does (a conflict or a failure is ``broken``)."""
+
     port: str
     provider: str | None
     type: str | None = None
     error: str | None = None
+    broken: bool = False
 
 
 class HostHealth(msgspec.Struct, frozen=True, kw_only=True):
@@ -110,7 +115,8 @@ class Host:
         self.components: list[ComponentRecord] = []
         self.profiler: Profiler | None = None
         self.distro = ActiveDistro(profile=None, reason="not loaded yet")
-        self.settings: Settings = settings or Settings()
+        # Validated (and the environment read) in load(); until then, plain defaults.
+        self.settings: Settings = settings or Settings.model_construct()
         self._ports: dict[str, object] = {}
         self._port_owner: dict[str, str] = {}
         self._context: HostContext = _Context(self)
@@ -121,6 +127,7 @@ class Host:
         """Read settings, pick the distribution profile, discover and register plugins."""
         if self.state is not HostState.CREATED:
             return self
+        self.state = HostState.LOADING
         start = time.perf_counter()
         self.settings = self._given_settings or load_settings(config_file=self._config_file, overrides=self._overrides)
         index = self._index() if self._discover else None
@@ -161,11 +168,17 @@ class Host:
         return load_index(self.settings.cache_dir, use_cache=self.settings.plugins.index_cache)
 
     def _register_essential(self) -> None:
+        if _CORE in self.settings.plugins.block:
+            raise ConfigurationError(
+                f"Plugin {_CORE!r} is essential and cannot be blocked; remove it from plugins.block."
+            )
         self.pm.register(_CorePlugin(), name=_CORE)
         self.records.append(PluginRecord(name=_CORE, source="essential", status="loaded", hooks=["symphony_invoke"]))
 
     def _register(self, record: PluginRecord, plugin: object) -> str | None:
         """Register one plugin; return why it was refused, or None."""
+        if refused := check_api(record.name, plugin):
+            return refused
         try:
             self.pm.register(plugin, name=record.name)
         except Exception as error:  # PluginValidationError, a name clash, an addhooks failure
@@ -179,7 +192,7 @@ class Host:
         return None
 
     def _check_unknown_hooks(self) -> None:
-        known = set(self.pm.hook.__dict__)
+        known = {name for name, caller in vars(self.pm.hook).items() if caller.has_spec()}
         for record in self._loaded():
             plugin = self.pm.get_plugin(record.name)
             unknown = [
@@ -195,9 +208,18 @@ class Host:
                 )
 
     def _configure(self) -> None:
-        for outcome in _calls.call_each(self.pm.hook.symphony_configure, {"context": self._context}):
+        self.call_each("symphony_configure", context=self._context)
+
+    def call_each(self, hook_name: str, **kwargs: Any) -> list[_calls.Outcome]:
+        """Call a broadcast hook's implementations one by one; a plugin that raises is taken out.
+
+        Returns the outcomes of the plugins that succeeded, in pluggy's call order.
+        """
+        outcomes = _calls.call_each(getattr(self.pm.hook, hook_name), kwargs)
+        for outcome in outcomes:
             if outcome.error is not None:
-                self._fail(self._record(outcome.plugin), f"symphony_configure raised {outcome.error!r}")
+                self._fail(self._record(outcome.plugin), f"{hook_name} raised {outcome.error!r}")
+        return [outcome for outcome in outcomes if outcome.error is None]
 
     def _loaded(self) -> list[PluginRecord]:
         return [r for r in self.records if r.status == "loaded" and r.source != "essential"]
@@ -240,6 +262,8 @@ class Host:
         of the highest tier (tryfirst, normal, trylast) wins, and two providers
         in that tier are a ProviderConflictError naming both.
         """
+        if self.state is HostState.STOPPED:
+            raise HostStateError(f"The host is stopped; port {name!r} is no longer served. Create a new Host.")
         if name in self._ports:
             return self._ports[name]
         if name not in PORTS:
@@ -288,8 +312,10 @@ class Host:
             try:
                 provider = self.port(name)
                 reports.append(PortReport(port=name, provider=self._port_owner[name], type=type(provider).__name__))
-            except (PortUnavailableError, ProviderConflictError, _calls.HookCallError) as error:
+            except PortUnavailableError as error:
                 reports.append(PortReport(port=name, provider=None, error=str(error)))
+            except (ProviderConflictError, _calls.HookCallError) as error:
+                reports.append(PortReport(port=name, provider=None, error=str(error), broken=True))
         return reports
 
     # -- lifecycle ---------------------------------------------------------------
@@ -313,14 +339,14 @@ class Host:
         self.emit(Event(topic="host.started", source=_CORE))
 
     def _collect_components(self) -> None:
-        for outcome in _calls.call_each(self.pm.hook.symphony_components, {"context": self._context}):
-            if outcome.error is not None:
-                self._fail(self._record(outcome.plugin), f"symphony_components raised {outcome.error!r}")
-                continue
+        for outcome in self.call_each("symphony_components", context=self._context):
             for component in outcome.result or ():
                 self.components.append(ComponentRecord(name=component.name, plugin=outcome.plugin, component=component))
 
     async def _start_component(self, record: ComponentRecord) -> None:
+        if self.pm.get_plugin(record.plugin) is None:
+            record.state, record.error = "skipped", f"not started: plugin {record.plugin!r} failed"
+            return
         states = {c.name: c.state for c in self.components}
         waiting = [d for d in record.component.depends_on if states.get(d) != "running"]
         if waiting:
@@ -418,7 +444,7 @@ class Host:
         ]
         ports = self.port_reports()
         problems += [
-            Problem(message=p.error or "", fix=f"Install a plugin that provides {p.port}.", severity="warning")
+            Problem(message=p.error or "", fix=_port_fix(p), severity="error" if p.broken else "warning")
             for p in ports
             if p.provider is None
         ]
@@ -446,6 +472,26 @@ class Host:
         except Exception as error:
             return HealthStatus.failed(f"health check raised {error!r}", fix=f"Check plugin {record.plugin!r}.")
 
+    def contributions(self, hook_name: str) -> dict[str, tuple[str, Any]]:
+        """Every contribution of a broadcast hook by name, with the plugin that made it.
+
+        Names are unique per hook: a second plugin contributing a taken name
+        is a ProviderConflictError naming both.
+        """
+        found: dict[str, tuple[str, Any]] = {}
+        for outcome in self.call_each(hook_name, context=self._context):
+            for item in outcome.result or ():
+                if item.name in found:
+                    first = found[item.name][0]
+                    raise ProviderConflictError(
+                        f"Plugins {first!r} and {outcome.plugin!r} both contribute {item.name!r} to {hook_name};"
+                        " block one of them or ask an author to rename theirs.",
+                        port=f"{hook_name}:{item.name}",
+                        plugins=(first, outcome.plugin),
+                    )
+                found[item.name] = (outcome.plugin, item)
+        return found
+
     async def _run_checks(self) -> dict[str, HealthStatus]:
         pending: dict[str, tuple[str, HealthCheck]] = {}
         for outcome in _calls.call_each(self.pm.hook.symphony_health_checks, {"context": self._context}):
@@ -456,7 +502,8 @@ class Host:
                 )
                 continue
             for check in outcome.result or ():
-                pending[check.name] = (outcome.plugin, check)
+                name = check.name if check.name not in pending else f"{check.name} ({outcome.plugin})"
+                pending[name] = (outcome.plugin, check)
         names = list(pending)
         results = await asyncio.gather(*(_run_check(*pending[n], self.settings.hooks.timeout) for n in names))
         return dict(zip(names, results, strict=True))
@@ -502,6 +549,12 @@ class _Only:
 
 def _tier(impl: pluggy.HookImpl) -> str:
     return "tryfirst" if impl.tryfirst else "trylast" if impl.trylast else "normal"
+
+
+def _port_fix(report: PortReport) -> str:
+    if report.broken:
+        return f"Choose one provider with --set ports.{report.port}=<plugin>, or fix or block the failing plugin."
+    return f"Install or enable a plugin that provides {report.port}."
 
 
 def _plugin_fix(record: PluginRecord) -> str:

@@ -24,7 +24,7 @@ from symphony.hookspecs import API_VERSION, ApiRange, ApiRangeSyntaxError
 from ._index import DistributionEntry, EntryPointIndex
 from ._settings import PluginSettings
 
-__all__ = ["BUILTIN_DISTRIBUTIONS", "GROUP", "PluginRecord", "discover"]
+__all__ = ["BUILTIN_DISTRIBUTIONS", "GROUP", "PluginRecord", "check_api", "discover"]
 
 GROUP: Final = "symphony.plugins"
 #: Distributions whose plugins are reported as ``builtin`` and registered first.
@@ -121,7 +121,8 @@ def _records(
     return records, candidates
 
 
-def _check_api(name: str, plugin: object) -> str | None:
+def check_api(name: str, plugin: object) -> str | None:
+    """Why ``plugin`` cannot be used with this host's API version, or None."""
     declared = getattr(plugin, "SYMPHONY_API", None)
     if declared is None:
         return None
@@ -157,7 +158,7 @@ def discover(
         for extension in loader.extensions:
             record = loader._candidates[extension.name].record
             record.load_ms = loader.load_ns.get(extension.name, 0) / 1e6
-            error = _check_api(record.name, extension.plugin) or register(record, extension.plugin)
+            error = register(record, extension.plugin)
             if error:
                 record.fail(error)
     return records

@@ -74,7 +74,7 @@ class _RootGroup(click.Group):
         if self._plugin_commands_added or not isinstance(ctx.obj, HostFactory):
             return
         self._plugin_commands_added = True
-        ctx.obj.host().hook.symphony_register_commands(cli=self)
+        ctx.obj.host().call_each("symphony_register_commands", cli=self)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         command = super().get_command(ctx, cmd_name) or self._builtin(cmd_name)
