@@ -1,0 +1,34 @@
+"""Meta-tests: the documentation keeps up with the hook catalogue and the README's form."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from symphony.hookspecs import hooks
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def hook_names() -> list[str]:
+    return sorted(name for name in vars(hooks) if name.startswith("symphony_"))
+
+
+def test_every_hook_has_a_reference_entry() -> None:
+    text = (ROOT / "docs" / "hooks.md").read_text(encoding="utf-8")
+    documented = set(re.findall(r"^## `(symphony_\w+)`$", text, flags=re.M))
+    assert documented == set(hook_names())
+
+
+def test_every_hookspec_documents_itself() -> None:
+    for name in hook_names():
+        docstring = getattr(hooks, name).__doc__ or ""
+        assert "versionadded" in docstring and len(docstring.split()) > 8, name
+
+
+def test_the_readme_quick_start_has_run_then_test_as_two_sh_blocks() -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```sh\n(.*?)```", section, flags=re.S)
+    assert blocks == ["bash scripts/quickstart.sh\n", "bash scripts/test.sh\n"]
+    assert all((ROOT / block.split()[1]).is_file() for block in blocks)
