@@ -89,3 +89,18 @@ def test_plugins_reindex_rebuilds_the_cache(runner: CliRunner, tmp_path: Path) -
     assert list((tmp_path / "cache").glob("entry-points-*.msgpack"))
     result = runner.invoke(cli, ["plugins", "reindex"])
     assert result.exit_code == 0 and "Removed 1 cached index file" in result.output
+
+
+def test_config_show_json_reports_every_source_applied(runner: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "symphony.toml").write_text("[hooks]\ntimeout = 9\n", encoding="utf-8")
+    result = runner.invoke(cli, ["--set", "hooks.profile=true", "config", "show", "--json"])
+    assert result.exit_code == 0, result.output
+    settings = json.loads(result.output)["settings"]
+    assert settings["hooks"] == {"timeout": 9.0, "profile": True}
+    assert settings["cache_dir"] == str(tmp_path / "cache")  # from SYMPHONY_CACHE_DIR
+
+
+def test_config_show_prints_settings_as_set_keys(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["config", "show"])
+    assert result.exit_code == 0, result.output
+    assert "hooks.timeout = 30.0" in result.output.splitlines()

@@ -155,8 +155,14 @@ class Host:
                 record.fail(error)
         if index is not None:
             essential = frozenset(r.name for r in self.records)
+            profile_blocks = frozenset(self.distro.profile.block) if self.distro.profile else frozenset()
             self.records += discover(
-                self.pm, index, self.settings.plugins, essential=essential, register=self._register
+                self.pm,
+                index,
+                self.settings.plugins,
+                essential=essential,
+                blocked=profile_blocks,
+                register=self._register,
             )
         self._check_unknown_hooks()
         self._configure()
@@ -236,7 +242,7 @@ class Host:
         for port, owner in list(self._port_owner.items()):
             if owner == record.name:
                 del self._ports[port], self._port_owner[port]
-        log.warning("plugin %s disabled: %s", record.name, error)
+        log.info("plugin %s disabled: %s", record.name, error)  # reported by plugins list and doctor
         self.emit(Event(topic="plugin.failed", source=_CORE, data={"plugin": record.name, "error": error}))
 
     def register(self, plugin: object, name: str | None = None) -> PluginRecord:

@@ -93,7 +93,10 @@ def _priority(name: str, builtin: bool, settings: PluginSettings) -> int:
 
 
 def _records(
-    entries: Iterable[tuple[DistributionEntry, Any]], settings: PluginSettings, essential: frozenset[str]
+    entries: Iterable[tuple[DistributionEntry, Any]],
+    settings: PluginSettings,
+    essential: frozenset[str],
+    blocked: frozenset[str],
 ) -> tuple[list[PluginRecord], list[_Candidate]]:
     records, candidates, seen = [], [], set()
     for dist, ep in entries:
@@ -110,7 +113,7 @@ def _records(
         records.append(record)
         if ep.name in seen or ep.name in essential:
             record.fail(f"Plugin name {ep.name!r} is already taken by another plugin; rename the entry point.")
-        elif ep.name in settings.block:
+        elif ep.name in settings.block or ep.name in blocked:
             record.status = "blocked"
         elif settings.enable is not None and ep.name not in settings.enable:
             record.status = "disabled"
@@ -145,14 +148,18 @@ def discover(
     settings: PluginSettings,
     *,
     essential: frozenset[str] = frozenset(),
+    blocked: frozenset[str] = frozenset(),
     register: Any,
 ) -> list[PluginRecord]:
     """Load and register every allowed ``symphony.plugins`` entry point; return all records.
 
+    ``blocked`` (the profile's blocks) adds to ``settings.block``: a user's own
+    block list cannot un-block what the distribution blocked.
+
     ``register(record, plugin)`` registers one loaded plugin (the host wraps
     pluggy's register with its own checks) and returns an error or None.
     """
-    records, candidates = _records(index.group(GROUP), settings, essential)
+    records, candidates = _records(index.group(GROUP), settings, essential, blocked)
     if candidates:
         loader = _Loader(candidates)
         for extension in loader.extensions:

@@ -49,6 +49,7 @@ def _version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
 
 #: Builtin subcommands, imported only when used: name -> "module:attribute".
 _BUILTIN_COMMANDS = {
+    "config": "symphony.host.cli._config:config",
     "distro": "symphony.host.cli._distro:distro",
     "doctor": "symphony.host.cli._doctor:doctor",
     "plugins": "symphony.host.cli._plugins:plugins",
@@ -119,4 +120,7 @@ def cli(ctx: click.Context, config_file: Path | None, overrides: tuple[str, ...]
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the CLI; user errors exit non-zero with one line and no traceback."""
+    import logging
+
+    logging.basicConfig(format="symphony: %(levelname)s: %(message)s", level=logging.WARNING)
     cli.main(args=list(argv) if argv is not None else sys.argv[1:], prog_name="symphony")

@@ -7,7 +7,7 @@ import click
 from ._app import HostFactory
 from ._output import print_json, print_table
 
-__all__ = ["distro"]
+__all__ = ["distro", "flatten"]
 
 
 @click.group()
@@ -40,16 +40,17 @@ def show(factory: HostFactory, as_json: bool) -> None:
     click.echo(f"profile: {active.entry_point or '(none)'} - {active.reason}")
     if profile is not None:
         click.echo(f"from: {active.distribution} {active.version}\n{profile.description}")
-    rows = [(key, repr(value)) for key, value in _flatten(changes)]
+    rows = [(key, repr(value)) for key, value in flatten(changes)]
     if rows:
         print_table("Settings changed by the profile", ("setting", "value"), rows)
 
 
-def _flatten(tree: dict[str, object], prefix: str = "") -> list[tuple[str, object]]:
+def flatten(tree: dict[str, object], prefix: str = "") -> list[tuple[str, object]]:
+    """``{"a": {"b": 1}}`` as ``[("a.b", 1)]``: settings as the keys ``--set`` takes."""
     items: list[tuple[str, object]] = []
     for key, value in tree.items():
         if isinstance(value, dict) and value:
-            items += _flatten(value, f"{prefix}{key}.")
+            items += flatten(value, f"{prefix}{key}.")
         else:
             items.append((f"{prefix}{key}", value))
     return items
