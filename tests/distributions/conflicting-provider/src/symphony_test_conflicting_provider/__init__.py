@@ -6,9 +6,10 @@ what matters here is that two plugins claim one port at one priority.
 
 from __future__ import annotations
 
+from symphony_test_replaces_provider import MemoryArtifactStore
+
 from symphony.hookspecs import hookimpl
 from symphony.hookspecs.ports import HostContext
-from symphony_test_replaces_provider import MemoryArtifactStore
 
 
 @hookimpl
