@@ -179,20 +179,23 @@ class NodeSignature(_Document, frozen=True, kw_only=True):
     provider: str = ""
 
 
+#: Problem kinds in the order the validator's stages report them.
 ProblemKind = Literal[
-    "schema",
     "limit",
+    "timeout",
+    "invalid_id",
     "duplicate_edge",
     "dangling_edge",
+    "unknown_contribution",
     "unknown_port",
-    "cycle",
     "type_mismatch",
+    "conflicting_inputs",
     "missing_input",
+    "bad_condition",
+    "bad_config",
+    "cycle",
     "unreachable",
     "dead_end",
-    "unknown_contribution",
-    "bad_condition",
-    "timeout",
 ]
 
 
@@ -207,7 +210,12 @@ class WorkflowProblem(_Document, frozen=True, kw_only=True):
 
 
 class ValidationReport(_Document, frozen=True, kw_only=True):
-    """Every problem found, plus the order and levels when the graph is acyclic."""
+    """Every problem found, in a canonical order; with ``order`` and ``levels`` when asked for.
+
+    ``levels[i]`` holds the nodes whose longest path from an entry node has
+    ``i`` edges (sorted by id); ``order`` is the levels concatenated, a
+    topological order.  Both are empty when the graph has a cycle.
+    """
 
     problems: tuple[WorkflowProblem, ...] = ()
     order: tuple[str, ...] = ()

@@ -191,22 +191,30 @@ class Host:
             if self.pm.is_registered(plugin):
                 self.pm.unregister(plugin)
             return f"Plugin {record.name!r} was refused: {error}"
-        record.hooks = sorted(caller.name for caller in self.pm.get_hookcallers(plugin) or ())
         if self.profiler is not None:
             self.profiler.instrument(self.pm, plugin)
             self.profiler.record(record.name, "import", int(record.load_ms * 1e6))
         return None
 
+    def _hooks_by_plugin(self) -> dict[str, list[pluggy.HookCaller]]:
+        """Plugin name -> the hooks it implements, in one pass (per-plugin lookups are quadratic)."""
+        found: dict[str, list[pluggy.HookCaller]] = {}
+        for caller in vars(self.pm.hook).values():
+            for impl in caller.get_hookimpls():
+                found.setdefault(impl.plugin_name, []).append(caller)
+        return found
+
     def _check_unknown_hooks(self) -> None:
+        """Record each plugin's hooks; take out plugins implementing hooks that do not exist."""
         known = {name for name, caller in vars(self.pm.hook).items() if caller.has_spec()}
-        for record in self._loaded():
-            plugin = self.pm.get_plugin(record.name)
-            unknown = [
-                caller.name
-                for caller in self.pm.get_hookcallers(plugin) or ()
-                if caller.name.startswith("symphony_") and not caller.has_spec()
-            ]
-            if unknown:
+        hooks = self._hooks_by_plugin()
+        for record in self.records:
+            if record.status != "loaded":
+                continue
+            callers = hooks.get(record.name, [])
+            record.hooks = sorted(caller.name for caller in callers)
+            unknown = [c.name for c in callers if c.name.startswith("symphony_") and not c.has_spec()]
+            if unknown and record.source != "essential":
                 hint = ", ".join(sorted(h for h in known if h.startswith("symphony_")))
                 self._fail(
                     record,
@@ -253,6 +261,7 @@ class Host:
         if error := self._register(record, plugin):
             record.fail(error)
             return record
+        record.hooks = sorted(caller.name for caller in self.pm.get_hookcallers(plugin) or ())
         impl = [i for i in self.pm.hook.symphony_configure.get_hookimpls() if i.plugin is plugin]
         for outcome in _calls.call_each(_Only(impl), {"context": self._context}):
             if outcome.error is not None:

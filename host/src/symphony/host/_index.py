@@ -7,6 +7,10 @@ distribution plus the modification times it was built from: every ``sys.path``
 entry and every ``entry_points.txt``.  A lookup re-stats those files (cheap)
 and rescans only when one changed; ``use_cache=False`` bypasses the file and
 :func:`clear` deletes it.
+
+The working directory is the exception: it is on ``sys.path`` for ``python -c``
+and ``python -m`` and changes all the time, so it is stamped by the names of
+the distributions in it rather than by its modification time.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
+import zlib
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -66,6 +71,20 @@ def _mtime_ns(path: str) -> int:
         return -1
 
 
+def _distributions_in(directory: str) -> int:
+    try:
+        names = sorted(e.name for e in os.scandir(directory) if e.name.endswith((".dist-info", ".egg-info")))
+    except OSError:
+        return -1
+    return zlib.crc32("\0".join(names).encode())
+
+
+def _path_stamp(entry: str, cwd: str) -> _Stamp:
+    if entry in ("", cwd):
+        return _Stamp(entry, _distributions_in(cwd))
+    return _Stamp(entry, _mtime_ns(entry))
+
+
 def _environment_key(paths: Iterable[str]) -> str:
     text = "\0".join([sys.prefix, sys.version, *paths])
     return hashlib.sha256(text.encode()).hexdigest()[:20]
@@ -78,10 +97,11 @@ def _cache_file(cache_dir: Path, environment: str) -> Path:
 def _scan(paths: list[str]) -> EntryPointIndex:
     from importlib.metadata import distributions
 
+    cwd = os.getcwd()
     seen: set[str] = set()
     file_stamps: list[_Stamp] = []
     found: list[DistributionEntry] = []
-    for dist in distributions(path=paths):
+    for dist in distributions(path=[p or cwd for p in paths]):
         name = dist.metadata["Name"] or ""
         key = name.lower().replace("_", "-").replace(".", "-")
         if not name or key in seen:  # the first on sys.path shadows the rest, as in importlib
@@ -104,7 +124,7 @@ def _scan(paths: list[str]) -> EntryPointIndex:
     return EntryPointIndex(
         format=_FORMAT,
         environment=_environment_key(paths),
-        path_stamps=tuple(_Stamp(p, _mtime_ns(p)) for p in paths),
+        path_stamps=tuple(_path_stamp(p, cwd) for p in paths),
         file_stamps=tuple(file_stamps),
         distributions=tuple(found),
     )
@@ -113,8 +133,10 @@ def _scan(paths: list[str]) -> EntryPointIndex:
 def _is_current(index: EntryPointIndex, paths: list[str]) -> bool:
     if index.format != _FORMAT or [s.path for s in index.path_stamps] != paths:
         return False
-    stamps = index.path_stamps + index.file_stamps
-    return all(_mtime_ns(stamp.path) == stamp.mtime_ns for stamp in stamps)
+    cwd = os.getcwd()
+    return all(_path_stamp(s.path, cwd) == s for s in index.path_stamps) and all(
+        _mtime_ns(s.path) == s.mtime_ns for s in index.file_stamps
+    )
 
 
 _decoder = msgspec.msgpack.Decoder(EntryPointIndex)
@@ -122,7 +144,7 @@ _decoder = msgspec.msgpack.Decoder(EntryPointIndex)
 
 def load_index(cache_dir: Path | None, *, use_cache: bool = True) -> EntryPointIndex:
     """The current index: from ``cache_dir`` when still valid, else a fresh scan (then saved)."""
-    paths = [p or os.getcwd() for p in sys.path]
+    paths = list(sys.path)
     if not use_cache or cache_dir is None:
         return _scan(paths)
     cache_file = _cache_file(cache_dir, _environment_key(paths))

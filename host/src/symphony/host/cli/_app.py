@@ -121,6 +121,10 @@ def cli(ctx: click.Context, config_file: Path | None, overrides: tuple[str, ...]
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the CLI; user errors exit non-zero with one line and no traceback."""
     import logging
+    import os
 
+    # pydantic would scan every installed distribution for its own plugins
+    # (tens of ms with many packages) the first time settings are built.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     logging.basicConfig(format="symphony: %(levelname)s: %(message)s", level=logging.WARNING)
     cli.main(args=list(argv) if argv is not None else sys.argv[1:], prog_name="symphony")

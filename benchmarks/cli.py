@@ -1,0 +1,39 @@
+"""``symphony --version`` and ``symphony plugins list`` as whole processes, against ``python -c pass``.
+
+Wall time, median of the runs, with the entry-point index already cached.
+``cli.<command>.overhead`` is the median minus the ``python -c pass`` median.
+"""
+
+from __future__ import annotations
+
+from benchmarks import _sites
+from benchmarks.run import Record, record
+
+__all__ = ["run"]
+
+GOAL = "at most 100 ms above python -c pass"
+COMMANDS = {"version": ["--version"], "plugins_list": ["plugins", "list"]}
+
+
+def run(quick: bool) -> list[Record]:
+    repeats = 5 if quick else 20
+    with _sites.work_dir() as root:
+        env = _sites.clean_env(root)
+        cwd = _sites.empty_cwd(root)
+        argvs = {"python": [_sites.PYTHON, "-c", "pass"]}
+        argvs |= {name: [_sites.SYMPHONY, *args] for name, args in COMMANDS.items()}
+        for argv in argvs.values():  # warm the index and bytecode caches
+            _sites.wall_ms(argv, env, cwd)
+        samples: dict[str, list[float]] = {name: [] for name in argvs}
+        for _ in range(repeats):
+            for name, argv in argvs.items():
+                samples[name].append(_sites.wall_ms(argv, env, cwd))
+    ms = {name: _sites.median(values) for name, values in samples.items()}
+    base = ms["python"]
+    records: list[Record] = []
+    for name in COMMANDS:
+        records += [
+            record(f"cli.{name}", ms[name], "ms", "python -c pass", base, goal=GOAL),
+            record(f"cli.{name}.overhead", ms[name] - base, "ms", "python -c pass", base, goal="<= 100 ms"),
+        ]
+    return records

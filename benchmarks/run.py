@@ -1,0 +1,134 @@
+"""Run Symphony's benchmarks: ``python benchmarks/run.py NAME [--quick] [--json]``.
+
+NAME is ``startup``, ``hook_call``, ``cli`` or ``all``.  Every figure comes
+with a baseline measured in the same run; ``ratio`` is value / baseline_value.
+``--json`` prints only a JSON list of records to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+__all__ = ["BENCHMARKS", "Record", "main", "record"]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Record:
+    """One measured figure beside its same-run baseline."""
+
+    metric: str  # benchmark.variant[@size], e.g. ``startup.host@1000``
+    value: float
+    unit: str  # ``ms`` or ``us``
+    baseline: str  # what the baseline measured
+    baseline_value: float
+    ratio: float  # value / baseline_value
+    seed_target: str | None
+    goal: str | None
+
+
+def record(
+    metric: str,
+    value: float,
+    unit: str,
+    baseline: str,
+    baseline_value: float,
+    *,
+    seed_target: str | None = None,
+    goal: str | None = None,
+) -> Record:
+    ratio = value / baseline_value if baseline_value else float("nan")
+    return Record(
+        metric=metric,
+        value=round(value, 3),
+        unit=unit,
+        baseline=baseline,
+        baseline_value=round(baseline_value, 3),
+        ratio=round(ratio, 3),
+        seed_target=seed_target,
+        goal=goal,
+    )
+
+
+# Imported lazily: each module imports ``Record`` from here.
+def _startup(quick: bool) -> list[Record]:
+    from benchmarks import startup
+
+    return startup.run(quick)
+
+
+def _hook_call(quick: bool) -> list[Record]:
+    from benchmarks import hook_call
+
+    return hook_call.run(quick)
+
+
+def _cli(quick: bool) -> list[Record]:
+    from benchmarks import cli
+
+    return cli.run(quick)
+
+
+BENCHMARKS: dict[str, Callable[[bool], list[Record]]] = {"startup": _startup, "hook_call": _hook_call, "cli": _cli}
+
+
+def _align(cell: str, width: int, right: bool) -> str:
+    return cell.rjust(width) if right else cell.ljust(width)
+
+
+def _table(records: Sequence[Record]) -> str:
+    header = ("metric", "value", "unit", "baseline", "baseline_value", "ratio", "seed_target", "goal")
+    rows = [header] + [
+        (
+            r.metric,
+            f"{r.value:.3f}",
+            r.unit,
+            r.baseline,
+            f"{r.baseline_value:.3f}",
+            f"{r.ratio:.2f}x",
+            r.seed_target or "-",
+            r.goal or "-",
+        )
+        for r in records
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    numeric = {1, 4, 5}
+    lines = [
+        "  ".join(_align(cell, width, i in numeric) for i, (cell, width) in enumerate(zip(row, widths, strict=True)))
+        for row in rows
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="benchmarks/run.py", description=__doc__.splitlines()[0] if __doc__ else "")
+    parser.add_argument("name", choices=[*BENCHMARKS, "all"], help="which benchmark to run")
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions and sizes")
+    parser.add_argument("--json", action="store_true", help="print only a JSON list of records")
+    args = parser.parse_args(argv)
+    names = list(BENCHMARKS) if args.name == "all" else [args.name]
+    records: list[Record] = []
+    for name in names:
+        start = time.perf_counter()
+        records += BENCHMARKS[name](args.quick)
+        if not args.json:
+            print(f"# {name}: {time.perf_counter() - start:.1f} s", file=sys.stderr)
+    if args.json:
+        print(json.dumps([dataclasses.asdict(r) for r in records], indent=2))
+    else:
+        print(_table(records))
+    return 0
+
+
+if __name__ == "__main__":
+    # Run as a script: make ``benchmarks`` importable and use that one copy of this module.
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from benchmarks.run import main as _main
+
+    sys.exit(_main())
