@@ -75,6 +75,7 @@ from ._version import API_VERSION, ApiRange, __version__
 from ._workflow import (
     INPUTS_NODE,
     SCHEMA_VERSION,
+    SEMVER_PATTERN,
     AddNode,
     ConditionalEdge,
     Connect,
@@ -104,6 +105,7 @@ __all__ = [
     "PROJECT_NAME",
     "PROTOCOL_VERSION",
     "SCHEMA_VERSION",
+    "SEMVER_PATTERN",
     "AddNode",
     "ApiRange",
     "ApiRangeSyntaxError",

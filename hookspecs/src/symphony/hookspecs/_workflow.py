@@ -12,7 +12,7 @@ plugin; this module is only the contract.
 
 from __future__ import annotations
 
-from typing import Any, Final, Literal
+from typing import Annotated, Any, Final, Literal
 
 import msgspec
 
@@ -22,6 +22,7 @@ from ._contributions import PortSpec
 __all__ = [
     "INPUTS_NODE",
     "SCHEMA_VERSION",
+    "SEMVER_PATTERN",
     "AddNode",
     "ConditionalEdge",
     "Connect",
@@ -49,6 +50,8 @@ __all__ = [
 SCHEMA_VERSION: Final = 1
 #: Node id reserved for the workflow's inputs as the source of data edges.
 INPUTS_NODE: Final = "inputs"
+#: Semantic versions: MAJOR.MINOR.PATCH with optional pre-release and build parts.
+SEMVER_PATTERN: Final = r"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$"
 
 
 class _Document(Base, frozen=True, omit_defaults=True):
@@ -157,7 +160,7 @@ class Workflow(_Document, frozen=True, kw_only=True):
     schema_version: int
     id: str
     name: str
-    version: str = "0.1.0"
+    version: Annotated[str, msgspec.Meta(pattern=SEMVER_PATTERN)] = "0.1.0"
     metadata: WorkflowMetadata = WorkflowMetadata()
     #: The workflow's own inputs, usable as ``from = "inputs.<name>"``.
     inputs: dict[str, PortSpec] = msgspec.field(default_factory=dict)

@@ -285,14 +285,16 @@ def symphony_pre_validators(context: HostContext) -> list[PreValidatorSpec]:
 
 
 @hookspec
-def symphony_register_commands(cli: Any) -> None:
+def symphony_register_commands(cli: Any, context: HostContext) -> None:
     """Add subcommands to the ``symphony`` command line.
 
-    Called while the CLI is built, before arguments are parsed.
+    Called when the CLI first needs a command it does not know (or lists them
+    all), after the host has loaded.
 
     :param cli: the root ``click.Group``; call ``cli.add_command(...)``.
         Raise ``click.ClickException`` for user errors so that no traceback
         is shown.
+    :param context: the host as plugins see it, for commands to use when run.
 
     .. versionadded:: 1.0
     """

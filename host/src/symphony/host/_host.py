@@ -119,7 +119,8 @@ class Host:
         self.settings: Settings = settings or Settings.model_construct()
         self._ports: dict[str, object] = {}
         self._port_owner: dict[str, str] = {}
-        self._context: HostContext = _Context(self)
+        #: What plugins see of this host.
+        self.context: HostContext = _Context(self)
 
     # -- loading ---------------------------------------------------------------
 
@@ -222,7 +223,7 @@ class Host:
                 )
 
     def _configure(self) -> None:
-        self.call_each("symphony_configure", context=self._context)
+        self.call_each("symphony_configure", context=self.context)
 
     def call_each(self, hook_name: str, **kwargs: Any) -> list[_calls.Outcome]:
         """Call a broadcast hook's implementations one by one; a plugin that raises is taken out.
@@ -263,7 +264,7 @@ class Host:
             return record
         record.hooks = sorted(caller.name for caller in self.pm.get_hookcallers(plugin) or ())
         impl = [i for i in self.pm.hook.symphony_configure.get_hookimpls() if i.plugin is plugin]
-        for outcome in _calls.call_each(_Only(impl), {"context": self._context}):
+        for outcome in _calls.call_each(_Only(impl), {"context": self.context}):
             if outcome.error is not None:
                 self._fail(record, f"symphony_configure raised {outcome.error!r}")
         return record
@@ -301,7 +302,7 @@ class Host:
                 )
         for tier in _TIERS:
             members = [impl for impl in impls if _tier(impl) == tier]
-            outcomes = _calls.call_each(_Only(members), {"context": self._context})
+            outcomes = _calls.call_each(_Only(members), {"context": self.context})
             for outcome in outcomes:
                 if outcome.error is not None:
                     raise _calls.as_hook_error(outcome, caller.name) from outcome.error
@@ -347,14 +348,14 @@ class Host:
         for record in start_order(self.components):
             await self._start_component(record)
         timeout = self.settings.hooks.timeout
-        for outcome in await _calls.acall_each(self.pm.hook.symphony_startup, {"context": self._context}, timeout):
+        for outcome in await _calls.acall_each(self.pm.hook.symphony_startup, {"context": self.context}, timeout):
             if outcome.error is not None:
                 await self._fail_started(outcome.plugin, f"symphony_startup failed: {outcome.error!r}")
         self.state = HostState.STARTED
         self.emit(Event(topic="host.started", source=_CORE))
 
     def _collect_components(self) -> None:
-        for outcome in self.call_each("symphony_components", context=self._context):
+        for outcome in self.call_each("symphony_components", context=self.context):
             for component in outcome.result or ():
                 self.components.append(ComponentRecord(name=component.name, plugin=outcome.plugin, component=component))
 
@@ -409,7 +410,7 @@ class Host:
             return
         self.emit(Event(topic="host.stopping", source=_CORE))
         timeout = self.settings.hooks.timeout
-        for outcome in await _calls.acall_each(self.pm.hook.symphony_shutdown, {"context": self._context}, timeout):
+        for outcome in await _calls.acall_each(self.pm.hook.symphony_shutdown, {"context": self.context}, timeout):
             if outcome.error is not None:
                 log.warning("plugin %s failed in symphony_shutdown: %r", outcome.plugin, outcome.error)
         for record in reversed(start_order([c for c in self.components if c.state == "running"])):
@@ -494,7 +495,7 @@ class Host:
         is a ProviderConflictError naming both.
         """
         found: dict[str, tuple[str, Any]] = {}
-        for outcome in self.call_each(hook_name, context=self._context):
+        for outcome in self.call_each(hook_name, context=self.context):
             for item in outcome.result or ():
                 if item.name in found:
                     first = found[item.name][0]
@@ -509,7 +510,7 @@ class Host:
 
     async def _run_checks(self) -> dict[str, HealthStatus]:
         pending: dict[str, tuple[str, HealthCheck]] = {}
-        for outcome in _calls.call_each(self.pm.hook.symphony_health_checks, {"context": self._context}):
+        for outcome in _calls.call_each(self.pm.hook.symphony_health_checks, {"context": self.context}):
             if outcome.error is not None:
                 pending[outcome.plugin] = (
                     outcome.plugin,
@@ -550,6 +551,9 @@ class _Context:
 
     def emit(self, event: Event) -> None:
         self._host.emit(event)
+
+    def contributions(self, hook_name: str) -> dict[str, tuple[str, Any]]:
+        return self._host.contributions(hook_name)
 
 
 class _Only:

@@ -62,3 +62,10 @@ class HostContext(Protocol):
     def emit(self, event: Event) -> None:
         """Broadcast ``event`` to every ``symphony_event`` implementation."""
         ...
+
+    def contributions(self, hook_name: str) -> dict[str, tuple[str, Any]]:
+        """Every contribution of a broadcast hook (``symphony_operators``...) by name, with its plugin.
+
+        Raises ProviderConflictError naming both plugins when two use one name.
+        """
+        ...

@@ -72,10 +72,14 @@ class _RootGroup(click.Group):
         return command
 
     def _add_plugin_commands(self, ctx: click.Context) -> None:
-        if self._plugin_commands_added or not isinstance(ctx.obj, HostFactory):
+        if self._plugin_commands_added or ctx.resilient_parsing:
             return
         self._plugin_commands_added = True
-        ctx.obj.host().call_each("symphony_register_commands", cli=self)
+        # Commands are resolved before the group's callback runs, so the factory may not exist yet.
+        if not isinstance(ctx.obj, HostFactory):
+            ctx.obj = HostFactory(ctx.params.get("config_file"), ctx.params.get("overrides", ()))
+        host = ctx.obj.host()
+        host.call_each("symphony_register_commands", cli=self, context=host.context)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         command = super().get_command(ctx, cmd_name) or self._builtin(cmd_name)

@@ -1,0 +1,1 @@
+"""The built-in Orchestra Kit: deterministic operators that work offline."""

@@ -1,0 +1,134 @@
+"""Text and JSON operators: each a contribution with typed inputs and outputs.
+
+An operator's factory takes the node's ``config`` and returns an async
+callable from inputs to outputs (dictionaries keyed by port name).  A bad
+config is rejected when the node is built, with the key and what is expected.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import string
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from symphony.hookspecs import OperatorSpec, PortSpec, ValidationError, hookimpl
+from symphony.hookspecs.ports import HostContext
+
+SYMPHONY_API = "^1.0"
+
+Run = Callable[[Mapping[str, Any]], Awaitable[dict[str, Any]]]
+
+
+def _text(config: Mapping[str, Any], key: str, operator: str) -> str:
+    value = config.get(key)
+    if not isinstance(value, str):
+        raise ValidationError(f"Operator {operator!r} needs config.{key}, a string; got {value!r}.")
+    return value
+
+
+def text_template(config: Mapping[str, Any]) -> Run:
+    """``{name}`` placeholders filled from the ``values`` object (string.Template-free, no attribute access)."""
+    template = _text(config, "template", "text-template")
+    fields = [name for _, name, _, _ in string.Formatter().parse(template) if name]
+    bad = [name for name in fields if not name.isidentifier()]
+    if bad:
+        raise ValidationError(f"Template placeholders must be plain names; got {', '.join(map(repr, bad))}.")
+
+    async def run(inputs: Mapping[str, Any]) -> dict[str, Any]:
+        values = inputs.get("values") or {}
+        missing = [name for name in fields if name not in values]
+        if missing:
+            raise ValidationError(f"Template needs value(s) {', '.join(missing)}; got {', '.join(values) or 'none'}.")
+        return {"text": template.format_map(values)}
+
+    return run
+
+
+def json_parse(config: Mapping[str, Any]) -> Run:
+    async def run(inputs: Mapping[str, Any]) -> dict[str, Any]:
+        try:
+            return {"value": json.loads(inputs["text"])}
+        except json.JSONDecodeError as error:
+            raise ValidationError(
+                f"Input is not JSON: {error.msg} at line {error.lineno}, column {error.colno}."
+            ) from None
+
+    return run
+
+
+def json_extract(config: Mapping[str, Any]) -> Run:
+    """The value at ``config.path`` (dotted keys and list indexes: ``items.0.name``)."""
+    path = [part for part in _text(config, "path", "json-extract").split(".") if part]
+
+    async def run(inputs: Mapping[str, Any]) -> dict[str, Any]:
+        value = inputs["value"]
+        for depth, part in enumerate(path):
+            if isinstance(value, list) and part.lstrip("-").isdigit() and -len(value) <= int(part) < len(value):
+                value = value[int(part)]
+            elif isinstance(value, dict) and part in value:
+                value = value[part]
+            else:
+                where = ".".join(path[: depth + 1])
+                raise ValidationError(f"Path {where!r} does not exist in the input value.")
+        return {"value": value}
+
+    return run
+
+
+def regex_extract(config: Mapping[str, Any]) -> Run:
+    pattern_text = _text(config, "pattern", "regex-extract")
+    try:
+        pattern = re.compile(pattern_text)
+    except re.error as error:
+        raise ValidationError(f"config.pattern is not a valid regular expression: {error}.") from None
+
+    async def run(inputs: Mapping[str, Any]) -> dict[str, Any]:
+        match = pattern.search(inputs["text"])
+        if match is None:
+            return {"matched": False, "match": "", "groups": []}
+        return {"matched": True, "match": match.group(0), "groups": [g or "" for g in match.groups()]}
+
+    return run
+
+
+def _ports(**types: str) -> dict[str, PortSpec]:
+    return {name: PortSpec(type=kind.rstrip("?"), required=not kind.endswith("?")) for name, kind in types.items()}
+
+
+OPERATORS = (
+    OperatorSpec(
+        name="text-template",
+        factory=text_template,
+        inputs=_ports(values="object?"),
+        outputs=_ports(text="string"),
+        description="Fill config.template's {name} placeholders from the values object.",
+    ),
+    OperatorSpec(
+        name="json-parse",
+        factory=json_parse,
+        inputs=_ports(text="string"),
+        outputs=_ports(value="json"),
+        description="Parse JSON text.",
+    ),
+    OperatorSpec(
+        name="json-extract",
+        factory=json_extract,
+        inputs=_ports(value="json"),
+        outputs=_ports(value="json"),
+        description="Take the value at config.path (dotted keys and list indexes).",
+    ),
+    OperatorSpec(
+        name="regex-extract",
+        factory=regex_extract,
+        inputs=_ports(text="string"),
+        outputs=_ports(matched="boolean", match="string", groups="list[string]"),
+        description="Search text with config.pattern; report the match and its groups.",
+    ),
+)
+
+
+@hookimpl
+def symphony_operators(context: HostContext) -> list[OperatorSpec]:
+    return list(OPERATORS)

@@ -1,0 +1,49 @@
+"""What the validator knows about instruments and operators: their typed ports.
+
+Built from plugins' contributions (and, with the extensions work, from
+manifests).  Control nodes have fixed signatures defined here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import msgspec
+
+from symphony.hookspecs import InstrumentSpec, NodeSignature, OperatorSpec, PortSpec
+
+__all__ = ["CONTROL_SIGNATURES", "Catalogue"]
+
+_ANY_IN = {"in": PortSpec(type="any", required=False)}
+_ANY_OUT = {"out": PortSpec(type="any", required=False)}
+
+#: branch and gate pass ``in`` to ``out``; merge collects several ``in`` edges.
+CONTROL_SIGNATURES: dict[str, NodeSignature] = {
+    kind: NodeSignature(inputs=_ANY_IN, outputs=_ANY_OUT, provider="symphony") for kind in ("branch", "merge", "gate")
+}
+
+
+class Catalogue(msgspec.Struct, frozen=True, kw_only=True):
+    """Signatures by contribution name, per node kind, and where to get the missing ones.
+
+    ``hints`` maps a contribution name to the distribution that provides it
+    (known to the registry), so that an unknown one can say what to install.
+    """
+
+    instruments: dict[str, NodeSignature] = msgspec.field(default_factory=dict)
+    operators: dict[str, NodeSignature] = msgspec.field(default_factory=dict)
+    hints: dict[str, str] = msgspec.field(default_factory=dict)
+
+    @classmethod
+    def from_contributions(
+        cls,
+        instruments: Iterable[tuple[str, InstrumentSpec]] = (),
+        operators: Iterable[tuple[str, OperatorSpec]] = (),
+        hints: Mapping[str, str] | None = None,
+    ) -> Catalogue:
+        """From ``(plugin, spec)`` pairs as ``Host.contributions`` gives them."""
+        return cls(
+            instruments={s.name: NodeSignature(inputs=s.inputs, outputs=s.outputs, provider=p) for p, s in instruments},
+            operators={s.name: NodeSignature(inputs=s.inputs, outputs=s.outputs, provider=p) for p, s in operators},
+            hints=dict(hints or {}),
+        )

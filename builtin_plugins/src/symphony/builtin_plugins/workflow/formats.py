@@ -1,0 +1,165 @@
+"""Reading and writing workflow documents: TOML (by hand), JSON, pretty JSON, MessagePack.
+
+Decoding goes straight into the typed model (msgspec validates while it
+parses).  Only when that fails is the document read again, loosely, to say
+precisely what is wrong: a syntax error with its line and column, a schema
+version this SDK does not know, or a field with its path.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import tomllib
+from pathlib import Path
+from typing import Any, Final, Literal
+
+import msgspec
+
+from symphony.hookspecs import SCHEMA_VERSION, SymphonyError, Workflow
+
+__all__ = ["FORMATS", "Format", "WorkflowFormatError", "decode", "encode", "format_for", "load", "save"]
+
+Format = Literal["toml", "json", "json-pretty", "msgpack"]
+FORMATS: Final[tuple[Format, ...]] = ("toml", "json", "json-pretty", "msgpack")
+_SUFFIXES: Final[dict[str, Format]] = {".toml": "toml", ".json": "json", ".msgpack": "msgpack", ".mpk": "msgpack"}
+
+_json_decoder = msgspec.json.Decoder(Workflow)
+_msgpack_decoder = msgspec.msgpack.Decoder(Workflow)
+_json_encoder = msgspec.json.Encoder()
+_msgpack_encoder = msgspec.msgpack.Encoder()
+
+
+class WorkflowFormatError(SymphonyError):
+    """A document that cannot be read as a workflow; ``line`` and ``column`` are 1-based when known."""
+
+    category = "workflow.format"
+
+    def __init__(self, message: str, *, line: int | None = None, column: int | None = None) -> None:
+        super().__init__(message)
+        self.line, self.column = line, column
+
+
+def format_for(path: Path) -> Format:
+    """The format a file's suffix names; raises WorkflowFormatError for an unknown suffix."""
+    try:
+        return _SUFFIXES[path.suffix.lower()]
+    except KeyError:
+        raise WorkflowFormatError(
+            f"Cannot tell the format of {path.name!r} from its suffix; use .toml, .json or .msgpack."
+        ) from None
+
+
+def _position(data: bytes, offset: int) -> tuple[int, int]:
+    before = data[:offset]
+    return before.count(b"\n") + 1, offset - (before.rfind(b"\n") + 1) + 1
+
+
+def _check_version(version: object) -> None:
+    if version == SCHEMA_VERSION:
+        return
+    if isinstance(version, int) and version > SCHEMA_VERSION:
+        raise WorkflowFormatError(
+            f"This document has schema_version {version}, newer than the {SCHEMA_VERSION} this Symphony reads;"
+            " upgrade symphony-hookspecs to read it."
+        )
+    raise WorkflowFormatError(
+        f"Unknown schema_version {version!r}; expected {SCHEMA_VERSION}. Add `schema_version = {SCHEMA_VERSION}`"
+        " at the top of the document."
+    )
+
+
+def _loose(data: bytes, fmt: Format) -> Any:
+    """The document as plain data, or a WorkflowFormatError pointing at the syntax error."""
+    if fmt == "toml":
+        try:
+            return tomllib.loads(data.decode("utf-8"))
+        except UnicodeDecodeError as error:
+            line, column = _position(data, error.start)
+            raise WorkflowFormatError(
+                f"The document is not UTF-8 text (line {line}, column {column}).", line=line, column=column
+            ) from None
+        except tomllib.TOMLDecodeError as error:
+            raise _toml_error(error) from None
+    try:
+        return msgspec.json.decode(data) if fmt in ("json", "json-pretty") else msgspec.msgpack.decode(data)
+    except msgspec.DecodeError as error:
+        message = str(error)
+        if "(byte " in message:
+            offset = int(message.rsplit("(byte ", 1)[1].rstrip(")"))
+            line, column = _position(data, offset)
+            raise WorkflowFormatError(
+                f"{message.rsplit(' (byte', 1)[0]} at line {line}, column {column}.", line=line, column=column
+            ) from None
+        raise WorkflowFormatError(f"The document cannot be parsed as {fmt}: {message}.") from None
+
+
+def _toml_error(error: tomllib.TOMLDecodeError) -> WorkflowFormatError:
+    message = str(error)
+    line = column = None
+    if "(at line " in message:
+        where = message.rsplit("(at line ", 1)[1].rstrip(")")
+        line_text, _, column_text = where.partition(", column ")
+        line, column = int(line_text), int(column_text)
+        message = message.rsplit(" (at line", 1)[0]
+        return WorkflowFormatError(f"{message} at line {line}, column {column}.", line=line, column=column)
+    return WorkflowFormatError(f"The document is not valid TOML: {message}.")
+
+
+def decode(data: bytes, fmt: Format) -> Workflow:
+    """The workflow in ``data``; raises WorkflowFormatError saying what is wrong and where."""
+    try:
+        if fmt == "toml":
+            workflow = msgspec.toml.decode(data, type=Workflow)
+        elif fmt == "msgpack":
+            workflow = _msgpack_decoder.decode(data)
+        else:
+            workflow = _json_decoder.decode(data)
+    except (msgspec.DecodeError, tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        loose = _loose(data, fmt)  # raises with the position when the syntax is at fault
+        if isinstance(loose, dict):
+            _check_version(loose.get("schema_version"))
+        if isinstance(error, msgspec.ValidationError):
+            raise WorkflowFormatError(f"{error}. See docs/workflows.md for the format.") from None
+        raise WorkflowFormatError(f"The document is not a workflow: {error}.") from None
+    _check_version(workflow.schema_version)
+    return workflow
+
+
+def encode(workflow: Workflow, fmt: Format) -> bytes:
+    """``workflow`` in ``fmt``; TOML cannot hold null values and says where one is."""
+    if fmt == "msgpack":
+        return _msgpack_encoder.encode(workflow)
+    if fmt == "json":
+        return _json_encoder.encode(workflow)
+    if fmt == "json-pretty":
+        return msgspec.json.format(_json_encoder.encode(workflow), indent=2) + b"\n"
+    try:
+        return msgspec.toml.encode(workflow)
+    except (TypeError, ValueError) as error:
+        raise WorkflowFormatError(
+            f"This workflow cannot be written as TOML ({error}); TOML has no null. Use JSON, or remove the null value."
+        ) from None
+
+
+def load(path: Path) -> Workflow:
+    """Read and decode a workflow file, its format chosen by suffix."""
+    fmt = format_for(path)
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise WorkflowFormatError(f"Cannot read {path}: {error.strerror}.") from None
+    return decode(data, fmt)
+
+
+def save(workflow: Workflow, path: Path, fmt: Format | None = None) -> None:
+    """Write atomically (a temporary file renamed into place): a failure leaves the old file whole."""
+    data = encode(workflow, fmt or format_for(path))
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise

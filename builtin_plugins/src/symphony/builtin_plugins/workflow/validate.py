@@ -1,0 +1,865 @@
+"""The validation pipeline of seed M5.2, full and incremental.
+
+:func:`validate` checks a whole workflow and returns a :class:`ValidatedWorkflow`
+that keeps what it learnt (indexes, per-node and per-edge problems, levels), so
+that :meth:`ValidatedWorkflow.apply` can re-check only what an edit can affect
+and still report exactly what a full validation of the edited workflow would.
+
+Problems are kept in buckets by what they depend on:
+
+- per node: ``invalid_id``, ``unknown_contribution``, ``missing_input``,
+  ``bad_config``, ``dead_end`` (the node, its signature, the edges touching it);
+- per edge: ``dangling_edge``, ``unknown_port``, ``type_mismatch``,
+  ``bad_condition`` (the edge and its two end nodes);
+- per input port: ``conflicting_inputs``;
+- per graph: ``cycle``, ``unreachable`` (from Kahn's levels; while the graph is
+  acyclic, levels are repaired locally after each edit);
+- per document: ``limit``, ``timeout``, ``duplicate_edge``, and bad ``outputs``.
+
+The report lists problems in a canonical order (stage, then nodes, edges,
+message), so two validations agree exactly when they found the same things.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Iterable
+from typing import Any, Final, get_args
+
+import msgspec
+
+from symphony.hookspecs import (
+    INPUTS_NODE,
+    AddNode,
+    ConditionalEdge,
+    Connect,
+    ControlNode,
+    DataEdge,
+    Disconnect,
+    Edge,
+    Edit,
+    InstrumentNode,
+    Node,
+    NodeSignature,
+    ProblemKind,
+    RemoveNode,
+    UpdateNode,
+    ValidationError,
+    ValidationReport,
+    Workflow,
+    WorkflowProblem,
+)
+
+from .catalogue import CONTROL_SIGNATURES, Catalogue
+from .conditions import ConditionError, parse_condition
+from .types import compatible, has_fields
+
+__all__ = ["EditError", "Limits", "ValidatedWorkflow", "edge_key", "validate"]
+
+_STAGE: Final = {kind: index for index, kind in enumerate(get_args(ProblemKind))}
+_MERGE_MODES: Final = ("first", "all")
+
+
+class Limits(msgspec.Struct, frozen=True, kw_only=True):
+    """Bounds checked before any expensive work (seed: 10,000 nodes, 50,000 edges, 100 ms)."""
+
+    max_nodes: int = 10_000
+    max_edges: int = 50_000
+    timeout: float = 0.1
+
+
+class EditError(ValidationError):
+    """An edit that cannot be applied at all (unknown node, existing edge...); nothing changed."""
+
+    category = "data.validation.edit"
+
+
+def _tag(value: Edge | Node) -> str:
+    return str(value.__struct_config__.tag)
+
+
+def edge_key(edge: Edge) -> str:
+    """The edge's id, or ``kind:from->to`` when the author gave none."""
+    return edge.id or f"{_tag(edge)}:{edge.source}->{edge.target}"
+
+
+def _problem(
+    kind: ProblemKind, message: str, nodes: Iterable[str] = (), edges: Iterable[str] = (), *, warning: bool = False
+) -> WorkflowProblem:
+    return WorkflowProblem(
+        kind=kind,
+        message=message,
+        nodes=tuple(nodes),
+        edges=tuple(edges),
+        severity="warning" if warning else "error",
+    )
+
+
+def _sort_key(problem: WorkflowProblem) -> tuple[int, tuple[str, ...], tuple[str, ...], str]:
+    return (_STAGE[problem.kind], problem.nodes, problem.edges, problem.message)
+
+
+def validate(workflow: Workflow, catalogue: Catalogue, limits: Limits | None = None) -> ValidatedWorkflow:
+    """Run every stage over ``workflow``; see the module docstring."""
+    return ValidatedWorkflow(workflow, catalogue, limits or Limits())
+
+
+class ValidatedWorkflow:
+    """A workflow with everything its validation learnt, kept current through edits."""
+
+    def __init__(self, workflow: Workflow, catalogue: Catalogue, limits: Limits) -> None:
+        self.catalogue = catalogue
+        self.limits = limits
+        self._header = msgspec.structs.replace(workflow, nodes={}, edges=())
+        self.nodes: dict[str, Node] = {}
+        self.edges: dict[str, Edge] = {}
+        self._duplicates: list[Edge] = []
+        self._out: dict[str, dict[str, None]] = {}  # node name -> keys of edges leaving it
+        self._in: dict[str, dict[str, None]] = {}  # node name -> keys of edges entering it
+        self._feeders: dict[tuple[str, str], dict[str, None]] = {}  # (node, input port) -> data edge keys
+        self._succ: dict[str, dict[str, int]] = {}  # between existing nodes: node -> successor -> edge count
+        self._pred: dict[str, dict[str, int]] = {}
+        self._level: dict[str, int] | None = {}
+        self._node_problems: dict[str, list[WorkflowProblem]] = {}
+        self._edge_problems: dict[str, list[WorkflowProblem]] = {}
+        self._port_problems: dict[tuple[str, str], list[WorkflowProblem]] = {}
+        self._graph_problems: list[WorkflowProblem] = []
+        self._document_problems: list[WorkflowProblem] = []
+        self._output_problems: list[WorkflowProblem] = []
+        self._output_refs: set[str] = {ref.partition(".")[0] for ref in workflow.outputs.values()}
+        self.complete = True
+        self._build(workflow)
+
+    # -- the full pipeline ----------------------------------------------------------
+
+    def _build(self, workflow: Workflow) -> None:
+        limits = self.limits
+        if len(workflow.nodes) > limits.max_nodes or len(workflow.edges) > limits.max_edges:
+            self.complete = False
+            self._document_problems.append(
+                _problem(
+                    "limit",
+                    f"The workflow has {len(workflow.nodes)} nodes and {len(workflow.edges)} edges; the limits are"
+                    f" {limits.max_nodes} nodes and {limits.max_edges} edges. Split it into smaller workflows, or"
+                    " raise the limits in the [components.workflow] options.",
+                )
+            )
+            return
+        deadline = time.perf_counter() + limits.timeout
+        self.nodes = dict(workflow.nodes)
+        for node_id in self.nodes:
+            self._succ[node_id], self._pred[node_id] = {}, {}
+        self._index_edges(workflow.edges)
+        stages = (self._check_all_edges, self._check_all_ports, self._check_all_nodes, self._compute_graph)
+        for stage in stages:
+            if time.perf_counter() > deadline:
+                self.complete = False
+                self._document_problems.append(
+                    _problem(
+                        "timeout",
+                        f"Validation stopped after {limits.timeout * 1000:g} ms before {stage.__name__.strip('_')};"
+                        " problems after that point are not reported. Raise the timeout or split the workflow.",
+                    )
+                )
+                return
+            stage()
+        self._check_outputs()
+
+    def _index_edges(self, edges: Iterable[Edge]) -> None:
+        seen = self.edges
+        out_index, in_index, feeders = self._out, self._in, self._feeders
+        succ, pred, nodes = self._succ, self._pred, self.nodes
+        for edge in edges:
+            key = edge.id or f"{edge.__struct_config__.tag}:{edge.source}->{edge.target}"
+            if key in seen:
+                self._duplicates.append(edge)
+                self._document_problems.append(
+                    _problem(
+                        "duplicate_edge",
+                        f"Edge {key!r} appears more than once; remove the copy or give it its own id.",
+                        (edge.source.partition(".")[0], edge.target.partition(".")[0]),
+                        (key,),
+                    )
+                )
+                continue
+            seen[key] = edge
+            source, _, _ = edge.source.partition(".")
+            target, _, port = edge.target.partition(".")
+            out_index.setdefault(source, {})[key] = None
+            in_index.setdefault(target, {})[key] = None
+            if type(edge) is DataEdge and port:
+                feeders.setdefault((target, port), {})[key] = None
+            if source in nodes and target in nodes:
+                counts = succ[source]
+                counts[target] = counts.get(target, 0) + 1
+                back = pred[target]
+                back[source] = back.get(source, 0) + 1
+
+    def _check_all_edges(self) -> None:
+        check, problems = self._check_edge, self._edge_problems
+        for key in self.edges:
+            found = check(key)
+            if found:
+                problems[key] = found
+
+    def _check_all_ports(self) -> None:
+        for port, keys in self._feeders.items():
+            if len(keys) > 1:
+                self._refresh_port(port)
+
+    def _check_all_nodes(self) -> None:
+        check, problems = self._check_node, self._node_problems
+        for node_id in self.nodes:
+            found = check(node_id)
+            if found:
+                problems[node_id] = found
+
+    # -- node checks ------------------------------------------------------------------
+
+    def _signature(self, node_id: str) -> NodeSignature | None:
+        node = self.nodes.get(node_id)
+        if node is None:
+            return None
+        if isinstance(node, ControlNode):
+            return CONTROL_SIGNATURES[node.control]
+        table = self.catalogue.instruments if isinstance(node, InstrumentNode) else self.catalogue.operators
+        return table.get(node.uses)
+
+    def _check_node(self, node_id: str) -> list[WorkflowProblem]:
+        node = self.nodes[node_id]
+        found: list[WorkflowProblem] = []
+        if not node_id or "." in node_id or node_id == INPUTS_NODE:
+            found.append(
+                _problem(
+                    "invalid_id",
+                    f"Node id {node_id!r} is not allowed: ids must be non-empty, contain no '.', and not be"
+                    f" {INPUTS_NODE!r} (reserved for the workflow's inputs). Rename the node.",
+                    (node_id,),
+                )
+            )
+        signature = self._signature(node_id)
+        if isinstance(node, ControlNode):
+            found += self._check_control(node_id, node)
+        elif signature is None:
+            kind = _tag(node)
+            hint = self.catalogue.hints.get(node.uses)
+            install = f" Install it with `pip install {hint}`." if hint else ""
+            found.append(
+                _problem(
+                    "unknown_contribution",
+                    f"Node {node_id!r} uses {kind} {node.uses!r}, which no installed plugin or extension provides."
+                    f"{install} See `symphony plugins list` for what is installed.",
+                    (node_id,),
+                )
+            )
+        if signature is None:
+            return found
+        feeders = self._feeders
+        for port, spec in signature.inputs.items():
+            if spec.required and not feeders.get((node_id, port)):
+                found.append(
+                    _problem(
+                        "missing_input",
+                        f"Required input {port!r} of node {node_id!r} is not connected; add a data edge"
+                        f' to "{node_id}.{port}" (from another node or from "{INPUTS_NODE}.<name>").',
+                        (node_id,),
+                    )
+                )
+        if signature.outputs and not self._out.get(node_id) and node_id not in self._output_refs:
+            found.append(
+                _problem(
+                    "dead_end",
+                    f"The output of node {node_id!r} goes nowhere: connect it, list it under [outputs],"
+                    " or remove the node.",
+                    (node_id,),
+                    warning=True,
+                )
+            )
+        return found
+
+    def _check_control(self, node_id: str, node: ControlNode) -> list[WorkflowProblem]:
+        config = node.config
+        if node.control == "merge":
+            mode = config.get("mode", "first")
+            if mode not in _MERGE_MODES:
+                return [
+                    _problem(
+                        "bad_config",
+                        f"Merge node {node_id!r} has mode {mode!r}; expected 'first' (the first value to arrive)"
+                        " or 'all' (a list of every value).",
+                        (node_id,),
+                    )
+                ]
+        elif node.control == "gate":
+            condition = config.get("when")
+            if not isinstance(condition, str):
+                return [
+                    _problem(
+                        "bad_config",
+                        f"Gate node {node_id!r} needs config.when, a condition on its input `in`"
+                        ' (e.g. when = "in.approved == true").',
+                        (node_id,),
+                    )
+                ]
+            try:
+                parsed = parse_condition(condition)
+            except ConditionError as error:
+                return [_problem("bad_config", f"Gate node {node_id!r}: {error}", (node_id,))]
+            strangers = sorted(".".join(path) for path in parsed.paths if path[0] != "in")
+            if strangers:
+                return [
+                    _problem(
+                        "bad_config",
+                        f"Gate node {node_id!r} refers to {', '.join(strangers)}; a gate sees only its input `in`.",
+                        (node_id,),
+                    )
+                ]
+        return []
+
+    # -- edge checks ------------------------------------------------------------------
+
+    def _check_edge(self, key: str) -> list[WorkflowProblem]:
+        edge = self.edges[key]
+        source, _, source_port = edge.source.partition(".")
+        target, _, target_port = edge.target.partition(".")
+        nodes = self.nodes
+        ends = (source, target)
+        if type(edge) is not DataEdge:
+            return self._check_flow_edge(key, edge, ends, source_port or target_port)
+        if not source_port or not target_port:
+            return [
+                _problem(
+                    "unknown_port",
+                    f'Data edge {key!r} must name ports on both ends: from = "node.port", to = "node.port".',
+                    ends,
+                    (key,),
+                )
+            ]
+        found: list[WorkflowProblem] = []
+        source_type: str | None = None
+        if source == INPUTS_NODE:
+            declared = self._header.inputs.get(source_port)
+            if declared is None:
+                known = ", ".join(sorted(self._header.inputs)) or "none are declared"
+                found.append(
+                    _problem(
+                        "unknown_port",
+                        f"Edge {key!r} reads workflow input {source_port!r}, which [inputs] does not declare"
+                        f" (declared: {known}).",
+                        ends,
+                        (key,),
+                    )
+                )
+            else:
+                source_type = declared.type
+        elif source not in nodes:
+            found.append(self._dangling(key, source, "from", ends))
+        if target not in nodes:
+            found.append(self._dangling(key, target, "to", ends))
+            return found
+        if source in nodes:
+            outputs = self._signature(source)
+            if outputs is not None:
+                spec = outputs.outputs.get(source_port)
+                if spec is None:
+                    found.append(self._unknown_port(key, source, source_port, "output", outputs.outputs, ends=ends))
+                else:
+                    source_type = spec.type
+        inputs = self._signature(target)
+        if inputs is not None:
+            spec = inputs.inputs.get(target_port)
+            if spec is None:
+                found.append(self._unknown_port(key, target, target_port, "input", inputs.inputs, ends=ends))
+            elif source_type is not None and not compatible(source_type, spec.type):
+                found.append(
+                    _problem(
+                        "type_mismatch",
+                        f"Edge {key!r} connects {edge.source} ({source_type}) to {edge.target} ({spec.type});"
+                        f" a {source_type} cannot be used as a {spec.type}. Insert a converting operator or"
+                        " connect a compatible port.",
+                        ends,
+                        (key,),
+                    )
+                )
+        return found
+
+    def _check_flow_edge(self, key: str, edge: Edge, ends: tuple[str, str], has_port: str) -> list[WorkflowProblem]:
+        kind = _tag(edge)
+        if has_port:
+            return [
+                _problem(
+                    "unknown_port",
+                    f"{kind.capitalize()} edge {key!r} connects nodes, not ports: write"
+                    f' from = "{ends[0]}", to = "{ends[1]}" (use a data edge to carry values).',
+                    ends,
+                    (key,),
+                )
+            ]
+        found = [
+            self._dangling(key, name, side, ends)
+            for name, side in zip(ends, ("from", "to"), strict=True)
+            if name not in self.nodes
+        ]
+        if found or type(edge) is not ConditionalEdge:
+            return found
+        return self._check_condition(key, edge, ends)
+
+    def _check_condition(self, key: str, edge: ConditionalEdge, ends: tuple[str, str]) -> list[WorkflowProblem]:
+        try:
+            condition = parse_condition(edge.when)
+        except ConditionError as error:
+            return [_problem("bad_condition", f"Condition of edge {key!r}: {error}", ends, (key,))]
+        signature = self._signature(ends[0])
+        if signature is None:
+            return []
+        found = []
+        for path in sorted(condition.paths):
+            spec = signature.outputs.get(path[0])
+            name = ".".join(path)
+            if spec is None:
+                known = ", ".join(sorted(signature.outputs)) or "none"
+                found.append(
+                    _problem(
+                        "bad_condition",
+                        f"Condition of edge {key!r} refers to {name!r}, but node {ends[0]!r} has no output"
+                        f" {path[0]!r} (its outputs: {known}).",
+                        ends,
+                        (key,),
+                    )
+                )
+            elif len(path) > 1 and not has_fields(spec.type):
+                found.append(
+                    _problem(
+                        "bad_condition",
+                        f"Condition of edge {key!r} looks inside {path[0]!r} ({name}), but it is a {spec.type},"
+                        " which has no fields; compare the value itself.",
+                        ends,
+                        (key,),
+                    )
+                )
+        return found
+
+    @staticmethod
+    def _dangling(key: str, name: str, side: str, ends: tuple[str, str]) -> WorkflowProblem:
+        return _problem(
+            "dangling_edge",
+            f"Edge {key!r} goes {side} {name!r}, which is not a node of this workflow; add the node or fix the name.",
+            ends,
+            (key,),
+        )
+
+    @staticmethod
+    def _unknown_port(
+        key: str, node: str, port: str, direction: str, ports: dict[str, Any], *, ends: tuple[str, str]
+    ) -> WorkflowProblem:
+        known = ", ".join(sorted(ports)) or "none"
+        return _problem(
+            "unknown_port",
+            f"Edge {key!r} uses {direction} {port!r} of node {node!r}, which has no such {direction}"
+            f" (its {direction}s: {known}).",
+            ends,
+            (key,),
+        )
+
+    # -- port and document checks -----------------------------------------------------
+
+    def _refresh_port(self, port: tuple[str, str]) -> None:
+        keys = self._feeders.get(port, {})
+        node = self.nodes.get(port[0])
+        merging = type(node) is ControlNode and node.control == "merge"
+        if len(keys) > 1 and not merging:
+            listed = ", ".join(keys)
+            self._port_problems[port] = [
+                _problem(
+                    "conflicting_inputs",
+                    f'Input "{port[0]}.{port[1]}" is fed by {len(keys)} edges ({listed}); an input takes one'
+                    " value. Keep one edge, or route them through a merge node.",
+                    (port[0],),
+                    tuple(keys),
+                )
+            ]
+        else:
+            self._port_problems.pop(port, None)
+
+    def _check_outputs(self) -> None:
+        found = []
+        for name, reference in self._header.outputs.items():
+            node, _, port = reference.partition(".")
+            signature = self._signature(node)
+            if node not in self.nodes or not port:
+                found.append(
+                    _problem(
+                        "unknown_port",
+                        f"Output {name!r} refers to {reference!r}; expected"
+                        ' "node.port" naming a node of this workflow.',
+                        (node,),
+                    )
+                )
+            elif signature is not None and port not in signature.outputs:
+                found.append(self._output_problem(name, reference, node, port, signature))
+        self._output_problems = found
+
+    @staticmethod
+    def _output_problem(name: str, reference: str, node: str, port: str, signature: NodeSignature) -> WorkflowProblem:
+        known = ", ".join(sorted(signature.outputs)) or "none"
+        return _problem(
+            "unknown_port",
+            f"Output {name!r} refers to {reference!r}, but node {node!r} has no output {port!r}"
+            f" (its outputs: {known}).",
+            (node,),
+        )
+
+    # -- the graph: Kahn levels, cycles, reachability ----------------------------------
+
+    def _compute_graph(self) -> None:
+        """Kahn's algorithm by levels; on leftovers, report each cycle and what waits on it."""
+        pred, succ = self._pred, self._succ
+        remaining = {node: len(preds) for node, preds in pred.items()}
+        frontier = [node for node, count in remaining.items() if count == 0]
+        level: dict[str, int] = {}
+        depth = 0
+        while frontier:
+            following = []
+            for node in frontier:
+                level[node] = depth
+                for child in succ[node]:
+                    remaining[child] -= 1
+                    if remaining[child] == 0:
+                        following.append(child)
+            frontier = following
+            depth += 1
+        if len(level) == len(pred):
+            self._level, self._graph_problems = level, []
+            return
+        self._level = None
+        self._graph_problems = self._cycle_problems({node for node in pred if node not in level})
+
+    def _cycle_problems(self, stuck: set[str]) -> list[WorkflowProblem]:
+        found = []
+        on_cycles: set[str] = set()
+        for component in _strongly_connected(stuck, self._succ):
+            if len(component) == 1:
+                (only,) = component
+                if only not in self._succ[only]:
+                    continue
+            path = self._cycle_through(min(component), component)
+            on_cycles.update(component)
+            pairs = list(itertools.pairwise(path))
+            found.append(
+                _problem(
+                    "cycle",
+                    f"Cycle: {' -> '.join(path)}. A workflow must be acyclic; remove or reverse one of these edges.",
+                    path[:-1],
+                    [self._edge_between(a, b) for a, b in pairs],
+                )
+            )
+        for node in sorted(stuck - on_cycles):
+            found.append(
+                _problem(
+                    "unreachable",
+                    f"Node {node!r} can never run: it depends on nodes caught in a cycle. Break the cycle first.",
+                    (node,),
+                )
+            )
+        return found
+
+    def _cycle_through(self, start: str, component: set[str]) -> list[str]:
+        """The shortest cycle from ``start`` back to itself within ``component`` (ties by name)."""
+        parents: dict[str, str] = {}
+        frontier = [start]
+        while frontier:
+            following = []
+            for node in frontier:
+                for child in sorted(self._succ[node]):
+                    if child == start:
+                        path = [node]
+                        while path[-1] != start:
+                            path.append(parents[path[-1]])
+                        return [start, *reversed(path[:-1]), start] if node != start else [start, start]
+                    if child in component and child not in parents:
+                        parents[child] = node
+                        following.append(child)
+            frontier = following
+        raise AssertionError("a strongly connected component always has a cycle")  # pragma: no cover
+
+    def _edge_between(self, source: str, target: str) -> str:
+        return min(key for key in self._out[source] if self.edges[key].target.partition(".")[0] == target)
+
+    # -- reading the result --------------------------------------------------------------
+
+    @property
+    def problems(self) -> list[WorkflowProblem]:
+        found = [*self._document_problems, *self._output_problems, *self._graph_problems]
+        for bucket in (self._node_problems, self._edge_problems, self._port_problems):
+            for problems in bucket.values():
+                found += problems
+        return sorted(found, key=_sort_key)
+
+    def levels(self) -> tuple[tuple[str, ...], ...]:
+        """Execution levels (sorted by id within each), or ``()`` when the graph has a cycle."""
+        if self._level is None or not self.complete:
+            return ()
+        grouped: dict[int, list[str]] = {}
+        for node, depth in self._level.items():
+            grouped.setdefault(depth, []).append(node)
+        return tuple(tuple(sorted(grouped[depth])) for depth in range(len(grouped)))
+
+    def order(self) -> tuple[str, ...]:
+        """A topological order: the levels, one after another."""
+        return tuple(node for level in self.levels() for node in level)
+
+    def report(self, *, with_order: bool = False) -> ValidationReport:
+        if not with_order:
+            return ValidationReport(problems=tuple(self.problems))
+        levels = self.levels()
+        return ValidationReport(
+            problems=tuple(self.problems), levels=levels, order=tuple(n for level in levels for n in level)
+        )
+
+    @property
+    def workflow(self) -> Workflow:
+        """The workflow as it stands after every edit (built on access)."""
+        return msgspec.structs.replace(
+            self._header, nodes=dict(self.nodes), edges=(*self.edges.values(), *self._duplicates)
+        )
+
+    # -- incremental edits ----------------------------------------------------------------
+
+    def apply(self, edit: Edit) -> list[Edit]:
+        """Apply ``edit``, re-checking only what it can affect; return the edits that undo it.
+
+        Raises EditError, changing nothing, for an edit that cannot apply.
+        """
+        if not self.complete:
+            raise EditError("This workflow was not fully validated (limit or timeout); edit the document instead.")
+        if type(edit) is Connect:
+            return self._connect(edit.edge)
+        if type(edit) is Disconnect:
+            return self._disconnect(edit.edge)
+        if type(edit) is AddNode:
+            return self._add_node(edit.id, edit.node)
+        if type(edit) is RemoveNode:
+            return self._remove_node(edit.id)
+        assert type(edit) is UpdateNode
+        return self._update_node(edit.id, edit.node)
+
+    def _refresh_nodes(self, node_ids: Iterable[str]) -> None:
+        for node_id in node_ids:
+            if node_id in self.nodes:
+                found = self._check_node(node_id)
+                if found:
+                    self._node_problems[node_id] = found
+                else:
+                    self._node_problems.pop(node_id, None)
+            else:
+                self._node_problems.pop(node_id, None)
+
+    def _refresh_edges(self, keys: Iterable[str]) -> None:
+        for key in keys:
+            found = self._check_edge(key) if key in self.edges else []
+            if found:
+                self._edge_problems[key] = found
+            else:
+                self._edge_problems.pop(key, None)
+
+    def _connect(self, edge: Edge) -> list[Edit]:
+        key = edge_key(edge)
+        if key in self.edges:
+            raise EditError(f"Edge {key!r} already exists; disconnect it first or give the new edge its own id.")
+        self.edges[key] = edge
+        source = edge.source.partition(".")[0]
+        target, _, port = edge.target.partition(".")
+        self._out.setdefault(source, {})[key] = None
+        self._in.setdefault(target, {})[key] = None
+        if type(edge) is DataEdge and port:
+            self._feeders.setdefault((target, port), {})[key] = None
+            self._refresh_port((target, port))
+        self._refresh_edges((key,))
+        self._refresh_nodes((source, target))
+        if source in self.nodes and target in self.nodes:
+            self._link(source, target)
+        return [Disconnect(edge=key)]
+
+    def _disconnect(self, key: str) -> list[Edit]:
+        edge = self.edges.pop(key, None)
+        if edge is None:
+            raise EditError(f"There is no edge {key!r} to disconnect.")
+        source = edge.source.partition(".")[0]
+        target, _, port = edge.target.partition(".")
+        del self._out[source][key], self._in[target][key]
+        if type(edge) is DataEdge and port:
+            feeders = self._feeders[(target, port)]
+            del feeders[key]
+            if not feeders:
+                del self._feeders[(target, port)]
+            self._refresh_port((target, port))
+        self._edge_problems.pop(key, None)
+        self._refresh_nodes((source, target))
+        if source in self.nodes and target in self.nodes:
+            self._unlink(source, target)
+        return [Connect(edge=edge)]
+
+    def _add_node(self, node_id: str, node: Node) -> list[Edit]:
+        if node_id in self.nodes:
+            raise EditError(f"Node {node_id!r} already exists; update it or choose another id.")
+        self.nodes[node_id] = node
+        self._succ[node_id], self._pred[node_id] = {}, {}
+        if self._level is not None:
+            self._level[node_id] = 0
+        touching = [*self._out.get(node_id, {}), *self._in.get(node_id, {})]
+        self._refresh_edges(touching)
+        self._refresh_nodes((node_id,))
+        for port in self._input_ports(node_id):
+            self._refresh_port(port)
+        for key in dict.fromkeys(touching):  # edges that were dangling and now reach this node
+            edge = self.edges[key]
+            source, target = edge.source.partition(".")[0], edge.target.partition(".")[0]
+            if source in self.nodes and target in self.nodes:
+                self._link(source, target)
+        self._after_node_change(node_id)
+        return [RemoveNode(id=node_id)]
+
+    def _remove_node(self, node_id: str) -> list[Edit]:
+        node = self.nodes.get(node_id)
+        if node is None:
+            raise EditError(f"There is no node {node_id!r} to remove.")
+        touching = list(dict.fromkeys([*self._out.get(node_id, {}), *self._in.get(node_id, {})]))
+        restore = [self.edges[key] for key in touching]
+        for key in touching:
+            self._disconnect(key)
+        del self.nodes[node_id], self._succ[node_id], self._pred[node_id]
+        if self._level is not None:
+            del self._level[node_id]
+        self._node_problems.pop(node_id, None)
+        self._after_node_change(node_id)
+        return [AddNode(id=node_id, node=node), *(Connect(edge=edge) for edge in restore)]
+
+    def _update_node(self, node_id: str, node: Node) -> list[Edit]:
+        previous = self.nodes.get(node_id)
+        if previous is None:
+            raise EditError(f"There is no node {node_id!r} to update; add it first.")
+        self.nodes[node_id] = node
+        touching = [*self._out.get(node_id, {}), *self._in.get(node_id, {})]
+        self._refresh_edges(touching)
+        self._refresh_nodes((node_id,))
+        for port in self._input_ports(node_id):
+            self._refresh_port(port)
+        self._after_node_change(node_id)
+        return [UpdateNode(id=node_id, node=previous)]
+
+    def _input_ports(self, node_id: str) -> set[tuple[str, str]]:
+        """The (node, port) inputs that data edges feed, found from the node's incoming edges."""
+        edges = self.edges
+        return {
+            (node_id, edges[key].target.partition(".")[2])
+            for key in self._in.get(node_id, {})
+            if type(edges[key]) is DataEdge and "." in edges[key].target
+        }
+
+    def _after_node_change(self, node_id: str) -> None:
+        if node_id in self._output_refs or self._output_problems:
+            self._check_outputs()
+
+    def _link(self, source: str, target: str) -> None:
+        counts = self._succ[source]
+        counts[target] = counts.get(target, 0) + 1
+        back = self._pred[target]
+        back[source] = back.get(source, 0) + 1
+        if counts[target] > 1:
+            return  # a parallel edge changes no order
+        level = self._level
+        if level is None or source == target or self._reaches(target, source):
+            self._compute_graph()
+            return
+        stack = [(target, level[source] + 1)]
+        while stack:
+            node, depth = stack.pop()
+            if level[node] >= depth:
+                continue
+            level[node] = depth
+            stack.extend((child, depth + 1) for child in self._succ[node])
+
+    def _unlink(self, source: str, target: str) -> None:
+        counts = self._succ[source]
+        counts[target] -= 1
+        self._pred[target][source] -= 1
+        if counts[target]:
+            return
+        del counts[target], self._pred[target][source]
+        level = self._level
+        if level is None:
+            self._compute_graph()
+            return
+        pending = [target]
+        while pending:
+            node = pending.pop()
+            depth = max((level[p] + 1 for p in self._pred[node]), default=0)
+            if depth < level[node]:
+                level[node] = depth
+                pending.extend(self._succ[node])
+
+    def _reaches(self, start: str, goal: str) -> bool:
+        """Whether ``goal`` is reachable from ``start``; levels prune the search (acyclic graph only)."""
+        level = self._level
+        assert level is not None
+        bound = level[goal]
+        if level[start] >= bound:
+            return False
+        seen, stack = {start}, [start]
+        while stack:
+            for child in self._succ[stack.pop()]:
+                if child == goal:
+                    return True
+                if child not in seen and level[child] < bound:
+                    seen.add(child)
+                    stack.append(child)
+        return False
+
+
+def _strongly_connected(nodes: set[str], succ: dict[str, dict[str, int]]) -> list[set[str]]:
+    """Tarjan's algorithm, iteratively, over the subgraph induced by ``nodes``."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    components: list[set[str]] = []
+    counter = 0
+    for root in sorted(nodes):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(c for c in succ[root] if c in nodes)))]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            advanced = False
+            for child in children:
+                if child not in index:
+                    index[child] = low[child] = counter
+                    counter += 1
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(c for c in succ[child] if c in nodes))))
+                    advanced = True
+                    break
+                if child in on_stack:
+                    low[node] = min(low[node], index[child])
+            if advanced:
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+            if low[node] == index[node]:
+                component = set()
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.add(member)
+                    if member == node:
+                        break
+                components.append(component)
+    return components
