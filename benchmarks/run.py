@@ -1,6 +1,7 @@
 """Run Symphony's benchmarks: ``python benchmarks/run.py NAME [--quick] [--json]``.
 
-NAME is ``startup``, ``hook_call``, ``cli`` or ``all``.  Every figure comes
+NAME is ``startup``, ``hook_call``, ``cli``, ``dag_validate``, ``dag_edit``,
+``workflow_serde`` or ``all``.  Every figure comes
 with a baseline measured in the same run; ``ratio`` is value / baseline_value.
 ``--json`` prints only a JSON list of records to stdout.
 """
@@ -74,7 +75,32 @@ def _cli(quick: bool) -> list[Record]:
     return cli.run(quick)
 
 
-BENCHMARKS: dict[str, Callable[[bool], list[Record]]] = {"startup": _startup, "hook_call": _hook_call, "cli": _cli}
+def _dag_validate(quick: bool) -> list[Record]:
+    from benchmarks import workflows
+
+    return workflows.run_validate(quick)
+
+
+def _dag_edit(quick: bool) -> list[Record]:
+    from benchmarks import workflows
+
+    return workflows.run_edit(quick)
+
+
+def _workflow_serde(quick: bool) -> list[Record]:
+    from benchmarks import workflows
+
+    return workflows.run_serde(quick)
+
+
+BENCHMARKS: dict[str, Callable[[bool], list[Record]]] = {
+    "startup": _startup,
+    "hook_call": _hook_call,
+    "cli": _cli,
+    "dag_validate": _dag_validate,
+    "dag_edit": _dag_edit,
+    "workflow_serde": _workflow_serde,
+}
 
 
 def _align(cell: str, width: int, right: bool) -> str:

@@ -1,0 +1,216 @@
+"""Workflow benchmarks: full validation, incremental edits, serialization.
+
+- ``dag_validate``: validate a generated DAG (1,000/5,000 and 10,000/50,000
+  nodes/edges) against networkx building a DiGraph from the same data,
+  checking ``is_directed_acyclic_graph`` and producing a ``topological_sort``.
+- ``dag_edit``: one edit (connect an edge; remove a node) on the validated
+  10,000/50,000 DAG, re-validated incrementally, against a full validation.
+- ``workflow_serde``: encode and decode a 1,000-node workflow as JSON, pretty
+  JSON and MessagePack (decoding into the typed model, validation included)
+  against ``json.dumps``/``json.loads`` of the same workflow as plain data.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import statistics
+import time
+from collections.abc import Callable
+from functools import partial
+
+import msgspec
+import networkx as nx
+
+from benchmarks.run import Record, record
+from symphony.builtin_plugins.workflow import Catalogue, Limits, decode, encode, validate
+from symphony.builtin_plugins.workflow.formats import Format
+from symphony.hookspecs import (
+    SCHEMA_VERSION,
+    AddNode,
+    Connect,
+    ControlEdge,
+    DataEdge,
+    Disconnect,
+    Edge,
+    Node,
+    NodeMetadata,
+    NodeSignature,
+    OperatorNode,
+    PortSpec,
+    RemoveNode,
+    Workflow,
+)
+
+__all__ = ["run_edit", "run_serde", "run_validate"]
+
+_PORTS = 8
+CATALOGUE = Catalogue(
+    operators={
+        "step": NodeSignature(
+            inputs={f"in{i}": PortSpec(type="json", required=False) for i in range(_PORTS)},
+            outputs={"out": PortSpec(type="json")},
+        )
+    }
+)
+
+
+def generate(nodes: int, edges: int, seed: int = 7) -> Workflow:
+    """A random DAG: edges go from lower to higher index; up to 8 data inputs per node, the rest control edges."""
+    rng = random.Random(seed)
+    names = [f"n{i}" for i in range(nodes)]
+    used: dict[int, int] = {}
+    seen: set[tuple[int, int]] = set()
+    found: list[Edge] = []
+    while len(found) < edges:
+        source, target = sorted(rng.sample(range(nodes), 2))
+        if (source, target) in seen:
+            continue
+        seen.add((source, target))
+        port = used.get(target, 0)
+        if port < _PORTS:
+            used[target] = port + 1
+            found.append(DataEdge(source=f"{names[source]}.out", target=f"{names[target]}.in{port}"))
+        else:
+            found.append(ControlEdge(source=names[source], target=names[target]))
+    body: dict[str, Node] = {
+        name: OperatorNode(uses="step", metadata=NodeMetadata(position=(float(i % 100), float(i // 100))))
+        for i, name in enumerate(names)
+    }
+    return Workflow(schema_version=SCHEMA_VERSION, id="bench", name="bench", nodes=body, edges=tuple(found))
+
+
+def _best(function: Callable[[], object], repeat: int) -> float:
+    """Median milliseconds of ``repeat`` calls."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        function()
+        times.append((time.perf_counter() - start) * 1e3)
+    return statistics.median(times)
+
+
+def _validate(workflow: Workflow) -> None:
+    report = validate(workflow, CATALOGUE, Limits(timeout=60)).report()
+    assert not [p for p in report.problems if p.kind in ("timeout", "limit")]
+
+
+def _networkx(workflow: Workflow) -> list[str]:
+    graph: nx.DiGraph[str] = nx.DiGraph()
+    graph.add_nodes_from(workflow.nodes)
+    graph.add_edges_from((e.source.partition(".")[0], e.target.partition(".")[0]) for e in workflow.edges)
+    assert nx.is_directed_acyclic_graph(graph)
+    return list(nx.topological_sort(graph))
+
+
+def run_validate(quick: bool) -> list[Record]:
+    records = []
+    for nodes, edges in ((1_000, 5_000), (10_000, 50_000)):
+        workflow = generate(nodes, edges)
+        repeat = 3 if quick else 9
+        ours = _best(partial(_validate, workflow), repeat)
+        baseline = _best(partial(_networkx, workflow), repeat)
+        big = nodes == 10_000
+        records.append(
+            record(
+                f"dag_validate.full@{nodes}/{edges}",
+                ours,
+                "ms",
+                "networkx DiGraph + is_directed_acyclic_graph + topological_sort",
+                baseline,
+                seed_target="<100 ms for 10,000 nodes" if big else None,
+                goal="<= 25 ms and <= 0.5x networkx" if big else "<= 0.5x networkx",
+            )
+        )
+    return records
+
+
+def run_edit(quick: bool) -> list[Record]:
+    workflow = generate(10_000, 50_000)
+    validated = validate(workflow, CATALOGUE, Limits(timeout=60))
+    assert validated.report().valid
+    rng = random.Random(11)
+    rounds = 50 if quick else 300
+    connect_us, remove_us = [], []
+    for index in range(rounds):
+        source, target = sorted(rng.sample(range(10_000), 2))
+        edit = Connect(edge=ControlEdge(source=f"n{source}", target=f"n{target}", id=f"bench-{index}"))
+        start = time.perf_counter()
+        validated.apply(edit)
+        validated.report()
+        connect_us.append((time.perf_counter() - start) * 1e6)
+        validated.apply(Disconnect(edge=f"bench-{index}"))
+        victim = f"n{rng.randrange(10_000)}"
+        start = time.perf_counter()
+        undo = validated.apply(RemoveNode(id=victim))
+        validated.report()
+        remove_us.append((time.perf_counter() - start) * 1e6)
+        for step in undo:
+            validated.apply(step)
+    assert all(isinstance(step, (AddNode, Connect)) for step in undo)
+    full_us = _best(partial(_validate, validated.workflow), 3) * 1e3
+    goal = "<= 1 ms (1,000 us) per edit"
+    base = "full re-validation@10000/50000"
+    return [
+        record("dag_edit.connect@10000/50000", statistics.median(connect_us), "us", base, full_us, goal=goal),
+        record("dag_edit.connect_p99@10000/50000", _p99(connect_us), "us", base, full_us, goal=goal),
+        record("dag_edit.remove_node@10000/50000", statistics.median(remove_us), "us", base, full_us, goal=goal),
+        record("dag_edit.remove_node_p99@10000/50000", _p99(remove_us), "us", base, full_us, goal=goal),
+    ]
+
+
+def _p99(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+
+
+def run_serde(quick: bool) -> list[Record]:
+    workflow = generate(1_000, 3_000)
+    plain = msgspec.to_builtins(workflow)
+    repeat = 20 if quick else 100
+    json_encode = _best(lambda: json.dumps(plain), repeat)
+    text = json.dumps(plain)
+    json_decode = _best(lambda: json.loads(text), repeat)
+    records = []
+    seed_figures = {
+        "json": ("15 ms", "18 ms", 250),
+        "json-pretty": ("25 ms", "20 ms", 350),
+        "msgpack": ("8 ms", "10 ms", 175),
+    }
+    formats: tuple[Format, ...] = ("json", "json-pretty", "msgpack")
+    for fmt in formats:
+        data = encode(workflow, fmt)
+        assert decode(data, fmt) == workflow
+        encode_ms = _best(partial(encode, workflow, fmt), repeat)
+        decode_ms = _best(partial(decode, data, fmt), repeat)
+        seed_encode, seed_decode, seed_kb = seed_figures[fmt]
+        goal = "<= 1 ms and >= 2x faster than stdlib json"
+        records += [
+            record(
+                f"workflow_serde.{fmt}.encode@1000",
+                encode_ms,
+                "ms",
+                "json.dumps of plain data",
+                json_encode,
+                seed_target=f"serialize {seed_encode}",
+                goal=goal,
+            ),
+            record(
+                f"workflow_serde.{fmt}.decode@1000",
+                decode_ms,
+                "ms",
+                "json.loads of plain data",
+                json_decode,
+                seed_target=f"deserialize {seed_decode}",
+                goal=goal,
+            ),
+            record(
+                f"workflow_serde.{fmt}.size@1000",
+                len(data) / 1024,
+                "KB",
+                "json.dumps size",
+                len(text) / 1024,
+                seed_target=f"{seed_kb} KB",
+            ),
+        ]
+    return records
