@@ -129,6 +129,7 @@ def run_edit(quick: bool) -> list[Record]:
     workflow = generate(10_000, 50_000)
     validated = validate(workflow, CATALOGUE, Limits(timeout=60))
     assert validated.report().valid
+    validated.prepare_edits()  # as EditSession does when a document is opened
     rng = random.Random(11)
     rounds = 50 if quick else 300
     connect_us, remove_us = [], []

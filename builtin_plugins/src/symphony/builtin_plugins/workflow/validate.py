@@ -131,7 +131,7 @@ class ValidatedWorkflow:
         self._output_refs: set[str] = {ref.partition(".")[0] for ref in workflow.outputs.values()}
         self._signatures: dict[str, NodeSignature | None] = {}
         # The full pipeline's lean graph (edge lists, sources); replaced on the first edit
-        # by the indexes edits need (see _prepare_edits), which cost as much again to build.
+        # by the indexes edits need (see prepare_edits), which cost as much again to build.
         self._sources: set[str] = set()
         self._fed: Counter[str] = Counter()  # "node.port" -> how many data edges feed it
         self._editing = False
@@ -697,7 +697,7 @@ class ValidatedWorkflow:
         """
         if not self.complete:
             raise EditError("This workflow was not fully validated (limit or timeout); edit the document instead.")
-        self._prepare_edits()
+        self.prepare_edits()
         if type(edit) is Connect:
             return self._connect(edit.edge)
         if type(edit) is Disconnect:
@@ -709,8 +709,12 @@ class ValidatedWorkflow:
         assert type(edit) is UpdateNode
         return self._update_node(edit.id, edit.node)
 
-    def _prepare_edits(self) -> None:
-        """Build, once, the indexes edits need: edges by end, successor and predecessor counts."""
+    def prepare_edits(self) -> None:
+        """Build, once, the indexes edits need: edges by end, successor and predecessor counts.
+
+        ``apply`` calls it; an editor calls it when it opens a document, so that
+        the first drag does not pay for it.
+        """
         if self._editing:
             return
         nodes = self.nodes
