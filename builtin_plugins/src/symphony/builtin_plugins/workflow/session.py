@@ -21,7 +21,7 @@ class EditSession:
 
     def __init__(self, workflow: Workflow, catalogue: Catalogue, limits: Limits | None = None) -> None:
         self.validated: ValidatedWorkflow = validate(workflow, catalogue, limits)
-        if self.validated.complete:
+        if self.validated.editable:
             self.validated.prepare_edits()
         self._undo: list[tuple[Edit, list[Edit]]] = []
         self._redo: list[Edit] = []

@@ -156,14 +156,10 @@ class ValidatedWorkflow:
         limits = self.limits
         if len(workflow.nodes) > limits.max_nodes or len(workflow.edges) > limits.max_edges:
             self.complete = False
-            self._document_problems.append(
-                _problem(
-                    "limit",
-                    f"The workflow has {len(workflow.nodes)} nodes and {len(workflow.edges)} edges; the limits are"
-                    f" {limits.max_nodes} nodes and {limits.max_edges} edges. Split it into smaller workflows, or"
-                    " raise the limits in the [components.workflow] options.",
-                )
-            )
+            self.nodes, self._duplicates = dict(workflow.nodes), list(workflow.edges)
+            limit = self._over_limits()
+            assert limit is not None
+            self._document_problems.append(limit)
             return
         deadline = time.perf_counter() + limits.timeout
         self.nodes = dict(workflow.nodes)
@@ -215,6 +211,8 @@ class ValidatedWorkflow:
         self._sources = {source for source, _, _ in source_parts}
         self._fed = Counter(edge.target for edge in edges if type(edge) is DataEdge and "." in edge.target)
         check, problems, signatures = self._check_edge, self._edge_problems, self._signatures
+        if INPUTS_NODE in signatures:  # a node wrongly named "inputs": let _check_edge sort its edges out
+            signatures = {node_id: s for node_id, s in signatures.items() if node_id != INPUTS_NODE}
         agree: dict[tuple[str, str], bool] = {}
         for key, edge, (source, _, source_port), (target, _, target_port) in zip(
             keys, edges, source_parts, target_parts, strict=True
@@ -318,7 +316,7 @@ class ValidatedWorkflow:
                     (node_id,),
                 )
             )
-        if signature is None:
+        if signature is None or found:  # an invalid id cannot be addressed by edges: no port checks
             return found
         for port, spec in signature.inputs.items():
             if spec.required and not self._is_fed(f"{node_id}.{port}"):
@@ -541,6 +539,7 @@ class ValidatedWorkflow:
         node = self.nodes.get(node_id)
         merging = isinstance(node, ControlNode) and node.control == "merge"
         if len(keys) > 1 and not merging:
+            keys = sorted(keys)
             listed = ", ".join(keys)
             self._port_problems[target] = [
                 _problem(
@@ -653,7 +652,25 @@ class ValidatedWorkflow:
     # -- reading the result --------------------------------------------------------------
 
     @property
+    def editable(self) -> bool:
+        """Whether edits can be applied: fully validated, and no duplicate edges to disambiguate."""
+        return self.complete and not self._duplicates
+
+    def _over_limits(self) -> WorkflowProblem | None:
+        limits, nodes, edges = self.limits, len(self.nodes), len(self.edges) + len(self._duplicates)
+        if nodes <= limits.max_nodes and edges <= limits.max_edges:
+            return None
+        return _problem(
+            "limit",
+            f"The workflow has {nodes} nodes and {edges} edges; the limits are"
+            f" {limits.max_nodes} nodes and {limits.max_edges} edges. Split it into smaller workflows, or"
+            " raise the limits in the [components.workflow] options.",
+        )
+
+    @property
     def problems(self) -> list[WorkflowProblem]:
+        if self._editing and (limit := self._over_limits()) is not None:
+            return [limit]  # as a full validation of the edited document would say
         found = [*self._document_problems, *self._output_problems, *self._graph_problems]
         for bucket in (self._node_problems, self._edge_problems, self._port_problems):
             for problems in bucket.values():
@@ -717,6 +734,9 @@ class ValidatedWorkflow:
         """
         if self._editing:
             return
+        if self._duplicates:
+            keys = ", ".join(sorted({edge_key(edge) for edge in self._duplicates}))
+            raise EditError(f"The document has duplicate edges ({keys}); remove the copies before editing it.")
         nodes = self.nodes
         out_index: dict[str, dict[str, None]] = {node_id: {} for node_id in nodes}
         in_index: dict[str, dict[str, None]] = {node_id: {} for node_id in nodes}
@@ -812,7 +832,8 @@ class ValidatedWorkflow:
             if source in self.nodes and target in self.nodes:
                 self._link(source, target)
         self._after_node_change(node_id)
-        return [RemoveNode(id=node_id)]
+        # Removing the node removes the edges that were waiting for it: put them back.
+        return [RemoveNode(id=node_id), *(Connect(edge=self.edges[key]) for key in dict.fromkeys(touching))]
 
     def _remove_node(self, node_id: str) -> list[Edit]:
         node = self.nodes.get(node_id)
@@ -861,8 +882,10 @@ class ValidatedWorkflow:
         counts[target] = counts.get(target, 0) + 1
         back = self._pred[target]
         back[source] = back.get(source, 0) + 1
-        if counts[target] > 1:
-            return  # a parallel edge changes no order
+        if counts[target] > 1:  # a parallel edge changes no order, but may change which edge a cycle names
+            if self._level is None:
+                self._recompute_graph()
+            return
         level = self._level
         if level is None or source == target or self._reaches(target, source):
             self._recompute_graph()
@@ -880,6 +903,8 @@ class ValidatedWorkflow:
         counts[target] -= 1
         self._pred[target][source] -= 1
         if counts[target]:
+            if self._level is None:
+                self._recompute_graph()
             return
         del counts[target], self._pred[target][source]
         level = self._level
