@@ -291,7 +291,8 @@ def symphony_register_commands(cli: Any, context: HostContext) -> None:
     Called when the CLI first needs a command it does not know (or lists them
     all), after the host has loaded.
 
-    :param cli: the root ``click.Group``; call ``cli.add_command(...)``.
+    :param cli: a ``click.Group`` collecting this invocation's commands (they
+        become top-level ``symphony`` commands); call ``cli.add_command(...)``.
         Raise ``click.ClickException`` for user errors so that no traceback
         is shown.
     :param context: the host as plugins see it, for commands to use when run.

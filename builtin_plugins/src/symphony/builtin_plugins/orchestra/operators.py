@@ -28,28 +28,55 @@ def _text(config: Mapping[str, Any], key: str, operator: str) -> str:
     return value
 
 
+def _placeholders(template: str) -> list[str]:
+    """The names in ``{name}`` placeholders; anything fancier (indexes, formats, conversions) is refused."""
+    try:
+        parts = list(string.Formatter().parse(template))
+    except ValueError as error:
+        raise ValidationError(
+            f"config.template is not a valid template: {error} (write {{{{ for a literal brace)."
+        ) from None
+    names = []
+    for _, name, spec, conversion in parts:
+        if name is None:
+            continue
+        if not name.isidentifier() or spec or conversion:
+            written = "{" + name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
+            raise ValidationError(f"Template placeholder {written!r} is not allowed; write plain names like {{title}}.")
+        names.append(name)
+    return names
+
+
 def text_template(config: Mapping[str, Any]) -> Run:
-    """``{name}`` placeholders filled from the ``values`` object (string.Template-free, no attribute access)."""
+    """``{name}`` placeholders filled from the ``values`` object; a value that is not an object fills ``{value}``."""
     template = _text(config, "template", "text-template")
-    fields = [name for _, name, _, _ in string.Formatter().parse(template) if name]
-    bad = [name for name in fields if not name.isidentifier()]
-    if bad:
-        raise ValidationError(f"Template placeholders must be plain names; got {', '.join(map(repr, bad))}.")
+    fields = _placeholders(template)
 
     async def run(inputs: Mapping[str, Any]) -> dict[str, Any]:
-        values = inputs.get("values") or {}
+        values = inputs.get("values")
+        if not isinstance(values, Mapping):
+            values = {} if values is None else {"value": values}
         missing = [name for name in fields if name not in values]
         if missing:
-            raise ValidationError(f"Template needs value(s) {', '.join(missing)}; got {', '.join(values) or 'none'}.")
-        return {"text": template.format_map(values)}
+            have = ", ".join(map(str, values)) or "none"
+            raise ValidationError(f"Template needs value(s) {', '.join(missing)}; got {have}.")
+        return {"text": template.format_map({name: values[name] for name in fields})}
 
     return run
 
 
+def _string_input(inputs: Mapping[str, Any], port: str, operator: str) -> str:
+    value = inputs.get(port)
+    if not isinstance(value, str):
+        raise ValidationError(f"Operator {operator!r} needs input {port!r} as a string; got {type(value).__name__}.")
+    return value
+
+
 def json_parse(config: Mapping[str, Any]) -> Run:
     async def run(inputs: Mapping[str, Any]) -> dict[str, Any]:
+        text = _string_input(inputs, "text", "json-parse")
         try:
-            return {"value": json.loads(inputs["text"])}
+            return {"value": json.loads(text)}
         except json.JSONDecodeError as error:
             raise ValidationError(
                 f"Input is not JSON: {error.msg} at line {error.lineno}, column {error.colno}."
@@ -85,7 +112,7 @@ def regex_extract(config: Mapping[str, Any]) -> Run:
         raise ValidationError(f"config.pattern is not a valid regular expression: {error}.") from None
 
     async def run(inputs: Mapping[str, Any]) -> dict[str, Any]:
-        match = pattern.search(inputs["text"])
+        match = pattern.search(_string_input(inputs, "text", "regex-extract"))
         if match is None:
             return {"matched": False, "match": "", "groups": []}
         return {"matched": True, "match": match.group(0), "groups": [g or "" for g in match.groups()]}
@@ -101,9 +128,9 @@ OPERATORS = (
     OperatorSpec(
         name="text-template",
         factory=text_template,
-        inputs=_ports(values="object?"),
+        inputs=_ports(values="any?"),
         outputs=_ports(text="string"),
-        description="Fill config.template's {name} placeholders from the values object.",
+        description="Fill config.template's {name} placeholders from the values object (any other value: {value}).",
     ),
     OperatorSpec(
         name="json-parse",

@@ -6,11 +6,11 @@
         WorkflowBuilder("data-processing")
         .version("1.0.0")
         .input("text", "string")
-        .add_operator("clean", "text-template", {"template": "{text}"})
-        .add_instrument("summarise", "openai-chat", {"model": "gpt-4"})
-        .connect("inputs.text", "clean.text")
-        .connect("clean.text", "summarise.prompt")
-        .output("summary", "summarise.text")
+        .add_operator("find", "regex-extract", {"pattern": "<title>(.*?)</title>"})
+        .add_operator("say", "text-template", {"template": "Title: {value}"})
+        .connect("inputs.text", "find.text")
+        .connect("find.match", "say.values")
+        .output("sentence", "say.text")
         .build(catalogue)
     )
 
@@ -132,8 +132,11 @@ class WorkflowBuilder:
         when: str | None = None,
         edge_id: str = "",
     ) -> WorkflowBuilder:
-        """Add an edge: ``data`` when both ends name ports, ``conditional`` with ``when``, else ``control``."""
-        kind = kind or ("conditional" if when is not None else "data" if "." in source else "control")
+        """Add an edge: ``conditional`` with ``when``, ``data`` when both ends name ports, else ``control``."""
+        if kind is None:
+            kind = "conditional" if when is not None else "data" if "." in source and "." in target else "control"
+        elif when is not None and kind != "conditional":
+            self._fail(f"Edge {source} -> {target}: `when` needs kind='conditional', not {kind!r}.")
         edge: Edge
         if kind == "conditional":
             edge = ConditionalEdge(source=source, target=target, when=when or "", id=edge_id)

@@ -99,6 +99,9 @@ def workflow_commands(catalogue: Callable[[], Catalogue], limits: Callable[[], L
         validated = validate(document, catalogue(), limits())
         levels = validated.levels()
         click.echo(f"{document.name} {document.version} ({len(document.nodes)} nodes, {len(document.edges)} edges)")
+        if not validated.complete:
+            (stopped,) = [p for p in validated.problems if p.kind in ("limit", "timeout")]
+            raise click.ClickException(f"No execution levels: {stopped.message}")
         if not levels:
             click.echo("No execution levels: the graph has a cycle (run `symphony workflow validate`).")
             return

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from symphony.hookspecs import hookimpl
+import msgspec
+
+from symphony.hookspecs import ConfigurationError, hookimpl
 from symphony.hookspecs.ports import HostContext
 
 from .catalogue import Catalogue
@@ -25,8 +27,13 @@ def catalogue_of(context: HostContext) -> Catalogue:
 def limits_of(context: HostContext) -> Limits:
     """``[components.workflow.options]`` max_nodes, max_edges, timeout (seconds)."""
     options = context.component_config("workflow").options
-    known = {key: options[key] for key in ("max_nodes", "max_edges", "timeout") if key in options}
-    return Limits(**known)
+    try:
+        return msgspec.convert(options, Limits)
+    except msgspec.ValidationError as error:
+        where = (
+            str(error).replace("`$.", "`components.workflow.options.").replace("`$`", "`components.workflow.options`")
+        )
+        raise ConfigurationError(f"Invalid workflow limits: {where}.") from None
 
 
 @hookimpl

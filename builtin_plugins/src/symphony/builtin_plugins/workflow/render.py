@@ -42,7 +42,7 @@ def critical_path(workflow: Workflow) -> list[str]:
 
 
 def _quote(text: str) -> str:
-    return json.dumps(text)
+    return json.dumps(text, ensure_ascii=False)
 
 
 def to_dot(workflow: Workflow) -> str:
@@ -53,6 +53,8 @@ def to_dot(workflow: Workflow) -> str:
         lines.append(f"  {_quote(node_id)} [label={_quote(_label(workflow, node_id))}{shape}{colour}];")
     for edge in workflow.edges:
         source, target = edge.source.partition(".")[0], edge.target.partition(".")[0]
+        if source not in workflow.nodes or target not in workflow.nodes:
+            continue  # workflow inputs and dangling ends are not drawn (as in Mermaid)
         if type(edge) is ConditionalEdge:
             style = f"style=dashed, label={_quote(edge.when)}"
         elif type(edge) is ControlEdge:

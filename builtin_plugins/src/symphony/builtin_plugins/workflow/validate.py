@@ -27,7 +27,7 @@ import itertools
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Final, get_args
+from typing import Annotated, Any, Final, get_args
 
 import msgspec
 
@@ -65,12 +65,12 @@ _MERGE_MODES: Final = ("first", "all")
 _EDGE_TAGS: Final = {DataEdge: "data", ControlEdge: "control", ConditionalEdge: "conditional"}
 
 
-class Limits(msgspec.Struct, frozen=True, kw_only=True):
+class Limits(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Bounds checked before any expensive work (seed: 10,000 nodes, 50,000 edges, 100 ms)."""
 
-    max_nodes: int = 10_000
-    max_edges: int = 50_000
-    timeout: float = 0.1
+    max_nodes: Annotated[int, msgspec.Meta(ge=1)] = 10_000
+    max_edges: Annotated[int, msgspec.Meta(ge=0)] = 50_000
+    timeout: Annotated[float, msgspec.Meta(ge=0)] = 0.1
 
 
 class EditError(ValidationError):

@@ -26,6 +26,7 @@ class HostFactory:
     def __init__(self, config_file: Path | None, overrides: Sequence[str]) -> None:
         self.config_file = config_file
         self.overrides = list(overrides)
+        self.plugin_commands: dict[str, click.Command] | None = None
         self._host: Host | None = None
 
     def host(self) -> Host:
@@ -59,8 +60,6 @@ _BUILTIN_COMMANDS = {
 class _RootGroup(click.Group):
     """Builtin commands imported on use; plugin commands (``symphony_register_commands``) added on demand."""
 
-    _plugin_commands_added = False
-
     def _builtin(self, name: str) -> click.Command | None:
         target = _BUILTIN_COMMANDS.get(name)
         if target is None:
@@ -71,26 +70,26 @@ class _RootGroup(click.Group):
         command: click.Command = getattr(import_module(module), attribute)
         return command
 
-    def _add_plugin_commands(self, ctx: click.Context) -> None:
-        if self._plugin_commands_added or ctx.resilient_parsing:
-            return
-        self._plugin_commands_added = True
+    def _plugin_commands(self, ctx: click.Context) -> dict[str, click.Command]:
+        """This invocation's plugin commands, collected once from its host (never kept across invocations)."""
+        if ctx.resilient_parsing:
+            return {}
         # Commands are resolved before the group's callback runs, so the factory may not exist yet.
         if not isinstance(ctx.obj, HostFactory):
             ctx.obj = HostFactory(ctx.params.get("config_file"), ctx.params.get("overrides", ()))
-        host = ctx.obj.host()
-        host.call_each("symphony_register_commands", cli=self, context=host.context)
+        factory = ctx.obj
+        if factory.plugin_commands is None:
+            collector = click.Group()
+            host = factory.host()
+            host.call_each("symphony_register_commands", cli=collector, context=host.context)
+            factory.plugin_commands = dict(collector.commands)
+        return factory.plugin_commands
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        command = super().get_command(ctx, cmd_name) or self._builtin(cmd_name)
-        if command is None:
-            self._add_plugin_commands(ctx)
-            command = super().get_command(ctx, cmd_name)
-        return command
+        return super().get_command(ctx, cmd_name) or self._builtin(cmd_name) or self._plugin_commands(ctx).get(cmd_name)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        self._add_plugin_commands(ctx)
-        return sorted({*super().list_commands(ctx), *_BUILTIN_COMMANDS})
+        return sorted({*super().list_commands(ctx), *_BUILTIN_COMMANDS, *self._plugin_commands(ctx)})
 
     def invoke(self, ctx: click.Context) -> Any:
         from symphony.hookspecs import SymphonyError
