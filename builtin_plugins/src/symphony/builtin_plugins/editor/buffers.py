@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import tempfile
 from pathlib import Path
 
 from symphony.hookspecs import BufferId, NotFoundError, ValidationError, new_id
 from symphony.hookspecs.ports import BufferInfo, Position, TextEdit
+
+from .._files import atomic_write
 
 __all__ = ["Buffers"]
 
@@ -75,15 +75,7 @@ class Buffers:
 
     async def save_buffer(self, buffer_id: BufferId) -> None:
         buffer = self._get(buffer_id)
-        text = "\n".join(buffer.lines)
-        descriptor, temporary = tempfile.mkstemp(dir=buffer.path.parent, prefix=f".{buffer.path.name}.")
-        try:
-            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-                handle.write(text)
-            os.replace(temporary, buffer.path)
-        except BaseException:
-            os.unlink(temporary)
-            raise
+        atomic_write(buffer.path, "\n".join(buffer.lines).encode("utf-8"))
         buffer.dirty = False
 
     async def close_buffer(self, buffer_id: BufferId) -> None:

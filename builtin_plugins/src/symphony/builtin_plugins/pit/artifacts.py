@@ -9,8 +9,6 @@ storing the same bytes twice stores them once.
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -20,21 +18,11 @@ import msgspec
 from symphony.hookspecs import ArtifactId, NotFoundError, ValidationError
 from symphony.hookspecs.ports import ArtifactInfo
 
+from .._files import atomic_write
+
 __all__ = ["LocalArtifactStore"]
 
 _PREFIX = "sha256:"
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
 
 
 class LocalArtifactStore:
@@ -53,9 +41,9 @@ class LocalArtifactStore:
         artifact_id = ArtifactId(_PREFIX + hashlib.sha256(content).hexdigest())
         blob, meta = self._paths(artifact_id)
         if not blob.exists():
-            _atomic_write(blob, content)
+            atomic_write(blob, content)
         if metadata is not None or not meta.exists():
-            _atomic_write(meta, msgspec.json.encode(dict(metadata or {})))
+            atomic_write(meta, msgspec.json.encode(dict(metadata or {})))
         return artifact_id
 
     async def retrieve(self, artifact_id: ArtifactId) -> bytes:

@@ -8,8 +8,6 @@ version this SDK does not know, or a field with its path.
 
 from __future__ import annotations
 
-import os
-import tempfile
 import tomllib
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -17,6 +15,8 @@ from typing import Any, Final, Literal
 import msgspec
 
 from symphony.hookspecs import SCHEMA_VERSION, SymphonyError, Workflow
+
+from .._files import atomic_write
 
 __all__ = ["FORMATS", "Format", "WorkflowFormatError", "decode", "encode", "format_for", "load", "save"]
 
@@ -154,12 +154,4 @@ def load(path: Path) -> Workflow:
 
 def save(workflow: Workflow, path: Path, fmt: Format | None = None) -> None:
     """Write atomically (a temporary file renamed into place): a failure leaves the old file whole."""
-    data = encode(workflow, fmt or format_for(path))
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    atomic_write(path, encode(workflow, fmt or format_for(path)))
