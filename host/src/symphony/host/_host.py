@@ -236,9 +236,6 @@ class Host:
                 self._fail(self._record(outcome.plugin), f"{hook_name} raised {outcome.error!r}")
         return [outcome for outcome in outcomes if outcome.error is None]
 
-    def _loaded(self) -> list[PluginRecord]:
-        return [r for r in self.records if r.status == "loaded" and r.source != "essential"]
-
     def _record(self, name: str) -> PluginRecord:
         return next(r for r in self.records if r.name == name and r.status == "loaded")
 
@@ -448,6 +445,26 @@ class Host:
             if outcome.error is not None:
                 log.warning("plugin %s failed observing %s: %r", outcome.plugin, event.topic, outcome.error)
 
+    def contributions(self, hook_name: str) -> dict[str, tuple[str, Any]]:
+        """Every contribution of a broadcast hook by name, with the plugin that made it.
+
+        Names are unique per hook: a second plugin contributing a taken name
+        is a ProviderConflictError naming both.
+        """
+        found: dict[str, tuple[str, Any]] = {}
+        for outcome in self.call_each(hook_name, context=self.context):
+            for item in outcome.result or ():
+                if item.name in found:
+                    first = found[item.name][0]
+                    raise ProviderConflictError(
+                        f"Plugins {first!r} and {outcome.plugin!r} both contribute {item.name!r} to {hook_name};"
+                        " block one of them or ask an author to rename theirs.",
+                        port=f"{hook_name}:{item.name}",
+                        plugins=(first, outcome.plugin),
+                    )
+                found[item.name] = (outcome.plugin, item)
+        return found
+
     # -- health ------------------------------------------------------------------
 
     async def health(self) -> HostHealth:
@@ -487,26 +504,6 @@ class Host:
             return await asyncio.wait_for(record.component.health_check(), self.settings.component(record.name).timeout)
         except Exception as error:
             return HealthStatus.failed(f"health check raised {error!r}", fix=f"Check plugin {record.plugin!r}.")
-
-    def contributions(self, hook_name: str) -> dict[str, tuple[str, Any]]:
-        """Every contribution of a broadcast hook by name, with the plugin that made it.
-
-        Names are unique per hook: a second plugin contributing a taken name
-        is a ProviderConflictError naming both.
-        """
-        found: dict[str, tuple[str, Any]] = {}
-        for outcome in self.call_each(hook_name, context=self.context):
-            for item in outcome.result or ():
-                if item.name in found:
-                    first = found[item.name][0]
-                    raise ProviderConflictError(
-                        f"Plugins {first!r} and {outcome.plugin!r} both contribute {item.name!r} to {hook_name};"
-                        " block one of them or ask an author to rename theirs.",
-                        port=f"{hook_name}:{item.name}",
-                        plugins=(first, outcome.plugin),
-                    )
-                found[item.name] = (outcome.plugin, item)
-        return found
 
     async def _run_checks(self) -> dict[str, HealthStatus]:
         pending: dict[str, tuple[str, HealthCheck]] = {}
