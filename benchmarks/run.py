@@ -1,7 +1,7 @@
 """Run Symphony's benchmarks: ``python benchmarks/run.py NAME [--quick] [--json]``.
 
 NAME is ``startup``, ``hook_call``, ``cli``, ``dag_validate``, ``dag_edit``,
-``workflow_serde`` or ``all``.  Every figure comes
+``workflow_serde``, ``bus_route``, ``codec`` or ``all``.  Every figure comes
 with a baseline measured in the same run; ``ratio`` is value / baseline_value.
 ``--json`` prints only a JSON list of records to stdout.
 """
@@ -93,6 +93,18 @@ def _workflow_serde(quick: bool) -> list[Record]:
     return workflows.run_serde(quick)
 
 
+def _bus_route(quick: bool) -> list[Record]:
+    from benchmarks import ipc
+
+    return ipc.run_route(quick)
+
+
+def _codec(quick: bool) -> list[Record]:
+    from benchmarks import ipc
+
+    return ipc.run_codec(quick)
+
+
 BENCHMARKS: dict[str, Callable[[bool], list[Record]]] = {
     "startup": _startup,
     "hook_call": _hook_call,
@@ -100,6 +112,8 @@ BENCHMARKS: dict[str, Callable[[bool], list[Record]]] = {
     "dag_validate": _dag_validate,
     "dag_edit": _dag_edit,
     "workflow_serde": _workflow_serde,
+    "bus_route": _bus_route,
+    "codec": _codec,
 }
 
 

@@ -119,3 +119,10 @@ def test_async_hook_marks_the_startup_hooks() -> None:
     assert sdk.async_mode(hooks.symphony_configure) is None
     with pytest.raises(ValueError, match="concurrent"):
         sdk.async_hook("parallel")  # type: ignore[arg-type]
+
+
+def test_a_subclass_that_inherits_a_category_does_not_take_it_over() -> None:
+    class RefinedTransportError(sdk.TransportError):
+        """A plugin's own refinement, defined after the SDK's classes."""
+
+    assert error_class_for("ipc.transport") is sdk.TransportError

@@ -229,7 +229,12 @@ def error_class_for(category: str) -> type[SymphonyError]:
     ``"data.not_found"`` gives NotFoundError; an unknown ``"data.quota"`` gives
     DataError; anything else unknown gives SymphonyError.
     """
-    by_category = {cls.category: cls for cls in _walk(SymphonyError)}
+    # Only a class that declares its own category owns it: a subclass that merely
+    # inherits one (a plugin's refinement) must not take its parent's place.
+    by_category: dict[str, type[SymphonyError]] = {}
+    for cls in _walk(SymphonyError):
+        if "category" in vars(cls):
+            by_category.setdefault(cls.category, cls)
     while category:
         if category in by_category:
             return by_category[category]

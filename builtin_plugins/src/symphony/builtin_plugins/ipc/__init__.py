@@ -1,1 +1,1 @@
-"""The builtin IPC plugins: codecs (transports and the bus arrive with the IPC work)."""
+"""The builtin IPC plugins: envelope codecs, framing and handshake, transports, the in-process bus."""
