@@ -1,7 +1,7 @@
 """Run Symphony's benchmarks: ``python benchmarks/run.py NAME [--quick] [--json]``.
 
 NAME is ``startup``, ``hook_call``, ``cli``, ``dag_validate``, ``dag_edit``,
-``workflow_serde``, ``bus_route``, ``codec`` or ``all``.  Every figure comes
+``workflow_serde``, ``bus_route``, ``codec``, ``transport_rtt`` or ``all``.  Every figure comes
 with a baseline measured in the same run; ``ratio`` is value / baseline_value.
 ``--json`` prints only a JSON list of records to stdout.
 """
@@ -105,6 +105,12 @@ def _codec(quick: bool) -> list[Record]:
     return ipc.run_codec(quick)
 
 
+def _transport_rtt(quick: bool) -> list[Record]:
+    from benchmarks import transports
+
+    return transports.run(quick)
+
+
 BENCHMARKS: dict[str, Callable[[bool], list[Record]]] = {
     "startup": _startup,
     "hook_call": _hook_call,
@@ -114,6 +120,7 @@ BENCHMARKS: dict[str, Callable[[bool], list[Record]]] = {
     "workflow_serde": _workflow_serde,
     "bus_route": _bus_route,
     "codec": _codec,
+    "transport_rtt": _transport_rtt,
 }
 
 

@@ -2,7 +2,8 @@
 
 ::
 
-    peer.py serve unix|tcp ADDRESS [--token T] [--max-frame N]   echo server; prints "READY <address>"
+    peer.py serve unix|tcp|shm ADDRESS [--token T] [--max-frame N] [--ring N]
+                                                                  echo server; prints "READY <address>"
     peer.py client unix|tcp ADDRESS N [--token T] [--codecs a,b]  sends N requests, prints one JSON line each
     peer.py stdio [--max-frame N]                                  echo server over its own stdin/stdout
 
@@ -29,6 +30,7 @@ from symphony.builtin_plugins.ipc.transports import (
     UnixTransport,
     serve_stdio,
 )
+from symphony.builtin_plugins.ipc.transports.shm import ShmConnection, ShmTransport
 from symphony.hookspecs import (
     ErrorPayload,
     EventPayload,
@@ -42,7 +44,7 @@ from symphony.hookspecs import (
 NAME = "peer"
 
 
-async def echo(connection: StreamConnection) -> None:
+async def echo(connection: StreamConnection | ShmConnection) -> None:
     """Answer envelopes until the other side goes away."""
     try:
         while True:
@@ -85,7 +87,11 @@ def transport(kind: str, config: TransportConfig) -> UnixTransport | TcpTranspor
 
 async def serve(args: argparse.Namespace) -> None:
     config = TransportConfig(token=args.token, max_frame_size=args.max_frame)
-    listener = await transport(args.kind, config).listen(args.address)
+    listener: Any
+    if args.kind == "shm":
+        listener = await ShmTransport(config, ring_capacity=args.ring).listen(args.address)
+    else:
+        listener = await transport(args.kind, config).listen(args.address)
     print("READY", listener.address, flush=True)
     tasks: set[asyncio.Task[None]] = set()
     while True:
@@ -121,10 +127,11 @@ def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser()
     modes = parser.add_subparsers(dest="mode", required=True)
     serve_p = modes.add_parser("serve")
-    serve_p.add_argument("kind", choices=["unix", "tcp"])
+    serve_p.add_argument("kind", choices=["unix", "tcp", "shm"])
     serve_p.add_argument("address")
     serve_p.add_argument("--token")
     serve_p.add_argument("--max-frame", type=int, default=16 * 1024 * 1024)
+    serve_p.add_argument("--ring", type=int, default=1024 * 1024, help="shm ring capacity in bytes")
     client_p = modes.add_parser("client")
     client_p.add_argument("kind", choices=["unix", "tcp"])
     client_p.add_argument("address")

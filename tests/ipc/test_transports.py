@@ -384,7 +384,7 @@ async def test_stdio_cannot_listen() -> None:
 async def test_the_plugin_contributes_unix_tcp_and_stdio_transports_that_satisfy_the_ports(tmp_path: Path) -> None:
     host = Host(Settings(data_dir=tmp_path / "d", cache_dir=tmp_path / "c"), plugins=(plugin,), discover_plugins=False)
     found = host.load().contributions("symphony_transports")
-    assert sorted(found) == ["stdio", "tcp", "unix"]
+    assert sorted(found) == ["shm", "stdio", "tcp", "unix"]
     transports = {name: spec.factory({"timeout": 2.0}) for name, (_, spec) in found.items()}
     assert all(isinstance(t, Transport) for t in transports.values())
     async with await transports["unix"].listen(str(tmp_path / "p.sock")) as listener:

@@ -1,10 +1,11 @@
-"""Contributes the unix, tcp and stdio transports, registered like any third party's."""
+"""Contributes the unix, tcp, stdio and shm transports, registered like any third party's."""
 
 from __future__ import annotations
 
 from symphony.hookspecs import TransportSpec, hookimpl
 from symphony.hookspecs.ports import HostContext
 
+from .shm import ShmTransport
 from .stdio import StdioTransport
 from .tcp import TcpTransport
 from .unix import UnixTransport
@@ -29,6 +30,12 @@ TRANSPORTS = (
         factory=StdioTransport,
         schemes=("stdio",),
         description="A child process's stdin/stdout; the address is the command to run.",
+    ),
+    TransportSpec(
+        name="shm",
+        factory=ShmTransport,
+        schemes=("shm",),
+        description="Shared-memory rings for local hot paths; set up over an owner-only Unix socket (the address).",
     ),
 )
 

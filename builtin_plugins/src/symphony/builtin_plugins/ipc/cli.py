@@ -1,0 +1,436 @@
+"""``symphony bus serve|request|send|subscribe``: serve the host's bus on sockets, and poke at it.
+
+``serve`` listens on the stream transports (``--unix PATH``, ``--tcp HOST:PORT``)
+and delivers each connection's envelopes to the host's ``message_bus`` port:
+
+- a request to endpoint ``bus`` (:data:`SERVER`) is answered by the server
+  itself: ``ping``, ``subscribe`` (``{"pattern": "a.>"}``; matching events are
+  then streamed back on that connection) and ``unsubscribe``;
+- any other request is routed with ``message_bus.request`` and answered
+  (an ``error`` envelope on failure);
+- an event is routed with ``message_bus.send`` (recipient ``*``: every
+  matching subscription, including other connections' ``subscribe``).
+
+The builtin endpoint ``echo`` answers any method with ``{"method", "params"}``.
+See docs/wire-format.md, "Serving the bus", for the protocol.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import sys
+import time
+from collections.abc import Callable
+from typing import Any, Final
+
+import click
+import msgspec
+
+from symphony.hookspecs import (
+    EndpointId,
+    ErrorPayload,
+    EventPayload,
+    MessageEnvelope,
+    RequestPayload,
+    ResponsePayload,
+    RetryPolicy,
+    SerializationError,
+    SymphonyError,
+    TransportError,
+)
+from symphony.hookspecs.ports import MessageBus, Subscription
+
+from .bus import BROADCAST, InProcessBus
+from .transports import StreamConnection, StreamListener, TcpTransport, TransportConfig, UnixTransport
+
+__all__ = ["ECHO", "SERVER", "bus_commands", "parse_address"]
+
+log = logging.getLogger("symphony.ipc.cli")
+
+#: The endpoint a serving process answers itself (ping, subscribe, unsubscribe).
+SERVER: Final = EndpointId("bus")
+#: The builtin endpoint that answers any request with its method and params.
+ECHO: Final = EndpointId("echo")
+CLIENT: Final = "cli"
+
+_json = msgspec.json.Encoder()
+
+
+def parse_address(address: str) -> tuple[str, str]:
+    """``unix:PATH`` or ``tcp:HOST:PORT`` as ``(scheme, rest)``; click.BadParameter otherwise."""
+    scheme, sep, rest = address.partition(":")
+    if sep and rest and scheme == "unix":
+        return scheme, rest
+    if sep and scheme == "tcp":
+        host, colon, port = rest.rpartition(":")
+        if colon and host and port.isdigit() and int(port) <= 65535:
+            return scheme, rest
+    raise click.BadParameter(f"{address!r} is not an address: use unix:PATH or tcp:HOST:PORT", param_hint="ADDRESS")
+
+
+def _transport(scheme: str, config: TransportConfig) -> UnixTransport | TcpTransport:
+    return UnixTransport(config) if scheme == "unix" else TcpTransport(config)
+
+
+def _key_values(pairs: tuple[str, ...], option: str) -> dict[str, Any]:
+    """``k=v`` pairs; a value that parses as JSON is taken as such (``n=3``, ``ok=true``), else as a string."""
+    result: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint=option)
+        try:
+            result[key] = json.loads(value)
+        except ValueError:
+            result[key] = value
+    return result
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else _json.encode(value).decode()
+
+
+# -- serve ---------------------------------------------------------------------------------
+
+
+async def _echo(envelope: MessageEnvelope) -> dict[str, Any]:
+    payload = envelope.payload
+    assert isinstance(payload, RequestPayload)
+    return {"method": payload.method, "params": payload.params}
+
+
+class BusServer:
+    """Delivers the envelopes of accepted connections to ``bus``; see the module docstring."""
+
+    def __init__(self, bus: MessageBus, *, request_timeout: float = 30.0) -> None:
+        self.bus = bus
+        self.request_timeout = request_timeout
+        self.started = time.time()
+        self.connections = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def accept_from(self, listener: StreamListener) -> None:
+        while True:
+            connection = await listener.accept()
+            self.connections += 1
+            self._spawn(self.serve_connection(connection))
+
+    async def serve_connection(self, connection: StreamConnection) -> None:
+        subscriptions: dict[str, Subscription] = {}
+        handlers: set[asyncio.Task[None]] = set()
+        try:
+            while True:
+                try:
+                    envelope = await connection.receive_envelope()
+                except SerializationError as error:
+                    await connection.send_envelope(
+                        MessageEnvelope.create(ErrorPayload.from_exception(error), sender=SERVER, recipient="unknown")
+                    )
+                    if connection.broken:
+                        return
+                    continue
+                if isinstance(envelope.payload, RequestPayload):
+                    task = asyncio.get_running_loop().create_task(self._answer(connection, envelope, subscriptions))
+                    handlers.add(task)
+                    task.add_done_callback(handlers.discard)
+                else:
+                    try:
+                        await self.bus.send(envelope)
+                    except SymphonyError as error:
+                        log.info(
+                            "could not route a %s from %s: %s", envelope.header.message_type, connection.peer, error
+                        )
+        except TransportError:
+            return
+        finally:
+            for subscription in subscriptions.values():
+                subscription.cancel()
+            for task in handlers:
+                task.cancel()
+            await asyncio.gather(*handlers, return_exceptions=True)
+            await connection.close()
+
+    async def _answer(
+        self, connection: StreamConnection, envelope: MessageEnvelope, subscriptions: dict[str, Subscription]
+    ) -> None:
+        header = envelope.header
+        payload = envelope.payload
+        assert isinstance(payload, RequestPayload)
+        try:
+            if header.recipient == SERVER:
+                result = self._builtin(connection, payload, subscriptions)
+                reply = MessageEnvelope.create(
+                    ResponsePayload(result=result),
+                    sender=SERVER,
+                    recipient=header.sender,
+                    correlation_id=header.message_id,
+                )
+            else:
+                reply = await self.bus.request(envelope, self.request_timeout)
+        except Exception as error:  # every failure goes back to the client as an error envelope
+            reply = MessageEnvelope.create(
+                ErrorPayload.from_exception(error),
+                sender=header.recipient,
+                recipient=header.sender,
+                correlation_id=header.message_id,
+            )
+        with contextlib.suppress(TransportError):
+            await connection.send_envelope(reply)
+
+    def _builtin(
+        self, connection: StreamConnection, payload: RequestPayload, subscriptions: dict[str, Subscription]
+    ) -> Any:
+        method, params = payload.method, payload.params
+        if method == "ping":
+            endpoints = self.bus.endpoints() if isinstance(self.bus, InProcessBus) else []
+            return {"pong": True, "endpoints": endpoints, "uptime": round(time.time() - self.started, 3)}
+        if method in ("subscribe", "unsubscribe"):
+            pattern = params.get("pattern")
+            if not isinstance(pattern, str) or not pattern:
+                raise SerializationError(f"{method} needs a string parameter 'pattern'")
+            if method == "unsubscribe":
+                subscription = subscriptions.pop(pattern, None)
+                if subscription is not None:
+                    subscription.cancel()
+                return {"unsubscribed": pattern}
+            if pattern not in subscriptions:
+
+                async def stream(event: MessageEnvelope) -> None:
+                    with contextlib.suppress(TransportError):
+                        await connection.send_envelope(event)
+
+                subscriptions[pattern] = self.bus.subscribe(pattern, stream)
+            return {"subscribed": pattern}
+        raise TransportError(f"endpoint {SERVER!r} has no method {method!r} (it knows ping, subscribe, unsubscribe)")
+
+    async def close(self) -> None:
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def serve(bus: MessageBus, addresses: list[tuple[str, str]], token: str | None) -> None:
+    """Listen on ``addresses`` until SIGINT or SIGTERM; prints ``listening on ADDRESS`` for each."""
+    config = TransportConfig(token=token)
+    owns_bus = isinstance(bus, InProcessBus)
+    if isinstance(bus, InProcessBus):
+        await bus.start()
+    echo = False
+    with contextlib.suppress(TransportError):  # a distribution's bus may already have one
+        bus.register_endpoint(ECHO, _echo)
+        echo = True
+    server = BusServer(bus)
+    listeners: list[StreamListener] = []
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        for scheme, rest in addresses:
+            listener = await _transport(scheme, config).listen(rest)
+            listeners.append(listener)
+            server._spawn(server.accept_from(listener))
+            click.echo(f"listening on {scheme}:{listener.address}")
+        sys.stdout.flush()
+        await stop.wait()
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+        for listener in listeners:
+            await listener.close()
+        await server.close()
+        if echo:
+            bus.unregister_endpoint(ECHO)
+        if owns_bus and isinstance(bus, InProcessBus):
+            await bus.stop()
+
+
+# -- clients -------------------------------------------------------------------------------
+
+
+async def _connect(address: str, token: str | None, timeout: float) -> StreamConnection:
+    scheme, rest = parse_address(address)
+    config = TransportConfig(token=token, timeout=timeout, retry_policy=RetryPolicy(max_attempts=1))
+    return await _transport(scheme, config).connect(rest)
+
+
+async def _request(connection: StreamConnection, request: MessageEnvelope, timeout: float) -> MessageEnvelope:
+    """Send ``request`` and return its answer, skipping anything else (events of a subscription)."""
+    await connection.send_envelope(request)
+    async with asyncio.timeout(timeout):
+        while True:
+            reply = await connection.receive_envelope()
+            if reply.header.correlation_id == request.header.message_id:
+                return reply
+
+
+def _fail(error: BaseException) -> click.ClickException:
+    if isinstance(error, TimeoutError) and not str(error):
+        return click.ClickException("no response in time")
+    return click.ClickException(str(error).splitlines()[0] if str(error) else type(error).__name__)
+
+
+def _run(coroutine: Any) -> Any:
+    """Run a client coroutine; a failure exits 1 with one line."""
+    try:
+        return asyncio.run(coroutine)
+    except (SymphonyError, OSError, TimeoutError) as error:
+        raise _fail(error) from None
+
+
+def _address_argument(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    parse_address(value)
+    return value
+
+
+_TOKEN = click.option("--token", envvar="SYMPHONY_BUS_TOKEN", help="Handshake token (env SYMPHONY_BUS_TOKEN).")
+_TIMEOUT = click.option("--timeout", type=float, default=10.0, show_default=True, help="Seconds to wait.")
+_ADDRESS = click.argument("address", callback=_address_argument)
+
+
+@click.command("request")
+@_ADDRESS
+@click.argument("method")
+@click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="A parameter (JSON or string).")
+@click.option("--to", "recipient", default=SERVER, show_default=True, help="The endpoint to ask.")
+@click.option("--json", "as_json", is_flag=True, help="Print the whole response envelope as JSON.")
+@_TOKEN
+@_TIMEOUT
+def request_command(
+    *,
+    address: str,
+    method: str,
+    params: tuple[str, ...],
+    recipient: str,
+    as_json: bool,
+    token: str | None,
+    timeout: float,
+) -> None:
+    """Send one request to ADDRESS and print the result; exit 1 if it fails."""
+    envelope = MessageEnvelope.create(
+        RequestPayload(method=method, params=_key_values(params, "--param")), sender=CLIENT, recipient=recipient
+    )
+
+    async def run() -> MessageEnvelope:
+        connection = await _connect(address, token, timeout)
+        try:
+            return await _request(connection, envelope, timeout)
+        finally:
+            await connection.close()
+
+    reply = _run(run())
+    if as_json:
+        click.echo(_json.encode(reply))
+    payload = reply.payload
+    if isinstance(payload, ErrorPayload):
+        raise click.ClickException(f"[{payload.category}] {payload.message}")
+    if not as_json and isinstance(payload, ResponsePayload):
+        click.echo(_text(payload.result))
+
+
+@click.command("send")
+@_ADDRESS
+@click.argument("topic")
+@click.option("--data", "data", multiple=True, metavar="KEY=VALUE", help="An event field (JSON or string).")
+@_TOKEN
+@_TIMEOUT
+def send_command(*, address: str, topic: str, data: tuple[str, ...], token: str | None, timeout: float) -> None:
+    """Publish one event on TOPIC through ADDRESS."""
+    envelope = MessageEnvelope.create(
+        EventPayload(topic=topic, data=_key_values(data, "--data")), sender=CLIENT, recipient=BROADCAST
+    )
+
+    async def run() -> None:
+        connection = await _connect(address, token, timeout)
+        try:
+            await connection.send_envelope(envelope)
+        finally:
+            await connection.close()
+
+    _run(run())
+
+
+@click.command("subscribe")
+@_ADDRESS
+@click.argument("pattern")
+@click.option("--count", type=click.IntRange(min=1), help="Exit after this many events.")
+@click.option("--json", "as_json", is_flag=True, help="Print each event envelope as one JSON line.")
+@_TOKEN
+@_TIMEOUT
+def subscribe_command(
+    *, address: str, pattern: str, count: int | None, as_json: bool, token: str | None, timeout: float
+) -> None:
+    """Print events matching PATTERN (``*`` one segment, ``>`` the rest) as they arrive.
+
+    Runs until --count events arrived or until interrupted; "subscribed" goes to standard error.
+    """
+    subscribe = MessageEnvelope.create(
+        RequestPayload(method="subscribe", params={"pattern": pattern}), sender=CLIENT, recipient=SERVER
+    )
+
+    async def run() -> None:
+        connection = await _connect(address, token, timeout)
+        try:
+            reply = await _request(connection, subscribe, timeout)
+            if isinstance(reply.payload, ErrorPayload):
+                raise reply.payload.to_exception()
+            click.echo(f"subscribed to {pattern!r} on {address}", err=True)
+            seen = 0
+            while count is None or seen < count:
+                envelope = await connection.receive_envelope()
+                payload = envelope.payload
+                if not isinstance(payload, EventPayload):
+                    continue
+                seen += 1
+                if as_json:
+                    click.echo(_json.encode(envelope))
+                else:
+                    click.echo(f"{payload.topic} {_text(payload.data)}")
+                sys.stdout.flush()
+        finally:
+            await connection.close()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        _run(run())
+
+
+def bus_commands(bus_of: Callable[[], MessageBus]) -> click.Group:
+    """The ``bus`` group; ``bus_of`` returns the host's message_bus when ``serve`` runs."""
+
+    @click.group()
+    def bus() -> None:
+        """Serve the message bus on sockets, and send, request or subscribe for debugging.
+
+        ADDRESS is unix:PATH or tcp:HOST:PORT.
+        """
+
+    @bus.command("serve")
+    @click.option("--unix", "unix_paths", multiple=True, metavar="PATH", help="Listen on a Unix socket (owner-only).")
+    @click.option("--tcp", "tcp_addresses", multiple=True, metavar="HOST:PORT", help="Listen on TCP (port 0: any).")
+    @_TOKEN
+    def serve_command(unix_paths: tuple[str, ...], tcp_addresses: tuple[str, ...], token: str | None) -> None:
+        """Deliver requests and events from connections to this host's bus until SIGINT/SIGTERM."""
+        addresses = [("unix", path) for path in unix_paths]
+        for address in tcp_addresses:
+            addresses.append(parse_address(f"tcp:{address}"))
+        if not addresses:
+            raise click.UsageError("give at least one of --unix PATH and --tcp HOST:PORT")
+        try:
+            asyncio.run(serve(bus_of(), addresses, token))
+        except SymphonyError as error:
+            raise _fail(error) from None
+
+    bus.add_command(request_command)
+    bus.add_command(send_command)
+    bus.add_command(subscribe_command)
+    return bus

@@ -1,0 +1,21 @@
+"""Registers ``symphony bus serve|request|send|subscribe`` (see :mod:`.cli`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from symphony.hookspecs import hookimpl
+from symphony.hookspecs.ports import HostContext, MessageBus
+
+from .cli import bus_commands
+
+SYMPHONY_API = "^1.0"
+
+
+@hookimpl
+def symphony_register_commands(cli: Any, context: HostContext) -> None:
+    def bus_of() -> MessageBus:
+        bus: MessageBus = context.port("message_bus")
+        return bus
+
+    cli.add_command(bus_commands(bus_of), "bus")

@@ -1,0 +1,348 @@
+"""A bridge between an in-process bus and a NATS server, so that buses on several hosts work as one.
+
+Each host runs an :class:`InProcessBus` and a :class:`NatsBridge` connected to
+the same NATS server.  The same envelope (MessagePack-encoded, the default
+codec) travels on NATS subjects scoped by ``subject_prefix`` (see
+docs/wire-format.md, "NATS bridge"):
+
+- ``{prefix}.request.{endpoint}``: requests to an endpoint a host *exports*
+  (``bridge.export(endpoint)``); the reply (a response or error envelope) goes
+  back with NATS request/reply.
+- ``{prefix}.event.{topic}``: events.  Local events matching a pattern given to
+  ``bridge.forward(pattern)`` are sent there, as are ``bridge.publish_remote``
+  events; every event arriving from another host is published on the local bus.
+
+An endpoint exported by another host is made reachable with
+``bridge.import_endpoint(endpoint)``: it is registered on the local bus, and a
+request to it crosses NATS; a remote failure comes back as the same
+SymphonyError category (through ErrorPayload).
+
+The bridge authenticates to the server with a token or a user and password;
+a refusal raises :class:`NatsBridgeError` naming the server and its reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Any, Final
+
+import nats
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription as NatsSubscription
+
+from symphony.hookspecs import (
+    EndpointId,
+    ErrorPayload,
+    EventPayload,
+    IpcError,
+    MessageEnvelope,
+    MessageId,
+    RequestPayload,
+    SerializationError,
+    TransportError,
+)
+
+from .bus import BROADCAST, InProcessBus, RequestTimeoutError, Subscriber
+from .codecs import CODECS
+
+__all__ = ["DEFAULT_PREFIX", "NatsBridge", "NatsBridgeError"]
+
+log = logging.getLogger("symphony.ipc.nats")
+
+DEFAULT_PREFIX: Final = "symphony"
+_CODEC: Final = next(c for c in CODECS if c.name == "msgpack")
+#: Ids of events received from NATS, remembered so that they are not forwarded back.
+_SEEN_LIMIT: Final = 4096
+_FORBIDDEN: Final = frozenset(" \t\r\n*>")
+
+
+class NatsBridgeError(TransportError):
+    """The bridge could not connect, authenticate or was misused."""
+
+    category = "ipc.transport"
+
+
+def _check_token(kind: str, value: str) -> str:
+    """A dotted name usable inside a NATS subject (no spaces, no wildcards, no empty segment)."""
+    if not value or any(ch in _FORBIDDEN for ch in value) or "" in value.split("."):
+        raise NatsBridgeError(
+            f"{kind} {value!r} cannot be part of a NATS subject: it must be non-empty dotted segments"
+            " without spaces, '*' or '>'"
+        )
+    return value
+
+
+class NatsBridge:
+    """Connects ``bus`` to a NATS server; see the module docstring.
+
+    :param servers: NATS URL(s), e.g. ``nats://127.0.0.1:4222``.
+    :param subject_prefix: the first subject segment(s); deployments sharing a server use different ones.
+    :param token: authentication token, or ``user`` and ``password``.
+    :param name: this host's name, as the server and other hosts see it.
+    :param request_timeout: seconds a request to an imported endpoint waits for its reply.
+    """
+
+    def __init__(
+        self,
+        bus: InProcessBus,
+        servers: str | Sequence[str],
+        *,
+        subject_prefix: str = DEFAULT_PREFIX,
+        token: str | None = None,
+        user: str | None = None,
+        password: str | None = None,
+        name: str = "symphony-bridge",
+        request_timeout: float = 10.0,
+        connect_timeout: float = 5.0,
+    ) -> None:
+        if token is not None and (user is not None or password is not None):
+            raise NatsBridgeError("give either a token or user and password to the NATS bridge, not both")
+        self.bus = bus
+        self.servers = [servers] if isinstance(servers, str) else list(servers)
+        self.prefix = _check_token("subject prefix", subject_prefix)
+        self.name = name
+        self.request_timeout = request_timeout
+        self.connect_timeout = connect_timeout
+        self._token = token
+        self._user = user
+        self._password = password
+        self._nc: Client | None = None
+        self._exported: dict[str, NatsSubscription | None] = {}
+        self._imported: set[EndpointId] = set()
+        self._forwards: dict[str, Subscriber | None] = {}
+        self._event_sub: NatsSubscription | None = None
+        self._seen: OrderedDict[MessageId, None] = OrderedDict()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def __repr__(self) -> str:
+        state = "connected" if self.connected else "disconnected"
+        return f"<NatsBridge {self.name} prefix={self.prefix!r} {state} exported={sorted(self._exported)}>"
+
+    # -- subjects -------------------------------------------------------------------
+
+    def request_subject(self, endpoint_id: str) -> str:
+        return f"{self.prefix}.request.{endpoint_id}"
+
+    def event_subject(self, topic: str) -> str:
+        return f"{self.prefix}.event.{topic}"
+
+    @property
+    def connected(self) -> bool:
+        return self._nc is not None and self._nc.is_connected
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Connect and authenticate, then subscribe to events and exported endpoints."""
+        if self._nc is not None:
+            return
+
+        errors: list[Exception] = []
+
+        async def on_error(error: Exception) -> None:
+            errors.append(error)
+            log.debug("NATS client error (%s): %r", self.name, error)
+
+        options: dict[str, Any] = {
+            "name": self.name,
+            "connect_timeout": self.connect_timeout,
+            "allow_reconnect": False,
+            "max_reconnect_attempts": 1,
+            "reconnect_time_wait": 0.1,
+            "no_echo": True,  # our own events must not come back to us
+            "error_cb": on_error,
+        }
+        if self._token is not None:
+            options["token"] = self._token
+        if self._user is not None:
+            options["user"] = self._user
+            options["password"] = self._password or ""
+        where = ", ".join(self.servers)
+        try:
+            async with asyncio.timeout(self.connect_timeout * (2 * len(self.servers) + 1)):
+                nc = await nats.connect(self.servers, **options)
+        except nats.errors.NoServersError:
+            last = f" (last error: {errors[-1]})" if errors else ""
+            raise NatsBridgeError(f"cannot connect to NATS server {where}: no server reachable{last}") from None
+        except nats.errors.Error as error:
+            reason = str(error).removeprefix("nats: ").strip("'")
+            if "authorization" in reason.lower():
+                raise NatsBridgeError(
+                    f"NATS server {where} refused the bridge {self.name!r}: {reason} (check the token or credentials)"
+                ) from None
+            raise NatsBridgeError(f"cannot connect to NATS server {where}: {reason}") from None
+        except (OSError, TimeoutError) as error:
+            raise NatsBridgeError(f"cannot connect to NATS server {where}: {error or 'timed out'}") from None
+        self._nc = nc
+        self._event_sub = await nc.subscribe(f"{self.prefix}.event.>", cb=self._on_event)
+        for endpoint_id in self._exported:
+            self._exported[endpoint_id] = await nc.subscribe(self.request_subject(endpoint_id), cb=self._on_request)
+        for pattern in self._forwards:
+            self._forwards[pattern] = self.bus.subscribe(pattern, self._forward_event)
+        await nc.flush()
+
+    async def stop(self) -> None:
+        """Unsubscribe, remove imported endpoints from the bus and close the connection."""
+        for pattern, subscriber in self._forwards.items():
+            if subscriber is not None:
+                subscriber.cancel()
+            self._forwards[pattern] = None
+        for imported in list(self._imported):
+            self.bus.unregister_endpoint(imported)
+        self._imported.clear()
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        nc, self._nc = self._nc, None
+        for endpoint_id in self._exported:
+            self._exported[endpoint_id] = None
+        self._event_sub = None
+        if nc is not None:
+            await nc.close()
+
+    async def __aenter__(self) -> NatsBridge:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    def _client(self) -> Client:
+        if self._nc is None:
+            raise NatsBridgeError(f"the NATS bridge {self.name!r} is not started; call start() first")
+        return self._nc
+
+    # -- requests -------------------------------------------------------------------
+
+    async def export(self, endpoint_id: str) -> None:
+        """Answer requests from other hosts to the local endpoint ``endpoint_id``."""
+        _check_token("endpoint id", endpoint_id)
+        if self._exported.get(endpoint_id) is not None:
+            return
+        self._exported[endpoint_id] = None
+        if self._nc is not None:
+            self._exported[endpoint_id] = await self._nc.subscribe(
+                self.request_subject(endpoint_id), cb=self._on_request
+            )
+            await self._nc.flush()
+
+    def import_endpoint(self, endpoint_id: str, *, timeout: float | None = None) -> None:
+        """Register ``endpoint_id`` on the local bus; its requests go to whichever host exports it."""
+        endpoint = EndpointId(_check_token("endpoint id", endpoint_id))
+        subject = self.request_subject(endpoint_id)
+        wait = self.request_timeout if timeout is None else timeout
+
+        async def remote(envelope: MessageEnvelope) -> MessageEnvelope | None:
+            nc = self._client()
+            data = _CODEC.encode(envelope)
+            if not isinstance(envelope.payload, RequestPayload):
+                await nc.publish(subject, data)  # fire and forget: nobody awaits an answer
+                return None
+            method = envelope.payload.method
+            try:
+                reply = await nc.request(subject, data, timeout=wait)
+            except nats.errors.NoRespondersError:
+                raise TransportError(
+                    f"no host exports endpoint {endpoint_id!r} on NATS (subject {subject!r} has no responders);"
+                    f" request {method!r} failed"
+                ) from None
+            except nats.errors.TimeoutError:
+                raise RequestTimeoutError(
+                    f"request {method!r} to remote endpoint {endpoint_id!r} got no reply over NATS within {wait:g} s",
+                    recipient=endpoint_id,
+                    method=method,
+                    timeout=wait,
+                ) from None
+            except nats.errors.Error as error:
+                raise TransportError(f"request {method!r} to remote endpoint {endpoint_id!r} failed: {error}") from None
+            return _decode(reply.data, f"reply from remote endpoint {endpoint_id!r}")
+
+        self.bus.register_endpoint(endpoint, remote)
+        self._imported.add(endpoint)
+
+    async def _on_request(self, msg: Msg) -> None:
+        task = asyncio.get_running_loop().create_task(self._answer(msg))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _answer(self, msg: Msg) -> None:
+        endpoint_id = msg.subject.removeprefix(f"{self.prefix}.request.")
+        try:
+            envelope = _decode(msg.data, f"request on {msg.subject!r}")
+        except SerializationError as error:
+            if msg.reply:
+                await msg.respond(_error_reply(error, endpoint_id, "unknown", None))
+            return
+        header = envelope.header
+        if not isinstance(envelope.payload, RequestPayload):
+            try:
+                await self.bus.send(envelope)
+            except IpcError as error:
+                log.debug("could not deliver a %s from NATS: %s", header.message_type, error)
+            return
+        try:
+            reply = await self.bus.request(envelope, timeout=self.request_timeout)
+        except Exception as error:  # any failure goes back to the requester as an error envelope
+            data = _error_reply(error, header.recipient, header.sender, header.message_id)
+        else:
+            data = _CODEC.encode(reply)
+        if msg.reply:
+            await msg.respond(data)
+
+    # -- events ---------------------------------------------------------------------
+
+    async def forward(self, pattern: str) -> None:
+        """Send local events whose topic matches ``pattern`` (``*`` and ``>`` wildcards) to the other hosts."""
+        if self._forwards.get(pattern) is not None:
+            return
+        self._forwards[pattern] = self.bus.subscribe(pattern, self._forward_event) if self._nc is not None else None
+
+    async def _forward_event(self, envelope: MessageEnvelope) -> None:
+        if envelope.header.message_id in self._seen or self._nc is None:
+            return  # it came from NATS: sending it back would loop between hosts
+        payload = envelope.payload
+        if isinstance(payload, EventPayload):
+            await self._nc.publish(self.event_subject(payload.topic), _CODEC.encode(envelope))
+
+    async def publish_remote(self, topic: str, data: dict[str, Any]) -> None:
+        """Publish an event to the other hosts only (not on the local bus)."""
+        _check_token("topic", topic)
+        envelope = MessageEnvelope.create(EventPayload(topic=topic, data=data), sender=self.name, recipient=BROADCAST)
+        nc = self._client()
+        await nc.publish(self.event_subject(topic), _CODEC.encode(envelope))
+        await nc.flush()
+
+    async def _on_event(self, msg: Msg) -> None:
+        try:
+            envelope = _decode(msg.data, f"event on {msg.subject!r}")
+        except SerializationError as error:
+            log.warning("%s", error)
+            return
+        if not isinstance(envelope.payload, EventPayload) or envelope.header.recipient != BROADCAST:
+            log.warning("dropped a %s envelope on event subject %r", envelope.header.message_type, msg.subject)
+            return
+        self._seen[envelope.header.message_id] = None
+        if len(self._seen) > _SEEN_LIMIT:
+            self._seen.popitem(last=False)
+        if self.bus.running:
+            await self.bus.send(envelope)
+
+
+def _decode(data: bytes, what: str) -> MessageEnvelope:
+    try:
+        envelope: MessageEnvelope = _CODEC.decode(data)
+    except Exception as error:
+        raise SerializationError(f"malformed msgpack envelope in {what}: {error}") from None
+    return envelope
+
+
+def _error_reply(error: BaseException, sender: str, recipient: str, correlation_id: MessageId | None) -> bytes:
+    envelope = MessageEnvelope.create(
+        ErrorPayload.from_exception(error), sender=sender, recipient=recipient, correlation_id=correlation_id
+    )
+    return _CODEC.encode(envelope)
