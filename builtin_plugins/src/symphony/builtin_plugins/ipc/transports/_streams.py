@@ -75,7 +75,34 @@ class TransportConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
             raise TransportConfigError(f"codecs must be a non-empty subset of {sorted(_ENCODERS)}, got {self.codecs}")
 
 
-class StreamConnection:
+class EnvelopeFrames:
+    """Envelopes over any frame connection: the negotiated codec on top of ``send``/``receive``."""
+
+    codec: str
+    peer: str
+    _encode: Callable[[Any], bytes]
+    _decode: Callable[[bytes], Any]
+
+    async def send(self, frame: bytes) -> None:
+        raise NotImplementedError
+
+    async def receive(self) -> bytes:
+        raise NotImplementedError
+
+    async def send_envelope(self, envelope: MessageEnvelope) -> None:
+        await self.send(self._encode(envelope))
+
+    async def receive_envelope(self) -> MessageEnvelope:
+        """The next envelope; SerializationError (naming the problem) if the frame is not one."""
+        frame = await self.receive()
+        try:
+            envelope: MessageEnvelope = self._decode(frame)
+        except msgspec.DecodeError as error:
+            raise SerializationError(f"malformed {self.codec} envelope from {self.peer}: {error}") from None
+        return envelope
+
+
+class StreamConnection(EnvelopeFrames):
     """One framed, handshaken link; implements the Connection port.
 
     ``send``/``receive`` move raw frames; ``send_envelope``/``receive_envelope``
@@ -125,18 +152,6 @@ class StreamConnection:
         except FrameTooLargeError:
             self.broken = True
             raise
-
-    async def send_envelope(self, envelope: MessageEnvelope) -> None:
-        await self.send(self._encode(envelope))
-
-    async def receive_envelope(self) -> MessageEnvelope:
-        """The next envelope; SerializationError (naming the problem) if the frame is not one."""
-        frame = await self.receive()
-        try:
-            envelope: MessageEnvelope = self._decode(frame)
-        except msgspec.DecodeError as error:
-            raise SerializationError(f"malformed {self.codec} envelope from {self.peer}: {error}") from None
-        return envelope
 
     async def close(self) -> None:
         if self._closed:

@@ -32,10 +32,18 @@ from typing import Any, Final
 
 import msgspec
 
-from symphony.hookspecs import MessageEnvelope, SerializationError, TransportError
+from symphony.hookspecs import SerializationError, TransportError
 
 from ..framing import FrameTooLargeError
-from ._streams import _DECODERS, _ENCODERS, StreamConnection, StreamListener, TransportConfig, load_config
+from ._streams import (
+    _DECODERS,
+    _ENCODERS,
+    EnvelopeFrames,
+    StreamConnection,
+    StreamListener,
+    TransportConfig,
+    load_config,
+)
 from .unix import UnixTransport
 
 __all__ = ["DEFAULT_RING_CAPACITY", "DEFAULT_SPIN_US", "Ring", "ShmConnection", "ShmListener", "ShmTransport"]
@@ -182,7 +190,7 @@ class Ring:
         _CREATED.discard(self.shm.name)
 
 
-class ShmConnection:
+class ShmConnection(EnvelopeFrames):
     """A Connection over two rings, with the setup Unix socket as doorbell; same API as StreamConnection.
 
     One sender and one receiver at a time (each ring is single-producer,
@@ -344,18 +352,6 @@ class ShmConnection:
                     rx.put(CONSUMER_SLEEPING, 0)
             self._check_open()
         rx.put(CONSUMER_SLEEPING, 0)
-
-    async def send_envelope(self, envelope: MessageEnvelope) -> None:
-        await self.send(self._encode(envelope))
-
-    async def receive_envelope(self) -> MessageEnvelope:
-        """The next envelope; SerializationError (naming the problem) if the frame is not one."""
-        frame = await self.receive()
-        try:
-            envelope: MessageEnvelope = self._decode(frame)
-        except msgspec.DecodeError as error:
-            raise SerializationError(f"malformed {self.codec} envelope from {self.peer}: {error}") from None
-        return envelope
 
     async def close(self) -> None:
         if self._closed:
