@@ -20,17 +20,16 @@ The garbage collector is disabled while timing, as ``timeit`` does.
 from __future__ import annotations
 
 import asyncio
-import gc
 import json
 import statistics
 import time
 import timeit
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
 
+from benchmarks._measure import no_gc, percentile
 from benchmarks.run import Record, record
 from symphony.builtin_plugins.ipc.bus import InProcessBus, Router
 from symphony.builtin_plugins.ipc.codecs import CODECS
@@ -42,23 +41,6 @@ __all__ = ["run_codec", "run_route"]
 SUBSCRIBERS = 10
 
 
-@contextmanager
-def _no_gc() -> Iterator[None]:
-    gc.collect()
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-def _percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))]
-
-
 def _envelopes(count: int) -> list[MessageEnvelope]:
     return [
         MessageEnvelope.create(RequestPayload(method="noop", params={"i": i}), sender="bench", recipient="sink")
@@ -67,7 +49,7 @@ def _envelopes(count: int) -> list[MessageEnvelope]:
 
 
 async def _throughput(call: Callable[[MessageEnvelope], Awaitable[None]], envelopes: list[MessageEnvelope]) -> float:
-    with _no_gc():
+    with no_gc():
         start = time.perf_counter()
         for envelope in envelopes:
             await call(envelope)
@@ -80,7 +62,7 @@ async def _latencies_us(
 ) -> list[float]:
     clock = time.perf_counter_ns
     samples = [0] * len(envelopes)
-    with _no_gc():
+    with no_gc():
         for i, envelope in enumerate(envelopes):
             start = clock()
             await call(envelope)
@@ -148,10 +130,10 @@ async def _route(quick: bool) -> list[Record]:
         ),
         record(
             f"bus_route.send_p99{size}",
-            _percentile(bus_lat, 0.99),
+            percentile(bus_lat, 0.99),
             "us",
             base,
-            _percentile(base_lat, 0.99),
+            percentile(base_lat, 0.99),
             seed_target=seed_route,
             goal="p99 <= 20 us",
         ),
@@ -164,10 +146,10 @@ async def _route(quick: bool) -> list[Record]:
         ),
         record(
             f"bus_route.request_p99@{len(requests)}",
-            _percentile(request_lat, 0.99),
+            percentile(request_lat, 0.99),
             "us",
             base,
-            _percentile(base_lat, 0.99),
+            percentile(base_lat, 0.99),
         ),
         record(
             f"bus_route.pubsub_p50@{SUBSCRIBERS}",
@@ -179,10 +161,10 @@ async def _route(quick: bool) -> list[Record]:
         ),
         record(
             f"bus_route.pubsub_p99@{SUBSCRIBERS}",
-            _percentile(pubsub_lat, 0.99),
+            percentile(pubsub_lat, 0.99),
             "us",
             f"await {SUBSCRIBERS} handlers directly",
-            _percentile(pubsub_base, 0.99),
+            percentile(pubsub_base, 0.99),
             seed_target="<1 ms pub/sub delivery to all subscribers",
         ),
         record(
@@ -257,7 +239,7 @@ async def _pubsub(bus: InProcessBus, events: int) -> tuple[list[float], list[flo
 
     for _ in range(200):
         await once()
-    with _no_gc():
+    with no_gc():
         measured = [await once() for _ in range(events)]
     for subscription in subscriptions:
         subscription.cancel()
@@ -273,7 +255,7 @@ async def _pubsub(bus: InProcessBus, events: int) -> tuple[list[float], list[flo
         await state["done"]
         return clock() - start
 
-    with _no_gc():
+    with no_gc():
         baseline = [await direct() for _ in range(events)]
     return [ns / 1000 for ns in measured], [ns / 1000 for ns in baseline]
 

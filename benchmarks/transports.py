@@ -18,8 +18,6 @@ echo of the same frames.  The garbage collector is disabled while timing.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import gc
 import os
 import socket
 import statistics
@@ -28,10 +26,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from benchmarks._measure import no_gc, percentile
 from benchmarks.run import Record, record
 from symphony.builtin_plugins.ipc.codecs import CODECS
 from symphony.builtin_plugins.ipc.transports import StdioTransport, TcpTransport, UnixTransport, serve_stdio
@@ -52,23 +50,6 @@ def _envelope() -> MessageEnvelope:
         sender="bench",
         recipient="peer",
     )
-
-
-@contextlib.contextmanager
-def _no_gc() -> Iterator[None]:
-    gc.collect()
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-def _percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))]
 
 
 def _env() -> dict[str, str]:
@@ -179,7 +160,7 @@ async def _measure_async(kind: str, workdir: str, count: int) -> tuple[list[floa
             await connection.send_envelope(envelope)
             await connection.receive_envelope()
         samples = [0] * count
-        with _no_gc():
+        with no_gc():
             for i in range(count):
                 start = clock()
                 await connection.send_envelope(envelope)
@@ -239,7 +220,7 @@ def _measure_baseline(workdir: str, count: int) -> tuple[str, list[float], float
         for _ in range(min(1_000, count)):
             once()
         samples = [0] * count
-        with _no_gc():
+        with no_gc():
             for i in range(count):
                 start = clock()
                 once()
@@ -263,7 +244,7 @@ def run(quick: bool) -> list[Record]:
     records: list[Record] = []
     with tempfile.TemporaryDirectory(prefix="symphony-bench-") as workdir:
         base_name, base_lat, base_rate = _measure_baseline(workdir, count)
-        base_p50, base_p99 = statistics.median(base_lat), _percentile(base_lat, 0.99)
+        base_p50, base_p99 = statistics.median(base_lat), percentile(base_lat, 0.99)
         for kind in KINDS:
             lat, rate = asyncio.run(_measure_async(kind, workdir, count))
             seed, goal = SEEDS[kind], GOALS.get(kind)
@@ -279,7 +260,7 @@ def run(quick: bool) -> list[Record]:
                 ),
                 record(
                     f"transport_rtt.{kind}.p99@{count}",
-                    _percentile(lat, 0.99),
+                    percentile(lat, 0.99),
                     "us",
                     base_name,
                     base_p99,
