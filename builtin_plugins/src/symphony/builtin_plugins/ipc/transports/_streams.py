@@ -26,13 +26,14 @@ from symphony.hookspecs import (
 
 from ..codecs import CODECS
 from ..framing import DEFAULT_MAX_FRAME_SIZE, FrameTooLargeError, read_frame, write_frame
-from ..handshake import DEFAULT_CODECS, RefusalCounter, server_handshake
+from ..handshake import DEFAULT_CODECS, RefusalCounter, client_handshake, server_handshake
 
 __all__ = [
     "StreamConnection",
     "StreamListener",
     "TransportConfig",
     "TransportConfigError",
+    "connect_stream",
     "connect_with_retry",
     "load_config",
 ]
@@ -278,6 +279,21 @@ async def connect_with_retry(
             last = error
             log.debug("connect to %s failed (attempt %d/%d): %s", address, attempt, attempts, error)
     raise TransportError(f"cannot connect to {address} after {attempts} attempt(s): {last or 'timed out'}")
+
+
+async def connect_stream(
+    address: str,
+    open_stream: Callable[[], Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter]]],
+    config: TransportConfig,
+) -> StreamConnection:
+    """Open a stream (with retries), run the client handshake, and wrap it as a connection."""
+    reader, writer = await connect_with_retry(address, open_stream, config.retry_policy, config.timeout)
+    try:
+        codec = await client_handshake(reader, writer, codecs=config.codecs, token=config.token, timeout=config.timeout)
+    except BaseException:
+        writer.close()
+        raise
+    return StreamConnection(reader, writer, codec=codec, peer=address, max_frame_size=config.max_frame_size)
 
 
 def load_config(config: TransportConfig | Mapping[str, Any] | None) -> TransportConfig:

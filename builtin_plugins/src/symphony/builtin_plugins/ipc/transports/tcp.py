@@ -16,13 +16,12 @@ from typing import Any, Final
 
 from symphony.hookspecs import TransportError
 
-from ..handshake import client_handshake
 from ._streams import (
     StreamConnection,
     StreamListener,
     TransportConfig,
     TransportConfigError,
-    connect_with_retry,
+    connect_stream,
     load_config,
 )
 
@@ -61,20 +60,9 @@ class TcpTransport:
     async def connect(self, address: str) -> StreamConnection:
         host, port = parse_address(address)
         config = self.config
-        reader, writer = await connect_with_retry(
-            address,
-            lambda: asyncio.open_connection(host, port, limit=config.buffer_size),
-            config.retry_policy,
-            config.timeout,
+        return await connect_stream(
+            address, lambda: asyncio.open_connection(host, port, limit=config.buffer_size), config
         )
-        try:
-            codec = await client_handshake(
-                reader, writer, codecs=config.codecs, token=config.token, timeout=config.timeout
-            )
-        except BaseException:
-            writer.close()
-            raise
-        return StreamConnection(reader, writer, codec=codec, peer=address, max_frame_size=config.max_frame_size)
 
     async def listen(self, address: str) -> StreamListener:
         """Listen on ``address`` (port 0 picks a free port; ``listener.address`` has the real one)."""

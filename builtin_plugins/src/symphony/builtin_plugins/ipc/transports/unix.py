@@ -22,13 +22,12 @@ from typing import Any, Final
 
 from symphony.hookspecs import TransportError
 
-from ..handshake import client_handshake
 from ._streams import (
     StreamConnection,
     StreamListener,
     TransportConfig,
     TransportConfigError,
-    connect_with_retry,
+    connect_stream,
     load_config,
 )
 
@@ -56,20 +55,9 @@ class UnixTransport:
 
     async def connect(self, address: str) -> StreamConnection:
         config = self.config
-        reader, writer = await connect_with_retry(
-            address,
-            lambda: asyncio.open_unix_connection(address, limit=config.buffer_size),
-            config.retry_policy,
-            config.timeout,
+        return await connect_stream(
+            address, lambda: asyncio.open_unix_connection(address, limit=config.buffer_size), config
         )
-        try:
-            codec = await client_handshake(
-                reader, writer, codecs=config.codecs, token=config.token, timeout=config.timeout
-            )
-        except BaseException:
-            writer.close()
-            raise
-        return StreamConnection(reader, writer, codec=codec, peer=address, max_frame_size=config.max_frame_size)
 
     async def listen(self, address: str) -> StreamListener:
         path = Path(address)
