@@ -50,6 +50,7 @@ __all__ = [
     "NetworkError",
     "NotFoundError",
     "PermissionDeniedError",
+    "PermissionSyntaxError",
     "PluginError",
     "PluginLoadError",
     "PortUnavailableError",
@@ -83,6 +84,12 @@ class ApiRangeSyntaxError(ConfigurationError, ValueError):
     """A version range could not be parsed."""
 
     category = "configuration.api_range"
+
+
+class PermissionSyntaxError(ConfigurationError, ValueError):
+    """A permission's text or a manifest's short form is malformed; the message lists the accepted forms."""
+
+    category = "configuration.permission"
 
 
 class DistroSelectionError(ConfigurationError):
