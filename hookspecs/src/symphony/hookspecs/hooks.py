@@ -318,12 +318,14 @@ def symphony_health_checks(context: HostContext) -> list[HealthCheck]:
 
 
 @hookspec
-def symphony_event(event: Event) -> None:
-    """Observe a state change (host, plugin, component, and later run and node events).
+def symphony_event(event: Event, context: HostContext) -> None:
+    """Observe a state change (host, plugin, component, run and node events).
 
     Called synchronously where the change happens; keep it fast and hand
     slow work to a task.  An implementation that raises is logged and does
-    not affect the emitter.
+    not affect the emitter.  The builtin message bus republishes every event
+    on its own topic, so bus subscribers (and other hosts, through a bridge)
+    see them too; implementations may omit ``context``.
 
     .. versionadded:: 1.0
     """

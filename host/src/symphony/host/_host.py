@@ -441,7 +441,7 @@ class Host:
 
     def emit(self, event: Event) -> None:
         """Broadcast ``event``; an observer that raises is logged, never propagated."""
-        for outcome in _calls.call_each(self.pm.hook.symphony_event, {"event": event}):
+        for outcome in _calls.call_each(self.pm.hook.symphony_event, {"event": event, "context": self.context}):
             if outcome.error is not None:
                 log.warning("plugin %s failed observing %s: %r", outcome.plugin, event.topic, outcome.error)
 

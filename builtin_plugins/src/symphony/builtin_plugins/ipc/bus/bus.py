@@ -124,6 +124,17 @@ class InProcessBus:
             ),
         )
 
+    def fail_pending(self, endpoint_id: EndpointId, reason: str) -> int:
+        """Fail the requests pending on ``endpoint_id`` with TransportError(``reason``); returns how many.
+
+        For whoever serves an endpoint from elsewhere (a supervised process
+        that died): its callers get a clear error now instead of a timeout.
+        """
+        return self._tracker.fail_for(
+            endpoint_id,
+            lambda p: TransportError(f"Request {p.method!r} to endpoint {p.recipient!r} failed: {reason}."),
+        )
+
     def endpoints(self) -> list[EndpointId]:
         return sorted(self._handlers)
 
@@ -276,6 +287,10 @@ class InProcessBus:
 
         Never waits for subscribers (see :mod:`.pubsub` for the drop-oldest policy).
         """
+        return self.publish_nowait(topic, data, sender=sender)
+
+    def publish_nowait(self, topic: str, data: dict[str, Any], *, sender: str | None = None) -> int:
+        """:meth:`publish` for synchronous callers (a hook implementation, say)."""
         self._check_running()
         envelope = MessageEnvelope.create(
             EventPayload(topic=topic, data=data), sender=sender or self.name, recipient=BROADCAST

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from symphony.hookspecs import HealthCheck, HealthStatus, hookimpl
+import weakref
+
+from symphony.hookspecs import Event, HealthCheck, HealthStatus, hookimpl
 from symphony.hookspecs.ports import HostContext
 
 from .bus import InProcessBus
 
 SYMPHONY_API = "^1.0"
+
+#: The builtin bus each started host runs, for republishing its events (one host may run many).
+_RUNNING: weakref.WeakKeyDictionary[HostContext, InProcessBus] = weakref.WeakKeyDictionary()
 
 
 @hookimpl(trylast=True)
@@ -28,16 +33,26 @@ class BusLifecycle:
         bus = self._context.port("message_bus")
         if isinstance(bus, InProcessBus):
             await bus.start()
+            _RUNNING[self._context] = bus
 
     async def stop(self) -> None:
         bus = self._context.port("message_bus")
         if isinstance(bus, InProcessBus):
+            _RUNNING.pop(self._context, None)
             await bus.stop()
 
     async def health_check(self) -> HealthStatus:
         bus = self._context.port("message_bus")
         running = not isinstance(bus, InProcessBus) or bus.running
         return HealthStatus.ok("running") if running else HealthStatus.failed("The message bus is stopped.")
+
+
+@hookimpl
+def symphony_event(event: Event, context: HostContext) -> None:
+    """Republish host events on the running bus, so subscribers and bridged hosts see them."""
+    bus = _RUNNING.get(context)
+    if bus is not None and bus.running:
+        bus.publish_nowait(event.topic, event.data, sender=event.source)
 
 
 @hookimpl
