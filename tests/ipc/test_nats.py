@@ -44,9 +44,9 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def nats_server(*auth: str) -> Iterator[str]:
-    """A real nats-server on loopback with the given auth options; yields its URL."""
-    port = _free_port()
+def nats_server(*auth: str, port: int | None = None) -> Iterator[str]:
+    """A real nats-server on loopback with the given options; yields its URL."""
+    port = port or _free_port()
     process = subprocess.Popen(
         [_server_binary(), "-a", "127.0.0.1", "-p", str(port), *auth],
         stdout=subprocess.DEVNULL,
@@ -287,3 +287,97 @@ async def test_user_and_password_authentication() -> None:
         with pytest.raises(NatsBridgeError, match="refused the bridge 'bad'"):
             await bad.start()
         await bus.stop()
+
+
+async def test_the_bridge_reconnects_when_the_server_comes_back() -> None:
+    port = _free_port()
+    a, b = Host("", "host-a"), Host("", "host-b")
+    for host in (a, b):
+        host.bridge = NatsBridge(
+            host.bus, f"nats://127.0.0.1:{port}", token=TOKEN, name=host.bus.name, reconnect_time_wait=0.1
+        )
+        await host.bus.start()
+
+    async def where(envelope: MessageEnvelope) -> dict[str, str]:
+        return {"on": "host-b"}
+
+    b.bus.register_endpoint("where", where)  # type: ignore[arg-type]
+    await b.bridge.export("where")
+    a.bridge.import_endpoint("where")
+    try:
+        with nats_server("--auth", TOKEN, port=port):
+            await a.bridge.start()
+            await b.bridge.start()
+            assert (await a.bus.request(request("ask", "where"), timeout=3)).payload == ResponsePayload(
+                result={"on": "host-b"}
+            )
+        await until(lambda: not a.bridge.connected and not b.bridge.connected, timeout=5)
+        with nats_server("--auth", TOKEN, port=port):
+            await until(lambda: a.bridge.connected and b.bridge.connected, timeout=10)
+            reply = await a.bus.request(request("ask", "where"), timeout=3)
+            assert reply.payload == ResponsePayload(result={"on": "host-b"})
+        assert (a.bridge.disconnects, a.bridge.reconnects) >= (1, 1)
+    finally:
+        for host in (a, b):
+            await host.bridge.stop()
+            await host.bus.stop()
+
+
+@pytest.fixture(scope="module")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    import trustme
+
+    folder = tmp_path_factory.mktemp("nats-tls")
+    ca = trustme.CA()
+    server = ca.issue_cert("127.0.0.1", "localhost")
+    files = {"ca": folder / "ca.pem", "cert": folder / "server.pem", "key": folder / "server.key"}
+    ca.cert_pem.write_to_path(str(files["ca"]))
+    server.cert_chain_pems[0].write_to_path(str(files["cert"]))
+    server.private_key_pem.write_to_path(str(files["key"]))
+    return {name: str(path) for name, path in files.items()}
+
+
+async def test_the_bridge_speaks_tls_to_a_server_it_trusts(tls_files: dict[str, str]) -> None:
+    tls = ("--tls", "--tlscert", tls_files["cert"], "--tlskey", tls_files["key"], "--auth", TOKEN)
+    with nats_server(*tls) as url:
+        a, b = Host(url, "host-a"), Host(url, "host-b")
+        for host in (a, b):
+            host.bridge = NatsBridge(host.bus, url, token=TOKEN, name=host.bus.name, tls_ca=tls_files["ca"])
+            await host.bus.start()
+            await host.bridge.start()
+        try:
+            seen: list[MessageEnvelope] = []
+
+            async def collect(envelope: MessageEnvelope) -> None:
+                seen.append(envelope)
+
+            b.bus.subscribe("secure.>", collect)
+            await a.bridge.publish_remote("secure.ping", {"n": 1})
+            await until(lambda: len(seen) == 1)
+        finally:
+            for host in (a, b):
+                await host.bridge.stop()
+                await host.bus.stop()
+
+
+async def test_a_server_certificate_nobody_vouches_for_is_refused(tls_files: dict[str, str]) -> None:
+    tls = ("--tls", "--tlscert", tls_files["cert"], "--tlskey", tls_files["key"])
+    with nats_server(*tls) as url:
+        bus = InProcessBus()
+        bridge = NatsBridge(bus, url, tls_ca=certifi_or_system(), connect_timeout=2)
+        with pytest.raises(NatsBridgeError, match=r"cannot connect to NATS server .*CERTIFICATE_VERIFY_FAILED"):
+            await bridge.start()
+
+
+def certifi_or_system() -> str:
+    """A CA bundle that does not contain the test CA (the system's)."""
+    import ssl
+
+    path = ssl.get_default_verify_paths().cafile or ssl.get_default_verify_paths().openssl_cafile
+    assert path, "the system has a CA bundle"
+    return path
+
+
+def test_a_client_certificate_needs_its_key() -> None:
+    with pytest.raises(NatsBridgeError, match="give both tls_cert and tls_key"):
+        NatsBridge(InProcessBus(), "nats://127.0.0.1:1", tls_cert="cert.pem")

@@ -19,12 +19,18 @@ SymphonyError category (through ErrorPayload).
 
 The bridge authenticates to the server with a token or a user and password;
 a refusal raises :class:`NatsBridgeError` naming the server and its reason.
+Across machines it speaks TLS (``tls_ca``, and ``tls_cert``/``tls_key`` when
+the server asks for client certificates).  The first connection fails fast
+with the reason; once connected, a lost server is reconnected to in the
+background (``max_reconnect_attempts`` tries, ``reconnect_time_wait`` apart),
+subscriptions are restored, and ``disconnects``/``reconnects`` count it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any, Final
@@ -84,6 +90,10 @@ class NatsBridge:
     :param token: authentication token, or ``user`` and ``password``.
     :param name: this host's name, as the server and other hosts see it.
     :param request_timeout: seconds a request to an imported endpoint waits for its reply.
+    :param max_reconnect_attempts: tries per server after a lost connection (-1: forever, 0: never).
+    :param reconnect_time_wait: seconds between tries to the same server.
+    :param tls_ca: CA bundle to verify the server with (TLS on; the system store if only certs are given).
+    :param tls_cert: client certificate (with ``tls_key``) for servers that verify clients.
     """
 
     def __init__(
@@ -98,9 +108,16 @@ class NatsBridge:
         name: str = "symphony-bridge",
         request_timeout: float = 10.0,
         connect_timeout: float = 5.0,
+        max_reconnect_attempts: int = 60,
+        reconnect_time_wait: float = 1.0,
+        tls_ca: str | None = None,
+        tls_cert: str | None = None,
+        tls_key: str | None = None,
     ) -> None:
         if token is not None and (user is not None or password is not None):
             raise NatsBridgeError("give either a token or user and password to the NATS bridge, not both")
+        if (tls_cert is None) != (tls_key is None):
+            raise NatsBridgeError("give both tls_cert and tls_key (a client certificate and its key), or neither")
         self.bus = bus
         self.servers = [servers] if isinstance(servers, str) else list(servers)
         self.prefix = _check_token("subject prefix", subject_prefix)
@@ -110,6 +127,12 @@ class NatsBridge:
         self._token = token
         self._user = user
         self._password = password
+        self.max_reconnect_attempts = max_reconnect_attempts
+        self.reconnect_time_wait = reconnect_time_wait
+        self._tls = _tls_context(tls_ca, tls_cert, tls_key) if (tls_ca or tls_cert) else None
+        #: Times the connection to the server was lost, and regained, since start().
+        self.disconnects = 0
+        self.reconnects = 0
         self._nc: Client | None = None
         self._exported: dict[str, NatsSubscription | None] = {}
         self._imported: set[EndpointId] = set()
@@ -147,6 +170,15 @@ class NatsBridge:
             errors.append(error)
             log.debug("NATS client error (%s): %r", self.name, error)
 
+        async def on_disconnect() -> None:
+            if self._nc is not None:
+                self.disconnects += 1
+                log.warning("NATS bridge %s lost its server; reconnecting", self.name)
+
+        async def on_reconnect() -> None:
+            self.reconnects += 1
+            log.info("NATS bridge %s reconnected to %s", self.name, nc.connected_url)
+
         options: dict[str, Any] = {
             "name": self.name,
             "connect_timeout": self.connect_timeout,
@@ -155,7 +187,11 @@ class NatsBridge:
             "reconnect_time_wait": 0.1,
             "no_echo": True,  # our own events must not come back to us
             "error_cb": on_error,
+            "disconnected_cb": on_disconnect,
+            "reconnected_cb": on_reconnect,
         }
+        if self._tls is not None:
+            options["tls"] = self._tls
         if self._token is not None:
             options["token"] = self._token
         if self._user is not None:
@@ -177,6 +213,11 @@ class NatsBridge:
             raise NatsBridgeError(f"cannot connect to NATS server {where}: {reason}") from None
         except (OSError, TimeoutError) as error:
             raise NatsBridgeError(f"cannot connect to NATS server {where}: {error or 'timed out'}") from None
+        # Reconnecting is enabled only now: nats-py would otherwise retry the first
+        # connection too, turning a wrong token into a long wait instead of an error.
+        nc.options["allow_reconnect"] = self.max_reconnect_attempts != 0
+        nc.options["max_reconnect_attempts"] = self.max_reconnect_attempts
+        nc.options["reconnect_time_wait"] = self.reconnect_time_wait
         self._nc = nc
         self._event_sub = await nc.subscribe(f"{self.prefix}.event.>", cb=self._on_event)
         for endpoint_id in self._exported:
@@ -331,6 +372,17 @@ class NatsBridge:
             self._seen.popitem(last=False)
         if self.bus.running:
             await self.bus.send(envelope)
+
+
+def _tls_context(ca: str | None, cert: str | None, key: str | None) -> ssl.SSLContext:
+    """A client context verifying the server (by ``ca`` or the system store), with a client cert if given."""
+    try:
+        context = ssl.create_default_context(cafile=ca)
+        if cert is not None:
+            context.load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as error:
+        raise NatsBridgeError(f"cannot load the NATS bridge's TLS files: {error}") from None
+    return context
 
 
 def _decode(data: bytes, what: str) -> MessageEnvelope:
