@@ -535,3 +535,25 @@ async def test_host_events_are_republished_on_the_running_bus(tmp_path: Path) ->
     assert [(e.payload.topic, e.payload.data, e.header.sender) for e in seen] == [  # type: ignore[union-attr]
         ("editor.saved", {"path": "a.txt"}, "editor")
     ]
+
+
+async def test_the_editors_notifications_flow_through_the_bus(tmp_path: Path) -> None:
+    from symphony.builtin_plugins.editor import plugin as editor_plugin
+    from symphony.hookspecs.ports import Position, TextEdit
+
+    topics: list[tuple[str, int]] = []
+
+    async def observe(envelope: MessageEnvelope) -> None:
+        topics.append((envelope.payload.topic, envelope.payload.data["version"]))  # type: ignore[union-attr]
+
+    settings = Settings(data_dir=tmp_path / "data", cache_dir=tmp_path / "cache")
+    async with Host(settings, plugins=[bus_plugin, editor_plugin], discover_plugins=False) as host:
+        host.port("message_bus").subscribe("editor.*", observe)
+        editor = host.port("text_editing")
+        buffer = await editor.open_file(tmp_path / "notes.txt")
+        at = Position(line=0, character=0)
+        await editor.edit_text(buffer, TextEdit(start=at, end=at, text="hello"))
+        await editor.save_buffer(buffer)
+        await editor.close_buffer(buffer)
+        await asyncio.sleep(0.05)
+    assert topics == [("editor.opened", 0), ("editor.changed", 1), ("editor.saved", 1), ("editor.closed", 1)]

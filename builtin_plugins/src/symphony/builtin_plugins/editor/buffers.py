@@ -1,11 +1,18 @@
-"""Buffers over local files, edited by LSP-style positions, saved atomically."""
+"""Buffers over local files, edited by LSP-style positions, saved atomically.
+
+Each change is announced as an event (``editor.opened``, ``editor.changed``,
+``editor.saved``, ``editor.closed``; data: buffer id, path, version) through
+the ``emit`` callback, which the plugin wires to the host's events, and so
+to the message bus.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
-from symphony.hookspecs import BufferId, NotFoundError, ValidationError, new_id
+from symphony.hookspecs import BufferId, Event, NotFoundError, ValidationError, new_id
 from symphony.hookspecs.ports import BufferInfo, Position, TextEdit
 
 from .._files import atomic_write
@@ -26,9 +33,15 @@ class _Buffer:
 class Buffers:
     """The TextEditingPort: one buffer per open file, edits applied in order."""
 
-    def __init__(self) -> None:
+    def __init__(self, emit: Callable[[Event], None] | None = None) -> None:
         self._buffers: dict[BufferId, _Buffer] = {}
         self._lock = asyncio.Lock()
+        self._emit = emit
+
+    def _announce(self, what: str, buffer_id: BufferId, buffer: _Buffer) -> None:
+        if self._emit is not None:
+            data = {"buffer_id": buffer_id, "path": str(buffer.path), "version": buffer.version}
+            self._emit(Event(topic=f"editor.{what}", source="editor", data=data))
 
     def _get(self, buffer_id: BufferId) -> _Buffer:
         try:
@@ -46,7 +59,8 @@ class Buffers:
         except (OSError, UnicodeDecodeError) as error:
             raise ValidationError(f"Cannot open {path} as UTF-8 text: {error}") from None
         buffer_id = BufferId(new_id())
-        self._buffers[buffer_id] = _Buffer(path, text)
+        self._buffers[buffer_id] = buffer = _Buffer(path, text)
+        self._announce("opened", buffer_id, buffer)
         return buffer_id
 
     async def edit_text(self, buffer_id: BufferId, edit: TextEdit) -> None:
@@ -61,6 +75,7 @@ class Buffers:
             buffer.lines[edit.start.line : edit.end.line + 1] = (head + edit.text + tail).split("\n")
             buffer.dirty = True
             buffer.version += 1
+        self._announce("changed", buffer_id, buffer)
 
     @staticmethod
     def _check(buffer: _Buffer, position: Position) -> None:
@@ -77,10 +92,12 @@ class Buffers:
         buffer = self._get(buffer_id)
         atomic_write(buffer.path, "\n".join(buffer.lines).encode("utf-8"))
         buffer.dirty = False
+        self._announce("saved", buffer_id, buffer)
 
     async def close_buffer(self, buffer_id: BufferId) -> None:
-        self._get(buffer_id)
+        buffer = self._get(buffer_id)
         del self._buffers[buffer_id]
+        self._announce("closed", buffer_id, buffer)
 
     async def list_buffers(self) -> list[BufferInfo]:
         return [

@@ -1,4 +1,4 @@
-"""Registers the buffers as the ``text_editing`` port."""
+"""Registers the buffers as the ``text_editing`` port; their change events go out through the host."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ SYMPHONY_API = "^1.0"
 
 @hookimpl(trylast=True)
 def symphony_provide_text_editing(context: HostContext) -> Buffers:
-    return Buffers()
+    return Buffers(emit=context.emit)
 
 
 @hookimpl
