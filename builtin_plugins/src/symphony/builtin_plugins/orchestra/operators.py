@@ -13,10 +13,7 @@ import string
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from symphony.hookspecs import OperatorSpec, PortSpec, ValidationError, hookimpl
-from symphony.hookspecs.ports import HostContext
-
-SYMPHONY_API = "^1.0"
+from symphony.hookspecs import OperatorSpec, PortSpec, ValidationError
 
 Run = Callable[[Mapping[str, Any]], Awaitable[dict[str, Any]]]
 
@@ -120,7 +117,7 @@ def regex_extract(config: Mapping[str, Any]) -> Run:
     return run
 
 
-def _ports(**types: str) -> dict[str, PortSpec]:
+def ports(**types: str) -> dict[str, PortSpec]:
     return {name: PortSpec(type=kind.rstrip("?"), required=not kind.endswith("?")) for name, kind in types.items()}
 
 
@@ -128,34 +125,29 @@ OPERATORS = (
     OperatorSpec(
         name="text-template",
         factory=text_template,
-        inputs=_ports(values="any?"),
-        outputs=_ports(text="string"),
+        inputs=ports(values="any?"),
+        outputs=ports(text="string"),
         description="Fill config.template's {name} placeholders from the values object (any other value: {value}).",
     ),
     OperatorSpec(
         name="json-parse",
         factory=json_parse,
-        inputs=_ports(text="string"),
-        outputs=_ports(value="json"),
+        inputs=ports(text="string"),
+        outputs=ports(value="json"),
         description="Parse JSON text.",
     ),
     OperatorSpec(
         name="json-extract",
         factory=json_extract,
-        inputs=_ports(value="json"),
-        outputs=_ports(value="json"),
+        inputs=ports(value="json"),
+        outputs=ports(value="json"),
         description="Take the value at config.path (dotted keys and list indexes).",
     ),
     OperatorSpec(
         name="regex-extract",
         factory=regex_extract,
-        inputs=_ports(text="string"),
-        outputs=_ports(matched="boolean", match="string", groups="list[string]"),
+        inputs=ports(text="string"),
+        outputs=ports(matched="boolean", match="string", groups="list[string]"),
         description="Search text with config.pattern; report the match and its groups.",
     ),
 )
-
-
-@hookimpl
-def symphony_operators(context: HostContext) -> list[OperatorSpec]:
-    return list(OPERATORS)

@@ -1,0 +1,69 @@
+"""The builtin Orchestra Kit: text/JSON operators, file and HTTP operators, the OpenAI-compatible instrument.
+
+Settings: ``[components.orchestra.options] workspace`` (the root of
+``file-read``/``file-write``; default the working directory) and
+``[components.openai.options]`` (defaults of ``openai-chat``: ``base_url``,
+``model``, ``api_key_env``, ``timeout``, ``max_retries``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from symphony.hookspecs import ConfigurationError, InstrumentSpec, OperatorSpec, hookimpl
+from symphony.hookspecs.ports import HostContext
+
+from .chat import chat_instrument
+from .io import file_read, file_write, http_request
+from .operators import OPERATORS, ports
+
+SYMPHONY_API = "^1.0"
+
+
+def _workspace(context: HostContext) -> str | None:
+    workspace: Any = context.component_config("orchestra").options.get("workspace")
+    if workspace is not None and not isinstance(workspace, str):
+        raise ConfigurationError(f"components.orchestra.options.workspace must be a directory path; got {workspace!r}.")
+    return workspace
+
+
+@hookimpl
+def symphony_operators(context: HostContext) -> list[OperatorSpec]:
+    workspace = _workspace(context)
+    return [
+        *OPERATORS,
+        OperatorSpec(
+            name="http-request",
+            factory=http_request,
+            inputs=ports(url="string?", body="any?"),
+            outputs=ports(status="integer", headers="object", text="string", json="json"),
+            description="An HTTP request (config.method, config.url or input url, config.headers); the response.",
+        ),
+        OperatorSpec(
+            name="file-read",
+            factory=file_read(workspace),
+            inputs=ports(path="string"),
+            outputs=ports(text="string", value="json"),
+            description="Read a UTF-8 file under the workspace (config.json = true also parses it).",
+        ),
+        OperatorSpec(
+            name="file-write",
+            factory=file_write(workspace),
+            inputs=ports(path="string", content="any"),
+            outputs=ports(path="string", bytes="integer"),
+            description="Write text (or JSON of any other value) to a file under the workspace, atomically.",
+        ),
+    ]
+
+
+@hookimpl
+def symphony_instruments(context: HostContext) -> list[InstrumentSpec]:
+    return [
+        InstrumentSpec(
+            name="openai-chat",
+            factory=chat_instrument(context.component_config("openai").options),
+            inputs=ports(prompt="string?", messages="json?"),
+            outputs=ports(text="string", model="string", finish_reason="string", usage="json"),
+            description="A chat completion from any OpenAI-compatible endpoint (config.model, config.base_url).",
+        )
+    ]
