@@ -1,0 +1,192 @@
+"""A seccomp BPF filter: system calls an extension never needs fail with EPERM.
+
+The filter first checks the architecture (a syscall made through another ABI,
+e.g. 32-bit or x32 on x86_64, would dodge the number checks, so a foreign
+architecture kills the process and x32 numbers are denied).  It then denies
+kernel attack surface and escape hatches (``ptrace``, ``mount``, ``unshare``,
+``setns``, ``bpf``, ``keyctl``, ``io_uring``, module loading, ...), process
+creation (``fork``, ``vfork``, ``execve``, and ``clone`` unless it makes a
+thread; ``clone3`` answers ENOSYS so glibc falls back to the ``clone`` we can
+inspect), sockets other than AF_UNIX, and signals or rlimit changes aimed at
+any process other than the worker itself: the host shares the worker's uid
+and process group, so ``kill(0, SIGKILL)`` would otherwise reach it.
+
+:func:`build_filter` is pure (it returns the program), so tests can inspect it.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+from collections.abc import Iterable
+from typing import Final, NamedTuple
+
+from ._libc import ARCH, UnavailableError, check, libc, syscall
+
+__all__ = ["ALWAYS_DENIED", "Instruction", "build_filter", "install", "set_no_new_privs", "syscall_numbers"]
+
+_LD_W_ABS, _JEQ, _JGE, _JSET, _RET = 0x20, 0x15, 0x35, 0x45, 0x06
+_RET_KILL_PROCESS, _RET_ALLOW = 0x80000000, 0x7FFF0000
+_RET_ERRNO: Final = 0x00050000
+_OFF_NR, _OFF_ARCH, _OFF_ARG0 = 0, 4, 16  # offsetof(struct seccomp_data, ...); low word (little-endian)
+_CLONE_THREAD: Final = 0x00010000
+_AF_UNIX: Final = 1
+_X32_BIT: Final = 0x40000000
+_PR_SET_NO_NEW_PRIVS: Final = 38
+_SECCOMP_SET_MODE_FILTER, _SECCOMP_FILTER_FLAG_TSYNC = 1, 1
+
+_AUDIT_ARCH: Final = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}
+
+# fmt: off
+_X86_64: Final = {
+    "socket": 41, "socketpair": 53, "clone": 56, "fork": 57, "vfork": 58, "execve": 59, "kill": 62,
+    "ptrace": 101, "syslog": 103, "rt_sigqueueinfo": 129, "vhangup": 153, "pivot_root": 155, "chroot": 161,
+    "acct": 163, "mount": 165, "umount2": 166, "swapon": 167, "swapoff": 168, "reboot": 169, "iopl": 172,
+    "ioperm": 173, "init_module": 175, "delete_module": 176, "quotactl": 179, "tkill": 200,
+    "lookup_dcookie": 212, "tgkill": 234, "kexec_load": 246, "add_key": 248, "request_key": 249,
+    "keyctl": 250, "unshare": 272, "rt_tgsigqueueinfo": 297, "perf_event_open": 298, "fanotify_init": 300,
+    "prlimit64": 302, "name_to_handle_at": 303, "open_by_handle_at": 304, "setns": 308,
+    "process_vm_readv": 310, "process_vm_writev": 311, "kcmp": 312, "finit_module": 313, "seccomp": 317,
+    "kexec_file_load": 320, "bpf": 321, "execveat": 322, "userfaultfd": 323,
+}
+_AARCH64: Final = {
+    "lookup_dcookie": 18, "umount2": 39, "mount": 40, "pivot_root": 41, "chroot": 51, "vhangup": 58,
+    "quotactl": 60, "acct": 89, "unshare": 97, "kexec_load": 104, "init_module": 105, "delete_module": 106,
+    "syslog": 116, "ptrace": 117, "kill": 129, "tkill": 130, "tgkill": 131, "rt_sigqueueinfo": 138,
+    "reboot": 142, "socket": 198, "socketpair": 199, "add_key": 217, "request_key": 218, "keyctl": 219,
+    "clone": 220, "execve": 221, "swapon": 224, "swapoff": 225, "rt_tgsigqueueinfo": 240,
+    "perf_event_open": 241, "prlimit64": 261, "fanotify_init": 262, "name_to_handle_at": 264,
+    "open_by_handle_at": 265, "setns": 268, "process_vm_readv": 270, "process_vm_writev": 271, "kcmp": 272,
+    "finit_module": 273, "seccomp": 277, "bpf": 280, "execveat": 281, "userfaultfd": 282,
+    "kexec_file_load": 294,
+}
+# Numbers from 424 on are shared by every architecture.
+_COMMON: Final = {
+    "pidfd_send_signal": 424, "io_uring_setup": 425, "io_uring_enter": 426, "io_uring_register": 427,
+    "open_tree": 428, "move_mount": 429, "fsopen": 430, "fsconfig": 431, "fsmount": 432, "fspick": 433,
+    "clone3": 435, "pidfd_getfd": 438, "mount_setattr": 442,
+}
+# fmt: on
+
+#: Denied whatever the policy says: nothing an extension needs, much a breakout uses.
+ALWAYS_DENIED: Final = (
+    "ptrace", "process_vm_readv", "process_vm_writev", "kcmp", "mount", "umount2", "pivot_root", "chroot",
+    "unshare", "setns", "mount_setattr", "open_tree", "move_mount", "fsopen", "fsconfig", "fsmount", "fspick",
+    "bpf", "perf_event_open", "userfaultfd", "keyctl", "add_key", "request_key", "kexec_load", "kexec_file_load",
+    "init_module", "finit_module", "delete_module", "reboot", "swapon", "swapoff", "iopl", "ioperm", "quotactl",
+    "acct", "syslog", "lookup_dcookie", "vhangup", "fanotify_init", "open_by_handle_at", "name_to_handle_at",
+    "io_uring_setup", "io_uring_enter", "io_uring_register", "pidfd_send_signal", "pidfd_getfd", "tkill",
+    "rt_sigqueueinfo", "rt_tgsigqueueinfo",
+)  # fmt: skip
+
+
+class Instruction(NamedTuple):
+    """One classic-BPF instruction (``struct sock_filter``)."""
+
+    code: int
+    jt: int
+    jf: int
+    k: int
+
+
+def syscall_numbers(arch: str = ARCH) -> dict[str, int]:
+    """Name to number for ``arch``; UnavailableError for an architecture we have no table for."""
+    table = {"x86_64": _X86_64, "aarch64": _AARCH64}.get(arch)
+    if table is None:
+        raise UnavailableError(0, f"no seccomp syscall table for architecture {arch!r} (only x86_64 and aarch64)")
+    return {**table, **_COMMON}
+
+
+def _errno(code: int) -> int:
+    return _RET_ERRNO | code
+
+
+def build_filter(*, pid: int, allow_processes: bool, allow_network: bool, arch: str = ARCH) -> list[Instruction]:
+    """The filter program for this policy; ``pid`` is the worker's own, the only signal target allowed."""
+    numbers = syscall_numbers(arch)
+    # Each rule: syscall name -> handler label.  Handlers come after the dispatch table.
+    rules: dict[str, str] = {name: "deny" for name in ALWAYS_DENIED if name in numbers}
+    rules["tgkill"] = "self"
+    rules["prlimit64"] = "self_or_zero"
+    if not allow_processes:
+        rules.update(fork="deny", vfork="deny", execve="deny", execveat="deny", clone="clone", clone3="enosys")
+        rules["kill"] = "self"
+    if not allow_network:
+        rules.update(socket="unix_only", socketpair="unix_only")
+    present = {name: label for name, label in rules.items() if name in numbers}
+
+    # Argument checks first: classic BPF jumps only forward, and they end in allow/deny.
+    handlers: dict[str, list[tuple[int, str | int, str | int, int]]] = {
+        "clone": [(_LD_W_ABS, 0, 0, _OFF_ARG0), (_JSET, "allow", "deny", _CLONE_THREAD)],
+        "unix_only": [(_LD_W_ABS, 0, 0, _OFF_ARG0), (_JEQ, "allow", "deny", _AF_UNIX)],
+        "self": [(_LD_W_ABS, 0, 0, _OFF_ARG0), (_JEQ, "allow", "deny", pid)],
+        "self_or_zero": [(_LD_W_ABS, 0, 0, _OFF_ARG0), (_JEQ, "allow", 0, 0), (_JEQ, "allow", "deny", pid)],
+        "allow": [(_RET, 0, 0, _RET_ALLOW)],
+        "deny": [(_RET, 0, 0, _errno(errno.EPERM))],
+        "enosys": [(_RET, 0, 0, _errno(errno.ENOSYS))],
+    }
+    body: list[tuple[int, str | int, str | int, int]] = [
+        (_LD_W_ABS, 0, 0, _OFF_ARCH),
+        (_JEQ, 1, 0, _AUDIT_ARCH[arch]),
+        (_RET, 0, 0, _RET_KILL_PROCESS),
+        (_LD_W_ABS, 0, 0, _OFF_NR),
+    ]
+    if arch == "x86_64":
+        body.append((_JGE, "deny", 0, _X32_BIT))
+    for name, label in sorted(present.items(), key=lambda item: numbers[item[0]]):
+        body.append((_JEQ, label, 0, numbers[name]))
+    body.append((_RET, 0, 0, _RET_ALLOW))
+    return _assemble(body, handlers)
+
+
+def _assemble(
+    body: list[tuple[int, str | int, str | int, int]],
+    handlers: dict[str, list[tuple[int, str | int, str | int, int]]],
+) -> list[Instruction]:
+    """Lay out body then handlers, resolving label jumps to relative offsets."""
+    program = list(body)
+    where: dict[str, int] = {}
+    for label, block in handlers.items():
+        where[label] = len(program)
+        program.extend(block)
+
+    def offset(target: str | int, index: int) -> int:
+        if isinstance(target, int):
+            return target
+        distance = where[target] - index - 1
+        if not 0 <= distance <= 255:
+            raise ValueError(f"seccomp filter jump to {target!r} out of range ({distance})")
+        return distance
+
+    return [Instruction(code, offset(jt, i), offset(jf, i), k) for i, (code, jt, jf, k) in enumerate(program)]
+
+
+class _SockFilter(ctypes.Structure):
+    _fields_ = (("code", ctypes.c_uint16), ("jt", ctypes.c_uint8), ("jf", ctypes.c_uint8), ("k", ctypes.c_uint32))
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = (("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_SockFilter)))
+
+
+def set_no_new_privs() -> None:
+    """``PR_SET_NO_NEW_PRIVS``: no setuid binary or file capability can ever raise our privileges."""
+    check(libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(PR_SET_NO_NEW_PRIVS)")
+
+
+def install(program: Iterable[Instruction]) -> int:
+    """Load ``program`` for every thread of this process; returns its length.  Needs no_new_privs."""
+    instructions = list(program)
+    array = (_SockFilter * len(instructions))(*(_SockFilter(*ins) for ins in instructions))
+    fprog = _SockFprog(len(instructions), ctypes.cast(array, ctypes.POINTER(_SockFilter)))
+    number = syscall_numbers()["seccomp"]
+    try:
+        syscall(
+            number,
+            ctypes.c_uint(_SECCOMP_SET_MODE_FILTER),
+            ctypes.c_uint(_SECCOMP_FILTER_FLAG_TSYNC),
+            ctypes.byref(fprog),
+        )
+    except OSError as error:
+        raise UnavailableError(error.errno or 0, f"seccomp filter refused: {error.strerror}") from None
+    return len(instructions)

@@ -1,0 +1,396 @@
+"""The parent side: start a confined worker, invoke it, notice when it dies, stop it.
+
+One :class:`SubprocessWorker` is one extension in one process.  Calls are
+serialised (one in flight), which keeps the protocol a plain request/response
+exchange, interleaved only with the worker's own ``host.*`` requests during an
+invocation.  Any failure of the *process* (crash, timeout, garbage on the
+stream) kills it and raises one WorkerError naming what happened; the object
+can then ``start()`` again.  An error *inside* the extension is an
+ExtensionError and leaves the worker running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import signal
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Final
+
+import msgspec
+
+from symphony.builtin_plugins.ipc.transports.stdio import ProcessConnection, StdioTransport
+from symphony.hookspecs import (
+    ErrorPayload,
+    ExtensionError,
+    MessageEnvelope,
+    RequestPayload,
+    ResponsePayload,
+    SerializationError,
+    SymphonyError,
+    TransportError,
+)
+
+from ..confine import ConfinementPolicy, ConfinementReport
+from ._errors import (
+    ConfinementUnavailableError,
+    WorkerCrashedError,
+    WorkerError,
+    WorkerNotRunningError,
+    WorkerProtocolError,
+    WorkerStartError,
+    WorkerTimeoutError,
+)
+from ._launch import default_python, worker_argv, worker_env, worker_sys_path
+from ._procstat import read_usage
+from ._protocol import HOST, HOST_PREFIX, ReadyInfo, WorkerSpec
+
+__all__ = ["HostCall", "SubprocessWorker", "WorkerInfo", "WorkerStats"]
+
+#: ``host_call(method, params) -> result``: answers the worker's ``host.<method>`` requests.
+#: Raise a SymphonyError (e.g. PermissionDeniedError) to refuse; the extension sees it raised.
+HostCall = Callable[[str, dict[str, Any]], Awaitable[Any]]
+
+_MIB: Final = 1024 * 1024
+_LOG_TAIL: Final = 600
+
+
+class WorkerInfo(msgspec.Struct, frozen=True, kw_only=True):
+    """A started worker: its pid, the confinement it applied and skipped, and how long start took."""
+
+    pid: int
+    confinement: ConfinementReport
+    python: str
+    start_ms: float
+    import_ms: float
+
+
+class WorkerStats(msgspec.Struct, frozen=True, kw_only=True):
+    """Resource use and counters, for ``symphony ext ps``."""
+
+    name: str
+    running: bool
+    pid: int | None
+    rss_bytes: int
+    peak_rss_bytes: int
+    cpu_seconds: float
+    invocations: int
+    failures: int
+    starts: int
+
+
+async def _no_host_calls(method: str, params: dict[str, Any]) -> Any:
+    from symphony.hookspecs import PermissionDeniedError
+
+    raise PermissionDeniedError(f"this worker was given no host functions; {method!r} is not available")
+
+
+class SubprocessWorker:
+    """One confined worker process for the extension ``name`` whose handler is ``entry`` (``module:attr``).
+
+    :param policy: what the worker may do (files, network, limits); see ConfinementPolicy.
+    :param sys_path: where the extension's code is importable from (read-only to the worker).
+    :param config: the extension's configuration, secrets included: sent in the ``load``
+        request, never through the environment or the command line.
+    :param host_call: answers the worker's guest API requests; by default every one is refused.
+    :param python: the interpreter to run; default this one.
+    :param start_timeout: seconds for spawn + confine + handshake + load.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        entry: str,
+        *,
+        policy: ConfinementPolicy | None = None,
+        sys_path: Sequence[str] = (),
+        config: Mapping[str, Any] | None = None,
+        host_call: HostCall | None = None,
+        python: str | None = None,
+        start_timeout: float = 10.0,
+    ) -> None:
+        if ":" not in entry or not all(entry.partition(":")[::2]):
+            raise ValueError(f"entry: expected 'module:callable', got {entry!r}")
+        self.name = name
+        self.entry = entry
+        self.policy = policy or ConfinementPolicy()
+        self.sys_path = tuple(sys_path)
+        self.config = dict(config or {})
+        self.host_call = host_call or _no_host_calls
+        self.python = python or default_python()
+        self.start_timeout = start_timeout
+        self.info: WorkerInfo | None = None
+        self._conn: ProcessConnection | None = None
+        self._tmp: Path | None = None
+        self._lock = asyncio.Lock()
+        self._invocations = 0
+        self._failures = 0
+        self._starts = 0
+        self._last_pid: int | None = None
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._conn is not None and self._conn.process.returncode is None
+
+    @property
+    def workdir(self) -> Path | None:
+        """The private working directory (writable by the worker), while it runs."""
+        return self._tmp / "work" if self._tmp else None
+
+    async def start(self) -> WorkerInfo:
+        """Spawn, confine, handshake and load; returns what the worker reported.
+
+        Raises ConfinementUnavailableError if the policy needs a mechanism this
+        kernel lacks (and weaker modes are not allowed), WorkerStartError otherwise.
+        """
+        async with self._lock:
+            if self.running and self.info is not None:
+                return self.info
+            await self._discard()
+            started = time.perf_counter()
+            self._tmp = Path(tempfile.mkdtemp(prefix=f"symphony-worker-{_safe(self.name)}-"))
+            workdir = self._tmp / "work"
+            workdir.mkdir()
+            spec = WorkerSpec(
+                name=self.name,
+                entry=self.entry,
+                policy=self.policy,
+                workdir=str(workdir),
+                log_path=str(self._tmp / "worker.log"),
+            )
+            argv = worker_argv(self.python, msgspec.json.encode(spec).decode(), worker_sys_path(self.sys_path))
+            try:
+                async with asyncio.timeout(self.start_timeout):
+                    self._conn = await StdioTransport().spawn(argv, env=worker_env(str(workdir)))
+                    self._last_pid = self._conn.process.pid
+                    self._starts += 1
+                    result = await self._exchange("load", {"config": self.config})
+            except TimeoutError:
+                await self._discard()
+                raise WorkerStartError(
+                    f"worker for {self.name!r} did not start within {self.start_timeout} s{self._log_tail()}",
+                    worker=self.name,
+                ) from None
+            except WorkerError:
+                await self._discard()
+                raise
+            except (TransportError, SerializationError) as error:
+                detail = await self._death_reason()
+                await self._discard()
+                raise WorkerStartError(
+                    f"worker for {self.name!r} failed to start: {error}{detail}", worker=self.name
+                ) from None
+            ready = msgspec.convert(result, ReadyInfo)
+            self.info = WorkerInfo(
+                pid=ready.pid,
+                confinement=ready.confinement,
+                python=ready.python,
+                start_ms=(time.perf_counter() - started) * 1000,
+                import_ms=ready.import_ms,
+            )
+            return self.info
+
+    async def stop(self) -> None:
+        """End the worker (EOF on its stdin, then SIGKILL after a grace period) and remove its directory."""
+        async with self._lock:
+            await self._discard(graceful=True)
+
+    async def __aenter__(self) -> SubprocessWorker:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # -- calls ------------------------------------------------------------------------------
+
+    async def invoke(self, operation: str, input: Mapping[str, Any], *, timeout: float | None = None) -> dict[str, Any]:
+        """Run ``operation`` with ``input`` in the worker; its dict result.
+
+        ``timeout`` (seconds) defaults to the policy's ``wall_clock_seconds``; when
+        it passes the worker is killed and WorkerTimeoutError raised.  An
+        exception inside the extension arrives as ExtensionError (or the
+        SymphonyError it raised) and the worker keeps running.
+        """
+        deadline = timeout if timeout is not None else self.policy.wall_clock_seconds
+        async with self._lock:
+            self._invocations += 1
+            try:
+                result = await self._call("invoke", {"operation": operation, "input": dict(input)}, deadline, operation)
+            except BaseException:
+                self._failures += 1
+                raise
+        if not isinstance(result, dict):
+            raise WorkerProtocolError(f"worker for {self.name!r} answered with a {type(result).__name__}, not a dict")
+        return result
+
+    async def ping(self, *, timeout: float = 5.0) -> float:
+        """Round-trip time of a health check, in seconds."""
+        async with self._lock:
+            started = time.perf_counter()
+            await self._call("ping", {}, timeout, "ping")
+            return time.perf_counter() - started
+
+    def stats(self) -> WorkerStats:
+        pid = self._conn.process.pid if self._conn is not None else None
+        usage = read_usage(pid) if pid is not None and self.running else None
+        return WorkerStats(
+            name=self.name,
+            running=self.running,
+            pid=pid,
+            rss_bytes=usage.rss_bytes if usage else 0,
+            peak_rss_bytes=usage.peak_rss_bytes if usage else 0,
+            cpu_seconds=usage.cpu_seconds if usage else 0.0,
+            invocations=self._invocations,
+            failures=self._failures,
+            starts=self._starts,
+        )
+
+    # -- internals --------------------------------------------------------------------------
+
+    async def _call(self, method: str, params: dict[str, Any], deadline: float | None, what: str) -> Any:
+        if not self.running:
+            raise WorkerNotRunningError(
+                f"worker for {self.name!r} is not running; call start() first", worker=self.name
+            )
+        try:
+            async with asyncio.timeout(deadline):
+                return await self._exchange(method, params)
+        except TimeoutError:
+            await self._discard()
+            raise WorkerTimeoutError(
+                f"extension {self.name!r} did not finish {what!r} within {deadline} s (wall-clock limit); "
+                "its worker was killed and will start afresh",
+                worker=self.name,
+            ) from None
+
+    async def _exchange(self, method: str, params: dict[str, Any]) -> Any:
+        """Send one request and serve the worker's host calls until its answer arrives."""
+        conn = self._conn
+        assert conn is not None
+        request = MessageEnvelope.create(
+            RequestPayload(method=method, params=params), sender=HOST, recipient=f"worker:{self.name}"
+        )
+        try:
+            await conn.send_envelope(request)
+            while True:
+                envelope = await conn.receive_envelope()
+                payload = envelope.payload
+                if isinstance(payload, RequestPayload):
+                    await self._serve_host_call(conn, envelope, payload)
+                    continue
+                if envelope.header.correlation_id != request.header.message_id:
+                    raise SerializationError(f"an answer to a request never sent ({envelope.header.correlation_id})")
+                if isinstance(payload, ResponsePayload):
+                    return payload.result
+                if isinstance(payload, ErrorPayload):
+                    raise self._remote_error(payload)
+                raise SerializationError(f"an unexpected {type(payload).__name__} while waiting for {method!r}")
+        except SerializationError as error:
+            await self._discard()
+            raise WorkerProtocolError(
+                f"worker for {self.name!r} wrote something that is not the worker protocol ({error}); "
+                "it was killed. A print() to stdout is harmless, so this means the protocol stream was "
+                "written to directly",
+                worker=self.name,
+            ) from None
+        except (TransportError, ConnectionError, BrokenPipeError) as error:
+            reason = await self._death_reason()
+            await self._discard()
+            raise WorkerCrashedError(
+                f"worker for {self.name!r} {reason or f'lost its connection ({error})'}", worker=self.name
+            ) from None
+
+    def _remote_error(self, payload: ErrorPayload) -> SymphonyError:
+        error = payload.to_exception()
+        if isinstance(error, ConfinementUnavailableError | WorkerStartError):
+            return type(error)(error.message, worker=self.name)
+        return error if isinstance(error, ExtensionError) else ExtensionError(payload.message)
+
+    async def _serve_host_call(
+        self, conn: ProcessConnection, envelope: MessageEnvelope, payload: RequestPayload
+    ) -> None:
+        reply: ResponsePayload | ErrorPayload
+        if not payload.method.startswith(HOST_PREFIX):
+            reply = ErrorPayload.from_exception(
+                ExtensionError(f"workers may only call host.* methods, not {payload.method!r}")
+            )
+        else:
+            try:
+                reply = ResponsePayload(result=await self.host_call(payload.method[len(HOST_PREFIX) :], payload.params))
+            except SymphonyError as error:
+                reply = ErrorPayload.from_exception(error)
+            except Exception as error:  # the callback's own failure must not kill the host
+                reply = ErrorPayload.from_exception(ExtensionError(f"host function {payload.method!r} failed: {error}"))
+        answer = MessageEnvelope.create(
+            reply, sender=HOST, recipient=f"worker:{self.name}", correlation_id=envelope.header.message_id
+        )
+        await conn.send_envelope(answer)
+
+    async def _death_reason(self) -> str:
+        """Why the worker's stream ended: its exit status or signal, with a hint and its last words."""
+        conn = self._conn
+        if conn is None:
+            return self._log_tail()
+        process = conn.process
+        try:
+            await asyncio.wait_for(process.wait(), 2.0)
+        except TimeoutError:
+            return ""
+        code = process.returncode
+        assert code is not None
+        if code < 0:
+            number = -code
+            name = signal.Signals(number).name if number in signal.valid_signals() else f"signal {number}"
+            text = f"(pid {process.pid}) was killed by {name}{self._signal_hint(number)}"
+        else:
+            text = f"(pid {process.pid}) exited with status {code}"
+        return text + self._log_tail()
+
+    def _signal_hint(self, number: int) -> str:
+        policy = self.policy
+        if number == signal.SIGXCPU or (number == signal.SIGKILL and policy.cpu_seconds is not None):
+            cpu = f"CPU time limit {policy.cpu_seconds} s"
+            if number == signal.SIGXCPU:
+                return f" ({cpu} exceeded)"
+            memory = f"memory limit {policy.memory_bytes // _MIB} MiB" if policy.memory_bytes else "memory"
+            return f" ({memory} or {cpu}?)"
+        if number == signal.SIGSYS:
+            return " (a system call the seccomp filter forbids outright)"
+        return ""
+
+    def _log_tail(self) -> str:
+        if self._tmp is None:
+            return ""
+        try:
+            text = (self._tmp / "worker.log").read_text(errors="replace").strip()
+        except OSError:
+            return ""
+        return f"; its last output: {text[-_LOG_TAIL:]!r}" if text else ""
+
+    async def _discard(self, *, graceful: bool = False) -> None:
+        """Kill (or, if ``graceful``, let exit) the process, close the pipes, remove the directory."""
+        conn, self._conn, self.info = self._conn, None, None
+        if conn is not None:
+            if not graceful:
+                with contextlib.suppress(ProcessLookupError):
+                    conn.process.kill()
+            with contextlib.suppress(Exception):
+                await conn.close()
+            if conn.process.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    conn.process.kill()
+                await conn.process.wait()
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[:40]

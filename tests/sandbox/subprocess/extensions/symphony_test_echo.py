@@ -1,0 +1,24 @@
+"""A well-behaved extension: echoes its input, and reads its configuration."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from symphony.sandbox.subprocess import guest
+
+
+def handle(operation: str, input: dict[str, Any]) -> dict[str, Any]:
+    if operation == "echo":
+        return {"echo": input}
+    if operation == "config":
+        return {"config": guest.config()}
+    if operation == "fail":
+        raise ValueError(f"asked to fail with {input.get('why')!r}")
+    raise KeyError(operation)
+
+
+async def handle_async(operation: str, input: dict[str, Any]) -> dict[str, Any]:
+    if operation == "fetch":
+        response = await guest.ahttp_request("GET", input["url"])
+        return {"status": response.status, "body": response.body}
+    return {"echo": input}
