@@ -40,10 +40,12 @@ async def test_an_extension_is_not_loaded_before_its_first_invocation() -> None:
     assert extensions.ps()[0].state == "active"
 
 
-async def test_a_synchronous_entry_runs_off_the_event_loop() -> None:
+async def test_a_synchronous_entry_runs_off_the_event_loop_with_the_guest_api() -> None:
     extensions = manager()
-    extensions.register(launch("trusted_ext:blocking"))
-    assert await extensions.invoke("trusted", "x", {}) == {"thread": True, "operation": "x"}
+    extensions.register(launch("trusted_ext:blocking", config={"greeting": "hey"}))
+    assert await extensions.invoke("trusted", "x", {}) == {"thread": True, "operation": "x", "greeting": "hey"}
+    with pytest.raises(PermissionDeniedError, match=r"may not call http\.request http://y"):
+        await extensions.invoke("trusted", "fetch", {"url": "http://y"})
 
 
 async def test_a_timeout_costs_one_error_and_the_next_call_restarts_it() -> None:

@@ -1,11 +1,14 @@
 """The in-process runtime, for trusted extensions only (builtins, trusted publishers, user-trusted).
 
 No isolation at all: the extension's code runs in the host's interpreter.
-The manager refuses to start an untrusted extension here; this module only
-imports the entry and calls it, with the wall-clock limit applied to
-coroutines.  A synchronous callable runs in a worker thread so it cannot
-block the event loop; it cannot be interrupted, so a timed-out thread is
-abandoned (one reason untrusted code never runs here).
+The host refuses to start an untrusted extension here; this module only
+imports the entry and calls it, with the wall-clock limit applied.  The
+contract is the subprocess worker's: ``handle(operation, input) -> dict``
+(plain or ``async def``), reaching the host through
+:mod:`symphony.hookspecs.guest`, so an extension runs unchanged in either.
+A plain handler runs in a worker thread so it cannot block the event loop; it
+cannot be interrupted, so a timed-out thread is abandoned (one reason
+untrusted code never runs here).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import sys
 from collections.abc import Callable
 from typing import Any, Final
 
-from symphony.hookspecs import ExtensionError
+from symphony.hookspecs import ExtensionError, guest
 
 from .runtime import ExtensionTimeoutError, HostCall, InstanceStats, Launch, RuntimeKind
 
@@ -43,22 +46,39 @@ def resolve_entry(entry: str, sys_path: tuple[str, ...] = ()) -> Callable[..., A
     return target  # type: ignore[no-any-return]
 
 
+class _Channel:
+    """The guest API's channel for one in-process extension: its config and the host call."""
+
+    def __init__(self, config: dict[str, Any], host_call: HostCall, loop: asyncio.AbstractEventLoop) -> None:
+        self.config = config
+        self._host_call = host_call
+        self._loop = loop
+
+    def call(self, method: str, params: dict[str, Any]) -> Any:
+        """From a plain handler's thread: run the host call on the event loop and wait."""
+        return asyncio.run_coroutine_threadsafe(self.acall(method, params), self._loop).result()
+
+    async def acall(self, method: str, params: dict[str, Any]) -> Any:
+        return await self._host_call(method, params)
+
+
 class InProcessInstance:
-    """``entry(operation, input, context)`` called in this process; ``context`` has ``config`` and ``host_call``."""
+    """``entry(operation, input)`` called in this process, with the guest API bound to this extension."""
 
     def __init__(self, launch: Launch, function: Callable[..., Any], host_call: HostCall) -> None:
         self.launch = launch
         self._function = function
-        self._context: Final = {"config": dict(launch.config), "host_call": host_call}
+        self._channel: Final = _Channel(dict(launch.config), host_call, asyncio.get_running_loop())
 
     async def invoke(self, operation: str, input: dict[str, Any]) -> dict[str, Any]:
         call = self._function
         try:
             async with asyncio.timeout(self.launch.timeout):
-                if inspect.iscoroutinefunction(call):
-                    result = await call(operation, input, self._context)
-                else:
-                    result = await asyncio.to_thread(call, operation, input, self._context)
+                with guest.bind(self._channel):  # copied into the thread's context by to_thread
+                    if inspect.iscoroutinefunction(call):
+                        result = await call(operation, input)
+                    else:
+                        result = await asyncio.to_thread(call, operation, input)
         except TimeoutError:
             raise ExtensionTimeoutError(
                 f"extension {self.launch.name!r} ran past its {self.launch.timeout:g} s limit in {operation!r}"

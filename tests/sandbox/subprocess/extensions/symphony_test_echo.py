@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from symphony.sandbox.subprocess import guest
+from symphony.hookspecs import guest
 
 
 def handle(operation: str, input: dict[str, Any]) -> dict[str, Any]:

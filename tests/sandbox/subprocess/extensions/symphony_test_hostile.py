@@ -14,7 +14,7 @@ import subprocess
 from collections.abc import Callable
 from typing import Any
 
-from symphony.sandbox.subprocess import guest
+from symphony.hookspecs import guest
 
 
 def _attempt(action: Callable[[], Any]) -> dict[str, Any]:

@@ -3,8 +3,8 @@
 The parent side is :class:`SubprocessWorker`; the worker runs
 :mod:`.bootstrap`, confines itself (:mod:`symphony.sandbox.confine`) and serves
 the worker protocol (:mod:`._protocol`) over the stdio transport.  Extensions
-reach their host through :mod:`.guest`.  Parent-side names are imported
-lazily so that a worker importing ``guest`` does not pay for them.
+reach their host through :mod:`symphony.hookspecs.guest`.  Parent-side names
+are imported lazily so that a worker does not pay for them.
 """
 
 from __future__ import annotations

@@ -29,10 +29,10 @@ from symphony.hookspecs import (
     SerializationError,
     SymphonyError,
     TransportError,
+    guest,
 )
 
 from ..confine import ConfinementRefusedError, ConfinementReport, confine
-from . import guest
 from ._errors import ConfinementUnavailableError, WorkerStartError
 from ._protocol import HOST, HOST_PREFIX, InvokeParams, LoadParams, ReadyInfo, WorkerSpec
 

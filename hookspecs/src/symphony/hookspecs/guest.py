@@ -1,9 +1,11 @@
-"""The guest API: what an extension running inside a confined worker may ask of its host.
+"""The guest API: what an extension may ask of its host, in whichever runtime it runs.
 
-The worker has no network and sees only its granted files, so everything else
-goes through the host, which checks the extension's permissions first::
+A confined worker has no network and sees only its granted files, so
+everything else goes through the host, which checks the extension's
+permissions first.  The same calls work for a trusted extension running in
+the host's process, so an extension does not change when its runtime does::
 
-    from symphony.sandbox.subprocess import guest
+    from symphony.hookspecs import guest
 
     def handle(operation: str, input: dict) -> dict:
         response = guest.http_request("GET", "https://api.example.com/v1/items")
@@ -16,11 +18,24 @@ thread) use the plain functions; ``async def`` handlers await the ``a*`` twins.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, Protocol
 
 import msgspec
 
-__all__ = ["HttpResponse", "ahost_call", "ahttp_request", "config", "host_call", "http_request"]
+__all__ = [
+    "Channel",
+    "HttpResponse",
+    "ahost_call",
+    "ahttp_request",
+    "bind",
+    "config",
+    "host_call",
+    "http_request",
+    "install",
+]
 
 
 class HttpResponse(msgspec.Struct, frozen=True, kw_only=True):
@@ -41,19 +56,31 @@ class Channel(Protocol):
     async def acall(self, method: str, params: dict[str, Any]) -> Any: ...
 
 
-_channel: Channel | None = None
+_process_channel: Channel | None = None
+_call_channel: ContextVar[Channel | None] = ContextVar("symphony_guest_channel", default=None)
 
 
 def install(channel: Channel) -> None:
-    """Called once by the worker before the extension is imported."""
-    global _channel
-    _channel = channel
+    """Called once by a worker process before the extension is imported: every call uses ``channel``."""
+    global _process_channel
+    _process_channel = channel
+
+
+@contextmanager
+def bind(channel: Channel) -> Iterator[None]:
+    """Use ``channel`` for guest calls in this context (the in-process runtime, one invocation at a time)."""
+    token = _call_channel.set(channel)
+    try:
+        yield
+    finally:
+        _call_channel.reset(token)
 
 
 def _require() -> Channel:
-    if _channel is None:
-        raise RuntimeError("the guest API is only available inside a Symphony subprocess worker")
-    return _channel
+    channel = _call_channel.get() or _process_channel
+    if channel is None:
+        raise RuntimeError("the guest API is only available to an extension run by a Symphony runtime")
+    return channel
 
 
 def config() -> dict[str, Any]:
