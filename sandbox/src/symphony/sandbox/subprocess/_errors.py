@@ -10,11 +10,17 @@
         ├── WorkerTimeoutError          wall-clock limit reached; the worker was killed
         ├── WorkerProtocolError         the worker wrote something that is not the protocol
         └── WorkerNotRunningError       used before start() or after stop()
+
+The crash, protocol and not-running errors are also ExtensionCrashedErrors and
+the timeout an ExtensionTimeoutError (:mod:`symphony.sandbox.runtime`), which
+is how the extension manager knows to restart the worker.
 """
 
 from __future__ import annotations
 
 from symphony.hookspecs import ExtensionError
+
+from ..runtime import ExtensionCrashedError, ExtensionTimeoutError
 
 __all__ = [
     "ConfinementUnavailableError",
@@ -49,25 +55,25 @@ class ConfinementUnavailableError(WorkerStartError):
     category = "extension.worker.confinement"
 
 
-class WorkerCrashedError(WorkerError):
+class WorkerCrashedError(WorkerError, ExtensionCrashedError):
     """The worker process ended while it was needed; the message names the exit status or signal."""
 
     category = "extension.worker.crashed"
 
 
-class WorkerTimeoutError(WorkerError, TimeoutError):
+class WorkerTimeoutError(WorkerError, ExtensionTimeoutError):
     """An invocation outlived its wall-clock limit; the worker was killed."""
 
     category = "extension.worker.timeout"
 
 
-class WorkerProtocolError(WorkerError):
+class WorkerProtocolError(WorkerError, ExtensionCrashedError):
     """The worker wrote bytes that are not a valid protocol frame or envelope; it was killed."""
 
     category = "extension.worker.protocol"
 
 
-class WorkerNotRunningError(WorkerError):
+class WorkerNotRunningError(WorkerError, ExtensionCrashedError):
     """The worker was used before ``start()`` or after ``stop()`` or a crash."""
 
     category = "extension.worker.not_running"
