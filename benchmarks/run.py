@@ -1,7 +1,8 @@
 """Run Symphony's benchmarks: ``python benchmarks/run.py NAME [--quick] [--json]``.
 
 NAME is ``startup``, ``hook_call``, ``cli``, ``dag_validate``, ``dag_edit``,
-``workflow_serde``, ``bus_route``, ``codec``, ``transport_rtt`` or ``all``.  Every figure comes
+``workflow_serde``, ``bus_route``, ``codec``, ``transport_rtt``, ``ext_load``,
+``ext_invoke``, ``permissions`` or ``all``.  Every figure comes
 with a baseline measured in the same run; ``ratio`` is value / baseline_value.
 ``--json`` prints only a JSON list of records to stdout.
 """
@@ -111,6 +112,24 @@ def _transport_rtt(quick: bool) -> list[Record]:
     return transports.run(quick)
 
 
+def _ext_load(quick: bool) -> list[Record]:
+    from benchmarks import ext_listing, sandbox_subprocess, sandbox_wasm
+
+    return ext_listing.run(quick) + sandbox_subprocess.run_load(quick) + sandbox_wasm.run_load(quick)
+
+
+def _ext_invoke(quick: bool) -> list[Record]:
+    from benchmarks import sandbox_subprocess, sandbox_wasm
+
+    return sandbox_subprocess.run_invoke(quick) + sandbox_wasm.run_invoke(quick)
+
+
+def _permissions(quick: bool) -> list[Record]:
+    from benchmarks import permissions
+
+    return permissions.run(quick)
+
+
 BENCHMARKS: dict[str, Callable[[bool], list[Record]]] = {
     "startup": _startup,
     "hook_call": _hook_call,
@@ -121,6 +140,9 @@ BENCHMARKS: dict[str, Callable[[bool], list[Record]]] = {
     "bus_route": _bus_route,
     "codec": _codec,
     "transport_rtt": _transport_rtt,
+    "ext_load": _ext_load,
+    "ext_invoke": _ext_invoke,
+    "permissions": _permissions,
 }
 
 

@@ -32,7 +32,7 @@ from symphony.sandbox.confine import MECHANISMS, ConfinementPolicy
 from symphony.sandbox.subprocess import SubprocessWorker
 from symphony.sandbox.subprocess._launch import worker_sys_path
 
-__all__ = ["run"]
+__all__ = ["run_invoke", "run_load"]
 
 _EXTENSIONS: Final = str(Path(__file__).resolve().parents[1] / "tests" / "sandbox" / "subprocess" / "extensions")
 _ECHO_LINE: Final = "import sys; sys.stdout.write(sys.stdin.readline()); sys.stdout.flush()"
@@ -110,22 +110,17 @@ def _pipe_us(count: int) -> list[float]:
         process.join(5)
 
 
-def run(quick: bool) -> list[Record]:
+def run_load(quick: bool) -> list[Record]:
+    """Cold start of a fully confined worker, beside a plain child's start, with its breakdown."""
     starts = 5 if quick else 20
-    calls = 2000 if quick else 20000
     plain = statistics.median(_plain_child_ms() for _ in range(starts))
     bare = statistics.median(_timed_ms([sys.executable, "-I", "-S", "-c", "pass"]) for _ in range(starts))
     path = repr(worker_sys_path([_EXTENSIONS]))
     imports_code = f"import sys; sys.path[:0] = {path}; import symphony.sandbox.subprocess._child"
     imports = statistics.median(_timed_ms([sys.executable, "-I", "-S", "-c", imports_code]) for _ in range(starts))
     cold = statistics.median(asyncio.run(_cold_start_ms()) for _ in range(starts))
-    pipe = _pipe_us(calls)
-    sync = asyncio.run(_invoke_us("symphony_test_echo:handle", calls))
-    async_ = asyncio.run(_invoke_us("symphony_test_echo:handle_async", calls))
-    unconfined = asyncio.run(_invoke_us("symphony_test_echo:handle_async", calls, _UNCONFINED))
     plain_name = "plain `python -I -S -c` child answering one stdin line"
-    pipe_name = "raw multiprocessing.Pipe round trip to a child"
-    records = [
+    return [
         record(
             "ext_load.subprocess.cold_start",
             cold,
@@ -138,6 +133,17 @@ def run(quick: bool) -> list[Record]:
         record("ext_load.subprocess.breakdown.interpreter", bare, "ms", plain_name, plain),
         record("ext_load.subprocess.breakdown.worker_imports", imports, "ms", plain_name, plain),
     ]
+
+
+def run_invoke(quick: bool) -> list[Record]:
+    """Per-call round trip of a trivial operation in a confined worker, beside a raw pipe round trip."""
+    calls = 2000 if quick else 20000
+    pipe = _pipe_us(calls)
+    sync = asyncio.run(_invoke_us("symphony_test_echo:handle", calls))
+    async_ = asyncio.run(_invoke_us("symphony_test_echo:handle_async", calls))
+    unconfined = asyncio.run(_invoke_us("symphony_test_echo:handle_async", calls, _UNCONFINED))
+    pipe_name = "raw multiprocessing.Pipe round trip to a child"
+    records = []
     for variant, samples in (("sync", sync), ("async", async_)):
         for label, fraction in (("p50", 0.5), ("p99", 0.99)):
             records.append(
@@ -163,5 +169,5 @@ def run(quick: bool) -> list[Record]:
 
 
 if __name__ == "__main__":
-    for item in run(quick="--quick" in sys.argv):
+    for item in run_load(quick="--quick" in sys.argv) + run_invoke(quick="--quick" in sys.argv):
         print(item)

@@ -30,12 +30,20 @@ SAMPLE_DISTRO: Final = REPO / "sample_extensions" / "symphony-sample-distro"
 SYMPHONY: Final = Path(sys.executable).parent / "symphony"
 
 #: The distributions each shared site directory holds (names of folders in tests/distributions,
-#: or "sample-distro" for sample_extensions/symphony-sample-distro).
+#: or "sample-NAME" for sample_extensions/symphony-sample-NAME).
 SITES: Final[Mapping[str, tuple[str, ...]]] = {
     "broken": ("broken-import", "bad-signature", "unknown-hook", "raises-in-startup", "old-api", "replaces-provider"),
     "providers": ("replaces-provider", "conflicting-provider"),
     "sample": ("sample-distro",),
     "two-distros": ("sample-distro", "second-distro"),
+    "extensions": (
+        "sample-operator",
+        "ext-marker",
+        "ext-nested",
+        "ext-invalid",
+        "ext-secret",
+        "ext-no-manifest",
+    ),
 }
 
 #: (what, seconds) of every pip call this session, shown in the terminal summary.
@@ -44,7 +52,7 @@ _PIP_TIMINGS: list[tuple[str, float]] = []
 
 def project_dir(name: str) -> Path:
     """The source tree of a distribution used by the tests."""
-    path = SAMPLE_DISTRO if name == "sample-distro" else DISTRIBUTIONS / name
+    path = REPO / "sample_extensions" / f"symphony-{name}" if name.startswith("sample-") else DISTRIBUTIONS / name
     if not (path / "pyproject.toml").is_file():
         raise LookupError(f"No distribution source tree {name!r} (looked in {path}).")
     return path

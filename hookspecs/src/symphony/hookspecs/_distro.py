@@ -13,8 +13,53 @@ from typing import Any
 import msgspec
 
 from ._base import Base
+from ._exceptions import PermissionSyntaxError
+from ._permissions import parse_permission
 
-__all__ = ["DistroProfile"]
+__all__ = ["DistroProfile", "PermissionPolicy"]
+
+_KINDS = ("file", "network", "system", "model")
+
+
+class PermissionPolicy(Base, frozen=True):
+    """A distribution's permission policy: it bounds what users grant (see ``docs/permissions.md``).
+
+    - ``deny``: whole categories (``"network"``) or permission texts
+      (``"system:processes"``, ``"file:write:/etc/**"``) no extension gets,
+      whatever is declared, granted or trusted.
+    - ``trusted_publishers``: extensions whose manifest ``author`` is one of
+      these get what they declare without grants (and may run in-process).
+    - ``grants``: extension name (or ``"*"`` for every extension) -> permission
+      texts granted by the distribution; they still must be declared to apply.
+    - ``user_grants``: whether ``symphony ext grant`` grants count at all.
+    - ``user_trust``: whether the user may mark an extension trusted.
+
+    The policy is not a settings layer: a user's ``symphony.toml`` can add
+    denials but cannot lift the profile's.
+    """
+
+    deny: tuple[str, ...] = ()
+    trusted_publishers: tuple[str, ...] = ()
+    grants: dict[str, tuple[str, ...]] = msgspec.field(default_factory=dict)
+    user_grants: bool = True
+    user_trust: bool = True
+
+    def __post_init__(self) -> None:
+        for entry in self.deny:
+            if entry not in _KINDS:
+                try:
+                    parse_permission(entry)
+                except PermissionSyntaxError as error:
+                    raise PermissionSyntaxError(
+                        f"permissions.deny entry {entry!r} is neither a category ({', '.join(_KINDS)}) "
+                        f"nor a permission: {error}"
+                    ) from None
+        for extension, texts in self.grants.items():
+            for text in texts:
+                try:
+                    parse_permission(text)
+                except PermissionSyntaxError as error:
+                    raise PermissionSyntaxError(f"permissions.grants[{extension!r}]: {error}") from None
 
 
 class DistroProfile(Base, frozen=True):
@@ -26,6 +71,7 @@ class DistroProfile(Base, frozen=True):
     - ``settings``: default settings (same shape as ``symphony.toml``); the
       user's file, environment and ``--set`` still override them.
     - ``sandbox``: the sandbox policy section (see ``[sandbox]`` settings).
+    - ``permissions``: the :class:`PermissionPolicy` every extension is held to.
     """
 
     name: str
@@ -35,6 +81,7 @@ class DistroProfile(Base, frozen=True):
     providers: dict[str, str] = msgspec.field(default_factory=dict)
     settings: dict[str, Any] = msgspec.field(default_factory=dict)
     sandbox: dict[str, Any] = msgspec.field(default_factory=dict)
+    permissions: PermissionPolicy = msgspec.field(default_factory=PermissionPolicy)
 
     def setting_defaults(self) -> dict[str, Any]:
         """The profile as a settings layer: its settings plus plugins, ports and sandbox."""

@@ -23,7 +23,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from symphony.hookspecs import ComponentConfig, ConfigurationError, RetryPolicy
+from symphony.hookspecs import ComponentConfig, ConfigurationError, RetryPolicy, parse_permission
 
 from ._ports import PORTS
 
@@ -85,6 +85,38 @@ class SandboxSettings(_Section):
     runtimes: list[Literal["python", "subprocess", "wasm"]] = ["subprocess", "wasm"]
 
 
+class PermissionSettings(_Section):
+    """The user's side of the permission policy (the distribution's side is ``DistroProfile.permissions``)."""
+
+    #: The grants and audit database; unset means ``<data_dir>/permissions.db``.
+    database: Path | None = None
+    #: Extensions the user trusts (they get what they declare), if the profile allows user trust.
+    trusted: list[str] = []
+    #: Categories or permission texts denied on top of the profile's denials.
+    deny: list[str] = []
+    #: Seconds an allowed decision may wait in memory before it is written (denials are written at once).
+    audit_flush_interval: float = Field(0.5, gt=0, le=60)
+
+    @pydantic.field_validator("deny")
+    @classmethod
+    def _valid_denials(cls, deny: list[str]) -> list[str]:
+        for entry in deny:
+            if entry not in ("file", "network", "system", "model"):
+                parse_permission(entry)  # PermissionSyntaxError is a ValueError: reported with the key
+        return deny
+
+
+class ExtensionSettings(_Section):
+    """Extensions: the manifest index, per-extension configuration, where secrets live."""
+
+    #: Keep parsed manifests between runs (see docs/extensions.md, "The manifest index").
+    index_cache: bool = True
+    #: extension name -> its configuration values, checked against its [configuration].
+    config: dict[str, dict[str, Any]] = {}
+    #: TOML file of secrets by extension; unset means $XDG_CONFIG_HOME/symphony/secrets.toml.
+    secrets_file: Path | None = None
+
+
 class Settings(BaseSettings):
     """All host settings.  See ``docs/configuration.md`` for every key."""
 
@@ -105,6 +137,8 @@ class Settings(BaseSettings):
     ports: dict[str, str] = {}
     components: dict[str, ComponentSettings] = {}
     sandbox: SandboxSettings = SandboxSettings()
+    extensions: ExtensionSettings = ExtensionSettings()
+    permissions: PermissionSettings = PermissionSettings()
 
     @classmethod
     def settings_customise_sources(

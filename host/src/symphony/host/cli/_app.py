@@ -50,9 +50,11 @@ def _version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
 
 #: Builtin subcommands, imported only when used: name -> "module:attribute".
 _BUILTIN_COMMANDS = {
+    "audit": "symphony.host.cli._audit:audit",
     "config": "symphony.host.cli._config:config",
     "distro": "symphony.host.cli._distro:distro",
     "doctor": "symphony.host.cli._doctor:doctor",
+    "ext": "symphony.host.cli._ext:ext",
     "plugins": "symphony.host.cli._plugins:plugins",
 }
 

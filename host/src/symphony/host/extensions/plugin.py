@@ -1,0 +1,103 @@
+"""The host's ``extensions`` plugin: pre-validation, and installed extensions as workflow nodes.
+
+Registered through the ``symphony.plugins`` entry point of ``symphony-host``
+like any builtin (priority -100, provider ``trylast``), so a distribution can
+replace the pre-validation port or block extension contributions by name.
+"""
+
+from __future__ import annotations
+
+import weakref
+from pathlib import Path
+from typing import Any
+
+from symphony.hookspecs import (
+    MANIFEST_FILE,
+    InstrumentSpec,
+    OperatorSpec,
+    PreValidationError,
+    SymphonyError,
+    hookimpl,
+)
+from symphony.hookspecs.ports import CreateUserRequest, CreateWorkflowRequest, HostContext
+
+from ._catalogue import node_specs
+from ._check import check_manifest
+from ._index import Listing, list_extensions
+
+SYMPHONY_API = "^1.0"
+
+__all__ = ["PreValidation"]
+
+
+class PreValidation:
+    """The PreValidationPort: the manifest checker plus every contributed ``symphony_pre_validators`` check.
+
+    Each method collects every problem and raises one PreValidationError listing them.
+    """
+
+    def __init__(self, context: HostContext) -> None:
+        self._context = context
+
+    def _contributed(self, target: str, value: Any) -> list[str]:
+        problems = []
+        for plugin, spec in self._context.contributions("symphony_pre_validators").values():
+            if spec.target != target:
+                continue
+            try:
+                spec.check(value)
+            except SymphonyError as error:
+                problems.append(f"{spec.name} ({plugin}): {error}")
+        return problems
+
+    @staticmethod
+    def _raise(what: str, problems: list[str]) -> None:
+        if problems:
+            lines = "\n".join(f"  {p}" for p in problems)
+            raise PreValidationError(f"{what} has {len(problems)} problem(s):\n{lines}")
+
+    def validate_workflow_request(self, request: CreateWorkflowRequest) -> None:
+        problems = [] if request.name.strip() else ["name: expected a non-empty workflow name, found ''."]
+        self._raise(f"Workflow request {request.name!r}", problems + self._contributed("workflow", request))
+
+    def validate_user_request(self, request: CreateUserRequest) -> None:
+        problems = [] if "@" in request.email else [f"email: expected an address with '@', found {request.email!r}."]
+        self._raise(f"User request {request.name!r}", problems + self._contributed("user", request))
+
+    def validate_extension_manifest(self, path: Path) -> None:
+        """Every problem of the manifest at ``path`` (or in the directory ``path``)."""
+        path = Path(path)
+        if path.is_dir():
+            path = path / MANIFEST_FILE
+        manifest, found = check_manifest(path)
+        problems = [str(p) for p in found]
+        if manifest is not None:
+            problems += self._contributed("extension_manifest", manifest)
+        self._raise(f"Manifest {path}", problems)
+
+
+_listings: weakref.WeakKeyDictionary[HostContext, Listing] = weakref.WeakKeyDictionary()
+
+
+def _listing(context: HostContext) -> Listing:
+    """One listing per host: instruments and operators are collected separately, the listing once."""
+    listing = _listings.get(context)
+    if listing is None:
+        listing = list_extensions(context.cache_dir)
+        _listings[context] = listing
+    return listing
+
+
+@hookimpl(trylast=True)
+def symphony_provide_pre_validation(context: HostContext) -> PreValidation:
+    return PreValidation(context)
+
+
+@hookimpl
+def symphony_instruments(context: HostContext) -> list[InstrumentSpec]:
+    return node_specs(_listing(context).extensions, context)[0]
+
+
+@hookimpl
+def symphony_operators(context: HostContext) -> list[OperatorSpec]:
+    return node_specs(_listing(context).extensions, context)[1]

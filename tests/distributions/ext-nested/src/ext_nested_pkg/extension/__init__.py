@@ -1,0 +1,1 @@
+raise RuntimeError("ext_nested_pkg.extension must not be imported by discovery")

@@ -1,0 +1,306 @@
+"""Every kind of manifest problem, with its exact message, and all of them reported at once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from symphony.hookspecs import API_VERSION, Manifest
+from symphony.host.extensions import check_manifest, check_manifest_text, load_manifest
+
+from .helpers import manifest_text
+
+
+def problems(text: str) -> list[str]:
+    manifest, found = check_manifest_text(text)
+    assert manifest is None, "a manifest with problems must not be returned"
+    return [str(p) for p in found]
+
+
+def changed(old: str, new: str) -> str:
+    text = manifest_text()
+    assert old in text
+    return text.replace(old, new, 1)
+
+
+def test_a_valid_manifest_has_no_problems_and_is_returned() -> None:
+    manifest, found = check_manifest_text(manifest_text())
+    assert found == []
+    assert isinstance(manifest, Manifest)
+    assert manifest.name == "demo-ext"
+    assert manifest.dependencies.symphony == "^1.0"
+    assert manifest.resources.memory_bytes() == 512 * 1024**2
+
+
+def test_toml_syntax_error_gives_line_and_column() -> None:
+    manifest, found = check_manifest_text('schema_version = 1\n[extension]\nname = "x\n')
+    assert manifest is None
+    assert found[0].line == 3
+    assert found[0].column is not None
+    assert str(found[0]).startswith("manifest (line 3, column ")
+    assert "expected valid TOML" in str(found[0])
+    assert "Correct the TOML syntax at line 3" in str(found[0])
+
+
+def test_newer_schema_version_says_upgrade_symphony() -> None:
+    assert problems(changed("schema_version = 1", "schema_version = 2")) == [
+        "schema_version: expected a schema version up to 1, found 2."
+        " The extension needs a newer Symphony: upgrade symphony (pip install -U symphony-platform)."
+    ]
+
+
+def test_missing_schema_version_is_reported() -> None:
+    assert problems(changed("schema_version = 1", "")) == [
+        "schema_version: expected a key, found nothing. Add schema_version = 1 at the top of the manifest."
+    ]
+
+
+def test_unknown_top_level_key_is_an_error_with_its_path() -> None:
+    found = problems(changed("schema_version = 1", "schema_version = 1\ncolour = 'red'"))
+    assert found == [
+        "colour: expected one of the keys schema_version, extension, runtime, capabilities, dependencies,"
+        " resources, configuration, contributes, found unknown key 'colour'. Remove it or correct its spelling."
+    ]
+
+
+def test_unknown_nested_key_is_an_error_with_its_toml_path() -> None:
+    found = problems(changed('memory_limit = "512MiB"', 'memory_limit = "512MiB"\nmemroy = 1'))
+    assert found == [
+        "resources.memroy: expected one of the keys memory_limit, cpu_limit, gpu_required, timeout,"
+        " found unknown key 'memroy'. Remove it or correct its spelling."
+    ]
+
+
+def test_missing_required_section_is_reported() -> None:
+    text = manifest_text()
+    without_runtime = text.replace('[runtime]\nkind = "python"\nentry = "demo_ext.main:run"\n', "")
+    assert problems(without_runtime) == [
+        "runtime: expected a [runtime] table, found nothing. Add the [runtime] table; see docs/extensions.md."
+    ]
+
+
+def test_bad_extension_name_says_what_a_name_looks_like() -> None:
+    assert problems(changed('name = "demo-ext"', 'name = "Demo_Ext"')) == [
+        "extension.name: expected a lowercase dashed name such as 'my-extension' (letters, digits, single dashes),"
+        " found string 'Demo_Ext'. Use lowercase letters, digits and single dashes, starting with a letter."
+    ]
+
+
+def test_version_must_be_semver() -> None:
+    assert problems(changed('version = "1.2.3"', 'version = "1.2"')) == [
+        "extension.version: expected a semantic version such as '1.0.0', found string '1.2'."
+        " See docs/extensions.md for this key."
+    ]
+
+
+def test_extension_type_must_be_a_known_kind() -> None:
+    assert problems(changed('type = "operator"', 'type = "widget"')) == [
+        "extension.type: expected one of 'instrument', 'operator', 'addon', found string 'widget'."
+        " See docs/extensions.md for this key."
+    ]
+
+
+def test_wrong_value_type_names_expected_and_found_toml_types() -> None:
+    assert problems(changed('author = "Tests"', "author = 3")) == [
+        "extension.author: expected a string, found integer 3. See docs/extensions.md for this key."
+    ]
+
+
+def test_bad_file_access_short_form_is_reported_at_its_index() -> None:
+    assert problems(changed('file_access = ["read:config"]', 'file_access = ["read:config", "peek:config"]')) == [
+        "capabilities.file_access[1]: expected '<scope>:<path>' with scope read, write, execute or admin"
+        " (e.g. 'read:config'), found string 'peek:config'."
+        ' Or write a table {scope = "read", paths = ["~/notes/**"]}.'
+    ]
+
+
+def test_file_access_full_form_with_bad_scope_is_reported_inside_the_table() -> None:
+    found = problems(changed('file_access = ["read:config"]', 'file_access = [{ scope = "peek", paths = ["~/x"] }]'))
+    assert found == [
+        "capabilities.file_access[0].scope: expected one of the accepted values (see docs/extensions.md),"
+        " found string 'peek'. Use the short form 'read:config' or a table {scope, paths, operations}."
+    ]
+
+
+def test_api_range_excluding_this_symphony_is_refused() -> None:
+    have = f"{API_VERSION[0]}.{API_VERSION[1]}"
+    assert problems(changed('symphony = "^1.0"', 'symphony = "^9.0"')) == [
+        f"dependencies.symphony: expected a range containing this Symphony's API {have}, found '^9.0'."
+        " Upgrade symphony if the extension needs a newer API, or widen the range if it works with this one."
+    ]
+
+
+def test_seed_symphony_core_key_is_an_alias_of_symphony() -> None:
+    manifest, found = check_manifest_text(changed('symphony = "^1.0"', 'symphony-core = "^1.0"\nother-ext = "~2.1"'))
+    assert found == []
+    assert manifest is not None
+    assert manifest.dependencies.symphony == "^1.0"
+    assert manifest.dependencies.extensions == {"other-ext": "~2.1"}
+
+
+def test_both_symphony_and_symphony_core_is_an_error() -> None:
+    assert problems(changed('symphony = "^1.0"', 'symphony = "^1.0"\nsymphony-core = "^1.0"')) == [
+        "dependencies.symphony-core: expected one Symphony API range, found both 'symphony' and its alias"
+        " 'symphony-core'. Keep only symphony = \"^1.0\"."
+    ]
+
+
+def test_unparsable_dependency_range_is_reported() -> None:
+    assert problems(changed('symphony = "^1.0"', 'symphony = "^1.0"\nother-ext = "soon"')) == [
+        "dependencies.other-ext: expected a version range such as '^1.0', '~1.2' or '>=1.0,<2', found string 'soon'."
+    ]
+
+
+def test_python_package_in_dependencies_is_pointed_to_python_dependencies() -> None:
+    assert problems(changed('symphony = "^1.0"', 'symphony = "^1.0"\nNumPy = ">=1"')) == [
+        "dependencies.NumPy: expected 'symphony' or the name of another extension, found key 'NumPy'."
+        " Python packages belong in [runtime] python_dependencies; extension names are lowercase and dashed."
+    ]
+
+
+def test_memory_limit_must_have_a_unit() -> None:
+    assert problems(changed('memory_limit = "512MiB"', 'memory_limit = "lots"')) == [
+        "resources.memory_limit: expected a size such as '2GB' or '512MiB', found string 'lots'."
+        " Units: B, KB, MB, GB, TB (x1000), KiB, MiB, GiB, TiB."
+    ]
+
+
+def test_cpu_limit_must_be_a_percentage() -> None:
+    assert problems(changed('memory_limit = "512MiB"', 'memory_limit = "512MiB"\ncpu_limit = "half"')) == [
+        "resources.cpu_limit: expected a percentage of one core such as '50%', found string 'half'."
+        " '200%' is two cores."
+    ]
+
+
+def test_timeout_must_be_positive() -> None:
+    assert problems(changed('memory_limit = "512MiB"', 'memory_limit = "512MiB"\ntimeout = 0')) == [
+        "resources.timeout: expected a number of seconds > 0, found integer 0. See docs/extensions.md for this key."
+    ]
+
+
+def test_configuration_default_must_fit_its_bounds() -> None:
+    assert problems(changed("default = 3,", "default = 30,")) == [
+        "configuration.top.default: expected an integer >= 1 and <= 10, found integer 30."
+        " Make the default fit the field's type and bounds."
+    ]
+
+
+def test_configuration_default_must_fit_its_type() -> None:
+    assert problems(changed("default = 3,", 'default = "3",')) == [
+        "configuration.top.default: expected an integer, found string '3'."
+        " Make the default fit the field's type and bounds."
+    ]
+
+
+def test_configuration_min_above_max_is_reported() -> None:
+    assert problems(changed("min = 1, max = 10", "min = 10, max = 1")) == [
+        "configuration.top.min: expected min <= max (1), found 10. Swap or correct the bounds.",
+        "configuration.top.default: expected an integer >= 10 and <= 1, found integer 3."
+        " Make the default fit the field's type and bounds.",
+    ]
+
+
+def test_configuration_type_must_be_known() -> None:
+    assert problems(changed('type = "integer"', 'type = "int"')) == [
+        "configuration.top.type: expected one of 'string', 'integer', 'float', 'boolean', 'list', 'table',"
+        " found string 'int'. See docs/extensions.md for this key."
+    ]
+
+
+def test_secret_field_may_not_have_a_default_and_the_default_is_not_quoted() -> None:
+    text = changed("[runtime]", 'api_key = { type = "string", secret = true, default = "sk-123" }\n\n[runtime]')
+    found = problems(text)
+    assert found == [
+        "configuration.api_key.default: expected no default for a secret field, found a default value (hidden)."
+        " Remove the default: secrets come from the user's environment or secrets file."
+    ]
+    assert "sk-123" not in "".join(found)
+
+
+def test_secret_field_must_be_a_string() -> None:
+    assert problems(changed("[runtime]", 'pin = { type = "integer", secret = true }\n\n[runtime]')) == [
+        "configuration.pin.type: expected 'string' for a secret field, found 'integer'. Secrets are strings."
+    ]
+
+
+def test_python_entry_must_be_module_colon_callable() -> None:
+    assert problems(changed('entry = "demo_ext.main:run"', 'entry = "demo_ext.main.run"')) == [
+        "runtime.entry: expected 'module:callable' such as 'my_extension.main:run', found string 'demo_ext.main.run'."
+        " A python extension names a Python callable."
+    ]
+
+
+def test_wasm_entry_must_be_a_relative_module_file() -> None:
+    text = changed('kind = "python"\nentry = "demo_ext.main:run"', 'kind = "wasm"\nentry = "../op.so"')
+    assert problems(text) == [
+        "runtime.entry: expected a .wasm or .wat file path relative to the package, such as 'operator.wasm',"
+        " found string '../op.so'. Ship the module or component inside the extension's package."
+    ]
+
+
+def test_installed_wasm_entry_must_exist(tmp_path: Path) -> None:
+    (tmp_path / "symphony-extension.toml").write_text(
+        changed('kind = "python"\nentry = "demo_ext.main:run"', 'kind = "wasm"\nentry = "op.wasm"'), encoding="utf-8"
+    )
+    assert check_manifest(tmp_path / "symphony-extension.toml")[1] == []  # a source tree may build it later
+    found = [str(p) for p in check_manifest(tmp_path / "symphony-extension.toml", installed=True)[1]]
+    assert found == [
+        f"runtime.entry: expected an existing file 'op.wasm' beside the manifest, found no such file in {tmp_path}."
+        " Build the module (see docs/extensions.md) or correct the path."
+    ]
+
+
+def test_python_dependencies_only_for_subprocess_runtime() -> None:
+    text = changed('entry = "demo_ext.main:run"', 'entry = "demo_ext.main:run"\npython_dependencies = ["httpx"]')
+    assert problems(text) == [
+        "runtime.python_dependencies: expected python_dependencies only with kind = 'subprocess',"
+        " found kind = 'python'. Drop them, or run the extension as a subprocess with its own environment."
+    ]
+
+
+def test_contributed_port_type_must_be_a_workflow_type() -> None:
+    assert problems(changed('count = { type = "integer" }', 'count = { type = "int" }')) == [
+        "contributes.operators[0].outputs.count.type: expected a workflow type: any, json, string, number, integer,"
+        " boolean, object, bytes or list[T], found 'int'. See docs/workflows.md for the type language."
+    ]
+
+
+def test_contributed_names_must_be_unique_per_kind() -> None:
+    text = manifest_text() + '\n[[contributes.operators]]\nname = "demo-ext-op"\n'
+    assert problems(text) == [
+        "contributes.operators[1].name: expected a name unique among the operators, found 'demo-ext-op' again."
+        " Rename one."
+    ]
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    text = (
+        changed('version = "1.2.3"', 'version = "x"')
+        .replace('memory_limit = "512MiB"', 'memory_limit = "lots"\nextra = 1')
+        .replace("default = 3,", "default = 99,")
+        .replace('entry = "demo_ext.main:run"', 'entry = "nope"')
+    )
+    paths = [p.path for p in check_manifest_text(text)[1]]
+    assert paths == [
+        "extension.version",
+        "resources.extra",
+        "resources.memory_limit",
+        "configuration.top.default",
+        "runtime.entry",
+    ]
+
+
+def test_unreadable_file_is_one_problem(tmp_path: Path) -> None:
+    manifest, found = check_manifest(tmp_path / "missing.toml")
+    assert manifest is None
+    assert str(found[0]).startswith(f"manifest: expected a readable manifest file, found {tmp_path}/missing.toml:")
+
+
+def test_load_manifest_raises_listing_every_problem(tmp_path: Path) -> None:
+    from symphony.hookspecs import ConfigurationError
+
+    path = tmp_path / "symphony-extension.toml"
+    path.write_text(changed('version = "1.2.3"', 'version = "x"').replace("default = 3,", "default = 99,"))
+    with pytest.raises(ConfigurationError, match=r"has 2 problem\(s\):\n  extension.version: .*\n  configuration"):
+        load_manifest(path)
