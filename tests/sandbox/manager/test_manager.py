@@ -22,7 +22,7 @@ async def deny_everything(method: str, params: dict[str, Any]) -> Any:
 
 
 def manager() -> ExtensionManager:
-    return ExtensionManager({"python": InProcessRuntime()}, deny_everything, backoff=FAST)
+    return ExtensionManager({"python": InProcessRuntime()}, lambda name: deny_everything, backoff=FAST)
 
 
 def launch(entry: str = "trusted_ext:handle", **options: Any) -> Launch:

@@ -21,7 +21,7 @@ async def nothing_allowed(method: str, params: dict[str, Any]) -> Any:
 
 
 def hostile(**options: Any) -> ExtensionManager:
-    extensions = ExtensionManager({"subprocess": SubprocessRuntime()}, nothing_allowed, backoff=FAST)
+    extensions = ExtensionManager({"subprocess": SubprocessRuntime()}, lambda name: nothing_allowed, backoff=FAST)
     settings: dict[str, Any] = {"timeout": 5.0, "memory_bytes": 256 * 2**20}
     settings.update(options)
     launch = Launch(

@@ -19,6 +19,7 @@ from symphony.hookspecs import (
     PROJECT_NAME,
     ComponentConfig,
     ConfigurationError,
+    DistroProfile,
     Event,
     HealthCheck,
     HealthStatus,
@@ -542,6 +543,14 @@ class _Context:
 
     def component_config(self, name: str) -> ComponentConfig:
         return self._host.settings.component(name).to_config()
+
+    @property
+    def settings(self) -> Settings:
+        return self._host.settings
+
+    @property
+    def profile(self) -> DistroProfile | None:
+        return self._host.distro.profile
 
     def port(self, name: str) -> Any:
         return self._host.port(name)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 import msgspec
@@ -72,15 +72,19 @@ class ExtensionManager:
     """Runs registered extensions on demand; see the module docstring.
 
     :param runtimes: one runtime per kind this host may use (policy decides which are present).
-    :param host_call: how extensions reach the host; it raises PermissionDeniedError on denial.
+    :param host_calls: the host call for an extension (by name); it raises PermissionDeniedError on denial.
     :param backoff: delays between restarts; ``backoff.max_attempts`` failures in a row disable.
     """
 
     def __init__(
-        self, runtimes: Mapping[str, Runtime], host_call: HostCall, *, backoff: RetryPolicy = DEFAULT_BACKOFF
+        self,
+        runtimes: Mapping[str, Runtime],
+        host_calls: Callable[[str], HostCall],
+        *,
+        backoff: RetryPolicy = DEFAULT_BACKOFF,
     ) -> None:
         self._runtimes = dict(runtimes)
-        self._host_call = host_call
+        self._host_calls = host_calls
         self._backoff = backoff
         self._slots: dict[str, _Slot] = {}
 
@@ -139,11 +143,12 @@ class ExtensionManager:
             return instance
 
     def _counting(self, slot: _Slot) -> HostCall:
-        """The host call, counting denials for ``ext ps``."""
+        """The extension's host call, counting denials for ``ext ps``."""
+        call = self._host_calls(slot.launch.name)
 
         async def host_call(method: str, params: dict[str, Any]) -> Any:
             try:
-                return await self._host_call(method, params)
+                return await call(method, params)
             except PermissionDeniedError:
                 slot.stats.denials += 1
                 raise

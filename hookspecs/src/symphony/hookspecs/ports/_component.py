@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from .._config import ComponentConfig
+from .._distro import DistroProfile
 from .._events import Event
 from .._health import HealthStatus
 
@@ -53,6 +54,16 @@ class HostContext(Protocol):
 
     def component_config(self, name: str) -> ComponentConfig:
         """The validated settings section of component ``name`` (defaults if absent)."""
+        ...
+
+    @property
+    def settings(self) -> Any:
+        """All of the host's validated settings (read-only; see docs/configuration.md for the keys)."""
+        ...
+
+    @property
+    def profile(self) -> DistroProfile | None:
+        """The active distribution profile, if any (its policy applies to extensions)."""
         ...
 
     def port(self, name: str) -> Any:

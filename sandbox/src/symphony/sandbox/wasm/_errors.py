@@ -18,6 +18,8 @@ from typing import Literal, TypeAlias
 
 from symphony.hookspecs import ExtensionError
 
+from ..runtime import ExtensionCrashedError
+
 __all__ = ["TrapReason", "WasmExtensionError", "WasmGuestError", "WasmLoadError", "WasmTrapError"]
 
 TrapReason: TypeAlias = Literal["fuel", "deadline", "memory", "guest", "trap"]
@@ -39,7 +41,7 @@ class WasmLoadError(WasmExtensionError):
     category = "extension.wasm.load"
 
 
-class WasmTrapError(WasmExtensionError):
+class WasmTrapError(WasmExtensionError, ExtensionCrashedError):
     """The guest was stopped: it ran out of fuel or time, hit its memory limit, or crashed.
 
     ``reason`` says which; ``guest_output`` is the tail of what it wrote to stderr, where

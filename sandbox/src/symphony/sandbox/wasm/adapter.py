@@ -1,0 +1,120 @@
+"""The wasm runtime behind the extension manager: one engine and cache per host, an instance per extension.
+
+The manager speaks in async host calls that check *and* perform a request
+(like the subprocess worker's guest API); the wasm runtime checks first and
+then asks its services.  So the adapter lets the runtime's check pass and
+makes the services call the host: a denial from the host becomes the WIT
+``denied`` answer, anything else ``failed``.  Calls into the guest run on a
+worker thread, so a long one (bounded by fuel and its epoch deadline) never
+blocks the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from symphony.hookspecs import Permission, PermissionDeniedError
+
+from ..runtime import HostCall, InstanceStats, Launch, RuntimeKind
+from ._host import HostCallRefused, HttpRequest, HttpResponse
+from ._limits import Preopen, WasmLimits
+from ._runtime import WasmExtension, WasmRuntime
+
+__all__ = ["WasmInstance", "WasmManagerRuntime"]
+
+
+class _Services:
+    """HostServices over the manager's async host call, from the guest's thread."""
+
+    def __init__(self, host_call: HostCall, loop: asyncio.AbstractEventLoop) -> None:
+        self._host_call = host_call
+        self._loop = loop
+
+    def _call(self, method: str, params: dict[str, Any]) -> Any:
+        future = asyncio.run_coroutine_threadsafe(self._await(method, params), self._loop)
+        try:
+            return future.result()
+        except PermissionDeniedError as error:
+            raise HostCallRefused("denied", str(error)) from None
+
+    async def _await(self, method: str, params: dict[str, Any]) -> Any:
+        return await self._host_call(method, params)
+
+    def http_request(self, request: HttpRequest) -> HttpResponse:
+        result = self._call(
+            "http",
+            {
+                "method": request.method,
+                "url": request.url,
+                "headers": dict(request.headers),
+                "body": request.body.decode("utf-8", "replace") if request.body else None,
+                "timeout": None,
+            },
+        )
+        return HttpResponse(
+            status=int(result["status"]),
+            headers=tuple((str(k), str(v)) for k, v in dict(result.get("headers", {})).items()),
+            body=str(result.get("body", "")).encode(),
+        )
+
+    def model_call(self, model: str, input: str) -> str:
+        return str(self._call("model", {"model": model, "input": input}))
+
+
+def _allow(permission: Permission) -> None:
+    """The host call checks each request itself (and records it in the audit log)."""
+
+
+class WasmInstance:
+    def __init__(self, extension: WasmExtension) -> None:
+        self.extension = extension
+
+    async def invoke(self, operation: str, input: dict[str, Any]) -> dict[str, Any]:
+        result = await asyncio.to_thread(self.extension.invoke, operation, input)
+        return result if isinstance(result, dict) else {"result": result}
+
+    async def close(self) -> None:
+        self.extension.close()
+
+    def stats(self) -> InstanceStats:
+        return InstanceStats()
+
+
+class WasmManagerRuntime:
+    """Loads launches of kind ``wasm``: granted paths preopened at the same path inside the guest."""
+
+    kind: RuntimeKind = "wasm"
+
+    def __init__(self, cache_dir: Path) -> None:
+        self._cache_dir = cache_dir
+        self._runtime: WasmRuntime | None = None
+
+    async def start(self, launch: Launch, host_call: HostCall) -> WasmInstance:
+        if self._runtime is None:
+            self._runtime = WasmRuntime(self._cache_dir)
+        preopens = [Preopen.read_only(path, path) for path in launch.read_paths if Path(path).is_dir()]
+        preopens += [Preopen.read_write(path, path) for path in launch.write_paths if Path(path).is_dir()]
+        limits = WasmLimits(
+            timeout=launch.timeout, **({"memory_bytes": launch.memory_bytes} if launch.memory_bytes else {})
+        )
+        services = _Services(host_call, asyncio.get_running_loop())
+        environment = {key: str(value) for key, value in launch.config.items()}
+        runtime = self._runtime
+        extension = await asyncio.to_thread(
+            runtime.load,
+            launch.entry,
+            name=launch.name,
+            permissions=_allow,
+            services=services,
+            preopens=preopens,
+            environment=environment,
+            limits=limits,
+        )
+        return WasmInstance(extension)
+
+    def close(self) -> None:
+        if self._runtime is not None:
+            self._runtime.close()
+            self._runtime = None
