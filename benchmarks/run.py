@@ -2,7 +2,7 @@
 
 NAME is ``startup``, ``hook_call``, ``cli``, ``dag_validate``, ``dag_edit``,
 ``workflow_serde``, ``bus_route``, ``codec``, ``transport_rtt``, ``ext_load``,
-``ext_invoke``, ``permissions`` or ``all``.  Every figure comes
+``ext_invoke``, ``permissions``, ``dag_schedule``, ``checkpoint`` or ``all``.  Every figure comes
 with a baseline measured in the same run; ``ratio`` is value / baseline_value.
 ``--json`` prints only a JSON list of records to stdout.
 """
@@ -124,6 +124,18 @@ def _ext_invoke(quick: bool) -> list[Record]:
     return sandbox_subprocess.run_invoke(quick) + sandbox_wasm.run_invoke(quick)
 
 
+def _dag_schedule(quick: bool) -> list[Record]:
+    from benchmarks import dag_schedule
+
+    return dag_schedule.run(quick)
+
+
+def _checkpoint(quick: bool) -> list[Record]:
+    from benchmarks import checkpoint
+
+    return checkpoint.run(quick)
+
+
 def _permissions(quick: bool) -> list[Record]:
     from benchmarks import permissions
 
@@ -143,6 +155,8 @@ BENCHMARKS: dict[str, Callable[[bool], list[Record]]] = {
     "ext_load": _ext_load,
     "ext_invoke": _ext_invoke,
     "permissions": _permissions,
+    "dag_schedule": _dag_schedule,
+    "checkpoint": _checkpoint,
 }
 
 

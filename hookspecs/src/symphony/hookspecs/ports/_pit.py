@@ -42,7 +42,7 @@ class ModelHandle(Base, frozen=True):
 
 
 class ExecutionStatus(Base, frozen=True):
-    """Where a workflow run stands."""
+    """Where a workflow run stands; ``nodes_done`` counts succeeded and skipped nodes."""
 
     execution_id: ExecutionId
     state: Literal["pending", "running", "succeeded", "failed", "cancelled"]
@@ -50,6 +50,9 @@ class ExecutionStatus(Base, frozen=True):
     nodes_done: int = 0
     nodes_failed: int = 0
     error: str | None = None
+    #: Later fields, with defaults so that older peers' documents stay valid.
+    nodes_running: int = 0
+    nodes_skipped: int = 0
 
 
 class ArtifactInfo(Base, frozen=True):

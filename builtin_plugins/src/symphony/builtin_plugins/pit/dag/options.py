@@ -1,0 +1,95 @@
+"""Run options: the tracker's (``[components.dag]``) and each node's (``config.run``).
+
+A node's ``config.run`` table is reserved for the tracker: it is stripped before
+the node's ``config`` reaches the operator's factory and before the cache key is
+computed, so retry or cache settings never change what a node computes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Any, Final, Literal
+
+import msgspec
+
+from symphony.hookspecs import ConfigurationError, RetryPolicy, ValidationError
+
+__all__ = ["DEFAULT_RETRY_ON", "RUN_KEY", "NodeOptions", "TrackerOptions", "node_options", "split_config"]
+
+#: The key of a node's config that holds its run options.
+RUN_KEY: Final = "run"
+#: Error categories retried unless a node says otherwise (see recovery.category_of).
+DEFAULT_RETRY_ON: Final = ("timeout", "connection", "data.network", "ipc.transport")
+
+
+class TrackerOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``[components.dag.options]``: where runs are kept and how many nodes run at once."""
+
+    #: The run database; relative paths are under the host's data_dir.
+    database: str = "runs.db"
+    #: Nodes running at once in one run.
+    max_concurrency: Annotated[int, msgspec.Meta(ge=1)] = 16
+    #: Nodes running at once per instrument/operator name, e.g. ``{chat = 2}``.
+    limits: dict[str, Annotated[int, msgspec.Meta(ge=1)]] = msgspec.field(default_factory=dict)
+    #: SQLite ``synchronous``: "normal" survives a killed process, "full" also a power cut.
+    synchronous: Literal["normal", "full"] = "normal"
+    #: Outputs larger than this (encoded bytes) go to the artifact store; the checkpoint keeps the id.
+    inline_limit: Annotated[int, msgspec.Meta(ge=0)] = 65_536
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> TrackerOptions:
+        try:
+            return msgspec.convert(dict(options), cls)
+        except msgspec.ValidationError as error:
+            where = str(error).replace("`$.", "`components.dag.options.").replace("`$`", "`components.dag.options`")
+            raise ConfigurationError(f"Invalid DAG tracker options: {where}.") from None
+
+
+class NodeOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A node's ``config.run``: retries, timeout and caching (defaults from the component's retry_policy)."""
+
+    attempts: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    backoff: Annotated[float, msgspec.Meta(ge=0)] | None = None
+    backoff_multiplier: Annotated[float, msgspec.Meta(ge=1)] | None = None
+    backoff_max: Annotated[float, msgspec.Meta(ge=0)] | None = None
+    #: Error categories (or exception class names, or "*") that are worth another attempt.
+    retry_on: tuple[str, ...] = DEFAULT_RETRY_ON
+    #: Seconds one attempt may take; none means no limit.
+    timeout: Annotated[float, msgspec.Meta(gt=0)] | None = None
+    #: Reuse the outputs of an earlier successful execution with the same cache key.
+    cache: bool = False
+
+    def policy(self, default: RetryPolicy) -> RetryPolicy:
+        """The retry policy: this node's values over the component's."""
+        return RetryPolicy(
+            max_attempts=self.attempts if self.attempts is not None else default.max_attempts,
+            backoff_initial=self.backoff if self.backoff is not None else default.backoff_initial,
+            backoff_multiplier=(
+                self.backoff_multiplier if self.backoff_multiplier is not None else default.backoff_multiplier
+            ),
+            backoff_max=self.backoff_max if self.backoff_max is not None else default.backoff_max,
+        )
+
+
+_DEFAULT_NODE: Final = NodeOptions()
+
+
+def split_config(config: Mapping[str, Any]) -> tuple[dict[str, Any], Any]:
+    """``config`` without ``run``, and the ``run`` value (None when absent)."""
+    if RUN_KEY not in config:
+        return dict(config), None
+    rest = {key: value for key, value in config.items() if key != RUN_KEY}
+    return rest, config[RUN_KEY]
+
+
+def node_options(node_id: str, run: Any) -> NodeOptions:
+    """Parse a node's ``config.run``; a bad value says which node and key, and what is expected."""
+    if run is None:
+        return _DEFAULT_NODE
+    try:
+        return msgspec.convert(run, NodeOptions)
+    except msgspec.ValidationError as error:
+        where = (
+            str(error).replace("`$.", f"`nodes.{node_id}.config.run.").replace("`$`", f"`nodes.{node_id}.config.run`")
+        )
+        raise ValidationError(f"Invalid run options of node {node_id!r}: {where}. See docs/runs.md.") from None

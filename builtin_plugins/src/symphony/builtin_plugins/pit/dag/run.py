@@ -1,0 +1,492 @@
+"""One run in progress: the loop that launches ready nodes, checkpoints and follows skips.
+
+The loop alternates two steps.  *Collect*: take every node that finished since
+the last step, let the scheduler work out what became ready or skipped, and
+write all of it to the checkpoint store in one transaction.  *Launch*: start
+ready nodes while the run's and each contribution's concurrency limits allow.
+Because launching always follows the write, no node starts before the results
+it depends on are durable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from symphony.hookspecs import ControlNode, Event, RetryPolicy
+from symphony.hookspecs.ports import ArtifactStorePort
+
+from .cache import cache_key
+from .checkpoints import CheckpointStore, NodeResult
+from .executor import Executor, NodeTask, is_blocking
+from .metrics import NodeMetrics, RunMetrics, totals
+from .nodes import Implementations, control_outputs
+from .options import NodeOptions, TrackerOptions, node_options, split_config
+from .recovery import NodeFailure, is_retryable
+from .scheduler import Plan, Scheduler
+
+__all__ = ["Run", "RunResult", "decode_outputs"]
+
+Sink = Callable[[Event], None]
+_SOURCE = "dag"
+
+
+class RunResult(msgspec.Struct, kw_only=True):
+    """How a run ended: its state, named outputs (null when not produced), failure and metrics."""
+
+    run_id: str
+    workflow_id: str
+    state: str
+    outputs: dict[str, Any]
+    error: str | None = None
+    failure: NodeFailure | None = None
+    nodes: dict[str, NodeMetrics] = msgspec.field(default_factory=dict)
+    metrics: RunMetrics = msgspec.field(default_factory=RunMetrics)
+
+
+@dataclass(slots=True)
+class _Prepared:
+    kind: str
+    uses: str
+    config: dict[str, Any]
+    options: NodeOptions
+    call: Any
+    factory: Any
+    cpu_bound: bool
+    blocking: bool
+
+
+@dataclass(slots=True)
+class _Done:
+    node_id: str
+    outputs: Mapping[str, Any] | None  # None: failed, or a shut gate
+    result: NodeResult | None  # what to checkpoint; None when restored from one
+    failure: NodeFailure | None = None
+    event: str = "succeeded"
+
+
+class Run:
+    """A run of one plan, from start or from a checkpoint (``restored``)."""
+
+    def __init__(
+        self,
+        run_id: str,
+        plan: Plan,
+        inputs: Mapping[str, Any],
+        implementations: Implementations,
+        *,
+        executor: Executor,
+        store: CheckpointStore | None,
+        artifacts: ArtifactStorePort | None,
+        options: TrackerOptions,
+        retry: RetryPolicy,
+        sinks: list[Sink],
+        restored: Mapping[str, tuple[Mapping[str, Any] | None, NodeResult]] | None = None,
+    ) -> None:
+        self.run_id = run_id
+        self.plan = plan
+        self.scheduler = Scheduler(plan, inputs)
+        self.executor = executor
+        self.store = store
+        self.artifacts = artifacts
+        self.options = options
+        self.retry = retry
+        self.sinks = sinks
+        self.restored = dict(restored or {})
+        self.metrics = {node_id: NodeMetrics() for node_id in plan.nodes}
+        self.prepared = {
+            node_id: self._prepare(node_id, p.node, implementations)
+            for node_id, p in plan.nodes.items()
+            if not isinstance(p.node, ControlNode)
+        }
+        self.wanted = {ref.partition(".")[0] for ref in plan.workflow.outputs.values()}
+        self.outputs: dict[str, Mapping[str, Any]] = {}
+        self.failure: NodeFailure | None = None
+        self.cancelling = False
+        self._ready: collections.deque[str] = collections.deque()
+        self._ready_at: dict[str, float] = {}
+        self._blocked: dict[str, collections.deque[str]] = {}
+        self._per_name: dict[str, int] = {}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._done: list[_Done] = []
+        self._wake = asyncio.Event()
+        self._scheduled = False
+        self._crash: BaseException | None = None
+        self._started = 0.0
+
+    @staticmethod
+    def _prepare(node_id: str, node: Any, implementations: Implementations) -> _Prepared:
+        config, run = split_config(node.config)
+        options = node_options(node_id, run)
+        spec = implementations.resolve(node_id, node)
+        call = implementations.build(node_id, node, config)
+        return _Prepared(
+            kind=str(node.__struct_config__.tag),
+            uses=node.uses,
+            config=config,
+            options=options,
+            call=call,
+            factory=spec.factory,
+            cpu_bound=bool(getattr(spec, "cpu_bound", False)),
+            blocking=is_blocking(call),
+        )
+
+    # -- events ---------------------------------------------------------------------
+
+    def emit(self, topic: str, **data: Any) -> None:
+        if self.sinks:
+            event = Event(topic=topic, source=_SOURCE, data={"run_id": self.run_id, **data})
+            for sink in self.sinks:
+                sink(event)
+
+    # -- the loop -------------------------------------------------------------------
+
+    async def main(self, *, resumed: bool) -> RunResult:
+        self._started = time.perf_counter()
+        self.emit("run.resumed" if resumed else "run.started", nodes=len(self.plan.nodes), restored=len(self.restored))
+        watcher = asyncio.create_task(self._watch_cancel()) if self.store is not None else None
+        try:
+            ready, _ = self.scheduler.start()
+            self._enqueue(ready)
+            self._announce(ready)
+            self._step()
+            while self._tasks or self._done:
+                await self._wake.wait()
+                self._wake.clear()
+                if self._crash is not None:
+                    raise self._crash
+        except BaseException:
+            self.cancel()  # cancelled from outside, or the checkpoint store failed: stop every node
+            raise
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+        return self._finish()
+
+    def _step(self) -> None:
+        """Collect what finished and launch what is ready, until neither changes anything."""
+        self._scheduled = False
+        try:
+            self._launch()
+            while self._done:
+                self._collect()
+                self._launch()
+        except BaseException as error:
+            self._crash = error
+            self._wake.set()
+            return
+        if not self._tasks:
+            self._wake.set()
+
+    def _enqueue(self, ready: list[str]) -> None:
+        now = time.perf_counter()
+        for node_id in ready:
+            self._ready.append(node_id)
+            self._ready_at[node_id] = now
+            self.metrics[node_id].state = "ready"
+
+    def _announce(self, ready: list[str]) -> None:
+        if self.sinks:
+            for node_id in ready:
+                self.emit("node.ready", node=node_id)
+
+    def _collect(self) -> None:
+        batch, self._done = self._done, []
+        save: list[NodeResult] = []
+        skipped: list[str] = []
+        became_ready: list[str] = []
+        for done in batch:
+            metrics = self.metrics[done.node_id]
+            if done.result is not None:
+                save.append(done.result)
+            if done.failure is not None:
+                metrics.state = "failed"
+                self.failure = self.failure or done.failure
+                continue
+            metrics.state = "succeeded"
+            if done.node_id in self.wanted and done.outputs is not None:
+                self.outputs[done.node_id] = done.outputs
+            ready, newly_skipped = self.scheduler.finished(done.node_id, done.outputs)
+            skipped += newly_skipped
+            became_ready += ready
+        for node_id in skipped:
+            self.metrics[node_id].state = "skipped"
+            if node_id in self.restored:
+                continue
+            save.append(NodeResult(node_id=node_id, state="skipped"))
+        if self.store is not None and save:
+            self.store.save_nodes(self.run_id, save)
+        if self.sinks:
+            for done in batch:
+                if done.failure is not None:
+                    self.emit("node.failed", **msgspec.to_builtins(done.failure), message=done.failure.message())
+                else:
+                    m = self.metrics[done.node_id]
+                    detail = done.result.detail if done.result is not None else None
+                    extra = {"detail": detail} if detail else {}
+                    self.emit(
+                        f"node.{done.event}", node=done.node_id, attempts=m.attempts, run_time=m.run_time, **extra
+                    )
+            for node_id in skipped:
+                self.emit("node.skipped", node=node_id)
+        self._enqueue(became_ready)
+        self._announce(became_ready)
+
+    def _launch(self) -> None:
+        ready = self._ready
+        limit = self.options.max_concurrency
+        limits = self.options.limits
+        while ready and not self.failure and not self.cancelling:
+            node_id = ready[0]
+            if node_id in self.restored:
+                ready.popleft()
+                outputs, result = self.restored[node_id]
+                self.metrics[node_id].attempts = result.attempts
+                self.metrics[node_id].run_time = result.run_time
+                self.metrics[node_id].queue_wait = result.queue_wait
+                self._done.append(_Done(node_id, outputs, None, event="restored"))
+                continue
+            node = self.plan.nodes[node_id].node
+            if isinstance(node, ControlNode):
+                ready.popleft()
+                outputs = control_outputs(node, self.scheduler.inputs_of(node_id))
+                metrics = self.metrics[node_id]
+                metrics.queue_wait = time.perf_counter() - self._ready_at.pop(node_id)
+                metrics.attempts = 1
+                detail = "shut" if outputs is None else None
+                result = NodeResult(node_id=node_id, state="succeeded", attempts=1, detail=detail)
+                if self.store is not None and outputs is not None:
+                    result = NodeResult(
+                        node_id=node_id, state="succeeded", attempts=1, outputs=msgspec.msgpack.encode(outputs)
+                    )
+                self._done.append(_Done(node_id, outputs, result))
+                continue
+            if len(self._tasks) >= limit:
+                break
+            ready.popleft()
+            prepared = self.prepared[node_id]
+            cap = limits.get(prepared.uses)
+            if cap is not None:
+                running = self._per_name.get(prepared.uses, 0)
+                if running >= cap:
+                    self._blocked.setdefault(prepared.uses, collections.deque()).append(node_id)
+                    continue
+                self._per_name[prepared.uses] = running + 1
+            self._tasks[node_id] = asyncio.create_task(self._execute(node_id, prepared))
+
+    def _release(self, node_id: str, prepared: _Prepared) -> None:
+        """A node's task ends: step now if it was the only one running, else once for this loop turn.
+
+        Stepping at once saves a loop turn per node on chains; deferring lets nodes
+        that finish in the same turn share one checkpoint transaction.
+        """
+        del self._tasks[node_id]
+        if prepared.uses in self.options.limits:
+            self._per_name[prepared.uses] -= 1
+            blocked = self._blocked.get(prepared.uses)
+            if blocked:
+                self._ready.appendleft(blocked.popleft())
+        if not self._tasks:
+            self._step()
+        elif not self._scheduled:
+            self._scheduled = True
+            asyncio.get_running_loop().call_soon(self._step)
+
+    # -- one node -------------------------------------------------------------------
+
+    async def _execute(self, node_id: str, prepared: _Prepared) -> None:
+        metrics = self.metrics[node_id]
+        start = time.perf_counter()
+        metrics.queue_wait = start - self._ready_at.pop(node_id)
+        metrics.state = "running"
+        inputs = self.scheduler.inputs_of(node_id)
+        options = prepared.options
+        try:
+            key = None
+            if options.cache and self.store is not None:
+                key = cache_key(prepared.kind, prepared.uses, prepared.config, inputs)
+                hit = self.store.cached(key)
+                if hit is not None:
+                    outputs = await self.decode(hit.outputs, hit.outputs_ref)
+                    metrics.cached = True
+                    result = NodeResult(
+                        node_id=node_id,
+                        state="succeeded",
+                        outputs=hit.outputs,
+                        outputs_ref=hit.outputs_ref,
+                        cached=True,
+                        queue_wait=metrics.queue_wait,
+                        detail=f"cache hit from run {hit.run_id} node {hit.node_id}",
+                    )
+                    self._done.append(_Done(node_id, outputs, result, event="cached"))
+                    return
+            task = NodeTask(
+                run_id=self.run_id,
+                node_id=node_id,
+                kind=prepared.kind,
+                uses=prepared.uses,
+                config=prepared.config,
+                factory=prepared.factory,
+                call=prepared.call,
+                inputs=inputs,
+                cpu_bound=prepared.cpu_bound,
+                blocking=prepared.blocking,
+            )
+            await self._attempts(node_id, prepared, task, key)
+        finally:
+            self._release(node_id, prepared)
+
+    async def _attempts(self, node_id: str, prepared: _Prepared, task: NodeTask, key: str | None) -> None:
+        metrics = self.metrics[node_id]
+        options = prepared.options
+        policy = options.policy(self.retry) if options.attempts != 1 else None
+        attempts = policy.max_attempts if policy is not None else 1
+        attempt = 0
+        if self.sinks:
+            self.emit("node.running", node=node_id, attempt=1)
+        while True:
+            attempt += 1
+            metrics.attempts = attempt
+            began = time.perf_counter()
+            try:
+                if options.timeout is not None:
+                    async with asyncio.timeout(options.timeout):
+                        outputs = await self.executor.run(task)
+                else:
+                    outputs = await self.executor.run(task)
+                blob, ref = await self.encode(node_id, outputs) if self.store is not None else (None, None)
+            except asyncio.CancelledError:
+                metrics.run_time += time.perf_counter() - began
+                metrics.state = "cancelled"
+                raise
+            except Exception as error:
+                metrics.run_time += time.perf_counter() - began
+                retry = policy is not None and attempt < attempts and not self.cancelling
+                if retry and policy is not None and is_retryable(error, options.retry_on):
+                    delay = policy.delay(attempt + 1)
+                    failure = NodeFailure.of(node_id, attempt, attempts, error)
+                    self.emit("node.retrying", **msgspec.to_builtins(failure), delay=delay)
+                    await asyncio.sleep(delay)
+                    self.emit("node.running", node=node_id, attempt=attempt + 1)
+                    continue
+                failure = NodeFailure.of(node_id, attempt, attempts, error)
+                result = NodeResult(
+                    node_id=node_id,
+                    state="failed",
+                    attempts=attempt,
+                    error=failure.message(),
+                    queue_wait=metrics.queue_wait,
+                    run_time=metrics.run_time,
+                )
+                self._done.append(_Done(node_id, None, result, failure))
+                return
+            metrics.run_time += time.perf_counter() - began
+            result = NodeResult(
+                node_id=node_id,
+                state="succeeded",
+                attempts=attempt,
+                outputs=blob,
+                outputs_ref=ref,
+                queue_wait=metrics.queue_wait,
+                run_time=metrics.run_time,
+                cache_key=key,
+                uses=prepared.uses,
+            )
+            self._done.append(_Done(node_id, outputs, result))
+            return
+
+    async def encode(self, node_id: str, outputs: Mapping[str, Any]) -> tuple[bytes | None, str | None]:
+        """Outputs as MessagePack, or an artifact id when larger than ``inline_limit``."""
+        try:
+            blob = msgspec.msgpack.encode(outputs)
+        except (TypeError, msgspec.EncodeError) as error:
+            raise TypeError(
+                f"Its outputs cannot be checkpointed ({error}); return JSON-like values (str, numbers, bool, None,"
+                " lists, dicts, bytes)."
+            ) from None
+        if self.artifacts is not None and len(blob) > self.options.inline_limit:
+            ref = await self.artifacts.store(blob, {"run_id": self.run_id, "node": node_id, "type": "node-outputs"})
+            return None, str(ref)
+        return blob, None
+
+    async def decode(self, blob: bytes | None, ref: str | None) -> dict[str, Any]:
+        return await decode_outputs(self.artifacts, blob, ref)
+
+    # -- cancellation and the end -----------------------------------------------------
+
+    def cancel(self) -> None:
+        """Stop launching and cancel every running node."""
+        if self.cancelling:
+            return
+        self.cancelling = True
+        self.emit("run.cancelling")
+        for task in self._tasks.values():
+            task.cancel()
+        self._wake.set()
+
+    async def _watch_cancel(self) -> None:
+        """Honour ``symphony runs cancel`` from another process (it sets a flag in the database)."""
+        assert self.store is not None
+        while not self.cancelling:
+            await asyncio.sleep(0.2)
+            if await asyncio.to_thread(self.store.cancel_requested, self.run_id):
+                self.cancel()
+
+    def _finish(self) -> RunResult:
+        if self.cancelling:
+            state = "cancelled"
+            for metrics in self.metrics.values():
+                if metrics.state in ("ready", "running"):
+                    metrics.state = "cancelled"
+        else:
+            state = "failed" if self.failure is not None else "succeeded"
+        outputs: dict[str, Any] = {}
+        for name, ref in self.plan.workflow.outputs.items():
+            node_id, _, port = ref.partition(".")
+            produced = self.outputs.get(node_id)
+            outputs[name] = None if produced is None else produced.get(port)
+        run_totals = totals(
+            self.metrics.values(), wall_time=time.perf_counter() - self._started, restored=len(self.restored)
+        )
+        error = None
+        if self.failure is not None:
+            error = self.failure.message()
+        elif state == "cancelled":
+            error = "The run was cancelled."
+        result = RunResult(
+            run_id=self.run_id,
+            workflow_id=self.plan.workflow.id,
+            state=state,
+            outputs=outputs,
+            error=error,
+            failure=self.failure,
+            nodes=self.metrics,
+            metrics=run_totals,
+        )
+        if self.store is not None:
+            self.store.update_run(
+                self.run_id,
+                state=state,
+                finished_at=time.time(),
+                error=error,
+                outputs=msgspec.msgpack.encode(outputs),
+                metrics=msgspec.msgpack.encode(run_totals),
+            )
+        self.emit(f"run.{state}", error=error, metrics=msgspec.to_builtins(run_totals))
+        return result
+
+
+async def decode_outputs(artifacts: ArtifactStorePort | None, blob: bytes | None, ref: str | None) -> dict[str, Any]:
+    """Checkpointed outputs, inline or from the artifact store."""
+    if ref is not None:
+        if artifacts is None:
+            raise RuntimeError(f"Outputs are in artifact {ref}, but no artifact store is available.")
+        blob = await artifacts.retrieve(ref)  # type: ignore[arg-type]
+    decoded: dict[str, Any] = msgspec.msgpack.decode(blob or b"\x80")
+    return decoded

@@ -1,0 +1,322 @@
+"""The DAG tracker: the ``dag_tracker`` port, starting, resuming, watching and cancelling runs.
+
+Runs of this process live in memory while they run; every run is also kept in
+the checkpoint store (when one is given), which is what ``symphony runs``
+reads and what :meth:`DagTracker.resume` continues from.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import msgspec
+
+from symphony.hookspecs import (
+    ExecutionId,
+    NotFoundError,
+    RetryPolicy,
+    ValidationError,
+    Workflow,
+    new_id,
+)
+from symphony.hookspecs.ports import ArtifactStorePort, ExecutionStatus
+
+from ...workflow.validate import Limits, ValidatedWorkflow, validate
+from .checkpoints import CheckpointStore, NodeResult, RunRecord
+from .executor import Executor, LocalExecutor
+from .metrics import RunMetrics
+from .nodes import Implementations
+from .options import TrackerOptions
+from .run import Run, RunResult, Sink, decode_outputs
+from .scheduler import Plan
+
+__all__ = ["DagTracker", "RunInvalidError"]
+
+_FINAL = ("succeeded", "failed", "cancelled")
+
+
+class RunInvalidError(ValidationError):
+    """The workflow did not pass validation; ``report`` holds every problem."""
+
+    category = "data.validation.workflow"
+
+    def __init__(self, message: str, report: Any) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+class DagTracker:
+    """Runs workflows with checkpoints, retries, caching and events (the ``dag_tracker`` port)."""
+
+    def __init__(
+        self,
+        implementations: Implementations | Callable[[], Implementations],
+        *,
+        store: CheckpointStore | Callable[[], CheckpointStore] | None = None,
+        options: TrackerOptions | None = None,
+        retry: RetryPolicy | None = None,
+        executor: Executor | None = None,
+        artifacts: ArtifactStorePort | None = None,
+        emit: Sink | None = None,
+        limits: Limits | None = None,
+    ) -> None:
+        self._implementations = implementations
+        self._store = store
+        self.options = options or TrackerOptions()
+        self.retry = retry or RetryPolicy()
+        self.executor: Executor = executor or LocalExecutor()
+        self.artifacts = artifacts
+        self._emit = emit
+        self.limits = limits or Limits(timeout=10.0)
+        self._runs: dict[str, tuple[Run, asyncio.Task[RunResult]]] = {}
+
+    @property
+    def implementations(self) -> Implementations:
+        if callable(self._implementations):
+            self._implementations = self._implementations()
+        return self._implementations
+
+    @property
+    def store(self) -> CheckpointStore | None:
+        if callable(self._store):
+            self._store = self._store()
+        return self._store
+
+    def require_store(self) -> CheckpointStore:
+        store = self.store
+        if store is None:
+            raise NotFoundError("This DAG tracker keeps no run records (it was made without a checkpoint store).")
+        return store
+
+    # -- the port -------------------------------------------------------------------
+
+    async def execute(self, workflow: Any, inputs: Mapping[str, Any]) -> ExecutionId:
+        """Start a run in the background; :meth:`wait` gives its result."""
+        return await self.start(workflow, inputs)
+
+    async def status(self, execution_id: ExecutionId) -> ExecutionStatus:
+        live = self._runs.get(execution_id)
+        if live is not None:
+            run, task = live
+            counts: dict[str, int] = {}
+            for metrics in run.metrics.values():
+                counts[metrics.state] = counts.get(metrics.state, 0) + 1
+            state = "running"
+            if task.done():
+                state = "cancelled" if task.cancelled() or task.exception() else task.result().state
+            return ExecutionStatus(
+                execution_id=execution_id,
+                state=state,  # type: ignore[arg-type]
+                nodes_total=len(run.metrics),
+                nodes_done=counts.get("succeeded", 0) + counts.get("skipped", 0),
+                nodes_failed=counts.get("failed", 0),
+                nodes_running=counts.get("running", 0),
+                nodes_skipped=counts.get("skipped", 0),
+                error=run.failure.message() if run.failure else None,
+            )
+        record = self.require_store().run(execution_id)
+        nodes = self.require_store().nodes(record.id)
+        states = [n.state for n in nodes.values()]
+        return ExecutionStatus(
+            execution_id=ExecutionId(record.id),
+            state=record.state,  # type: ignore[arg-type]
+            nodes_total=record.nodes_total,
+            nodes_done=states.count("succeeded") + states.count("skipped"),
+            nodes_failed=states.count("failed"),
+            nodes_skipped=states.count("skipped"),
+            error=record.error,
+        )
+
+    async def cancel(self, execution_id: ExecutionId) -> None:
+        """Cancel a run of this process, or ask the process running it to (through the database)."""
+        live = self._runs.get(execution_id)
+        if live is not None:
+            live[0].cancel()
+            return
+        store = self.require_store()
+        record = store.run(execution_id)
+        if record.state in _FINAL:
+            raise ValidationError(f"Run {record.id} already {record.state}; there is nothing to cancel.")
+        if self.alive(record):
+            store.update_run(record.id, cancel_requested=True)
+        else:
+            store.update_run(record.id, state="cancelled", finished_at=time.time(), error="The run was cancelled.")
+
+    async def resume(self, execution_id: ExecutionId, sink: Sink | None = None) -> ExecutionId:
+        """Continue a failed, cancelled or interrupted run; nodes that succeeded are not run again."""
+        store = self.require_store()
+        record = store.run(execution_id)
+        if record.state == "succeeded":
+            raise ValidationError(f"Run {record.id} already succeeded; there is nothing to resume.")
+        if record.id in self._runs or self.alive(record):
+            raise ValidationError(
+                f"Run {record.id} is still running (process {record.pid} on {record.hostname});"
+                f" wait for it, or `symphony runs cancel {record.id}` first."
+            )
+        workflow = msgspec.msgpack.decode(record.document, type=Workflow)
+        inputs = msgspec.msgpack.decode(record.inputs)
+        plan = self.plan(workflow)
+        restored: dict[str, tuple[Mapping[str, Any] | None, NodeResult]] = {}
+        for node_id, node in store.nodes(record.id).items():
+            if node.state != "succeeded" or node_id not in plan.nodes:
+                continue
+            result = NodeResult(
+                node_id=node_id,
+                state="succeeded",
+                attempts=node.attempts,
+                queue_wait=node.queue_wait,
+                run_time=node.run_time,
+                detail=node.detail,
+            )
+            if node.detail == "shut":
+                restored[node_id] = (None, result)
+            else:
+                outputs = await decode_outputs(self.artifacts, node.outputs, node.outputs_ref)
+                restored[node_id] = (outputs, result)
+        run = self._make_run(record.id, plan, inputs, sink, restored=restored)
+        store.claim(record.id)
+        self._spawn(run, resumed=True)
+        return ExecutionId(record.id)
+
+    # -- beyond the port ----------------------------------------------------------------
+
+    async def start(self, workflow: Any, inputs: Mapping[str, Any], sink: Sink | None = None) -> ExecutionId:
+        """Validate, record and start a run; returns its id at once."""
+        if isinstance(workflow, ValidatedWorkflow):
+            workflow = workflow.workflow
+        if not isinstance(workflow, Workflow):
+            raise ValidationError(f"Expected a Workflow to run, got {type(workflow).__name__}.")
+        plan = self.plan(workflow)
+        values = self._inputs(workflow, inputs)
+        run_id = new_id()
+        run = self._make_run(run_id, plan, values, sink)
+        store = self.store
+        if store is not None:
+            now = time.time()
+            store.create_run(
+                RunRecord(
+                    id=run_id,
+                    workflow_id=workflow.id,
+                    workflow_name=workflow.name,
+                    document=msgspec.msgpack.encode(workflow),
+                    inputs=msgspec.msgpack.encode(values),
+                    state="running",
+                    nodes_total=len(workflow.nodes),
+                    created_at=now,
+                    updated_at=now,
+                    pid=os.getpid(),
+                    hostname=socket.gethostname(),
+                    cancel_requested=False,
+                )
+            )
+        self._spawn(run, resumed=False)
+        return ExecutionId(run_id)
+
+    async def wait(self, execution_id: ExecutionId) -> RunResult:
+        """The result of a run started by this tracker, once it ends."""
+        live = self._runs.get(execution_id)
+        if live is None:
+            raise NotFoundError(f"Run {execution_id} is not running in this process.")
+        try:
+            return await asyncio.shield(live[1])
+        finally:
+            if live[1].done():
+                self._runs.pop(execution_id, None)
+
+    async def run(self, workflow: Any, inputs: Mapping[str, Any], sink: Sink | None = None) -> RunResult:
+        """Start a run and wait for it."""
+        return await self.wait(await self.start(workflow, inputs, sink))
+
+    async def close(self) -> None:
+        for run, task in list(self._runs.values()):
+            run.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        await self.executor.close()
+
+    def alive(self, record: RunRecord) -> bool:
+        """Whether the process that runs ``record`` is still alive (a run of this host only)."""
+        if record.state in _FINAL or record.pid is None:
+            return False
+        if record.id in self._runs:
+            return True
+        if record.hostname != socket.gethostname():
+            return True  # another machine: assume it is, cancel through the database
+        if record.pid == os.getpid():
+            return False
+        try:
+            os.kill(record.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return _not_zombie(record.pid)
+
+    @staticmethod
+    def totals(record: RunRecord) -> RunMetrics | None:
+        return None if record.metrics is None else msgspec.msgpack.decode(record.metrics, type=RunMetrics)
+
+    # -- internals ------------------------------------------------------------------
+
+    def plan(self, workflow: Workflow) -> Plan:
+        """Validate ``workflow`` against the installed contributions and compile it; RunInvalidError if invalid."""
+        validated = validate(workflow, self.implementations.catalogue(), self.limits)
+        report = validated.report()
+        if not report.valid:
+            lines = "\n".join(f"- [{p.kind}] {p.message}" for p in report.errors)
+            raise RunInvalidError(f"Workflow {workflow.id!r} is invalid:\n{lines}", report)
+        return Plan(workflow)
+
+    @staticmethod
+    def _inputs(workflow: Workflow, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(inputs) - set(workflow.inputs))
+        if unknown:
+            declared = ", ".join(workflow.inputs) or "none"
+            raise ValidationError(f"Unknown input(s) {', '.join(unknown)}; the workflow declares: {declared}.")
+        missing = [name for name, spec in workflow.inputs.items() if spec.required and name not in inputs]
+        if missing:
+            hint = " ".join(f"--input {name}=VALUE" for name in missing)
+            raise ValidationError(f"Missing required input(s) {', '.join(missing)}; pass them, e.g. {hint}.")
+        return dict(inputs)
+
+    def _sinks(self, sink: Sink | None) -> list[Sink]:
+        return [s for s in (self._emit, sink) if s is not None]
+
+    def _make_run(
+        self,
+        run_id: str,
+        plan: Plan,
+        inputs: Mapping[str, Any],
+        sink: Sink | None,
+        restored: Mapping[str, tuple[Mapping[str, Any] | None, NodeResult]] | None = None,
+    ) -> Run:
+        return Run(
+            run_id,
+            plan,
+            inputs,
+            self.implementations,
+            executor=self.executor,
+            store=self.store,
+            artifacts=self.artifacts,
+            options=self.options,
+            retry=self.retry,
+            sinks=self._sinks(sink),
+            restored=restored,
+        )
+
+    def _spawn(self, run: Run, *, resumed: bool) -> None:
+        task = asyncio.create_task(run.main(resumed=resumed), name=f"symphony-run-{run.run_id}")
+        self._runs[run.run_id] = (run, task)
+
+
+def _not_zombie(pid: int) -> bool:
+    """A killed child not yet reaped still answers kill(0); /proc says it is a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True
