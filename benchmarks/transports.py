@@ -1,6 +1,7 @@
 """Transport benchmark ``transport_rtt``: request/response round trips across processes.
 
-For each builtin transport (unix, tcp on loopback, stdio, shm) a peer
+For each builtin transport (unix, tcp on loopback, tcp with TLS when
+``trustme`` is installed to make a throwaway CA, stdio, shm) a peer
 subprocess (this module run as ``python -m benchmarks.transports peer KIND
 ADDRESS``) echoes every envelope it receives (decode, then encode again).  The
 client sends a typical request envelope and waits for the echo, N times
@@ -39,7 +40,9 @@ from symphony.hookspecs import MessageEnvelope, RequestPayload, TransportError
 __all__ = ["run"]
 
 ROOT = Path(__file__).resolve().parent.parent
-KINDS = ("unix", "tcp", "stdio", "shm")
+KINDS = ("unix", "tcp", "tcp_tls", "stdio", "shm")
+#: The peer finds the TLS certificate and key here (the client writes them).
+_TLS_DIR_ENV = "SYMPHONY_BENCH_TLS_DIR"
 _LEN = struct.Struct(">I")
 _MSGPACK = next(codec for codec in CODECS if codec.name == "msgpack")
 
@@ -52,9 +55,33 @@ def _envelope() -> MessageEnvelope:
     )
 
 
-def _env() -> dict[str, str]:
+def _env(tls_dir: str | None = None) -> dict[str, str]:
     path = os.environ.get("PYTHONPATH")
-    return os.environ | {"PYTHONPATH": f"{ROOT}{os.pathsep}{path}" if path else str(ROOT)}
+    env = os.environ | {"PYTHONPATH": f"{ROOT}{os.pathsep}{path}" if path else str(ROOT)}
+    return env | {_TLS_DIR_ENV: tls_dir} if tls_dir else env
+
+
+def _make_certificates(workdir: str) -> bool:
+    """A CA and a certificate for 127.0.0.1 in ``workdir`` (ca.pem, cert.pem, key.pem); False without trustme."""
+    try:
+        import trustme
+    except ImportError:
+        return False
+    ca = trustme.CA()
+    leaf = ca.issue_cert("127.0.0.1")
+    ca.cert_pem.write_to_path(os.path.join(workdir, "ca.pem"))
+    leaf.cert_chain_pems[0].write_to_path(os.path.join(workdir, "cert.pem"))
+    leaf.private_key_pem.write_to_path(os.path.join(workdir, "key.pem"))
+    return True
+
+
+def _transport(kind: str, tls_dir: str | None, *, server: bool) -> Any:
+    if kind != "tcp_tls":
+        return {"unix": UnixTransport, "tcp": TcpTransport, "shm": ShmTransport}[kind]()
+    assert tls_dir is not None
+    files = ("cert.pem", "key.pem") if server else ("ca.pem",)
+    keys = ("tls_cert", "tls_key") if server else ("tls_ca",)
+    return TcpTransport({"tls": True} | {key: os.path.join(tls_dir, f) for key, f in zip(keys, files, strict=True)})
 
 
 def _peer_argv(kind: str, address: str) -> list[str]:
@@ -78,7 +105,7 @@ async def _serve(kind: str, address: str) -> None:
     if kind == "stdio":
         await _echo(await serve_stdio())
         return
-    transport: Any = {"unix": UnixTransport, "tcp": TcpTransport, "shm": ShmTransport}[kind]()
+    transport = _transport(kind, os.environ.get(_TLS_DIR_ENV), server=True)
     listener = await transport.listen(address)
     print("READY", listener.address, flush=True)
     await _echo(await listener.accept())
@@ -128,8 +155,8 @@ def _peer_main(kind: str, address: str) -> None:
 
 
 class _Peer:
-    def __init__(self, kind: str, address: str) -> None:
-        self.process = subprocess.Popen(_peer_argv(kind, address), stdout=subprocess.PIPE, env=_env(), cwd=ROOT)
+    def __init__(self, kind: str, address: str, tls_dir: str | None = None) -> None:
+        self.process = subprocess.Popen(_peer_argv(kind, address), stdout=subprocess.PIPE, env=_env(tls_dir), cwd=ROOT)
         assert self.process.stdout is not None
         line = self.process.stdout.readline()
         if not line.startswith(b"READY "):
@@ -149,10 +176,10 @@ async def _measure_async(kind: str, workdir: str, count: int) -> tuple[list[floa
     if kind == "stdio":
         connection = await StdioTransport().spawn(_peer_argv("stdio", "-"), env=_env())
     else:
-        address = "127.0.0.1:0" if kind == "tcp" else os.path.join(workdir, f"{kind}.sock")
-        peer = _Peer(kind, address)
-        transport: Any = {"unix": UnixTransport, "tcp": TcpTransport, "shm": ShmTransport}[kind]()
-        connection = await transport.connect(peer.address)
+        address = "127.0.0.1:0" if kind.startswith("tcp") else os.path.join(workdir, f"{kind}.sock")
+        tls_dir = workdir if kind == "tcp_tls" else None
+        peer = _Peer(kind, address, tls_dir)
+        connection = await _transport(kind, tls_dir, server=False).connect(peer.address)
     envelope = _envelope()
     clock = time.perf_counter_ns
     try:
@@ -235,7 +262,7 @@ def _measure_baseline(workdir: str, count: int) -> tuple[str, list[float], float
     return name, [ns / 1000 for ns in samples], rate
 
 
-SEEDS = {"unix": "<0.1 ms", "shm": "<0.01 ms", "stdio": "<1 ms", "tcp": None}
+SEEDS = {"unix": "<0.1 ms", "shm": "<0.01 ms", "stdio": "<1 ms", "tcp": None, "tcp_tls": None}
 GOALS = {"unix": "p50 <= 60 us and ratio <= 1.0", "shm": "p50 <= 20 us"}
 
 
@@ -245,7 +272,8 @@ def run(quick: bool) -> list[Record]:
     with tempfile.TemporaryDirectory(prefix="symphony-bench-") as workdir:
         base_name, base_lat, base_rate = _measure_baseline(workdir, count)
         base_p50, base_p99 = statistics.median(base_lat), percentile(base_lat, 0.99)
-        for kind in KINDS:
+        kinds = KINDS if _make_certificates(workdir) else tuple(k for k in KINDS if k != "tcp_tls")
+        for kind in kinds:
             lat, rate = asyncio.run(_measure_async(kind, workdir, count))
             seed, goal = SEEDS[kind], GOALS.get(kind)
             records += [

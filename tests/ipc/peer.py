@@ -2,15 +2,18 @@
 
 ::
 
-    peer.py serve unix|tcp|shm ADDRESS [--token T] [--max-frame N] [--ring N]
+    peer.py serve unix|tcp|shm ADDRESS [--token T] [--max-frame N] [--ring N] [TLS]
                                                                   echo server; prints "READY <address>"
-    peer.py client unix|tcp ADDRESS N [--token T] [--codecs a,b]  sends N requests, prints one JSON line each
+    peer.py client unix|tcp ADDRESS N [--token T] [--codecs a,b] [TLS]
+                                                                  sends N requests, prints one JSON line each
     peer.py stdio [--max-frame N]                                  echo server over its own stdin/stdout
 
 The echo server answers a request with a response carrying
 ``{"method", "params", "codec"}`` and the request's id as correlation id, an
 event with the same event, and a malformed frame with an error envelope.  The
-request method ``die`` makes it exit on the spot, mid-request.
+request method ``die`` makes it exit on the spot, mid-request.  TLS options
+(tcp only): ``--tls-cert PEM --tls-key PEM`` for a server, ``--tls-ca PEM
+[--tls-server-name NAME]`` for a client; any of them turns TLS on.
 """
 
 from __future__ import annotations
@@ -85,8 +88,17 @@ def transport(kind: str, config: TransportConfig) -> UnixTransport | TcpTranspor
     return UnixTransport(config) if kind == "unix" else TcpTransport(config)
 
 
+def tls_settings(args: argparse.Namespace) -> dict[str, Any]:
+    given = {
+        name: getattr(args, name)
+        for name in ("tls_cert", "tls_key", "tls_ca", "tls_server_name")
+        if getattr(args, name) is not None
+    }
+    return {"tls": True, **given} if given else {}
+
+
 async def serve(args: argparse.Namespace) -> None:
-    config = TransportConfig(token=args.token, max_frame_size=args.max_frame)
+    config = TransportConfig(token=args.token, max_frame_size=args.max_frame, **tls_settings(args))
     listener: Any
     if args.kind == "shm":
         listener = await ShmTransport(config, ring_capacity=args.ring).listen(args.address)
@@ -102,7 +114,7 @@ async def serve(args: argparse.Namespace) -> None:
 
 
 async def client(args: argparse.Namespace) -> None:
-    config = TransportConfig(token=args.token, codecs=tuple(args.codecs.split(",")))
+    config = TransportConfig(token=args.token, codecs=tuple(args.codecs.split(",")), **tls_settings(args))
     connection = await transport(args.kind, config).connect(args.address)
     for number in range(args.count):
         request = MessageEnvelope.create(
@@ -138,6 +150,9 @@ def main(argv: list[str]) -> None:
     client_p.add_argument("count", type=int)
     client_p.add_argument("--token")
     client_p.add_argument("--codecs", default="msgpack,json")
+    for sub in (serve_p, client_p):
+        for option in ("--tls-cert", "--tls-key", "--tls-ca", "--tls-server-name"):
+            sub.add_argument(option)
     stdio_p = modes.add_parser("stdio")
     stdio_p.add_argument("--max-frame", type=int, default=16 * 1024 * 1024)
     args = parser.parse_args(argv)

@@ -1,14 +1,16 @@
 """Length-prefixed framing and the handshake decoder, including fuzzing with hypothesis.
 
-The fuzz tests feed random bytes to the real readers: only SerializationError
-or TransportError may escape, nothing hangs (every read is under
-``asyncio.wait_for``), and no frame larger than the maximum is ever returned.
+The decoder is sans-I/O, so it is fed bytes directly, in every possible split.
+The fuzz tests feed random bytes to the real decoder and the real server
+handshake: only SerializationError or TransportError may escape, nothing
+hangs (every wait is under ``asyncio.wait_for``), no frame larger than the
+maximum is ever returned, and no more than one frame's worth of bytes is held.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import itertools
 import socket
 import struct
 
@@ -16,45 +18,92 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from symphony.builtin_plugins.ipc.framing import FrameTooLargeError, encode_frame, read_frame
+from symphony.builtin_plugins.ipc.framing import HEADER_SIZE, FrameDecoder, FrameTooLargeError, encode_frame
 from symphony.builtin_plugins.ipc.handshake import (
+    MAX_HANDSHAKE_SIZE,
     RefusalCounter,
     decode_client_hello,
     decode_server_reply,
     server_handshake,
 )
+from symphony.builtin_plugins.ipc.transports._protocol import FrameProtocol
 from symphony.hookspecs import PROTOCOL_VERSION, SerializationError, TransportError
 
 MAX = 1024
 
 
-def stream(data: bytes, eof: bool = True) -> asyncio.StreamReader:
-    reader = asyncio.StreamReader()
-    reader.feed_data(data)
-    if eof:
-        reader.feed_eof()
-    return reader
+def decoded(data: bytes, max_size: int = MAX, **options: int) -> FrameDecoder:
+    decoder = FrameDecoder(max_size, **options)
+    decoder.feed(data)
+    return decoder
 
 
-async def test_a_frame_is_a_big_endian_length_then_the_payload() -> None:
+def test_a_frame_is_a_big_endian_length_then_the_payload() -> None:
     assert encode_frame(b"abc") == b"\x00\x00\x00\x03abc"
-    assert await read_frame(stream(encode_frame(b"abc") + encode_frame(b""))) == b"abc"
+    assert list(decoded(encode_frame(b"abc") + encode_frame(b"")).frames) == [b"abc", b""]
 
 
-async def test_consecutive_frames_are_read_one_at_a_time() -> None:
-    reader = stream(encode_frame(b"one") + encode_frame(b"") + encode_frame(b"three"))
-    assert [await read_frame(reader) for _ in range(3)] == [b"one", b"", b"three"]
+def test_consecutive_frames_come_out_in_order_one_at_a_time() -> None:
+    decoder = decoded(encode_frame(b"one") + encode_frame(b"") + encode_frame(b"three"))
+    assert [decoder.pop() for _ in range(3)] == [b"one", b"", b"three"]
+    assert decoder.queued == 0 and decoder.pending == 0
 
 
-async def test_an_oversized_length_is_refused_before_the_payload_arrives() -> None:
-    reader = stream(struct.pack(">I", MAX + 1), eof=False)  # no payload, no EOF: reading it would hang
+def test_a_frame_split_byte_by_byte_is_reassembled() -> None:
+    decoder = FrameDecoder(MAX)
+    for byte in encode_frame(b"hello") + encode_frame(b"world"):
+        decoder.feed(bytes([byte]))
+    assert list(decoder.frames) == [b"hello", b"world"]
+
+
+def test_bytes_received_into_the_buffer_and_committed_are_cut_into_frames() -> None:
+    decoder = FrameDecoder(MAX)
+    data = encode_frame(b"straight from recv_into")
+    room = decoder.buffer()
+    room[: len(data)] = data
+    decoder.commit(len(data))
+    assert list(decoder.frames) == [b"straight from recv_into"]
+
+
+def test_a_frame_larger_than_the_receive_buffer_grows_it_and_it_shrinks_back_afterwards() -> None:
+    decoder = FrameDecoder(1 << 20, buffer_size=4096)
+    decoder.feed(encode_frame(b"x" * 100_000))
+    assert decoder.pop() == b"x" * 100_000
+    assert len(decoder.buffer()) == 4096
+
+
+def test_an_oversized_length_is_refused_before_the_payload_arrives() -> None:
+    decoder = FrameDecoder(MAX)
     with pytest.raises(FrameTooLargeError, match=rf"expected at most {MAX} bytes, got .* {MAX + 1} bytes") as caught:
-        await asyncio.wait_for(read_frame(reader, MAX), 1.0)
+        decoder.feed(struct.pack(">I", MAX + 1))  # no payload: waiting for it would hang
     assert (caught.value.expected, caught.value.got) == (MAX, MAX + 1)
+    assert decoder.failed is caught.value
 
 
-async def test_a_frame_of_exactly_the_maximum_is_accepted() -> None:
-    assert len(await read_frame(stream(encode_frame(b"x" * MAX)), MAX)) == MAX
+def test_frames_before_an_oversized_one_are_still_delivered() -> None:
+    decoder = FrameDecoder(MAX)
+    with pytest.raises(FrameTooLargeError):
+        decoder.feed(encode_frame(b"fine") + struct.pack(">I", MAX + 1))
+    assert list(decoder.frames) == [b"fine"]
+
+
+def test_a_failed_decoder_refuses_further_bytes() -> None:
+    decoder = FrameDecoder(MAX)
+    with pytest.raises(FrameTooLargeError):
+        decoder.feed(struct.pack(">I", MAX + 1))
+    with pytest.raises(FrameTooLargeError):
+        decoder.feed(encode_frame(b"late"))
+
+
+def test_a_frame_of_exactly_the_maximum_is_accepted() -> None:
+    assert len(decoded(encode_frame(b"x" * MAX)).pop()) == MAX
+
+
+def test_the_first_frame_limit_holds_only_the_first_frame() -> None:
+    decoder = decoded(encode_frame(b"x" * 8) + encode_frame(b"y" * 100), first_limit=8)
+    assert [len(decoder.pop()), len(decoder.pop())] == [8, 100]
+    with pytest.raises(FrameTooLargeError, match="at most 8 bytes"):
+        decoded(encode_frame(b"x" * 9), first_limit=8)
 
 
 def test_an_oversized_frame_is_refused_on_the_sending_side_too() -> None:
@@ -62,19 +111,19 @@ def test_an_oversized_frame_is_refused_on_the_sending_side_too() -> None:
         encode_frame(b"x" * (MAX + 1), MAX)
 
 
-async def test_eof_inside_the_payload_is_a_transport_error_mid_frame() -> None:
-    with pytest.raises(TransportError, match="peer closed mid-frame: expected 10 payload bytes, got 3"):
-        await read_frame(stream(b"\x00\x00\x00\x0aabc"))
+def test_eof_inside_the_payload_is_a_transport_error_mid_frame() -> None:
+    error = decoded(b"\x00\x00\x00\x0aabc").eof_error()
+    assert isinstance(error, TransportError)
+    assert error.message == "peer closed mid-frame: expected 10 payload bytes, got 3"
 
 
-async def test_eof_inside_the_length_prefix_is_a_transport_error_mid_frame() -> None:
-    with pytest.raises(TransportError, match="peer closed mid-frame"):
-        await read_frame(stream(b"\x00\x00"))
+def test_eof_inside_the_length_prefix_is_a_transport_error_mid_frame() -> None:
+    error = decoded(b"\x00\x00").eof_error()
+    assert error.message == "peer closed mid-frame: expected a 4-byte length prefix, got 2 bytes"
 
 
-async def test_eof_between_frames_is_a_transport_error_saying_the_peer_closed() -> None:
-    with pytest.raises(TransportError, match=r"^peer closed the connection$"):
-        await read_frame(stream(b""))
+def test_eof_between_frames_is_a_transport_error_saying_the_peer_closed() -> None:
+    assert decoded(encode_frame(b"done")).eof_error().message == "peer closed the connection"
 
 
 def test_the_handshake_decoder_names_the_bad_field() -> None:
@@ -92,21 +141,48 @@ def test_unknown_handshake_fields_are_ignored_for_forward_compatibility() -> Non
     assert hello.codecs == ["json"]
 
 
-async def _read_all(data: bytes) -> list[bytes]:
-    reader = stream(data)
-    frames: list[bytes] = []
-    try:
-        while True:
-            frames.append(await read_frame(reader, MAX))
-    except (SerializationError, TransportError):
-        return frames
+def _split(data: bytes, cuts: list[int]) -> list[bytes]:
+    points = sorted({0, len(data), *(cut % (len(data) + 1) for cut in cuts)})
+    return [data[a:b] for a, b in itertools.pairwise(points)]
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.binary(max_size=4 * MAX))
-def test_fuzzed_bytes_give_only_framing_errors_no_hang_and_no_frame_above_the_maximum(data: bytes) -> None:
-    frames = asyncio.run(asyncio.wait_for(_read_all(data), 2.0))
-    assert all(len(f) <= MAX for f in frames)
+@given(st.lists(st.binary(max_size=2 * MAX)), st.lists(st.integers(min_value=0)))
+def test_any_split_of_a_stream_of_frames_gives_the_same_frames(payloads: list[bytes], cuts: list[int]) -> None:
+    fitting = [p[:MAX] for p in payloads]
+    decoder = FrameDecoder(MAX, buffer_size=64)
+    for chunk in _split(b"".join(encode_frame(p) for p in fitting), cuts):
+        decoder.feed(chunk)
+    assert list(decoder.frames) == fitting and decoder.pending == 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=20_000), max_size=6), st.lists(st.integers(min_value=0)))
+def test_frames_larger_than_the_buffer_survive_any_split_as_it_grows_compacts_and_shrinks(
+    sizes: list[int], cuts: list[int]
+) -> None:
+    payloads = [bytes([n % 251]) * n for n in sizes]  # the smallest buffer is 4 KiB: most of these overflow it
+    decoder = FrameDecoder(20_000, buffer_size=64)
+    for chunk in _split(b"".join(encode_frame(p) for p in payloads), cuts):
+        decoder.feed(chunk)
+    assert list(decoder.frames) == payloads and decoder.pending == 0
+    assert len(decoder.buffer()) == 4096  # back to its resting size once empty
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=4 * MAX), st.lists(st.integers(min_value=0), max_size=8))
+def test_fuzzed_bytes_give_only_framing_errors_no_frame_above_the_maximum_and_bounded_buffering(
+    data: bytes, cuts: list[int]
+) -> None:
+    decoder = FrameDecoder(MAX, buffer_size=64)
+    try:
+        for chunk in _split(data, cuts):
+            decoder.feed(chunk)
+            assert decoder.pending <= MAX + HEADER_SIZE
+    except FrameTooLargeError:
+        pass
+    assert all(len(frame) <= MAX for frame in decoder.frames)
+    assert isinstance(decoder.eof_error(), TransportError)
 
 
 @settings(max_examples=300, deadline=None)
@@ -120,18 +196,15 @@ def test_fuzzed_handshakes_raise_only_serialization_error(data: bytes) -> None:
 
 
 async def _serve_bytes(data: bytes) -> tuple[str | None, RefusalCounter]:
-    """Run the real server handshake against a socket pair whose client side sends ``data`` then EOF."""
+    """Run the real server handshake on a socket pair whose client side sent ``data`` then EOF."""
     server_sock, client_sock = socket.socketpair()
-    reader, writer = await asyncio.open_connection(sock=server_sock)
-    _, client_writer = await asyncio.open_connection(sock=client_sock)
-    client_writer.write(data)
-    client_writer.write_eof()
+    client_sock.sendall(data)
+    client_sock.shutdown(socket.SHUT_WR)
+    _, channel = await asyncio.get_running_loop().create_connection(FrameProtocol, sock=server_sock)
     refusals = RefusalCounter()
-    codec = await server_handshake(reader, writer, peer="fuzz", refusals=refusals, timeout=0.5)
-    for each in (writer, client_writer):
-        each.close()
-        with contextlib.suppress(OSError):
-            await each.wait_closed()
+    codec = await server_handshake(channel, peer="fuzz", refusals=refusals, timeout=0.5)
+    await channel.close()
+    client_sock.close()
     return codec, refusals
 
 
@@ -152,5 +225,5 @@ async def test_a_valid_handshake_frame_is_accepted_by_the_server() -> None:
 
 
 async def test_an_oversized_handshake_is_refused_as_malformed_without_reading_it() -> None:
-    codec, refusals = await _serve_bytes(struct.pack(">I", 1 << 20))
+    codec, refusals = await _serve_bytes(struct.pack(">I", MAX_HANDSHAKE_SIZE + 1))
     assert codec is None and refusals.by_reason == {"malformed": 1}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 import stat
 import struct
 import sys
@@ -319,18 +320,23 @@ async def test_a_unix_peer_whose_uid_is_not_allowed_is_refused_and_counted(tmp_p
     assert listener.refusals.by_reason == {"peer_uid": 1}
 
 
-async def test_tcp_refuses_to_listen_beyond_loopback_without_a_token() -> None:
+async def test_tcp_refuses_to_listen_beyond_loopback_without_a_token_and_tls_naming_both() -> None:
     with pytest.raises(TransportConfigError, match="non-loopback") as caught:
         await TcpTransport().listen("0.0.0.0:0")
     assert isinstance(caught.value, ConfigurationError)
+    assert "token" in caught.value.message and "tls: true" in caught.value.message
 
 
-async def test_tcp_listens_beyond_loopback_when_a_token_is_configured() -> None:
-    config = TransportConfig(token="s3cret")
-    async with await TcpTransport(config).listen("0.0.0.0:0") as listener:
-        port = listener.address.rpartition(":")[2]
-        connection = await TcpTransport(config).connect(f"127.0.0.1:{port}")
-        await connection.close()
+async def test_tcp_connections_have_nagle_disabled_on_both_ends() -> None:
+    async with await TcpTransport().listen("127.0.0.1:0") as listener:
+        client = await TcpTransport().connect(listener.address)
+        server = await asyncio.wait_for(listener.accept(), WAIT)
+        flags = [
+            c.get_extra_info("socket").getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) for c in (client, server)
+        ]
+        for connection in (client, server):
+            await connection.close()
+    assert all(flags)
 
 
 # --- failures ----------------------------------------------------------------------

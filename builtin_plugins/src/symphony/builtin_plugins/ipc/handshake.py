@@ -10,6 +10,9 @@ learn why it was refused.  The client speaks first::
 
 Unknown fields are ignored in both directions, so later versions may add some.
 Every refusal is counted (:class:`RefusalCounter`) and logged without the token.
+
+Both sides run over any :class:`FrameChannel` (whole frames in and out), so the
+same code serves sockets, TLS and pipes.
 """
 
 from __future__ import annotations
@@ -20,18 +23,19 @@ import hmac
 import logging
 from collections import Counter
 from collections.abc import Sequence
-from typing import Final
+from typing import Final, Protocol
 
 import msgspec
 
 from symphony.hookspecs import PROTOCOL_VERSION, SerializationError, TransportError
 
-from .framing import read_frame, write_frame
+from .framing import FrameTooLargeError
 
 __all__ = [
     "DEFAULT_CODECS",
     "MAX_HANDSHAKE_SIZE",
     "ClientHello",
+    "FrameChannel",
     "HandshakeRefusedError",
     "RefusalCounter",
     "ServerReply",
@@ -48,6 +52,21 @@ log = logging.getLogger("symphony.ipc.handshake")
 DEFAULT_CODECS: Final = ("msgpack", "json")
 #: A hello is a few dozen bytes; anything bigger than this is refused unread.
 MAX_HANDSHAKE_SIZE: Final = 64 * 1024
+
+
+class FrameChannel(Protocol):
+    """Whole frames over some byte stream; the handshake needs nothing more.
+
+    The channel itself should hold its first incoming frame to
+    ``MAX_HANDSHAKE_SIZE`` (refusing a larger length prefix unread); the
+    handshake checks the size again in case it does not.
+    """
+
+    async def send(self, frame: bytes) -> None: ...
+
+    async def receive(self) -> bytes: ...
+
+    async def close(self) -> None: ...
 
 
 class ClientHello(msgspec.Struct, frozen=True, kw_only=True):
@@ -83,7 +102,8 @@ class RefusalCounter:
     """How many connections a listener refused, in total and by reason code.
 
     Reason codes: ``version``, ``codec``, ``token``, ``peer_uid``,
-    ``malformed``, ``timeout``.  Operators read these to spot misconfigured
+    ``malformed``, ``timeout``, and ``tls`` (a failed TLS handshake, counted
+    by the TCP listener before this handshake could start).  Operators read these to spot misconfigured
     clients or probing, which a log line alone makes hard to quantify.
     """
 
@@ -147,9 +167,22 @@ def _check(hello: ClientHello, supported: Sequence[str], token: str | None) -> s
     raise _Refusal("codec", f"no common codec: client offers {hello.codecs}, server supports {list(supported)}")
 
 
+async def _receive_hello(channel: FrameChannel) -> bytes:
+    data = await channel.receive()
+    if len(data) > MAX_HANDSHAKE_SIZE:
+        raise SerializationError(f"handshake frame of {len(data)} bytes exceeds {MAX_HANDSHAKE_SIZE}")
+    return data
+
+
+def _tls_hint(error: SerializationError) -> str:
+    """A TLS ClientHello read as a frame has a length prefix of 0x1603....: say so, not just "too large"."""
+    if isinstance(error, FrameTooLargeError) and error.got >> 16 == 0x1603:
+        return " (this looks like a TLS handshake, and this listener does not have tls enabled)"
+    return ""
+
+
 async def server_handshake(
-    reader: asyncio.StreamReader,
-    writer: asyncio.StreamWriter,
+    channel: FrameChannel,
     *,
     peer: str,
     refusals: RefusalCounter,
@@ -161,18 +194,18 @@ async def server_handshake(
     """Answer a client's hello; the negotiated codec, or None after a refusal.
 
     On refusal the reason is sent as ``{"error": ...}``, counted, logged and
-    the stream closed.  ``peer_refusal`` is a reason decided before the hello
+    the channel closed.  ``peer_refusal`` is a reason decided before the hello
     (the Unix peer-credential check); the hello is still read first, so the
     client finds the reply where it expects it.  The whole exchange is bounded
     by ``timeout`` so a silent or trickling client cannot hold a slot forever.
     """
     try:
         try:
-            data = await asyncio.wait_for(read_frame(reader, MAX_HANDSHAKE_SIZE), timeout)
+            data = await asyncio.wait_for(_receive_hello(channel), timeout)
         except TimeoutError:
             raise _Refusal("timeout", f"no handshake within {timeout} s") from None
         except SerializationError as error:
-            raise _Refusal("malformed", f"malformed handshake: {error.message}") from None
+            raise _Refusal("malformed", f"malformed handshake: {error.message}{_tls_hint(error)}") from None
         if peer_refusal is not None:
             raise _Refusal("peer_uid", peer_refusal)
         try:
@@ -181,25 +214,24 @@ async def server_handshake(
             raise _Refusal("malformed", error.message) from None
         codec = _check(hello, supported, token)
         await asyncio.wait_for(
-            write_frame(writer, _encoder.encode(ServerReply(symphony=PROTOCOL_VERSION, codec=codec))), timeout
+            channel.send(_encoder.encode(ServerReply(symphony=PROTOCOL_VERSION, codec=codec))), timeout
         )
         return codec
     except _Refusal as refusal:
         refusals.record(refusal.code)
         log.warning("refused connection from %s: %s", peer, refusal.reason)
         with contextlib.suppress(TransportError, TimeoutError):
-            await asyncio.wait_for(write_frame(writer, _encoder.encode(ServerReply(error=refusal.reason))), timeout)
-        await _close(writer)
+            await asyncio.wait_for(channel.send(_encoder.encode(ServerReply(error=refusal.reason))), timeout)
+        await channel.close()
         return None
     except (TransportError, TimeoutError) as error:
         log.info("connection from %s went away during the handshake: %s", peer, error)
-        await _close(writer)
+        await channel.close()
         return None
 
 
 async def client_handshake(
-    reader: asyncio.StreamReader,
-    writer: asyncio.StreamWriter,
+    channel: FrameChannel,
     *,
     codecs: Sequence[str] = DEFAULT_CODECS,
     token: str | None = None,
@@ -212,8 +244,8 @@ async def client_handshake(
     SerializationError if its reply is not a handshake at all.
     """
     try:
-        await asyncio.wait_for(write_frame(writer, encode_client_hello(codecs, token)), timeout)
-        data = await asyncio.wait_for(read_frame(reader, MAX_HANDSHAKE_SIZE), timeout)
+        await asyncio.wait_for(channel.send(encode_client_hello(codecs, token)), timeout)
+        data = await asyncio.wait_for(_receive_hello(channel), timeout)
     except TimeoutError:
         raise TransportError(f"no handshake reply within {timeout} s") from None
     reply = decode_server_reply(data)
@@ -227,9 +259,3 @@ async def client_handshake(
         raise SerializationError(f"server chose codec {reply.codec!r}, which the client did not offer ({codecs})")
     assert reply.codec is not None
     return reply.codec
-
-
-async def _close(writer: asyncio.StreamWriter) -> None:
-    writer.close()
-    with contextlib.suppress(OSError, TimeoutError):
-        await asyncio.wait_for(writer.wait_closed(), 1.0)

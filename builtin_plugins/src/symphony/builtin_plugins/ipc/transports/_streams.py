@@ -1,34 +1,34 @@
-"""A Connection and a Listener over asyncio streams, shared by the unix, tcp and stdio transports.
+"""A Connection and a Listener over framed byte streams, shared by the unix, tcp and stdio transports.
 
 The three transports differ only in how a byte stream is obtained (a socket
 path, a host and port, a child's pipes) and in who may connect; framing, the
-handshake and envelope encoding are the same, so they live here once.
+handshake and envelope encoding are the same, so they live here once.  The
+bytes move through :class:`~._protocol.FrameProtocol`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+import socket
+import ssl
+from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 import msgspec
 
-from symphony.hookspecs import (
-    ConfigurationError,
-    IpcError,
-    MessageEnvelope,
-    RetryPolicy,
-    SerializationError,
-    TransportError,
-)
+from symphony.hookspecs import MessageEnvelope, RetryPolicy, SerializationError, TransportError
 
 from ..codecs import CODECS
-from ..framing import DEFAULT_MAX_FRAME_SIZE, FrameTooLargeError, read_frame, write_frame
-from ..handshake import DEFAULT_CODECS, RefusalCounter, client_handshake, server_handshake
+from ..framing import DEFAULT_MAX_FRAME_SIZE, FrameTooLargeError
+from ..handshake import RefusalCounter, client_handshake, server_handshake
+from ._config import TransportConfig, TransportConfigError, load_config
+from ._protocol import FrameProtocol
+from ._tls import describe_tls_failure
 
 __all__ = [
+    "EnvelopeFrames",
+    "OpenFrames",
     "StreamConnection",
     "StreamListener",
     "TransportConfig",
@@ -42,38 +42,6 @@ log = logging.getLogger("symphony.ipc.transport")
 
 _ENCODERS: Final = {codec.name: codec.encode for codec in CODECS}
 _DECODERS: Final = {codec.name: codec.decode for codec in CODECS}
-
-
-class TransportConfigError(IpcError, ConfigurationError):
-    """A transport was configured in a way that would be unsafe or cannot work."""
-
-    category = "ipc.configuration"
-
-
-class TransportConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """The seed's TransportConfig, as each transport factory receives it.
-
-    - ``buffer_size``: the stream reader's buffer limit in bytes.
-    - ``timeout``: seconds for one connect attempt and for the handshake.
-    - ``retry_policy``: how ``connect`` retries a refused or missing endpoint.
-    - ``max_frame_size``: largest frame accepted (and sent), in bytes.
-    - ``codecs``: what a client offers / a server accepts, in order of preference.
-    - ``token``: sent by clients; required from clients by listeners when set.
-    - ``allowed_uids``: Unix only; peers allowed besides none (default: our own uid only).
-    """
-
-    buffer_size: int = 64 * 1024
-    timeout: float = 10.0
-    retry_policy: RetryPolicy = RetryPolicy()
-    max_frame_size: int = DEFAULT_MAX_FRAME_SIZE
-    codecs: tuple[str, ...] = DEFAULT_CODECS
-    token: str | None = None
-    allowed_uids: tuple[int, ...] | None = None
-
-    def __post_init__(self) -> None:
-        unknown = [c for c in self.codecs if c not in _ENCODERS]
-        if unknown or not self.codecs:
-            raise TransportConfigError(f"codecs must be a non-empty subset of {sorted(_ENCODERS)}, got {self.codecs}")
 
 
 class EnvelopeFrames:
@@ -118,8 +86,7 @@ class StreamConnection(EnvelopeFrames):
 
     def __init__(
         self,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
+        frames: FrameProtocol,
         *,
         codec: str,
         peer: str,
@@ -129,8 +96,7 @@ class StreamConnection(EnvelopeFrames):
         self.peer = peer
         self.max_frame_size = max_frame_size
         self.broken = False
-        self._reader = reader
-        self._writer = writer
+        self._frames = frames
         self._encode = _ENCODERS[codec]
         self._decode = _DECODERS[codec]
         self._closed = False
@@ -142,47 +108,78 @@ class StreamConnection(EnvelopeFrames):
     async def send(self, frame: bytes) -> None:
         if self._closed:
             raise TransportError(f"connection to {self.peer} is closed")
-        await write_frame(self._writer, frame, self.max_frame_size)
+        await self._frames.send(frame)
 
     async def receive(self) -> bytes:
         """The next whole frame; TransportError once the peer is gone."""
         if self._closed or self.broken:
             raise TransportError(f"connection to {self.peer} is closed")
         try:
-            return await read_frame(self._reader, self.max_frame_size)
+            return await self._frames.receive()
         except FrameTooLargeError:
             self.broken = True
             raise
+
+    async def send_envelope(self, envelope: MessageEnvelope) -> None:
+        if self._closed:
+            raise TransportError(f"connection to {self.peer} is closed")
+        await self._frames.send(self._encode(envelope))
+
+    async def receive_envelope(self) -> MessageEnvelope:
+        """The next envelope; SerializationError (naming the problem) if the frame is not one."""
+        frame = await self.receive()
+        try:
+            envelope: MessageEnvelope = self._decode(frame)
+        except msgspec.DecodeError as error:
+            raise SerializationError(f"malformed {self.codec} envelope from {self.peer}: {error}") from None
+        return envelope
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        """What the asyncio transport knows: ``peername``, ``socket``, and over TLS ``peercert``, ``cipher``."""
+        transport = self._frames.transport
+        return default if transport is None else transport.get_extra_info(name, default)
+
+    def detach_socket(self) -> socket.socket:
+        """Hand the underlying socket over (a duplicate) and close this connection; for the shm upgrade."""
+        self._closed = True
+        return self._frames.detach_socket()
 
     async def close(self) -> None:
         if self._closed:
             return
         self._closed = True
-        self._writer.close()
-        with contextlib.suppress(OSError, TimeoutError):
-            await asyncio.wait_for(self._writer.wait_closed(), 1.0)
+        await self._frames.close()
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.peer} codec={self.codec}>"
 
 
-#: Called with the accepted writer before the handshake; returns a refusal reason or None.
-PeerCheck = Callable[[asyncio.StreamWriter], str | None]
+#: Called with the accepted transport before the handshake; returns a refusal reason or None.
+PeerCheck = Callable[[asyncio.BaseTransport], str | None]
 
 
 class StreamListener:
     """Accepts handshaken connections from an asyncio server; implements the Listener port.
 
-    Each incoming stream is handshaken in its own task, so a slow or hostile
-    client never delays others; only accepted connections reach ``accept()``.
-    ``refusals`` counts the rest.
+    Pass :meth:`protocol_factory` to ``loop.create_server`` (or
+    ``create_unix_server``).  Each incoming connection is (TLS-upgraded and)
+    handshaken in its own task, so a slow or hostile client never delays
+    others; only accepted connections reach ``accept()``.  ``refusals``
+    counts the rest.
     """
 
-    def __init__(self, address: str, config: TransportConfig, peer_check: PeerCheck | None = None) -> None:
+    def __init__(
+        self,
+        address: str,
+        config: TransportConfig,
+        peer_check: PeerCheck | None = None,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         self.address = address
         self.config = config
         self.refusals = RefusalCounter()
         self._peer_check = peer_check
+        self._tls = tls
         self._server: asyncio.AbstractServer | None = None
         self._queue: asyncio.Queue[StreamConnection] = asyncio.Queue()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -195,19 +192,29 @@ class StreamListener:
     def on_close(self, callback: Callable[[], Awaitable[None] | None]) -> None:
         self._on_close.append(callback)
 
-    def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        """The asyncio server's per-connection callback."""
-        task = asyncio.get_running_loop().create_task(self._admit(reader, writer))
+    def protocol_factory(self) -> FrameProtocol:
+        """A protocol for one incoming connection; its admission starts once it is connected."""
+        return _AdmittedProtocol(
+            self,
+            max_frame_size=self.config.max_frame_size,
+            buffer_size=self.config.buffer_size,
+            pause_on_connect=self._tls is not None,
+        )
+
+    def _connected(self, protocol: FrameProtocol) -> None:
+        task = asyncio.get_running_loop().create_task(self._admit(protocol))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _admit(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        peer = _describe(writer)
-        refusal = self._peer_check(writer) if self._peer_check else None
+    async def _admit(self, protocol: FrameProtocol) -> None:
+        assert protocol.transport is not None
+        peer = _describe(protocol.transport)
         try:
+            if self._tls is not None and not await self._start_tls(protocol, peer):
+                return
+            refusal = self._peer_check(protocol.transport) if self._peer_check else None
             codec = await server_handshake(
-                reader,
-                writer,
+                protocol,
                 peer=peer,
                 refusals=self.refusals,
                 supported=self.config.codecs,
@@ -216,15 +223,40 @@ class StreamListener:
                 peer_refusal=refusal,
             )
         except asyncio.CancelledError:  # the listener closed mid-handshake
-            writer.close()
+            protocol.close_now()
             raise
         if codec is None:
             return
-        connection = StreamConnection(reader, writer, codec=codec, peer=peer, max_frame_size=self.config.max_frame_size)
+        connection = StreamConnection(protocol, codec=codec, peer=peer, max_frame_size=self.config.max_frame_size)
         if self._closed:
             await connection.close()
             return
         self._queue.put_nowait(connection)
+
+    async def _start_tls(self, protocol: FrameProtocol, peer: str) -> bool:
+        """Upgrade an accepted connection to TLS; a failure is a refusal (code ``tls``), counted and logged."""
+        assert self._tls is not None and protocol.transport is not None
+        loop = asyncio.get_running_loop()
+        try:
+            transport = await loop.start_tls(
+                protocol.transport,  # type: ignore[arg-type]
+                protocol,
+                self._tls,
+                server_side=True,
+                ssl_handshake_timeout=self.config.timeout,
+            )
+        except (OSError, TimeoutError) as error:
+            self.refusals.record("tls")
+            log.warning(
+                "refused connection from %s: TLS handshake failed: %s", peer, str(error) or type(error).__name__
+            )
+            protocol.close_now()
+            return False
+        if transport is None:  # the connection went away during the handshake
+            protocol.close_now()
+            return False
+        protocol.use_transport(transport)
+        return True
 
     async def accept(self) -> StreamConnection:
         if self._closed:
@@ -253,56 +285,60 @@ class StreamListener:
         await self.close()
 
 
-def _describe(writer: asyncio.StreamWriter) -> str:
-    name: Any = writer.get_extra_info("peername")
+class _AdmittedProtocol(FrameProtocol):
+    """A listener's FrameProtocol: tells the listener when a client has connected."""
+
+    def __init__(self, listener: StreamListener, **options: Any) -> None:
+        super().__init__(**options)
+        self._listener = listener
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self._listener._connected(self)
+
+
+def _describe(transport: asyncio.BaseTransport) -> str:
+    name: Any = transport.get_extra_info("peername")
     return f"{name[0]}:{name[1]}" if isinstance(name, tuple) and len(name) >= 2 else str(name or "unix peer")
 
 
-async def connect_with_retry(
-    address: str,
-    open_stream: Callable[[], Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter]]],
-    policy: RetryPolicy,
-    timeout: float,
-) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    """Open a stream, retrying per ``policy`` while the endpoint is absent or refusing.
+#: Opens a connection whose protocol comes from the given factory (``loop.create_connection`` and kin).
+OpenFrames = Callable[[Callable[[], FrameProtocol]], Awaitable[tuple[asyncio.BaseTransport, FrameProtocol]]]
+
+
+async def connect_with_retry(address: str, open_frames: OpenFrames, config: TransportConfig) -> FrameProtocol:
+    """Open a connection, retrying per the retry policy while the endpoint is absent or refusing.
 
     A server that is still starting is the usual cause, so the delays grow as
     the policy says; the final error names the address and the attempts made.
+    A TLS failure is not retried: it will not fix itself (TlsError says why).
     """
+    policy: RetryPolicy = config.retry_policy
     attempts = max(1, policy.max_attempts)
     last: BaseException | None = None
+
+    def factory() -> FrameProtocol:
+        return FrameProtocol(max_frame_size=config.max_frame_size, buffer_size=config.buffer_size)
+
     for attempt in range(1, attempts + 1):
         await asyncio.sleep(policy.delay(attempt))
         try:
-            return await asyncio.wait_for(open_stream(), timeout)
+            _, protocol = await asyncio.wait_for(open_frames(factory), config.timeout)
+            return protocol
+        except ssl.SSLError as error:
+            raise describe_tls_failure(address, error, config) from None
         except (OSError, TimeoutError) as error:
             last = error
             log.debug("connect to %s failed (attempt %d/%d): %s", address, attempt, attempts, error)
     raise TransportError(f"cannot connect to {address} after {attempts} attempt(s): {last or 'timed out'}")
 
 
-async def connect_stream(
-    address: str,
-    open_stream: Callable[[], Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter]]],
-    config: TransportConfig,
-) -> StreamConnection:
-    """Open a stream (with retries), run the client handshake, and wrap it as a connection."""
-    reader, writer = await connect_with_retry(address, open_stream, config.retry_policy, config.timeout)
+async def connect_stream(address: str, open_frames: OpenFrames, config: TransportConfig) -> StreamConnection:
+    """Open a connection (with retries), run the client handshake, and wrap it as a StreamConnection."""
+    protocol = await connect_with_retry(address, open_frames, config)
     try:
-        codec = await client_handshake(reader, writer, codecs=config.codecs, token=config.token, timeout=config.timeout)
+        codec = await client_handshake(protocol, codecs=config.codecs, token=config.token, timeout=config.timeout)
     except BaseException:
-        writer.close()
+        protocol.close_now()
         raise
-    return StreamConnection(reader, writer, codec=codec, peer=address, max_frame_size=config.max_frame_size)
-
-
-def load_config(config: TransportConfig | Mapping[str, Any] | None) -> TransportConfig:
-    """A TransportConfig from a settings mapping (or one already built); errors name the key."""
-    if config is None:
-        return TransportConfig()
-    if isinstance(config, TransportConfig):
-        return config
-    try:
-        return msgspec.convert(dict(config), TransportConfig)
-    except msgspec.ValidationError as error:
-        raise TransportConfigError(f"invalid transport configuration: {error}") from None
+    return StreamConnection(protocol, codec=codec, peer=address, max_frame_size=config.max_frame_size)

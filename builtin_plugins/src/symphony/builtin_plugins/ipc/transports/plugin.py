@@ -23,7 +23,7 @@ TRANSPORTS = (
         name="tcp",
         factory=TcpTransport,
         schemes=("tcp",),
-        description="TCP: loopback by default; any other address requires a handshake token.",
+        description="TCP: loopback by default; any other address requires a handshake token and TLS.",
     ),
     TransportSpec(
         name="stdio",

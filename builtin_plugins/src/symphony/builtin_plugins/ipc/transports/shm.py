@@ -374,11 +374,7 @@ class ShmConnection(EnvelopeFrames):
 
 def _detach_socket(stream: StreamConnection) -> socket.socket:
     """A plain socket for the stream's connection (a dup), closing the asyncio transport."""
-    transport_socket: Any = stream._writer.get_extra_info("socket")
-    sock: socket.socket = transport_socket.dup()
-    stream._writer.transport.pause_reading()  # type: ignore[attr-defined]
-    stream._writer.close()
-    return sock
+    return stream.detach_socket()
 
 
 class ShmListener:

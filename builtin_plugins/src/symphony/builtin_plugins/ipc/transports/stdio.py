@@ -20,6 +20,8 @@ from typing import Any, Final
 from symphony.hookspecs import TransportError
 
 from ..handshake import RefusalCounter, client_handshake, server_handshake
+from ._pipes import PipeReadTransport
+from ._protocol import FrameProtocol, WriteSide
 from ._streams import StreamConnection, TransportConfig, load_config
 
 __all__ = ["ProcessConnection", "StdioTransport", "serve_stdio"]
@@ -28,9 +30,10 @@ __all__ = ["ProcessConnection", "StdioTransport", "serve_stdio"]
 class ProcessConnection(StreamConnection):
     """A connection to a child process; closing it ends the child (politely, then by force)."""
 
-    def __init__(self, process: asyncio.subprocess.Process, codec: str, peer: str, max_frame_size: int) -> None:
-        assert process.stdout is not None and process.stdin is not None
-        super().__init__(process.stdout, process.stdin, codec=codec, peer=peer, max_frame_size=max_frame_size)
+    def __init__(
+        self, process: asyncio.subprocess.Process, frames: FrameProtocol, codec: str, peer: str, max_frame_size: int
+    ) -> None:
+        super().__init__(frames, codec=codec, peer=peer, max_frame_size=max_frame_size)
         self.process = process
 
     async def close(self) -> None:
@@ -46,6 +49,16 @@ async def _reap(process: asyncio.subprocess.Process, grace: float = 2.0) -> None
         with contextlib.suppress(ProcessLookupError):
             process.kill()
         await process.wait()
+
+
+async def _pipe_frames(reading: Any, writing: Any, config: TransportConfig) -> FrameProtocol:
+    """A FrameProtocol reading frames from the ``reading`` pipe and writing them to ``writing``."""
+    loop = asyncio.get_running_loop()
+    frames = FrameProtocol(max_frame_size=config.max_frame_size, buffer_size=config.buffer_size)
+    PipeReadTransport(loop, reading, frames)
+    out, _ = await loop.connect_write_pipe(lambda: WriteSide(frames), writing)
+    frames.use_writer(out)
+    return frames
 
 
 class StdioTransport:
@@ -65,28 +78,34 @@ class StdioTransport:
         if not argv:
             raise TransportError("stdio transport needs a command to run")
         config = self.config
+        child_stdin, to_child = os.pipe()
+        from_child, child_stdout = os.pipe()
         try:
             process = await asyncio.create_subprocess_exec(
-                *argv,
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-                limit=config.buffer_size,
-                env=dict(env) if env is not None else None,
+                *argv, stdin=child_stdin, stdout=child_stdout, env=dict(env) if env is not None else None
             )
         except OSError as error:
+            for fd in (to_child, from_child):
+                os.close(fd)
             raise TransportError(f"cannot start {argv[0]!r}: {error}") from error
-        assert process.stdout is not None and process.stdin is not None
+        finally:
+            for fd in (child_stdin, child_stdout):
+                os.close(fd)
+        frames: FrameProtocol | None = None
         try:
-            codec = await client_handshake(
-                process.stdout, process.stdin, codecs=config.codecs, token=None, timeout=config.timeout
+            frames = await _pipe_frames(
+                os.fdopen(from_child, "rb", buffering=0), os.fdopen(to_child, "wb", buffering=0), config
             )
+            codec = await client_handshake(frames, codecs=config.codecs, token=None, timeout=config.timeout)
         except BaseException:
+            if frames is not None:
+                frames.close_now()
             with contextlib.suppress(ProcessLookupError):
                 process.kill()
             await process.wait()
             raise
         peer = f"{argv[0]} (pid {process.pid})"
-        return ProcessConnection(process, codec, peer, config.max_frame_size)
+        return ProcessConnection(process, frames, codec, peer, config.max_frame_size)
 
     async def listen(self, address: str) -> Any:
         """Not meaningful: a child does not accept connections, it is one.  See :func:`serve_stdio`."""
@@ -101,20 +120,12 @@ async def serve_stdio(config: TransportConfig | Mapping[str, Any] | None = None)
     then lands in the log instead of corrupting the frame stream.
     """
     settings = load_config(config)
-    loop = asyncio.get_running_loop()
     sys.stdout.flush()
     frames_out = os.fdopen(os.dup(sys.stdout.fileno()), "wb", buffering=0)
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
-    reader = asyncio.StreamReader(limit=settings.buffer_size, loop=loop)
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader, loop=loop), sys.stdin.buffer)
-    # A StreamReaderProtocol (with an unused reader) gives the writer drain() and wait_closed() support.
-    transport, protocol = await loop.connect_write_pipe(
-        lambda: asyncio.StreamReaderProtocol(asyncio.StreamReader(loop=loop), loop=loop), frames_out
-    )
-    writer = asyncio.StreamWriter(transport, protocol, reader, loop)
+    frames = await _pipe_frames(sys.stdin.buffer, frames_out, settings)
     codec = await server_handshake(
-        reader,
-        writer,
+        frames,
         peer="parent",
         refusals=RefusalCounter(),
         supported=settings.codecs,
@@ -123,4 +134,4 @@ async def serve_stdio(config: TransportConfig | Mapping[str, Any] | None = None)
     )
     if codec is None:
         raise TransportError("the parent's handshake was refused; see the log for the reason")
-    return StreamConnection(reader, writer, codec=codec, peer="parent", max_frame_size=settings.max_frame_size)
+    return StreamConnection(frames, codec=codec, peer="parent", max_frame_size=settings.max_frame_size)

@@ -1,21 +1,24 @@
 """TCP transport: for the broker and for peers on other machines.
 
 It listens on loopback unless told otherwise.  A listener on any other address
-is reachable by other machines, so it refuses to start without a token (sent
-in the handshake and compared in constant time); a loopback listener may also
-require one.  The token is not encryption: TLS for links that leave the
-machine is future work (see docs/wire-format.md).
+is reachable by other machines, so it refuses to start without both a token
+(sent in the handshake and compared in constant time: who may connect) and
+TLS (``tls`` with ``tls_cert``: nobody on the path can read or alter the
+link).  On loopback both are optional.  A TLS client always verifies the
+server's certificate and host name; see :mod:`._tls`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Final
 
 from symphony.hookspecs import TransportError
 
+from ..handshake import HandshakeRefusedError
+from ._protocol import FrameProtocol
 from ._streams import (
     StreamConnection,
     StreamListener,
@@ -24,6 +27,7 @@ from ._streams import (
     connect_stream,
     load_config,
 )
+from ._tls import TlsError, client_context, server_context
 
 __all__ = ["DEFAULT_HOST", "TcpTransport", "is_loopback", "parse_address"]
 
@@ -58,23 +62,60 @@ class TcpTransport:
         self.config = load_config(config)
 
     async def connect(self, address: str) -> StreamConnection:
+        """Dial ``address``; with ``tls``, verify the server's certificate (TlsError if it is not trusted)."""
         host, port = parse_address(address)
         config = self.config
-        return await connect_stream(
-            address, lambda: asyncio.open_connection(host, port, limit=config.buffer_size), config
-        )
+        loop = asyncio.get_running_loop()
+        context = client_context(config) if config.tls else None
+        server_name = (config.tls_server_name or host) if context is not None else None
+
+        def open_frames(factory: Callable[[], FrameProtocol]) -> Awaitable[tuple[Any, FrameProtocol]]:
+            return loop.create_connection(
+                factory,
+                host,
+                port,
+                ssl=context,
+                server_hostname=server_name,
+                ssl_handshake_timeout=config.timeout if context is not None else None,
+            )
+
+        try:
+            return await connect_stream(address, open_frames, config)
+        except (HandshakeRefusedError, TlsError):
+            raise
+        except TransportError as error:
+            if config.tls or not error.message.startswith("peer closed"):
+                raise
+            raise TransportError(
+                f"{error.message} during the handshake; if the listener at {address} requires TLS, "
+                "set tls: true (and tls_ca)"
+            ) from None
 
     async def listen(self, address: str) -> StreamListener:
-        """Listen on ``address`` (port 0 picks a free port; ``listener.address`` has the real one)."""
+        """Listen on ``address`` (port 0 picks a free port; ``listener.address`` has the real one).
+
+        Beyond loopback, both a token and TLS are required (TransportConfigError names what is missing).
+        """
         host, port = parse_address(address)
-        if not is_loopback(host) and not self.config.token:
-            raise TransportConfigError(
-                f"refusing to listen on non-loopback address {host}: other machines could connect; "
-                "configure a token (TransportConfig.token) or listen on 127.0.0.1"
-            )
-        listener = StreamListener(address, self.config)
+        config = self.config
+        if not is_loopback(host):
+            missing = [
+                what
+                for what, present in (
+                    ("a token (token: ...)", bool(config.token)),
+                    ("TLS (tls: true with tls_cert and tls_key)", config.tls),
+                )
+                if not present
+            ]
+            if missing:
+                raise TransportConfigError(
+                    f"refusing to listen on non-loopback address {host}: other machines could connect; "
+                    f"configure {' and '.join(missing)}, or listen on 127.0.0.1"
+                )
+        context = server_context(config) if config.tls else None
+        listener = StreamListener(address, config, tls=context)
         try:
-            server = await asyncio.start_server(listener.handle, host, port, limit=self.config.buffer_size)
+            server = await asyncio.get_running_loop().create_server(listener.protocol_factory, host, port)
         except OSError as error:
             raise TransportError(f"cannot listen on {address}: {error}") from error
         listener._attach(server)

@@ -16,12 +16,13 @@ import logging
 import os
 import socket
 import struct
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any, Final
 
 from symphony.hookspecs import TransportError
 
+from ._protocol import FrameProtocol
 from ._streams import (
     StreamConnection,
     StreamListener,
@@ -54,10 +55,12 @@ class UnixTransport:
         self.config = load_config(config)
 
     async def connect(self, address: str) -> StreamConnection:
-        config = self.config
-        return await connect_stream(
-            address, lambda: asyncio.open_unix_connection(address, limit=config.buffer_size), config
-        )
+        loop = asyncio.get_running_loop()
+
+        def open_frames(factory: Callable[[], FrameProtocol]) -> Awaitable[tuple[Any, FrameProtocol]]:
+            return loop.create_unix_connection(factory, address)
+
+        return await connect_stream(address, open_frames, self.config)
 
     async def listen(self, address: str) -> StreamListener:
         path = Path(address)
@@ -66,10 +69,10 @@ class UnixTransport:
                 raise TransportConfigError(f"{address} exists and is not a socket; refusing to replace it")
             path.unlink()  # a stale socket from a previous run
         allowed = set(self.config.allowed_uids) if self.config.allowed_uids is not None else {os.getuid()}
-        listener = StreamListener(address, self.config, peer_check=lambda w: _check_peer(w, allowed))
+        listener = StreamListener(address, self.config, peer_check=lambda t: _check_peer(t, allowed))
         old_umask = os.umask(0o177)
         try:
-            server = await asyncio.start_unix_server(listener.handle, address, limit=self.config.buffer_size)
+            server = await asyncio.get_running_loop().create_unix_server(listener.protocol_factory, address)
         except OSError as error:
             raise TransportError(f"cannot listen on {address}: {error}") from error
         finally:
@@ -85,8 +88,8 @@ class UnixTransport:
         return listener
 
 
-def _check_peer(writer: asyncio.StreamWriter, allowed: set[int]) -> str | None:
-    sock = writer.get_extra_info("socket")
+def _check_peer(transport: asyncio.BaseTransport, allowed: set[int]) -> str | None:
+    sock = transport.get_extra_info("socket")
     try:
         pid, uid, _gid = peer_credentials(sock)
     except (OSError, AttributeError) as error:

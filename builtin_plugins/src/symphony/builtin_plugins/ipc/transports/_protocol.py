@@ -1,0 +1,267 @@
+"""FrameProtocol: frames straight from an asyncio transport, without StreamReader/StreamWriter.
+
+This is the hot path of the unix, tcp and stdio transports.  The kernel reads
+into the :class:`~..framing.FrameDecoder`'s buffer (``recv_into`` through
+``BufferedProtocol``), whole frames are cut out in the same callback, and the
+one waiting ``receive`` is woken with a single future; a frame goes out with
+one ``transport.write`` of prefix and payload.  Streams would add a second
+buffer, two ``readexactly`` calls per frame and a ``drain`` per write.
+
+Flow control both ways: when the transport's buffer passes its high-water
+mark (``pause_writing``) senders wait for ``resume_writing``; when received
+but unconsumed frames pass twice ``buffer_size`` the protocol stops reading
+until ``receive`` has taken them, so a peer cannot fill our memory.
+
+Pipes (stdio) are one-way transports: the read pipe feeds this protocol
+through :class:`~._pipes.PipeReadTransport`, and the write pipe's
+flow-control events reach it through :class:`WriteSide`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from typing import Any, Final
+
+from symphony.hookspecs import TransportError
+
+from ..framing import DEFAULT_MAX_FRAME_SIZE, FrameDecoder, FrameTooLargeError, encode_frame
+from ..handshake import MAX_HANDSHAKE_SIZE
+
+__all__ = ["FrameProtocol", "WriteSide"]
+
+#: How long ``close`` waits for the transport to finish flushing and report it is gone.
+CLOSE_WAIT_S: Final = 1.0
+
+
+class FrameProtocol(asyncio.BufferedProtocol):
+    """One framed byte stream: ``send``/``receive`` whole frames, ``close``; see the module docstring.
+
+    The first frame received is held to ``handshake_limit`` (it is the
+    handshake; None: no separate limit), later ones to ``max_frame_size``.
+    An oversized length prefix makes ``receive`` raise FrameTooLargeError
+    from then on (reading stops: the frame boundary is lost).  End of stream or a lost connection
+    makes it raise TransportError once the frames received before it are
+    taken.  One reader at a time; any number of concurrent senders.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
+        buffer_size: int = 64 * 1024,
+        handshake_limit: int | None = MAX_HANDSHAKE_SIZE,
+        pause_on_connect: bool = False,
+    ) -> None:
+        self.max_frame_size = max_frame_size
+        self.transport: asyncio.BaseTransport | None = None
+        self._decoder = FrameDecoder(max_frame_size, buffer_size=buffer_size, first_limit=handshake_limit)
+        self._high_water = 2 * max(buffer_size, 1)
+        self._out: Any = None  # the WriteTransport frames go to (the socket, or the write pipe)
+        self._loop = asyncio.get_running_loop()
+        self._waiter: asyncio.Future[None] | None = None
+        self._drain_waiters: list[asyncio.Future[None]] = []
+        self._gone = self._loop.create_future()
+        self._pause_on_connect = pause_on_connect
+        self._reading_paused = False
+        self._writing_paused = False
+        self._keep_open_on_eof = True
+        self._eof = False
+        self._lost = False
+        self._lost_error: BaseException | None = None
+        self._write_error: BaseException | None = None
+        self._closed = False
+
+    # --- asyncio callbacks ---
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        """Remember the transport; ``pause_on_connect`` holds reading until a TLS upgrade takes over."""
+        if self._pause_on_connect:
+            transport.pause_reading()  # type: ignore[attr-defined]
+        self.use_transport(transport)
+
+    def use_transport(self, transport: asyncio.BaseTransport) -> None:
+        """Read from (and, unless it is a read pipe, write to) ``transport``; also after ``start_tls``."""
+        self.transport = transport
+        if isinstance(transport, asyncio.WriteTransport):
+            self._out = transport
+        # asyncio's TLS layer cannot half-close, and says so in a warning if asked to.
+        self._keep_open_on_eof = transport.get_extra_info("sslcontext") is None
+
+    def use_writer(self, transport: asyncio.WriteTransport) -> None:
+        """Send frames to ``transport`` (a write pipe) instead of the read transport."""
+        self._out = transport
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self._decoder.buffer()
+
+    def buffer_updated(self, nbytes: int) -> None:
+        """Cut the new frames and wake the waiting ``receive``; stop reading on overflow or overload."""
+        try:
+            self._decoder.commit(nbytes)
+        except FrameTooLargeError:
+            self._stop_reading()
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
+        if self._decoder.queued > self._high_water and not self._reading_paused:
+            self._stop_reading()
+
+    def _stop_reading(self) -> None:
+        if not self._reading_paused and self.transport is not None and not self._lost:
+            self._reading_paused = True
+            with contextlib.suppress(RuntimeError, AttributeError):
+                self.transport.pause_reading()  # type: ignore[attr-defined]
+
+    def eof_received(self) -> bool:
+        self._eof = True
+        self._wake_reader()
+        return self._keep_open_on_eof
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._lost = True
+        self._lost_error = exc
+        self._wake_reader()
+        self._wake_drainers()
+        if not self._gone.done():
+            self._gone.set_result(None)
+
+    def pause_writing(self) -> None:
+        self._writing_paused = True
+
+    def resume_writing(self) -> None:
+        self._writing_paused = False
+        self._wake_drainers()
+
+    def write_side_lost(self, exc: Exception | None) -> None:
+        """The write pipe closed (the child exited or closed its stdin): senders fail from now on."""
+        self._write_error = exc or BrokenPipeError("the write pipe closed")
+        self._out = None
+        self._wake_drainers()
+
+    def _wake_reader(self) -> None:
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def _wake_drainers(self) -> None:
+        waiters, self._drain_waiters = self._drain_waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    # --- the frame API ---
+
+    @property
+    def buffered(self) -> int:
+        """Payload bytes received and cut into frames but not yet taken by ``receive``."""
+        return self._decoder.queued
+
+    @property
+    def reading(self) -> bool:
+        """False while reading is paused (the consumer fell behind, or an oversized frame stopped it)."""
+        return not self._reading_paused
+
+    async def send(self, frame: bytes) -> None:
+        """Write one frame (one ``write`` call, so concurrent senders never interleave); wait if paused."""
+        out = self._out
+        if self._closed or self._lost or out is None:
+            raise self._send_error()
+        out.write(encode_frame(frame, self.max_frame_size))
+        while self._writing_paused:
+            if self._lost or self._out is None:
+                raise self._send_error()
+            waiter = self._loop.create_future()
+            self._drain_waiters.append(waiter)
+            await waiter
+
+    def _send_error(self) -> TransportError:
+        if self._closed:
+            return TransportError("connection is closed")
+        error = self._write_error or self._lost_error
+        if error is not None:
+            return TransportError(f"connection lost while writing a frame: {error}")
+        return TransportError("peer closed the connection")
+
+    async def receive(self) -> bytes:
+        """The next whole frame; see the class docstring for the errors."""
+        decoder = self._decoder
+        while True:
+            if decoder.frames:
+                frame = decoder.pop()
+                if self._reading_paused and decoder.failed is None and decoder.queued <= self._high_water // 2:
+                    self._reading_paused = False
+                    assert self.transport is not None
+                    if not self._lost:
+                        self.transport.resume_reading()  # type: ignore[attr-defined]
+                return frame
+            if decoder.failed is not None:
+                raise decoder.failed
+            if self._closed:
+                raise TransportError("connection is closed")
+            if self._lost and self._lost_error is not None and not self._eof:
+                raise TransportError(f"connection lost while reading a frame: {self._lost_error}")
+            if self._eof or self._lost:
+                raise decoder.eof_error()
+            waiter = self._loop.create_future()
+            self._waiter = waiter
+            try:
+                await waiter
+            finally:
+                if self._waiter is waiter:
+                    self._waiter = None
+
+    def close_now(self) -> None:
+        """Start closing without waiting: buffered frames are still flushed by the transport."""
+        if self._closed:
+            return
+        self._closed = True
+        if self.transport is not None:
+            self.transport.close()
+        if self._out is not None and self._out is not self.transport:
+            self._out.close()
+        self._wake_reader()
+        self._wake_drainers()
+
+    async def close(self) -> None:
+        """Close, flushing what was sent, and wait (briefly) until the transport is gone."""
+        self.close_now()
+        if self.transport is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._gone), CLOSE_WAIT_S)
+
+    def detach_socket(self) -> socket.socket:
+        """A duplicate of the connected socket, taken over from asyncio (used to upgrade to shm).
+
+        Reading stops first, so no byte meant for the new owner is consumed here.
+        """
+        assert self.transport is not None
+        raw: Any = self.transport.get_extra_info("socket")
+        if raw is None:
+            raise TransportError("this connection has no socket to detach")
+        sock: socket.socket = raw.dup()
+        with contextlib.suppress(RuntimeError, AttributeError):
+            self.transport.pause_reading()  # type: ignore[attr-defined]
+        self.close_now()
+        return sock
+
+
+class WriteSide(asyncio.Protocol):
+    """The protocol of a write pipe: relays its flow control and its end to the FrameProtocol."""
+
+    def __init__(self, frames: FrameProtocol) -> None:
+        self._frames = frames
+
+    def pause_writing(self) -> None:
+        self._frames.pause_writing()
+
+    def resume_writing(self) -> None:
+        self._frames.resume_writing()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._frames.write_side_lost(exc)
