@@ -203,16 +203,9 @@ def test_contributed_operator_is_a_typed_workflow_node(ext: Symphony) -> None:
 
 
 def test_sample_operator_runs_with_its_resolved_configuration(ext: Symphony) -> None:
-    code = textwrap.dedent(
-        """
-        import json
-        from symphony.host.extensions import list_extensions, resolve_configuration
-        from symphony_sample_operator.stats import run
-        manifest = list_extensions(None).get("sample-operator").manifest
-        config = resolve_configuration(manifest, {"top": "2"}, environ={})
-        print(json.dumps(run("text-stats", {"text": "b a b\\nc a b"}, {"config": config})))
-        """
-    )
-    result = ext.python(code)
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == {"lines": 2, "words": 6, "top_words": ["b", "a"]}
+    ext.run("ext", "grant", "sample-operator", "--trust")
+    answer = ext.json(
+        "--set", "extensions.config.sample-operator.top=2", "ext", "invoke", "sample-operator", "text-stats",
+        "--input", "text=b a b\nc a b",
+    )  # fmt: skip
+    assert answer["result"] == {"lines": 2, "words": 6, "top_words": ["b", "a"]}

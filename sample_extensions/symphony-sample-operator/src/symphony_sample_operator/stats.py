@@ -7,6 +7,8 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
+from symphony.hookspecs import guest
+
 _WORD = re.compile(r"[\w']+")
 
 
@@ -21,9 +23,9 @@ def text_stats(text: str, *, top: int = 3, lowercase: bool = True) -> dict[str, 
     }
 
 
-def run(operation: str, input: Mapping[str, Any], context: Mapping[str, Any]) -> dict[str, Any]:
-    """The extension's entry: ``operation`` is the contributed node's name, ``context["config"]`` its configuration."""
+def run(operation: str, input: Mapping[str, Any]) -> dict[str, Any]:
+    """The extension's entry: ``operation`` is the contributed node's name; its configuration comes from the host."""
     if operation != "text-stats":
         raise ValueError(f"sample-operator has no operation {operation!r}; it offers 'text-stats'")
-    config = context.get("config", {})
+    config = guest.config()
     return text_stats(str(input["text"]), top=int(config.get("top", 3)), lowercase=bool(config.get("lowercase", True)))

@@ -88,8 +88,11 @@ class ExtensionManager:
         self._backoff = backoff
         self._slots: dict[str, _Slot] = {}
 
-    def register(self, launch: Launch) -> None:
-        """Make ``launch`` invocable; nothing starts until its first invocation."""
+    def register(self, launch: Launch, *, disabled: str | None = None) -> None:
+        """Make ``launch`` invocable; nothing starts until its first invocation.
+
+        ``disabled`` carries over a crash-loop disable recorded by an earlier process.
+        """
         if launch.kind not in self._runtimes:
             raise ExtensionError(
                 f"extension {launch.name!r} needs the {launch.kind} runtime, which this host does not offer"
@@ -97,7 +100,10 @@ class ExtensionManager:
             )
         if launch.name in self._slots:
             raise ExtensionError(f"extension {launch.name!r} is already registered")
-        self._slots[launch.name] = _Slot(launch)
+        slot = self._slots[launch.name] = _Slot(launch)
+        if disabled is not None:
+            slot.disabled = disabled
+            slot.stats.state = "disabled"
 
     def _slot(self, name: str) -> _Slot:
         try:
@@ -177,6 +183,15 @@ class ExtensionManager:
         slot = self._slot(name)
         slot.disabled, slot.failures_in_row, slot.not_before = None, 0, 0.0
         slot.stats.state = "inactive"
+
+    async def stop(self, name: str) -> None:
+        """Stop ``name``'s running instance (if any); the next invocation starts it again."""
+        slot = self._slot(name)
+        instance, slot.instance = slot.instance, None
+        if instance is not None:
+            await instance.close()
+        if slot.disabled is None:
+            slot.stats.state = "inactive"
 
     def ps(self) -> list[ExtensionStats]:
         """Per extension: state, memory, CPU time, invocations, failures, denials."""

@@ -13,6 +13,7 @@ from typing import Any
 
 from symphony.hookspecs import (
     MANIFEST_FILE,
+    HealthStatus,
     InstrumentSpec,
     OperatorSpec,
     PreValidationError,
@@ -91,6 +92,53 @@ def _listing(context: HostContext) -> Listing:
 @hookimpl(trylast=True)
 def symphony_provide_pre_validation(context: HostContext) -> PreValidation:
     return PreValidation(context)
+
+
+_runtimes: weakref.WeakKeyDictionary[HostContext, Any] = weakref.WeakKeyDictionary()
+
+
+@hookimpl(trylast=True)
+def symphony_provide_extension_runtime(context: HostContext) -> Any:
+    """The ExtensionPort over the sandbox's runtimes (imported only when an extension is first used)."""
+    from ._runtime import ExtensionRuntime
+
+    runtime = _runtimes[context] = ExtensionRuntime(context)
+    return runtime
+
+
+class ExtensionRuntimeLifecycle:
+    """Stops running extensions with the host (only if the port was ever used)."""
+
+    name = "extension_runtime"
+    depends_on: tuple[str, ...] = ()
+
+    def __init__(self, context: HostContext) -> None:
+        self._context = context
+
+    async def start(self) -> None:
+        """Nothing to start: extensions start on their first invocation."""
+
+    async def stop(self) -> None:
+        runtime = _runtimes.pop(self._context, None)
+        if runtime is not None:
+            await runtime.close()
+
+    async def health_check(self) -> HealthStatus:
+        runtime = _runtimes.get(self._context)
+        if runtime is None:
+            return HealthStatus.ok("no extension used yet")
+        disabled = [row.name for row in runtime.ps() if row.state == "disabled"]
+        if disabled:
+            return HealthStatus.failed(
+                f"disabled after repeated failures: {', '.join(disabled)}",
+                fix=f"symphony ext enable {disabled[0]}",
+            )
+        return HealthStatus.ok(f"{len(runtime.ps())} extension(s) loaded")
+
+
+@hookimpl
+def symphony_components(context: HostContext) -> list[ExtensionRuntimeLifecycle]:
+    return [ExtensionRuntimeLifecycle(context)]
 
 
 @hookimpl

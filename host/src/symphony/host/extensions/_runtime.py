@@ -1,0 +1,234 @@
+"""The ExtensionPort: installed extensions run in the runtime their manifest names, under the checker.
+
+For each extension this module turns what the host knows — its manifest, its
+validated configuration (secrets revealed only here, to it), what it was
+granted, the distribution's policy — into a :class:`~symphony.sandbox.runtime.Launch`
+and hands it to the sandbox's extension manager, which starts it lazily,
+restarts it with backoff and disables it in a crash loop.
+
+Which runtime may run what:
+
+- ``python`` (in-process): only trusted extensions (a trusted publisher in the
+  profile, or marked trusted by the user with ``symphony ext grant NAME --trust``);
+- ``subprocess`` and ``wasm``: when listed in ``sandbox.runtimes``;
+- a weaker confinement than the kernel should give is accepted only with
+  ``sandbox.policy = "permissive"``.
+
+Files an extension may use are its effective file grants; the confined
+runtimes see only those directories (Landlock rules, or wasm preopens).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from pathlib import Path
+from typing import Any
+
+from symphony.hookspecs import (
+    NAMED_LOCATIONS,
+    ExtensionError,
+    ExtensionId,
+    FileAccess,
+    HealthStatus,
+    Manifest,
+    Secret,
+    parse_permission,
+)
+from symphony.hookspecs.ports import HostContext
+from symphony.sandbox.manager import ExtensionManager, ExtensionStats
+from symphony.sandbox.runtime import (
+    ExtensionCrashedError,
+    ExtensionDisabledError,
+    ExtensionTimeoutError,
+    Launch,
+    Runtime,
+)
+
+from .._settings import Settings
+from ..permissions import PermissionChecker, Permissions, Subject, open_permissions, subject_from_manifest
+from ._config import resolve_configuration, settings_values
+from ._index import InstalledExtension, find_extension
+from ._services import HostServices
+from ._state import StateFile
+
+__all__ = ["ExtensionRuntime", "launch_for"]
+
+
+def _runtimes(settings: Settings) -> dict[str, Runtime]:
+    from symphony.sandbox.inprocess import InProcessRuntime
+    from symphony.sandbox.subprocess.runtime import SubprocessRuntime
+
+    runtimes: dict[str, Runtime] = {"python": InProcessRuntime()}
+    if "subprocess" in settings.sandbox.runtimes:
+        runtimes["subprocess"] = SubprocessRuntime()
+    if "wasm" in settings.sandbox.runtimes:
+        from symphony.sandbox.wasm.adapter import WasmManagerRuntime
+
+        runtimes["wasm"] = WasmManagerRuntime(settings.cache_dir / "wasm")
+    return runtimes
+
+
+def _directory(pattern: str, permissions: Permissions, extension: str) -> Path | None:
+    """The directory a granted path pattern opens up: the part before any glob character."""
+    if pattern in NAMED_LOCATIONS:
+        directory = permissions.resolver.resolve(extension, pattern)
+        directory.mkdir(parents=True, exist_ok=True)
+        return directory
+    fixed = Path(os.path.expanduser(pattern))
+    while glob.has_magic(str(fixed)):
+        fixed = fixed.parent
+    if not fixed.is_absolute():
+        fixed = permissions.resolver.workspace / fixed
+    fixed = fixed.resolve()
+    while not fixed.exists() and fixed != fixed.parent:
+        fixed = fixed.parent
+    return fixed if fixed.exists() else None
+
+
+def _paths(effective: list[str], permissions: Permissions, extension: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    read: list[str] = []
+    write: list[str] = []
+    for text in effective:
+        permission = parse_permission(text)
+        if not isinstance(permission, FileAccess):
+            continue
+        for pattern in permission.paths:
+            directory = _directory(pattern, permissions, extension)
+            if directory is not None:
+                (write if permission.scope in ("write", "admin") else read).append(str(directory))
+    return tuple(dict.fromkeys(read)), tuple(dict.fromkeys(write))
+
+
+def launch_for(installed: InstalledExtension, settings: Settings, permissions: Permissions) -> Launch:
+    """Everything the runtime needs to start ``installed``; ExtensionError when policy forbids running it."""
+    manifest = installed.manifest
+    if manifest is None or installed.problems:
+        raise ExtensionError(
+            f"Extension {installed.name!r} has an invalid manifest; run 'symphony ext validate"
+            f" {installed.manifest_path or installed.package}' to see why."
+        )
+    name = manifest.name
+    kind = manifest.runtime.kind
+    subject = subject_from_manifest(manifest)
+    trusted = permissions.trusted(subject)
+    if kind == "python" and trusted is None:
+        raise ExtensionError(
+            f"Extension {name!r} runs in the host's process (runtime kind 'python'), which only trusted"
+            f" extensions may; trust it with 'symphony ext grant {name} --trust' if you trust its author."
+        )
+    if kind != "python" and kind not in settings.sandbox.runtimes:
+        raise ExtensionError(
+            f"Extension {name!r} needs the {kind} runtime, which the sandbox policy does not allow"
+            f" (sandbox.runtimes = {settings.sandbox.runtimes})."
+        )
+    config = resolve_configuration(
+        manifest, settings_values(settings.extensions.config, name), secrets_file=settings.extensions.secrets_file
+    )
+    revealed = {key: value.reveal() if isinstance(value, Secret) else value for key, value in config.items()}
+    report = permissions.report(subject)
+    read, write = _paths(report.effective, permissions, name)
+    package_dir = Path(installed.manifest_path).parent if installed.manifest_path else Path(installed.location)
+    root = package_dir
+    for _ in installed.package.split("."):
+        root = root.parent
+    entry = str(package_dir / manifest.runtime.entry) if kind == "wasm" else manifest.runtime.entry
+    return Launch(
+        name=name,
+        kind=kind,
+        entry=entry,
+        sys_path=(str(root),),
+        config=revealed,
+        timeout=manifest.resources.timeout,
+        memory_bytes=manifest.resources.memory_bytes(),
+        read_paths=read,
+        write_paths=write,
+        weaker_allowed=settings.sandbox.policy == "permissive",
+    )
+
+
+class ExtensionRuntime:
+    """The ``extension_runtime`` port: load (register), invoke (lazily started), unload, health."""
+
+    def __init__(self, context: HostContext, *, checker_mode: str = "enforce", run_id: str | None = None) -> None:
+        self._context = context
+        self.settings: Settings = context.settings
+        self.permissions = open_permissions(self.settings, context.profile, self._subject)
+        self.checker: PermissionChecker = self.permissions.checker("learn" if checker_mode == "learn" else "enforce")
+        options = context.component_config("extensions").options
+        self.services = HostServices(
+            self.checker, context, run_id=run_id, model_instrument=str(options.get("model_instrument", "openai-chat"))
+        )
+        self.manager = ExtensionManager(_runtimes(self.settings), self.services.host_call)
+        self.state = StateFile(self.settings.data_dir)
+        self._reported: dict[str, ExtensionStats] = {}
+        self._installed: dict[str, InstalledExtension] = {}
+
+    def _find(self, name: str) -> InstalledExtension:
+        found = self._installed.get(name) or find_extension(self.settings.cache_dir, name)
+        if found is None:
+            raise ExtensionError(f"No extension {name!r} is installed; 'symphony ext list' shows those that are.")
+        self._installed[name] = found
+        return found
+
+    def _subject(self, name: str) -> Subject:
+        try:
+            manifest = self._find(name).manifest
+        except ExtensionError as error:
+            raise LookupError(str(error)) from None
+        if manifest is None:
+            raise LookupError(f"extension {name!r} has an invalid manifest")
+        return subject_from_manifest(manifest)
+
+    async def load_extension(self, manifest: Any) -> ExtensionId:
+        """Register the extension (by manifest or name) so its first invocation starts it."""
+        name = manifest.name if isinstance(manifest, Manifest) else str(manifest)
+        if name not in {row.name for row in self.manager.ps()}:
+            record = self.state.read().get(name)
+            launch = launch_for(self._find(name), self.settings, self.permissions)
+            self.manager.register(launch, disabled=record.disabled if record else None)
+        return ExtensionId(name)
+
+    async def invoke_extension(self, extension_id: ExtensionId, payload: Any) -> Any:
+        """``payload`` is ``{"operation": ..., "input": {...}}``; the extension's dict result."""
+        if not isinstance(payload, dict) or not isinstance(payload.get("operation"), str):
+            raise ExtensionError("invoke_extension needs a payload {'operation': str, 'input': {...}}.")
+        await self.load_extension(extension_id)
+        try:
+            return await self.manager.invoke(extension_id, payload["operation"], dict(payload.get("input") or {}))
+        except (ExtensionCrashedError, ExtensionTimeoutError, ExtensionDisabledError):
+            self.flush()  # another process (and 'symphony doctor') must see a crash loop
+            raise
+
+    def enable(self, name: str) -> bool:
+        """Clear a crash-loop disable, here and for later processes; False if it was not disabled."""
+        cleared = self.state.enable(name)
+        if name in {row.name for row in self.manager.ps()}:
+            self.manager.enable(name)
+        return cleared
+
+    def flush(self) -> None:
+        """Add this process's counts since the last flush to the totals ``ext ps`` shows."""
+        rows = self.manager.ps()
+        self.state.add(rows, self._reported)
+        self._reported = {row.name: row for row in rows}
+
+    async def unload_extension(self, extension_id: ExtensionId) -> None:
+        await self.manager.stop(extension_id)
+
+    async def extension_health(self, extension_id: ExtensionId) -> HealthStatus:
+        rows = {row.name: row for row in self.manager.ps()}
+        row = rows.get(extension_id)
+        if row is None:
+            return HealthStatus.ok("not loaded")
+        if row.state == "disabled":
+            return HealthStatus.failed(row.last_error or "disabled", fix=f"symphony ext enable {extension_id}")
+        return HealthStatus.ok(f"{row.state}, {row.invocations} invocation(s), {row.failures} failure(s)")
+
+    def ps(self) -> list[ExtensionStats]:
+        return self.manager.ps()
+
+    async def close(self) -> None:
+        self.flush()
+        await self.manager.close()
+        self.permissions.close()

@@ -1,0 +1,92 @@
+"""What extensions did across host processes: counters for ``ext ps`` and crash-loop disables.
+
+Each host process adds its own counts when its extension runtime closes (and
+after every failure), so ``symphony ext ps`` in another process sees the
+totals, and an extension disabled in a crash loop stays disabled until
+``symphony ext enable``.  One small JSON file in the data directory, replaced
+atomically; two hosts closing at the same instant may lose one's increment
+(counters are statistics, not accounts), never the file.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import msgspec
+
+from symphony.sandbox.manager import ExtensionStats
+
+__all__ = ["ExtensionRecord", "StateFile"]
+
+
+class ExtensionRecord(msgspec.Struct, kw_only=True):
+    """Totals of one extension over every host process."""
+
+    name: str
+    runtime: str
+    invocations: int = 0
+    failures: int = 0
+    denials: int = 0
+    restarts: int = 0
+    disabled: str | None = None
+    last_error: str | None = None
+    peak_memory_bytes: int | None = None
+    cpu_seconds: float = 0.0
+    updated: float = 0.0
+
+
+class StateFile:
+    """``<data_dir>/extensions-state.json``."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.path = data_dir / "extensions-state.json"
+
+    def read(self) -> dict[str, ExtensionRecord]:
+        try:
+            return msgspec.json.decode(self.path.read_bytes(), type=dict[str, ExtensionRecord])
+        except FileNotFoundError:
+            return {}
+        except (OSError, msgspec.DecodeError):
+            return {}  # statistics only: a damaged file starts over rather than blocking extensions
+
+    def _write(self, records: dict[str, ExtensionRecord]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=".extensions-state.")
+        try:
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(msgspec.json.encode(records))
+            os.replace(temporary, self.path)
+        except BaseException:
+            os.unlink(temporary)
+            raise
+
+    def add(self, rows: list[ExtensionStats], previous: dict[str, ExtensionStats]) -> None:
+        """Add what changed since ``previous`` (this process's last report) to the totals."""
+        records = self.read()
+        for row in rows:
+            before = previous.get(row.name)
+            record = records.setdefault(row.name, ExtensionRecord(name=row.name, runtime=row.runtime))
+            record.invocations += row.invocations - (before.invocations if before else 0)
+            record.failures += row.failures - (before.failures if before else 0)
+            record.denials += row.denials - (before.denials if before else 0)
+            record.restarts += row.restarts - (before.restarts if before else 0)
+            record.cpu_seconds += (row.cpu_seconds or 0.0) - ((before.cpu_seconds or 0.0) if before else 0.0)
+            if row.memory_bytes:
+                record.peak_memory_bytes = max(record.peak_memory_bytes or 0, row.memory_bytes)
+            record.last_error = row.last_error or record.last_error
+            record.disabled = row.last_error if row.state == "disabled" else record.disabled
+            record.updated = time.time()
+        self._write(records)
+
+    def enable(self, name: str) -> bool:
+        """Clear a crash-loop disable; False if ``name`` was not disabled."""
+        records = self.read()
+        record = records.get(name)
+        if record is None or record.disabled is None:
+            return False
+        record.disabled = None
+        self._write(records)
+        return True

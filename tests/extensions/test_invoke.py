@@ -1,0 +1,44 @@
+"""``symphony ext invoke``, ``ps`` and trust, over really installed extension distributions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from tests.conftest import Installer, Symphony
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def ext(installer: Installer, symphony: Callable[..., Symphony]) -> Symphony:
+    return symphony(installer.site("extensions"))
+
+
+def test_an_in_process_extension_runs_only_once_trusted(ext: Symphony) -> None:
+    refused = ext.run("ext", "invoke", "sample-operator", "text-stats", "--input", "text=a b a")
+    assert refused.returncode == 1
+    assert "only trusted extensions may" in refused.stderr
+    assert "symphony ext grant sample-operator --trust" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    ext.run("ext", "grant", "sample-operator", "--trust")
+    answer = ext.json("ext", "invoke", "sample-operator", "text-stats", "--input", "text=a b a\nc")
+    assert answer["result"] == {"lines": 2, "words": 4, "top_words": ["a", "b", "c"]}
+
+
+def test_invocations_are_counted_across_processes(ext: Symphony) -> None:
+    ext.run("ext", "grant", "sample-operator", "--trust")
+    for _ in range(2):
+        ext.json("ext", "invoke", "sample-operator", "text-stats", "--input", "text=x")
+    (row,) = [r for r in ext.json("ext", "ps") if r["name"] == "sample-operator"]
+    assert (row["invocations"], row["failures"], row["disabled"]) == (2, 0, None)
+
+
+def test_an_unknown_extension_is_a_one_line_error(ext: Symphony) -> None:
+    result = ext.run("ext", "invoke", "no-such-extension", "x")
+    assert result.returncode == 1
+    assert "No extension 'no-such-extension' is installed" in result.stderr
+    assert "Traceback" not in result.stderr
