@@ -168,3 +168,37 @@ def test_serve_stops_cleanly_on_a_signal(server: Server, signum: signal.Signals)
     server.process.send_signal(signum)
     assert server.process.wait(10) == 0
     assert not server.socket_path.exists()
+
+
+def test_serve_speaks_tls_on_tcp_and_clients_verify_it(tmp_path: Path, env: dict[str, str]) -> None:
+    import trustme
+
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1")
+    ca_file, cert_file, key_file = tmp_path / "ca.pem", tmp_path / "cert.pem", tmp_path / "key.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    cert.cert_chain_pems[0].write_to_path(str(cert_file))
+    cert.private_key_pem.write_to_path(str(key_file))
+    tls = ["--tls-cert", str(cert_file), "--tls-key", str(key_file)]
+    process = subprocess.Popen(
+        [SYMPHONY, "bus", "serve", "--tcp", "127.0.0.1:0", "--token", TOKEN, *tls],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    try:
+        (line,) = read_lines(process.stdout, 1, 30)
+        address = line.removeprefix("listening on ")
+        trusted = symphony(env, "bus", "request", address, "ping", "--token", TOKEN, "--tls-ca", str(ca_file))
+        assert trusted.returncode == 0, trusted.stderr
+        assert json.loads(trusted.stdout)["pong"] is True
+        plain = symphony(env, "bus", "request", address, "ping", "--token", TOKEN, "--timeout", "3")
+        assert plain.returncode == 1 and "Traceback" not in plain.stderr
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(10)
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()

@@ -219,9 +219,15 @@ class BusServer:
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-async def serve(bus: MessageBus, addresses: list[tuple[str, str]], token: str | None) -> None:
-    """Listen on ``addresses`` until SIGINT or SIGTERM; prints ``listening on ADDRESS`` for each."""
+async def serve(
+    bus: MessageBus, addresses: list[tuple[str, str]], token: str | None, tls: tuple[str, str] | None = None
+) -> None:
+    """Listen on ``addresses`` until SIGINT or SIGTERM; prints ``listening on ADDRESS`` for each.
+
+    ``tls`` (certificate, key) makes the TCP listeners speak TLS.
+    """
     config = TransportConfig(token=token)
+    tcp_config = TransportConfig(token=token, tls=True, tls_cert=tls[0], tls_key=tls[1]) if tls else config
     owns_bus = isinstance(bus, InProcessBus)
     if isinstance(bus, InProcessBus):
         await bus.start()
@@ -237,7 +243,7 @@ async def serve(bus: MessageBus, addresses: list[tuple[str, str]], token: str | 
         loop.add_signal_handler(signum, stop.set)
     try:
         for scheme, rest in addresses:
-            listener = await _transport(scheme, config).listen(rest)
+            listener = await _transport(scheme, tcp_config if scheme == "tcp" else config).listen(rest)
             listeners.append(listener)
             server._spawn(server.accept_from(listener))
             click.echo(f"listening on {scheme}:{listener.address}")
@@ -258,9 +264,10 @@ async def serve(bus: MessageBus, addresses: list[tuple[str, str]], token: str | 
 # -- clients -------------------------------------------------------------------------------
 
 
-async def _connect(address: str, token: str | None, timeout: float) -> StreamConnection:
+async def _connect(address: str, token: str | None, timeout: float, tls_ca: str | None = None) -> StreamConnection:
     scheme, rest = parse_address(address)
-    config = TransportConfig(token=token, timeout=timeout, retry_policy=RetryPolicy(max_attempts=1))
+    tls: dict[str, Any] = {"tls": True, "tls_ca": tls_ca} if tls_ca and scheme == "tcp" else {}
+    config = TransportConfig(token=token, timeout=timeout, retry_policy=RetryPolicy(max_attempts=1), **tls)
     return await _transport(scheme, config).connect(rest)
 
 
@@ -294,6 +301,9 @@ def _address_argument(ctx: click.Context, param: click.Parameter, value: str) ->
 
 
 _TOKEN = click.option("--token", envvar="SYMPHONY_BUS_TOKEN", help="Handshake token (env SYMPHONY_BUS_TOKEN).")
+_TLS_CA = click.option(
+    "--tls-ca", envvar="SYMPHONY_BUS_TLS_CA", metavar="PEM", help="Speak TLS to a tcp: address, trusting this CA."
+)
 _TIMEOUT = click.option("--timeout", type=float, default=10.0, show_default=True, help="Seconds to wait.")
 _ADDRESS = click.argument("address", callback=_address_argument)
 
@@ -305,6 +315,7 @@ _ADDRESS = click.argument("address", callback=_address_argument)
 @click.option("--to", "recipient", default=SERVER, show_default=True, help="The endpoint to ask.")
 @click.option("--json", "as_json", is_flag=True, help="Print the whole response envelope as JSON.")
 @_TOKEN
+@_TLS_CA
 @_TIMEOUT
 def request_command(
     *,
@@ -314,6 +325,7 @@ def request_command(
     recipient: str,
     as_json: bool,
     token: str | None,
+    tls_ca: str | None,
     timeout: float,
 ) -> None:
     """Send one request to ADDRESS and print the result; exit 1 if it fails."""
@@ -322,7 +334,7 @@ def request_command(
     )
 
     async def run() -> MessageEnvelope:
-        connection = await _connect(address, token, timeout)
+        connection = await _connect(address, token, timeout, tls_ca)
         try:
             return await _request(connection, envelope, timeout)
         finally:
@@ -343,15 +355,18 @@ def request_command(
 @click.argument("topic")
 @click.option("--data", "data", multiple=True, metavar="KEY=VALUE", help="An event field (JSON or string).")
 @_TOKEN
+@_TLS_CA
 @_TIMEOUT
-def send_command(*, address: str, topic: str, data: tuple[str, ...], token: str | None, timeout: float) -> None:
+def send_command(
+    *, address: str, topic: str, data: tuple[str, ...], token: str | None, tls_ca: str | None, timeout: float
+) -> None:
     """Publish one event on TOPIC through ADDRESS."""
     envelope = MessageEnvelope.create(
         EventPayload(topic=topic, data=_key_values(data, "--data")), sender=CLIENT, recipient=BROADCAST
     )
 
     async def run() -> None:
-        connection = await _connect(address, token, timeout)
+        connection = await _connect(address, token, timeout, tls_ca)
         try:
             await connection.send_envelope(envelope)
         finally:
@@ -366,9 +381,17 @@ def send_command(*, address: str, topic: str, data: tuple[str, ...], token: str 
 @click.option("--count", type=click.IntRange(min=1), help="Exit after this many events.")
 @click.option("--json", "as_json", is_flag=True, help="Print each event envelope as one JSON line.")
 @_TOKEN
+@_TLS_CA
 @_TIMEOUT
 def subscribe_command(
-    *, address: str, pattern: str, count: int | None, as_json: bool, token: str | None, timeout: float
+    *,
+    address: str,
+    pattern: str,
+    count: int | None,
+    as_json: bool,
+    token: str | None,
+    tls_ca: str | None,
+    timeout: float,
 ) -> None:
     """Print events matching PATTERN (``*`` one segment, ``>`` the rest) as they arrive.
 
@@ -379,7 +402,7 @@ def subscribe_command(
     )
 
     async def run() -> None:
-        connection = await _connect(address, token, timeout)
+        connection = await _connect(address, token, timeout, tls_ca)
         try:
             reply = await _request(connection, subscribe, timeout)
             if isinstance(reply.payload, ErrorPayload):
@@ -418,15 +441,26 @@ def bus_commands(bus_of: Callable[[], MessageBus]) -> click.Group:
     @click.option("--unix", "unix_paths", multiple=True, metavar="PATH", help="Listen on a Unix socket (owner-only).")
     @click.option("--tcp", "tcp_addresses", multiple=True, metavar="HOST:PORT", help="Listen on TCP (port 0: any).")
     @_TOKEN
-    def serve_command(unix_paths: tuple[str, ...], tcp_addresses: tuple[str, ...], token: str | None) -> None:
+    @click.option("--tls-cert", metavar="PEM", help="TLS certificate for the TCP listeners (with --tls-key).")
+    @click.option("--tls-key", metavar="PEM", help="The certificate's private key.")
+    def serve_command(
+        unix_paths: tuple[str, ...],
+        tcp_addresses: tuple[str, ...],
+        token: str | None,
+        tls_cert: str | None,
+        tls_key: str | None,
+    ) -> None:
         """Deliver requests and events from connections to this host's bus until SIGINT/SIGTERM."""
+        if (tls_cert is None) != (tls_key is None):
+            raise click.UsageError("give --tls-cert and --tls-key together")
         addresses = [("unix", path) for path in unix_paths]
         for address in tcp_addresses:
             addresses.append(parse_address(f"tcp:{address}"))
         if not addresses:
             raise click.UsageError("give at least one of --unix PATH and --tcp HOST:PORT")
         try:
-            asyncio.run(serve(bus_of(), addresses, token))
+            tls = (tls_cert, tls_key) if tls_cert and tls_key else None
+            asyncio.run(serve(bus_of(), addresses, token, tls))
         except SymphonyError as error:
             raise _fail(error) from None
 
