@@ -42,3 +42,39 @@ def test_an_unknown_extension_is_a_one_line_error(ext: Symphony) -> None:
     assert result.returncode == 1
     assert "No extension 'no-such-extension' is installed" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+WORKFLOW = """
+schema_version = 1
+id = "ask"
+name = "Ask"
+
+[inputs]
+prompt = { type = "string" }
+
+[outputs]
+answer = "complete.completion"
+
+[nodes.complete]
+kind = "instrument"
+uses = "nested-echo"
+
+[[edges]]
+kind = "data"
+from = "inputs.prompt"
+to = "complete.prompt"
+"""
+
+
+def test_a_workflow_is_checked_for_permissions_before_it_runs(ext: Symphony) -> None:
+    path = ext.home / "ask.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(WORKFLOW)
+    (problem,) = ext.json("workflow", "validate", str(path), returncodes=(1,))
+    assert problem["kind"] == "permission_denied" and problem["nodes"] == ["complete"]
+    assert "runs extension 'ext-nested'" in problem["message"]
+    assert "symphony ext grant ext-nested model:local-echo" in problem["message"]
+    refused = ext.run("run", str(path), "--input", "prompt=hi")
+    assert refused.returncode == 2 and "permission_denied" in refused.stdout + refused.stderr
+    ext.run("ext", "grant", "ext-nested", "model:local-echo")
+    assert ext.json("workflow", "validate", str(path)) == []

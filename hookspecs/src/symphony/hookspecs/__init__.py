@@ -16,6 +16,7 @@ from ._contributions import (
     PortSpec,
     PreValidatorSpec,
     TransportSpec,
+    WorkflowCheck,
 )
 from ._distro import DistroProfile, PermissionPolicy
 from ._envelope import (
@@ -261,6 +262,7 @@ __all__ = [
     "ValidationError",
     "ValidationReport",
     "Workflow",
+    "WorkflowCheck",
     "WorkflowId",
     "WorkflowMetadata",
     "WorkflowProblem",

@@ -23,6 +23,7 @@ __all__ = [
     "PortSpec",
     "PreValidatorSpec",
     "TransportSpec",
+    "WorkflowCheck",
 ]
 
 
@@ -105,3 +106,13 @@ class Invocation(msgspec.Struct, kw_only=True):
     inputs: Mapping[str, Any]
     call: Callable[[Mapping[str, Any]], Awaitable[Any] | Any]
     attributes: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class WorkflowCheck(_Contribution, frozen=True, kw_only=True):
+    """A validation stage a plugin adds to every workflow report (after the builtin stages).
+
+    ``check(workflow)`` returns the problems it finds (``WorkflowProblem``s);
+    it must be quick and side-effect free, since editors re-validate often.
+    """
+
+    check: Callable[[Any], list[Any]]

@@ -199,6 +199,7 @@ ProblemKind = Literal[
     "cycle",
     "unreachable",
     "dead_end",
+    "permission_denied",
 ]
 
 

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
         OperatorSpec,
         PreValidatorSpec,
         TransportSpec,
+        WorkflowCheck,
     )
     from ._events import Event
     from ._health import HealthCheck
@@ -278,6 +279,20 @@ def symphony_codecs(context: HostContext) -> list[CodecSpec]:
 @hookspec
 def symphony_pre_validators(context: HostContext) -> list[PreValidatorSpec]:
     """Contribute fast technical checks run by the pre-validation port.
+
+    .. versionadded:: 1.0
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def symphony_workflow_checks(context: HostContext) -> list[WorkflowCheck]:
+    """Contribute validation stages added to every workflow report.
+
+    Each ``WorkflowCheck.check(workflow)`` returns ``WorkflowProblem``s; they
+    follow the builtin stages in the report (``symphony workflow validate``,
+    ``symphony run``).  The host's extensions plugin contributes
+    ``permissions``: every node whose extension would be denied.
 
     .. versionadded:: 1.0
     """

@@ -6,11 +6,12 @@ manifests).  Control nodes have fixed signatures defined here.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 import msgspec
 
-from symphony.hookspecs import InstrumentSpec, NodeSignature, OperatorSpec, PortSpec
+from symphony.hookspecs import InstrumentSpec, NodeSignature, OperatorSpec, PortSpec, WorkflowCheck
 
 __all__ = ["CONTROL_SIGNATURES", "Catalogue"]
 
@@ -28,11 +29,14 @@ class Catalogue(msgspec.Struct, frozen=True, kw_only=True):
 
     ``hints`` maps a contribution name to the distribution that provides it
     (known to the registry), so that an unknown one can say what to install.
+    ``checks`` are the contributed validation stages (``symphony_workflow_checks``),
+    each ``check(workflow) -> list[WorkflowProblem]``, run after the builtin ones.
     """
 
     instruments: dict[str, NodeSignature] = msgspec.field(default_factory=dict)
     operators: dict[str, NodeSignature] = msgspec.field(default_factory=dict)
     hints: dict[str, str] = msgspec.field(default_factory=dict)
+    checks: tuple[Callable[[Any], list[Any]], ...] = ()
 
     @classmethod
     def from_contributions(
@@ -40,10 +44,12 @@ class Catalogue(msgspec.Struct, frozen=True, kw_only=True):
         instruments: Iterable[tuple[str, InstrumentSpec]] = (),
         operators: Iterable[tuple[str, OperatorSpec]] = (),
         hints: Mapping[str, str] | None = None,
+        checks: Iterable[tuple[str, WorkflowCheck]] = (),
     ) -> Catalogue:
         """From ``(plugin, spec)`` pairs as ``Host.contributions`` gives them."""
         return cls(
             instruments={s.name: NodeSignature(inputs=s.inputs, outputs=s.outputs, provider=p) for p, s in instruments},
             operators={s.name: NodeSignature(inputs=s.inputs, outputs=s.outputs, provider=p) for p, s in operators},
             hints=dict(hints or {}),
+            checks=tuple(spec.check for _plugin, spec in checks),
         )

@@ -21,6 +21,7 @@ def catalogue_of(context: HostContext) -> Catalogue:
     return Catalogue.from_contributions(
         instruments=context.contributions("symphony_instruments").values(),
         operators=context.contributions("symphony_operators").values(),
+        checks=context.contributions("symphony_workflow_checks").values(),
     )
 
 

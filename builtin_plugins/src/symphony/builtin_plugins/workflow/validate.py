@@ -675,6 +675,10 @@ class ValidatedWorkflow:
         for bucket in (self._node_problems, self._edge_problems, self._port_problems):
             for problems in bucket.values():
                 found += problems
+        if self.catalogue.checks:
+            workflow = self.workflow
+            for check in self.catalogue.checks:
+                found += check(workflow)
         return sorted(found, key=_sort_key)
 
     def levels(self) -> tuple[tuple[str, ...], ...]:

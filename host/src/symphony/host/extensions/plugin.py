@@ -14,11 +14,19 @@ from typing import Any
 from symphony.hookspecs import (
     MANIFEST_FILE,
     HealthStatus,
+    InstrumentNode,
     InstrumentSpec,
+    Manifest,
+    NodePermissions,
+    OperatorNode,
     OperatorSpec,
     PreValidationError,
     SymphonyError,
+    Workflow,
+    WorkflowCheck,
+    WorkflowProblem,
     hookimpl,
+    workflow_permission_denials,
 )
 from symphony.hookspecs.ports import CreateUserRequest, CreateWorkflowRequest, HostContext
 
@@ -124,21 +132,87 @@ class ExtensionRuntimeLifecycle:
             await runtime.close()
 
     async def health_check(self) -> HealthStatus:
+        """Failed while an extension is disabled, here or by an earlier process (``extensions-state.json``)."""
+        from ._state import StateFile
+
         runtime = _runtimes.get(self._context)
-        if runtime is None:
-            return HealthStatus.ok("no extension used yet")
-        disabled = [row.name for row in runtime.ps() if row.state == "disabled"]
+        rows = runtime.ps() if runtime is not None else []
+        live = {row.name: row.state for row in rows}
+        recorded = StateFile(self._context.settings.data_dir).read()
+        disabled = sorted(
+            {name for name, state in live.items() if state == "disabled"}
+            | {name for name, record in recorded.items() if record.disabled and live.get(name) in (None, "disabled")}
+        )
         if disabled:
             return HealthStatus.failed(
                 f"disabled after repeated failures: {', '.join(disabled)}",
                 fix=f"symphony ext enable {disabled[0]}",
             )
-        return HealthStatus.ok(f"{len(runtime.ps())} extension(s) loaded")
+        if runtime is None:
+            return HealthStatus.ok("no extension used yet")
+        return HealthStatus.ok(f"{len(rows)} extension(s) loaded")
 
 
 @hookimpl
 def symphony_components(context: HostContext) -> list[ExtensionRuntimeLifecycle]:
     return [ExtensionRuntimeLifecycle(context)]
+
+
+def _permission_problems(context: HostContext, workflow: Workflow) -> list[WorkflowProblem]:
+    """Every node whose extension would be denied, checked as a whole before anything runs."""
+    manifests: dict[tuple[str, str], Manifest] = {}
+    for installed in _listing(context).extensions:
+        manifest = installed.manifest
+        if manifest is not None and not installed.problems:
+            for contributed in manifest.contributes.instruments:
+                manifests[("instrument", contributed.name)] = manifest
+            for contributed in manifest.contributes.operators:
+                manifests[("operator", contributed.name)] = manifest
+    nodes = []
+    for node_id, node in workflow.nodes.items():
+        if isinstance(node, InstrumentNode | OperatorNode):
+            manifest = manifests.get((node.__struct_config__.tag, node.uses))  # type: ignore[arg-type]
+            if manifest is not None:
+                declared = manifest.capabilities.permissions()
+                nodes.append(NodePermissions(node=node_id, extension=manifest.name, declared=declared))
+    if not nodes:
+        return []
+    from ..permissions import open_permissions, subject_from_manifest
+
+    by_name = {m.name: m for m in manifests.values()}
+
+    def lookup(name: str) -> Any:
+        return subject_from_manifest(by_name[name])
+
+    permissions = open_permissions(context.settings, context.profile, lookup)
+    try:
+        names = [n.extension for n in nodes]
+        trusted = [name for name in names if permissions.trusted(lookup(name)) is not None]
+        denials = workflow_permission_denials(
+            nodes, permissions.workflow_grants(names), trusted=trusted, deny=permissions.policy.deny
+        )
+    finally:
+        permissions.close()
+    return [
+        WorkflowProblem(
+            kind="permission_denied",
+            nodes=(denial.node,),
+            message=f"Node {denial.node!r} runs extension {denial.extension!r}, which would be denied:"
+            f" {denial.message()}",
+        )
+        for denial in denials
+    ]
+
+
+@hookimpl
+def symphony_workflow_checks(context: HostContext) -> list[WorkflowCheck]:
+    return [
+        WorkflowCheck(
+            name="permissions",
+            description="Every node whose extension declares permissions not granted, or forbidden by policy.",
+            check=lambda workflow: _permission_problems(context, workflow),
+        )
+    ]
 
 
 @hookimpl

@@ -12,7 +12,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from symphony.hookspecs import ControlNode, InstrumentSpec, Node, OperatorSpec, SymphonyError, ValidationError
+from symphony.hookspecs import (
+    ControlNode,
+    InstrumentSpec,
+    Node,
+    OperatorSpec,
+    SymphonyError,
+    ValidationError,
+    WorkflowCheck,
+)
 
 from ...workflow.catalogue import Catalogue
 from ...workflow.conditions import parse_condition
@@ -28,6 +36,8 @@ class Implementations:
 
     operators: Mapping[str, tuple[str, OperatorSpec]] = field(default_factory=dict)
     instruments: Mapping[str, tuple[str, InstrumentSpec]] = field(default_factory=dict)
+    #: Contributed validation stages (``symphony_workflow_checks``), e.g. permissions.
+    checks: Mapping[str, tuple[str, WorkflowCheck]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, operators: Iterable[OperatorSpec] = (), instruments: Iterable[InstrumentSpec] = ()) -> Implementations:
@@ -39,7 +49,9 @@ class Implementations:
 
     def catalogue(self) -> Catalogue:
         """The validator's view of the same contributions."""
-        return Catalogue.from_contributions(instruments=self.instruments.values(), operators=self.operators.values())
+        return Catalogue.from_contributions(
+            instruments=self.instruments.values(), operators=self.operators.values(), checks=self.checks.values()
+        )
 
     def resolve(self, node_id: str, node: Node) -> Spec:
         """The contribution behind an instrument or operator node."""

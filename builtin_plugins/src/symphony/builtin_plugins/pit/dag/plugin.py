@@ -30,6 +30,7 @@ def implementations_of(context: HostContext) -> Implementations:
     return Implementations(
         operators=context.contributions("symphony_operators"),
         instruments=context.contributions("symphony_instruments"),
+        checks=context.contributions("symphony_workflow_checks"),
     )
 
 
