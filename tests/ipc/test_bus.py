@@ -557,3 +557,46 @@ async def test_the_editors_notifications_flow_through_the_bus(tmp_path: Path) ->
         await editor.close_buffer(buffer)
         await asyncio.sleep(0.05)
     assert topics == [("editor.opened", 0), ("editor.changed", 1), ("editor.saved", 1), ("editor.closed", 1)]
+
+
+async def test_the_dag_trackers_run_and_node_events_flow_through_the_bus(tmp_path: Path) -> None:
+    from symphony.builtin_plugins.orchestra import plugin as orchestra_plugin
+    from symphony.builtin_plugins.pit.dag import plugin as dag_plugin
+    from symphony.builtin_plugins.workflow import decode
+
+    workflow = decode(
+        b"""
+schema_version = 1
+id = "hello"
+name = "hello"
+[inputs]
+name = { type = "string" }
+[outputs]
+text = "greet.text"
+[nodes.greet]
+kind = "operator"
+uses = "text-template"
+config = { template = "Hello, {value}!" }
+[[edges]]
+kind = "data"
+from = "inputs.name"
+to = "greet.values"
+""",
+        "toml",
+    )
+    topics: list[str] = []
+
+    async def observe(envelope: MessageEnvelope) -> None:
+        topics.append(envelope.payload.topic)  # type: ignore[union-attr]
+
+    settings = Settings(data_dir=tmp_path / "data", cache_dir=tmp_path / "cache")
+    plugins = [bus_plugin, dag_plugin, orchestra_plugin]
+    async with Host(settings, plugins=plugins, discover_plugins=False) as host:
+        bus = host.port("message_bus")
+        bus.subscribe("run.>", observe)
+        bus.subscribe("node.>", observe)
+        result = await host.port("dag_tracker").run(workflow, {"name": "Ada"})
+        await asyncio.sleep(0.05)
+    assert result.outputs == {"text": "Hello, Ada!"}
+    assert topics[0] == "run.started" and topics[-1].startswith("run.")
+    assert "node.running" in topics
