@@ -20,9 +20,11 @@ def _check() -> HealthStatus:
             severity="warning",
         )
         return HealthStatus(status="degraded", message="partial confinement", problems=(problem,), details=details)
-    return HealthStatus(
-        status="ok", message=f"Landlock ABI {confinement.landlock_abi}, userns, seccomp, rlimits", details=details
+    active = (
+        f"subprocess workers confined by Landlock ABI {confinement.landlock_abi} (files), user+network namespaces"
+        " (no network), seccomp (no fork/exec/inet sockets/ptrace), rlimits; wasm by fuel, epochs, memory limits"
     )
+    return HealthStatus(status="ok", message=active, details=details)
 
 
 @hookimpl
