@@ -113,6 +113,22 @@ async def until(condition: Any, timeout: float = 2.0) -> None:
         await asyncio.sleep(0.005)
 
 
+async def answered(bus: InProcessBus, sent: MessageEnvelope) -> MessageEnvelope:
+    """The reply to ``sent``, allowing the server a moment to see a just-made subscription.
+
+    NATS propagates interest asynchronously (across a cluster it takes a while);
+    until it has, a request gets "no responders", which is the right answer then.
+    """
+    deadline = time.monotonic() + 3
+    while True:
+        try:
+            return await bus.request(sent, timeout=3)
+        except TransportError as error:
+            if "no responders" not in str(error) or time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.05)
+
+
 async def test_request_crosses_hosts_through_nats(hosts: tuple[Host, Host]) -> None:
     a, b = hosts
 
@@ -129,7 +145,7 @@ async def test_request_crosses_hosts_through_nats(hosts: tuple[Host, Host]) -> N
     await b.bridge.start()
 
     sent = request("add", "calc", x=2, y=40)
-    reply = await a.bus.request(sent, timeout=3)
+    reply = await answered(a.bus, sent)
     assert reply.payload == ResponsePayload(result={"sum": 42, "on": "host-b"})
     assert reply.header.correlation_id == sent.header.message_id
     assert reply.header.sender == "calc" and reply.header.recipient == "client"
