@@ -2,7 +2,7 @@
 
 NAME is ``startup``, ``hook_call``, ``cli``, ``dag_validate``, ``dag_edit``,
 ``workflow_serde``, ``bus_route``, ``codec``, ``transport_rtt``, ``ext_load``,
-``ext_invoke``, ``permissions``, ``dag_schedule``, ``checkpoint`` or ``all``.  Every figure comes
+``ext_invoke``, ``permissions``, ``dag_schedule``, ``checkpoint``, ``conductor`` or ``all``.  Every figure comes
 with a baseline measured in the same run; ``ratio`` is value / baseline_value.
 ``--json`` prints only a JSON list of records to stdout.
 """
@@ -136,6 +136,12 @@ def _checkpoint(quick: bool) -> list[Record]:
     return checkpoint.run(quick)
 
 
+def _conductor(quick: bool) -> list[Record]:
+    from benchmarks import conductor
+
+    return conductor.run(quick)
+
+
 def _permissions(quick: bool) -> list[Record]:
     from benchmarks import permissions
 
@@ -157,6 +163,7 @@ BENCHMARKS: dict[str, Callable[[bool], list[Record]]] = {
     "permissions": _permissions,
     "dag_schedule": _dag_schedule,
     "checkpoint": _checkpoint,
+    "conductor": _conductor,
 }
 
 

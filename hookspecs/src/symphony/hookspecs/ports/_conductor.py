@@ -13,7 +13,12 @@ __all__ = ["ConductorPort", "ConductorStatus", "OrchestrationRequest", "Orchestr
 
 
 class OrchestrationRequest(Base, frozen=True):
-    """Run ``workflow`` (a document or a path to one) with ``inputs``."""
+    """Run ``workflow`` (a Workflow, a document or a path to one) with ``inputs``.
+
+    With ``resume`` (a run id), continue that run instead: its recorded
+    workflow and inputs are used, so ``workflow`` may be None and ``inputs``
+    must be empty.
+    """
 
     workflow: Any
     inputs: dict[str, Any] = msgspec.field(default_factory=dict)
@@ -34,6 +39,15 @@ class ConductorStatus(Base, frozen=True):
 
     state: Literal["idle", "busy", "stopped"]
     active_runs: tuple[ExecutionId, ...] = ()
+    #: Later fields, with defaults so that older peers' documents stay valid.
+    #: ``embedded`` in the host's process, or ``process``: a separate conductor process.
+    mode: Literal["embedded", "process"] = "embedded"
+    #: The conductor process, in ``process`` mode (None while it is down).
+    pid: int | None = None
+    #: Times the conductor process was started again after it died or hung.
+    restarts: int = 0
+    #: Why the conductor is stopped, when it is (e.g. "its process (pid 812) was killed by SIGKILL").
+    reason: str | None = None
 
 
 @runtime_checkable

@@ -1,0 +1,112 @@
+"""Registers the conductor as the ``conductor`` port, its lifecycle, and ``symphony conductor``.
+
+``[components.conductor.options] mode`` picks the provider: ``embedded`` (the
+default) runs workflows in the host's process; ``process`` starts
+``symphony conductor serve`` as a child supervised over stdio and talks to it
+over the IPC envelope.  The component starts that child with the host and
+stops it with the host.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+from symphony.hookspecs import ConfigurationError, HealthStatus, PortUnavailableError, hookimpl
+from symphony.hookspecs.ports import HostContext
+
+from ..ipc.bus.bus import InProcessBus
+from ..pit.dag.tracker import DagTracker
+from .cli import conductor_commands
+from .embedded import EmbeddedConductor
+from .options import COMPONENT, ConductorOptions
+from .remote import RemoteConductor
+
+SYMPHONY_API = "^1.0"
+
+#: Runs the ``symphony`` command with this interpreter, wherever its script is.
+_SYMPHONY = "import sys; from symphony.host.cli import main; sys.exit(main())"
+
+
+def options_of(context: HostContext) -> ConductorOptions:
+    return ConductorOptions.from_options(context.component_config(COMPONENT).options)
+
+
+def tracker_of(context: HostContext) -> DagTracker:
+    """The host's DAG tracker; the conductor needs the builtin one (it waits for and resumes runs)."""
+    port = context.port("dag_tracker")
+    if not isinstance(port, DagTracker):
+        raise PortUnavailableError(
+            f"The builtin conductor needs the builtin DAG tracker, but dag_tracker is served by"
+            f" {type(port).__name__}; unset ports.dag_tracker, or provide a conductor for it."
+        )
+    return port
+
+
+def embedded_for(context: HostContext) -> EmbeddedConductor:
+    return EmbeddedConductor(lambda: tracker_of(context))
+
+
+def remote_for(context: HostContext, options: ConductorOptions) -> RemoteConductor:
+    """A client of a ``symphony conductor serve`` child sharing this host's data and cache directories."""
+    argv = list(options.command) or [sys.executable, "-c", _SYMPHONY, "conductor", "serve"]
+    env = {
+        **os.environ,
+        "SYMPHONY_DATA_DIR": str(context.data_dir),
+        "SYMPHONY_CACHE_DIR": str(context.cache_dir),
+        **options.env,
+    }
+    bus = context.port("message_bus")
+    if not isinstance(bus, InProcessBus):
+        bus = InProcessBus(name="conductor-bus")  # the supervisor needs the builtin bus; keep a private one
+    return RemoteConductor(bus, argv, env=env, options=options)
+
+
+@hookimpl(trylast=True)
+def symphony_provide_conductor(context: HostContext) -> EmbeddedConductor | RemoteConductor:
+    options = options_of(context)
+    if options.mode == "process":
+        return remote_for(context, options)
+    return embedded_for(context)
+
+
+class ConductorLifecycle:
+    """Starts the conductor's process with the host (process mode) and stops it with the host."""
+
+    name = COMPONENT
+
+    def __init__(self, context: HostContext) -> None:
+        self._context = context
+        try:
+            process = options_of(context).mode == "process"
+        except ConfigurationError:
+            process = False  # start() reports it
+        self.depends_on: tuple[str, ...] = ("message_bus",) if process else ()
+
+    async def start(self) -> None:
+        port = self._context.port("conductor")
+        if isinstance(port, RemoteConductor):
+            await port.start()
+
+    async def stop(self) -> None:
+        port = self._context.port("conductor")
+        if isinstance(port, RemoteConductor | EmbeddedConductor):
+            await port.close()
+
+    async def health_check(self) -> HealthStatus:
+        port = self._context.port("conductor")
+        if isinstance(port, RemoteConductor):
+            return port.health()
+        status = await port.get_status()
+        return HealthStatus.ok(f"{status.mode}, {status.state}, {len(status.active_runs)} active run(s)")
+
+
+@hookimpl
+def symphony_components(context: HostContext) -> list[ConductorLifecycle]:
+    return [ConductorLifecycle(context)]
+
+
+@hookimpl
+def symphony_register_commands(cli: Any, context: HostContext) -> None:
+    cli.add_command(conductor_commands(lambda: embedded_for(context), lambda: context.port("conductor")), "conductor")

@@ -1,0 +1,95 @@
+"""``symphony conductor serve``: a conductor in its own process, answering over the envelope.
+
+- On stdio (the default): the host started this process through its
+  supervisor; requests come from the parent, heartbeats are answered, and the
+  process ends when the parent closes the pipe.
+- On a Unix socket (``--unix PATH``): any number of clients connect with the
+  handshake of docs/wire-format.md and send requests to endpoint
+  ``conductor``; run and node events are published on the served bus, so
+  ``symphony bus subscribe unix:PATH 'run.>'`` follows the runs.
+
+Either way, when it stops, runs still going are cancelled (and resumable).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from typing import Any, Final
+
+import click
+
+from symphony.hookspecs import EndpointId, Event, MessageEnvelope, NotFoundError, RequestPayload
+
+from ..ipc.bus.bus import InProcessBus
+from ..ipc.cli import BusServer
+from ..ipc.endpoint import serve_endpoint
+from ..ipc.transports import TransportConfig, UnixTransport
+from .embedded import EmbeddedConductor
+from .wire import ENDPOINT, Handler, handlers
+
+__all__ = ["serve_stdio", "serve_unix"]
+
+#: How long the socket server keeps a routed request open: ``conductor.orchestrate`` lasts as long as its run.
+_SOCKET_REQUEST_TIMEOUT: Final = 7 * 24 * 3600.0
+
+
+async def serve_stdio(conductor: EmbeddedConductor) -> None:
+    """Answer the parent over stdin/stdout until it closes the pipe."""
+    try:
+        await serve_endpoint(handlers(conductor), name=ENDPOINT)
+    finally:
+        await _shutdown(conductor)
+
+
+def endpoint_handler(table: dict[str, Handler]) -> Any:
+    """A bus endpoint handler dispatching requests by method to ``table``."""
+
+    async def handle(envelope: MessageEnvelope) -> Any:
+        payload = envelope.payload
+        if not isinstance(payload, RequestPayload):
+            return None
+        handler = table.get(payload.method)
+        if handler is None:
+            raise NotFoundError(f"Endpoint {ENDPOINT!r} has no method {payload.method!r}; it offers {sorted(table)}.")
+        return await handler(payload.params)
+
+    return handle
+
+
+async def serve_unix(conductor: EmbeddedConductor, path: str, *, token: str | None = None) -> None:
+    """Listen on the Unix socket ``path`` until SIGINT or SIGTERM; prints ``listening on unix:PATH``."""
+    bus = InProcessBus(name="conductor-server")
+    await bus.start()
+
+    def publish(event: Event) -> None:
+        if bus.running:
+            bus.publish_nowait(event.topic, event.data, sender=event.source)
+
+    conductor.sink = publish
+    bus.register_endpoint(EndpointId(ENDPOINT), endpoint_handler(handlers(conductor)))
+    server = BusServer(bus, request_timeout=_SOCKET_REQUEST_TIMEOUT)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    listener = await UnixTransport(TransportConfig(token=token)).listen(path)
+    accepting = loop.create_task(server.accept_from(listener))
+    try:
+        click.echo(f"listening on unix:{listener.address}")
+        sys.stdout.flush()
+        await stop.wait()
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+        accepting.cancel()
+        await asyncio.gather(accepting, return_exceptions=True)
+        await listener.close()
+        await server.close()
+        await _shutdown(conductor)
+        await bus.stop()
+
+
+async def _shutdown(conductor: EmbeddedConductor) -> None:
+    await conductor.close(tracker=True)
