@@ -2,9 +2,9 @@
 
 NAME is ``startup``, ``hook_call``, ``cli``, ``dag_validate``, ``dag_edit``,
 ``workflow_serde``, ``bus_route``, ``codec``, ``transport_rtt``, ``ext_load``,
-``ext_invoke``, ``permissions``, ``dag_schedule``, ``checkpoint``, ``conductor`` or ``all``.  Every figure comes
-with a baseline measured in the same run; ``ratio`` is value / baseline_value.
-``--json`` prints only a JSON list of records to stdout.
+``ext_invoke``, ``permissions``, ``dag_schedule``, ``checkpoint``, ``conductor``,
+``dag_dask`` or ``all``.  Every figure comes with a baseline measured in the same run;
+``ratio`` is value / baseline_value.  ``--json`` prints only a JSON list of records to stdout.
 """
 
 from __future__ import annotations
@@ -136,6 +136,12 @@ def _checkpoint(quick: bool) -> list[Record]:
     return checkpoint.run(quick)
 
 
+def _dag_dask(quick: bool) -> list[Record]:
+    from benchmarks import dag_dask
+
+    return dag_dask.run(quick)
+
+
 def _conductor(quick: bool) -> list[Record]:
     from benchmarks import conductor
 
@@ -164,6 +170,7 @@ BENCHMARKS: dict[str, Callable[[bool], list[Record]]] = {
     "dag_schedule": _dag_schedule,
     "checkpoint": _checkpoint,
     "conductor": _conductor,
+    "dag_dask": _dag_dask,
 }
 
 

@@ -14,12 +14,41 @@ import msgspec
 
 from symphony.hookspecs import ConfigurationError, RetryPolicy, ValidationError
 
-__all__ = ["DEFAULT_RETRY_ON", "RUN_KEY", "NodeOptions", "TrackerOptions", "node_options", "split_config"]
+__all__ = [
+    "DEFAULT_RETRY_ON",
+    "RUN_KEY",
+    "DaskOptions",
+    "NodeOptions",
+    "TrackerOptions",
+    "node_options",
+    "split_config",
+]
 
 #: The key of a node's config that holds its run options.
 RUN_KEY: Final = "run"
 #: Error categories retried unless a node says otherwise (see recovery.category_of).
 DEFAULT_RETRY_ON: Final = ("timeout", "connection", "data.network", "ipc.transport")
+
+
+class DaskOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``[components.dag.options.dask]``: the cluster the ``dask`` executor sends node work to."""
+
+    #: ``"local"`` starts a LocalCluster on loopback for the tracker's lifetime; otherwise the
+    #: address of a running scheduler, e.g. ``"tcp://10.0.0.5:8786"``.
+    scheduler: str = "local"
+    #: LocalCluster only: how many workers, and threads in each.
+    workers: Annotated[int, msgspec.Meta(ge=1)] = 2
+    threads_per_worker: Annotated[int, msgspec.Meta(ge=1)] = 1
+    #: LocalCluster only: workers are processes (true: CPU-bound nodes run in parallel) or threads of this one.
+    processes: bool = True
+    #: Seconds to wait for the scheduler when connecting.
+    connect_timeout: Annotated[float, msgspec.Meta(gt=0)] = 10.0
+    #: Contributions (``uses`` names) that stay in the tracker's process, e.g. sandboxed extension nodes.
+    local: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.scheduler != "local" and not self.scheduler.strip():
+            raise ValueError('scheduler must be "local" or a scheduler address such as "tcp://127.0.0.1:8786"')
 
 
 class TrackerOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -35,6 +64,10 @@ class TrackerOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     synchronous: Literal["normal", "full"] = "normal"
     #: Outputs larger than this (encoded bytes) go to the artifact store; the checkpoint keeps the id.
     inline_limit: Annotated[int, msgspec.Meta(ge=0)] = 65_536
+    #: Where node work runs: "local" (this process, see executor.py) or "dask" (a Dask cluster).
+    executor: Literal["local", "dask"] = "local"
+    #: The cluster of the ``dask`` executor.
+    dask: DaskOptions = msgspec.field(default_factory=DaskOptions)
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> TrackerOptions:

@@ -2,7 +2,8 @@
 
 Settings: ``[components.dag]`` — ``retry_policy`` is every node's default retry
 policy, ``options`` are :class:`~.options.TrackerOptions` (database, max_concurrency,
-limits, synchronous, inline_limit).  Node implementations are resolved from the
+limits, synchronous, inline_limit, executor, dask).  ``executor = "dask"`` runs node work
+on a Dask cluster (:mod:`.distributed`, imported only then).  Node implementations are resolved from the
 installed ``symphony_operators`` and ``symphony_instruments`` contributions.
 """
 
@@ -10,12 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from symphony.hookspecs import PortUnavailableError, hookimpl
+from symphony.hookspecs import ConfigurationError, PortUnavailableError, hookimpl
 from symphony.hookspecs.ports import HostContext
 
 from ...workflow.plugin import limits_of
 from .checkpoints import CheckpointStore
 from .cli import run_command, runs_commands
+from .executor import Executor
 from .nodes import Implementations
 from .options import TrackerOptions
 from .tracker import DagTracker
@@ -32,6 +34,22 @@ def implementations_of(context: HostContext) -> Implementations:
         instruments=context.contributions("symphony_instruments"),
         checks=context.contributions("symphony_workflow_checks"),
     )
+
+
+def executor_for(options: TrackerOptions) -> Executor | None:
+    """The executor ``options.executor`` names (None: the tracker's default, local one)."""
+    if options.executor == "local":
+        return None
+    try:
+        from .distributed import DaskExecutor
+    except ImportError as error:
+        if (error.name or "").partition(".")[0] not in ("dask", "distributed", "cloudpickle"):
+            raise
+        raise ConfigurationError(
+            f'components.dag.options.executor = "dask" needs Dask distributed, which is not installed ({error}).'
+            " Install it with: pip install 'symphony-builtins[dask]'"
+        ) from None
+    return DaskExecutor(options.dask)
 
 
 def tracker_for(context: HostContext) -> DagTracker:
@@ -52,6 +70,7 @@ def tracker_for(context: HostContext) -> DagTracker:
         store=store,
         options=options,
         retry=config.retry_policy,
+        executor=executor_for(options),
         artifacts=artifacts,
         emit=context.emit,
         limits=limits_of(context),

@@ -45,7 +45,9 @@ class RunInvalidError(ValidationError):
 
     category = "data.validation.workflow"
 
-    def __init__(self, message: str, report: Any) -> None:
+    def __init__(self, message: str, report: Any = None) -> None:
+        # ``report`` defaults so the error can be rebuilt from its category and message alone
+        # (an ErrorPayload crossing the IPC wire carries no report).
         super().__init__(message)
         self.report = report
 
@@ -161,6 +163,7 @@ class DagTracker:
         workflow = msgspec.msgpack.decode(record.document, type=Workflow)
         inputs = msgspec.msgpack.decode(record.inputs)
         plan = self.plan(workflow)
+        await self._connect_executor()
         restored: dict[str, tuple[Mapping[str, Any] | None, NodeResult]] = {}
         for node_id, node in store.nodes(record.id).items():
             if node.state != "succeeded" or node_id not in plan.nodes:
@@ -193,6 +196,7 @@ class DagTracker:
             raise ValidationError(f"Expected a Workflow to run, got {type(workflow).__name__}.")
         plan = self.plan(workflow)
         values = self._inputs(workflow, inputs)
+        await self._connect_executor()
         run_id = new_id()
         run = self._make_run(run_id, plan, values, sink)
         store = self.store
@@ -270,6 +274,12 @@ class DagTracker:
             lines = "\n".join(f"- [{p.kind}] {p.message}" for p in report.errors)
             raise RunInvalidError(f"Workflow {workflow.id!r} is invalid:\n{lines}", report)
         return Plan(workflow)
+
+    async def _connect_executor(self) -> None:
+        """Let a remote executor connect (start its cluster) before a run, outside every node's time and timeout."""
+        connect = getattr(self.executor, "connect", None)
+        if connect is not None:
+            await connect()
 
     @staticmethod
     def _inputs(workflow: Workflow, inputs: Mapping[str, Any]) -> dict[str, Any]:
