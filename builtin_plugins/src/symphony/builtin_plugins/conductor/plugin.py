@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from symphony.hookspecs import ConfigurationError, HealthStatus, PortUnavailableError, hookimpl
 from symphony.hookspecs.ports import HostContext
 
-from ..ipc.bus.bus import InProcessBus
-from ..pit.dag.tracker import DagTracker
-from .cli import conductor_commands
-from .embedded import EmbeddedConductor
 from .options import COMPONENT, ConductorOptions
-from .remote import RemoteConductor
+
+if TYPE_CHECKING:  # imported when a conductor is first used: loading the plugin must stay cheap
+    from ..pit.dag.tracker import DagTracker
+    from .embedded import EmbeddedConductor
+    from .remote import RemoteConductor
 
 SYMPHONY_API = "^1.0"
 
@@ -35,6 +35,8 @@ def options_of(context: HostContext) -> ConductorOptions:
 
 def tracker_of(context: HostContext) -> DagTracker:
     """The host's DAG tracker; the conductor needs the builtin one (it waits for and resumes runs)."""
+    from ..pit.dag.tracker import DagTracker
+
     port = context.port("dag_tracker")
     if not isinstance(port, DagTracker):
         raise PortUnavailableError(
@@ -45,11 +47,16 @@ def tracker_of(context: HostContext) -> DagTracker:
 
 
 def embedded_for(context: HostContext) -> EmbeddedConductor:
+    from .embedded import EmbeddedConductor
+
     return EmbeddedConductor(lambda: tracker_of(context))
 
 
 def remote_for(context: HostContext, options: ConductorOptions) -> RemoteConductor:
     """A client of a ``symphony conductor serve`` child sharing this host's data and cache directories."""
+    from ..ipc.bus.bus import InProcessBus
+    from .remote import RemoteConductor
+
     argv = list(options.command) or [sys.executable, "-c", _SYMPHONY, "conductor", "serve"]
     env = {
         **os.environ,
@@ -85,16 +92,23 @@ class ConductorLifecycle:
         self.depends_on: tuple[str, ...] = ("message_bus",) if process else ()
 
     async def start(self) -> None:
+        from .remote import RemoteConductor
+
         port = self._context.port("conductor")
         if isinstance(port, RemoteConductor):
             await port.start()
 
     async def stop(self) -> None:
+        from .embedded import EmbeddedConductor
+        from .remote import RemoteConductor
+
         port = self._context.port("conductor")
         if isinstance(port, RemoteConductor | EmbeddedConductor):
             await port.close()
 
     async def health_check(self) -> HealthStatus:
+        from .remote import RemoteConductor
+
         port = self._context.port("conductor")
         if isinstance(port, RemoteConductor):
             return port.health()
@@ -109,4 +123,6 @@ def symphony_components(context: HostContext) -> list[ConductorLifecycle]:
 
 @hookimpl
 def symphony_register_commands(cli: Any, context: HostContext) -> None:
+    from .cli import conductor_commands
+
     cli.add_command(conductor_commands(lambda: embedded_for(context), lambda: context.port("conductor")), "conductor")

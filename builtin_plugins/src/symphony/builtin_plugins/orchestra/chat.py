@@ -18,11 +18,12 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Mapping
-from typing import Any, Final
-
-import httpx
+from typing import TYPE_CHECKING, Any, Final
 
 from symphony.hookspecs import AuthorizationError, NetworkError, RetryPolicy, ValidationError
+
+if TYPE_CHECKING:  # httpx is imported on first use: loading the plugin must stay cheap
+    import httpx
 
 __all__ = ["DEFAULTS", "chat_instrument"]
 
@@ -106,6 +107,8 @@ class ChatInstrument:
         body.update({key: settings[key] for key in _OPTIONAL if key in settings})
         url = settings["base_url"].rstrip("/") + "/chat/completions"
         headers = self._headers()
+        import httpx
+
         async with httpx.AsyncClient(timeout=settings["timeout"], transport=self._transport) as client:
             response = await self._post(client, url, body, headers)
         return _outputs(response, url)
@@ -113,6 +116,8 @@ class ChatInstrument:
     async def _post(
         self, client: httpx.AsyncClient, url: str, body: dict[str, Any], headers: dict[str, str]
     ) -> httpx.Response:
+        import httpx
+
         attempts = self._retry.max_attempts
         for attempt in range(1, attempts + 1):
             try:

@@ -15,8 +15,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
-import httpx
-
 from symphony.hookspecs import NetworkError, NotFoundError, ValidationError
 
 from .._files import atomic_write
@@ -52,6 +50,8 @@ def http_request(config: Mapping[str, Any]) -> Run:
         body = inputs.get("body")
         content = body.encode() if isinstance(body, str) else None
         payload = None if body is None or isinstance(body, str) else body
+        import httpx  # on first use: loading the plugin must stay cheap
+
         try:
             async with httpx.AsyncClient(timeout=timeout, follow_redirects=True) as client:
                 response = await client.request(method, url, headers=dict(headers), content=content, json=payload)

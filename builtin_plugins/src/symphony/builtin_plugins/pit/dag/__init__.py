@@ -11,15 +11,46 @@
 See docs/runs.md for the semantics.
 """
 
-from .checkpoints import CheckpointStore
-from .executor import Executor, LocalExecutor, NodeTask
-from .metrics import NodeMetrics, RunMetrics
-from .nodes import Implementations
-from .options import NodeOptions, TrackerOptions
-from .recovery import NodeFailure
-from .run import RunResult
-from .scheduler import Plan, Scheduler
-from .tracker import DagTracker, RunInvalidError
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .checkpoints import CheckpointStore
+    from .executor import Executor, LocalExecutor, NodeTask
+    from .metrics import NodeMetrics, RunMetrics
+    from .nodes import Implementations
+    from .options import NodeOptions, TrackerOptions
+    from .recovery import NodeFailure
+    from .run import RunResult
+    from .scheduler import Plan, Scheduler
+    from .tracker import DagTracker, RunInvalidError
+
+#: Public names and the module each comes from, imported on first use: loading the
+#: plugin (every CLI command does) must not pay for SQLAlchemy until a run needs it.
+_WHERE = {
+    "CheckpointStore": "checkpoints",
+    "Executor": "executor",
+    "LocalExecutor": "executor",
+    "NodeTask": "executor",
+    "NodeMetrics": "metrics",
+    "RunMetrics": "metrics",
+    "Implementations": "nodes",
+    "NodeOptions": "options",
+    "TrackerOptions": "options",
+    "NodeFailure": "recovery",
+    "RunResult": "run",
+    "Plan": "scheduler",
+    "Scheduler": "scheduler",
+    "DagTracker": "tracker",
+    "RunInvalidError": "tracker",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(import_module(f"{__name__}.{_WHERE[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "CheckpointStore",

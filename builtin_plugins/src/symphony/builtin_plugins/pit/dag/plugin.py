@@ -9,18 +9,19 @@ installed ``symphony_operators`` and ``symphony_instruments`` contributions.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from symphony.hookspecs import ConfigurationError, PortUnavailableError, hookimpl
 from symphony.hookspecs.ports import HostContext
 
 from ...workflow.plugin import limits_of
-from .checkpoints import CheckpointStore
-from .cli import run_command, runs_commands
 from .executor import Executor
 from .nodes import Implementations
 from .options import TrackerOptions
-from .tracker import DagTracker
+
+if TYPE_CHECKING:  # the tracker (and SQLAlchemy under it) is imported when a run needs it
+    from .checkpoints import CheckpointStore
+    from .tracker import DagTracker
 
 SYMPHONY_API = "^1.0"
 
@@ -54,6 +55,9 @@ def executor_for(options: TrackerOptions) -> Executor | None:
 
 def tracker_for(context: HostContext) -> DagTracker:
     """A tracker over this host's contributions, settings, data directory and events."""
+    from .checkpoints import CheckpointStore
+    from .tracker import DagTracker
+
     config = context.component_config(COMPONENT)
     options = TrackerOptions.from_options(config.options)
     database = context.data_dir / options.database
@@ -84,7 +88,11 @@ def symphony_provide_dag_tracker(context: HostContext) -> DagTracker:
 
 @hookimpl
 def symphony_register_commands(cli: Any, context: HostContext) -> None:
+    from .cli import run_command, runs_commands
+
     def tracker() -> DagTracker:
+        from .tracker import DagTracker
+
         port = context.port("dag_tracker")
         if not isinstance(port, DagTracker):
             raise PortUnavailableError(
