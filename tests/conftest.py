@@ -44,6 +44,15 @@ SITES: Final[Mapping[str, tuple[str, ...]]] = {
         "ext-secret",
         "ext-no-manifest",
     ),
+    # Every runtime end to end: trusted in-process, confined subprocess (the fetcher and the
+    # hostile extension), wasm (a Python component built at wheel-build time, cached; a WAT module).
+    "end-to-end": (
+        "sample-operator",
+        "sample-fetcher",
+        "ext-hostile",
+        "sample-wasm-operator",
+        "sample-wasm-core",
+    ),
 }
 
 #: (what, seconds) of every pip call this session, shown in the terminal summary.

@@ -12,7 +12,7 @@ from symphony.sandbox.manager import ExtensionManager
 from symphony.sandbox.runtime import ExtensionCrashedError, ExtensionTimeoutError, Launch
 from symphony.sandbox.subprocess.runtime import SubprocessRuntime
 
-EXTENSIONS = str(Path(__file__).resolve().parents[1] / "subprocess" / "extensions")
+HOSTILE = str(Path(__file__).resolve().parents[2] / "distributions" / "ext-hostile" / "src")
 FAST = RetryPolicy(max_attempts=3, backoff_initial=0.01, backoff_multiplier=2.0, backoff_max=0.05)
 
 
@@ -25,7 +25,7 @@ def hostile(**options: Any) -> ExtensionManager:
     settings: dict[str, Any] = {"timeout": 5.0, "memory_bytes": 256 * 2**20}
     settings.update(options)
     launch = Launch(
-        name="hostile", kind="subprocess", entry="symphony_test_hostile:handle", sys_path=(EXTENSIONS,), **settings
+        name="hostile", kind="subprocess", entry="symphony_test_hostile:handle", sys_path=(HOSTILE,), **settings
     )
     extensions.register(launch)
     return extensions

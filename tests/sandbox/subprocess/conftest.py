@@ -1,7 +1,9 @@
 """Fixtures for the subprocess runtime: real workers, a real loopback HTTP server, a real host_call.
 
 - ``make_worker``: a factory for SubprocessWorker over the test extensions in
-  ``extensions/``; every worker it made is stopped after the test.
+  ``extensions/`` and the hostile extension's source tree
+  (``tests/distributions/ext-hostile/src``, also installed by the end-to-end
+  tests); every worker it made is stopped after the test.
 - ``http_server``: a ``http.server`` on 127.0.0.1 (a thread), answering GET with
   ``hello from <path>``; its ``hits`` list records each path served.
 - ``host_call``: the mediation a host would do: a host name allow-list, then the
@@ -25,6 +27,7 @@ from symphony.sandbox.confine import ConfinementPolicy
 from symphony.sandbox.subprocess import HostCall, SubprocessWorker
 
 EXTENSIONS: Final = str(Path(__file__).resolve().parent / "extensions")
+HOSTILE: Final = str(Path(__file__).resolve().parents[2] / "distributions" / "ext-hostile" / "src")
 
 
 class LoopbackServer:
@@ -91,7 +94,7 @@ async def make_worker() -> AsyncIterator[Callable[..., SubprocessWorker]]:
         policy: ConfinementPolicy | None = None,
         **kwargs: Any,
     ) -> SubprocessWorker:
-        worker = SubprocessWorker(name, entry, policy=policy, sys_path=[EXTENSIONS], **kwargs)
+        worker = SubprocessWorker(name, entry, policy=policy, sys_path=[EXTENSIONS, HOSTILE], **kwargs)
         made.append(worker)
         return worker
 

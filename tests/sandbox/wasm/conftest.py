@@ -26,7 +26,7 @@ REPO: Final = Path(__file__).resolve().parents[3]
 OPERATOR_DIR: Final = REPO / "sample_extensions" / "symphony-sample-wasm-operator"
 OPERATOR_GUEST: Final = OPERATOR_DIR / "src" / "symphony_sample_wasm_operator" / "guest"
 CORE_SAMPLE: Final = REPO / "sample_extensions" / "symphony-sample-wasm-core" / "src" / "symphony_sample_wasm_core"
-HOSTILE_GUEST: Final = Path(__file__).resolve().parent / "guests" / "hostile"
+HOSTILE_GUEST: Final = REPO / "tests" / "distributions" / "ext-hostile" / "src" / "symphony_test_hostile_wasm" / "guest"
 GUESTS: Final = Path(__file__).resolve().parent / "guests"
 
 

@@ -52,6 +52,7 @@ class ExtensionStats(msgspec.Struct, kw_only=True):
     failures: int = 0
     denials: int = 0
     restarts: int = 0
+    failures_in_row: int = 0
     last_error: str | None = None
 
 
@@ -88,10 +89,11 @@ class ExtensionManager:
         self._backoff = backoff
         self._slots: dict[str, _Slot] = {}
 
-    def register(self, launch: Launch, *, disabled: str | None = None) -> None:
+    def register(self, launch: Launch, *, disabled: str | None = None, failures_in_row: int = 0) -> None:
         """Make ``launch`` invocable; nothing starts until its first invocation.
 
-        ``disabled`` carries over a crash-loop disable recorded by an earlier process.
+        ``disabled`` and ``failures_in_row`` carry over what earlier processes recorded, so
+        a crash loop spread over several short-lived hosts (``symphony ext invoke``) is one.
         """
         if launch.kind not in self._runtimes:
             raise ExtensionError(
@@ -101,8 +103,9 @@ class ExtensionManager:
         if launch.name in self._slots:
             raise ExtensionError(f"extension {launch.name!r} is already registered")
         slot = self._slots[launch.name] = _Slot(launch)
+        slot.failures_in_row = slot.stats.failures_in_row = failures_in_row
         if disabled is not None:
-            slot.disabled = disabled
+            slot.disabled = slot.stats.last_error = disabled
             slot.stats.state = "disabled"
 
     def _slot(self, name: str) -> _Slot:
@@ -122,7 +125,7 @@ class ExtensionManager:
         except (ExtensionCrashedError, ExtensionTimeoutError) as error:
             await self._failed(slot, instance, error)
             raise
-        slot.failures_in_row = 0
+        slot.failures_in_row = slot.stats.failures_in_row = 0
         return result
 
     async def _ensure(self, slot: _Slot) -> Instance:
@@ -167,13 +170,14 @@ class ExtensionManager:
             await instance.close()
         slot.stats.failures += 1
         slot.failures_in_row += 1
+        slot.stats.failures_in_row = slot.failures_in_row
         slot.stats.last_error = str(error)
         if slot.failures_in_row >= self._backoff.max_attempts:
             slot.disabled = (
                 f"extension {slot.launch.name!r} is disabled after {slot.failures_in_row} failures in a row"
                 f" (last: {error}); fix it, then re-enable it with 'symphony ext enable {slot.launch.name}'"
             )
-            slot.stats.state = "disabled"
+            slot.stats.state, slot.stats.last_error = "disabled", slot.disabled  # what later processes say
             return
         slot.not_before = time.monotonic() + self._backoff.delay(slot.failures_in_row + 1)
         slot.stats.state = "backoff"
@@ -182,7 +186,7 @@ class ExtensionManager:
         """Clear a crash-loop disable; the next invocation starts the extension again."""
         slot = self._slot(name)
         slot.disabled, slot.failures_in_row, slot.not_before = None, 0, 0.0
-        slot.stats.state = "inactive"
+        slot.stats.state, slot.stats.failures_in_row = "inactive", 0
 
     async def stop(self, name: str) -> None:
         """Stop ``name``'s running instance (if any); the next invocation starts it again."""

@@ -58,7 +58,15 @@ class Launch(msgspec.Struct, frozen=True, kw_only=True):
 
     ``entry`` is ``module:callable`` for python and subprocess runtimes, a
     module path for wasm.  ``read_paths``/``write_paths`` are already resolved
-    from the granted file permissions.
+    from the granted file permissions; ``guest_paths`` says where a wasm guest
+    sees one of them (a named location such as ``data`` at ``/data``), the
+    others appear at their own path.
+
+    ``python`` and ``environment_paths`` describe the extension's own virtual
+    environment (subprocess only; built by the host from the manifest's
+    ``python_dependencies``): the interpreter to run the worker with, and that
+    environment's site-packages, which the extension's imports see before the
+    host's packages and which the worker may read under confinement.
     """
 
     name: str
@@ -71,7 +79,10 @@ class Launch(msgspec.Struct, frozen=True, kw_only=True):
     cpu_seconds: float | None = None
     read_paths: tuple[str, ...] = ()
     write_paths: tuple[str, ...] = ()
+    guest_paths: dict[str, str] = msgspec.field(default_factory=dict)
     weaker_allowed: bool = False
+    python: str | None = None
+    environment_paths: tuple[str, ...] = ()
 
 
 class InstanceStats(msgspec.Struct, kw_only=True):

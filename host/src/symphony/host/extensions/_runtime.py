@@ -20,6 +20,7 @@ runtimes see only those directories (Landlock rules, or wasm preopens).
 
 from __future__ import annotations
 
+import asyncio
 import glob
 import os
 from pathlib import Path
@@ -51,6 +52,7 @@ from ._config import resolve_configuration, settings_values
 from ._index import InstalledExtension, find_extension
 from ._services import HostServices
 from ._state import StateFile
+from ._venvs import environment_for
 
 __all__ = ["ExtensionRuntime", "launch_for"]
 
@@ -86,9 +88,13 @@ def _directory(pattern: str, permissions: Permissions, extension: str) -> Path |
     return fixed if fixed.exists() else None
 
 
-def _paths(effective: list[str], permissions: Permissions, extension: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def _paths(
+    effective: list[str], permissions: Permissions, extension: str
+) -> tuple[tuple[str, ...], tuple[str, ...], dict[str, str]]:
+    """Granted directories to read, to write, and where a wasm guest sees named locations (``data`` at ``/data``)."""
     read: list[str] = []
     write: list[str] = []
+    guest: dict[str, str] = {}
     for text in effective:
         permission = parse_permission(text)
         if not isinstance(permission, FileAccess):
@@ -97,7 +103,9 @@ def _paths(effective: list[str], permissions: Permissions, extension: str) -> tu
             directory = _directory(pattern, permissions, extension)
             if directory is not None:
                 (write if permission.scope in ("write", "admin") else read).append(str(directory))
-    return tuple(dict.fromkeys(read)), tuple(dict.fromkeys(write))
+                if pattern in NAMED_LOCATIONS:
+                    guest[str(directory)] = f"/{pattern}"
+    return tuple(dict.fromkeys(read)), tuple(dict.fromkeys(write)), guest
 
 
 def launch_for(installed: InstalledExtension, settings: Settings, permissions: Permissions) -> Launch:
@@ -127,12 +135,13 @@ def launch_for(installed: InstalledExtension, settings: Settings, permissions: P
     )
     revealed = {key: value.reveal() if isinstance(value, Secret) else value for key, value in config.items()}
     report = permissions.report(subject)
-    read, write = _paths(report.effective, permissions, name)
+    read, write, guest_paths = _paths(report.effective, permissions, name)
     package_dir = Path(installed.manifest_path).parent if installed.manifest_path else Path(installed.location)
     root = package_dir
     for _ in installed.package.split("."):
         root = root.parent
     entry = str(package_dir / manifest.runtime.entry) if kind == "wasm" else manifest.runtime.entry
+    environment = environment_for(installed, settings)  # python_dependencies: its own venv, built once
     return Launch(
         name=name,
         kind=kind,
@@ -143,7 +152,10 @@ def launch_for(installed: InstalledExtension, settings: Settings, permissions: P
         memory_bytes=manifest.resources.memory_bytes(),
         read_paths=read,
         write_paths=write,
+        guest_paths=guest_paths,
         weaker_allowed=settings.sandbox.policy == "permissive",
+        python=str(environment.python) if environment else None,
+        environment_paths=environment.site_packages if environment else (),
     )
 
 
@@ -185,8 +197,15 @@ class ExtensionRuntime:
         name = manifest.name if isinstance(manifest, Manifest) else str(manifest)
         if name not in {row.name for row in self.manager.ps()}:
             record = self.state.read().get(name)
-            launch = launch_for(self._find(name), self.settings, self.permissions)
-            self.manager.register(launch, disabled=record.disabled if record else None)
+            installed = self._find(name)
+            # Building an extension's environment runs pip for seconds: not on the event loop.
+            await asyncio.to_thread(environment_for, installed, self.settings)
+            launch = launch_for(installed, self.settings, self.permissions)
+            self.manager.register(
+                launch,
+                disabled=record.disabled if record else None,
+                failures_in_row=record.failures_in_row if record else 0,
+            )
         return ExtensionId(name)
 
     async def invoke_extension(self, extension_id: ExtensionId, payload: Any) -> Any:

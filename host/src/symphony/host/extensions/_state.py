@@ -31,6 +31,7 @@ class ExtensionRecord(msgspec.Struct, kw_only=True):
     failures: int = 0
     denials: int = 0
     restarts: int = 0
+    failures_in_row: int = 0
     disabled: str | None = None
     last_error: str | None = None
     peak_memory_bytes: int | None = None
@@ -73,6 +74,8 @@ class StateFile:
             record.failures += row.failures - (before.failures if before else 0)
             record.denials += row.denials - (before.denials if before else 0)
             record.restarts += row.restarts - (before.restarts if before else 0)
+            if before is None or row.invocations != before.invocations or row.failures != before.failures:
+                record.failures_in_row = row.failures_in_row  # this process saw the latest calls
             record.cpu_seconds += (row.cpu_seconds or 0.0) - ((before.cpu_seconds or 0.0) if before else 0.0)
             if row.memory_bytes:
                 record.peak_memory_bytes = max(record.peak_memory_bytes or 0, row.memory_bytes)
@@ -88,5 +91,6 @@ class StateFile:
         if record is None or record.disabled is None:
             return False
         record.disabled = None
+        record.failures_in_row = 0
         self._write(records)
         return True

@@ -52,7 +52,7 @@ def _redirect_stderr(path: str) -> None:
 def read_paths(spec: WorkerSpec) -> list[str]:
     """Everything the worker may read: the interpreter, its import paths, the grants, system libraries."""
     prefixes = [sys.base_prefix, sys.prefix, sys.base_exec_prefix, sys.exec_prefix]
-    paths = [*prefixes, *(p for p in sys.path if p), *spec.policy.read_paths, *_SYSTEM_READ]
+    paths = [*prefixes, *(p for p in sys.path if p), *spec.environment_paths, *spec.policy.read_paths, *_SYSTEM_READ]
     return list(dict.fromkeys(os.path.abspath(p) for p in paths))
 
 
@@ -161,6 +161,9 @@ class _Worker:
         self.config = params.config
         guest.install(self)
         module_name, _, attribute = self.spec.entry.partition(":")
+        # The runtime (msgspec, pluggy, symphony.*) is imported by now; the extension's own
+        # environment goes first so that its imports prefer it to the host's packages.
+        sys.path[:0] = self.spec.environment_paths
         started = time.perf_counter()
         try:
             target: Any = importlib.import_module(module_name)

@@ -42,6 +42,9 @@ class WorkerSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     workdir: str
     log_path: str
     sys_path: tuple[str, ...] = ()
+    #: The extension's own virtual environment's site-packages: readable, and put in front of
+    #: ``sys.path`` once the runtime is imported, before the extension is (see ``_child``).
+    environment_paths: tuple[str, ...] = ()
 
 
 class LoadParams(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -51,6 +51,8 @@ class SubprocessRuntime:
             sys_path=launch.sys_path,
             config=launch.config,
             host_call=host_call,
+            python=launch.python,
+            environment_paths=launch.environment_paths,
         )
         await worker.start()
         return SubprocessInstance(worker)

@@ -98,6 +98,9 @@ class SubprocessWorker:
         request, never through the environment or the command line.
     :param host_call: answers the worker's guest API requests; by default every one is refused.
     :param python: the interpreter to run; default this one.
+    :param environment_paths: site-packages of the extension's own virtual environment: put in
+        front of ``sys.path`` after the worker's runtime is imported and before the extension is,
+        so the extension's imports prefer them to the host's packages (readable to the worker).
     :param start_timeout: seconds for spawn + confine + handshake + load.
     """
 
@@ -111,6 +114,7 @@ class SubprocessWorker:
         config: Mapping[str, Any] | None = None,
         host_call: HostCall | None = None,
         python: str | None = None,
+        environment_paths: Sequence[str] = (),
         start_timeout: float = 10.0,
     ) -> None:
         if ":" not in entry or not all(entry.partition(":")[::2]):
@@ -122,6 +126,7 @@ class SubprocessWorker:
         self.config = dict(config or {})
         self.host_call = host_call or _no_host_calls
         self.python = python or default_python()
+        self.environment_paths = tuple(environment_paths)
         self.start_timeout = start_timeout
         self.info: WorkerInfo | None = None
         self._conn: ProcessConnection | None = None
@@ -163,6 +168,7 @@ class SubprocessWorker:
                 policy=self.policy,
                 workdir=str(workdir),
                 log_path=str(self._tmp / "worker.log"),
+                environment_paths=self.environment_paths,
             )
             argv = worker_argv(self.python, msgspec.json.encode(spec).decode(), worker_sys_path(self.sys_path))
             try:

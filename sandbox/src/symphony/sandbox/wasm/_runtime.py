@@ -10,6 +10,7 @@ millisecond), so one bad input never poisons later calls.
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -274,12 +275,19 @@ class WasmExtension:
             fuel = self.limits.fuel
             store.set_fuel(fuel)
             store.set_epoch_deadline(self._deadline_ticks)
+            trapped: WasmTrapError | None = None
             try:
                 ok, text = instance.invoke(operation, input)
             except _TRAPS as exc:
-                raise self._trapped(exc, operation) from None
+                trapped = self._trapped(exc, operation)
             finally:
                 self._account()
+            if trapped is not None:
+                # The discarded store sits in a reference cycle; left to the collector, it may be
+                # freed during interpreter shutdown, where Wasmtime aborts the process (SIGABRT).
+                del instance, store
+                gc.collect()
+                raise trapped
             used = fuel - store.get_fuel()
             stats.last_fuel = used
             stats.fuel_used += used

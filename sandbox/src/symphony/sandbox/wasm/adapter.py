@@ -83,7 +83,7 @@ class WasmInstance:
 
 
 class WasmManagerRuntime:
-    """Loads launches of kind ``wasm``: granted paths preopened at the same path inside the guest."""
+    """Loads launches of kind ``wasm``: granted paths preopened at ``launch.guest_paths`` or their own path."""
 
     kind: RuntimeKind = "wasm"
 
@@ -94,8 +94,9 @@ class WasmManagerRuntime:
     async def start(self, launch: Launch, host_call: HostCall) -> WasmInstance:
         if self._runtime is None:
             self._runtime = WasmRuntime(self._cache_dir)
-        preopens = [Preopen.read_only(path, path) for path in launch.read_paths if Path(path).is_dir()]
-        preopens += [Preopen.read_write(path, path) for path in launch.write_paths if Path(path).is_dir()]
+        guest = launch.guest_paths
+        preopens = [Preopen.read_only(p, guest.get(p, p)) for p in launch.read_paths if Path(p).is_dir()]
+        preopens += [Preopen.read_write(p, guest.get(p, p)) for p in launch.write_paths if Path(p).is_dir()]
         limits = WasmLimits(
             timeout=launch.timeout, **({"memory_bytes": launch.memory_bytes} if launch.memory_bytes else {})
         )

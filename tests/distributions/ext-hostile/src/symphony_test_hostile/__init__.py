@@ -3,6 +3,10 @@
 Every operation reports ``{"outcome": "allowed", ...}`` or ``{"outcome": "denied",
 "error": "PermissionError: ..."}`` so the tests can tell a denial from a bug;
 the ones that cannot report (spin, allocate, garbage) are stopped by the host.
+
+Installed as the distribution ``symphony-test-ext-hostile`` (extension
+``ext-hostile``) for the end-to-end tests; the sandbox's own tests import it
+from this source tree.
 """
 
 from __future__ import annotations
@@ -102,6 +106,8 @@ def handle(operation: str, input: dict[str, Any]) -> dict[str, Any]:
         return {"outcome": "allowed", "value": {"status": response.status, "body": response.body}}
     if operation == "environ":
         return {"outcome": "allowed", "value": dict(os.environ)}
+    if operation == "config":
+        return {"outcome": "allowed", "value": guest.config()}
     if operation == "fork":
         return _attempt(_fork)
     if operation == "fork_bomb":

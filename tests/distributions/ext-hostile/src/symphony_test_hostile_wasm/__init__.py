@@ -1,0 +1,1 @@
+"""The hostile extension as a wasm component (``ext-hostile-wasm``); its guest is ``guest/hostile_guest.py``."""
