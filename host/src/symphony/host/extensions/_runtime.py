@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import glob
-import os
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +47,7 @@ from symphony.sandbox.runtime import (
 
 from .._settings import Settings
 from ..permissions import PermissionChecker, Permissions, Subject, open_permissions, subject_from_manifest
+from ..permissions._matchers import absolute_pattern
 from ._config import resolve_configuration, settings_values
 from ._index import InstalledExtension, find_extension
 from ._services import HostServices
@@ -72,16 +72,18 @@ def _runtimes(settings: Settings) -> dict[str, Runtime]:
 
 
 def _directory(pattern: str, permissions: Permissions, extension: str) -> Path | None:
-    """The directory a granted path pattern opens up: the part before any glob character."""
-    if pattern in NAMED_LOCATIONS:
-        directory = permissions.resolver.resolve(extension, pattern)
-        directory.mkdir(parents=True, exist_ok=True)
-        return directory
-    fixed = Path(os.path.expanduser(pattern))
+    """The directory a granted path pattern opens up: its literal part, as the checker reads it.
+
+    A named location (``data``, ``data/models/**``) is the extension's own directory,
+    created on first use; a relative pattern is relative to the workspace.
+    """
+    head = pattern.partition("/")[0]
+    if head in NAMED_LOCATIONS:
+        permissions.resolver.resolve(extension, head).mkdir(parents=True, exist_ok=True)
+    absolute = absolute_pattern(pattern, extension, permissions.resolver)
+    fixed = Path(absolute) if absolute is not None else permissions.resolver.workspace / pattern
     while glob.has_magic(str(fixed)):
         fixed = fixed.parent
-    if not fixed.is_absolute():
-        fixed = permissions.resolver.workspace / fixed
     fixed = fixed.resolve()
     while not fixed.exists() and fixed != fixed.parent:
         fixed = fixed.parent
