@@ -159,6 +159,14 @@ def test_spinning_forever_is_stopped_at_the_manifests_timeout(ext: Symphony) -> 
     assert "did not finish 'spin' within 2.0 s (wall-clock limit)" in line
 
 
+def test_a_stopped_extension_is_in_the_audit_log(ext: Symphony) -> None:
+    stopped(ext, "spin")
+    entries = ext.json("audit", "--extension", "ext-hostile", "--decision", "denied")
+    (entry,) = [e for e in entries if e["rule"] == "stopped"]
+    assert entry["permission"] == "system:limits" and entry["target"] == "spin"
+    assert "was stopped in 'spin'" in entry["reason"] and "wall-clock limit" in entry["reason"]
+
+
 def test_garbage_on_the_protocol_stream_is_one_clear_error(ext: Symphony) -> None:
     line = stopped(ext, "garbage")
     assert "wrote something that is not the worker protocol" in line

@@ -46,7 +46,14 @@ from symphony.sandbox.runtime import (
 )
 
 from .._settings import Settings
-from ..permissions import PermissionChecker, Permissions, Subject, open_permissions, subject_from_manifest
+from ..permissions import (
+    Decision,
+    PermissionChecker,
+    Permissions,
+    Subject,
+    open_permissions,
+    subject_from_manifest,
+)
 from ..permissions._matchers import absolute_pattern
 from ._config import resolve_configuration, settings_values
 from ._index import InstalledExtension, find_extension
@@ -167,6 +174,7 @@ class ExtensionRuntime:
     def __init__(self, context: HostContext, *, checker_mode: str = "enforce", run_id: str | None = None) -> None:
         self._context = context
         self.settings: Settings = context.settings
+        self.run_id = run_id
         self.permissions = open_permissions(self.settings, context.profile, self._subject)
         self.checker: PermissionChecker = self.permissions.checker("learn" if checker_mode == "learn" else "enforce")
         options = context.component_config("extensions").options
@@ -217,9 +225,26 @@ class ExtensionRuntime:
         await self.load_extension(extension_id)
         try:
             return await self.manager.invoke(extension_id, payload["operation"], dict(payload.get("input") or {}))
-        except (ExtensionCrashedError, ExtensionTimeoutError, ExtensionDisabledError):
+        except (ExtensionCrashedError, ExtensionTimeoutError, ExtensionDisabledError) as error:
+            self._audit_stop(extension_id, payload["operation"], error)
             self.flush()  # another process (and 'symphony doctor') must see a crash loop
             raise
+
+    def _audit_stop(self, name: str, operation: str, error: Exception) -> None:
+        """A runtime stopping an extension is a decision too: it goes to the audit log."""
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        self.permissions.audit.record(
+            Decision(
+                allowed=False,
+                extension=name,
+                kind="system",
+                permission="system:limits",
+                target=operation,
+                rule="stopped",
+                reason=f"Extension {name!r} was stopped in {operation!r}: {reason}",
+            ),
+            run_id=self.run_id,
+        )
 
     def enable(self, name: str) -> bool:
         """Clear a crash-loop disable, here and for later processes; False if it was not disabled."""

@@ -111,7 +111,15 @@ SubjectLookup: TypeAlias = Callable[[str], Subject]
 
 #: Why a decision went the way it did.
 Rule: TypeAlias = Literal[
-    "granted", "trusted", "learning", "not_declared", "not_granted", "policy", "budget", "unknown_extension"
+    "granted",
+    "trusted",
+    "learning",
+    "not_declared",
+    "not_granted",
+    "policy",
+    "budget",
+    "unknown_extension",
+    "stopped",  # a runtime stopped the extension (crash, limit, timeout, protocol garbage)
 ]
 
 
