@@ -76,3 +76,15 @@ async def test_model_calls_are_answered_or_denied_by_the_host(extensions: Any) -
     assert allowed == {"ok": "tiny says: x"}
     assert denied["error"] == "HostError_Denied" and "may not use model huge" in denied["message"]
     assert manager.ps()[0].denials == 1
+
+
+async def test_fuel_per_invocation_scales_with_the_cpu_share(hostile_component: Path) -> None:
+    runtime = WasmManagerRuntime(user_cache("wasm-compiled-tests"))
+    manager = ExtensionManager({"wasm": runtime}, lambda name: model_host, backoff=FAST)
+    manager.register(Launch(name="hostile", kind="wasm", entry=str(hostile_component), timeout=30.0, cpu_share=0.001))
+    try:
+        with pytest.raises(ExtensionCrashedError, match=r"ran out of fuel \(2,000,000 units per invocation\)"):
+            await manager.invoke("hostile", "spin", {})
+    finally:
+        await manager.close()
+        runtime.close()

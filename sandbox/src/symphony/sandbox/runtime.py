@@ -81,6 +81,8 @@ class Launch(msgspec.Struct, frozen=True, kw_only=True):
     write_paths: tuple[str, ...] = ()
     guest_paths: dict[str, str] = msgspec.field(default_factory=dict)
     weaker_allowed: bool = False
+    #: The share of one core ``[resources] cpu_limit`` gives (1.0 = 100%); wasm scales its fuel by it.
+    cpu_share: float = 1.0
     python: str | None = None
     environment_paths: tuple[str, ...] = ()
 

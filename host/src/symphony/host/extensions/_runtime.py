@@ -159,6 +159,7 @@ def launch_for(installed: InstalledExtension, settings: Settings, permissions: P
         config=revealed,
         timeout=manifest.resources.timeout,
         memory_bytes=manifest.resources.memory_bytes(),
+        cpu_share=manifest.resources.cpu_cores(),
         read_paths=read,
         write_paths=write,
         guest_paths=guest_paths,

@@ -48,7 +48,7 @@ def trap_error(
     what = {
         "fuel": (
             f"ran out of fuel ({limits.fuel:,} units per invocation)",
-            "make the operation cheaper or raise the extension's CPU limit ([resources] cpu_limit)",
+            "make the operation cheaper or raise [resources] cpu_limit in its manifest (fuel scales with it)",
         ),
         "deadline": (
             f"exceeded its wall-clock timeout of {limits.timeout:g} s",

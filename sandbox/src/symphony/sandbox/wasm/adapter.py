@@ -97,8 +97,12 @@ class WasmManagerRuntime:
         guest = launch.guest_paths
         preopens = [Preopen.read_only(p, guest.get(p, p)) for p in launch.read_paths if Path(p).is_dir()]
         preopens += [Preopen.read_write(p, guest.get(p, p)) for p in launch.write_paths if Path(p).is_dir()]
+        # Fuel per invocation scales with [resources] cpu_limit (100% = the default budget).
+        fuel = max(1, int(WasmLimits().fuel * launch.cpu_share))
         limits = WasmLimits(
-            timeout=launch.timeout, **({"memory_bytes": launch.memory_bytes} if launch.memory_bytes else {})
+            timeout=launch.timeout,
+            fuel=fuel,
+            **({"memory_bytes": launch.memory_bytes} if launch.memory_bytes else {}),
         )
         services = _Services(host_call, asyncio.get_running_loop())
         environment = {key: str(value) for key, value in launch.config.items()}
