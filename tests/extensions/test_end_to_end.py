@@ -199,6 +199,7 @@ def test_validation_types_extension_nodes_from_their_manifests(ext: Symphony, tm
     wrong = tmp_path / "wrong.toml"
     wrong.write_text(text.replace('from = "ask.answer"', 'from = "ask.status"'), encoding="utf-8")
     grant(ext, "sample-fetcher", "network:127.0.0.1")
+    grant(ext, "sample-operator", "--trust")
     problems = ext.json("workflow", "validate", str(wrong), returncodes=(1,))
     assert [(p["kind"], p["nodes"]) for p in problems] == [("type_mismatch", ["ask", "measure"])]
     assert "ask.status (integer) to measure.text (string)" in problems[0]["message"]
@@ -206,8 +207,12 @@ def test_validation_types_extension_nodes_from_their_manifests(ext: Symphony, tm
 
 def test_validation_reports_the_extension_node_that_lacks_a_grant(ext: Symphony) -> None:
     problems = ext.json("workflow", "validate", str(EXAMPLES / "ask-and-measure.toml"), returncodes=(1,))
-    assert [(p["kind"], p["nodes"]) for p in problems] == [("permission_denied", ["ask"])]
+    assert [(p["kind"], p["nodes"]) for p in problems] == [
+        ("permission_denied", ["ask"]),
+        ("permission_denied", ["measure"]),  # the sample operator runs in-process: it must be trusted first
+    ]
     assert "symphony ext grant sample-fetcher network:127.0.0.1" in problems[0]["message"]
+    assert "symphony ext grant sample-operator --trust" in problems[1]["message"]
 
 
 # --- secrets ----------------------------------------------------------------------------------

@@ -195,6 +195,7 @@ def test_contributed_operator_is_a_typed_workflow_node(ext: Symphony) -> None:
     )
     text = workflow.read_text()
     workflow.write_text(text.replace("{port}", "text"))
+    ext.run("ext", "grant", "sample-operator", "--trust")  # it runs in-process: validation requires trust
     assert ext.run("workflow", "validate", str(workflow)).returncode == 0
     workflow.write_text(text.replace("{port}", "body"))
     result = ext.run("workflow", "validate", str(workflow))

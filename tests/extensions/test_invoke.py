@@ -70,11 +70,15 @@ def test_a_workflow_is_checked_for_permissions_before_it_runs(ext: Symphony) -> 
     path = ext.home / "ask.toml"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(WORKFLOW)
-    (problem,) = ext.json("workflow", "validate", str(path), returncodes=(1,))
-    assert problem["kind"] == "permission_denied" and problem["nodes"] == ["complete"]
-    assert "runs extension 'ext-nested'" in problem["message"]
-    assert "symphony ext grant ext-nested model:local-echo" in problem["message"]
+    problems = ext.json("workflow", "validate", str(path), returncodes=(1,))
+    in_process, not_granted = sorted(problems, key=lambda p: "--trust" not in p["message"])
+    assert not_granted["kind"] == in_process["kind"] == "permission_denied"
+    assert not_granted["nodes"] == in_process["nodes"] == ["complete"]
+    assert "runs extension 'ext-nested'" in not_granted["message"]
+    assert "symphony ext grant ext-nested model:local-echo" in not_granted["message"]
+    assert "in the host's process, which only trusted extensions may" in in_process["message"]
+    assert "symphony ext grant ext-nested --trust" in in_process["message"]
     refused = ext.run("run", str(path), "--input", "prompt=hi")
     assert refused.returncode == 2 and "permission_denied" in refused.stdout + refused.stderr
-    ext.run("ext", "grant", "ext-nested", "model:local-echo")
+    ext.run("ext", "grant", "ext-nested", "--trust")  # a trusted extension gets what it declares
     assert ext.json("workflow", "validate", str(path)) == []

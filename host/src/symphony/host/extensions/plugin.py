@@ -193,7 +193,7 @@ def _permission_problems(context: HostContext, workflow: Workflow) -> list[Workf
         )
     finally:
         permissions.close()
-    return [
+    problems = [
         WorkflowProblem(
             kind="permission_denied",
             nodes=(denial.node,),
@@ -202,6 +202,18 @@ def _permission_problems(context: HostContext, workflow: Workflow) -> list[Workf
         )
         for denial in denials
     ]
+    # The in-process runtime is only for trusted extensions (see _runtime.launch_for): say so now, not at run time.
+    for entry in nodes:
+        if by_name[entry.extension].runtime.kind == "python" and entry.extension not in trusted:
+            problems.append(
+                WorkflowProblem(
+                    kind="permission_denied",
+                    nodes=(entry.node,),
+                    message=f"Node {entry.node!r} runs extension {entry.extension!r} in the host's process, which"
+                    f" only trusted extensions may; trust it with `symphony ext grant {entry.extension} --trust`.",
+                )
+            )
+    return problems
 
 
 @hookimpl
