@@ -24,6 +24,8 @@ from pathlib import Path
 
 import msgspec
 
+from ._files import write_cache
+
 __all__ = ["DistributionEntry", "EntryPointIndex", "IndexedEntryPoint", "clear", "load_index"]
 
 _FORMAT = 1
@@ -155,19 +157,8 @@ def load_index(cache_dir: Path | None, *, use_cache: bool = True) -> EntryPointI
     except (OSError, msgspec.DecodeError, msgspec.ValidationError):
         pass  # missing or unreadable: rebuild below
     index = _scan(paths)
-    _save(cache_file, index)
+    write_cache(cache_file, index)
     return index
-
-
-def _save(cache_file: Path, index: EntryPointIndex) -> None:
-    """Write atomically; an unwritable cache directory only costs a rescan next time."""
-    try:
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        temporary = cache_file.with_name(f"{cache_file.name}.{os.getpid()}.tmp")
-        temporary.write_bytes(msgspec.msgpack.encode(index))
-        os.replace(temporary, cache_file)
-    except OSError:
-        pass
 
 
 def clear(cache_dir: Path) -> int:

@@ -24,6 +24,7 @@ import msgspec
 
 from symphony.hookspecs import MANIFEST_FILE, Manifest, ManifestProblem
 
+from .._files import write_cache
 from .._index import DistributionEntry, IndexedEntryPoint, _environment_key, load_index
 from ._check import check_manifest
 from ._discovery import ENTRY_POINT_GROUP, package_directory
@@ -212,7 +213,7 @@ def list_extensions(cache_dir: Path | None, *, use_cache: bool = True) -> Listin
         keys.append(key)
         raws.append(raw if raw is not None else msgspec.Raw(msgspec.msgpack.encode(entry)))
     if cache_file is not None and (parsed or len(previous) != len(found)):
-        _save(cache_file, _IndexFile(format=_FORMAT, keys=tuple(keys), entries=tuple(raws)))
+        write_cache(cache_file, _IndexFile(format=_FORMAT, keys=tuple(keys), entries=tuple(raws)))
     return Listing(extensions=_unique(found), parsed=parsed, reused=len(found) - parsed)
 
 
@@ -225,17 +226,6 @@ def find_extension(cache_dir: Path | None, name: str, *, use_cache: bool = True)
     dist, ep = match
     previous = _previous(_cache_file(cache_dir) if use_cache and cache_dir is not None else None)
     return _reuse(previous.get((dist.location, ep.name, ep.value)), dist) or _read(dist, ep)
-
-
-def _save(cache_file: Path, index: _IndexFile) -> None:
-    """Write atomically; an unwritable cache directory only costs a re-parse next time."""
-    try:
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        temporary = cache_file.with_name(f"{cache_file.name}.{os.getpid()}.tmp")
-        temporary.write_bytes(msgspec.msgpack.encode(index))
-        os.replace(temporary, cache_file)
-    except OSError:
-        pass
 
 
 def clear(cache_dir: Path) -> int:

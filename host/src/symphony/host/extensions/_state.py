@@ -10,14 +10,14 @@ atomically; two hosts closing at the same instant may lose one's increment
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 from pathlib import Path
 
 import msgspec
 
 from symphony.sandbox.manager import ExtensionStats
+
+from .._files import atomic_write
 
 __all__ = ["ExtensionRecord", "StateFile"]
 
@@ -54,15 +54,7 @@ class StateFile:
             return {}  # statistics only: a damaged file starts over rather than blocking extensions
 
     def _write(self, records: dict[str, ExtensionRecord]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=".extensions-state.")
-        try:
-            with os.fdopen(descriptor, "wb") as handle:
-                handle.write(msgspec.json.encode(records))
-            os.replace(temporary, self.path)
-        except BaseException:
-            os.unlink(temporary)
-            raise
+        atomic_write(self.path, msgspec.json.encode(records))
 
     def add(self, rows: list[ExtensionStats], previous: dict[str, ExtensionStats]) -> None:
         """Add what changed since ``previous`` (this process's last report) to the totals."""
