@@ -15,12 +15,12 @@ from .catalogue import Catalogue
 from .formats import FORMATS, WorkflowFormatError, encode, load, save
 from .validate import Limits, validate
 
-__all__ = ["workflow_commands"]
+__all__ = ["load_or_exit", "workflow_commands"]
 
 _FILE = click.Path(path_type=Path, dir_okay=False)
 
 
-def _load(path: Path) -> Workflow:
+def load_or_exit(path: Path) -> Workflow:
     """Read a document or exit 2 with the reason (and line and column) on one line."""
     try:
         return load(path)
@@ -48,7 +48,7 @@ def workflow_commands(catalogue: Callable[[], Catalogue], limits: Callable[[], L
     @click.option("--json", "as_json", is_flag=True, help="Print the problems as a JSON list.")
     def validate_command(file: Path, as_json: bool) -> None:
         """Check FILE. Exit 0 if valid, 1 with every problem, 2 if it cannot be read or parsed."""
-        report = validate(_load(file), catalogue(), limits()).report()
+        report = validate(load_or_exit(file), catalogue(), limits()).report()
         if as_json:
             import msgspec
 
@@ -69,7 +69,7 @@ def workflow_commands(catalogue: Callable[[], Catalogue], limits: Callable[[], L
     @click.option("-o", "--output", type=_FILE, help="Write here (atomically) instead of to standard output.")
     def convert(file: Path, target: str, output: Path | None) -> None:
         """Rewrite FILE in another format; node metadata and unknown-to-us config survive untouched."""
-        document = _load(file)
+        document = load_or_exit(file)
         try:
             if output is not None:
                 save(document, output, target)  # type: ignore[arg-type]
@@ -89,7 +89,7 @@ def workflow_commands(catalogue: Callable[[], Catalogue], limits: Callable[[], L
         """Draw FILE: execution levels in the terminal, or DOT / Mermaid text for a picture."""
         from .render import critical_path, to_dot, to_mermaid
 
-        document = _load(file)
+        document = load_or_exit(file)
         if fmt == "dot":
             click.echo(to_dot(document), nl=False)
             return

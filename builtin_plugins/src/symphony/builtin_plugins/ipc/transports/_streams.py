@@ -121,18 +121,10 @@ class StreamConnection(EnvelopeFrames):
             raise
 
     async def send_envelope(self, envelope: MessageEnvelope) -> None:
+        # EnvelopeFrames.send_envelope through self.send, one coroutine hop fewer (the hot path).
         if self._closed:
             raise TransportError(f"connection to {self.peer} is closed")
         await self._frames.send(self._encode(envelope))
-
-    async def receive_envelope(self) -> MessageEnvelope:
-        """The next envelope; SerializationError (naming the problem) if the frame is not one."""
-        frame = await self.receive()
-        try:
-            envelope: MessageEnvelope = self._decode(frame)
-        except msgspec.DecodeError as error:
-            raise SerializationError(f"malformed {self.codec} envelope from {self.peer}: {error}") from None
-        return envelope
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         """What the asyncio transport knows: ``peername``, ``socket``, and over TLS ``peercert``, ``cipher``."""

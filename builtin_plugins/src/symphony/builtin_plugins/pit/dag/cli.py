@@ -19,7 +19,7 @@ import msgspec
 
 from symphony.hookspecs import ExecutionId, Workflow
 
-from ...workflow.formats import WorkflowFormatError, load
+from ...workflow.cli import load_or_exit
 from .checkpoints import NodeRecord, RunRecord
 from .progress import make_progress
 from .run import RunResult
@@ -55,14 +55,6 @@ def parse_inputs(workflow: Workflow, pairs: tuple[str, ...]) -> dict[str, Any]:
         except json.JSONDecodeError:
             values[name] = text
     return values
-
-
-def _load(path: Path) -> Workflow:
-    try:
-        return load(path)
-    except WorkflowFormatError as error:
-        click.echo(f"Error: {path}: {error}", err=True)
-        raise SystemExit(2) from None
 
 
 def _result_json(result: RunResult) -> dict[str, Any]:
@@ -144,7 +136,7 @@ def run_command(tracker: Callable[[], DagTracker]) -> click.Command:
             return
         if file is None:
             raise click.UsageError("Give a workflow FILE to run, or --resume RUN_ID.")
-        workflow = _load(file)
+        workflow = load_or_exit(file)
         inputs = parse_inputs(workflow, pairs)
         dag = tracker()
         try:
