@@ -14,7 +14,6 @@ Either way, when it stops, runs still going are cancelled (and resumable).
 from __future__ import annotations
 
 import asyncio
-import signal
 import sys
 from typing import Any, Final
 
@@ -23,7 +22,7 @@ import click
 from symphony.hookspecs import EndpointId, Event, MessageEnvelope, NotFoundError, RequestPayload
 
 from ..ipc.bus.bus import InProcessBus
-from ..ipc.cli import BusServer
+from ..ipc.cli import BusServer, StopSignals
 from ..ipc.endpoint import serve_endpoint
 from ..ipc.transports import TransportConfig, UnixTransport
 from .embedded import EmbeddedConductor
@@ -70,19 +69,15 @@ async def serve_unix(conductor: EmbeddedConductor, path: str, *, token: str | No
     conductor.sink = publish
     bus.register_endpoint(EndpointId(ENDPOINT), endpoint_handler(handlers(conductor)))
     server = BusServer(bus, request_timeout=_SOCKET_REQUEST_TIMEOUT)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+    signals = StopSignals()
     listener = await UnixTransport(TransportConfig(token=token)).listen(path)
-    accepting = loop.create_task(server.accept_from(listener))
+    accepting = asyncio.get_running_loop().create_task(server.accept_from(listener))
     try:
         click.echo(f"listening on unix:{listener.address}")
         sys.stdout.flush()
-        await stop.wait()
+        await signals.stopped.wait()
     finally:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(signum)
+        signals.restore()
         accepting.cancel()
         await asyncio.gather(accepting, return_exceptions=True)
         await listener.close()

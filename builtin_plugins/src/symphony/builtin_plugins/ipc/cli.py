@@ -47,7 +47,7 @@ from symphony.hookspecs.ports import MessageBus, Subscription
 from .bus import BROADCAST, InProcessBus
 from .transports import StreamConnection, StreamListener, TcpTransport, TransportConfig, UnixTransport
 
-__all__ = ["ECHO", "SERVER", "bus_commands", "parse_address"]
+__all__ = ["ECHO", "SERVER", "StopSignals", "bus_commands", "parse_address"]
 
 log = logging.getLogger("symphony.ipc.cli")
 
@@ -219,6 +219,25 @@ class BusServer:
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
+class StopSignals:
+    """SIGINT and SIGTERM set ``stopped`` instead of ending the process, until :meth:`restore`.
+
+    For servers that must close their listeners and sockets cleanly on either signal.
+    """
+
+    _SIGNALS: Final = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.stopped = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
+        for signum in self._SIGNALS:
+            self._loop.add_signal_handler(signum, self.stopped.set)
+
+    def restore(self) -> None:
+        for signum in self._SIGNALS:
+            self._loop.remove_signal_handler(signum)
+
+
 async def serve(
     bus: MessageBus, addresses: list[tuple[str, str]], token: str | None, tls: tuple[str, str] | None = None
 ) -> None:
@@ -237,10 +256,7 @@ async def serve(
         echo = True
     server = BusServer(bus)
     listeners: list[StreamListener] = []
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+    signals = StopSignals()
     try:
         for scheme, rest in addresses:
             listener = await _transport(scheme, tcp_config if scheme == "tcp" else config).listen(rest)
@@ -248,10 +264,9 @@ async def serve(
             server._spawn(server.accept_from(listener))
             click.echo(f"listening on {scheme}:{listener.address}")
         sys.stdout.flush()
-        await stop.wait()
+        await signals.stopped.wait()
     finally:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(signum)
+        signals.restore()
         for listener in listeners:
             await listener.close()
         await server.close()
