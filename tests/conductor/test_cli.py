@@ -84,24 +84,19 @@ def test_status_in_process_mode_starts_the_conductor_process_and_reports_its_pid
     assert "0 restart(s)" in result.stdout
 
 
+def orchestrate_welcome(tmp_path: Path, socket: Path) -> subprocess.CompletedProcess[str]:
+    """``conductor.orchestrate`` of examples/welcome.toml, asked with ``symphony bus request``."""
+    inputs = json.dumps({"user": WELCOME_USER})
+    workflow = f"workflow={EXAMPLES / 'welcome.toml'}"
+    request = ["request", f"unix:{socket}", "conductor.orchestrate", "--to", "conductor"]
+    return symphony(tmp_path, "bus", *request, "--param", workflow, "--param", f"inputs={inputs}")
+
+
 def test_serve_on_a_unix_socket_answers_orchestrate_and_status_and_stops_on_sigterm(
     tmp_path: Path, server: tuple[subprocess.Popen[str], Path]
 ) -> None:
     process, socket = server
-    inputs = json.dumps({"user": WELCOME_USER})
-    ran = symphony(
-        tmp_path,
-        "bus",
-        "request",
-        f"unix:{socket}",
-        "conductor.orchestrate",
-        "--to",
-        "conductor",
-        "--param",
-        f"workflow={EXAMPLES / 'welcome.toml'}",
-        "--param",
-        f"inputs={inputs}",
-    )
+    ran = orchestrate_welcome(tmp_path, socket)
     assert ran.returncode == 0, ran.stderr
     assert json.loads(ran.stdout)["outputs"] == {"lines": WELCOME_LINES}
     status = symphony(tmp_path, "conductor", "status", "--unix", str(socket), "--json")
@@ -129,20 +124,7 @@ def test_the_socket_server_publishes_run_events_to_subscribers(
     try:
         assert subscriber.stderr is not None
         assert "subscribed to 'run.>'" in subscriber.stderr.readline()
-        inputs = json.dumps({"user": WELCOME_USER})
-        ran = symphony(
-            tmp_path,
-            "bus",
-            "request",
-            f"unix:{socket}",
-            "conductor.orchestrate",
-            "--to",
-            "conductor",
-            "--param",
-            f"workflow={EXAMPLES / 'welcome.toml'}",
-            "--param",
-            f"inputs={inputs}",
-        )
+        ran = orchestrate_welcome(tmp_path, socket)
         assert ran.returncode == 0, ran.stderr
         out, _ = subscriber.communicate(timeout=30)
     finally:
