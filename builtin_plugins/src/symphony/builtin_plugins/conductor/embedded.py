@@ -13,14 +13,16 @@ from __future__ import annotations
 import asyncio
 import collections
 from collections.abc import Callable
-from typing import Literal, cast
+from typing import TYPE_CHECKING, Literal, cast
 
 from symphony.hookspecs import ExecutionId, NotFoundError, ValidationError
 from symphony.hookspecs.ports import ConductorStatus, OrchestrationRequest, OrchestrationResult
 
-from ..pit.dag.run import RunResult, Sink
-from ..pit.dag.tracker import DagTracker
 from .workflows import workflow_of
+
+if TYPE_CHECKING:  # the tracker (and SQLAlchemy under it) is imported when a run needs it, not at host start
+    from ..pit.dag.run import RunResult, Sink
+    from ..pit.dag.tracker import DagTracker
 
 __all__ = ["EmbeddedConductor", "result_of"]
 
@@ -57,6 +59,8 @@ class EmbeddedConductor:
 
     @property
     def tracker(self) -> DagTracker:
+        from ..pit.dag.tracker import DagTracker
+
         if not isinstance(self._tracker, DagTracker):
             self._tracker = self._tracker()
         return self._tracker
@@ -126,6 +130,8 @@ class EmbeddedConductor:
         With ``tracker``, also close the tracker (if it was made), which cancels
         its runs: what a conductor process does when it stops.
         """
+        from ..pit.dag.tracker import DagTracker
+
         self._closed = True
         if tracker and isinstance(self._tracker, DagTracker):
             await self._tracker.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
+import weakref
 from typing import TYPE_CHECKING, Any
 
 from symphony.hookspecs import ConfigurationError, HealthStatus, PortUnavailableError, hookimpl
@@ -70,12 +71,16 @@ def remote_for(context: HostContext, options: ConductorOptions) -> RemoteConduct
     return RemoteConductor(bus, argv, env=env, options=options)
 
 
+#: The conductor this plugin made for each host, so that stopping a host never makes one just to close it.
+_made: weakref.WeakKeyDictionary[HostContext, EmbeddedConductor | RemoteConductor] = weakref.WeakKeyDictionary()
+
+
 @hookimpl(trylast=True)
 def symphony_provide_conductor(context: HostContext) -> EmbeddedConductor | RemoteConductor:
     options = options_of(context)
-    if options.mode == "process":
-        return remote_for(context, options)
-    return embedded_for(context)
+    conductor = remote_for(context, options) if options.mode == "process" else embedded_for(context)
+    _made[context] = conductor
+    return conductor
 
 
 class ConductorLifecycle:
@@ -92,6 +97,8 @@ class ConductorLifecycle:
         self.depends_on: tuple[str, ...] = ("message_bus",) if process else ()
 
     async def start(self) -> None:
+        if options_of(self._context).mode != "process":
+            return  # an embedded conductor has nothing to start, and is made on first use
         from .remote import RemoteConductor
 
         port = self._context.port("conductor")
@@ -99,12 +106,9 @@ class ConductorLifecycle:
             await port.start()
 
     async def stop(self) -> None:
-        from .embedded import EmbeddedConductor
-        from .remote import RemoteConductor
-
-        port = self._context.port("conductor")
-        if isinstance(port, RemoteConductor | EmbeddedConductor):
-            await port.close()
+        conductor = _made.pop(self._context, None)
+        if conductor is not None:
+            await conductor.close()
 
     async def health_check(self) -> HealthStatus:
         from .remote import RemoteConductor

@@ -27,7 +27,6 @@ import msgspec
 from symphony.hookspecs import ValidationError
 from symphony.hookspecs.ports import OrchestrationRequest
 
-from ..pit.dag.tracker import RunInvalidError
 from .embedded import EmbeddedConductor
 from .workflows import workflow_of
 
@@ -124,6 +123,7 @@ def handlers(conductor: EmbeddedConductor) -> dict[str, Handler]:
 
 def _portable(handler: Handler) -> Handler:
     """Errors whose class cannot be rebuilt from a message alone cross the wire as their parent."""
+    from ..pit.dag.tracker import RunInvalidError  # only where a conductor serves: it runs workflows anyway
 
     async def call(params: dict[str, Any]) -> Any:
         try:
