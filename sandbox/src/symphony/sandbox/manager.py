@@ -108,6 +108,10 @@ class ExtensionManager:
             slot.disabled = slot.stats.last_error = disabled
             slot.stats.state = "disabled"
 
+    def __contains__(self, name: object) -> bool:
+        """Whether ``name`` is registered (cheap: no statistics are gathered)."""
+        return name in self._slots
+
     def _slot(self, name: str) -> _Slot:
         try:
             return self._slots[name]

@@ -206,7 +206,7 @@ class ExtensionRuntime:
     async def load_extension(self, manifest: Any) -> ExtensionId:
         """Register the extension (by manifest or name) so its first invocation starts it."""
         name = manifest.name if isinstance(manifest, Manifest) else str(manifest)
-        if name not in {row.name for row in self.manager.ps()}:
+        if name not in self.manager:
             record = self.state.read().get(name)
             installed = self._find(name)
             # Building an extension's environment runs pip for seconds: not on the event loop.
@@ -250,7 +250,7 @@ class ExtensionRuntime:
     def enable(self, name: str) -> bool:
         """Clear a crash-loop disable, here and for later processes; False if it was not disabled."""
         cleared = self.state.enable(name)
-        if name in {row.name for row in self.manager.ps()}:
+        if name in self.manager:
             self.manager.enable(name)
         return cleared
 
