@@ -14,7 +14,18 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["PYTHON", "SYMPHONY", "clean_env", "empty_cwd", "make_site", "median", "run_json", "wall_ms", "work_dir"]
+__all__ = [
+    "PYTHON",
+    "SYMPHONY",
+    "clean_env",
+    "empty_cwd",
+    "make_site",
+    "median",
+    "run_json",
+    "wall_ms",
+    "work_dir",
+    "write_dist_info",
+]
 
 PYTHON = sys.executable
 #: The console script installed beside the interpreter (the venv's ``bin/``).
@@ -49,18 +60,23 @@ def make_site(root: Path, count: int) -> Path:
         name = f"symphony_bench_plugin_{i}"
         module = f"{name}.py"
         (site / module).write_text(_MODULE, encoding="utf-8")
-        info = site / f"{name}-1.0.dist-info"
-        info.mkdir()
-        files = {
-            "METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n",
-            "entry_points.txt": f"[symphony.plugins]\nbench{i} = {name}\n",
-            "INSTALLER": "benchmarks\n",
-        }
-        for file_name, text in files.items():
-            (info / file_name).write_text(text, encoding="utf-8")
-        listed = [module, *(f"{info.name}/{f}" for f in (*files, "RECORD"))]
-        (info / "RECORD").write_text("".join(f"{f},,\n" for f in listed), encoding="utf-8")
+        write_dist_info(site, name, name, f"[symphony.plugins]\nbench{i} = {name}\n", [module])
     return site
+
+
+def write_dist_info(site: Path, distribution: str, directory: str, entry_points: str, installed: list[str]) -> None:
+    """The metadata pip would leave for ``distribution`` (files ``installed`` in ``site``), version 1.0."""
+    info = site / f"{directory}-1.0.dist-info"
+    info.mkdir()
+    files = {
+        "METADATA": f"Metadata-Version: 2.1\nName: {distribution}\nVersion: 1.0\n",
+        "entry_points.txt": entry_points,
+        "INSTALLER": "benchmarks\n",
+    }
+    for file_name, text in files.items():
+        (info / file_name).write_text(text, encoding="utf-8")
+    listed = [*installed, *(f"{info.name}/{f}" for f in (*files, "RECORD"))]
+    (info / "RECORD").write_text("".join(f"{f},,\n" for f in listed), encoding="utf-8")
 
 
 def clean_env(root: Path, site: Path | None = None, *, pycache: Path | None = None) -> dict[str, str]:

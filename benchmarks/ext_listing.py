@@ -76,17 +76,8 @@ def make_extension_site(root: Path, count: int) -> Path:
         (site / package / "symphony-extension.toml").write_text(
             _MANIFEST.format(name=name, package=package, number=number), encoding="utf-8"
         )
-        info = site / f"{package}-1.0.dist-info"
-        info.mkdir()
-        files = {
-            "METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n",
-            "entry_points.txt": f"[symphony.extensions]\n{name} = {package}\n",
-            "INSTALLER": "benchmarks\n",
-        }
-        for file_name, text in files.items():
-            (info / file_name).write_text(text, encoding="utf-8")
-        listed = [f"{package}/__init__.py", f"{package}/symphony-extension.toml", *(f"{info.name}/{f}" for f in files)]
-        (info / "RECORD").write_text("".join(f"{f},,\n" for f in [*listed, f"{info.name}/RECORD"]), encoding="utf-8")
+        installed = [f"{package}/__init__.py", f"{package}/symphony-extension.toml"]
+        _sites.write_dist_info(site, name, package, f"[symphony.extensions]\n{name} = {package}\n", installed)
     return site
 
 
