@@ -13,14 +13,16 @@ _RET_ALLOW = 0x7FFF0000
 _EPERM = 0x00050000 | 1
 
 
-def _run(program: list[Instruction], nr: int, arch: int = 0xC000003E, arg0: int = 0) -> int:
+def _run(program: list[Instruction], nr: int, arch: int = 0xC000003E, arg0: int = 0, arg1: int = 0) -> int:
     """Interpret the classic-BPF subset build_filter emits, for one syscall."""
-    data = {0: nr, 4: arch, 16: arg0}
+    data = {0: nr, 4: arch, 16: arg0, 24: arg1}
     acc, pc = 0, 0
     while True:
         code, jt, jf, k = program[pc]
         if code == 0x20:
             acc = data[k]
+        elif code == 0x54:
+            acc &= k
         elif code == 0x06:
             return int(k)
         else:
@@ -50,11 +52,59 @@ def test_seccomp_answers_clone3_with_enosys_so_glibc_falls_back_to_clone(program
     assert _run(program, 435) == 0x00050000 | 38
 
 
-def test_seccomp_allows_only_unix_sockets(program: list[Instruction]) -> None:
+def test_seccomp_denies_every_socket_without_the_network(program: list[Instruction]) -> None:
     socket = syscall_numbers("x86_64")["socket"]
-    assert _run(program, socket, arg0=1) == _RET_ALLOW
-    assert _run(program, socket, arg0=2) == _EPERM
-    assert _run(program, socket, arg0=10) == _EPERM
+    for family in (1, 2, 10, 16):  # AF_UNIX AF_INET AF_INET6 AF_NETLINK
+        assert _run(program, socket, arg0=family) == _EPERM
+
+
+def test_seccomp_with_the_network_allowed_still_denies_unix_sockets() -> None:
+    program = build_filter(pid=4242, allow_processes=False, allow_network=True, arch="x86_64")
+    socket = syscall_numbers("x86_64")["socket"]
+    assert _run(program, socket, arg0=1) == _EPERM
+    assert _run(program, socket, arg0=2) == _RET_ALLOW
+
+
+@pytest.mark.parametrize("allow_network", [False, True])
+def test_seccomp_allows_only_a_unix_stream_socketpair(allow_network: bool) -> None:
+    program = build_filter(pid=4242, allow_processes=False, allow_network=allow_network, arch="x86_64")
+    socketpair = syscall_numbers("x86_64")["socketpair"]
+    assert _run(program, socketpair, arg0=1, arg1=1) == _RET_ALLOW  # AF_UNIX, SOCK_STREAM
+    assert _run(program, socketpair, arg0=1, arg1=1 | 0x80000 | 0x800) == _RET_ALLOW  # | CLOEXEC | NONBLOCK
+    assert _run(program, socketpair, arg0=1, arg1=2) == _EPERM  # SOCK_DGRAM: sendto reaches any address
+    assert _run(program, socketpair, arg0=1, arg1=5) == _EPERM  # SOCK_SEQPACKET
+    assert _run(program, socketpair, arg0=2, arg1=1) == _EPERM
+
+
+@pytest.mark.parametrize("allow_processes", [False, True])
+@pytest.mark.parametrize("namespace", [0x80, 0x20000, 0x02000000, 0x04000000, 0x08000000, 0x10000000, 0x40000000])
+def test_seccomp_denies_a_clone_that_makes_a_namespace(allow_processes: bool, namespace: int) -> None:
+    program = build_filter(pid=4242, allow_processes=allow_processes, allow_network=False, arch="x86_64")
+    assert _run(program, syscall_numbers("x86_64")["clone"], arg0=0x3D0F00 | namespace) == _EPERM
+
+
+@pytest.mark.parametrize("name", ["sched_setaffinity", "sched_setscheduler", "sched_setparam", "sched_setattr"])
+def test_seccomp_allows_scheduling_changes_only_to_the_worker_itself(program: list[Instruction], name: str) -> None:
+    number = syscall_numbers("x86_64")[name]
+    assert _run(program, number, arg0=0) == _RET_ALLOW
+    assert _run(program, number, arg0=4242) == _RET_ALLOW
+    assert _run(program, number, arg0=1) == _EPERM
+
+
+def test_seccomp_allows_renicing_only_the_worker_itself(program: list[Instruction]) -> None:
+    setpriority = syscall_numbers("x86_64")["setpriority"]
+    assert _run(program, setpriority, arg0=0, arg1=0) == _RET_ALLOW  # os.nice()
+    assert _run(program, setpriority, arg0=0, arg1=4242) == _RET_ALLOW
+    assert _run(program, setpriority, arg0=0, arg1=1) == _EPERM
+    assert _run(program, setpriority, arg0=1, arg1=0) == _EPERM  # PRIO_PGRP: the host is in the group
+    assert _run(program, setpriority, arg0=2, arg1=0) == _EPERM  # PRIO_USER: every process of the uid
+
+
+def test_seccomp_allows_io_priority_changes_only_to_the_worker_itself(program: list[Instruction]) -> None:
+    ioprio_set = syscall_numbers("x86_64")["ioprio_set"]
+    assert _run(program, ioprio_set, arg0=1, arg1=0) == _RET_ALLOW
+    assert _run(program, ioprio_set, arg0=1, arg1=77) == _EPERM
+    assert _run(program, ioprio_set, arg0=3, arg1=0) == _EPERM  # IOPRIO_WHO_USER
 
 
 def test_seccomp_allows_signals_only_to_the_worker_itself(program: list[Instruction]) -> None:

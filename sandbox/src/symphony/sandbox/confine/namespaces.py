@@ -1,9 +1,14 @@
-"""A private user and network namespace: the worker keeps no network at all.
+"""A private user, network and IPC namespace: the worker keeps no network and no shared IPC.
 
-``unshare(CLONE_NEWUSER | CLONE_NEWNET)`` moves the calling (single-threaded)
-process into a new network namespace with only a loopback interface, which is
-down: every connect fails, to the internet and to the host's own loopback
-services alike.  The user namespace makes this possible without privileges and
+``unshare(CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWIPC)`` moves the calling
+(single-threaded) process into a new network namespace with only a loopback
+interface, which is down: every connect fails, to the internet and to the
+host's own loopback services alike; abstract Unix socket names live in the
+network namespace too, so the host's are out of reach.  The IPC namespace
+holds the System V shared memory, message queues and semaphores and the POSIX
+message queues: the worker starts with none and cannot look up the host's by
+key or name (it shares the host's uid, which would otherwise pass their
+permission checks).  The user namespace makes this possible without privileges and
 also drops, when the host runs as root, every capability the worker had over
 the host's namespaces.  The worker's uid/gid map to the caller's own.
 """
@@ -14,8 +19,9 @@ import os
 
 from ._libc import UnavailableError, check, libc
 
-__all__ = ["CLONE_NEWNET", "CLONE_NEWUSER", "enter_private_network"]
+__all__ = ["CLONE_NEWIPC", "CLONE_NEWNET", "CLONE_NEWUSER", "enter_private_network"]
 
+CLONE_NEWIPC = 0x08000000
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWNET = 0x40000000
 
@@ -29,10 +35,10 @@ def _write(path: str, text: str) -> None:
 
 
 def enter_private_network() -> None:
-    """Unshare user and network namespaces; raises UnavailableError if the kernel refuses."""
+    """Unshare user, network and IPC namespaces; raises UnavailableError if the kernel refuses."""
     uid, gid = os.geteuid(), os.getegid()
     try:
-        check(libc.unshare(CLONE_NEWUSER | CLONE_NEWNET), "unshare(CLONE_NEWUSER|CLONE_NEWNET)")
+        check(libc.unshare(CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWIPC), "unshare(NEWUSER|NEWNET|NEWIPC)")
     except OSError as error:
         raise UnavailableError(
             error.errno or 0, f"{error.strerror} (user namespaces disabled, or the worker is multi-threaded)"

@@ -7,9 +7,18 @@ kernel attack surface and escape hatches (``ptrace``, ``mount``, ``unshare``,
 ``setns``, ``bpf``, ``keyctl``, ``io_uring``, module loading, ...), process
 creation (``fork``, ``vfork``, ``execve``, and ``clone`` unless it makes a
 thread; ``clone3`` answers ENOSYS so glibc falls back to the ``clone`` we can
-inspect), sockets other than AF_UNIX, and signals or rlimit changes aimed at
-any process other than the worker itself: the host shares the worker's uid
-and process group, so ``kill(0, SIGKILL)`` would otherwise reach it.
+inspect), any ``clone`` that would make a namespace, and signals, rlimit,
+priority, CPU-affinity and I/O-class changes aimed at any process other than
+the worker itself: the host shares the worker's uid and process group, so
+``kill(0, SIGKILL)`` or ``setpriority(PRIO_USER, uid, 19)`` would otherwise reach it.
+
+Sockets: ``socket()`` is denied outright for AF_UNIX (a pathname or abstract
+address reaches any local service of the same user: the bus, a conductor, an
+ssh-agent) and for every family unless the policy allows the network.  The
+one socket the worker needs is asyncio's self-pipe, a ``socketpair(AF_UNIX,
+SOCK_STREAM)``: a connected stream pair can neither ``connect`` nor ``sendto``
+anywhere else, so it is the only pair allowed (a datagram pair could ``sendto``
+any address).
 
 :func:`build_filter` is pure (it returns the program), so tests can inspect it.
 """
@@ -25,12 +34,17 @@ from ._libc import ARCH, UnavailableError, check, libc, syscall
 
 __all__ = ["ALWAYS_DENIED", "Instruction", "build_filter", "install", "set_no_new_privs", "syscall_numbers"]
 
-_LD_W_ABS, _JEQ, _JGE, _JSET, _RET = 0x20, 0x15, 0x35, 0x45, 0x06
+_LD_W_ABS, _AND, _JEQ, _JGE, _JSET, _RET = 0x20, 0x54, 0x15, 0x35, 0x45, 0x06
 _RET_KILL_PROCESS, _RET_ALLOW = 0x80000000, 0x7FFF0000
 _RET_ERRNO: Final = 0x00050000
-_OFF_NR, _OFF_ARCH, _OFF_ARG0 = 0, 4, 16  # offsetof(struct seccomp_data, ...); low word (little-endian)
+# offsetof(struct seccomp_data, ...); the low word of an argument (little-endian), which is all
+# the kernel reads of the int (pid, family, flags) arguments checked here.
+_OFF_NR, _OFF_ARCH, _OFF_ARG0, _OFF_ARG1 = 0, 4, 16, 24
 _CLONE_THREAD: Final = 0x00010000
-_AF_UNIX: Final = 1
+#: CLONE_NEWTIME, NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET: a thread needs none.
+_CLONE_NAMESPACES: Final = 0x80 | 0x20000 | 0x02000000 | 0x04000000 | 0x08000000 | 0x10000000 | 0x20000000 | 0x40000000
+_AF_UNIX, _SOCK_STREAM, _SOCK_TYPE_MASK = 1, 1, 0xF
+_PRIO_PROCESS, _IOPRIO_WHO_PROCESS = 0, 1
 _X32_BIT: Final = 0x40000000
 _PR_SET_NO_NEW_PRIVS: Final = 38
 _SECCOMP_SET_MODE_FILTER, _SECCOMP_FILTER_FLAG_TSYNC = 1, 1
@@ -48,6 +62,8 @@ _X86_64: Final = {
     "prlimit64": 302, "name_to_handle_at": 303, "open_by_handle_at": 304, "setns": 308,
     "process_vm_readv": 310, "process_vm_writev": 311, "kcmp": 312, "finit_module": 313, "seccomp": 317,
     "kexec_file_load": 320, "bpf": 321, "execveat": 322, "userfaultfd": 323,
+    "setpriority": 141, "sched_setparam": 142, "sched_setscheduler": 144, "sched_setaffinity": 203,
+    "ioprio_set": 251, "migrate_pages": 256, "get_robust_list": 274, "move_pages": 279, "sched_setattr": 314,
 }
 _AARCH64: Final = {
     "lookup_dcookie": 18, "umount2": 39, "mount": 40, "pivot_root": 41, "chroot": 51, "vhangup": 58,
@@ -58,13 +74,15 @@ _AARCH64: Final = {
     "perf_event_open": 241, "prlimit64": 261, "fanotify_init": 262, "name_to_handle_at": 264,
     "open_by_handle_at": 265, "setns": 268, "process_vm_readv": 270, "process_vm_writev": 271, "kcmp": 272,
     "finit_module": 273, "seccomp": 277, "bpf": 280, "execveat": 281, "userfaultfd": 282,
-    "kexec_file_load": 294,
+    "kexec_file_load": 294, "ioprio_set": 30, "get_robust_list": 100, "sched_setparam": 118,
+    "sched_setscheduler": 119, "sched_setaffinity": 122, "setpriority": 140, "migrate_pages": 238,
+    "move_pages": 239, "sched_setattr": 274,
 }
 # Numbers from 424 on are shared by every architecture.
 _COMMON: Final = {
     "pidfd_send_signal": 424, "io_uring_setup": 425, "io_uring_enter": 426, "io_uring_register": 427,
     "open_tree": 428, "move_mount": 429, "fsopen": 430, "fsconfig": 431, "fsmount": 432, "fspick": 433,
-    "clone3": 435, "pidfd_getfd": 438, "mount_setattr": 442,
+    "clone3": 435, "pidfd_getfd": 438, "process_madvise": 440, "mount_setattr": 442, "process_mrelease": 448,
 }
 # fmt: on
 
@@ -76,8 +94,18 @@ ALWAYS_DENIED: Final = (
     "init_module", "finit_module", "delete_module", "reboot", "swapon", "swapoff", "iopl", "ioperm", "quotactl",
     "acct", "syslog", "lookup_dcookie", "vhangup", "fanotify_init", "open_by_handle_at", "name_to_handle_at",
     "io_uring_setup", "io_uring_enter", "io_uring_register", "pidfd_send_signal", "pidfd_getfd", "tkill",
-    "rt_sigqueueinfo", "rt_tgsigqueueinfo",
+    "rt_sigqueueinfo", "rt_tgsigqueueinfo", "process_madvise", "process_mrelease", "get_robust_list",
 )  # fmt: skip
+
+#: Calls whose first argument is a pid: allowed only on the worker itself (its pid, or 0 for "me").
+_OWN_PID_ONLY: Final = (
+    "prlimit64", "sched_setparam", "sched_setscheduler", "sched_setaffinity", "sched_setattr", "migrate_pages",
+    "move_pages",
+)  # fmt: skip
+
+
+#: An instruction before assembly: jump targets may be handler labels.
+_Step = tuple[int, str | int, str | int, int]
 
 
 class Instruction(NamedTuple):
@@ -102,30 +130,44 @@ def _errno(code: int) -> int:
 
 
 def build_filter(*, pid: int, allow_processes: bool, allow_network: bool, arch: str = ARCH) -> list[Instruction]:
-    """The filter program for this policy; ``pid`` is the worker's own, the only signal target allowed."""
+    """The filter program for this policy; ``pid`` is the worker's own, the only target of signals and the like."""
     numbers = syscall_numbers(arch)
     # Each rule: syscall name -> handler label.  Handlers come after the dispatch table.
     rules: dict[str, str] = {name: "deny" for name in ALWAYS_DENIED if name in numbers}
-    rules["tgkill"] = "self"
-    rules["prlimit64"] = "self_or_zero"
+    rules.update(dict.fromkeys(_OWN_PID_ONLY, "self_or_zero"))
+    rules.update(tgkill="self", setpriority="priority", ioprio_set="io_priority", clone3="enosys")
+    rules["clone"] = "clone_process" if allow_processes else "clone_thread"
     if not allow_processes:
-        rules.update(fork="deny", vfork="deny", execve="deny", execveat="deny", clone="clone", clone3="enosys")
-        rules["kill"] = "self"
-    if not allow_network:
-        rules.update(socket="unix_only", socketpair="unix_only")
+        rules.update(fork="deny", vfork="deny", execve="deny", execveat="deny", kill="self")
+    rules.update(socket="not_unix" if allow_network else "deny", socketpair="unix_stream")
     present = {name: label for name, label in rules.items() if name in numbers}
 
     # Argument checks first: classic BPF jumps only forward, and they end in allow/deny.
-    handlers: dict[str, list[tuple[int, str | int, str | int, int]]] = {
-        "clone": [(_LD_W_ABS, 0, 0, _OFF_ARG0), (_JSET, "allow", "deny", _CLONE_THREAD)],
-        "unix_only": [(_LD_W_ABS, 0, 0, _OFF_ARG0), (_JEQ, "allow", "deny", _AF_UNIX)],
+    own_pid_in_arg1: list[_Step] = [(_LD_W_ABS, 0, 0, _OFF_ARG1), (_JEQ, "allow", 0, 0), (_JEQ, "allow", "deny", pid)]
+    handlers: dict[str, list[_Step]] = {
+        "clone_thread": [
+            (_LD_W_ABS, 0, 0, _OFF_ARG0),
+            (_JSET, "deny", 0, _CLONE_NAMESPACES),
+            (_JSET, "allow", "deny", _CLONE_THREAD),
+        ],
+        "clone_process": [(_LD_W_ABS, 0, 0, _OFF_ARG0), (_JSET, "deny", "allow", _CLONE_NAMESPACES)],
+        "not_unix": [(_LD_W_ABS, 0, 0, _OFF_ARG0), (_JEQ, "deny", "allow", _AF_UNIX)],
+        "unix_stream": [
+            (_LD_W_ABS, 0, 0, _OFF_ARG0),
+            (_JEQ, 0, "deny", _AF_UNIX),
+            (_LD_W_ABS, 0, 0, _OFF_ARG1),
+            (_AND, 0, 0, _SOCK_TYPE_MASK),
+            (_JEQ, "allow", "deny", _SOCK_STREAM),
+        ],
+        "priority": [(_LD_W_ABS, 0, 0, _OFF_ARG0), (_JEQ, 0, "deny", _PRIO_PROCESS), *own_pid_in_arg1],
+        "io_priority": [(_LD_W_ABS, 0, 0, _OFF_ARG0), (_JEQ, 0, "deny", _IOPRIO_WHO_PROCESS), *own_pid_in_arg1],
         "self": [(_LD_W_ABS, 0, 0, _OFF_ARG0), (_JEQ, "allow", "deny", pid)],
         "self_or_zero": [(_LD_W_ABS, 0, 0, _OFF_ARG0), (_JEQ, "allow", 0, 0), (_JEQ, "allow", "deny", pid)],
         "allow": [(_RET, 0, 0, _RET_ALLOW)],
         "deny": [(_RET, 0, 0, _errno(errno.EPERM))],
         "enosys": [(_RET, 0, 0, _errno(errno.ENOSYS))],
     }
-    body: list[tuple[int, str | int, str | int, int]] = [
+    body: list[_Step] = [
         (_LD_W_ABS, 0, 0, _OFF_ARCH),
         (_JEQ, 1, 0, _AUDIT_ARCH[arch]),
         (_RET, 0, 0, _RET_KILL_PROCESS),
@@ -140,8 +182,8 @@ def build_filter(*, pid: int, allow_processes: bool, allow_network: bool, arch: 
 
 
 def _assemble(
-    body: list[tuple[int, str | int, str | int, int]],
-    handlers: dict[str, list[tuple[int, str | int, str | int, int]]],
+    body: list[_Step],
+    handlers: dict[str, list[_Step]],
 ) -> list[Instruction]:
     """Lay out body then handlers, resolving label jumps to relative offsets."""
     program = list(body)
