@@ -100,7 +100,7 @@ class NodeResult:
     """What the tracker checkpoints for one node."""
 
     node_id: str
-    state: str  # succeeded, failed, skipped
+    state: str  # succeeded, failed, skipped, cancelled
     attempts: int = 0
     outputs: bytes | None = None
     outputs_ref: str | None = None

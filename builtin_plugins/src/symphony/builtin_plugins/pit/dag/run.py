@@ -441,9 +441,22 @@ class Run:
     def _finish(self) -> RunResult:
         if self.cancelling:
             state = "cancelled"
-            for metrics in self.metrics.values():
-                if metrics.state in ("ready", "running"):
+            stopped = []
+            for node_id, metrics in self.metrics.items():
+                if metrics.state in ("ready", "running", "cancelled"):
                     metrics.state = "cancelled"
+                    stopped.append(
+                        NodeResult(
+                            node_id=node_id,
+                            state="cancelled",
+                            attempts=metrics.attempts,
+                            error="The run was cancelled.",
+                            queue_wait=metrics.queue_wait,
+                            run_time=metrics.run_time,
+                        )
+                    )
+            if self.store is not None:
+                self.store.save_nodes(self.run_id, stopped)  # so `runs show` says what this process reports
         else:
             state = "failed" if self.failure is not None else "succeeded"
         outputs: dict[str, Any] = {}

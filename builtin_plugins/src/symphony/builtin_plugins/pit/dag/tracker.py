@@ -74,7 +74,7 @@ class DagTracker:
         self.executor: Executor = executor or LocalExecutor()
         self.artifacts = artifacts
         self._emit = emit
-        self.limits = limits or Limits(timeout=10.0)
+        self.limits = limits or Limits()
         self._runs: dict[str, tuple[Run, asyncio.Task[RunResult]]] = {}
 
     @property
