@@ -253,15 +253,34 @@ def _is_number(value: Value) -> bool:
 
 
 def _equal(left: Value, right: Value) -> bool:
-    """Equality without Python's ``True == 1``: booleans, numbers and strings stay apart."""
+    """Equality without Python's ``True == 1``: booleans, numbers and strings stay apart.
+
+    Lists and objects are walked with a stack, not recursion: outputs come from
+    extensions, and one nested deeper than Python's recursion limit must compare
+    like any other value rather than raise.
+    """
+    pending = [(left, right)]
+    while pending:
+        left, right = pending.pop()
+        if isinstance(left, list | tuple) and isinstance(right, list | tuple):
+            if len(left) != len(right):
+                return False
+            pending.extend(zip(left, right, strict=True))
+        elif isinstance(left, Mapping) and isinstance(right, Mapping):
+            if left.keys() != right.keys():
+                return False
+            pending.extend((left[key], right[key]) for key in left)
+        elif not _equal_leaf(left, right):
+            return False
+    return True
+
+
+def _equal_leaf(left: Value, right: Value) -> bool:
+    """Equality of two values that are not both lists or both objects."""
     if isinstance(left, bool) or isinstance(right, bool):
         return isinstance(left, bool) and isinstance(right, bool) and left is right
     if _is_number(left) or _is_number(right):
         return _is_number(left) and _is_number(right) and bool(left == right)
-    if isinstance(left, list | tuple) and isinstance(right, list | tuple):
-        return len(left) == len(right) and all(_equal(a, b) for a, b in zip(left, right, strict=True))
-    if isinstance(left, Mapping) and isinstance(right, Mapping):
-        return left.keys() == right.keys() and all(_equal(left[key], right[key]) for key in left)
     if isinstance(left, list | tuple | Mapping) or isinstance(right, list | tuple | Mapping):
         return False
     try:
