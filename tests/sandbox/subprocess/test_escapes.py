@@ -115,6 +115,27 @@ async def test_dev_urandom_stays_readable(escapes: SubprocessWorker) -> None:
     assert (await escapes.invoke("read", {"path": "/dev/urandom"}))["outcome"] == "allowed"
 
 
+# -- descriptors and limits ------------------------------------------------------------------
+
+
+async def test_a_descriptor_the_host_holds_open_is_not_inherited_by_the_worker(
+    make_worker: MakeWorker, secret: Path
+) -> None:
+    with open(secret, "rb") as held:
+        os.set_inheritable(held.fileno(), True)  # even one the host forgot to mark close-on-exec
+        worker = make_worker(ESCAPES, name="escapes")
+        await worker.start()
+        outcome = await worker.invoke("descriptors", {})
+    assert outcome["outcome"] == "allowed"
+    identity = [os.stat(secret).st_dev, os.stat(secret).st_ino]
+    assert identity not in [held_fd[1:] for held_fd in outcome["value"]], outcome
+
+
+@pytest.mark.parametrize("limit", ["RLIMIT_AS", "RLIMIT_NOFILE", "RLIMIT_CPU", "RLIMIT_FSIZE"])
+async def test_the_worker_cannot_raise_its_own_limits(escapes: SubprocessWorker, limit: str) -> None:
+    _denied(await escapes.invoke("raise_limit", {"limit": limit}), errno.EPERM)
+
+
 # -- the kernel's other doors -----------------------------------------------------------------
 
 

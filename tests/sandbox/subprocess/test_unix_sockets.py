@@ -123,6 +123,18 @@ async def test_connecting_to_a_unix_socket_by_path_is_denied_even_with_network_a
     assert service.accepted == []
 
 
+async def test_landlock_alone_keeps_abstract_sockets_of_the_host_out_of_reach(
+    make_worker: MakeWorker, service: UnixService
+) -> None:
+    """The second wall: no seccomp filter and the host's network namespace, so only Landlock's scope (ABI 6) is left."""
+    policy = ConfinementPolicy(allow_network=True, weaker_allowed=True, assume_unavailable=frozenset({"seccomp"}))
+    worker = make_worker(ESCAPES, name="escapes", policy=policy)
+    info = await worker.start()
+    assert info.confinement.applied == ("rlimits", "landlock") and info.confinement.landlock_abi >= 6
+    _denied(await worker.invoke("unix_connect", {"abstract": service.abstract}))
+    assert service.accepted == []
+
+
 async def test_a_datagram_socketpair_cannot_send_to_a_unix_socket_by_path(
     escapes: SubprocessWorker, service: UnixService
 ) -> None:

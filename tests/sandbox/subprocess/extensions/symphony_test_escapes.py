@@ -12,13 +12,15 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
+import resource
 import socket
 import struct
 import threading
 from collections.abc import Callable
 from typing import Any, Final
 
-from symphony_test_hostile import _attempt  # one outcome format for both hostile extensions
+# One outcome format for both hostile extensions; the hostile one is on the worker's path, not on mypy's.
+from symphony_test_hostile import _attempt  # type: ignore[import-not-found]
 
 _libc: Final = ctypes.CDLL(None, use_errno=True)
 _libc.syscall.restype = ctypes.c_long
@@ -108,6 +110,27 @@ def _socket_peers() -> list[str]:
         except OSError:
             continue
     return peers
+
+
+def _descriptors() -> list[list[int]]:
+    """``[fd, st_dev, st_ino]`` of every descriptor this process holds: what it inherited, among others."""
+    held = []
+    for fd in range(1024):
+        try:
+            info = os.fstat(fd)
+        except OSError:
+            continue
+        held.append([fd, info.st_dev, info.st_ino])
+    return held
+
+
+def _raise_limit(name: str) -> list[int]:
+    which = getattr(resource, name)
+    try:
+        resource.setrlimit(which, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+    except ValueError as error:  # how the resource module spells the kernel's EPERM
+        raise OSError(errno.EPERM, str(error)) from None
+    return list(resource.getrlimit(which))
 
 
 def _pidfd_getfd(pid: int, fd: int) -> int:
@@ -267,6 +290,8 @@ def handle(operation: str, input: dict[str, Any]) -> dict[str, Any]:
         "stream_socketpair_redirect": lambda: _stream_socketpair_redirect(input),
         "socketpair_round_trip": _socketpair_round_trip,
         "socket_peers": _socket_peers,
+        "descriptors": _descriptors,
+        "raise_limit": lambda: _raise_limit(input["limit"]),
         "pidfd_getfd": lambda: _pidfd_getfd(input["pid"], input["fd"]),
         "memfd_exec": _memfd_exec,
         "kernel_call": lambda: _kernel_call(input["name"], input["pid"]),
@@ -281,4 +306,5 @@ def handle(operation: str, input: dict[str, Any]) -> dict[str, Any]:
         "exhaust_threads": _exhaust_threads,
         "write_bytes": lambda: _write_bytes(input["path"], input["size"]),
     }
-    return _attempt(actions[operation])
+    outcome: dict[str, Any] = _attempt(actions[operation])
+    return outcome
