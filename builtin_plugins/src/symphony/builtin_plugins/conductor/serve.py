@@ -22,7 +22,8 @@ import click
 from symphony.hookspecs import EndpointId, Event, MessageEnvelope, NotFoundError, RequestPayload
 
 from ..ipc.bus.bus import InProcessBus
-from ..ipc.cli import BusServer, StopSignals
+from ..ipc.bus.server import BusServer
+from ..ipc.cli import StopSignals
 from ..ipc.endpoint import serve_endpoint
 from ..ipc.transports import TransportConfig, UnixTransport
 from .embedded import EmbeddedConductor

@@ -1,15 +1,8 @@
 """``symphony bus serve|request|send|subscribe``: serve the host's bus on sockets, and poke at it.
 
 ``serve`` listens on the stream transports (``--unix PATH``, ``--tcp HOST:PORT``)
-and delivers each connection's envelopes to the host's ``message_bus`` port:
-
-- a request to endpoint ``bus`` (:data:`SERVER`) is answered by the server
-  itself: ``ping``, ``subscribe`` (``{"pattern": "a.>"}``; matching events are
-  then streamed back on that connection) and ``unsubscribe``;
-- any other request is routed with ``message_bus.request`` and answered
-  (an ``error`` envelope on failure);
-- an event is routed with ``message_bus.send`` (recipient ``*``: every
-  matching subscription, including other connections' ``subscribe``).
+and hands each connection to a :class:`~.bus.server.BusServer`, which delivers
+its envelopes to the host's ``message_bus`` port.
 
 The builtin endpoint ``echo`` answers any method with ``{"method", "params"}``.
 See docs/wire-format.md, "Serving the bus", for the protocol.
@@ -23,7 +16,6 @@ import json
 import logging
 import signal
 import sys
-import time
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -38,21 +30,19 @@ from symphony.hookspecs import (
     RequestPayload,
     ResponsePayload,
     RetryPolicy,
-    SerializationError,
     SymphonyError,
     TransportError,
 )
-from symphony.hookspecs.ports import MessageBus, Subscription
+from symphony.hookspecs.ports import MessageBus
 
 from .bus import BROADCAST, InProcessBus
+from .bus.server import SERVER, BusServer
 from .transports import StreamConnection, StreamListener, TcpTransport, TransportConfig, UnixTransport
 
 __all__ = ["ECHO", "SERVER", "StopSignals", "bus_commands", "parse_address"]
 
 log = logging.getLogger("symphony.ipc.cli")
 
-#: The endpoint a serving process answers itself (ping, subscribe, unsubscribe).
-SERVER: Final = EndpointId("bus")
 #: The builtin endpoint that answers any request with its method and params.
 ECHO: Final = EndpointId("echo")
 CLIENT: Final = "cli"
@@ -103,122 +93,6 @@ async def _echo(envelope: MessageEnvelope) -> dict[str, Any]:
     return {"method": payload.method, "params": payload.params}
 
 
-class BusServer:
-    """Delivers the envelopes of accepted connections to ``bus``; see the module docstring."""
-
-    def __init__(self, bus: MessageBus, *, request_timeout: float = 30.0) -> None:
-        self.bus = bus
-        self.request_timeout = request_timeout
-        self.started = time.time()
-        self.connections = 0
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    def _spawn(self, coroutine: Any) -> None:
-        task = asyncio.get_running_loop().create_task(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def accept_from(self, listener: StreamListener) -> None:
-        while True:
-            connection = await listener.accept()
-            self.connections += 1
-            self._spawn(self.serve_connection(connection))
-
-    async def serve_connection(self, connection: StreamConnection) -> None:
-        subscriptions: dict[str, Subscription] = {}
-        handlers: set[asyncio.Task[None]] = set()
-        try:
-            while True:
-                try:
-                    envelope = await connection.receive_envelope()
-                except SerializationError as error:
-                    await connection.send_envelope(
-                        MessageEnvelope.create(ErrorPayload.from_exception(error), sender=SERVER, recipient="unknown")
-                    )
-                    if connection.broken:
-                        return
-                    continue
-                if isinstance(envelope.payload, RequestPayload):
-                    task = asyncio.get_running_loop().create_task(self._answer(connection, envelope, subscriptions))
-                    handlers.add(task)
-                    task.add_done_callback(handlers.discard)
-                else:
-                    try:
-                        await self.bus.send(envelope)
-                    except SymphonyError as error:
-                        log.info(
-                            "could not route a %s from %s: %s", envelope.header.message_type, connection.peer, error
-                        )
-        except TransportError:
-            return
-        finally:
-            for subscription in subscriptions.values():
-                subscription.cancel()
-            for task in handlers:
-                task.cancel()
-            await asyncio.gather(*handlers, return_exceptions=True)
-            await connection.close()
-
-    async def _answer(
-        self, connection: StreamConnection, envelope: MessageEnvelope, subscriptions: dict[str, Subscription]
-    ) -> None:
-        header = envelope.header
-        payload = envelope.payload
-        assert isinstance(payload, RequestPayload)
-        try:
-            if header.recipient == SERVER:
-                result = self._builtin(connection, payload, subscriptions)
-                reply = MessageEnvelope.create(
-                    ResponsePayload(result=result),
-                    sender=SERVER,
-                    recipient=header.sender,
-                    correlation_id=header.message_id,
-                )
-            else:
-                reply = await self.bus.request(envelope, self.request_timeout)
-        except Exception as error:  # every failure goes back to the client as an error envelope
-            reply = MessageEnvelope.create(
-                ErrorPayload.from_exception(error),
-                sender=header.recipient,
-                recipient=header.sender,
-                correlation_id=header.message_id,
-            )
-        with contextlib.suppress(TransportError):
-            await connection.send_envelope(reply)
-
-    def _builtin(
-        self, connection: StreamConnection, payload: RequestPayload, subscriptions: dict[str, Subscription]
-    ) -> Any:
-        method, params = payload.method, payload.params
-        if method == "ping":
-            endpoints = self.bus.endpoints() if isinstance(self.bus, InProcessBus) else []
-            return {"pong": True, "endpoints": endpoints, "uptime": round(time.time() - self.started, 3)}
-        if method in ("subscribe", "unsubscribe"):
-            pattern = params.get("pattern")
-            if not isinstance(pattern, str) or not pattern:
-                raise SerializationError(f"{method} needs a string parameter 'pattern'")
-            if method == "unsubscribe":
-                subscription = subscriptions.pop(pattern, None)
-                if subscription is not None:
-                    subscription.cancel()
-                return {"unsubscribed": pattern}
-            if pattern not in subscriptions:
-
-                async def stream(event: MessageEnvelope) -> None:
-                    with contextlib.suppress(TransportError):
-                        await connection.send_envelope(event)
-
-                subscriptions[pattern] = self.bus.subscribe(pattern, stream)
-            return {"subscribed": pattern}
-        raise TransportError(f"endpoint {SERVER!r} has no method {method!r} (it knows ping, subscribe, unsubscribe)")
-
-    async def close(self) -> None:
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-
-
 class StopSignals:
     """SIGINT and SIGTERM set ``stopped`` instead of ending the process, until :meth:`restore`.
 
@@ -261,7 +135,7 @@ async def serve(
         for scheme, rest in addresses:
             listener = await _transport(scheme, tcp_config if scheme == "tcp" else config).listen(rest)
             listeners.append(listener)
-            server._spawn(server.accept_from(listener))
+            server.spawn(server.accept_from(listener))
             click.echo(f"listening on {scheme}:{listener.address}")
         sys.stdout.flush()
         await signals.stopped.wait()

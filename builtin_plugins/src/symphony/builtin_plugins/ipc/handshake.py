@@ -43,6 +43,7 @@ __all__ = [
     "decode_client_hello",
     "decode_server_reply",
     "encode_client_hello",
+    "encode_refusal",
     "server_handshake",
 ]
 
@@ -102,7 +103,7 @@ class RefusalCounter:
     """How many connections a listener refused, in total and by reason code.
 
     Reason codes: ``version``, ``codec``, ``token``, ``peer_uid``,
-    ``malformed``, ``timeout``, and ``tls`` (a failed TLS handshake, counted
+    ``malformed``, ``timeout``, ``busy`` (the listener was full), and ``tls`` (a failed TLS handshake, counted
     by the TCP listener before this handshake could start).  Operators read these to spot misconfigured
     clients or probing, which a log line alone makes hard to quantify.
     """
@@ -123,6 +124,11 @@ class RefusalCounter:
 
 def encode_client_hello(codecs: Sequence[str], token: str | None) -> bytes:
     return _encoder.encode(ClientHello(symphony=PROTOCOL_VERSION, codecs=list(codecs), token=token))
+
+
+def encode_refusal(reason: str) -> bytes:
+    """The server's refusal frame payload, ``{"error": reason}``."""
+    return _encoder.encode(ServerReply(error=reason))
 
 
 def decode_client_hello(data: bytes) -> ClientHello:
@@ -221,7 +227,7 @@ async def server_handshake(
         refusals.record(refusal.code)
         log.warning("refused connection from %s: %s", peer, refusal.reason)
         with contextlib.suppress(TransportError, TimeoutError):
-            await asyncio.wait_for(channel.send(_encoder.encode(ServerReply(error=refusal.reason))), timeout)
+            await asyncio.wait_for(channel.send(encode_refusal(refusal.reason)), timeout)
         await channel.close()
         return None
     except (TransportError, TimeoutError) as error:

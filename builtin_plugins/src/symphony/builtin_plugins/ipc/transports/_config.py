@@ -40,6 +40,11 @@ class TransportConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     - ``tls_ca``: PEM CA bundle a client verifies the server against (default: the system store).
     - ``tls_server_name``: the name a client expects on the server's certificate
       (default: the host part of the address it dials).
+    - ``output_limit``: bytes of outgoing frames a connection buffers before senders wait
+      (and the bus server drops events instead of queueing them).
+    - ``stall_timeout``: listeners only; seconds a client may read nothing while its output is
+      full before it is disconnected (None: never).
+    - ``max_connections``: listeners only; connections open or handshaking at once; more are refused.
     """
 
     buffer_size: int = 64 * 1024
@@ -54,6 +59,9 @@ class TransportConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     tls_key: str | None = None
     tls_ca: str | None = None
     tls_server_name: str | None = None
+    output_limit: int = 1024 * 1024
+    stall_timeout: float | None = 30.0
+    max_connections: int = 256
 
     def __post_init__(self) -> None:
         unknown = [c for c in self.codecs if c not in _CODEC_NAMES]
@@ -64,6 +72,14 @@ class TransportConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
         if self.buffer_size <= 0 or self.max_frame_size <= 0:
             raise TransportConfigError(
                 f"buffer_size and max_frame_size must be positive, got {self.buffer_size} and {self.max_frame_size}"
+            )
+        if self.output_limit <= 0 or self.max_connections <= 0:
+            raise TransportConfigError(
+                f"output_limit and max_connections must be positive, got {self.output_limit} and {self.max_connections}"
+            )
+        if self.stall_timeout is not None and self.stall_timeout <= 0:
+            raise TransportConfigError(
+                f"stall_timeout must be positive seconds or null (never), got {self.stall_timeout}"
             )
         stray = [
             name

@@ -7,10 +7,14 @@ one waiting ``receive`` is woken with a single future; a frame goes out with
 one ``transport.write`` of prefix and payload.  Streams would add a second
 buffer, two ``readexactly`` calls per frame and a ``drain`` per write.
 
-Flow control both ways: when the transport's buffer passes its high-water
-mark (``pause_writing``) senders wait for ``resume_writing``; when received
-but unconsumed frames pass twice ``buffer_size`` the protocol stops reading
-until ``receive`` has taken them, so a peer cannot fill our memory.
+Flow control both ways: once the transport holds ``output_limit`` bytes
+(``pause_writing``) senders wait for ``resume_writing`` *before* writing, so
+concurrent senders add at most one frame each beyond the limit, never a
+queue; when received but unconsumed frames pass twice ``buffer_size`` the
+protocol stops reading until ``receive`` has taken them, so a peer cannot
+fill our memory.  With ``stall_timeout`` a peer that drains none of a full
+output for that long is disconnected (listeners use it: a client that stops
+reading must not hold the server's memory and tasks forever).
 
 Pipes (stdio) are one-way transports: the read pipe feeds this protocol
 through :class:`~._pipes.PipeReadTransport`, and the write pipe's
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import socket
 from typing import Any, Final
 
@@ -29,10 +34,14 @@ from symphony.hookspecs import TransportError
 from ..framing import DEFAULT_MAX_FRAME_SIZE, FrameDecoder, FrameTooLargeError, encode_frame
 from ..handshake import MAX_HANDSHAKE_SIZE
 
-__all__ = ["FrameProtocol", "WriteSide"]
+__all__ = ["DEFAULT_OUTPUT_LIMIT", "FrameProtocol", "WriteSide"]
+
+log = logging.getLogger("symphony.ipc.transport")
 
 #: How long ``close`` waits for the transport to finish flushing and report it is gone.
 CLOSE_WAIT_S: Final = 1.0
+#: Bytes of outgoing frames a connection buffers before its senders wait.
+DEFAULT_OUTPUT_LIMIT: Final = 1024 * 1024
 
 
 class FrameProtocol(asyncio.BufferedProtocol):
@@ -53,6 +62,8 @@ class FrameProtocol(asyncio.BufferedProtocol):
         buffer_size: int = 64 * 1024,
         handshake_limit: int | None = MAX_HANDSHAKE_SIZE,
         pause_on_connect: bool = False,
+        output_limit: int = DEFAULT_OUTPUT_LIMIT,
+        stall_timeout: float | None = None,
     ) -> None:
         self.max_frame_size = max_frame_size
         self.transport: asyncio.BaseTransport | None = None
@@ -72,6 +83,9 @@ class FrameProtocol(asyncio.BufferedProtocol):
         self._lost_error: BaseException | None = None
         self._write_error: BaseException | None = None
         self._closed = False
+        self._output_limit = output_limit
+        self._stall_timeout = stall_timeout
+        self._stall_timer: asyncio.TimerHandle | None = None
 
     # --- asyncio callbacks ---
 
@@ -85,13 +99,14 @@ class FrameProtocol(asyncio.BufferedProtocol):
         """Read from (and, unless it is a read pipe, write to) ``transport``; also after ``start_tls``."""
         self.transport = transport
         if isinstance(transport, asyncio.WriteTransport):
-            self._out = transport
+            self.use_writer(transport)
         # asyncio's TLS layer cannot half-close, and says so in a warning if asked to.
         self._keep_open_on_eof = transport.get_extra_info("sslcontext") is None
 
     def use_writer(self, transport: asyncio.WriteTransport) -> None:
-        """Send frames to ``transport`` (a write pipe) instead of the read transport."""
+        """Send frames to ``transport`` (a write pipe, or the socket itself)."""
         self._out = transport
+        transport.set_write_buffer_limits(high=self._output_limit)
 
     def get_buffer(self, sizehint: int) -> memoryview:
         return self._decoder.buffer()
@@ -123,7 +138,8 @@ class FrameProtocol(asyncio.BufferedProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._lost = True
-        self._lost_error = exc
+        self._lost_error = exc or self._lost_error
+        self._cancel_stall_timer()
         self._wake_reader()
         self._wake_drainers()
         if not self._gone.done():
@@ -131,10 +147,39 @@ class FrameProtocol(asyncio.BufferedProtocol):
 
     def pause_writing(self) -> None:
         self._writing_paused = True
+        if self._stall_timeout is not None and self._stall_timer is None and self._out is not None:
+            self._arm_stall_timer(self._out.get_write_buffer_size())
 
     def resume_writing(self) -> None:
         self._writing_paused = False
+        self._cancel_stall_timer()
         self._wake_drainers()
+
+    def _arm_stall_timer(self, size: int) -> None:
+        assert self._stall_timeout is not None
+        self._stall_timer = self._loop.call_later(self._stall_timeout, self._check_stall, size)
+
+    def _cancel_stall_timer(self) -> None:
+        if self._stall_timer is not None:
+            self._stall_timer.cancel()
+            self._stall_timer = None
+
+    def _check_stall(self, size_then: int) -> None:
+        """Still full: disconnect a peer that drained nothing since the last check, else look again later."""
+        self._stall_timer = None
+        out = self._out
+        if not self._writing_paused or out is None or self._lost or self._closed:
+            return
+        size = out.get_write_buffer_size()
+        if size < size_then:
+            self._arm_stall_timer(size)
+            return
+        reason = f"the peer read nothing for {self._stall_timeout} s while {size} bytes waited for it"
+        log.warning("disconnecting a stalled peer: %s", reason)
+        self._lost_error = TransportError(reason)
+        out.abort()
+        if self.transport is not None and self.transport is not out:
+            self.transport.abort()  # type: ignore[attr-defined]
 
     def write_side_lost(self, exc: Exception | None) -> None:
         """The write pipe closed (the child exited or closed its stdin): senders fail from now on."""
@@ -167,14 +212,39 @@ class FrameProtocol(asyncio.BufferedProtocol):
         """False while reading is paused (the consumer fell behind, or an oversized frame stopped it)."""
         return not self._reading_paused
 
+    @property
+    def output_size(self) -> int:
+        """Bytes of frames written but not yet taken by the kernel."""
+        return 0 if self._out is None else int(self._out.get_write_buffer_size())
+
     async def send(self, frame: bytes) -> None:
-        """Write one frame (one ``write`` call, so concurrent senders never interleave); wait if paused."""
+        """Write one frame (one ``write`` call, so concurrent senders never interleave).
+
+        Waits while the output is full, before writing (so the buffer exceeds
+        ``output_limit`` by at most one frame whatever the number of senders)
+        and after (so a sender is held until the peer took most of its frame).
+        """
+        data = encode_frame(frame, self.max_frame_size)
+        await self._drain()
+        self._write(data)
+        await self._drain()
+
+    def offer(self, frame: bytes) -> bool:
+        """Write one frame unless the output is full (then False: nothing was written); never waits."""
+        if self._writing_paused:
+            return False
+        self._write(encode_frame(frame, self.max_frame_size))
+        return True
+
+    def _write(self, data: bytes) -> None:
         out = self._out
         if self._closed or self._lost or out is None:
             raise self._send_error()
-        out.write(encode_frame(frame, self.max_frame_size))
+        out.write(data)
+
+    async def _drain(self) -> None:
         while self._writing_paused:
-            if self._lost or self._out is None:
+            if self._closed or self._lost or self._out is None:
                 raise self._send_error()
             waiter = self._loop.create_future()
             self._drain_waiters.append(waiter)
@@ -221,6 +291,7 @@ class FrameProtocol(asyncio.BufferedProtocol):
         if self._closed:
             return
         self._closed = True
+        self._cancel_stall_timer()
         if self.transport is not None:
             self.transport.close()
         if self._out is not None and self._out is not self.transport:

@@ -20,8 +20,8 @@ import msgspec
 from symphony.hookspecs import MessageEnvelope, RetryPolicy, SerializationError, TransportError
 
 from ..codecs import CODECS
-from ..framing import DEFAULT_MAX_FRAME_SIZE, FrameTooLargeError
-from ..handshake import RefusalCounter, client_handshake, server_handshake
+from ..framing import DEFAULT_MAX_FRAME_SIZE, FrameTooLargeError, encode_frame
+from ..handshake import RefusalCounter, client_handshake, encode_refusal, server_handshake
 from ._config import TransportConfig, TransportConfigError, load_config
 from ._protocol import FrameProtocol
 from ._tls import describe_tls_failure
@@ -105,6 +105,11 @@ class StreamConnection(EnvelopeFrames):
     def closed(self) -> bool:
         return self._closed
 
+    @property
+    def output_size(self) -> int:
+        """Bytes of frames sent but not yet taken by the kernel."""
+        return self._frames.output_size
+
     async def send(self, frame: bytes) -> None:
         if self._closed:
             raise TransportError(f"connection to {self.peer} is closed")
@@ -119,6 +124,12 @@ class StreamConnection(EnvelopeFrames):
         except FrameTooLargeError:
             self.broken = True
             raise
+
+    def offer_envelope(self, envelope: MessageEnvelope) -> bool:
+        """Send ``envelope`` unless the output is full (then False, nothing sent); never waits."""
+        if self._closed:
+            raise TransportError(f"connection to {self.peer} is closed")
+        return self._frames.offer(self._encode(envelope))
 
     async def send_envelope(self, envelope: MessageEnvelope) -> None:
         # EnvelopeFrames.send_envelope through self.send, one coroutine hop fewer (the hot path).
@@ -157,7 +168,8 @@ class StreamListener:
     ``create_unix_server``).  Each incoming connection is (TLS-upgraded and)
     handshaken in its own task, so a slow or hostile client never delays
     others; only accepted connections reach ``accept()``.  ``refusals``
-    counts the rest.
+    counts the rest.  At most ``max_connections`` may be handshaking or open
+    at once (``connections``); the next is refused at once (code ``busy``).
     """
 
     def __init__(
@@ -177,6 +189,13 @@ class StreamListener:
         self._tasks: set[asyncio.Task[None]] = set()
         self._on_close: list[Callable[[], Awaitable[None] | None]] = []
         self._closed = False
+        self._live = 0
+        self._full_logged = False
+
+    @property
+    def connections(self) -> int:
+        """Connections handshaking or open now (each counts until its socket is gone)."""
+        return self._live
 
     def _attach(self, server: asyncio.AbstractServer) -> None:
         self._server = server
@@ -191,12 +210,36 @@ class StreamListener:
             max_frame_size=self.config.max_frame_size,
             buffer_size=self.config.buffer_size,
             pause_on_connect=self._tls is not None,
+            output_limit=self.config.output_limit,
+            stall_timeout=self.config.stall_timeout,
         )
 
-    def _connected(self, protocol: FrameProtocol) -> None:
+    def _connected(self, protocol: _AdmittedProtocol) -> None:
+        if self._live >= self.config.max_connections:
+            self._refuse_busy(protocol)
+            return
+        self._live += 1
+        protocol.counted = True
         task = asyncio.get_running_loop().create_task(self._admit(protocol))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    def _disconnected(self) -> None:
+        self._live -= 1
+        if self._live < self.config.max_connections:
+            self._full_logged = False
+
+    def _refuse_busy(self, protocol: FrameProtocol) -> None:
+        """Refuse without reading: a plain client finds the reason where it expects the reply."""
+        assert protocol.transport is not None
+        reason = f"too many connections: this listener serves at most {self.config.max_connections}; try again later"
+        self.refusals.record("busy")
+        if not self._full_logged:  # once per episode, not once per refused client of a flood
+            self._full_logged = True
+            log.warning("listener on %s is full (%d connections); refusing more", self.address, self._live)
+        if self._tls is None:
+            protocol.transport.write(encode_frame(encode_refusal(reason)))  # type: ignore[attr-defined]
+        protocol.close_now()
 
     async def _admit(self, protocol: FrameProtocol) -> None:
         assert protocol.transport is not None
@@ -278,15 +321,22 @@ class StreamListener:
 
 
 class _AdmittedProtocol(FrameProtocol):
-    """A listener's FrameProtocol: tells the listener when a client has connected."""
+    """A listener's FrameProtocol: tells the listener when a client has connected and when it is gone."""
 
     def __init__(self, listener: StreamListener, **options: Any) -> None:
         super().__init__(**options)
         self._listener = listener
+        self.counted = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
         self._listener._connected(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        if self.counted:
+            self.counted = False
+            self._listener._disconnected()
 
 
 def _describe(transport: asyncio.BaseTransport) -> str:
@@ -310,7 +360,9 @@ async def connect_with_retry(address: str, open_frames: OpenFrames, config: Tran
     last: BaseException | None = None
 
     def factory() -> FrameProtocol:
-        return FrameProtocol(max_frame_size=config.max_frame_size, buffer_size=config.buffer_size)
+        return FrameProtocol(
+            max_frame_size=config.max_frame_size, buffer_size=config.buffer_size, output_limit=config.output_limit
+        )
 
     for attempt in range(1, attempts + 1):
         await asyncio.sleep(policy.delay(attempt))

@@ -54,7 +54,9 @@ async def _reap(process: asyncio.subprocess.Process, grace: float = 2.0) -> None
 async def _pipe_frames(reading: Any, writing: Any, config: TransportConfig) -> FrameProtocol:
     """A FrameProtocol reading frames from the ``reading`` pipe and writing them to ``writing``."""
     loop = asyncio.get_running_loop()
-    frames = FrameProtocol(max_frame_size=config.max_frame_size, buffer_size=config.buffer_size)
+    frames = FrameProtocol(
+        max_frame_size=config.max_frame_size, buffer_size=config.buffer_size, output_limit=config.output_limit
+    )
     PipeReadTransport(loop, reading, frames)
     out, _ = await loop.connect_write_pipe(lambda: WriteSide(frames), writing)
     frames.use_writer(out)

@@ -1,0 +1,225 @@
+"""BusServer: the envelopes of accepted socket connections, delivered to a message bus.
+
+- a request to endpoint ``bus`` (:data:`SERVER`) is answered by the server
+  itself: ``ping`` (with the load of the other connections), ``subscribe``
+  (``{"pattern": "a.>"}``; matching events are then streamed back on that
+  connection) and ``unsubscribe``;
+- any other request is routed with ``message_bus.request`` and answered
+  (an ``error`` envelope on failure);
+- an event is routed with ``message_bus.send``.
+
+A client is held to bounded memory whatever it does (docs/wire-format.md,
+"Backpressure"): at most ``max_in_flight`` of its requests are handled at
+once, and the next is not read until one is answered, so a client that sends
+without reading fills its own socket, not our memory; answers wait for room
+in the connection's output (``TransportConfig.output_limit``) and are never
+dropped, events find the output full and are dropped; the listener cuts a
+client that drains nothing of a full output for ``stall_timeout``.  All a
+connection holds (tasks, subscriptions, buffers) is released when it ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any, Final
+
+from symphony.hookspecs import (
+    EndpointId,
+    ErrorPayload,
+    MessageEnvelope,
+    RequestPayload,
+    ResponsePayload,
+    SerializationError,
+    SymphonyError,
+    TransportError,
+)
+from symphony.hookspecs.ports import MessageBus, Subscription
+
+from ..transports import StreamConnection, StreamListener
+from .bus import InProcessBus
+
+__all__ = ["DEFAULT_MAX_IN_FLIGHT", "MAX_PATTERN_LENGTH", "MAX_SUBSCRIPTIONS", "SERVER", "BusServer"]
+
+log = logging.getLogger("symphony.ipc.bus.server")
+
+#: The endpoint a serving process answers itself (ping, subscribe, unsubscribe).
+SERVER: Final = EndpointId("bus")
+#: Requests of one connection handled at once; the connection is not read while this many run.
+DEFAULT_MAX_IN_FLIGHT: Final = 64
+#: Patterns one connection may be subscribed to at once.
+MAX_SUBSCRIPTIONS: Final = 128
+#: Characters in one subscription pattern.
+MAX_PATTERN_LENGTH: Final = 1024
+
+
+class _Session:
+    """One connection's state; nothing of it outlives the connection."""
+
+    __slots__ = ("connection", "dropped_events", "handlers", "slots", "subscriptions")
+
+    def __init__(self, connection: StreamConnection, max_in_flight: int) -> None:
+        self.connection = connection
+        self.subscriptions: dict[str, Subscription] = {}
+        self.handlers: set[asyncio.Task[None]] = set()
+        self.slots = asyncio.Semaphore(max_in_flight)
+        self.dropped_events = 0
+
+    async def stream(self, event: MessageEnvelope) -> None:
+        """A subscription's handler: drop the event when the client is not keeping up, never wait."""
+        with contextlib.suppress(TransportError):
+            if not self.connection.offer_envelope(event):
+                self.dropped_events += 1
+
+
+class BusServer:
+    """Delivers the envelopes of accepted connections to ``bus``; see the module docstring."""
+
+    def __init__(
+        self, bus: MessageBus, *, request_timeout: float = 30.0, max_in_flight: int = DEFAULT_MAX_IN_FLIGHT
+    ) -> None:
+        self.bus = bus
+        self.request_timeout = request_timeout
+        self.max_in_flight = max_in_flight
+        self.started = time.time()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._sessions: set[_Session] = set()
+        self._listeners: list[StreamListener] = []
+
+    def spawn(self, coroutine: Any) -> None:
+        """Run ``coroutine`` until it ends or the server closes."""
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def accept_from(self, listener: StreamListener) -> None:
+        self._listeners.append(listener)
+        while True:
+            connection = await listener.accept()
+            self.spawn(self.serve_connection(connection))
+
+    def load(self, excluding: StreamConnection | None = None) -> dict[str, Any]:
+        """What the connections (but ``excluding``) hold now, and what the listeners refused so far."""
+        sessions = [s for s in self._sessions if s.connection is not excluding]
+        refused: dict[str, int] = {}
+        for listener in self._listeners:
+            for code, count in listener.refusals.by_reason.items():
+                refused[code] = refused.get(code, 0) + count
+        return {
+            "connections": len(sessions),
+            "requests": sum(len(s.handlers) for s in sessions),
+            "subscriptions": sum(len(s.subscriptions) for s in sessions),
+            "output_bytes": sum(s.connection.output_size for s in sessions),
+            "dropped_events": sum(s.dropped_events for s in sessions),
+            "refused": refused,
+        }
+
+    async def serve_connection(self, connection: StreamConnection) -> None:
+        session = _Session(connection, self.max_in_flight)
+        self._sessions.add(session)
+        try:
+            await self._read(session)
+        except TransportError:
+            return
+        finally:
+            self._sessions.discard(session)
+            for subscription in session.subscriptions.values():
+                subscription.cancel()
+            session.subscriptions.clear()
+            for task in session.handlers:
+                task.cancel()
+            await asyncio.gather(*session.handlers, return_exceptions=True)
+            await connection.close()
+
+    async def _read(self, session: _Session) -> None:
+        connection = session.connection
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                envelope = await connection.receive_envelope()
+            except SerializationError as error:
+                await connection.send_envelope(
+                    MessageEnvelope.create(ErrorPayload.from_exception(error), sender=SERVER, recipient="unknown")
+                )
+                if connection.broken:
+                    return
+                continue
+            if isinstance(envelope.payload, RequestPayload):
+                await session.slots.acquire()  # not reading meanwhile is the backpressure
+                task = loop.create_task(self._answer(session, envelope))
+                session.handlers.add(task)
+                task.add_done_callback(session.handlers.discard)
+                continue
+            try:
+                await self.bus.send(envelope)
+            except SymphonyError as error:
+                log.info("could not route a %s from %s: %s", envelope.header.message_type, connection.peer, error)
+
+    async def _answer(self, session: _Session, envelope: MessageEnvelope) -> None:
+        header = envelope.header
+        payload = envelope.payload
+        assert isinstance(payload, RequestPayload)
+        try:
+            try:
+                if header.recipient == SERVER:
+                    reply = MessageEnvelope.create(
+                        ResponsePayload(result=self._builtin(session, payload)),
+                        sender=SERVER,
+                        recipient=header.sender,
+                        correlation_id=header.message_id,
+                    )
+                else:
+                    reply = await self.bus.request(envelope, self.request_timeout)
+            except Exception as error:  # every failure goes back to the client as an error envelope
+                reply = MessageEnvelope.create(
+                    ErrorPayload.from_exception(error),
+                    sender=header.recipient,
+                    recipient=header.sender,
+                    correlation_id=header.message_id,
+                )
+            with contextlib.suppress(TransportError):
+                await session.connection.send_envelope(reply)
+        finally:
+            session.slots.release()
+
+    def _builtin(self, session: _Session, payload: RequestPayload) -> Any:
+        method, params = payload.method, payload.params
+        if method == "ping":
+            endpoints = self.bus.endpoints() if isinstance(self.bus, InProcessBus) else []
+            return {
+                "pong": True,
+                "endpoints": endpoints,
+                "uptime": round(time.time() - self.started, 3),
+                "others": self.load(excluding=session.connection),
+            }
+        if method in ("subscribe", "unsubscribe"):
+            return self._subscription(session, method, params.get("pattern"))
+        raise TransportError(f"endpoint {SERVER!r} has no method {method!r} (it knows ping, subscribe, unsubscribe)")
+
+    def _subscription(self, session: _Session, method: str, pattern: Any) -> dict[str, str]:
+        if not isinstance(pattern, str) or not pattern or len(pattern) > MAX_PATTERN_LENGTH:
+            raise SerializationError(
+                f"{method} needs a string parameter 'pattern' of 1 to {MAX_PATTERN_LENGTH} characters"
+            )
+        subscriptions = session.subscriptions
+        if method == "unsubscribe":
+            subscription = subscriptions.pop(pattern, None)
+            if subscription is not None:
+                subscription.cancel()
+            return {"unsubscribed": pattern}
+        if pattern not in subscriptions:
+            if len(subscriptions) >= MAX_SUBSCRIPTIONS:
+                raise SerializationError(
+                    f"this connection already has {MAX_SUBSCRIPTIONS} subscriptions, the most one may hold; "
+                    "unsubscribe from one, or subscribe to a wider pattern ('a.>')"
+                )
+            subscriptions[pattern] = self.bus.subscribe(pattern, session.stream)
+        return {"subscribed": pattern}
+
+    async def close(self) -> None:
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
