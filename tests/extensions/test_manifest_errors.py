@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -257,6 +258,61 @@ def test_python_dependencies_only_for_subprocess_runtime() -> None:
         "runtime.python_dependencies: expected python_dependencies only with kind = 'subprocess',"
         " found kind = 'python'. Drop them, or run the extension as a subprocess with its own environment."
     ]
+
+
+def subprocess_needing(*requirements: str) -> str:
+    """The demo manifest as a subprocess extension with these python_dependencies."""
+    listed = ", ".join(json.dumps(text) for text in requirements)
+    return changed('kind = "python"', f'kind = "subprocess"\npython_dependencies = [{listed}]')
+
+
+def test_index_requirements_with_extras_specifiers_and_markers_are_accepted() -> None:
+    text = subprocess_needing("httpx>=0.27", "attrs[tests]==23.2.0", "tomli; python_version < '3.11'", "rich")
+    assert check_manifest_text(text)[1] == []
+
+
+@pytest.mark.parametrize(
+    ("requirement", "found"),
+    [
+        ("evil @ file:///tmp/evilpkg", "the direct reference 'evil @ file:///tmp/evilpkg'"),
+        ("evil @ https://example.com/evil-1.0.tar.gz", "the direct reference 'evil @ https://example.com/evil"),
+        ("evil @ git+https://example.com/evil.git", "the direct reference 'evil @ git+https://example.com/evil.git'"),
+        ("https://example.com/evil-1.0.tar.gz", "'https://example.com/evil-1.0.tar.gz', which is not a requirement"),
+        ("git+https://example.com/evil.git", "'git+https://example.com/evil.git', which is not a requirement"),
+        ("./evilpkg", "'./evilpkg', which is not a requirement"),
+        ("--index-url=https://evil.example/simple", "the pip option '--index-url=https://evil.example/simple'"),
+        ("--extra-index-url https://evil.example", "the pip option '--extra-index-url'"),
+        ("-e /tmp/evilpkg", "the pip option '-e'"),
+        ("-r /tmp/requirements.txt", "the pip option '-r'"),
+        ("httpx>=0.27 --hash=sha256:00", "'httpx>=0.27 --hash=sha256:00', which is not a requirement"),
+        ("httpx >= ", "'httpx >=', which is not a requirement"),
+    ],
+    ids=[
+        "file-url",
+        "https-url",
+        "vcs-url",
+        "bare-url",
+        "bare-vcs",
+        "local-path",
+        "index-url",
+        "extra-index-url",
+        "editable",
+        "requirements-file",
+        "inline-hash",
+        "unparsable",
+    ],
+)
+def test_a_python_dependency_that_is_not_a_name_and_specifiers_from_the_index_is_refused(
+    requirement: str, found: str
+) -> None:
+    (problem,) = problems(subprocess_needing(requirement))
+    assert problem.startswith(
+        "runtime.python_dependencies[0]: expected a requirement from the package index such as 'httpx>=0.27'"
+        " (a name and version specifiers), found " + found
+    ), problem
+    assert problem.endswith(
+        "Publish the dependency to an index and name it; pip options belong in the host's pip_args."
+    )
 
 
 def test_contributed_port_type_must_be_a_workflow_type() -> None:

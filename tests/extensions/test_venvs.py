@@ -8,9 +8,11 @@ live in one session cache, so each is built once per session.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
+import tarfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -220,6 +222,97 @@ def test_a_requirement_that_cannot_be_installed_is_an_error_naming_it(
     assert "No matching distribution found for symphony-venv-lib==3.0" in message  # pip's own last lines
     assert "python_dependencies" in message and "pip_args" in message
     assert environments(tmp_path) == [] and leftovers(tmp_path) == []
+
+
+# --- what may be installed, and how ------------------------------------------------------------
+
+ESCAPE = DISTRIBUTIONS / "build-escape"
+
+
+@pytest.fixture
+def escape(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    """Where the hostile build backend of ``build-escape`` writes its marker, and the secret it reads."""
+    marker, secret = tmp_path / "outside" / "marker", tmp_path / "outside" / "secret"
+    secret.parent.mkdir()
+    secret.write_text("id_rsa")
+    monkeypatch.setenv("SYMPHONY_TEST_ESCAPE_MARKER", str(marker))
+    monkeypatch.setenv("SYMPHONY_TEST_ESCAPE_SECRET", str(secret))
+    return marker, secret
+
+
+@pytest.mark.parametrize("source_builds", [False, True], ids=["wheels-only", "source-builds"])
+def test_a_direct_reference_is_refused_at_install_and_its_build_backend_never_runs(
+    tmp_path: Path, escape: tuple[Path, Path], source_builds: bool
+) -> None:
+    marker, _ = escape
+    with pytest.raises(ExtensionError) as raised:
+        ensure_environment(
+            [f"evil @ {ESCAPE.as_uri()}"],
+            cache_dir=tmp_path / "cache",
+            extension="ext-evil",
+            pip_args=("--no-index",),
+            source_builds=source_builds,
+        )
+    assert str(raised.value).startswith(
+        f"Extension 'ext-evil': [runtime] python_dependencies names the direct reference 'evil @ {ESCAPE.as_uri()}':"
+        " only packages from the index are installed; expected a requirement from the package index"
+    )
+    assert "Nothing was installed." in str(raised.value)
+    assert not marker.exists(), "the direct reference's build backend ran on the host"
+    assert not (tmp_path / "cache" / DIRECTORY).exists()
+
+
+@pytest.mark.parametrize("option", ["--index-url=https://evil.example/simple", "-e /tmp/evilpkg", "-r /tmp/reqs.txt"])
+def test_a_pip_option_among_the_requirements_is_refused_at_install(tmp_path: Path, option: str) -> None:
+    with pytest.raises(ExtensionError, match=r"python_dependencies names the pip option '-"):
+        ensure_environment(["symphony-venv-lib==1.0", option], cache_dir=tmp_path, extension="ext-evil")
+    assert not (tmp_path / DIRECTORY).exists()
+
+
+@pytest.mark.slow
+def test_pip_is_given_the_requirement_as_checked(tmp_path: Path, pip_args: tuple[str, ...]) -> None:
+    environment = ensure_environment(
+        ["  SYMPHONY-venv-lib ==1.0 "], cache_dir=tmp_path, extension="x", pip_args=pip_args
+    )
+    assert environment.requirements == ("SYMPHONY-venv-lib==1.0",)
+    assert imported_version(environment) == "1.0"
+
+
+@pytest.mark.slow
+def test_the_installed_wheels_are_pinned_by_their_hashes(
+    tmp_path: Path, pip_args: tuple[str, ...], wheels: Path
+) -> None:
+    environment = ensure_environment(["symphony-venv-lib==2.0"], cache_dir=tmp_path, extension="x", pip_args=pip_args)
+    (wheel,) = (path for path in wheels.iterdir() if "-2.0-" in path.name)
+    recorded = json.loads((environment.path / MARKER).read_text())["sha256"]
+    assert recorded == {wheel.name: hashlib.sha256(wheel.read_bytes()).hexdigest()}
+    assert not (environment.path / ".wheels").exists() and not (environment.path / ".tmp").exists()
+
+
+@pytest.mark.slow
+def test_a_source_build_runs_confined_and_cannot_write_or_read_outside_its_environment(
+    tmp_path: Path, escape: tuple[Path, Path]
+) -> None:
+    marker, secret = escape
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    with tarfile.open(sources / "symphony_test_build_escape-1.0.tar.gz", "w:gz") as sdist:
+        for name in ("pyproject.toml", "escape_backend.py"):
+            sdist.add(ESCAPE / name, f"symphony_test_build_escape-1.0/{name}")
+    with pytest.raises(ExtensionError) as raised:
+        ensure_environment(
+            ["symphony-test-build-escape==1.0"],
+            cache_dir=tmp_path / "cache",
+            extension="ext-x",
+            pip_args=("--no-index", "--find-links", str(sources)),
+            source_builds=True,
+        )
+    message = str(raised.value)
+    assert f"escape attempt: write {marker}: denied (PermissionError); read {secret}: denied (PermissionError)" in (
+        message.replace("\n  | ", "")
+    ), message
+    assert not marker.exists()
+    assert environments(tmp_path / "cache") == []
 
 
 # --- in the host --------------------------------------------------------------------------------

@@ -183,7 +183,9 @@ class Runtime(Base, frozen=True):
     ``entry`` is ``module:callable`` for python and subprocess, or a path to a
     ``.wasm``/``.wat`` file (core module or component) relative to the package
     for wasm.  ``python_dependencies`` (subprocess only) are installed into the
-    extension's own virtual environment.
+    extension's own virtual environment; each is a name and version specifiers
+    from the package index, never a direct reference or a pip option (the host
+    checks that, when validating and again when installing).
     """
 
     kind: RuntimeKind

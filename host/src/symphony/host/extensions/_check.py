@@ -39,6 +39,7 @@ from symphony.hookspecs import (
     parse_memory,
 )
 
+from ._requirements import requirement_problem
 from ._values import describe, value_problem
 
 __all__ = ["check_manifest", "check_manifest_text", "load_manifest"]
@@ -60,7 +61,6 @@ _MSGSPEC_TYPES: Final = {
 }
 _API_KEYS: Final = ("symphony", "symphony-core")
 _ENTRY: Final = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
-_REQUIREMENT: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(\[[\w,\s-]*\])?\s*([<>=!~;@].*)?$")
 _NODE_NAME: Final = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*$")
 _PORT_NAME: Final = re.compile(r"^[A-Za-z_]\w*$")
 _TOML_LOCATION: Final = re.compile(r"\s*\(at line (\d+), column (\d+)\)$|\s*\(at end of document\)$")
@@ -470,11 +470,12 @@ def _check_runtime(runtime: Runtime, package_dir: Path | None, problems: _Proble
             "Drop them, or run the extension as a subprocess with its own environment.",
         )
     for number, requirement in enumerate(runtime.python_dependencies):
-        if _REQUIREMENT.match(requirement) is None:
+        if (found := requirement_problem(requirement)) is not None:
             problems.add(
                 f"runtime.python_dependencies[{number}]",
-                "a requirement such as 'httpx>=0.27'",
-                describe(requirement),
+                "a requirement from the package index such as 'httpx>=0.27' (a name and version specifiers)",
+                found,
+                "Publish the dependency to an index and name it; pip options belong in the host's pip_args.",
             )
 
 

@@ -17,8 +17,14 @@ The environment gets only the requirements: the worker's runtime (msgspec,
 pluggy, ``symphony.*``) is the host's, imported before the environment is put
 in front of ``sys.path`` (see ``symphony.sandbox.subprocess``).  It is made
 from the host's own interpreter, so the host's compiled msgspec loads in the
-worker.  By default pip installs wheels only (``--only-binary=:all:``):
-building a source distribution runs its code on the host, outside any sandbox.
+worker.
+
+What is installed comes from the index only (see ``_requirements``: direct
+references and pip options are refused here too, whatever the manifest check
+said), as wheels only (``--only-binary=:all:``) unless sources builds are
+allowed, and pinned: pip downloads the wheels, their sha256 hashes are written
+into a requirements file and pip installs from those files alone with
+``--require-hashes``.  Every step runs confined (``_confined``).
 """
 
 from __future__ import annotations
@@ -44,10 +50,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
 from symphony.hookspecs import ConfigurationError, ExtensionError
 
 from .._settings import Settings
+from ._confined import confined, readable_sources
 from ._index import InstalledExtension
+from ._requirements import checked_requirements
 
 __all__ = [
     "DIRECTORY",
@@ -69,11 +79,15 @@ MARKER: Final = "symphony-environment.json"
 BUILD_TIMEOUT: Final = 900.0
 _FORMAT: Final = 1
 _TAIL_LINES: Final = 12
+#: The requirements file pinning each downloaded wheel by its hash.
+_PINNED: Final = "pinned-requirements.txt"
 #: Variables that would steer pip away from the new environment, or hand it the host's secrets.
 _DROPPED_PREFIXES: Final = ("PYTHON", "SYMPHONY_SECRET__")
 _DROPPED: Final = frozenset({"PIP_TARGET", "PIP_PREFIX", "PIP_ROOT", "PIP_USER", "PIP_PYTHON", "VIRTUAL_ENV"})
+#: Without the site module (``-S``), which is what reads pyvenv.cfg: so the venv scheme, rooted at argv[1].
 _SITE_PACKAGES: Final = (
-    "import json, sysconfig; print(json.dumps([sysconfig.get_path('purelib'), sysconfig.get_path('platlib')]))"
+    "import json, sys, sysconfig; base = {'base': sys.argv[1], 'platbase': sys.argv[1]};"
+    " print(json.dumps([sysconfig.get_path(key, 'venv', base) for key in ('purelib', 'platlib')]))"
 )
 
 
@@ -154,6 +168,7 @@ def environment_for(installed: InstalledExtension, settings: Settings) -> Enviro
         extension=manifest.name,
         pip_args=pip_args_from(options),
         source_builds=_source_builds(options),
+        weaker_allowed=settings.sandbox.policy == "permissive",
     )
 
 
@@ -164,15 +179,17 @@ def ensure_environment(
     extension: str,
     pip_args: Sequence[str] = (),
     source_builds: bool = False,
+    weaker_allowed: bool = False,
 ) -> Environment:
     """The complete environment holding ``requirements``: found in the cache, or built now.
 
-    ``extension`` names who asked, for messages.  ``pip_args`` go to ``pip install``
-    (before the requirements) on top of pip's own configuration.  Raises
-    ExtensionError naming the extension, the requirements and pip's last lines
-    when they cannot be installed.
+    ``extension`` names who asked, for messages.  ``pip_args`` go to pip (before
+    the requirements) on top of pip's own configuration.  ``weaker_allowed``
+    builds even where a confinement mechanism is missing.  Raises ExtensionError
+    naming the extension and the refused requirement, or the requirements and
+    pip's last lines when they cannot be installed.
     """
-    wanted = _requirements(requirements)
+    wanted = checked_requirements(requirements, extension=extension)
     if not wanted:
         raise ValueError("ensure_environment needs at least one requirement")
     root = cache_dir / DIRECTORY
@@ -188,9 +205,8 @@ def ensure_environment(
             if found is not None:  # built by another process while we waited
                 return found
             _discard_leftovers(root, key)
-            return _build(
-                root, final, wanted=wanted, extension=extension, pip_args=pip_args, source_builds=source_builds
-            )
+            step = _Step(extension=extension, wanted=wanted, pip_args=tuple(pip_args), weaker_allowed=weaker_allowed)
+            return _build(root, final, step, source_builds=source_builds)
     except OSError as error:
         unwritable = error.errno in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC)
         fix = " Set cache_dir (SYMPHONY_CACHE_DIR) to a writable directory with free space." if unwritable else ""
@@ -236,33 +252,24 @@ def _discard_leftovers(root: Path, key: str) -> None:
         shutil.rmtree(aside, ignore_errors=True)
 
 
-def _build(
-    root: Path,
-    final: Path,
-    *,
-    wanted: tuple[str, ...],
-    extension: str,
-    pip_args: Sequence[str],
-    source_builds: bool,
-) -> Environment:
+def _build(root: Path, final: Path, step: _Step, *, source_builds: bool) -> Environment:
     started = time.perf_counter()
     building = Path(tempfile.mkdtemp(prefix=f".{final.name}.building-", dir=root))
     try:
         host_pip = _host_has_pip()
         venv = [sys.executable, "-m", "venv", *(["--without-pip"] if host_pip else []), str(building)]
-        _run(venv, extension, wanted, "'python -m venv' failed while preparing")
+        step.run(venv, building, "'python -m venv' failed while preparing")
         python = building / "bin" / "python"
         pip = [sys.executable, "-m", "pip", "--python", str(python)] if host_pip else [str(python), "-m", "pip"]
-        install = [*pip, "install", "--disable-pip-version-check", "--no-input"]
-        install += [] if source_builds else ["--only-binary=:all:"]
-        _run([*install, *pip_args, "--", *wanted], extension, wanted, "pip could not install")
-        site = _site_packages(python, building, extension, wanted)
+        hashes = _install(pip, building, step, source_builds=source_builds)
+        site = _site_packages(python, building, step)
         marker = {
             "format": _FORMAT,
-            "requirements": list(wanted),
+            "requirements": list(step.wanted),
             "site_packages": list(site),
             "python": sys.version,
             "interpreter": _interpreter(),
+            "sha256": hashes,
             "build_id": uuid.uuid4().hex,
             "built_at": time.time(),
         }
@@ -273,7 +280,7 @@ def _build(
             if error.errno not in (errno.EEXIST, errno.ENOTEMPTY):
                 raise
             shutil.rmtree(building, ignore_errors=True)  # another builder renamed first: theirs wins
-            found = _complete(final, wanted)
+            found = _complete(final, step.wanted)
             if found is None:
                 raise
             return found
@@ -282,15 +289,59 @@ def _build(
         raise
     seconds = time.perf_counter() - started
     _log.info(
-        "built the Python environment of extension %r (%s) in %.1f s: %s", extension, ", ".join(wanted), seconds, final
+        "built the Python environment of extension %r (%s) in %.1f s: %s",
+        step.extension,
+        ", ".join(step.wanted),
+        seconds,
+        final,
     )
     return Environment(
         path=final,
         python=final / "bin" / "python",
         site_packages=tuple(str(final / relative) for relative in site),
-        requirements=wanted,
+        requirements=step.wanted,
         built=True,
     )
+
+
+def _install(pip: list[str], building: Path, step: _Step, *, source_builds: bool) -> dict[str, str]:
+    """Install the requirements into ``building``; the sha256 of each wheel installed, by file name.
+
+    Wheels only: download them, pin each by its hash, install from those files
+    alone.  Source builds cannot be pinned that way (their build requirements
+    come from the index too): one pip install, confined like the rest.
+    """
+    common = ["--disable-pip-version-check", "--no-input", "--no-cache-dir"]
+    if source_builds:
+        step.run([*pip, "install", *common, *step.pip_args, "--", *step.wanted], building, "pip could not install")
+        return {}
+    wheels = building / ".wheels"
+    download = [*pip, "download", *common, "--only-binary=:all:", "--dest", str(wheels), *step.pip_args]
+    step.run([*download, "--", *step.wanted], building, "pip could not install")
+    hashes = _pin(wheels, step)
+    install = [*pip, "--isolated", "install", *common, "--only-binary=:all:", "--no-index", "--require-hashes"]
+    step.run([*install, "--find-links", str(wheels), "-r", str(wheels / _PINNED)], building, "pip could not install")
+    shutil.rmtree(wheels)
+    return hashes
+
+
+def _pin(wheels: Path, step: _Step) -> dict[str, str]:
+    """Write the requirements file naming each downloaded wheel by name, version and sha256."""
+    hashes: dict[str, str] = {}
+    lines: list[str] = []
+    for path in sorted(wheels.iterdir()):
+        try:
+            name, version, _, _ = parse_wheel_filename(path.name)
+        except InvalidWheelFilename:
+            raise ExtensionError(
+                f"Cannot build the Python environment of extension {step.extension!r}: pip downloaded {path.name!r},"
+                " which is not a wheel."
+            ) from None
+        with path.open("rb") as handle:
+            hashes[path.name] = hashlib.file_digest(handle, "sha256").hexdigest()
+        lines.append(f"{name}=={version} --hash=sha256:{hashes[path.name]}\n")
+    (wheels / _PINNED).write_text("".join(lines), encoding="utf-8")
+    return hashes
 
 
 def _host_has_pip() -> bool:
@@ -298,10 +349,15 @@ def _host_has_pip() -> bool:
     return importlib.util.find_spec("pip") is not None
 
 
-def _site_packages(python: Path, building: Path, extension: str, wanted: tuple[str, ...]) -> tuple[str, ...]:
-    """The environment's import directories, relative to it, as its own interpreter reports them."""
-    output = _run(
-        [str(python), "-I", "-c", _SITE_PACKAGES], extension, wanted, "its interpreter did not run after installing"
+def _site_packages(python: Path, building: Path, step: _Step) -> tuple[str, ...]:
+    """The environment's import directories, relative to it, as its own interpreter reports them.
+
+    ``-S``: the site module would run the ``.pth`` files the installed wheels brought.
+    """
+    output = step.run(
+        [str(python), "-I", "-S", "-c", _SITE_PACKAGES, str(building)],
+        building,
+        "its interpreter did not run after installing",
     )
     base = Path(os.path.realpath(building))
     paths = [Path(os.path.realpath(text)) for text in json.loads(output.strip().splitlines()[-1])]
@@ -315,31 +371,52 @@ def _pip_environment() -> dict[str, str]:
     }
 
 
-def _run(command: list[str], extension: str, wanted: tuple[str, ...], step: str) -> str:
-    """Run one build step; its output, or ExtensionError naming the extension, requirements and last lines."""
-    what = ", ".join(repr(item) for item in wanted)
-    try:
-        result = subprocess.run(
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=_pip_environment(),
-            timeout=BUILD_TIMEOUT,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        raise ExtensionError(
-            f"Cannot build the Python environment of extension {extension!r}: installing {what} took longer than"
-            f" {BUILD_TIMEOUT:.0f} s and was stopped. Check that pip can reach its package index."
-        ) from None
-    if result.returncode != 0:
-        tail = "\n".join(f"  | {line}" for line in result.stdout.strip().splitlines()[-_TAIL_LINES:])
-        raise ExtensionError(
-            f"Cannot build the Python environment of extension {extension!r}: {step} {what}"
-            f" (exit status {result.returncode}). Its last lines:\n{tail}\nCheck [runtime] python_dependencies in"
-            " the extension's manifest, and where pip looks for packages (pip's configuration, or"
-            " [components.extensions.options] pip_args; see docs/extensions.md)."
-        )
-    return result.stdout
+@dataclass(frozen=True)
+class _Step:
+    """What every build step of one environment shares: who asked, for what, and how pip is pointed."""
+
+    extension: str
+    wanted: tuple[str, ...]
+    pip_args: tuple[str, ...]
+    weaker_allowed: bool
+
+    def run(self, command: list[str], building: Path, step: str) -> str:
+        """Run one step confined to writing ``building``; its output, or ExtensionError with its last lines."""
+        what = ", ".join(repr(item) for item in self.wanted)
+        environ = _pip_environment()
+        temporary = building / ".tmp"
+        temporary.mkdir(exist_ok=True)
+        readable = readable_sources(self.pip_args, environ)
+        try:
+            result = subprocess.run(
+                confined(
+                    command,
+                    writable=[str(building)],
+                    readable=readable,
+                    environ=environ,
+                    weaker_allowed=self.weaker_allowed,
+                ),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                env={**environ, "TMPDIR": str(temporary)},
+                timeout=BUILD_TIMEOUT,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            raise ExtensionError(
+                f"Cannot build the Python environment of extension {self.extension!r}: installing {what} took longer"
+                f" than {BUILD_TIMEOUT:.0f} s and was stopped. Check that pip can reach its package index."
+            ) from None
+        finally:
+            shutil.rmtree(temporary, ignore_errors=True)
+        if result.returncode != 0:
+            tail = "\n".join(f"  | {line}" for line in result.stdout.strip().splitlines()[-_TAIL_LINES:])
+            raise ExtensionError(
+                f"Cannot build the Python environment of extension {self.extension!r}: {step} {what}"
+                f" (exit status {result.returncode}). Its last lines:\n{tail}\nCheck [runtime] python_dependencies"
+                " in the extension's manifest, and where pip looks for packages (pip's configuration, or"
+                " [components.extensions.options] pip_args; see docs/extensions.md)."
+            )
+        return result.stdout
