@@ -13,9 +13,11 @@ _RET_ALLOW = 0x7FFF0000
 _EPERM = 0x00050000 | 1
 
 
-def _run(program: list[Instruction], nr: int, arch: int = 0xC000003E, arg0: int = 0, arg1: int = 0) -> int:
+def _run(
+    program: list[Instruction], nr: int, *, arch: int = 0xC000003E, arg0: int = 0, arg1: int = 0, arg2: int = 0
+) -> int:
     """Interpret the classic-BPF subset build_filter emits, for one syscall."""
-    data = {0: nr, 4: arch, 16: arg0, 24: arg1}
+    data = {0: nr, 4: arch, 16: arg0, 24: arg1, 32: arg2}
     acc, pc = 0, 0
     while True:
         code, jt, jf, k = program[pc]
@@ -98,6 +100,18 @@ def test_seccomp_allows_renicing_only_the_worker_itself(program: list[Instructio
     assert _run(program, setpriority, arg0=0, arg1=1) == _EPERM
     assert _run(program, setpriority, arg0=1, arg1=0) == _EPERM  # PRIO_PGRP: the host is in the group
     assert _run(program, setpriority, arg0=2, arg1=0) == _EPERM  # PRIO_USER: every process of the uid
+
+
+def test_seccomp_lets_only_the_worker_own_a_descriptor_for_sigio(program: list[Instruction]) -> None:
+    fcntl, ioctl = syscall_numbers("x86_64")["fcntl"], syscall_numbers("x86_64")["ioctl"]
+    assert _run(program, fcntl, arg1=8, arg2=4242) == _RET_ALLOW  # F_SETOWN, the worker
+    assert _run(program, fcntl, arg1=8, arg2=1) == _EPERM
+    assert _run(program, fcntl, arg1=8, arg2=0xFFFFFFFF - 99) == _EPERM  # -100: a process group
+    assert _run(program, fcntl, arg1=15) == _EPERM  # F_SETOWN_EX
+    assert _run(program, fcntl, arg1=4, arg2=0x800) == _RET_ALLOW  # F_SETFL O_NONBLOCK
+    assert _run(program, ioctl, arg1=0x8901) == _EPERM  # FIOSETOWN
+    assert _run(program, ioctl, arg1=0x8902) == _EPERM  # SIOCSPGRP
+    assert _run(program, ioctl, arg1=0x5401) == _RET_ALLOW  # TCGETS
 
 
 def test_seccomp_allows_io_priority_changes_only_to_the_worker_itself(program: list[Instruction]) -> None:

@@ -155,6 +155,27 @@ async def test_signalling_the_host_is_denied_by_every_route(escapes: SubprocessW
     _denied(await escapes.invoke("signal", {"how": how, "pid": os.getpid()}), errno.EPERM)
 
 
+@pytest.mark.parametrize("how", ["fcntl", "ioctl"])
+@pytest.mark.parametrize("mechanism", ["seccomp", "landlock"])
+async def test_the_kernel_cannot_be_made_to_signal_another_process_by_sigio(
+    make_worker: MakeWorker, victim: subprocess.Popen[bytes], how: str, mechanism: str
+) -> None:
+    """F_SETOWN / FIOSETOWN + O_ASYNC: SIGIO, whose default action kills, sent by the kernel on our behalf."""
+    other = "landlock" if mechanism == "seccomp" else "seccomp"
+    policy = ConfinementPolicy(weaker_allowed=True, assume_unavailable=frozenset({other}))
+    worker = make_worker(ESCAPES, name="escapes", policy=policy)
+    assert mechanism in (await worker.start()).confinement.applied
+    outcome = await worker.invoke("sigio", {"how": how, "pid": victim.pid})
+    assert _asleep_and_unsignalled(victim.pid), outcome  # the kernel sends SIGIO before the write returns
+
+
+def _asleep_and_unsignalled(pid: int) -> bool:
+    """Still sleeping, nothing pending: a process that got SIGIO is dying, dead or has it pending."""
+    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
+    pending = int(fields["SigPnd"], 16) | int(fields["ShdPnd"], 16)
+    return fields["State"].split()[0] == "S" and pending == 0
+
+
 @pytest.mark.parametrize("how", ["setpriority", "sched_setaffinity", "sched_setscheduler", "ioprio_set"])
 async def test_slowing_down_another_process_of_the_same_user_is_denied(
     escapes: SubprocessWorker, victim: subprocess.Popen[bytes], how: str

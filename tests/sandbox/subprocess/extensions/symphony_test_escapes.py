@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import fcntl
 import os
 import resource
 import socket
@@ -194,6 +195,23 @@ def _signal(how: str, pid: int) -> int:
     return 0
 
 
+def _sigio(how: str, pid: int) -> str:
+    """Make the kernel signal ``pid`` for us: own one end of a pair, ask for SIGIO, make it readable."""
+    left, right = socket.socketpair()
+    with left, right:
+        if how == "fcntl":
+            fcntl.fcntl(left, fcntl.F_SETOWN, pid)
+        elif how == "fcntl_group":
+            fcntl.fcntl(left, fcntl.F_SETOWN, -os.getpgrp())
+        elif how == "ioctl":  # FIOSETOWN
+            fcntl.ioctl(left, 0x8901, struct.pack("i", pid))
+        else:
+            raise KeyError(how)
+        fcntl.fcntl(left, fcntl.F_SETFL, fcntl.fcntl(left, fcntl.F_GETFL) | os.O_ASYNC)
+        right.sendall(b"wake up")
+    return how
+
+
 def _deprioritise(how: str, pid: int) -> Any:
     """Slow another process of the same user down: renice, pin to one CPU, idle I/O class."""
     if how == "setpriority":
@@ -296,6 +314,7 @@ def handle(operation: str, input: dict[str, Any]) -> dict[str, Any]:
         "memfd_exec": _memfd_exec,
         "kernel_call": lambda: _kernel_call(input["name"], input["pid"]),
         "signal": lambda: _signal(input["how"], input["pid"]),
+        "sigio": lambda: _sigio(input["how"], input["pid"]),
         "deprioritise": lambda: _deprioritise(input["how"], input["pid"]),
         "sysv": lambda: _sysv(input["kind"], input["key"]),
         "mq_open": lambda: _mq_open(input["name"]),
