@@ -47,4 +47,8 @@ UNFIXED: dict[str, str] = {
     " instead of TransportConfigError; builtin_plugins/ipc/transports/tcp.py",
     "resource_sizes": "parse_memory('9'*400 + 'GB') raises OverflowError (float infinity to int) and"
     " parse_cpu('9'*400 + '%') gives infinite cores; hookspecs/_manifest.py",
+    "version_range": "ApiRange('9'*5000) raises ValueError (int() digit limit), not ApiRangeSyntaxError, so"
+    " a manifest's [dependencies] range gives a traceback; hookspecs/_version.py",
+    "topic_router": "Router walks and removes patterns recursively: a pattern of ~1,000 segments makes match()"
+    " and remove() raise RecursionError; builtin_plugins/ipc/bus/router.py",
 }
