@@ -1,4 +1,8 @@
-"""Which directories a confined extension is given, from its granted file patterns."""
+"""The kernel rules a confined extension gets from its granted file patterns (no runtime started).
+
+The runtimes' side of each rule (Landlock, wasm preopens) is proven with real
+hostile extensions in ``test_grant_confinement.py``.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from symphony.host import Settings
-from symphony.host.extensions._runtime import _directory
+from symphony.host.extensions._runtime import _file_rules
 from symphony.host.permissions import Permissions, Subject, open_permissions
+from symphony.sandbox.confine._policy import PathRule
 
 
 @pytest.fixture
@@ -24,18 +29,44 @@ def permissions(tmp_path: Path) -> Iterator[Permissions]:
     opened.close()
 
 
+def rules(permissions: Permissions, *grants: str, kind: str = "subprocess") -> tuple[PathRule, ...]:
+    return _file_rules(list(grants), permissions, "notes", kind)[0]
+
+
 def test_a_named_location_is_the_extensions_own_directory_created_on_first_use(permissions: Permissions) -> None:
-    directory = _directory("data", permissions, "notes")
-    assert directory == permissions.resolver.resolve("notes", "data")
-    assert directory is not None and directory.is_dir()
+    directory = permissions.resolver.resolve("notes", "data")
+    found, guest = _file_rules(["file:write:data"], permissions, "notes", "wasm")
+    assert found == (PathRule(path=str(directory), operations=("read", "list", "write", "create", "delete")),)
+    assert directory.is_dir() and guest == {str(directory): "/data"}
 
 
-def test_a_path_inside_a_named_location_stays_inside_it(permissions: Permissions) -> None:
+def test_a_path_inside_a_named_location_is_created_and_stays_inside_it(permissions: Permissions) -> None:
     models = permissions.resolver.resolve("notes", "data") / "models"
-    models.mkdir(parents=True)
-    assert _directory("data/models/**", permissions, "notes") == models
+    assert rules(permissions, "file:read:data/models/**") == (PathRule(path=str(models), operations=("read", "list")),)
+    assert models.is_dir()
 
 
-def test_a_relative_pattern_is_relative_to_the_workspace(permissions: Permissions, tmp_path: Path) -> None:
+def test_each_operation_list_is_kept_as_granted(permissions: Permissions, tmp_path: Path) -> None:
+    assert rules(permissions, f"file:write:{tmp_path}/**:write,create") == (
+        PathRule(path=str(tmp_path), operations=("write", "create")),
+    )
+
+
+def test_a_glob_below_a_directory_is_expanded_to_the_matching_files_with_file_operations_only(
+    permissions: Permissions, tmp_path: Path
+) -> None:
+    (tmp_path / "a.txt").touch()
+    (tmp_path / "b.key").touch()
+    assert rules(permissions, f"file:write:{tmp_path}/*.txt") == (
+        PathRule(path=str(tmp_path / "a.txt"), operations=("read", "write")),
+    )
+
+
+def test_a_literal_directory_may_only_be_listed(permissions: Permissions, tmp_path: Path) -> None:
+    assert rules(permissions, f"file:read:{tmp_path}") == (PathRule(path=str(tmp_path), operations=("list",)),)
+
+
+def test_a_missing_directory_and_a_relative_pattern_grant_nothing(permissions: Permissions, tmp_path: Path) -> None:
     (tmp_path / "workspace" / "docs").mkdir(parents=True)
-    assert _directory("docs/*.md", permissions, "notes") == (tmp_path / "workspace" / "docs").resolve()
+    assert rules(permissions, f"file:write:{tmp_path}/missing/**", "file:read:docs/**") == ()
+    assert not (tmp_path / "missing").exists()

@@ -16,6 +16,8 @@ import msgspec
 
 from symphony.hookspecs import ExtensionError
 
+from .confine._policy import PathRule
+
 __all__ = [
     "ExtensionCrashedError",
     "ExtensionDisabledError",
@@ -57,10 +59,12 @@ class Launch(msgspec.Struct, frozen=True, kw_only=True):
     """One extension, ready to start: what to run and within which limits.
 
     ``entry`` is ``module:callable`` for python and subprocess runtimes, a
-    module path for wasm.  ``read_paths``/``write_paths`` are already resolved
-    from the granted file permissions; ``guest_paths`` says where a wasm guest
-    sees one of them (a named location such as ``data`` at ``/data``), the
-    others appear at their own path.
+    module path for wasm.  ``file_rules`` are the granted file permissions,
+    resolved, each path with exactly its granted operations; ``read_paths`` and
+    ``write_paths`` are further whole directories to read or write (tests,
+    embedders).  ``guest_paths`` says where a wasm guest sees one of them (a
+    named location such as ``data`` at ``/data``), the others appear at their
+    own path.
 
     ``python`` and ``environment_paths`` describe the extension's own virtual
     environment (subprocess only; built by the host from the manifest's
@@ -79,6 +83,7 @@ class Launch(msgspec.Struct, frozen=True, kw_only=True):
     cpu_seconds: float | None = None
     read_paths: tuple[str, ...] = ()
     write_paths: tuple[str, ...] = ()
+    file_rules: tuple[PathRule, ...] = ()
     guest_paths: dict[str, str] = msgspec.field(default_factory=dict)
     weaker_allowed: bool = False
     #: The share of one core ``[resources] cpu_limit`` gives (1.0 = 100%); wasm scales its fuel by it.

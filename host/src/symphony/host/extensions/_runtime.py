@@ -14,28 +14,35 @@ Which runtime may run what:
 - a weaker confinement than the kernel should give is accepted only with
   ``sandbox.policy = "permissive"``.
 
-Files an extension may use are its effective file grants; the confined
-runtimes see only those directories (Landlock rules, or wasm preopens).
+Files an extension may use are its effective file grants, turned into rules
+exactly as narrow as the checker reads them (Landlock rules with the rights of
+the granted operations, or wasm preopens); see "What the runtimes enforce" in
+docs/permissions.md.
 """
 
 from __future__ import annotations
 
 import asyncio
-import glob
+import os
+import re
+import stat
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from symphony.hookspecs import (
     NAMED_LOCATIONS,
     ExtensionError,
     ExtensionId,
     FileAccess,
+    FileOperation,
     HealthStatus,
     Manifest,
     Secret,
     parse_permission,
 )
+from symphony.hookspecs._permission_rules import glob_regex, has_glob
 from symphony.hookspecs.ports import HostContext
+from symphony.sandbox.confine._policy import PathRule
 from symphony.sandbox.manager import ExtensionManager, ExtensionStats
 from symphony.sandbox.runtime import (
     ExtensionCrashedError,
@@ -78,43 +85,107 @@ def _runtimes(settings: Settings) -> dict[str, Runtime]:
     return runtimes
 
 
-def _directory(pattern: str, permissions: Permissions, extension: str) -> Path | None:
-    """The directory a granted path pattern opens up: its literal part, as the checker reads it.
+#: How many paths a glob grant may make the host look at when it expands it at launch.
+_EXPANSION_LIMIT: Final = 10_000
+_FILE_OPERATIONS: Final = frozenset({"read", "write", "execute"})
 
-    A named location (``data``, ``data/models/**``) is the extension's own directory,
-    created on first use; a relative pattern is relative to the workspace.
+
+def _root(absolute: str) -> tuple[str, int]:
+    """The literal part of an absolute pattern (before its first glob) and its length in segments."""
+    segments = absolute.split("/")
+    first = next((i for i, segment in enumerate(segments) if has_glob(segment)), len(segments))
+    return "/".join(segments[:first]) or "/", first
+
+
+def _rules(absolute: str, operations: tuple[FileOperation, ...], text: str) -> list[PathRule]:
+    """The kernel rules of one granted pattern: exactly the paths it matches now, with its operations.
+
+    A ``DIR/**`` is one rule on ``DIR``'s tree; a file is a rule on that file (its read,
+    write and execute); a directory matched without its tree may only be listed.  Other
+    globs are expanded to what exists: a file created later is not matched until the next
+    launch, and creating or deleting through a glob grant needs a ``DIR/**`` grant instead.
+    Symbolic links are never followed (the checker resolves them, so they match their target).
     """
-    head = pattern.partition("/")[0]
-    if head in NAMED_LOCATIONS:
-        permissions.resolver.resolve(extension, head).mkdir(parents=True, exist_ok=True)
-    absolute = absolute_pattern(pattern, extension, permissions.resolver)
-    fixed = Path(absolute) if absolute is not None else permissions.resolver.workspace / pattern
-    while glob.has_magic(str(fixed)):
-        fixed = fixed.parent
-    fixed = fixed.resolve()
-    while not fixed.exists() and fixed != fixed.parent:
-        fixed = fixed.parent
-    return fixed if fixed.exists() else None
+    root, first = _root(absolute)
+    tree_pattern = absolute.removesuffix("/**") if absolute.endswith("/**") else None
+    stem = (tree_pattern or absolute).split("/")[first:]
+    depth = None if any("**" in segment for segment in stem) else len(stem)
+    whole = re.compile(glob_regex(absolute))
+    tree = re.compile(glob_regex(tree_pattern or "/")) if tree_pattern is not None else None
+    file_operations = tuple(op for op in operations if op in _FILE_OPERATIONS)
+    rules: list[PathRule] = []
+    pending = [(root, 0)]
+    seen = 1
+    while pending:
+        path, level = pending.pop()
+        try:
+            mode = os.lstat(path).st_mode
+        except OSError:
+            continue  # missing (a grant on what does not exist grants nothing) or unreadable
+        if stat.S_ISDIR(mode):
+            if tree is not None and tree.fullmatch(path):
+                rules.append(PathRule(path=path, operations=operations))
+                continue
+            if "list" in operations and whole.fullmatch(path):
+                rules.append(PathRule(path=path, operations=("list",)))
+            if depth is not None and level >= depth:
+                continue
+            try:
+                names = os.listdir(path)
+            except OSError:
+                continue
+            seen += len(names)
+            if seen > _EXPANSION_LIMIT:
+                raise ExtensionError(
+                    f"The grant {text!r} is a pattern the kernel cannot express as one rule, and it makes the"
+                    f" host look at more than {_EXPANSION_LIMIT} paths below {root}. Grant the directory"
+                    f" ('{root}/**') or a narrower pattern instead."
+                )
+            pending.extend((f"{path.rstrip('/')}/{name}", level + 1) for name in names)
+        elif stat.S_ISREG(mode) and file_operations and whole.fullmatch(path):
+            rules.append(PathRule(path=path, operations=file_operations))
+    return rules
 
 
-def _paths(
-    effective: list[str], permissions: Permissions, extension: str
-) -> tuple[tuple[str, ...], tuple[str, ...], dict[str, str]]:
-    """Granted directories to read, to write, and where a wasm guest sees named locations (``data`` at ``/data``)."""
-    read: list[str] = []
-    write: list[str] = []
+def _file_rules(
+    effective: list[str], permissions: Permissions, extension: str, kind: str
+) -> tuple[tuple[PathRule, ...], dict[str, str]]:
+    """The kernel rules of the extension's file grants, and where a wasm guest sees a named location.
+
+    The extension's own locations (not the shared workspace) are created by the host, with
+    the granted directory below them; any other directory grants nothing until it exists.
+    A grant a wasm preopen cannot express exactly is refused, never widened.
+    """
+    rules: list[PathRule] = []
     guest: dict[str, str] = {}
     for text in effective:
         permission = parse_permission(text)
         if not isinstance(permission, FileAccess):
             continue
+        operations = tuple(permission.allowed_operations())
         for pattern in permission.paths:
-            directory = _directory(pattern, permissions, extension)
-            if directory is not None:
-                (write if permission.scope in ("write", "admin") else read).append(str(directory))
-                if pattern in NAMED_LOCATIONS:
-                    guest[str(directory)] = f"/{pattern}"
-    return tuple(dict.fromkeys(read)), tuple(dict.fromkeys(write)), guest
+            head = pattern.partition("/")[0]
+            if head in NAMED_LOCATIONS:
+                permissions.resolver.resolve(extension, head).mkdir(parents=True, exist_ok=True)
+            absolute = absolute_pattern(pattern, extension, permissions.resolver)
+            if absolute is None:
+                continue  # names nothing, for the checker too
+            if head in NAMED_LOCATIONS and head != "workspace" and has_glob(absolute):
+                Path(_root(absolute)[0]).mkdir(parents=True, exist_ok=True)  # inside the location: checked above
+            found = _rules(absolute, operations, text)  # type: ignore[arg-type]  # parsed FileOperations
+            if kind == "wasm" and (
+                not absolute.endswith("/**") or has_glob(absolute[:-3]) or not all(r.tree_access() for r in found)
+            ):
+                raise ExtensionError(
+                    f"Extension {extension!r} runs in wasm, where a file grant is a whole directory, preopened"
+                    f" read-only (read, list) or read-write (read, list, write, create, delete): {text!r} cannot"
+                    " be given exactly. Grant a directory that way ('file:read:DIR/**' or 'file:write:DIR/**'),"
+                    f" or revoke it with 'symphony ext revoke {extension} {text}'."
+                )
+            rules += found
+            if pattern in NAMED_LOCATIONS and found:
+                guest[found[0].path] = f"/{pattern}"
+    return tuple(dict.fromkeys(rules)), guest
 
 
 def launch_for(installed: InstalledExtension, settings: Settings, permissions: Permissions) -> Launch:
@@ -144,7 +215,7 @@ def launch_for(installed: InstalledExtension, settings: Settings, permissions: P
     )
     revealed = {key: value.reveal() if isinstance(value, Secret) else value for key, value in config.items()}
     report = permissions.report(subject)
-    read, write, guest_paths = _paths(report.effective, permissions, name)
+    file_rules, guest_paths = _file_rules(report.effective, permissions, name, kind)
     package_dir = Path(installed.manifest_path).parent if installed.manifest_path else Path(installed.location)
     root = package_dir
     for _ in installed.package.split("."):
@@ -160,8 +231,7 @@ def launch_for(installed: InstalledExtension, settings: Settings, permissions: P
         timeout=manifest.resources.timeout,
         memory_bytes=manifest.resources.memory_bytes(),
         cpu_share=manifest.resources.cpu_cores(),
-        read_paths=read,
-        write_paths=write,
+        file_rules=file_rules,
         guest_paths=guest_paths,
         weaker_allowed=settings.sandbox.policy == "permissive",
         python=str(environment.python) if environment else None,

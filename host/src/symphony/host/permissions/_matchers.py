@@ -28,12 +28,17 @@ _OPERATIONS: Final = ("read", "list", "write", "create", "delete", "execute")
 
 
 def absolute_pattern(pattern: str, extension: str, resolver: LocationResolver) -> str | None:
-    """``pattern`` as an absolute glob with its literal directory resolved; None if it is relative."""
+    """``pattern`` as an absolute glob with its literal directory resolved; None if it names nothing.
+
+    That is a relative pattern, or one below a named location whose directory resolves
+    outside that location.
+    """
     if pattern.startswith("~"):
         pattern = os.path.expanduser(pattern)
     head, sep, rest = pattern.partition("/")
+    base: str | None = None
     if head in NAMED_LOCATIONS:
-        base = str(resolver.resolve(extension, head))
+        base = os.path.realpath(resolver.resolve(extension, head))
         pattern = f"{base}/{rest}" if sep and rest else f"{base}/**"
     if not os.path.isabs(pattern):
         return None
@@ -42,6 +47,8 @@ def absolute_pattern(pattern: str, extension: str, resolver: LocationResolver) -
     # A literal path's last name stays unresolved: granting /x/link must not grant where link points.
     cut = min(literal, len(segments) - 1)
     directory = os.path.realpath("/".join(segments[:cut]) or "/")
+    if base is not None and os.path.commonpath((base, directory)) != base:
+        return None  # '..' or a symlink the extension planted leads out of its own location: names nothing
     tail = "/".join(segments[cut:])
     return f"{directory.rstrip('/')}/{tail}" if tail else directory
 

@@ -65,7 +65,7 @@ def confine(policy: ConfinementPolicy, *, read_paths: Sequence[str], write_paths
         applied.append("rlimits")
     if not assumed("landlock"):
         try:
-            abi = landlock.restrict(read_paths, write_paths, deny_tcp=not policy.allow_network)
+            abi = landlock.restrict(read_paths, write_paths, deny_tcp=not policy.allow_network, rules=policy.file_rules)
             applied.append("landlock")
         except UnavailableError as error:
             unavailable("landlock", error.strerror or str(error))

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, Literal
 
 import msgspec
 
-__all__ = ["MECHANISMS", "ConfinementPolicy", "ConfinementReport", "PolicyError"]
+from symphony.hookspecs import FileOperation
+
+__all__ = ["MECHANISMS", "ConfinementPolicy", "ConfinementReport", "PathRule", "PolicyError"]
 
 #: Every mechanism a worker may apply, in the order it applies them.
 MECHANISMS: Final = ("rlimits", "namespaces", "landlock", "seccomp")
@@ -18,6 +20,35 @@ class PolicyError(ValueError):
     """A ConfinementPolicy cannot be applied as written; the message names the field."""
 
 
+#: What a whole-tree WASI preopen gives: read-only, or everything but execute.
+_TREE_READ: Final = frozenset({"read", "list"})
+_TREE_WRITE: Final = frozenset({"read", "list", "write", "create", "delete"})
+
+
+class PathRule(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """One granted path and the file operations allowed on it, already as narrow as the grant.
+
+    A directory's rule covers everything below it (a ``DIR/**`` grant); a file's rule
+    covers that file only.  The host resolves ``path`` (no symlinks) before it gets here.
+    """
+
+    path: str
+    operations: tuple[FileOperation, ...]
+
+    def __post_init__(self) -> None:
+        if not self.path.startswith("/"):
+            raise PolicyError(f"file_rules: expected an absolute path, got {self.path!r}")
+        if not self.operations:
+            raise PolicyError(f"file_rules: the rule on {self.path!r} allows no operation; leave it out instead")
+
+    def tree_access(self) -> Literal["read", "write"] | None:
+        """The whole-tree access this rule is (what a WASI preopen can express); None if it is narrower."""
+        operations = frozenset(self.operations) - {"execute"}
+        if operations == _TREE_READ:
+            return "read"
+        return "write" if operations == _TREE_WRITE else None
+
+
 class ConfinementPolicy(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """What an untrusted worker may do; everything not listed is denied.
 
@@ -25,6 +56,8 @@ class ConfinementPolicy(msgspec.Struct, frozen=True, kw_only=True, forbid_unknow
       The interpreter's prefixes and the worker's import paths are always readable.
     - ``write_paths``: files or directories the worker may create, change and remove
       in; its private working directory is always writable.
+    - ``file_rules``: the extension's file grants, each path with exactly the
+      operations granted there (Landlock rights per operation).
     - ``allow_network``: keep the host's network (no network namespace, no socket
       filter).  Declared network access is normally *mediated* by the host instead.
     - ``allow_processes``: allow fork/clone/exec (otherwise denied by seccomp).
@@ -42,6 +75,7 @@ class ConfinementPolicy(msgspec.Struct, frozen=True, kw_only=True, forbid_unknow
 
     read_paths: tuple[str, ...] = ()
     write_paths: tuple[str, ...] = ()
+    file_rules: tuple[PathRule, ...] = ()
     allow_network: bool = False
     allow_processes: bool = False
     memory_bytes: int | None = 512 * _MIB

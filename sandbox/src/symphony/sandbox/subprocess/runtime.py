@@ -19,7 +19,11 @@ def policy_for(launch: Launch) -> ConfinementPolicy:
     if launch.cpu_seconds is not None:
         limits["cpu_seconds"] = max(1, round(launch.cpu_seconds))
     return ConfinementPolicy(
-        read_paths=launch.read_paths, write_paths=launch.write_paths, weaker_allowed=launch.weaker_allowed, **limits
+        read_paths=launch.read_paths,
+        write_paths=launch.write_paths,
+        file_rules=launch.file_rules,
+        weaker_allowed=launch.weaker_allowed,
+        **limits,
     )
 
 

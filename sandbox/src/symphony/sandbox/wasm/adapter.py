@@ -97,6 +97,12 @@ class WasmManagerRuntime:
         guest = launch.guest_paths
         preopens = [Preopen.read_only(p, guest.get(p, p)) for p in launch.read_paths if Path(p).is_dir()]
         preopens += [Preopen.read_write(p, guest.get(p, p)) for p in launch.write_paths if Path(p).is_dir()]
+        # A grant is a preopen only when one says exactly what it allows (the host refuses the others).
+        for rule in launch.file_rules:
+            access = rule.tree_access()
+            if access is not None and Path(rule.path).is_dir():
+                preopen = Preopen.read_write if access == "write" else Preopen.read_only
+                preopens.append(preopen(rule.path, guest.get(rule.path, rule.path)))
         # Fuel per invocation scales with [resources] cpu_limit (100% = the default budget).
         fuel = max(1, int(WasmLimits().fuel * launch.cpu_share))
         limits = WasmLimits(
