@@ -3,8 +3,9 @@
 Input: the condition's UTF-8 bytes (undecodable bytes become lone surrogates,
 as a JSON ``"\\ud800"`` escape can), a NUL, then bytes that build the upstream
 outputs, nested as deep as 5,000 levels.  Allowed: a :class:`Condition` or a
-:class:`ConditionError` with an in-range position; ``evaluate`` must return a
-bool, never raise, and agree with the negated condition.
+:class:`ConditionError` with an in-range position and a printable message;
+``evaluate`` must return a bool, never raise, and agree with the negated
+condition.
 """
 
 from __future__ import annotations
@@ -66,6 +67,8 @@ def target(data: bytes) -> None:
     except ConditionError as error:
         assert 0 <= error.position <= max(len(text), MAX_CONDITION_LENGTH), (error.position, str(error))
         assert error.text == text and "column" in str(error)
+        # Shown in a terminal and an editor: the input's control characters must not reach it raw.
+        assert str(error).isprintable(), repr(str(error))
         return
     outputs = _outputs(rest)
     result = condition.evaluate(outputs)

@@ -64,6 +64,8 @@ Meaning, given the upstream node's outputs (a mapping of output port name to val
 Every syntax error is a :class:`ConditionError` that says what was expected, what
 was found, where (1-based column), and often how to fix it, e.g.
 ``Expected a value after '==', found end of condition at column 9 in: label ==``.
+The message is printable: control characters of the condition appear escaped
+(``\\n``, ``\\x1b``), while the error's ``text`` keeps the condition as written.
 """
 
 from __future__ import annotations
@@ -156,9 +158,21 @@ class _Token:
     value: Value = None
 
 
+def _printable(text: str) -> str:
+    """``text`` with each unprintable character as its Python escape (``\\n``, ``\\x1b``).
+
+    Messages end up in terminals and editors; a condition comes from anyone's
+    workflow, and its control characters must not move the cursor or recolour
+    the screen there.
+    """
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
+
+
 def _shown(text: str) -> str:
     """The condition as quoted in messages: long ones are cut so a message stays readable."""
-    return text if len(text) <= 200 else text[:200] + "..."
+    return _printable(text if len(text) <= 200 else text[:200] + "...")
 
 
 def _fail(text: str, position: int, problem: str, hint: str | None = None) -> NoReturn:
@@ -170,7 +184,7 @@ def _describe(token: _Token) -> str:
     if token.kind == "end":
         return "end of condition"
     source = token.text if len(token.text) <= 30 else token.text[:30] + "..."
-    return f"'{source}'"
+    return f"'{_printable(source)}'"
 
 
 def _read_string(text: str, start: int) -> tuple[str, int]:
@@ -184,7 +198,7 @@ def _read_string(text: str, start: int) -> tuple[str, int]:
         if char == "\\":
             following = text[index + 1 : index + 2]
             if following not in ('"', "'", "\\"):
-                found = f"'{following}'" if following else "end of condition"
+                found = f"'{_printable(following)}'" if following else "end of condition"
                 _fail(
                     text,
                     index,
@@ -237,7 +251,7 @@ def _tokenize(text: str) -> list[_Token]:
             _fail(
                 text,
                 index,
-                f"Expected a name, value, operator or parenthesis, found '{char}'",
+                f"Expected a name, value, operator or parenthesis, found '{_printable(char)}'",
                 _CHARACTER_HINTS.get(char),
             )
         index = _skip_space(text, end)
