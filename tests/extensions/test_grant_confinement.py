@@ -30,6 +30,7 @@ from symphony.sandbox.wasm.adapter import WasmManagerRuntime
 from tests.sandbox.wasm.conftest import HOSTILE_GUEST, user_cache
 
 HOSTILE: Final = Path(__file__).resolve().parents[1] / "distributions" / "ext-hostile" / "src"
+PROBE: Final = Path(__file__).resolve().parent / "grant_probe"
 NAME: Final = "ext-hostile"
 
 #: Runs the hostile operation and says whether the attempt got through.
@@ -76,10 +77,14 @@ def permissions(settings: Settings, tmp_path: Path, home: Path) -> Iterator[Perm
     opened.close()
 
 
-def _installed(kind: str, declared: list[dict[str, Any]], component: Path | None) -> InstalledExtension:
+def _installed(
+    kind: str, declared: list[dict[str, Any]], component: Path | None, *, probe: bool = False
+) -> InstalledExtension:
     if kind == "wasm":
         assert component is not None
         package_dir, entry = component.parent, component.name
+    elif probe:
+        package_dir, entry = PROBE / "symphony_test_grant_probe", "symphony_test_grant_probe:handle"
     else:
         package_dir, entry = HOSTILE / "symphony_test_hostile", "symphony_test_hostile:handle"
     rules = ", ".join(
@@ -108,7 +113,7 @@ entry = "{entry}"
     assert manifest is not None and not problems, problems
     return InstalledExtension(
         name=NAME,
-        package="symphony_test_hostile",
+        package=package_dir.name,
         distribution="symphony-test-ext-hostile",
         version="1.0.0",
         location=str(package_dir),
@@ -135,19 +140,23 @@ def kind(request: pytest.FixtureRequest) -> str:
 async def granted(
     kind: str, settings: Settings, permissions: Permissions, request: pytest.FixtureRequest
 ) -> AsyncIterator[Callable[..., Attempt]]:
-    """``granted(rule, ...)``: declare and grant the rules, start the extension, return its ``attempt``."""
+    """``granted(rule, ...)``: declare and grant the rules, start the extension, return its ``attempt``.
+
+    With ``probe=True`` the extension is ``grant_probe`` (subprocess only): ``attempt(call, *args)``.
+    """
     component = request.getfixturevalue("hostile_component") if kind == "wasm" else None
     wasm = WasmManagerRuntime(user_cache("wasm-compiled-tests"))
     manager = ExtensionManager({"subprocess": SubprocessRuntime(), "wasm": wasm}, lambda name: _no_host_calls)
 
-    def grant(*rules: dict[str, Any]) -> Attempt:
-        installed = _installed(kind, list(rules), component)
+    def grant(*rules: dict[str, Any], probe: bool = False) -> Attempt:
+        installed = _installed(kind, list(rules), component, probe=probe)
         permissions.grants.grant(NAME, [_grant_text(rule) for rule in rules])
         manager.register(launch_for(installed, settings, permissions))
 
-        async def attempt(operation: str, path: Path | str, **values: Any) -> bool:
+        async def attempt(operation: str, path: Path | str, *args: Path | str, **values: Any) -> bool:
             name = "listdir" if (kind, operation) == ("wasm", "list_dir") else operation
-            outcome = await manager.invoke(NAME, name, {"path": str(path), "text": "pwned", **values})
+            inputs = {"path": str(path), "text": "pwned", "args": [str(path), *map(str, args)], **values}
+            outcome = await manager.invoke(NAME, name, inputs)
             return bool(outcome.get("outcome") == "allowed" or "ok" in outcome)
 
         return attempt
@@ -308,6 +317,36 @@ def test_a_glob_grant_that_would_expand_to_too_many_paths_is_refused_with_the_di
     permissions.grants.grant(NAME, [_grant_text(rule)])
     with pytest.raises(ExtensionError, match=rf"more than 10000 paths below {many}\. Grant the directory"):
         launch_for(_installed("subprocess", [rule], None), settings, permissions)
+
+
+@pytest.mark.parametrize("kind", ["subprocess"])
+async def test_a_write_grant_cannot_hard_link_a_file_from_outside_into_its_tree(
+    granted: Callable[..., Attempt], tree: Path, home: Path
+) -> None:
+    attempt = granted({"scope": "write", "path": f"{tree}/**"}, probe=True)
+    assert not await attempt("link", home / ".ssh" / "id_rsa", tree / "stolen")
+    assert not (tree / "stolen").exists()
+
+
+@pytest.mark.parametrize("kind", ["subprocess"])
+async def test_a_write_grant_cannot_move_a_file_out_of_its_tree(
+    granted: Callable[..., Attempt], tree: Path, home: Path
+) -> None:
+    attempt = granted({"scope": "write", "path": f"{tree}/**"}, probe=True)
+    assert await attempt("rename", tree / "a.txt", tree / "moved.txt")
+    assert not await attempt("rename", tree / "moved.txt", home / "moved.txt")
+    assert not (home / "moved.txt").exists()
+
+
+@pytest.mark.parametrize("kind", ["subprocess"])
+@pytest.mark.parametrize("call", ["mkfifo", "bind"])
+async def test_no_grant_lets_an_extension_create_a_fifo_or_a_socket(
+    granted: Callable[..., Attempt], tree: Path, call: str
+) -> None:
+    attempt = granted({"scope": "admin", "path": f"{tree}/**"}, probe=True)
+    assert await attempt("symlink", tree / "a.txt", tree / "link")
+    assert not await attempt(call, tree / "endpoint")
+    assert not (tree / "endpoint").exists()
 
 
 @pytest.mark.slow  # builds the hostile component (cached between sessions)
