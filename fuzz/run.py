@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     if options.seconds <= 0:
         parser.error(f"--seconds must be a positive number of seconds, got {options.seconds}")
     names = options.names or [name for name in known if name not in UNFIXED]
-    for name in sorted(set(UNFIXED) - set(names)):
+    for name in sorted((set(UNFIXED) & set(known)) - set(names)):
         print(f"== skip {name}: a known crash, reported and not yet fixed: {UNFIXED[name]}")
     with tempfile.TemporaryDirectory(prefix="symphony-fuzz-") as temporary:
         work = options.work or Path(temporary)
