@@ -122,7 +122,7 @@ def list_extensions(factory: HostFactory, as_json: bool) -> None:
             s["runtime"],
             f"{s['distribution']} {s['distribution_version']}",
             ", ".join(s["contributes"]["instruments"] + s["contributes"]["operators"]),
-            s["status"] if not s["problems"] else f"invalid ({len(s['problems'])} problem(s))",
+            s["status"] if not s["problems"] else f"{s['status']} ({len(s['problems'])} problem(s))",
         )
         for s in summaries
     ]

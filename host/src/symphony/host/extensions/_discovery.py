@@ -6,13 +6,16 @@ root of that package (``<package>`` may be dotted).  The package's directory is
 found with ``importlib.machinery.PathFinder.find_spec``, which locates a
 package on the path without executing its ``__init__``; parent packages of a
 dotted name are searched through their ``submodule_search_locations`` rather
-than imported.
+than imported.  Each part is looked up by its own name: PathFinder's spec of a
+dotted namespace package (a directory without ``__init__.py``) looks its parent
+up in ``sys.modules``, where nothing was imported.
 """
 
 from __future__ import annotations
 
+import os
 import sys
-from importlib.machinery import PathFinder
+from importlib.machinery import ModuleSpec, NamespaceLoader, PathFinder
 from pathlib import Path
 
 from symphony.hookspecs import MANIFEST_FILE
@@ -23,15 +26,26 @@ __all__ = ["ENTRY_POINT_GROUP", "locate_manifest", "package_directory"]
 ENTRY_POINT_GROUP = "symphony.extensions"
 
 
+def _locations(spec: ModuleSpec, search: list[str]) -> list[str]:
+    """The directories of the package ``spec`` found on ``search``.
+
+    A namespace portion's are the directories of its name on ``search`` (PathFinder
+    found no regular package or module there, or the spec would not be a namespace).
+    """
+    if isinstance(spec.loader, NamespaceLoader):
+        return [path for entry in search if os.path.isdir(path := os.path.join(entry, spec.name))]
+    return list(spec.submodule_search_locations or ())
+
+
 def _find(parts: list[str], paths: list[str]) -> Path | None:
-    spec = PathFinder.find_spec(parts[0], paths)
-    for part in parts[1:]:
-        if spec is None or not spec.submodule_search_locations:
-            return None
-        spec = PathFinder.find_spec(f"{spec.name}.{part}", list(spec.submodule_search_locations))
-    if spec is None or not spec.submodule_search_locations:
-        return None  # missing, or a plain module: a manifest needs a package directory
-    return Path(next(iter(spec.submodule_search_locations)))
+    search = paths
+    for part in parts:
+        # By its last name only: a dotted namespace spec reads its parent from sys.modules (KeyError).
+        spec = PathFinder.find_spec(part, search)
+        if spec is None or spec.submodule_search_locations is None:
+            return None  # missing, or a plain module: a manifest needs a package directory
+        search = _locations(spec, search)
+    return Path(search[0]) if search else None
 
 
 def package_directory(package: str, search: list[str] | None = None) -> Path | None:

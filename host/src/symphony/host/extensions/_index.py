@@ -14,6 +14,8 @@ they are no longer in the entry-point index.  The file is
 
 from __future__ import annotations
 
+import functools
+import logging
 import os
 import sys
 from collections.abc import Iterable
@@ -29,9 +31,23 @@ from .._index import DistributionEntry, IndexedEntryPoint, _environment_key, loa
 from ._check import check_manifest
 from ._discovery import ENTRY_POINT_GROUP, package_directory
 
-__all__ = ["FileStamp", "InstalledExtension", "Listing", "clear", "find_extension", "list_extensions"]
+__all__ = [
+    "MAX_MANIFEST_BYTES",
+    "FileStamp",
+    "InstalledExtension",
+    "Listing",
+    "clear",
+    "find_extension",
+    "list_extensions",
+]
+
+_log = logging.getLogger(__name__)
 
 _FORMAT: Final = 2
+#: Larger than any real manifest; a larger one is not read (listing must not load a huge file into memory).
+MAX_MANIFEST_BYTES: Final = 1024 * 1024
+#: How much of an unexpected error's message a broken extension's problem keeps.
+_MAX_REASON: Final = 300
 #: pip rewrites RECORD on every install (a new version also moves the dist-info directory).
 _METADATA_FILES: Final = ("RECORD",)
 
@@ -43,7 +59,11 @@ class FileStamp(msgspec.Struct, frozen=True, array_like=True):
 
 
 class InstalledExtension(msgspec.Struct, frozen=True, kw_only=True):
-    """One ``symphony.extensions`` entry point and what its manifest says (None if it has problems)."""
+    """One ``symphony.extensions`` entry point and what its manifest says (None if it has problems).
+
+    ``broken``: reading it failed in a way no manifest check foresaw (its one
+    problem says how); it is listed, and read again next time, never reused.
+    """
 
     name: str
     package: str
@@ -54,9 +74,12 @@ class InstalledExtension(msgspec.Struct, frozen=True, kw_only=True):
     manifest: Manifest | None
     problems: tuple[ManifestProblem, ...] = ()
     stamps: tuple[FileStamp, ...] = ()
+    broken: bool = False
 
     @property
-    def status(self) -> Literal["ok", "invalid"]:
+    def status(self) -> Literal["ok", "invalid", "broken"]:
+        if self.broken:
+            return "broken"
         return "ok" if self.manifest is not None and not self.problems else "invalid"
 
 
@@ -94,18 +117,31 @@ def _is_current(entry: InstalledExtension) -> bool:
     return bool(entry.stamps) and all(_stamp(s.path) == s for s in entry.stamps)
 
 
+def _read_isolated(dist: DistributionEntry, ep: IndexedEntryPoint) -> InstalledExtension:
+    """:func:`_read`, with any failure making this one extension broken rather than stopping the listing."""
+    try:
+        return _read(dist, ep)
+    except Exception as error:  # one installed extension must never stop the host or the others
+        _log.debug("extension %r of %s cannot be read", ep.name, dist.name, exc_info=True)  # for its author
+        reason = f"{type(error).__name__}: {error}"
+        problem = ManifestProblem(
+            path="",
+            expected="an installed extension the host can read",
+            found=reason if len(reason) <= _MAX_REASON else reason[:_MAX_REASON] + "...",
+            fix=f"Reinstall {dist.name}, or report this to its author; the other extensions are not affected.",
+        )
+        return _installed(dist, ep, manifest_path=None, manifest=None, problems=(problem,), broken=True)
+
+
+def _installed(dist: DistributionEntry, ep: IndexedEntryPoint, **known: Any) -> InstalledExtension:
+    return InstalledExtension(
+        name=ep.name, package=ep.value, distribution=dist.name, version=dist.version, location=dist.location, **known
+    )
+
+
 def _read(dist: DistributionEntry, ep: IndexedEntryPoint) -> InstalledExtension:
     """Locate and check one extension's manifest (the only place a manifest is parsed)."""
-
-    def entry(**known: Any) -> InstalledExtension:
-        return InstalledExtension(
-            name=ep.name,
-            package=ep.value,
-            distribution=dist.name,
-            version=dist.version,
-            location=dist.location,
-            **known,
-        )
+    entry = functools.partial(_installed, dist, ep)
 
     metadata = tuple(_stamp(os.path.join(dist.location, f)) for f in _METADATA_FILES)
     if not all(part.isidentifier() for part in ep.value.split(".")):
@@ -129,6 +165,14 @@ def _read(dist: DistributionEntry, ep: IndexedEntryPoint) -> InstalledExtension:
         stamps = metadata if path is None else (*metadata, _stamp(str(path)))
         return entry(manifest_path=None, manifest=None, problems=(problem,), stamps=stamps)
     stamps = (*metadata, _stamp(str(path)))
+    if stamps[-1].size > MAX_MANIFEST_BYTES:
+        problem = ManifestProblem(
+            path="",
+            expected=f"a manifest of at most {MAX_MANIFEST_BYTES // 1024} KiB",
+            found=f"{stamps[-1].size} bytes in {path}",
+            fix=f"Ship the manifest of {ep.value!r} in {dist.name} without what it does not need.",
+        )
+        return entry(manifest_path=str(path), manifest=None, problems=(problem,), stamps=stamps)
     manifest, problems = check_manifest(path, installed=True)
     if manifest is not None and manifest.name != ep.name:
         problems.append(
@@ -207,7 +251,7 @@ def list_extensions(cache_dir: Path | None, *, use_cache: bool = True) -> Listin
         raw = previous.get(key)
         entry = _reuse(raw, dist)
         if entry is None or raw is None:
-            entry, raw = _read(dist, ep), None
+            entry, raw = _read_isolated(dist, ep), None
             parsed += 1
         found.append(entry)
         keys.append(key)
@@ -225,7 +269,7 @@ def find_extension(cache_dir: Path | None, name: str, *, use_cache: bool = True)
         return None
     dist, ep = match
     previous = _previous(_cache_file(cache_dir) if use_cache and cache_dir is not None else None)
-    return _reuse(previous.get((dist.location, ep.name, ep.value)), dist) or _read(dist, ep)
+    return _reuse(previous.get((dist.location, ep.name, ep.value)), dist) or _read_isolated(dist, ep)
 
 
 def clear(cache_dir: Path) -> int:

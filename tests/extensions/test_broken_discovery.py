@@ -1,0 +1,120 @@
+"""One installed extension that cannot be read never stops the listing, the host or the other extensions.
+
+``tests/distributions/ext-broken`` declares one entry point per way of being
+broken (and two manifests inside namespace packages, which are fine); it is
+installed with the sample operator into a site of this module, where two of its
+manifests are then replaced by what no wheel can ship: a huge file and a FIFO.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from symphony.host.extensions._index import MAX_MANIFEST_BYTES
+
+if TYPE_CHECKING:
+    from tests.conftest import Installer, Symphony
+
+pytestmark = pytest.mark.slow
+
+BROKEN = (
+    "ext-broken-big-integer",
+    "ext-broken-deep",
+    "ext-broken-fifo",
+    "ext-broken-huge",
+    "ext-broken-manifest-dir",
+    "ext-broken-missing",
+    "ext-broken-non-utf8",
+)
+NAMESPACED = ("ext-broken-namespace", "ext-broken-ns-inner")
+
+
+@pytest.fixture(scope="module")
+def broken_site(installer: Installer, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    site = installer.install(tmp_path_factory.mktemp("broken-site"), "sample-operator", "ext-broken")
+    package = site / "ext_broken_pkg"
+    os.truncate(package / "huge" / "symphony-extension.toml", 64 * MAX_MANIFEST_BYTES)  # sparse: no disk used
+    fifo = package / "fifo" / "symphony-extension.toml"
+    fifo.unlink()
+    os.mkfifo(fifo)  # opening it to read would wait for a writer forever
+    return site
+
+
+@pytest.fixture
+def ext(broken_site: Path, symphony: Callable[..., Symphony]) -> Symphony:
+    return symphony(broken_site)
+
+
+def listed(ext: Symphony) -> dict[str, dict[str, Any]]:
+    return {item["name"]: item for item in ext.json("ext", "list")}
+
+
+def test_the_listing_shows_every_extension_and_the_good_ones_are_ok(ext: Symphony) -> None:
+    listing = listed(ext)
+    assert sorted(listing) == sorted(("sample-operator", *BROKEN, *NAMESPACED))
+    assert listing["sample-operator"]["status"] == "ok"
+    assert all(listing[name]["status"] != "ok" and listing[name]["problems"] for name in BROKEN)
+
+
+@pytest.mark.parametrize("name", NAMESPACED)
+def test_a_manifest_inside_a_namespace_package_is_found(ext: Symphony, name: str) -> None:
+    entry = listed(ext)[name]
+    assert (entry["status"], entry["problems"]) == ("ok", [])
+    assert entry["manifest_path"].endswith(f"{entry['package'].replace('.', '/')}/symphony-extension.toml")
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [
+        ("ext-broken-manifest-dir", "manifest: expected symphony-extension.toml inside package"),
+        ("ext-broken-fifo", "manifest: expected symphony-extension.toml inside package"),
+        ("ext-broken-missing", "manifest: expected symphony-extension.toml inside package"),
+        ("ext-broken-non-utf8", "manifest: expected UTF-8 text, found undecodable bytes"),
+        ("ext-broken-huge", f"manifest: expected a manifest of at most 1024 KiB, found {64 * 1024 * 1024} bytes"),
+    ],
+    ids=["manifest-is-a-directory", "manifest-is-a-fifo", "missing-module", "non-utf8", "huge"],
+)
+def test_a_manifest_that_cannot_be_read_makes_its_extension_invalid(ext: Symphony, name: str, problem: str) -> None:
+    entry = listed(ext)[name]
+    assert entry["status"] == "invalid"
+    assert entry["problems"][0].startswith(problem), entry["problems"]
+
+
+def test_an_unforeseen_failure_makes_only_its_extension_broken_with_the_reason(ext: Symphony) -> None:
+    entry = listed(ext)["ext-broken-big-integer"]  # 5,000 digits: more than Python converts from text
+    assert entry["status"] == "broken"
+    (problem,) = entry["problems"]
+    assert problem.startswith(
+        "manifest: expected an installed extension the host can read, found ValueError: Exceeds the limit"
+    )
+    assert problem.endswith(
+        "Reinstall symphony-test-ext-broken, or report this to its author; the other extensions are not affected."
+    )
+
+
+def test_the_table_lists_each_problem_and_exits_0(ext: Symphony) -> None:
+    result = ext.run("ext", "list", env={"COLUMNS": "300"})  # so that the table does not wrap its cells
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "broken (1 problem(s))" in result.stdout
+    for name in BROKEN:
+        assert f"{name}: manifest: expected" in result.stdout
+
+
+def test_a_good_extension_is_still_shown_and_a_broken_one_explained(ext: Symphony) -> None:
+    assert ext.json("ext", "show", "sample-operator")["status"] == "ok"
+    details = ext.json("ext", "show", "ext-broken-big-integer")
+    assert details["status"] == "broken"
+    assert "ValueError: Exceeds the limit" in details["problems"][0]
+
+
+def test_a_broken_extension_is_never_invoked(ext: Symphony) -> None:
+    result = ext.run("ext", "invoke", "ext-broken-big-integer", "run")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert "Extension 'ext-broken-big-integer' has an invalid manifest" in result.stderr
