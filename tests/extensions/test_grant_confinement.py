@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any, Final
 
+import msgspec
 import pytest
 
 from symphony.hookspecs import ExtensionError, PermissionDeniedError
@@ -23,7 +24,10 @@ from symphony.host.extensions import check_manifest_text
 from symphony.host.extensions._index import InstalledExtension
 from symphony.host.extensions._runtime import launch_for
 from symphony.host.permissions import Permissions, Subject, open_permissions
+from symphony.sandbox.confine import ConfinementPolicy, PolicyError
+from symphony.sandbox.confine._policy import PathRule
 from symphony.sandbox.manager import ExtensionManager
+from symphony.sandbox.subprocess import SubprocessWorker
 from symphony.sandbox.subprocess.runtime import SubprocessRuntime
 from symphony.sandbox.wasm import build_python_component
 from symphony.sandbox.wasm.adapter import WasmManagerRuntime
@@ -363,3 +367,44 @@ def test_the_wasm_refusal_says_how_to_grant_instead(
         " given exactly. Grant a directory that way ('file:read:DIR/**' or 'file:write:DIR/**'), or revoke it"
         f" with 'symphony ext revoke ext-hostile file:read:{tree}/*.txt'."
     )
+
+
+# --- the worker's side of a rule ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("link", ["the last name", "a directory on the way"])
+async def test_a_rule_whose_path_became_a_symlink_after_the_host_resolved_it_grants_nothing(
+    tree: Path, home: Path, link: str
+) -> None:
+    """The host expands a grant, then the path is swapped for a link before the worker starts."""
+    if link == "the last name":
+        rule = PathRule(path=str(tree / "a.txt"), operations=("read",))
+        (tree / "a.txt").unlink()
+        (tree / "a.txt").symlink_to(home / ".ssh" / "id_rsa")
+    else:
+        rule = PathRule(path=str(tree / "sub" / "id_rsa"), operations=("read",))
+        (tree / "sub" / "c.txt").unlink()
+        (tree / "sub").rmdir()
+        (tree / "sub").symlink_to(home / ".ssh")
+    worker = SubprocessWorker(
+        NAME, "symphony_test_hostile:handle", policy=ConfinementPolicy(file_rules=(rule,)), sys_path=[str(HOSTILE)]
+    )
+    await worker.start()
+    try:
+        outcome = await worker.invoke("read", {"path": rule.path})
+    finally:
+        await worker.stop()
+    assert outcome["outcome"] == "denied", outcome
+
+
+@pytest.mark.parametrize(
+    ("rule", "error"),
+    [
+        ({"path": "relative/a.txt", "operations": ["read"]}, "file_rules: expected an absolute path"),
+        ({"path": "/srv/a.txt", "operations": []}, "allows no operation"),
+        ({"path": "/srv/a.txt", "operations": ["steal"]}, "Invalid enum value 'steal'"),
+    ],
+)
+def test_a_malformed_rule_is_refused_with_what_is_wrong(rule: dict[str, Any], error: str) -> None:
+    with pytest.raises((PolicyError, msgspec.ValidationError), match=error):
+        msgspec.convert({"file_rules": [rule]}, ConfinementPolicy)
