@@ -18,6 +18,15 @@ from ._contributions import (
     TransportSpec,
     WorkflowCheck,
 )
+from ._decoding import (
+    MAX_CONFIG_BYTES,
+    MAX_DEPTH,
+    MAX_DOCUMENT_BYTES,
+    check_size,
+    decode_bounded,
+    read_bounded,
+    too_deep,
+)
 from ._distro import DistroProfile, PermissionPolicy
 from ._envelope import (
     PROTOCOL_VERSION,
@@ -150,6 +159,9 @@ __all__ = [
     "INPUTS_NODE",
     "MANIFEST_FILE",
     "MANIFEST_SCHEMA_VERSION",
+    "MAX_CONFIG_BYTES",
+    "MAX_DEPTH",
+    "MAX_DOCUMENT_BYTES",
     "NAMED_LOCATIONS",
     "PORT_TYPES",
     "PROJECT_NAME",
@@ -269,6 +281,8 @@ __all__ = [
     "__version__",
     "async_hook",
     "async_mode",
+    "check_size",
+    "decode_bounded",
     "error_class_for",
     "format_permission",
     "hookimpl",
@@ -277,5 +291,7 @@ __all__ = [
     "parse_cpu",
     "parse_memory",
     "parse_permission",
+    "read_bounded",
+    "too_deep",
     "workflow_permission_denials",
 ]

@@ -18,12 +18,21 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import (
     BaseSettings,
+    EnvSettingsSource,
     InitSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
 
-from symphony.hookspecs import ComponentConfig, ConfigurationError, RetryPolicy, parse_permission
+from symphony.hookspecs import (
+    MAX_CONFIG_BYTES,
+    ComponentConfig,
+    ConfigurationError,
+    RetryPolicy,
+    decode_bounded,
+    parse_permission,
+    read_bounded,
+)
 
 from ._ports import PORTS
 
@@ -117,6 +126,15 @@ class ExtensionSettings(_Section):
     secrets_file: Path | None = None
 
 
+class _BoundedEnvironment(EnvSettingsSource):
+    """``SYMPHONY_*`` values given as JSON, bounded in depth like every other document."""
+
+    def decode_complex_value(self, field_name: str, field: Any, value: Any) -> Any:
+        decode = super().decode_complex_value
+        what = f"The SYMPHONY_* environment value of `{field_name}`"
+        return decode_bounded(lambda: decode(field_name, field, value), what=what, error=ConfigurationError)
+
+
 class Settings(BaseSettings):
     """All host settings.  See ``docs/configuration.md`` for every key."""
 
@@ -151,7 +169,7 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # Highest priority first; load_settings supplies the lower layers.
         lower = [InitSettingsSource(settings_cls, init_kwargs=dict(layer)) for layer in _lower_layers.get()]
-        return (init_settings, env_settings, *lower)
+        return (init_settings, _BoundedEnvironment(settings_cls), *lower)
 
     @pydantic.field_validator("ports")
     @classmethod
@@ -198,12 +216,17 @@ def load_settings(
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    what = f"Settings file {path}"
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        with path.open("rb") as file:
+            data = read_bounded(file, what=what, error=ConfigurationError, limit=MAX_CONFIG_BYTES)
+        return decode_bounded(lambda: tomllib.loads(data.decode("utf-8")), what=what, error=ConfigurationError)
     except OSError as error:
         raise ConfigurationError(f"Cannot read settings file {path}: {error.strerror}.") from None
+    except UnicodeDecodeError:
+        raise ConfigurationError(f"{what} is not UTF-8 text; save it as UTF-8.") from None
     except tomllib.TOMLDecodeError as error:
-        raise ConfigurationError(f"Settings file {path} is not valid TOML: {error}.") from None
+        raise ConfigurationError(f"{what} is not valid TOML: {error}.") from None
 
 
 def _describe(error: pydantic.ValidationError, path: Path | None) -> str:
@@ -224,8 +247,9 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     key, sep, raw = text.partition("=")
     if not sep or not key.strip():
         raise ConfigurationError(f"Invalid override {text!r}: expected KEY=VALUE, e.g. hooks.timeout=5.")
+    what = f"The value of --set {key.strip()}"
     try:
-        value: Any = tomllib.loads(f"v = {raw}")["v"]
+        value: Any = decode_bounded(lambda: tomllib.loads(f"v = {raw}")["v"], what=what, error=ConfigurationError)
     except tomllib.TOMLDecodeError:
         value = raw
     return key.strip().split("."), value

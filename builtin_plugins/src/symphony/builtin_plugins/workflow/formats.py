@@ -14,7 +14,15 @@ from typing import Any, Final, Literal
 
 import msgspec
 
-from symphony.hookspecs import SCHEMA_VERSION, SymphonyError, Workflow
+from symphony.hookspecs import (
+    MAX_DOCUMENT_BYTES,
+    SCHEMA_VERSION,
+    SymphonyError,
+    Workflow,
+    check_size,
+    decode_bounded,
+    read_bounded,
+)
 
 from .._files import atomic_write
 
@@ -107,7 +115,15 @@ def _toml_error(error: tomllib.TOMLDecodeError) -> WorkflowFormatError:
 
 
 def decode(data: bytes, fmt: Format) -> Workflow:
-    """The workflow in ``data``; raises WorkflowFormatError saying what is wrong and where."""
+    """The workflow in ``data``; raises WorkflowFormatError saying what is wrong and where.
+
+    Bounded in size and nesting depth (see symphony.hookspecs.decode_bounded).
+    """
+    check_size(data, what="The document", error=WorkflowFormatError, limit=MAX_DOCUMENT_BYTES)
+    return decode_bounded(lambda: _decode(data, fmt), what="The document", error=WorkflowFormatError)
+
+
+def _decode(data: bytes, fmt: Format) -> Workflow:
     try:
         if fmt == "toml":
             workflow = msgspec.toml.decode(data, type=Workflow)
@@ -146,7 +162,8 @@ def load(path: Path) -> Workflow:
     """Read and decode a workflow file, its format chosen by suffix."""
     fmt = format_for(path)
     try:
-        data = path.read_bytes()
+        with path.open("rb") as file:
+            data = read_bounded(file, what=str(path), error=WorkflowFormatError, limit=MAX_DOCUMENT_BYTES)
     except OSError as error:
         raise WorkflowFormatError(f"Cannot read {path}: {error.strerror}.") from None
     return decode(data, fmt)

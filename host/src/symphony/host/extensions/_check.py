@@ -25,6 +25,8 @@ from symphony.hookspecs import (
     EXTENSION_NAME_PATTERN,
     FIELD_NAME_PATTERN,
     MANIFEST_SCHEMA_VERSION,
+    MAX_CONFIG_BYTES,
+    MAX_DEPTH,
     PORT_TYPES,
     ApiRange,
     ApiRangeSyntaxError,
@@ -35,8 +37,10 @@ from symphony.hookspecs import (
     ManifestProblem,
     Resources,
     Runtime,
+    decode_bounded,
     parse_cpu,
     parse_memory,
+    read_bounded,
 )
 
 from ._requirements import requirement_problem
@@ -66,6 +70,18 @@ _PORT_NAME: Final = re.compile(r"^[A-Za-z_]\w*$")
 _TOML_LOCATION: Final = re.compile(r"\s*\(at line (\d+), column (\d+)\)$|\s*\(at end of document\)$")
 
 
+class _LimitExceeded(Exception):
+    """A manifest over the size or nesting limits of every document (symphony.hookspecs.decode_bounded)."""
+
+
+def _limit_problem(error: _LimitExceeded) -> ManifestProblem:
+    return ManifestProblem(
+        path="",
+        expected=f"at most {MAX_CONFIG_BYTES // 2**20} MiB and {MAX_DEPTH} levels of nesting",
+        found=str(error).rstrip("."),
+    )
+
+
 class _Problems(list[ManifestProblem]):
     def add(self, path: str, expected: str, found: str, fix: str = "") -> None:
         self.append(ManifestProblem(path=path, expected=expected, found=found, fix=fix))
@@ -89,7 +105,11 @@ def check_manifest(path: Path, *, installed: bool = False) -> tuple[Manifest | N
     beside it; a source tree may build them later, so it is off by default.
     """
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as file:
+            data = read_bounded(file, what="a manifest that", error=_LimitExceeded, limit=MAX_CONFIG_BYTES)
+        text = data.decode("utf-8")
+    except _LimitExceeded as error:
+        return None, [_limit_problem(error)]
     except OSError as error:
         return None, [
             ManifestProblem(
@@ -107,9 +127,11 @@ def check_manifest(path: Path, *, installed: bool = False) -> tuple[Manifest | N
 def check_manifest_text(text: str, *, package_dir: Path | None = None) -> tuple[Manifest | None, list[ManifestProblem]]:
     """Check a manifest's text; with ``package_dir`` (an installed package), the files it names must exist there."""
     try:
-        raw = tomllib.loads(text)
+        raw = decode_bounded(lambda: tomllib.loads(text), what="a manifest that", error=_LimitExceeded)
     except tomllib.TOMLDecodeError as error:
         return None, [_syntax_problem(error)]
+    except _LimitExceeded as error:
+        return None, [_limit_problem(error)]
     problems = _Problems()
     manifest = _convert_whole(raw)
     if manifest is not None:  # the common case: well-formed, so only the meaning is left to check

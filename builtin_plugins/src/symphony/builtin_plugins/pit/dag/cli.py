@@ -11,13 +11,14 @@ import asyncio
 import datetime
 import json
 from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import click
 import msgspec
 
-from symphony.hookspecs import ExecutionId, Workflow
+from symphony.hookspecs import ExecutionId, Workflow, decode_bounded
 
 from ...workflow.cli import load_or_exit
 from .checkpoints import NodeRecord, RunRecord
@@ -32,6 +33,10 @@ _FILE = click.Path(path_type=Path, dir_okay=False)
 
 def _echo_json(document: Any) -> None:
     click.echo(msgspec.json.format(msgspec.json.encode(document), indent=2).decode())
+
+
+def _bad_input(message: str) -> click.BadParameter:
+    return click.BadParameter(message, param_hint="--input")
 
 
 def parse_inputs(workflow: Workflow, pairs: tuple[str, ...]) -> dict[str, Any]:
@@ -51,7 +56,7 @@ def parse_inputs(workflow: Workflow, pairs: tuple[str, ...]) -> dict[str, Any]:
             values[name] = text
             continue
         try:
-            values[name] = json.loads(text)
+            values[name] = decode_bounded(partial(json.loads, text), what=f"Input {name!r}", error=_bad_input)
         except json.JSONDecodeError:
             values[name] = text
     return values

@@ -1,0 +1,234 @@
+"""Every document Symphony decodes is bounded in nesting depth and size, and says so clearly.
+
+Hostile documents 5,000 levels deep used to end in RecursionError with a
+traceback; these go through the real ``symphony`` command (a subprocess) and
+the real codecs.  See docs/workflows.md#document-limits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+import msgspec
+import pytest
+
+from symphony.builtin_plugins.ipc.codecs import CODECS
+from symphony.builtin_plugins.workflow import WorkflowFormatError, decode, encode
+from symphony.hookspecs import (
+    MAX_DEPTH,
+    MAX_DOCUMENT_BYTES,
+    SCHEMA_VERSION,
+    CodecSpec,
+    MessageEnvelope,
+    OperatorNode,
+    RequestPayload,
+    Workflow,
+    check_size,
+    too_deep,
+)
+
+if TYPE_CHECKING:
+    from tests.conftest import Symphony
+
+HOSTILE: Final = 5_000
+ARRAYS: Final = "[" * HOSTILE + "]" * HOSTILE
+HEADER: Final = 'schema_version = 1\nid = "deep"\nname = "deep"\n[nodes.a]\nkind = "operator"\nuses = "json-parse"\n'
+JSON_HEADER: Final = '{"schema_version": 1, "id": "deep", "name": "deep", "nodes": {"a": {"kind": "operator",'
+
+
+def nested(levels: int) -> Any:
+    """``levels`` lists inside each other, built without recursion."""
+    value: list[Any] = []
+    for _ in range(levels - 1):
+        value = [value]
+    return value
+
+
+# Each hostile workflow nests inside a node's config, where any value is allowed.
+WORKFLOWS: Final = {
+    "toml-arrays.toml": HEADER + "config = { x = " + ARRAYS + " }\n",
+    "toml-inline-tables.toml": HEADER + "config = { x = " + "{ a = " * HOSTILE + "1" + " }" * HOSTILE + " }\n",
+    "toml-table-headers.toml": HEADER + "[nodes.a.config." + ".".join(["k"] * HOSTILE) + "]\n",
+    "json-arrays.json": JSON_HEADER + ' "uses": "json-parse", "config": {"x": ' + ARRAYS + "}}}}",
+    "json-objects.json": JSON_HEADER + ' "uses": "x", "config": ' + '{"a": ' * HOSTILE + "1" + "}" * HOSTILE + "}}}",
+}
+
+
+def _msgpack_workflow(tmp_path: Path) -> Path:
+    # msgspec cannot encode what is this deep either: write the MessagePack by hand.
+    head = msgspec.msgpack.encode({"schema_version": 1, "id": "deep", "name": "deep"})
+    node = msgspec.msgpack.encode({"kind": "operator", "uses": "x"})
+    body = b"\x81\xa6config\x81\xa1x" + b"\x91" * HOSTILE + b"\xc0"  # config = {"x": [[[...null...]]]}
+    document = bytes([head[0] + 1]) + head[1:] + b"\xa5nodes\x81\xa1a" + bytes([node[0] + 1]) + node[1:] + body
+    path = tmp_path / "deep.msgpack"
+    path.write_bytes(document)
+    return path
+
+
+def _write_all(tmp_path: Path) -> list[Path]:
+    paths = [tmp_path / name for name in WORKFLOWS]
+    for path in paths:
+        path.write_text(WORKFLOWS[path.name], encoding="utf-8")
+    return [*paths, _msgpack_workflow(tmp_path)]
+
+
+# -- the real command ---------------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", [("workflow", "validate"), ("run",)], ids=["workflow-validate", "run"])
+def test_a_hostile_deeply_nested_workflow_exits_2_with_one_clear_line(
+    symphony: Callable[..., Symphony], tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    runner = symphony()
+    for path in _write_all(tmp_path):
+        result = runner.run(*command, str(path))
+        assert result.returncode == 2, (path.name, result.stderr)
+        assert "Traceback" not in result.stderr, path.name
+        assert result.stderr.startswith(f"Error: {path}: The document nests deeper than the limit of 64 levels")
+        assert result.stderr.count("\n") == 1, result.stderr
+
+
+@pytest.mark.slow
+def test_a_hostile_deeply_nested_run_input_is_a_usage_error(symphony: Callable[..., Symphony], tmp_path: Path) -> None:
+    flow = tmp_path / "any.toml"
+    flow.write_text(
+        'schema_version = 1\nid = "any"\nname = "any"\n[inputs]\nx = { type = "any" }\n[outputs]\ntext = "t.text"\n'
+        '[nodes.t]\nkind = "operator"\nuses = "text-template"\nconfig = { template = "{value}" }\n'
+        '[[edges]]\nkind = "data"\nfrom = "inputs.x"\nto = "t.values"\n'
+    )
+    (tmp_path / "deep.json").write_text(ARRAYS)
+    result = symphony().run("run", str(flow), "--input", f"x=@{tmp_path / 'deep.json'}")
+    assert result.returncode == 2
+    assert result.stderr.endswith(
+        "Error: Invalid value for --input: Input 'x' nests deeper than the limit of 64 levels;"
+        " flatten its deepest value.\n"
+    )
+
+
+@pytest.mark.slow
+def test_a_workflow_over_the_size_limit_exits_2_without_being_read_whole(
+    symphony: Callable[..., Symphony], tmp_path: Path
+) -> None:
+    path = tmp_path / "huge.json"
+    with path.open("wb") as file:
+        file.truncate(MAX_DOCUMENT_BYTES + 1)  # sparse: costs no disk
+    result = symphony().run("workflow", "validate", str(path))
+    assert result.returncode == 2
+    assert result.stderr == f"Error: {path}: {path} is larger than the limit of 64 MiB; split it or shorten it.\n"
+
+
+@pytest.mark.slow
+def test_a_hostile_deeply_nested_settings_file_is_a_one_line_configuration_error(
+    symphony: Callable[..., Symphony], tmp_path: Path
+) -> None:
+    path = tmp_path / "deep.toml"
+    path.write_text("[components.x.options]\nv = " + ARRAYS + "\n")
+    result = symphony().run("--config", str(path), "config", "show")
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"Error: Settings file {path} nests deeper than the limit of 64 levels; flatten its deepest value.\n"
+    )
+
+
+@pytest.mark.slow
+def test_a_deeply_nested_set_override_or_environment_value_is_a_one_line_configuration_error(
+    symphony: Callable[..., Symphony],
+) -> None:
+    runner = symphony()
+    result = runner.run("--set", f"components.x.options.v={ARRAYS}", "config", "show")
+    assert (result.returncode, result.stderr) == (
+        1,
+        "Error: The value of --set components.x.options.v nests deeper than the limit of 64 levels;"
+        " flatten its deepest value.\n",
+    )
+    result = runner.run("config", "show", env={"SYMPHONY_COMPONENTS__X__OPTIONS": '{"v": ' + ARRAYS + "}"})
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "environment value of `options` nests deeper than the limit of 64 levels" in result.stderr
+
+
+@pytest.mark.slow
+def test_a_hostile_deeply_nested_manifest_is_a_problem_of_ext_validate(
+    symphony: Callable[..., Symphony], tmp_path: Path
+) -> None:
+    manifest = tmp_path / "symphony-extension.toml"
+    manifest.write_text('schema_version = 1\n[extension]\nname = "deep"\nx = ' + ARRAYS)
+    result = symphony().run("ext", "validate", str(manifest))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr + result.stdout
+    assert result.stdout == (
+        f"{manifest}: 1 problem(s)\n  manifest: expected at most 1 MiB and 64 levels of nesting, found a manifest"
+        " that nests deeper than the limit of 64 levels; flatten its deepest value.\n"
+    )
+
+
+# -- in process: the limit itself -----------------------------------------------------------------
+
+
+def _workflow_nesting(levels: int) -> bytes:
+    """A JSON workflow whose deepest value is ``levels`` deep (workflow, nodes, node, config: 4 levels)."""
+    config = {"x": nested(levels - 4)}
+    document = Workflow(
+        schema_version=SCHEMA_VERSION, id="w", name="w", nodes={"a": OperatorNode(uses="x", config=config)}
+    )
+    return encode(document, "json")
+
+
+def test_a_workflow_exactly_at_the_depth_limit_decodes() -> None:
+    assert decode(_workflow_nesting(MAX_DEPTH), "json").nodes["a"].config["x"] == nested(MAX_DEPTH - 4)
+
+
+def test_a_workflow_one_level_over_the_depth_limit_names_where() -> None:
+    with pytest.raises(WorkflowFormatError) as raised:
+        decode(_workflow_nesting(MAX_DEPTH + 1), "json")
+    assert str(raised.value) == (
+        "The document nests deeper than the limit of 64 levels at `nodes.a.config.x[0][0][0][0]…`; flatten that value."
+    )
+
+
+def test_a_workflow_over_the_size_limit_is_refused_before_parsing() -> None:
+    with pytest.raises(WorkflowFormatError, match="larger than the limit of 64 MiB"):
+        decode(b" " * (MAX_DOCUMENT_BYTES + 1), "json")
+
+
+def test_the_depth_check_walks_a_value_far_deeper_than_the_interpreter_could_recurse() -> None:
+    assert too_deep(nested(200_000), limit=10) == "[0][0][0][0][0][0][0][0]…"
+    assert too_deep(nested(200_000), limit=200_000) is None
+
+
+def test_the_size_check_names_the_limit() -> None:
+    with pytest.raises(ValueError, match=r"^X is larger than the limit of 10 bytes; split it or shorten it\.$"):
+        check_size(b"12345678901", what="X", error=ValueError, limit=10)
+
+
+# -- envelopes -----------------------------------------------------------------------------------
+
+
+def _envelope(params: Any) -> MessageEnvelope:
+    return MessageEnvelope.create(RequestPayload(method="m", params=params), sender="a", recipient="b")
+
+
+@pytest.mark.parametrize("codec", CODECS, ids=lambda codec: codec.name)
+def test_an_envelope_over_the_depth_limit_is_a_decode_error_naming_where(codec: CodecSpec) -> None:
+    frame = codec.encode(_envelope({"v": nested(MAX_DEPTH)}))
+    with pytest.raises(msgspec.DecodeError) as raised:
+        codec.decode(frame)
+    assert str(raised.value).startswith("The envelope nests deeper than the limit of 64 levels at `payload.params.v")
+
+
+@pytest.mark.parametrize("codec", CODECS, ids=lambda codec: codec.name)
+def test_an_envelope_within_the_depth_limit_round_trips(codec: CodecSpec) -> None:
+    envelope = _envelope({"v": nested(MAX_DEPTH - 3)})  # envelope, payload, params: 3 levels
+    assert codec.decode(codec.encode(envelope)) == envelope
+
+
+@pytest.mark.parametrize("codec", CODECS, ids=lambda codec: codec.name)
+def test_a_hostile_deeply_nested_envelope_is_a_decode_error_not_a_recursion_error(codec: CodecSpec) -> None:
+    marker = codec.encode("MARKER")  # a string in the params, swapped for 5,000 levels
+    deep = ARRAYS.encode() if codec.name == "json" else b"\x91" * HOSTILE + b"\xc0"
+    frame = codec.encode(_envelope({"v": "MARKER"})).replace(marker, deep)
+    with pytest.raises(msgspec.DecodeError, match=r"^The envelope nests deeper than the limit of 64 levels;"):
+        codec.decode(frame)
