@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from .raw_client import terminate
+
 SYMPHONY = str(Path(sys.executable).parent / "symphony")
 TOKEN = "cli-token"
 
@@ -69,16 +71,7 @@ def server(tmp_path: Path, env: dict[str, str]) -> Iterator[Server]:
         assert second.startswith("listening on tcp:127.0.0.1:")
         yield Server(process, first.removeprefix("listening on "), second.removeprefix("listening on "), socket_path)
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:  # pragma: no cover
-                process.kill()
-                process.wait()
-        for stream in (process.stdout, process.stderr):
-            if stream is not None:
-                stream.close()
+        terminate(process)
 
 
 def symphony(env: dict[str, str], *args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:

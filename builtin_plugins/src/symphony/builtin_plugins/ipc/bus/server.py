@@ -104,6 +104,7 @@ class BusServer:
         """What the connections (but ``excluding``) hold now, and what the listeners refused so far."""
         sessions = [s for s in self._sessions if s.connection is not excluding]
         refused: dict[str, int] = {}
+        sockets = sum(listener.connections for listener in self._listeners)
         for listener in self._listeners:
             for code, count in listener.refusals.by_reason.items():
                 refused[code] = refused.get(code, 0) + count
@@ -113,6 +114,7 @@ class BusServer:
             "subscriptions": sum(len(s.subscriptions) for s in sessions),
             "output_bytes": sum(s.connection.output_size for s in sessions),
             "dropped_events": sum(s.dropped_events for s in sessions),
+            "handshaking": max(0, sockets - len(self._sessions)),
             "refused": refused,
         }
 

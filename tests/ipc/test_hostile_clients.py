@@ -1,0 +1,117 @@
+"""What an attacker on the socket can do to ``symphony bus serve``, and that none of it hurts it.
+
+Connection floods, clients that never finish the handshake, oversized frames and garbage
+after the handshake: each is refused or answered, the server stays up and keeps serving
+the others, and its memory stays bounded. The conductor's socket server is the same
+server, held to the same backpressure.
+"""
+
+from __future__ import annotations
+
+import json
+import select
+import socket
+import struct
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Final
+
+import pytest
+
+from .raw_client import DEADLINE, Client, Server, frame, receive_frame, request, serve, wait_for
+
+pytestmark = pytest.mark.slow  # each test starts a server process; the handshake ones wait out its 10 s timeout
+
+MAX_CONNECTIONS: Final = 256
+RSS_GROWTH_BOUND: Final = 48 * 1024 * 1024
+
+
+@pytest.fixture
+def bus(tmp_path: Path) -> Iterator[Server]:
+    yield from serve(tmp_path, "bus", "serve", "--tcp", "127.0.0.1:0")
+
+
+def refusal(sock: socket.socket) -> str:
+    """The server's handshake refusal on a raw socket (waits for it)."""
+    sock.settimeout(DEADLINE)
+    reason: str = json.loads(receive_frame(sock))["error"]
+    return reason
+
+
+def test_connections_beyond_the_limit_are_refused_at_once_and_the_server_keeps_serving(bus: Server) -> None:
+    served = Client(bus.addresses["unix"])
+    extra = 20
+    flood = []
+    for _ in range(MAX_CONNECTIONS + extra):  # the one served above takes a place too
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.connect(bus.addresses["unix"][1])
+        flood.append(sock)
+    busy: list[socket.socket] = []
+    deadline = time.monotonic() + DEADLINE
+    while len(busy) < extra + 1 and time.monotonic() < deadline:
+        readable, _, _ = select.select([s for s in flood if s not in busy], [], [], 1.0)
+        for sock in readable:
+            assert "too many connections" in refusal(sock)
+            busy.append(sock)
+    assert len(busy) == extra + 1  # refused before any handshake timeout could have run out
+    assert served.ask(request("m", "echo"))["payload"]["result"] == {"method": "m", "params": {}}
+    assert served.ask(request("ping", "bus"))["payload"]["result"]["others"]["refused"] == {"busy": extra + 1}
+    for sock in flood:
+        sock.close()
+    wait_for(
+        lambda: served.ask(request("ping", "bus"))["payload"]["result"]["others"]["handshaking"] == 0,
+        "the closed connections to free their places",
+    )
+    assert Client(bus.addresses["unix"]).ask(request("ping", "bus"))["payload"]["result"]["pong"] is True
+    served.close()
+
+
+@pytest.mark.parametrize("trickle", [False, True], ids=["silent", "trickling"])
+def test_a_client_that_does_not_finish_its_hello_in_time_is_refused(bus: Server, trickle: bool) -> None:
+    hello = frame(json.dumps({"symphony": 1, "codecs": ["msgpack"], "token": None}).encode())
+    sock = socket.create_connection(tuple(bus.addresses["tcp"][1].rsplit(":", 1)))  # type: ignore[arg-type]
+    if trickle:  # one byte every half second: the 10 s bound covers the whole hello, not each read
+        for byte in hello[:-1]:
+            sock.sendall(bytes([byte]))
+            readable, _, _ = select.select([sock], [], [], 0.5)
+            if readable:
+                break
+    assert refusal(sock) == "no handshake within 10.0 s"
+    sock.close()
+    assert bus.others()["refused"]["timeout"] == 1
+
+
+def test_a_frame_longer_than_the_limit_is_refused_and_the_connection_closed(bus: Server) -> None:
+    client = Client(bus.addresses["unix"])
+    client.sock.sendall(struct.pack(">I", 1 << 30))
+    answer = client.receive_envelope()
+    assert answer["payload"]["category"] == "ipc.serialization"
+    assert "frame too large" in answer["payload"]["message"]
+    with pytest.raises(ConnectionError):
+        client.receive()
+    client.close()
+    assert Client(bus.addresses["unix"]).ask(request("ping", "bus"))["payload"]["result"]["pong"] is True
+
+
+def test_garbage_after_the_handshake_is_answered_frame_by_frame_without_growing_the_server(bus: Server) -> None:
+    before = bus.settled_rss()
+    client = Client(bus.addresses["tcp"])
+    sent = client.flood(50_000, lambda: b"\xc1" * 8000)  # 0xc1: never valid msgpack
+    assert sent < 50_000, "the server kept reading garbage from a client that reads none of its answers"
+    assert bus.rss - before < RSS_GROWTH_BOUND
+    answer = client.receive_envelope()
+    assert answer["header"]["message_type"] == "error"
+    assert answer["payload"]["category"] == "ipc.serialization"
+    client.close()
+    other = Client(bus.addresses["tcp"])
+    assert other.ask(request("ping", "bus"))["payload"]["result"]["pong"] is True
+    other.close()
+
+
+def test_the_conductor_socket_stops_reading_from_a_client_that_reads_no_answers(tmp_path: Path) -> None:
+    for conductor in serve(tmp_path, "conductor", "serve"):
+        client = Client(conductor.addresses["unix"])
+        sent = client.flood(50_000, lambda: request("ping", "bus", pad="x" * 8000))
+        assert sent < 50_000, "the conductor's server kept reading from a client that reads none of its answers"
+        client.close()
