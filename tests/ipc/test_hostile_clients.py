@@ -115,3 +115,24 @@ def test_the_conductor_socket_stops_reading_from_a_client_that_reads_no_answers(
         sent = client.flood(50_000, lambda: request("ping", "bus", pad="x" * 8000))
         assert sent < 50_000, "the conductor's server kept reading from a client that reads none of its answers"
         client.close()
+
+
+def keepalive_timer(local_port: int, remote_port: int) -> bool:
+    """Whether the kernel runs a keepalive timer on the server's socket of this loopback connection.
+
+    /proc/net/tcp: ``local rem st ... tr:when``; timer kind 2 is keepalive.
+    """
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, remote, timer = fields[1], fields[2], fields[5]
+        if local == f"0100007F:{local_port:04X}" and remote == f"0100007F:{remote_port:04X}":
+            return timer.startswith("02:")
+    raise AssertionError(f"no socket 127.0.0.1:{local_port} <- 127.0.0.1:{remote_port} in /proc/net/tcp")
+
+
+def test_an_idle_tcp_peer_is_probed_so_one_that_vanished_without_closing_is_dropped(bus: Server) -> None:
+    client = Client(bus.addresses["tcp"])
+    server_port = int(bus.addresses["tcp"][1].rsplit(":", 1)[1])
+    client_port = client.sock.getsockname()[1]
+    assert keepalive_timer(server_port, client_port)
+    client.close()

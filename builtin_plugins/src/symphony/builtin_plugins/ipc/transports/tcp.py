@@ -6,12 +6,18 @@ is reachable by other machines, so it refuses to start without both a token
 TLS (``tls`` with ``tls_cert``: nobody on the path can read or alter the
 link).  On loopback both are optional.  A TLS client always verifies the
 server's certificate and host name; see :mod:`._tls`.
+
+A listener's sockets probe idle peers (TCP keepalive, inherited by every
+accepted socket): a peer that vanished without closing (its machine or link
+went down) is dropped within :data:`KEEPALIVE` instead of holding a
+connection place forever.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
+import socket
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Final
 
@@ -29,9 +35,11 @@ from ._streams import (
 )
 from ._tls import TlsError, client_context, server_context
 
-__all__ = ["DEFAULT_HOST", "TcpTransport", "is_loopback", "parse_address"]
+__all__ = ["DEFAULT_HOST", "KEEPALIVE", "TcpTransport", "is_loopback", "parse_address"]
 
 DEFAULT_HOST: Final = "127.0.0.1"
+#: Keepalive of accepted sockets: first probe after 60 s idle, then every 10 s; 6 unanswered drop the peer.
+KEEPALIVE: Final = {socket.TCP_KEEPIDLE: 60, socket.TCP_KEEPINTVL: 10, socket.TCP_KEEPCNT: 6}
 
 
 def parse_address(address: str) -> tuple[str, int]:
@@ -118,6 +126,10 @@ class TcpTransport:
             server = await asyncio.get_running_loop().create_server(listener.protocol_factory, host, port)
         except OSError as error:
             raise TransportError(f"cannot listen on {address}: {error}") from error
+        for sock in server.sockets:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+            for option, value in KEEPALIVE.items():
+                sock.setsockopt(socket.IPPROTO_TCP, option, value)
         listener._attach(server)
         bound = server.sockets[0].getsockname()
         listener.address = f"[{bound[0]}]:{bound[1]}" if ":" in bound[0] else f"{bound[0]}:{bound[1]}"
