@@ -8,6 +8,7 @@ manifests are then replaced by what no wheel can ship: a huge file and a FIFO.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -111,6 +112,28 @@ def test_a_good_extension_is_still_shown_and_a_broken_one_explained(ext: Symphon
     details = ext.json("ext", "show", "ext-broken-big-integer")
     assert details["status"] == "broken"
     assert "ValueError: Exceeds the limit" in details["problems"][0]
+
+
+@pytest.mark.parametrize("unreadable", ["entry_points.txt", "METADATA"])
+def test_a_distribution_whose_metadata_is_not_utf8_is_skipped_with_a_warning(
+    broken_site: Path, symphony: Callable[..., Symphony], tmp_path: Path, unreadable: str
+) -> None:
+    """What a hostile wheel can install: its dist-info's files are not text; discovery of the others goes on."""
+    dist_info = tmp_path / "site" / "symphony_test_garbled-1.0.dist-info"
+    dist_info.mkdir(parents=True)
+    files = {
+        "METADATA": b"Metadata-Version: 2.1\nName: symphony-test-garbled\nVersion: 1.0\n",
+        "entry_points.txt": b"[symphony.extensions]\next-garbled = ext_garbled\n",
+        "RECORD": b"",
+    }
+    files[unreadable] = files[unreadable].replace(b"garbled", b"garbl\xe9d")
+    for name, data in files.items():
+        (dist_info / name).write_bytes(data)
+    result = symphony(tmp_path / "site", broken_site).run("ext", "list", "--json")
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert f"WARNING: skipped {dist_info}: its metadata cannot be read (UnicodeDecodeError: " in result.stderr
+    assert {item["name"]: item["status"] for item in json.loads(result.stdout)}["sample-operator"] == "ok"
 
 
 def test_a_broken_extension_is_never_invoked(ext: Symphony) -> None:

@@ -16,17 +16,24 @@ the distributions in it rather than by its modification time.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import sys
 import zlib
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
 
 from ._files import write_cache
 
+if TYPE_CHECKING:  # importlib.metadata is imported only when the index is rebuilt
+    from importlib.metadata import Distribution
+
 __all__ = ["DistributionEntry", "EntryPointIndex", "IndexedEntryPoint", "clear", "load_index"]
+
+_log = logging.getLogger(__name__)
 
 _FORMAT = 1
 _GROUP_PREFIX = "symphony."
@@ -104,25 +111,11 @@ def _scan(paths: list[str]) -> EntryPointIndex:
     file_stamps: list[_Stamp] = []
     found: list[DistributionEntry] = []
     for dist in distributions(path=[p or cwd for p in paths]):
-        name = dist.metadata["Name"] or ""
-        key = name.lower().replace("_", "-").replace(".", "-")
-        if not name or key in seen:  # the first on sys.path shadows the rest, as in importlib
-            continue
-        seen.add(key)
-        location = str(getattr(dist, "_path", ""))
-        if location:
-            eps_file = os.path.join(location, "entry_points.txt")
-            file_stamps.append(_Stamp(eps_file, _mtime_ns(eps_file)))
-        text = dist.read_text("entry_points.txt") or ""
-        if _GROUP_PREFIX not in text:
-            continue
-        entry_points = tuple(
-            IndexedEntryPoint(ep.group, ep.name, ep.value)
-            for ep in dist.entry_points
-            if ep.group.startswith(_GROUP_PREFIX)
-        )
-        if entry_points:
-            found.append(DistributionEntry(name, dist.version, location, entry_points))
+        try:
+            _add(dist, seen, file_stamps, found)
+        except Exception as error:  # one distribution's unreadable metadata must not hide all the others
+            where = getattr(dist, "_path", "a distribution")
+            _log.warning("skipped %s: its metadata cannot be read (%s: %s)", where, type(error).__name__, error)
     return EntryPointIndex(
         format=_FORMAT,
         environment=_environment_key(paths),
@@ -130,6 +123,27 @@ def _scan(paths: list[str]) -> EntryPointIndex:
         file_stamps=tuple(file_stamps),
         distributions=tuple(found),
     )
+
+
+def _add(dist: Distribution, seen: set[str], file_stamps: list[_Stamp], found: list[DistributionEntry]) -> None:
+    """Index ``dist``'s Symphony entry points unless an earlier distribution of its name shadows it."""
+    name = dist.metadata["Name"] or ""
+    key = name.lower().replace("_", "-").replace(".", "-")
+    if not name or key in seen:  # the first on sys.path shadows the rest, as in importlib
+        return
+    seen.add(key)
+    location = str(getattr(dist, "_path", ""))
+    if location:
+        eps_file = os.path.join(location, "entry_points.txt")
+        file_stamps.append(_Stamp(eps_file, _mtime_ns(eps_file)))  # so that fixing a broken file is seen
+    text = dist.read_text("entry_points.txt") or ""
+    if _GROUP_PREFIX not in text:
+        return
+    entry_points = tuple(
+        IndexedEntryPoint(ep.group, ep.name, ep.value) for ep in dist.entry_points if ep.group.startswith(_GROUP_PREFIX)
+    )
+    if entry_points:
+        found.append(DistributionEntry(name, dist.version, location, entry_points))
 
 
 def _is_current(index: EntryPointIndex, paths: list[str]) -> bool:
