@@ -32,6 +32,7 @@ from symphony.host.extensions._venvs import (
 )
 
 from .e2e import serve
+from .helpers import manifest_text, write_extension
 
 if TYPE_CHECKING:
     from tests.conftest import Installer, Symphony
@@ -313,6 +314,27 @@ def test_a_source_build_runs_confined_and_cannot_write_or_read_outside_its_envir
     ), message
     assert not marker.exists()
     assert environments(tmp_path / "cache") == []
+
+
+@pytest.mark.slow
+def test_an_installed_extension_needing_a_direct_reference_is_invalid_and_never_built(
+    tmp_path: Path, escape: tuple[Path, Path], symphony: Callable[..., Symphony]
+) -> None:
+    marker, _ = escape
+    manifest = manifest_text("ext-evil", "ext_evil").replace(
+        'kind = "python"', f'kind = "subprocess"\npython_dependencies = ["evil @ {ESCAPE.as_uri()}"]'
+    )
+    package = write_extension(tmp_path / "site", "ext-evil", manifest)
+    ext = symphony(tmp_path / "site", SYMPHONY_TEST_ESCAPE_MARKER=str(marker))
+    expected = "runtime.python_dependencies[0]: expected a requirement from the package index such as 'httpx>=0.27'"
+    (listed,) = ext.json("ext", "list")
+    assert listed["status"] == "invalid" and listed["problems"][0].startswith(expected)
+    report = ext.json("ext", "validate", str(package), returncodes=(1,))
+    assert [problem["path"] for problem in report["manifests"][0]["problems"]] == ["runtime.python_dependencies[0]"]
+    invoked = ext.run("ext", "invoke", "ext-evil", "run")
+    assert invoked.returncode == 1 and "Extension 'ext-evil' has an invalid manifest" in invoked.stderr
+    assert not marker.exists(), "the direct reference's build backend ran on the host"
+    assert not (ext.cache_dir / DIRECTORY).exists()
 
 
 # --- in the host --------------------------------------------------------------------------------
