@@ -8,7 +8,7 @@ once fixed; the inputs it merely finds interesting go to a scratch folder
 (``--work`` keeps them, for longer runs that build on each other).  See
 docs/fuzzing.md.
 
-    python fuzz/run.py --seconds 20              # what CI runs
+    python fuzz/run.py --seconds 15              # what CI runs
     python fuzz/run.py --seconds 600 conditions  # one harness, longer
 """
 
@@ -92,7 +92,7 @@ def fuzz_one(name: str, seconds: int, work: Path) -> bool:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", metavar="NAME", help="harnesses to run (default: all but the unfixed)")
-    parser.add_argument("--seconds", type=int, default=20, help="fuzzing time per harness (default 20)")
+    parser.add_argument("--seconds", type=int, default=15, help="fuzzing time per harness (default 15, as in CI)")
     parser.add_argument("--work", type=Path, help="keep the generated corpus here (default: a temporary folder)")
     options = parser.parse_args(argv)
     known = harnesses()
