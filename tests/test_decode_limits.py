@@ -16,6 +16,7 @@ import pytest
 
 from symphony.builtin_plugins.ipc.codecs import CODECS
 from symphony.builtin_plugins.workflow import WorkflowFormatError, decode, encode
+from symphony.builtin_plugins.workflow.formats import Format
 from symphony.hookspecs import (
     MAX_DEPTH,
     MAX_DOCUMENT_BYTES,
@@ -151,6 +152,19 @@ def test_a_deeply_nested_set_override_or_environment_value_is_a_one_line_configu
 
 
 @pytest.mark.slow
+def test_a_symphony_environment_table_that_is_not_json_is_a_one_line_configuration_error(
+    symphony: Callable[..., Symphony],
+) -> None:
+    # Found while fuzzing the settings decoders: pydantic-settings' SettingsError escaped as a traceback.
+    result = symphony().run("config", "show", env={"SYMPHONY_COMPONENTS__X__OPTIONS": "{not json"})
+    assert (result.returncode, result.stderr) == (
+        1,
+        "Error: The SYMPHONY_* environment value of `components` is not valid JSON; give a table or list as JSON,"
+        """ e.g. SYMPHONY_COMPONENTS__NAME__OPTIONS='{"key": 1}'.\n""",
+    )
+
+
+@pytest.mark.slow
 def test_a_hostile_deeply_nested_manifest_is_a_problem_of_ext_validate(
     symphony: Callable[..., Symphony], tmp_path: Path
 ) -> None:
@@ -202,6 +216,27 @@ def test_the_depth_check_walks_a_value_far_deeper_than_the_interpreter_could_rec
 def test_the_size_check_names_the_limit() -> None:
     with pytest.raises(ValueError, match=r"^X is larger than the limit of 10 bytes; split it or shorten it\.$"):
         check_size(b"12345678901", what="X", error=ValueError, limit=10)
+
+
+@pytest.mark.parametrize("fmt", ["toml", "json"])
+def test_a_workflow_with_an_integer_beyond_64_bits_is_a_format_error(fmt: Format) -> None:
+    # Found by tests/fuzz: it decoded, then `symphony run` crashed checkpointing it (OverflowError).
+    big = 2**64
+    toml = HEADER + f"config = {{ x = {big} }}\n"
+    text = toml if fmt == "toml" else JSON_HEADER + f' "uses": "x", "config": {{"x": {big}}}}}}}}}'
+    with pytest.raises(WorkflowFormatError, match=r"integer outside -2\*\*63 \.\. 2\*\*64-1"):
+        decode(text.encode(), fmt)
+
+
+@pytest.mark.slow
+def test_run_of_a_workflow_with_an_integer_beyond_64_bits_exits_2(
+    symphony: Callable[..., Symphony], tmp_path: Path
+) -> None:
+    flow = tmp_path / "big.toml"
+    flow.write_text(HEADER + f"config = {{ x = {2**70} }}\n")
+    result = symphony().run("run", str(flow))
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"Error: {flow}: The document holds an integer outside -2**63 .. 2**64-1")
 
 
 # -- envelopes -----------------------------------------------------------------------------------

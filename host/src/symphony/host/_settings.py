@@ -8,6 +8,7 @@ what is allowed.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from contextvars import ContextVar
@@ -22,6 +23,7 @@ from pydantic_settings import (
     InitSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
 )
 
 from symphony.hookspecs import (
@@ -211,6 +213,12 @@ def load_settings(
         return Settings(**(overrides or {}))
     except pydantic.ValidationError as error:
         raise ConfigurationError(_describe(error, path)) from None
+    except SettingsError as error:  # a SYMPHONY_* value for a table or list that is not JSON
+        field = re.search(r'field "([^"]+)"', str(error))
+        raise ConfigurationError(
+            f"The SYMPHONY_* environment value of `{field[1] if field else 'a setting'}` is not valid JSON;"
+            """ give a table or list as JSON, e.g. SYMPHONY_COMPONENTS__NAME__OPTIONS='{"key": 1}'."""
+        ) from None
     finally:
         _lower_layers.reset(token)
 

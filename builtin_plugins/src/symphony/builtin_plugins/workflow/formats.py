@@ -139,13 +139,24 @@ def _decode(data: bytes, fmt: Format) -> Workflow:
             raise WorkflowFormatError(f"{error}. See docs/workflows.md for the format.") from None
         raise WorkflowFormatError(f"The document is not a workflow: {error}.") from None
     _check_version(workflow.schema_version)
+    _msgpack(workflow)  # every workflow read can be converted and checkpointed: no integer beyond 64 bits
     return workflow
+
+
+def _msgpack(workflow: Workflow) -> bytes:
+    try:
+        return _msgpack_encoder.encode(workflow)
+    except OverflowError:
+        raise WorkflowFormatError(
+            "The document holds an integer outside -2**63 .. 2**64-1, which MessagePack (and run checkpoints)"
+            " cannot hold; write it as a string or a float."
+        ) from None
 
 
 def encode(workflow: Workflow, fmt: Format) -> bytes:
     """``workflow`` in ``fmt``; TOML cannot hold null values and says where one is."""
     if fmt == "msgpack":
-        return _msgpack_encoder.encode(workflow)
+        return _msgpack(workflow)
     if fmt == "json":
         return _json_encoder.encode(workflow)
     if fmt == "json-pretty":
