@@ -43,10 +43,11 @@ PIP_ARGS_ENV = "SYMPHONY_COMPONENTS__EXTENSIONS__OPTIONS__PIP_ARGS"
 
 @pytest.fixture(scope="session")
 def wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A directory of wheels: symphony-venv-lib 1.0 and 2.0, built with real pip."""
+    """A directory of wheels: symphony-venv-lib 1.0 and 2.0 and the hostile symphony-pth-hook, built with real pip."""
     out = tmp_path_factory.mktemp("venv-wheels")
     command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index", "--quiet"]
-    for source in ("venv-lib-1", "venv-lib-2"):  # one call each: pip refuses two versions of one name at once
+    # One call each: pip refuses two versions of one name at once.
+    for source in ("venv-lib-1", "venv-lib-2", "venv-pth-hook"):
         result = subprocess.run(
             [*command, "--wheel-dir", str(out), str(DISTRIBUTIONS / source)],
             capture_output=True,
@@ -288,6 +289,18 @@ def test_the_installed_wheels_are_pinned_by_their_hashes(
     recorded = json.loads((environment.path / MARKER).read_text())["sha256"]
     assert recorded == {wheel.name: hashlib.sha256(wheel.read_bytes()).hexdigest()}
     assert not (environment.path / ".wheels").exists() and not (environment.path / ".tmp").exists()
+
+
+@pytest.mark.slow
+def test_a_wheels_pth_file_does_not_run_while_the_environment_is_built(
+    tmp_path: Path, pip_args: tuple[str, ...], escape: tuple[Path, Path]
+) -> None:
+    marker, _ = escape
+    environment = ensure_environment(
+        ["symphony-pth-hook==1.0"], cache_dir=tmp_path / "cache", extension="x", pip_args=pip_args
+    )
+    assert any((Path(site) / "symphony_pth_hook.pth").is_file() for site in environment.site_packages)
+    assert not marker.exists(), "the .pth file of an installed wheel ran on the host"
 
 
 @pytest.mark.slow

@@ -1,0 +1,1 @@
+"""Nothing: the attack is the .pth file installed beside this package."""
