@@ -14,10 +14,17 @@ _EPERM = 0x00050000 | 1
 
 
 def _run(
-    program: list[Instruction], nr: int, *, arch: int = 0xC000003E, arg0: int = 0, arg1: int = 0, arg2: int = 0
+    program: list[Instruction],
+    nr: int,
+    *,
+    arch: int = 0xC000003E,
+    arg0: int = 0,
+    arg1: int = 0,
+    arg2: int = 0,
+    arg3: int = 0,
 ) -> int:
     """Interpret the classic-BPF subset build_filter emits, for one syscall."""
-    data = {0: nr, 4: arch, 16: arg0, 24: arg1, 32: arg2}
+    data = {0: nr, 4: arch, 16: arg0, 24: arg1, 32: arg2, 40: arg3}
     acc, pc = 0, 0
     while True:
         code, jt, jf, k = program[pc]
@@ -112,6 +119,20 @@ def test_seccomp_lets_only_the_worker_own_a_descriptor_for_sigio(program: list[I
     assert _run(program, ioctl, arg1=0x8901) == _EPERM  # FIOSETOWN
     assert _run(program, ioctl, arg1=0x8902) == _EPERM  # SIOCSPGRP
     assert _run(program, ioctl, arg1=0x5401) == _RET_ALLOW  # TCGETS
+
+
+@pytest.mark.parametrize(
+    ("name", "arg"), [("chmod", "arg1"), ("fchmod", "arg1"), ("openat", "arg3"), ("mkdirat", "arg2")]
+)
+def test_seccomp_refuses_setuid_and_setgid_modes(program: list[Instruction], name: str, arg: str) -> None:
+    number = syscall_numbers("x86_64")[name]
+    assert _run(program, number, **{arg: 0o755}) == _RET_ALLOW
+    assert _run(program, number, **{arg: 0o4755}) == _EPERM
+    assert _run(program, number, **{arg: 0o2755}) == _EPERM
+
+
+def test_seccomp_answers_openat2_with_enosys_so_its_mode_cannot_hide(program: list[Instruction]) -> None:
+    assert _run(program, 437) == 0x00050000 | 38
 
 
 def test_seccomp_allows_io_priority_changes_only_to_the_worker_itself(program: list[Instruction]) -> None:

@@ -83,6 +83,28 @@ async def test_a_hard_link_to_a_file_outside_cannot_be_made_in_a_granted_directo
     assert not (granted / "copy").exists()
 
 
+@pytest.mark.parametrize("how", ["create", "chmod", "setgid_dir"])
+async def test_a_setuid_or_setgid_file_cannot_be_left_in_a_granted_directory(
+    escapes: SubprocessWorker, granted: Path, how: str
+) -> None:
+    target = granted / "payload"
+    _denied(await escapes.invoke("setuid_file", {"path": str(target), "how": how}), errno.EPERM)
+    assert not target.exists() or not target.stat().st_mode & 0o6000
+
+
+async def test_stopping_a_worker_does_not_follow_a_symlink_it_left_in_its_directory(
+    escapes: SubprocessWorker, tmp_path: Path
+) -> None:
+    keep = tmp_path / "keep"
+    keep.mkdir()
+    (keep / "precious.txt").write_text("the host's")
+    assert escapes.workdir is not None
+    await escapes.invoke("read_through_symlink", {"link": str(escapes.workdir / "trap"), "target": str(keep)})
+    assert (escapes.workdir / "trap").is_symlink()
+    await escapes.stop()
+    assert (keep / "precious.txt").read_text() == "the host's"
+
+
 @pytest.mark.parametrize(
     "path",
     [

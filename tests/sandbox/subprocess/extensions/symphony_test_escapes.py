@@ -268,6 +268,20 @@ def _read(path: str) -> str:
         return handle.read(64).hex()
 
 
+def _setuid_file(path: str, how: str) -> int:
+    """Leave a program that runs as the host's user behind in a granted directory."""
+    if how == "create":
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o4755))
+    elif how == "chmod":
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o755))
+        os.chmod(path, 0o4755)
+    elif how == "setgid_dir":
+        os.mkdir(path, 0o2755)
+    else:
+        raise KeyError(how)
+    return os.stat(path).st_mode
+
+
 def _exhaust_descriptors() -> int:
     opened = []
     try:
@@ -321,6 +335,7 @@ def handle(operation: str, input: dict[str, Any]) -> dict[str, Any]:
         "read_through_symlink": lambda: _read_through_symlink(input["link"], input["target"]),
         "hard_link": lambda: _hard_link(input["source"], input["link"]),
         "read": lambda: _read(input["path"]),
+        "setuid_file": lambda: _setuid_file(input["path"], input["how"]),
         "exhaust_descriptors": _exhaust_descriptors,
         "exhaust_threads": _exhaust_threads,
         "write_bytes": lambda: _write_bytes(input["path"], input["size"]),

@@ -13,6 +13,9 @@ the worker itself: the host shares the worker's uid and process group, so
 ``kill(0, SIGKILL)`` or ``setpriority(PRIO_USER, uid, 19)`` would otherwise reach it.
 So does SIGIO, which the kernel sends to a descriptor's owner: ``F_SETOWN``
 may name only the worker, ``F_SETOWN_EX``, ``FIOSETOWN`` and ``SIOCSPGRP`` are denied.
+No file mode it sets may carry setuid or setgid (``chmod``, ``open(O_CREAT)``, ``mkdir``...):
+the worker owns what it writes in a granted directory, so it could otherwise leave behind
+a program that runs as the host's user for whoever starts it.
 
 Sockets: ``socket()`` is denied outright for AF_UNIX (a pathname or abstract
 address reaches any local service of the same user: the bus, a conductor, an
@@ -41,13 +44,15 @@ _RET_KILL_PROCESS, _RET_ALLOW = 0x80000000, 0x7FFF0000
 _RET_ERRNO: Final = 0x00050000
 # offsetof(struct seccomp_data, ...); the low word of an argument (little-endian), which is all
 # the kernel reads of the int (pid, family, flags) arguments checked here.
-_OFF_NR, _OFF_ARCH, _OFF_ARG0, _OFF_ARG1, _OFF_ARG2 = 0, 4, 16, 24, 32
+_OFF_NR, _OFF_ARCH = 0, 4
+_OFF_ARG0, _OFF_ARG1, _OFF_ARG2, _OFF_ARG3 = 16, 24, 32, 40
 _CLONE_THREAD: Final = 0x00010000
 #: CLONE_NEWTIME, NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET: a thread needs none.
 _CLONE_NAMESPACES: Final = 0x80 | 0x20000 | 0x02000000 | 0x04000000 | 0x08000000 | 0x10000000 | 0x20000000 | 0x40000000
 _AF_UNIX, _SOCK_STREAM, _SOCK_TYPE_MASK = 1, 1, 0xF
 _PRIO_PROCESS, _IOPRIO_WHO_PROCESS = 0, 1
 _F_SETOWN, _F_SETOWN_EX, _FIOSETOWN, _SIOCSPGRP = 8, 15, 0x8901, 0x8902
+_S_ISUID_ISGID: Final = 0o6000
 _X32_BIT: Final = 0x40000000
 _PR_SET_NO_NEW_PRIVS: Final = 38
 _SECCOMP_SET_MODE_FILTER, _SECCOMP_FILTER_FLAG_TSYNC = 1, 1
@@ -56,7 +61,8 @@ _AUDIT_ARCH: Final = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}
 
 # fmt: off
 _X86_64: Final = {
-    "ioctl": 16, "fcntl": 72,
+    "ioctl": 16, "fcntl": 72, "open": 2, "creat": 85, "chmod": 90, "fchmod": 91, "mkdir": 83, "mknod": 133,
+    "openat": 257, "mkdirat": 258, "mknodat": 259, "fchmodat": 268,
     "socket": 41, "socketpair": 53, "clone": 56, "fork": 57, "vfork": 58, "execve": 59, "kill": 62,
     "ptrace": 101, "syslog": 103, "rt_sigqueueinfo": 129, "vhangup": 153, "pivot_root": 155, "chroot": 161,
     "acct": 163, "mount": 165, "umount2": 166, "swapon": 167, "swapoff": 168, "reboot": 169, "iopl": 172,
@@ -70,7 +76,7 @@ _X86_64: Final = {
     "ioprio_set": 251, "migrate_pages": 256, "get_robust_list": 274, "move_pages": 279, "sched_setattr": 314,
 }
 _AARCH64: Final = {
-    "fcntl": 25, "ioctl": 29,
+    "fcntl": 25, "ioctl": 29, "mknodat": 33, "mkdirat": 34, "fchmod": 52, "fchmodat": 53, "openat": 56,
     "lookup_dcookie": 18, "umount2": 39, "mount": 40, "pivot_root": 41, "chroot": 51, "vhangup": 58,
     "quotactl": 60, "acct": 89, "unshare": 97, "kexec_load": 104, "init_module": 105, "delete_module": 106,
     "syslog": 116, "ptrace": 117, "kill": 129, "tkill": 130, "tgkill": 131, "rt_sigqueueinfo": 138,
@@ -87,7 +93,8 @@ _AARCH64: Final = {
 _COMMON: Final = {
     "pidfd_send_signal": 424, "io_uring_setup": 425, "io_uring_enter": 426, "io_uring_register": 427,
     "open_tree": 428, "move_mount": 429, "fsopen": 430, "fsconfig": 431, "fsmount": 432, "fspick": 433,
-    "clone3": 435, "pidfd_getfd": 438, "process_madvise": 440, "mount_setattr": 442, "process_mrelease": 448,
+    "clone3": 435, "openat2": 437, "pidfd_getfd": 438, "process_madvise": 440, "mount_setattr": 442,
+    "process_mrelease": 448, "fchmodat2": 452,
 }
 # fmt: on
 
@@ -107,6 +114,15 @@ _OWN_PID_ONLY: Final = (
     "prlimit64", "sched_setparam", "sched_setscheduler", "sched_setaffinity", "sched_setattr", "migrate_pages",
     "move_pages",
 )  # fmt: skip
+
+
+#: Calls that set a file's mode, and which argument holds it: none may set setuid or setgid, or a
+#: file the worker leaves in a granted directory would run as the host's user for anyone.
+#: ``openat2`` hides its mode in a struct, so it answers ENOSYS and callers fall back to ``openat``.
+_MODE_ARGUMENT: Final = {
+    "open": 2, "creat": 1, "chmod": 1, "fchmod": 1, "mkdir": 1, "mknod": 1, "openat": 3, "mkdirat": 2,
+    "mknodat": 2, "fchmodat": 2, "fchmodat2": 2,
+}  # fmt: skip
 
 
 #: An instruction before assembly: jump targets may be handler labels.
@@ -141,7 +157,8 @@ def build_filter(*, pid: int, allow_processes: bool, allow_network: bool, arch: 
     rules: dict[str, str] = {name: "deny" for name in ALWAYS_DENIED if name in numbers}
     rules.update(dict.fromkeys(_OWN_PID_ONLY, "self_or_zero"))
     rules.update(tgkill="self", setpriority="priority", ioprio_set="io_priority", clone3="enosys")
-    rules.update(fcntl="fcntl_owner", ioctl="ioctl_owner")
+    rules.update(fcntl="fcntl_owner", ioctl="ioctl_owner", openat2="enosys")
+    rules.update({name: f"no_setid_arg{index}" for name, index in _MODE_ARGUMENT.items()})
     rules["clone"] = "clone_process" if allow_processes else "clone_thread"
     if not allow_processes:
         rules.update(fork="deny", vfork="deny", execve="deny", execveat="deny", kill="self")
@@ -179,6 +196,10 @@ def build_filter(*, pid: int, allow_processes: bool, allow_network: bool, arch: 
             (_JEQ, "deny", 0, _FIOSETOWN),
             (_JEQ, "deny", "allow", _SIOCSPGRP),
         ],
+        **{
+            f"no_setid_arg{index}": [(_LD_W_ABS, 0, 0, offset), (_JSET, "deny", "allow", _S_ISUID_ISGID)]
+            for index, offset in ((1, _OFF_ARG1), (2, _OFF_ARG2), (3, _OFF_ARG3))
+        },
         "priority": [(_LD_W_ABS, 0, 0, _OFF_ARG0), (_JEQ, 0, "deny", _PRIO_PROCESS), *own_pid_in_arg1],
         "io_priority": [(_LD_W_ABS, 0, 0, _OFF_ARG0), (_JEQ, 0, "deny", _IOPRIO_WHO_PROCESS), *own_pid_in_arg1],
         "self": [(_LD_W_ABS, 0, 0, _OFF_ARG0), (_JEQ, "allow", "deny", pid)],
