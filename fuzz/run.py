@@ -5,7 +5,8 @@ process group, killed if it outlives its time), seeded from
 ``fuzz/corpus/<name>/``.  What libFuzzer finds (``crash-*``, ``timeout-*``,
 ``oom-*``) is written into that folder, to be committed as a regression seed
 once fixed; the inputs it merely finds interesting go to a scratch folder
-(``--work`` keeps them, for longer runs that build on each other).  See
+(``--work`` keeps them, for longer runs that build on each other).  A
+harness's tokens in ``fuzz/dicts/<name>.dict`` steer the mutations.  See
 docs/fuzzing.md.
 
     python fuzz/run.py --seconds 15              # what CI runs
@@ -65,6 +66,8 @@ def fuzz_one(name: str, seconds: int, work: Path) -> bool:
         f"-artifact_prefix={seeds}{os.sep}",
         "-print_final_stats=1",
     ]
+    if (dictionary := HERE / "dicts" / f"{name}.dict").is_file():
+        command.append(f"-dict={dictionary}")
     log = work / f"{name}.log"
     print(f"== fuzz {name} ({seconds} s)", flush=True)
     with log.open("wb") as output:
