@@ -24,6 +24,7 @@ imports (optional)
 from __future__ import annotations
 
 import struct
+import threading
 from typing import Any
 
 import msgspec
@@ -74,9 +75,18 @@ def _read(store: wasmtime.Caller | wasmtime.Store, memory: wasmtime.Memory, addr
 def _put(store: wasmtime.Caller | wasmtime.Store, memory: wasmtime.Memory, alloc: wasmtime.Func, data: bytes) -> int:
     address = alloc(store, len(data))
     if not isinstance(address, int):
-        raise wasmtime.WasmtimeError("symphony_alloc must return an i32 address")
-    memory.write(store, data, address)
+        raise GuestFault("symphony_alloc must return an i32 address")
+    _write(store, memory, address, data)
     return address
+
+
+def _write(store: wasmtime.Caller | wasmtime.Store, memory: wasmtime.Memory, address: int, data: bytes) -> None:
+    size = memory.data_len(store)
+    if address < 0 or address + len(data) > size:
+        raise GuestFault(
+            f"the module gave the host bytes {address}..{address + len(data)} outside its {size}-byte memory to write"
+        )
+    memory.write(store, data, address)
 
 
 def _dispatch(bridge: HostBridge, name: str, raw: bytes) -> Any:
@@ -105,19 +115,40 @@ def _dispatch(bridge: HostBridge, name: str, raw: bytes) -> Any:
     raise HostCallRefused("failed", f"no host function {name!r}; there are log, http-request and model-call")
 
 
+def _serve(bridge: HostBridge, caller: wasmtime.Caller, pointers: tuple[int, int, int, int, int]) -> int:
+    name_ptr, name_len, arg_ptr, arg_len, ret_ptr = pointers
+    memory, alloc = _exports(caller)
+    name = _read(caller, memory, name_ptr, name_len).decode("utf-8", errors="replace")
+    raw = _read(caller, memory, arg_ptr, arg_len)
+    try:
+        status, payload = 0, msgspec.json.encode(_dispatch(bridge, name, raw))
+    except HostCallRefused as exc:
+        status, payload = _STATUS[exc.kind], exc.message.encode()
+    address = _put(caller, memory, alloc, payload)
+    _read(caller, memory, ret_ptr, 8)  # bounds check before the result's address is written
+    _write(caller, memory, ret_ptr, struct.pack("<II", address, len(payload)))
+    return status
+
+
 def _link(engine: wasmtime.Engine, bridge: HostBridge) -> wasmtime.Linker:
+    serving = threading.local()
+
     def call(caller: wasmtime.Caller, name_ptr: int, name_len: int, arg_ptr: int, arg_len: int, ret_ptr: int) -> int:  # noqa: PLR0917 (the wasm ABI)
-        memory, alloc = _exports(caller)
-        name = _read(caller, memory, name_ptr, name_len).decode("utf-8", errors="replace")
-        raw = _read(caller, memory, arg_ptr, arg_len)
+        # The host calls symphony_alloc while serving; a guest calling back from there would
+        # nest host calls as deep as its stack allows, so it is a fault, like any host error:
+        # every failure here is a trap the guest cannot step over, never an exception that
+        # escapes the runtime as something else.
+        if getattr(serving, "active", False):
+            raise GuestFault("symphony.call was called again from inside symphony_alloc")
+        serving.active = True
         try:
-            status, payload = 0, msgspec.json.encode(_dispatch(bridge, name, raw))
-        except HostCallRefused as exc:
-            status, payload = _STATUS[exc.kind], exc.message.encode()
-        address = _put(caller, memory, alloc, payload)
-        _read(caller, memory, ret_ptr, 8)  # bounds check before writing
-        memory.write(caller, struct.pack("<II", address, len(payload)), ret_ptr)
-        return status
+            return _serve(bridge, caller, (name_ptr, name_len, arg_ptr, arg_len, ret_ptr))
+        except (GuestFault, wasmtime.Trap, wasmtime.WasmtimeError):
+            raise
+        except Exception as exc:
+            raise GuestFault(f"host function symphony.call failed ({type(exc).__name__}: {exc})") from None
+        finally:
+            serving.active = False
 
     linker = wasmtime.Linker(engine)
     linker.define_wasi()

@@ -107,7 +107,10 @@ class HostBridge:
 
     def http_request(self, request: HttpRequest) -> HttpResponse:
         self.host_calls += 1
-        parts = urlsplit(request.url)
+        try:
+            parts = urlsplit(request.url)
+        except ValueError as exc:  # e.g. an unclosed IPv6 bracket
+            raise HostCallRefused("failed", f"URL {request.url!r} is not a valid URL: {exc}") from None
         if parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
             raise HostCallRefused("failed", f"URL {request.url!r} is not an absolute http:// or https:// URL")
         try:

@@ -7,7 +7,12 @@ from pathlib import Path
 
 import msgspec
 
-__all__ = ["Preopen", "WasmLimits"]
+__all__ = ["MAX_INSTANCES", "MAX_MEMORIES", "MAX_TABLES", "Preopen", "WasmLimits"]
+
+#: Per store. A CPython component needs 1 memory, 2 tables and 9 instances.
+MAX_MEMORIES = 2
+MAX_TABLES = 16
+MAX_INSTANCES = 64
 
 
 class Preopen(msgspec.Struct, frozen=True, kw_only=True):
@@ -45,6 +50,12 @@ class WasmLimits(msgspec.Struct, frozen=True, kw_only=True):
     - ``timeout``: wall-clock seconds per invocation, enforced by epoch interruption.
     - ``output_bytes``: how much of the guest's stdout/stderr is kept per invocation.
     - ``log_bytes``: the longest log line the host accepts (longer ones are cut).
+    - ``table_elements``: the most elements one table may hold (about 8 host bytes each).
+
+    A store also holds at most :data:`MAX_MEMORIES` memories, :data:`MAX_TABLES` tables and
+    :data:`MAX_INSTANCES` instances, so a guest's host memory is bounded by about
+    ``MAX_MEMORIES * memory_bytes + MAX_TABLES * table_elements * 8`` bytes, however it
+    declares or grows them.
     """
 
     fuel: int = 2_000_000_000
@@ -52,9 +63,10 @@ class WasmLimits(msgspec.Struct, frozen=True, kw_only=True):
     timeout: float = 10.0
     output_bytes: int = 64 * 1024
     log_bytes: int = 4 * 1024
+    table_elements: int = 100_000
 
     def __post_init__(self) -> None:
-        for name in ("fuel", "memory_bytes", "output_bytes", "log_bytes"):
+        for name in ("fuel", "memory_bytes", "output_bytes", "log_bytes", "table_elements"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"WasmLimits.{name} must be positive, got {getattr(self, name)}")
         if self.timeout <= 0:

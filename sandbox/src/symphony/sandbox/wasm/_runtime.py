@@ -6,12 +6,19 @@ program linked to that extension's permission check and services, plus the curre
 instance in its own store. Every invocation refills fuel and resets the deadline; a trap
 discards store and instance, and the next invocation instantiates afresh (about a
 millisecond), so one bad input never poisons later calls.
+
+Every runtime still open when the interpreter exits is closed by an ``atexit`` hook,
+which drops every store while Python can still serve Wasmtime's threads (see
+:mod:`._wasi`): a store left to the collector during finalization aborts the process.
 """
 
 from __future__ import annotations
 
+import atexit
 import gc
+import logging
 import threading
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,11 +34,15 @@ from ._core import CoreBinding
 from ._engine import EpochTicker, new_engine
 from ._errors import ContractError, GuestFault, WasmGuestError, WasmLoadError, WasmTrapError
 from ._host import HostBridge, HostServices, PermissionCheck
-from ._limits import Preopen, WasmLimits
+from ._limits import MAX_INSTANCES, MAX_MEMORIES, MAX_TABLES, Preopen, WasmLimits
 from ._traps import trap_error
 from ._wasi import OutputCapture, wasi_config
 
 __all__ = ["ExtensionStats", "WasmExtension", "WasmRuntime"]
+
+_log = logging.getLogger(__name__)
+#: How long closing a runtime waits for Wasmtime to release the stores' output callbacks.
+_RELEASE_TIMEOUT = 5.0
 
 #: What a guest's failure surfaces as: components raise WasmtimeError, core modules Trap, and
 #: a core module breaking the memory ABI GuestFault (re-raised by wasmtime-py from a host call).
@@ -100,8 +111,10 @@ class WasmRuntime:
         self.cache = CompiledCache(Path(cache_dir), self.engine)
         self.ticker = EpochTicker(self.engine, epoch_tick)
         self._programs: dict[str, Program] = {}
+        self._extensions: weakref.WeakSet[WasmExtension] = weakref.WeakSet()
         self._lock = threading.Lock()
         self._closed = False
+        _OPEN.add(self)
 
     @property
     def cache_stats(self) -> CacheStats:
@@ -156,6 +169,7 @@ class WasmRuntime:
             limits=limits or WasmLimits(),
             loaded_from_cache=from_cache,
         )
+        self._extensions.add(extension)
         extension.activate()
         return extension
 
@@ -195,10 +209,22 @@ class WasmRuntime:
             return program, kind, from_cache
 
     def close(self) -> None:
-        """Stop the epoch ticker and forget compiled programs (the disk cache stays)."""
+        """Close its extensions (dropping their stores), stop the epoch ticker, forget compiled programs.
+
+        Returns once Wasmtime has released the stores' output callbacks (or after
+        :data:`_RELEASE_TIMEOUT`). The disk cache stays.
+        """
         self._closed = True
+        extensions = list(self._extensions)
+        for extension in extensions:
+            extension.close()
         self.ticker.stop()
         self._programs.clear()
+        _OPEN.discard(self)
+        gc.collect()  # stores in reference cycles go now, not during interpreter shutdown
+        for extension in extensions:
+            if not extension.output.wait_released(_RELEASE_TIMEOUT):
+                _log.warning("Wasmtime still holds the output streams of wasm extension %r", extension.name)
 
     def __enter__(self) -> WasmRuntime:
         return self
@@ -301,26 +327,38 @@ class WasmExtension:
             raise RuntimeError(f"wasm extension {self.name!r} was closed; load it again")
         if self._instance is not None:
             return self._instance
+        instance = self._instantiate()
+        if isinstance(instance, WasmLoadError):
+            raise instance  # raised here, so no traceback keeps the failed store (and its streams) alive
+        self._instance = instance
+        self.stats.instantiations += 1
+        return instance
+
+    def _instantiate(self) -> _Instance | WasmLoadError:
         store = wasmtime.Store(self.runtime.engine)
-        store.set_limits(memory_size=self.limits.memory_bytes)
+        store.set_limits(
+            memory_size=self.limits.memory_bytes,
+            table_elements=self.limits.table_elements,
+            instances=MAX_INSTANCES,
+            tables=MAX_TABLES,
+            memories=MAX_MEMORIES,
+        )
         store.set_wasi(wasi_config(self.name, self._preopens, self._environment, self.output))
         store.set_fuel(self.limits.fuel)
         store.set_epoch_deadline(self._deadline_ticks)
         try:
-            self._instance = self._binding.instantiate(store)
+            return self._binding.instantiate(store)
         except ContractError as exc:
-            raise WasmLoadError(
+            return WasmLoadError(
                 f"Wasm extension {self.name!r} does not follow the contract: {exc}", extension=self.name
-            ) from None
+            )
         except _TRAPS as exc:
-            raise WasmLoadError(
+            return WasmLoadError(
                 f"Wasm extension {self.name!r} could not be instantiated: {str(exc).strip().splitlines()[0]}. "
                 "If it imports something the host does not provide, rebuild it against the symphony:extension "
                 "world only; if a limit is too small for it, raise [resources] memory_limit.",
                 extension=self.name,
-            ) from None
-        self.stats.instantiations += 1
-        return self._instance
+            )
 
     def _trapped(self, exc: wasmtime.WasmtimeError | wasmtime.Trap | GuestFault, operation: str) -> WasmTrapError:
         size = self._instance.memory_bytes() if self._instance is not None else None
@@ -346,12 +384,26 @@ class WasmExtension:
         self.stats.host_calls = self._bridge.host_calls
 
     def close(self) -> None:
-        with self._lock:
+        """Drop the instance and its store; waits for a running invocation (bounded by its timeout)."""
+        locked = self._lock.acquire(timeout=self.limits.timeout + 1.0)
+        try:
             self._closed = True
             self._instance = None
+        finally:
+            if locked:
+                self._lock.release()
 
     def __enter__(self) -> WasmExtension:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+_OPEN: weakref.WeakSet[WasmRuntime] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_open_runtimes() -> None:
+    for runtime in list(_OPEN):
+        runtime.close()

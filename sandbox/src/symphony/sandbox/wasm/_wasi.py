@@ -4,10 +4,19 @@ Nothing is inherited from the host: no environment variables (only the extension
 configuration, as variables), no stdin, no stdout/stderr (captured into a bounded
 buffer), no network (Wasmtime's WASI has no sockets unless told to inherit them), and no
 filesystem beyond the preopened directories, read-only unless writing was granted.
+
+The output callbacks are Python code that Wasmtime calls, and finally releases, on its
+own tokio threads. Once the interpreter is finalizing, such a thread cannot take the GIL:
+CPython ends it with ``pthread_exit``, which unwinds through Rust frames that cannot
+unwind, and the whole process aborts (exit 134). So every store must be dropped, and
+Wasmtime must have released its callbacks, while the interpreter still runs:
+:meth:`OutputCapture.wait_released` is how the runtime waits for the release.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterable, Mapping
 
 import wasmtime
@@ -24,6 +33,8 @@ class OutputCapture:
         self.limit = limit
         self.buffer = bytearray()
         self.dropped = 0
+        self._held = 0
+        self._held_lock = threading.Lock()
 
     def write(self, data: bytes) -> None:
         room = self.limit - len(self.buffer)
@@ -44,6 +55,36 @@ class OutputCapture:
         text = self.text()
         return text if len(text) <= characters else "..." + text[-characters:]
 
+    @property
+    def held(self) -> int:
+        """How many of this capture's callbacks Wasmtime still holds (two per live store)."""
+        return self._held
+
+    def count(self, change: int) -> None:
+        with self._held_lock:
+            self._held += change
+
+    def wait_released(self, timeout: float) -> bool:
+        """Wait (releasing the GIL, which Wasmtime's threads need) until Wasmtime holds no callback."""
+        deadline = time.monotonic() + timeout
+        while self._held and time.monotonic() < deadline:
+            time.sleep(0.005)
+        return not self._held
+
+
+class _Callback:
+    """One WASI stream's callback; counted in its capture's ``held`` until Wasmtime releases it."""
+
+    def __init__(self, output: OutputCapture) -> None:
+        self.output = output
+        output.count(1)
+
+    def __call__(self, data: bytes) -> None:
+        self.output.write(data)
+
+    def __del__(self) -> None:
+        self.output.count(-1)
+
 
 def wasi_config(
     name: str,
@@ -56,6 +97,6 @@ def wasi_config(
     config.env = [(key, value) for key, value in environment.items()]
     for preopen in preopens:
         config.preopen_dir(preopen.host_path, preopen.guest_path, preopen.writable)
-    config.stdout_custom = output.write
-    config.stderr_custom = output.write
+    config.stdout_custom = _Callback(output)
+    config.stderr_custom = _Callback(output)
     return config
