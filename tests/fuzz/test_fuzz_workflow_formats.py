@@ -24,7 +24,9 @@ EXAMPLE: Final = load(Path(__file__).resolve().parents[2] / "examples" / "triage
 FUZZ: Final = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # JSON-like values: what an attacker can put where the schema allows anything.
-SCALARS: Final = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20)
+SCALARS: Final = (
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20)
+)
 VALUES: Final = st.recursive(
     SCALARS, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
 )
