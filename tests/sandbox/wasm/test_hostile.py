@@ -87,6 +87,26 @@ def test_writing_where_write_was_granted_is_allowed(load: Load, granted: Path) -
     assert (granted / "new.txt").read_text() == "written"
 
 
+@pytest.mark.parametrize("target", ["absolute", "relative"])
+def test_a_symlink_inside_the_grant_does_not_lead_outside(load: Load, granted: Path, target: str) -> None:
+    secret = granted.parent / "secret.txt"
+    secret.write_text("secret")
+    (granted / "link.txt").symlink_to(secret if target == "absolute" else Path("..") / "secret.txt")
+    ext = load(preopens=[Preopen.read_write(granted, "/granted")])
+    result = ext.invoke("read", {"path": "/granted/link.txt"})
+    assert "error" in result, result
+    assert "secret" not in str(result.get("ok"))
+    assert "error" in ext.invoke("write", {"path": "/granted/link.txt", "text": "overwritten"})
+    assert secret.read_text() == "secret"
+
+
+def test_a_symlinked_directory_inside_the_grant_does_not_lead_outside(load: Load, granted: Path) -> None:
+    (granted / "etc").symlink_to("/etc")
+    ext = load(preopens=[Preopen.read_only(granted, "/granted")])
+    assert "error" in ext.invoke("read", {"path": "/granted/etc/passwd"})
+    assert "error" in ext.invoke("listdir", {"path": "/granted/etc"})
+
+
 # -- environment, processes, sockets ---------------------------------------------------
 
 
