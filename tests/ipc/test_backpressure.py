@@ -49,6 +49,16 @@ def test_a_client_that_never_reads_is_pushed_back_and_cannot_grow_the_servers_me
         client.close()
 
 
+def test_large_requests_in_flight_are_bounded_in_bytes_not_only_in_number(bus: Server) -> None:
+    before = bus.settled_rss()
+    client = Client(bus.addresses["unix"])
+    big = "z" * (4 * 1024 * 1024)
+    sent = client.flood(64, lambda: request("big", "echo", big=big))  # 64 in flight would be 256 MB + answers
+    assert sent < 64
+    assert bus.rss - before < 2 * RSS_GROWTH_BOUND
+    client.close()
+
+
 def test_everything_a_departed_client_held_is_released(bus: Server) -> None:
     client = Client(bus.addresses["unix"])
     client.send(request("subscribe", "bus", pattern="a.>"))

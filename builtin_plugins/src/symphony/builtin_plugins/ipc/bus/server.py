@@ -9,8 +9,9 @@
 - an event is routed with ``message_bus.send``.
 
 A client is held to bounded memory whatever it does (docs/wire-format.md,
-"Backpressure"): at most ``max_in_flight`` of its requests are handled at
-once, and the next is not read until one is answered, so a client that sends
+"Backpressure"): at most ``max_in_flight`` of its requests, of at most
+``max_in_flight_bytes`` in all (one request always), are handled at once,
+and the next is not read until one is answered, so a client that sends
 without reading fills its own socket, not our memory; answers wait for room
 in the connection's output (``TransportConfig.output_limit``) and are never
 dropped, events find the output full and are dropped; the listener cuts a
@@ -41,7 +42,14 @@ from symphony.hookspecs.ports import MessageBus, Subscription
 from ..transports import StreamConnection, StreamListener
 from .bus import InProcessBus
 
-__all__ = ["DEFAULT_MAX_IN_FLIGHT", "MAX_PATTERN_LENGTH", "MAX_SUBSCRIPTIONS", "SERVER", "BusServer"]
+__all__ = [
+    "DEFAULT_MAX_IN_FLIGHT",
+    "DEFAULT_MAX_IN_FLIGHT_BYTES",
+    "MAX_PATTERN_LENGTH",
+    "MAX_SUBSCRIPTIONS",
+    "SERVER",
+    "BusServer",
+]
 
 log = logging.getLogger("symphony.ipc.bus.server")
 
@@ -49,22 +57,48 @@ log = logging.getLogger("symphony.ipc.bus.server")
 SERVER: Final = EndpointId("bus")
 #: Requests of one connection handled at once; the connection is not read while this many run.
 DEFAULT_MAX_IN_FLIGHT: Final = 64
+#: Encoded bytes of the requests of one connection handled at once (a larger single request still runs alone).
+DEFAULT_MAX_IN_FLIGHT_BYTES: Final = 16 * 1024 * 1024
 #: Patterns one connection may be subscribed to at once.
 MAX_SUBSCRIPTIONS: Final = 128
 #: Characters in one subscription pattern.
 MAX_PATTERN_LENGTH: Final = 1024
 
 
+class _InFlight:
+    """The requests of one connection being handled: at most ``count`` of them, of at most ``size`` bytes."""
+
+    __slots__ = ("_changed", "bytes", "count", "requests", "size")
+
+    def __init__(self, count: int, size: int) -> None:
+        self.count, self.size = count, size
+        self.requests = self.bytes = 0
+        self._changed = asyncio.Event()
+
+    async def admit(self, size: int) -> None:
+        """Wait until a request of ``size`` bytes fits (always, when none runs)."""
+        while self.requests and (self.requests >= self.count or self.bytes + size > self.size):
+            self._changed.clear()
+            await self._changed.wait()
+        self.requests += 1
+        self.bytes += size
+
+    def done(self, size: int) -> None:
+        self.requests -= 1
+        self.bytes -= size
+        self._changed.set()
+
+
 class _Session:
     """One connection's state; nothing of it outlives the connection."""
 
-    __slots__ = ("connection", "dropped_events", "handlers", "slots", "subscriptions")
+    __slots__ = ("connection", "dropped_events", "handlers", "in_flight", "subscriptions")
 
-    def __init__(self, connection: StreamConnection, max_in_flight: int) -> None:
+    def __init__(self, connection: StreamConnection, in_flight: _InFlight) -> None:
         self.connection = connection
         self.subscriptions: dict[str, Subscription] = {}
         self.handlers: set[asyncio.Task[None]] = set()
-        self.slots = asyncio.Semaphore(max_in_flight)
+        self.in_flight = in_flight
         self.dropped_events = 0
 
     async def stream(self, event: MessageEnvelope) -> None:
@@ -78,11 +112,17 @@ class BusServer:
     """Delivers the envelopes of accepted connections to ``bus``; see the module docstring."""
 
     def __init__(
-        self, bus: MessageBus, *, request_timeout: float = 30.0, max_in_flight: int = DEFAULT_MAX_IN_FLIGHT
+        self,
+        bus: MessageBus,
+        *,
+        request_timeout: float = 30.0,
+        max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+        max_in_flight_bytes: int = DEFAULT_MAX_IN_FLIGHT_BYTES,
     ) -> None:
         self.bus = bus
         self.request_timeout = request_timeout
         self.max_in_flight = max_in_flight
+        self.max_in_flight_bytes = max_in_flight_bytes
         self.started = time.time()
         self._tasks: set[asyncio.Task[None]] = set()
         self._sessions: set[_Session] = set()
@@ -119,7 +159,7 @@ class BusServer:
         }
 
     async def serve_connection(self, connection: StreamConnection) -> None:
-        session = _Session(connection, self.max_in_flight)
+        session = _Session(connection, _InFlight(self.max_in_flight, self.max_in_flight_bytes))
         self._sessions.add(session)
         try:
             await self._read(session)
@@ -140,7 +180,8 @@ class BusServer:
         loop = asyncio.get_running_loop()
         while True:
             try:
-                envelope = await connection.receive_envelope()
+                frame = await connection.receive()
+                envelope = connection.decode_envelope(frame)
             except SerializationError as error:
                 await connection.send_envelope(
                     MessageEnvelope.create(ErrorPayload.from_exception(error), sender=SERVER, recipient="unknown")
@@ -149,8 +190,8 @@ class BusServer:
                     return
                 continue
             if isinstance(envelope.payload, RequestPayload):
-                await session.slots.acquire()  # not reading meanwhile is the backpressure
-                task = loop.create_task(self._answer(session, envelope))
+                await session.in_flight.admit(len(frame))  # not reading meanwhile is the backpressure
+                task = loop.create_task(self._answer(session, envelope, len(frame)))
                 session.handlers.add(task)
                 task.add_done_callback(session.handlers.discard)
                 continue
@@ -159,7 +200,7 @@ class BusServer:
             except SymphonyError as error:
                 log.info("could not route a %s from %s: %s", envelope.header.message_type, connection.peer, error)
 
-    async def _answer(self, session: _Session, envelope: MessageEnvelope) -> None:
+    async def _answer(self, session: _Session, envelope: MessageEnvelope, size: int) -> None:
         header = envelope.header
         payload = envelope.payload
         assert isinstance(payload, RequestPayload)
@@ -184,7 +225,7 @@ class BusServer:
             with contextlib.suppress(TransportError):
                 await session.connection.send_envelope(reply)
         finally:
-            session.slots.release()
+            session.in_flight.done(size)
 
     def _builtin(self, session: _Session, payload: RequestPayload) -> Any:
         method, params = payload.method, payload.params

@@ -63,7 +63,10 @@ class EnvelopeFrames:
 
     async def receive_envelope(self) -> MessageEnvelope:
         """The next envelope; SerializationError (naming the problem) if the frame is not one."""
-        frame = await self.receive()
+        return self.decode_envelope(await self.receive())
+
+    def decode_envelope(self, frame: bytes) -> MessageEnvelope:
+        """``frame`` (from :meth:`receive`) as an envelope; SerializationError naming the problem."""
         try:
             envelope: MessageEnvelope = self._decode(frame)
         except msgspec.DecodeError as error:
