@@ -22,6 +22,8 @@ from symphony.hookspecs import (
     MAX_DOCUMENT_BYTES,
     SCHEMA_VERSION,
     CodecSpec,
+    ConfigField,
+    ConfigurationError,
     MessageEnvelope,
     OperatorNode,
     RequestPayload,
@@ -29,6 +31,8 @@ from symphony.hookspecs import (
     check_size,
     too_deep,
 )
+from symphony.host.extensions import read_secrets_file
+from symphony.host.extensions._values import coerce_text
 
 if TYPE_CHECKING:
     from tests.conftest import Symphony
@@ -177,6 +181,19 @@ def test_a_hostile_deeply_nested_manifest_is_a_problem_of_ext_validate(
         f"{manifest}: 1 problem(s)\n  manifest: expected at most 1 MiB and 64 levels of nesting, found a manifest"
         " that nests deeper than the limit of 64 levels; flatten its deepest value.\n"
     )
+
+
+def test_a_hostile_deeply_nested_secrets_file_is_a_configuration_error(tmp_path: Path) -> None:
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text("[ext]\ntoken = " + ARRAYS + "\n")
+    secrets.chmod(0o600)
+    with pytest.raises(ConfigurationError, match=r"^Secrets file .* nests deeper than the limit of 64 levels;"):
+        read_secrets_file(secrets)
+
+
+def test_a_hostile_deeply_nested_extension_setting_given_as_text_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigurationError, match=r"^An extension setting given as text nests deeper than the limit"):
+        coerce_text(ConfigField(type="list"), ARRAYS)
 
 
 # -- in process: the limit itself -----------------------------------------------------------------

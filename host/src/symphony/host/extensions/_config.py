@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
-from symphony.hookspecs import ConfigurationError, Manifest, Secret
+from symphony.hookspecs import MAX_CONFIG_BYTES, ConfigurationError, Manifest, Secret, decode_bounded, read_bounded
 
 from ._values import coerce_text, value_problem
 
@@ -59,8 +59,13 @@ def read_secrets_file(path: Path) -> dict[str, dict[str, Any]]:
             f"Secrets file {path} is accessible by group or others (mode {stat.S_IMODE(mode):o});"
             f" make it private with: chmod 600 {path}"
         )
+    what = f"Secrets file {path}"
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        with path.open("rb") as file:
+            text = read_bounded(file, what=what, error=ConfigurationError, limit=MAX_CONFIG_BYTES).decode("utf-8")
+        data = decode_bounded(lambda: tomllib.loads(text), what=what, error=ConfigurationError)
+    except UnicodeDecodeError:
+        raise ConfigurationError(f"{what} is not UTF-8 text; save it as UTF-8.") from None
     except OSError as error:
         raise ConfigurationError(f"Cannot read secrets file {path}: {error.strerror}.") from None
     except tomllib.TOMLDecodeError as error:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import tomllib
 from typing import Any
 
-from symphony.hookspecs import ConfigField
+from symphony.hookspecs import ConfigField, ConfigurationError, decode_bounded
 
 __all__ = ["coerce_text", "describe", "toml_type", "value_problem"]
 
@@ -99,7 +99,8 @@ def coerce_text(spec: ConfigField, value: Any) -> Any:
     """A value given as text (an environment variable) read as a TOML literal when the field is not a string."""
     if not isinstance(value, str) or spec.type == "string":
         return value
+    what = "An extension setting given as text"
     try:
-        return tomllib.loads(f"v = {value}")["v"]
+        return decode_bounded(lambda: tomllib.loads(f"v = {value}")["v"], what=what, error=ConfigurationError)
     except tomllib.TOMLDecodeError:
         return value
