@@ -8,6 +8,7 @@ server, held to the same backpressure.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import select
 import socket
@@ -15,9 +16,15 @@ import struct
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
+import msgspec
 import pytest
+
+from symphony.builtin_plugins.ipc.bus import InProcessBus
+from symphony.builtin_plugins.ipc.bus.server import BusServer
+from symphony.builtin_plugins.ipc.transports import UnixTransport
+from symphony.hookspecs import EndpointId, MessageEnvelope, RequestPayload, ResponsePayload
 
 from .raw_client import DEADLINE, Client, Server, frame, receive_frame, request, serve, wait_for
 
@@ -136,3 +143,55 @@ def test_an_idle_tcp_peer_is_probed_so_one_that_vanished_without_closing_is_drop
     client_port = client.sock.getsockname()[1]
     assert keepalive_timer(server_port, client_port)
     client.close()
+
+
+async def test_clients_cannot_collide_with_or_answer_each_others_requests(tmp_path: Path) -> None:
+    """Both clients use the id "m1" (as the doc's example does); the second forges an answer to it."""
+    bus = InProcessBus(name="served")
+    await bus.start()
+    release = asyncio.Event()
+
+    async def slow(envelope: MessageEnvelope) -> dict[str, Any]:
+        await release.wait()
+        payload = envelope.payload
+        assert isinstance(payload, RequestPayload)
+        return dict(payload.params)
+
+    bus.register_endpoint(EndpointId("slow"), slow)
+    server = BusServer(bus)
+    listener = await UnixTransport().listen(str(tmp_path / "bus.sock"))
+    server.spawn(server.accept_from(listener))
+    alice = await UnixTransport().connect(listener.address)
+    mallory = await UnixTransport().connect(listener.address)
+    try:
+
+        def asking(who: str) -> MessageEnvelope:
+            envelope = request("ask", "slow", who=who)
+            return msgspec.structs.replace(envelope, header=msgspec.structs.replace(envelope.header, message_id="m1"))
+
+        await alice.send_envelope(asking("alice"))
+        await mallory.send_envelope(asking("mallory"))
+        async with asyncio.timeout(DEADLINE):
+            while server.load()["requests"] < 2:
+                await asyncio.sleep(0.01)
+        forged = MessageEnvelope.create(ResponsePayload(result={"who": "forged"}), sender="slow", recipient="test")
+        await mallory.send_envelope(
+            msgspec.structs.replace(forged, header=msgspec.structs.replace(forged.header, correlation_id="m1"))
+        )
+        ping = request("ping", "bus")
+        await mallory.send_envelope(ping)  # answered after the forgery was handled: frames are read in order
+        async with asyncio.timeout(DEADLINE):
+            assert (await mallory.receive_envelope()).header.correlation_id == ping.header.message_id
+        release.set()
+        for client, who in ((alice, "alice"), (mallory, "mallory")):
+            async with asyncio.timeout(DEADLINE):
+                answer = await client.receive_envelope()
+            assert answer.header.correlation_id == "m1"
+            assert isinstance(answer.payload, ResponsePayload), answer.payload
+            assert answer.payload.result == {"who": who}
+    finally:
+        await alice.close()
+        await mallory.close()
+        await listener.close()
+        await server.close()
+        await bus.stop()

@@ -5,7 +5,9 @@
   (``{"pattern": "a.>"}``; matching events are then streamed back on that
   connection) and ``unsubscribe``;
 - any other request is routed with ``message_bus.request`` and answered
-  (an ``error`` envelope on failure);
+  (an ``error`` envelope on failure), under an id the server draws: a
+  client's own ids never key the bus's pending requests, so clients cannot
+  collide with, or answer in place of, each other's requests;
 - an event is routed with ``message_bus.send``.
 
 A client is held to bounded memory whatever it does (docs/wire-format.md,
@@ -27,15 +29,19 @@ import logging
 import time
 from typing import Any, Final
 
+import msgspec
+
 from symphony.hookspecs import (
     EndpointId,
     ErrorPayload,
     MessageEnvelope,
+    MessageId,
     RequestPayload,
     ResponsePayload,
     SerializationError,
     SymphonyError,
     TransportError,
+    new_id,
 )
 from symphony.hookspecs.ports import MessageBus, Subscription
 
@@ -214,7 +220,7 @@ class BusServer:
                         correlation_id=header.message_id,
                     )
                 else:
-                    reply = await self.bus.request(envelope, self.request_timeout)
+                    reply = await self._route(envelope)
             except Exception as error:  # every failure goes back to the client as an error envelope
                 reply = MessageEnvelope.create(
                     ErrorPayload.from_exception(error),
@@ -226,6 +232,14 @@ class BusServer:
                 await session.connection.send_envelope(reply)
         finally:
             session.in_flight.done(size)
+
+    async def _route(self, envelope: MessageEnvelope) -> MessageEnvelope:
+        """Ask the bus under a fresh id; the answer goes back correlated to the client's id."""
+        replace = msgspec.structs.replace
+        header = envelope.header
+        routed = replace(envelope, header=replace(header, message_id=MessageId(new_id())))
+        reply = await self.bus.request(routed, self.request_timeout)
+        return replace(reply, header=replace(reply.header, correlation_id=header.message_id))
 
     def _builtin(self, session: _Session, payload: RequestPayload) -> Any:
         method, params = payload.method, payload.params
