@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,8 @@ pytestmark = pytest.mark.slow  # builds the hostile component once per session
 
 
 async def model_host(method: str, params: dict[str, Any]) -> Any:
+    if method == "model" and params["model"] == "stuck":
+        await asyncio.Event().wait()  # a host call that never ends
     if method == "model" and params["model"] == "tiny":
         return f"tiny says: {params['input']}"
     raise PermissionDeniedError(f"extension 'hostile' may not use {method} {params.get('model') or params.get('url')}")
@@ -88,3 +91,12 @@ async def test_fuel_per_invocation_scales_with_the_cpu_share(hostile_component: 
     finally:
         await manager.close()
         runtime.close()
+
+
+async def test_a_host_call_that_never_answers_fails_after_the_invocations_timeout(extensions: Any) -> None:
+    manager, _ = extensions
+    # wait_for only keeps a regression from hanging the suite: the runtime must end the call itself.
+    outcome = await asyncio.wait_for(manager.invoke("hostile", "model", {"model": "stuck", "input": "x"}), 120)
+    assert outcome["error"] == "HostError_Failed", outcome
+    assert "did not answer 'model' within the extension's timeout of 2 s" in outcome["message"]
+    assert await manager.invoke("hostile", "echo", {"after": 1}) == {"after": 1}

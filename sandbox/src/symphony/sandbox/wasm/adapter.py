@@ -28,16 +28,24 @@ __all__ = ["WasmInstance", "WasmManagerRuntime"]
 class _Services:
     """HostServices over the manager's async host call, from the guest's thread."""
 
-    def __init__(self, host_call: HostCall, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, host_call: HostCall, loop: asyncio.AbstractEventLoop, timeout: float) -> None:
         self._host_call = host_call
         self._loop = loop
+        self._timeout = timeout
 
     def _call(self, method: str, params: dict[str, Any]) -> Any:
         future = asyncio.run_coroutine_threadsafe(self._await(method, params), self._loop)
         try:
-            return future.result()
+            # The epoch deadline cannot interrupt a guest waiting in a host call: without this
+            # bound, a host call that never ends (or a loop that stopped) would hang the invocation.
+            return future.result(timeout=self._timeout)
         except PermissionDeniedError as error:
             raise HostCallRefused("denied", str(error)) from None
+        except TimeoutError:
+            future.cancel()
+            raise HostCallRefused(
+                "failed", f"the host did not answer {method!r} within the extension's timeout of {self._timeout:g} s"
+            ) from None
 
     async def _await(self, method: str, params: dict[str, Any]) -> Any:
         return await self._host_call(method, params)
@@ -110,7 +118,7 @@ class WasmManagerRuntime:
             fuel=fuel,
             **({"memory_bytes": launch.memory_bytes} if launch.memory_bytes else {}),
         )
-        services = _Services(host_call, asyncio.get_running_loop())
+        services = _Services(host_call, asyncio.get_running_loop(), launch.timeout)
         environment = {key: str(value) for key, value in launch.config.items()}
         runtime = self._runtime
         extension = await asyncio.to_thread(
