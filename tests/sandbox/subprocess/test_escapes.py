@@ -92,6 +92,38 @@ async def test_a_setuid_or_setgid_file_cannot_be_left_in_a_granted_directory(
     assert not target.exists() or not target.stat().st_mode & 0o6000
 
 
+@pytest.fixture(params=[True, False], ids=["user-namespace", "real-root-in-permissive-mode"])
+async def as_root(request: pytest.FixtureRequest, make_worker: MakeWorker, granted: Path) -> SubprocessWorker:
+    """A worker of this (root, in CI) host, in its user namespace or, where there is none, as real root."""
+    assert os.geteuid() == 0, "these tests prove what a root host's worker cannot do; run them as root (CI does)"
+    unavailable = frozenset() if request.param else frozenset({"namespaces"})
+    policy = ConfinementPolicy(write_paths=(str(granted),), weaker_allowed=True, assume_unavailable=unavailable)
+    worker = make_worker(ESCAPES, name="escapes", policy=policy)
+    await worker.start()
+    return worker
+
+
+async def test_a_device_node_for_the_hosts_disk_cannot_be_made_in_a_granted_directory(
+    as_root: SubprocessWorker, granted: Path
+) -> None:
+    outcome = await as_root.invoke("device_node", {"path": str(granted / "disk"), "device": _root_disk().st_rdev})
+    _denied(outcome, errno.EPERM)
+    assert not (granted / "disk").exists()
+
+
+async def test_the_hosts_name_cannot_be_changed(as_root: SubprocessWorker) -> None:
+    _denied(await as_root.invoke("kernel_call", {"name": "sethostname", "pid": 0}), errno.EPERM)
+
+
+def _root_disk() -> os.stat_result:
+    """The block device the root file system lives on (a device number a worker could name)."""
+    device = os.stat("/").st_dev
+    for entry in Path("/sys/dev/block").iterdir():
+        if entry.name == f"{os.major(device)}:{os.minor(device)}":
+            return os.stat(Path("/dev") / (entry / "uevent").read_text().split("DEVNAME=")[1].split()[0])
+    pytest.fail(f"no block device {os.major(device)}:{os.minor(device)} in /sys/dev/block")
+
+
 async def test_stopping_a_worker_does_not_follow_a_symlink_it_left_in_its_directory(
     escapes: SubprocessWorker, tmp_path: Path
 ) -> None:

@@ -18,7 +18,7 @@ import socket
 import struct
 import threading
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Any, Final, NoReturn
 
 # One outcome format for both hostile extensions; the hostile one is on the worker's path, not on mypy's.
 from symphony_test_hostile import _attempt  # type: ignore[import-not-found]
@@ -57,6 +57,11 @@ def _syscall(name: str, *args: Any) -> int:
         code = ctypes.get_errno()
         raise OSError(code, f"{name}: {os.strerror(code)}")
     return result
+
+
+def _fail(what: str) -> NoReturn:
+    code = ctypes.get_errno()
+    raise OSError(code, f"{what}: {os.strerror(code)}")
 
 
 def _address(input: dict[str, Any]) -> str | bytes:
@@ -169,6 +174,11 @@ def _kernel_call(name: str, pid: int) -> int:
         return _syscall("userfaultfd", ctypes.c_int(0))
     if name == "io_uring_setup":
         return _syscall("io_uring_setup", ctypes.c_uint(1), buffer)
+    if name == "sethostname":  # the host's own name again: harmless if it got through, but CAP_SYS_ADMIN
+        hostname = socket.gethostname().encode()
+        if _libc.sethostname(hostname, len(hostname)) < 0:
+            _fail("sethostname")
+        return 0
     if name == "bpf":  # BPF_MAP_CREATE with a zeroed attribute
         return _syscall("bpf", ctypes.c_int(0), buffer, ctypes.c_uint(64))
     raise KeyError(name)
@@ -282,6 +292,12 @@ def _setuid_file(path: str, how: str) -> int:
     return os.stat(path).st_mode
 
 
+def _device_node(path: str, device: int) -> int:
+    """Make a block device node for the host's disk in a granted directory (to read it raw later)."""
+    os.mknod(path, 0o600 | 0o060000, device)  # S_IFBLK
+    return os.stat(path).st_rdev
+
+
 def _exhaust_descriptors() -> int:
     opened = []
     try:
@@ -336,6 +352,7 @@ def handle(operation: str, input: dict[str, Any]) -> dict[str, Any]:
         "hard_link": lambda: _hard_link(input["source"], input["link"]),
         "read": lambda: _read(input["path"]),
         "setuid_file": lambda: _setuid_file(input["path"], input["how"]),
+        "device_node": lambda: _device_node(input["path"], input["device"]),
         "exhaust_descriptors": _exhaust_descriptors,
         "exhaust_threads": _exhaust_threads,
         "write_bytes": lambda: _write_bytes(input["path"], input["size"]),

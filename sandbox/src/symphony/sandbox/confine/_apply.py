@@ -2,8 +2,9 @@
 
 Order matters: no_new_privs first (Landlock and seccomp need it); the namespaces
 while the process is still single-threaded and can still write its uid map in
-/proc; rlimits; Landlock; seccomp last, because it denies ``unshare`` and
-``prlimit`` on others, which the earlier steps use.
+/proc; rlimits; Landlock (its rules open the granted paths, which a root host
+may need its capabilities for); every capability dropped; seccomp last, because
+it denies ``unshare`` and ``prlimit`` on others, which the earlier steps use.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
-from . import landlock, namespaces, rlimits, seccomp
+from . import capabilities, landlock, namespaces, rlimits, seccomp
 from ._libc import UnavailableError
 from ._policy import ConfinementPolicy, ConfinementReport
 
@@ -69,6 +70,7 @@ def confine(policy: ConfinementPolicy, *, read_paths: Sequence[str], write_paths
             applied.append("landlock")
         except UnavailableError as error:
             unavailable("landlock", error.strerror or str(error))
+    capabilities.drop_all()
     if not assumed("seccomp"):
         try:
             program = seccomp.build_filter(
