@@ -3,29 +3,34 @@
 This is the *mediation* of the sandbox design: a confined worker or a wasm
 guest has no network of its own, so a declared and granted request is
 performed here, by the host, after the checker allowed it (and recorded it in
-the audit log).  Redirects are not followed: a redirect to another host would
-be a request the checker never saw.
+the audit log).  How an HTTP request is kept to what the checker approved
+(headers, addresses, redirects, sizes, deadlines) is ``_mediated_http``'s job.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, Final
+from typing import Any
 
-import httpx
-
-from symphony.hookspecs import NetworkError, NotFoundError, ValidationError
+from symphony.hookspecs import NetworkError, NotFoundError, PermissionDeniedError, ValidationError
 from symphony.hookspecs.ports import HostContext
 
 from ..permissions import ModelBudgetTracker, ModelRequest, NetworkRequest, PermissionChecker
+from ._mediated_http import (
+    Target,
+    fetch,
+    is_public,
+    request_body,
+    request_headers,
+    request_method,
+    request_timeout,
+    resolve,
+)
 
 __all__ = ["HostServices"]
 
 HostCall = Callable[[str, dict[str, Any]], Awaitable[Any]]
-
-_METHODS: Final = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
-_MAX_BODY: Final = 16 * 1024 * 1024
 
 
 class HostServices:
@@ -65,29 +70,36 @@ class HostServices:
         return call
 
     async def http(self, extension: str, params: dict[str, Any]) -> dict[str, Any]:
-        url = params.get("url")
-        method = str(params.get("method", "GET")).upper()
-        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-            raise ValidationError(f"An http host call needs an absolute http(s) URL; got {url!r}.")
-        if method not in _METHODS:
-            raise ValidationError(f"An http host call's method must be one of {', '.join(_METHODS)}; got {method!r}.")
-        try:
-            request = NetworkRequest.from_url(url)
-        except ValueError as error:
-            raise ValidationError(str(error)) from None
-        self.checker.require(extension, request, run_id=self._run_id)
-        body = params.get("body")
-        timeout = params.get("timeout") or 30.0
-        try:
-            async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
-                response = await client.request(
-                    method, url, headers=dict(params.get("headers") or {}), content=body.encode() if body else None
-                )
-        except httpx.HTTPError as error:
-            raise NetworkError(
-                f"{method} {request.host} failed for extension {extension!r}: {type(error).__name__}"
-            ) from None
-        return {"status": response.status_code, "headers": dict(response.headers), "body": response.text[:_MAX_BODY]}
+        """Check, then perform, exactly the request the checker decided on (see ``_mediated_http``)."""
+        target = Target.parse(params.get("url"))
+        method = request_method(params.get("method"))
+        headers = request_headers(params.get("headers"))
+        body = request_body(params.get("body"))
+        timeout = request_timeout(params.get("timeout"))
+        self.checker.require(extension, target.request, run_id=self._run_id)
+        address = self._address(extension, target, await resolve(target))
+        what = f"{method} {target.host}:{target.port} for extension {extension!r}"
+        return await fetch(method, target, address, headers=headers, body=body, timeout=timeout, what=what)
+
+    def _address(self, extension: str, target: Target, addresses: list[str]) -> str:
+        """The first address the extension may reach: any public one, a non-public one only if granted itself."""
+        denied = None
+        for address in addresses:
+            if address == target.host or is_public(address):
+                return address
+            decision = self.checker.evaluate(extension, NetworkRequest(host=address, port=target.port))
+            if decision.allowed:
+                self.checker.record(decision, run_id=self._run_id)
+                return address
+            denied = denied or decision
+        if denied is None:
+            raise NetworkError(f"The host name {target.host!r} resolves to no address.")
+        self.checker.record(denied, run_id=self._run_id)
+        raise PermissionDeniedError(
+            f"Denied {denied.permission} to extension {extension!r}: {target.host!r} resolves to {denied.target},"
+            " a loopback, private or link-local address, which a grant of a host name does not reach (DNS can"
+            f" point any name there). {denied.reason}"
+        )
 
     async def model(self, extension: str, params: dict[str, Any]) -> str:
         model = params.get("model")
