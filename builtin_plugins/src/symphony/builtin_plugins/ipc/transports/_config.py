@@ -12,6 +12,7 @@ from symphony.hookspecs import ConfigurationError, IpcError, RetryPolicy
 from ..codecs import CODECS
 from ..framing import DEFAULT_MAX_FRAME_SIZE
 from ..handshake import DEFAULT_CODECS
+from ._protocol import DEFAULT_OUTPUT_LIMIT
 
 __all__ = ["TransportConfig", "TransportConfigError", "load_config"]
 
@@ -59,7 +60,7 @@ class TransportConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     tls_key: str | None = None
     tls_ca: str | None = None
     tls_server_name: str | None = None
-    output_limit: int = 1024 * 1024
+    output_limit: int = DEFAULT_OUTPUT_LIMIT
     stall_timeout: float | None = 30.0
     max_connections: int = 256
 
