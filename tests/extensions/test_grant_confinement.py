@@ -266,6 +266,16 @@ async def test_a_symlink_inside_a_granted_directory_does_not_lead_outside(
     assert not await attempt("read", tree / "key")
 
 
+@pytest.mark.parametrize("kind", ["subprocess"])
+async def test_a_symlink_matching_a_glob_grant_is_not_followed(
+    granted: Callable[..., Attempt], tree: Path, home: Path
+) -> None:
+    (tree / "key.txt").symlink_to(home / ".ssh" / "id_rsa")
+    attempt = granted({"scope": "read", "path": f"{tree}/*.txt"})
+    assert await attempt("read", tree / "a.txt")
+    assert not await attempt("read", tree / "key.txt")
+
+
 async def test_a_symlink_planted_in_a_named_location_does_not_widen_a_grant_below_it(
     granted: Callable[..., Attempt], settings: Settings, home: Path
 ) -> None:
