@@ -222,6 +222,24 @@ def test_named_locations_resolve_to_the_extensions_own_directories(make: Make, r
     assert not checker.check("cache-user", FileRequest(path=str(theirs), operation="create")).allowed
 
 
+@pytest.mark.parametrize("escape", ["a symlink the extension planted", "dot-dot"])
+def test_a_pattern_below_a_named_location_that_resolves_outside_it_names_nothing(
+    make: Make, resolver: LocationResolver, paths: Tree, escape: str
+) -> None:
+    own = resolver.resolve("m", "data")
+    own.mkdir(parents=True)
+    if escape == "dot-dot":
+        pattern = f"data/{os.path.relpath(paths.root, own)}/**"
+    else:
+        (own / "models").symlink_to(paths.root)
+        pattern = "data/models/**"
+    permissions = make(Subject(name="m", declared=(FileAccess(scope="read", paths=(pattern,)),)))
+    permissions.grants.grant("m", [f"file:read:{pattern}"])
+    checker = permissions.checker()
+    assert not checker.check("m", FileRequest(path=str(paths.secret))).allowed
+    assert not checker.check("m", FileRequest(path=str(own / "models" / "secret.txt"))).allowed
+
+
 def test_relative_request_paths_are_taken_from_the_workspace(make: Make, resolver: LocationResolver) -> None:
     subject = Subject(name="w", declared=(FileAccess(scope="read", paths=("workspace/src/**",)),))
     permissions = make(subject)
