@@ -150,6 +150,15 @@ def test_seccomp_allows_signals_only_to_the_worker_itself(program: list[Instruct
     assert _run(program, kill, arg0=0xFFFFFFFF) == _EPERM  # -1: everyone
 
 
+def test_seccomp_with_processes_allowed_still_refuses_signals_to_groups_and_everyone() -> None:
+    program = build_filter(pid=4242, allow_processes=True, allow_network=False, arch="x86_64")
+    kill = syscall_numbers("x86_64")["kill"]
+    assert _run(program, kill, arg0=5000) == _RET_ALLOW  # a child
+    assert _run(program, kill, arg0=0) == _EPERM  # its process group: the host is in it
+    assert _run(program, kill, arg0=0xFFFFFFFF) == _EPERM  # -1: every process it may signal
+    assert _run(program, kill, arg0=0xFFFFFFFF - 99) == _EPERM  # -100: process group 100
+
+
 def test_seccomp_kills_a_syscall_made_through_a_foreign_architecture(program: list[Instruction]) -> None:
     assert _run(program, 0, arch=0x40000003) == 0x80000000  # i386
 

@@ -209,6 +209,17 @@ async def test_signalling_the_host_is_denied_by_every_route(escapes: SubprocessW
     _denied(await escapes.invoke("signal", {"how": how, "pid": os.getpid()}), errno.EPERM)
 
 
+@pytest.mark.parametrize("how", ["process_group", "everyone"])
+async def test_a_worker_allowed_processes_still_cannot_signal_the_hosts_group_or_everyone(
+    make_worker: MakeWorker, how: str
+) -> None:
+    """Without Landlock's signal scope (ABI < 6), seccomp is the wall: kill(0) and kill(-1) take in the host."""
+    policy = ConfinementPolicy(allow_processes=True, weaker_allowed=True, assume_unavailable=frozenset({"landlock"}))
+    worker = make_worker(ESCAPES, name="escapes", policy=policy)
+    await worker.start()
+    _denied(await worker.invoke("signal", {"how": how, "pid": os.getpid()}), errno.EPERM)
+
+
 @pytest.mark.parametrize("how", ["fcntl", "ioctl"])
 @pytest.mark.parametrize("mechanism", ["seccomp", "landlock"])
 async def test_the_kernel_cannot_be_made_to_signal_another_process_by_sigio(

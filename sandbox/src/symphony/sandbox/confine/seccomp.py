@@ -162,6 +162,8 @@ def build_filter(*, pid: int, allow_processes: bool, allow_network: bool, arch: 
     rules["clone"] = "clone_process" if allow_processes else "clone_thread"
     if not allow_processes:
         rules.update(fork="deny", vfork="deny", execve="deny", execveat="deny", kill="self")
+    else:  # its children's pids are unknown here; a process group or everyone (-1) would take in the host
+        rules["kill"] = "one_process"
     rules.update(socket="not_unix" if allow_network else "deny", socketpair="unix_stream")
     present = {name: label for name, label in rules.items() if name in numbers}
 
@@ -203,6 +205,7 @@ def build_filter(*, pid: int, allow_processes: bool, allow_network: bool, arch: 
         "priority": [(_LD_W_ABS, 0, 0, _OFF_ARG0), (_JEQ, 0, "deny", _PRIO_PROCESS), *own_pid_in_arg1],
         "io_priority": [(_LD_W_ABS, 0, 0, _OFF_ARG0), (_JEQ, 0, "deny", _IOPRIO_WHO_PROCESS), *own_pid_in_arg1],
         "self": [(_LD_W_ABS, 0, 0, _OFF_ARG0), (_JEQ, "allow", "deny", pid)],
+        "one_process": [(_LD_W_ABS, 0, 0, _OFF_ARG0), (_JEQ, "deny", 0, 0), (_JSET, "deny", "allow", 0x80000000)],
         "self_or_zero": [(_LD_W_ABS, 0, 0, _OFF_ARG0), (_JEQ, "allow", 0, 0), (_JEQ, "allow", "deny", pid)],
         "allow": [(_RET, 0, 0, _RET_ALLOW)],
         "deny": [(_RET, 0, 0, _errno(errno.EPERM))],
