@@ -25,7 +25,11 @@ from symphony.hookspecs import (
 from symphony.host.extensions._mediated_http import MAX_RESPONSE_BYTES
 from symphony.host.extensions._services import HostServices
 from symphony.host.permissions import Permissions
+from symphony.sandbox.runtime import Launch
+from symphony.sandbox.wasm import build_python_component
+from symphony.sandbox.wasm.adapter import WasmManagerRuntime
 from tests.orchestra.server import KEY, chat_server
+from tests.sandbox.wasm.conftest import HOSTILE_GUEST, user_cache
 
 from .mediation_host import mediation
 from .mediation_server import MediationServer
@@ -274,3 +278,25 @@ async def test_concurrent_model_calls_cannot_overrun_the_call_budget(
     assert sum(isinstance(result, str) for result in results) == 2
     assert all(isinstance(result, str | PermissionDeniedError) for result in results)
     assert len(chat.requests) == 2, "no call over budget may reach the model"
+
+
+# -- the wasm runtime: the same mediation behind its http-request host function ------------------------
+
+
+@pytest.mark.slow
+async def test_in_wasm_an_over_size_response_is_a_failed_host_call_and_the_guest_goes_on(
+    tmp_path: Path, server: MediationServer
+) -> None:
+    component = build_python_component(HOSTILE_GUEST, "hostile_guest", user_cache("wasm-build"))
+    wasm = WasmManagerRuntime(user_cache("wasm-compiled-tests"))
+    with mediation(tmp_path, DECLARED, ["network:127.0.0.1"], extension="hostile") as (services, _):
+        launch = Launch(name="hostile", kind="wasm", entry=str(component))
+        instance = await wasm.start(launch, services.host_call("hostile"))
+        try:
+            big = await instance.invoke("http", {"url": server.url(f"/big/{64 * MIB}")})
+            small = await instance.invoke("http", {"url": server.url("/whoami")})
+        finally:
+            await instance.close()
+            wasm.close()
+    assert "larger than 8 MiB" in big["message"], big
+    assert small["ok"] == {"status": 200, "body": f"vhost 127.0.0.1:{server.port}"}
