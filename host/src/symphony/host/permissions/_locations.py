@@ -7,12 +7,14 @@ else's; ``workspace`` is the user's project directory, shared by all.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from symphony.hookspecs import NAMED_LOCATIONS
+from symphony.hookspecs import NAMED_LOCATIONS, ConfigurationError
 
 if TYPE_CHECKING:
     from .._settings import Settings
@@ -37,9 +39,10 @@ class LocationResolver:
             "config": (config_dir or xdg_config / "symphony") / "extensions",
             "cache": cache_dir / "extensions",
             "data": data_dir / "extensions",
-            "temp": temp_dir or Path(tempfile.gettempdir()) / f"symphony-{os.getuid()}",
+            "temp": temp_dir or _default_temp_root(),
         }
         self._workspace = workspace
+        self._temp_unchecked = temp_dir is None
 
     @classmethod
     def from_settings(cls, settings: Settings, *, workspace: Path | None = None) -> LocationResolver:
@@ -58,8 +61,49 @@ class LocationResolver:
             raise ValueError(
                 f"Unknown named location {location!r}; the named locations are {', '.join(NAMED_LOCATIONS)}."
             )
+        if location == "temp" and self._temp_unchecked:
+            _make_private(self._roots["temp"])
+            self._temp_unchecked = False
         return self._roots[location] / extension
 
     def locations(self, extension: str) -> dict[str, Path]:
         """Every named location of ``extension``."""
         return {name: self.resolve(extension, name) for name in NAMED_LOCATIONS}
+
+
+def _default_temp_root() -> Path:
+    """The user's runtime directory when the session has one, else a directory of theirs in the shared temp."""
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    if runtime and os.path.isdir(runtime):
+        return Path(runtime) / "symphony"
+    return Path(tempfile.gettempdir()) / f"symphony-{os.getuid()}"
+
+
+def _make_private(root: Path) -> None:
+    """Create ``root`` for this user alone, or refuse one that is not theirs alone.
+
+    In a shared temporary directory another local user could create it first, or plant a
+    symlink there, and then read or plant what extensions keep in ``temp``.
+    """
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(root, 0o700)
+    info = os.lstat(root)
+    owner = info.st_uid == os.getuid()
+    if stat.S_ISDIR(info.st_mode) and owner and not info.st_mode & 0o022:
+        os.chmod(root, 0o700)  # made by an older version: others could look, never plant
+        return
+    if not stat.S_ISDIR(info.st_mode) or not owner or info.st_mode & 0o022:
+        what = (
+            "a symlink"
+            if stat.S_ISLNK(info.st_mode)
+            else "not a directory"
+            if not stat.S_ISDIR(info.st_mode)
+            else f"owned by uid {info.st_uid}"
+            if not owner
+            else f"writable by others (mode {stat.S_IMODE(info.st_mode):o})"
+        )
+        raise ConfigurationError(
+            f"The extensions' temporary directory {root} is {what}, so others could read or plant files in"
+            f" it. Remove it (if you did not make it, someone else on this machine did) and run again;"
+            f" Symphony then creates it for you alone (mode 700)."
+        )
