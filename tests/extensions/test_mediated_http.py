@@ -106,6 +106,14 @@ async def test_a_header_value_with_a_line_break_is_refused(services: HostService
     assert server.hits == []
 
 
+async def test_a_header_value_outside_printable_ascii_is_refused_clearly(
+    services: HostServices, server: MediationServer
+) -> None:
+    with pytest.raises(ValidationError, match="printable ASCII"):
+        await services.http("fetcher", {"url": server.url("/whoami"), "headers": {"X-Note": "caf\u00e9"}})
+    assert server.hits == []
+
+
 async def test_ordinary_headers_reach_the_server(services: HostServices, server: MediationServer) -> None:
     answer = await services.http("fetcher", {"url": server.url("/headers"), "headers": {"Authorization": "Bearer t"}})
     assert json.loads(answer["body"])["Authorization"] == "Bearer t"

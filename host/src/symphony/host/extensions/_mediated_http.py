@@ -86,7 +86,7 @@ _REFUSED: Final = frozenset(
 )
 _REFUSED_PREFIXES: Final = ("proxy-", "x-forwarded-")
 _TOKEN: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_VALUE: Final = re.compile(r"[\t\x20-\x7e\x80-\U0010ffff]*")
+_VALUE: Final = re.compile(r"[\t\x20-\x7e]*")
 
 
 class Target:
@@ -158,8 +158,8 @@ def request_headers(value: object) -> dict[str, str]:
     for name, text in value.items():
         if not _TOKEN.fullmatch(name) or not _VALUE.fullmatch(text):
             raise ValidationError(
-                f"An http host call's header {name!r} is not a valid header (a token name, a value without"
-                " line breaks or control characters)."
+                f"An http host call's header {name!r} is not a valid header (a token name, a value of printable"
+                " ASCII without line breaks or control characters; encode anything else, e.g. as RFC 8187 or base64)."
             )
         lowered = name.lower()
         if lowered in _REFUSED or lowered.startswith(_REFUSED_PREFIXES):
