@@ -3,7 +3,8 @@
 Run in a subprocess so that an abort or a crash of the host fails the test instead of
 killing pytest. Each property feeds hostile guests to one runtime and checks that every
 invocation ends in a result, a WasmGuestError or a WasmTrapError (never another
-exception, never a dead process), and that the host's memory stays bounded.
+exception, never a dead process), that every load of broken bytes is a WasmLoadError,
+and that the host's memory stays bounded.
 
 ``python fuzz_host_calls.py EXAMPLES COMPILED_DIR [HOSTILE_COMPONENT]``: exits 0 when
 every property held.
@@ -25,7 +26,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from symphony.hookspecs import Permission, PermissionDeniedError
-from symphony.sandbox.wasm import HttpRequest, HttpResponse, WasmGuestError, WasmLimits, WasmRuntime, WasmTrapError
+from symphony.sandbox.wasm import (
+    HttpRequest,
+    HttpResponse,
+    WasmGuestError,
+    WasmLimits,
+    WasmLoadError,
+    WasmRuntime,
+    WasmTrapError,
+)
 
 I32: Final = st.integers(min_value=-(2**31), max_value=2**31 - 1)
 NAMES: Final = st.sampled_from([b"log", b"http-request", b"model-call"]) | st.binary(max_size=40)
@@ -151,6 +160,23 @@ def fuzz_core(runtime: WasmRuntime, examples: int) -> None:
     host_call()
 
 
+def fuzz_load(runtime: WasmRuntime, examples: int) -> None:
+    """Bytes that claim to be wasm, or WAT, load or fail with a WasmLoadError, nothing else."""
+    headers = st.sampled_from([b"\0asm\x01\x00\x00\x00", b"\0asm\x0d\x00\x01\x00", b"\0asm", b""])
+    wat = st.sampled_from(["(module", "(component", "(module (memory 70000))", "(module (table 1 funcref))"])
+
+    @settings(max_examples=examples, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(
+        data=st.tuples(headers, st.binary(max_size=300)).map(b"".join)
+        | st.tuples(wat, st.text(max_size=100)).map(lambda parts: "".join(parts).encode())
+    )
+    def load(data: bytes) -> None:
+        with contextlib.suppress(WasmLoadError):
+            runtime.load(data, name="fuzzed", permissions=allow_some).close()
+
+    load()
+
+
 def fuzz_component(runtime: WasmRuntime, component: str, examples: int) -> None:
     limits = WasmLimits(memory_bytes=64 << 20)
     ext = runtime.load(component, name="fuzzed", permissions=allow_some, services=Services(), limits=limits)
@@ -185,6 +211,7 @@ def main() -> None:
         if component:
             fuzz_component(runtime, component, 1)
         start = resident()
+        fuzz_load(runtime, examples)
         fuzz_core(runtime, examples)
         if component:
             fuzz_component(runtime, component, examples)

@@ -5,7 +5,8 @@ The properties live in ``fuzz_host_calls.py`` and run in a subprocess: an abort 
 pointers and lengths (negative, huge, out of bounds), the names and argument bytes
 (invalid UTF-8, not JSON, wrong fields, hostile URLs), the guest's allocator (honest, a
 fixed or out-of-range address, re-entering the host, trapping, growing memory) and what
-the permission check and the services do (allow, deny, raise).
+the permission check and the services do (allow, deny, raise); and it loads arbitrary
+bytes behind wasm headers, and broken WAT, which must fail as a WasmLoadError.
 """
 
 from __future__ import annotations
