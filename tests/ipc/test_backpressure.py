@@ -55,7 +55,7 @@ def test_large_requests_in_flight_are_bounded_in_bytes_not_only_in_number(bus: S
     big = "z" * (4 * 1024 * 1024)
     sent = client.flood(64, lambda: request("big", "echo", big=big))  # 64 in flight would be 256 MB + answers
     assert sent < 64
-    assert bus.rss - before < 2 * RSS_GROWTH_BOUND
+    assert bus.rss - before < 3 * RSS_GROWTH_BOUND  # 16 MiB in flight, their answers, the buffers
     client.close()
 
 
