@@ -66,6 +66,14 @@ def _denied(outcome: dict[str, Any], *codes: int) -> None:
     assert outcome["errno"] in (codes or (errno.EPERM, errno.EACCES)), outcome
 
 
+async def test_the_pid_the_host_records_is_the_workers_own_whatever_the_extension_claims(
+    make_worker: MakeWorker,
+) -> None:
+    worker = make_worker("symphony_test_liar:handle", name="liar")
+    info = await worker.start()
+    assert info.pid == worker.stats().pid != 1
+
+
 # -- files: links and special file systems ----------------------------------------------------
 
 

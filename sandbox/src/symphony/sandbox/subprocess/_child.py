@@ -184,7 +184,6 @@ class _Worker:
         self.handler = target
         self.is_async = asyncio.iscoroutinefunction(target)
         info = ReadyInfo(
-            pid=os.getpid(),
             confinement=self.report,
             python=sys.version.split()[0],
             import_ms=(time.perf_counter() - started) * 1000,

@@ -61,9 +61,11 @@ class InvokeParams(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
 
 
 class ReadyInfo(msgspec.Struct, frozen=True, kw_only=True):
-    """The ``load`` answer: the worker is confined, its extension imported, and this is how."""
+    """The ``load`` answer: the worker is confined, its extension imported, and this is how.
 
-    pid: int
+    No pid: the parent knows its child's, and this answer is sent after extension code ran.
+    """
+
     confinement: ConfinementReport
     python: str
     import_ms: float

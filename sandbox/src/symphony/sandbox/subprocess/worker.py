@@ -194,7 +194,7 @@ class SubprocessWorker:
                 ) from None
             ready = msgspec.convert(result, ReadyInfo)
             self.info = WorkerInfo(
-                pid=ready.pid,
+                pid=self._conn.process.pid,  # ours to know: the worker answers after extension code ran
                 confinement=ready.confinement,
                 python=ready.python,
                 start_ms=(time.perf_counter() - started) * 1000,
