@@ -14,7 +14,10 @@ queue; when received but unconsumed frames pass twice ``buffer_size`` the
 protocol stops reading until ``receive`` has taken them, so a peer cannot
 fill our memory.  With ``stall_timeout`` a peer that drains none of a full
 output for that long is disconnected (listeners use it: a client that stops
-reading must not hold the server's memory and tasks forever).
+reading must not hold the server's memory and tasks forever).  Draining is
+measured on our buffer plus the kernel's send queue (``TIOCOUTQ``), so a
+peer that reads slowly makes progress even while the kernel still holds
+what it has not read.
 
 Pipes (stdio) are one-way transports: the read pipe feeds this protocol
 through :class:`~._pipes.PipeReadTransport`, and the write pipe's
@@ -25,8 +28,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import logging
 import socket
+import struct
+import termios
 from typing import Any, Final
 
 from symphony.hookspecs import TransportError
@@ -148,7 +154,7 @@ class FrameProtocol(asyncio.BufferedProtocol):
     def pause_writing(self) -> None:
         self._writing_paused = True
         if self._stall_timeout is not None and self._stall_timer is None and self._out is not None:
-            self._arm_stall_timer(self._out.get_write_buffer_size())
+            self._arm_stall_timer(self._unread())
 
     def resume_writing(self) -> None:
         self._writing_paused = False
@@ -164,13 +170,26 @@ class FrameProtocol(asyncio.BufferedProtocol):
             self._stall_timer.cancel()
             self._stall_timer = None
 
+    def _unread(self) -> int:
+        """Bytes written and not yet taken by the peer: our buffer plus the socket's send queue."""
+        out = self._out
+        if out is None:
+            return 0
+        size = int(out.get_write_buffer_size())
+        sock = out.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError, ValueError):
+                (queued,) = struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0\0\0\0"))
+                size += queued
+        return size
+
     def _check_stall(self, size_then: int) -> None:
         """Still full: disconnect a peer that drained nothing since the last check, else look again later."""
         self._stall_timer = None
         out = self._out
         if not self._writing_paused or out is None or self._lost or self._closed:
             return
-        size = out.get_write_buffer_size()
+        size = self._unread()
         if size < size_then:
             self._arm_stall_timer(size)
             return
