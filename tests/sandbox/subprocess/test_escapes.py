@@ -74,6 +74,15 @@ async def test_the_pid_the_host_records_is_the_workers_own_whatever_the_extensio
     assert info.pid == worker.stats().pid != 1
 
 
+async def test_the_confinement_the_host_records_is_what_the_worker_said_before_extension_code_ran(
+    make_worker: MakeWorker,
+) -> None:
+    policy = ConfinementPolicy(weaker_allowed=True, assume_unavailable=frozenset({"namespaces"}))
+    info = await make_worker("symphony_test_liar:handle", name="liar", policy=policy).start()
+    assert "namespaces" not in info.confinement.applied
+    assert "namespaces" in info.confinement.skipped
+
+
 # -- files: links and special file systems ----------------------------------------------------
 
 

@@ -151,13 +151,20 @@ class _Worker:
             return await self._invoke(msgspec.convert(params, InvokeParams))
         if method == "ping":
             return {"pid": os.getpid(), "invocations": self.invocations}
+        if method == "confinement":
+            return msgspec.to_builtins(self._confined())
         if method == "load":
             return self._load(msgspec.convert(params, LoadParams))
-        raise ExtensionError(f"unknown worker method {method!r}; expected load, invoke or ping")
+        raise ExtensionError(f"unknown worker method {method!r}; expected confinement, load, invoke or ping")
 
-    def _load(self, params: LoadParams) -> dict[str, Any]:
+    def _confined(self) -> ConfinementReport:
+        """What confinement holds; asked before ``load``, while no extension code has run to alter the answer."""
         if self.refusal is not None or self.report is None:
             raise ConfinementUnavailableError(self.refusal or "confinement was not applied", worker=self.spec.name)
+        return self.report
+
+    def _load(self, params: LoadParams) -> dict[str, Any]:
+        self._confined()
         self.config = params.config
         guest.install(self)
         module_name, _, attribute = self.spec.entry.partition(":")
@@ -184,7 +191,6 @@ class _Worker:
         self.handler = target
         self.is_async = asyncio.iscoroutinefunction(target)
         info = ReadyInfo(
-            confinement=self.report,
             python=sys.version.split()[0],
             import_ms=(time.perf_counter() - started) * 1000,
         )

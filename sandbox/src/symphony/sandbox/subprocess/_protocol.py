@@ -12,7 +12,7 @@ from typing import Any, Final
 
 import msgspec
 
-from ..confine import ConfinementPolicy, ConfinementReport
+from ..confine import ConfinementPolicy
 
 __all__ = [
     "HOST",
@@ -63,9 +63,9 @@ class InvokeParams(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
 class ReadyInfo(msgspec.Struct, frozen=True, kw_only=True):
     """The ``load`` answer: the worker is confined, its extension imported, and this is how.
 
-    No pid: the parent knows its child's, and this answer is sent after extension code ran.
+    Neither pid nor confinement: this answer is sent after extension code ran, which could
+    alter it; the parent knows its child's pid and asked ``confinement`` before ``load``.
     """
 
-    confinement: ConfinementReport
     python: str
     import_ms: float

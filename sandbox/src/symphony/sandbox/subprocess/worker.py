@@ -176,6 +176,7 @@ class SubprocessWorker:
                     self._conn = await StdioTransport().spawn(argv, env=worker_env(str(workdir)))
                     self._last_pid = self._conn.process.pid
                     self._starts += 1
+                    confinement = msgspec.convert(await self._exchange("confinement", {}), ConfinementReport)
                     result = await self._exchange("load", {"config": self.config})
             except TimeoutError:
                 await self._discard()
@@ -195,7 +196,7 @@ class SubprocessWorker:
             ready = msgspec.convert(result, ReadyInfo)
             self.info = WorkerInfo(
                 pid=self._conn.process.pid,  # ours to know: the worker answers after extension code ran
-                confinement=ready.confinement,
+                confinement=confinement,
                 python=ready.python,
                 start_ms=(time.perf_counter() - started) * 1000,
                 import_ms=ready.import_ms,
