@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import ssl
 import subprocess
 import sys
@@ -12,6 +13,8 @@ from pathlib import Path
 
 import pytest
 import trustme
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from symphony.builtin_plugins.orchestra import plugin as orchestra_plugin
 from symphony.hookspecs import (
@@ -20,6 +23,7 @@ from symphony.hookspecs import (
     NetworkAccess,
     NetworkError,
     PermissionDeniedError,
+    SymphonyError,
     ValidationError,
 )
 from symphony.host.extensions._mediated_http import MAX_RESPONSE_BYTES
@@ -308,3 +312,39 @@ async def test_in_wasm_an_over_size_response_is_a_failed_host_call_and_the_guest
             wasm.close()
     assert "larger than 8 MiB" in big["message"], big
     assert small["ok"] == {"status": 200, "body": f"vhost 127.0.0.1:{server.port}"}
+
+
+# -- hostile arguments ---------------------------------------------------------------------------------------
+
+_ANYTHING = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(),
+    st.text(max_size=40),
+    st.binary(max_size=40),
+    st.lists(st.integers(), max_size=3),
+    st.dictionaries(st.text(max_size=10), st.text(max_size=10), max_size=3),
+)
+
+
+def test_no_http_host_call_arguments_raise_anything_but_a_clear_error(tmp_path: Path) -> None:
+    """Whatever the guest sends, the host answers with a SymphonyError (a refusal the guest sees), never a crash."""
+    with socket.socket() as closed, mediation(tmp_path, DECLARED, ["network:127.0.0.1"]) as (services, _):
+        closed.bind(("127.0.0.1", 0))  # bound, not listening: connecting is refused at once
+        port = closed.getsockname()[1]
+        prefixes = ["", "http://", "https://", f"http://127.0.0.1:{port}", f"https://127.0.0.1:{port}/", "http://["]
+        urls = st.one_of(_ANYTHING, st.builds(str.__add__, st.sampled_from(prefixes), st.text(max_size=40)))
+        headers = st.one_of(_ANYTHING, st.dictionaries(st.text(max_size=20), st.text(max_size=40), max_size=4))
+        timeouts = st.one_of(_ANYTHING, st.floats(min_value=0.01, max_value=2))
+        arguments = st.fixed_dictionaries(
+            {}, optional={"url": urls, "method": _ANYTHING, "headers": headers, "body": _ANYTHING, "timeout": timeouts}
+        )
+
+        @settings(max_examples=300, deadline=None, database=None)
+        @given(params=arguments)
+        def call(params: dict[str, object]) -> None:
+            with pytest.raises(SymphonyError):
+                asyncio.run(services.http("fetcher", params))
+
+        call()
