@@ -292,6 +292,17 @@ def test_the_installed_wheels_are_pinned_by_their_hashes(
 
 
 @pytest.mark.slow
+def test_requirements_whose_markers_exclude_this_python_give_an_empty_environment(
+    tmp_path: Path, pip_args: tuple[str, ...]
+) -> None:
+    environment = ensure_environment(
+        ["symphony-venv-lib==1.0; python_version < '3'"], cache_dir=tmp_path, extension="x", pip_args=pip_args
+    )
+    assert json.loads((environment.path / MARKER).read_text())["sha256"] == {}
+    assert not any((Path(site) / "symphony_venv_lib").exists() for site in environment.site_packages)
+
+
+@pytest.mark.slow
 def test_a_wheels_pth_file_does_not_run_while_the_environment_is_built(
     tmp_path: Path, pip_args: tuple[str, ...], escape: tuple[Path, Path]
 ) -> None:

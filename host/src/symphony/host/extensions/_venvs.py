@@ -316,11 +316,14 @@ def _install(pip: list[str], building: Path, step: _Step, *, source_builds: bool
         step.run([*pip, "install", *common, *step.pip_args, "--", *step.wanted], building, "pip could not install")
         return {}
     wheels = building / ".wheels"
+    wheels.mkdir()
     download = [*pip, "download", *common, "--only-binary=:all:", "--dest", str(wheels), *step.pip_args]
     step.run([*download, "--", *step.wanted], building, "pip could not install")
     hashes = _pin(wheels, step)
-    install = [*pip, "--isolated", "install", *common, "--only-binary=:all:", "--no-index", "--require-hashes"]
-    step.run([*install, "--find-links", str(wheels), "-r", str(wheels / _PINNED)], building, "pip could not install")
+    if hashes:  # none when every requirement's marker excludes this Python
+        install = [*pip, "--isolated", "install", *common, "--only-binary=:all:", "--no-index", "--require-hashes"]
+        pinned = ["--find-links", str(wheels), "-r", str(wheels / _PINNED)]
+        step.run([*install, *pinned], building, "pip could not install")
     shutil.rmtree(wheels)
     return hashes
 
