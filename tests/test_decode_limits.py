@@ -7,12 +7,16 @@ the real codecs.  See docs/workflows.md#document-limits.
 
 from __future__ import annotations
 
+import ast
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from symphony.builtin_plugins.ipc.codecs import CODECS
 from symphony.builtin_plugins.workflow import WorkflowFormatError, decode, encode
@@ -228,6 +232,41 @@ def test_a_workflow_over_the_size_limit_is_refused_before_parsing() -> None:
 def test_the_depth_check_walks_a_value_far_deeper_than_the_interpreter_could_recurse() -> None:
     assert too_deep(nested(200_000), limit=10) == "[0][0][0][0][0][0][0][0]…"
     assert too_deep(nested(200_000), limit=200_000) is None
+
+
+def _depth(value: Any) -> int:
+    """Levels of nesting, the obvious recursive way (fine for the shallow values hypothesis makes)."""
+    if isinstance(value, dict):
+        return 1 + max(map(_depth, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(_depth, value), default=0)
+    return 0
+
+
+KEYS = st.text(alphabet="ab.[ '", max_size=3)  # plain, empty and odd keys alike
+STEP = re.compile(r"\[(\d+)\]|\.?([A-Za-z0-9_-]+)|\[('(?:[^'\\]|\\.)*'|\"[^\"]*\")\]")  # [0], .name, ['odd']
+
+
+@given(
+    value=st.recursive(
+        st.none() | st.integers() | st.text(max_size=3),
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(KEYS, inner, max_size=3),
+        max_leaves=30,
+    ),
+    limit=st.integers(1, 12),
+)
+def test_the_depth_check_agrees_with_the_definition(value: Any, limit: int) -> None:
+    where = too_deep(value, limit)
+    assert (where is None) == (_depth(value) <= limit)
+    if where is not None and not where.endswith("…"):  # the path it names leads to a container below the limit
+        node = value
+        for index, name, quoted in STEP.findall(where):
+            node = node[int(index)] if index else node[name or ast.literal_eval(quoted)]
+        assert _depth(node) >= 1
+
+
+def test_the_depth_check_quotes_keys_that_are_not_plain() -> None:
+    assert too_deep({"": {"a b": [[]]}}, limit=3) == "['']['a b'][0]"
 
 
 def test_the_size_check_names_the_limit() -> None:

@@ -10,6 +10,7 @@ clear error.  String lengths and item counts are bounded by the size limits.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import IO, Any, Final, TypeVar
 
@@ -35,6 +36,7 @@ MAX_CONFIG_BYTES: Final = 1024 * 1024
 
 _T = TypeVar("_T")
 _SHOWN: Final = 8  # path segments named in a message; deeper ones are elided
+_PLAIN: Final = re.compile(r"[A-Za-z0-9_-]+")
 
 
 _LEAVES: Final = frozenset({str, int, float, bool, type(None), bytes})  # what decoders produce most
@@ -98,8 +100,15 @@ def _path(trail: Any) -> str:
         trail, key = trail
         keys.append(key)
     keys.reverse()
-    text = "".join(f"[{key}]" if isinstance(key, int) else f".{key}" for key in keys[:_SHOWN]).lstrip(".")
+    text = "".join(_step(key) for key in keys[:_SHOWN]).lstrip(".")
     return (text + ("…" if len(keys) > _SHOWN else "")) or "the top level"
+
+
+def _step(key: object) -> str:
+    """``.name`` for a plain key, ``[0]`` for an index, ``['odd key']`` for any other."""
+    if isinstance(key, str) and _PLAIN.fullmatch(key):
+        return f".{key}"
+    return f"[{key}]" if isinstance(key, int) else f"[{key!r}]"
 
 
 def _deepest(value: object, limit: int) -> str:
