@@ -348,3 +348,16 @@ def test_no_http_host_call_arguments_raise_anything_but_a_clear_error(tmp_path: 
                 asyncio.run(services.http("fetcher", params))
 
         call()
+
+
+# -- log -------------------------------------------------------------------------------------------------------
+
+
+async def test_a_log_line_cannot_forge_other_lines_or_drive_the_terminal(
+    services: HostServices, caplog: pytest.LogCaptureFixture
+) -> None:
+    forged = "done\n2026-12-07 INFO symphony.host: all extensions verified\x1b[2J\r"
+    with caplog.at_level("INFO", logger="symphony.extensions.fetcher"):
+        await services.host_call("fetcher")("log", {"message": forged})
+    [record] = caplog.records
+    assert record.getMessage() == "done\\x0a2026-12-07 INFO symphony.host: all extensions verified\\x1b[2J\\x0d"

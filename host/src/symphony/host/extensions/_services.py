@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Final
 
 from symphony.hookspecs import NetworkError, NotFoundError, PermissionDeniedError, ValidationError
 from symphony.hookspecs.ports import HostContext
@@ -31,6 +31,10 @@ from ._mediated_http import (
 __all__ = ["HostServices"]
 
 HostCall = Callable[[str, dict[str, Any]], Awaitable[Any]]
+
+_LOG_CHARS: Final = 4096
+#: An extension's log line stays one line of text: line breaks and terminal escapes are shown, not obeyed.
+_CONTROLS: Final = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0)) if c != 0x09}
 
 
 class HostServices:
@@ -63,7 +67,8 @@ class HostServices:
             if method == "model":
                 return await self.model(extension, params)
             if method == "log":
-                logging.getLogger(f"symphony.extensions.{extension}").info("%s", str(params.get("message", ""))[:4096])
+                message = str(params.get("message", ""))[:_LOG_CHARS].translate(_CONTROLS)
+                logging.getLogger(f"symphony.extensions.{extension}").info("%s", message)
                 return None
             raise NotFoundError(f"The host offers no function {method!r} to extensions; it offers http, model and log.")
 
