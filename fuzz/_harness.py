@@ -38,17 +38,4 @@ def fuzz(target: Callable[[bytes], None]) -> None:
 #: Harnesses whose saved crash inputs show a defect in code outside the fuzzing owner's files,
 #: reported and not yet fixed: ``fuzz/run.py`` skips them unless named, and the corpus replay
 #: skips their crash inputs.  Remove the entry with the fix; the inputs then guard against a return.
-UNFIXED: dict[str, str] = {
-    "permissions": "glob_regex turns '[z-a]' into an invalid regular expression (re.error), and split_host"
-    " calls int() on a port of Unicode digits such as '²' (ValueError); hookspecs/_permission_rules.py",
-    "port_types": "compatible() recurses once per 'list[' and raises RecursionError for ~1,000 levels;"
-    " builtin_plugins/workflow/types.py",
-    "tcp_address": "parse_address() accepts str.isdigit() ports such as '²' and int() raises ValueError"
-    " instead of TransportConfigError; builtin_plugins/ipc/transports/tcp.py",
-    "resource_sizes": "parse_memory('9'*400 + 'GB') raises OverflowError (float infinity to int) and"
-    " parse_cpu('9'*400 + '%') gives infinite cores; hookspecs/_manifest.py",
-    "version_range": "ApiRange('9'*5000) raises ValueError (int() digit limit), not ApiRangeSyntaxError, so"
-    " a manifest's [dependencies] range gives a traceback; hookspecs/_version.py",
-    "topic_router": "Router walks and removes patterns recursively: a pattern of ~1,000 segments makes match()"
-    " and remove() raise RecursionError; builtin_plugins/ipc/bus/router.py",
-}
+UNFIXED: dict[str, str] = {}

@@ -159,5 +159,5 @@ async def test_regex_extract_without_a_match_is_not_an_error() -> None:
 def test_regex_extract_needs_a_valid_pattern() -> None:
     assert config_error("regex-extract", {}) == "Operator 'regex-extract' needs config.pattern, a string; got None."
     assert config_error("regex-extract", {"pattern": "(x"}) == (
-        "config.pattern is not a valid regular expression: missing ), unterminated subpattern at position 0."
+        "config.pattern is not a valid regular expression: missing ) at position 2."
     )

@@ -76,28 +76,43 @@ _MEMORY_UNITS: Final = {
     "tib": 1024**4,
 }
 _CPU = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
+#: Bounds of ``memory_limit`` and ``cpu_limit``: beyond any machine, within what the limits become.
+MAX_MEMORY: Final = 2**50
+MAX_CPU_CORES: Final = 1024
 
 
 def parse_memory(text: str) -> int:
-    """Bytes in ``"2GB"`` (decimal units), ``"512MiB"`` (binary) or ``"1048576"``; ValueError otherwise."""
+    """Bytes in ``"2GB"`` (decimal units), ``"512MiB"`` (binary) or ``"1048576"``; ValueError otherwise.
+
+    At most :data:`MAX_MEMORY` (1 PiB, beyond any machine): a longer number would
+    overflow the conversion to bytes, or the rlimit it becomes.
+    """
     match = _MEMORY.match(text)
     if match is None:
         raise ValueError(
             f"{text!r} is not a size; write a number with a unit, e.g. '2GB', '512MiB' or '1048576' (bytes)"
         )
     number, unit = match.groups()
-    size = int(float(number) * _MEMORY_UNITS[(unit or "b").lower()])
-    if size <= 0:
+    size = float(number) * _MEMORY_UNITS[(unit or "b").lower()]  # a float of 400 digits is inf, not an error
+    if size > MAX_MEMORY:
+        raise ValueError(f"{text!r} is larger than the limit of 1 PiB; give the memory the extension needs, e.g. '2GB'")
+    if int(size) <= 0:
         raise ValueError(f"{text!r} is not a positive size; give at least '1MB'")
-    return size
+    return int(size)
 
 
 def parse_cpu(text: str) -> float:
-    """CPU cores in ``"50%"`` (half of one core; ``"200%"`` is two cores); ValueError otherwise."""
+    """CPU cores in ``"50%"`` (half of one core; ``"200%"`` is two cores); ValueError otherwise.
+
+    At most :data:`MAX_CPU_CORES` cores: a longer number would be infinite cores.
+    """
     match = _CPU.match(text)
     if match is None or float(match.group(1)) <= 0:
         raise ValueError(f"{text!r} is not a CPU share; write a positive percentage of one core, e.g. '50%' or '200%'")
-    return float(match.group(1)) / 100
+    cores = float(match.group(1)) / 100
+    if cores > MAX_CPU_CORES:
+        raise ValueError(f"{text!r} is more than {MAX_CPU_CORES} cores ('{MAX_CPU_CORES * 100}%'); give e.g. '200%'")
+    return cores
 
 
 class ManifestProblem(Base, frozen=True):

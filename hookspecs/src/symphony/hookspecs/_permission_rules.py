@@ -20,7 +20,6 @@ declares (what every suggested ``symphony ext grant`` command does) always cover
 from __future__ import annotations
 
 import fnmatch
-import functools
 import os
 import re
 import shlex
@@ -28,6 +27,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Final
 
 from ._base import Base
+from ._patterns import glob_regex, has_glob, split_host
 from ._permissions import (
     NAMED_LOCATIONS,
     FileAccess,
@@ -58,8 +58,6 @@ __all__ = [
 #: The four categories a policy can deny whole.
 PERMISSION_KINDS: Final = ("file", "network", "system", "model")
 
-_GLOB_CHARS: Final = frozenset("*?[")
-
 
 def permission_kind(permission: Permission) -> str:
     """``file``, ``network``, ``system`` or ``model``: the tag of the permission."""
@@ -70,35 +68,6 @@ def permission_kind(permission: Permission) -> str:
     if isinstance(permission, SystemAccess):
         return "system"
     return "model"
-
-
-def has_glob(text: str) -> bool:
-    return any(char in _GLOB_CHARS for char in text)
-
-
-_GLOB_TOKEN: Final = re.compile(r"(/\*\*(?=/|$)|\*\*|\*|\?|\[!?\]?[^\]]*\])")
-
-
-@functools.lru_cache(maxsize=4096)
-def glob_regex(pattern: str) -> str:
-    """The regular expression (for ``fullmatch``) of a path glob; see the module docstring."""
-    out: list[str] = []
-    for index, token in enumerate(_GLOB_TOKEN.split(pattern)):
-        if index % 2 == 0:
-            out.append(re.escape(token))
-        elif token == "/**":
-            out.append("(?:/.*)?")  # zero or more whole segments
-        elif token == "**":
-            out.append(".*")
-        elif token == "*":
-            out.append("[^/]*")
-        elif token == "?":
-            out.append("[^/]")
-        else:
-            body = token[1:-1]
-            body = "^" + body[1:] if body.startswith("!") else body
-            out.append(f"[{body.replace(chr(92), chr(92) * 2)}]")
-    return "".join(out)
 
 
 def normalise_path_pattern(pattern: str) -> str:
@@ -129,19 +98,6 @@ def _path_covers(granted: str, declared: str) -> bool:
         prefix = _literal_prefix(declared)
         return prefix == base or prefix.startswith(base + "/")
     return granted == "**"
-
-
-def split_host(pattern: str) -> tuple[str, int | None]:
-    """``host[:port]`` (``[v6]:port`` for IPv6) as a lower-case host and an optional port."""
-    text = pattern.strip().lower().rstrip(".")
-    if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        port_text = rest[1:] if rest.startswith(":") else ""
-    else:
-        host, sep, port_text = text.rpartition(":")
-        if not sep or host.count(":") or not port_text.isdigit():
-            host, port_text = text, ""
-    return host, int(port_text) if port_text.isdigit() else None
 
 
 def _host_covers(granted: str, declared: str) -> bool:

@@ -26,6 +26,7 @@ import msgspec
 
 from ._base import Base
 from ._exceptions import PermissionSyntaxError
+from ._patterns import check_host, glob_regex
 
 __all__ = [
     "NAMED_LOCATIONS",
@@ -129,6 +130,7 @@ class Capabilities(Base, frozen=True):
             _file_short_form(e) if isinstance(e, str) else _file_rule(e) for e in self.file_access
         ]
         if self.network_access:
+            _check_hosts(self.network_access)
             declared.append(NetworkAccess(hosts=self.network_access))
         if self.system_access:
             declared.append(SystemAccess(capabilities=self.system_access))
@@ -137,8 +139,22 @@ class Capabilities(Base, frozen=True):
         return tuple(declared)
 
 
+def _check_paths(paths: tuple[str, ...]) -> tuple[str, ...]:
+    """``paths``, or PermissionSyntaxError for a glob that is malformed (a range that runs backwards)."""
+    for path in paths:
+        glob_regex(path)
+    return paths
+
+
+def _check_hosts(hosts: tuple[str, ...]) -> tuple[str, ...]:
+    """``hosts``, or PermissionSyntaxError for a port that is not one."""
+    for host in hosts:
+        check_host(host)
+    return hosts
+
+
 def _file_rule(rule: FileRule) -> FileAccess:
-    return FileAccess(scope=rule.scope, paths=rule.paths, operations=rule.operations)
+    return FileAccess(scope=rule.scope, paths=_check_paths(rule.paths), operations=rule.operations)
 
 
 def _file_short_form(text: str) -> FileAccess:
@@ -149,7 +165,7 @@ def _file_short_form(text: str) -> FileAccess:
             f"file_access entry {text!r} is not '<scope>:<path>' with scope one of {', '.join(_SCOPES)}"
             " (e.g. 'read:config' or 'write:~/notes/**'), nor a table with scope, paths and operations."
         )
-    return FileAccess(scope=scope, paths=(path,))  # type: ignore[arg-type]  # checked against _SCOPES above
+    return FileAccess(scope=scope, paths=_check_paths((path,)))  # type: ignore[arg-type]  # checked against _SCOPES above
 
 
 _FORMS: Final = (
@@ -179,9 +195,9 @@ def parse_permission(text: str) -> Permission:
         head, _, tail = path.rpartition(":")
         if head and tail and all(op in _OPERATIONS for op in tail.split(",")):
             path, operations = head, tuple(tail.split(","))
-        return msgspec.convert({"scope": scope, "paths": [path], "operations": operations}, FileAccess)
+        return msgspec.convert({"scope": scope, "paths": _check_paths((path,)), "operations": operations}, FileAccess)
     if kind == "network":
-        return NetworkAccess(hosts=(rest,))
+        return NetworkAccess(hosts=_check_hosts((rest,)))
     if kind == "system":
         if rest not in _SYSTEM:
             raise _syntax(text, f"unknown system capability {rest!r}")

@@ -21,7 +21,10 @@ __version__ = "0.1.0"
 #: (major, minor) of the hook catalogue, ports and domain types.
 API_VERSION: Final[tuple[int, int]] = (1, 0)
 
-_CLAUSE = re.compile(r"^\s*(\^|~|>=|<=|==|!=|>|<|=)?\s*(\d+)(?:\.(\d+))?(?:\.(\d+))?\s*$")
+#: ASCII digits: ``\d`` would also take other scripts' digits.
+_CLAUSE = re.compile(r"^\s*(\^|~|>=|<=|==|!=|>|<|=)?\s*([0-9]+)(?:\.([0-9]+))?(?:\.([0-9]+))?\s*$")
+#: Digits of one version number; a longer one is no version (and past 4,300 digits ``int()`` refuses it).
+MAX_DIGITS: Final = 9
 
 Version = tuple[int, int, int]
 
@@ -53,6 +56,11 @@ class ApiRange:
                     " Use forms like '^1.0', '~1.2', '>=1.0,<2' or '1.0'."
                 )
             op, major, minor, patch = match.groups()
+            if any(len(number or "") > MAX_DIGITS for number in (major, minor, patch)):
+                raise ApiRangeSyntaxError(
+                    f"Invalid version range {text[:80]!r}: a version number in clause {clause.strip()[:80]!r}"
+                    f" has more than {MAX_DIGITS} digits. Use forms like '^1.0', '~1.2', '>=1.0,<2' or '1.0'."
+                )
             low = _as_version(major, minor, patch)
             if op == "^":
                 high = (low[0] + 1, 0, 0) if low[0] else (0, low[1] + 1, 0)

@@ -17,6 +17,7 @@ import logging
 import signal
 import sys
 from collections.abc import Callable
+from functools import partial
 from typing import Any, Final
 
 import click
@@ -32,12 +33,21 @@ from symphony.hookspecs import (
     RetryPolicy,
     SymphonyError,
     TransportError,
+    decode_bounded,
 )
 from symphony.hookspecs.ports import MessageBus
 
 from .bus import BROADCAST, InProcessBus
 from .bus.server import SERVER, BusServer
-from .transports import StreamConnection, StreamListener, TcpTransport, TransportConfig, UnixTransport
+from .transports import (
+    StreamConnection,
+    StreamListener,
+    TcpTransport,
+    TransportConfig,
+    TransportConfigError,
+    UnixTransport,
+)
+from .transports.tcp import parse_address as parse_tcp_address
 
 __all__ = ["ECHO", "SERVER", "StopSignals", "bus_commands", "parse_address"]
 
@@ -55,9 +65,9 @@ def parse_address(address: str) -> tuple[str, str]:
     scheme, sep, rest = address.partition(":")
     if sep and rest and scheme == "unix":
         return scheme, rest
-    if sep and scheme == "tcp":
-        host, colon, port = rest.rpartition(":")
-        if colon and host and port.isdigit() and int(port) <= 65535:
+    if sep and scheme == "tcp" and rest.rpartition(":")[0]:
+        with contextlib.suppress(TransportConfigError):
+            parse_tcp_address(rest)
             return scheme, rest
     raise click.BadParameter(f"{address!r} is not an address: use unix:PATH or tcp:HOST:PORT", param_hint="ADDRESS")
 
@@ -74,7 +84,11 @@ def _key_values(pairs: tuple[str, ...], option: str) -> dict[str, Any]:
         if not sep or not key:
             raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint=option)
         try:
-            result[key] = json.loads(value)
+            result[key] = decode_bounded(
+                partial(json.loads, value),
+                what=f"The value of {key!r}",
+                error=partial(click.BadParameter, param_hint=option),
+            )
         except ValueError:
             result[key] = value
     return result

@@ -7,11 +7,13 @@ config is rejected when the node is built, with the key and what is expected.
 
 from __future__ import annotations
 
+import asyncio
 import json
-import re
 import string
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, Final
+
+import regex
 
 from symphony.hookspecs import OperatorSpec, PortSpec, ValidationError
 
@@ -101,15 +103,35 @@ def json_extract(config: Mapping[str, Any]) -> Run:
     return run
 
 
+#: Seconds one search may take: a pattern that backtracks catastrophically ('(a|aa)+$') must end, not hang
+#: the run.  Generous, so that a busy machine does not turn a sound pattern on a long text into an error.
+REGEX_TIMEOUT: Final = 10.0
+_MAX_REGEX_TIMEOUT: Final = 600.0
+
+
 def regex_extract(config: Mapping[str, Any]) -> Run:
+    """The first match of ``config.pattern``, searched for at most ``config.timeout`` seconds."""
     pattern_text = _text(config, "pattern", "regex-extract")
+    timeout = config.get("timeout", REGEX_TIMEOUT)
+    if not isinstance(timeout, int | float) or isinstance(timeout, bool) or not 0 < timeout <= _MAX_REGEX_TIMEOUT:
+        raise ValidationError(
+            f"Operator 'regex-extract' config.timeout must be seconds in (0, {_MAX_REGEX_TIMEOUT:g}]; got {timeout!r}."
+        )
     try:
-        pattern = re.compile(pattern_text)
-    except re.error as error:
+        pattern = regex.compile(pattern_text)
+    except regex.error as error:
         raise ValidationError(f"config.pattern is not a valid regular expression: {error}.") from None
 
     async def run(inputs: Mapping[str, Any]) -> dict[str, Any]:
-        match = pattern.search(_string_input(inputs, "text", "regex-extract"))
+        text = _string_input(inputs, "text", "regex-extract")
+        try:  # in a thread, without the GIL: a long search does not stop the event loop or the other nodes
+            match = await asyncio.to_thread(pattern.search, text, concurrent=True, timeout=timeout)
+        except TimeoutError:
+            raise ValidationError(
+                f"config.pattern {pattern_text!r} found no answer within {timeout:g} s on a text of {len(text)}"
+                " characters: it backtracks too much (nested repetition such as '(a|aa)+'). Write it without"
+                " repetition inside repetition, or raise config.timeout."
+            ) from None
         if match is None:
             return {"matched": False, "match": "", "groups": []}
         return {"matched": True, "match": match.group(0), "groups": [g or "" for g in match.groups()]}

@@ -2,16 +2,20 @@
 
 Topics are dotted (``dag.node.finished``).  Patterns follow NATS: ``*`` matches
 exactly one segment, ``>`` matches one or more trailing segments and may only
-be last.  Patterns are compiled once into a trie; a topic's matches are cached
-(bounded, cleared whenever a route is added or removed), so the steady state of
-a hot topic is one dict lookup.
+be last.  Both are at most :data:`MAX_TOPIC_LENGTH` characters (a client
+chooses them), and the trie is walked without recursion.  Patterns are
+compiled once into a trie; a topic's matches are cached (bounded, cleared
+whenever a route is added or removed), so the steady state of a hot topic is
+one dict lookup.
 """
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+from typing import Final, Generic, TypeVar
 
-__all__ = ["Router", "is_pattern", "validate_pattern", "validate_topic"]
+from symphony.hookspecs import IpcError
+
+__all__ = ["MAX_TOPIC_LENGTH", "Router", "TopicError", "is_pattern", "validate_pattern", "validate_topic"]
 
 T = TypeVar("T")
 
@@ -19,26 +23,44 @@ _STAR = "*"
 _REST = ">"
 
 
+class TopicError(IpcError, ValueError):
+    """A malformed topic or pattern: a client's mistake, which the bus server reports and survives."""
+
+
+#: Characters in a topic or pattern: far beyond any real name, and a bound on the trie's depth.
+MAX_TOPIC_LENGTH: Final = 1024
+
+
+def _check_length(kind: str, text: str) -> None:
+    if len(text) > MAX_TOPIC_LENGTH:
+        raise TopicError(
+            f"{kind} {text[:40]!r}... is {len(text)} characters long, more than the limit of {MAX_TOPIC_LENGTH};"
+            " use a shorter name."
+        )
+
+
 def validate_topic(topic: str) -> list[str]:
-    """The segments of a concrete topic; ValueError naming the fault otherwise."""
+    """The segments of a concrete topic; TopicError naming the fault otherwise."""
+    _check_length("Topic", topic)
     parts = topic.split(".")
     if not topic or "" in parts:
-        raise ValueError(f"Topic {topic!r} has an empty segment; use dotted names like 'dag.node.finished'.")
+        raise TopicError(f"Topic {topic!r} has an empty segment; use dotted names like 'dag.node.finished'.")
     if _STAR in parts or _REST in parts:
-        raise ValueError(f"Topic {topic!r} contains a wildcard; wildcards belong in subscription patterns only.")
+        raise TopicError(f"Topic {topic!r} contains a wildcard; wildcards belong in subscription patterns only.")
     return parts
 
 
 def validate_pattern(pattern: str) -> list[str]:
-    """The segments of a pattern; ValueError naming the fault otherwise."""
+    """The segments of a pattern; TopicError naming the fault otherwise."""
+    _check_length("Pattern", pattern)
     parts = pattern.split(".")
     if not pattern or "" in parts:
-        raise ValueError(f"Pattern {pattern!r} has an empty segment; use e.g. 'dag.*.finished' or 'dag.>'.")
+        raise TopicError(f"Pattern {pattern!r} has an empty segment; use e.g. 'dag.*.finished' or 'dag.>'.")
     for i, part in enumerate(parts):
         if part == _REST and i != len(parts) - 1:
-            raise ValueError(f"Pattern {pattern!r}: '>' may only be the last segment.")
+            raise TopicError(f"Pattern {pattern!r}: '>' may only be the last segment.")
         if part not in (_STAR, _REST) and (_STAR in part or _REST in part):
-            raise ValueError(f"Pattern {pattern!r}: '*' and '>' must be whole segments, not {part!r}.")
+            raise TopicError(f"Pattern {pattern!r}: '*' and '>' must be whole segments, not {part!r}.")
     return parts
 
 
@@ -85,7 +107,7 @@ class Router(Generic[T]):
         return list(self._values.values())
 
     def add(self, pattern: str, value: T) -> None:
-        """Route ``pattern`` to ``value``; ValueError if the pattern is malformed."""
+        """Route ``pattern`` to ``value``; TopicError if the pattern is malformed."""
         parts = validate_pattern(pattern)
         self._seq += 1
         self._order[id(value)] = self._seq
@@ -116,7 +138,7 @@ class Router(Generic[T]):
                 if not values:
                     del self._exact[pattern]
         else:
-            removed = self._remove(self._root, parts, 0, value)
+            removed = self._remove(parts, value)
             if removed:
                 self._wildcards -= 1
         if removed:
@@ -136,7 +158,7 @@ class Router(Generic[T]):
             found = tuple(exact) if exact else ()
         else:
             hits: list[T] = list(exact) if exact else []
-            self._walk(self._root, topic.split("."), 0, hits)
+            self._walk(topic.split("."), hits)
             if len(hits) > 1:
                 order = self._order
                 hits.sort(key=lambda v: order.get(id(v), 0))
@@ -158,38 +180,48 @@ class Router(Generic[T]):
             child = node.children[part] = _Node()
         return child
 
-    def _walk(self, node: _Node[T], parts: list[str], i: int, hits: list[T]) -> None:
-        if node.rest and i < len(parts):
-            hits.extend(node.rest)
-        if i == len(parts):
-            hits.extend(node.values)
-            return
-        child = node.children.get(parts[i])
-        if child is not None:
-            self._walk(child, parts, i + 1, hits)
-        if node.star is not None:
-            self._walk(node.star, parts, i + 1, hits)
+    def _walk(self, parts: list[str], hits: list[T]) -> None:
+        """Collect the values of every wildcard route matching ``parts`` (in any order: ``match`` sorts)."""
+        stack: list[tuple[_Node[T], int]] = [(self._root, 0)]
+        while stack:
+            node, i = stack.pop()
+            if node.rest and i < len(parts):
+                hits.extend(node.rest)
+            if i == len(parts):
+                hits.extend(node.values)
+                continue
+            child = node.children.get(parts[i])
+            if child is not None:
+                stack.append((child, i + 1))
+            if node.star is not None:
+                stack.append((node.star, i + 1))
 
-    def _remove(self, node: _Node[T], parts: list[str], i: int, value: T) -> bool:
-        part = parts[i]
-        if i == len(parts) - 1 and part == _REST:
-            if value in node.rest:
-                node.rest.remove(value)
-                return True
-            return False
-        child = node.star if part == _STAR else node.children.get(part)
-        if child is None:
-            return False
-        if i == len(parts) - 1:
-            if value not in child.values:
+    def _remove(self, parts: list[str], value: T) -> bool:
+        """Remove ``value`` routed under wildcard ``parts``, then prune the nodes left empty."""
+        node = self._root
+        path: list[tuple[_Node[T], str, _Node[T]]] = []  # (parent, segment, child) from the root down
+        for part in parts[:-1]:
+            child = node.star if part == _STAR else node.children.get(part)
+            if child is None:
+                return False
+            path.append((node, part, child))
+            node = child
+        last = parts[-1]
+        if last == _REST:
+            if value not in node.rest:
+                return False
+            node.rest.remove(value)
+        else:
+            child = node.star if last == _STAR else node.children.get(last)
+            if child is None or value not in child.values:
                 return False
             child.values.remove(value)
-            removed = True
-        else:
-            removed = self._remove(child, parts, i + 1, value)
-        if removed and child.empty():
+            path.append((node, last, child))
+        for parent, part, child in reversed(path):
+            if not child.empty():
+                break
             if part == _STAR:
-                node.star = None
+                parent.star = None
             else:
-                del node.children[part]
-        return removed
+                del parent.children[part]
+        return True

@@ -45,8 +45,11 @@ KEEPALIVE: Final = {socket.TCP_KEEPIDLE: 60, socket.TCP_KEEPINTVL: 10, socket.TC
 def parse_address(address: str) -> tuple[str, int]:
     """``host:port`` (``[v6]:port`` for IPv6; an empty host means loopback) as ``(host, port)``."""
     host, sep, port = address.rpartition(":")
-    if not sep or not port.isdigit() or int(port) > 65535:
-        raise TransportConfigError(f"TCP address must be host:port, got {address!r}")
+    # ASCII digits only: str.isdigit() also accepts '²', which int() refuses, and thousands of digits.
+    if not sep or not (port.isascii() and port.isdigit() and len(port) <= 5) or int(port) > 65535:
+        raise TransportConfigError(
+            f"TCP address must be host:port with a port from 0 to 65535 (0: any free port), got {address!r}"
+        )
     host = host.removeprefix("[").removesuffix("]") or DEFAULT_HOST
     return host, int(port)
 
