@@ -27,6 +27,7 @@ import ipaddress
 import re
 import socket
 import zlib
+from collections.abc import Callable
 from typing import Any, Final
 
 import httpx
@@ -48,7 +49,6 @@ __all__ = [
     "request_headers",
     "request_method",
     "request_timeout",
-    "resolve",
 ]
 
 METHODS: Final = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
@@ -197,7 +197,7 @@ def is_public(address: str) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
-async def resolve(target: Target) -> list[str]:
+async def _resolve(target: Target) -> list[str]:
     """The addresses ``target``'s host name resolves to, in the resolver's order."""
     if target.literal:
         return [target.host]
@@ -211,14 +211,29 @@ async def resolve(target: Target) -> list[str]:
 async def fetch(
     method: str,
     target: Target,
-    address: str,
+    choose: Callable[[list[str]], str],
     *,
     headers: dict[str, str],
     body: bytes | None,
     timeout: float,
     what: str,
 ) -> dict[str, Any]:
-    """Perform the request at ``address`` (pinned) and read the response within ``timeout`` and the size limit."""
+    """Resolve ``target``, perform the request at the address ``choose`` picks (pinned) and read the response,
+    all within ``timeout`` (a resolver that stalls counts too) and the size limit."""
+    try:
+        async with asyncio.timeout(timeout):
+            address = choose(await _resolve(target))
+            return await _fetch(method, target, address, headers=headers, body=body, timeout=timeout, what=what)
+    except TimeoutError:
+        raise NetworkError(
+            f"{what} did not complete within {timeout:g} s, the request's total deadline; raise its timeout"
+            f" (at most {MAX_TIMEOUT:g} s) or ask for less."
+        ) from None
+
+
+async def _fetch(
+    method: str, target: Target, address: str, *, headers: dict[str, str], body: bytes | None, timeout: float, what: str
+) -> dict[str, Any]:
     url, extensions = target.url, {}
     if address != target.url.raw_host.decode("ascii"):
         url = url.copy_with(host=address)
@@ -228,7 +243,6 @@ async def fetch(
     headers = {**headers, "Accept-Encoding": "gzip"}
     try:
         async with (
-            asyncio.timeout(timeout),
             # No proxies or .netrc from the environment (a proxy would resolve what was checked here);
             # certificates are verified against SSL_CERT_FILE / SSL_CERT_DIR if set, else certifi's.
             httpx.AsyncClient(
@@ -237,12 +251,7 @@ async def fetch(
             client.stream(method, url, headers=headers, content=body, extensions=extensions) as response,
         ):
             text = await _read(response, what)
-    except TimeoutError:
-        raise NetworkError(
-            f"{what} did not complete within {timeout:g} s, the request's total deadline; raise its timeout"
-            f" (at most {MAX_TIMEOUT:g} s) or ask for less."
-        ) from None
-    except httpx.HTTPError as error:
+    except (httpx.HTTPError, httpx.InvalidURL) as error:
         raise NetworkError(f"{what} failed: {type(error).__name__}: {error}") from None
     return {"status": response.status_code, "headers": dict(response.headers), "body": text}
 

@@ -25,7 +25,6 @@ from ._mediated_http import (
     request_headers,
     request_method,
     request_timeout,
-    resolve,
 )
 
 __all__ = ["HostServices"]
@@ -82,9 +81,12 @@ class HostServices:
         body = request_body(params.get("body"))
         timeout = request_timeout(params.get("timeout"))
         self.checker.require(extension, target.request, run_id=self._run_id)
-        address = self._address(extension, target, await resolve(target))
         what = f"{method} {target.host}:{target.port} for extension {extension!r}"
-        return await fetch(method, target, address, headers=headers, body=body, timeout=timeout, what=what)
+
+        def choose(addresses: list[str]) -> str:
+            return self._address(extension, target, addresses)
+
+        return await fetch(method, target, choose, headers=headers, body=body, timeout=timeout, what=what)
 
     def _address(self, extension: str, target: Target, addresses: list[str]) -> str:
         """The first address the extension may reach: any public one, a non-public one only if granted itself."""
