@@ -195,3 +195,20 @@ async def test_clients_cannot_collide_with_or_answer_each_others_requests(tmp_pa
         await listener.close()
         await server.close()
         await bus.stop()
+
+
+def test_one_connection_holds_at_most_128_subscriptions_of_at_most_1024_characters(bus: Server) -> None:
+    client = Client(bus.addresses["unix"])
+    for index in range(128):
+        answer = client.ask(request("subscribe", "bus", pattern=f"t{index}.>"))
+        assert answer["payload"]["result"] == {"subscribed": f"t{index}.>"}
+    refused = client.ask(request("subscribe", "bus", pattern="one.more"))["payload"]
+    assert refused["category"] == "ipc.serialization" and "already has 128 subscriptions" in refused["message"]
+    client.ask(request("unsubscribe", "bus", pattern="t0.>"))
+    assert client.ask(request("subscribe", "bus", pattern="one.more"))["payload"]["result"] == {
+        "subscribed": "one.more"
+    }
+    long = client.ask(request("subscribe", "bus", pattern="a." * 512 + "b"))["payload"]
+    assert long["category"] == "ipc.serialization" and "1 to 1024 characters" in long["message"]
+    assert bus.others()["subscriptions"] == 128
+    client.close()

@@ -47,11 +47,11 @@ from symphony.hookspecs.ports import MessageBus, Subscription
 
 from ..transports import StreamConnection, StreamListener
 from .bus import InProcessBus
+from .router import MAX_TOPIC_LENGTH
 
 __all__ = [
     "DEFAULT_MAX_IN_FLIGHT",
     "DEFAULT_MAX_IN_FLIGHT_BYTES",
-    "MAX_PATTERN_LENGTH",
     "MAX_SUBSCRIPTIONS",
     "SERVER",
     "BusServer",
@@ -67,8 +67,6 @@ DEFAULT_MAX_IN_FLIGHT: Final = 64
 DEFAULT_MAX_IN_FLIGHT_BYTES: Final = 16 * 1024 * 1024
 #: Patterns one connection may be subscribed to at once.
 MAX_SUBSCRIPTIONS: Final = 128
-#: Characters in one subscription pattern.
-MAX_PATTERN_LENGTH: Final = 1024
 
 
 class _InFlight:
@@ -256,9 +254,9 @@ class BusServer:
         raise TransportError(f"endpoint {SERVER!r} has no method {method!r} (it knows ping, subscribe, unsubscribe)")
 
     def _subscription(self, session: _Session, method: str, pattern: Any) -> dict[str, str]:
-        if not isinstance(pattern, str) or not pattern or len(pattern) > MAX_PATTERN_LENGTH:
+        if not isinstance(pattern, str) or not pattern or len(pattern) > MAX_TOPIC_LENGTH:
             raise SerializationError(
-                f"{method} needs a string parameter 'pattern' of 1 to {MAX_PATTERN_LENGTH} characters"
+                f"{method} needs a string parameter 'pattern' of 1 to {MAX_TOPIC_LENGTH} characters"
             )
         subscriptions = session.subscriptions
         if method == "unsubscribe":
