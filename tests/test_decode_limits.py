@@ -323,3 +323,43 @@ def test_a_hostile_deeply_nested_envelope_is_a_decode_error_not_a_recursion_erro
     frame = codec.encode(_envelope({"v": "MARKER"})).replace(marker, deep)
     with pytest.raises(msgspec.DecodeError, match=r"^The envelope nests deeper than the limit of 64 levels;"):
         codec.decode(frame)
+
+
+# -- integers longer than Python converts from text ---------------------------------------------
+
+LONG_INTEGER: Final = "9" * 5000  # tomllib lets int()'s ValueError escape past TOMLDecodeError
+
+
+def test_a_toml_workflow_with_a_5000_digit_integer_is_a_format_error() -> None:
+    with pytest.raises(WorkflowFormatError, match="An integer has more than 4300 digits"):
+        decode((HEADER + f"config = {{ x = {LONG_INTEGER} }}\n").encode(), "toml")
+
+
+def test_a_secrets_file_with_a_5000_digit_integer_is_a_configuration_error(tmp_path: Path) -> None:
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text(f"[ext]\ntoken = {LONG_INTEGER}\n")
+    secrets.chmod(0o600)
+    with pytest.raises(ConfigurationError, match="more than 4300 digits"):
+        read_secrets_file(secrets)
+
+
+@pytest.mark.slow
+def test_workflow_validate_of_a_5000_digit_integer_exits_2_without_a_traceback(
+    symphony: Callable[..., Symphony], tmp_path: Path
+) -> None:
+    flow = tmp_path / "long.toml"
+    flow.write_text(HEADER + f"config = {{ x = {LONG_INTEGER} }}\n")
+    result = symphony().run("workflow", "validate", str(flow))
+    assert (result.returncode, "Traceback" in result.stderr) == (2, False)
+    assert "An integer has more than 4300 digits" in result.stderr
+
+
+@pytest.mark.slow
+def test_a_manifest_with_a_5000_digit_integer_is_a_problem_of_ext_validate(
+    symphony: Callable[..., Symphony], tmp_path: Path
+) -> None:
+    manifest = tmp_path / "symphony-extension.toml"
+    manifest.write_text(f'schema_version = 1\n[extension]\nname = "long"\nx = {LONG_INTEGER}\n')
+    result = symphony().run("ext", "validate", str(manifest))
+    assert (result.returncode, "Traceback" in result.stderr + result.stdout) == (1, False)
+    assert "expected valid TOML, found an integer has more than 4300 digits" in result.stdout

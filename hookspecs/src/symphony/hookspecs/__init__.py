@@ -24,6 +24,7 @@ from ._decoding import (
     MAX_DOCUMENT_BYTES,
     check_size,
     decode_bounded,
+    loads_toml,
     read_bounded,
     too_deep,
 )
@@ -283,6 +284,7 @@ __all__ = [
     "async_mode",
     "check_size",
     "decode_bounded",
+    "loads_toml",
     "error_class_for",
     "format_permission",
     "hookimpl",

@@ -11,6 +11,8 @@ clear error.  String lengths and item counts are bounded by the size limits.
 from __future__ import annotations
 
 import re
+import sys
+import tomllib
 from collections.abc import Callable
 from typing import IO, Any, Final, TypeVar
 
@@ -23,6 +25,7 @@ __all__ = [
     "MAX_DOCUMENT_BYTES",
     "check_size",
     "decode_bounded",
+    "loads_toml",
     "read_bounded",
     "too_deep",
 ]
@@ -187,3 +190,20 @@ def check_size(data: bytes, *, what: str, error: Callable[[str], Exception], lim
 def read_bounded(file: IO[bytes], *, what: str, error: Callable[[str], Exception], limit: int) -> bytes:
     """At most ``limit`` bytes of ``file``, or ``error(message)`` for a larger one (never read whole)."""
     return check_size(file.read(limit + 1), what=what, error=error, limit=limit)
+
+
+def loads_toml(text: str) -> dict[str, Any]:
+    """``tomllib.loads``, with an integer too long for Python to convert reported as the TOML error it is.
+
+    ``tomllib`` lets ``int()``'s plain ``ValueError`` escape for an integer of more
+    than ``sys.get_int_max_str_digits()`` digits, past every ``TOMLDecodeError`` handler.
+    """
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        raise
+    except ValueError:
+        raise tomllib.TOMLDecodeError(
+            f"An integer has more than {sys.get_int_max_str_digits()} digits, more than a number can hold here;"
+            " write it as a string"
+        ) from None

@@ -32,6 +32,7 @@ from symphony.hookspecs import (
     ConfigurationError,
     RetryPolicy,
     decode_bounded,
+    loads_toml,
     parse_permission,
     read_bounded,
 )
@@ -228,7 +229,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as file:
             data = read_bounded(file, what=what, error=ConfigurationError, limit=MAX_CONFIG_BYTES)
-        return decode_bounded(lambda: tomllib.loads(data.decode("utf-8")), what=what, error=ConfigurationError)
+        return decode_bounded(lambda: loads_toml(data.decode("utf-8")), what=what, error=ConfigurationError)
     except OSError as error:
         raise ConfigurationError(f"Cannot read settings file {path}: {error.strerror}.") from None
     except UnicodeDecodeError:
@@ -257,7 +258,7 @@ def parse_override(text: str) -> tuple[list[str], Any]:
         raise ConfigurationError(f"Invalid override {text!r}: expected KEY=VALUE, e.g. hooks.timeout=5.")
     what = f"The value of --set {key.strip()}"
     try:
-        value: Any = decode_bounded(lambda: tomllib.loads(f"v = {raw}")["v"], what=what, error=ConfigurationError)
+        value: Any = decode_bounded(lambda: loads_toml(f"v = {raw}")["v"], what=what, error=ConfigurationError)
     except tomllib.TOMLDecodeError:
         value = raw
     return key.strip().split("."), value

@@ -21,6 +21,7 @@ from symphony.hookspecs import (
     Workflow,
     check_size,
     decode_bounded,
+    loads_toml,
     read_bounded,
 )
 
@@ -81,7 +82,7 @@ def _loose(data: bytes, fmt: Format) -> Any:
     """The document as plain data, or a WorkflowFormatError pointing at the syntax error."""
     if fmt == "toml":
         try:
-            return tomllib.loads(data.decode("utf-8"))
+            return loads_toml(data.decode("utf-8"))
         except UnicodeDecodeError as error:
             line, column = _position(data, error.start)
             raise WorkflowFormatError(
@@ -131,7 +132,7 @@ def _decode(data: bytes, fmt: Format) -> Workflow:
             workflow = _msgpack_decoder.decode(data)
         else:
             workflow = _json_decoder.decode(data)
-    except (msgspec.DecodeError, tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+    except (msgspec.DecodeError, ValueError) as error:  # ValueError: TOML, UTF-8, or a too long integer in TOML
         loose = _loose(data, fmt)  # raises with the position when the syntax is at fault
         if isinstance(loose, dict):
             _check_version(loose.get("schema_version"))

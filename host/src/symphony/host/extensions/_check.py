@@ -38,6 +38,7 @@ from symphony.hookspecs import (
     Resources,
     Runtime,
     decode_bounded,
+    loads_toml,
     parse_cpu,
     parse_memory,
     read_bounded,
@@ -127,7 +128,7 @@ def check_manifest(path: Path, *, installed: bool = False) -> tuple[Manifest | N
 def check_manifest_text(text: str, *, package_dir: Path | None = None) -> tuple[Manifest | None, list[ManifestProblem]]:
     """Check a manifest's text; with ``package_dir`` (an installed package), the files it names must exist there."""
     try:
-        raw = decode_bounded(lambda: tomllib.loads(text), what="a manifest that", error=_LimitExceeded)
+        raw = decode_bounded(lambda: loads_toml(text), what="a manifest that", error=_LimitExceeded)
     except tomllib.TOMLDecodeError as error:
         return None, [_syntax_problem(error)]
     except _LimitExceeded as error:

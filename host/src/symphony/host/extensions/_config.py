@@ -19,7 +19,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
-from symphony.hookspecs import MAX_CONFIG_BYTES, ConfigurationError, Manifest, Secret, decode_bounded, read_bounded
+from symphony.hookspecs import (
+    MAX_CONFIG_BYTES,
+    ConfigurationError,
+    Manifest,
+    Secret,
+    decode_bounded,
+    loads_toml,
+    read_bounded,
+)
 
 from ._values import coerce_text, value_problem
 
@@ -63,7 +71,7 @@ def read_secrets_file(path: Path) -> dict[str, dict[str, Any]]:
     try:
         with path.open("rb") as file:
             text = read_bounded(file, what=what, error=ConfigurationError, limit=MAX_CONFIG_BYTES).decode("utf-8")
-        data = decode_bounded(lambda: tomllib.loads(text), what=what, error=ConfigurationError)
+        data = decode_bounded(lambda: loads_toml(text), what=what, error=ConfigurationError)
     except UnicodeDecodeError:
         raise ConfigurationError(f"{what} is not UTF-8 text; save it as UTF-8.") from None
     except OSError as error:

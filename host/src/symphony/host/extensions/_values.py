@@ -10,7 +10,7 @@ from __future__ import annotations
 import tomllib
 from typing import Any
 
-from symphony.hookspecs import ConfigField, ConfigurationError, decode_bounded
+from symphony.hookspecs import ConfigField, ConfigurationError, decode_bounded, loads_toml
 
 __all__ = ["coerce_text", "describe", "toml_type", "value_problem"]
 
@@ -101,6 +101,6 @@ def coerce_text(spec: ConfigField, value: Any) -> Any:
         return value
     what = "An extension setting given as text"
     try:
-        return decode_bounded(lambda: tomllib.loads(f"v = {value}")["v"], what=what, error=ConfigurationError)
+        return decode_bounded(lambda: loads_toml(f"v = {value}")["v"], what=what, error=ConfigurationError)
     except tomllib.TOMLDecodeError:
         return value
