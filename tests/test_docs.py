@@ -32,3 +32,27 @@ def test_the_readme_quick_start_has_run_then_test_as_two_sh_blocks() -> None:
     blocks = re.findall(r"```sh\n(.*?)```", section, flags=re.S)
     assert blocks == ["bash scripts/quickstart.sh\n", "bash scripts/test.sh\n"]
     assert all((ROOT / block.split()[1]).is_file() for block in blocks)
+
+
+def test_every_test_the_sandbox_escape_matrix_names_exists() -> None:
+    """The matrix is the security promise: a row whose test was renamed or removed proves nothing."""
+    text = (ROOT / "docs" / "sandbox-subprocess.md").read_text(encoding="utf-8")
+    matrix = text.split("## Sandbox escape matrix", 1)[1]
+    defined = {
+        name
+        for path in (ROOT / "tests").rglob("*.py")
+        for name in re.findall(r"^\s*(?:async )?def (test_\w+)", path.read_text(encoding="utf-8"), flags=re.M)
+    }
+    named = set(re.findall(r"\b(test_\w+)\b(?!\.py)", matrix))
+    assert named, "the matrix names no test"
+    assert sorted(named - defined) == []
+
+
+def test_every_relative_link_in_the_docs_points_at_a_file() -> None:
+    missing = [
+        f"{page.name}: {target}"
+        for page in (ROOT / "docs").glob("*.md")
+        for target in re.findall(r"\]\(([^):#]+\.md)(?:#[^)]*)?\)", page.read_text(encoding="utf-8"))
+        if not (page.parent / target).is_file()
+    ]
+    assert missing == []
