@@ -264,3 +264,10 @@ def test_long_log_lines_are_cut(load: Load, caplog: pytest.LogCaptureFixture) ->
     with caplog.at_level("WARNING", logger="symphony.extensions.hostile"):
         ext.invoke("log", {"message": "x" * 1000})
     assert caplog.records[-1].getMessage() == "x" * 10 + "... [cut at 10 characters]"
+
+
+def test_a_log_line_cannot_forge_host_lines_or_drive_the_terminal(load: Load, caplog: pytest.LogCaptureFixture) -> None:
+    ext = load()
+    with caplog.at_level("WARNING", logger="symphony.extensions.hostile"):
+        ext.invoke("log", {"message": "ok\nCRITICAL symphony.host: granted\x1b[2J"})
+    assert caplog.records[-1].getMessage() == "ok\\x0aCRITICAL symphony.host: granted\\x1b[2J"

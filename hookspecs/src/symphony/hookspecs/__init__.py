@@ -124,6 +124,7 @@ from ._permissions import (
     format_permission,
     parse_permission,
 )
+from ._text import one_line
 from ._version import API_VERSION, ApiRange, __version__
 from ._workflow import (
     INPUTS_NODE,
@@ -285,6 +286,7 @@ __all__ = [
     "check_size",
     "decode_bounded",
     "loads_toml",
+    "one_line",
     "error_class_for",
     "format_permission",
     "hookimpl",

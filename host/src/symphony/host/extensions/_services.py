@@ -13,7 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
-from symphony.hookspecs import NetworkError, NotFoundError, PermissionDeniedError, ValidationError
+from symphony.hookspecs import NetworkError, NotFoundError, PermissionDeniedError, ValidationError, one_line
 from symphony.hookspecs.ports import HostContext
 
 from ..permissions import ModelBudgetTracker, ModelRequest, NetworkRequest, PermissionChecker
@@ -32,8 +32,6 @@ __all__ = ["HostServices"]
 HostCall = Callable[[str, dict[str, Any]], Awaitable[Any]]
 
 _LOG_CHARS: Final = 4096
-#: An extension's log line stays one line of text: line breaks and terminal escapes are shown, not obeyed.
-_CONTROLS: Final = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0)) if c != 0x09}
 
 
 class HostServices:
@@ -66,7 +64,7 @@ class HostServices:
             if method == "model":
                 return await self.model(extension, params)
             if method == "log":
-                message = str(params.get("message", ""))[:_LOG_CHARS].translate(_CONTROLS)
+                message = one_line(str(params.get("message", ""))[:_LOG_CHARS])
                 logging.getLogger(f"symphony.extensions.{extension}").info("%s", message)
                 return None
             raise NotFoundError(f"The host offers no function {method!r} to extensions; it offers http, model and log.")

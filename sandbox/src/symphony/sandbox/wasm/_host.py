@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 
-from symphony.hookspecs import ModelAccess, NetworkAccess, Permission, PermissionDeniedError
+from symphony.hookspecs import ModelAccess, NetworkAccess, Permission, PermissionDeniedError, one_line
 
 __all__ = [
     "HostBridge",
@@ -99,11 +99,12 @@ class HostBridge:
 
     def log(self, level: str, message: str) -> None:
         """Log under the extension's name. Not permission-checked: it reaches nothing, and
-        it is bounded (lines cut at ``log_bytes``) so a guest cannot flood the host's log."""
+        it is bounded (lines cut at ``log_bytes``) so a guest cannot flood the host's log, and kept one
+        line (controls escaped) so it cannot forge the host's lines or drive its terminal."""
         self.host_calls += 1
         if len(message) > self.log_bytes:
             message = message[: self.log_bytes] + f"... [cut at {self.log_bytes} characters]"
-        self.logger.log(_LEVELS.get(level, logging.INFO), "%s", message)
+        self.logger.log(_LEVELS.get(level, logging.INFO), "%s", one_line(message))
 
     def http_request(self, request: HttpRequest) -> HttpResponse:
         self.host_calls += 1
