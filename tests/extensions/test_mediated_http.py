@@ -292,6 +292,21 @@ async def test_concurrent_model_calls_cannot_overrun_the_call_budget(
     assert len(chat.requests) == 2, "no call over budget may reach the model"
 
 
+async def test_a_model_answer_too_large_for_the_frame_back_is_the_answers_fault(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MEDIATION_KEY", KEY)
+    with chat_server() as chat:
+        openai = {"options": {"base_url": f"{chat.url}/v1", "api_key_env": "MEDIATION_KEY"}}
+        with mediation(
+            tmp_path, (ModelAccess(models=("echo-1",)),), [], plugins=[orchestra_plugin], components={"openai": openai}
+        ) as (services, permissions):
+            permissions.grants.grant("fetcher", ["model:echo-1"])
+            with pytest.raises(NetworkError, match="more than 8 MiB of text"):
+                await services.model("fetcher", {"model": "echo-1", "input": "x" * (MAX_RESPONSE_BYTES + 1)})
+            assert await services.model("fetcher", {"model": "echo-1", "input": "short"}) is not None
+
+
 # -- the wasm runtime: the same mediation behind its http-request host function ------------------------
 
 
@@ -361,3 +376,9 @@ async def test_a_log_line_cannot_forge_other_lines_or_drive_the_terminal(
         await services.host_call("fetcher")("log", {"message": forged})
     [record] = caplog.records
     assert record.getMessage() == "done\\x0a2026-12-07 INFO symphony.host: all extensions verified\\x1b[2J\\x0d"
+
+
+def test_the_largest_mediated_answer_leaves_room_in_the_frame_back_to_the_worker() -> None:
+    from symphony.builtin_plugins.ipc.framing import DEFAULT_MAX_FRAME_SIZE
+
+    assert MAX_RESPONSE_BYTES <= DEFAULT_MAX_FRAME_SIZE // 2

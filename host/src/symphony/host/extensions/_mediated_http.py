@@ -32,7 +32,6 @@ from typing import Any, Final
 
 import httpx
 
-from symphony.builtin_plugins.ipc.framing import DEFAULT_MAX_FRAME_SIZE
 from symphony.hookspecs import NetworkError, ValidationError
 
 from ..permissions import NetworkRequest
@@ -54,7 +53,7 @@ __all__ = [
 METHODS: Final = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
 #: The most a response body may carry, decoded: half the worker's frame, leaving the other half
 #: for the headers, the envelope and the text's encoding (the worker's transport uses the default frame).
-MAX_RESPONSE_BYTES: Final = DEFAULT_MAX_FRAME_SIZE // 2
+MAX_RESPONSE_BYTES: Final = 8 * 1024 * 1024
 DEFAULT_TIMEOUT: Final = 30.0
 MAX_TIMEOUT: Final = 300.0
 _MAX_HEADERS: Final = 100

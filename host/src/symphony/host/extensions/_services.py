@@ -18,6 +18,7 @@ from symphony.hookspecs.ports import HostContext
 
 from ..permissions import ModelBudgetTracker, ModelRequest, NetworkRequest, PermissionChecker
 from ._mediated_http import (
+    MAX_RESPONSE_BYTES,
     Target,
     fetch,
     is_public,
@@ -124,4 +125,10 @@ class HostServices:
         usage = outputs.get("usage") or {}
         tokens = int(usage.get("total_tokens", 0)) if isinstance(usage, dict) else 0
         self.budgets.after_call(extension, run, model, tokens=tokens)
-        return str(outputs.get("text", ""))
+        text = str(outputs.get("text", ""))
+        if len(text.encode()) > MAX_RESPONSE_BYTES:  # it must fit the frame back to the worker
+            raise NetworkError(
+                f"Model {model!r} answered with more than {MAX_RESPONSE_BYTES // (1024 * 1024)} MiB of text, the most"
+                " a mediated answer may carry; ask for a shorter answer."
+            )
+        return text
