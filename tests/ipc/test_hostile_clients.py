@@ -14,7 +14,7 @@ import select
 import socket
 import struct
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any, Final
 
@@ -145,56 +145,78 @@ def test_an_idle_tcp_peer_is_probed_so_one_that_vanished_without_closing_is_drop
     client.close()
 
 
-async def test_clients_cannot_collide_with_or_answer_each_others_requests(tmp_path: Path) -> None:
-    """Both clients use the id "m1" (as the doc's example does); the second forges an answer to it."""
-    bus = InProcessBus(name="served")
-    await bus.start()
-    release = asyncio.Event()
+class Served:
+    """An in-process BusServer on a real Unix socket, with an endpoint ``slow`` that answers once released."""
 
-    async def slow(envelope: MessageEnvelope) -> dict[str, Any]:
-        await release.wait()
+    def __init__(self, bus: InProcessBus, server: BusServer, address: str) -> None:
+        self.bus, self.server, self.address = bus, server, address
+        self.release = asyncio.Event()
+
+    async def slow(self, envelope: MessageEnvelope) -> dict[str, Any]:
+        await self.release.wait()
         payload = envelope.payload
         assert isinstance(payload, RequestPayload)
         return dict(payload.params)
 
-    bus.register_endpoint(EndpointId("slow"), slow)
-    server = BusServer(bus)
+    async def until(self, condition: Callable[[dict[str, Any]], bool]) -> None:
+        async with asyncio.timeout(DEADLINE):
+            while not condition(self.server.load()):
+                await asyncio.sleep(0.01)
+
+
+@pytest.fixture
+async def served(tmp_path: Path) -> AsyncIterator[Served]:
+    bus = InProcessBus(name="served")
+    await bus.start()
+    server = BusServer(bus, max_in_flight=2, request_timeout=3600.0)  # longer than any wait here
     listener = await UnixTransport().listen(str(tmp_path / "bus.sock"))
     server.spawn(server.accept_from(listener))
-    alice = await UnixTransport().connect(listener.address)
-    mallory = await UnixTransport().connect(listener.address)
-    try:
+    served = Served(bus, server, listener.address)
+    bus.register_endpoint(EndpointId("slow"), served.slow)
+    yield served
+    await listener.close()
+    await server.close()
+    await bus.stop()
 
-        def asking(who: str) -> MessageEnvelope:
-            envelope = request("ask", "slow", who=who)
-            return msgspec.structs.replace(envelope, header=msgspec.structs.replace(envelope.header, message_id="m1"))
 
-        await alice.send_envelope(asking("alice"))
-        await mallory.send_envelope(asking("mallory"))
+async def test_clients_cannot_collide_with_or_answer_each_others_requests(served: Served) -> None:
+    """Both clients use the id "m1" (as the doc's example does); the second forges an answer to it."""
+    alice = await UnixTransport().connect(served.address)
+    mallory = await UnixTransport().connect(served.address)
+
+    def asking(who: str) -> MessageEnvelope:
+        envelope = request("ask", "slow", who=who)
+        return msgspec.structs.replace(envelope, header=msgspec.structs.replace(envelope.header, message_id="m1"))
+
+    await alice.send_envelope(asking("alice"))
+    await mallory.send_envelope(asking("mallory"))
+    await served.until(lambda load: load["requests"] == 2)
+    forged = MessageEnvelope.create(ResponsePayload(result={"who": "forged"}), sender="slow", recipient="test")
+    await mallory.send_envelope(
+        msgspec.structs.replace(forged, header=msgspec.structs.replace(forged.header, correlation_id="m1"))
+    )
+    ping = request("ping", "bus")
+    await mallory.send_envelope(ping)  # answered after the forgery was handled: frames are read in order
+    async with asyncio.timeout(DEADLINE):
+        assert (await mallory.receive_envelope()).header.correlation_id == ping.header.message_id
+    served.release.set()
+    for client, who in ((alice, "alice"), (mallory, "mallory")):
         async with asyncio.timeout(DEADLINE):
-            while server.load()["requests"] < 2:
-                await asyncio.sleep(0.01)
-        forged = MessageEnvelope.create(ResponsePayload(result={"who": "forged"}), sender="slow", recipient="test")
-        await mallory.send_envelope(
-            msgspec.structs.replace(forged, header=msgspec.structs.replace(forged.header, correlation_id="m1"))
-        )
-        ping = request("ping", "bus")
-        await mallory.send_envelope(ping)  # answered after the forgery was handled: frames are read in order
-        async with asyncio.timeout(DEADLINE):
-            assert (await mallory.receive_envelope()).header.correlation_id == ping.header.message_id
-        release.set()
-        for client, who in ((alice, "alice"), (mallory, "mallory")):
-            async with asyncio.timeout(DEADLINE):
-                answer = await client.receive_envelope()
-            assert answer.header.correlation_id == "m1"
-            assert isinstance(answer.payload, ResponsePayload), answer.payload
-            assert answer.payload.result == {"who": who}
-    finally:
-        await alice.close()
-        await mallory.close()
-        await listener.close()
-        await server.close()
-        await bus.stop()
+            answer = await client.receive_envelope()
+        assert answer.header.correlation_id == "m1"
+        assert isinstance(answer.payload, ResponsePayload), answer.payload
+        assert answer.payload.result == {"who": who}
+        await client.close()
+
+
+async def test_a_client_that_leaves_while_its_requests_fill_every_slot_is_freed_at_once(served: Served) -> None:
+    """With every slot taken the server is not reading this client; it must still notice it left."""
+    client = await UnixTransport().connect(served.address)
+    for _ in range(3):  # two run (max_in_flight=2), the third waits for room
+        await client.send_envelope(request("ask", "slow"))
+    await served.until(lambda load: load["requests"] == 2)
+    await client.close()
+    await served.until(lambda load: load["connections"] == 0 and load["requests"] == 0)
 
 
 def test_one_connection_holds_at_most_128_subscriptions_of_at_most_1024_characters(bus: Server) -> None:

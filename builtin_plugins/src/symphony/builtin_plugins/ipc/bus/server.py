@@ -79,11 +79,17 @@ class _InFlight:
         self.requests = self.bytes = 0
         self._changed = asyncio.Event()
 
-    async def admit(self, size: int) -> None:
-        """Wait until a request of ``size`` bytes fits (always, when none runs)."""
-        while self.requests and (self.requests >= self.count or self.bytes + size > self.size):
+    def fits(self, size: int) -> bool:
+        """Whether a request of ``size`` bytes may start now (always, when none runs)."""
+        return not self.requests or (self.requests < self.count and self.bytes + size <= self.size)
+
+    async def room(self, size: int) -> None:
+        """Wait until a request of ``size`` bytes fits."""
+        while not self.fits(size):
             self._changed.clear()
             await self._changed.wait()
+
+    def take(self, size: int) -> None:
         self.requests += 1
         self.bytes += size
 
@@ -194,7 +200,9 @@ class BusServer:
                     return
                 continue
             if isinstance(envelope.payload, RequestPayload):
-                await session.in_flight.admit(len(frame))  # not reading meanwhile is the backpressure
+                if not session.in_flight.fits(len(frame)):
+                    await self._room(session, len(frame))  # not reading meanwhile is the backpressure
+                session.in_flight.take(len(frame))
                 task = loop.create_task(self._answer(session, envelope, len(frame)))
                 session.handlers.add(task)
                 task.add_done_callback(session.handlers.discard)
@@ -203,6 +211,17 @@ class BusServer:
                 await self.bus.send(envelope)
             except SymphonyError as error:
                 log.info("could not route a %s from %s: %s", envelope.header.message_type, connection.peer, error)
+
+    @staticmethod
+    async def _room(session: _Session, size: int) -> None:
+        """Wait for room for a request; TransportError if the client leaves meanwhile (then nothing waits)."""
+        room = asyncio.ensure_future(session.in_flight.room(size))
+        try:
+            await asyncio.wait((room, session.connection.ended), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            room.cancel()
+        if not room.done() or room.cancelled():
+            raise TransportError(f"{session.connection.peer} left with requests in flight")
 
     async def _answer(self, session: _Session, envelope: MessageEnvelope, size: int) -> None:
         header = envelope.header

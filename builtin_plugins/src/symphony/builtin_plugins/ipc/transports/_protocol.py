@@ -80,6 +80,7 @@ class FrameProtocol(asyncio.BufferedProtocol):
         self._waiter: asyncio.Future[None] | None = None
         self._drain_waiters: list[asyncio.Future[None]] = []
         self._gone = self._loop.create_future()
+        self._ended = self._loop.create_future()
         self._pause_on_connect = pause_on_connect
         self._reading_paused = False
         self._writing_paused = False
@@ -139,6 +140,7 @@ class FrameProtocol(asyncio.BufferedProtocol):
 
     def eof_received(self) -> bool:
         self._eof = True
+        self._end()
         self._wake_reader()
         return self._keep_open_on_eof
 
@@ -148,8 +150,13 @@ class FrameProtocol(asyncio.BufferedProtocol):
         self._cancel_stall_timer()
         self._wake_reader()
         self._wake_drainers()
+        self._end()
         if not self._gone.done():
             self._gone.set_result(None)
+
+    def _end(self) -> None:
+        if not self._ended.done():
+            self._ended.set_result(None)
 
     def pause_writing(self) -> None:
         self._writing_paused = True
@@ -230,6 +237,11 @@ class FrameProtocol(asyncio.BufferedProtocol):
     def reading(self) -> bool:
         """False while reading is paused (the consumer fell behind, or an oversized frame stopped it)."""
         return not self._reading_paused
+
+    @property
+    def ended(self) -> asyncio.Future[None]:
+        """Done once the peer has sent its last byte (end of stream) or the connection is lost."""
+        return self._ended
 
     @property
     def output_size(self) -> int:

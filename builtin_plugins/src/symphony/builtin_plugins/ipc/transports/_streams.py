@@ -113,6 +113,11 @@ class StreamConnection(EnvelopeFrames):
         """Bytes of frames sent but not yet taken by the kernel."""
         return self._frames.output_size
 
+    @property
+    def ended(self) -> asyncio.Future[None]:
+        """Done once the peer has sent its last byte (end of stream) or the connection is lost."""
+        return self._frames.ended
+
     async def send(self, frame: bytes) -> None:
         if self._closed:
             raise TransportError(f"connection to {self.peer} is closed")
