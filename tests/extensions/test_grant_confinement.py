@@ -27,9 +27,10 @@ from symphony.host.permissions import Permissions, Subject, open_permissions
 from symphony.sandbox.confine import ConfinementPolicy, PolicyError
 from symphony.sandbox.confine._policy import PathRule
 from symphony.sandbox.manager import ExtensionManager
+from symphony.sandbox.runtime import Launch
 from symphony.sandbox.subprocess import SubprocessWorker
 from symphony.sandbox.subprocess.runtime import SubprocessRuntime
-from symphony.sandbox.wasm import build_python_component
+from symphony.sandbox.wasm import WasmLoadError, build_python_component
 from symphony.sandbox.wasm.adapter import WasmManagerRuntime
 from tests.sandbox.wasm.conftest import HOSTILE_GUEST, user_cache
 
@@ -174,7 +175,7 @@ def refused_in_wasm(kind: str, granted: Callable[..., Attempt], *rules: dict[str
     """In wasm a grant no preopen can express is refused at launch (naming it); True if it was."""
     if kind != "wasm":
         return False
-    with pytest.raises(ExtensionError, match="cannot be given exactly") as refused:
+    with pytest.raises(ExtensionError, match="runs in wasm, where a") as refused:
         granted(*rules)
     assert _grant_text(rules[0]) in str(refused.value)
     return True
@@ -190,6 +191,27 @@ async def test_a_write_only_grant_cannot_read_what_it_may_write(
     assert await attempt("write", tree / "new.txt")
     assert not await attempt("read", tree / "a.txt")
     assert not await attempt("list_dir", tree)
+
+
+async def test_a_write_grant_cannot_read_in_its_tree(kind: str, granted: Callable[..., Attempt], tree: Path) -> None:
+    rule = {"scope": "write", "path": f"{tree}/**"}
+    if refused_in_wasm(kind, granted, rule):
+        return
+    attempt = granted(rule)
+    assert await attempt("write", tree / "new.txt")
+    assert not await attempt("read", tree / "a.txt")
+    assert not await attempt("read", tree / "new.txt")
+    assert not await attempt("read", tree / "sub" / "c.txt")
+
+
+async def test_a_read_and_a_write_grant_on_one_tree_read_back_what_they_write(
+    granted: Callable[..., Attempt], tree: Path
+) -> None:
+    attempt = granted({"scope": "read", "path": f"{tree}/**"}, {"scope": "write", "path": f"{tree}/**"})
+    assert await attempt("write", tree / "new.txt")
+    assert await attempt("read", tree / "new.txt")
+    assert await attempt("read", tree / "sub" / "c.txt")
+    assert (tree / "new.txt").read_text() == "pwned"
 
 
 async def test_a_list_only_grant_cannot_read_contents(kind: str, granted: Callable[..., Attempt], tree: Path) -> None:
@@ -252,7 +274,7 @@ async def test_a_missing_directory_is_granted_once_it_exists_at_the_next_launch(
     granted: Callable[..., Attempt], home: Path
 ) -> None:
     (home / "exports").mkdir()
-    attempt = granted({"scope": "write", "path": "~/exports/**"})
+    attempt = granted({"scope": "read", "path": "~/exports/**"}, {"scope": "write", "path": "~/exports/**"})
     assert await attempt("write", home / "exports" / "report.txt")
     assert (home / "exports" / "report.txt").read_text() == "pwned"
 
@@ -301,7 +323,7 @@ async def test_a_relative_pattern_grants_nothing_as_the_checker_reads_it(
 async def test_a_named_location_grant_is_its_own_directory_created_by_the_host(
     kind: str, granted: Callable[..., Attempt], settings: Settings
 ) -> None:
-    attempt = granted({"scope": "write", "path": "data"})
+    attempt = granted({"scope": "read", "path": "data"}, {"scope": "write", "path": "data"})
     own = settings.data_dir / "extensions" / NAME
     assert await attempt("write", "/data/result.txt" if kind == "wasm" else own / "result.txt")
     assert (own / "result.txt").read_text() == "pwned"
@@ -313,7 +335,7 @@ async def test_a_grant_below_a_named_location_opens_only_that_directory(
     own = settings.data_dir / "extensions" / NAME
     own.mkdir(parents=True)
     (own / "private.txt").write_text("private")
-    attempt = granted({"scope": "write", "path": "data/models/**"})
+    attempt = granted({"scope": "read", "path": "data/models/**"}, {"scope": "write", "path": "data/models/**"})
     assert (own / "models").is_dir(), "the host creates the granted directory inside the extension's location"
     assert await attempt("write", own / "models" / "weights.bin")
     assert await attempt("read", own / "models" / "weights.bin")
@@ -363,20 +385,54 @@ async def test_no_grant_lets_an_extension_create_a_fifo_or_a_socket(
     assert not (tree / "endpoint").exists()
 
 
+def wasm_refusal(settings: Settings, permissions: Permissions, component: Path, rule: dict[str, Any]) -> str:
+    """The message the host refuses a wasm launch with when ``rule`` is declared and granted."""
+    permissions.grants.grant(NAME, [_grant_text(rule)])
+    with pytest.raises(ExtensionError) as refused:
+        launch_for(_installed("wasm", [rule], component), settings, permissions)
+    return str(refused.value)
+
+
 @pytest.mark.slow  # builds the hostile component (cached between sessions)
 def test_the_wasm_refusal_says_how_to_grant_instead(
     settings: Settings, permissions: Permissions, tree: Path, hostile_component: Path
 ) -> None:
     rule = {"scope": "read", "path": f"{tree}/*.txt"}
-    permissions.grants.grant(NAME, [_grant_text(rule)])
-    with pytest.raises(ExtensionError) as refused:
-        launch_for(_installed("wasm", [rule], hostile_component), settings, permissions)
-    assert str(refused.value) == (
+    assert wasm_refusal(settings, permissions, hostile_component, rule) == (
         f"Extension 'ext-hostile' runs in wasm, where a file grant is a whole directory, preopened read-only"
         f" (read, list) or read-write (read, list, write, create, delete): 'file:read:{tree}/*.txt' cannot be"
-        " given exactly. Grant a directory that way ('file:read:DIR/**' or 'file:write:DIR/**'), or revoke it"
-        f" with 'symphony ext revoke ext-hostile file:read:{tree}/*.txt'."
+        " given exactly. Grant a directory that way ('file:read:DIR/**', 'file:read:DIR/**' with"
+        " 'file:write:DIR/**', or 'file:admin:DIR/**'), or revoke it with 'symphony ext revoke ext-hostile"
+        f" file:read:{tree}/*.txt'."
     )
+
+
+@pytest.mark.slow  # builds the hostile component (cached between sessions)
+def test_a_write_only_tree_in_wasm_is_refused_saying_to_grant_reading_too(
+    settings: Settings, permissions: Permissions, tree: Path, hostile_component: Path
+) -> None:
+    rule = {"scope": "write", "path": f"{tree}/**"}
+    assert wasm_refusal(settings, permissions, hostile_component, rule) == (
+        "Extension 'ext-hostile' runs in wasm, where a granted directory is preopened read-only (read, list)"
+        " or read-write (read, list, write, create, delete, which includes reading): its grants on"
+        f" {tree} ('file:write:{tree}/**') are neither. Grant reading too with 'symphony ext grant ext-hostile"
+        f" file:read:{tree}/**', or grant 'file:admin:{tree}/**' instead."
+    )
+
+
+@pytest.mark.slow  # starts the hostile component
+async def test_a_wasm_launch_with_a_write_only_directory_is_refused_by_the_runtime_too(
+    settings: Settings, tree: Path, hostile_component: Path
+) -> None:
+    """An embedder's launch that skips the host's check gets no read-write preopen from a write rule."""
+    wasm = WasmManagerRuntime(user_cache("wasm-compiled-tests"))
+    rule = PathRule(path=str(tree), operations=("list", "write", "create", "delete"))
+    launch = Launch(name=NAME, kind="wasm", entry=str(hostile_component), file_rules=(rule,))
+    try:
+        with pytest.raises(WasmLoadError, match=f"its grants on {tree} allow neither reading only"):
+            await wasm.start(launch, _no_host_calls)
+    finally:
+        wasm.close()
 
 
 # --- the worker's side of a rule ------------------------------------------------------------

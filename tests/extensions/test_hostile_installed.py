@@ -115,6 +115,13 @@ def test_writing_inside_its_granted_scope_is_allowed(ext: Symphony) -> None:
     assert target.read_text(encoding="utf-8") == "fine"
 
 
+def test_reading_inside_its_write_only_scope_is_denied(ext: Symphony) -> None:
+    ext.run("ext", "grant", "ext-hostile", "file:write:data")
+    target = ext.data_dir / "extensions" / "ext-hostile" / "result.txt"
+    assert attempt(ext, "write", path=target, text="secret")["outcome"] == "allowed"
+    denied(attempt(ext, "read", path=target))
+
+
 def test_a_socket_to_a_listening_loopback_port_is_denied(ext: Symphony) -> None:
     with socket.create_server(("127.0.0.1", 0)) as listening:
         denied(attempt(ext, "connect", host="127.0.0.1", port=listening.getsockname()[1]))
@@ -204,13 +211,13 @@ def test_wasm_reading_etc_shadow_finds_nothing(ext: Symphony) -> None:
 
 
 def test_wasm_writing_outside_its_granted_scope_is_impossible(ext: Symphony, home: Path) -> None:
-    ext.run("ext", "grant", "ext-hostile-wasm", "file:write:data")
+    ext.run("ext", "grant", "ext-hostile-wasm", "file:read:data", "file:write:data")
     assert wasm_attempt(ext, "write", path=home / "pwned.txt", text="x")["error"] == "FileNotFoundError"
     assert not (home / "pwned.txt").exists()
 
 
 def test_wasm_writing_inside_its_granted_data_directory_works(ext: Symphony) -> None:
-    ext.run("ext", "grant", "ext-hostile-wasm", "file:write:data")
+    ext.run("ext", "grant", "ext-hostile-wasm", "file:read:data", "file:write:data")
     assert wasm_attempt(ext, "write", path="/data/result.txt", text="fine") == {"ok": 4}
     assert (ext.data_dir / "extensions" / "ext-hostile-wasm" / "result.txt").read_text(encoding="utf-8") == "fine"
 

@@ -74,6 +74,34 @@ def test_an_operation_outside_the_granted_scope_is_denied(make: Make, paths: Tre
     assert not decision.allowed and decision.rule == "not_declared"
 
 
+def writer(tree: Tree, *scopes: str) -> Subject:
+    declared = tuple(FileAccess(scope=scope, paths=(f"{tree.allowed}/**",)) for scope in scopes)  # type: ignore[arg-type]
+    return Subject(name="writer", declared=declared)
+
+
+def test_a_write_grant_does_not_allow_reading(make: Make, paths: Tree) -> None:
+    permissions = make(writer(paths, "write"))
+    permissions.grants.grant("writer", [f"file:write:{paths.allowed}/**"])
+    decision = permissions.checker().check("writer", FileRequest(path=str(paths.inside), operation="read"))
+    assert not decision.allowed and decision.rule == "not_declared"
+
+
+@pytest.mark.parametrize("operation", ["list", "write", "create", "delete"])
+def test_a_write_grant_allows_listing_writing_creating_and_deleting(make: Make, paths: Tree, operation: str) -> None:
+    permissions = make(writer(paths, "write"))
+    permissions.grants.grant("writer", [f"file:write:{paths.allowed}/**"])
+    request = FileRequest(path=str(paths.inside), operation=operation)  # type: ignore[arg-type]
+    assert permissions.checker().check("writer", request).allowed
+
+
+def test_a_read_and_a_write_grant_together_allow_reading_back_what_is_written(make: Make, paths: Tree) -> None:
+    permissions = make(writer(paths, "read", "write"))
+    permissions.grants.grant("writer", [f"file:read:{paths.allowed}/**", f"file:write:{paths.allowed}/**"])
+    checker = permissions.checker()
+    assert checker.check("writer", FileRequest(path=str(paths.inside), operation="write")).allowed
+    assert checker.check("writer", FileRequest(path=str(paths.inside), operation="read")).allowed
+
+
 def test_explicit_operations_narrow_a_scope(make: Make, paths: Tree) -> None:
     subject = Subject(name="lister", declared=(FileAccess(scope="read", paths=(f"{paths.allowed}/**",)),))
     permissions = make(subject)

@@ -82,6 +82,33 @@ def test_the_extensions_own_directories_become_named_locations(make: Make, resol
     assert capabilities(text).file_access == (FileRule(scope="write", paths=("cache",), operations=("create",)),)
 
 
+def test_a_file_read_and_written_gets_a_read_and_a_write_entry(
+    make: Make, paths: Tree, resolver: LocationResolver
+) -> None:
+    observed: list[Request] = [
+        FileRequest(path=str(paths.inside)),
+        FileRequest(path=str(paths.inside), operation="write"),
+    ]
+    text = observe(make, observed, resolver)
+    assert capabilities(text).file_access == (
+        f"read:{paths.inside}",
+        FileRule(scope="write", paths=(str(paths.inside),), operations=("write",)),
+    )
+
+
+def test_a_directory_listed_and_written_gets_one_write_entry(
+    make: Make, paths: Tree, resolver: LocationResolver
+) -> None:
+    observed: list[Request] = [
+        FileRequest(path=str(paths.allowed), operation="list"),
+        FileRequest(path=str(paths.allowed), operation="write"),
+    ]
+    text = observe(make, observed, resolver)
+    assert capabilities(text).file_access == (
+        FileRule(scope="write", paths=(str(paths.allowed),), operations=("list", "write")),
+    )
+
+
 def test_reads_give_the_short_form(make: Make, paths: Tree, resolver: LocationResolver) -> None:
     text = observe(make, [FileRequest(path=str(paths.inside))], resolver)
     assert capabilities(text).file_access == (f"read:{paths.inside}",)

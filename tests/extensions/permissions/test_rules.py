@@ -29,6 +29,9 @@ from symphony.hookspecs._permission_rules import covers, glob_regex, is_denied_b
         ("file:read:/data/*", "file:read:/data/**", False),
         ("file:read:/data/*.txt", "file:read:/data/a.txt", True),
         ("file:read:/data/**", "file:write:/data/a.txt", False),
+        ("file:write:/data/**", "file:read:/data/a.txt", False),
+        ("file:write:/data/**", "file:write:/data/a.txt", True),
+        ("file:read:/data/**", "file:write:/data/a.txt:list", True),
         ("file:admin:/data/**", "file:write:/data/a.txt:create", True),
         ("file:read:data", "file:read:data/models/**", True),
         ("file:read:data/models/**", "file:read:data", False),
@@ -68,10 +71,18 @@ def test_path_globs(pattern: str, path: str, expected: bool) -> None:
 
 def test_policy_denies_a_whole_category_or_what_a_denied_permission_covers() -> None:
     assert is_denied_by(["network"], NetworkAccess(hosts=("a.b",)))
-    assert is_denied_by(["file:write:/etc/**"], FileAccess(scope="read", paths=("/etc/passwd",)))
     only_writes = ["file:write:/etc/**:write,create,delete"]
     assert is_denied_by(only_writes, FileAccess(scope="write", paths=("/etc/passwd",), operations=("write",)))
     assert not is_denied_by(only_writes, FileAccess(scope="read", paths=("/etc/passwd",)))
+
+
+def test_a_denied_write_scope_denies_writing_but_not_reading() -> None:
+    assert is_denied_by(["file:write:/etc/**"], FileAccess(scope="write", paths=("/etc/passwd",)))
+    assert not is_denied_by(["file:write:/etc/**"], FileAccess(scope="read", paths=("/etc/passwd",)))
+
+
+def test_a_denied_admin_scope_denies_reading_too() -> None:
+    assert is_denied_by(["file:admin:/etc/**"], FileAccess(scope="read", paths=("/etc/passwd",)))
 
 
 def test_a_profile_policy_with_a_malformed_entry_fails_to_decode_naming_it() -> None:

@@ -50,10 +50,12 @@ AccessScope: TypeAlias = Literal["read", "write", "execute", "admin"]
 FileOperation: TypeAlias = Literal["read", "list", "write", "create", "delete", "execute"]
 SystemCapability: TypeAlias = Literal["processes", "environment", "devices"]
 
-#: The operations a scope allows when a permission lists none.
+#: The operations a scope allows when a permission lists none.  Writing does not imply
+#: reading (as Deno's --allow-write does not imply --allow-read): an extension that reads
+#: back what it writes asks for both scopes, or for ``admin``.
 SCOPE_OPERATIONS: Final[dict[str, tuple[str, ...]]] = {
     "read": ("read", "list"),
-    "write": ("read", "list", "write", "create", "delete"),
+    "write": ("list", "write", "create", "delete"),
     "execute": ("read", "list", "execute"),
     "admin": ("read", "list", "write", "create", "delete", "execute"),
 }

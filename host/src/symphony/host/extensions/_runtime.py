@@ -42,7 +42,7 @@ from symphony.hookspecs import (
 )
 from symphony.hookspecs._permission_rules import glob_regex, has_glob
 from symphony.hookspecs.ports import HostContext
-from symphony.sandbox.confine._policy import PathRule
+from symphony.sandbox.confine._policy import PathRule, tree_accesses
 from symphony.sandbox.manager import ExtensionManager, ExtensionStats
 from symphony.sandbox.runtime import (
     ExtensionCrashedError,
@@ -158,6 +158,7 @@ def _file_rules(
     """
     rules: list[PathRule] = []
     guest: dict[str, str] = {}
+    grants: dict[str, list[tuple[str, str]]] = {}  # a ruled path's grants: (text, pattern)
     for text in effective:
         permission = parse_permission(text)
         if not isinstance(permission, FileAccess):
@@ -173,19 +174,39 @@ def _file_rules(
             if head in NAMED_LOCATIONS and head != "workspace" and has_glob(absolute):
                 Path(_root(absolute)[0]).mkdir(parents=True, exist_ok=True)  # inside the location: checked above
             found = _rules(absolute, operations, text)  # type: ignore[arg-type]  # parsed FileOperations
-            if kind == "wasm" and (
-                not absolute.endswith("/**") or has_glob(absolute[:-3]) or not all(r.tree_access() for r in found)
-            ):
+            if kind == "wasm" and (not absolute.endswith("/**") or has_glob(absolute[:-3])):
                 raise ExtensionError(
                     f"Extension {extension!r} runs in wasm, where a file grant is a whole directory, preopened"
                     f" read-only (read, list) or read-write (read, list, write, create, delete): {text!r} cannot"
-                    " be given exactly. Grant a directory that way ('file:read:DIR/**' or 'file:write:DIR/**'),"
-                    f" or revoke it with 'symphony ext revoke {extension} {text}'."
+                    " be given exactly. Grant a directory that way ('file:read:DIR/**', 'file:read:DIR/**' with"
+                    f" 'file:write:DIR/**', or 'file:admin:DIR/**'), or revoke it with 'symphony ext revoke"
+                    f" {extension} {text}'."
                 )
             rules += found
+            for rule in found:
+                grants.setdefault(rule.path, []).append((text, pattern))
             if pattern in NAMED_LOCATIONS and found:
                 guest[found[0].path] = f"/{pattern}"
+    if kind == "wasm":
+        _check_preopens(rules, grants, extension)
     return tuple(dict.fromkeys(rules)), guest
+
+
+def _check_preopens(rules: list[PathRule], grants: dict[str, list[tuple[str, str]]], extension: str) -> None:
+    """ExtensionError unless every granted tree is exactly a read-only or a read-write preopen.
+
+    A read-write preopen reads too, so writing alone (the ``write`` scope) cannot be given.
+    """
+    for path, access in tree_accesses(rules).items():
+        if access is None:
+            given = ", ".join(repr(text) for text, _ in grants[path])
+            pattern = grants[path][0][1]
+            raise ExtensionError(
+                f"Extension {extension!r} runs in wasm, where a granted directory is preopened read-only"
+                " (read, list) or read-write (read, list, write, create, delete, which includes reading):"
+                f" its grants on {path} ({given}) are neither. Grant reading too with 'symphony ext grant"
+                f" {extension} file:read:{pattern}', or grant 'file:admin:{pattern}' instead."
+            )
 
 
 def launch_for(installed: InstalledExtension, settings: Settings, permissions: Permissions) -> Launch:

@@ -11,9 +11,11 @@ entries (or decisions) to :func:`learn_capabilities`.  The rules:
   directory become ``dir/*``, and a directory with patterns in
   :data:`COLLAPSE` or more subdirectories becomes ``dir/**``; never above
   two levels below ``/`` (so no ``/etc/*``, no ``/home/**``), never ``~/**``;
-- operations read and list give the short form ``"read:<path>"``; other
-  operations give the smallest scope, in the full form with the operations
-  listed unless they are exactly what the scope allows;
+- operations read and list give the short form ``"read:<path>"``; write,
+  create and delete a ``write`` entry and execute an ``execute`` entry (which
+  also reads), in the full form with the operations listed unless they are
+  exactly what the scope allows; a path read and written gets a ``read`` and a
+  ``write`` entry (writing does not imply reading), never ``admin``;
 - hosts keep the port seen; :data:`COLLAPSE` or more subdomains of one
   domain (of at least two labels) become ``*.domain``;
 - model ids and system capabilities are listed as seen.
@@ -40,6 +42,7 @@ COLLAPSE: Final = 3
 
 _PRIVATE: Final = ("config", "cache", "data", "temp")
 _OPERATION_ORDER: Final = ("read", "list", "write", "create", "delete", "execute")
+_SCOPE_OF: Final = {"read": "read", "write": "write", "create": "write", "delete": "write", "execute": "execute"}
 
 
 class _Observed(Protocol):
@@ -119,11 +122,16 @@ def _render_path(prefix: str, parts: tuple[str, ...]) -> str:
     return "/".join((prefix, *parts)) if parts else prefix
 
 
-def _scope(ops: set[str]) -> str:
-    for scope in ("read", "write", "execute", "admin"):
-        if ops <= set(SCOPE_OPERATIONS[scope]):
-            return scope
-    return "admin"
+def _scopes(ops: set[str]) -> dict[str, set[str]]:
+    """``ops`` split by the scope that allows each: reading and writing are granted apart, never as admin."""
+    groups: dict[str, set[str]] = defaultdict(set)
+    for op in ops - {"list"}:
+        groups[_SCOPE_OF[op]].add(op)
+    if "execute" in groups and "read" in groups:
+        groups["execute"] |= groups.pop("read")  # the execute scope reads too
+    if "list" in ops:  # every scope lists: in the entry there is anyway
+        groups[next((scope for scope in ("read", "execute", "write") if scope in groups), "read")].add("list")
+    return groups
 
 
 def _file_entries(observed: dict[str, set[str]], extension: str | None, resolver: LocationResolver | None) -> list[str]:
@@ -133,11 +141,11 @@ def _file_entries(observed: dict[str, set[str]], extension: str | None, resolver
         by_prefix[prefix].setdefault(parts, set()).update(ops)
     grouped: dict[tuple[str, tuple[str, ...]], list[str]] = defaultdict(list)
     for prefix, paths in by_prefix.items():
-        for parts, ops in _collapse(prefix, paths).items():
-            scope = _scope(ops)
-            exact = scope == "read" or ops == set(SCOPE_OPERATIONS[scope])
-            key = (scope, () if exact else tuple(op for op in _OPERATION_ORDER if op in ops))
-            grouped[key].append(_render_path(prefix, parts))
+        for parts, all_ops in _collapse(prefix, paths).items():
+            for scope, ops in _scopes(all_ops).items():
+                exact = scope == "read" or ops == set(SCOPE_OPERATIONS[scope])
+                key = (scope, () if exact else tuple(op for op in _OPERATION_ORDER if op in ops))
+                grouped[key].append(_render_path(prefix, parts))
     entries = []
     for (scope, operations), patterns in sorted(grouped.items()):
         if not operations:

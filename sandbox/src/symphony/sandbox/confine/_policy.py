@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Final, Literal
 
 import msgspec
 
 from symphony.hookspecs import FileOperation
 
-__all__ = ["MECHANISMS", "ConfinementPolicy", "ConfinementReport", "PathRule", "PolicyError"]
+__all__ = ["MECHANISMS", "ConfinementPolicy", "ConfinementReport", "PathRule", "PolicyError", "tree_accesses"]
 
 #: Every mechanism a worker may apply, in the order it applies them.
 MECHANISMS: Final = ("rlimits", "namespaces", "landlock", "seccomp")
@@ -47,6 +48,24 @@ class PathRule(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         if operations == _TREE_READ:
             return "read"
         return "write" if operations == _TREE_WRITE else None
+
+
+def tree_accesses(rules: Iterable[PathRule]) -> dict[str, Literal["read", "write"] | None]:
+    """Each ruled path's whole-tree access, counting every rule on it and on the trees above it.
+
+    What a WASI preopen can give: a read-write preopen also reads, so it fits only a
+    tree where the grants already allow reading and writing (as Landlock adds up
+    the rights of a path's rules and of its parents' rules).
+    """
+    merged: dict[str, set[FileOperation]] = {}
+    for rule in rules:
+        merged.setdefault(rule.path, set()).update(rule.operations)
+    accesses: dict[str, Literal["read", "write"] | None] = {}
+    for path, operations in merged.items():
+        above = (ops for other, ops in merged.items() if path.startswith(other.rstrip("/") + "/"))
+        effective = operations.union(*above)
+        accesses[path] = PathRule(path=path, operations=tuple(sorted(effective))).tree_access()
+    return accesses
 
 
 class ConfinementPolicy(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

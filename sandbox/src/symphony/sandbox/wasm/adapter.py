@@ -17,7 +17,9 @@ from typing import Any
 
 from symphony.hookspecs import Permission, PermissionDeniedError
 
+from ..confine._policy import tree_accesses
 from ..runtime import HostCall, InstanceStats, Launch, RuntimeKind
+from ._errors import WasmLoadError
 from ._host import HostCallRefused, HttpRequest, HttpResponse
 from ._limits import Preopen, WasmLimits
 from ._runtime import WasmExtension, WasmRuntime
@@ -75,6 +77,27 @@ def _allow(permission: Permission) -> None:
     """The host call checks each request itself (and records it in the audit log)."""
 
 
+def _granted_preopens(launch: Launch) -> list[Preopen]:
+    """A granted directory is a preopen only when one says exactly what the grants on its tree allow.
+
+    A read-write preopen reads too, so a tree granted writing without reading has none:
+    the launch is refused rather than widened (the host refuses it earlier, naming the grant).
+    """
+    directories = [rule for rule in launch.file_rules if Path(rule.path).is_dir()]
+    preopens = []
+    for path, access in tree_accesses(directories).items():
+        if access is None:
+            raise WasmLoadError(
+                f"Wasm extension {launch.name!r}: its grants on {path} allow neither reading only (read, list)"
+                " nor reading and writing (read, list, write, create, delete), which is all a preopened"
+                " directory can give; grant reading too (file:read and file:write) or file:admin on it.",
+                extension=launch.name,
+            )
+        preopen = Preopen.read_write if access == "write" else Preopen.read_only
+        preopens.append(preopen(path, launch.guest_paths.get(path, path)))
+    return preopens
+
+
 class WasmInstance:
     def __init__(self, extension: WasmExtension) -> None:
         self.extension = extension
@@ -105,12 +128,7 @@ class WasmManagerRuntime:
         guest = launch.guest_paths
         preopens = [Preopen.read_only(p, guest.get(p, p)) for p in launch.read_paths if Path(p).is_dir()]
         preopens += [Preopen.read_write(p, guest.get(p, p)) for p in launch.write_paths if Path(p).is_dir()]
-        # A grant is a preopen only when one says exactly what it allows (the host refuses the others).
-        for rule in launch.file_rules:
-            access = rule.tree_access()
-            if access is not None and Path(rule.path).is_dir():
-                preopen = Preopen.read_write if access == "write" else Preopen.read_only
-                preopens.append(preopen(rule.path, guest.get(rule.path, rule.path)))
+        preopens += _granted_preopens(launch)
         # Fuel per invocation scales with [resources] cpu_limit (100% = the default budget).
         fuel = max(1, int(WasmLimits().fuel * launch.cpu_share))
         limits = WasmLimits(
