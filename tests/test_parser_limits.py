@@ -186,4 +186,5 @@ def test_validate_reports_a_memory_limit_of_hundreds_of_digits(
     symphony: Callable[..., Symphony], tmp_path: Path
 ) -> None:
     output = _validate(symphony, tmp_path, 'memory_limit = "512MiB"', f'memory_limit = "{"9" * 400}GB"')
-    assert "resources.memory_limit: expected a size" in output
+    assert "resources.memory_limit: expected a limit a machine can have" in output
+    assert "is larger than the limit of 1 PiB" in output

@@ -124,6 +124,38 @@ def test_file_access_full_form_with_bad_scope_is_reported_inside_the_table() -> 
     ]
 
 
+def test_a_file_access_glob_the_checker_cannot_read_is_reported_at_validation() -> None:
+    assert problems(changed('file_access = ["read:config"]', 'file_access = ["read:/srv/[z-a]"]')) == [
+        "capabilities.file_access[0]: expected a permission the host can read, found string 'read:/srv/[z-a]'."
+        " Path pattern '/srv/[z-a]': the character range z-a in '[z-a]' runs backwards; write it from low to high"
+        " ('[a-z]'), or list the characters one by one."
+    ]
+
+
+def test_a_file_access_table_with_a_glob_the_checker_cannot_read_is_reported_at_validation() -> None:
+    found = problems(changed('file_access = ["read:config"]', 'file_access = [{ scope = "read", paths = ["/[z-a]"] }]'))
+    assert found[0].startswith(
+        "capabilities.file_access[0]: expected a permission the host can read, found a file_access table"
+    )
+
+
+def test_a_network_host_with_a_port_that_is_not_one_is_reported_at_validation() -> None:
+    text = changed('file_access = ["read:config"]', 'file_access = ["read:config"]\nnetwork_access = ["h:\u00b2"]')
+    assert problems(text) == [
+        "capabilities.network_access[0]: expected a permission the host can read, found string 'h:\u00b2'."
+        " Host 'h:\u00b2': the port '\u00b2' is not a number from 1 to 65535; write 'host:443', or the host alone"
+        " for every port."
+    ]
+
+
+def test_a_memory_limit_beyond_any_machine_is_reported_with_the_limit() -> None:
+    huge = "9" * 30 + "GB"
+    assert problems(changed('memory_limit = "512MiB"', f'memory_limit = "{huge}"')) == [
+        f"resources.memory_limit: expected a limit a machine can have, found string '{huge}'."
+        f" '{huge}' is larger than the limit of 1 PiB; give the memory the extension needs, e.g. '2GB'"
+    ]
+
+
 def test_api_range_excluding_this_symphony_is_refused() -> None:
     have = f"{API_VERSION[0]}.{API_VERSION[1]}"
     assert problems(changed('symphony = "^1.0"', 'symphony = "^9.0"')) == [

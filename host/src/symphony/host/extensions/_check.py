@@ -35,6 +35,7 @@ from symphony.hookspecs import (
     Contributes,
     Manifest,
     ManifestProblem,
+    PermissionSyntaxError,
     Resources,
     Runtime,
     decode_bounded,
@@ -402,7 +403,10 @@ def _check_resources(resources: Resources, package_dir: Path | None, problems: _
     ):
         try:
             parse(text)
-        except ValueError:
+        except ValueError as error:
+            if "limit" in str(error):  # well formed, beyond what any machine has
+                problems.add(path, "a limit a machine can have", describe(text), str(error))
+                continue
             if "memory" in path:
                 expected, fix = (
                     "a size such as '2GB' or '512MiB'",
@@ -415,16 +419,31 @@ def _check_resources(resources: Resources, package_dir: Path | None, problems: _
 
 def _check_capabilities(capabilities: Capabilities, package_dir: Path | None, problems: _Problems) -> None:
     for number, entry in enumerate(capabilities.file_access):
-        if not isinstance(entry, str):
-            continue
-        scope, sep, path = entry.partition(":")
-        if not sep or scope not in ("read", "write", "execute", "admin") or not path:
-            problems.add(
-                f"capabilities.file_access[{number}]",
-                "'<scope>:<path>' with scope read, write, execute or admin (e.g. 'read:config')",
-                describe(entry),
-                'Or write a table {scope = "read", paths = ["~/notes/**"]}.',
-            )
+        path = f"capabilities.file_access[{number}]"
+        if isinstance(entry, str):
+            scope, sep, pattern = entry.partition(":")
+            if not sep or scope not in ("read", "write", "execute", "admin") or not pattern:
+                problems.add(
+                    path,
+                    "'<scope>:<path>' with scope read, write, execute or admin (e.g. 'read:config')",
+                    describe(entry),
+                    'Or write a table {scope = "read", paths = ["~/notes/**"]}.',
+                )
+                continue
+        _check_permissions(path, entry, Capabilities(file_access=(entry,)), problems)
+    for number, host in enumerate(capabilities.network_access):
+        path = f"capabilities.network_access[{number}]"
+        _check_permissions(path, host, Capabilities(network_access=(host,)), problems)
+
+
+def _check_permissions(path: str, entry: object, declared: Capabilities, problems: _Problems) -> None:
+    """A declaration the checker could not read (a backwards glob range, a port that is not one) is refused here,
+    at validation, not first when a workflow or a permission check meets it."""
+    try:
+        declared.permissions()
+    except PermissionSyntaxError as error:
+        found = describe(entry) if isinstance(entry, str) else "a file_access table"
+        problems.add(path, "a permission the host can read", found, str(error))
 
 
 def _check_configuration(fields: dict[str, ConfigField], package_dir: Path | None, problems: _Problems) -> None:
