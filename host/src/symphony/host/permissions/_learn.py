@@ -15,7 +15,8 @@ entries (or decisions) to :func:`learn_capabilities`.  The rules:
   create and delete a ``write`` entry and execute an ``execute`` entry (which
   also reads), in the full form with the operations listed unless they are
   exactly what the scope allows; a path read and written gets a ``read`` and a
-  ``write`` entry (writing does not imply reading), never ``admin``;
+  ``write`` entry (writing does not imply reading), never ``admin``; list
+  joins the entry the path gets anyway;
 - hosts keep the port seen; :data:`COLLAPSE` or more subdomains of one
   domain (of at least two labels) become ``*.domain``;
 - model ids and system capabilities are listed as seen.
