@@ -39,6 +39,8 @@ _HEADER: Final = struct.Struct(">I")
 _MAX_ENCODABLE: Final = 0xFFFFFFFF
 #: A receive buffer never offers the kernel less room than this (a tiny read costs a whole system call).
 _MIN_READ: Final = 4096
+#: A buffer that must grow grows by at least this much (up to the frame's length), so a large frame takes few copies.
+_GROWTH: Final = 1024 * 1024
 
 
 class FrameTooLargeError(SerializationError):
@@ -71,10 +73,12 @@ class FrameDecoder:
     Bytes arrive either by :meth:`feed`, or straight from the kernel: the
     caller reads into :meth:`buffer` (``recv_into``) and reports the count to
     :meth:`commit`, which saves a copy on the hot path.  The receive buffer
-    starts at ``buffer_size`` and grows only as far as a frame in progress
-    needs (never beyond ``max_size`` plus the prefix), shrinking back when it
-    empties.  ``first_limit`` caps the first frame alone: it is the handshake,
-    which may be held to a much smaller size than the frames after it.
+    starts at ``buffer_size`` and grows with the bytes of a frame in progress
+    that have actually arrived (to at most twice them, or them plus 1 MiB,
+    and never beyond the frame's length), shrinking back when it empties: an
+    announced length reserves nothing.  ``first_limit`` caps the first frame
+    alone: it is the handshake, which may be held to a much smaller size than
+    the frames after it.
 
     A length above the limit raises FrameTooLargeError and leaves the decoder
     ``failed``; frames completed before it stay in ``frames``.
@@ -144,13 +148,18 @@ class FrameDecoder:
                 self._resize(self._size)
             return
         self._start, self._end = start, end
+        if len(buf) - end >= _MIN_READ:
+            return  # room enough for the next read
+        # Make room: move the frame in progress to the front and, if it needs more than the
+        # buffer holds, grow by what has arrived of it (doubling) or by _GROWTH if that is
+        # more, never to the announced length at once: a peer announcing 16 MiB and sending
+        # nothing must not cost 16 MiB.  A grown buffer is kept while frames keep it full.
         need = HEADER_SIZE
-        if end - start >= HEADER_SIZE:
+        arrived = end - start
+        if arrived >= HEADER_SIZE:
             need += int.from_bytes(buf[start : start + HEADER_SIZE], "big")
-        # Make room when the frame cannot fit after ``start``, or (bytes already consumed
-        # before it) when the space left for the next read has become small.
-        if start + need > len(buf) or (start > 0 and len(buf) - end < _MIN_READ):
-            self._resize(max(self._size, need))
+        if start > 0 or need > len(buf):
+            self._resize(max(self._size, min(need, max(len(buf), arrived + max(arrived, _GROWTH)))))
 
     def _resize(self, size: int) -> None:
         """Move the unparsed bytes to the front of a buffer of ``size`` bytes (at least what they need).
