@@ -55,11 +55,13 @@ from symphony.hookspecs import (
 from .bus import BROADCAST, InProcessBus, RequestTimeoutError, Subscriber
 from .codecs import CODECS
 
-__all__ = ["DEFAULT_PREFIX", "NatsBridge", "NatsBridgeError"]
+__all__ = ["DEFAULT_MAX_CONCURRENT_REQUESTS", "DEFAULT_PREFIX", "NatsBridge", "NatsBridgeError"]
 
 log = logging.getLogger("symphony.ipc.nats")
 
 DEFAULT_PREFIX: Final = "symphony"
+#: Requests from other hosts answered at once; past it, a request is answered with a busy error at once.
+DEFAULT_MAX_CONCURRENT_REQUESTS: Final = 64
 _CODEC: Final = next(c for c in CODECS if c.name == "msgpack")
 #: Ids of events received from NATS, remembered so that they are not forwarded back.
 _SEEN_LIMIT: Final = 4096
@@ -94,6 +96,7 @@ class NatsBridge:
     :param reconnect_time_wait: seconds between tries to the same server.
     :param tls_ca: CA bundle to verify the server with (TLS on; the system store if only certs are given).
     :param tls_cert: client certificate (with ``tls_key``) for servers that verify clients.
+    :param max_concurrent_requests: requests from other hosts answered at once; past it, a busy error.
     """
 
     def __init__(
@@ -113,6 +116,7 @@ class NatsBridge:
         tls_ca: str | None = None,
         tls_cert: str | None = None,
         tls_key: str | None = None,
+        max_concurrent_requests: int = DEFAULT_MAX_CONCURRENT_REQUESTS,
     ) -> None:
         if token is not None and (user is not None or password is not None):
             raise NatsBridgeError("give either a token or user and password to the NATS bridge, not both")
@@ -129,6 +133,9 @@ class NatsBridge:
         self._password = password
         self.max_reconnect_attempts = max_reconnect_attempts
         self.reconnect_time_wait = reconnect_time_wait
+        self.max_concurrent_requests = max_concurrent_requests
+        #: Requests from other hosts answered with a busy error since start().
+        self.refused_busy = 0
         self._tls = _tls_context(tls_ca, tls_cert, tls_key) if (tls_ca or tls_cert) else None
         #: Times the connection to the server was lost, and regained, since start().
         self.disconnects = 0
@@ -307,9 +314,34 @@ class NatsBridge:
         self._imported.add(endpoint)
 
     async def _on_request(self, msg: Msg) -> None:
+        """Answer in a task of its own, unless ``max_concurrent_requests`` are running: then busy, at once.
+
+        Refusing (rather than waiting for room) keeps the bound: the NATS client
+        would otherwise queue whatever the senders publish, and the requester
+        learns at once that it should try again later.
+        """
+        if len(self._tasks) >= self.max_concurrent_requests:
+            await self._refuse_busy(msg)
+            return
         task = asyncio.get_running_loop().create_task(self._answer(msg))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def _refuse_busy(self, msg: Msg) -> None:
+        self.refused_busy += 1
+        if not msg.reply:
+            return
+        endpoint_id = msg.subject.removeprefix(f"{self.prefix}.request.")
+        busy = TransportError(
+            f"NATS bridge {self.name!r} is busy: it answers at most {self.max_concurrent_requests} requests"
+            " from other hosts at once; try again later"
+        )
+        try:
+            header = _decode(msg.data, f"request on {msg.subject!r}").header
+        except SerializationError:
+            await msg.respond(_error_reply(busy, endpoint_id, "unknown", None))
+            return
+        await msg.respond(_error_reply(busy, header.recipient, header.sender, header.message_id))
 
     async def _answer(self, msg: Msg) -> None:
         endpoint_id = msg.subject.removeprefix(f"{self.prefix}.request.")

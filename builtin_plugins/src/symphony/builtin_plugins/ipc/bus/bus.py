@@ -4,8 +4,11 @@ Routing by message type (``send``):
 
 - ``request``: to the handler registered for ``header.recipient``;
 - ``response``/``error`` with a ``correlation_id``: completes the pending request
-  it answers; if that request already timed out or was cancelled, the response
-  is late: dropped and counted; otherwise it goes to ``header.recipient``;
+  it answers, if it comes from the endpoint the request was sent to (from any
+  other sender it is dropped and counted as ``wrong_sender``, and the request
+  keeps waiting for its answer); if that request already timed out or was
+  cancelled, the response is late: dropped and counted; otherwise it goes to
+  ``header.recipient``;
 - ``event``: to ``header.recipient`` if it names an endpoint; with recipient
   ``"*"`` (:data:`BROADCAST`, what :meth:`MessageBus.publish` uses) to every
   subscription whose pattern matches the event's topic.
@@ -56,6 +59,8 @@ class _Deferred:
 #: A request handler returns this when the response will arrive later through
 #: ``bus.send`` (a transport forwarding the request to another process, say).
 DEFERRED: Final = _Deferred()
+#: Drop reason of a response or error from another sender than the endpoint its request went to.
+DROP_WRONG_SENDER: Final = "wrong_sender"
 
 
 class InProcessBus:
@@ -176,7 +181,19 @@ class InProcessBus:
         metrics.delivered += 1
 
     def _reply(self, envelope: MessageEnvelope) -> bool:
-        """Complete the pending request ``envelope`` answers; True if it was consumed (or dropped as late)."""
+        """Complete the pending request ``envelope`` answers; True if it was consumed (or dropped)."""
+        header = envelope.header
+        waiting = self._tracker.pending.get(header.correlation_id) if header.correlation_id is not None else None
+        if waiting is not None and waiting.recipient != header.sender:
+            self._metrics.drop(DROP_WRONG_SENDER)
+            logger.debug(  # counted, not logged loudly: a hostile sender could flood the log
+                "Dropped a %s to request %s from %r: the request was sent to %r.",
+                header.message_type,
+                header.correlation_id,
+                header.sender,
+                waiting.recipient,
+            )
+            return True
         entry = self._tracker.resolve(envelope)
         if entry is not None:
             self._metrics.routed += 1
