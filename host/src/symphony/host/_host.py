@@ -234,22 +234,23 @@ class Host:
         outcomes = _calls.call_each(getattr(self.pm.hook, hook_name), kwargs)
         for outcome in outcomes:
             if outcome.error is not None:
-                self._fail(self._record(outcome.plugin), f"{hook_name} raised {outcome.error!r}")
+                self._fail(self._record(outcome.plugin), f"{hook_name} raised {outcome.error!r}", outcome.error)
         return [outcome for outcome in outcomes if outcome.error is None]
 
     def _record(self, name: str) -> PluginRecord:
         return next(r for r in self.records if r.name == name and r.status == "loaded")
 
-    def _fail(self, record: PluginRecord, error: str) -> None:
-        """Take a plugin out of the host, keeping the reason for ``plugins list``."""
+    def _fail(self, record: PluginRecord, error: str, exception: BaseException | None = None) -> None:
+        """Take a plugin out of the host, keeping the reason (and the traceback) for ``plugins list``."""
         plugin = self.pm.get_plugin(record.name)
         if plugin is not None:
             self.pm.unregister(plugin)
-        record.fail(error)
+        record.fail(error, exception)
         for port, owner in list(self._port_owner.items()):
             if owner == record.name:
                 del self._ports[port], self._port_owner[port]
-        log.info("plugin %s disabled: %s", record.name, error)  # reported by plugins list and doctor
+        # reported by plugins list and doctor
+        log.info("plugin %s disabled: %s", record.name, error, exc_info=exception)
         self.emit(Event(topic="plugin.failed", source=_CORE, data={"plugin": record.name, "error": error}))
 
     def register(self, plugin: object, name: str | None = None) -> PluginRecord:
@@ -264,7 +265,7 @@ class Host:
         impl = [i for i in self.pm.hook.symphony_configure.get_hookimpls() if i.plugin is plugin]
         for outcome in _calls.call_each(_Only(impl), {"context": self.context}):
             if outcome.error is not None:
-                self._fail(record, f"symphony_configure raised {outcome.error!r}")
+                self._fail(record, f"symphony_configure raised {outcome.error!r}", outcome.error)
         return record
 
     # -- ports -------------------------------------------------------------------
@@ -348,7 +349,7 @@ class Host:
         timeout = self.settings.hooks.timeout
         for outcome in await _calls.acall_each(self.pm.hook.symphony_startup, {"context": self.context}, timeout):
             if outcome.error is not None:
-                await self._fail_started(outcome.plugin, f"symphony_startup failed: {outcome.error!r}")
+                await self._fail_started(outcome.plugin, f"symphony_startup failed: {outcome.error!r}", outcome.error)
         self.state = HostState.STARTED
         self.emit(Event(topic="host.started", source=_CORE))
 
@@ -378,19 +379,19 @@ class Host:
         except Exception as error:
             record.state, record.error = "failed", f"start failed: {error!r}"
             await self._stop_component(record)
-            await self._fail_started(record.plugin, f"component {record.name!r} {record.error}")
+            await self._fail_started(record.plugin, f"component {record.name!r} {record.error}", error)
             return
         record.state = "running"
         self.emit(Event(topic="component.started", source=record.plugin, data={"component": record.name}))
 
-    async def _fail_started(self, plugin: str, error: str) -> None:
+    async def _fail_started(self, plugin: str, error: str, exception: BaseException | None = None) -> None:
         """Stop a plugin's running components and take the plugin out."""
         for record in reversed(self.components):
             if record.plugin == plugin and record.state == "running":
                 await self._stop_component(record)
                 record.state = "failed"
         if self.pm.get_plugin(plugin) is not None:
-            self._fail(self._record(plugin), error)
+            self._fail(self._record(plugin), error, exception)
 
     async def _stop_component(self, record: ComponentRecord) -> None:
         try:

@@ -10,7 +10,9 @@ with its distribution, version and the reason, and the host goes on without it.
 
 from __future__ import annotations
 
+import logging
 import time
+import traceback
 from collections.abc import Iterable, Sequence
 from importlib.metadata import EntryPoint
 from typing import Any, Final, Literal
@@ -25,6 +27,8 @@ from ._index import DistributionEntry, EntryPointIndex
 from ._settings import PluginSettings
 
 __all__ = ["BUILTIN_DISTRIBUTIONS", "GROUP", "PluginRecord", "check_api", "discover"]
+
+log = logging.getLogger("symphony.host")
 
 GROUP: Final = "symphony.plugins"
 #: Distributions whose plugins are reported as ``builtin`` and registered first.
@@ -49,10 +53,15 @@ class PluginRecord(msgspec.Struct, kw_only=True):
     priority: int = 0
     hooks: list[str] = msgspec.field(default_factory=list)
     error: str | None = None
+    #: The formatted traceback of the exception that failed the plugin, for its author.
+    traceback: str | None = None
     load_ms: float = 0.0
 
-    def fail(self, error: str) -> None:
+    def fail(self, error: str, exception: BaseException | None = None) -> None:
+        """Mark the plugin failed; ``exception`` (what raised, if anything) keeps its traceback."""
         self.status, self.error = "failed", error
+        if exception is not None:
+            self.traceback = "".join(traceback.format_exception(exception))
 
 
 class _Candidate(msgspec.Struct, frozen=True):
@@ -85,7 +94,9 @@ class _Loader(ExtensionManager):  # type: ignore[type-arg]
 
 def _record_import_failure(manager: ExtensionManager, ep: EntryPoint, error: BaseException) -> None:  # type: ignore[type-arg]
     assert isinstance(manager, _Loader)
-    manager._candidates[ep.name].record.fail(f'Error importing plugin "{ep.name}": {error!r}')
+    message = f'Error importing plugin "{ep.name}": {error!r}'
+    manager._candidates[ep.name].record.fail(message, error)
+    log.info("plugin %s disabled: %s", ep.name, message, exc_info=error)  # reported by plugins list and doctor
 
 
 def _priority(name: str, builtin: bool, settings: PluginSettings) -> int:

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import time
+from typing import TYPE_CHECKING
 
 import click
 
 from ._app import HostFactory
 from ._output import print_json, print_table
+
+if TYPE_CHECKING:
+    from .._host import Host
 
 __all__ = ["plugins"]
 
@@ -20,15 +24,34 @@ def plugins() -> None:
 
 @plugins.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.option(
+    "--traceback",
+    "tracebacks",
+    is_flag=True,
+    help="Start the host first (as doctor does, so failures in startup show too) and print each failure's traceback.",
+)
 @click.pass_obj
-def list_plugins(factory: HostFactory, as_json: bool) -> None:
+def list_plugins(factory: HostFactory, as_json: bool, tracebacks: bool) -> None:
     """Every plugin: where it comes from, what it implements, and whether it loaded."""
-    records = factory.host().records
+    host = factory.host()
+    if tracebacks:
+        import asyncio
+
+        asyncio.run(_start_and_stop(host))
+    records = host.records
     if as_json:
         print_json(records)
         return
     rows = [(r.name, r.source, r.distribution, r.version, r.status, len(r.hooks), r.error or "") for r in records]
     print_table("Plugins", ("name", "source", "distribution", "version", "status", "hooks", "error"), rows)
+    for record in records if tracebacks else ():
+        if record.traceback:
+            click.echo(f"\nTraceback of plugin {record.name!r}:\n{record.traceback.rstrip()}")
+
+
+async def _start_and_stop(host: Host) -> None:
+    async with host:
+        pass
 
 
 @plugins.command("profile", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
