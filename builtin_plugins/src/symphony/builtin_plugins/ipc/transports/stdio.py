@@ -83,8 +83,15 @@ class StdioTransport:
         child_stdin, to_child = os.pipe()
         from_child, child_stdout = os.pipe()
         try:
+            # A session of its own: signals to the host's process group (``kill(0, ...)`` from
+            # anything in it, the terminal's Ctrl-C) do not reach the child, nor the child's the
+            # host's; the host ends its children itself when it stops (see ProcessConnection.close).
             process = await asyncio.create_subprocess_exec(
-                *argv, stdin=child_stdin, stdout=child_stdout, env=dict(env) if env is not None else None
+                *argv,
+                stdin=child_stdin,
+                stdout=child_stdout,
+                env=dict(env) if env is not None else None,
+                start_new_session=True,
             )
         except OSError as error:
             for fd in (to_child, from_child):
