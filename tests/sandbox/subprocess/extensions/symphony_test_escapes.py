@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any, Final, NoReturn
 
 # One outcome format for both hostile extensions; the hostile one is on the worker's path, not on mypy's.
-from symphony_test_hostile import _attempt  # type: ignore[import-not-found]
+from symphony_test_hostile import _attempt  # type: ignore[import-not-found,unused-ignore]
 
 _libc: Final = ctypes.CDLL(None, use_errno=True)
 _libc.syscall.restype = ctypes.c_long
