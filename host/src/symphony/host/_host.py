@@ -288,6 +288,11 @@ class Host:
         self._ports[name], self._port_owner[name] = provider, owner
         return provider
 
+    def port_provider(self, name: str) -> str:
+        """The name of the plugin serving port ``name`` (resolving it first)."""
+        self.port(name)
+        return self._port_owner[name]
+
     def _resolve(self, name: str) -> tuple[object, str]:
         caller = getattr(self.pm.hook, PORTS[name])
         impls = _calls.implementations(caller)
@@ -555,6 +560,9 @@ class _Context:
 
     def port(self, name: str) -> Any:
         return self._host.port(name)
+
+    def port_provider(self, name: str) -> str:
+        return self._host.port_provider(name)
 
     def emit(self, event: Event) -> None:
         self._host.emit(event)

@@ -13,23 +13,26 @@ from __future__ import annotations
 import asyncio
 import collections
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Literal, cast
+from typing import Literal, cast
 
 from symphony.hookspecs import ExecutionId, NotFoundError, ValidationError
-from symphony.hookspecs.ports import ConductorStatus, OrchestrationRequest, OrchestrationResult
+from symphony.hookspecs.ports import (
+    ConductorStatus,
+    DagTrackerPort,
+    OrchestrationRequest,
+    OrchestrationResult,
+    RunOutcome,
+    RunSink,
+)
 
 from .workflows import workflow_of
-
-if TYPE_CHECKING:  # the tracker (and SQLAlchemy under it) is imported when a run needs it, not at host start
-    from ..pit.dag.run import RunResult, Sink
-    from ..pit.dag.tracker import DagTracker
 
 __all__ = ["EmbeddedConductor", "result_of"]
 
 _State = Literal["succeeded", "failed", "cancelled"]
 
 
-def result_of(run: RunResult) -> OrchestrationResult:
+def result_of(run: RunOutcome) -> OrchestrationResult:
     """The port's view of a tracker's run result."""
     state = run.state if run.state in ("succeeded", "failed", "cancelled") else "failed"
     return OrchestrationResult(
@@ -38,19 +41,18 @@ def result_of(run: RunResult) -> OrchestrationResult:
 
 
 class EmbeddedConductor:
-    """The ``conductor`` port in this process, over a DAG tracker.
+    """The ``conductor`` port in this process, over a DAG tracker (any ``dag_tracker`` provider).
 
-    :param tracker: the tracker, or a function giving it on first use (the host's ``dag_tracker`` port).
+    :param tracker: a function giving the tracker on first use (the host's ``dag_tracker`` port).
     :param sink: receives every run and node event of the runs it starts (besides the tracker's own).
     :param keep: finished results kept for late ``result`` calls (oldest dropped first).
     """
 
     mode: Literal["embedded", "process"] = "embedded"
 
-    def __init__(
-        self, tracker: DagTracker | Callable[[], DagTracker], *, sink: Sink | None = None, keep: int = 256
-    ) -> None:
-        self._tracker = tracker
+    def __init__(self, tracker: Callable[[], DagTrackerPort], *, sink: RunSink | None = None, keep: int = 256) -> None:
+        self._make_tracker = tracker
+        self._tracker: DagTrackerPort | None = None
         self.sink = sink
         self._keep = keep
         self._runs: dict[str, asyncio.Task[OrchestrationResult]] = {}
@@ -58,11 +60,9 @@ class EmbeddedConductor:
         self._closed = False
 
     @property
-    def tracker(self) -> DagTracker:
-        from ..pit.dag.tracker import DagTracker
-
-        if not isinstance(self._tracker, DagTracker):
-            self._tracker = self._tracker()
+    def tracker(self) -> DagTrackerPort:
+        if self._tracker is None:
+            self._tracker = self._make_tracker()
         return self._tracker
 
     # -- the port -------------------------------------------------------------------
@@ -97,7 +97,7 @@ class EmbeddedConductor:
             run_id = await tracker.resume(request.resume, self.sink)
         else:
             workflow = workflow_of(request.workflow)
-            run_id = await tracker.start(workflow, request.inputs, self.sink)
+            run_id = await tracker.execute(workflow, request.inputs, self.sink)
         self._runs[run_id] = asyncio.get_running_loop().create_task(
             self._follow(run_id), name=f"symphony-conductor-{run_id}"
         )
@@ -118,7 +118,7 @@ class EmbeddedConductor:
         return await asyncio.wait_for(asyncio.shield(task), timeout)
 
     async def cancel(self, execution_id: str) -> None:
-        """Cancel a run (of this conductor, or any recorded one: see DagTracker.cancel)."""
+        """Cancel a run (of this conductor, or any the tracker knows: see DagTrackerPort.cancel)."""
         await self.tracker.cancel(ExecutionId(execution_id))
 
     def active_runs(self) -> tuple[ExecutionId, ...]:
@@ -130,10 +130,8 @@ class EmbeddedConductor:
         With ``tracker``, also close the tracker (if it was made), which cancels
         its runs: what a conductor process does when it stops.
         """
-        from ..pit.dag.tracker import DagTracker
-
         self._closed = True
-        if tracker and isinstance(self._tracker, DagTracker):
+        if tracker and self._tracker is not None:
             await self._tracker.close()
         tasks = [task for task in self._runs.values() if not task.done()]
         for task in tasks:

@@ -14,13 +14,12 @@ import sys
 import weakref
 from typing import TYPE_CHECKING, Any
 
-from symphony.hookspecs import ConfigurationError, HealthStatus, PortUnavailableError, hookimpl
-from symphony.hookspecs.ports import HostContext
+from symphony.hookspecs import ConfigurationError, HealthStatus, hookimpl
+from symphony.hookspecs.ports import DagTrackerPort, HostContext, port_as
 
 from .options import COMPONENT, ConductorOptions
 
 if TYPE_CHECKING:  # imported when a conductor is first used: loading the plugin must stay cheap
-    from ..pit.dag.tracker import DagTracker
     from .embedded import EmbeddedConductor
     from .remote import RemoteConductor
 
@@ -34,16 +33,9 @@ def options_of(context: HostContext) -> ConductorOptions:
     return ConductorOptions.from_options(context.component_config(COMPONENT).options)
 
 
-def tracker_of(context: HostContext) -> DagTracker:
-    """The host's DAG tracker; the conductor needs the builtin one (it waits for and resumes runs)."""
-    from ..pit.dag.tracker import DagTracker
-
-    port = context.port("dag_tracker")
-    if not isinstance(port, DagTracker):
-        raise PortUnavailableError(
-            f"The builtin conductor needs the builtin DAG tracker, but dag_tracker is served by"
-            f" {type(port).__name__}; unset ports.dag_tracker, or provide a conductor for it."
-        )
+def tracker_of(context: HostContext) -> DagTrackerPort:
+    """Whichever tracker serves ``dag_tracker``, checked to offer what the conductor calls."""
+    port: DagTrackerPort = port_as(context, "dag_tracker", DagTrackerPort, user="The conductor")
     return port
 
 

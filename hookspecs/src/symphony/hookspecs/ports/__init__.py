@@ -5,6 +5,7 @@ matching ``symphony_provide_*`` hook.  The hot path calls the resolved object
 directly, so hook dispatch never dominates a workflow's cost.
 """
 
+from ._capabilities import methods_of, port_as
 from ._component import AsyncComponent, HostContext
 from ._conductor import ConductorPort, ConductorStatus, OrchestrationRequest, OrchestrationResult
 from ._data import CreateUserRequest, CreateWorkflowRequest, DataAccessPort, User, WorkflowRecord
@@ -23,6 +24,8 @@ from ._pit import (
     PoolManagerPort,
     ResourceGrant,
     ResourceRequest,
+    RunOutcome,
+    RunSink,
     StaleManagerPort,
 )
 from ._prevalidation import PreValidationPort
@@ -56,6 +59,8 @@ __all__ = [
     "PreValidationPort",
     "ResourceGrant",
     "ResourceRequest",
+    "RunOutcome",
+    "RunSink",
     "StaleManagerPort",
     "Subscription",
     "TextEdit",
@@ -63,4 +68,6 @@ __all__ = [
     "Transport",
     "User",
     "WorkflowRecord",
+    "methods_of",
+    "port_as",
 ]

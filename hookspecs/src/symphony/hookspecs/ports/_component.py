@@ -70,6 +70,10 @@ class HostContext(Protocol):
         """The object serving port ``name``; raises PortUnavailableError if none does."""
         ...
 
+    def port_provider(self, name: str) -> str:
+        """The name of the plugin serving port ``name`` (for messages); raises PortUnavailableError if none does."""
+        ...
+
     def emit(self, event: Event) -> None:
         """Broadcast ``event`` to every ``symphony_event`` implementation."""
         ...

@@ -6,12 +6,13 @@ a distribution can replace one without the others.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Literal, Protocol, runtime_checkable
 
 import msgspec
 
 from .._base import Base
+from .._events import Event
 from .._ids import ArtifactId, ExecutionId, ModelId
 
 __all__ = [
@@ -26,8 +27,13 @@ __all__ = [
     "PoolManagerPort",
     "ResourceGrant",
     "ResourceRequest",
+    "RunOutcome",
+    "RunSink",
     "StaleManagerPort",
 ]
+
+#: Receives every event of one run (``run.*`` and ``node.*`` topics) as it happens, in the run's event loop.
+RunSink = Callable[[Event], None]
 
 #: The seed's model state machine: cold -> warming -> hot -> cooling -> cold.
 ModelState = Literal["cold", "warming", "hot", "cooling"]
@@ -92,18 +98,83 @@ class PoolManagerPort(Protocol):
     async def state(self, model_id: ModelId) -> ModelState: ...
 
 
-@runtime_checkable
-class DagTrackerPort(Protocol):
-    async def execute(self, workflow: Any, inputs: Mapping[str, Any]) -> ExecutionId:
-        """Start a run of ``workflow`` (a validated workflow) and return its id."""
+class RunOutcome(Protocol):
+    """How a run ended, as :meth:`DagTrackerPort.wait` reports it.
+
+    Any object with these attributes will do (the builtin's ``RunResult`` adds
+    per-node metrics); ``state`` is ``"succeeded"``, ``"failed"`` or ``"cancelled"``.
+    """
+
+    @property
+    def run_id(self) -> str: ...
+
+    @property
+    def state(self) -> str: ...
+
+    @property
+    def outputs(self) -> dict[str, Any]:
+        """The workflow's named outputs; an output the run did not produce is None."""
         ...
 
-    async def status(self, execution_id: ExecutionId) -> ExecutionStatus: ...
+    @property
+    def error(self) -> str | None:
+        """Why the run failed or was cancelled (None when it succeeded)."""
+        ...
 
-    async def cancel(self, execution_id: ExecutionId) -> None: ...
 
-    async def resume(self, execution_id: ExecutionId) -> ExecutionId:
-        """Continue a failed or interrupted run without redoing finished nodes."""
+@runtime_checkable
+class DagTrackerPort(Protocol):
+    """Runs workflows: starts, follows, waits for, cancels and resumes runs.
+
+    ``symphony run``, ``symphony runs resume|cancel`` and the conductor use
+    only these methods, so a replacement must offer all of them.  One tracker
+    serves one host process; its methods are called from that process's event
+    loop and need not be thread-safe.  A run started by this tracker lives
+    until it ends or :meth:`close` cancels it; a tracker that keeps records
+    (the builtin does, in SQLite) may let another process ``status``,
+    ``cancel`` and ``resume`` them.
+    """
+
+    async def execute(self, workflow: Any, inputs: Mapping[str, Any], sink: RunSink | None = None) -> ExecutionId:
+        """Start a run of ``workflow`` (a ``Workflow``) with ``inputs``; return its id at once.
+
+        ``sink`` receives the run's events besides the host's.  Raises
+        ValidationError (every problem listed) when the workflow is invalid
+        or an input is wrong; nothing is run then.
+        """
+        ...
+
+    async def status(self, execution_id: ExecutionId) -> ExecutionStatus:
+        """Where a run stands now; raises NotFoundError for a run this tracker does not know."""
+        ...
+
+    async def wait(self, execution_id: ExecutionId) -> RunOutcome:
+        """Wait for a run this tracker started (or resumed) to end, and return how it ended.
+
+        Raises NotFoundError when it is not running here.  Cancelling the
+        waiting task does not cancel the run.
+        """
+        ...
+
+    async def cancel(self, execution_id: ExecutionId) -> None:
+        """Cancel a run: its running nodes are cancelled and no more start.
+
+        Returns once the cancellation is requested; ``status`` tells when it
+        took effect.  Raises NotFoundError for an unknown run, ValidationError
+        for one that already ended.
+        """
+        ...
+
+    async def resume(self, execution_id: ExecutionId, sink: RunSink | None = None) -> ExecutionId:
+        """Continue a failed, cancelled or interrupted run without redoing finished nodes; return its id.
+
+        Raises NotFoundError for an unknown run, ValidationError for one that
+        succeeded or is still running.  :meth:`wait` then gives its result.
+        """
+        ...
+
+    async def close(self) -> None:
+        """Cancel this tracker's running runs and release what it holds; called once, when its user stops."""
         ...
 
 

@@ -1,5 +1,9 @@
 """``symphony run`` and ``symphony runs list|show|resume|cancel``.
 
+``run``, ``runs resume`` and ``runs cancel`` use the ``dag_tracker`` port only,
+so they drive whichever tracker serves it; ``runs list`` and ``runs show`` read
+the builtin tracker's run records.
+
 Exit codes: 0 the run succeeded; 1 it failed or was cancelled, or a user error
 (unknown run, bad input); 2 the workflow cannot be read or is invalid (as
 ``symphony workflow validate`` reports it).
@@ -10,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -18,13 +22,14 @@ from typing import Any
 import click
 import msgspec
 
-from symphony.hookspecs import ExecutionId, Workflow, decode_bounded
+from symphony.hookspecs import ExecutionId, ValidationReport, Workflow, decode_bounded
+from symphony.hookspecs.ports import DagTrackerPort, RunOutcome, RunSink
 
 from ...workflow.cli import load_or_exit
 from .checkpoints import NodeRecord, RunRecord
 from .progress import make_progress
 from .run import RunResult
-from .tracker import DagTracker, RunInvalidError
+from .tracker import DagTracker
 
 __all__ = ["run_command", "runs_commands"]
 
@@ -62,14 +67,18 @@ def parse_inputs(workflow: Workflow, pairs: tuple[str, ...]) -> dict[str, Any]:
     return values
 
 
-def _result_json(result: RunResult) -> dict[str, Any]:
+def _result_json(result: RunOutcome) -> dict[str, Any]:
+    if not isinstance(result, RunResult):  # another tracker's: the fields the port promises
+        return {"run_id": result.run_id, "state": result.state, "outputs": result.outputs, "error": result.error}
     document: dict[str, Any] = msgspec.to_builtins(result)
     for node in document["nodes"].values():
         node["retries"] = max(0, node["attempts"] - 1)
     return document
 
 
-def _print_result(result: RunResult) -> None:
+def _summary(result: RunOutcome) -> str:
+    if not isinstance(result, RunResult):  # another tracker's: no metrics promised
+        return f"run {result.run_id} {result.state}"
     m = result.metrics
     parts = [f"{m.succeeded} succeeded"] + [
         f"{count} {name}"
@@ -78,7 +87,11 @@ def _print_result(result: RunResult) -> None:
     ]
     if m.pending:
         parts.append(f"{m.pending} not run")
-    click.echo(f"run {result.run_id} {result.state} in {m.wall_time * 1000:.1f} ms ({', '.join(parts)})")
+    return f"run {result.run_id} {result.state} in {m.wall_time * 1000:.1f} ms ({', '.join(parts)})"
+
+
+def _print_result(result: RunOutcome) -> None:
+    click.echo(_summary(result))
     if result.error:
         click.echo(f"error: {result.error}")
     if result.outputs:
@@ -89,11 +102,13 @@ def _print_result(result: RunResult) -> None:
         click.echo(f"resume with: symphony runs resume {result.run_id}")
 
 
-def _drive(tracker: DagTracker, begin: Callable[[Any], Any], total: int, as_json: bool) -> None:
+def _drive(
+    tracker: DagTrackerPort, begin: Callable[[RunSink], Awaitable[ExecutionId]], total: int, as_json: bool
+) -> None:
     """Start (or resume) a run with a progress display, wait, print it; exit 1 unless it succeeded."""
     progress = make_progress(total, quiet=as_json)
 
-    async def main() -> RunResult:
+    async def main() -> RunOutcome:
         try:
             run_id = await begin(progress)
             return await tracker.wait(run_id)
@@ -112,17 +127,32 @@ def _drive(tracker: DagTracker, begin: Callable[[Any], Any], total: int, as_json
         raise SystemExit(1)
 
 
-def _resume(tracker: DagTracker, run_id: str, as_json: bool) -> None:
-    record = tracker.require_store().run(run_id)
+def _resume(tracker: DagTrackerPort, run_id: str, as_json: bool) -> None:
+    status = asyncio.run(tracker.status(ExecutionId(run_id)))
     _drive(
         tracker,
-        lambda sink: tracker.resume(ExecutionId(record.id), sink),
-        record.nodes_total,
+        lambda sink: tracker.resume(status.execution_id, sink),
+        status.nodes_total,
         as_json,
     )
 
 
-def run_command(tracker: Callable[[], DagTracker]) -> click.Command:
+def _exit_invalid(file: Path, report: ValidationReport, as_json: bool) -> None:
+    """Print every problem of an invalid workflow and exit 2 (as ``symphony workflow validate``)."""
+    if as_json:
+        problems = [msgspec.to_builtins(p) for p in report.problems]
+        _echo_json({"state": "invalid", "problems": problems})
+    else:
+        for p in report.problems:
+            where = ", ".join(p.nodes + p.edges)
+            click.echo(f"{p.severity}: [{p.kind}] {p.message}" + (f" ({where})" if where else ""), err=True)
+        click.echo(f"{file}: invalid ({len(report.errors)} error(s)); nothing was run.", err=True)
+    raise SystemExit(2)
+
+
+def run_command(tracker: Callable[[], DagTrackerPort], check: Callable[[Workflow], ValidationReport]) -> click.Command:
+    """``symphony run`` over the tracker ``tracker()`` gives; ``check`` validates against the installed nodes."""
+
     @click.command("run")
     @click.argument("file", type=_FILE, required=False)
     @click.option("--input", "-i", "pairs", multiple=True, metavar="NAME=VALUE", help="A workflow input (repeatable).")
@@ -144,20 +174,10 @@ def run_command(tracker: Callable[[], DagTracker]) -> click.Command:
         workflow = load_or_exit(file)
         inputs = parse_inputs(workflow, pairs)
         dag = tracker()
-        try:
-            dag.plan(workflow)
-        except RunInvalidError as error:
-            report = error.report
-            if as_json:
-                problems = [msgspec.to_builtins(p) for p in report.problems]
-                _echo_json({"state": "invalid", "problems": problems})
-            else:
-                for p in report.problems:
-                    where = ", ".join(p.nodes + p.edges)
-                    click.echo(f"{p.severity}: [{p.kind}] {p.message}" + (f" ({where})" if where else ""), err=True)
-                click.echo(f"{file}: invalid ({len(report.errors)} error(s)); nothing was run.", err=True)
-            raise SystemExit(2) from None
-        _drive(dag, lambda sink: dag.start(workflow, inputs, sink), len(workflow.nodes), as_json)
+        report = check(workflow)
+        if not report.valid:
+            _exit_invalid(file, report, as_json)
+        _drive(dag, lambda sink: dag.execute(workflow, inputs, sink), len(workflow.nodes), as_json)
 
     return run
 
@@ -208,7 +228,23 @@ def _show_json(tracker: DagTracker, record: RunRecord, nodes: Mapping[str, NodeR
     }
 
 
-def runs_commands(tracker: Callable[[], DagTracker]) -> click.Group:
+def _cancel(dag: DagTrackerPort, run_id: str) -> None:
+    """Cancel through the port; the state afterwards tells a cancelled run from one whose process will stop it."""
+    async def cancel_run() -> tuple[ExecutionId, str]:
+        run = (await dag.status(ExecutionId(run_id))).execution_id
+        await dag.cancel(run)
+        return run, (await dag.status(run)).state
+
+    run, state = asyncio.run(cancel_run())
+    if state == "cancelled":
+        click.echo(f"run {run}: cancelled.")
+    else:
+        click.echo(f"run {run}: cancellation requested; the process running it stops it shortly.")
+
+
+def runs_commands(tracker: Callable[[], DagTrackerPort], records: Callable[[], DagTracker]) -> click.Group:
+    """``symphony runs``: ``records()`` is the builtin tracker, whose run records ``list`` and ``show`` read."""
+
     @click.group("runs")
     def runs() -> None:
         """List, inspect, resume and cancel workflow runs."""
@@ -218,8 +254,8 @@ def runs_commands(tracker: Callable[[], DagTracker]) -> click.Group:
     @click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
     def list_runs(limit: int, as_json: bool) -> None:
         """The most recent runs: id, workflow, state, when, nodes."""
-        dag = tracker()
-        records = dag.require_store().runs(limit)
+        dag = records()
+        found = dag.require_store().runs(limit)
         if as_json:
             _echo_json(
                 [
@@ -232,15 +268,15 @@ def runs_commands(tracker: Callable[[], DagTracker]) -> click.Group:
                         "nodes_total": r.nodes_total,
                         "error": r.error,
                     }
-                    for r in records
+                    for r in found
                 ]
             )
             return
-        if not records:
+        if not found:
             click.echo("No runs yet; start one with `symphony run FILE`.")
             return
         click.echo(f"{'RUN':<32}  {'WORKFLOW':<20}  {'STATE':<11}  {'STARTED':<19}  NODES")
-        for r in records:
+        for r in found:
             click.echo(
                 f"{r.id:<32}  {r.workflow_id[:20]:<20}  {_state(dag, r):<11}  {_when(r.created_at)}  {r.nodes_total}"
             )
@@ -250,7 +286,7 @@ def runs_commands(tracker: Callable[[], DagTracker]) -> click.Group:
     @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
     def show(run_id: str, as_json: bool) -> None:
         """One run: its state, each node's state and metrics, the totals and the outputs."""
-        dag = tracker()
+        dag = records()
         store = dag.require_store()
         record = store.run(run_id)
         document = _show_json(dag, record, store.nodes(record.id))
@@ -295,13 +331,6 @@ def runs_commands(tracker: Callable[[], DagTracker]) -> click.Group:
     @click.argument("run_id")
     def cancel(run_id: str) -> None:
         """Cancel a run: the process running it stops scheduling and cancels its running nodes."""
-        dag = tracker()
-        record = dag.require_store().run(run_id)
-        alive = dag.alive(record)
-        asyncio.run(dag.cancel(ExecutionId(record.id)))
-        if alive:
-            click.echo(f"run {record.id}: cancellation requested; process {record.pid} stops it shortly.")
-        else:
-            click.echo(f"run {record.id}: cancelled.")
+        _cancel(tracker(), run_id)
 
     return runs

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from symphony.hookspecs import ConfigurationError, PortUnavailableError, hookimpl
-from symphony.hookspecs.ports import HostContext
+from symphony.hookspecs import ConfigurationError, PortUnavailableError, ValidationReport, Workflow, hookimpl
+from symphony.hookspecs.ports import DagTrackerPort, HostContext, port_as
 
 from ...workflow.plugin import limits_of
 from .executor import Executor
@@ -86,20 +86,38 @@ def symphony_provide_dag_tracker(context: HostContext) -> DagTracker:
     return tracker_for(context)
 
 
+def port_of(context: HostContext, user: str) -> DagTrackerPort:
+    """Whichever tracker serves ``dag_tracker``, checked to offer the whole port."""
+    port: DagTrackerPort = port_as(context, "dag_tracker", DagTrackerPort, user=user)
+    return port
+
+
+def records_of(context: HostContext) -> DagTracker:
+    """The builtin tracker serving ``dag_tracker``, whose run records ``runs list|show`` read."""
+    from .tracker import DagTracker
+
+    port = context.port("dag_tracker")
+    if not isinstance(port, DagTracker):
+        raise PortUnavailableError(
+            f"`symphony runs list|show` read the run records of the builtin DAG tracker (plugin 'dag'), but port"
+            f" 'dag_tracker' is served by plugin {context.port_provider('dag_tracker')!r} ({type(port).__name__}),"
+            " which keeps its own: ask it with `symphony runs resume|cancel RUN_ID`, or unset ports.dag_tracker."
+        )
+    return port
+
+
+def check_of(context: HostContext, workflow: Workflow) -> ValidationReport:
+    """``workflow`` validated against the installed contributions, whichever tracker will run it."""
+    from ...workflow.validate import validate
+
+    return validate(workflow, implementations_of(context).catalogue(), limits_of(context)).report()
+
+
 @hookimpl
 def symphony_register_commands(cli: Any, context: HostContext) -> None:
     from .cli import run_command, runs_commands
 
-    def tracker() -> DagTracker:
-        from .tracker import DagTracker
-
-        port = context.port("dag_tracker")
-        if not isinstance(port, DagTracker):
-            raise PortUnavailableError(
-                f"`symphony run` needs the builtin DAG tracker, but dag_tracker is served by {type(port).__name__};"
-                " unset ports.dag_tracker to use it."
-            )
-        return port
-
-    cli.add_command(run_command(tracker), "run")
-    cli.add_command(runs_commands(tracker), "runs")
+    cli.add_command(
+        run_command(lambda: port_of(context, "`symphony run`"), lambda workflow: check_of(context, workflow)), "run"
+    )
+    cli.add_command(runs_commands(lambda: port_of(context, "`symphony runs`"), lambda: records_of(context)), "runs")

@@ -97,9 +97,9 @@ class DagTracker:
 
     # -- the port -------------------------------------------------------------------
 
-    async def execute(self, workflow: Any, inputs: Mapping[str, Any]) -> ExecutionId:
+    async def execute(self, workflow: Any, inputs: Mapping[str, Any], sink: Sink | None = None) -> ExecutionId:
         """Start a run in the background; :meth:`wait` gives its result."""
-        return await self.start(workflow, inputs)
+        return await self.start(workflow, inputs, sink)
 
     async def status(self, execution_id: ExecutionId) -> ExecutionStatus:
         live = self._runs.get(execution_id)
@@ -186,6 +186,23 @@ class DagTracker:
         self._spawn(run, resumed=True)
         return ExecutionId(record.id)
 
+    async def wait(self, execution_id: ExecutionId) -> RunResult:
+        """The result of a run started by this tracker, once it ends."""
+        live = self._runs.get(execution_id)
+        if live is None:
+            raise NotFoundError(f"Run {execution_id} is not running in this process.")
+        try:
+            return await asyncio.shield(live[1])
+        finally:
+            if live[1].done():
+                self._runs.pop(execution_id, None)
+
+    async def close(self) -> None:
+        for run, task in list(self._runs.values()):
+            run.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        await self.executor.close()
+
     # -- beyond the port ----------------------------------------------------------------
 
     async def start(self, workflow: Any, inputs: Mapping[str, Any], sink: Sink | None = None) -> ExecutionId:
@@ -221,26 +238,9 @@ class DagTracker:
         self._spawn(run, resumed=False)
         return ExecutionId(run_id)
 
-    async def wait(self, execution_id: ExecutionId) -> RunResult:
-        """The result of a run started by this tracker, once it ends."""
-        live = self._runs.get(execution_id)
-        if live is None:
-            raise NotFoundError(f"Run {execution_id} is not running in this process.")
-        try:
-            return await asyncio.shield(live[1])
-        finally:
-            if live[1].done():
-                self._runs.pop(execution_id, None)
-
     async def run(self, workflow: Any, inputs: Mapping[str, Any], sink: Sink | None = None) -> RunResult:
         """Start a run and wait for it."""
         return await self.wait(await self.start(workflow, inputs, sink))
-
-    async def close(self) -> None:
-        for run, task in list(self._runs.values()):
-            run.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-        await self.executor.close()
 
     def alive(self, record: RunRecord) -> bool:
         """Whether the process that runs ``record`` is still alive (a run of this host only)."""
