@@ -6,9 +6,10 @@ holds the algorithms, for the DAG tracker, the conductor and editors to use.
 
 from .builder import WorkflowBuilder, WorkflowBuildError
 from .catalogue import Catalogue
+from .edits import EditError
 from .formats import WorkflowFormatError, decode, encode, load, save
 from .session import EditSession
-from .validate import EditError, Limits, ValidatedWorkflow, validate
+from .validate import Limits, ValidatedWorkflow, validate
 
 __all__ = [
     "Catalogue",

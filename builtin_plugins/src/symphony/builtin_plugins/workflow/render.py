@@ -12,7 +12,7 @@ import networkx as nx
 
 from symphony.hookspecs import ConditionalEdge, ControlEdge, ControlNode, Workflow
 
-from .validate import edge_key
+from .edits import edge_key
 
 __all__ = ["critical_path", "to_dot", "to_mermaid", "to_networkx"]
 

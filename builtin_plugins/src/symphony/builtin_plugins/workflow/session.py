@@ -5,7 +5,8 @@ from __future__ import annotations
 from symphony.hookspecs import Edit, ValidationReport, Workflow
 
 from .catalogue import Catalogue
-from .validate import EditError, Limits, ValidatedWorkflow, validate
+from .edits import EditError
+from .validate import Limits, ValidatedWorkflow, validate
 
 __all__ = ["EditSession"]
 

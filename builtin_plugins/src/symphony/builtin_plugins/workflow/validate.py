@@ -1,9 +1,10 @@
-"""The validation pipeline of seed M5.2, full and incremental.
+"""The validation pipeline of seed M5.2: the entry point and the checks.
 
 :func:`validate` checks a whole workflow and returns a :class:`ValidatedWorkflow`
 that keeps what it learnt (indexes, per-node and per-edge problems, levels), so
-that :meth:`ValidatedWorkflow.apply` can re-check only what an edit can affect
-and still report exactly what a full validation of the edited workflow would.
+that :meth:`ValidatedWorkflow.apply` (from :mod:`.edits`) can re-check only what
+an edit can affect and still report exactly what a full validation of the
+edited workflow would.  The graph algorithms are in :mod:`.graph`.
 
 Problems are kept in buckets by what they depend on:
 
@@ -34,22 +35,15 @@ import msgspec
 
 from symphony.hookspecs import (
     INPUTS_NODE,
-    AddNode,
     ConditionalEdge,
-    Connect,
     ControlEdge,
     ControlNode,
     DataEdge,
-    Disconnect,
     Edge,
-    Edit,
     InstrumentNode,
     Node,
     NodeSignature,
     ProblemKind,
-    RemoveNode,
-    UpdateNode,
-    ValidationError,
     ValidationReport,
     Workflow,
     WorkflowProblem,
@@ -57,9 +51,11 @@ from symphony.hookspecs import (
 
 from .catalogue import CONTROL_SIGNATURES, Catalogue
 from .conditions import ConditionError, parse_condition
+from .edits import IncrementalEdits
+from .graph import kahn_levels, shortest_cycle, strongly_connected
 from .types import compatible, has_fields
 
-__all__ = ["EditError", "Limits", "ValidatedWorkflow", "edge_key", "validate"]
+__all__ = ["Limits", "ValidatedWorkflow", "validate"]
 
 _STAGE: Final = {kind: index for index, kind in enumerate(get_args(ProblemKind))}
 _MERGE_MODES: Final = ("first", "all")
@@ -79,19 +75,8 @@ class Limits(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     timeout: Annotated[float, msgspec.Meta(ge=0)] | None = None
 
 
-class EditError(ValidationError):
-    """An edit that cannot be applied at all (unknown node, existing edge...); nothing changed."""
-
-    category = "data.validation.edit"
-
-
 def _tag(value: Edge | Node) -> str:
     return str(value.__struct_config__.tag)
-
-
-def edge_key(edge: Edge) -> str:
-    """The edge's id, or ``kind:from->to`` when the author gave none."""
-    return edge.id or f"{_tag(edge)}:{edge.source}->{edge.target}"
 
 
 def _problem(
@@ -115,7 +100,7 @@ def validate(workflow: Workflow, catalogue: Catalogue, limits: Limits | None = N
     return ValidatedWorkflow(workflow, catalogue, limits or Limits())
 
 
-class ValidatedWorkflow:
+class ValidatedWorkflow(IncrementalEdits):
     """A workflow with everything its validation learnt, kept current through edits."""
 
     def __init__(self, workflow: Workflow, catalogue: Catalogue, limits: Limits) -> None:
@@ -588,46 +573,29 @@ class ValidatedWorkflow:
             (node,),
         )
 
-    # -- the graph: Kahn levels, cycles, reachability ----------------------------------
+    # -- the graph: levels and cycles ---------------------------------------------------
 
     def _compute_graph(self, succ: Mapping[str, Iterable[str]], indegree: Mapping[str, int]) -> None:
-        """Kahn's algorithm by levels; on leftovers, report each cycle and what waits on it.
+        """Kahn's levels; on leftovers, report each cycle and what waits on it.
 
         ``succ`` may list a successor once per edge if ``indegree`` counts the same way.
         """
-        remaining = dict(indegree)
-        frontier = [node for node, count in remaining.items() if count == 0]
-        level: dict[str, int] = {}
-        depth = 0
-        while frontier:
-            following = []
-            for node in frontier:
-                level[node] = depth
-                for child in succ[node]:
-                    remaining[child] -= 1
-                    if remaining[child] == 0:
-                        following.append(child)
-            frontier = following
-            depth += 1
-        if len(level) == len(remaining):
+        level = kahn_levels(succ, indegree)
+        if len(level) == len(indegree):
             self._level, self._graph_problems = level, []
             return
         self._level = None
-        self._graph_problems = self._cycle_problems({node for node in remaining if node not in level}, succ)
-
-    def _recompute_graph(self) -> None:
-        """After an edit the local repair cannot handle (a cycle appears or may go)."""
-        self._compute_graph(self._succ, {node: len(preds) for node, preds in self._pred.items()})
+        self._graph_problems = self._cycle_problems({node for node in indegree if node not in level}, succ)
 
     def _cycle_problems(self, stuck: set[str], succ: Mapping[str, Iterable[str]]) -> list[WorkflowProblem]:
         found = []
         on_cycles: set[str] = set()
-        for component in _strongly_connected(stuck, succ):
+        for component in strongly_connected(stuck, succ):
             if len(component) == 1:
                 (only,) = component
                 if only not in succ[only]:
                     continue
-            path = _cycle_through(min(component), component, succ)
+            path = shortest_cycle(min(component), component, succ)
             on_cycles.update(component)
             pairs = list(itertools.pairwise(path))
             found.append(
@@ -715,302 +683,3 @@ class ValidatedWorkflow:
         return msgspec.structs.replace(
             self._header, nodes=dict(self.nodes), edges=(*self.edges.values(), *self._duplicates)
         )
-
-    # -- incremental edits ----------------------------------------------------------------
-
-    def apply(self, edit: Edit) -> list[Edit]:
-        """Apply ``edit``, re-checking only what it can affect; return the edits that undo it.
-
-        Raises EditError, changing nothing, for an edit that cannot apply.
-        """
-        if not self.complete:
-            raise EditError("This workflow was not fully validated (limit or timeout); edit the document instead.")
-        self.prepare_edits()
-        if type(edit) is Connect:
-            return self._connect(edit.edge)
-        if type(edit) is Disconnect:
-            return self._disconnect(edit.edge)
-        if type(edit) is AddNode:
-            return self._add_node(edit.id, edit.node)
-        if type(edit) is RemoveNode:
-            return self._remove_node(edit.id)
-        assert type(edit) is UpdateNode
-        return self._update_node(edit.id, edit.node)
-
-    def prepare_edits(self) -> None:
-        """Build, once, the indexes edits need: edges by end, successor and predecessor counts.
-
-        ``apply`` calls it; an editor calls it when it opens a document, so that
-        the first drag does not pay for it.
-        """
-        if self._editing:
-            return
-        if self._duplicates:
-            keys = ", ".join(sorted({edge_key(edge) for edge in self._duplicates}))
-            raise EditError(f"The document has duplicate edges ({keys}); remove the copies before editing it.")
-        nodes = self.nodes
-        out_index: dict[str, dict[str, None]] = {node_id: {} for node_id in nodes}
-        in_index: dict[str, dict[str, None]] = {node_id: {} for node_id in nodes}
-        succ: dict[str, dict[str, int]] = {node_id: {} for node_id in nodes}
-        pred: dict[str, dict[str, int]] = {node_id: {} for node_id in nodes}
-        feeders: dict[str, list[str]] = {}
-        for key, edge in self.edges.items():
-            source, target = edge.source.partition(".")[0], edge.target.partition(".")[0]
-            if type(edge) is DataEdge and "." in edge.target:
-                feeders.setdefault(edge.target, []).append(key)
-            out_index.setdefault(source, {})[key] = None
-            in_index.setdefault(target, {})[key] = None
-            if source in nodes and target in nodes:
-                counts, back = succ[source], pred[target]
-                counts[target] = counts.get(target, 0) + 1
-                back[source] = back.get(source, 0) + 1
-        self._out, self._in, self._succ, self._pred = out_index, in_index, succ, pred
-        self._feeders, self._sources, self._fed = feeders, set(), Counter()
-        self._editing = True
-
-    def _refresh_nodes(self, node_ids: Iterable[str]) -> None:
-        for node_id in node_ids:
-            if node_id in self.nodes:
-                found = self._check_node(node_id)
-                if found:
-                    self._node_problems[node_id] = found
-                else:
-                    self._node_problems.pop(node_id, None)
-            else:
-                self._node_problems.pop(node_id, None)
-
-    def _refresh_edges(self, keys: Iterable[str]) -> None:
-        for key in keys:
-            found = self._check_edge(key) if key in self.edges else []
-            if found:
-                self._edge_problems[key] = found
-            else:
-                self._edge_problems.pop(key, None)
-
-    def _connect(self, edge: Edge) -> list[Edit]:
-        key = edge_key(edge)
-        if key in self.edges:
-            raise EditError(f"Edge {key!r} already exists; disconnect it first or give the new edge its own id.")
-        self.edges[key] = edge
-        source = edge.source.partition(".")[0]
-        target, _, port = edge.target.partition(".")
-        self._out.setdefault(source, {})[key] = None
-        self._in.setdefault(target, {})[key] = None
-        if type(edge) is DataEdge and port:
-            self._feeders.setdefault(edge.target, []).append(key)
-            self._refresh_port(edge.target)
-        self._refresh_edges((key,))
-        self._refresh_nodes((source, target))
-        if source in self.nodes and target in self.nodes:
-            self._link(source, target)
-        return [Disconnect(edge=key)]
-
-    def _disconnect(self, key: str) -> list[Edit]:
-        edge = self.edges.pop(key, None)
-        if edge is None:
-            raise EditError(f"There is no edge {key!r} to disconnect.")
-        source = edge.source.partition(".")[0]
-        target, _, port = edge.target.partition(".")
-        del self._out[source][key], self._in[target][key]
-        if type(edge) is DataEdge and port:
-            feeders = self._feeders[edge.target]
-            feeders.remove(key)
-            if not feeders:
-                del self._feeders[edge.target]
-            self._refresh_port(edge.target)
-        self._edge_problems.pop(key, None)
-        self._refresh_nodes((source, target))
-        if source in self.nodes and target in self.nodes:
-            self._unlink(source, target)
-        return [Connect(edge=edge)]
-
-    def _add_node(self, node_id: str, node: Node) -> list[Edit]:
-        if node_id in self.nodes:
-            raise EditError(f"Node {node_id!r} already exists; update it or choose another id.")
-        self.nodes[node_id] = node
-        self._signatures[node_id] = self._resolve_signature(node)
-        self._succ[node_id], self._pred[node_id] = {}, {}
-        if self._level is not None:
-            self._level[node_id] = 0
-        touching = [*self._out.get(node_id, {}), *self._in.get(node_id, {})]
-        self._refresh_edges(touching)
-        self._refresh_nodes((node_id,))
-        for port in self._input_ports(node_id):
-            self._refresh_port(port)
-        for key in dict.fromkeys(touching):  # edges that were dangling and now reach this node
-            edge = self.edges[key]
-            source, target = edge.source.partition(".")[0], edge.target.partition(".")[0]
-            if source in self.nodes and target in self.nodes:
-                self._link(source, target)
-        self._after_node_change(node_id)
-        # Removing the node removes the edges that were waiting for it: put them back.
-        return [RemoveNode(id=node_id), *(Connect(edge=self.edges[key]) for key in dict.fromkeys(touching))]
-
-    def _remove_node(self, node_id: str) -> list[Edit]:
-        node = self.nodes.get(node_id)
-        if node is None:
-            raise EditError(f"There is no node {node_id!r} to remove.")
-        touching = list(dict.fromkeys([*self._out.get(node_id, {}), *self._in.get(node_id, {})]))
-        restore = [self.edges[key] for key in touching]
-        for key in touching:
-            self._disconnect(key)
-        del self.nodes[node_id], self._succ[node_id], self._pred[node_id], self._signatures[node_id]
-        if self._level is not None:
-            del self._level[node_id]
-        self._node_problems.pop(node_id, None)
-        self._after_node_change(node_id)
-        return [AddNode(id=node_id, node=node), *(Connect(edge=edge) for edge in restore)]
-
-    def _update_node(self, node_id: str, node: Node) -> list[Edit]:
-        previous = self.nodes.get(node_id)
-        if previous is None:
-            raise EditError(f"There is no node {node_id!r} to update; add it first.")
-        self.nodes[node_id] = node
-        self._signatures[node_id] = self._resolve_signature(node)
-        touching = [*self._out.get(node_id, {}), *self._in.get(node_id, {})]
-        self._refresh_edges(touching)
-        self._refresh_nodes((node_id,))
-        for port in self._input_ports(node_id):
-            self._refresh_port(port)
-        self._after_node_change(node_id)
-        return [UpdateNode(id=node_id, node=previous)]
-
-    def _input_ports(self, node_id: str) -> set[str]:
-        """The ``"node.port"`` inputs that data edges feed, found from the node's incoming edges."""
-        edges = self.edges
-        return {
-            edges[key].target
-            for key in self._in.get(node_id, {})
-            if type(edges[key]) is DataEdge and "." in edges[key].target
-        }
-
-    def _after_node_change(self, node_id: str) -> None:
-        if node_id in self._output_refs or self._output_problems:
-            self._check_outputs()
-
-    def _link(self, source: str, target: str) -> None:
-        counts = self._succ[source]
-        counts[target] = counts.get(target, 0) + 1
-        back = self._pred[target]
-        back[source] = back.get(source, 0) + 1
-        if counts[target] > 1:  # a parallel edge changes no order, but may change which edge a cycle names
-            if self._level is None:
-                self._recompute_graph()
-            return
-        level = self._level
-        if level is None or source == target or self._reaches(target, source):
-            self._recompute_graph()
-            return
-        stack = [(target, level[source] + 1)]
-        while stack:
-            node, depth = stack.pop()
-            if level[node] >= depth:
-                continue
-            level[node] = depth
-            stack.extend((child, depth + 1) for child in self._succ[node])
-
-    def _unlink(self, source: str, target: str) -> None:
-        counts = self._succ[source]
-        counts[target] -= 1
-        self._pred[target][source] -= 1
-        if counts[target]:
-            if self._level is None:
-                self._recompute_graph()
-            return
-        del counts[target], self._pred[target][source]
-        level = self._level
-        if level is None:
-            self._recompute_graph()
-            return
-        pending = [target]
-        while pending:
-            node = pending.pop()
-            depth = max((level[p] + 1 for p in self._pred[node]), default=0)
-            if depth < level[node]:
-                level[node] = depth
-                pending.extend(self._succ[node])
-
-    def _reaches(self, start: str, goal: str) -> bool:
-        """Whether ``goal`` is reachable from ``start``; levels prune the search (acyclic graph only)."""
-        level = self._level
-        assert level is not None
-        bound = level[goal]
-        if level[start] >= bound:
-            return False
-        seen, stack = {start}, [start]
-        while stack:
-            for child in self._succ[stack.pop()]:
-                if child == goal:
-                    return True
-                if child not in seen and level[child] < bound:
-                    seen.add(child)
-                    stack.append(child)
-        return False
-
-
-def _cycle_through(start: str, component: set[str], succ: Mapping[str, Iterable[str]]) -> list[str]:
-    """The shortest cycle from ``start`` back to itself within ``component`` (ties by name)."""
-    parents: dict[str, str] = {}
-    frontier = [start]
-    while frontier:
-        following = []
-        for node in frontier:
-            for child in sorted(set(succ[node])):
-                if child == start:
-                    path = [node]
-                    while path[-1] != start:
-                        path.append(parents[path[-1]])
-                    return [start, *reversed(path[:-1]), start] if node != start else [start, start]
-                if child in component and child not in parents:
-                    parents[child] = node
-                    following.append(child)
-        frontier = following
-    raise AssertionError("a strongly connected component always has a cycle")  # pragma: no cover
-
-
-def _strongly_connected(nodes: set[str], succ: Mapping[str, Iterable[str]]) -> list[set[str]]:
-    """Tarjan's algorithm, iteratively, over the subgraph induced by ``nodes``."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    on_stack: set[str] = set()
-    stack: list[str] = []
-    components: list[set[str]] = []
-    counter = 0
-    for root in sorted(nodes):
-        if root in index:
-            continue
-        work = [(root, iter(sorted(c for c in succ[root] if c in nodes)))]
-        index[root] = low[root] = counter
-        counter += 1
-        stack.append(root)
-        on_stack.add(root)
-        while work:
-            node, children = work[-1]
-            advanced = False
-            for child in children:
-                if child not in index:
-                    index[child] = low[child] = counter
-                    counter += 1
-                    stack.append(child)
-                    on_stack.add(child)
-                    work.append((child, iter(sorted(c for c in succ[child] if c in nodes))))
-                    advanced = True
-                    break
-                if child in on_stack:
-                    low[node] = min(low[node], index[child])
-            if advanced:
-                continue
-            work.pop()
-            if work:
-                parent = work[-1][0]
-                low[parent] = min(low[parent], low[node])
-            if low[node] == index[node]:
-                component = set()
-                while True:
-                    member = stack.pop()
-                    on_stack.discard(member)
-                    component.add(member)
-                    if member == node:
-                        break
-                components.append(component)
-    return components
