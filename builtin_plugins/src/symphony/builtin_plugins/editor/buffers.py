@@ -13,9 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from symphony.hookspecs import BufferId, Event, NotFoundError, ValidationError, new_id
+from symphony.hookspecs._files import atomic_write
 from symphony.hookspecs.ports import BufferInfo, Position, TextEdit
-
-from .._files import atomic_write
 
 __all__ = ["Buffers"]
 

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any, Final
 
 from symphony.hookspecs import NetworkError, NotFoundError, ValidationError
+from symphony.hookspecs._files import atomic_write
 
-from .._files import atomic_write
 from .operators import Run
 
 __all__ = ["file_read", "file_write", "http_request"]

@@ -16,9 +16,8 @@ from typing import Any
 import msgspec
 
 from symphony.hookspecs import ArtifactId, NotFoundError, ValidationError
+from symphony.hookspecs._files import atomic_write
 from symphony.hookspecs.ports import ArtifactInfo
-
-from .._files import atomic_write
 
 __all__ = ["LocalArtifactStore"]
 
@@ -41,8 +40,10 @@ class LocalArtifactStore:
         artifact_id = ArtifactId(_PREFIX + hashlib.sha256(content).hexdigest())
         blob, meta = self._paths(artifact_id)
         if not blob.exists():
+            blob.parent.mkdir(parents=True, exist_ok=True)
             atomic_write(blob, content)
         if metadata is not None or not meta.exists():
+            meta.parent.mkdir(parents=True, exist_ok=True)
             atomic_write(meta, msgspec.json.encode(dict(metadata or {})))
         return artifact_id
 

@@ -18,6 +18,7 @@ from .validate import Limits, validate
 __all__ = ["load_or_exit", "workflow_commands"]
 
 _FILE = click.Path(path_type=Path, dir_okay=False)
+_WHERE_TO_WRITE = "Give -o a path in an existing directory you can write to (convert creates no directories)."
 
 
 def load_or_exit(path: Path) -> Workflow:
@@ -77,6 +78,9 @@ def workflow_commands(catalogue: Callable[[], Catalogue], limits: Callable[[], L
             data = encode(document, target)  # type: ignore[arg-type]
         except WorkflowFormatError as error:
             raise click.ClickException(str(error)) from None
+        except OSError as error:
+            click.echo(f"Error: cannot write {output}: {error.strerror}. {_WHERE_TO_WRITE}", err=True)
+            raise SystemExit(2) from None
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
 

@@ -24,8 +24,7 @@ from symphony.hookspecs import (
     loads_toml,
     read_bounded,
 )
-
-from .._files import atomic_write
+from symphony.hookspecs._files import atomic_write
 
 __all__ = ["FORMATS", "Format", "WorkflowFormatError", "decode", "encode", "format_for", "load", "save"]
 

@@ -15,9 +15,8 @@ from pathlib import Path
 
 import msgspec
 
+from symphony.hookspecs._files import atomic_write
 from symphony.sandbox.manager import ExtensionStats
-
-from .._files import atomic_write
 
 __all__ = ["ExtensionRecord", "StateFile"]
 
@@ -54,6 +53,7 @@ class StateFile:
             return {}  # statistics only: a damaged file starts over rather than blocking extensions
 
     def _write(self, records: dict[str, ExtensionRecord]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(self.path, msgspec.json.encode(records))
 
     def add(self, rows: list[ExtensionStats], previous: dict[str, ExtensionStats]) -> None:
