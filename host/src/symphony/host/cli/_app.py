@@ -59,6 +59,12 @@ _BUILTIN_COMMANDS = {
 }
 
 
+def _collect(host: Host) -> dict[str, click.Command]:
+    collector = click.Group()
+    host.call_each("symphony_register_commands", cli=collector, context=host.context)
+    return dict(collector.commands)
+
+
 class _RootGroup(click.Group):
     """Builtin commands imported on use; plugin commands (``symphony_register_commands``) added on demand."""
 
@@ -73,18 +79,31 @@ class _RootGroup(click.Group):
         return command
 
     def _plugin_commands(self, ctx: click.Context) -> dict[str, click.Command]:
-        """This invocation's plugin commands, collected once from its host (never kept across invocations)."""
-        if ctx.resilient_parsing:
-            return {}
+        """This invocation's plugin commands, collected once from its host (never kept across invocations).
+
+        Shell completion (``ctx.resilient_parsing``) collects them too, so ``run`` or
+        ``workflow convert --`` complete; there a host that cannot start offers the
+        builtin commands rather than an error in the middle of the user's command line.
+        """
         # Commands are resolved before the group's callback runs, so the factory may not exist yet.
         if not isinstance(ctx.obj, HostFactory):
             ctx.obj = HostFactory(ctx.params.get("config_file"), ctx.params.get("overrides", ()))
         factory = ctx.obj
         if factory.plugin_commands is None:
-            collector = click.Group()
-            host = factory.host()
-            host.call_each("symphony_register_commands", cli=collector, context=host.context)
-            factory.plugin_commands = dict(collector.commands)
+            if ctx.resilient_parsing:
+                return self._completion_commands(factory)
+            factory.plugin_commands = _collect(factory.host())
+        return factory.plugin_commands
+
+    @staticmethod
+    def _completion_commands(factory: HostFactory) -> dict[str, click.Command]:
+        import logging
+
+        logging.disable(logging.CRITICAL)  # a warning on stderr would land in the user's command line
+        try:
+            factory.plugin_commands = _collect(factory.host())
+        except Exception:  # completion must never fail; the command itself reports the error
+            factory.plugin_commands = {}
         return factory.plugin_commands
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
