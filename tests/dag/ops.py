@@ -17,6 +17,7 @@ from typing import Any
 from symphony.hookspecs import OperatorSpec, PortSpec, hookimpl
 
 SYMPHONY_API = "^1.0"
+BLOCKING_PATIENCE = 10.0
 
 
 def _log(config: Mapping[str, Any], what: str) -> None:
@@ -28,7 +29,8 @@ def _log(config: Mapping[str, Any], what: str) -> None:
 def record(config: Mapping[str, Any]) -> Any:
     """Log start and end, sleep ``config.sleep`` seconds, output ``[name, input value]``.
 
-    With ``config.wait_for``, first wait until that file exists.
+    With ``config.wait_for``, first wait until that file exists; with ``config.done``,
+    create that file once the end is logged.
     """
 
     async def run(inputs: Mapping[str, Any]) -> dict[str, Any]:
@@ -38,6 +40,8 @@ def record(config: Mapping[str, Any]) -> Any:
                 await asyncio.sleep(0.01)
         await asyncio.sleep(float(config.get("sleep", 0)))
         _log(config, "end")
+        if "done" in config:
+            Path(config["done"]).touch()
         return {"value": [config.get("name", ""), inputs.get("value")]}
 
     return run
@@ -61,13 +65,25 @@ def flaky(config: Mapping[str, Any]) -> Any:
 
 
 class Blocking:
-    """A synchronous (CPU-bound) operator: reports the thread it ran in."""
+    """A synchronous (CPU-bound) operator: reports the thread it ran in; logs like ``record``.
+
+    With ``config.wait_for`` it holds its thread until that file exists, for at
+    most ``BLOCKING_PATIENCE`` seconds: on the event loop's thread it would wait
+    in vain, since nothing else can run there meanwhile.
+    """
 
     def __init__(self, config: Mapping[str, Any]) -> None:
+        self.config = config
         self.seconds = float(config.get("sleep", 0))
 
     def __call__(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        _log(self.config, "start")
+        if "wait_for" in self.config:
+            deadline = time.monotonic() + BLOCKING_PATIENCE
+            while not Path(self.config["wait_for"]).exists() and time.monotonic() < deadline:
+                time.sleep(0.01)
         time.sleep(self.seconds)
+        _log(self.config, "end")
         return {"value": threading.current_thread().name}
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -207,12 +206,10 @@ def test_spinning_forever_runs_out_of_fuel_and_the_next_call_works(load: Load) -
 
 
 def test_spinning_past_the_wall_clock_timeout_is_interrupted(load: Load) -> None:
-    ext = load(limits=WasmLimits(fuel=10**15, timeout=0.2))
-    start = time.perf_counter()
+    ext = load(limits=WasmLimits(fuel=10**15, timeout=0.2))  # fuel for hours: only the deadline can stop it
     with pytest.raises(WasmTrapError, match=r"exceeded its wall-clock timeout of 0.2 s") as caught:
         ext.invoke("spin")
     assert caught.value.reason == "deadline"
-    assert time.perf_counter() - start < 5
     assert_recovers(ext)
 
 
