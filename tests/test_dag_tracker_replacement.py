@@ -12,37 +12,29 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from tests.replacing import logged_calls, replacing_cli, serving
+
 if TYPE_CHECKING:  # pytest imports conftest itself; annotations only need the names
     from tests.conftest import Installer, Symphony
 
-SYMPHONY = Path(sys.executable).parent / "symphony"
 REPO = Path(__file__).resolve().parents[1]
 WELCOME = REPO / "examples" / "welcome.toml"
 USER = json.dumps({"name": "Ada", "active": True, "plan": "pro"})
 
 
-@pytest.fixture(scope="module")
-def site(installer: Installer, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return installer.install(tmp_path_factory.mktemp("own-dag-tracker"), "own-dag-tracker")
-
-
 @pytest.fixture
-def cli(site: Path, symphony: Any) -> Symphony:
-    runner: Symphony = symphony(site)
-    return runner
+def cli(installer: Installer, tmp_path_factory: pytest.TempPathFactory, symphony: Any) -> Symphony:
+    return replacing_cli(installer, tmp_path_factory, symphony, "own-dag-tracker")
 
 
 def calls(cli: Symphony) -> list[dict[str, Any]]:
-    """The port calls the replacement logged, in order."""
-    log = cli.data_dir / "own-dag-tracker.log"
-    return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+    return logged_calls(cli, "own-dag-tracker")
 
 
 def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
@@ -129,23 +121,8 @@ def test_runs_list_with_a_replacement_names_the_plugin_that_keeps_the_records(cl
 def conductor(cli: Symphony) -> Iterator[Path]:
     """``symphony conductor serve --unix PATH`` over the replacement, once it listens."""
     socket = cli.home / "conductor.sock"
-    cli.home.mkdir(parents=True, exist_ok=True)
-
-    process = subprocess.Popen(
-        [str(SYMPHONY), "conductor", "serve", "--unix", str(socket)],
-        cwd=cli.home,
-        env=cli.env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        assert process.stdout.readline().strip() == f"listening on unix:{socket}", process.stderr
+    with serving("conductor", socket, env=cli.env(), cwd=cli.home):
         yield socket
-    finally:
-        process.terminate()
-        process.wait(30)
 
 
 @pytest.mark.slow

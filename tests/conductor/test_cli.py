@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.replacing import serving
+
 from .conftest import EXAMPLES, WELCOME_LINES, WELCOME_USER
 
 pytestmark = pytest.mark.slow
@@ -46,42 +48,8 @@ def _one_line_error(result: subprocess.CompletedProcess[str]) -> str:
 def server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], Path]]:
     """``symphony conductor serve --unix PATH``, once it listens."""
     socket = tmp_path / "conductor.sock"
-    process = subprocess.Popen(
-        [str(SYMPHONY), "conductor", "serve", "--unix", str(socket)],
-        cwd=tmp_path,
-        env=_env(tmp_path),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        assert process.stdout.readline().strip() == f"listening on unix:{socket}"
+    with serving("conductor", socket, env=_env(tmp_path), cwd=tmp_path) as process:
         yield process, socket
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(10)
-
-
-def test_status_of_the_embedded_conductor_is_idle(tmp_path: Path) -> None:
-    result = symphony(tmp_path, "conductor", "status", "--json")
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == {
-        "state": "idle",
-        "active_runs": [],
-        "mode": "embedded",
-        "pid": None,
-        "restarts": 0,
-        "reason": None,
-    }
-
-
-def test_status_in_process_mode_starts_the_conductor_process_and_reports_its_pid(tmp_path: Path) -> None:
-    result = symphony(tmp_path, "--set", "components.conductor.options.mode=process", "conductor", "status")
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("conductor: idle (process, pid ")
-    assert "0 restart(s)" in result.stdout
 
 
 def orchestrate_welcome(tmp_path: Path, socket: Path) -> subprocess.CompletedProcess[str]:

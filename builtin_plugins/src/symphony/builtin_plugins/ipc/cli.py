@@ -37,7 +37,7 @@ from symphony.hookspecs import (
 )
 from symphony.hookspecs.ports import MessageBus
 
-from .bus import BROADCAST, InProcessBus
+from .bus import BROADCAST
 from .bus.server import SERVER, BusServer
 from .transports import (
     StreamConnection,
@@ -129,15 +129,14 @@ class StopSignals:
 async def serve(
     bus: MessageBus, addresses: list[tuple[str, str]], token: str | None, tls: tuple[str, str] | None = None
 ) -> None:
-    """Listen on ``addresses`` until SIGINT or SIGTERM; prints ``listening on ADDRESS`` for each.
+    """Start ``bus`` (any ``message_bus`` provider), listen on ``addresses`` until SIGINT or SIGTERM, stop it.
 
+    Prints ``listening on ADDRESS`` for each address.
     ``tls`` (certificate, key) makes the TCP listeners speak TLS.
     """
     config = TransportConfig(token=token)
     tcp_config = TransportConfig(token=token, tls=True, tls_cert=tls[0], tls_key=tls[1]) if tls else config
-    owns_bus = isinstance(bus, InProcessBus)
-    if isinstance(bus, InProcessBus):
-        await bus.start()
+    await bus.start()
     echo = False
     with contextlib.suppress(TransportError):  # a distribution's bus may already have one
         bus.register_endpoint(ECHO, _echo)
@@ -160,8 +159,7 @@ async def serve(
         await server.close()
         if echo:
             bus.unregister_endpoint(ECHO)
-        if owns_bus and isinstance(bus, InProcessBus):
-            await bus.stop()
+        await bus.stop()
 
 
 # -- clients -------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from symphony.hookspecs import hookimpl
-from symphony.hookspecs.ports import HostContext, MessageBus
+from symphony.hookspecs.ports import HostContext, MessageBus, port_as
 
 from .cli import bus_commands
 
@@ -15,7 +15,7 @@ SYMPHONY_API = "^1.0"
 @hookimpl
 def symphony_register_commands(cli: Any, context: HostContext) -> None:
     def bus_of() -> MessageBus:
-        bus: MessageBus = context.port("message_bus")
+        bus: MessageBus = port_as(context, "message_bus", MessageBus, user="`symphony bus serve`")
         return bus
 
     cli.add_command(bus_commands(bus_of), "bus")

@@ -1,18 +1,26 @@
-"""Registers the in-process bus as the ``message_bus`` port (trylast: any other provider wins)."""
+"""Registers the in-process bus as the ``message_bus`` port (trylast: any other provider wins).
+
+The lifecycle and the health check serve whichever bus serves the port, through
+the MessageBus Protocol; only the builtin bus's metrics and its cheap
+synchronous publish are reached past it (they are this package's own).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import weakref
 
 from symphony.hookspecs import Event, HealthCheck, HealthStatus, hookimpl
-from symphony.hookspecs.ports import HostContext
+from symphony.hookspecs.ports import HostContext, MessageBus, port_as
 
 from .bus import InProcessBus
 
 SYMPHONY_API = "^1.0"
 
-#: The builtin bus each started host runs, for republishing its events (one host may run many).
-_RUNNING: weakref.WeakKeyDictionary[HostContext, InProcessBus] = weakref.WeakKeyDictionary()
+#: The bus each started host runs, for republishing its events (one host may run many).
+_RUNNING: weakref.WeakKeyDictionary[HostContext, MessageBus] = weakref.WeakKeyDictionary()
+#: Publications to other providers' buses still in flight (the loop keeps only weak references to tasks).
+_PUBLISHING: set[asyncio.Task[int]] = set()
 
 
 @hookimpl(trylast=True)
@@ -29,21 +37,21 @@ class BusLifecycle:
     def __init__(self, context: HostContext) -> None:
         self._context = context
 
+    def _bus(self) -> MessageBus:
+        bus: MessageBus = port_as(self._context, "message_bus", MessageBus, user="The host's message_bus component")
+        return bus
+
     async def start(self) -> None:
-        bus = self._context.port("message_bus")
-        if isinstance(bus, InProcessBus):
-            await bus.start()
-            _RUNNING[self._context] = bus
+        bus = self._bus()
+        await bus.start()
+        _RUNNING[self._context] = bus
 
     async def stop(self) -> None:
-        bus = self._context.port("message_bus")
-        if isinstance(bus, InProcessBus):
-            _RUNNING.pop(self._context, None)
-            await bus.stop()
+        _RUNNING.pop(self._context, None)
+        await self._bus().stop()
 
     async def health_check(self) -> HealthStatus:
-        bus = self._context.port("message_bus")
-        running = not isinstance(bus, InProcessBus) or bus.running
+        running = self._bus().running
         return HealthStatus.ok("running") if running else HealthStatus.failed("The message bus is stopped.")
 
 
@@ -51,8 +59,17 @@ class BusLifecycle:
 def symphony_event(event: Event, context: HostContext) -> None:
     """Republish host events on the running bus, so subscribers and bridged hosts see them."""
     bus = _RUNNING.get(context)
-    if bus is not None and bus.running:
+    if bus is None or not bus.running:
+        return
+    if isinstance(bus, InProcessBus):
         bus.publish_nowait(event.topic, event.data, sender=event.source)
+        return
+    try:
+        task = asyncio.get_running_loop().create_task(bus.publish(event.topic, event.data))
+    except RuntimeError:  # emitted outside the host's loop: there is no bus to deliver on then
+        return
+    _PUBLISHING.add(task)
+    task.add_done_callback(_PUBLISHING.discard)
 
 
 @hookimpl
@@ -63,9 +80,13 @@ def symphony_components(context: HostContext) -> list[BusLifecycle]:
 @hookimpl
 def symphony_health_checks(context: HostContext) -> list[HealthCheck]:
     def check() -> HealthStatus:
-        bus = context.port("message_bus")
-        if not isinstance(bus, InProcessBus):
-            return HealthStatus.ok(f"message_bus is served by {type(bus).__name__}, not the builtin bus")
+        bus: MessageBus = port_as(context, "message_bus", MessageBus, user="The message_bus health check")
+        if not isinstance(bus, InProcessBus):  # another provider's: only what the port promises
+            if not bus.running:
+                return HealthStatus.failed("The message bus is stopped.", fix="Restart the host.")
+            return HealthStatus.ok(
+                f"served by plugin {context.port_provider('message_bus')!r}: {len(bus.endpoints())} endpoint(s)"
+            )
         m = bus.metrics()
         if not bus.running:
             return HealthStatus.failed("The message bus is stopped.", fix="Restart the host.")

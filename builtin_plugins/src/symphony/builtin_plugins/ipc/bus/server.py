@@ -46,7 +46,6 @@ from symphony.hookspecs import (
 from symphony.hookspecs.ports import MessageBus, Subscription
 
 from ..transports import StreamConnection, StreamListener
-from .bus import InProcessBus
 from .router import MAX_TOPIC_LENGTH
 
 __all__ = [
@@ -261,10 +260,9 @@ class BusServer:
     def _builtin(self, session: _Session, payload: RequestPayload) -> Any:
         method, params = payload.method, payload.params
         if method == "ping":
-            endpoints = self.bus.endpoints() if isinstance(self.bus, InProcessBus) else []
             return {
                 "pong": True,
-                "endpoints": endpoints,
+                "endpoints": self.bus.endpoints(),
                 "uptime": round(time.time() - self.started, 3),
                 "others": self.load(excluding=session.connection),
             }

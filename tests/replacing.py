@@ -1,0 +1,62 @@
+"""Helpers for tests of a port replaced by an installed test distribution that logs its calls.
+
+Each such distribution appends one JSON line per call to ``DATA_DIR/<its name>.log``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from tests.conftest import Installer, Symphony
+
+SYMPHONY = Path(sys.executable).parent / "symphony"
+
+#: Site directories already installed this session, by distribution.
+_SITES: dict[str, Path] = {}
+
+
+def replacing_cli(
+    installer: Installer, tmp_path_factory: pytest.TempPathFactory, symphony: Any, distribution: str
+) -> Symphony:
+    """The real CLI over a site holding only ``distribution`` (installed once per session)."""
+    if distribution not in _SITES:
+        _SITES[distribution] = installer.install(tmp_path_factory.mktemp(distribution), distribution)
+    runner: Symphony = symphony(_SITES[distribution])
+    return runner
+
+
+def logged_calls(cli: Symphony, distribution: str) -> list[dict[str, Any]]:
+    """The calls ``distribution`` logged under ``cli``'s data directory, in order."""
+    log = cli.data_dir / f"{distribution}.log"
+    return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+
+
+@contextlib.contextmanager
+def serving(command: str, socket: Path, *, env: Mapping[str, str], cwd: Path) -> Iterator[subprocess.Popen[str]]:
+    """``symphony COMMAND serve --unix SOCKET`` (``bus`` or ``conductor``), once it listens; killed after."""
+    cwd.mkdir(parents=True, exist_ok=True)
+    process = subprocess.Popen(
+        [str(SYMPHONY), command, "serve", "--unix", str(socket)],
+        cwd=cwd,
+        env=dict(env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline().strip() == f"listening on unix:{socket}"
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(30)
