@@ -66,6 +66,14 @@ def ext(
         SYMPHONY_SECRET__SAMPLE_FETCHER__TOKEN=FETCHER_SECRET,
         SYMPHONY_EXTENSIONS__CONFIG__SAMPLE_FETCHER__ENDPOINT=server.url(),
     )
+    # Granted what they declare, as 'ext invoke' requires before starting them: each attack
+    # then starts from the position a user who installed and granted the extension gives it.
+    for name, declared in (
+        ("ext-hostile", ["file:write:data"]),
+        ("ext-hostile-wasm", ["file:read:data", "file:write:data"]),
+    ):
+        granted = runner.run("ext", "grant", name, *declared)
+        assert granted.returncode == 0, granted.stderr
     return share_compiled_wasm(runner, compiled)
 
 

@@ -133,6 +133,7 @@ def test_ctrl_c_on_ext_invoke_ends_the_spinning_confined_worker(
 ) -> None:
     ext = symphony(installer.site("end-to-end"))
     ext.home.mkdir(parents=True, exist_ok=True)
+    assert ext.run("ext", "grant", "ext-hostile", "file:write:data").returncode == 0  # ungranted, it is not started
     argv = [str(Path(sys.executable).parent / "symphony"), "ext", "invoke", "ext-hostile", "spin"]
     with foreground_job(argv, cwd=ext.home, env=ext.env()) as (cli, spawned):
         spawned.append(int(poll(lambda: children(cli.pid), "the worker to start")[0]))  # type: ignore[index]

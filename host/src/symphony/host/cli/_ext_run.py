@@ -1,11 +1,13 @@
 """``symphony ext invoke|ps|enable|learn``: run extensions through the ExtensionPort.
 
-``invoke`` starts the extension in the runtime its manifest names (confined
-unless trusted), with its validated configuration and only what it was
-granted.  ``ps`` shows the totals every host process recorded.  ``learn``
-runs one invocation under a permissive, fully audited checker and prints the
-smallest ``[capabilities]`` block covering what the extension asked the host
-for (mediated requests: network and models).
+``invoke`` checks the inputs against the operation's declared ports and
+refuses an extension missing a grant, as ``workflow validate`` would, then
+starts it in the runtime its manifest names (confined unless trusted), with
+its validated configuration and only what it was granted.  ``ps`` shows the
+totals every host process recorded.  ``learn`` runs one invocation under a
+permissive, fully audited checker and prints the smallest ``[capabilities]``
+block covering what the extension asked the host for (mediated requests:
+network and models).
 """
 
 from __future__ import annotations
@@ -59,15 +61,29 @@ async def _invoke(
     factory: HostFactory, name: str, operation: str, values: dict[str, Any], *, learn_run: str | None = None
 ) -> Any:
     """The result, or with ``learn_run`` the learned ``[capabilities]`` TOML."""
-    from symphony.hookspecs import ExtensionId
+    from symphony.hookspecs import ExtensionError, ExtensionId, SymphonyError
+    from symphony.hookspecs._text import one_line
 
+    from ..extensions._index import find_extension
     from ..extensions._runtime import ExtensionRuntime
     from ..permissions import learn_capabilities
+    from ._ext_checks import check_grants, check_inputs
 
     mode = "learn" if learn_run else "enforce"
     runtime = ExtensionRuntime(factory.host().context, checker_mode=mode, run_id=learn_run)
     try:
-        result = await runtime.invoke_extension(ExtensionId(name), {"operation": operation, "input": values})
+        installed = find_extension(runtime.settings.cache_dir, name)
+        if installed is not None and installed.manifest is not None:
+            check_inputs(installed.manifest, operation, values)
+            if learn_run is None:  # learning is for finding out what to grant
+                check_grants(installed.manifest, runtime.permissions, operation)
+        try:
+            result = await runtime.invoke_extension(ExtensionId(name), {"operation": operation, "input": values})
+        except SymphonyError:
+            raise
+        except Exception as error:  # an in-process extension's own exception: its message, not our traceback
+            message = one_line(f"{type(error).__name__}: {error}")
+            raise ExtensionError(f"Extension {name!r} raised in {operation!r}: {message}") from None
         if learn_run is None:
             return result
         entries = runtime.permissions.audit.entries(extension=name, run_id=learn_run, limit=None)

@@ -276,6 +276,7 @@ class ExtensionRuntime:
         self.manager = ExtensionManager(_runtimes(self.settings), self.services.host_call)
         self.state = StateFile(self.settings.data_dir)
         self._reported: dict[str, ExtensionStats] = {}
+        self._raised: dict[str, int] = {}
         self._installed: dict[str, InstalledExtension] = {}
 
     def _find(self, name: str) -> InstalledExtension:
@@ -321,6 +322,10 @@ class ExtensionRuntime:
             self._audit_stop(extension_id, payload["operation"], error)
             self.flush()  # another process (and 'symphony doctor') must see a crash loop
             raise
+        except Exception:
+            # An error the extension raised is its answer to the manager (no restart), but a failed call for 'ext ps'.
+            self._raised[extension_id] = self._raised.get(extension_id, 0) + 1
+            raise
 
     def _audit_stop(self, name: str, operation: str, error: Exception) -> None:
         """A runtime stopping an extension is a decision too: it goes to the audit log."""
@@ -347,7 +352,7 @@ class ExtensionRuntime:
 
     def flush(self) -> None:
         """Add this process's counts since the last flush to the totals ``ext ps`` shows."""
-        rows = self.manager.ps()
+        rows = self.ps()
         self.state.add(rows, self._reported)
         self._reported = {row.name: row for row in rows}
 
@@ -355,7 +360,7 @@ class ExtensionRuntime:
         await self.manager.stop(extension_id)
 
     async def extension_health(self, extension_id: ExtensionId) -> HealthStatus:
-        rows = {row.name: row for row in self.manager.ps()}
+        rows = {row.name: row for row in self.ps()}
         row = rows.get(extension_id)
         if row is None:
             return HealthStatus.ok("not loaded")
@@ -364,7 +369,11 @@ class ExtensionRuntime:
         return HealthStatus.ok(f"{row.state}, {row.invocations} invocation(s), {row.failures} failure(s)")
 
     def ps(self) -> list[ExtensionStats]:
-        return self.manager.ps()
+        """The manager's rows, their failures counting calls the extension answered with an error too."""
+        rows = self.manager.ps()
+        for row in rows:
+            row.failures += self._raised.get(row.name, 0)
+        return rows
 
     async def close(self) -> None:
         self.flush()
