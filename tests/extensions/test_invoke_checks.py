@@ -92,6 +92,18 @@ def test_the_refusal_is_in_the_audit_log(ext: Symphony) -> None:
     assert (entry["permission"], entry["decision"], entry["rule"]) == ("network:127.0.0.1", "denied", "not_granted")
 
 
+def test_a_permission_the_policy_forbids_stops_the_extension_even_when_granted(
+    ext: Symphony, server: LoopbackServer
+) -> None:
+    assert ext.run("ext", "grant", "sample-fetcher", "network:127.0.0.1").returncode == 0
+    deny = ("--set", 'permissions.deny=["network"]')
+    line = refusal(ext.run(*deny, "ext", "invoke", "sample-fetcher", "ask", "--input", "text=hi"), 1)
+    assert "so 'ask' was not started: forbidden by the distribution's policy: network:127.0.0.1." in line
+    assert server.hits == []
+    (entry,) = ext.json(*deny, "audit", "--extension", "sample-fetcher")
+    assert (entry["permission"], entry["decision"], entry["rule"]) == ("network:127.0.0.1", "denied", "policy")
+
+
 def test_invocations_that_raised_are_counted_as_failures(ext: Symphony) -> None:
     ext.json("ext", "invoke", "sample-operator", "text-stats", "--input", "text=a", "--json")
     for _ in range(2):
