@@ -230,6 +230,7 @@ def _show_json(tracker: DagTracker, record: RunRecord, nodes: Mapping[str, NodeR
 
 def _cancel(dag: DagTrackerPort, run_id: str) -> None:
     """Cancel through the port; the state afterwards tells a cancelled run from one whose process will stop it."""
+
     async def cancel_run() -> tuple[ExecutionId, str]:
         run = (await dag.status(ExecutionId(run_id))).execution_id
         await dag.cancel(run)
