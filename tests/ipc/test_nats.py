@@ -105,7 +105,7 @@ def request(method: str, recipient: str, **params: Any) -> MessageEnvelope:
     return MessageEnvelope.create(RequestPayload(method=method, params=params), sender="client", recipient=recipient)
 
 
-async def until(condition: Any, timeout: float = 2.0) -> None:
+async def until(condition: Any, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
