@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 import ssl
@@ -10,6 +11,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trustme
@@ -275,18 +277,25 @@ def test_a_huge_response_keeps_host_memory_bounded_and_the_worker_running(
 # -- model calls -------------------------------------------------------------------------------------------
 
 
-async def test_concurrent_model_calls_cannot_overrun_the_call_budget(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@contextlib.contextmanager
+def model_mediation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[HostServices, Permissions, Any]]:
+    """Services whose model calls reach the real openai-chat instrument, against a chat server on loopback."""
     monkeypatch.setenv("MEDIATION_KEY", KEY)
     with chat_server() as chat:
         openai = {"options": {"base_url": f"{chat.url}/v1", "api_key_env": "MEDIATION_KEY"}}
         with mediation(
             tmp_path, (ModelAccess(models=("echo-1",)),), [], plugins=[orchestra_plugin], components={"openai": openai}
         ) as (services, permissions):
-            permissions.grants.grant("fetcher", ["model:echo-1"], budget=ModelBudget(calls=2))
-            calls = [services.model("fetcher", {"model": "echo-1", "input": str(n)}) for n in range(8)]
-            results = await asyncio.gather(*calls, return_exceptions=True)
+            yield services, permissions, chat
+
+
+async def test_concurrent_model_calls_cannot_overrun_the_call_budget(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with model_mediation(tmp_path, monkeypatch) as (services, permissions, chat):
+        permissions.grants.grant("fetcher", ["model:echo-1"], budget=ModelBudget(calls=2))
+        calls = [services.model("fetcher", {"model": "echo-1", "input": str(n)}) for n in range(8)]
+        results = await asyncio.gather(*calls, return_exceptions=True)
     assert sum(isinstance(result, str) for result in results) == 2
     assert all(isinstance(result, str | PermissionDeniedError) for result in results)
     assert len(chat.requests) == 2, "no call over budget may reach the model"
@@ -295,16 +304,11 @@ async def test_concurrent_model_calls_cannot_overrun_the_call_budget(
 async def test_a_model_answer_too_large_for_the_frame_back_is_the_answers_fault(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("MEDIATION_KEY", KEY)
-    with chat_server() as chat:
-        openai = {"options": {"base_url": f"{chat.url}/v1", "api_key_env": "MEDIATION_KEY"}}
-        with mediation(
-            tmp_path, (ModelAccess(models=("echo-1",)),), [], plugins=[orchestra_plugin], components={"openai": openai}
-        ) as (services, permissions):
-            permissions.grants.grant("fetcher", ["model:echo-1"])
-            with pytest.raises(NetworkError, match="more than 8 MiB of text"):
-                await services.model("fetcher", {"model": "echo-1", "input": "x" * (MAX_RESPONSE_BYTES + 1)})
-            assert await services.model("fetcher", {"model": "echo-1", "input": "short"}) is not None
+    with model_mediation(tmp_path, monkeypatch) as (services, permissions, _chat):
+        permissions.grants.grant("fetcher", ["model:echo-1"])
+        with pytest.raises(NetworkError, match="more than 8 MiB of text"):
+            await services.model("fetcher", {"model": "echo-1", "input": "x" * (MAX_RESPONSE_BYTES + 1)})
+        assert await services.model("fetcher", {"model": "echo-1", "input": "short"}) is not None
 
 
 # -- the wasm runtime: the same mediation behind its http-request host function ------------------------
