@@ -10,6 +10,7 @@ from ._base import Base
 from ._config import ComponentConfig, RetryPolicy
 from ._contributions import (
     CodecSpec,
+    ComponentOptionsSpec,
     InstrumentSpec,
     Invocation,
     OperatorSpec,
@@ -184,6 +185,7 @@ __all__ = [
     "CodecSpec",
     "ComponentConfig",
     "ComponentError",
+    "ComponentOptionsSpec",
     "ConditionalEdge",
     "ConfigField",
     "ConfigType",

@@ -17,6 +17,7 @@ from ._base import Base
 
 __all__ = [
     "CodecSpec",
+    "ComponentOptionsSpec",
     "InstrumentSpec",
     "Invocation",
     "OperatorSpec",
@@ -92,6 +93,17 @@ class PreValidatorSpec(_Contribution, frozen=True, kw_only=True):
 
     target: str
     check: Callable[[Any], None]
+
+
+class ComponentOptionsSpec(_Contribution, frozen=True, kw_only=True):
+    """The type of ``[components.<name>.options]``, so the host checks it when settings load.
+
+    ``options`` is a type ``msgspec.convert`` accepts, usually a Struct with
+    ``forbid_unknown_fields=True``: a misspelt key then fails at once, named in
+    full with the closest valid key, instead of when the component first runs.
+    """
+
+    options: type
 
 
 class Invocation(msgspec.Struct, kw_only=True):

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from ._contributions import (
         CodecSpec,
+        ComponentOptionsSpec,
         InstrumentSpec,
         Invocation,
         OperatorSpec,
@@ -293,6 +294,19 @@ def symphony_workflow_checks(context: HostContext) -> list[WorkflowCheck]:
     follow the builtin stages in the report (``symphony workflow validate``,
     ``symphony run``).  The host's extensions plugin contributes
     ``permissions``: every node whose extension would be denied.
+
+    .. versionadded:: 1.0
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def symphony_component_options(context: HostContext) -> list[ComponentOptionsSpec]:
+    """Declare the type of a component's ``options`` (its ``name`` is the settings section).
+
+    The host checks ``[components.<name>.options]`` against it right after
+    plugins register, so an unknown or invalid key is a settings error naming
+    the full key (with the closest valid one) rather than a failure at first use.
 
     .. versionadded:: 1.0
     """
