@@ -155,10 +155,6 @@ async def test_request_crosses_hosts_through_nats(hosts: tuple[Host, Host]) -> N
         await a.bus.request(request("missing", "calc"), timeout=3)
 
 
-@pytest.mark.skip(
-    reason="an event published right after both bridges start is sometimes not delivered (2 of 5 full CI runs,"
-    " 1 of 70 runs alone): a race in the bridge's start-up to find; the other NATS tests cover delivery both ways"
-)
 async def test_events_cross_hosts_both_ways_without_looping(hosts: tuple[Host, Host]) -> None:
     a, b = hosts
     seen_a: list[MessageEnvelope] = []
@@ -191,6 +187,38 @@ async def test_events_cross_hosts_both_ways_without_looping(hosts: tuple[Host, H
         "dag.node.started",
     ]
     assert len(seen_b) == 1  # publish_remote is not delivered locally, and nothing came back
+
+
+async def test_an_event_published_as_soon_as_both_bridges_start_is_delivered(nats_url: str) -> None:
+    """start() returns only once the server holds the bridge's subscriptions.
+
+    Before, one PING/PONG could overtake the SUB still queued in the client, so
+    an event published at once was lost a few times in a hundred: many rounds
+    make that visible.
+    """
+    for round_ in range(25):
+        await _publish_right_after_start(nats_url, f"round.r{round_}")
+
+
+async def _publish_right_after_start(url: str, topic: str) -> None:
+    a, b = Host(url, "host-a"), Host(url, "host-b")
+    seen: list[MessageEnvelope] = []
+
+    async def collect(envelope: MessageEnvelope) -> None:
+        seen.append(envelope)
+
+    try:
+        for host in (a, b):
+            await host.bus.start()
+        b.bus.subscribe("round.>", collect)
+        await a.bridge.start()
+        await b.bridge.start()
+        await a.bridge.publish_remote(topic, {})
+        await until(lambda: len(seen) == 1, timeout=5)
+    finally:
+        for host in (a, b):
+            await host.bridge.stop()
+            await host.bus.stop()
 
 
 async def test_prefixes_keep_deployments_apart(nats_url: str) -> None:

@@ -141,6 +141,8 @@ class NatsBridge:
         self.disconnects = 0
         self.reconnects = 0
         self._nc: Client | None = None
+        #: The server holds every subscription this bridge has sent (see :func:`_confirm`).
+        self._confirmed = False
         self._exported: dict[str, NatsSubscription | None] = {}
         self._imported: set[EndpointId] = set()
         self._forwards: dict[str, Subscriber | None] = {}
@@ -162,7 +164,8 @@ class NatsBridge:
 
     @property
     def connected(self) -> bool:
-        return self._nc is not None and self._nc.is_connected
+        """Connected, and the server holds this bridge's subscriptions (also after a reconnect)."""
+        return self._nc is not None and self._nc.is_connected and self._confirmed
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -178,11 +181,14 @@ class NatsBridge:
             log.debug("NATS client error (%s): %r", self.name, error)
 
         async def on_disconnect() -> None:
+            self._confirmed = False
             if self._nc is not None:
                 self.disconnects += 1
                 log.warning("NATS bridge %s lost its server; reconnecting", self.name)
 
         async def on_reconnect() -> None:
+            # nats-py calls this after replaying the subscriptions and a PING/PONG behind them.
+            self._confirmed = True
             self.reconnects += 1
             log.info("NATS bridge %s reconnected to %s", self.name, nc.connected_url)
 
@@ -231,7 +237,8 @@ class NatsBridge:
             self._exported[endpoint_id] = await nc.subscribe(self.request_subject(endpoint_id), cb=self._on_request)
         for pattern in self._forwards:
             self._forwards[pattern] = self.bus.subscribe(pattern, self._forward_event)
-        await nc.flush()
+        await _confirm(nc)
+        self._confirmed = True
 
     async def stop(self) -> None:
         """Unsubscribe, remove imported endpoints from the bus and close the connection."""
@@ -247,6 +254,7 @@ class NatsBridge:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         nc, self._nc = self._nc, None
+        self._confirmed = False
         for endpoint_id in self._exported:
             self._exported[endpoint_id] = None
         self._event_sub = None
@@ -277,7 +285,7 @@ class NatsBridge:
             self._exported[endpoint_id] = await self._nc.subscribe(
                 self.request_subject(endpoint_id), cb=self._on_request
             )
-            await self._nc.flush()
+            await _confirm(self._nc)
 
     def import_endpoint(self, endpoint_id: str, *, timeout: float | None = None) -> None:
         """Register ``endpoint_id`` on the local bus; its requests go to whichever host exports it."""
@@ -404,6 +412,20 @@ class NatsBridge:
             self._seen.popitem(last=False)
         if self.bus.running:
             await self.bus.send(envelope)
+
+
+async def _confirm(nc: Client) -> None:
+    """Return once the server has processed every subscription sent so far.
+
+    One ``flush()`` does not prove it: nats-py (2.16) writes the PING straight
+    to the socket, ahead of commands still waiting in its pending buffer, so the
+    PONG can come back before the server has seen a SUB sent just before it, and
+    an event published by another host in that window reaches nobody.  The first
+    flush hands the pending buffer to the client's flusher task, which writes it
+    before the PONG can arrive; the second PING therefore travels behind the SUB.
+    """
+    await nc.flush()
+    await nc.flush()
 
 
 def _tls_context(ca: str | None, cert: str | None, key: str | None) -> ssl.SSLContext:
