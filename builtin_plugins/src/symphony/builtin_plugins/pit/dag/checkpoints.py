@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil
 from sqlalchemy import Connection, Engine, ForeignKey, LargeBinary, String, create_engine, event, select, update
 from sqlalchemy.dialects.sqlite import insert
 from sqlalchemy.exc import SQLAlchemyError
@@ -32,7 +33,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from symphony.hookspecs import DataError, NotFoundError, ValidationError
 
-__all__ = ["CacheRecord", "CheckpointStore", "NodeRecord", "NodeResult", "RunRecord"]
+__all__ = ["CacheRecord", "CheckpointStore", "NodeRecord", "NodeResult", "RunRecord", "this_process"]
 
 
 class _Base(DeclarativeBase):
@@ -56,10 +57,12 @@ class RunRecord(_Base):
     finished_at: Mapped[float | None]
     pid: Mapped[int | None]
     hostname: Mapped[str | None]
+    process_started: Mapped[float | None]  # the process's start time: a reused pid is not the run's process
     cancel_requested: Mapped[bool] = mapped_column(default=False)
     error: Mapped[str | None]
     outputs: Mapped[bytes | None] = mapped_column(LargeBinary)  # MessagePack, when finished
     metrics: Mapped[bytes | None] = mapped_column(LargeBinary)  # MessagePack run totals
+    failure_category: Mapped[str | None]  # the failed node's error category (data.validation: bad input)
 
 
 class NodeRecord(_Base):
@@ -151,6 +154,7 @@ class CheckpointStore:
 
         try:
             _Base.metadata.create_all(self.engine)
+            _add_missing_columns(self.engine)
         except SQLAlchemyError as error:
             raise DataError(f"Cannot open the run database {path}: {error.__cause__ or error}.") from None
         upsert = insert(NodeRecord)
@@ -176,8 +180,7 @@ class CheckpointStore:
         self.update_run(
             run_id,
             state="running",
-            pid=os.getpid(),
-            hostname=socket.gethostname(),
+            **this_process(),
             error=None,
             cancel_requested=False,
             finished_at=None,
@@ -205,6 +208,10 @@ class CheckpointStore:
     def runs(self, limit: int = 20) -> Sequence[RunRecord]:
         with Session(self.engine, expire_on_commit=False) as session:
             return session.scalars(select(RunRecord).order_by(RunRecord.created_at.desc()).limit(limit)).all()
+
+    def log_path(self, run_id: str) -> Path:
+        """The run's log file: one line per event, next to the database."""
+        return self.path.parent / "runs" / f"{run_id}.log"
 
     def cancel_requested(self, run_id: str) -> bool:
         with Session(self.engine) as session:
@@ -266,3 +273,23 @@ class CheckpointStore:
     def cached(self, key: str) -> CacheRecord | None:
         with Session(self.engine, expire_on_commit=False) as session:
             return session.get(CacheRecord, key)
+
+
+def this_process() -> dict[str, Any]:
+    """The run record's fields that name the current process: pid, host and start time."""
+    return {
+        "pid": os.getpid(),
+        "hostname": socket.gethostname(),
+        "process_started": psutil.Process().create_time(),
+    }
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """Give a database made by an earlier version the columns added since (all nullable)."""
+    with engine.begin() as connection:
+        for table in _Base.metadata.sorted_tables:
+            present = {row[1] for row in connection.exec_driver_sql(f"PRAGMA table_info({table.name})")}
+            for column in table.columns:
+                if column.name not in present:
+                    kind = column.type.compile(engine.dialect)
+                    connection.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}")

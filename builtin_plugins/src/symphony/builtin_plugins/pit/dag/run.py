@@ -488,6 +488,7 @@ class Run:
                 state=state,
                 finished_at=time.time(),
                 error=error,
+                failure_category=None if self.failure is None else self.failure.category,
                 outputs=msgspec.msgpack.encode(outputs),
                 metrics=msgspec.msgpack.encode(run_totals),
             )

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import msgspec
+import psutil
 
 from symphony.hookspecs import (
     ExecutionId,
@@ -27,7 +28,7 @@ from symphony.hookspecs import (
 from symphony.hookspecs.ports import ArtifactStorePort, ExecutionStatus
 
 from ...workflow.validate import Limits, ValidatedWorkflow, validate
-from .checkpoints import CheckpointStore, NodeResult, RunRecord
+from .checkpoints import CheckpointStore, NodeResult, RunRecord, this_process
 from .executor import Executor, LocalExecutor
 from .metrics import RunMetrics
 from .nodes import Implementations
@@ -38,6 +39,7 @@ from .scheduler import Plan
 __all__ = ["DagTracker", "RunInvalidError"]
 
 _FINAL = ("succeeded", "failed", "cancelled")
+_START_TOLERANCE = 0.05  # seconds: psutil derives start times from clock ticks; the same process always matches
 
 
 class RunInvalidError(ValidationError):
@@ -230,9 +232,8 @@ class DagTracker:
                     nodes_total=len(workflow.nodes),
                     created_at=now,
                     updated_at=now,
-                    pid=os.getpid(),
-                    hostname=socket.gethostname(),
                     cancel_requested=False,
+                    **this_process(),
                 )
             )
         self._spawn(run, resumed=False)
@@ -252,13 +253,7 @@ class DagTracker:
             return True  # another machine: assume it is, cancel through the database
         if record.pid == os.getpid():
             return False
-        try:
-            os.kill(record.pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return _not_zombie(record.pid)
+        return _same_process_alive(record.pid, record.process_started)
 
     @staticmethod
     def totals(record: RunRecord) -> RunMetrics | None:
@@ -323,10 +318,18 @@ class DagTracker:
         self._runs[run.run_id] = (run, task)
 
 
-def _not_zombie(pid: int) -> bool:
-    """A killed child not yet reaped still answers kill(0); /proc says it is a zombie."""
+def _same_process_alive(pid: int, started: float | None) -> bool:
+    """Whether ``pid`` is alive, not a zombie, and (when recorded) the process that started at ``started``.
+
+    Comparing start times keeps a pid the system reused for another process from
+    making a dead run look alive.
+    """
     try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
+        process = psutil.Process(pid)
+        if started is not None and abs(process.create_time() - started) > _START_TOLERANCE:
+            return False
+        return bool(process.status() != psutil.STATUS_ZOMBIE)
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.AccessDenied:
         return True
