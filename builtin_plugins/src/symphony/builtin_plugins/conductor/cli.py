@@ -23,7 +23,7 @@ from symphony.hookspecs import (
     SymphonyError,
     TransportError,
 )
-from symphony.hookspecs.ports import ConductorStatus
+from symphony.hookspecs.ports import ConductorPort, ConductorStatus
 
 from ..ipc.transports import TransportConfig, UnixTransport
 from .embedded import EmbeddedConductor
@@ -33,7 +33,6 @@ from .wire import ENDPOINT, STATUS
 
 __all__ = ["conductor_commands", "request_unix"]
 
-Port = EmbeddedConductor | RemoteConductor
 T = TypeVar("T")
 
 
@@ -81,7 +80,9 @@ def _print_status(status: ConductorStatus) -> None:
         click.echo(f"  running {run_id}")
 
 
-def conductor_commands(embedded: Callable[[], EmbeddedConductor], configured: Callable[[], Port]) -> click.Group:
+def conductor_commands(
+    embedded: Callable[[], EmbeddedConductor], configured: Callable[[], ConductorPort]
+) -> click.Group:
     """The ``conductor`` group: ``embedded()`` is what ``serve`` runs, ``configured()`` the host's port."""
 
     @click.group("conductor")
@@ -131,7 +132,7 @@ def conductor_commands(embedded: Callable[[], EmbeddedConductor], configured: Ca
     return conductor
 
 
-async def _configured_status(port: Port) -> ConductorStatus:
+async def _configured_status(port: ConductorPort) -> ConductorStatus:
     if isinstance(port, RemoteConductor):
         await port.start()
         try:
