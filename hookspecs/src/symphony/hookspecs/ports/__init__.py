@@ -29,8 +29,10 @@ from ._pit import (
     StaleManagerPort,
 )
 from ._prevalidation import PreValidationPort
+from ._registry import PORT_PROTOCOLS, PortName
 
 __all__ = [
+    "PORT_PROTOCOLS",
     "ArbitrationEnginePort",
     "ArtifactInfo",
     "ArtifactStorePort",
@@ -55,6 +57,7 @@ __all__ = [
     "OrchestrationResult",
     "PitPort",
     "PoolManagerPort",
+    "PortName",
     "Position",
     "PreValidationPort",
     "ResourceGrant",

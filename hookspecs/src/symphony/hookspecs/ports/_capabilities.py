@@ -13,6 +13,7 @@ from typing import Any
 
 from .._exceptions import PortUnavailableError
 from ._component import HostContext
+from ._registry import PortName
 
 __all__ = ["methods_of", "port_as"]
 
@@ -29,7 +30,7 @@ def methods_of(protocol: type[object]) -> tuple[str, ...]:
     return tuple(sorted(names))
 
 
-def port_as(context: HostContext, name: str, protocol: type[object], *, user: str) -> Any:
+def port_as(context: HostContext, name: PortName, protocol: type[object], *, user: str) -> Any:
     """The object serving port ``name``, checked to have every method of ``protocol``.
 
     Returns Any (annotate the caller): mypy refuses a Protocol where ``type[P]`` is expected.

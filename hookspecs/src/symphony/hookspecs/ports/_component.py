@@ -4,43 +4,98 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, overload, runtime_checkable
 
 from .._config import ComponentConfig
+from .._contributions import Invocation
 from .._distro import DistroProfile
 from .._events import Event
 from .._health import HealthStatus
+from ._conductor import ConductorPort
+from ._data import DataAccessPort
+from ._editing import TextEditingPort
+from ._extension import ExtensionPort
+from ._ipc import MessageBus
+from ._pit import (
+    ArbitrationEnginePort,
+    ArtifactStorePort,
+    DagTrackerPort,
+    PitPort,
+    PoolManagerPort,
+    StaleManagerPort,
+)
+from ._prevalidation import PreValidationPort
+from ._registry import PortName
 
 __all__ = ["AsyncComponent", "HostContext"]
 
 
 @runtime_checkable
 class AsyncComponent(Protocol):
-    """The seed's AsyncComponent: something with a start, a stop and a health.
+    """Something long-lived a plugin runs: started with the host, stopped with it, asked for its health.
 
-    The host starts components in dependency order (``depends_on`` names
-    other components) and stops them in reverse.  ``stop`` must be safe to
-    call after a failed ``start``.
+    Contributed by ``symphony_components``.
+
+    Lifetime:
+        The host starts components in dependency order (``depends_on`` names
+        other components) and stops them in reverse, each once per host.
+        ``stop`` must be safe to call after a failed or partial ``start``.
+
+    Threads and processes:
+        Called from the host's event loop only; need not be thread-safe.
+
+    Errors:
+        An exception from ``start`` fails the component's plugin and skips the
+        components that depend on it; one from ``stop`` is logged.
+
+    Since:
+        1.0
     """
 
+    #: Unique across plugins; the key of ``[components.<name>]`` settings.
     name: str
+    #: Names of the components that must start before this one.
     depends_on: Sequence[str]
 
-    async def start(self) -> None: ...
+    async def start(self) -> None:
+        """Acquire resources and begin work; return once the component can serve."""
+        ...
 
-    async def stop(self) -> None: ...
+    async def stop(self) -> None:
+        """Release everything ``start`` acquired; safe after a failed ``start`` and when called twice."""
+        ...
 
-    async def health_check(self) -> HealthStatus: ...
+    async def health_check(self) -> HealthStatus:
+        """The component's health now, for ``symphony doctor``; should be quick and must not raise."""
+        ...
 
 
 class HostContext(Protocol):
     """The host as plugins see it: read settings, reach ports, emit events.
 
-    Plugins never import the host; everything they need comes through this.
+    Plugins never import the host; everything they need comes through this,
+    so a plugin runs unchanged under any host that implements it.
+
+    Lifetime:
+        One per host, handed to every hook; valid until the host stops (a
+        stopped host's ``port`` raises HostStateError).
+
+    Threads and processes:
+        Call it from the host's event loop thread; it is not shared with
+        other processes (a sandboxed extension never sees it).
+
+    Errors:
+        PortUnavailableError when no plugin provides a port,
+        ProviderConflictError when two do at one priority.
+
+    Since:
+        1.0
     """
 
     @property
-    def api_version(self) -> tuple[int, int]: ...
+    def api_version(self) -> tuple[int, int]:
+        """The plugin API version the host implements, ``(major, minor)``."""
+        ...
 
     @property
     def data_dir(self) -> Path:
@@ -66,11 +121,43 @@ class HostContext(Protocol):
         """The active distribution profile, if any (its policy applies to extensions)."""
         ...
 
-    def port(self, name: str) -> Any:
-        """The object serving port ``name``; raises PortUnavailableError if none does."""
+    @overload
+    def port(self, name: Literal["text_editing"]) -> TextEditingPort: ...
+    @overload
+    def port(self, name: Literal["pit"]) -> PitPort: ...
+    @overload
+    def port(self, name: Literal["pool_manager"]) -> PoolManagerPort: ...
+    @overload
+    def port(self, name: Literal["dag_tracker"]) -> DagTrackerPort: ...
+    @overload
+    def port(self, name: Literal["artifact_store"]) -> ArtifactStorePort: ...
+    @overload
+    def port(self, name: Literal["arbitration_engine"]) -> ArbitrationEnginePort: ...
+    @overload
+    def port(self, name: Literal["stale_manager"]) -> StaleManagerPort: ...
+    @overload
+    def port(self, name: Literal["extension_runtime"]) -> ExtensionPort: ...
+    @overload
+    def port(self, name: Literal["conductor"]) -> ConductorPort: ...
+    @overload
+    def port(self, name: Literal["data_access"]) -> DataAccessPort: ...
+    @overload
+    def port(self, name: Literal["pre_validation"]) -> PreValidationPort: ...
+    @overload
+    def port(self, name: Literal["message_bus"]) -> MessageBus: ...
+    @overload
+    def port(self, name: PortName) -> object: ...
+    def port(self, name: PortName) -> object:
+        """The object serving port ``name``, typed as that port's Protocol.
+
+        Resolved on first use and cached for the host's life.  Use only the
+        Protocol's members: the provider may be any plugin's.  Raises
+        PortUnavailableError if none provides it, ProviderConflictError if
+        two do at one priority.
+        """
         ...
 
-    def port_provider(self, name: str) -> str:
+    def port_provider(self, name: PortName) -> str:
         """The name of the plugin serving port ``name`` (for messages); raises PortUnavailableError if none does."""
         ...
 
@@ -82,5 +169,14 @@ class HostContext(Protocol):
         """Every contribution of a broadcast hook (``symphony_operators``...) by name, with its plugin.
 
         Raises ProviderConflictError naming both plugins when two use one name.
+        """
+        ...
+
+    async def invoke(self, invocation: Invocation) -> Any:
+        """Run one instrument, operator or extension call through every ``symphony_invoke`` wrapper.
+
+        Every node call of a run and every call into an extension's runtime
+        goes through here, so audit, tracing and metrics plugins see it.
+        Returns what the call returned; raises what it (or a wrapper) raised.
         """
         ...
