@@ -31,7 +31,7 @@ from symphony.hookspecs import (
     hookimpl,
     hooks,
 )
-from symphony.hookspecs.ports import HostContext
+from symphony.hookspecs.ports import HostContext, PortName
 
 from . import _calls
 from ._components import ComponentRecord, start_order
@@ -558,10 +558,10 @@ class _Context:
     def profile(self) -> DistroProfile | None:
         return self._host.distro.profile
 
-    def port(self, name: str) -> Any:
+    def port(self, name: PortName) -> Any:
         return self._host.port(name)
 
-    def port_provider(self, name: str) -> str:
+    def port_provider(self, name: PortName) -> str:
         return self._host.port_provider(name)
 
     def emit(self, event: Event) -> None:
