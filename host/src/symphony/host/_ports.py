@@ -4,23 +4,9 @@ from __future__ import annotations
 
 from typing import Final
 
+from symphony.hookspecs.ports import PORT_PROTOCOLS
+
 __all__ = ["PORTS"]
 
-#: port name -> provider hook name, in the order doctor lists them.
-PORTS: Final[dict[str, str]] = {
-    name: f"symphony_provide_{name}"
-    for name in (
-        "text_editing",
-        "pit",
-        "pool_manager",
-        "dag_tracker",
-        "artifact_store",
-        "arbitration_engine",
-        "stale_manager",
-        "extension_runtime",
-        "conductor",
-        "data_access",
-        "pre_validation",
-        "message_bus",
-    )
-}
+#: port name -> provider hook name, in the order doctor lists them (the SDK's registry order).
+PORTS: Final[dict[str, str]] = {name: f"symphony_provide_{name}" for name in PORT_PROTOCOLS}
