@@ -14,8 +14,8 @@ import sys
 import weakref
 from typing import TYPE_CHECKING, Any
 
-from symphony.hookspecs import ConfigurationError, HealthStatus, hookimpl
-from symphony.hookspecs.ports import DagTrackerPort, HostContext, port_as
+from symphony.hookspecs import ComponentOptionsSpec, ConfigurationError, HealthStatus, hookimpl
+from symphony.hookspecs.ports import DagTrackerPort, HostContext, MessageBus, port_as
 
 from .options import COMPONENT, ConductorOptions
 
@@ -46,8 +46,10 @@ def embedded_for(context: HostContext) -> EmbeddedConductor:
 
 
 def remote_for(context: HostContext, options: ConductorOptions) -> RemoteConductor:
-    """A client of a ``symphony conductor serve`` child sharing this host's data and cache directories."""
-    from ..ipc.bus.bus import InProcessBus
+    """A client of a ``symphony conductor serve`` child sharing this host's data and cache directories.
+
+    The child is an endpoint on whichever bus serves ``message_bus``.
+    """
     from .remote import RemoteConductor
 
     argv = list(options.command) or [sys.executable, "-c", _SYMPHONY, "conductor", "serve"]
@@ -57,9 +59,7 @@ def remote_for(context: HostContext, options: ConductorOptions) -> RemoteConduct
         "SYMPHONY_CACHE_DIR": str(context.cache_dir),
         **options.env,
     }
-    bus = context.port("message_bus")
-    if not isinstance(bus, InProcessBus):
-        bus = InProcessBus(name="conductor-bus")  # the supervisor needs the builtin bus; keep a private one
+    bus: MessageBus = port_as(context, "message_bus", MessageBus, user="The conductor in process mode")
     return RemoteConductor(bus, argv, env=env, options=options)
 
 
@@ -110,6 +110,11 @@ class ConductorLifecycle:
             return port.health()
         status = await port.get_status()
         return HealthStatus.ok(f"{status.mode}, {status.state}, {len(status.active_runs)} active run(s)")
+
+
+@hookimpl
+def symphony_component_options() -> list[ComponentOptionsSpec]:
+    return [ComponentOptionsSpec(name=COMPONENT, options=ConductorOptions)]
 
 
 @hookimpl

@@ -6,7 +6,7 @@ from typing import Any
 
 import msgspec
 
-from symphony.hookspecs import ConfigurationError, hookimpl
+from symphony.hookspecs import ComponentOptionsSpec, ConfigurationError, hookimpl
 from symphony.hookspecs.ports import HostContext
 
 from .catalogue import Catalogue
@@ -35,6 +35,11 @@ def limits_of(context: HostContext) -> Limits:
             str(error).replace("`$.", "`components.workflow.options.").replace("`$`", "`components.workflow.options`")
         )
         raise ConfigurationError(f"Invalid workflow limits: {where}.") from None
+
+
+@hookimpl
+def symphony_component_options() -> list[ComponentOptionsSpec]:
+    return [ComponentOptionsSpec(name="workflow", options=Limits)]
 
 
 @hookimpl

@@ -11,7 +11,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from symphony.hookspecs import ConfigurationError, PortUnavailableError, ValidationReport, Workflow, hookimpl
+from symphony.hookspecs import (
+    ComponentOptionsSpec,
+    ConfigurationError,
+    PortUnavailableError,
+    ValidationReport,
+    Workflow,
+    hookimpl,
+)
 from symphony.hookspecs.ports import DagTrackerPort, HostContext, port_as
 
 from ...workflow.plugin import limits_of
@@ -34,6 +41,7 @@ def implementations_of(context: HostContext) -> Implementations:
         operators=context.contributions("symphony_operators"),
         instruments=context.contributions("symphony_instruments"),
         checks=context.contributions("symphony_workflow_checks"),
+        invoke=context.invoke,
     )
 
 
@@ -79,6 +87,11 @@ def tracker_for(context: HostContext) -> DagTracker:
         emit=context.emit,
         limits=limits_of(context),
     )
+
+
+@hookimpl
+def symphony_component_options() -> list[ComponentOptionsSpec]:
+    return [ComponentOptionsSpec(name=COMPONENT, options=TrackerOptions)]
 
 
 @hookimpl(trylast=True)
