@@ -1,13 +1,17 @@
 """The hook catalogue: every hook a Symphony plugin can implement.
 
-Each docstring is the hook's reference: when the host calls it, what it must
-return, what it may raise.  Implement a hook by defining a function of the same
-name decorated with ``@hookimpl`` in a module or class registered under the
-``symphony.plugins`` entry-point group; take only the arguments you need.
+Each docstring is the hook's reference, in one template (Google style, so
+``mkdocstrings`` renders it and ``scripts/gen_hooks_doc.py`` writes
+docs/hooks.md from it): what the hook is for, then ``Args``, ``Returns``,
+``Raises``, ``When called``, ``Scope`` (which plugins may implement it and how
+many count), ``Result`` (broadcast, firstresult, historic or async) and
+``Since`` (the plugin API version).  Implement a hook by defining a function of
+the same name decorated with ``@hookimpl`` in a module or class registered
+under the ``symphony.plugins`` entry-point group; take only the arguments you
+need.
 
-Plugin scope: all hooks may be implemented by any plugin.  Builtins register
-through the same entry points and use ``trylast=True`` on provider hooks so
-that any third-party provider takes precedence.
+Builtins register through the same entry points and use ``trylast=True`` on
+provider hooks so that any third-party provider takes precedence.
 """
 
 from __future__ import annotations
@@ -58,44 +62,97 @@ if TYPE_CHECKING:
 
 @hookspec(historic=True)
 def symphony_addhooks(pluginmanager: pluggy.PluginManager) -> None:
-    """Add new hookspecs (``pluginmanager.add_hookspecs(module)``) for other plugins to implement.
+    """Add hookspecs for other plugins to implement, so a plugin can offer its own extension points.
 
-    Called when the plugin is registered, before any other hook.
+    Args:
+        pluginmanager: the host's pluggy manager; call
+            ``pluginmanager.add_hookspecs(module)`` with a module whose specs use
+            the ``symphony.hookspecs.hookspec`` marker and names starting ``symphony_``.
 
-    :param pluginmanager: the host's pluggy manager.
+    Returns:
+        Nothing.
 
-    .. versionadded:: 1.0
+    Raises:
+        Exception: any exception refuses the plugin's registration (it is
+            listed ``failed``, "was refused", with its traceback).
+
+    When called:
+        As each plugin is registered, before any of its other hooks: the host
+        makes a historic call before registering anything.
+
+    Scope:
+        Every plugin may implement it; each implementation is called.
+
+    Result:
+        Historic, broadcast: also delivered to plugins registered later.
+
+    Since:
+        1.0
     """
 
 
 @hookspec
 def symphony_configure(context: HostContext) -> None:
-    """React to the final settings, after every plugin is registered and before components start.
+    """React to the final settings, so a plugin can validate its configuration before anything starts.
 
-    A plugin registered later through ``Host.register`` is configured at
-    once.  Must not do I/O that can block for long; start work in a
-    component instead.
+    Args:
+        context: the host as plugins see it; read your settings with
+            ``context.component_config(...)``.  Don't call ``context.port()``
+            here (ports may not be resolvable yet; see docs/decisions.md).
 
-    :param context: the host as plugins see it (settings, ports, events).
-    :raises ConfigurationError: when the plugin's settings are unusable; the
-        plugin is then reported as failed and the host continues without it.
+    Returns:
+        Nothing.
 
-    .. versionadded:: 1.0
+    Raises:
+        ConfigurationError: when the plugin's settings are unusable.  Any
+            exception marks the plugin ``failed`` and unregisters it; the host
+            continues without it.
+
+    When called:
+        Once, after every plugin is registered and settings are final, before
+        components are collected.  A plugin added later with ``Host.register()``
+        is configured on registration.  Must not block on long I/O: start work
+        in a component instead.
+
+    Scope:
+        Every plugin may implement it; each implementation is isolated.
+
+    Result:
+        Broadcast (not historic).
+
+    Since:
+        1.0
     """
 
 
 @hookspec
 def symphony_components(context: HostContext) -> list[AsyncComponent]:
-    """Contribute long-lived components with ``start``/``stop``/``health_check``.
+    """Contribute long-lived components, so work that needs starting and stopping has one lifecycle.
 
-    The host starts all components in dependency order (``depends_on``) and
-    stops them in reverse.  A component whose start raises is stopped, reported
-    with its plugin, and the components that depend on it are not started.
+    Args:
+        context: the host as plugins see it.
 
-    :param context: the host as plugins see it.
-    :returns: the plugin's components (an empty list for none).
+    Returns:
+        The plugin's ``AsyncComponent``s (``name``, ``depends_on``, ``start``,
+        ``stop``, ``health_check``), or ``[]``.
 
-    .. versionadded:: 1.0
+    Raises:
+        Exception: marks the plugin failed.  A component whose ``start``
+            raises (or passes ``components.<name>.timeout``) is stopped, its
+            plugin taken out and its dependents skipped; cycle members fail.
+
+    When called:
+        Once, at ``Host.start()``, before any component starts.  Components
+        start in dependency order and stop in reverse at ``Host.stop()``.
+
+    Scope:
+        Every plugin may implement it; component names are unique across plugins.
+
+    Result:
+        Broadcast: the lists are concatenated.
+
+    Since:
+        1.0
     """
     raise NotImplementedError
 
@@ -103,31 +160,67 @@ def symphony_components(context: HostContext) -> list[AsyncComponent]:
 @async_hook("concurrent")
 @hookspec
 async def symphony_startup(context: HostContext) -> None:
-    """Run once after every component has started; implementations may be ``async``.
+    """Run once everything has started, so a plugin can begin work that needs running components.
 
-    All implementations run concurrently under the host's hook timeout.
+    Implementations may be ``async def`` or plain functions.
 
-    :param context: the host as plugins see it.
-    :raises Exception: any error is reported with the plugin's name and does
-        not stop the host.
+    Args:
+        context: the host as plugins see it.
 
-    .. versionadded:: 1.0
+    Returns:
+        Nothing.
+
+    Raises:
+        Exception: any exception, or running past ``hooks.timeout``
+            (HookTimeoutError), stops the plugin's running components and marks
+            the plugin failed; the host still starts.
+
+    When called:
+        Once, after every component has started.
+
+    Scope:
+        Every plugin may implement it.
+
+    Result:
+        Async (concurrent): all implementations run at once under one ``hooks.timeout``.
+
+    Since:
+        1.0
     """
 
 
 @async_hook("concurrent")
 @hookspec
 async def symphony_shutdown(context: HostContext) -> None:
-    """Run once before components stop; implementations may be ``async``.
+    """Run once before components stop, so a plugin can finish or hand off work cleanly.
 
-    :param context: the host as plugins see it.
+    Implementations may be ``async def`` or plain functions.
 
-    .. versionadded:: 1.0
+    Args:
+        context: the host as plugins see it.
+
+    Returns:
+        Nothing.
+
+    Raises:
+        Exception: errors and timeouts are logged and shutdown continues.
+
+    When called:
+        Once, at ``Host.stop()``, before components stop; only if the host started.
+
+    Scope:
+        Every plugin may implement it.
+
+    Result:
+        Async (concurrent), under ``hooks.timeout``.
+
+    Since:
+        1.0
     """
 
 
 # ---------------------------------------------------------------------------
-# Port providers.  firstresult: stops at the first non-None result.
+# Port providers: firstresult, resolved by tier.
 # Must be cheap and free of side effects: return an object, start nothing
 # (contribute a component for that).  Return None to decline.  Two plugins
 # returning a provider at the same priority is a ProviderConflictError unless
@@ -137,97 +230,344 @@ async def symphony_shutdown(context: HostContext) -> None:
 
 @hookspec(firstresult=True)
 def symphony_provide_text_editing(context: HostContext) -> TextEditingPort | None:
-    """Provide the buffers the editor bridge edits (port ``text_editing``).
+    """Provide port ``text_editing``: the buffers the editor bridge opens, edits and saves.
 
-    .. versionadded:: 1.0
+    Args:
+        context: the host as plugins see it.
+
+    Returns:
+        A ``TextEditingPort``, or None to decline.  Builtin: plugin ``editor``
+        (in-memory buffers over local files, atomic save).
+
+    Raises:
+        Exception: surfaces as HookCallError to the caller of ``port("text_editing")``.
+
+    When called:
+        The first time anyone asks for the port (``context.port``, ``symphony
+        doctor``); the result is cached for the host's life.
+
+    Scope:
+        One provider serves the port: ``ports.text_editing`` picks it, else the
+        highest tier (tryfirst, normal, trylast) with exactly one offer.
+
+    Result:
+        Firstresult, resolved by tier with conflict detection.
+
+    Since:
+        1.0
     """
 
 
 @hookspec(firstresult=True)
 def symphony_provide_pit(context: HostContext) -> PitPort | None:
-    """Provide the Pit facade over pool, DAG tracker and artifacts (port ``pit``).
+    """Provide port ``pit``: the facade over pool, DAG tracker and artifacts for callers needing all three.
 
-    .. versionadded:: 1.0
+    Args:
+        context: the host as plugins see it.
+
+    Returns:
+        A ``PitPort``, or None to decline.  No builtin provides it yet
+        (``symphony doctor`` reports it missing).
+
+    Raises:
+        Exception: surfaces as HookCallError to the caller of ``port("pit")``.
+
+    When called:
+        The first time anyone asks for the port; cached for the host's life.
+
+    Scope:
+        One provider serves the port (``ports.pit`` or the highest tier).
+
+    Result:
+        Firstresult, resolved by tier with conflict detection.
+
+    Since:
+        1.0
     """
 
 
 @hookspec(firstresult=True)
 def symphony_provide_pool_manager(context: HostContext) -> PoolManagerPort | None:
-    """Provide model allocation and pre-warming (port ``pool_manager``).
+    """Provide port ``pool_manager``: model allocation and pre-warming, so instruments share warm models.
 
-    .. versionadded:: 1.0
+    Args:
+        context: the host as plugins see it.
+
+    Returns:
+        A ``PoolManagerPort``, or None to decline.  No builtin provides it yet.
+
+    Raises:
+        Exception: surfaces as HookCallError to the caller of ``port("pool_manager")``.
+
+    When called:
+        The first time anyone asks for the port; cached for the host's life.
+
+    Scope:
+        One provider serves the port (``ports.pool_manager`` or the highest tier).
+
+    Result:
+        Firstresult, resolved by tier with conflict detection.
+
+    Since:
+        1.0
     """
 
 
 @hookspec(firstresult=True)
 def symphony_provide_dag_tracker(context: HostContext) -> DagTrackerPort | None:
-    """Provide workflow execution with checkpoints (port ``dag_tracker``).
+    """Provide port ``dag_tracker``: workflow runs with checkpoints, used by ``symphony run`` and the conductor.
 
-    .. versionadded:: 1.0
+    Args:
+        context: the host as plugins see it.
+
+    Returns:
+        A ``DagTrackerPort``, or None to decline.  Builtin: plugin ``dag``
+        (checkpointed runs in SQLite).
+
+    Raises:
+        Exception: surfaces as HookCallError to the caller of ``port("dag_tracker")``.
+
+    When called:
+        The first time anyone asks for the port (``symphony run``, ``runs``,
+        the conductor, ``doctor``); cached for the host's life.
+
+    Scope:
+        One provider serves the port (``ports.dag_tracker`` or the highest tier).
+
+    Result:
+        Firstresult, resolved by tier with conflict detection.
+
+    Since:
+        1.0
     """
 
 
 @hookspec(firstresult=True)
 def symphony_provide_artifact_store(context: HostContext) -> ArtifactStorePort | None:
-    """Provide content-addressed artifact storage (port ``artifact_store``).
+    """Provide port ``artifact_store``: content-addressed storage of node outputs and files.
 
-    .. versionadded:: 1.0
+    Args:
+        context: the host as plugins see it.
+
+    Returns:
+        An ``ArtifactStorePort``, or None to decline.  Builtin: plugin
+        ``artifacts`` (a content-addressed directory under ``<data_dir>/artifacts``).
+
+    Raises:
+        Exception: surfaces as HookCallError to the caller of ``port("artifact_store")``.
+
+    When called:
+        The first time anyone asks for the port; cached for the host's life.
+
+    Scope:
+        One provider serves the port (``ports.artifact_store`` or the highest tier).
+
+    Result:
+        Firstresult, resolved by tier with conflict detection.
+
+    Since:
+        1.0
     """
 
 
 @hookspec(firstresult=True)
 def symphony_provide_arbitration_engine(context: HostContext) -> ArbitrationEnginePort | None:
-    """Provide resource arbitration between competing nodes (port ``arbitration_engine``).
+    """Provide port ``arbitration_engine``: resource arbitration, so competing nodes do not oversubscribe.
 
-    .. versionadded:: 1.0
+    Args:
+        context: the host as plugins see it.
+
+    Returns:
+        An ``ArbitrationEnginePort``, or None to decline.  No builtin provides it yet.
+
+    Raises:
+        Exception: surfaces as HookCallError to the caller of ``port("arbitration_engine")``.
+
+    When called:
+        The first time anyone asks for the port; cached for the host's life.
+
+    Scope:
+        One provider serves the port (``ports.arbitration_engine`` or the highest tier).
+
+    Result:
+        Firstresult, resolved by tier with conflict detection.
+
+    Since:
+        1.0
     """
 
 
 @hookspec(firstresult=True)
 def symphony_provide_stale_manager(context: HostContext) -> StaleManagerPort | None:
-    """Provide staleness tracking and reclamation of artifacts (port ``stale_manager``).
+    """Provide port ``stale_manager``: staleness tracking, so outdated artifacts are found and reclaimed.
 
-    .. versionadded:: 1.0
+    Args:
+        context: the host as plugins see it.
+
+    Returns:
+        A ``StaleManagerPort``, or None to decline.  No builtin provides it yet.
+
+    Raises:
+        Exception: surfaces as HookCallError to the caller of ``port("stale_manager")``.
+
+    When called:
+        The first time anyone asks for the port; cached for the host's life.
+
+    Scope:
+        One provider serves the port (``ports.stale_manager`` or the highest tier).
+
+    Result:
+        Firstresult, resolved by tier with conflict detection.
+
+    Since:
+        1.0
     """
 
 
 @hookspec(firstresult=True)
 def symphony_provide_extension_runtime(context: HostContext) -> ExtensionPort | None:
-    """Provide loading and sandboxed invocation of extensions (port ``extension_runtime``).
+    """Provide port ``extension_runtime``: loading and sandboxed invocation of Orchestra Kit extensions.
 
-    .. versionadded:: 1.0
+    Args:
+        context: the host as plugins see it.
+
+    Returns:
+        An ``ExtensionPort``, or None to decline.  Builtin: plugin
+        ``extensions`` (the in-process, subprocess and wasm sandboxes).
+
+    Raises:
+        Exception: surfaces as HookCallError to the caller of ``port("extension_runtime")``.
+
+    When called:
+        The first time anyone asks for the port (``symphony ext invoke``, runs
+        with extension nodes, ``doctor``); cached for the host's life.
+
+    Scope:
+        One provider serves the port (``ports.extension_runtime`` or the highest tier).
+
+    Result:
+        Firstresult, resolved by tier with conflict detection.
+
+    Since:
+        1.0
     """
 
 
 @hookspec(firstresult=True)
 def symphony_provide_conductor(context: HostContext) -> ConductorPort | None:
-    """Provide workflow orchestration, in-process or as a subprocess (port ``conductor``).
+    """Provide port ``conductor``: sees a workflow through, in the host's process or as its own.
 
-    .. versionadded:: 1.0
+    Args:
+        context: the host as plugins see it.
+
+    Returns:
+        A ``ConductorPort``, or None to decline.  Builtin: plugin ``conductor``
+        (embedded, or a supervised ``symphony conductor serve`` process), over
+        the ``dag_tracker`` port.
+
+    Raises:
+        Exception: surfaces as HookCallError to the caller of ``port("conductor")``.
+
+    When called:
+        The first time anyone asks for the port (``symphony conductor status``,
+        ``doctor``); cached for the host's life.
+
+    Scope:
+        One provider serves the port (``ports.conductor`` or the highest tier).
+
+    Result:
+        Firstresult, resolved by tier with conflict detection.
+
+    Since:
+        1.0
     """
 
 
 @hookspec(firstresult=True)
 def symphony_provide_data_access(context: HostContext) -> DataAccessPort | None:
-    """Provide persistence of workflows and users (port ``data_access``).
+    """Provide port ``data_access``: persistence of workflows and users behind the data service.
 
-    .. versionadded:: 1.0
+    Args:
+        context: the host as plugins see it.
+
+    Returns:
+        A ``DataAccessPort``, or None to decline.  No builtin provides it yet
+        (the ``data`` plugin contributes only a SQLite health check).
+
+    Raises:
+        Exception: surfaces as HookCallError to the caller of ``port("data_access")``.
+
+    When called:
+        The first time anyone asks for the port; cached for the host's life.
+
+    Scope:
+        One provider serves the port (``ports.data_access`` or the highest tier).
+
+    Result:
+        Firstresult, resolved by tier with conflict detection.
+
+    Since:
+        1.0
     """
 
 
 @hookspec(firstresult=True)
 def symphony_provide_pre_validation(context: HostContext) -> PreValidationPort | None:
-    """Provide the fast technical checks run before requests (port ``pre_validation``).
+    """Provide port ``pre_validation``: fast technical checks, so bad requests fail before any work.
 
-    .. versionadded:: 1.0
+    Args:
+        context: the host as plugins see it.
+
+    Returns:
+        A ``PreValidationPort``, or None to decline.  Builtin: plugin
+        ``extensions`` (the manifest checker plus every ``symphony_pre_validators`` check).
+
+    Raises:
+        Exception: surfaces as HookCallError to the caller of ``port("pre_validation")``.
+
+    When called:
+        The first time anyone asks for the port (e.g. ``symphony doctor``);
+        cached for the host's life.
+
+    Scope:
+        One provider serves the port (``ports.pre_validation`` or the highest tier).
+
+    Result:
+        Firstresult, resolved by tier with conflict detection.
+
+    Since:
+        1.0
     """
 
 
 @hookspec(firstresult=True)
 def symphony_provide_message_bus(context: HostContext) -> MessageBus | None:
-    """Provide routing, request/response and pub/sub of envelopes (port ``message_bus``).
+    """Provide port ``message_bus``: routing, request/response and pub/sub of envelopes between endpoints.
 
-    .. versionadded:: 1.0
+    Args:
+        context: the host as plugins see it.
+
+    Returns:
+        A ``MessageBus``, or None to decline.  Builtin: plugin ``bus`` (in process).
+        Whichever bus serves the port is started and stopped with the host
+        (component ``message_bus``), checked by the ``message_bus`` health
+        check, sent the host's events, and served on sockets by ``symphony bus serve``.
+
+    Raises:
+        Exception: surfaces as HookCallError to the caller of ``port("message_bus")``.
+
+    When called:
+        The first time anyone asks for the port (the host's ``message_bus``
+        component at start, ``bus serve``, ``doctor``); cached for the host's life.
+
+    Scope:
+        One provider serves the port (``ports.message_bus`` or the highest tier).
+
+    Result:
+        Firstresult, resolved by tier with conflict detection.
+
+    Since:
+        1.0
     """
 
 
@@ -239,31 +579,94 @@ def symphony_provide_message_bus(context: HostContext) -> MessageBus | None:
 
 @hookspec
 def symphony_instruments(context: HostContext) -> list[InstrumentSpec]:
-    """Contribute instruments (AI model calls) usable as workflow nodes.
+    """Contribute instruments (AI model calls), so workflows can use them as nodes.
 
-    :returns: the plugin's instruments, each with typed inputs and outputs.
+    Args:
+        context: the host as plugins see it.
 
-    .. versionadded:: 1.0
+    Returns:
+        ``InstrumentSpec(name, factory, inputs, outputs, models, description)``s;
+        ``factory(config)`` returns an object with ``async __call__(inputs) -> outputs``.
+
+    Raises:
+        Exception: takes only the raising plugin's instruments out.
+            ProviderConflictError (from ``contributions``) when two plugins use one name.
+
+    When called:
+        Whenever the node catalogue is built: ``symphony workflow validate``,
+        ``symphony run``, the DAG tracker, ``symphony ext`` (extensions'
+        instruments are contributed by the host's ``extensions`` plugin).
+
+    Scope:
+        Every plugin may implement it; names are unique across plugins.
+
+    Result:
+        Broadcast: collected by name (``HostContext.contributions``).
+
+    Since:
+        1.0
     """
     raise NotImplementedError
 
 
 @hookspec
 def symphony_operators(context: HostContext) -> list[OperatorSpec]:
-    """Contribute operators (utilities) usable as workflow nodes.
+    """Contribute operators (utilities), so workflows can use them as nodes.
 
-    :returns: the plugin's operators, each with typed inputs and outputs.
+    Args:
+        context: the host as plugins see it.
 
-    .. versionadded:: 1.0
+    Returns:
+        ``OperatorSpec(name, factory, inputs, outputs, cpu_bound, description)``s;
+        ``cpu_bound`` operators run off the event loop.
+
+    Raises:
+        Exception: takes only the raising plugin's operators out.
+            ProviderConflictError (from ``contributions``) when two plugins use one name.
+
+    When called:
+        Whenever the node catalogue is built (``workflow validate``, ``run``,
+        the DAG tracker).
+
+    Scope:
+        Every plugin may implement it; names are unique across plugins.
+
+    Result:
+        Broadcast: collected by name (``HostContext.contributions``).
+
+    Since:
+        1.0
     """
     raise NotImplementedError
 
 
 @hookspec
 def symphony_transports(context: HostContext) -> list[TransportSpec]:
-    """Contribute transport kinds the bus and the sandbox can use.
+    """Contribute transport kinds, so the bus and the sandbox can reach endpoints over new links.
 
-    .. versionadded:: 1.0
+    Args:
+        context: the host as plugins see it.
+
+    Returns:
+        ``TransportSpec(name, factory, schemes, description)``s;
+        ``factory(config)`` gives a ``Transport``.
+
+    Raises:
+        Exception: takes only the raising plugin out.
+
+    When called:
+        Not yet called by the host: the builtin ``transports`` plugin
+        contributes ``unix``, ``tcp``, ``stdio`` and ``shm``, which the bus and
+        sandbox still use directly.
+
+    Scope:
+        Every plugin may implement it; names are unique across plugins.
+
+    Result:
+        Broadcast.
+
+    Since:
+        1.0
     """
     raise NotImplementedError
 
@@ -272,71 +675,188 @@ def symphony_transports(context: HostContext) -> list[TransportSpec]:
 def symphony_codecs(context: HostContext) -> list[CodecSpec]:
     """Contribute envelope codecs, negotiated per connection by content type.
 
-    .. versionadded:: 1.0
+    Args:
+        context: the host as plugins see it.
+
+    Returns:
+        ``CodecSpec(name, content_type, encode, decode, description)``s.  The
+        builtin ``codecs`` plugin contributes ``msgpack`` (``application/msgpack``)
+        and ``json`` (``application/json``).
+
+    Raises:
+        Exception: takes only the raising plugin out.
+
+    When called:
+        Not yet called by the host: connections negotiate among the builtin codecs.
+
+    Scope:
+        Every plugin may implement it; names are unique across plugins.
+
+    Result:
+        Broadcast.
+
+    Since:
+        1.0
     """
     raise NotImplementedError
 
 
 @hookspec
 def symphony_pre_validators(context: HostContext) -> list[PreValidatorSpec]:
-    """Contribute fast technical checks run by the pre-validation port.
+    """Contribute fast technical checks, so the pre-validation port refuses bad requests early.
 
-    .. versionadded:: 1.0
+    Args:
+        context: the host as plugins see it.
+
+    Returns:
+        ``PreValidatorSpec(name, target, check, description)``s: ``target`` is
+        ``workflow``, ``user`` or ``extension_manifest``; ``check(request)``
+        returns None or raises PreValidationError.
+
+    Raises:
+        Exception: takes only the raising plugin out.
+
+    When called:
+        By the builtin pre-validation port on each ``validate_*`` call.
+
+    Scope:
+        Every plugin may implement it; names are unique across plugins.
+
+    Result:
+        Broadcast: collected by name.
+
+    Since:
+        1.0
     """
     raise NotImplementedError
 
 
 @hookspec
 def symphony_workflow_checks(context: HostContext) -> list[WorkflowCheck]:
-    """Contribute validation stages added to every workflow report.
+    """Contribute validation stages, so a plugin's rules join every workflow report.
 
-    Each ``WorkflowCheck.check(workflow)`` returns ``WorkflowProblem``s; they
-    follow the builtin stages in the report (``symphony workflow validate``,
-    ``symphony run``).  The host's extensions plugin contributes
-    ``permissions``: every node whose extension would be denied.
+    Args:
+        context: the host as plugins see it.
 
-    .. versionadded:: 1.0
+    Returns:
+        ``WorkflowCheck(name, check, description)``s; ``check(workflow)``
+        returns ``WorkflowProblem``s, which follow the builtin stages in the
+        report.  Stay quick and side-effect free: editors re-validate after
+        every edit.  The host's ``extensions`` plugin contributes
+        ``permissions`` (every node whose extension would be denied).
+
+    Raises:
+        Exception: takes only the raising plugin out.
+
+    When called:
+        Whenever a workflow is validated with the installed catalogue
+        (``symphony workflow validate``, ``symphony run``).
+
+    Scope:
+        Every plugin may implement it; names are unique across plugins.
+
+    Result:
+        Broadcast: collected by name.
+
+    Since:
+        1.0
     """
     raise NotImplementedError
 
 
 @hookspec
 def symphony_component_options(context: HostContext) -> list[ComponentOptionsSpec]:
-    """Declare the type of a component's ``options`` (its ``name`` is the settings section).
+    """Declare the type of a component's ``options``, so a misspelt setting fails when settings load.
 
-    The host checks ``[components.<name>.options]`` against it right after
-    plugins register, so an unknown or invalid key is a settings error naming
-    the full key (with the closest valid one) rather than a failure at first use.
+    Args:
+        context: the host as plugins see it.
 
-    .. versionadded:: 1.0
+    Returns:
+        ``ComponentOptionsSpec(name, options)``s; ``name`` is the settings
+        section ``[components.<name>.options]`` and ``options`` a type
+        ``msgspec.convert`` accepts (usually a Struct with ``forbid_unknown_fields``).
+
+    Raises:
+        Exception: takes only the raising plugin out.  An option that does not
+            fit its type is a ConfigurationError naming the full key (with the
+            closest valid one).
+
+    When called:
+        Once, right after plugins register and before ``symphony_configure``.
+
+    Scope:
+        Every plugin may implement it; names are unique across plugins.
+
+    Result:
+        Broadcast: collected by name.
+
+    Since:
+        1.0
     """
     raise NotImplementedError
 
 
 @hookspec
 def symphony_register_commands(cli: Any, context: HostContext) -> None:
-    """Add subcommands to the ``symphony`` command line.
+    """Add subcommands to the ``symphony`` command line, so a plugin ships its own CLI.
 
-    Called when the CLI first needs a command it does not know (or lists them
-    all), after the host has loaded.
+    Args:
+        cli: a ``click.Group`` collecting this invocation's commands (they
+            become top-level ``symphony`` commands); call ``cli.add_command(...)``.
+        context: the host as plugins see it; keep it for the commands to use when run.
 
-    :param cli: a ``click.Group`` collecting this invocation's commands (they
-        become top-level ``symphony`` commands); call ``cli.add_command(...)``.
-        Raise ``click.ClickException`` for user errors so that no traceback
-        is shown.
-    :param context: the host as plugins see it, for commands to use when run.
+    Returns:
+        Nothing.
 
-    .. versionadded:: 1.0
+    Raises:
+        Exception: in the hook itself, takes only its plugin out.  Commands
+            raise ``click.ClickException`` or a SymphonyError for user errors
+            (one line, exit 1, no traceback).
+
+    When called:
+        At most once per process, after the host has loaded: when the CLI
+        resolves a command name that isn't builtin, or when help or shell
+        completion lists all commands.
+
+    Scope:
+        Every plugin may implement it.
+
+    Result:
+        Broadcast.
+
+    Since:
+        1.0
     """
 
 
 @hookspec
 def symphony_health_checks(context: HostContext) -> list[HealthCheck]:
-    """Contribute health checks, run by ``Host.health()`` and ``symphony doctor``.
+    """Contribute health checks, so ``symphony doctor`` can say what is wrong and how to fix it.
 
-    A check that raises or times out is reported as failed, naming the plugin.
+    Args:
+        context: the host as plugins see it.
 
-    .. versionadded:: 1.0
+    Returns:
+        ``HealthCheck(name, check, component="")``s; ``check()`` returns a
+        ``HealthStatus`` or an awaitable of one.  Results are keyed by ``name``.
+
+    Raises:
+        Exception: if the hook raises, a failed check named after the plugin
+            is reported; a check that raises or passes ``hooks.timeout`` is
+            reported failed, naming check and plugin.
+
+    When called:
+        By ``Host.health()``; ``symphony doctor`` calls it after starting the
+        host.  The checks run concurrently.
+
+    Scope:
+        Every plugin may implement it; keep names unique.
+
+    Result:
+        Broadcast.
+
+    Since:
+        1.0
     """
     raise NotImplementedError
 
@@ -348,27 +868,68 @@ def symphony_health_checks(context: HostContext) -> list[HealthCheck]:
 
 @hookspec
 def symphony_event(event: Event, context: HostContext) -> None:
-    """Observe a state change (host, plugin, component, run and node events).
+    """Observe a state change (host, plugin, component, run and node events), so plugins can react or record.
 
-    Called synchronously where the change happens; keep it fast and hand
-    slow work to a task.  An implementation that raises is logged and does
-    not affect the emitter.  The builtin message bus republishes every event
-    on its own topic, so bus subscribers (and other hosts, through a bridge)
-    see them too; implementations may omit ``context``.
+    Args:
+        event: what changed: ``topic``, ``source`` and ``data``.  The host
+            emits ``host.loaded`` (data ``ms``), ``host.starting``,
+            ``host.started``, ``host.stopping``, ``host.stopped``,
+            ``plugin.failed`` (``plugin``, ``error``), ``component.started``;
+            the DAG tracker ``run.*`` and ``node.*``; plugins their own
+            through ``context.emit``.
+        context: the host as plugins see it (implementations may omit it).
 
-    .. versionadded:: 1.0
+    Returns:
+        Nothing.
+
+    Raises:
+        Exception: logged; never affects the emitter or other observers.
+
+    When called:
+        Synchronously, where the change happens: stay fast and hand slow work
+        to a task.  The builtin message bus republishes every event on its
+        topic, so bus subscribers and bridged hosts see them too.
+
+    Scope:
+        Every plugin may implement it.
+
+    Result:
+        Broadcast.
+
+    Since:
+        1.0
     """
 
 
 @hookspec(firstresult=True)
 def symphony_invoke(invocation: Invocation) -> Any:
-    """Perform one invocation of an instrument, operator or extension.
+    """Perform one call of an instrument, operator or extension, so wrappers can observe and guard every call.
 
-    The host's own implementation calls ``invocation.call``; plugins implement
-    this hook with ``@hookimpl(wrapper=True)`` to run code around every
-    invocation (metrics, audit, permission checks) and ``yield`` to proceed.
+    Implement it with ``@hookimpl(wrapper=True)`` and ``result = yield`` to
+    run code around every invocation (tracing, metrics, audit, permission
+    checks); the host's essential plugin supplies the innermost
+    implementation (``trylast``), which calls ``invocation.call``.
 
-    :returns: what the invocation returned (for async targets, an awaitable).
+    Args:
+        invocation: the call: its kind, target, inputs and ``call``, with the
+            node, run, plugin and runtime it belongs to.
 
-    .. versionadded:: 1.0
+    Returns:
+        What the call returned (for an async target, an awaitable not yet awaited).
+
+    Raises:
+        Exception: whatever the call or a wrapper raises propagates to the
+            caller (not isolated: a wrapper may refuse a call by raising).
+
+    When called:
+        For each invocation the host runs through its invoke path.
+
+    Scope:
+        Every plugin may wrap it; one innermost implementation performs the call.
+
+    Result:
+        Firstresult, with wrappers.
+
+    Since:
+        1.0
     """
