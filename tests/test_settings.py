@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
+import msgspec
 import pytest
+from click.testing import CliRunner
 
-from symphony.hookspecs import ConfigurationError
-from symphony.host import load_settings
+from symphony.hookspecs import ComponentOptionsSpec, ConfigurationError, hookimpl
+from symphony.host import Host, load_settings
 from symphony.host._settings import merge_overrides
+from symphony.host.cli import cli
 
 
 @pytest.fixture(autouse=True)
@@ -93,3 +97,131 @@ def test_component_sections_reach_plugins_as_component_config() -> None:
     settings = load_settings(overrides={"components": {"dag": {"retry_policy": {"max_attempts": 5}}}})
     config = settings.component("dag").to_config()
     assert config.retry_policy.max_attempts == 5 and config.enabled is True
+
+
+def test_an_unknown_top_level_key_suggests_the_closest_one() -> None:
+    with pytest.raises(ConfigurationError, match=r"Unknown setting `dat_dir`; did you mean `data_dir`\?"):
+        load_settings(overrides={"dat_dir": "/srv"})
+
+
+def test_an_unknown_key_in_a_section_suggests_the_closest_key_of_that_section(tmp_path: Path) -> None:
+    config = write(tmp_path / "s.toml", "[components.dag]\ntimout = 3\n")
+    with pytest.raises(ConfigurationError, match=r"`components.dag.timout`; did you mean `components.dag.timeout`\?"):
+        load_settings(config_file=config)
+
+
+def test_an_unknown_key_like_no_valid_one_points_at_the_reference() -> None:
+    with pytest.raises(ConfigurationError, match=r"Unknown setting `zzz`; check its spelling against docs/config"):
+        load_settings(overrides={"zzz": 1})
+
+
+# -- component options, checked through symphony_component_options ----------------------------
+
+
+class WidgetOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    class Retry(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+        attempts: int = 1
+
+    max_concurrency: Annotated[int, msgspec.Meta(ge=1)] = 4
+    retry: Retry = Retry()
+
+
+class DeclaresWidgetOptions:
+    @hookimpl
+    def symphony_component_options(self) -> list[ComponentOptionsSpec]:
+        return [ComponentOptionsSpec(name="widget", options=WidgetOptions)]
+
+
+def widget_host(options: dict[str, object]) -> Host:
+    settings = load_settings(overrides={"components": {"widget": {"options": options}}})
+    return Host(settings, plugins=[DeclaresWidgetOptions()], discover_plugins=False)
+
+
+def test_a_misspelt_component_option_is_refused_as_the_host_loads_naming_the_closest_key() -> None:
+    with pytest.raises(
+        ConfigurationError,
+        match=r"Unknown setting `components.widget.options.max_concurency`; "
+        r"did you mean `components.widget.options.max_concurrency`\? \(options of plugin 'DeclaresWidgetOptions'\)",
+    ):
+        widget_host({"max_concurency": 3}).load()
+
+
+def test_a_misspelt_nested_component_option_is_named_in_full() -> None:
+    with pytest.raises(ConfigurationError, match=r"did you mean `components.widget.options.retry.attempts`\?"):
+        widget_host({"retry": {"attempt": 3}}).load()
+
+
+def test_an_invalid_component_option_value_names_the_key_and_what_is_allowed() -> None:
+    with pytest.raises(
+        ConfigurationError,
+        match=r"Invalid setting `components.widget.options.max_concurrency` = 0: Expected `int` >= 1",
+    ):
+        widget_host({"max_concurrency": 0}).load()
+
+
+def test_valid_component_options_load() -> None:
+    host = widget_host({"max_concurrency": 2, "retry": {"attempts": 3}}).load()
+    assert host.context.component_config("widget").options == {"max_concurrency": 2, "retry": {"attempts": 3}}
+
+
+def test_options_of_a_section_no_plugin_declares_are_left_to_its_component() -> None:
+    settings = load_settings(overrides={"components": {"hello": {"options": {"anything": 1}}}})
+    host = Host(settings, plugins=[DeclaresWidgetOptions()], discover_plugins=False).load()
+    assert host.context.component_config("hello").options == {"anything": 1}
+
+
+@pytest.mark.parametrize(
+    ("key", "closest"),
+    [
+        ("dag.options.max_concurency", "components.dag.options.max_concurrency"),
+        ("dag.options.dask.wrkers", "components.dag.options.dask.workers"),
+        ("conductor.options.mdoe", "components.conductor.options.mode"),
+        ("workflow.options.max_node", "components.workflow.options.max_nodes"),
+    ],
+)
+def test_the_builtins_declare_their_options_so_config_show_refuses_a_typo(
+    key: str, closest: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SYMPHONY_CACHE_DIR", str(tmp_path / "cache"))
+    result = CliRunner().invoke(cli, ["--set", f"components.{key}=3", "config", "show"])
+    assert result.exit_code == 1
+    assert f"Error: Unknown setting `components.{key}`; did you mean `{closest}`?" in result.output
+
+
+# -- finding symphony.toml ----------------------------------------------------------------------
+
+
+def test_symphony_toml_in_a_parent_directory_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(tmp_path / "symphony.toml", "[hooks]\ntimeout = 7\n")
+    deep = tmp_path / "src" / "pkg"
+    deep.mkdir(parents=True)
+    monkeypatch.chdir(deep)
+    assert load_settings().hooks.timeout == 7.0
+
+
+def test_the_nearest_symphony_toml_wins_over_one_further_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(tmp_path / "symphony.toml", "[hooks]\ntimeout = 7\n")
+    project = tmp_path / "project"
+    (project / "docs").mkdir(parents=True)
+    write(project / "symphony.toml", "[hooks]\ntimeout = 8\n")
+    monkeypatch.chdir(project / "docs")
+    assert load_settings().hooks.timeout == 8.0
+
+
+def test_symphony_config_wins_over_a_symphony_toml_found_upwards(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(tmp_path / "symphony.toml", "[hooks]\ntimeout = 7\n")
+    monkeypatch.setenv("SYMPHONY_CONFIG", str(write(tmp_path / "other.toml", "[hooks]\ntimeout = 9\n")))
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path / "sub")
+    assert load_settings().hooks.timeout == 9.0
+
+
+def test_a_directory_named_symphony_toml_is_not_a_settings_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(tmp_path / "symphony.toml", "[hooks]\ntimeout = 7\n")
+    (tmp_path / "sub" / "symphony.toml").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "sub")
+    assert load_settings().hooks.timeout == 7.0

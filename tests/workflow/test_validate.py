@@ -88,26 +88,12 @@ def test_incompatible_port_types_are_a_type_mismatch() -> None:
     )
 
 
-def test_an_integer_feeds_a_number_and_anything_feeds_any() -> None:
+def test_an_integer_feeds_a_number_and_json_feeds_anything() -> None:
     doc = workflow(
-        {"read": op("read"), "count": op("count"), "parse": op("parse"), "pair": op("pair")},
-        [
-            data("read.size", "count.value"),
-            data("read.text", "parse.text"),
-            data("parse.value", "pair.left"),
-            data("count.total", "pair.right"),
-        ],
+        {"read": op("read"), "count": op("count"), "parse": op("parse"), "c2": op("count")},
+        [data("read.size", "count.value"), data("read.text", "parse.text"), data("parse.value", "c2.value")],
     )
     assert [p.kind for p in problems(doc) if p.severity == "error"] == []
-
-
-def test_a_json_output_into_a_string_input_is_a_type_mismatch() -> None:
-    doc = workflow(
-        {"read": op("read"), "parse": op("parse"), "sink": op("sink")},
-        [data("read.text", "parse.text"), data("parse.value", "sink.text", "e")],
-    )
-    problem = only(doc, "type_mismatch")
-    assert problem.message.startswith("Edge 'e' connects parse.value (json) to sink.text (string);")
 
 
 def test_a_required_input_left_unconnected_says_how_to_connect_it() -> None:

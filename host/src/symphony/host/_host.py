@@ -34,6 +34,7 @@ from symphony.hookspecs import (
 from symphony.hookspecs.ports import HostContext, PortName
 
 from . import _calls
+from ._component_options import check_component_options
 from ._components import ComponentRecord, start_order
 from ._distros import ActiveDistro, select_distro
 from ._index import EntryPointIndex, load_index
@@ -167,6 +168,7 @@ class Host:
                 register=self._register,
             )
         self._check_unknown_hooks()
+        check_component_options(self.settings, self.contributions("symphony_component_options"))
         self._configure()
         self.state = HostState.LOADED
         self.emit(Event(topic="host.loaded", source=_CORE, data={"ms": (time.perf_counter() - start) * 1e3}))

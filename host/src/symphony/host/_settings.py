@@ -7,9 +7,11 @@ what is allowed.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import tomllib
+import typing
 from collections.abc import Mapping
 from contextvars import ContextVar
 from pathlib import Path
@@ -39,7 +41,15 @@ from symphony.hookspecs import (
 
 from ._ports import PORTS
 
-__all__ = ["ComponentSettings", "Settings", "load_settings", "parse_override"]
+__all__ = [
+    "CONFIG_NAME",
+    "ComponentSettings",
+    "Settings",
+    "default_config_file",
+    "load_settings",
+    "parse_override",
+    "read_settings_file",
+]
 
 
 class _Section(BaseModel):
@@ -191,13 +201,25 @@ class Settings(BaseSettings):
 _lower_layers: ContextVar[tuple[Mapping[str, Any], ...]] = ContextVar("_lower_layers", default=())
 
 
+#: The settings file's name, looked for in the working directory and then each parent.
+CONFIG_NAME = "symphony.toml"
+
+
 def default_config_file() -> Path | None:
-    """``$SYMPHONY_CONFIG`` if set, else ``./symphony.toml`` if it exists."""
+    """``$SYMPHONY_CONFIG`` if set, else the nearest ``symphony.toml`` upwards from the working directory.
+
+    As pytest and ruff find their configuration: a command run in a project's
+    subdirectory uses the project's settings.
+    """
     explicit = os.environ.get("SYMPHONY_CONFIG")
     if explicit:
         return Path(explicit)
-    local = Path("symphony.toml")
-    return local if local.is_file() else None
+    here = Path.cwd()
+    for directory in (here, *here.parents):
+        candidate = directory / CONFIG_NAME
+        if candidate.is_file():
+            return candidate if directory != here else Path(CONFIG_NAME)
+    return None
 
 
 def load_settings(
@@ -208,7 +230,7 @@ def load_settings(
 ) -> Settings:
     """Build and validate settings from every source; see the module docstring."""
     path = config_file if config_file is not None else default_config_file()
-    from_file = _read_toml(path) if path is not None else {}
+    from_file = read_settings_file(path) if path is not None else {}
     token = _lower_layers.set((from_file, profile_defaults or {}))
     try:
         return Settings(**(overrides or {}))
@@ -224,7 +246,7 @@ def load_settings(
         _lower_layers.reset(token)
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def read_settings_file(path: Path) -> dict[str, Any]:
     what = f"Settings file {path}"
     try:
         with path.open("rb") as file:
@@ -244,11 +266,34 @@ def _describe(error: pydantic.ValidationError, path: Path | None) -> str:
         key = ".".join(str(part) for part in item["loc"])
         value = item.get("input")
         if item["type"] == "extra_forbidden":
-            lines.append(f"Unknown setting `{key}`; check its spelling against docs/configuration.md.")
+            close = difflib.get_close_matches(str(item["loc"][-1]), _known_keys(item["loc"]), n=1)
+            parent = key.rpartition(".")[0]
+            if close:
+                lines.append(f"Unknown setting `{key}`; did you mean `{parent + '.' if parent else ''}{close[0]}`?")
+            else:
+                lines.append(f"Unknown setting `{key}`; check its spelling against docs/configuration.md.")
         else:
             lines.append(f"Invalid setting `{key}` = {value!r}: {item['msg']}.")
     where = f" (sources: defaults, profile, {path or 'no settings file'}, SYMPHONY_* environment, --set)"
     return "\n".join(lines) + where
+
+
+def _known_keys(loc: tuple[int | str, ...]) -> list[str]:
+    """The keys valid beside the last part of ``loc``: the fields of the model it lands in."""
+    model: type[BaseModel] = Settings
+    parts = [str(part) for part in loc[:-1]]
+    while parts:
+        field = model.model_fields.get(parts.pop(0))
+        annotation = field.annotation if field is not None else None
+        if typing.get_origin(annotation) is dict:  # components.<name>: skip the user's name
+            annotation = typing.get_args(annotation)[1]
+            if not parts:
+                return []
+            parts.pop(0)
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        model = annotation
+    return list(model.model_fields)
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:

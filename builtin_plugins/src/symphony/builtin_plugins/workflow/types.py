@@ -1,13 +1,10 @@
 """The port type language and when one type may feed another.
 
 Types: ``any``, ``json``, ``string``, ``number``, ``integer``, ``boolean``,
-``object``, ``bytes`` and ``list[T]``.  A data edge is an error when its
-source type is not one its target accepts: ``any`` accepts and feeds
-everything (it opts out of checking); ``json`` accepts every JSON type but
-feeds only ``json`` and ``any``, because which JSON value it holds is known
-only at run time (a ``json`` into a ``string`` would fail there, not here);
-an ``integer`` is a ``number``, lists are covariant, and unknown type names
-agree only with themselves (and with ``any``).
+``object``, ``bytes`` and ``list[T]``.  A data edge is an error only when its
+types can never agree at run time: ``any`` and ``json`` accept and feed every
+JSON type, an ``integer`` is a ``number``, lists are covariant, and unknown type
+names agree only with themselves (and with ``any``).
 """
 
 from __future__ import annotations
@@ -50,9 +47,11 @@ def compatible(source: str, target: str) -> bool:
     source, target = source[slice(*source_span)], target[slice(*target_span)]
     if source == target or "any" in (source, target):
         return True
-    if target == "json":
-        return source_item is not None or source in _JSON_TYPES
-    return source_item is None and target_item is None and source == "integer" and target == "number"
+    if source_item is not None or target_item is not None:
+        return "json" in (source, target)
+    if "json" in (source, target):
+        return source in _JSON_TYPES and target in _JSON_TYPES
+    return source == "integer" and target == "number"
 
 
 def has_fields(type_name: str) -> bool:
