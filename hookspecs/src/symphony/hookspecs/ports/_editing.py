@@ -37,20 +37,60 @@ class BufferInfo(Base, frozen=True):
 
 @runtime_checkable
 class TextEditingPort(Protocol):
+    """The buffers the editor bridge edits, so edits apply to one in-memory copy before they reach disk.
+
+    Provided by:
+        ``symphony_provide_text_editing``; builtin: plugin ``editor``.
+
+    Lifetime:
+        A buffer lives from ``open_file`` until ``close_buffer`` or the host
+        stops; unsaved edits are then lost.  Buffer ids are not reused.
+
+    Threads and processes:
+        Call from the host's event loop; need not be thread-safe.  Buffers
+        belong to one host process.
+
+    Errors:
+        NotFoundError for an unknown buffer id, ValidationError for an
+        unreadable file or an edit outside the buffer.
+
+    Since:
+        1.0
+    """
+
     async def open_file(self, path: Path) -> BufferId:
-        """Open ``path`` (or return the buffer already open on it)."""
+        """Open ``path`` as UTF-8 text (or return the buffer already open on it).
+
+        Raises:
+            ValidationError: the file cannot be read as UTF-8 text.
+        """
         ...
 
     async def edit_text(self, buffer_id: BufferId, edit: TextEdit) -> None:
-        """Apply ``edit``; raises NotFoundError for an unknown buffer, ValidationError for a bad range."""
+        """Apply ``edit`` and count one more version; the buffer becomes dirty.
+
+        Raises:
+            NotFoundError: no open buffer has this id.
+            ValidationError: the range is reversed or outside the buffer.
+        """
         ...
 
-    async def get_buffer_content(self, buffer_id: BufferId) -> str: ...
+    async def get_buffer_content(self, buffer_id: BufferId) -> str:
+        """The buffer's whole text, edits included; raises NotFoundError for an unknown buffer."""
+        ...
 
     async def save_buffer(self, buffer_id: BufferId) -> None:
-        """Write the buffer to its file atomically."""
+        """Write the buffer to its file atomically (a reader never sees half a file); it is clean after.
+
+        Raises:
+            NotFoundError: no open buffer has this id.
+        """
         ...
 
-    async def close_buffer(self, buffer_id: BufferId) -> None: ...
+    async def close_buffer(self, buffer_id: BufferId) -> None:
+        """Forget the buffer without saving; raises NotFoundError for an unknown buffer."""
+        ...
 
-    async def list_buffers(self) -> list[BufferInfo]: ...
+    async def list_buffers(self) -> list[BufferInfo]:
+        """Every open buffer: its file, whether it is dirty, its version."""
+        ...

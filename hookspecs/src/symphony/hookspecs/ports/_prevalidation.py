@@ -16,10 +16,33 @@ __all__ = ["PreValidationPort"]
 
 @runtime_checkable
 class PreValidationPort(Protocol):
-    """Each method returns None or raises PreValidationError listing every problem."""
+    """Fast technical checks, so a malformed request is refused before any I/O or work is spent on it.
 
-    def validate_workflow_request(self, request: CreateWorkflowRequest) -> None: ...
+    Provided by:
+        ``symphony_provide_pre_validation``; builtin: plugin ``extensions``
+        (the manifest checker plus every ``symphony_pre_validators`` check).
 
-    def validate_user_request(self, request: CreateUserRequest) -> None: ...
+    Lifetime:
+        Stateless: each call stands alone.
 
-    def validate_extension_manifest(self, path: Path) -> None: ...
+    Threads and processes:
+        Synchronous and side-effect free, so safe to call from any thread.
+
+    Errors:
+        Each method returns None or raises PreValidationError listing every problem.
+
+    Since:
+        1.0
+    """
+
+    def validate_workflow_request(self, request: CreateWorkflowRequest) -> None:
+        """Check a request to store a workflow (name, document shape); raises PreValidationError."""
+        ...
+
+    def validate_user_request(self, request: CreateUserRequest) -> None:
+        """Check a request to create a user (name, email form); raises PreValidationError."""
+        ...
+
+    def validate_extension_manifest(self, path: Path) -> None:
+        """Check the extension manifest at ``path`` (may read that file only); raises PreValidationError."""
+        ...
