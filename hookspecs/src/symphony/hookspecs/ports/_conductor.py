@@ -52,6 +52,43 @@ class ConductorStatus(Base, frozen=True):
 
 @runtime_checkable
 class ConductorPort(Protocol):
-    async def orchestrate(self, request: OrchestrationRequest) -> OrchestrationResult: ...
+    """Sees a workflow through from request to result, so callers need not drive the DAG tracker themselves.
 
-    async def get_status(self) -> ConductorStatus: ...
+    Provided by:
+        ``symphony_provide_conductor``; builtin: plugin ``conductor``
+        (embedded, or a supervised ``symphony conductor serve`` process), over
+        the ``dag_tracker`` port.
+
+    Lifetime:
+        One per host, started and stopped with it; a run it started ends or is
+        cancelled when the host stops.  A conductor in its own process may be
+        restarted by its supervisor (``ConductorStatus.restarts``); an
+        interrupted run can be resumed with ``OrchestrationRequest.resume``.
+
+    Threads and processes:
+        Call from the host's event loop; need not be thread-safe.  Requests and
+        results are plain documents, so the conductor may live in another process.
+
+    Errors:
+        ValidationError for an invalid workflow or wrong inputs (every
+        problem listed), NotFoundError for an unknown run to resume,
+        TransportError when a conductor process cannot be reached.
+
+    Since:
+        1.0
+    """
+
+    async def orchestrate(self, request: OrchestrationRequest) -> OrchestrationResult:
+        """Validate and run ``request.workflow`` (or resume ``request.resume``) and wait for its end.
+
+        A failed or cancelled run is a result (``state`` and ``error``), not an exception.
+
+        Raises:
+            ValidationError: the workflow is invalid, an input is wrong, or the conductor is stopped.
+            NotFoundError: ``resume`` names a run nobody knows.
+        """
+        ...
+
+    async def get_status(self) -> ConductorStatus:
+        """What the conductor is doing now (idle, busy with which runs, stopped and why); must not raise."""
+        ...
