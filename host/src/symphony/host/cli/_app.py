@@ -23,9 +23,11 @@ __all__ = ["HostFactory", "cli", "main"]
 class HostFactory:
     """Builds the one Host a CLI invocation uses, from the global options."""
 
-    def __init__(self, config_file: Path | None, overrides: Sequence[str]) -> None:
+    def __init__(self, config_file: Path | None, overrides: Sequence[str], verbosity: int = 0) -> None:
         self.config_file = config_file
         self.overrides = list(overrides)
+        #: -1 with --quiet, 0 by default, 1 or more with each --verbose.
+        self.verbosity = verbosity
         self.plugin_commands: dict[str, click.Command] | None = None
         self._host: Host | None = None
 
@@ -112,6 +114,21 @@ class _RootGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *_BUILTIN_COMMANDS, *self._plugin_commands(ctx)})
 
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        """An unknown command (``symphony wokflow``) names the closest one, as git does."""
+        try:
+            return super().resolve_command(ctx, args)
+        except click.UsageError:
+            import difflib
+
+            name = args[0] if args else ""
+            close = difflib.get_close_matches(name, self.list_commands(ctx), n=1)
+            if not close or name.startswith("-"):
+                raise
+            raise click.UsageError(f"No such command {name!r}. Did you mean {close[0]!r}?", ctx) from None
+
     def invoke(self, ctx: click.Context) -> Any:
         from symphony.hookspecs import SymphonyError
 
@@ -130,16 +147,25 @@ class _RootGroup(click.Group):
     "config_file",
     type=click.Path(path_type=Path, dir_okay=False),
     envvar="SYMPHONY_CONFIG",
-    help="Settings file (default: ./symphony.toml if present).",
+    help="Settings file (default: the nearest symphony.toml in this directory or a parent).",
 )
 @click.option(
     "--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a setting, e.g. --set hooks.timeout=5."
 )
+@click.option("--quiet", "-q", is_flag=True, help="Only results, warnings and errors: no titles or notes.")
+@click.option("--verbose", "-v", count=True, help="Log what the host does (-vv: debug detail).")
 @click.pass_context
-def cli(ctx: click.Context, config_file: Path | None, overrides: tuple[str, ...]) -> None:
+def cli(ctx: click.Context, config_file: Path | None, overrides: tuple[str, ...], quiet: bool, verbose: int) -> None:
     """Symphony: a plugin host for AI-first development workflows."""
+    if quiet and verbose:
+        raise click.UsageError("--quiet and --verbose contradict each other; give one.")
     if not isinstance(ctx.obj, HostFactory):
         ctx.obj = HostFactory(config_file, overrides)
+    ctx.obj.verbosity = -1 if quiet else verbose
+    if quiet or verbose:
+        import logging
+
+        logging.getLogger().setLevel(logging.ERROR if quiet else logging.INFO if verbose == 1 else logging.DEBUG)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
