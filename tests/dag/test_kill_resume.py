@@ -47,13 +47,13 @@ def _write(path: Path, body: str, outputs: dict[str, str]) -> Path:
     return path
 
 
-def _start(runner: Symphony, flow: Path) -> subprocess.Popen[str]:
+def _start(runner: Symphony, flow: Path, stdout: int = subprocess.DEVNULL) -> subprocess.Popen[str]:
     runner.home.mkdir(parents=True, exist_ok=True)
     return subprocess.Popen(
         [str(SYMPHONY), "run", str(flow), "--input", "x=1"],
         cwd=runner.home,
         env=runner.env(),
-        stdout=subprocess.DEVNULL,
+        stdout=stdout,
         stderr=subprocess.PIPE,
         text=True,
     )

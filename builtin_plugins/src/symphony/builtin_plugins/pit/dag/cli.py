@@ -6,7 +6,8 @@ the builtin tracker's run records.
 
 Exit codes: 0 the run succeeded; 1 it failed or was cancelled, or a user error
 (unknown run, bad input); 2 the workflow cannot be read or is invalid (as
-``symphony workflow validate`` reports it).
+``symphony workflow validate`` reports it); 130 interrupted by Ctrl-C (the run is
+checkpointed ``cancelled`` and can be resumed).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import json
+import signal
 from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
 from pathlib import Path
@@ -34,6 +36,7 @@ from .tracker import DagTracker
 __all__ = ["run_command", "runs_commands"]
 
 _FILE = click.Path(path_type=Path, dir_okay=False)
+_INTERRUPTED = 130  # 128 + SIGINT, as shells report a command stopped by Ctrl-C
 
 
 def _echo_json(document: Any) -> None:
@@ -105,24 +108,40 @@ def _print_result(result: RunOutcome) -> None:
 def _drive(
     tracker: DagTrackerPort, begin: Callable[[RunSink], Awaitable[ExecutionId]], total: int, as_json: bool
 ) -> None:
-    """Start (or resume) a run with a progress display, wait, print it; exit 1 unless it succeeded."""
+    """Start (or resume) a run with a progress display, wait, print it; exit 1 unless it succeeded.
+
+    The first Ctrl-C cancels the run through the port, so its running nodes stop and
+    it is checkpointed ``cancelled``; the command prints how to resume it and exits 130.
+    A second Ctrl-C interrupts at once.
+    """
     progress = make_progress(total, quiet=as_json)
+    cancelling: list[asyncio.Task[None]] = []  # set by the first Ctrl-C
+
+    def interrupt(run_id: ExecutionId) -> None:
+        loop = asyncio.get_running_loop()
+        loop.remove_signal_handler(signal.SIGINT)  # a second Ctrl-C raises KeyboardInterrupt
+        cancelling.append(loop.create_task(tracker.cancel(run_id)))
 
     async def main() -> RunOutcome:
         try:
             run_id = await begin(progress)
+            asyncio.get_running_loop().add_signal_handler(signal.SIGINT, interrupt, run_id)
             return await tracker.wait(run_id)
         finally:
             await tracker.close()
 
     try:
         result = asyncio.run(main())
+    except KeyboardInterrupt:
+        raise SystemExit(_INTERRUPTED) from None
     finally:
         progress.close()
     if as_json:
         _echo_json(_result_json(result))
     else:
         _print_result(result)
+    if cancelling:
+        raise SystemExit(_INTERRUPTED)
     if result.state != "succeeded":
         raise SystemExit(1)
 
@@ -162,7 +181,8 @@ def run_command(tracker: Callable[[], DagTrackerPort], check: Callable[[Workflow
         """Run the workflow FILE with a progress display, then print its outputs.
 
         VALUE is read as JSON unless the input is declared a string; @PATH reads it from a file.
-        Exit 0 succeeded, 1 failed or cancelled (or a user error), 2 FILE unreadable or invalid.
+        Exit 0 succeeded, 1 failed or cancelled (or a user error), 2 FILE unreadable or invalid,
+        130 interrupted by Ctrl-C (the run is cancelled and checkpointed; resume it with `symphony runs resume`).
         """
         if resume_id is not None:
             if file is not None or pairs:

@@ -43,6 +43,13 @@ class Progress:
     def started(self, event: Event) -> None:
         """The run began (or resumed)."""
 
+    def announcement(self, event: Event) -> str:
+        """``run ID started (N nodes)``: the id to give ``symphony runs`` later."""
+        verb = "resumed" if event.topic == "run.resumed" else "started"
+        restored = event.data.get("restored") or 0
+        extra = f", {restored} restored from checkpoints" if restored else ""
+        return f"run {event.data['run_id']} {verb} ({self.total} nodes{extra})"
+
     def changed(self, state: str, node: str, data: dict[str, Any]) -> None:
         """A node changed state."""
 
@@ -58,10 +65,7 @@ class _Lines(Progress):
         self.out = out
 
     def started(self, event: Event) -> None:
-        verb = "resumed" if event.topic == "run.resumed" else "started"
-        restored = event.data.get("restored") or 0
-        extra = f", {restored} restored from checkpoints" if restored else ""
-        click.echo(f"run {event.data['run_id']} {verb} ({self.total} nodes{extra})", file=self.out)
+        click.echo(self.announcement(event), file=self.out)
 
     def changed(self, state: str, node: str, data: dict[str, Any]) -> None:
         if state in _TERMINAL:
@@ -100,6 +104,9 @@ class _Bar(Progress):
         )
         self._task = self._bar.add_task("run", total=total, counts="")
         self._bar.start()
+
+    def started(self, event: Event) -> None:
+        self._bar.console.print(self.announcement(event), markup=False, highlight=False)
 
     def changed(self, state: str, node: str, data: dict[str, Any]) -> None:
         c = self.counts
