@@ -38,9 +38,4 @@ def fuzz(target: Callable[[bytes], None]) -> None:
 #: Harnesses whose saved crash inputs show a defect in code outside the fuzzing owner's files,
 #: reported and not yet fixed: ``fuzz/run.py`` skips them unless named, and the corpus replay
 #: skips their crash inputs.  Remove the entry with the fix; the inputs then guard against a return.
-UNFIXED: dict[str, str] = {
-    "permissions": (
-        "a path pattern of many stars backtracks catastrophically in the regex glob_regex builds (ReDoS: a hostile"
-        " manifest or grant can stall the checker); the matcher needs a non-backtracking rewrite"
-    ),
-}
+UNFIXED: dict[str, str] = {}

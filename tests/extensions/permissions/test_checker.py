@@ -360,3 +360,14 @@ def test_a_runtime_callback_raises_for_a_denied_permission_and_passes_an_allowed
     with pytest.raises(PermissionDeniedError, match="write"):
         callback(FileAccess(scope="write", paths=(str(paths.inside),)))
     assert [e.decision for e in permissions.audit.entries(run_id="r")] == ["denied", "denied", "allowed", "allowed"]
+
+
+def test_a_grant_of_many_wildcards_is_checked_without_backtracking(make: Make, paths: Tree) -> None:
+    """Such a glob made the checker's regex take exponential time to refuse a path (ReDoS)."""
+    pattern = f"{paths.root}/" + "*a" * 30 + "*.txt"
+    hostile = Subject(name="stars", declared=(FileAccess(scope="read", paths=(pattern,)),))
+    permissions = make(hostile)
+    permissions.grants.grant("stars", [f"file:read:{pattern}"])
+    checker = permissions.checker()
+    assert not checker.check("stars", FileRequest(path=f"{paths.root}/" + "a" * 200)).allowed
+    assert checker.check("stars", FileRequest(path=f"{paths.root}/" + "ba" * 30 + ".txt")).allowed

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
+import hypothesis
 import msgspec
 import pytest
+from hypothesis import strategies as st
 
 from symphony.hookspecs import (
     DistroProfile,
@@ -17,7 +21,7 @@ from symphony.hookspecs import (
     parse_permission,
     workflow_permission_denials,
 )
-from symphony.hookspecs._permission_rules import covers, glob_regex, is_denied_by
+from symphony.hookspecs._permission_rules import compile_glob, covers, is_denied_by
 
 
 @pytest.mark.parametrize(
@@ -64,9 +68,29 @@ def test_a_grant_covers_a_declaration(granted: str, declared: str, expected: boo
     ],
 )
 def test_path_globs(pattern: str, path: str, expected: bool) -> None:
-    import re
+    assert compile_glob(pattern).fullmatch(path) is expected
 
-    assert (re.fullmatch(glob_regex(pattern), path) is not None) is expected
+
+def test_a_glob_of_many_stars_answers_without_backtracking() -> None:
+    """A backtracking regex took exponential time to fail on this (a ReDoS found by fuzzing)."""
+    assert compile_glob("/" + "*a" * 40 + "b").fullmatch("/" + "a" * 200) is False
+    assert compile_glob("/**a" * 30 + "*b").fullmatch("/a" * 100) is False
+    assert compile_glob("/**a" * 30 + "*b").fullmatch("/a" * 30 + "b") is True
+
+
+def _reference(pattern: str) -> re.Pattern[str]:
+    """The regular expression a glob means (correct, but it backtracks: fine for short inputs)."""
+    parts = re.split(r"(/\*\*(?=/|$)|\*\*|\*|\?)", pattern)
+    meaning = {"/**": "(?:/.*)?", "**": ".*", "*": "[^/]*", "?": "[^/]"}
+    return re.compile("".join(meaning[part] if index % 2 else re.escape(part) for index, part in enumerate(parts)))
+
+
+@hypothesis.given(
+    pattern=st.text(alphabet="ab/*?", max_size=10),
+    path=st.text(alphabet="ab/", max_size=10),
+)
+def test_the_glob_automaton_means_what_the_glob_regex_means(pattern: str, path: str) -> None:
+    assert compile_glob(pattern).fullmatch(path) is (_reference(pattern).fullmatch(path) is not None)
 
 
 def test_policy_denies_a_whole_category_or_what_a_denied_permission_covers() -> None:

@@ -1,10 +1,10 @@
-"""The syntax of permission targets: path globs as regular expressions, and ``host[:port]``.
+"""The syntax of permission targets: path globs, and ``host[:port]``.
 
 Apart from the permission rules so that the permission types can check a
-target when it is parsed (the rules import the types, not the reverse): a glob
-that cannot become a regular expression, or a port that is not one, is a
-syntax error of the permission, never a ``re.error`` or ``ValueError``
-wherever the grant is used later.
+target when it is parsed (the rules import the types, not the reverse): a
+malformed glob, or a port that is not one, is a syntax error of the
+permission, never a ``re.error`` or ``ValueError`` wherever the grant is used
+later.
 
 ``*`` and ``?`` stay within one path segment, ``**`` spans segments (``/x/**``
 is ``/x`` and everything below it), ``[abc]``, ``[a-z]`` and ``[!abc]`` are
@@ -21,7 +21,7 @@ from typing import Final
 
 from ._exceptions import PermissionSyntaxError
 
-__all__ = ["check_host", "glob_regex", "has_glob", "split_host"]
+__all__ = ["PathGlob", "check_host", "compile_glob", "has_glob", "split_host"]
 
 _GLOB_CHARS: Final = frozenset("*?[")
 _MAX_PORT: Final = 65535
@@ -58,24 +58,119 @@ def _class_regex(pattern: str, token: str) -> str:
     return f"(?!/)[{'^' if negated else ''}{''.join(members)}]"
 
 
+#: Matching steps of one token: what it consumes, and where an empty match leads.
+_LITERAL, _ONE, _CLASS, _SEGMENT_STAR, _ANY_STAR, _SUBTREE = range(6)
+_UNBOUNDED: Final = (_SEGMENT_STAR, _ANY_STAR)
+
+
+class PathGlob:
+    """A compiled path glob; :meth:`fullmatch` answers in time linear in the path.
+
+    A backtracking regular expression is quick for one wildcard, but a hostile
+    manifest or grant with many (``*a*a*a*a*b``) made it take exponential time
+    to fail, stalling the permission checker.  A glob with at most one ``*`` or
+    ``**`` keeps its :attr:`regex` (callers may combine those into one); any
+    other runs as an automaton over the set of positions it may be at
+    (Thompson's construction): at most ``len(path) * len(pattern)`` steps.
+    """
+
+    __slots__ = ("_classes", "_compiled", "_kinds", "_literals", "pattern", "regex")
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+        kinds: list[int] = []
+        literals: list[str] = []
+        classes: list[re.Pattern[str] | None] = []
+        regex: list[str] = []
+
+        def add(kind: int, literal: str = "", char_class: re.Pattern[str] | None = None) -> None:
+            kinds.append(kind)
+            literals.append(literal)
+            classes.append(char_class)
+
+        for index, token in enumerate(_GLOB_TOKEN.split(pattern)):
+            if index % 2 == 0:
+                for char in token:
+                    add(_LITERAL, char)
+                regex.append(re.escape(token))
+            elif token == "/**":
+                add(_SUBTREE)  # nothing, or "/" and then anything: "/x/**" is "/x" and all below it
+                add(_ANY_STAR)
+                regex.append("(?:/.*)?")
+            elif token == "**":
+                add(_ANY_STAR)
+                regex.append(".*")
+            elif token == "*":
+                add(_SEGMENT_STAR)
+                regex.append("[^/]*")
+            elif token == "?":
+                add(_ONE)
+                regex.append("[^/]")
+            else:
+                class_regex = _class_regex(pattern, token)
+                add(_CLASS, char_class=re.compile(class_regex))
+                regex.append(class_regex)
+        self._kinds = tuple(kinds)
+        self._literals = tuple(literals)
+        self._classes = tuple(classes)
+        #: The glob as a regular expression for ``fullmatch``, if it cannot backtrack badly (else None).
+        self.regex = "".join(regex) if sum(kind in _UNBOUNDED for kind in kinds) <= 1 else None
+        self._compiled = re.compile(self.regex) if self.regex is not None else None
+
+    def __repr__(self) -> str:
+        return f"PathGlob({self.pattern!r})"
+
+    def _closure(self, states: set[int]) -> set[int]:
+        """``states`` with every position reachable without consuming a character."""
+        kinds, end = self._kinds, len(self._kinds)
+        todo = list(states)
+        while todo:
+            state = todo.pop()
+            if state == end:
+                continue
+            kind = kinds[state]
+            skip = state + 2 if kind == _SUBTREE else state + 1 if kind in (_SEGMENT_STAR, _ANY_STAR) else None
+            if skip is not None and skip not in states:
+                states.add(skip)
+                todo.append(skip)
+        return states
+
+    def fullmatch(self, path: str) -> bool:
+        """Whether the whole of ``path`` matches the glob."""
+        if self._compiled is not None:
+            return self._compiled.fullmatch(path) is not None
+        kinds, literals, classes, end = self._kinds, self._literals, self._classes, len(self._kinds)
+        states = self._closure({0})
+        for char in path:
+            following: set[int] = set()
+            for state in states:
+                if state == end:
+                    continue
+                kind = kinds[state]
+                if kind == _LITERAL:
+                    if literals[state] == char:
+                        following.add(state + 1)
+                elif kind == _ANY_STAR or (kind == _SEGMENT_STAR and char != "/"):
+                    following.add(state)
+                elif kind == _ONE:
+                    if char != "/":
+                        following.add(state + 1)
+                elif kind == _CLASS:
+                    char_class = classes[state]
+                    if char_class is not None and char_class.fullmatch(char):
+                        following.add(state + 1)
+                elif char == "/":  # _SUBTREE
+                    following.add(state + 1)
+            if not following:
+                return False
+            states = self._closure(following)
+        return end in states
+
+
 @functools.lru_cache(maxsize=4096)
-def glob_regex(pattern: str) -> str:
-    """The regular expression (for ``fullmatch``) of a path glob; PermissionSyntaxError if it is malformed."""
-    out: list[str] = []
-    for index, token in enumerate(_GLOB_TOKEN.split(pattern)):
-        if index % 2 == 0:
-            out.append(re.escape(token))
-        elif token == "/**":
-            out.append("(?:/.*)?")  # zero or more whole segments
-        elif token == "**":
-            out.append(".*")
-        elif token == "*":
-            out.append("[^/]*")
-        elif token == "?":
-            out.append("[^/]")
-        else:
-            out.append(_class_regex(pattern, token))
-    return "".join(out)
+def compile_glob(pattern: str) -> PathGlob:
+    """The compiled form of a path glob; PermissionSyntaxError if it is malformed."""
+    return PathGlob(pattern)
 
 
 def _port(text: str) -> int | None:

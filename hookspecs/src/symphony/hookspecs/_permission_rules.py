@@ -21,13 +21,12 @@ from __future__ import annotations
 
 import fnmatch
 import os
-import re
 import shlex
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Final
 
 from ._base import Base
-from ._patterns import glob_regex, has_glob, split_host
+from ._patterns import PathGlob, compile_glob, has_glob, split_host
 from ._permissions import (
     NAMED_LOCATIONS,
     FileAccess,
@@ -43,8 +42,9 @@ __all__ = [
     "PERMISSION_KINDS",
     "NodeDenial",
     "NodePermissions",
+    "PathGlob",
+    "compile_glob",
     "covers",
-    "glob_regex",
     "grant_command",
     "has_glob",
     "is_denied_by",
@@ -93,7 +93,7 @@ def _path_covers(granted: str, declared: str) -> bool:
     if granted == declared:
         return True
     if not has_glob(declared):
-        return re.fullmatch(glob_regex(granted), declared) is not None
+        return compile_glob(granted).fullmatch(declared)
     if granted.endswith("/**") and not has_glob(base := granted[:-3]):
         prefix = _literal_prefix(declared)
         return prefix == base or prefix.startswith(base + "/")

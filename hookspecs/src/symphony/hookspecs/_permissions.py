@@ -26,7 +26,7 @@ import msgspec
 
 from ._base import Base
 from ._exceptions import PermissionSyntaxError
-from ._patterns import check_host, glob_regex
+from ._patterns import check_host, compile_glob
 
 __all__ = [
     "NAMED_LOCATIONS",
@@ -144,7 +144,7 @@ class Capabilities(Base, frozen=True):
 def _check_paths(paths: tuple[str, ...]) -> tuple[str, ...]:
     """``paths``, or PermissionSyntaxError for a glob that is malformed (a range that runs backwards)."""
     for path in paths:
-        glob_regex(path)
+        compile_glob(path)
     return paths
 
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import stat
 from pathlib import Path
 from typing import Any, Final
@@ -40,7 +39,7 @@ from symphony.hookspecs import (
     Secret,
     parse_permission,
 )
-from symphony.hookspecs._permission_rules import glob_regex, has_glob
+from symphony.hookspecs._permission_rules import compile_glob, has_glob
 from symphony.hookspecs.ports import HostContext
 from symphony.sandbox.confine._policy import PathRule, tree_accesses
 from symphony.sandbox.manager import ExtensionManager, ExtensionStats
@@ -110,8 +109,8 @@ def _rules(absolute: str, operations: tuple[FileOperation, ...], text: str) -> l
     tree_pattern = absolute.removesuffix("/**") if absolute.endswith("/**") else None
     stem = (tree_pattern or absolute).split("/")[first:]
     depth = None if any("**" in segment for segment in stem) else len(stem)
-    whole = re.compile(glob_regex(absolute))
-    tree = re.compile(glob_regex(tree_pattern or "/")) if tree_pattern is not None else None
+    whole = compile_glob(absolute)
+    tree = compile_glob(tree_pattern or "/") if tree_pattern is not None else None
     file_operations = tuple(op for op in operations if op in _FILE_OPERATIONS)
     rules: list[PathRule] = []
     pending = [(root, 0)]

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from typing import Final
 
 from symphony.hookspecs import NAMED_LOCATIONS, FileAccess, ModelAccess, NetworkAccess, Permission, SystemAccess
-from symphony.hookspecs._permission_rules import glob_regex, has_glob, single_targets, split_host
+from symphony.hookspecs._permission_rules import PathGlob, compile_glob, has_glob, single_targets, split_host
 
 from ._locations import LocationResolver
 from ._requests import FileRequest, NetworkRequest, Request, SystemRequest
@@ -56,7 +56,17 @@ def absolute_pattern(pattern: str, extension: str, resolver: LocationResolver) -
 class Matcher:
     """A compiled set of permissions for one extension; :meth:`allows` takes a normalised request."""
 
-    __slots__ = ("_file", "_file_entries", "_hosts", "_model_patterns", "_models", "_suffixes", "_system", "kinds")
+    __slots__ = (
+        "_file",
+        "_file_entries",
+        "_file_globs",
+        "_hosts",
+        "_model_patterns",
+        "_models",
+        "_suffixes",
+        "_system",
+        "kinds",
+    )
 
     def __init__(
         self,
@@ -68,7 +78,9 @@ class Matcher:
         """Compile ``permissions``; ``memo`` shares resolved patterns between matchers built together."""
         memo = {} if memo is None else memo
         by_operation: dict[str, list[str]] = {op: [] for op in _OPERATIONS}
-        self._file_entries: list[tuple[Permission, re.Pattern[str], frozenset[str]]] = []
+        self._file_entries: list[tuple[Permission, PathGlob, frozenset[str]]] = []
+        #: Globs with several wildcards, matched one by one without backtracking (see PathGlob).
+        self._file_globs: dict[str, list[PathGlob]] = {op: [] for op in _OPERATIONS}
         self._hosts: dict[str, set[int | None]] = {}
         self._suffixes: list[tuple[str, int | None, Permission]] = []
         self._models: set[str] = set()
@@ -99,11 +111,14 @@ class Matcher:
             absolute = memo[pattern]
             if absolute is None:
                 return  # a relative pattern names nothing; the manifest validator reports it
-            regex = glob_regex(absolute)
+            glob = compile_glob(absolute)
             operations = frozenset(single.allowed_operations())
             for op in operations:
-                by_operation[op].append(regex)
-            self._file_entries.append((single, re.compile(regex), operations))
+                if glob.regex is not None:
+                    by_operation[op].append(glob.regex)
+                else:
+                    self._file_globs[op].append(glob)
+            self._file_entries.append((single, glob, operations))
         elif isinstance(single, NetworkAccess):
             self.kinds.add("network")
             host, port = split_host(single.hosts[0])
@@ -126,7 +141,9 @@ class Matcher:
         """Whether any compiled permission covers ``request`` (file paths already resolved)."""
         if isinstance(request, FileRequest):
             regex = self._file.get(request.operation)
-            return regex is not None and regex.fullmatch(request.path) is not None
+            if regex is not None and regex.fullmatch(request.path) is not None:
+                return True
+            return any(glob.fullmatch(request.path) for glob in self._file_globs.get(request.operation, ()))
         if isinstance(request, NetworkRequest):
             ports = self._hosts.get(request.host)
             if ports is not None and (None in ports or request.port in ports):
@@ -142,8 +159,8 @@ class Matcher:
     def first_match(self, request: Request) -> Permission | None:
         """The first compiled single-target permission that covers ``request`` (slow path: denials only)."""
         if isinstance(request, FileRequest):
-            for single, regex, operations in self._file_entries:
-                if request.operation in operations and regex.fullmatch(request.path):
+            for single, glob, operations in self._file_entries:
+                if request.operation in operations and glob.fullmatch(request.path):
                     return single
             return None
         if isinstance(request, NetworkRequest):
