@@ -19,15 +19,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from symphony.builtin_plugins.ipc.framing import HEADER_SIZE, FrameDecoder, FrameTooLargeError, encode_frame
-from symphony.builtin_plugins.ipc.handshake import (
+from symphony.hookspecs import PROTOCOL_VERSION, SerializationError, TransportError
+from symphony.hookspecs.wire.frames import FrameProtocol
+from symphony.hookspecs.wire.handshake import (
     MAX_HANDSHAKE_SIZE,
     RefusalCounter,
     decode_client_hello,
     decode_server_reply,
     server_handshake,
 )
-from symphony.builtin_plugins.ipc.transports._protocol import FrameProtocol
-from symphony.hookspecs import PROTOCOL_VERSION, SerializationError, TransportError
 
 MAX = 1024
 

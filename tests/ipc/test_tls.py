@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 import trustme
 
-from symphony.builtin_plugins.ipc.handshake import HandshakeRefusedError
 from symphony.builtin_plugins.ipc.transports import TcpTransport, TlsError, TransportConfig, TransportConfigError
 from symphony.hookspecs import MessageEnvelope, RequestPayload, ResponsePayload, RetryPolicy, TransportError
+from symphony.hookspecs.wire.handshake import HandshakeRefusedError
 
 PEER = Path(__file__).with_name("peer.py")
 WAIT = 10.0

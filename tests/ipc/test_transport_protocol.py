@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 
 from symphony.builtin_plugins.ipc.framing import FrameTooLargeError, encode_frame
-from symphony.builtin_plugins.ipc.transports._pipes import PipeReadTransport
-from symphony.builtin_plugins.ipc.transports._protocol import FrameProtocol
 from symphony.hookspecs import TransportError
+from symphony.hookspecs.wire.frames import FrameProtocol
+from symphony.hookspecs.wire.pipes import PipeReadTransport
 
 WAIT = 5.0
 BUFFER = 4096

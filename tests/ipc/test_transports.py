@@ -20,7 +20,6 @@ from typing import Any
 
 import pytest
 
-from symphony.builtin_plugins.ipc.handshake import HandshakeRefusedError
 from symphony.builtin_plugins.ipc.transports import (
     StdioTransport,
     StreamConnection,
@@ -43,6 +42,7 @@ from symphony.hookspecs import (
     TransportError,
 )
 from symphony.hookspecs.ports import Connection, Listener, Transport
+from symphony.hookspecs.wire.handshake import HandshakeRefusedError
 from symphony.host import Host, Settings
 
 PEER = Path(__file__).with_name("peer.py")

@@ -19,7 +19,6 @@ from typing import Any, Final
 
 import msgspec
 
-from symphony.builtin_plugins.ipc.transports.stdio import serve_stdio
 from symphony.hookspecs import (
     ErrorPayload,
     ExtensionError,
@@ -31,6 +30,7 @@ from symphony.hookspecs import (
     TransportError,
     guest,
 )
+from symphony.hookspecs.wire.stdio import serve_stdio
 
 from ..confine import ConfinementRefusedError, ConfinementReport, confine
 from ._errors import ConfinementUnavailableError, WorkerStartError

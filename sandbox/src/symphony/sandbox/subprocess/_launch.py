@@ -21,7 +21,7 @@ __all__ = ["BOOTSTRAP", "RUNTIME_MODULES", "import_root", "worker_argv", "worker
 #: The worker's entry script, run by path.
 BOOTSTRAP: Final = str(Path(__file__).with_name("bootstrap.py"))
 #: What the worker imports before the extension; their roots go on its sys.path.
-RUNTIME_MODULES: Final = ("msgspec", "pluggy", "symphony.hookspecs", "symphony.builtin_plugins", "symphony.sandbox")
+RUNTIME_MODULES: Final = ("msgspec", "pluggy", "symphony.hookspecs", "symphony.sandbox")
 #: The only variables a worker gets; never the host's secrets or tokens.
 _ENV_KEEP: Final = ("LANG", "LC_ALL", "TZ")
 

@@ -23,7 +23,6 @@ from typing import Any, Final
 
 import msgspec
 
-from symphony.builtin_plugins.ipc.transports.stdio import ProcessConnection, StdioTransport
 from symphony.hookspecs import (
     ErrorPayload,
     ExtensionError,
@@ -34,6 +33,7 @@ from symphony.hookspecs import (
     SymphonyError,
     TransportError,
 )
+from symphony.hookspecs.wire.stdio import ProcessConnection, spawn_stdio
 
 from ..confine import ConfinementPolicy, ConfinementReport
 from ._errors import (
@@ -173,7 +173,7 @@ class SubprocessWorker:
             argv = worker_argv(self.python, msgspec.json.encode(spec).decode(), worker_sys_path(self.sys_path))
             try:
                 async with asyncio.timeout(self.start_timeout):
-                    self._conn = await StdioTransport().spawn(argv, env=worker_env(str(workdir)))
+                    self._conn = await spawn_stdio(argv, env=worker_env(str(workdir)))
                     self._last_pid = self._conn.process.pid
                     self._starts += 1
                     confinement = msgspec.convert(await self._exchange("confinement", {}), ConfinementReport)

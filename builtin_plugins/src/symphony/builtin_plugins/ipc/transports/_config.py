@@ -8,11 +8,11 @@ from typing import Any, Final
 import msgspec
 
 from symphony.hookspecs import ConfigurationError, IpcError, RetryPolicy
+from symphony.hookspecs.wire.frames import DEFAULT_OUTPUT_LIMIT
+from symphony.hookspecs.wire.handshake import DEFAULT_CODECS
 
 from ..codecs import CODECS
 from ..framing import DEFAULT_MAX_FRAME_SIZE
-from ..handshake import DEFAULT_CODECS
-from ._protocol import DEFAULT_OUTPUT_LIMIT
 
 __all__ = ["TransportConfig", "TransportConfigError", "load_config"]
 

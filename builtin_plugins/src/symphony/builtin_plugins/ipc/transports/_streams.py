@@ -3,27 +3,26 @@
 The three transports differ only in how a byte stream is obtained (a socket
 path, a host and port, a child's pipes) and in who may connect; framing, the
 handshake and envelope encoding are the same, so they live here once.  The
-bytes move through :class:`~._protocol.FrameProtocol`.
+bytes move through :class:`~symphony.hookspecs.wire.frames.FrameProtocol`, and
+:class:`~symphony.hookspecs.wire.connection.StreamConnection` (in the SDK, which the sandbox's
+worker shares) carries the envelopes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 import ssl
 from collections.abc import Awaitable, Callable
-from typing import Any, Final
+from typing import Any
 
-import msgspec
+from symphony.hookspecs import RetryPolicy, TransportError
+from symphony.hookspecs.wire.connection import EnvelopeFrames, StreamConnection
+from symphony.hookspecs.wire.frames import FrameProtocol
+from symphony.hookspecs.wire.framing import encode_frame
+from symphony.hookspecs.wire.handshake import RefusalCounter, client_handshake, encode_refusal, server_handshake
 
-from symphony.hookspecs import MessageEnvelope, RetryPolicy, SerializationError, TransportError
-
-from ..codecs import CODECS
-from ..framing import DEFAULT_MAX_FRAME_SIZE, FrameTooLargeError, encode_frame
-from ..handshake import RefusalCounter, client_handshake, encode_refusal, server_handshake
 from ._config import TransportConfig, TransportConfigError, load_config
-from ._protocol import FrameProtocol
 from ._tls import describe_tls_failure
 
 __all__ = [
@@ -39,130 +38,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("symphony.ipc.transport")
-
-_ENCODERS: Final = {codec.name: codec.encode for codec in CODECS}
-_DECODERS: Final = {codec.name: codec.decode for codec in CODECS}
-
-
-class EnvelopeFrames:
-    """Envelopes over any frame connection: the negotiated codec on top of ``send``/``receive``."""
-
-    codec: str
-    peer: str
-    _encode: Callable[[Any], bytes]
-    _decode: Callable[[bytes], Any]
-
-    async def send(self, frame: bytes) -> None:
-        raise NotImplementedError
-
-    async def receive(self) -> bytes:
-        raise NotImplementedError
-
-    async def send_envelope(self, envelope: MessageEnvelope) -> None:
-        await self.send(self._encode(envelope))
-
-    async def receive_envelope(self) -> MessageEnvelope:
-        """The next envelope; SerializationError (naming the problem) if the frame is not one."""
-        return self.decode_envelope(await self.receive())
-
-    def decode_envelope(self, frame: bytes) -> MessageEnvelope:
-        """``frame`` (from :meth:`receive`) as an envelope; SerializationError naming the problem."""
-        try:
-            envelope: MessageEnvelope = self._decode(frame)
-        except msgspec.DecodeError as error:
-            raise SerializationError(f"malformed {self.codec} envelope from {self.peer}: {error}") from None
-        return envelope
-
-
-class StreamConnection(EnvelopeFrames):
-    """One framed, handshaken link; implements the Connection port.
-
-    ``send``/``receive`` move raw frames; ``send_envelope``/``receive_envelope``
-    use the negotiated ``codec``.  A malformed envelope raises SerializationError
-    but leaves the connection usable (the frame boundary is intact); an
-    oversized frame also raises SerializationError but marks the connection
-    ``broken``, because its payload was never read.
-
-    Each frame is written with a single ``write`` call, so concurrent senders
-    never interleave frames; there should be one reader at a time.
-    """
-
-    def __init__(
-        self,
-        frames: FrameProtocol,
-        *,
-        codec: str,
-        peer: str,
-        max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
-    ) -> None:
-        self.codec = codec
-        self.peer = peer
-        self.max_frame_size = max_frame_size
-        self.broken = False
-        self._frames = frames
-        self._encode = _ENCODERS[codec]
-        self._decode = _DECODERS[codec]
-        self._closed = False
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
-    @property
-    def output_size(self) -> int:
-        """Bytes of frames sent but not yet taken by the kernel."""
-        return self._frames.output_size
-
-    @property
-    def ended(self) -> asyncio.Future[None]:
-        """Done once the peer has sent its last byte (end of stream) or the connection is lost."""
-        return self._frames.ended
-
-    async def send(self, frame: bytes) -> None:
-        if self._closed:
-            raise TransportError(f"connection to {self.peer} is closed")
-        await self._frames.send(frame)
-
-    async def receive(self) -> bytes:
-        """The next whole frame; TransportError once the peer is gone."""
-        if self._closed or self.broken:
-            raise TransportError(f"connection to {self.peer} is closed")
-        try:
-            return await self._frames.receive()
-        except FrameTooLargeError:
-            self.broken = True
-            raise
-
-    def offer_envelope(self, envelope: MessageEnvelope) -> bool:
-        """Send ``envelope`` unless the output is full (then False, nothing sent); never waits."""
-        if self._closed:
-            raise TransportError(f"connection to {self.peer} is closed")
-        return self._frames.offer(self._encode(envelope))
-
-    async def send_envelope(self, envelope: MessageEnvelope) -> None:
-        # EnvelopeFrames.send_envelope through self.send, one coroutine hop fewer (the hot path).
-        if self._closed:
-            raise TransportError(f"connection to {self.peer} is closed")
-        await self._frames.send(self._encode(envelope))
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        """What the asyncio transport knows: ``peername``, ``socket``, and over TLS ``peercert``, ``cipher``."""
-        transport = self._frames.transport
-        return default if transport is None else transport.get_extra_info(name, default)
-
-    def detach_socket(self) -> socket.socket:
-        """Hand the underlying socket over (a duplicate) and close this connection; for the shm upgrade."""
-        self._closed = True
-        return self._frames.detach_socket()
-
-    async def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        await self._frames.close()
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.peer} codec={self.codec}>"
 
 
 #: Called with the accepted transport before the handshake; returns a refusal reason or None.

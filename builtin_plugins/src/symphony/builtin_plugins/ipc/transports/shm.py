@@ -33,11 +33,10 @@ from typing import Any, Final
 import msgspec
 
 from symphony.hookspecs import SerializationError, TransportError
+from symphony.hookspecs.wire.codecs import DECODERS, ENCODERS
+from symphony.hookspecs.wire.framing import FrameTooLargeError
 
-from ..framing import FrameTooLargeError
 from ._streams import (
-    _DECODERS,
-    _ENCODERS,
     EnvelopeFrames,
     StreamConnection,
     StreamListener,
@@ -220,8 +219,8 @@ class ShmConnection(EnvelopeFrames):
         self._tx = tx
         self._rx = rx
         self._bell = bell
-        self._encode = _ENCODERS[codec]
-        self._decode = _DECODERS[codec]
+        self._encode = ENCODERS[codec]
+        self._decode = DECODERS[codec]
         self._closed = False
         self._peer_gone = False
         self._loop = asyncio.get_running_loop()

@@ -22,9 +22,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Final
 
 from symphony.hookspecs import TransportError
+from symphony.hookspecs.wire.frames import FrameProtocol
+from symphony.hookspecs.wire.handshake import HandshakeRefusedError
 
-from ..handshake import HandshakeRefusedError
-from ._protocol import FrameProtocol
 from ._streams import (
     StreamConnection,
     StreamListener,

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any, Final
 
 from symphony.hookspecs import TransportError
+from symphony.hookspecs.wire.frames import FrameProtocol
 
-from ._protocol import FrameProtocol
 from ._streams import (
     StreamConnection,
     StreamListener,

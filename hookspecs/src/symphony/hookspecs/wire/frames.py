@@ -1,7 +1,7 @@
 """FrameProtocol: frames straight from an asyncio transport, without StreamReader/StreamWriter.
 
 This is the hot path of the unix, tcp and stdio transports.  The kernel reads
-into the :class:`~..framing.FrameDecoder`'s buffer (``recv_into`` through
+into the :class:`~.framing.FrameDecoder`'s buffer (``recv_into`` through
 ``BufferedProtocol``), whole frames are cut out in the same callback, and the
 one waiting ``receive`` is woken with a single future; a frame goes out with
 one ``transport.write`` of prefix and payload.  Streams would add a second
@@ -20,7 +20,7 @@ peer that reads slowly makes progress even while the kernel still holds
 what it has not read.
 
 Pipes (stdio) are one-way transports: the read pipe feeds this protocol
-through :class:`~._pipes.PipeReadTransport`, and the write pipe's
+through :class:`~.pipes.PipeReadTransport`, and the write pipe's
 flow-control events reach it through :class:`WriteSide`.
 """
 
@@ -37,8 +37,8 @@ from typing import Any, Final
 
 from symphony.hookspecs import TransportError
 
-from ..framing import DEFAULT_MAX_FRAME_SIZE, FrameDecoder, FrameTooLargeError, encode_frame
-from ..handshake import MAX_HANDSHAKE_SIZE
+from .framing import DEFAULT_MAX_FRAME_SIZE, FrameDecoder, FrameTooLargeError, encode_frame
+from .handshake import MAX_HANDSHAKE_SIZE
 
 __all__ = ["DEFAULT_OUTPUT_LIMIT", "FrameProtocol", "WriteSide"]
 
