@@ -87,29 +87,75 @@ class ResourceGrant(Base, frozen=True):
 
 @runtime_checkable
 class PoolManagerPort(Protocol):
+    """Model allocation and pre-warming, so instruments share warm models instead of each loading its own.
+
+    Provided by:
+        ``symphony_provide_pool_manager``; no builtin provides it yet.
+
+    Lifetime:
+        One per host; a handle is held from ``allocate`` until ``release``
+        (the pool may cool an unreferenced model: hot -> cooling -> cold).
+
+    Threads and processes:
+        Call from the host's event loop; models may live in other processes.
+
+    Errors:
+        NotFoundError for an unknown model, ValidationError for a handle the
+        pool did not give out.
+
+    Since:
+        1.0
+    """
+
     async def allocate(self, model_id: ModelId) -> ModelHandle:
-        """A hot model; warms it first on a miss (seed target: <100 µs on a hit)."""
+        """A hot model; warms it first on a miss (seed target: <100 µs on a hit).
+
+        Raises:
+            NotFoundError: no such model is known to the pool.
+        """
         ...
 
-    async def release(self, handle: ModelHandle) -> None: ...
+    async def release(self, handle: ModelHandle) -> None:
+        """Give the model back; raises ValidationError for a handle already released or not the pool's."""
+        ...
 
-    async def prewarm(self, model_id: ModelId) -> None: ...
+    async def prewarm(self, model_id: ModelId) -> None:
+        """Start warming the model so a later ``allocate`` hits; returns without waiting for it."""
+        ...
 
-    async def state(self, model_id: ModelId) -> ModelState: ...
+    async def state(self, model_id: ModelId) -> ModelState:
+        """Where the model is in cold -> warming -> hot -> cooling; raises NotFoundError for an unknown model."""
+        ...
 
 
 class RunOutcome(Protocol):
-    """How a run ended, as :meth:`DagTrackerPort.wait` reports it.
+    """How a run ended, as ``DagTrackerPort.wait`` reports it.
 
     Any object with these attributes will do (the builtin's ``RunResult`` adds
-    per-node metrics); ``state`` is ``"succeeded"``, ``"failed"`` or ``"cancelled"``.
+    per-node metrics).
+
+    Lifetime:
+        A value: it does not change once returned.
+
+    Threads and processes:
+        Read-only, so safe to share.
+
+    Errors:
+        None.
+
+    Since:
+        1.0
     """
 
     @property
-    def run_id(self) -> str: ...
+    def run_id(self) -> str:
+        """The run's id."""
+        ...
 
     @property
-    def state(self) -> str: ...
+    def state(self) -> str:
+        """``"succeeded"``, ``"failed"`` or ``"cancelled"``."""
+        ...
 
     @property
     def outputs(self) -> dict[str, Any]:
@@ -124,15 +170,30 @@ class RunOutcome(Protocol):
 
 @runtime_checkable
 class DagTrackerPort(Protocol):
-    """Runs workflows: starts, follows, waits for, cancels and resumes runs.
+    """Runs workflows: starts, follows, waits for, cancels and resumes runs, with checkpoints.
 
     ``symphony run``, ``symphony runs resume|cancel`` and the conductor use
-    only these methods, so a replacement must offer all of them.  One tracker
-    serves one host process; its methods are called from that process's event
-    loop and need not be thread-safe.  A run started by this tracker lives
-    until it ends or :meth:`close` cancels it; a tracker that keeps records
-    (the builtin does, in SQLite) may let another process ``status``,
-    ``cancel`` and ``resume`` them.
+    only these methods, so a replacement must offer all of them.
+
+    Provided by:
+        ``symphony_provide_dag_tracker``; builtin: plugin ``dag`` (checkpointed runs in SQLite).
+
+    Lifetime:
+        A run started by this tracker lives until it ends or ``close``
+        cancels it; a tracker that keeps records (the builtin does) may let
+        another process ``status``, ``cancel`` and ``resume`` them.
+
+    Threads and processes:
+        One tracker serves one host process; its methods are called from that
+        process's event loop and need not be thread-safe.
+
+    Errors:
+        ValidationError for an invalid workflow, wrong inputs or a run in the
+        wrong state; NotFoundError for an unknown run; DataError when its
+        records cannot be read or written.
+
+    Since:
+        1.0
     """
 
     async def execute(self, workflow: Any, inputs: Mapping[str, Any], sink: RunSink | None = None) -> ExecutionId:
@@ -169,7 +230,7 @@ class DagTrackerPort(Protocol):
         """Continue a failed, cancelled or interrupted run without redoing finished nodes; return its id.
 
         Raises NotFoundError for an unknown run, ValidationError for one that
-        succeeded or is still running.  :meth:`wait` then gives its result.
+        succeeded or is still running.  ``wait`` then gives its result.
         """
         ...
 
@@ -180,35 +241,108 @@ class DagTrackerPort(Protocol):
 
 @runtime_checkable
 class ArtifactStorePort(Protocol):
+    """Content-addressed storage, so equal outputs are stored once and named by what they contain.
+
+    Provided by:
+        ``symphony_provide_artifact_store``; builtin: plugin ``artifacts`` (a
+        directory under ``<data_dir>/artifacts``).
+
+    Lifetime:
+        Artifacts outlive the host (they are durable state) until the stale
+        manager or the user reclaims them.
+
+    Threads and processes:
+        Call from the host's event loop; writes are atomic, so several
+        processes may share one store.
+
+    Errors:
+        NotFoundError for an unknown artifact, ValidationError for a malformed
+        id, DataError when the storage cannot be written.
+
+    Since:
+        1.0
+    """
+
     async def store(self, content: bytes, metadata: Mapping[str, Any] | None = None) -> ArtifactId:
-        """Store ``content`` by its SHA-256; storing the same bytes twice stores them once."""
+        """Store ``content`` by its SHA-256 (``sha256:<hex>``); storing the same bytes twice stores them once."""
         ...
 
     async def retrieve(self, artifact_id: ArtifactId) -> bytes:
-        """The stored bytes; raises NotFoundError for an unknown id."""
+        """The stored bytes; raises NotFoundError for an unknown id, ValidationError for a malformed one."""
         ...
 
-    async def info(self, artifact_id: ArtifactId) -> ArtifactInfo: ...
+    async def info(self, artifact_id: ArtifactId) -> ArtifactInfo:
+        """The artifact's size and metadata; raises NotFoundError for an unknown id."""
+        ...
 
-    async def search(self, query: str, limit: int = 20) -> list[ArtifactInfo]: ...
+    async def search(self, query: str, limit: int = 20) -> list[ArtifactInfo]:
+        """At most ``limit`` artifacts whose metadata mentions ``query`` (case-insensitive)."""
+        ...
 
 
 @runtime_checkable
 class ArbitrationEnginePort(Protocol):
+    """Resource arbitration between competing nodes, so concurrent runs never oversubscribe a GPU or a quota.
+
+    Provided by:
+        ``symphony_provide_arbitration_engine``; no builtin provides it yet.
+
+    Lifetime:
+        A grant holds its resources from ``acquire`` until ``release`` (or the host stops).
+
+    Threads and processes:
+        Call from the host's event loop; need not be thread-safe.
+
+    Errors:
+        ValidationError for a request no capacity could ever satisfy or a
+        grant already released.
+
+    Since:
+        1.0
+    """
+
     async def acquire(self, request: ResourceRequest) -> ResourceGrant:
-        """Wait until the resources are free, then reserve them."""
+        """Wait until the resources are free (higher ``priority`` first), then reserve them.
+
+        Cancelling the waiting task withdraws the request.
+
+        Raises:
+            ValidationError: the request exceeds the total capacity.
+        """
         ...
 
-    async def release(self, grant: ResourceGrant) -> None: ...
+    async def release(self, grant: ResourceGrant) -> None:
+        """Free the grant's resources for waiting requests; raises ValidationError for a grant already released."""
+        ...
 
 
 @runtime_checkable
 class StaleManagerPort(Protocol):
+    """Staleness tracking, so artifacts that no longer reflect their inputs are found and reclaimed.
+
+    Provided by:
+        ``symphony_provide_stale_manager``; no builtin provides it yet.
+
+    Lifetime:
+        Stale marks are durable, like the artifacts they describe.
+
+    Threads and processes:
+        Call from the host's event loop; need not be thread-safe.
+
+    Errors:
+        DataError when its records cannot be read or written.
+
+    Since:
+        1.0
+    """
+
     async def mark_stale(self, artifact_ids: list[ArtifactId], reason: str) -> None:
         """Record that these artifacts no longer reflect their inputs."""
         ...
 
-    async def is_stale(self, artifact_id: ArtifactId) -> bool: ...
+    async def is_stale(self, artifact_id: ArtifactId) -> bool:
+        """Whether the artifact was marked stale (an unknown artifact is not)."""
+        ...
 
     async def sweep(self) -> int:
         """Reclaim what is stale and unreferenced; return how many were reclaimed."""
@@ -217,10 +351,32 @@ class StaleManagerPort(Protocol):
 
 @runtime_checkable
 class PitPort(Protocol):
-    """The seed's facade: the three calls most callers need."""
+    """The seed's facade over the Pit: the three calls most callers need, so they need not find three ports.
 
-    async def allocate_model(self, model_id: ModelId) -> ModelHandle: ...
+    Provided by:
+        ``symphony_provide_pit``; no builtin provides it yet.
 
-    async def execute_workflow(self, workflow: Any) -> ExecutionId: ...
+    Lifetime:
+        As the ports it fronts (pool manager, DAG tracker, artifact store).
 
-    async def store_artifact(self, content: bytes) -> ArtifactId: ...
+    Threads and processes:
+        Call from the host's event loop; need not be thread-safe.
+
+    Errors:
+        Those of the port each call delegates to.
+
+    Since:
+        1.0
+    """
+
+    async def allocate_model(self, model_id: ModelId) -> ModelHandle:
+        """As ``PoolManagerPort.allocate``."""
+        ...
+
+    async def execute_workflow(self, workflow: Any) -> ExecutionId:
+        """As ``DagTrackerPort.execute`` with no inputs: start a run and return its id."""
+        ...
+
+    async def store_artifact(self, content: bytes) -> ArtifactId:
+        """As ``ArtifactStorePort.store`` without metadata."""
+        ...
