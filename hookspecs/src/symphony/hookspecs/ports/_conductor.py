@@ -8,6 +8,7 @@ import msgspec
 
 from .._base import Base
 from .._ids import ExecutionId
+from ._pit import RunSink
 
 __all__ = ["ConductorPort", "ConductorStatus", "OrchestrationRequest", "OrchestrationResult"]
 
@@ -89,6 +90,47 @@ class ConductorPort(Protocol):
         """
         ...
 
+    async def submit(self, request: OrchestrationRequest, sink: RunSink | None = None) -> ExecutionId:
+        """Validate and start the run of ``request`` (or resume it); return its id at once, before it ends.
+
+        ``sink`` receives the run's ``run.*`` and ``node.*`` events (a
+        conductor whose runs happen in another process may deliver none: the
+        builtin's process mode does not).  ``symphony conductor serve``
+        answers ``conductor.start`` with this, so a remote caller learns the
+        run id even if the conductor dies mid-run.
+
+        Raises:
+            ValidationError: as :meth:`orchestrate`; nothing runs then.
+            NotFoundError: ``resume`` names a run nobody knows.
+        """
+        ...
+
+    async def result(self, execution_id: ExecutionId, timeout: float | None = None) -> OrchestrationResult:
+        """How a run this conductor submitted ended, once it ends; cancelling the wait does not cancel the run.
+
+        Raises:
+            TimeoutError: it has not ended within ``timeout`` seconds (the run goes on).
+            NotFoundError: this conductor did not submit the run.
+        """
+        ...
+
+    async def cancel(self, execution_id: ExecutionId) -> None:
+        """Cancel a run; returns once cancellation is requested (its :meth:`result` then says ``cancelled``).
+
+        Raises:
+            NotFoundError: the run is unknown.
+            ValidationError: the run already ended.
+        """
+        ...
+
     async def get_status(self) -> ConductorStatus:
         """What the conductor is doing now (idle, busy with which runs, stopped and why); must not raise."""
+        ...
+
+    async def close(self) -> None:
+        """Take no more runs and stop following the running ones; called once, by whoever stops it.
+
+        ``symphony conductor serve`` closes the conductor it served when it
+        stops; the plugin that made the host's conductor closes it with the host.
+        """
         ...
