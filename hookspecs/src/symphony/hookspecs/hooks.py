@@ -51,6 +51,7 @@ if TYPE_CHECKING:
         StaleManagerPort,
         TextEditingPort,
     )
+    from .runtimes import RuntimeSpec
 
 
 # ---------------------------------------------------------------------------
@@ -661,6 +662,41 @@ def symphony_transports(context: HostContext) -> list[TransportSpec]:
 
     Scope:
         Every plugin may implement it; names are unique across plugins.
+
+    Result:
+        Broadcast.
+
+    Since:
+        1.0
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def symphony_extension_runtimes(context: HostContext) -> list[RuntimeSpec]:
+    """Contribute extension runtimes, so the host can run extensions of a kind without importing a runtime.
+
+    Args:
+        context: the host as plugins see it.
+
+    Returns:
+        ``RuntimeSpec(name, factory, description)``s; ``name`` is the runtime
+        kind a manifest names (``python``, ``subprocess``, ``wasm``) and
+        ``factory(context)`` builds a ``symphony.hookspecs.runtimes.Runtime``
+        the first time the host runs an extension of that kind.
+
+    Raises:
+        Exception: takes only the raising plugin out.
+
+    When called:
+        When the host's ``extension_runtime`` port first runs an extension
+        (``symphony ext invoke``, an extension's node in ``symphony run``).  The
+        ``sandbox`` plugin of ``symphony-sandbox`` contributes all three kinds;
+        without it, running an extension is an error naming the missing kind.
+
+    Scope:
+        Every plugin may implement it; a kind is unique across plugins (a
+        distribution replacing one blocks the ``sandbox`` plugin in its profile).
 
     Result:
         Broadcast.
