@@ -196,11 +196,11 @@ class Audit:
         return result * 10
 
 
-def test_invoke_runs_the_call_inside_every_wrapper(settings: Settings) -> None:
+async def test_invoke_runs_the_call_inside_every_wrapper(settings: Settings) -> None:
     audit = Audit()
     host = bare_host(settings, audit).load()
     invocation = Invocation(kind="operator", target="double", inputs={"x": 2}, call=lambda inputs: inputs["x"] * 2)
-    assert host.invoke(invocation) == 40
+    assert await host.invoke(invocation) == 40
     assert audit.seen == ["double"] and invocation.attributes == {"audited": True}
 
 

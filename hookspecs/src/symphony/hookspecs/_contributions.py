@@ -45,27 +45,32 @@ class _Contribution(msgspec.Struct, frozen=True, kw_only=True):
     description: str = ""
 
 
-class InstrumentSpec(_Contribution, frozen=True, kw_only=True):
+class _NodeContribution(_Contribution, frozen=True, kw_only=True):
+    factory: Callable[[Mapping[str, Any]], Any]
+    inputs: dict[str, PortSpec] = msgspec.field(default_factory=dict)
+    outputs: dict[str, PortSpec] = msgspec.field(default_factory=dict)
+    #: Where its calls run (``in-process``, or an extension's runtime: ``python``, ``subprocess``, ``wasm``);
+    #: wrappers of ``symphony_invoke`` and traces report it.
+    runtime: str = "in-process"
+    #: The extension behind the node, when an extension contributes it.
+    extension: str | None = None
+
+
+class InstrumentSpec(_NodeContribution, frozen=True, kw_only=True):
     """An AI model call usable as a workflow node.
 
     ``factory(config)`` returns an object with ``async def __call__(inputs) -> outputs``.
     """
 
-    factory: Callable[[Mapping[str, Any]], Any]
-    inputs: dict[str, PortSpec] = msgspec.field(default_factory=dict)
-    outputs: dict[str, PortSpec] = msgspec.field(default_factory=dict)
     models: tuple[str, ...] = ()
 
 
-class OperatorSpec(_Contribution, frozen=True, kw_only=True):
+class OperatorSpec(_NodeContribution, frozen=True, kw_only=True):
     """A utility step usable as a workflow node; ``factory`` as for instruments.
 
     ``cpu_bound`` operators are run off the event loop.
     """
 
-    factory: Callable[[Mapping[str, Any]], Any]
-    inputs: dict[str, PortSpec] = msgspec.field(default_factory=dict)
-    outputs: dict[str, PortSpec] = msgspec.field(default_factory=dict)
     cpu_bound: bool = False
 
 
@@ -107,16 +112,29 @@ class ComponentOptionsSpec(_Contribution, frozen=True, kw_only=True):
 
 
 class Invocation(msgspec.Struct, kw_only=True):
-    """One call of an instrument, operator or extension, as wrappers see it.
+    """One call of an instrument, operator or extension, as ``symphony_invoke`` wrappers see it.
 
-    ``call`` performs it; wrappers of ``symphony_invoke`` run code around it
-    and may read or annotate ``attributes``.
+    ``HostContext.invoke`` runs it: wrappers (``@hookimpl(wrapper=True)``) run
+    code around it, may read or annotate ``attributes``, and see its result or
+    exception; then ``call(inputs)`` performs it (awaited if it returns an
+    awaitable).  ``target`` is the contribution's name, or
+    ``"<extension>:<operation>"`` for the hop into an extension's runtime.
+    ``plugin`` made the contribution (``local`` when none did, in embedding).
+    ``node_id`` and ``run_id`` are set when a workflow run makes the call; an
+    invocation made inside another (an extension node's hop into its sandbox)
+    has that one as ``parent`` and inherits its node and run.
     """
 
     kind: Literal["instrument", "operator", "extension"]
     target: str
     inputs: Mapping[str, Any]
     call: Callable[[Mapping[str, Any]], Awaitable[Any] | Any]
+    plugin: str = "local"
+    extension: str | None = None
+    runtime: str = "in-process"
+    node_id: str | None = None
+    run_id: str | None = None
+    parent: Invocation | None = None
     attributes: dict[str, Any] = msgspec.field(default_factory=dict)
 
 

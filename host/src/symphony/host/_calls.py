@@ -4,22 +4,36 @@ pluggy stops at the first exception and has no async hooks (its users have
 asked for years).  The host needs both: a broken plugin must cost only itself,
 and startup/shutdown hooks may be coroutines.  Implementations are called in
 pluggy's own order (tryfirst first, then last-registered first); wrappers are
-not called here.
+not called here, except by :func:`invoke`, which drives ``symphony_invoke``'s
+wrappers around an awaited call.
 """
 
 from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Mapping
-from typing import Any, Protocol
+from collections.abc import Generator, Mapping
+from contextvars import ContextVar
+from typing import Any, Protocol, cast
 
 import msgspec
 import pluggy
 
-from symphony.hookspecs import HookCallError, HookTimeoutError, async_mode
+from symphony.hookspecs import HookCallError, HookTimeoutError, Invocation, async_mode
 
-__all__ = ["HookCallError", "Outcome", "acall", "acall_each", "as_hook_error", "call_each", "implementations"]
+__all__ = [
+    "HookCallError",
+    "Outcome",
+    "acall",
+    "acall_each",
+    "as_hook_error",
+    "call_each",
+    "implementations",
+    "invoke",
+]
+
+#: The invocation running in this task, so one made inside it (an extension node's sandbox hop) nests.
+_CURRENT: ContextVar[Invocation | None] = ContextVar("symphony_invocation", default=None)
 
 
 class _Implementations(Protocol):
@@ -135,3 +149,71 @@ def as_hook_error(outcome: Outcome, hook: str) -> HookCallError:
     if isinstance(error, HookCallError):
         return error
     return HookCallError(f"Plugin {outcome.plugin!r} raised in {hook}: {error!r}", plugin=outcome.plugin, hook=hook)
+
+
+async def invoke(caller: pluggy.HookCaller, invocation: Invocation) -> Any:
+    """Run ``invocation`` through ``symphony_invoke``: wrappers around it, then the first implementation.
+
+    pluggy calls wrappers synchronously, so a wrapper would see only the
+    coroutine of an async call.  Here each wrapper's generator is entered,
+    the call is awaited in the same task (a span or context variable a
+    wrapper sets stays current for it), and the generators are resumed with
+    its result or exception, innermost first, as pluggy does.
+    """
+    parent = _CURRENT.get()
+    if parent is not None and invocation.parent is None:
+        invocation.parent = parent
+        invocation.node_id = invocation.node_id or parent.node_id
+        invocation.run_id = invocation.run_id or parent.run_id
+    token = _CURRENT.set(invocation)
+    kwargs = {"invocation": invocation}
+    entered: list[tuple[pluggy.HookImpl, Generator[Any, Any, Any]]] = []
+    result: Any = None
+    error: BaseException | None = None
+    try:
+        impls = caller.get_hookimpls()[::-1]
+        try:
+            for impl in impls:
+                if impl.wrapper or impl.hookwrapper:
+                    generator = cast("Generator[Any, Any, Any]", impl.function(*_arguments(impl, kwargs)))
+                    next(generator)
+                    entered.append((impl, generator))
+            for impl in impls:
+                if not (impl.wrapper or impl.hookwrapper):
+                    result = await _settle(impl.function(*_arguments(impl, kwargs)))
+                    if result is not None:
+                        break
+        except BaseException as raised:
+            error = raised
+        for impl, generator in reversed(entered):
+            result, error = _resume(impl, generator, result, error)
+    finally:
+        _CURRENT.reset(token)
+    if error is not None:
+        raise error
+    return result
+
+
+def _resume(
+    impl: pluggy.HookImpl, generator: Generator[Any, Any, Any], result: Any, error: BaseException | None
+) -> tuple[Any, BaseException | None]:
+    """Finish one wrapper with the call's outcome; return the outcome it leaves (changed or not)."""
+    outcome = pluggy.Result(result, error) if impl.hookwrapper else None
+    try:
+        if outcome is not None:
+            generator.send(outcome)
+        elif error is not None:
+            generator.throw(error)
+        else:
+            generator.send(result)
+    except StopIteration as stop:
+        if outcome is None:
+            return stop.value, None
+        try:
+            return outcome.get_result(), None
+        except BaseException as raised:
+            return None, raised
+    except BaseException as raised:
+        return None, raised
+    generator.close()
+    return None, RuntimeError(f"Plugin {impl.plugin_name!r} has a symphony_invoke wrapper that yielded twice.")

@@ -444,9 +444,9 @@ class Host:
         caller = getattr(self.pm.hook, hook_name)
         return await _calls.acall(caller, kwargs, timeout or self.settings.hooks.timeout)
 
-    def invoke(self, invocation: Invocation) -> Any:
-        """Run an invocation through every ``symphony_invoke`` wrapper."""
-        return self.pm.hook.symphony_invoke(invocation=invocation)
+    async def invoke(self, invocation: Invocation) -> Any:
+        """Run an invocation through every ``symphony_invoke`` wrapper; its result, or its exception raised."""
+        return await _calls.invoke(self.pm.hook.symphony_invoke, invocation)
 
     def emit(self, event: Event) -> None:
         """Broadcast ``event``; an observer that raises is logged, never propagated."""
@@ -571,6 +571,9 @@ class _Context:
 
     def contributions(self, hook_name: str) -> dict[str, tuple[str, Any]]:
         return self._host.contributions(hook_name)
+
+    async def invoke(self, invocation: Invocation) -> Any:
+        return await self._host.invoke(invocation)
 
 
 class _Only:

@@ -61,6 +61,8 @@ def node_specs(
                     inputs=node.inputs,
                     outputs=node.outputs,
                     models=node.models,
+                    runtime=manifest.runtime.kind,
+                    extension=manifest.name,
                 )
             )
         for node in manifest.contributes.operators:
@@ -71,6 +73,8 @@ def node_specs(
                     factory=_factory(context, manifest, node),
                     inputs=node.inputs,
                     outputs=node.outputs,
+                    runtime=manifest.runtime.kind,
+                    extension=manifest.name,
                 )
             )
     return instruments, operators

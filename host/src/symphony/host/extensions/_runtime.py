@@ -35,6 +35,7 @@ from symphony.hookspecs import (
     FileAccess,
     FileOperation,
     HealthStatus,
+    Invocation,
     Manifest,
     Secret,
     parse_permission,
@@ -315,8 +316,20 @@ class ExtensionRuntime:
         if not isinstance(payload, dict) or not isinstance(payload.get("operation"), str):
             raise ExtensionError("invoke_extension needs a payload {'operation': str, 'input': {...}}.")
         await self.load_extension(extension_id)
+        manifest = self._find(extension_id).manifest
         try:
-            return await self.manager.invoke(extension_id, payload["operation"], dict(payload.get("input") or {}))
+            return await self._context.invoke(
+                Invocation(
+                    kind="extension",
+                    target=f"{extension_id}:{payload['operation']}",
+                    inputs=dict(payload.get("input") or {}),
+                    call=lambda inputs: self.manager.invoke(extension_id, payload["operation"], dict(inputs)),
+                    plugin=self._context.port_provider("extension_runtime"),
+                    extension=extension_id,
+                    runtime=manifest.runtime.kind if manifest is not None else "unknown",
+                    run_id=self.run_id,
+                )
+            )
         except (ExtensionCrashedError, ExtensionTimeoutError, ExtensionDisabledError) as error:
             self._audit_stop(extension_id, payload["operation"], error)
             self.flush()  # another process (and 'symphony doctor') must see a crash loop

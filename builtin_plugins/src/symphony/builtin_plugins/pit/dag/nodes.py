@@ -3,18 +3,22 @@
 :class:`Implementations` is the one seam through which node implementations are
 found: a mapping from ``uses`` to the contribution, built from the installed
 plugins' ``symphony_operators`` and ``symphony_instruments``.  Extension-provided
-nodes are added to the same mapping.
+nodes are added to the same mapping.  Its ``invoke`` is how a run makes each
+node call: the host's ``HostContext.invoke``, so ``symphony_invoke`` wrappers
+(tracing, audit, metrics) see every one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import inspect
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from symphony.hookspecs import (
     ControlNode,
     InstrumentSpec,
+    Invocation,
     Node,
     OperatorSpec,
     SymphonyError,
@@ -25,9 +29,16 @@ from symphony.hookspecs import (
 from ...workflow.catalogue import Catalogue
 from ...workflow.conditions import parse_condition
 
-__all__ = ["Implementations", "control_outputs"]
+__all__ = ["Implementations", "Invoke", "call_directly", "control_outputs"]
 
 Spec = OperatorSpec | InstrumentSpec
+Invoke = Callable[[Invocation], Awaitable[Any]]
+
+
+async def call_directly(invocation: Invocation) -> Any:
+    """Make the call with no wrapper around it: a tracker built from bare specs has no host to ask."""
+    result = invocation.call(invocation.inputs)
+    return await result if inspect.isawaitable(result) else result
 
 
 @dataclass(frozen=True)
@@ -38,6 +49,8 @@ class Implementations:
     instruments: Mapping[str, tuple[str, InstrumentSpec]] = field(default_factory=dict)
     #: Contributed validation stages (``symphony_workflow_checks``), e.g. permissions.
     checks: Mapping[str, tuple[str, WorkflowCheck]] = field(default_factory=dict)
+    #: Runs each node call: ``HostContext.invoke`` under a host.
+    invoke: Invoke = call_directly
 
     @classmethod
     def of(cls, operators: Iterable[OperatorSpec] = (), instruments: Iterable[InstrumentSpec] = ()) -> Implementations:
@@ -55,6 +68,10 @@ class Implementations:
 
     def resolve(self, node_id: str, node: Node) -> Spec:
         """The contribution behind an instrument or operator node."""
+        return self.provided(node_id, node)[1]
+
+    def provided(self, node_id: str, node: Node) -> tuple[str, Spec]:
+        """The plugin that contributes an instrument or operator node's implementation, and the contribution."""
         kind = node.__struct_config__.tag
         table: Mapping[str, tuple[str, Any]] = self.instruments if kind == "instrument" else self.operators
         found = table.get(node.uses)  # type: ignore[union-attr]
@@ -64,8 +81,8 @@ class Implementations:
                 f"Node {node_id!r} uses {kind} {node.uses!r}, which no installed plugin provides"  # type: ignore[union-attr]
                 f" (available: {have})."
             )
-        spec: Spec = found[1]
-        return spec
+        provided: tuple[str, Spec] = found
+        return provided
 
     def build(self, node_id: str, node: Node, config: Mapping[str, Any]) -> Any:
         """The node's callable: ``factory(config)``; a bad config names the node."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import dataclasses
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from typing import Any
 
 import msgspec
 
-from symphony.hookspecs import ControlNode, Event, RetryPolicy
+from symphony.hookspecs import ControlNode, Event, Invocation, RetryPolicy
 from symphony.hookspecs.ports import ArtifactStorePort
 
 from .cache import cache_key
@@ -60,6 +61,9 @@ class _Prepared:
     factory: Any
     cpu_bound: bool
     blocking: bool
+    plugin: str
+    runtime: str
+    extension: str | None
 
 
 @dataclass(slots=True)
@@ -100,6 +104,7 @@ class Run:
         self.sinks = sinks
         self.restored = dict(restored or {})
         self.metrics = {node_id: NodeMetrics() for node_id in plan.nodes}
+        self.invoke = implementations.invoke
         self.prepared = {
             node_id: self._prepare(node_id, p.node, implementations)
             for node_id, p in plan.nodes.items()
@@ -124,7 +129,7 @@ class Run:
     def _prepare(node_id: str, node: Any, implementations: Implementations) -> _Prepared:
         config, run = split_config(node.config)
         options = node_options(node_id, run)
-        spec = implementations.resolve(node_id, node)
+        plugin, spec = implementations.provided(node_id, node)
         call = implementations.build(node_id, node, config)
         return _Prepared(
             kind=str(node.__struct_config__.tag),
@@ -135,6 +140,9 @@ class Run:
             factory=spec.factory,
             cpu_bound=bool(getattr(spec, "cpu_bound", False)),
             blocking=is_blocking(call),
+            plugin=plugin,
+            runtime=spec.runtime,
+            extension=spec.extension,
         )
 
     # -- events ---------------------------------------------------------------------
@@ -355,11 +363,12 @@ class Run:
             metrics.attempts = attempt
             began = time.perf_counter()
             try:
+                invocation = self._invocation(node_id, prepared, task, attempt)
                 if options.timeout is not None:
                     async with asyncio.timeout(options.timeout):
-                        outputs = await self.executor.run(task)
+                        outputs = await self.invoke(invocation)
                 else:
-                    outputs = await self.executor.run(task)
+                    outputs = await self.invoke(invocation)
                 blob, ref = await self.encode(node_id, outputs) if self.store is not None else (None, None)
             except asyncio.CancelledError:
                 metrics.run_time += time.perf_counter() - began
@@ -400,6 +409,25 @@ class Run:
             )
             self._done.append(_Done(node_id, outputs, result))
             return
+
+    def _invocation(self, node_id: str, prepared: _Prepared, task: NodeTask, attempt: int) -> Invocation:
+        """One attempt as ``symphony_invoke`` wrappers see it; the executor makes the call with its inputs."""
+
+        def call(inputs: Mapping[str, Any]) -> Any:
+            return self.executor.run(task if inputs is task.inputs else dataclasses.replace(task, inputs=inputs))
+
+        return Invocation(
+            kind="instrument" if prepared.kind == "instrument" else "operator",
+            target=prepared.uses,
+            inputs=task.inputs,
+            call=call,
+            plugin=prepared.plugin,
+            extension=prepared.extension,
+            runtime=prepared.runtime,
+            node_id=node_id,
+            run_id=self.run_id,
+            attributes={"symphony.attempt": attempt},
+        )
 
     async def encode(self, node_id: str, outputs: Mapping[str, Any]) -> tuple[bytes | None, str | None]:
         """Outputs as MessagePack, or an artifact id when larger than ``inline_limit``."""
