@@ -23,7 +23,7 @@ def test_every_hook_has_a_reference_entry() -> None:
 def test_every_hookspec_documents_itself() -> None:
     for name in hook_names():
         docstring = getattr(hooks, name).__doc__ or ""
-        assert "versionadded" in docstring and len(docstring.split()) > 8, name
+        assert "Since:" in docstring and len(docstring.split()) > 8, name
 
 
 def test_the_readme_quick_start_has_run_then_test_as_two_sh_blocks() -> None:
