@@ -951,14 +951,17 @@ def symphony_invoke(invocation: Invocation) -> Any:
             node, run, plugin and runtime it belongs to.
 
     Returns:
-        What the call returned (for an async target, an awaitable not yet awaited).
+        What the call returned; ``HostContext.invoke`` awaits an async target's
+        awaitable before resuming the wrappers, so ``yield`` gives them the result.
 
     Raises:
         Exception: whatever the call or a wrapper raises propagates to the
             caller (not isolated: a wrapper may refuse a call by raising).
 
     When called:
-        For each invocation the host runs through its invoke path.
+        By ``HostContext.invoke``: for each attempt of each instrument or
+        operator node of a run, and each call into an extension's runtime
+        (nested in its node's invocation, as ``invocation.parent``).
 
     Scope:
         Every plugin may wrap it; one innermost implementation performs the call.
