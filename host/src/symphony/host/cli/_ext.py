@@ -46,6 +46,7 @@ _ATTACHED = {
     "permissions": "symphony.host.cli._permissions:permissions",
     "grant": "symphony.host.cli._permissions:grant",
     "revoke": "symphony.host.cli._permissions:revoke",
+    "grants": "symphony.host.cli._grants:grants",
     "invoke": "symphony.host.cli._ext_run:invoke",
     "ps": "symphony.host.cli._ext_run:ps",
     "enable": "symphony.host.cli._ext_run:enable",

@@ -11,6 +11,7 @@ from ._audit import AuditEntry, AuditLog
 from ._budgets import ModelBudgetTracker, Usage
 from ._checker import CheckerMode, PermissionChecker
 from ._grants import Grant, GrantStore
+from ._identity import IdentityLookup, identity_of, installed_identity
 from ._learn import learn_capabilities
 from ._locations import LocationResolver
 from ._policy import EffectivePolicy
@@ -38,6 +39,7 @@ __all__ = [
     "FileRequest",
     "Grant",
     "GrantStore",
+    "IdentityLookup",
     "LocationResolver",
     "ModelBudgetTracker",
     "ModelRequest",
@@ -52,6 +54,8 @@ __all__ = [
     "SystemRequest",
     "Usage",
     "database_path",
+    "identity_of",
+    "installed_identity",
     "learn_capabilities",
     "open_permissions",
     "requests_for",

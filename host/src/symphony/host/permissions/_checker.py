@@ -220,7 +220,7 @@ class PermissionChecker:
             request,
             "not_granted",
             f"Denied {permission} to extension {extension!r}: its manifest declares {text} but it is not granted. "
-            f"Grant it with `{command}`.",
+            f"Grant it with `{command}`.{self._grants.replaced_note(extension)}",
             command=command,
         )
 

@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, Float, Index, Integer, String, UniqueConstraint, create_engine, event
+from sqlalchemy import Engine, Float, Index, Integer, String, UniqueConstraint, create_engine, event, inspect, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -43,6 +43,8 @@ class GrantRow(_Model):
     budget_calls: Mapped[int | None] = mapped_column(Integer, nullable=True)
     budget_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
     budget_cost: Mapped[float | None] = mapped_column(Float, nullable=True)
+    #: The distribution it was granted to (see :mod:`._identity`); NULL for extensions that are not one.
+    identity: Mapped[str | None] = mapped_column(String, nullable=True)
 
 
 class TrustRow(_Model):
@@ -53,6 +55,7 @@ class TrustRow(_Model):
     extension: Mapped[str] = mapped_column(String, primary_key=True)
     trusted_at: Mapped[float] = mapped_column(Float)
     trusted_by: Mapped[str] = mapped_column(String)
+    identity: Mapped[str | None] = mapped_column(String, nullable=True)
 
 
 class StateRow(_Model):
@@ -95,6 +98,20 @@ def _pragmas(connection: sqlite3.Connection, _record: Any) -> None:
     cursor.close()
 
 
+def _add_identity_columns(engine: Engine) -> None:
+    """Databases made before grants were tied to distributions gain the column; their rows stay NULL.
+
+    A NULL identity matches no installed distribution, so such grants are
+    shown as stale and granted again rather than inherited by whoever holds
+    the name now.
+    """
+    columns = inspect(engine)
+    with engine.begin() as connection:
+        for table in ("grants", "trusted"):
+            if "identity" not in {column["name"] for column in columns.get_columns(table)}:
+                connection.execute(text(f"ALTER TABLE {table} ADD COLUMN identity VARCHAR"))
+
+
 def open_engine(path: Path) -> Engine:
     """The engine of the database at ``path``, created with its tables on first use in this process."""
     path = path.expanduser().absolute()
@@ -106,6 +123,7 @@ def open_engine(path: Path) -> Engine:
             engine = create_engine(f"sqlite:///{path}")
             event.listen(engine, "connect", _pragmas)
             _Model.metadata.create_all(engine)
+            _add_identity_columns(engine)
         except (OSError, SQLAlchemyError) as error:
             raise ConfigurationError(
                 f"Cannot open the permissions database {path}: {error}. "

@@ -1,5 +1,11 @@
 """The grant store: what the user granted each extension, apart from what its manifest declares.
 
+Every grant and trust mark belongs to the distribution it was given to (its
+identity, :mod:`._identity`): it counts only while that distribution provides
+the name, so a different one that later takes the name after ``pip
+uninstall`` inherits nothing.  Grants of a distribution that is gone are
+*stale*: listed by :meth:`GrantStore.stale` and removed by :meth:`GrantStore.prune`.
+
 Grants are stored one target per row in text form (``file:read:/x/**``), with
 when, by whom and through what they were granted, and for model grants an
 optional budget.  Each write is one transaction that also bumps a stored
@@ -17,13 +23,14 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import msgspec
-from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, delete, select
+from sqlalchemy.orm import QueryableAttribute, Session
 
 from symphony.hookspecs import ModelAccess, ModelBudget, Permission, format_permission, parse_permission
 from symphony.hookspecs._permission_rules import single_targets
 
 from ._db import GrantRow, StateRow, TrustRow, open_engine
+from ._identity import IdentityLookup, no_identity
 
 __all__ = ["Grant", "GrantStore", "current_user"]
 
@@ -44,6 +51,8 @@ class Grant(msgspec.Struct, frozen=True, kw_only=True):
     granted_by: str
     source: str
     budget: ModelBudget | None = None
+    #: The distribution it was granted to; None for an extension that is not an installed distribution.
+    identity: str | None = None
 
     def value(self) -> Permission:
         """The permission, with its budget for a model grant."""
@@ -72,14 +81,20 @@ def _grant(row: GrantRow) -> Grant:
         granted_by=row.granted_by,
         source=row.source,
         budget=budget,
+        identity=row.identity,
     )
+
+
+def _same(column: QueryableAttribute[str | None], identity: str | None) -> ColumnElement[bool]:
+    return column.is_(None) if identity is None else column == identity
 
 
 class GrantStore:
     """Grants and trust marks in the permissions database (see :mod:`._db`)."""
 
-    def __init__(self, database: Path) -> None:
+    def __init__(self, database: Path, *, identify: IdentityLookup = no_identity) -> None:
         self.database = database
+        self.identify = identify
         self._engine = open_engine(database)
         self.generation = 0
         self._version = self._stored_version()
@@ -95,7 +110,7 @@ class GrantStore:
     ) -> list[Grant]:
         """Grant ``permissions`` (re-granting replaces the metadata and budget); ``budget`` applies to model ones."""
         texts = _texts(permissions)
-        now, who = time.time(), by or current_user()
+        now, who, identity = time.time(), by or current_user(), self.identify(extension)
         with Session(self._engine) as session, session.begin():
             existing = {
                 row.permission: row
@@ -107,7 +122,7 @@ class GrantStore:
             for permission_text in texts:
                 row = existing.get(permission_text) or GrantRow(extension=extension, permission=permission_text)
                 model_budget = budget if permission_text.startswith("model:") else None
-                row.granted_at, row.granted_by, row.source = now, who, source
+                row.granted_at, row.granted_by, row.source, row.identity = now, who, source, identity
                 row.budget_calls = model_budget.calls if model_budget else None
                 row.budget_tokens = model_budget.tokens if model_budget else None
                 row.budget_cost = model_budget.cost if model_budget else None
@@ -143,21 +158,88 @@ class GrantStore:
         return found
 
     def grants(self, extension: str) -> tuple[Grant, ...]:
+        """The grants that count: those given to the distribution that provides ``extension`` now."""
+        identity = self.identify(extension)
         with Session(self._engine) as session:
-            rows = session.scalars(select(GrantRow).where(GrantRow.extension == extension).order_by(GrantRow.id))
+            rows = session.scalars(
+                select(GrantRow)
+                .where(GrantRow.extension == extension, _same(GrantRow.identity, identity))
+                .order_by(GrantRow.id)
+            )
             return tuple(_grant(row) for row in rows)
 
     def all_grants(self) -> dict[str, tuple[Grant, ...]]:
-        """Every extension's grants."""
+        """Every extension's grants, stale ones included."""
         found: dict[str, list[Grant]] = {}
         with Session(self._engine) as session:
             for row in session.scalars(select(GrantRow).order_by(GrantRow.extension, GrantRow.id)):
                 found.setdefault(row.extension, []).append(_grant(row))
         return {name: tuple(grants) for name, grants in found.items()}
 
-    def trust(self, extension: str, *, by: str | None = None) -> None:
+    def stale(self) -> dict[str, tuple[Grant, ...]]:
+        """Grants of distributions that no longer provide their extension's name (uninstalled or replaced)."""
+        found: dict[str, tuple[Grant, ...]] = {}
+        for name, grants in self.all_grants().items():
+            identity = self.identify(name)
+            if mine := tuple(g for g in grants if g.identity != identity):
+                found[name] = mine
+        return found
+
+    def replaced_note(self, extension: str) -> str:
+        """A sentence for a denial when ``extension`` has grants given to another distribution, else ''."""
+        identity = self.identify(extension)
+        with Session(self._engine) as session:
+            others = sorted(
+                {
+                    str(other)
+                    for other in session.scalars(
+                        select(GrantRow.identity).where(
+                            GrantRow.extension == extension, ~_same(GrantRow.identity, identity)
+                        )
+                    )
+                }
+            )
+        if not others:
+            return ""
+        now = f"{identity!r}, which provides it now" if identity else "what provides it now"
+        return (
+            f" Its earlier grants were given to the distribution {', '.join(map(repr, others))}, not to {now};"
+            " grants are not inherited by another distribution (`symphony ext grants --prune` removes them)."
+        )
+
+    def stale_trust(self) -> dict[str, str | None]:
+        """Trust marks of distributions that no longer provide the name: name -> the identity trusted."""
+        with Session(self._engine) as session:
+            marks = [(row.extension, row.identity) for row in session.scalars(select(TrustRow))]
+        return {name: identity for name, identity in marks if identity != self.identify(name)}
+
+    def prune(self) -> tuple[dict[str, tuple[Grant, ...]], dict[str, str | None]]:
+        """Delete stale grants and trust marks; returns what was deleted."""
+        grants, marks = self.stale(), self.stale_trust()
         with Session(self._engine) as session, session.begin():
-            session.merge(TrustRow(extension=extension, trusted_at=time.time(), trusted_by=by or current_user()))
+            for name, stale in grants.items():
+                for grant in stale:
+                    session.execute(
+                        delete(GrantRow).where(
+                            GrantRow.extension == name,
+                            GrantRow.permission == grant.permission,
+                            _same(GrantRow.identity, grant.identity),
+                        )
+                    )
+            for name, identity in marks.items():
+                session.execute(delete(TrustRow).where(TrustRow.extension == name, _same(TrustRow.identity, identity)))
+            self._bump(session)
+        self.generation += 1
+        return grants, marks
+
+    def trust(self, extension: str, *, by: str | None = None) -> None:
+        identity = self.identify(extension)
+        with Session(self._engine) as session, session.begin():
+            session.merge(
+                TrustRow(
+                    extension=extension, trusted_at=time.time(), trusted_by=by or current_user(), identity=identity
+                )
+            )
             self._bump(session)
         self.generation += 1
 
@@ -170,9 +252,10 @@ class GrantStore:
         return bool(getattr(result, "rowcount", 0))
 
     def trusted(self) -> frozenset[str]:
-        """The extensions the user marked trusted."""
+        """The extensions the user marked trusted, while the distribution trusted provides the name."""
         with Session(self._engine) as session:
-            return frozenset(session.scalars(select(TrustRow.extension)))
+            marks = [(row.extension, row.identity) for row in session.scalars(select(TrustRow))]
+        return frozenset(name for name, identity in marks if identity == self.identify(name))
 
     def _bump(self, session: Session) -> None:
         row = session.get(StateRow, "grants_version") or StateRow(key="grants_version", value=0)

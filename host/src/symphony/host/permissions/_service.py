@@ -14,6 +14,7 @@ from symphony.hookspecs._permission_rules import covers, grant_command, is_denie
 from ._audit import AuditLog
 from ._checker import CheckerMode, PermissionChecker
 from ._grants import Grant, GrantStore
+from ._identity import IdentityLookup, installed_identity, no_identity
 from ._locations import LocationResolver
 from ._policy import EffectivePolicy
 from ._requests import Subject, SubjectLookup
@@ -41,6 +42,8 @@ class PermissionReport(msgspec.Struct, frozen=True, kw_only=True):
     forbidden: list[str]
     #: Granted but not declared: no effect until the manifest declares them.
     undeclared_grants: list[str]
+    #: Why earlier grants of this name do not count (given to another distribution), or None.
+    replaced_grants: str | None
     grant_command: str | None
     user_grants_allowed: bool
 
@@ -56,8 +59,9 @@ class Permissions:
         resolver: LocationResolver,
         lookup: SubjectLookup,
         flush_interval: float = 0.5,
+        identify: IdentityLookup = no_identity,
     ) -> None:
-        self.grants = GrantStore(database)
+        self.grants = GrantStore(database, identify=identify)
         self.audit = AuditLog(database, flush_interval=flush_interval)
         self.policy = policy
         self.resolver = resolver
@@ -117,6 +121,7 @@ class Permissions:
             missing=missing,
             forbidden=forbidden,
             undeclared_grants=undeclared,
+            replaced_grants=self.grants.replaced_note(name).strip() or None,
             grant_command=grant_command(name, missing) if missing else None,
             user_grants_allowed=self.policy.user_grants,
         )
@@ -145,4 +150,5 @@ def open_permissions(
         resolver=LocationResolver.from_settings(settings, workspace=workspace),
         lookup=lookup,
         flush_interval=section.audit_flush_interval,
+        identify=installed_identity(settings.cache_dir, use_cache=settings.plugins.index_cache),
     )

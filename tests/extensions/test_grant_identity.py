@@ -1,0 +1,250 @@
+"""Grants belong to the installed distribution, not to the extension's name.
+
+Real pip installs and uninstalls in a throwaway virtual environment (which
+sees Symphony through a ``.pth`` file), and the real ``symphony`` command.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import sysconfig
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+PERMISSION = "network:api.example.com"
+
+
+def _manifest(publisher: str, version: str) -> str:
+    return textwrap.dedent(
+        f"""\
+        schema_version = 1
+
+        [extension]
+        name = "notes"
+        version = "{version}"
+        type = "operator"
+        author = "{publisher}"
+
+        [capabilities]
+        network_access = ["api.example.com"]
+
+        [runtime]
+        kind = "subprocess"
+        entry = "notes_ext.main:run"
+
+        [[contributes.operators]]
+        name = "notes-echo"
+        inputs = {{ value = {{ type = "json" }} }}
+        outputs = {{ value = {{ type = "json" }} }}
+        """
+    )
+
+
+class Environment:
+    """A virtual environment to pip install into and uninstall from, and ``symphony`` run in it."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root / "venv")], check=True)
+        self.python_path = root / "venv" / "bin" / "python"
+        purelib = subprocess.run(
+            [str(self.python_path), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        ours = sysconfig.get_path("purelib")
+        Path(purelib, "_symphony.pth").write_text(f"import site; site.addsitedir({ours!r})\n", encoding="utf-8")
+
+    def pip(self, *args: str) -> None:
+        command = [sys.executable, "-m", "pip", "--python", str(self.python_path), "--disable-pip-version-check", *args]
+        result = subprocess.run(command, capture_output=True, text=True, check=False, timeout=300)
+        assert result.returncode == 0, f"pip {' '.join(args)}:\n{result.stdout}\n{result.stderr}"
+
+    def install(self, distribution: str, *, publisher: str, version: str = "1.0.0") -> None:
+        """Write a distribution providing the extension ``notes`` and pip install it."""
+        source = self.root / f"{distribution}-{version}-{publisher}"
+        package = source / "src" / "notes_ext"
+        package.mkdir(parents=True)
+        (package / "__init__.py").write_text("", encoding="utf-8")
+        (package / "main.py").write_text("def run(inputs, context):\n    return inputs\n", encoding="utf-8")
+        (package / "symphony-extension.toml").write_text(_manifest(publisher, version), encoding="utf-8")
+        (source / "pyproject.toml").write_text(
+            textwrap.dedent(
+                f"""\
+                [build-system]
+                requires = ["hatchling>=1.24"]
+                build-backend = "hatchling.build"
+
+                [project]
+                name = "{distribution}"
+                version = "{version}"
+
+                [project.entry-points."symphony.extensions"]
+                notes = "notes_ext"
+
+                [tool.hatch.build.targets.wheel]
+                packages = ["src/notes_ext"]
+                """
+            ),
+            encoding="utf-8",
+        )
+        self.pip("install", "--no-deps", "--no-build-isolation", "--no-index", "--quiet", str(source))
+
+    def uninstall(self, distribution: str) -> None:
+        self.pip("uninstall", "--yes", "--quiet", distribution)
+
+    def python(self, code: str, *args: str) -> subprocess.CompletedProcess[str]:
+        """``python -c CODE ARGS...`` in the environment, with its own cache and data directories."""
+        env = {key: value for key, value in os.environ.items() if not key.startswith("SYMPHONY_")}
+        env.pop("PYTHONPATH", None)
+        env.update(SYMPHONY_CACHE_DIR=str(self.root / "cache"), SYMPHONY_DATA_DIR=str(self.root / "data"))
+        command = [str(self.python_path), "-c", code, *args]
+        return subprocess.run(command, cwd=self.root, env=env, capture_output=True, text=True, check=False, timeout=120)
+
+    def symphony(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return self.python("from symphony.host.cli import main; main()", *args)
+
+    def ok(self, *args: str) -> str:
+        result = self.symphony(*args)
+        assert result.returncode == 0, f"symphony {' '.join(args)}: exit {result.returncode}\n{result.stderr}"
+        return result.stdout
+
+    def json(self, *args: str) -> Any:
+        return json.loads(self.ok(*args, "--json"))
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> Environment:
+    return Environment(tmp_path)
+
+
+def test_a_distribution_reusing_an_uninstalled_extensions_name_inherits_none_of_its_grants(env: Environment) -> None:
+    env.install("acme-notes", publisher="Acme")
+    env.ok("ext", "grant", "notes", PERMISSION)
+    assert env.json("ext", "permissions", "notes")["effective"] == [PERMISSION]
+    env.uninstall("acme-notes")
+    env.install("mallory-notes", publisher="Mallory")
+
+    report = env.json("ext", "permissions", "notes")
+
+    assert (report["granted"], report["effective"], report["missing"]) == ([], [], [PERMISSION])
+    assert "'acme-notes by Acme'" in report["replaced_grants"]
+    assert "not inherited" in report["replaced_grants"]
+
+
+def test_the_same_name_from_another_publisher_is_asked_to_be_granted_again(env: Environment) -> None:
+    env.install("notes-ext", publisher="Acme")
+    env.ok("ext", "grant", "notes", PERMISSION)
+    env.uninstall("notes-ext")
+    env.install("notes-ext", publisher="Mallory")
+
+    report = env.json("ext", "permissions", "notes")
+
+    assert report["missing"] == [PERMISSION]
+    assert report["grant_command"] == f"symphony ext grant notes {PERMISSION}"
+
+
+def test_an_upgrade_of_the_same_distribution_keeps_its_grants(env: Environment) -> None:
+    env.install("acme-notes", publisher="Acme", version="1.0.0")
+    env.ok("ext", "grant", "notes", PERMISSION)
+    env.install("acme-notes", publisher="Acme", version="2.0.0")
+
+    assert env.json("ext", "permissions", "notes")["effective"] == [PERMISSION]
+
+
+def test_a_trust_mark_is_not_inherited_by_another_distribution(env: Environment) -> None:
+    env.install("acme-notes", publisher="Acme")
+    env.ok("ext", "grant", "notes", "--trust")
+    assert env.json("ext", "permissions", "notes")["trusted"] is not None
+    env.uninstall("acme-notes")
+    env.install("mallory-notes", publisher="Mallory")
+
+    assert env.json("ext", "permissions", "notes")["trusted"] is None
+
+
+def test_grants_of_an_uninstalled_extension_are_listed_as_stale(env: Environment) -> None:
+    env.install("acme-notes", publisher="Acme")
+    env.ok("ext", "grant", "notes", PERMISSION)
+    assert env.json("ext", "grants")["stale"] == {}
+    env.uninstall("acme-notes")
+
+    listing = env.json("ext", "grants")
+
+    assert listing["stale"] == {"notes": [PERMISSION]}
+    assert [g["identity"] for g in listing["grants"]["notes"]] == ["acme-notes by Acme"]
+    assert "stale: not applied" in env.ok("ext", "grants")
+
+
+def test_prune_removes_stale_grants_and_trust_marks_and_keeps_current_ones(env: Environment) -> None:
+    env.install("acme-notes", publisher="Acme")
+    env.ok("ext", "grant", "notes", PERMISSION, "--trust")
+    env.uninstall("acme-notes")
+    env.install("mallory-notes", publisher="Mallory")
+    env.ok("ext", "grant", "notes", "network:other.example.com")
+
+    pruned = env.ok("ext", "grants", "--prune")
+
+    assert f"Removed {PERMISSION} of notes (granted to acme-notes by Acme)." in pruned
+    assert "Removed the trust mark of notes." in pruned
+    listing = env.json("ext", "grants")
+    assert [g["permission"] for g in listing["grants"]["notes"]] == ["network:other.example.com"]
+    assert listing["stale"] == {}
+
+
+def test_a_denial_after_the_name_changed_hands_says_whose_the_old_grants_were(env: Environment) -> None:
+    env.install("acme-notes", publisher="Acme")
+    env.ok("ext", "grant", "notes", PERMISSION)
+    env.uninstall("acme-notes")
+    env.install("mallory-notes", publisher="Mallory")
+
+    probe = env.python(DECIDE)
+
+    assert probe.returncode == 0, probe.stderr
+    assert probe.stdout.startswith("not_granted Denied network:api.example.com:443 to extension 'notes'")
+    assert (
+        "Its earlier grants were given to the distribution 'acme-notes by Acme', not to 'mallory-notes by Mallory',"
+        " which provides it now" in probe.stdout
+    )
+
+
+#: The host's checker deciding one request of ``notes``, as a running host would.
+DECIDE = """
+from symphony.host import Settings
+from symphony.host.extensions import find_extension
+from symphony.host.permissions import NetworkRequest, open_permissions, subject_from_manifest
+
+settings = Settings()
+def lookup(name):
+    return subject_from_manifest(find_extension(settings.cache_dir, name).manifest)
+checker = open_permissions(settings, None, lookup).checker()
+decision = checker.check("notes", NetworkRequest(host="api.example.com", port=443))
+print(decision.rule, decision.reason)
+"""
+
+
+def test_grants_from_before_identities_are_stale_for_an_installed_distribution(tmp_path: Path) -> None:
+    from symphony.host.permissions import GrantStore
+
+    database = tmp_path / "permissions.db"
+    with sqlite3.connect(database) as connection:  # the schema of databases made before identities
+        connection.execute(
+            "CREATE TABLE grants (id INTEGER PRIMARY KEY, extension VARCHAR, permission VARCHAR, granted_at FLOAT,"
+            " granted_by VARCHAR, source VARCHAR, budget_calls INTEGER, budget_tokens INTEGER, budget_cost FLOAT,"
+            " UNIQUE (extension, permission))"
+        )
+        connection.execute("INSERT INTO grants VALUES (1, 'notes', ?, 0, 'me', 'api', NULL, NULL, NULL)", (PERMISSION,))
+
+    store = GrantStore(database, identify=lambda name: "acme-notes by Acme")
+
+    assert store.grants("notes") == ()
+    assert [g.permission for g in store.stale()["notes"]] == [PERMISSION]
