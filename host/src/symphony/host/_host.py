@@ -485,11 +485,8 @@ class Host:
             if r.status == "failed"
         ]
         ports = self.port_reports()
-        problems += [
-            Problem(message=p.error or "", fix=_port_fix(p), severity="error" if p.broken else "warning")
-            for p in ports
-            if p.provider is None
-        ]
+        # A port nothing provides is merely unavailable (doctor shows it as information); a conflict is an error.
+        problems += [Problem(message=p.error or "", fix=_port_fix(p)) for p in ports if p.provider is None and p.broken]
         components = {}
         for record in self.components:
             if record.state == "running":
@@ -591,9 +588,7 @@ def _tier(impl: pluggy.HookImpl) -> str:
 
 
 def _port_fix(report: PortReport) -> str:
-    if report.broken:
-        return f"Choose one provider with --set ports.{report.port}=<plugin>, or fix or block the failing plugin."
-    return f"Install or enable a plugin that provides {report.port}."
+    return f"Choose one provider with --set ports.{report.port}=<plugin>, or fix or block the failing plugin."
 
 
 def _plugin_fix(record: PluginRecord) -> str:

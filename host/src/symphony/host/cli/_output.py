@@ -1,13 +1,38 @@
-"""Printing for people (rich, imported only when needed) and for scripts (``--json``)."""
+"""Printing for people (rich, imported only when needed) and for scripts (``--json``).
+
+Every table has one style: a rule under the header and no side borders, as wide
+as the terminal (80 columns when output is not a terminal), wrapping cells
+rather than the line.  Colour only on a terminal and never under ``NO_COLOR``.
+``--quiet`` drops titles and notes; results and errors always print.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import click
 
-__all__ = ["print_json", "print_table"]
+__all__ = ["note", "print_json", "print_table", "quiet", "toml_key", "toml_value"]
+
+#: A TOML key part that needs no quotes.
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def quiet() -> bool:
+    """Whether this invocation was given ``--quiet``."""
+    from ._app import HostFactory
+
+    ctx = click.get_current_context(silent=True)
+    factory = ctx.find_object(HostFactory) if ctx is not None else None
+    return factory is not None and factory.verbosity < 0
+
+
+def note(message: str) -> None:
+    """A line that explains rather than answers: left out under ``--quiet``."""
+    if not quiet():
+        click.echo(message)
 
 
 def print_json(value: Any) -> None:
@@ -17,12 +42,37 @@ def print_json(value: Any) -> None:
 
 
 def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    from rich import box
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=title, title_justify="left")
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
     for column in columns:
         table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(*("" if cell is None else str(cell) for cell in row))
-    Console(soft_wrap=False).print(table)
+    console = Console(highlight=False)  # rich itself honours NO_COLOR and colours only terminals
+    with console.capture() as captured:
+        if not quiet():
+            console.print(title, style="bold", markup=False)
+        console.print(table)
+    click.echo("\n".join(line.rstrip() for line in captured.get().splitlines()))
+
+
+def toml_key(parts: Sequence[str]) -> str:
+    """A dotted TOML key, each part quoted only when it must be."""
+    import json
+
+    return ".".join(part if _BARE_KEY.fullmatch(part) else json.dumps(part) for part in parts)
+
+
+def toml_value(value: Any) -> str:
+    """One TOML value on one line (arrays and tables inline); ``tomli_w`` writes the scalars."""
+    if isinstance(value, Mapping):
+        items = ", ".join(f"{toml_key([str(k)])} = {toml_value(v)}" for k, v in value.items())
+        return f"{{ {items} }}" if items else "{}"
+    if isinstance(value, list | tuple):
+        return f"[{', '.join(toml_value(item) for item in value)}]"
+    import tomli_w
+
+    return tomli_w.dumps({"v": value}).removeprefix("v = ").rstrip("\n")
