@@ -20,20 +20,23 @@ def private_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SYMPHONY_DATA_DIR", str(tmp_path / "data"))
 
 
-def doctor(*args: str) -> Result:
-    return CliRunner().invoke(cli, [*args, "doctor"])
+def doctor(*plugins: object, args: tuple[str, ...] = ()) -> Result:
+    """``symphony doctor`` over a host of just these plugins (no builtin), so only they decide its health."""
+    factory = HostFactory(None, [])
+    factory._host = Host(load_settings(), plugins=plugins, discover_plugins=False)
+    return CliRunner().invoke(cli, [*args, "doctor"], obj=factory)
 
 
 def test_a_port_no_plugin_provides_is_information_and_leaves_the_host_ok() -> None:
-    result = doctor()  # the builtins provide no pit, pool_manager, ...
+    result = doctor()
     assert result.exit_code == 0, result.output
-    assert "info: no plugin provides pit, pool_manager" in result.output
+    assert "info: no plugin provides text_editing, pit, pool_manager" in result.output
     assert "warning" not in result.output
     assert result.output.rstrip().endswith("overall: ok")
 
 
 def test_quiet_leaves_the_information_out() -> None:
-    result = doctor("--quiet")
+    result = doctor(args=("--quiet",))
     assert result.exit_code == 0, result.output
     assert "info:" not in result.output and "overall: ok" in result.output
 
@@ -49,9 +52,7 @@ class TwoChecksOneFix:
 
 
 def test_a_fix_shared_by_several_problems_is_printed_once_after_them() -> None:
-    factory = HostFactory(None, [])
-    factory._host = Host(load_settings(), plugins=[TwoChecksOneFix()], discover_plugins=False)
-    result = CliRunner().invoke(cli, ["doctor"], obj=factory)
+    result = doctor(TwoChecksOneFix())
     assert result.exit_code == 1
     lines = result.output.splitlines()
     reader = lines.index("error: reader: reader needs libfoo")
