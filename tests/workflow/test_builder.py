@@ -145,8 +145,9 @@ def test_build_with_a_catalogue_lists_every_problem_at_once() -> None:
         "Node id 'parse' is used twice; every node needs its own id.",
         "Edge 'nowhere' goes to 'missing', which is not a node of this workflow; add the node or fix the name.",
         "Node 'ghostly' uses operator 'translate', which no installed plugin or extension provides."
-        " See `symphony plugins list` for what is installed.",
-        "Edge 'typo' uses input 'txt' of node 'parse', which has no such input (its inputs: text).",
+        " See `symphony nodes list` for what is installed.",
+        "Edge 'typo' uses input 'txt' of node 'parse', which has no such input (its inputs: text)."
+        " Did you mean 'text'?",
         "Edge 'count-to-text' connects inputs.count (integer) to find.text (string); a integer cannot be used as"
         " a string. Insert a converting operator or connect a compatible port.",
         "Required input 'text' of node 'parse' is not connected; add a data edge to \"parse.text\""

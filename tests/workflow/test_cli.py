@@ -77,7 +77,7 @@ def test_validate_lists_every_problem_and_exits_1(runner: CliRunner, tmp_path: P
         "error: [dangling_edge] Edge 'g' goes from 'ghost', which is not a node of this workflow;"
         " add the node or fix the name. (ghost, parse, g)",
         "error: [unknown_contribution] Node 'x' uses operator 'translate', which no installed plugin or extension"
-        " provides. See `symphony plugins list` for what is installed. (x)",
+        " provides. See `symphony nodes list` for what is installed. (x)",
         "warning: [dead_end] The output of node 'parse' goes nowhere: connect it, list it under [outputs],"
         " or remove the node. (parse)",
         f"{path}: invalid (2 error(s), 1 warning(s))",
@@ -101,7 +101,7 @@ def test_validate_json_lists_every_problem_and_exits_1(runner: CliRunner, tmp_pa
             "nodes": ["x"],
             "edges": [],
             "message": "Node 'x' uses operator 'translate', which no installed plugin or extension provides."
-            " See `symphony plugins list` for what is installed.",
+            " See `symphony nodes list` for what is installed.",
             "severity": "error",
         },
         {

@@ -88,12 +88,26 @@ def test_incompatible_port_types_are_a_type_mismatch() -> None:
     )
 
 
-def test_an_integer_feeds_a_number_and_json_feeds_anything() -> None:
+def test_an_integer_feeds_a_number_and_anything_feeds_any() -> None:
     doc = workflow(
-        {"read": op("read"), "count": op("count"), "parse": op("parse"), "c2": op("count")},
-        [data("read.size", "count.value"), data("read.text", "parse.text"), data("parse.value", "c2.value")],
+        {"read": op("read"), "count": op("count"), "parse": op("parse"), "pair": op("pair")},
+        [
+            data("read.size", "count.value"),
+            data("read.text", "parse.text"),
+            data("parse.value", "pair.left"),
+            data("count.total", "pair.right"),
+        ],
     )
     assert [p.kind for p in problems(doc) if p.severity == "error"] == []
+
+
+def test_a_json_output_into_a_string_input_is_a_type_mismatch() -> None:
+    doc = workflow(
+        {"read": op("read"), "parse": op("parse"), "sink": op("sink")},
+        [data("read.text", "parse.text"), data("parse.value", "sink.text", "e")],
+    )
+    problem = only(doc, "type_mismatch")
+    assert problem.message.startswith("Edge 'e' connects parse.value (json) to sink.text (string);")
 
 
 def test_a_required_input_left_unconnected_says_how_to_connect_it() -> None:
@@ -115,7 +129,7 @@ def test_an_unknown_operator_names_what_to_install_when_the_registry_knows() -> 
     messages = {p.nodes[0]: p.message for p in problems(doc) if p.kind == "unknown_contribution"}
     assert messages["t"] == (
         "Node 't' uses operator 'translate', which no installed plugin or extension provides."
-        " Install it with `pip install symphony-translate`. See `symphony plugins list` for what is installed."
+        " Install it with `pip install symphony-translate`. See `symphony nodes list` for what is installed."
     )
     assert "instrument 'gpt-9'" in messages["x"] and "pip install" not in messages["x"]
 
@@ -124,6 +138,7 @@ def test_an_unknown_port_lists_the_ports_there_are() -> None:
     doc = workflow({"read": op("read"), "parse": op("parse")}, [data("read.txt", "parse.text", "e")])
     assert only(doc, "unknown_port").message == (
         "Edge 'e' uses output 'txt' of node 'read', which has no such output (its outputs: size, text)."
+        " Did you mean 'text'?"
     )
 
 

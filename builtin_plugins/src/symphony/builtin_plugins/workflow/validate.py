@@ -43,6 +43,7 @@ from symphony.hookspecs import (
     InstrumentNode,
     Node,
     NodeSignature,
+    OperatorNode,
     ProblemKind,
     ValidationReport,
     Workflow,
@@ -53,6 +54,7 @@ from .catalogue import CONTROL_SIGNATURES, Catalogue
 from .conditions import ConditionError, parse_condition
 from .edits import IncrementalEdits
 from .graph import kahn_levels, shortest_cycle, strongly_connected
+from .suggest import did_you_mean
 from .types import compatible, has_fields
 
 __all__ = ["Limits", "ValidatedWorkflow", "validate"]
@@ -297,17 +299,7 @@ class ValidatedWorkflow(IncrementalEdits):
         if isinstance(node, ControlNode):
             found += self._check_control(node_id, node)
         elif signature is None:
-            kind = _tag(node)
-            hint = self.catalogue.hints.get(node.uses)
-            install = f" Install it with `pip install {hint}`." if hint else ""
-            found.append(
-                _problem(
-                    "unknown_contribution",
-                    f"Node {node_id!r} uses {kind} {node.uses!r}, which no installed plugin or extension provides."
-                    f"{install} See `symphony plugins list` for what is installed.",
-                    (node_id,),
-                )
-            )
+            found.append(self._unknown_contribution(node_id, node))
         if signature is None or found:  # an invalid id cannot be addressed by edges: no port checks
             return found
         for port, spec in signature.inputs.items():
@@ -331,6 +323,28 @@ class ValidatedWorkflow(IncrementalEdits):
                 )
             )
         return found
+
+    def _unknown_contribution(self, node_id: str, node: InstrumentNode | OperatorNode) -> WorkflowProblem:
+        """Says what to install, or which kind the name is of, or the closest known name."""
+        kind = _tag(node)
+        catalogue = self.catalogue
+        same, other, other_kind = (
+            (catalogue.instruments, catalogue.operators, "operator")
+            if kind == "instrument"
+            else (catalogue.operators, catalogue.instruments, "instrument")
+        )
+        if node.uses in other:
+            fix = f' {node.uses!r} is an {other_kind}: write kind = "{other_kind}".'
+        elif hint := catalogue.hints.get(node.uses):
+            fix = f" Install it with `pip install {hint}`."
+        else:
+            fix = did_you_mean(node.uses, same)
+        return _problem(
+            "unknown_contribution",
+            f"Node {node_id!r} uses {kind} {node.uses!r}, which no installed plugin or extension provides.{fix}"
+            " See `symphony nodes list` for what is installed.",
+            (node_id,),
+        )
 
     def _has_out(self, node_id: str) -> bool:
         return bool(self._out.get(node_id)) if self._editing else node_id in self._sources
@@ -406,7 +420,7 @@ class ValidatedWorkflow(IncrementalEdits):
                     _problem(
                         "unknown_port",
                         f"Edge {key!r} reads workflow input {source_port!r}, which [inputs] does not declare"
-                        f" (declared: {known}).",
+                        f" (declared: {known}).{did_you_mean(source_port, self._header.inputs)}",
                         ends,
                         (key,),
                     )
@@ -483,7 +497,7 @@ class ValidatedWorkflow(IncrementalEdits):
                     _problem(
                         "bad_condition",
                         f"Condition of edge {key!r} refers to {name!r}, but node {ends[0]!r} has no output"
-                        f" {path[0]!r} (its outputs: {known}).",
+                        f" {path[0]!r} (its outputs: {known}).{did_you_mean(path[0], signature.outputs)}",
                         ends,
                         (key,),
                     )
@@ -517,7 +531,7 @@ class ValidatedWorkflow(IncrementalEdits):
         return _problem(
             "unknown_port",
             f"Edge {key!r} uses {direction} {port!r} of node {node!r}, which has no such {direction}"
-            f" (its {direction}s: {known}).",
+            f" (its {direction}s: {known}).{did_you_mean(port, ports)}",
             ends,
             (key,),
         )
@@ -569,7 +583,7 @@ class ValidatedWorkflow(IncrementalEdits):
         return _problem(
             "unknown_port",
             f"Output {name!r} refers to {reference!r}, but node {node!r} has no output {port!r}"
-            f" (its outputs: {known}).",
+            f" (its outputs: {known}).{did_you_mean(port, signature.outputs)}",
             (node,),
         )
 
