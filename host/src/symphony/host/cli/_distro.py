@@ -5,9 +5,9 @@ from __future__ import annotations
 import click
 
 from ._app import HostFactory
-from ._output import print_json, print_table
+from ._output import leaves, print_json, print_table, toml_key, toml_value
 
-__all__ = ["distro", "flatten"]
+__all__ = ["distro"]
 
 
 @click.group()
@@ -40,17 +40,6 @@ def show(factory: HostFactory, as_json: bool) -> None:
     click.echo(f"profile: {active.entry_point or '(none)'} - {active.reason}")
     if profile is not None:
         click.echo(f"from: {active.distribution} {active.version}\n{profile.description}")
-    rows = [(key, repr(value)) for key, value in flatten(changes)]
+    rows = [(toml_key(key), toml_value(value)) for key, value in leaves(changes)]
     if rows:
         print_table("Settings changed by the profile", ("setting", "value"), rows)
-
-
-def flatten(tree: dict[str, object], prefix: str = "") -> list[tuple[str, object]]:
-    """``{"a": {"b": 1}}`` as ``[("a.b", 1)]``: settings as the keys ``--set`` takes."""
-    items: list[tuple[str, object]] = []
-    for key, value in tree.items():
-        if isinstance(value, dict) and value:
-            items += flatten(value, f"{prefix}{key}.")
-        else:
-            items.append((f"{prefix}{key}", value))
-    return items

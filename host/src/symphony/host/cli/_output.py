@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-__all__ = ["note", "print_json", "print_table", "quiet", "toml_key", "toml_value"]
+__all__ = ["leaves", "note", "print_json", "print_table", "quiet", "toml_key", "toml_value"]
 
 #: A TOML key part that needs no quotes.
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
@@ -57,6 +57,17 @@ def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]
             console.print(title, style="bold", markup=False)
         console.print(table)
     click.echo("\n".join(line.rstrip() for line in captured.get().splitlines()))
+
+
+def leaves(tree: Mapping[str, Any], prefix: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], Any]]:
+    """Every key of ``tree`` holding a value (or an empty table), as its parts: the keys ``--set`` takes."""
+    found: list[tuple[tuple[str, ...], Any]] = []
+    for key, value in tree.items():
+        if isinstance(value, Mapping) and value:
+            found += leaves(value, (*prefix, str(key)))
+        else:
+            found.append(((*prefix, str(key)), value))
+    return found
 
 
 def toml_key(parts: Sequence[str]) -> str:
