@@ -30,9 +30,12 @@ def quiet() -> bool:
 
 
 def note(message: str) -> None:
-    """A line that explains rather than answers: left out under ``--quiet``."""
+    """A line that explains rather than answers: wrapped to the terminal, left out under ``--quiet``."""
     if not quiet():
-        click.echo(message)
+        import shutil
+
+        width = shutil.get_terminal_size().columns
+        click.echo(click.wrap_text(message, width, subsequent_indent="    ", preserve_paragraphs=True))
 
 
 def print_json(value: Any) -> None:
@@ -42,6 +45,8 @@ def print_json(value: Any) -> None:
 
 
 def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    import os
+
     from rich import box
     from rich.console import Console
     from rich.table import Table
@@ -51,7 +56,8 @@ def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]
         table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(*("" if cell is None else str(cell) for cell in row))
-    console = Console(highlight=False)  # rich itself honours NO_COLOR and colours only terminals
+    # Styles only on a terminal (rich's choice) and none at all, bold included, under NO_COLOR.
+    console = Console(highlight=False, color_system=None if os.environ.get("NO_COLOR") else "auto")
     with console.capture() as captured:
         if not quiet():
             console.print(title, style="bold", markup=False)

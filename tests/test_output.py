@@ -1,0 +1,107 @@
+"""How the CLI prints for people: one table style within 80 columns, colour only where wanted, -q and -v."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import pty
+import struct
+import subprocess
+import sys
+import termios
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from symphony.host.cli import cli
+
+SYMPHONY = str(Path(sys.executable).parent / "symphony")
+
+
+@pytest.fixture(autouse=True)
+def private_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.setenv("SYMPHONY_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("SYMPHONY_DATA_DIR", str(tmp_path / "data"))
+
+
+def on_a_terminal(*args: str, env: dict[str, str]) -> str:
+    """Run ``symphony ARGS`` with stdout on a real 80x24 pseudo-terminal; what it wrote there."""
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    environment = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "COLUMNS")}
+    process = subprocess.Popen([SYMPHONY, *args], stdout=follower, stderr=subprocess.PIPE, env={**environment, **env})
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # EIO: the process closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    assert process.wait(timeout=120) == 0, process.stderr.read() if process.stderr else ""
+    return b"".join(chunks).decode()
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["plugins", "list"], ["ext", "list"], ["ext", "ps"], ["distro", "show"], ["audit"]],
+    ids=" ".join,
+)
+def test_every_listing_fits_80_columns_when_not_on_a_terminal(command: list[str]) -> None:
+    result = CliRunner().invoke(cli, command)
+    assert result.exit_code in (0, 1), result.output
+    assert max(len(line) for line in result.output.splitlines()) <= 80, result.output
+
+
+def test_tables_have_one_style_a_rule_under_the_header_and_no_borders() -> None:
+    lines = CliRunner().invoke(cli, ["plugins", "list"]).output.splitlines()
+    assert lines[0] == "Plugins"
+    assert lines[1].split() == ["name", "source", "distribution", "version", "status", "hooks", "error"]
+    assert set(lines[2]) == {"─"}
+    assert not any(line.startswith(("│", "┃", "┏", "└")) or line != line.rstrip() for line in lines)
+
+
+def test_tables_are_coloured_on_a_terminal(tmp_path: Path) -> None:
+    env = {"TERM": "xterm-256color", "SYMPHONY_CACHE_DIR": str(tmp_path / "cache")}
+    assert "\x1b[" in on_a_terminal("plugins", "list", env=env)
+
+
+def test_no_color_turns_colour_off_on_a_terminal(tmp_path: Path) -> None:
+    env = {"TERM": "xterm-256color", "NO_COLOR": "1", "SYMPHONY_CACHE_DIR": str(tmp_path / "cache")}
+    shown = on_a_terminal("plugins", "list", env=env)
+    assert "\x1b[" not in shown and "symphony-core" in shown
+
+
+def test_a_table_on_a_terminal_fits_its_width(tmp_path: Path) -> None:
+    env = {"TERM": "xterm-256color", "NO_COLOR": "1", "SYMPHONY_CACHE_DIR": str(tmp_path / "cache")}
+    assert max(len(line) for line in on_a_terminal("plugins", "list", env=env).splitlines()) <= 80
+
+
+def test_output_into_a_pipe_has_no_escape_codes(tmp_path: Path) -> None:
+    env = {**os.environ, "TERM": "xterm-256color", "SYMPHONY_CACHE_DIR": str(tmp_path / "cache")}
+    env.pop("NO_COLOR", None)
+    shown = subprocess.run([SYMPHONY, "plugins", "list"], capture_output=True, text=True, env=env, check=True)
+    assert "\x1b[" not in shown.stdout
+
+
+def test_quiet_leaves_out_table_titles_but_not_the_rows() -> None:
+    lines = CliRunner().invoke(cli, ["--quiet", "plugins", "list"]).output.splitlines()
+    assert lines[0].split()[:2] == ["name", "source"] and any(line.startswith("symphony-core") for line in lines)
+
+
+def test_quiet_and_verbose_together_are_refused() -> None:
+    result = CliRunner().invoke(cli, ["-q", "-v", "doctor"])
+    assert result.exit_code == 2 and "--quiet and --verbose contradict each other" in result.output
+
+
+def test_verbose_twice_logs_debug_detail_to_stderr(tmp_path: Path) -> None:
+    env = {**os.environ, "SYMPHONY_CACHE_DIR": str(tmp_path / "cache"), "SYMPHONY_DATA_DIR": str(tmp_path / "data")}
+    quiet = subprocess.run([SYMPHONY, "doctor"], check=False, capture_output=True, text=True, env=env)
+    chatty = subprocess.run([SYMPHONY, "-vv", "doctor"], check=False, capture_output=True, text=True, env=env)
+    assert "symphony: DEBUG: " in chatty.stderr and "DEBUG" not in quiet.stderr
