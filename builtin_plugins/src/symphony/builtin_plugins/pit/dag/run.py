@@ -157,7 +157,12 @@ class Run:
 
     async def main(self, *, resumed: bool) -> RunResult:
         self._started = time.perf_counter()
-        self.emit("run.resumed" if resumed else "run.started", nodes=len(self.plan.nodes), restored=len(self.restored))
+        self.emit(
+            "run.resumed" if resumed else "run.started",
+            workflow=self.plan.workflow.id,
+            nodes=len(self.plan.nodes),
+            restored=len(self.restored),
+        )
         watcher = asyncio.create_task(self._watch_cancel()) if self.store is not None else None
         try:
             ready, _ = self.scheduler.start()
