@@ -167,12 +167,12 @@ async def test_every_node_call_of_a_run_goes_through_the_wrappers_with_its_node_
 ) -> None:
     recorder = Recorder()
     tracker = host(tmp_path, recorder).port("dag_tracker")
-    result = await tracker.run(  # type: ignore[attr-defined]
+    result = await tracker.run(
         load(EXAMPLES / "welcome.toml"), {"user": '{"name": "Ada", "active": true, "plan": "pro"}'}
     )
     await tracker.close()
     assert result.state == "succeeded"
-    by_node = {i.node_id: i for i in recorder.seen}
+    by_node = {str(i.node_id): i for i in recorder.seen}
     assert sorted(by_node) == ["greet", "parse", "upsell"]  # control nodes are routing, not calls
     parse = by_node["parse"]
     assert (parse.kind, parse.target, parse.run_id, parse.runtime) == (
