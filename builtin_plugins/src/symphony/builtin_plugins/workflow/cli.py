@@ -37,6 +37,14 @@ def _problems_json(report: ValidationReport) -> list[dict[str, Any]]:
     ]
 
 
+def _write_to_stdout(data: bytes, target: str) -> None:
+    """Binary output is refused on a terminal, where it would garble the screen."""
+    if target == "msgpack" and sys.stdout.isatty():
+        raise click.UsageError("--to msgpack is binary and would garble the terminal; give -o FILE or pipe it.")
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
+
+
 def workflow_commands(catalogue: Callable[[], Catalogue], limits: Callable[[], Limits]) -> click.Group:
     """The ``workflow`` group; ``catalogue`` and ``limits`` are read when a command runs."""
 
@@ -81,8 +89,7 @@ def workflow_commands(catalogue: Callable[[], Catalogue], limits: Callable[[], L
         except OSError as error:
             click.echo(f"Error: cannot write {output}: {error.strerror}. {_WHERE_TO_WRITE}", err=True)
             raise SystemExit(2) from None
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
+        _write_to_stdout(data, target)
 
     @workflow.command("show")
     @click.argument("file", type=_FILE)
