@@ -11,6 +11,7 @@ import sys
 import termios
 from pathlib import Path
 
+import msgspec
 import pytest
 from click.testing import CliRunner
 
@@ -27,8 +28,8 @@ def private_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SYMPHONY_DATA_DIR", str(tmp_path / "data"))
 
 
-def on_a_terminal(*args: str, env: dict[str, str]) -> str:
-    """Run ``symphony ARGS`` with stdout on a real 80x24 pseudo-terminal; what it wrote there."""
+def on_a_terminal(*args: str, env: dict[str, str], status: int = 0) -> str:
+    """Run ``symphony ARGS`` with stdout on a real 80x24 pseudo-terminal; what it wrote there (and on stderr)."""
     leader, follower = pty.openpty()
     fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
     environment = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "COLUMNS")}
@@ -44,8 +45,9 @@ def on_a_terminal(*args: str, env: dict[str, str]) -> str:
             break
         chunks.append(chunk)
     os.close(leader)
-    assert process.wait(timeout=120) == 0, process.stderr.read() if process.stderr else ""
-    return b"".join(chunks).decode()
+    errors = process.stderr.read().decode() if process.stderr else ""
+    assert process.wait(timeout=120) == status, errors
+    return b"".join(chunks).decode(errors="replace") + errors
 
 
 @pytest.mark.parametrize(
@@ -105,3 +107,21 @@ def test_verbose_twice_logs_debug_detail_to_stderr(tmp_path: Path) -> None:
     quiet = subprocess.run([SYMPHONY, "doctor"], check=False, capture_output=True, text=True, env=env)
     chatty = subprocess.run([SYMPHONY, "-vv", "doctor"], check=False, capture_output=True, text=True, env=env)
     assert "symphony: DEBUG: " in chatty.stderr and "DEBUG" not in quiet.stderr
+
+
+def test_binary_output_to_a_terminal_is_refused_unless_written_to_a_file(tmp_path: Path) -> None:
+    workflow = Path(__file__).resolve().parents[1] / "examples" / "welcome.toml"
+    env = {"SYMPHONY_CACHE_DIR": str(tmp_path / "cache")}
+    shown = on_a_terminal("workflow", "convert", str(workflow), "--to", "msgpack", env=env, status=2)
+    assert "Error: --to msgpack is binary and would garble the terminal; give -o FILE or pipe it." in shown
+    on_a_terminal("workflow", "convert", str(workflow), "--to", "msgpack", "-o", str(tmp_path / "w.msgpack"), env=env)
+    assert isinstance(msgspec.msgpack.decode((tmp_path / "w.msgpack").read_bytes()), dict)
+
+
+def test_binary_output_into_a_pipe_is_written(tmp_path: Path) -> None:
+    workflow = Path(__file__).resolve().parents[1] / "examples" / "welcome.toml"
+    env = {**os.environ, "SYMPHONY_CACHE_DIR": str(tmp_path / "cache")}
+    piped = subprocess.run(
+        [SYMPHONY, "workflow", "convert", str(workflow), "--to", "msgpack"], capture_output=True, env=env, check=True
+    )
+    assert isinstance(msgspec.msgpack.decode(piped.stdout), dict)
