@@ -166,7 +166,7 @@ async def invoke(caller: pluggy.HookCaller, invocation: Invocation) -> Any:
         invocation.node_id = invocation.node_id or parent.node_id
         invocation.run_id = invocation.run_id or parent.run_id
     token = _CURRENT.set(invocation)
-    kwargs = {"invocation": invocation}
+    args = (invocation,)  # the spec's one argument; an implementation may take none
     entered: list[tuple[pluggy.HookImpl, Generator[Any, Any, Any]]] = []
     result: Any = None
     error: BaseException | None = None
@@ -175,12 +175,14 @@ async def invoke(caller: pluggy.HookCaller, invocation: Invocation) -> Any:
         try:
             for impl in impls:
                 if impl.wrapper or impl.hookwrapper:
-                    generator = cast("Generator[Any, Any, Any]", impl.function(*_arguments(impl, kwargs)))
+                    generator = cast("Generator[Any, Any, Any]", impl.function(*args[: len(impl.argnames)]))
                     next(generator)
                     entered.append((impl, generator))
             for impl in impls:
                 if not (impl.wrapper or impl.hookwrapper):
-                    result = await _settle(impl.function(*_arguments(impl, kwargs)))
+                    result = impl.function(*args[: len(impl.argnames)])
+                    if inspect.isawaitable(result):
+                        result = await result
                     if result is not None:
                         break
         except BaseException as raised:
