@@ -16,7 +16,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from symphony.hookspecs import hooks
+import symphony.hookspecs as sdk
+from symphony.hookspecs import SymphonyError, hooks
 from symphony.hookspecs._files import atomic_write
 from symphony.hookspecs.ports import (
     PORT_PROTOCOLS,
@@ -97,7 +98,28 @@ def render() -> str:
     parts += [_protocol(protocol, ports[protocol]) for protocol in ports]
     parts.append("\n## Supporting protocols\n\nWhat ports and hooks hand to, or take from, plugins.\n")
     parts += [_protocol(protocol, None) for protocol in SUPPORTING]
+    parts.append(_errors())
     return "".join(parts)
+
+
+def _errors() -> str:
+    """The public error tree: what hooks and ports may raise, with each wire category."""
+    public = {getattr(sdk, name) for name in sdk.__all__ if name.endswith("Error")}
+    rows = []
+
+    def walk(cls: type[SymphonyError], depth: int) -> None:
+        if cls in public:
+            summary = (inspect.getdoc(cls) or "").split("\n\n", 1)[0].replace("\n", " ")
+            rows.append(f"| {'&nbsp;&nbsp;' * depth}`{cls.__name__}` | `{cls.category}` | {summary} |")
+        for sub in cls.__subclasses__():
+            walk(sub, depth + 1)
+
+    walk(SymphonyError, 0)
+    table = "\n".join(["| error | category | meaning |", "|---|---|---|", *rows])
+    return (
+        "\n## Errors\n\nWhat the hooks and ports above raise: every `SymphonyError` of `symphony.hookspecs`,"
+        " as a tree, with the `category` it has on the wire.\n\n" + table + "\n"
+    )
 
 
 def _hookspecs() -> Iterator[tuple[str, Callable[..., Any], str]]:

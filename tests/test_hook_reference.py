@@ -12,7 +12,7 @@ from typing import Any, Literal, get_args, get_origin, get_overloads, get_type_h
 
 import pytest
 
-from symphony.hookspecs import hooks
+from symphony.hookspecs import ComponentError, PluginError, PluginLoadError, error_class_for, hooks
 from symphony.hookspecs.ports import PORT_PROTOCOLS, HostContext, PortName
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -85,3 +85,15 @@ def test_host_context_port_is_typed_as_each_ports_protocol() -> None:
         if get_origin(hints["name"]) is Literal and len(get_args(hints["name"])) == 1:
             typed[get_args(hints["name"])[0]] = hints["return"]
     assert typed == PORT_PROTOCOLS
+
+
+@pytest.mark.parametrize("deprecated", [PluginLoadError, ComponentError], ids=lambda cls: cls.__name__)
+def test_an_error_the_host_never_raises_warns_that_it_is_deprecated(deprecated: type[PluginError]) -> None:
+    with pytest.deprecated_call(match=f"{deprecated.__name__} is deprecated.*catch PluginError"):
+        error = deprecated("gone", plugin="p")
+    assert isinstance(error, PluginError) and error.plugin == "p"
+
+
+@pytest.mark.parametrize("category", ["plugin.load", "plugin.component"])
+def test_the_wire_category_of_a_deprecated_error_decodes_to_plugin_error(category: str) -> None:
+    assert error_class_for(category) is PluginError

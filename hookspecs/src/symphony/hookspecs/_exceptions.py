@@ -7,11 +7,11 @@
     │   ├── ApiRangeSyntaxError
     │   └── DistroSelectionError
     ├── PluginError                   .plugin names the culprit
-    │   ├── PluginLoadError           import failed, bad hookimpl, API mismatch
+    │   ├── PluginLoadError           deprecated: never raised (failed plugins are recorded)
     │   ├── ProviderConflictError     two plugins claim one port at one priority
     │   ├── HookCallError             an implementation raised
     │   │   └── HookTimeoutError
-    │   └── ComponentError            start/stop of a component failed
+    │   └── ComponentError            deprecated: never raised (failed components are recorded)
     ├── PortUnavailableError          nobody provides a port
     ├── IpcError
     │   ├── SerializationError
@@ -33,6 +33,7 @@ Every SymphonyError has a stable ``category`` (used on the wire in
 
 from __future__ import annotations
 
+import warnings
 from typing import ClassVar
 
 __all__ = [
@@ -98,6 +99,15 @@ class DistroSelectionError(ConfigurationError):
     category = "configuration.distro"
 
 
+def _deprecated(cls: type[SymphonyError]) -> None:
+    warnings.warn(
+        f"{cls.__name__} is deprecated and will be removed in plugin API 2.0: the host never raises it;"
+        " raise or catch PluginError instead.",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+
+
 class PluginError(SymphonyError):
     """A plugin misbehaved; ``plugin`` names it as listed by ``symphony plugins list``."""
 
@@ -109,9 +119,18 @@ class PluginError(SymphonyError):
 
 
 class PluginLoadError(PluginError):
-    """A plugin could not be imported, validated or registered."""
+    """Deprecated since 1.0 (removed in 2.0): nothing raises it; catch PluginError.
+
+    A plugin that cannot be imported, validated or registered does not stop
+    the host: it is recorded as failed, with its error and traceback
+    (``symphony plugins list --traceback``).  Creating one warns.
+    """
 
     category = "plugin.load"
+
+    def __init__(self, message: str, *, plugin: str | None = None) -> None:
+        _deprecated(type(self))
+        super().__init__(message, plugin=plugin)
 
 
 class ProviderConflictError(PluginError):
@@ -142,9 +161,18 @@ class HookTimeoutError(HookCallError, TimeoutError):
 
 
 class ComponentError(PluginError):
-    """A component failed to start or stop."""
+    """Deprecated since 1.0 (removed in 2.0): nothing raises it; catch PluginError.
+
+    A component whose start fails is stopped and its plugin recorded as
+    failed (``symphony doctor`` names both), so the host starts without it; a
+    component may raise any exception from ``start``.  Creating one warns.
+    """
 
     category = "plugin.component"
+
+    def __init__(self, message: str, *, plugin: str | None = None) -> None:
+        _deprecated(type(self))
+        super().__init__(message, plugin=plugin)
 
 
 class PortUnavailableError(SymphonyError):
@@ -230,6 +258,10 @@ def _walk(cls: type[SymphonyError]) -> list[type[SymphonyError]]:
     return found
 
 
+#: Never raised, so never decoded: their wire categories fall back to PluginError.
+_DEPRECATED: tuple[type[SymphonyError], ...] = (PluginLoadError, ComponentError)
+
+
 def error_class_for(category: str) -> type[SymphonyError]:
     """The most specific error class for a wire ``category``, falling back to its parents.
 
@@ -240,7 +272,7 @@ def error_class_for(category: str) -> type[SymphonyError]:
     # inherits one (a plugin's refinement) must not take its parent's place.
     by_category: dict[str, type[SymphonyError]] = {}
     for cls in _walk(SymphonyError):
-        if "category" in vars(cls):
+        if "category" in vars(cls) and cls not in _DEPRECATED:
             by_category.setdefault(cls.category, cls)
     while category:
         if category in by_category:
