@@ -19,15 +19,14 @@ import msgspec
 import pytest
 
 from symphony.hookspecs import ExtensionError, PermissionDeniedError
+from symphony.hookspecs.runtimes import Launch, PathRule
 from symphony.host import Settings
 from symphony.host.extensions import check_manifest_text
 from symphony.host.extensions._index import InstalledExtension
+from symphony.host.extensions._manager import ExtensionManager
 from symphony.host.extensions._runtime import launch_for
 from symphony.host.permissions import Permissions, Subject, open_permissions
 from symphony.sandbox.confine import ConfinementPolicy, PolicyError
-from symphony.sandbox.confine._policy import PathRule
-from symphony.sandbox.manager import ExtensionManager
-from symphony.sandbox.runtime import Launch
 from symphony.sandbox.subprocess import SubprocessWorker
 from symphony.sandbox.subprocess.runtime import SubprocessRuntime
 from symphony.sandbox.wasm import WasmLoadError, build_python_component

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from symphony.hookspecs import ExtensionError
+from symphony.hookspecs.runtimes import PathRule
 from symphony.host import Settings
 from symphony.host.extensions._runtime import _file_rules
 from symphony.host.permissions import Permissions, Subject, open_permissions
-from symphony.sandbox.confine._policy import PathRule
 
 
 @pytest.fixture

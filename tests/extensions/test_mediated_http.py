@@ -28,10 +28,10 @@ from symphony.hookspecs import (
     SymphonyError,
     ValidationError,
 )
+from symphony.hookspecs.runtimes import Launch
 from symphony.host.extensions._mediated_http import MAX_RESPONSE_BYTES
 from symphony.host.extensions._services import HostServices
 from symphony.host.permissions import Permissions
-from symphony.sandbox.runtime import Launch
 from symphony.sandbox.wasm import build_python_component
 from symphony.sandbox.wasm.adapter import WasmManagerRuntime
 from tests.orchestra.server import KEY, chat_server

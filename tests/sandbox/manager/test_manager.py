@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from symphony.hookspecs import ExtensionError, PermissionDeniedError, RetryPolicy
+from symphony.hookspecs.runtimes import ExtensionDisabledError, ExtensionTimeoutError, Launch
+from symphony.host.extensions._manager import ExtensionManager
 from symphony.sandbox.inprocess import InProcessRuntime
-from symphony.sandbox.manager import ExtensionManager
-from symphony.sandbox.runtime import ExtensionDisabledError, ExtensionTimeoutError, Launch
 
 HERE = str(Path(__file__).parent)
 FAST = RetryPolicy(max_attempts=3, backoff_initial=0.01, backoff_multiplier=2.0, backoff_max=0.05)
@@ -102,7 +102,9 @@ async def test_a_result_that_is_not_a_mapping_is_a_clear_error() -> None:
 async def test_unknown_extensions_runtimes_and_entries_are_named() -> None:
     extensions = manager()
     with pytest.raises(
-        ExtensionError, match=r"needs the wasm runtime, which this host does not offer \(available: python\)"
+        ExtensionError,
+        match=r"needs the .wasm. runtime, which no loaded plugin provides \(available: python\)\."
+        r" Install symphony-sandbox",
     ):
         extensions.register(Launch(name="w", kind="wasm", entry="w.wasm"))
     with pytest.raises(ExtensionError, match=r"no extension 'ghost' is registered"):

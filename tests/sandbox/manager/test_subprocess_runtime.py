@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from symphony.hookspecs import PermissionDeniedError, RetryPolicy
-from symphony.sandbox.manager import ExtensionManager
-from symphony.sandbox.runtime import ExtensionCrashedError, ExtensionTimeoutError, Launch
+from symphony.hookspecs.runtimes import ExtensionCrashedError, ExtensionTimeoutError, Launch
+from symphony.host.extensions._manager import ExtensionManager
 from symphony.sandbox.subprocess.runtime import SubprocessRuntime
 
 HOSTILE = str(Path(__file__).resolve().parents[2] / "distributions" / "ext-hostile" / "src")

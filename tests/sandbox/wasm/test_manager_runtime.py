@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from symphony.hookspecs import PermissionDeniedError, RetryPolicy
-from symphony.sandbox.manager import ExtensionManager
-from symphony.sandbox.runtime import ExtensionCrashedError, Launch
+from symphony.hookspecs.runtimes import ExtensionCrashedError, Launch
+from symphony.host.extensions._manager import ExtensionManager
 from symphony.sandbox.wasm.adapter import WasmManagerRuntime
 
 from .conftest import user_cache

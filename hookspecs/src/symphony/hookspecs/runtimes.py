@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from .ports import HostContext
 
 __all__ = [
+    "CONFINED_STEP_MODULE",
+    "ConfinedStep",
     "ExtensionCrashedError",
     "ExtensionDisabledError",
     "ExtensionTimeoutError",
@@ -199,3 +201,21 @@ class RuntimeSpec(_Contribution, frozen=True, kw_only=True):
 
     name: RuntimeKind
     factory: Callable[[HostContext], Runtime]
+
+
+#: The module a runtime provider installs to run one build step confined: ``python -m MODULE SPEC``.
+CONFINED_STEP_MODULE: Final = "symphony.sandbox.confine.step"
+
+
+class ConfinedStep(msgspec.Struct, frozen=True, kw_only=True):
+    """A command the host runs confined (a step of building an extension's environment), as JSON on the command line.
+
+    The step may read only ``read_paths`` and write only ``write_paths``; the
+    network stays open and processes are allowed.  ``weaker_allowed`` starts it
+    even when a mechanism is unavailable.
+    """
+
+    command: tuple[str, ...]
+    read_paths: tuple[str, ...]
+    write_paths: tuple[str, ...]
+    weaker_allowed: bool

@@ -21,8 +21,7 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from symphony.hookspecs import ExtensionError, guest
-
-from .runtime import ExtensionTimeoutError, HostCall, InstanceStats, Launch, RuntimeKind
+from symphony.hookspecs.runtimes import ExtensionTimeoutError, HostCall, InstanceStats, Launch, RuntimeKind
 
 __all__ = ["InProcessInstance", "InProcessRuntime", "resolve_entry"]
 

@@ -1,9 +1,15 @@
-"""Reports the confinement the subprocess sandbox can count on here."""
+"""The sandbox as a plugin: its three extension runtimes, and the confinement ``doctor`` reports.
+
+The host reaches the runtimes only through ``symphony_extension_runtimes``;
+each factory imports its runtime when the host first runs an extension of
+that kind, so a host that runs none pays for no import (wasmtime least).
+"""
 
 from __future__ import annotations
 
 from symphony.hookspecs import HealthCheck, HealthStatus, Problem, hookimpl
 from symphony.hookspecs.ports import HostContext
+from symphony.hookspecs.runtimes import Runtime, RuntimeSpec
 
 from .probe import probe
 
@@ -30,3 +36,34 @@ def _check() -> HealthStatus:
 @hookimpl
 def symphony_health_checks(context: HostContext) -> list[HealthCheck]:
     return [HealthCheck(name="sandbox", check=_check)]
+
+
+def _in_process(context: HostContext) -> Runtime:
+    from .inprocess import InProcessRuntime
+
+    return InProcessRuntime()
+
+
+def _subprocess(context: HostContext) -> Runtime:
+    from .subprocess.runtime import SubprocessRuntime
+
+    return SubprocessRuntime()
+
+
+def _wasm(context: HostContext) -> Runtime:
+    from .wasm.adapter import WasmManagerRuntime
+
+    return WasmManagerRuntime(context.cache_dir / "wasm")
+
+
+@hookimpl
+def symphony_extension_runtimes(context: HostContext) -> list[RuntimeSpec]:
+    return [
+        RuntimeSpec(name="python", factory=_in_process, description="In the host's process: trusted extensions only."),
+        RuntimeSpec(
+            name="subprocess",
+            factory=_subprocess,
+            description="A worker process confined by Landlock, namespaces, seccomp and rlimits.",
+        ),
+        RuntimeSpec(name="wasm", factory=_wasm, description="Wasmtime: fuel, epochs and memory limits, WASI preopens."),
+    ]

@@ -3,8 +3,9 @@
 pip downloads and unpacks what an extension's manifest named (and, with source
 builds allowed, runs its build backend), so no step runs as the plain host
 user: :func:`confined` wraps a command in ``python -m
-symphony.host.extensions._confined SPEC``, which confines itself with the
-sandbox's mechanisms and only then executes the command.  Landlock lets it
+symphony.sandbox.confine.step SPEC`` (``symphony-sandbox``; the host only
+names the module), which confines itself with the sandbox's mechanisms and
+only then executes the command.  Landlock lets it
 write the environment being built and nothing else, and read only the
 interpreter, the host's import paths, system libraries, TLS and DNS files,
 pip's configuration and the local package sources pip is pointed at; so a
@@ -16,18 +17,20 @@ interpreter).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Final, NoReturn
+from typing import Final
 
 import msgspec
 
-__all__ = ["CONFINEMENT_REFUSED", "StepSpec", "confined", "readable_sources"]
+from symphony.hookspecs import ExtensionError
+from symphony.hookspecs.runtimes import CONFINED_STEP_MODULE, ConfinedStep
 
-#: The exit status of a step whose confinement could not be applied (nothing ran).
-CONFINEMENT_REFUSED: Final = 125
+__all__ = ["confined", "readable_sources"]
+
 #: System files a build reads: libraries, TLS roots, name resolution, what pip's user agent names.  No secrets.
 _SYSTEM_READ: Final = (
     "/usr",
@@ -60,13 +63,6 @@ _SYSTEM_READ: Final = (
 _SOURCE_VARIABLES: Final = ("SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "PIP_CONFIG_FILE")
 
 
-class StepSpec(msgspec.Struct, frozen=True, kw_only=True):
-    command: tuple[str, ...]
-    read_paths: tuple[str, ...]
-    write_paths: tuple[str, ...]
-    weaker_allowed: bool
-
-
 def _local_path(text: str) -> str | None:
     """The absolute local path ``text`` names (a path or a ``file:`` URL), if it names one."""
     path = text.removeprefix("file://") if text.startswith("file://") else text
@@ -90,6 +86,13 @@ def _pip_configuration(environ: Mapping[str, str]) -> tuple[str, ...]:
     return (str(config / "pip"), str(home / ".pip"))
 
 
+def _sandbox_installed() -> bool:
+    try:
+        return importlib.util.find_spec(CONFINED_STEP_MODULE) is not None
+    except ModuleNotFoundError:  # a parent package is missing
+        return False
+
+
 def confined(
     command: Sequence[str],
     *,
@@ -101,39 +104,16 @@ def confined(
     """The command line that runs ``command`` confined to reading ``readable`` and writing ``writable``."""
     prefixes = (sys.base_prefix, sys.prefix, sys.base_exec_prefix, sys.exec_prefix)
     reads = (*prefixes, *(p for p in sys.path if p), *_SYSTEM_READ, *_pip_configuration(environ), *readable)
-    spec = StepSpec(
+    spec = ConfinedStep(
         command=tuple(command),
         read_paths=tuple(dict.fromkeys(os.path.abspath(path) for path in reads)),
         write_paths=(*writable, "/dev/null"),
         weaker_allowed=weaker_allowed,
     )
-    return [sys.executable, "-m", __name__, msgspec.json.encode(spec).decode()]
-
-
-def main(raw_spec: str) -> NoReturn:
-    """Confine this process as ``raw_spec`` says, then become its command (exit status 125 if it cannot)."""
-    from symphony.sandbox.confine import ConfinementPolicy, ConfinementRefusedError, confine
-
-    spec = msgspec.json.decode(raw_spec, type=StepSpec)
-    policy = ConfinementPolicy(
-        allow_network=True,
-        allow_processes=True,
-        memory_bytes=None,
-        cpu_seconds=None,
-        wall_clock_seconds=None,
-        max_open_files=4096,
-        max_file_bytes=None,
-        weaker_allowed=spec.weaker_allowed,
-    )
-    try:
-        report = confine(policy, read_paths=spec.read_paths, write_paths=spec.write_paths)
-    except (ConfinementRefusedError, OSError) as error:
-        print(f"symphony: the environment build was not started: {error}", file=sys.stderr, flush=True)
-        sys.exit(CONFINEMENT_REFUSED)
-    for name, reason in report.skipped.items():
-        print(f"symphony: building without {name} ({reason})", file=sys.stderr, flush=True)
-    os.execv(spec.command[0], spec.command)
-
-
-if __name__ == "__main__":
-    main(sys.argv[1])
+    if not _sandbox_installed():
+        raise ExtensionError(
+            "Building an extension's environment runs each step confined by the sandbox, which is not installed;"
+            " install symphony-sandbox (pip install symphony-sandbox) to run extensions that declare"
+            " python_dependencies."
+        )
+    return [sys.executable, "-m", CONFINED_STEP_MODULE, msgspec.json.encode(spec).decode()]

@@ -2,9 +2,10 @@
 
 For each extension this module turns what the host knows — its manifest, its
 validated configuration (secrets revealed only here, to it), what it was
-granted, the distribution's policy — into a :class:`~symphony.sandbox.runtime.Launch`
-and hands it to the sandbox's extension manager, which starts it lazily,
-restarts it with backoff and disables it in a crash loop.
+granted, the distribution's policy — into a :class:`~symphony.hookspecs.runtimes.Launch`
+and hands it to the extension manager, which starts it lazily in the runtime a
+plugin contributes for its kind (:mod:`._runtimes`), restarts it with backoff
+and disables it in a crash loop.
 
 Which runtime may run what:
 
@@ -42,14 +43,13 @@ from symphony.hookspecs import (
 )
 from symphony.hookspecs._permission_rules import compile_glob, has_glob
 from symphony.hookspecs.ports import HostContext
-from symphony.sandbox.confine._policy import PathRule, tree_accesses
-from symphony.sandbox.manager import ExtensionManager, ExtensionStats
-from symphony.sandbox.runtime import (
+from symphony.hookspecs.runtimes import (
     ExtensionCrashedError,
     ExtensionDisabledError,
     ExtensionTimeoutError,
     Launch,
-    Runtime,
+    PathRule,
+    tree_accesses,
 )
 
 from .._settings import Settings
@@ -64,25 +64,13 @@ from ..permissions import (
 from ..permissions._matchers import absolute_pattern
 from ._config import resolve_configuration, settings_values
 from ._index import InstalledExtension, find_extension
+from ._manager import ExtensionManager, ExtensionStats
+from ._runtimes import ContributedRuntimes
 from ._services import HostServices
 from ._state import StateFile
 from ._venvs import environment_for
 
 __all__ = ["ExtensionRuntime", "launch_for"]
-
-
-def _runtimes(settings: Settings) -> dict[str, Runtime]:
-    from symphony.sandbox.inprocess import InProcessRuntime
-    from symphony.sandbox.subprocess.runtime import SubprocessRuntime
-
-    runtimes: dict[str, Runtime] = {"python": InProcessRuntime()}
-    if "subprocess" in settings.sandbox.runtimes:
-        runtimes["subprocess"] = SubprocessRuntime()
-    if "wasm" in settings.sandbox.runtimes:
-        from symphony.sandbox.wasm.adapter import WasmManagerRuntime
-
-        runtimes["wasm"] = WasmManagerRuntime(settings.cache_dir / "wasm")
-    return runtimes
 
 
 #: How many paths a glob grant may make the host look at when it expands it at launch.
@@ -273,7 +261,8 @@ class ExtensionRuntime:
         self.services = HostServices(
             self.checker, context, run_id=run_id, model_instrument=str(options.get("model_instrument", "openai-chat"))
         )
-        self.manager = ExtensionManager(_runtimes(self.settings), self.services.host_call)
+        allowed = {"python", *self.settings.sandbox.runtimes}
+        self.manager = ExtensionManager(ContributedRuntimes(context, allowed), self.services.host_call)
         self.state = StateFile(self.settings.data_dir)
         self._reported: dict[str, ExtensionStats] = {}
         self._raised: dict[str, int] = {}

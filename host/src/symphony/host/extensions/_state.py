@@ -16,7 +16,8 @@ from pathlib import Path
 import msgspec
 
 from symphony.hookspecs._files import atomic_write
-from symphony.sandbox.manager import ExtensionStats
+
+from ._manager import ExtensionStats
 
 __all__ = ["ExtensionRecord", "StateFile"]
 

@@ -15,7 +15,7 @@ without ``flock``), the first rename wins and the loser's copy is discarded.
 
 The environment gets only the requirements: the worker's runtime (msgspec,
 pluggy, ``symphony.*``) is the host's, imported before the environment is put
-in front of ``sys.path`` (see ``symphony.sandbox.subprocess``).  It is made
+in front of ``sys.path`` (see the sandbox's subprocess runtime).  It is made
 from the host's own interpreter, so the host's compiled msgspec loads in the
 worker.
 

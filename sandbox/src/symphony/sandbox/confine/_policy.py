@@ -2,70 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Final, Literal
+from typing import Final
 
 import msgspec
 
-from symphony.hookspecs import FileOperation
+from symphony.hookspecs.runtimes import PathRule, PolicyError
 
-__all__ = ["MECHANISMS", "ConfinementPolicy", "ConfinementReport", "PathRule", "PolicyError", "tree_accesses"]
+__all__ = ["MECHANISMS", "ConfinementPolicy", "ConfinementReport", "PolicyError"]
 
 #: Every mechanism a worker may apply, in the order it applies them.
 MECHANISMS: Final = ("rlimits", "namespaces", "landlock", "seccomp")
 
 _MIB: Final = 1024 * 1024
-
-
-class PolicyError(ValueError):
-    """A ConfinementPolicy cannot be applied as written; the message names the field."""
-
-
-#: What a whole-tree WASI preopen gives: read-only, or everything but execute.
-_TREE_READ: Final = frozenset({"read", "list"})
-_TREE_WRITE: Final = frozenset({"read", "list", "write", "create", "delete"})
-
-
-class PathRule(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """One granted path and the file operations allowed on it, already as narrow as the grant.
-
-    A directory's rule covers everything below it (a ``DIR/**`` grant); a file's rule
-    covers that file only.  The host resolves ``path`` (no symlinks) before it gets here.
-    """
-
-    path: str
-    operations: tuple[FileOperation, ...]
-
-    def __post_init__(self) -> None:
-        if not self.path.startswith("/"):
-            raise PolicyError(f"file_rules: expected an absolute path, got {self.path!r}")
-        if not self.operations:
-            raise PolicyError(f"file_rules: the rule on {self.path!r} allows no operation; leave it out instead")
-
-    def tree_access(self) -> Literal["read", "write"] | None:
-        """The whole-tree access this rule is (what a WASI preopen can express); None if it is narrower."""
-        operations = frozenset(self.operations) - {"execute"}
-        if operations == _TREE_READ:
-            return "read"
-        return "write" if operations == _TREE_WRITE else None
-
-
-def tree_accesses(rules: Iterable[PathRule]) -> dict[str, Literal["read", "write"] | None]:
-    """Each ruled path's whole-tree access, counting every rule on it and on the trees above it.
-
-    What a WASI preopen can give: a read-write preopen also reads, so it fits only a
-    tree where the grants already allow reading and writing (as Landlock adds up
-    the rights of a path's rules and of its parents' rules).
-    """
-    merged: dict[str, set[FileOperation]] = {}
-    for rule in rules:
-        merged.setdefault(rule.path, set()).update(rule.operations)
-    accesses: dict[str, Literal["read", "write"] | None] = {}
-    for path, operations in merged.items():
-        above = (ops for other, ops in merged.items() if path.startswith(other.rstrip("/") + "/"))
-        effective = operations.union(*above)
-        accesses[path] = PathRule(path=path, operations=tuple(sorted(effective))).tree_access()
-    return accesses
 
 
 class ConfinementPolicy(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -22,8 +22,9 @@ import stat
 from collections.abc import Iterable
 from typing import Final
 
+from symphony.hookspecs.runtimes import PathRule
+
 from ._libc import UnavailableError, check, libc, syscall
-from ._policy import PathRule
 
 __all__ = ["OPERATION_RIGHTS", "READ_ACCESS", "abi_version", "restrict", "rights"]
 

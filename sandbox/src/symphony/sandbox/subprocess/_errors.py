@@ -19,8 +19,7 @@ is how the extension manager knows to restart the worker.
 from __future__ import annotations
 
 from symphony.hookspecs import ExtensionError
-
-from ..runtime import ExtensionCrashedError, ExtensionTimeoutError
+from symphony.hookspecs.runtimes import ExtensionCrashedError, ExtensionTimeoutError
 
 __all__ = [
     "ConfinementUnavailableError",

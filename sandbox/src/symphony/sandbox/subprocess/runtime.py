@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from symphony.hookspecs.runtimes import HostCall, InstanceStats, Launch, RuntimeKind
+
 from ..confine import ConfinementPolicy
-from ..runtime import HostCall, InstanceStats, Launch, RuntimeKind
 from .worker import SubprocessWorker
 
 __all__ = ["SubprocessInstance", "SubprocessRuntime"]

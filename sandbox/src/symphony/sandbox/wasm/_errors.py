@@ -17,8 +17,7 @@ from __future__ import annotations
 from typing import Literal, TypeAlias
 
 from symphony.hookspecs import ExtensionError
-
-from ..runtime import ExtensionCrashedError
+from symphony.hookspecs.runtimes import ExtensionCrashedError
 
 __all__ = ["TrapReason", "WasmExtensionError", "WasmGuestError", "WasmLoadError", "WasmTrapError"]
 

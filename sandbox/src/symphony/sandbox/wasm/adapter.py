@@ -16,9 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from symphony.hookspecs import Permission, PermissionDeniedError
+from symphony.hookspecs.runtimes import HostCall, InstanceStats, Launch, RuntimeKind, tree_accesses
 
-from ..confine._policy import tree_accesses
-from ..runtime import HostCall, InstanceStats, Launch, RuntimeKind
 from ._errors import WasmLoadError
 from ._host import HostCallRefused, HttpRequest, HttpResponse
 from ._limits import Preopen, WasmLimits

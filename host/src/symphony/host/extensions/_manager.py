@@ -1,4 +1,4 @@
-"""The extension manager: lazy activation, restart with backoff, crash-loop disabling, resource monitor.
+"""The host's extension manager over any runtimes: lazy activation, restarts with backoff, crash loops, resources.
 
 Like VS Code's activation events, an extension registered here costs nothing
 until its first invocation, which starts it in the runtime its launch names.
@@ -20,8 +20,7 @@ from typing import Any, Literal
 import msgspec
 
 from symphony.hookspecs import ExtensionError, PermissionDeniedError, RetryPolicy
-
-from .runtime import (
+from symphony.hookspecs.runtimes import (
     ExtensionCrashedError,
     ExtensionDisabledError,
     ExtensionTimeoutError,
@@ -97,8 +96,10 @@ class ExtensionManager:
         """
         if launch.kind not in self._runtimes:
             raise ExtensionError(
-                f"extension {launch.name!r} needs the {launch.kind} runtime, which this host does not offer"
-                f" (available: {', '.join(sorted(self._runtimes)) or 'none'}); see 'symphony doctor'"
+                f"Extension {launch.name!r} needs the {launch.kind!r} runtime, which no loaded plugin provides"
+                f" (available: {', '.join(sorted(self._runtimes)) or 'none'}). Install symphony-sandbox"
+                " (pip install symphony-sandbox), which contributes it, or a plugin that contributes it through"
+                " symphony_extension_runtimes."
             )
         if launch.name in self._slots:
             raise ExtensionError(f"extension {launch.name!r} is already registered")
