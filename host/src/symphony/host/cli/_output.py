@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-__all__ = ["leaves", "note", "print_json", "print_table", "quiet", "toml_key", "toml_value"]
+__all__ = ["leaves", "note", "print_json", "print_table", "quiet", "toml_document", "toml_key", "toml_value"]
 
 #: A TOML key part that needs no quotes.
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
@@ -74,6 +74,20 @@ def leaves(tree: Mapping[str, Any], prefix: tuple[str, ...] = ()) -> list[tuple[
         else:
             found.append(((*prefix, str(key)), value))
     return found
+
+
+def toml_document(tree: Mapping[str, Any]) -> str:
+    """``tree`` (plain data) as a TOML document; unset (None) keys are left out, TOML having no null."""
+    import tomli_w
+
+    def present(value: Any) -> Any:
+        if isinstance(value, Mapping):
+            return {key: present(item) for key, item in value.items() if item is not None}
+        if isinstance(value, list | tuple):
+            return [present(item) for item in value if item is not None]
+        return value
+
+    return tomli_w.dumps(present(tree))
 
 
 def toml_key(parts: Sequence[str]) -> str:
