@@ -88,7 +88,7 @@ def test_show_prints_the_manifest_and_redacts_the_secret(ext: Symphony) -> None:
     assert details["configuration"] == {"api_key": "***", "temperature": 0.7}
     human = ext.run("ext", "show", "ext-secret", env=env)
     assert human.returncode == 0, human.stderr
-    assert "api_key = ***" in human.stdout
+    assert 'api_key = "***"' in human.stdout
     for output in (json.dumps(details), human.stdout, human.stderr):
         assert SECRET not in output
 

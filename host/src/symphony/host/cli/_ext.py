@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ._app import HostFactory
-from ._output import print_table
+from ._output import print_table, toml_document
 
 if TYPE_CHECKING:
     from symphony.hookspecs import Manifest
@@ -170,37 +170,25 @@ def show(factory: HostFactory, name: str, as_json: bool) -> None:
 
 
 def _print_details(details: dict[str, Any]) -> None:
-    click.echo(f"{details['name']} {details['version'] or ''} ({details['status']})".rstrip())
-    click.echo(f"  distribution: {details['distribution']} {details['distribution_version']}")
-    click.echo(f"  manifest:     {details['manifest_path'] or 'not found'}")
-    for problem in details["problems"]:
-        click.echo(f"  problem: {problem}")
-    manifest = details["manifest"] or {}
-    for section, body in manifest.items():
-        if section == "schema_version":
-            click.echo(f"  schema_version = {body}")
-            continue
-        click.echo(f"[{section}]")
-        items = body.items() if isinstance(body, dict) else [("", body)]
-        for key, value in items:
-            if value not in (None, [], {}):
-                click.echo(f"  {key} = {_inline(value)}")
-    if details["configuration_error"]:
-        click.echo(f"configuration: {details['configuration_error']}")
-    elif details["configuration"] is not None:
-        click.echo("[configuration in effect]")
-        for key, value in details["configuration"].items():
-            click.echo(f"  {key} = {_inline(value)}")
-
-
-def _inline(value: Any) -> str:
+    """A TOML document: the manifest as installed, then the configuration in effect as symphony.toml would set it."""
     import msgspec
 
     from symphony.hookspecs import Secret
 
-    if isinstance(value, Secret):
-        return str(value)
-    return msgspec.json.encode(value, enc_hook=Secret.enc_hook).decode()
+    title = " ".join(part for part in (details["name"], details["version"]) if part)
+    click.echo(f"# {title} ({details['status']})")
+    click.echo(f"# distribution: {details['distribution']} {details['distribution_version']}")
+    click.echo(f"# manifest: {details['manifest_path'] or 'not found'}")
+    for problem in details["problems"]:
+        click.echo(f"# problem: {problem}")
+    if details["manifest"]:
+        click.echo("\n" + toml_document(details["manifest"]), nl=False)
+    if details["configuration_error"]:
+        click.echo("\n".join(f"# {line}" for line in f"configuration: {details['configuration_error']}".splitlines()))
+    elif details["configuration"] is not None:
+        configuration = msgspec.to_builtins(details["configuration"], enc_hook=Secret.enc_hook)
+        click.echo("\n# The configuration in effect (secrets redacted):")
+        click.echo(toml_document({"extensions": {"config": {details["name"]: configuration}}}), nl=False)
 
 
 def _manifests_in(path: Path) -> list[Path]:
