@@ -9,13 +9,19 @@ import struct
 import subprocess
 import sys
 import termios
+import tomllib
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
 import pytest
 from click.testing import CliRunner
 
 from symphony.host.cli import cli
+
+if TYPE_CHECKING:  # pytest imports conftest itself; annotations only need the names
+    from tests.conftest import Installer, Symphony
 
 SYMPHONY = str(Path(sys.executable).parent / "symphony")
 
@@ -125,3 +131,17 @@ def test_binary_output_into_a_pipe_is_written(tmp_path: Path) -> None:
         [SYMPHONY, "workflow", "convert", str(workflow), "--to", "msgpack"], capture_output=True, env=env, check=True
     )
     assert isinstance(msgspec.msgpack.decode(piped.stdout), dict)
+
+
+@pytest.mark.slow  # installs the test extensions
+def test_ext_show_prints_the_manifest_and_the_configuration_in_effect_as_toml(
+    installer: Installer, symphony: Callable[..., Symphony]
+) -> None:
+    ext = symphony(installer.site("extensions"))
+    shown = ext.run("ext", "show", "ext-secret", env={"SYMPHONY_SECRET__EXT_SECRET__API_KEY": "sk-0f9e"})
+    assert shown.returncode == 0, shown.stderr
+    document = tomllib.loads(shown.stdout)
+    assert document["extension"]["description"] == "An instrument that needs an API key."
+    assert document["configuration"]["api_key"]["secret"] is True
+    assert document["extensions"]["config"]["ext-secret"] == {"api_key": "***", "temperature": 0.7}
+    assert shown.stdout.startswith("# ext-secret ") and "sk-0f9e" not in shown.stdout
