@@ -1,8 +1,10 @@
 """Health monitor: endpoints served by child processes, watched by heartbeats and restarted with backoff.
 
-A :class:`SupervisedEndpoint` registers an endpoint on the bus and serves it
-from a child process over the stdio transport (the child runs
-:func:`symphony.builtin_plugins.ipc.endpoint.serve_endpoint`).  The child is
+A :class:`SupervisedEndpoint` registers an endpoint on a bus (any
+``message_bus`` provider: it uses only the MessageBus port) and serves it from
+a child process over the stdio transport (the child runs
+:func:`symphony.builtin_plugins.ipc.endpoint.serve_endpoint`); it pairs each
+request with the child's answer itself.  The child is
 considered gone when its pipe closes (it exited or was killed) or when
 ``missed_heartbeats`` heartbeats in a row get no answer within
 ``heartbeat_timeout`` (it hangs; it is then killed).  Either way:
@@ -28,20 +30,25 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Final, Literal
 
+from tenacity import RetryCallState, retry_if_exception_type
+
 from symphony.hookspecs import (
     EndpointId,
+    ErrorPayload,
     HealthStatus,
     MessageEnvelope,
     MessageId,
     RequestPayload,
+    ResponsePayload,
     RetryPolicy,
     SerializationError,
     TransportError,
 )
+from symphony.hookspecs.ports import MessageBus
 
+from ..._backoff import retrying
 from ..endpoint import PING
 from ..transports.stdio import ProcessConnection, StdioTransport
-from .bus import DEFERRED, InProcessBus
 
 __all__ = ["DEFAULT_RESTART", "EndpointState", "SupervisedEndpoint"]
 
@@ -51,6 +58,14 @@ EndpointState = Literal["stopped", "starting", "running", "restarting", "failed"
 
 #: Up to 5 restarts, waiting 0.1, 0.2, 0.4, 0.8, 1.6 s.
 DEFAULT_RESTART: Final = RetryPolicy(max_attempts=5, backoff_initial=0.1, backoff_multiplier=2.0, backoff_max=10.0)
+
+
+class _Down(Exception):
+    """The child is gone (or could not be started); ``reason`` says how."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class SupervisedEndpoint:
@@ -66,7 +81,7 @@ class SupervisedEndpoint:
 
     def __init__(
         self,
-        bus: InProcessBus,
+        bus: MessageBus,
         endpoint_id: str,
         argv: Sequence[str],
         *,
@@ -98,6 +113,8 @@ class SupervisedEndpoint:
         self._connection: ProcessConnection | None = None
         self._task: asyncio.Task[None] | None = None
         self._pings: dict[MessageId, asyncio.Future[None]] = {}
+        #: Requests sent to the child, by message id: its answer, and the method (for the error if it dies).
+        self._pending: dict[MessageId, tuple[asyncio.Future[MessageEnvelope], str]] = {}
 
     def __repr__(self) -> str:
         return f"<SupervisedEndpoint {self.endpoint_id} {self.state} restarts={self.restarts} pid={self.pid}>"
@@ -113,14 +130,14 @@ class SupervisedEndpoint:
         if self._task is not None:
             return
         self.bus.register_endpoint(self.endpoint_id, self._handle)
-        self._set_state("starting")
+        await self._set_state("starting")
         try:
             connection = await self.transport.spawn(self.argv, self.env)
         except BaseException:
             self.bus.unregister_endpoint(self.endpoint_id)
-            self._set_state("stopped")
+            await self._set_state("stopped")
             raise
-        self._running(connection)
+        await self._running(connection)
         self._task = asyncio.get_running_loop().create_task(self._supervise(connection))
 
     async def stop(self) -> None:
@@ -133,9 +150,10 @@ class SupervisedEndpoint:
         connection, self._connection = self._connection, None
         if connection is not None:
             await connection.close()
+        self._fail_pending("the endpoint was stopped")
         if self.endpoint_id in self.bus.endpoints():
             self.bus.unregister_endpoint(self.endpoint_id)
-        self._set_state("stopped")
+        await self._set_state("stopped")
 
     async def __aenter__(self) -> SupervisedEndpoint:
         await self.start()
@@ -160,45 +178,92 @@ class SupervisedEndpoint:
     # -- the bus side ---------------------------------------------------------------
 
     async def _handle(self, envelope: MessageEnvelope) -> object:
+        """Forward ``envelope`` to the child; for a request, wait for the child's answer and return its result."""
         connection = self._connection
         if connection is None or self.state != "running":
             why = f" after {self.last_failure}" if self.last_failure else ""
             raise TransportError(f"endpoint {self.endpoint_id!r} is {self.state}{why}; try again shortly")
-        await connection.send_envelope(envelope)
-        return DEFERRED if isinstance(envelope.payload, RequestPayload) else None
+        payload = envelope.payload
+        if not isinstance(payload, RequestPayload):
+            await connection.send_envelope(envelope)
+            return None
+        message_id = envelope.header.message_id
+        answer: asyncio.Future[MessageEnvelope] = asyncio.get_running_loop().create_future()
+        self._pending[message_id] = (answer, payload.method)
+        try:
+            await connection.send_envelope(envelope)
+            reply = await answer
+        finally:
+            self._pending.pop(message_id, None)
+        if isinstance(reply.payload, ErrorPayload):
+            raise reply.payload.to_exception()
+        if isinstance(reply.payload, ResponsePayload):
+            return reply.payload.result
+        raise TransportError(
+            f"endpoint {self.endpoint_id!r} answered {payload.method!r} with a {reply.header.message_type}"
+        )
+
+    def _fail_pending(self, reason: str) -> int:
+        """Fail the requests waiting for the child with TransportError(``reason``); returns how many."""
+        pending = list(self._pending.values())
+        for answer, method in pending:
+            if not answer.done():
+                answer.set_exception(
+                    TransportError(f"Request {method!r} to endpoint {self.endpoint_id!r} failed: {reason}.")
+                )
+        return len(pending)
 
     # -- supervision ----------------------------------------------------------------
 
     async def _supervise(self, connection: ProcessConnection) -> None:
-        attempt = 0
-        while True:
-            started = time.monotonic()
-            failure = await self._watch(connection)
-            self._connection = None
-            self.last_failure = failure
-            failed = self.bus.fail_pending(self.endpoint_id, f"{failure}; it is being restarted")
-            log.warning("endpoint %r: %s (%d pending request(s) failed)", self.endpoint_id, failure, failed)
-            attempt = 1 if time.monotonic() - started >= self.stable_after else attempt + 1
-            while True:
-                if attempt > self.restart.max_attempts:
-                    self._set_state("failed")
-                    log.error("endpoint %r: giving up after %d restart(s) in a row", self.endpoint_id, attempt - 1)
-                    return
-                self._set_state("restarting")
-                await asyncio.sleep(self.restart.delay(attempt + 1))
-                self.restarts += 1
-                try:
-                    connection = await self.transport.spawn(self.argv, self.env)
-                except TransportError as error:
-                    self.last_failure = f"its process could not be started: {error}"
-                    attempt += 1
-                    continue
-                self._running(connection)
-                break
+        """Watch the child, restarting it with the ``restart`` policy's backoff until it crash-loops.
 
-    def _running(self, connection: ProcessConnection) -> None:
+        Each tenacity attempt is one child's life; a child that ran
+        ``stable_after`` seconds starts the count (and the backoff) over.
+        """
+        current: ProcessConnection | None = connection
+        restarts = retrying(
+            self.restart,
+            retry=retry_if_exception_type(_Down),
+            attempts=self.restart.max_attempts + 1,
+            before_sleep=self._restarting,
+        )
+        try:
+            async for attempt in restarts:
+                with attempt:
+                    if current is None:
+                        current = await self._respawn()
+                    started = time.monotonic()
+                    failure = await self._watch(current)
+                    current = self._connection = None
+                    self.last_failure = failure
+                    failed = self._fail_pending(f"{failure}; it is being restarted")
+                    log.warning("endpoint %r: %s (%d pending request(s) failed)", self.endpoint_id, failure, failed)
+                    if time.monotonic() - started >= self.stable_after:
+                        attempt.retry_state.attempt_number = 1
+                    raise _Down(failure)
+        except _Down:
+            await self._set_state("failed")
+            log.error(
+                "endpoint %r: giving up after %d restart(s) in a row", self.endpoint_id, self.restart.max_attempts
+            )
+
+    async def _restarting(self, state: RetryCallState) -> None:
+        await self._set_state("restarting")
+
+    async def _respawn(self) -> ProcessConnection:
+        self.restarts += 1
+        try:
+            connection = await self.transport.spawn(self.argv, self.env)
+        except TransportError as error:
+            self.last_failure = f"its process could not be started: {error}"
+            raise _Down(self.last_failure) from None
+        await self._running(connection)
+        return connection
+
+    async def _running(self, connection: ProcessConnection) -> None:
         self._connection = connection
-        self._set_state("running")
+        await self._set_state("running")
 
     async def _watch(self, connection: ProcessConnection) -> str:
         """Serve ``connection`` until its child is gone; returns what happened to it."""
@@ -243,6 +308,10 @@ class SupervisedEndpoint:
                 if not ping.done():
                     ping.set_result(None)
                 continue
+            if correlation is not None and (pending := self._pending.get(correlation)) is not None:
+                if not pending[0].done():
+                    pending[0].set_result(envelope)
+                continue
             try:
                 await self.bus.send(envelope)
             except TransportError as error:
@@ -255,7 +324,9 @@ class SupervisedEndpoint:
         while missed < self.missed_heartbeats:
             await asyncio.sleep(self.heartbeat_interval)
             ping = MessageEnvelope.create(
-                RequestPayload(method=PING, params={}), sender=self.bus.name, recipient=self.endpoint_id
+                RequestPayload(method=PING, params={}),
+                sender=f"{self.endpoint_id}-supervisor",
+                recipient=self.endpoint_id,
             )
             answered: asyncio.Future[None] = loop.create_future()
             self._pings[ping.header.message_id] = answered
@@ -272,13 +343,16 @@ class SupervisedEndpoint:
             finally:
                 self._pings.pop(ping.header.message_id, None)
 
-    def _set_state(self, state: EndpointState) -> None:
+    async def _set_state(self, state: EndpointState) -> None:
         self.state = state
         if self.bus.running:
             data: dict[str, Any] = {"endpoint": self.endpoint_id, "restarts": self.restarts, "pid": self.pid}
             if state in ("restarting", "failed") and self.last_failure:
                 data["reason"] = self.last_failure
-            self.bus.publish_nowait(f"bus.endpoint.{state}", data, sender=self.bus.name)
+            try:
+                await self.bus.publish(f"bus.endpoint.{state}", data)
+            except TransportError as error:  # the bus stopped meanwhile: nobody is listening
+                log.debug("endpoint %r: state %s not published: %s", self.endpoint_id, state, error)
 
 
 def _describe_exit(code: int | None) -> str:
