@@ -217,19 +217,29 @@ to = "greet.values"
 """
 
 
+def observed(installer: Installer, symphony: Callable[..., Symphony], tmp_path: Path) -> Symphony:
+    """The real CLI over the sample extensions and the installed invoke-observer wrapper."""
+    cli: Symphony = symphony(installer.site("end-to-end"), installer.install(tmp_path / "observer", "invoke-observer"))
+    return cli
+
+
+def logged(cli: Symphony) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in (cli.data_dir / "invoke-observer.log").read_text().splitlines()]
+
+
 @pytest.mark.slow
 def test_a_symphony_run_passes_every_builtin_and_sandboxed_call_through_an_installed_wrapper(
     installer: Installer, symphony: Callable[..., Symphony], tmp_path: Path
 ) -> None:
-    cli = symphony(installer.site("end-to-end"), installer.install(tmp_path / "observer", "invoke-observer"))
+    cli = observed(installer, symphony, tmp_path)
     cli.home.mkdir(parents=True, exist_ok=True)
     workflow = cli.home / "mixed.toml"
     workflow.write_text(WORKFLOW)
     run = cli.json("run", str(workflow), "--input", 'user={"name": "Ada"}')
     assert run["outputs"] == {"greeting": "Hello, Ada!", "bytes": 2}
-    logged = [json.loads(line) for line in (cli.data_dir / "invoke-observer.log").read_text().splitlines()]
-    calls = {(call["kind"], call["node_id"]): call for call in logged}
-    assert len(logged) == len(calls) == 3
+    seen = logged(cli)
+    calls = {(call["kind"], call["node_id"]): call for call in seen}
+    assert len(seen) == len(calls) == 3
     assert calls["operator", "greet"] == {
         "kind": "operator",
         "target": "text-template",
@@ -256,3 +266,20 @@ def test_a_symphony_run_passes_every_builtin_and_sandboxed_call_through_an_insta
         "wasm",
         "returned",
     )
+
+
+@pytest.mark.slow
+def test_symphony_ext_invoke_passes_its_call_through_an_installed_wrapper(
+    installer: Installer, symphony: Callable[..., Symphony], tmp_path: Path
+) -> None:
+    cli = observed(installer, symphony, tmp_path)
+    result = cli.json("ext", "invoke", "sample-wasm-core", "stats", "--input", "text=abc")
+    assert result["result"]["lines"] == 0
+    (call,) = logged(cli)
+    assert (call["kind"], call["target"], call["extension"], call["runtime"]) == (
+        "extension",
+        "sample-wasm-core:stats",
+        "sample-wasm-core",
+        "wasm",
+    )
+    assert (call["node_id"], call["run_id"], call["parent"], call["outcome"]) == (None, None, None, "returned")
