@@ -69,6 +69,7 @@ from ._exceptions import (
     ValidationError,
     error_class_for,
 )
+from ._files import atomic_write
 from ._health import HealthCheck, HealthStatus, Problem, Status
 from ._ids import (
     ArtifactId,
@@ -107,7 +108,19 @@ from ._manifest import (
     parse_memory,
 )
 from ._markers import PROJECT_NAME, AsyncMode, async_hook, async_mode, hookimpl, hookspec
-from ._permission_rules import NodeDenial, NodePermissions, workflow_permission_denials
+from ._permission_rules import (
+    NodeDenial,
+    NodePermissions,
+    PathGlob,
+    compile_glob,
+    covers,
+    grant_command,
+    has_glob,
+    is_denied_by,
+    single_targets,
+    split_host,
+    workflow_permission_denials,
+)
 from ._permissions import (
     NAMED_LOCATIONS,
     SCOPE_OPERATIONS,
@@ -245,6 +258,7 @@ __all__ = [
     "NotFoundError",
     "OperatorNode",
     "OperatorSpec",
+    "PathGlob",
     "Permission",
     "PermissionDeniedError",
     "PermissionPolicy",
@@ -285,12 +299,18 @@ __all__ = [
     "__version__",
     "async_hook",
     "async_mode",
+    "atomic_write",
     "check_size",
+    "compile_glob",
+    "covers",
     "decode_bounded",
     "error_class_for",
     "format_permission",
+    "grant_command",
+    "has_glob",
     "hookimpl",
     "hookspec",
+    "is_denied_by",
     "loads_toml",
     "new_id",
     "one_line",
@@ -298,6 +318,8 @@ __all__ = [
     "parse_memory",
     "parse_permission",
     "read_bounded",
+    "single_targets",
+    "split_host",
     "too_deep",
     "workflow_permission_denials",
 ]

@@ -61,8 +61,7 @@ async def _invoke(
     factory: HostFactory, name: str, operation: str, values: dict[str, Any], *, learn_run: str | None = None
 ) -> Any:
     """The result, or with ``learn_run`` the learned ``[capabilities]`` TOML."""
-    from symphony.hookspecs import ExtensionError, ExtensionId, SymphonyError
-    from symphony.hookspecs._text import one_line
+    from symphony.hookspecs import ExtensionError, ExtensionId, SymphonyError, one_line
 
     from ..extensions._index import find_extension
     from ..extensions._runtime import ExtensionRuntime

@@ -39,9 +39,10 @@ from symphony.hookspecs import (
     Invocation,
     Manifest,
     Secret,
+    compile_glob,
+    has_glob,
     parse_permission,
 )
-from symphony.hookspecs._permission_rules import compile_glob, has_glob
 from symphony.hookspecs.ports import HostContext
 from symphony.hookspecs.runtimes import (
     ExtensionCrashedError,
