@@ -21,6 +21,7 @@ CATALOGUE = Catalogue(
         "count": NodeSignature(inputs=ports(value="number"), outputs=ports(total="number")),
         "render": NodeSignature(inputs=ports(values="object?", title="string?"), outputs=ports(text="string")),
         "sink": NodeSignature(inputs=ports(text="string")),
+        "keep": NodeSignature(inputs=ports(value="json")),
         "pair": NodeSignature(inputs=ports(left="any", right="any"), outputs=ports(out="any")),
     },
     instruments={"chat": NodeSignature(inputs=ports(prompt="string"), outputs=ports(text="string", score="number"))},

@@ -151,7 +151,7 @@ def test_build_with_a_catalogue_lists_every_problem_at_once() -> None:
         "Edge 'count-to-text' connects inputs.count (integer) to find.text (string); a integer cannot be used as"
         " a string. Insert a converting operator or connect a compatible port.",
         "Required input 'text' of node 'parse' is not connected; add a data edge to \"parse.text\""
-        ' (from another node or from "inputs.<name>").',
+        ' (from another node or from "inputs.<name>"), or give it a constant: with = { text = ... }.',
         "Cycle: a -> b -> a. A workflow must be acyclic; remove or reverse one of these edges.",
     ]
     assert [p.message for p in error.problems] == messages

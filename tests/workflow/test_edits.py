@@ -134,10 +134,10 @@ def test_a_self_loop_is_a_cycle_of_one_node() -> None:
 
 def test_removing_a_node_removes_its_edges_and_the_problems_that_involved_them() -> None:
     doc = workflow(
-        {"read": op("read"), "parse": op("parse"), "sink": op("sink")},
+        {"read": op("read"), "parse": op("parse"), "sink": op("keep")},
         [
             data("read.size", "parse.text", "bad"),
-            data("parse.value", "sink.text", "ok"),
+            data("parse.value", "sink.value", "ok"),
             data("parse.value", "g.x", "g"),
         ],
         outputs={"size": "read.size"},

@@ -114,7 +114,7 @@ def test_a_required_input_left_unconnected_says_how_to_connect_it() -> None:
     problem = only(workflow({"parse": op("parse")}), "missing_input")
     assert problem.message == (
         "Required input 'text' of node 'parse' is not connected; add a data edge to \"parse.text\""
-        ' (from another node or from "inputs.<name>").'
+        ' (from another node or from "inputs.<name>"), or give it a constant: with = { text = ... }.'
     )
 
 

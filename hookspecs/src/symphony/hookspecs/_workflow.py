@@ -73,6 +73,8 @@ class NodeMetadata(_Document, frozen=True, kw_only=True):
 
 class _Node(_Document, frozen=True, kw_only=True, tag_field="kind"):
     config: dict[str, Any] = msgspec.field(default_factory=dict)
+    #: Constant inputs, ``with = { text = "hello" }``: input port -> literal value (as in GitHub Actions' ``with``).
+    with_: dict[str, Any] = msgspec.field(default_factory=dict, name="with")
     metadata: NodeMetadata = NodeMetadata()
 
 
@@ -246,7 +248,7 @@ class RemoveNode(_Document, frozen=True, kw_only=True, tag="remove_node", tag_fi
 
 
 class UpdateNode(_Document, frozen=True, kw_only=True, tag="update_node", tag_field="op"):
-    """Replace a node's definition (kind, uses, config, metadata) keeping its id and edges."""
+    """Replace a node's definition (kind, uses, config, with, metadata) keeping its id and edges."""
 
     id: str
     node: Node

@@ -101,16 +101,34 @@ class WorkflowBuilder:
         return self
 
     def add_instrument(
-        self, node_id: str, uses: str, config: Mapping[str, Any] | None = None, **metadata: Any
+        self,
+        node_id: str,
+        uses: str,
+        config: Mapping[str, Any] | None = None,
+        *,
+        with_: Mapping[str, Any] | None = None,
+        **metadata: Any,
     ) -> WorkflowBuilder:
-        return self._add(
-            node_id, InstrumentNode(uses=uses, config=dict(config or {}), metadata=NodeMetadata(**metadata))
+        """``with_`` gives inputs constant values (the document's ``with``)."""
+        node = InstrumentNode(
+            uses=uses, config=dict(config or {}), with_=dict(with_ or {}), metadata=NodeMetadata(**metadata)
         )
+        return self._add(node_id, node)
 
     def add_operator(
-        self, node_id: str, uses: str, config: Mapping[str, Any] | None = None, **metadata: Any
+        self,
+        node_id: str,
+        uses: str,
+        config: Mapping[str, Any] | None = None,
+        *,
+        with_: Mapping[str, Any] | None = None,
+        **metadata: Any,
     ) -> WorkflowBuilder:
-        return self._add(node_id, OperatorNode(uses=uses, config=dict(config or {}), metadata=NodeMetadata(**metadata)))
+        """``with_`` gives inputs constant values (the document's ``with``)."""
+        node = OperatorNode(
+            uses=uses, config=dict(config or {}), with_=dict(with_ or {}), metadata=NodeMetadata(**metadata)
+        )
+        return self._add(node_id, node)
 
     def add_control(
         self,

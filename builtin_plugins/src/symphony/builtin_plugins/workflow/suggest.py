@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
-__all__ = ["did_you_mean"]
+__all__ = ["did_you_mean", "known_and_closest"]
 
 
 def did_you_mean(name: str, known: Iterable[str]) -> str:
@@ -15,3 +15,8 @@ def did_you_mean(name: str, known: Iterable[str]) -> str:
     """
     close = difflib.get_close_matches(name, list(known), n=1)
     return f" Did you mean {close[0]!r}?" if close else ""
+
+
+def known_and_closest(name: str, known: Collection[str], label: str, empty: str = "none") -> str:
+    """`` (LABEL: a, b). Did you mean 'a'?``: what there is, then the closest to ``name`` if any is close."""
+    return f" ({label}: {', '.join(sorted(known)) or empty}).{did_you_mean(name, known)}"

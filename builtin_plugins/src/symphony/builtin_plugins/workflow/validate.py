@@ -26,6 +26,7 @@ from __future__ import annotations
 import gc
 import itertools
 import math
+import reprlib
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
@@ -54,8 +55,8 @@ from .catalogue import CONTROL_SIGNATURES, Catalogue
 from .conditions import ConditionError, parse_condition
 from .edits import IncrementalEdits
 from .graph import kahn_levels, shortest_cycle, strongly_connected
-from .suggest import did_you_mean
-from .types import compatible, has_fields
+from .suggest import did_you_mean, known_and_closest
+from .types import compatible, has_fields, holds, type_of
 
 __all__ = ["Limits", "ValidatedWorkflow", "validate"]
 
@@ -302,13 +303,17 @@ class ValidatedWorkflow(IncrementalEdits):
             found.append(self._unknown_contribution(node_id, node))
         if signature is None or found:  # an invalid id cannot be addressed by edges: no port checks
             return found
+        constants = node.with_
+        if constants:
+            found += self._check_constants(node_id, constants, signature)
         for port, spec in signature.inputs.items():
-            if spec.required and not self._is_fed(f"{node_id}.{port}"):
+            if spec.required and port not in constants and not self._is_fed(f"{node_id}.{port}"):
                 found.append(
                     _problem(
                         "missing_input",
                         f"Required input {port!r} of node {node_id!r} is not connected; add a data edge"
-                        f' to "{node_id}.{port}" (from another node or from "{INPUTS_NODE}.<name>").',
+                        f' to "{node_id}.{port}" (from another node or from "{INPUTS_NODE}.<name>"),'
+                        f" or give it a constant: with = {{ {port} = ... }}.",
                         (node_id,),
                     )
                 )
@@ -322,6 +327,43 @@ class ValidatedWorkflow(IncrementalEdits):
                     warning=True,
                 )
             )
+        return found
+
+    def _check_constants(
+        self, node_id: str, constants: Mapping[str, Any], signature: NodeSignature
+    ) -> list[WorkflowProblem]:
+        """Each ``with`` value names an input, holds its type, and is that input's only value."""
+        found = []
+        for port, value in constants.items():
+            spec = signature.inputs.get(port)
+            if spec is None:
+                found.append(
+                    _problem(
+                        "unknown_port",
+                        f"Node {node_id!r} gives a constant to input {port!r} (with.{port}), which it does not"
+                        f" have{known_and_closest(port, signature.inputs, 'its inputs')}",
+                        (node_id,),
+                    )
+                )
+            elif not holds(spec.type, value):
+                found.append(
+                    _problem(
+                        "type_mismatch",
+                        f"Node {node_id!r} gives input {port!r} the constant {reprlib.repr(value)}"
+                        f" ({type_of(value)}), but it expects {spec.type}. Write a {spec.type} in with.{port},"
+                        " or connect the input with a data edge instead.",
+                        (node_id,),
+                    )
+                )
+            elif self._is_fed(f"{node_id}.{port}"):
+                found.append(
+                    _problem(
+                        "conflicting_inputs",
+                        f'Input "{node_id}.{port}" is given both a constant (with.{port}) and a data edge; an'
+                        " input takes one value. Remove the constant or the edge.",
+                        (node_id,),
+                    )
+                )
         return found
 
     def _unknown_contribution(self, node_id: str, node: InstrumentNode | OperatorNode) -> WorkflowProblem:
@@ -415,12 +457,11 @@ class ValidatedWorkflow(IncrementalEdits):
         if source == INPUTS_NODE:
             declared = self._header.inputs.get(source_port)
             if declared is None:
-                known = ", ".join(sorted(self._header.inputs)) or "none are declared"
+                listed = known_and_closest(source_port, self._header.inputs, "declared", "none are declared")
                 found.append(
                     _problem(
                         "unknown_port",
-                        f"Edge {key!r} reads workflow input {source_port!r}, which [inputs] does not declare"
-                        f" (declared: {known}).{did_you_mean(source_port, self._header.inputs)}",
+                        f"Edge {key!r} reads workflow input {source_port!r}, which [inputs] does not declare{listed}",
                         ends,
                         (key,),
                     )
@@ -492,12 +533,11 @@ class ValidatedWorkflow(IncrementalEdits):
             spec = signature.outputs.get(path[0])
             name = ".".join(path)
             if spec is None:
-                known = ", ".join(sorted(signature.outputs)) or "none"
                 found.append(
                     _problem(
                         "bad_condition",
                         f"Condition of edge {key!r} refers to {name!r}, but node {ends[0]!r} has no output"
-                        f" {path[0]!r} (its outputs: {known}).{did_you_mean(path[0], signature.outputs)}",
+                        f" {path[0]!r}{known_and_closest(path[0], signature.outputs, 'its outputs')}",
                         ends,
                         (key,),
                     )
@@ -527,11 +567,10 @@ class ValidatedWorkflow(IncrementalEdits):
     def _unknown_port(
         key: str, node: str, port: str, direction: str, ports: dict[str, Any], *, ends: tuple[str, str]
     ) -> WorkflowProblem:
-        known = ", ".join(sorted(ports)) or "none"
         return _problem(
             "unknown_port",
             f"Edge {key!r} uses {direction} {port!r} of node {node!r}, which has no such {direction}"
-            f" (its {direction}s: {known}).{did_you_mean(port, ports)}",
+            f"{known_and_closest(port, ports, f'its {direction}s')}",
             ends,
             (key,),
         )
@@ -579,11 +618,10 @@ class ValidatedWorkflow(IncrementalEdits):
 
     @staticmethod
     def _output_problem(name: str, reference: str, node: str, port: str, signature: NodeSignature) -> WorkflowProblem:
-        known = ", ".join(sorted(signature.outputs)) or "none"
         return _problem(
             "unknown_port",
             f"Output {name!r} refers to {reference!r}, but node {node!r} has no output {port!r}"
-            f" (its outputs: {known}).{did_you_mean(port, signature.outputs)}",
+            f"{known_and_closest(port, signature.outputs, 'its outputs')}",
             (node,),
         )
 
