@@ -99,7 +99,8 @@ def symphony_configure(context: HostContext) -> None:
     Args:
         context: the host as plugins see it; read your settings with
             ``context.component_config(...)``.  Don't call ``context.port()``
-            here (ports may not be resolvable yet; see docs/decisions.md).
+            here: loading is still running, so it re-enters loading and fails
+            (call it when the port is needed, e.g. in a component's ``start``).
 
     Returns:
         Nothing.
