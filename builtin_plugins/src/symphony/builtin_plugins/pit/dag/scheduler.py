@@ -104,7 +104,8 @@ class Scheduler:
         self._merged: dict[str, list[tuple[int, Any]]] = {}
         self._decided: set[str] = set()
         for node_id, p in nodes.items():
-            values = {port: inputs[name] for name, port in p.from_inputs if name in inputs}
+            # Constant inputs (the node's ``with``) first; validation refuses one that is also fed.
+            values = {**p.node.with_, **{port: inputs[name] for name, port in p.from_inputs if name in inputs}}
             if p.merge is not None:
                 self._merged[node_id] = [(-1, value) for value in values.values()]
             else:
