@@ -22,8 +22,7 @@ import threading
 from collections.abc import Callable
 from typing import Final, Literal
 
-from symphony.hookspecs import ModelAccess, ModelBudget, Permission, SymphonyError, format_permission
-from symphony.hookspecs._permission_rules import grant_command
+from symphony.hookspecs import ModelAccess, ModelBudget, Permission, SymphonyError, format_permission, grant_command
 
 from ._audit import AuditLog
 from ._grants import GrantStore

@@ -26,8 +26,7 @@ import msgspec
 from sqlalchemy import ColumnElement, delete, select
 from sqlalchemy.orm import QueryableAttribute, Session
 
-from symphony.hookspecs import ModelAccess, ModelBudget, Permission, format_permission, parse_permission
-from symphony.hookspecs._permission_rules import single_targets
+from symphony.hookspecs import ModelAccess, ModelBudget, Permission, format_permission, parse_permission, single_targets
 
 from ._db import GrantRow, StateRow, TrustRow, open_engine
 from ._identity import IdentityLookup, no_identity

@@ -31,8 +31,7 @@ from collections.abc import Iterable
 from pathlib import PurePosixPath
 from typing import Final, Protocol
 
-from symphony.hookspecs import SCOPE_OPERATIONS
-from symphony.hookspecs._permission_rules import split_host
+from symphony.hookspecs import SCOPE_OPERATIONS, split_host
 
 from ._locations import LocationResolver
 

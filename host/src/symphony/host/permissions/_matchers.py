@@ -16,8 +16,19 @@ import re
 from collections.abc import Iterable
 from typing import Final
 
-from symphony.hookspecs import NAMED_LOCATIONS, FileAccess, ModelAccess, NetworkAccess, Permission, SystemAccess
-from symphony.hookspecs._permission_rules import PathGlob, compile_glob, has_glob, single_targets, split_host
+from symphony.hookspecs import (
+    NAMED_LOCATIONS,
+    FileAccess,
+    ModelAccess,
+    NetworkAccess,
+    PathGlob,
+    Permission,
+    SystemAccess,
+    compile_glob,
+    has_glob,
+    single_targets,
+    split_host,
+)
 
 from ._locations import LocationResolver
 from ._requests import FileRequest, NetworkRequest, Request, SystemRequest

@@ -159,8 +159,7 @@ def requests_for(permission: Permission) -> list[Request]:
     A file permission without operations asks for its scope's own operation
     (``read``, ``write``, ``execute``; ``admin`` asks for all of them).
     """
-    from symphony.hookspecs import FileAccess, ModelAccess, NetworkAccess, SystemAccess
-    from symphony.hookspecs._permission_rules import split_host
+    from symphony.hookspecs import FileAccess, ModelAccess, NetworkAccess, SystemAccess, split_host
 
     if isinstance(permission, FileAccess):
         operations = permission.operations or _PRIMARY_OPERATION.get(permission.scope, permission.allowed_operations())

@@ -8,8 +8,15 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from symphony.hookspecs import DistroProfile, Permission, format_permission
-from symphony.hookspecs._permission_rules import covers, grant_command, is_denied_by, single_targets
+from symphony.hookspecs import (
+    DistroProfile,
+    Permission,
+    covers,
+    format_permission,
+    grant_command,
+    is_denied_by,
+    single_targets,
+)
 
 from ._audit import AuditLog
 from ._checker import CheckerMode, PermissionChecker
