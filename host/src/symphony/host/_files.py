@@ -7,7 +7,7 @@ from pathlib import Path
 
 import msgspec
 
-from symphony.hookspecs._files import atomic_write
+from symphony.hookspecs import atomic_write
 
 __all__ = ["write_cache"]
 

@@ -44,7 +44,7 @@ class HostFactory:
 def _version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
     if not value or ctx.resilient_parsing:
         return
-    from symphony.hookspecs._version import API_VERSION, __version__
+    from symphony.hookspecs import API_VERSION, __version__
 
     click.echo(f"symphony {__version__} (plugin API {API_VERSION[0]}.{API_VERSION[1]})")
     ctx.exit()

@@ -64,8 +64,7 @@ def _subject(lookup: SubjectLookup, name: str) -> Subject:
 
 def _parse(texts: tuple[str, ...]) -> list[str]:
     """Canonical single-target texts; a malformed one is a usage error listing the accepted forms."""
-    from symphony.hookspecs import PermissionSyntaxError, format_permission, parse_permission
-    from symphony.hookspecs._permission_rules import single_targets
+    from symphony.hookspecs import PermissionSyntaxError, format_permission, parse_permission, single_targets
 
     out: list[str] = []
     for text in texts:
@@ -137,8 +136,7 @@ def _grant(
     trust: bool,
     as_json: bool,
 ) -> None:
-    from symphony.hookspecs import ModelBudget, parse_permission
-    from symphony.hookspecs._permission_rules import covers, is_denied_by, single_targets
+    from symphony.hookspecs import ModelBudget, covers, is_denied_by, parse_permission, single_targets
 
     texts = _parse(permission)
     if not texts and not trust:
@@ -225,8 +223,7 @@ def _revoke(
 
 
 def _deny_entry(deny: tuple[str, ...], text: str) -> str:
-    from symphony.hookspecs import parse_permission
-    from symphony.hookspecs._permission_rules import is_denied_by
+    from symphony.hookspecs import is_denied_by, parse_permission
 
     return next((entry for entry in deny if is_denied_by([entry], parse_permission(text))), text)
 
