@@ -12,8 +12,7 @@ import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
-from symphony.hookspecs import BufferId, Event, NotFoundError, ValidationError, new_id
-from symphony.hookspecs._files import atomic_write
+from symphony.hookspecs import BufferId, Event, NotFoundError, ValidationError, atomic_write, new_id
 from symphony.hookspecs.ports import BufferInfo, Position, TextEdit
 
 __all__ = ["Buffers"]

@@ -15,8 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
-from symphony.hookspecs import NetworkError, NotFoundError, ValidationError
-from symphony.hookspecs._files import atomic_write
+from symphony.hookspecs import NetworkError, NotFoundError, ValidationError, atomic_write
 
 from .operators import Run
 

@@ -15,8 +15,7 @@ from typing import Any
 
 import msgspec
 
-from symphony.hookspecs import ArtifactId, NotFoundError, ValidationError
-from symphony.hookspecs._files import atomic_write
+from symphony.hookspecs import ArtifactId, NotFoundError, ValidationError, atomic_write
 from symphony.hookspecs.ports import ArtifactInfo
 
 __all__ = ["LocalArtifactStore"]

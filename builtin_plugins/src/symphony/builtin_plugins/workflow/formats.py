@@ -19,12 +19,12 @@ from symphony.hookspecs import (
     SCHEMA_VERSION,
     SymphonyError,
     Workflow,
+    atomic_write,
     check_size,
     decode_bounded,
     loads_toml,
     read_bounded,
 )
-from symphony.hookspecs._files import atomic_write
 
 __all__ = ["FORMATS", "Format", "WorkflowFormatError", "decode", "encode", "format_for", "load", "save"]
 
