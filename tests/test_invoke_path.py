@@ -20,7 +20,7 @@ from symphony.builtin_plugins.orchestra import plugin as orchestra_plugin
 from symphony.builtin_plugins.pit import artifacts_plugin
 from symphony.builtin_plugins.pit.dag import plugin as dag_plugin
 from symphony.builtin_plugins.workflow import load
-from symphony.hookspecs import Invocation, OperatorSpec, hookimpl
+from symphony.hookspecs import Invocation, OperatorSpec, PortSpec, hookimpl
 from symphony.hookspecs.ports import HostContext
 from symphony.host import Host, Settings
 from tests.conftest import Installer, Symphony
@@ -283,3 +283,39 @@ def test_symphony_ext_invoke_passes_its_call_through_an_installed_wrapper(
         "wasm",
     )
     assert (call["node_id"], call["run_id"], call["parent"], call["outcome"]) == (None, None, None, "returned")
+
+
+def _blocking_look(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    return {"seen": _SEEN_IN_CALL.get()}
+
+
+class BlockingOperator:
+    @hookimpl
+    def symphony_operators(self, context: HostContext) -> list[OperatorSpec]:
+        outputs = {"seen": PortSpec(type="string")}
+        return [OperatorSpec(name="look", factory=lambda config: _blocking_look, outputs=outputs, cpu_bound=True)]
+
+
+LOOK = """
+schema_version = 1
+id = "look"
+name = "One blocking operator"
+version = "1.0.0"
+
+[outputs]
+seen = "look.seen"
+
+[nodes.look]
+kind = "operator"
+uses = "look"
+"""
+
+
+async def test_a_blocking_operator_runs_in_a_thread_where_what_a_wrapper_made_current_is_current(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "look.toml").write_text(LOOK)
+    tracker = host(tmp_path, Recorder(), BlockingOperator()).port("dag_tracker")
+    result = await tracker.run(load(tmp_path / "look.toml"), {})
+    await tracker.close()
+    assert result.outputs == {"seen": "look"}

@@ -3,7 +3,9 @@
 The tracker decides *what* runs *when*; an :class:`Executor` only runs one
 :class:`NodeTask` and returns its outputs.  The default, :class:`LocalExecutor`,
 awaits async implementations on the event loop and runs synchronous or
-``cpu_bound`` ones in worker threads, so they never block it.  A distributed
+``cpu_bound`` ones in worker threads, so they never block it; a thread runs in
+a copy of the caller's context, so what a ``symphony_invoke`` wrapper made
+current (a tracing span) is current for the call there too.  A distributed
 executor (Dask, Ray) implements the same one method: a task carries the
 contribution's ``factory`` and ``config`` as well as the built callable, so a
 remote worker can rebuild the implementation instead of pickling it.
@@ -12,6 +14,7 @@ remote worker can rebuild the implementation instead of pickling it.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import inspect
 import os
 from collections.abc import Callable, Mapping
@@ -77,7 +80,10 @@ class LocalExecutor:
         if task.cpu_bound or task.blocking:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(self._max_workers, thread_name_prefix="symphony-dag")
-            result = await asyncio.get_running_loop().run_in_executor(self._pool, _in_thread, task.call, task.inputs)
+            context = contextvars.copy_context()
+            result = await asyncio.get_running_loop().run_in_executor(
+                self._pool, context.run, _in_thread, task.call, task.inputs
+            )
         else:
             result = await task.call(task.inputs)
         if not isinstance(result, Mapping):
