@@ -49,6 +49,8 @@ class _NodeContribution(_Contribution, frozen=True, kw_only=True):
     factory: Callable[[Mapping[str, Any]], Any]
     inputs: dict[str, PortSpec] = msgspec.field(default_factory=dict)
     outputs: dict[str, PortSpec] = msgspec.field(default_factory=dict)
+    #: The keys of a node's ``config`` the factory reads, typed like ports: what ``symphony nodes show`` lists.
+    config: dict[str, PortSpec] = msgspec.field(default_factory=dict)
     #: Where its calls run (``in-process``, or an extension's runtime: ``python``, ``subprocess``, ``wasm``);
     #: wrappers of ``symphony_invoke`` and traces report it.
     runtime: str = "in-process"
