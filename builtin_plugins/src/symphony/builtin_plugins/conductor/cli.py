@@ -26,7 +26,6 @@ from symphony.hookspecs import (
 from symphony.hookspecs.ports import ConductorPort, ConductorStatus
 
 from ..ipc.transports import TransportConfig, UnixTransport
-from .embedded import EmbeddedConductor
 from .remote import RemoteConductor
 from .serve import serve_stdio, serve_unix
 from .wire import ENDPOINT, STATUS
@@ -80,10 +79,8 @@ def _print_status(status: ConductorStatus) -> None:
         click.echo(f"  running {run_id}")
 
 
-def conductor_commands(
-    embedded: Callable[[], EmbeddedConductor], configured: Callable[[], ConductorPort]
-) -> click.Group:
-    """The ``conductor`` group: ``embedded()`` is what ``serve`` runs, ``configured()`` the host's port."""
+def conductor_commands(served: Callable[[], ConductorPort], configured: Callable[[], ConductorPort]) -> click.Group:
+    """The ``conductor`` group: ``served()`` is what ``serve`` serves, ``configured()`` the host's port."""
 
     @click.group("conductor")
     def conductor() -> None:
@@ -103,11 +100,11 @@ def conductor_commands(
         explicit = ctx.get_parameter_source("token") == click.core.ParameterSource.COMMANDLINE
         if token and explicit and path is None:  # from the environment it may be meant for the bus
             raise click.UsageError("--token applies to --unix only; the stdio conductor trusts its parent.")
-        served = embedded()
+        conductor = served()
         if path is None:
-            _run(serve_stdio(served))
+            _run(serve_stdio(conductor))
         else:
-            _run(serve_unix(served, path, token=token))
+            _run(serve_unix(conductor, path, token=token))
 
     @conductor.command("status")
     @click.option("--unix", "path", metavar="PATH", help="Ask the conductor serving this Unix socket.")

@@ -44,16 +44,17 @@ class EmbeddedConductor:
     """The ``conductor`` port in this process, over a DAG tracker (any ``dag_tracker`` provider).
 
     :param tracker: a function giving the tracker on first use (the host's ``dag_tracker`` port).
-    :param sink: receives every run and node event of the runs it starts (besides the tracker's own).
+    :param close_tracker: whether :meth:`close` also closes the tracker (if it was made), which
+        cancels its runs (resumable): what a conductor process does when it stops.
     :param keep: finished results kept for late ``result`` calls (oldest dropped first).
     """
 
     mode: Literal["embedded", "process"] = "embedded"
 
-    def __init__(self, tracker: Callable[[], DagTrackerPort], *, sink: RunSink | None = None, keep: int = 256) -> None:
+    def __init__(self, tracker: Callable[[], DagTrackerPort], *, close_tracker: bool = False, keep: int = 256) -> None:
         self._make_tracker = tracker
         self._tracker: DagTrackerPort | None = None
-        self.sink = sink
+        self._close_tracker = close_tracker
         self._keep = keep
         self._runs: dict[str, asyncio.Task[OrchestrationResult]] = {}
         self._finished: collections.deque[str] = collections.deque()
@@ -82,9 +83,7 @@ class EmbeddedConductor:
         active = self.active_runs()
         return ConductorStatus(state="busy" if active else "idle", active_runs=active, mode=self.mode)
 
-    # -- beyond the port ----------------------------------------------------------------
-
-    async def submit(self, request: OrchestrationRequest) -> ExecutionId:
+    async def submit(self, request: OrchestrationRequest, sink: RunSink | None = None) -> ExecutionId:
         """Validate and start the run (or resume it); returns its id at once."""
         if self._closed:
             raise ValidationError("This conductor is stopped; it takes no more runs.")
@@ -94,10 +93,10 @@ class EmbeddedConductor:
                 raise ValidationError(
                     f"Resuming run {request.resume} uses its recorded inputs; give no inputs with `resume`."
                 )
-            run_id = await tracker.resume(request.resume, self.sink)
+            run_id = await tracker.resume(request.resume, sink)
         else:
             workflow = workflow_of(request.workflow)
-            run_id = await tracker.execute(workflow, request.inputs, self.sink)
+            run_id = await tracker.execute(workflow, request.inputs, sink)
         self._runs[run_id] = asyncio.get_running_loop().create_task(
             self._follow(run_id), name=f"symphony-conductor-{run_id}"
         )
@@ -124,14 +123,10 @@ class EmbeddedConductor:
     def active_runs(self) -> tuple[ExecutionId, ...]:
         return tuple(ExecutionId(run_id) for run_id, task in self._runs.items() if not task.done())
 
-    async def close(self, *, tracker: bool = False) -> None:
-        """Take no more runs and stop following the running ones.
-
-        With ``tracker``, also close the tracker (if it was made), which cancels
-        its runs: what a conductor process does when it stops.
-        """
+    async def close(self) -> None:
+        """Take no more runs and stop following the running ones (and close the tracker, if asked to)."""
         self._closed = True
-        if tracker and self._tracker is not None:
+        if self._close_tracker and self._tracker is not None:
             await self._tracker.close()
         tasks = [task for task in self._runs.values() if not task.done()]
         for task in tasks:

@@ -15,7 +15,7 @@ import weakref
 from typing import TYPE_CHECKING, Any
 
 from symphony.hookspecs import ComponentOptionsSpec, ConfigurationError, HealthStatus, hookimpl
-from symphony.hookspecs.ports import DagTrackerPort, HostContext, MessageBus, port_as
+from symphony.hookspecs.ports import ConductorPort, DagTrackerPort, HostContext, MessageBus, port_as
 
 from .options import COMPONENT, ConductorOptions
 
@@ -39,10 +39,23 @@ def tracker_of(context: HostContext) -> DagTrackerPort:
     return port
 
 
-def embedded_for(context: HostContext) -> EmbeddedConductor:
+def embedded_for(context: HostContext, *, close_tracker: bool = False) -> EmbeddedConductor:
     from .embedded import EmbeddedConductor
 
-    return EmbeddedConductor(lambda: tracker_of(context))
+    return EmbeddedConductor(lambda: tracker_of(context), close_tracker=close_tracker)
+
+
+def served_for(context: HostContext) -> ConductorPort:
+    """What ``symphony conductor serve`` serves: whichever conductor serves the port.
+
+    When this plugin serves it, a fresh embedded conductor (in process mode
+    the port is a client of ``serve`` itself) that closes the tracker, and so
+    cancels its runs resumably, when serving stops.
+    """
+    port: ConductorPort = port_as(context, "conductor", ConductorPort, user="symphony conductor serve")
+    if port is _made.get(context):
+        return embedded_for(context, close_tracker=True)
+    return port
 
 
 def remote_for(context: HostContext, options: ConductorOptions) -> RemoteConductor:
@@ -126,4 +139,4 @@ def symphony_components(context: HostContext) -> list[ConductorLifecycle]:
 def symphony_register_commands(cli: Any, context: HostContext) -> None:
     from .cli import conductor_commands
 
-    cli.add_command(conductor_commands(lambda: embedded_for(context), lambda: context.port("conductor")), "conductor")
+    cli.add_command(conductor_commands(lambda: served_for(context), lambda: context.port("conductor")), "conductor")

@@ -22,6 +22,7 @@ from typing import Any, Literal
 import msgspec
 
 from symphony.hookspecs import (
+    ErrorPayload,
     ExecutionId,
     HealthStatus,
     MessageEnvelope,
@@ -29,9 +30,14 @@ from symphony.hookspecs import (
     ResponsePayload,
     TransportError,
 )
-from symphony.hookspecs.ports import ConductorStatus, OrchestrationRequest, OrchestrationResult
+from symphony.hookspecs.ports import (
+    ConductorStatus,
+    MessageBus,
+    OrchestrationRequest,
+    OrchestrationResult,
+    RunSink,
+)
 
-from ..ipc.bus.bus import InProcessBus
 from ..ipc.bus.supervisor import SupervisedEndpoint
 from .options import ConductorOptions
 from .wire import CANCEL, ENDPOINT, START, STATUS, WAIT, request_params
@@ -62,7 +68,7 @@ class ConductorCrashedError(TransportError):
 class RemoteConductor:
     """ConductorPort over the envelope, to a supervised child process; see the module docstring.
 
-    :param bus: the bus the child's endpoint is registered on.
+    :param bus: the bus the child's endpoint is registered on (any ``message_bus`` provider).
     :param argv: the child's command line (``symphony conductor serve``).
     :param env: the child's whole environment (None: inherit this process's).
     """
@@ -71,7 +77,7 @@ class RemoteConductor:
 
     def __init__(
         self,
-        bus: InProcessBus,
+        bus: MessageBus,
         argv: Sequence[str],
         *,
         env: Mapping[str, str] | None = None,
@@ -92,6 +98,7 @@ class RemoteConductor:
         )
         self._lock = asyncio.Lock()
         self._started = False
+        self._started_bus = False
 
     def __repr__(self) -> str:
         return f"<RemoteConductor {self.supervisor!r}>"
@@ -99,17 +106,26 @@ class RemoteConductor:
     # -- lifecycle ------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Start the child (once); TransportError if it cannot be started."""
+        """Start the child (once); TransportError if it cannot be started.
+
+        Starts the bus too if nobody has (a command on a host that was not started).
+        """
         async with self._lock:
             if not self._started:
+                if not self.bus.running:
+                    await self.bus.start()
+                    self._started_bus = True
                 await self.supervisor.start()
                 self._started = True
 
     async def close(self) -> None:
-        """Stop the child; requests pending on it fail."""
+        """Stop the child (requests pending on it fail), and the bus if :meth:`start` started it."""
         async with self._lock:
             self._started = False
             await self.supervisor.stop()
+            if self._started_bus:
+                self._started_bus = False
+                await self.bus.stop()
 
     def health(self) -> HealthStatus:
         return self.supervisor.health()
@@ -150,7 +166,22 @@ class RemoteConductor:
         status = msgspec.convert(document, ConductorStatus)
         return msgspec.structs.replace(status, mode="process", restarts=supervisor.restarts)
 
-    # -- beyond the port ----------------------------------------------------------------
+    async def submit(self, request: OrchestrationRequest, sink: RunSink | None = None) -> ExecutionId:
+        """Start the run in the conductor process; ``sink`` gets nothing (the events stay in that process)."""
+        return await self._submit(request_params(request), request.resume)
+
+    async def result(self, execution_id: ExecutionId, timeout: float | None = None) -> OrchestrationResult:
+        """Wait for a run of the conductor process; ConductorCrashedError if the process dies meanwhile."""
+        await self._ready()
+        try:
+            if timeout is None:
+                return await self._wait(execution_id)
+            answer = await self._call(WAIT, {"execution_id": execution_id, "timeout": timeout}, timeout + _WAIT_MARGIN)
+        except TransportError as error:
+            raise self._crashed(execution_id, error) from None
+        if answer is None:
+            raise TimeoutError(f"Run {execution_id} has not ended within {timeout:g} s; it goes on.")
+        return msgspec.convert(answer, OrchestrationResult)
 
     async def cancel(self, execution_id: str) -> None:
         """Cancel a run through the conductor process."""
@@ -199,7 +230,9 @@ class RemoteConductor:
         )
         reply = await self.bus.request(envelope, timeout)
         payload = reply.payload
-        if not isinstance(payload, ResponsePayload):  # pragma: no cover - the bus raises for an ErrorPayload
+        if isinstance(payload, ErrorPayload):  # the builtin bus raises it; the port lets a bus return it
+            raise payload.to_exception()
+        if not isinstance(payload, ResponsePayload):
             raise TransportError(f"The conductor answered {method!r} with a {type(payload).__name__}.")
         return payload.result
 

@@ -20,13 +20,13 @@ from typing import Any, Final
 import click
 
 from symphony.hookspecs import EndpointId, Event, MessageEnvelope, NotFoundError, RequestPayload
+from symphony.hookspecs.ports import ConductorPort
 
 from ..ipc.bus.bus import InProcessBus
 from ..ipc.bus.server import BusServer
 from ..ipc.cli import StopSignals
 from ..ipc.endpoint import serve_endpoint
 from ..ipc.transports import TransportConfig, UnixTransport
-from .embedded import EmbeddedConductor
 from .wire import ENDPOINT, Handler, handlers
 
 __all__ = ["serve_stdio", "serve_unix"]
@@ -35,12 +35,12 @@ __all__ = ["serve_stdio", "serve_unix"]
 _SOCKET_REQUEST_TIMEOUT: Final = 7 * 24 * 3600.0
 
 
-async def serve_stdio(conductor: EmbeddedConductor) -> None:
-    """Answer the parent over stdin/stdout until it closes the pipe."""
+async def serve_stdio(conductor: ConductorPort) -> None:
+    """Answer the parent over stdin/stdout until it closes the pipe, then close ``conductor``."""
     try:
         await serve_endpoint(handlers(conductor), name=ENDPOINT)
     finally:
-        await _shutdown(conductor)
+        await conductor.close()
 
 
 def endpoint_handler(table: dict[str, Handler]) -> Any:
@@ -58,8 +58,11 @@ def endpoint_handler(table: dict[str, Handler]) -> Any:
     return handle
 
 
-async def serve_unix(conductor: EmbeddedConductor, path: str, *, token: str | None = None) -> None:
-    """Listen on the Unix socket ``path`` until SIGINT or SIGTERM; prints ``listening on unix:PATH``."""
+async def serve_unix(conductor: ConductorPort, path: str, *, token: str | None = None) -> None:
+    """Listen on the Unix socket ``path`` until SIGINT or SIGTERM (then close ``conductor``).
+
+    Prints ``listening on unix:PATH`` once it listens.
+    """
     bus = InProcessBus(name="conductor-server")
     await bus.start()
 
@@ -67,8 +70,7 @@ async def serve_unix(conductor: EmbeddedConductor, path: str, *, token: str | No
         if bus.running:
             bus.publish_nowait(event.topic, event.data, sender=event.source)
 
-    conductor.sink = publish
-    bus.register_endpoint(EndpointId(ENDPOINT), endpoint_handler(handlers(conductor)))
+    bus.register_endpoint(EndpointId(ENDPOINT), endpoint_handler(handlers(conductor, publish)))
     server = BusServer(bus, request_timeout=_SOCKET_REQUEST_TIMEOUT)
     signals = StopSignals()
     listener = await UnixTransport(TransportConfig(token=token)).listen(path)
@@ -83,9 +85,5 @@ async def serve_unix(conductor: EmbeddedConductor, path: str, *, token: str | No
         await asyncio.gather(accepting, return_exceptions=True)
         await listener.close()
         await server.close()
-        await _shutdown(conductor)
+        await conductor.close()
         await bus.stop()
-
-
-async def _shutdown(conductor: EmbeddedConductor) -> None:
-    await conductor.close(tracker=True)

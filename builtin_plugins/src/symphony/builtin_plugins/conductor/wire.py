@@ -24,10 +24,9 @@ from typing import Any, Final, TypeVar
 
 import msgspec
 
-from symphony.hookspecs import ValidationError
-from symphony.hookspecs.ports import OrchestrationRequest
+from symphony.hookspecs import ExecutionId, ValidationError
+from symphony.hookspecs.ports import ConductorPort, OrchestrationRequest, RunSink
 
-from .embedded import EmbeddedConductor
 from .workflows import workflow_of
 
 __all__ = [
@@ -86,19 +85,23 @@ def _convert(method: str, params: Mapping[str, Any], kind: type[T]) -> T:
         raise ValidationError(f"Invalid params of {method!r}: {where}. See docs/runs.md, 'The conductor'.") from None
 
 
-def handlers(conductor: EmbeddedConductor) -> dict[str, Handler]:
-    """The serving side: method -> ``async handler(params) -> result`` over ``conductor``."""
+def handlers(conductor: ConductorPort, sink: RunSink | None = None) -> dict[str, Handler]:
+    """The serving side: method -> ``async handler(params) -> result`` over any ``conductor``.
+
+    ``sink`` receives the events of the runs these handlers start.
+    """
 
     async def orchestrate(params: dict[str, Any]) -> Any:
-        return msgspec.to_builtins(await conductor.orchestrate(request_of(ORCHESTRATE, params)))
+        run_id = await conductor.submit(request_of(ORCHESTRATE, params), sink)
+        return msgspec.to_builtins(await conductor.result(run_id))
 
     async def start(params: dict[str, Any]) -> Any:
-        return {"execution_id": await conductor.submit(request_of(START, params))}
+        return {"execution_id": await conductor.submit(request_of(START, params), sink)}
 
     async def wait(params: dict[str, Any]) -> Any:
         asked = _convert(WAIT, params, _WaitParams)
         try:
-            return msgspec.to_builtins(await conductor.result(asked.execution_id, asked.timeout))
+            return msgspec.to_builtins(await conductor.result(ExecutionId(asked.execution_id), asked.timeout))
         except TimeoutError:
             return None
 
@@ -108,7 +111,7 @@ def handlers(conductor: EmbeddedConductor) -> dict[str, Handler]:
 
     async def cancel(params: dict[str, Any]) -> Any:
         asked = _convert(CANCEL, params, _RunParams)
-        await conductor.cancel(asked.execution_id)
+        await conductor.cancel(ExecutionId(asked.execution_id))
         return {"execution_id": asked.execution_id, "cancelled": True}
 
     table: dict[str, Handler] = {

@@ -1,0 +1,132 @@
+"""A distribution replaces the conductor through its port: every caller reaches the replacement.
+
+The ``own-conductor`` test distribution (really installed) provides a
+conductor of its own, selected by its distro profile; it logs each port call
+to ``DATA_DIR/own-conductor.log``.  ``symphony conductor serve`` serves it,
+``symphony conductor status`` and ``doctor`` ask it.  The builtin conductor's
+process mode registers its child on whichever bus serves ``message_bus``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from tests.replacing import logged_calls, replacing_cli, serving
+
+if TYPE_CHECKING:  # pytest imports conftest itself; annotations only need the names
+    from tests.conftest import Installer, Symphony
+
+WELCOME = Path(__file__).resolve().parents[1] / "examples" / "welcome.toml"
+
+
+@pytest.fixture
+def cli(installer: Installer, tmp_path_factory: pytest.TempPathFactory, symphony: Any) -> Symphony:
+    return replacing_cli(installer, tmp_path_factory, symphony, "own-conductor")
+
+
+def calls(cli: Symphony) -> list[dict[str, Any]]:
+    return logged_calls(cli, "own-conductor")
+
+
+@pytest.fixture
+def served(cli: Symphony) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """``symphony conductor serve --unix PATH`` over the replacement, once it listens."""
+    socket = cli.home / "conductor.sock"
+    with serving("conductor", socket, env=cli.env(), cwd=cli.home) as process:
+        yield process, f"unix:{socket}"
+
+
+@pytest.mark.slow
+def test_the_profile_makes_the_replacement_serve_the_conductor_port(cli: Symphony) -> None:
+    health = cli.json("doctor", returncodes=(0, 1))  # 1: ports no plugin provides yet
+
+    report = next(p for p in health["ports"] if p["port"] == "conductor")
+    assert (health["distro"], report["provider"], report["type"]) == (
+        "own-conductor",
+        "own-conductor",
+        "RecordingConductor",
+    )
+    assert health["components"]["conductor"]["status"] == "ok"
+    assert [call["method"] for call in calls(cli)] == ["get_status"]
+
+
+@pytest.mark.slow
+def test_conductor_status_asks_the_replacement(cli: Symphony) -> None:
+    status = cli.json("conductor", "status")
+
+    assert status["state"] == "idle"
+    assert [call["method"] for call in calls(cli)] == ["get_status"]
+
+
+@pytest.mark.slow
+def test_conductor_serve_orchestrates_on_the_replacement(
+    cli: Symphony, served: tuple[subprocess.Popen[str], str]
+) -> None:
+    _, address = served
+    request = ["bus", "request", address, "conductor.orchestrate", "--to", "conductor"]
+
+    result = cli.run(*request, "--param", f"workflow={WELCOME}", "--param", 'inputs={"user": "Ada"}')
+
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert (answer["state"], answer["outputs"]) == ("succeeded", {"echo": "own-conductor ran welcome.toml"})
+    log = calls(cli)
+    assert [call["method"] for call in log] == ["submit", "result"]
+    assert log[0] == {"method": "submit", "run": answer["execution_id"], "inputs": {"user": "Ada"}, "sink": True}
+
+
+@pytest.mark.slow
+def test_conductor_serve_answers_status_from_the_replacement(
+    cli: Symphony, served: tuple[subprocess.Popen[str], str]
+) -> None:
+    _, address = served
+
+    status = cli.json("conductor", "status", "--unix", address.removeprefix("unix:"))
+
+    assert (status["state"], status["mode"]) == ("idle", "process")
+    assert [call["method"] for call in calls(cli)] == ["get_status"]
+
+
+@pytest.mark.slow
+def test_conductor_serve_closes_the_replacement_when_it_stops(
+    cli: Symphony, served: tuple[subprocess.Popen[str], str]
+) -> None:
+    process, _ = served
+
+    process.terminate()
+
+    assert process.wait(30) == 0
+    assert [call["method"] for call in calls(cli)] == ["close"]
+
+
+@pytest.fixture
+def own_bus(installer: Installer, tmp_path_factory: pytest.TempPathFactory, symphony: Any) -> Symphony:
+    return replacing_cli(installer, tmp_path_factory, symphony, "own-message-bus")
+
+
+@pytest.mark.slow
+def test_the_conductor_process_is_an_endpoint_on_a_replacement_bus(own_bus: Symphony) -> None:
+    status = own_bus.json("--set", "components.conductor.options.mode=process", "conductor", "status")
+
+    assert (status["state"], status["mode"]) == ("idle", "process"), status["reason"]
+    log = logged_calls(own_bus, "own-message-bus")
+    assert {"method": "register_endpoint", "endpoint": "conductor"} in log
+    assert {"method": "request", "recipient": "conductor"} in log
+
+
+@pytest.mark.slow
+def test_serving_a_conductor_lacking_port_methods_is_an_error_naming_port_method_and_plugin(cli: Symphony) -> None:
+    result = cli.run("--set", "ports.conductor=partial-conductor", "conductor", "serve", "--unix", "conductor.sock")
+
+    assert result.returncode == 1, result
+    assert "Traceback" not in result.stderr, result.stderr
+    error = result.stderr.strip()
+    assert "conductor.cancel()" in error
+    assert "'partial-conductor'" in error
+    assert "cancel(), close(), result(), submit()" in error
