@@ -149,6 +149,7 @@ OPERATORS = (
         factory=text_template,
         inputs=ports(values="any?"),
         outputs=ports(text="string"),
+        config=ports(template="string"),
         description="Fill config.template's {name} placeholders from the values object (any other value: {value}).",
     ),
     OperatorSpec(
@@ -163,6 +164,7 @@ OPERATORS = (
         factory=json_extract,
         inputs=ports(value="json"),
         outputs=ports(value="json"),
+        config=ports(path="string"),
         description="Take the value at config.path (dotted keys and list indexes).",
     ),
     OperatorSpec(
@@ -170,6 +172,7 @@ OPERATORS = (
         factory=regex_extract,
         inputs=ports(text="string"),
         outputs=ports(matched="boolean", match="string", groups="list[string]"),
+        config=ports(pattern="string", timeout="number?"),
         description="Search text with config.pattern; report the match and its groups.",
     ),
 )

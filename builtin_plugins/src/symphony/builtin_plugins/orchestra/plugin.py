@@ -37,6 +37,7 @@ def symphony_operators(context: HostContext) -> list[OperatorSpec]:
             factory=http_request,
             inputs=ports(url="string?", body="any?"),
             outputs=ports(status="integer", headers="object", text="string", json="json"),
+            config=ports(method="string?", url="string?", headers="object?", timeout="number?"),
             description="An HTTP request (config.method, config.url or input url, config.headers); the response.",
         ),
         OperatorSpec(
@@ -44,6 +45,7 @@ def symphony_operators(context: HostContext) -> list[OperatorSpec]:
             factory=file_read(workspace),
             inputs=ports(path="string"),
             outputs=ports(text="string", value="json"),
+            config=ports(root="string?", json="boolean?"),
             description="Read a UTF-8 file under the workspace (config.json = true also parses it).",
         ),
         OperatorSpec(
@@ -51,6 +53,7 @@ def symphony_operators(context: HostContext) -> list[OperatorSpec]:
             factory=file_write(workspace),
             inputs=ports(path="string", content="any"),
             outputs=ports(path="string", bytes="integer"),
+            config=ports(root="string?"),
             description="Write text (or JSON of any other value) to a file under the workspace, atomically.",
         ),
     ]
@@ -64,6 +67,20 @@ def symphony_instruments(context: HostContext) -> list[InstrumentSpec]:
             factory=chat_instrument(context.component_config("openai").options),
             inputs=ports(prompt="string?", messages="json?"),
             outputs=ports(text="string", model="string", finish_reason="string", usage="json"),
+            config=ports(
+                base_url="string?",
+                model="string?",
+                api_key_env="string?",
+                system="string?",
+                temperature="number?",
+                max_tokens="integer?",
+                top_p="number?",
+                stop="json?",
+                seed="integer?",
+                timeout="number?",
+                max_retries="integer?",
+                retry_backoff="number?",
+            ),
             description="A chat completion from any OpenAI-compatible endpoint (config.model, config.base_url).",
         )
     ]
