@@ -17,8 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import symphony.hookspecs as sdk
-from symphony.hookspecs import SymphonyError, hooks
-from symphony.hookspecs._files import atomic_write
+from symphony.hookspecs import SymphonyError, atomic_write, hooks
 from symphony.hookspecs.ports import (
     PORT_PROTOCOLS,
     AsyncComponent,
