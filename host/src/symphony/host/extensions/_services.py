@@ -13,7 +13,14 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
-from symphony.hookspecs import NetworkError, NotFoundError, PermissionDeniedError, ValidationError, one_line
+from symphony.hookspecs import (
+    Invocation,
+    NetworkError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationError,
+    one_line,
+)
 from symphony.hookspecs.ports import HostContext
 
 from ..permissions import ModelBudgetTracker, ModelRequest, NetworkRequest, PermissionChecker
@@ -120,8 +127,18 @@ class HostServices:
                 f"Model calls go through the instrument {self._model_instrument!r}, which is not installed;"
                 " set [components.extensions.options] model_instrument."
             )
-        _plugin, spec = instruments[self._model_instrument]
-        outputs = await spec.factory({"model": model})({"prompt": str(params.get("input", ""))})
+        plugin, spec = instruments[self._model_instrument]
+        # Through symphony_invoke like a node's call; made during the extension's call, so nested under it.
+        outputs = await self._context.invoke(
+            Invocation(
+                kind="instrument",
+                target=spec.name,
+                inputs={"prompt": str(params.get("input", ""))},
+                call=spec.factory({"model": model}),
+                plugin=plugin,
+                attributes={"symphony.model": model, "symphony.requested_by": extension},
+            )
+        )
         usage = outputs.get("usage") or {}
         tokens = int(usage.get("total_tokens", 0)) if isinstance(usage, dict) else 0
         self.budgets.after_call(extension, run, model, tokens=tokens)
