@@ -319,3 +319,33 @@ async def test_a_blocking_operator_runs_in_a_thread_where_what_a_wrapper_made_cu
     result = await tracker.run(load(tmp_path / "look.toml"), {})
     await tracker.close()
     assert result.outputs == {"seen": "look"}
+
+
+async def test_a_model_call_an_extension_asks_for_passes_through_the_wrappers_as_an_instrument_call(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from symphony.hookspecs import ModelAccess
+    from symphony.host.extensions._services import HostServices
+    from symphony.host.permissions import Subject, open_permissions
+    from tests.orchestra.server import KEY, chat_server
+
+    monkeypatch.setenv("MEDIATION_KEY", KEY)
+    recorder = Recorder()
+    with chat_server() as server:
+        openai = {"base_url": f"{server.url}/v1", "api_key_env": "MEDIATION_KEY"}
+        settings = Settings.model_validate(
+            {"data_dir": tmp_path, "cache_dir": tmp_path, "components": {"openai": {"options": openai}}}
+        )
+        made = Host(settings, plugins=[orchestra_plugin, recorder], discover_plugins=False).load()
+        declared = (ModelAccess(models=("echo-1",)),)
+        permissions = open_permissions(settings, None, lambda name: Subject(name=name, declared=declared))
+        try:
+            permissions.grants.grant("asker", ["model:echo-1"])
+            services = HostServices(permissions.checker(), made.context, run_id="run-1")
+            assert await services.model("asker", {"model": "echo-1", "input": "hello"}) == "echo: hello"
+        finally:
+            permissions.close()
+    (call,) = recorder.seen
+    assert (call.kind, call.target, call.plugin) == ("instrument", "openai-chat", orchestra_plugin.__name__)
+    assert call.attributes == {"symphony.model": "echo-1", "symphony.requested_by": "asker"}
+    assert [kind for kind, _ in recorder.outcomes] == ["returned"]
