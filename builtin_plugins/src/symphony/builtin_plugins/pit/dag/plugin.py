@@ -19,7 +19,7 @@ from symphony.hookspecs import (
     Workflow,
     hookimpl,
 )
-from symphony.hookspecs.ports import DagTrackerPort, HostContext, port_as
+from symphony.hookspecs.ports import ArtifactStorePort, DagTrackerPort, HostContext, port_as
 
 from ...workflow.plugin import limits_of
 from .executor import Executor
@@ -74,9 +74,11 @@ def tracker_for(context: HostContext) -> DagTracker:
         return CheckpointStore(database, synchronous=options.synchronous)
 
     try:
-        artifacts = context.port("artifact_store")
+        context.port("artifact_store")
     except PortUnavailableError:
-        artifacts = None
+        artifacts = None  # outputs of any size stay in the checkpoint
+    else:
+        artifacts = port_as(context, "artifact_store", ArtifactStorePort, user="The DAG tracker")
     return DagTracker(
         lambda: implementations_of(context),
         store=store,
