@@ -80,6 +80,10 @@ name, Protocol, user=...)` checks that the provider has every method of the Prot
 before any is called, and raises `PortUnavailableError` naming the port, the missing
 methods and the plugin, so a provider written against an older Protocol fails up front
 instead of with an `AttributeError` halfway through a command.
+
+Every hook has a test named for it under `tests/hooks/` (`tests/test_hook_coverage.py`
+fails naming any hook without one), and this page is checked against the docstrings by
+`tests/test_hook_reference.py`.
 """
 
 

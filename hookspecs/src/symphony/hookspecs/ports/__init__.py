@@ -1,7 +1,8 @@
 """The ports of the seed as ``typing.Protocol`` classes.
 
 A port is what the rest of the system calls; a plugin provides it through the
-matching ``symphony_provide_*`` hook.  The hot path calls the resolved object
+matching ``symphony_provide_*`` hook.  ``PORT_PROTOCOLS`` is the registry of
+every port's name (``PortName``) and Protocol; ``HostContext.port`` is typed by it.  The hot path calls the resolved object
 directly, so hook dispatch never dominates a workflow's cost.
 """
 
