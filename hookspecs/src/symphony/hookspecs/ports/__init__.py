@@ -2,8 +2,9 @@
 
 A port is what the rest of the system calls; a plugin provides it through the
 matching ``symphony_provide_*`` hook.  ``PORT_PROTOCOLS`` is the registry of
-every port's name (``PortName``) and Protocol; ``HostContext.port`` is typed by it.  The hot path calls the resolved object
-directly, so hook dispatch never dominates a workflow's cost.
+every port's name (``PortName``) and Protocol; ``HostContext.port`` is typed by
+it.  The hot path calls the resolved object directly, so hook dispatch never
+dominates a workflow's cost.
 """
 
 from ._capabilities import methods_of, port_as
