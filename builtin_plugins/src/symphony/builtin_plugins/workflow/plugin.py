@@ -1,4 +1,4 @@
-"""Registers the ``symphony workflow`` commands, with the installed contributions as catalogue."""
+"""Registers ``symphony workflow`` and ``symphony nodes``, with the installed contributions as catalogue."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from symphony.hookspecs.ports import HostContext
 
 from .catalogue import Catalogue
 from .cli import workflow_commands
+from .nodes import NodeEntry, node_entries
+from .nodes_cli import nodes_commands
 from .validate import Limits
 
 SYMPHONY_API = "^1.0"
@@ -45,3 +47,11 @@ def symphony_component_options() -> list[ComponentOptionsSpec]:
 @hookimpl
 def symphony_register_commands(cli: Any, context: HostContext) -> None:
     cli.add_command(workflow_commands(lambda: catalogue_of(context), lambda: limits_of(context)), "workflow")
+    cli.add_command(nodes_commands(lambda: entries_of(context)), "nodes")
+
+
+def entries_of(context: HostContext) -> list[NodeEntry]:
+    """The node catalogue: what the validator knows, with providers, config keys and runtimes."""
+    return node_entries(
+        context.contributions("symphony_instruments").values(), context.contributions("symphony_operators").values()
+    )
