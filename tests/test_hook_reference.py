@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -97,3 +98,9 @@ def test_an_error_the_host_never_raises_warns_that_it_is_deprecated(deprecated: 
 @pytest.mark.parametrize("category", ["plugin.load", "plugin.component"])
 def test_the_wire_category_of_a_deprecated_error_decodes_to_plugin_error(category: str) -> None:
     assert error_class_for(category) is PluginError
+
+
+def test_the_reference_docstrings_are_markdown_without_rest_roles() -> None:
+    """mkdocstrings and the generated page render docstrings as Markdown, where ``:meth:`x``` shows as written."""
+    page = GEN.render()
+    assert re.findall(r":(?:meth|class|func|attr|param|returns|raises)\b[^\n]{0,30}|\.\. version\w+::", page) == []

@@ -100,7 +100,7 @@ class ConductorPort(Protocol):
         run id even if the conductor dies mid-run.
 
         Raises:
-            ValidationError: as :meth:`orchestrate`; nothing runs then.
+            ValidationError: as ``orchestrate``; nothing runs then.
             NotFoundError: ``resume`` names a run nobody knows.
         """
         ...
@@ -115,7 +115,7 @@ class ConductorPort(Protocol):
         ...
 
     async def cancel(self, execution_id: ExecutionId) -> None:
-        """Cancel a run; returns once cancellation is requested (its :meth:`result` then says ``cancelled``).
+        """Cancel a run; returns once cancellation is requested (its ``result`` then says ``cancelled``).
 
         Raises:
             NotFoundError: the run is unknown.
