@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from symphony.hookspecs import OperatorSpec, PortSpec, hookimpl
+from symphony.hookspecs import OperatorSpec, PortSpec, ValidationError, hookimpl
 
 SYMPHONY_API = "^1.0"
 BLOCKING_PATIENCE = 10.0
@@ -87,6 +87,19 @@ class Blocking:
         return {"value": threading.current_thread().name}
 
 
+def positive(config: Mapping[str, Any]) -> Any:
+    """Pass ``value`` on if it is a positive number; reject anything else as bad input (``data.validation``)."""
+
+    async def run(inputs: Mapping[str, Any]) -> dict[str, Any]:
+        _log(config, "start")
+        value = inputs.get("value")
+        if not isinstance(value, int | float) or value <= 0:
+            raise ValidationError(f"{value!r} is not a positive number")
+        return {"value": value}
+
+    return run
+
+
 def _any(required: bool = False) -> dict[str, PortSpec]:
     return {"value": PortSpec(type="any", required=required)}
 
@@ -94,6 +107,7 @@ def _any(required: bool = False) -> dict[str, PortSpec]:
 OPERATORS = [
     OperatorSpec(name="test-record", factory=record, inputs=_any(), outputs=_any(True)),
     OperatorSpec(name="test-flaky", factory=flaky, inputs=_any(), outputs=_any(True)),
+    OperatorSpec(name="test-positive", factory=positive, inputs=_any(), outputs=_any(True)),
     OperatorSpec(name="test-blocking", factory=Blocking, inputs=_any(), outputs=_any(True), cpu_bound=True),
 ]
 

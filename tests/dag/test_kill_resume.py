@@ -118,7 +118,8 @@ def test_a_run_killed_at_a_random_moment_never_reruns_a_checkpointed_node(
 ) -> None:
     log = tmp_path / "log"
     names = [f"n{i}" for i in range(30)]
-    body = _node("a", log, sleep=0.005) + "".join(_node(n, log, sleep=0.005) for n in names)
+    # 31 nodes of 20 ms each outlast the longest wait before the kill (0.15 s), even on an idle machine
+    body = _node("a", log, sleep=0.02) + "".join(_node(n, log, sleep=0.02) for n in names)
     body += _edge("a", names[0]) + "".join(_edge(x, y) for x, y in itertools.pairwise(names))
     flow = _write(tmp_path / "flow.toml", body, {"out": f"{names[-1]}.value"})
     runner = symphony(test_site)

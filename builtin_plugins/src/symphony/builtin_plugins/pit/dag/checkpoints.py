@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import socket
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,6 +63,7 @@ class RunRecord(_Base):
     outputs: Mapped[bytes | None] = mapped_column(LargeBinary)  # MessagePack, when finished
     metrics: Mapped[bytes | None] = mapped_column(LargeBinary)  # MessagePack run totals
     failure_category: Mapped[str | None]  # the failed node's error category (data.validation: bad input)
+    parent_id: Mapped[str | None]  # the run this one retries (`symphony runs retry`)
 
 
 class NodeRecord(_Base):
@@ -175,10 +176,11 @@ class CheckpointStore:
         with Session(self.engine) as session, session.begin():
             session.add(record)
 
-    def claim(self, run_id: str) -> None:
-        """Mark ``run_id`` as running in this process (for a resume)."""
+    def claim(self, run_id: str, **values: Any) -> None:
+        """Mark ``run_id`` as running in this process (for a resume), updating ``values`` too."""
         self.update_run(
             run_id,
+            **values,
             state="running",
             **this_process(),
             error=None,
@@ -265,6 +267,14 @@ class CheckpointStore:
                     writer.execute(self._cache_put, cached)
         except SQLAlchemyError as error:
             raise DataError(f"Cannot write checkpoints to {self.path}: {error.__cause__ or error}.") from None
+
+    def copy_nodes(self, source: str, target: str, node_ids: Collection[str]) -> None:
+        """Record the nodes ``node_ids`` of run ``source`` in run ``target`` as they are (a retry restores them)."""
+        with Session(self.engine) as session, session.begin():
+            found = select(NodeRecord).where(NodeRecord.run_id == source, NodeRecord.node_id.in_(node_ids))
+            for node in session.scalars(found).all():
+                columns = {name: getattr(node, name) for name in _NODE_COLUMNS}
+                session.add(NodeRecord(run_id=target, node_id=node.node_id, **columns))
 
     def nodes(self, run_id: str) -> dict[str, NodeRecord]:
         with Session(self.engine, expire_on_commit=False) as session:

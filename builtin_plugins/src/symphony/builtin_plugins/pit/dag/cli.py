@@ -13,10 +13,9 @@ checkpointed ``cancelled`` and can be resumed).
 from __future__ import annotations
 
 import asyncio
-import datetime
 import json
 import signal
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -28,19 +27,16 @@ from symphony.hookspecs import ExecutionId, ValidationReport, Workflow, decode_b
 from symphony.hookspecs.ports import DagTrackerPort, RunOutcome, RunSink
 
 from ...workflow.cli import load_or_exit
-from .checkpoints import NodeRecord, RunRecord
+from .checkpoints import RunRecord
+from .history import add_record_commands, echo_json
 from .progress import make_progress
 from .run import RunResult
-from .tracker import DagTracker
+from .tracker import DagTracker, is_bad_input
 
 __all__ = ["run_command", "runs_commands"]
 
 _FILE = click.Path(path_type=Path, dir_okay=False)
 _INTERRUPTED = 130  # 128 + SIGINT, as shells report a command stopped by Ctrl-C
-
-
-def _echo_json(document: Any) -> None:
-    click.echo(msgspec.json.format(msgspec.json.encode(document), indent=2).decode())
 
 
 def _bad_input(message: str) -> click.BadParameter:
@@ -101,7 +97,9 @@ def _print_result(result: RunOutcome) -> None:
         click.echo("outputs:")
         for name, value in result.outputs.items():
             click.echo(f"  {name} = {json.dumps(value, ensure_ascii=False)}")
-    if result.state in ("failed", "cancelled"):
+    if isinstance(result, RunResult) and result.failure is not None and is_bad_input(result.failure.category):
+        click.echo(f"fix the inputs and resume with: symphony runs resume {result.run_id} --input NAME=VALUE")
+    elif result.state in ("failed", "cancelled"):
         click.echo(f"resume with: symphony runs resume {result.run_id}")
 
 
@@ -137,7 +135,7 @@ def _drive(
     finally:
         progress.close()
     if as_json:
-        _echo_json(_result_json(result))
+        echo_json(_result_json(result))
     else:
         _print_result(result)
     if cancelling:
@@ -156,11 +154,16 @@ def _resume(tracker: DagTrackerPort, run_id: str, as_json: bool) -> None:
     )
 
 
+def _recorded(dag: DagTracker, run_id: str) -> tuple[RunRecord, Workflow]:
+    record = dag.require_store().run(run_id)
+    return record, msgspec.msgpack.decode(record.document, type=Workflow)
+
+
 def _exit_invalid(file: Path, report: ValidationReport, as_json: bool) -> None:
     """Print every problem of an invalid workflow and exit 2 (as ``symphony workflow validate``)."""
     if as_json:
         problems = [msgspec.to_builtins(p) for p in report.problems]
-        _echo_json({"state": "invalid", "problems": problems})
+        echo_json({"state": "invalid", "problems": problems})
     else:
         for p in report.problems:
             where = ", ".join(p.nodes + p.edges)
@@ -202,52 +205,6 @@ def run_command(tracker: Callable[[], DagTrackerPort], check: Callable[[Workflow
     return run
 
 
-def _when(timestamp: float | None) -> str:
-    if timestamp is None:
-        return "-"
-    return datetime.datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _state(tracker: DagTracker, record: RunRecord) -> str:
-    if record.state == "running" and not tracker.alive(record):
-        return "interrupted"
-    return record.state
-
-
-def _node_json(node: NodeRecord) -> dict[str, Any]:
-    return {
-        "state": node.state,
-        "attempts": node.attempts,
-        "retries": max(0, node.attempts - 1),
-        "queue_wait": node.queue_wait,
-        "run_time": node.run_time,
-        "cached": node.cached,
-        "error": node.error,
-        "detail": node.detail,
-    }
-
-
-def _show_json(tracker: DagTracker, record: RunRecord, nodes: Mapping[str, NodeRecord]) -> dict[str, Any]:
-    document = msgspec.msgpack.decode(record.document, type=Workflow)
-    totals = tracker.totals(record)
-    return {
-        "run_id": record.id,
-        "workflow_id": record.workflow_id,
-        "workflow_name": record.workflow_name,
-        "state": _state(tracker, record),
-        "created_at": record.created_at,
-        "finished_at": record.finished_at,
-        "error": record.error,
-        "inputs": msgspec.msgpack.decode(record.inputs),
-        "outputs": None if record.outputs is None else msgspec.msgpack.decode(record.outputs),
-        "metrics": None if totals is None else msgspec.to_builtins(totals),
-        "nodes": {
-            node_id: _node_json(nodes[node_id]) if node_id in nodes else {"state": "pending"}
-            for node_id in document.nodes
-        },
-    }
-
-
 def _cancel(dag: DagTrackerPort, run_id: str) -> None:
     """Cancel through the port; the state afterwards tells a cancelled run from one whose process will stop it."""
 
@@ -268,85 +225,42 @@ def runs_commands(tracker: Callable[[], DagTrackerPort], records: Callable[[], D
 
     @click.group("runs")
     def runs() -> None:
-        """List, inspect, resume and cancel workflow runs."""
+        """List, inspect, resume, retry and cancel workflow runs."""
 
-    @runs.command("list")
-    @click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1), help="How many, newest first.")
-    @click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
-    def list_runs(limit: int, as_json: bool) -> None:
-        """The most recent runs: id, workflow, state, when, nodes."""
-        dag = records()
-        found = dag.require_store().runs(limit)
-        if as_json:
-            _echo_json(
-                [
-                    {
-                        "run_id": r.id,
-                        "workflow_id": r.workflow_id,
-                        "state": _state(dag, r),
-                        "created_at": r.created_at,
-                        "finished_at": r.finished_at,
-                        "nodes_total": r.nodes_total,
-                        "error": r.error,
-                    }
-                    for r in found
-                ]
-            )
-            return
-        if not found:
-            click.echo("No runs yet; start one with `symphony run FILE`.")
-            return
-        click.echo(f"{'RUN':<32}  {'WORKFLOW':<20}  {'STATE':<11}  {'STARTED':<19}  NODES")
-        for r in found:
-            click.echo(
-                f"{r.id:<32}  {r.workflow_id[:20]:<20}  {_state(dag, r):<11}  {_when(r.created_at)}  {r.nodes_total}"
-            )
-
-    @runs.command("show")
-    @click.argument("run_id")
-    @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
-    def show(run_id: str, as_json: bool) -> None:
-        """One run: its state, each node's state and metrics, the totals and the outputs."""
-        dag = records()
-        store = dag.require_store()
-        record = store.run(run_id)
-        document = _show_json(dag, record, store.nodes(record.id))
-        if as_json:
-            _echo_json(document)
-            return
-        click.echo(f"run {record.id}  {record.workflow_name} ({record.workflow_id})  {document['state']}")
-        click.echo(f"started {_when(record.created_at)}  finished {_when(record.finished_at)}")
-        if record.error:
-            click.echo(f"error: {record.error}")
-        click.echo(f"  {'NODE':<20} {'STATE':<10} {'ATTEMPTS':>8} {'QUEUE ms':>9} {'RUN ms':>9}  NOTE")
-        for node_id, node in document["nodes"].items():
-            if node["state"] == "pending":
-                click.echo(f"  {node_id:<20} pending")
-                continue
-            note = node["error"] or ("cached" if node["cached"] else node["detail"] or "")
-            click.echo(
-                f"  {node_id:<20} {node['state']:<10} {node['attempts']:>8} {node['queue_wait'] * 1000:>9.2f}"
-                f" {node['run_time'] * 1000:>9.2f}  {note}"
-            )
-        metrics = document["metrics"]
-        if metrics is not None:
-            click.echo(
-                f"totals: {metrics['nodes']} nodes, {metrics['succeeded']} succeeded, {metrics['failed']} failed,"
-                f" {metrics['skipped']} skipped, {metrics['cached']} cached, {metrics['retries']} retries;"
-                f" queue {metrics['queue_wait'] * 1000:.2f} ms, run {metrics['run_time'] * 1000:.2f} ms,"
-                f" wall {metrics['wall_time'] * 1000:.2f} ms"
-            )
-        if document["outputs"]:
-            click.echo("outputs:")
-            for name, value in document["outputs"].items():
-                click.echo(f"  {name} = {json.dumps(value, ensure_ascii=False)}")
+    add_record_commands(runs, records)
 
     @runs.command("resume")
     @click.argument("run_id")
+    @click.option("--input", "-i", "pairs", multiple=True, metavar="NAME=VALUE", help="Correct an input (repeatable).")
     @click.option("--json", "as_json", is_flag=True, help="Print one JSON document, as `symphony run --json`.")
-    def resume(run_id: str, as_json: bool) -> None:
-        """Continue a failed, cancelled or interrupted run; finished nodes are not run again."""
-        _resume(tracker(), run_id, as_json)
+    def resume(run_id: str, pairs: tuple[str, ...], as_json: bool) -> None:
+        """Continue a failed, cancelled or interrupted run; finished nodes are not run again.
+
+        With --input, the nodes the corrected inputs feed, and everything downstream, run
+        again. A run that failed on bad input resumes only with corrected inputs.
+        """
+        if not pairs:
+            _resume(tracker(), run_id, as_json)
+            return
+        dag = records()
+        record, workflow = _recorded(dag, run_id)
+        inputs = parse_inputs(workflow, pairs)
+        _drive(dag, lambda sink: dag.resume(ExecutionId(record.id), sink, inputs), record.nodes_total, as_json)
+
+    @runs.command("retry")
+    @click.argument("run_id")
+    @click.option("--from", "node", required=True, metavar="NODE", help="The node to run again, with its downstream.")
+    @click.option("--json", "as_json", is_flag=True, help="Print one JSON document, as `symphony run --json`.")
+    def retry(run_id: str, node: str, as_json: bool) -> None:
+        """Run a recorded run again from NODE, as a new run.
+
+        NODE and every node downstream of it run again; the other nodes that succeeded
+        are restored from RUN_ID's checkpoints. `symphony runs show` names RUN_ID as
+        the new run's parent.
+        """
+        dag = records()
+        record, _ = _recorded(dag, run_id)
+        _drive(dag, lambda sink: dag.retry_from(ExecutionId(record.id), node, sink), record.nodes_total, as_json)
 
     @runs.command("cancel")
     @click.argument("run_id")

@@ -24,7 +24,7 @@ Edges from the ``inputs`` pseudo-node are live from the start.  Then:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -88,6 +88,21 @@ class Plan:
                 condition = parse_condition(edge.when) if isinstance(edge, ConditionalEdge) else None
                 self.nodes[source].outgoing.append(_Out(target, _ORDER, "", "", condition, 0))
                 self.nodes[target].incoming_order += 1
+
+    def fed_by(self, names: Collection[str]) -> set[str]:
+        """The nodes that receive one of the workflow inputs ``names`` directly."""
+        return {node_id for node_id, p in self.nodes.items() if any(name in names for name, _ in p.from_inputs)}
+
+    def downstream(self, roots: Iterable[str]) -> set[str]:
+        """``roots`` and every node reachable from them: what has to run again when they do."""
+        found = set(roots)
+        work = list(found)
+        while work:
+            for out in self.nodes[work.pop()].outgoing:
+                if out.target not in found:
+                    found.add(out.target)
+                    work.append(out.target)
+        return found
 
 
 class Scheduler:

@@ -8,6 +8,7 @@ reads and what :meth:`DagTracker.resume` continues from.
 from __future__ import annotations
 
 import asyncio
+import difflib
 import os
 import socket
 import time
@@ -34,9 +35,10 @@ from .metrics import RunMetrics
 from .nodes import Implementations
 from .options import TrackerOptions
 from .run import Run, RunResult, Sink, decode_outputs
+from .runlog import RunLog
 from .scheduler import Plan
 
-__all__ = ["DagTracker", "RunInvalidError"]
+__all__ = ["DagTracker", "RunInvalidError", "is_bad_input", "no_such_node"]
 
 _FINAL = ("succeeded", "failed", "cancelled")
 _START_TOLERANCE = 0.05  # seconds: psutil derives start times from clock ticks; the same process always matches
@@ -151,42 +153,62 @@ class DagTracker:
         else:
             store.update_run(record.id, state="cancelled", finished_at=time.time(), error="The run was cancelled.")
 
-    async def resume(self, execution_id: ExecutionId, sink: Sink | None = None) -> ExecutionId:
-        """Continue a failed, cancelled or interrupted run; nodes that succeeded are not run again."""
+    async def resume(
+        self, execution_id: ExecutionId, sink: Sink | None = None, inputs: Mapping[str, Any] | None = None
+    ) -> ExecutionId:
+        """Continue a failed, cancelled or interrupted run; nodes that succeeded are not run again.
+
+        ``inputs`` correct some of the run's inputs: the nodes they feed and everything
+        downstream run again.  A run that failed on bad input (``data.validation``) resumes
+        only with corrected inputs, since the same ones would fail the same way.
+        """
         store = self.require_store()
         record = store.run(execution_id)
         if record.state == "succeeded":
             raise ValidationError(f"Run {record.id} already succeeded; there is nothing to resume.")
-        if record.id in self._runs or self.alive(record):
-            raise ValidationError(
-                f"Run {record.id} is still running (process {record.pid} on {record.hostname});"
-                f" wait for it, or `symphony runs cancel {record.id}` first."
-            )
+        self._refuse_running(record)
         workflow = msgspec.msgpack.decode(record.document, type=Workflow)
+        recorded: dict[str, Any] = msgspec.msgpack.decode(record.inputs)
+        if inputs is None and _failed_on_bad_input(record):
+            raise ValidationError(
+                f"Run {record.id} failed on bad input: {record.error} Resuming it with the same inputs would fail"
+                f" the same way; give corrected ones: `symphony runs resume {record.id} --input NAME=VALUE`"
+                f" (its inputs: {', '.join(workflow.inputs) or 'none'})."
+            )
+        values = self._inputs(workflow, {**recorded, **(inputs or {})})
+        changed = {name for name, value in values.items() if name not in recorded or recorded[name] != value}
+        if inputs is not None and not changed:
+            raise ValidationError(f"Run {record.id} already has these inputs; give the values that correct it.")
+        plan = self.plan(workflow)
+        await self._connect_executor()
+        restored = await self._restored(record.id, plan, rerun=plan.downstream(plan.fed_by(changed)))
+        run = self._make_run(record.id, plan, values, sink, restored=restored)
+        store.claim(record.id, inputs=msgspec.msgpack.encode(values))
+        self._spawn(run, resumed=True)
+        return ExecutionId(record.id)
+
+    async def retry_from(self, execution_id: ExecutionId, node: str, sink: Sink | None = None) -> ExecutionId:
+        """A new run of a recorded run's workflow and inputs, in which ``node`` and everything downstream run again.
+
+        The other nodes that succeeded are restored from the recorded run's checkpoints
+        (and recorded in the new run, which names the old one as its parent).
+        """
+        store = self.require_store()
+        record = store.run(execution_id)
+        self._refuse_running(record)
+        workflow = msgspec.msgpack.decode(record.document, type=Workflow)
+        if node not in workflow.nodes:
+            raise no_such_node(record.id, workflow, node)
         inputs = msgspec.msgpack.decode(record.inputs)
         plan = self.plan(workflow)
         await self._connect_executor()
-        restored: dict[str, tuple[Mapping[str, Any] | None, NodeResult]] = {}
-        for node_id, node in store.nodes(record.id).items():
-            if node.state != "succeeded" or node_id not in plan.nodes:
-                continue
-            result = NodeResult(
-                node_id=node_id,
-                state="succeeded",
-                attempts=node.attempts,
-                queue_wait=node.queue_wait,
-                run_time=node.run_time,
-                detail=node.detail,
-            )
-            if node.detail == "shut":
-                restored[node_id] = (None, result)
-            else:
-                outputs = await decode_outputs(self.artifacts, node.outputs, node.outputs_ref)
-                restored[node_id] = (outputs, result)
-        run = self._make_run(record.id, plan, inputs, sink, restored=restored)
-        store.claim(record.id)
-        self._spawn(run, resumed=True)
-        return ExecutionId(record.id)
+        restored = await self._restored(record.id, plan, rerun=plan.downstream([node]))
+        run_id = new_id()
+        run = self._make_run(run_id, plan, inputs, sink, restored=restored)
+        self._record(run_id, workflow, inputs, parent_id=record.id)
+        self.require_store().copy_nodes(record.id, run_id, restored)
+        self._spawn(run, resumed=False)
+        return ExecutionId(run_id)
 
     async def wait(self, execution_id: ExecutionId) -> RunResult:
         """The result of a run started by this tracker, once it ends."""
@@ -218,24 +240,7 @@ class DagTracker:
         await self._connect_executor()
         run_id = new_id()
         run = self._make_run(run_id, plan, values, sink)
-        store = self.store
-        if store is not None:
-            now = time.time()
-            store.create_run(
-                RunRecord(
-                    id=run_id,
-                    workflow_id=workflow.id,
-                    workflow_name=workflow.name,
-                    document=msgspec.msgpack.encode(workflow),
-                    inputs=msgspec.msgpack.encode(values),
-                    state="running",
-                    nodes_total=len(workflow.nodes),
-                    created_at=now,
-                    updated_at=now,
-                    cancel_requested=False,
-                    **this_process(),
-                )
-            )
+        self._record(run_id, workflow, values)
         self._spawn(run, resumed=False)
         return ExecutionId(run_id)
 
@@ -260,6 +265,59 @@ class DagTracker:
         return None if record.metrics is None else msgspec.msgpack.decode(record.metrics, type=RunMetrics)
 
     # -- internals ------------------------------------------------------------------
+
+    def _record(self, run_id: str, workflow: Workflow, inputs: Mapping[str, Any], parent_id: str | None = None) -> None:
+        """Record a run that this process starts now (nothing when the tracker keeps no records)."""
+        store = self.store
+        if store is None:
+            return
+        now = time.time()
+        store.create_run(
+            RunRecord(
+                id=run_id,
+                workflow_id=workflow.id,
+                workflow_name=workflow.name,
+                document=msgspec.msgpack.encode(workflow),
+                inputs=msgspec.msgpack.encode(inputs),
+                state="running",
+                nodes_total=len(workflow.nodes),
+                created_at=now,
+                updated_at=now,
+                cancel_requested=False,
+                parent_id=parent_id,
+                **this_process(),
+            )
+        )
+
+    def _refuse_running(self, record: RunRecord) -> None:
+        if record.id in self._runs or self.alive(record):
+            raise ValidationError(
+                f"Run {record.id} is still running (process {record.pid} on {record.hostname});"
+                f" wait for it, or `symphony runs cancel {record.id}` first."
+            )
+
+    async def _restored(
+        self, run_id: str, plan: Plan, rerun: set[str]
+    ) -> dict[str, tuple[Mapping[str, Any] | None, NodeResult]]:
+        """The nodes of ``run_id`` that succeeded, with their outputs, except those in ``rerun``."""
+        restored: dict[str, tuple[Mapping[str, Any] | None, NodeResult]] = {}
+        for node_id, node in self.require_store().nodes(run_id).items():
+            if node.state != "succeeded" or node_id not in plan.nodes or node_id in rerun:
+                continue
+            result = NodeResult(
+                node_id=node_id,
+                state="succeeded",
+                attempts=node.attempts,
+                queue_wait=node.queue_wait,
+                run_time=node.run_time,
+                detail=node.detail,
+            )
+            if node.detail == "shut":
+                restored[node_id] = (None, result)
+            else:
+                outputs = await decode_outputs(self.artifacts, node.outputs, node.outputs_ref)
+                restored[node_id] = (outputs, result)
+        return restored
 
     def plan(self, workflow: Workflow) -> Plan:
         """Validate ``workflow`` against the installed contributions and compile it; RunInvalidError if invalid."""
@@ -314,8 +372,30 @@ class DagTracker:
         )
 
     def _spawn(self, run: Run, *, resumed: bool) -> None:
+        store = self.store
+        log = None if store is None else RunLog(store.log_path(run.run_id))
+        if log is not None:
+            run.sinks.append(log)
         task = asyncio.create_task(run.main(resumed=resumed), name=f"symphony-run-{run.run_id}")
+        if log is not None:
+            task.add_done_callback(lambda _: log.close())
         self._runs[run.run_id] = (run, task)
+
+
+def no_such_node(run_id: str, workflow: Workflow, node: str) -> NotFoundError:
+    """The error for a node ``run_id``'s workflow lacks, with the closest name and the others."""
+    close = difflib.get_close_matches(node, workflow.nodes, n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    return NotFoundError(f"Run {run_id}'s workflow has no node {node!r}.{hint} Its nodes: {', '.join(workflow.nodes)}.")
+
+
+def is_bad_input(category: str) -> bool:
+    """Whether a node failure of ``category`` rejected its input: the same inputs would fail the same way."""
+    return category == "data.validation" or category.startswith("data.validation.")
+
+
+def _failed_on_bad_input(record: RunRecord) -> bool:
+    return record.state == "failed" and is_bad_input(record.failure_category or "")
 
 
 def _same_process_alive(pid: int, started: float | None) -> bool:

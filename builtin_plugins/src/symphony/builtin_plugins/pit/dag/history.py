@@ -1,0 +1,192 @@
+"""``symphony runs list|show|logs``: what the builtin tracker's run records and log files say."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import click
+import msgspec
+
+from symphony.hookspecs import NotFoundError, Workflow
+
+from .checkpoints import NodeRecord, RunRecord
+from .runlog import read_log
+from .tracker import DagTracker, no_such_node
+
+__all__ = ["add_record_commands", "echo_json"]
+
+_SHOWN = 60  # characters of one output value in `runs show`; --json has it whole
+
+
+def echo_json(document: Any) -> None:
+    click.echo(msgspec.json.format(msgspec.json.encode(document), indent=2).decode())
+
+
+def _when(timestamp: float | None) -> str:
+    if timestamp is None:
+        return "-"
+    return datetime.datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _state(tracker: DagTracker, record: RunRecord) -> str:
+    if record.state == "running" and not tracker.alive(record):
+        return "interrupted"
+    return record.state
+
+
+def _outputs(node: NodeRecord) -> Any:
+    """A node's checkpointed outputs; one stored as an artifact is named by its id (`symphony artifacts`)."""
+    if node.outputs_ref is not None:
+        return {"artifact": node.outputs_ref}
+    return None if node.outputs is None else msgspec.msgpack.decode(node.outputs)
+
+
+def _node_json(node: NodeRecord) -> dict[str, Any]:
+    return {
+        "state": node.state,
+        "attempts": node.attempts,
+        "retries": max(0, node.attempts - 1),
+        "queue_wait": node.queue_wait,
+        "run_time": node.run_time,
+        "cached": node.cached,
+        "error": node.error,
+        "detail": node.detail,
+        "outputs": _outputs(node),
+    }
+
+
+def _show_json(tracker: DagTracker, record: RunRecord, nodes: Mapping[str, NodeRecord]) -> dict[str, Any]:
+    document = msgspec.msgpack.decode(record.document, type=Workflow)
+    totals = tracker.totals(record)
+    return {
+        "run_id": record.id,
+        "parent_id": record.parent_id,
+        "workflow_id": record.workflow_id,
+        "workflow_name": record.workflow_name,
+        "state": _state(tracker, record),
+        "created_at": record.created_at,
+        "finished_at": record.finished_at,
+        "error": record.error,
+        "log": str(tracker.require_store().log_path(record.id)),
+        "inputs": msgspec.msgpack.decode(record.inputs),
+        "outputs": None if record.outputs is None else msgspec.msgpack.decode(record.outputs),
+        "metrics": None if totals is None else msgspec.to_builtins(totals),
+        "nodes": {
+            node_id: _node_json(nodes[node_id]) if node_id in nodes else {"state": "pending"}
+            for node_id in document.nodes
+        },
+    }
+
+
+def _short(value: Any) -> str:
+    """``value`` as JSON on one line, cut to ``_SHOWN`` characters."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= _SHOWN else text[: _SHOWN - 1] + "…"
+
+
+def _print_show(record: RunRecord, document: dict[str, Any]) -> None:
+    click.echo(f"run {record.id}  {record.workflow_name} ({record.workflow_id})  {document['state']}")
+    if record.parent_id:
+        click.echo(f"retry of run {record.parent_id}")
+    click.echo(f"started {_when(record.created_at)}  finished {_when(record.finished_at)}")
+    if record.error:
+        click.echo(f"error: {record.error}")
+    click.echo(f"  {'NODE':<20} {'STATE':<10} {'ATTEMPTS':>8} {'QUEUE ms':>9} {'RUN ms':>9}  NOTE")
+    for node_id, node in document["nodes"].items():
+        if node["state"] == "pending":
+            click.echo(f"  {node_id:<20} pending")
+            continue
+        note = node["error"] or ("cached" if node["cached"] else node["detail"] or "")
+        click.echo(
+            f"  {node_id:<20} {node['state']:<10} {node['attempts']:>8} {node['queue_wait'] * 1000:>9.2f}"
+            f" {node['run_time'] * 1000:>9.2f}  {note}"
+        )
+    metrics = document["metrics"]
+    if metrics is not None:
+        click.echo(
+            f"totals: {metrics['nodes']} nodes, {metrics['succeeded']} succeeded, {metrics['failed']} failed,"
+            f" {metrics['skipped']} skipped, {metrics['cached']} cached, {metrics['retries']} retries;"
+            f" queue {metrics['queue_wait'] * 1000:.2f} ms, run {metrics['run_time'] * 1000:.2f} ms,"
+            f" wall {metrics['wall_time'] * 1000:.2f} ms"
+        )
+    produced = {node_id: node["outputs"] for node_id, node in document["nodes"].items() if node.get("outputs")}
+    if produced:
+        click.echo("node outputs (cut short; --json has them whole):")
+        for node_id, outputs in produced.items():
+            for port, value in outputs.items():
+                click.echo(f"  {node_id}.{port} = {_short(value)}")
+    if document["outputs"]:
+        click.echo("outputs:")
+        for name, value in document["outputs"].items():
+            click.echo(f"  {name} = {json.dumps(value, ensure_ascii=False)}")
+    click.echo(f"log: {document['log']}")
+
+
+def add_record_commands(runs: click.Group, records: Callable[[], DagTracker]) -> None:
+    """Add ``list``, ``show`` and ``logs`` to ``runs``; ``records()`` is the builtin tracker they read."""
+
+    @runs.command("list")
+    @click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1), help="How many, newest first.")
+    @click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+    def list_runs(limit: int, as_json: bool) -> None:
+        """The most recent runs: id, workflow, state, when, nodes."""
+        dag = records()
+        found = dag.require_store().runs(limit)
+        if as_json:
+            echo_json(
+                [
+                    {
+                        "run_id": r.id,
+                        "parent_id": r.parent_id,
+                        "workflow_id": r.workflow_id,
+                        "state": _state(dag, r),
+                        "created_at": r.created_at,
+                        "finished_at": r.finished_at,
+                        "nodes_total": r.nodes_total,
+                        "error": r.error,
+                    }
+                    for r in found
+                ]
+            )
+            return
+        if not found:
+            click.echo("No runs yet; start one with `symphony run FILE`.")
+            return
+        click.echo(f"{'RUN':<32}  {'WORKFLOW':<20}  {'STATE':<11}  {'STARTED':<19}  NODES")
+        for r in found:
+            click.echo(
+                f"{r.id:<32}  {r.workflow_id[:20]:<20}  {_state(dag, r):<11}  {_when(r.created_at)}  {r.nodes_total}"
+            )
+
+    @runs.command("show")
+    @click.argument("run_id")
+    @click.option("--json", "as_json", is_flag=True, help="Print one JSON document, every node's outputs whole.")
+    def show(run_id: str, as_json: bool) -> None:
+        """One run: its state, each node's state, metrics and outputs, the totals, the outputs and its log file."""
+        dag = records()
+        store = dag.require_store()
+        record = store.run(run_id)
+        document = _show_json(dag, record, store.nodes(record.id))
+        if as_json:
+            echo_json(document)
+        else:
+            _print_show(record, document)
+
+    @runs.command("logs")
+    @click.argument("run_id")
+    @click.argument("node", required=False)
+    def logs(run_id: str, node: str | None) -> None:
+        """The log of a run (its events, one line each), or only the lines of NODE."""
+        store = records().require_store()
+        record = store.run(run_id)
+        path = store.log_path(record.id)
+        if not path.exists():
+            raise NotFoundError(f"Run {record.id} has no log file {path} (runs recorded before logs were kept).")
+        workflow = msgspec.msgpack.decode(record.document, type=Workflow)
+        if node is not None and node not in workflow.nodes:
+            raise no_such_node(record.id, workflow, node)
+        for line in read_log(path, node):
+            click.echo(line)
