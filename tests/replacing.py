@@ -60,3 +60,10 @@ def serving(command: str, socket: Path, *, env: Mapping[str, str], cwd: Path) ->
         if process.poll() is None:
             process.kill()
         process.wait(30)
+
+
+def served_port(cli: Symphony, port: str) -> tuple[str, str, str]:
+    """The active distro, and the plugin and type serving ``port``, as ``symphony doctor`` reports them."""
+    health = cli.json("doctor", returncodes=(0, 1))  # 1: ports no plugin provides yet
+    report = next(p for p in health["ports"] if p["port"] == port)
+    return health["distro"], report["provider"], report["type"]
