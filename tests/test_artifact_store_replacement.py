@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.replacing import logged_calls, replacing_cli
+from tests.replacing import logged_calls, replacing_cli, served_port
 
 if TYPE_CHECKING:  # pytest imports conftest itself; annotations only need the names
     from tests.conftest import Installer, Symphony
@@ -43,14 +43,7 @@ def run_welcome(cli: Symphony, *options: str) -> Any:
 
 @pytest.mark.slow
 def test_the_profile_makes_the_replacement_serve_the_artifact_store_port(cli: Symphony) -> None:
-    health = cli.json("doctor", returncodes=(0, 1))  # 1: ports no plugin provides yet
-
-    report = next(p for p in health["ports"] if p["port"] == "artifact_store")
-    assert (health["distro"], report["provider"], report["type"]) == (
-        "own-artifacts",
-        "own-artifact-store",
-        "RecordingStore",
-    )
+    assert served_port(cli, "artifact_store") == ("own-artifacts", "own-artifact-store", "RecordingStore")
 
 
 @pytest.mark.slow

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.replacing import logged_calls, replacing_cli, serving
+from tests.replacing import logged_calls, replacing_cli, served_port, serving
 
 if TYPE_CHECKING:  # pytest imports conftest itself; annotations only need the names
     from tests.conftest import Installer, Symphony
@@ -44,14 +44,13 @@ def served(cli: Symphony) -> Iterator[tuple[subprocess.Popen[str], str]]:
 
 @pytest.mark.slow
 def test_the_profile_makes_the_replacement_serve_the_conductor_port(cli: Symphony) -> None:
+    assert served_port(cli, "conductor") == ("own-conductor", "own-conductor", "RecordingConductor")
+
+
+@pytest.mark.slow
+def test_the_conductors_health_check_asks_the_replacement(cli: Symphony) -> None:
     health = cli.json("doctor", returncodes=(0, 1))  # 1: ports no plugin provides yet
 
-    report = next(p for p in health["ports"] if p["port"] == "conductor")
-    assert (health["distro"], report["provider"], report["type"]) == (
-        "own-conductor",
-        "own-conductor",
-        "RecordingConductor",
-    )
     assert health["components"]["conductor"]["status"] == "ok"
     assert [call["method"] for call in calls(cli)] == ["get_status"]
 
