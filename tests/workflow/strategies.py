@@ -2,7 +2,8 @@
 
 Node ids come from a small alphabet so that edges collide, dangle and close
 cycles often; ports come from every port the catalogue knows (plus a stranger),
-so wrong ports, type mismatches and conflicting inputs all happen.
+so wrong ports, type mismatches and conflicting inputs all happen; operators
+sometimes carry constant inputs (``with``), right, wrong or for a missing port.
 
 Workflows are generated without duplicate edge keys: ``ValidatedWorkflow`` keeps
 a duplicate edge (and its ``duplicate_edge`` problem) apart from the edge it
@@ -115,8 +116,10 @@ _CONTROL_NODES: Final = st.one_of(
     st.just(ControlNode(control="gate")),
     st.sampled_from(_GATE_CONDITIONS).map(lambda when: _control("gate", {"when": when})),
 )
-_OPERATORS: Final = st.sampled_from((*sorted(CATALOGUE.operators) * 3, "translate", "nope")).map(
-    lambda uses: OperatorNode(uses=uses)
+#: Constant inputs: mostly none; else right, of the wrong type, or for a port the node lacks.
+_CONSTANTS: Final = st.sampled_from(({}, {}, {}, {"text": "hi"}, {"text": 1}, {"value": 2.5}, {"nope": True}))
+_OPERATORS: Final = st.tuples(st.sampled_from((*sorted(CATALOGUE.operators) * 3, "translate", "nope")), _CONSTANTS).map(
+    lambda parts: OperatorNode(uses=parts[0], with_=dict(parts[1]))
 )
 _NODES: Final[st.SearchStrategy[Node]] = st.one_of(
     _OPERATORS,
