@@ -154,3 +154,17 @@ def test_a_run_passes_the_constant_to_the_node(tmp_path: Path) -> None:
 def test_the_builder_gives_constants_with_with_() -> None:
     built = WorkflowBuilder("w").add_operator("s", "sink", with_={"text": "hi"}).build(CATALOGUE)
     assert built.nodes["s"].with_ == {"text": "hi"}
+
+
+def test_workflow_convert_keeps_constants_through_every_format(tmp_path: Path) -> None:
+    source = tmp_path / "greet.toml"
+    source.write_text(GREETING, encoding="utf-8")
+    env = {**os.environ, "SYMPHONY_CACHE_DIR": str(tmp_path / "cache"), "SYMPHONY_DATA_DIR": str(tmp_path / "data")}
+    for target, suffix in (("json", "json"), ("msgpack", "msgpack"), ("toml", "toml")):
+        output = tmp_path / f"next.{suffix}"
+        subprocess.run(
+            [SYMPHONY, "workflow", "convert", str(source), "--to", target, "-o", str(output)], env=env, check=True
+        )
+        source = tmp_path / f"greet-{suffix}.{suffix}"
+        output.rename(source)
+    assert decode(source.read_bytes(), "toml") == decode(GREETING.encode(), "toml")
