@@ -125,14 +125,18 @@ def handlers(conductor: ConductorPort, sink: RunSink | None = None) -> dict[str,
 
 
 def _portable(handler: Handler) -> Handler:
-    """Errors whose class cannot be rebuilt from a message alone cross the wire as their parent."""
-    from ..pit.dag.tracker import RunInvalidError  # only where a conductor serves: it runs workflows anyway
+    """A ValidationError of a subclass (a tracker's own, say) crosses the wire as a ValidationError.
+
+    The wire names its category (``data.validation``, as documented above);
+    the subclass may need more than a message to be rebuilt, or be unknown to the client.
+    """
 
     async def call(params: dict[str, Any]) -> Any:
         try:
             return await handler(params)
-        except RunInvalidError as error:
-            # error_class_for("data.validation.workflow") would pick RunInvalidError, which needs a report.
+        except ValidationError as error:
+            if type(error) is ValidationError:
+                raise
             raise ValidationError(str(error)) from error
 
     return call

@@ -11,21 +11,20 @@ import msgspec
 from symphony.hookspecs import ValidationError, Workflow
 
 from ..workflow.formats import WorkflowFormatError, decode, load
-from ..workflow.validate import ValidatedWorkflow
 
 __all__ = ["workflow_of"]
 
 
 def workflow_of(value: Any) -> Workflow:
-    """``value`` as a Workflow: a Workflow (or ValidatedWorkflow), a document dict, or a TOML/JSON file path.
+    """``value`` as a Workflow: a Workflow or what carries one (``.workflow``), a document, or a TOML/JSON path.
 
     Raises WorkflowFormatError for a file or document that is not a workflow,
     ValidationError for anything else.
     """
     if isinstance(value, Workflow):
         return value
-    if isinstance(value, ValidatedWorkflow):
-        return value.workflow
+    if isinstance(carried := getattr(value, "workflow", None), Workflow):
+        return carried
     if isinstance(value, str | PathLike):
         return load(Path(value))
     if isinstance(value, dict):
