@@ -1,5 +1,6 @@
-"""Isolated runtimes for untrusted extensions.
+"""Isolated runtimes for untrusted extensions, contributed to the host by the ``sandbox`` plugin.
 
-What is here now: a probe of the kernel's confinement mechanisms, reported by
-``symphony doctor``, which the subprocess runtime will rely on.
+In-process (trusted only), confined subprocess and Wasmtime; the host reaches
+them only through ``symphony_extension_runtimes`` (see :mod:`.plugin`), and
+``symphony doctor`` reports the kernel's confinement mechanisms (:mod:`.probe`).
 """
