@@ -276,6 +276,9 @@ class SubprocessWorker:
                 "its worker was killed and will start afresh",
                 worker=self.name,
             ) from None
+        except asyncio.CancelledError:  # its answer would reach the next call, and the extension works on
+            await self._discard()
+            raise
 
     async def _exchange(self, method: str, params: dict[str, Any]) -> Any:
         """Send one request and serve the worker's host calls until its answer arrives."""
