@@ -69,9 +69,23 @@ def test_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A site directory holding the test operators as an installed distribution (entry point, no pip)."""
     site = tmp_path_factory.mktemp("dag-site")
     shutil.copy(HERE / "ops.py", site / "symphony_dagtest_ops.py")
-    info = site / "symphony_dagtest-0.0.0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: symphony-dagtest\nVersion: 0.0.0\n")
-    (info / "entry_points.txt").write_text("[symphony.plugins]\ndagtest = symphony_dagtest_ops\n")
-    (info / "RECORD").write_text("")
+    register(site, "symphony-dagtest", "[symphony.plugins]\ndagtest = symphony_dagtest_ops\n")
     return site
+
+
+@pytest.fixture(scope="session")
+def slow_extension_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A site directory holding ``slow-ext``, a subprocess extension whose operator never returns (no pip)."""
+    site = tmp_path_factory.mktemp("slow-extension-site")
+    shutil.copytree(HERE / "slow_extension" / "symphony_slowext", site / "symphony_slowext")
+    register(site, "symphony-slowext", "[symphony.extensions]\nslow-ext = symphony_slowext\n")
+    return site
+
+
+def register(site: Path, distribution: str, entry_points: str) -> None:
+    """Record ``distribution`` (version 0.0.0) in ``site`` as installed, with ``entry_points``, as pip would."""
+    info = site / f"{distribution.replace('-', '_')}-0.0.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {distribution}\nVersion: 0.0.0\n")
+    (info / "entry_points.txt").write_text(entry_points)
+    (info / "RECORD").write_text("")

@@ -1,11 +1,14 @@
 """Ctrl-C during `symphony run`: the run stops cleanly, is checkpointed, and says how to resume it.
 
 Real subprocesses of the installed ``symphony`` command; SIGINT is sent once the
-slow node is seen running (its trace in the log), as a terminal's Ctrl-C would.
+slow node is seen running (its trace in the log, or its extension's worker
+process), as a terminal's Ctrl-C would.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -13,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import psutil
 import pytest
 
 from .conftest import started
@@ -63,6 +67,60 @@ def test_ctrl_c_cancels_the_run_prints_the_resume_command_and_exits_130(
         "slow": "cancelled",
         "after": "pending",
     }
+
+
+def _workers(process: subprocess.Popen[str]) -> list[psutil.Process]:
+    """The sandbox workers of ``slow-ext`` that ``process`` started."""
+    found = []
+    for child in psutil.Process(process.pid).children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            if "slow-ext" in " ".join(child.cmdline()):
+                found.append(child)
+    return found
+
+
+def _waiting(worker: psutil.Process) -> bool:
+    """Whether the extension's operator is running in ``worker``: it wrote ``waiting`` to its log."""
+    spec = json.loads(next(arg for arg in worker.cmdline() if arg.startswith("{")))
+    log = Path(spec["log_path"])
+    return log.exists() and "waiting" in log.read_text()
+
+
+def _stopped(worker: psutil.Process) -> bool:
+    try:
+        return not worker.is_running() or worker.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def test_ctrl_c_stops_the_worker_of_an_extension_node_that_was_running(
+    symphony: Callable[..., Symphony], slow_extension_site: Path, tmp_path: Path
+) -> None:
+    flow = tmp_path / "flow.toml"
+    flow.write_text(
+        'schema_version = 1\nid = "slow"\nname = "slow"\n[inputs]\nx = { type = "any" }\n[outputs]\nout = "w.value"\n'
+        '[nodes.w]\nkind = "operator"\nuses = "wait-forever"\n'
+        '[[edges]]\nkind = "data"\nfrom = "inputs.x"\nto = "w.value"\n'
+    )
+    process = _start(symphony(slow_extension_site), flow, stdout=subprocess.PIPE)
+    workers: list[psutil.Process] = []
+    try:
+
+        def seen() -> bool:
+            workers[:] = _workers(process)
+            return bool(workers)
+
+        _wait_until(seen, "the extension's worker to start")
+        _wait_until(lambda: _waiting(workers[0]), "the extension's operator to run")
+        os.kill(process.pid, signal.SIGINT)
+        assert process.wait(60) == 130
+        _wait_until(lambda: all(_stopped(worker) for worker in workers), "the extension's worker to stop")
+    finally:
+        if process.poll() is None:
+            process.kill()
+        for worker in workers:
+            with contextlib.suppress(psutil.Error):
+                worker.kill()
 
 
 def test_a_run_stopped_by_ctrl_c_resumes_to_completion_without_redoing_finished_nodes(

@@ -1,0 +1,1 @@
+"""A subprocess extension whose operator never finishes on its own: for Ctrl-C tests."""
