@@ -1,8 +1,8 @@
-"""``symphony run`` and ``symphony runs list|show|resume|cancel``.
+"""``symphony run`` and ``symphony runs resume|retry|cancel`` (``list|show|logs`` are in history.py).
 
 ``run``, ``runs resume`` and ``runs cancel`` use the ``dag_tracker`` port only,
-so they drive whichever tracker serves it; ``runs list`` and ``runs show`` read
-the builtin tracker's run records.
+so they drive whichever tracker serves it; ``runs resume --input`` and ``runs
+retry`` need the builtin tracker's run records, as ``list|show|logs`` do.
 
 Exit codes: 0 the run succeeded; 1 it failed or was cancelled, or a user error
 (unknown run, bad input); 2 the workflow cannot be read or is invalid (as
@@ -221,7 +221,7 @@ def _cancel(dag: DagTrackerPort, run_id: str) -> None:
 
 
 def runs_commands(tracker: Callable[[], DagTrackerPort], records: Callable[[], DagTracker]) -> click.Group:
-    """``symphony runs``: ``records()`` is the builtin tracker, whose run records ``list`` and ``show`` read."""
+    """``symphony runs``: ``records()`` is the builtin tracker, for the commands that read its run records."""
 
     @click.group("runs")
     def runs() -> None:
