@@ -16,12 +16,15 @@ import ssl
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from tenacity import RetryCallState, retry_if_exception_type
+
 from symphony.hookspecs import RetryPolicy, TransportError
 from symphony.hookspecs.wire.connection import EnvelopeFrames, StreamConnection
 from symphony.hookspecs.wire.frames import FrameProtocol
 from symphony.hookspecs.wire.framing import encode_frame
 from symphony.hookspecs.wire.handshake import RefusalCounter, client_handshake, encode_refusal, server_handshake
 
+from ..._backoff import retrying
 from ._config import TransportConfig, TransportConfigError, load_config
 from ._tls import describe_tls_failure
 
@@ -240,24 +243,30 @@ async def connect_with_retry(address: str, open_frames: OpenFrames, config: Tran
     """
     policy: RetryPolicy = config.retry_policy
     attempts = max(1, policy.max_attempts)
-    last: BaseException | None = None
 
     def factory() -> FrameProtocol:
         return FrameProtocol(
             max_frame_size=config.max_frame_size, buffer_size=config.buffer_size, output_limit=config.output_limit
         )
 
-    for attempt in range(1, attempts + 1):
-        await asyncio.sleep(policy.delay(attempt))
-        try:
-            _, protocol = await asyncio.wait_for(open_frames(factory), config.timeout)
-            return protocol
-        except ssl.SSLError as error:
-            raise describe_tls_failure(address, error, config) from None
-        except (OSError, TimeoutError) as error:
-            last = error
-            log.debug("connect to %s failed (attempt %d/%d): %s", address, attempt, attempts, error)
-    raise TransportError(f"cannot connect to {address} after {attempts} attempt(s): {last or 'timed out'}")
+    async def failed(state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome is not None else None
+        log.debug("connect to %s failed (attempt %d/%d): %s", address, state.attempt_number, attempts, error)
+
+    try:
+        async for attempt in retrying(
+            policy, retry=retry_if_exception_type((OSError, TimeoutError)), before_sleep=failed
+        ):
+            with attempt:
+                try:
+                    _, protocol = await asyncio.wait_for(open_frames(factory), config.timeout)
+                except ssl.SSLError as error:  # not retried: it will not fix itself
+                    raise describe_tls_failure(address, error, config) from None
+                return protocol
+    except (OSError, TimeoutError) as error:
+        why = str(error) or "timed out"
+        raise TransportError(f"cannot connect to {address} after {attempts} attempt(s): {why}") from None
+    raise AssertionError("unreachable: the last failure is re-raised")  # pragma: no cover
 
 
 async def connect_stream(address: str, open_frames: OpenFrames, config: TransportConfig) -> StreamConnection:
