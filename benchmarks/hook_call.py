@@ -10,6 +10,8 @@ With 1 and 10 implementations of ``symphony_event`` (broadcast):
 
 ``hook_call.host_async@N`` awaits ``host.acall("symphony_startup", context=...)``
 over N coroutine implementations against ``asyncio.gather`` of the coroutines.
+``hook_call.invoke@N`` awaits ``host.invoke(invocation)`` (the path of every node
+call) through N pass-through ``symphony_invoke`` wrappers, against awaiting the call.
 """
 
 from __future__ import annotations
@@ -17,14 +19,14 @@ from __future__ import annotations
 import asyncio
 import time
 import timeit
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Generator, Mapping
 from typing import Any
 
 import pluggy
 
 from benchmarks import _sites
 from benchmarks.run import Record, record
-from symphony.hookspecs import PROJECT_NAME, Event, hookimpl, hooks
+from symphony.hookspecs import PROJECT_NAME, Event, Invocation, hookimpl, hooks
 from symphony.host._host import Host
 
 __all__ = ["run"]
@@ -46,6 +48,16 @@ class _Starter:
     @hookimpl
     async def symphony_startup(self, context: object) -> None:
         return None
+
+
+class _Wrapper:
+    @hookimpl(wrapper=True)
+    def symphony_invoke(self, invocation: Invocation) -> Generator[None, Any, Any]:
+        return (yield)
+
+
+async def _node_call(inputs: Mapping[str, Any]) -> Mapping[str, Any]:
+    return inputs
 
 
 def _sync_timer(stmt: str, names: dict[str, Any]) -> Timer:
@@ -113,7 +125,21 @@ def _async_timers(loop: asyncio.AbstractEventLoop, size: int) -> dict[str, Timer
     async def acall() -> None:
         await host.acall("symphony_startup", context=context)
 
-    return {"gather": _async_timer(loop, gather), "host_async": _async_timer(loop, acall)}
+    wrapped = _host([_Wrapper() for _ in range(size)], False)
+    inputs = {"in": 1}
+
+    async def call() -> None:
+        await _node_call(inputs)
+
+    async def invoke() -> None:
+        await wrapped.invoke(Invocation(kind="operator", target="bench", inputs=inputs, call=_node_call))
+
+    return {
+        "gather": _async_timer(loop, gather),
+        "host_async": _async_timer(loop, acall),
+        "await": _async_timer(loop, call),
+        "invoke": _async_timer(loop, invoke),
+    }
 
 
 def run(quick: bool) -> list[Record]:
@@ -131,6 +157,7 @@ def run(quick: bool) -> list[Record]:
                 record(f"hook_call.host_profiled@{size}", us["host_profiled"], "us", pluggy_name, pluggy_us),
                 record(f"hook_call.host_emit@{size}", us["host_emit"], "us", pluggy_name, pluggy_us),
                 record(f"hook_call.host_async@{size}", us["host_async"], "us", f"asyncio.gather@{size}", us["gather"]),
+                record(f"hook_call.invoke@{size}", us["invoke"], "us", "await call", us["await"]),
             ]
     finally:
         loop.close()
