@@ -9,7 +9,16 @@ import networkx as nx
 
 from symphony.builtin_plugins.workflow import load
 from symphony.builtin_plugins.workflow.render import critical_path, to_dot, to_mermaid, to_networkx
-from symphony.hookspecs import ConditionalEdge, ControlEdge, ControlNode, DataEdge, Edge, NodeMetadata, OperatorNode
+from symphony.hookspecs import (
+    ConditionalEdge,
+    ControlEdge,
+    ControlNode,
+    DataEdge,
+    Edge,
+    NodeMetadata,
+    OperatorNode,
+    PortSpec,
+)
 
 from .helpers import workflow
 
@@ -70,9 +79,10 @@ def test_dot_of_the_triage_example_has_every_node_and_edge() -> None:
     lines = to_dot(document).splitlines()
     for node_id in document.nodes:
         assert sum(line.startswith(f'  "{node_id}" [label=') for line in lines) == 1, node_id
-    drawn = [line for line in lines if " -> " in line and line.startswith('  "')]
+    drawn = [line for line in lines if " -> " in line and line.startswith('  "') and '"outputs.' not in line]
+    drawn = [line for line in drawn if not line.startswith('  "inputs.')]
     between_nodes = [e for e in document.edges if e.source_node in document.nodes and e.target_node in document.nodes]
-    assert len(drawn) == len(between_nodes)  # workflow inputs are not drawn
+    assert len(drawn) == len(between_nodes)
     for line, edge in zip(drawn, between_nodes, strict=True):
         assert line.startswith(f'  "{edge.source_node}" -> "{edge.target_node}" ['), line
 
@@ -84,11 +94,55 @@ def test_mermaid_of_the_triage_example_has_every_node_and_every_edge_between_nod
     for mermaid_id in ids.values():
         assert sum(line.startswith((f"  {mermaid_id}[", f"  {mermaid_id}{{")) for line in lines) == 1
     between_nodes = [edge for edge in document.edges if edge.source_node in ids and edge.target_node in ids]
-    drawn = [line for line in lines if "->" in line]
+    drawn = [line for line in lines if "->" in line and line.startswith("  n") and not line.endswith("o0")]
     assert len(drawn) == len(between_nodes) == 7
     for line, edge in zip(drawn, between_nodes, strict=True):
         source, target = ids[edge.source_node], ids[edge.target_node]
         assert line.startswith(f"  {source} -") and line.endswith(f"> {target}"), line
+
+
+WITH_ENDS: Final = workflow(
+    {
+        "parse": OperatorNode(uses="json-parse"),
+        "fill": OperatorNode(uses="text-template", with_={"values": {"name": "Ada"}}),
+    },
+    [DataEdge(source="inputs.text", target="parse.text"), DataEdge(source="inputs.nope", target="parse.text")],
+    inputs={"text": PortSpec(type="string")},
+    outputs={"value": "parse.value", "greeting": "fill.text", "lost": "ghost.out"},
+)
+
+
+def test_dot_draws_the_workflow_inputs_outputs_and_constants() -> None:
+    assert to_dot(WITH_ENDS).splitlines() == [
+        'digraph "w" {',
+        "  rankdir=LR;",
+        "  node [shape=box, style=rounded];",
+        '  "parse" [label="parse\\njson-parse"];',
+        '  "fill" [label="fill\\ntext-template\\nwith values"];',
+        '  "inputs.text" [label="text: string", shape=invhouse];',
+        '  "outputs.value" [label="value", shape=house];',
+        '  "outputs.greeting" [label="greeting", shape=house];',
+        '  "outputs.lost" [label="lost", shape=house];',
+        '  "inputs.text" -> "parse" [label="text"];',
+        '  "parse" -> "outputs.value" [label="value"];',
+        '  "fill" -> "outputs.greeting" [label="text"];',
+        "}",
+    ]
+
+
+def test_mermaid_draws_the_workflow_inputs_outputs_and_constants() -> None:
+    assert to_mermaid(WITH_ENDS).splitlines() == [
+        "flowchart LR",
+        '  n0["parse<br/>json-parse"]',
+        '  n1["fill<br/>text-template<br/>with values"]',
+        '  i0[/"text: string"/]',
+        '  o0[\\"value"\\]',
+        '  o1[\\"greeting"\\]',
+        '  o2[\\"lost"\\]',
+        '  i0 -- "text" --> n0',
+        '  n0 -- "value" --> o0',
+        '  n1 -- "text" --> o1',
+    ]
 
 
 def test_the_networkx_graph_carries_kinds_and_skips_edges_to_non_nodes() -> None:

@@ -1,6 +1,8 @@
 """Drawing a workflow for people: levels in the terminal, Graphviz DOT, Mermaid.
 
-networkx is used for the analysis here (critical path); it is not on the
+The drawings show what a reader needs to use the workflow: its inputs (with
+their types) feeding the nodes, its named outputs, and each node's constant
+inputs (``with``).  networkx is used for the analysis here (critical path); it is not on the
 validator's hot path.
 """
 
@@ -10,7 +12,7 @@ import json
 
 import networkx as nx
 
-from symphony.hookspecs import ConditionalEdge, ControlEdge, ControlNode, Workflow
+from symphony.hookspecs import INPUTS_NODE, ConditionalEdge, ControlEdge, ControlNode, DataEdge, Workflow
 
 from .edits import edge_key
 
@@ -20,7 +22,30 @@ __all__ = ["critical_path", "to_dot", "to_mermaid", "to_networkx"]
 def _label(workflow: Workflow, node_id: str) -> str:
     node = workflow.nodes[node_id]
     what = node.control if type(node) is ControlNode else node.uses  # type: ignore[union-attr]
-    return node.metadata.label or f"{node_id}\n{what}"
+    constants = f"\nwith {', '.join(node.with_)}" if node.with_ else ""
+    return (node.metadata.label or f"{node_id}\n{what}") + constants
+
+
+def _input_edges(workflow: Workflow) -> list[tuple[str, str, str]]:
+    """(workflow input, node, port) for each data edge from a declared input to a node."""
+    return [
+        (edge.source_port, edge.target_node, edge.target_port)
+        for edge in workflow.edges
+        if type(edge) is DataEdge
+        and edge.source_node == INPUTS_NODE
+        and edge.source_port in workflow.inputs
+        and edge.target_node in workflow.nodes
+    ]
+
+
+def _output_edges(workflow: Workflow) -> list[tuple[str, str, str]]:
+    """(node, port, output name) for each named output of an existing node."""
+    found = []
+    for name, reference in workflow.outputs.items():
+        node, _, port = reference.partition(".")
+        if node in workflow.nodes:
+            found.append((node, port, name))
+    return found
 
 
 def to_networkx(workflow: Workflow) -> nx.MultiDiGraph[str]:
@@ -51,10 +76,16 @@ def to_dot(workflow: Workflow) -> str:
         shape = ", shape=diamond" if type(node) is ControlNode else ""
         colour = f", color={_quote(node.metadata.colour)}" if node.metadata.colour else ""
         lines.append(f"  {_quote(node_id)} [label={_quote(_label(workflow, node_id))}{shape}{colour}];")
+    for name, spec in workflow.inputs.items():
+        lines.append(f"  {_quote(f'{INPUTS_NODE}.{name}')} [label={_quote(f'{name}: {spec.type}')}, shape=invhouse];")
+    for name in workflow.outputs:
+        lines.append(f"  {_quote(f'outputs.{name}')} [label={_quote(name)}, shape=house];")
+    for name, node_id, port in _input_edges(workflow):
+        lines.append(f"  {_quote(f'{INPUTS_NODE}.{name}')} -> {_quote(node_id)} [label={_quote(port)}];")
     for edge in workflow.edges:
         source, target = edge.source.partition(".")[0], edge.target.partition(".")[0]
         if source not in workflow.nodes or target not in workflow.nodes:
-            continue  # workflow inputs and dangling ends are not drawn (as in Mermaid)
+            continue  # workflow inputs are drawn above; dangling ends are not drawn (as in Mermaid)
         if type(edge) is ConditionalEdge:
             style = f"style=dashed, label={_quote(edge.when)}"
         elif type(edge) is ControlEdge:
@@ -62,12 +93,16 @@ def to_dot(workflow: Workflow) -> str:
         else:
             style = f"label={_quote(edge.source.partition('.')[2] + ' -> ' + edge.target.partition('.')[2])}"
         lines.append(f"  {_quote(source)} -> {_quote(target)} [{style}];")
+    for node_id, port, name in _output_edges(workflow):
+        lines.append(f"  {_quote(node_id)} -> {_quote(f'outputs.{name}')} [label={_quote(port)}];")
     lines.append("}")
     return "\n".join(lines) + "\n"
 
 
 def to_mermaid(workflow: Workflow) -> str:
     ids = {node_id: f"n{index}" for index, node_id in enumerate(workflow.nodes)}
+    inputs = {name: f"i{index}" for index, name in enumerate(workflow.inputs)}
+    outputs = {name: f"o{index}" for index, name in enumerate(workflow.outputs)}
 
     def text(value: str) -> str:
         return value.replace('"', "#quot;").replace("\n", "<br/>")
@@ -76,6 +111,12 @@ def to_mermaid(workflow: Workflow) -> str:
     for node_id, node in workflow.nodes.items():
         label = text(_label(workflow, node_id))
         lines.append(f'  {ids[node_id]}{{"{label}"}}' if type(node) is ControlNode else f'  {ids[node_id]}["{label}"]')
+    for name, spec in workflow.inputs.items():
+        lines.append(f'  {inputs[name]}[/"{text(f"{name}: {spec.type}")}"/]')
+    for name in workflow.outputs:
+        lines.append(f'  {outputs[name]}[\\"{text(name)}"\\]')
+    for name, node_id, port in _input_edges(workflow):
+        lines.append(f'  {inputs[name]} -- "{text(port)}" --> {ids[node_id]}')
     for edge in workflow.edges:
         source, target = ids.get(edge.source.partition(".")[0]), ids.get(edge.target.partition(".")[0])
         if source is None or target is None:
@@ -87,4 +128,6 @@ def to_mermaid(workflow: Workflow) -> str:
         else:
             ports = text(edge.source.partition(".")[2] + " → " + edge.target.partition(".")[2])
             lines.append(f'  {source} -- "{ports}" --> {target}')
+    for node_id, port, name in _output_edges(workflow):
+        lines.append(f'  {ids[node_id]} -- "{text(port)}" --> {outputs[name]}')
     return "\n".join(lines) + "\n"
