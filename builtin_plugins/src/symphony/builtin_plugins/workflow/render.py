@@ -38,6 +38,12 @@ def _input_edges(workflow: Workflow) -> list[tuple[str, str, str]]:
     ]
 
 
+def _ends(workflow: Workflow) -> list[tuple[bool, str, str]]:
+    """The workflow's inputs, then its outputs, as drawn: (is an input, name, label)."""
+    inputs = [(True, name, f"{name}: {spec.type}") for name, spec in workflow.inputs.items()]
+    return inputs + [(False, name, name) for name in workflow.outputs]
+
+
 def _output_edges(workflow: Workflow) -> list[tuple[str, str, str]]:
     """(node, port, output name) for each named output of an existing node."""
     found = []
@@ -76,10 +82,9 @@ def to_dot(workflow: Workflow) -> str:
         shape = ", shape=diamond" if type(node) is ControlNode else ""
         colour = f", color={_quote(node.metadata.colour)}" if node.metadata.colour else ""
         lines.append(f"  {_quote(node_id)} [label={_quote(_label(workflow, node_id))}{shape}{colour}];")
-    for name, spec in workflow.inputs.items():
-        lines.append(f"  {_quote(f'{INPUTS_NODE}.{name}')} [label={_quote(f'{name}: {spec.type}')}, shape=invhouse];")
-    for name in workflow.outputs:
-        lines.append(f"  {_quote(f'outputs.{name}')} [label={_quote(name)}, shape=house];")
+    for is_input, name, label in _ends(workflow):
+        end, shape = (f"{INPUTS_NODE}.{name}", "invhouse") if is_input else (f"outputs.{name}", "house")
+        lines.append(f"  {_quote(end)} [label={_quote(label)}, shape={shape}];")
     for name, node_id, port in _input_edges(workflow):
         lines.append(f"  {_quote(f'{INPUTS_NODE}.{name}')} -> {_quote(node_id)} [label={_quote(port)}];")
     for edge in workflow.edges:
@@ -111,10 +116,9 @@ def to_mermaid(workflow: Workflow) -> str:
     for node_id, node in workflow.nodes.items():
         label = text(_label(workflow, node_id))
         lines.append(f'  {ids[node_id]}{{"{label}"}}' if type(node) is ControlNode else f'  {ids[node_id]}["{label}"]')
-    for name, spec in workflow.inputs.items():
-        lines.append(f'  {inputs[name]}[/"{text(f"{name}: {spec.type}")}"/]')
-    for name in workflow.outputs:
-        lines.append(f'  {outputs[name]}[\\"{text(name)}"\\]')
+    for is_input, name, label in _ends(workflow):
+        end, (start, stop) = (inputs[name], "//") if is_input else (outputs[name], "\\\\")
+        lines.append(f'  {end}[{start}"{text(label)}"{stop}]')
     for name, node_id, port in _input_edges(workflow):
         lines.append(f'  {inputs[name]} -- "{text(port)}" --> {ids[node_id]}')
     for edge in workflow.edges:
