@@ -1,4 +1,4 @@
-"""The supervised endpoint's restarts: tenacity's backoff waits what RetryPolicy says, over any bus.
+"""The supervised endpoint's restarts: the shared backoff waits what RetryPolicy says, over any bus.
 
 The conductor's process mode runs on :class:`SupervisedEndpoint`; these
 specify what it promises beyond tests/ipc/test_supervisor.py: the waits of
@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tenacity import AsyncRetrying, RetryCallState
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type
 
-from symphony.builtin_plugins._backoff import backoff
+from symphony.builtin_plugins._backoff import backoff, retrying
 from symphony.builtin_plugins.ipc.bus.supervisor import SupervisedEndpoint
 from symphony.hookspecs import (
     EndpointId,
@@ -52,6 +52,22 @@ def test_the_backoff_waits_what_the_retry_policy_says(policy: RetryPolicy) -> No
     for failed in range(1, 12):
         state.attempt_number = failed
         assert wait(state) == pytest.approx(policy.delay(failed + 1))
+
+
+class Asking(Exception):
+    def __init__(self, wait: float) -> None:
+        self.wait = wait
+
+
+def test_a_failure_that_asks_for_its_own_wait_gets_it_instead_of_the_backoff() -> None:
+    policy = RetryPolicy(backoff_initial=0.5)
+    waits = retrying(policy, retry=retry_if_exception_type(), asked=lambda e: e.wait if isinstance(e, Asking) else None)
+    state = RetryCallState(waits, None, (), {})
+
+    state.set_exception((Asking, Asking(7.0), None))
+    assert waits.wait(state) == 7.0
+    state.set_exception((ValueError, ValueError(), None))
+    assert waits.wait(state) == policy.delay(2)
 
 
 class DirectBus:

@@ -29,15 +29,25 @@ def retrying(
     *,
     retry: retry_base,
     attempts: int | None = None,
+    asked: Callable[[BaseException], float | None] | None = None,
     before_sleep: Callable[[RetryCallState], Awaitable[None]] | None = None,
 ) -> AsyncRetrying:
     """Up to ``attempts`` (default ``policy.max_attempts``) tries of what ``retry`` accepts, waiting ``backoff``.
 
-    The last failure is re-raised as it is; ``before_sleep`` runs before each wait.
+    ``asked`` gives the wait a failure asks for itself (a server's
+    ``Retry-After``), or None for the backoff.  The last failure is re-raised
+    as it is; ``before_sleep`` runs before each wait.
     """
+    exponential = backoff(policy)
+
+    def wait(state: RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome is not None else None
+        own = asked(error) if asked is not None and error is not None else None
+        return exponential(state) if own is None else own
+
     return AsyncRetrying(
         stop=stop_after_attempt(max(1, policy.max_attempts if attempts is None else attempts)),
-        wait=backoff(policy),
+        wait=wait,
         retry=retry,
         reraise=True,
         before_sleep=before_sleep,

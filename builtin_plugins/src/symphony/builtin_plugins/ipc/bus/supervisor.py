@@ -28,9 +28,7 @@ import logging
 import signal
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any, Final, Literal
-
-from tenacity import RetryCallState, retry_if_exception_type
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from symphony.hookspecs import (
     EndpointId,
@@ -46,9 +44,11 @@ from symphony.hookspecs import (
 )
 from symphony.hookspecs.ports import MessageBus
 
-from ..._backoff import retrying
 from ..endpoint import PING
 from ..transports.stdio import ProcessConnection, StdioTransport
+
+if TYPE_CHECKING:  # tenacity is imported when a child first needs watching: `doctor` stays quick
+    from tenacity import RetryCallState
 
 __all__ = ["DEFAULT_RESTART", "EndpointState", "SupervisedEndpoint"]
 
@@ -221,6 +221,10 @@ class SupervisedEndpoint:
         Each tenacity attempt is one child's life; a child that ran
         ``stable_after`` seconds starts the count (and the backoff) over.
         """
+        from tenacity import retry_if_exception_type
+
+        from ..._backoff import retrying
+
         current: ProcessConnection | None = connection
         restarts = retrying(
             self.restart,
