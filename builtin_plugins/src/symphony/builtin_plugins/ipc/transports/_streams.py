@@ -16,15 +16,12 @@ import ssl
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from tenacity import RetryCallState, retry_if_exception_type
-
 from symphony.hookspecs import RetryPolicy, TransportError
 from symphony.hookspecs.wire.connection import EnvelopeFrames, StreamConnection
 from symphony.hookspecs.wire.frames import FrameProtocol
 from symphony.hookspecs.wire.framing import encode_frame
 from symphony.hookspecs.wire.handshake import RefusalCounter, client_handshake, encode_refusal, server_handshake
 
-from ..._backoff import retrying
 from ._config import TransportConfig, TransportConfigError, load_config
 from ._tls import describe_tls_failure
 
@@ -241,6 +238,10 @@ async def connect_with_retry(address: str, open_frames: OpenFrames, config: Tran
     the policy says; the final error names the address and the attempts made.
     A TLS failure is not retried: it will not fix itself (TlsError says why).
     """
+    from tenacity import RetryCallState, retry_if_exception_type  # on first connect: keeps plugin loading cheap
+
+    from ..._backoff import retrying
+
     policy: RetryPolicy = config.retry_policy
     attempts = max(1, policy.max_attempts)
 
