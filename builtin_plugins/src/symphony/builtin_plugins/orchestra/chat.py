@@ -15,7 +15,6 @@ server said.
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
@@ -117,28 +116,45 @@ class ChatInstrument:
         self, client: httpx.AsyncClient, url: str, body: dict[str, Any], headers: dict[str, str]
     ) -> httpx.Response:
         import httpx
+        from tenacity import retry_if_exception_type
 
-        attempts = self._retry.max_attempts
-        for attempt in range(1, attempts + 1):
+        from .._backoff import retrying
+
+        async def once() -> httpx.Response:
             try:
                 response = await client.post(url, json=body, headers=headers)
             except httpx.TimeoutException:
-                problem = f"no answer within {self.settings['timeout']:g} s"
+                raise _Unanswered(f"no answer within {self.settings['timeout']:g} s") from None
             except httpx.TransportError as error:
-                problem = f"{type(error).__name__}: {error}"
-            else:
-                if response.status_code != 429 and response.status_code < 500:
-                    return response
+                raise _Unanswered(f"{type(error).__name__}: {error}") from None
+            if response.status_code == 429 or response.status_code >= 500:
                 problem = f"HTTP {response.status_code}: {_server_message(response)}"
-                if attempt < attempts:
-                    wait = _retry_after(response)
-                    await asyncio.sleep(self._retry.delay(attempt + 1) if wait is None else wait)
-                    continue
-            if attempt < attempts:
-                await asyncio.sleep(self._retry.delay(attempt + 1))
-                continue
-            raise NetworkError(f"Chat completion at {url} failed after {attempts} attempt(s): {problem}.")
+                raise _Unanswered(problem, wait=_retry_after(response))
+            return response
+
+        unanswered = retry_if_exception_type(_Unanswered)
+        try:
+            async for attempt in retrying(self._retry, retry=unanswered, asked=_Unanswered.asked):
+                with attempt:
+                    return await once()
+        except _Unanswered as failure:
+            raise NetworkError(
+                f"Chat completion at {url} failed after {self._retry.max_attempts} attempt(s): {failure}."
+            ) from None
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+class _Unanswered(Exception):
+    """No usable answer (no response, a rate limit, a server error): worth another attempt."""
+
+    def __init__(self, problem: str, *, wait: float | None = None) -> None:
+        super().__init__(problem)
+        self.wait = wait
+
+    @staticmethod
+    def asked(error: BaseException) -> float | None:
+        """The wait the server asked for (``Retry-After``), if it did."""
+        return error.wait if isinstance(error, _Unanswered) else None
 
 
 def _retry_after(response: httpx.Response) -> float | None:
