@@ -120,3 +120,28 @@ def test_an_unknown_exporter_is_refused_naming_the_setting(symphony: Callable[..
     result = symphony().run("--set", "components.telemetry.options.exporter=zipkin", "run", WELCOME, "--input", USER)
     assert result.returncode != 0 and "Traceback" not in result.stderr
     assert "`components.telemetry.options.exporter` = 'zipkin'" in result.stderr
+
+
+WITHOUT_OTLP = """
+import sys
+sys.modules["opentelemetry.exporter.otlp.proto.http.trace_exporter"] = None  # as if the extra were not installed
+from symphony.host.cli import main
+main(sys.argv[1:])
+"""
+OTLP = ("--set", "components.telemetry.options.exporter=otlp")
+
+
+def test_otlp_without_its_extra_is_a_warning_saying_what_to_install_and_the_run_goes_on(
+    symphony: Callable[..., Symphony],
+) -> None:
+    result = symphony().python(WITHOUT_OTLP, *OTLP, "run", WELCOME, "--input", USER, "--json")
+    assert parse_json(result)["state"] == "succeeded"
+    (warning,) = result.stderr.strip().splitlines()
+    assert warning.startswith("symphony: WARNING: tracing is off:")
+    assert "pip install 'symphony-builtins[otlp]'" in warning
+
+
+def test_doctor_reports_an_exporter_that_could_not_be_set_up(symphony: Callable[..., Symphony]) -> None:
+    result = symphony().python(WITHOUT_OTLP, *OTLP, "doctor", "--json")
+    check = json.loads(result.stdout)["checks"]["telemetry"]
+    assert check["status"] == "failed" and "symphony-builtins[otlp]" in check["message"]
