@@ -6,17 +6,13 @@ sees Symphony through a ``.pth`` file), and the real ``symphony`` command.
 
 from __future__ import annotations
 
-import json
-import os
 import sqlite3
-import subprocess
-import sys
-import sysconfig
 import textwrap
 from pathlib import Path
-from typing import Any
 
 import pytest
+
+from .venv_env import Environment
 
 pytestmark = pytest.mark.slow
 
@@ -49,78 +45,35 @@ def _manifest(publisher: str, version: str) -> str:
     )
 
 
-class Environment:
-    """A virtual environment to pip install into and uninstall from, and ``symphony`` run in it."""
+def install_notes(env: Environment, distribution: str, *, publisher: str, version: str = "1.0.0") -> None:
+    """Write a distribution providing the extension ``notes`` and pip install it."""
+    source = env.root / f"{distribution}-{version}-{publisher}"
+    package = source / "src" / "notes_ext"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("", encoding="utf-8")
+    (package / "main.py").write_text("def run(inputs, context):\n    return inputs\n", encoding="utf-8")
+    (package / "symphony-extension.toml").write_text(_manifest(publisher, version), encoding="utf-8")
+    (source / "pyproject.toml").write_text(
+        textwrap.dedent(
+            f"""\
+            [build-system]
+            requires = ["hatchling>=1.24"]
+            build-backend = "hatchling.build"
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root / "venv")], check=True)
-        self.python_path = root / "venv" / "bin" / "python"
-        purelib = subprocess.run(
-            [str(self.python_path), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        ours = sysconfig.get_path("purelib")
-        Path(purelib, "_symphony.pth").write_text(f"import site; site.addsitedir({ours!r})\n", encoding="utf-8")
+            [project]
+            name = "{distribution}"
+            version = "{version}"
 
-    def pip(self, *args: str) -> None:
-        command = [sys.executable, "-m", "pip", "--python", str(self.python_path), "--disable-pip-version-check", *args]
-        result = subprocess.run(command, capture_output=True, text=True, check=False, timeout=300)
-        assert result.returncode == 0, f"pip {' '.join(args)}:\n{result.stdout}\n{result.stderr}"
+            [project.entry-points."symphony.extensions"]
+            notes = "notes_ext"
 
-    def install(self, distribution: str, *, publisher: str, version: str = "1.0.0") -> None:
-        """Write a distribution providing the extension ``notes`` and pip install it."""
-        source = self.root / f"{distribution}-{version}-{publisher}"
-        package = source / "src" / "notes_ext"
-        package.mkdir(parents=True)
-        (package / "__init__.py").write_text("", encoding="utf-8")
-        (package / "main.py").write_text("def run(inputs, context):\n    return inputs\n", encoding="utf-8")
-        (package / "symphony-extension.toml").write_text(_manifest(publisher, version), encoding="utf-8")
-        (source / "pyproject.toml").write_text(
-            textwrap.dedent(
-                f"""\
-                [build-system]
-                requires = ["hatchling>=1.24"]
-                build-backend = "hatchling.build"
-
-                [project]
-                name = "{distribution}"
-                version = "{version}"
-
-                [project.entry-points."symphony.extensions"]
-                notes = "notes_ext"
-
-                [tool.hatch.build.targets.wheel]
-                packages = ["src/notes_ext"]
-                """
-            ),
-            encoding="utf-8",
-        )
-        self.pip("install", "--no-deps", "--no-build-isolation", "--no-index", "--quiet", str(source))
-
-    def uninstall(self, distribution: str) -> None:
-        self.pip("uninstall", "--yes", "--quiet", distribution)
-
-    def python(self, code: str, *args: str) -> subprocess.CompletedProcess[str]:
-        """``python -c CODE ARGS...`` in the environment, with its own cache and data directories."""
-        env = {key: value for key, value in os.environ.items() if not key.startswith("SYMPHONY_")}
-        env.pop("PYTHONPATH", None)
-        env.update(SYMPHONY_CACHE_DIR=str(self.root / "cache"), SYMPHONY_DATA_DIR=str(self.root / "data"))
-        command = [str(self.python_path), "-c", code, *args]
-        return subprocess.run(command, cwd=self.root, env=env, capture_output=True, text=True, check=False, timeout=120)
-
-    def symphony(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return self.python("from symphony.host.cli import main; main()", *args)
-
-    def ok(self, *args: str) -> str:
-        result = self.symphony(*args)
-        assert result.returncode == 0, f"symphony {' '.join(args)}: exit {result.returncode}\n{result.stderr}"
-        return result.stdout
-
-    def json(self, *args: str) -> Any:
-        return json.loads(self.ok(*args, "--json"))
+            [tool.hatch.build.targets.wheel]
+            packages = ["src/notes_ext"]
+            """
+        ),
+        encoding="utf-8",
+    )
+    env.install(source)
 
 
 @pytest.fixture
@@ -129,11 +82,11 @@ def env(tmp_path: Path) -> Environment:
 
 
 def test_a_distribution_reusing_an_uninstalled_extensions_name_inherits_none_of_its_grants(env: Environment) -> None:
-    env.install("acme-notes", publisher="Acme")
+    install_notes(env, "acme-notes", publisher="Acme")
     env.ok("ext", "grant", "notes", PERMISSION)
     assert env.json("ext", "permissions", "notes")["effective"] == [PERMISSION]
     env.uninstall("acme-notes")
-    env.install("mallory-notes", publisher="Mallory")
+    install_notes(env, "mallory-notes", publisher="Mallory")
 
     report = env.json("ext", "permissions", "notes")
 
@@ -143,10 +96,10 @@ def test_a_distribution_reusing_an_uninstalled_extensions_name_inherits_none_of_
 
 
 def test_the_same_name_from_another_publisher_is_asked_to_be_granted_again(env: Environment) -> None:
-    env.install("notes-ext", publisher="Acme")
+    install_notes(env, "notes-ext", publisher="Acme")
     env.ok("ext", "grant", "notes", PERMISSION)
     env.uninstall("notes-ext")
-    env.install("notes-ext", publisher="Mallory")
+    install_notes(env, "notes-ext", publisher="Mallory")
 
     report = env.json("ext", "permissions", "notes")
 
@@ -155,25 +108,25 @@ def test_the_same_name_from_another_publisher_is_asked_to_be_granted_again(env: 
 
 
 def test_an_upgrade_of_the_same_distribution_keeps_its_grants(env: Environment) -> None:
-    env.install("acme-notes", publisher="Acme", version="1.0.0")
+    install_notes(env, "acme-notes", publisher="Acme", version="1.0.0")
     env.ok("ext", "grant", "notes", PERMISSION)
-    env.install("acme-notes", publisher="Acme", version="2.0.0")
+    install_notes(env, "acme-notes", publisher="Acme", version="2.0.0")
 
     assert env.json("ext", "permissions", "notes")["effective"] == [PERMISSION]
 
 
 def test_a_trust_mark_is_not_inherited_by_another_distribution(env: Environment) -> None:
-    env.install("acme-notes", publisher="Acme")
+    install_notes(env, "acme-notes", publisher="Acme")
     env.ok("ext", "grant", "notes", "--trust")
     assert env.json("ext", "permissions", "notes")["trusted"] is not None
     env.uninstall("acme-notes")
-    env.install("mallory-notes", publisher="Mallory")
+    install_notes(env, "mallory-notes", publisher="Mallory")
 
     assert env.json("ext", "permissions", "notes")["trusted"] is None
 
 
 def test_grants_of_an_uninstalled_extension_are_listed_as_stale(env: Environment) -> None:
-    env.install("acme-notes", publisher="Acme")
+    install_notes(env, "acme-notes", publisher="Acme")
     env.ok("ext", "grant", "notes", PERMISSION)
     assert env.json("ext", "grants")["stale"] == {}
     env.uninstall("acme-notes")
@@ -186,10 +139,10 @@ def test_grants_of_an_uninstalled_extension_are_listed_as_stale(env: Environment
 
 
 def test_prune_removes_stale_grants_and_trust_marks_and_keeps_current_ones(env: Environment) -> None:
-    env.install("acme-notes", publisher="Acme")
+    install_notes(env, "acme-notes", publisher="Acme")
     env.ok("ext", "grant", "notes", PERMISSION, "--trust")
     env.uninstall("acme-notes")
-    env.install("mallory-notes", publisher="Mallory")
+    install_notes(env, "mallory-notes", publisher="Mallory")
     env.ok("ext", "grant", "notes", "network:other.example.com")
 
     pruned = env.ok("ext", "grants", "--prune")
@@ -202,10 +155,10 @@ def test_prune_removes_stale_grants_and_trust_marks_and_keeps_current_ones(env: 
 
 
 def test_a_denial_after_the_name_changed_hands_says_whose_the_old_grants_were(env: Environment) -> None:
-    env.install("acme-notes", publisher="Acme")
+    install_notes(env, "acme-notes", publisher="Acme")
     env.ok("ext", "grant", "notes", PERMISSION)
     env.uninstall("acme-notes")
-    env.install("mallory-notes", publisher="Mallory")
+    install_notes(env, "mallory-notes", publisher="Mallory")
 
     probe = env.python(DECIDE)
 
