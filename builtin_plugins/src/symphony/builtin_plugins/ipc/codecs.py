@@ -10,6 +10,8 @@ from symphony.hookspecs.wire.codecs import CODECS
 
 SYMPHONY_API = "^1.0"
 
+__all__ = ["CODECS", "symphony_codecs", "symphony_health_checks"]
+
 
 @hookimpl
 def symphony_codecs(context: HostContext) -> list[CodecSpec]:
