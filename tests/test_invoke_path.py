@@ -135,6 +135,20 @@ async def test_a_wrapper_that_yields_twice_is_an_error_naming_its_plugin(tmp_pat
         await made.context.invoke(call("one", lambda inputs: 1))
 
 
+class NeverYields:
+    @hookimpl(wrapper=True)
+    def symphony_invoke(self, invocation: Invocation) -> Generator[None, Any, Any]:
+        if invocation.target:
+            return None
+        yield
+
+
+async def test_a_wrapper_that_returns_without_yielding_is_an_error_naming_its_plugin(tmp_path: Path) -> None:
+    made = host(tmp_path, NeverYields())
+    with pytest.raises(RuntimeError, match="'NeverYields' has a symphony_invoke wrapper that returned without"):
+        await made.context.invoke(call("one", lambda inputs: 1))
+
+
 async def test_an_invocation_made_inside_another_has_it_as_parent_and_inherits_its_node_and_run(
     tmp_path: Path,
 ) -> None:

@@ -34,6 +34,7 @@ __all__ = [
 
 #: The invocation running in this task, so one made inside it (an extension node's sandbox hop) nests.
 _CURRENT: ContextVar[Invocation | None] = ContextVar("symphony_invocation", default=None)
+_RETURNED: Any = object()
 
 
 class _Implementations(Protocol):
@@ -176,7 +177,10 @@ async def invoke(caller: pluggy.HookCaller, invocation: Invocation) -> Any:
             for impl in impls:
                 if impl.wrapper or impl.hookwrapper:
                     generator = cast("Generator[Any, Any, Any]", impl.function(*args[: len(impl.argnames)]))
-                    next(generator)
+                    if next(generator, _RETURNED) is _RETURNED:
+                        raise RuntimeError(
+                            f"Plugin {impl.plugin_name!r} has a symphony_invoke wrapper that returned without yielding."
+                        )
                     entered.append((impl, generator))
             for impl in impls:
                 if not (impl.wrapper or impl.hookwrapper):
