@@ -129,17 +129,6 @@ class InProcessBus:
             ),
         )
 
-    def fail_pending(self, endpoint_id: EndpointId, reason: str) -> int:
-        """Fail the requests pending on ``endpoint_id`` with TransportError(``reason``); returns how many.
-
-        For whoever serves an endpoint from elsewhere (a supervised process
-        that died): its callers get a clear error now instead of a timeout.
-        """
-        return self._tracker.fail_for(
-            endpoint_id,
-            lambda p: TransportError(f"Request {p.method!r} to endpoint {p.recipient!r} failed: {reason}."),
-        )
-
     def endpoints(self) -> list[EndpointId]:
         return sorted(self._handlers)
 
