@@ -176,12 +176,15 @@ class NodeSignature(_Document, frozen=True, kw_only=True):
     """The typed ports of an instrument or operator, as the validator needs them.
 
     Built from plugins' contributions and extensions' manifests;
-    ``provider`` names the plugin or distribution offering it.
+    ``provider`` names the plugin or distribution offering it.  ``config``
+    holds the config keys it declares; when it declares none, its config is
+    not checked.
     """
 
     inputs: dict[str, PortSpec] = msgspec.field(default_factory=dict)
     outputs: dict[str, PortSpec] = msgspec.field(default_factory=dict)
     provider: str = ""
+    config: dict[str, PortSpec] = msgspec.field(default_factory=dict)
 
 
 #: Problem kinds in the order the validator's stages report them.

@@ -7,13 +7,17 @@ manifests).  Control nodes have fixed signatures defined here.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, Final
 
 import msgspec
 
 from symphony.hookspecs import InstrumentSpec, NodeSignature, OperatorSpec, PortSpec, WorkflowCheck
 
-__all__ = ["CONTROL_SIGNATURES", "Catalogue"]
+__all__ = ["CONTROL_SIGNATURES", "RUN_CONFIG_KEY", "Catalogue"]
+
+#: The config key every node may have, read by the runner rather than the node: its run
+#: options (attempts, timeout, cache; docs/runs.md).
+RUN_CONFIG_KEY: Final = "run"
 
 _ANY_IN = {"in": PortSpec(type="any", required=False)}
 _ANY_OUT = {"out": PortSpec(type="any", required=False)}
@@ -48,8 +52,12 @@ class Catalogue(msgspec.Struct, frozen=True, kw_only=True):
     ) -> Catalogue:
         """From ``(plugin, spec)`` pairs as ``Host.contributions`` gives them."""
         return cls(
-            instruments={s.name: NodeSignature(inputs=s.inputs, outputs=s.outputs, provider=p) for p, s in instruments},
-            operators={s.name: NodeSignature(inputs=s.inputs, outputs=s.outputs, provider=p) for p, s in operators},
+            instruments={s.name: _signature(p, s) for p, s in instruments},
+            operators={s.name: _signature(p, s) for p, s in operators},
             hints=dict(hints or {}),
             checks=tuple(spec.check for _plugin, spec in checks),
         )
+
+
+def _signature(plugin: str, spec: InstrumentSpec | OperatorSpec) -> NodeSignature:
+    return NodeSignature(inputs=spec.inputs, outputs=spec.outputs, provider=plugin, config=spec.config)

@@ -45,13 +45,14 @@ from symphony.hookspecs import (
     Node,
     NodeSignature,
     OperatorNode,
+    PortSpec,
     ProblemKind,
     ValidationReport,
     Workflow,
     WorkflowProblem,
 )
 
-from .catalogue import CONTROL_SIGNATURES, Catalogue
+from .catalogue import CONTROL_SIGNATURES, RUN_CONFIG_KEY, Catalogue
 from .conditions import ConditionError, parse_condition
 from .edits import IncrementalEdits
 from .graph import kahn_levels, shortest_cycle, strongly_connected
@@ -96,6 +97,39 @@ def _problem(
 
 def _sort_key(problem: WorkflowProblem) -> tuple[int, tuple[str, ...], tuple[str, ...], str]:
     return (_STAGE[problem.kind], problem.nodes, problem.edges, problem.message)
+
+
+def _check_config(
+    node_id: str, node: InstrumentNode | OperatorNode, declared: Mapping[str, PortSpec]
+) -> list[WorkflowProblem]:
+    """The config keys the contribution declares: none unknown, the required ones there, each of its type."""
+    found = []
+    where = f"Node {node_id!r} ({node.uses})"
+    for key, value in node.config.items():
+        if key == RUN_CONFIG_KEY:
+            continue
+        spec = declared.get(key)
+        if spec is None:
+            found.append(
+                _problem(
+                    "bad_config",
+                    f"{where} has config.{key}, which it does not read"
+                    f"{known_and_closest(key, declared, 'its keys')} See `symphony nodes show {node.uses}`.",
+                    (node_id,),
+                )
+            )
+        elif not holds(spec.type, value):
+            found.append(
+                _problem(
+                    "bad_config",
+                    f"{where} has config.{key} = {reprlib.repr(value)} ({type_of(value)}), but it expects {spec.type}.",
+                    (node_id,),
+                )
+            )
+    for key, spec in declared.items():
+        if spec.required and key not in node.config:
+            found.append(_problem("bad_config", f"{where} needs config.{key}, a {spec.type}.", (node_id,)))
+    return found
 
 
 def validate(workflow: Workflow, catalogue: Catalogue, limits: Limits | None = None) -> ValidatedWorkflow:
@@ -303,6 +337,8 @@ class ValidatedWorkflow(IncrementalEdits):
             found.append(self._unknown_contribution(node_id, node))
         if signature is None or found:  # an invalid id cannot be addressed by edges: no port checks
             return found
+        if signature.config and not isinstance(node, ControlNode):
+            found += _check_config(node_id, node, signature.config)
         constants = node.with_
         if constants:
             found += self._check_constants(node_id, constants, signature)
