@@ -85,6 +85,7 @@ def _reference(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(meaning[part] if index % 2 else re.escape(part) for index, part in enumerate(parts)))
 
 
+@hypothesis.example(pattern="*?*", path="a/")  # a separator once slipped past a star
 @hypothesis.given(
     pattern=st.text(alphabet="ab/*?", max_size=10),
     path=st.text(alphabet="ab/", max_size=10),

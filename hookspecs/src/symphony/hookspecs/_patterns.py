@@ -150,17 +150,21 @@ class PathGlob:
                 if kind == _LITERAL:
                     if literals[state] == char:
                         following.add(state + 1)
-                elif kind == _ANY_STAR or (kind == _SEGMENT_STAR and char != "/"):
+                elif kind == _ANY_STAR:
+                    following.add(state)
+                elif kind == _SUBTREE:
+                    if char == "/":
+                        following.add(state + 1)
+                elif char == "/":
+                    continue  # '*', '?' and classes never match the separator
+                elif kind == _SEGMENT_STAR:
                     following.add(state)
                 elif kind == _ONE:
-                    if char != "/":
-                        following.add(state + 1)
-                elif kind == _CLASS:
+                    following.add(state + 1)
+                else:
                     char_class = classes[state]
                     if char_class is not None and char_class.fullmatch(char):
                         following.add(state + 1)
-                elif char == "/":  # _SUBTREE
-                    following.add(state + 1)
             if not following:
                 return False
             states = self._closure(following)
