@@ -124,3 +124,30 @@ def test_resuming_with_an_input_the_workflow_does_not_declare_is_refused(
 
     assert refused.returncode == 1
     assert "Unknown input(s) z; the workflow declares: x, y." in refused.stderr
+
+
+def test_a_node_to_rerun_on_a_changed_input_keeps_no_checkpoint_of_the_old_value(
+    symphony: Callable[..., Symphony], test_site: Path, tmp_path: Path
+) -> None:
+    """inputs.y -> gate -> other, then check (on inputs.x): y changed to a value gate rejects leaves other unrun."""
+    log = tmp_path / "log"
+    text = 'schema_version = 1\nid = "stale"\nname = "stale"\n[inputs]\nx = { type = "any" }\ny = { type = "any" }\n'
+    text += '[outputs]\nother = "other.value"\n'
+    for name, uses, source in (("check", "test-positive", "inputs.x"), ("gate", "test-positive", "inputs.y")):
+        text += f'[nodes.{name}]\nkind = "operator"\nuses = "{uses}"\nconfig = {{ name = "{name}", log = "{log}" }}\n'
+        text += f'[[edges]]\nkind = "data"\nfrom = "{source}"\nto = "{name}.value"\n'
+    text += f'[nodes.other]\nkind = "operator"\nuses = "test-record"\nconfig = {{ name = "other", log = "{log}" }}\n'
+    text += '[[edges]]\nkind = "data"\nfrom = "gate.value"\nto = "other.value"\n'
+    text += '[[edges]]\nkind = "control"\nfrom = "other"\nto = "check"\n'  # check fails only after other ran
+    flow = tmp_path / "flow.toml"
+    flow.write_text(text)
+    runner = symphony(test_site)
+    failed = runner.json("run", str(flow), "--input", "x=-1", "--input", "y=2", returncodes=(1,))
+    run_id = failed["run_id"]
+    assert runner.json("runs", "show", run_id)["nodes"]["other"]["state"] == "succeeded"
+
+    runner.json("runs", "resume", run_id, "--input", "x=5", "--input", "y=-2", returncodes=(1,))
+
+    assert runner.json("runs", "show", run_id)["nodes"]["other"] == {"state": "pending"}
+    resumed = runner.json("runs", "resume", run_id, "--input", "y=3")
+    assert resumed["outputs"] == {"other": ["other", 3]}

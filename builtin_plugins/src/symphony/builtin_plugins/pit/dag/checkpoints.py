@@ -26,7 +26,18 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-from sqlalchemy import Connection, Engine, ForeignKey, LargeBinary, String, create_engine, event, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    ForeignKey,
+    LargeBinary,
+    String,
+    create_engine,
+    delete,
+    event,
+    select,
+    update,
+)
 from sqlalchemy.dialects.sqlite import insert
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
@@ -176,17 +187,27 @@ class CheckpointStore:
         with Session(self.engine) as session, session.begin():
             session.add(record)
 
-    def claim(self, run_id: str, **values: Any) -> None:
-        """Mark ``run_id`` as running in this process (for a resume), updating ``values`` too."""
-        self.update_run(
-            run_id,
-            **values,
-            state="running",
+    def claim(self, run_id: str, inputs: bytes, forget: Collection[str] = ()) -> None:
+        """Mark ``run_id`` as running in this process (for a resume), with ``inputs``.
+
+        The checkpoints of the nodes in ``forget`` (those that run again on new inputs)
+        are deleted in the same transaction: no later resume can restore outputs made
+        from the old inputs.
+        """
+        values = {
+            "inputs": inputs,
+            "state": "running",
+            "error": None,
+            "failure_category": None,
+            "cancel_requested": False,
+            "finished_at": None,
+            "updated_at": time.time(),
             **this_process(),
-            error=None,
-            cancel_requested=False,
-            finished_at=None,
-        )
+        }
+        with Session(self.engine) as session, session.begin():
+            if forget:
+                session.execute(delete(NodeRecord).where(NodeRecord.run_id == run_id, NodeRecord.node_id.in_(forget)))
+            session.execute(update(RunRecord).where(RunRecord.id == run_id).values(**values))
 
     def update_run(self, run_id: str, **values: Any) -> None:
         values["updated_at"] = time.time()

@@ -181,9 +181,10 @@ class DagTracker:
             raise ValidationError(f"Run {record.id} already has these inputs; give the values that correct it.")
         plan = self.plan(workflow)
         await self._connect_executor()
-        restored = await self._restored(record.id, plan, rerun=plan.downstream(plan.fed_by(changed)))
+        rerun = plan.downstream(plan.fed_by(changed))
+        restored = await self._restored(record.id, plan, rerun=rerun)
         run = self._make_run(record.id, plan, values, sink, restored=restored)
-        store.claim(record.id, inputs=msgspec.msgpack.encode(values))
+        store.claim(record.id, msgspec.msgpack.encode(values), forget=rerun)
         self._spawn(run, resumed=True)
         return ExecutionId(record.id)
 
