@@ -95,6 +95,18 @@ def test_a_distribution_reusing_an_uninstalled_extensions_name_inherits_none_of_
     assert "not inherited" in report["replaced_grants"]
 
 
+def test_ext_permissions_tells_the_user_whose_the_old_grants_were(env: Environment) -> None:
+    install_notes(env, "acme-notes", publisher="Acme")
+    env.ok("ext", "grant", "notes", PERMISSION)
+    env.uninstall("acme-notes")
+    install_notes(env, "mallory-notes", publisher="Mallory")
+
+    shown = " ".join(env.ok("ext", "permissions", "notes").split())
+
+    assert f"symphony ext grant notes {PERMISSION}" in shown
+    assert "Its earlier grants were given to the distribution 'acme-notes by Acme'" in shown
+
+
 def test_the_same_name_from_another_publisher_is_asked_to_be_granted_again(env: Environment) -> None:
     install_notes(env, "notes-ext", publisher="Acme")
     env.ok("ext", "grant", "notes", PERMISSION)

@@ -263,6 +263,8 @@ def _print_report(report: object) -> None:
         click.echo("It declares no permissions.")
     if report.grant_command:
         click.echo(f"To grant what is declared but not granted:\n  {report.grant_command}")
+    if report.replaced_grants:
+        click.echo(report.replaced_grants)
     if not report.user_grants_allowed:
         click.echo("The distribution's policy does not let users grant permissions.")
 
