@@ -51,7 +51,7 @@ def install_notes(env: Environment, distribution: str, *, publisher: str, versio
     package = source / "src" / "notes_ext"
     package.mkdir(parents=True)
     (package / "__init__.py").write_text("", encoding="utf-8")
-    (package / "main.py").write_text("def run(inputs, context):\n    return inputs\n", encoding="utf-8")
+    (package / "main.py").write_text(f"def run(operation, input):\n    raise RuntimeError({distribution!r})\n")
     (package / "symphony-extension.toml").write_text(_manifest(publisher, version), encoding="utf-8")
     (source / "pyproject.toml").write_text(
         textwrap.dedent(
@@ -135,6 +135,17 @@ def test_a_trust_mark_is_not_inherited_by_another_distribution(env: Environment)
     install_notes(env, "mallory-notes", publisher="Mallory")
 
     assert env.json("ext", "permissions", "notes")["trusted"] is None
+
+
+def test_statistics_of_an_uninstalled_extension_are_not_inherited_by_another_distribution(env: Environment) -> None:
+    install_notes(env, "acme-notes", publisher="Acme")
+    env.ok("ext", "grant", "notes", PERMISSION)
+    assert env.symphony("ext", "invoke", "notes", "notes-echo", "--input", "value=1").returncode != 0
+    assert [(r["name"], r["failures"]) for r in env.json("ext", "ps")] == [("notes", 1)]
+    env.uninstall("acme-notes")
+    install_notes(env, "mallory-notes", publisher="Mallory")
+
+    assert env.json("ext", "ps") == []
 
 
 def test_grants_of_an_uninstalled_extension_are_listed_as_stale(env: Environment) -> None:

@@ -116,7 +116,7 @@ def ps(factory: HostFactory, as_json: bool) -> None:
     """Per extension: invocations, failures, denials, restarts, memory, CPU time, and whether it is disabled."""
     from ..extensions._state import StateFile
 
-    records = sorted(StateFile(factory.host().settings.data_dir).read().values(), key=lambda r: r.name)
+    records = sorted(StateFile.of(factory.host().settings).read().values(), key=lambda r: r.name)
     if as_json:
         import msgspec
 
@@ -147,7 +147,7 @@ def enable(factory: HostFactory, name: str) -> None:
     """Re-enable NAME after a crash loop disabled it."""
     from ..extensions._state import StateFile
 
-    if StateFile(factory.host().settings.data_dir).enable(name):
+    if StateFile.of(factory.host().settings).enable(name):
         click.echo(f"{name} enabled; its next invocation starts it again.")
     else:
         click.echo(f"{name} was not disabled.")

@@ -264,7 +264,7 @@ class ExtensionRuntime:
         )
         allowed = {"python", *self.settings.sandbox.runtimes}
         self.manager = ExtensionManager(ContributedRuntimes(context, allowed), self.services.host_call)
-        self.state = StateFile(self.settings.data_dir)
+        self.state = StateFile.of(self.settings)
         self._reported: dict[str, ExtensionStats] = {}
         self._raised: dict[str, int] = {}
         self._installed: dict[str, InstalledExtension] = {}

@@ -5,19 +5,27 @@ after every failure), so ``symphony ext ps`` in another process sees the
 totals, and an extension disabled in a crash loop stays disabled until
 ``symphony ext enable``.  One small JSON file in the data directory, replaced
 atomically; two hosts closing at the same instant may lose one's increment
-(counters are statistics, not accounts), never the file.
+(counters are statistics, not accounts), never the file.  Like grants, a record
+belongs to the distribution that provided the name (``symphony.host.permissions``
+identities): another distribution taking the name after ``pip uninstall``
+starts afresh, neither counted nor disabled by its predecessor.
 """
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
 
 from symphony.hookspecs import atomic_write
 
+from ..permissions import IdentityLookup, installed_identity, no_identity
 from ._manager import ExtensionStats
+
+if TYPE_CHECKING:
+    from .._settings import Settings
 
 __all__ = ["ExtensionRecord", "StateFile"]
 
@@ -37,21 +45,31 @@ class ExtensionRecord(msgspec.Struct, kw_only=True):
     peak_memory_bytes: int | None = None
     cpu_seconds: float = 0.0
     updated: float = 0.0
+    #: The distribution counted; None for an extension that is not an installed distribution.
+    identity: str | None = None
 
 
 class StateFile:
     """``<data_dir>/extensions-state.json``."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, identify: IdentityLookup = no_identity) -> None:
         self.path = data_dir / "extensions-state.json"
+        self._identify = identify
+
+    @classmethod
+    def of(cls, settings: Settings) -> StateFile:
+        """The host's file, its records counting for the distribution that provides each name now."""
+        return cls(settings.data_dir, installed_identity(settings.cache_dir, use_cache=settings.plugins.index_cache))
 
     def read(self) -> dict[str, ExtensionRecord]:
+        """The records of the distributions that provide their names now."""
         try:
-            return msgspec.json.decode(self.path.read_bytes(), type=dict[str, ExtensionRecord])
+            records = msgspec.json.decode(self.path.read_bytes(), type=dict[str, ExtensionRecord])
         except FileNotFoundError:
             return {}
         except (OSError, msgspec.DecodeError):
             return {}  # statistics only: a damaged file starts over rather than blocking extensions
+        return {name: record for name, record in records.items() if record.identity == self._identify(name)}
 
     def _write(self, records: dict[str, ExtensionRecord]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -62,7 +80,9 @@ class StateFile:
         records = self.read()
         for row in rows:
             before = previous.get(row.name)
-            record = records.setdefault(row.name, ExtensionRecord(name=row.name, runtime=row.runtime))
+            record = records.setdefault(
+                row.name, ExtensionRecord(name=row.name, runtime=row.runtime, identity=self._identify(row.name))
+            )
             record.invocations += row.invocations - (before.invocations if before else 0)
             record.failures += row.failures - (before.failures if before else 0)
             record.denials += row.denials - (before.denials if before else 0)

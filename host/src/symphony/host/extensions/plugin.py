@@ -138,7 +138,7 @@ class ExtensionRuntimeLifecycle:
         runtime = _runtimes.get(self._context)
         rows = runtime.ps() if runtime is not None else []
         live = {row.name: row.state for row in rows}
-        recorded = StateFile(self._context.settings.data_dir).read()
+        recorded = StateFile.of(self._context.settings).read()
         disabled = sorted(
             {name for name, state in live.items() if state == "disabled"}
             | {name for name, record in recorded.items() if record.disabled and live.get(name) in (None, "disabled")}

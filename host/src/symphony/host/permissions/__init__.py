@@ -11,7 +11,7 @@ from ._audit import AuditEntry, AuditLog
 from ._budgets import ModelBudgetTracker, Usage
 from ._checker import CheckerMode, PermissionChecker
 from ._grants import Grant, GrantStore
-from ._identity import IdentityLookup, identity_of, installed_identity
+from ._identity import IdentityLookup, identity_of, installed_identity, no_identity
 from ._learn import learn_capabilities
 from ._locations import LocationResolver
 from ._policy import EffectivePolicy
@@ -56,6 +56,7 @@ __all__ = [
     "database_path",
     "identity_of",
     "installed_identity",
+    "no_identity",
     "learn_capabilities",
     "open_permissions",
     "requests_for",
