@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from symphony.hookspecs import ExtensionError, hookimpl
+from symphony.hookspecs import ExtensionError, ProviderConflictError, hookimpl
 from symphony.hookspecs.ports import HostContext
 from symphony.hookspecs.runtimes import RuntimeSpec
 from symphony.host import Host, Settings
@@ -87,3 +87,10 @@ def test_a_factory_giving_no_runtime_of_its_kind_is_an_error_naming_plugin_and_k
 
     with pytest.raises(ExtensionError, match=r"contributes the subprocess runtime .* but its factory gave object"):
         runtimes["subprocess"]
+
+
+def test_two_plugins_contributing_one_kind_are_a_conflict_naming_the_kind(tmp_path: Path) -> None:
+    context = loaded(tmp_path, sandbox_plugin, GivesNoRuntime()).context
+
+    with pytest.raises(ProviderConflictError, match=r"both contribute 'subprocess' to symphony_extension_runtimes"):
+        ContributedRuntimes(context, {"subprocess"})
