@@ -107,6 +107,43 @@ def test_ext_permissions_tells_the_user_whose_the_old_grants_were(env: Environme
     assert "Its earlier grants were given to the distribution 'acme-notes by Acme'" in shown
 
 
+def test_ext_invoke_and_workflow_validate_refusals_say_whose_the_old_grants_were(env: Environment) -> None:
+    install_notes(env, "acme-notes", publisher="Acme")
+    env.ok("ext", "grant", "notes", PERMISSION)
+    env.uninstall("acme-notes")
+    install_notes(env, "mallory-notes", publisher="Mallory")
+    (env.root / "flow.toml").write_text(WORKFLOW, encoding="utf-8")
+
+    invoked = env.symphony("ext", "invoke", "notes", "notes-echo", "--input", "value=1")
+    validated = env.symphony("workflow", "validate", "flow.toml")
+
+    for refusal in (invoked, validated):
+        assert refusal.returncode != 0
+        said = " ".join((refusal.stdout + refusal.stderr).split())
+        assert "Its earlier grants were given to the distribution 'acme-notes by Acme'" in said, said
+
+
+#: A workflow with one node of the ``notes`` extension.
+WORKFLOW = """\
+schema_version = 1
+id = "notes"
+name = "Notes"
+version = "1.0.0"
+
+[inputs]
+value = { type = "json" }
+
+[nodes.echo]
+kind = "operator"
+uses = "notes-echo"
+
+[[edges]]
+kind = "data"
+from = "inputs.value"
+to = "echo.value"
+"""
+
+
 def test_the_same_name_from_another_publisher_is_asked_to_be_granted_again(env: Environment) -> None:
     install_notes(env, "notes-ext", publisher="Acme")
     env.ok("ext", "grant", "notes", PERMISSION)

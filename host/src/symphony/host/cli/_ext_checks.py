@@ -111,7 +111,7 @@ def check_grants(manifest: Manifest, permissions: Permissions, operation: str) -
         reasons.append(f"forbidden by the distribution's policy: {', '.join(denial.forbidden)}")
     reason = (
         f"Denied {', '.join((*denial.missing, *denial.forbidden))} to extension {name!r},"
-        f" so {operation!r} was not started: {'; '.join(reasons)}."
+        f" so {operation!r} was not started: {'; '.join(reasons)}.{permissions.grants.replaced_note(name)}"
     )
     refused: list[tuple[str, Rule]] = [(text, "not_granted") for text in denial.missing]
     refused += [(text, "policy") for text in denial.forbidden]

@@ -191,6 +191,7 @@ def _permission_problems(context: HostContext, workflow: Workflow) -> list[Workf
         denials = workflow_permission_denials(
             nodes, permissions.workflow_grants(names), trusted=trusted, deny=permissions.policy.deny
         )
+        replaced = {denial.extension: permissions.grants.replaced_note(denial.extension) for denial in denials}
     finally:
         permissions.close()
     problems = [
@@ -198,7 +199,7 @@ def _permission_problems(context: HostContext, workflow: Workflow) -> list[Workf
             kind="permission_denied",
             nodes=(denial.node,),
             message=f"Node {denial.node!r} runs extension {denial.extension!r}, which would be denied:"
-            f" {denial.message()}",
+            f" {denial.message()}{replaced[denial.extension]}",
         )
         for denial in denials
     ]
