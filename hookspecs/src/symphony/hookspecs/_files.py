@@ -5,9 +5,11 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-import tempfile
 import threading
-from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the SDK itself does not import pathlib: a worker that never writes files need not load it
+    from pathlib import Path
 
 __all__ = ["atomic_write"]
 
@@ -37,6 +39,8 @@ def atomic_write(path: Path, data: bytes) -> None:
         existing: os.stat_result | None = os.stat(path)
     except FileNotFoundError:
         existing = None
+    import tempfile  # here, not at the top: with shutil and random it costs milliseconds every worker would pay
+
     descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(descriptor, "wb") as handle:
