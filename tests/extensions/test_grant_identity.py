@@ -198,6 +198,15 @@ def test_grants_of_an_uninstalled_extension_are_listed_as_stale(env: Environment
     assert "stale: not applied" in env.ok("ext", "grants")
 
 
+def test_revoking_all_of_an_uninstalled_names_grants_removes_the_stale_ones(env: Environment) -> None:
+    install_notes(env, "acme-notes", publisher="Acme")
+    env.ok("ext", "grant", "notes", PERMISSION)
+    env.uninstall("acme-notes")
+
+    assert f"Revoked {PERMISSION} from notes." in env.ok("ext", "revoke", "notes", "--all")
+    assert env.json("ext", "grants") == {"grants": {}, "stale": {}}
+
+
 def test_prune_removes_stale_grants_and_trust_marks_and_keeps_current_ones(env: Environment) -> None:
     install_notes(env, "acme-notes", publisher="Acme")
     env.ok("ext", "grant", "notes", PERMISSION, "--trust")
