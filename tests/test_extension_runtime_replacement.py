@@ -94,3 +94,10 @@ def test_two_plugins_contributing_one_kind_are_a_conflict_naming_the_kind(tmp_pa
 
     with pytest.raises(ProviderConflictError, match=r"both contribute 'subprocess' to symphony_extension_runtimes"):
         ContributedRuntimes(context, {"subprocess"})
+
+
+def test_asking_whether_a_kind_is_offered_builds_no_runtime(tmp_path: Path) -> None:
+    runtimes = ContributedRuntimes(loaded(tmp_path, GivesNoRuntime()).context, {"subprocess"})
+
+    assert "subprocess" in runtimes  # building it would raise: its factory gives no runtime
+    assert "wasm" not in runtimes

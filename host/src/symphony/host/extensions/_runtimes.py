@@ -35,7 +35,7 @@ class ContributedRuntimes(Mapping[str, Runtime]):
             try:
                 plugin, spec = self._specs[kind]
             except KeyError:
-                raise ExtensionError(missing(kind)) from None
+                raise ExtensionError(_missing(kind)) from None
             runtime = spec.factory(self._context)
             if getattr(runtime, "kind", None) != kind or not callable(getattr(runtime, "start", None)):
                 raise ExtensionError(
@@ -46,19 +46,18 @@ class ContributedRuntimes(Mapping[str, Runtime]):
             self._built[kind] = runtime
         return self._built[kind]
 
+    def __contains__(self, kind: object) -> bool:
+        """Whether a plugin offers ``kind`` (without building it, unlike Mapping's default)."""
+        return kind in self._specs
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._specs)
 
     def __len__(self) -> int:
         return len(self._specs)
 
-    def provider(self, kind: str) -> str | None:
-        """The plugin contributing ``kind``, if any."""
-        found = self._specs.get(kind)
-        return found[0] if found else None
 
-
-def missing(kind: str) -> str:
+def _missing(kind: str) -> str:
     """Why an extension of ``kind`` cannot run here, and how to get its runtime."""
     return (
         f"No plugin provides the {kind!r} extension runtime. Install symphony-sandbox (pip install"
