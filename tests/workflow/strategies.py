@@ -117,7 +117,9 @@ _CONTROL_NODES: Final = st.one_of(
     st.sampled_from(_GATE_CONDITIONS).map(lambda when: _control("gate", {"when": when})),
 )
 #: Constant inputs: mostly none; else right, of the wrong type, or for a port the node lacks.
-_CONSTANTS: Final = st.sampled_from(({}, {}, {}, {"text": "hi"}, {"text": 1}, {"value": 2.5}, {"nope": True}))
+_CONSTANTS: Final[st.SearchStrategy[dict[str, object]]] = st.sampled_from(
+    ({}, {}, {}, {"text": "hi"}, {"text": 1}, {"value": 2.5}, {"nope": True})
+)
 _OPERATORS: Final = st.tuples(st.sampled_from((*sorted(CATALOGUE.operators) * 3, "translate", "nope")), _CONSTANTS).map(
     lambda parts: OperatorNode(uses=parts[0], with_=dict(parts[1]))
 )
