@@ -87,4 +87,4 @@ def test_a_new_user_writes_installs_runs_interrupts_resumes_and_uninstalls_an_ex
     grants = env.json("ext", "grants")
     assert grants["stale"] == {"word-count": [GRANT]}
     assert "Removed network:127.0.0.1 of word-count" in env.ok("ext", "grants", "--prune")
-    assert env.json("ext", "grants") == {"grants": {}, "stale": {}}
+    assert env.json("ext", "grants") == {"grants": {}, "stale": {}, "trusted": {}, "stale_trust": []}

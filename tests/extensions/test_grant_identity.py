@@ -185,6 +185,16 @@ def test_statistics_of_an_uninstalled_extension_are_not_inherited_by_another_dis
     assert env.json("ext", "ps") == []
 
 
+def test_a_trust_mark_of_an_uninstalled_extension_is_listed_as_stale(env: Environment) -> None:
+    install_notes(env, "acme-notes", publisher="Acme")
+    env.ok("ext", "grant", "notes", "--trust")
+    assert env.json("ext", "grants")["trusted"] == {"notes": "acme-notes by Acme"}
+    env.uninstall("acme-notes")
+
+    assert env.json("ext", "grants")["stale_trust"] == ["notes"]
+    assert "stale: not applied" in env.ok("ext", "grants")
+
+
 def test_grants_of_an_uninstalled_extension_are_listed_as_stale(env: Environment) -> None:
     install_notes(env, "acme-notes", publisher="Acme")
     env.ok("ext", "grant", "notes", PERMISSION)
@@ -204,7 +214,7 @@ def test_revoking_all_of_an_uninstalled_names_grants_removes_the_stale_ones(env:
     env.uninstall("acme-notes")
 
     assert f"Revoked {PERMISSION} from notes." in env.ok("ext", "revoke", "notes", "--all")
-    assert env.json("ext", "grants") == {"grants": {}, "stale": {}}
+    assert env.json("ext", "grants") == {"grants": {}, "stale": {}, "trusted": {}, "stale_trust": []}
 
 
 def test_prune_removes_stale_grants_and_trust_marks_and_keeps_current_ones(env: Environment) -> None:
@@ -221,6 +231,7 @@ def test_prune_removes_stale_grants_and_trust_marks_and_keeps_current_ones(env: 
     listing = env.json("ext", "grants")
     assert [g["permission"] for g in listing["grants"]["notes"]] == ["network:other.example.com"]
     assert listing["stale"] == {}
+    assert (listing["trusted"], listing["stale_trust"]) == ({}, [])
 
 
 def test_a_denial_after_the_name_changed_hands_says_whose_the_old_grants_were(env: Environment) -> None:

@@ -20,7 +20,7 @@ __all__ = ["grants"]
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @click.pass_obj
 def grants(factory: HostFactory, *, prune: bool, as_json: bool) -> None:
-    """Every user grant and whose distribution it belongs to; stale ones (uninstalled, replaced) are not applied."""
+    """Every user grant and trust mark and whose distribution it is; stale ones (uninstalled, replaced) do not apply."""
     from ..permissions import open_permissions
     from ._permissions import installed_extensions
 
@@ -41,10 +41,17 @@ def grants(factory: HostFactory, *, prune: bool, as_json: bool) -> None:
         if not removed and not marks:
             click.echo("No stale grants.")
         return
-    stale = store.stale()
+    stale, marks, stale_marks = store.stale(), store.trust_marks(), store.stale_trust()
     everything = store.all_grants()
     if as_json:
-        print_json({"grants": everything, "stale": {name: [g.permission for g in s] for name, s in stale.items()}})
+        print_json(
+            {
+                "grants": everything,
+                "stale": {name: [g.permission for g in s] for name, s in stale.items()},
+                "trusted": marks,
+                "stale_trust": sorted(stale_marks),
+            }
+        )
         return
     rows = []
     for name, items in everything.items():
@@ -52,11 +59,13 @@ def grants(factory: HostFactory, *, prune: bool, as_json: bool) -> None:
         for grant in items:
             status = "stale: not applied" if grant.permission in stale_texts else "applied"
             rows.append((name, grant.permission, grant.identity or "-", status))
+    for name, identity in sorted(marks.items()):
+        rows.append((name, "trusted", identity or "-", "stale: not applied" if name in stale_marks else "applied"))
     if not rows:
         click.echo("No grants.")
         return
     print_table("Grants", ("extension", "permission", "distribution", "status"), rows)
-    if stale:
+    if stale or stale_marks:
         click.echo(
             "Stale grants belong to a distribution that no longer provides the name; "
             "`symphony ext grants --prune` removes them."

@@ -206,11 +206,14 @@ class GrantStore:
             " grants are not inherited by another distribution (`symphony ext grants --prune` removes them)."
         )
 
+    def trust_marks(self) -> dict[str, str | None]:
+        """Every trust mark, stale ones included: name -> the identity trusted."""
+        with Session(self._engine) as session:
+            return {row.extension: row.identity for row in session.scalars(select(TrustRow))}
+
     def stale_trust(self) -> dict[str, str | None]:
         """Trust marks of distributions that no longer provide the name: name -> the identity trusted."""
-        with Session(self._engine) as session:
-            marks = [(row.extension, row.identity) for row in session.scalars(select(TrustRow))]
-        return {name: identity for name, identity in marks if identity != self.identify(name)}
+        return {name: identity for name, identity in self.trust_marks().items() if identity != self.identify(name)}
 
     def prune(self) -> tuple[dict[str, tuple[Grant, ...]], dict[str, str | None]]:
         """Delete stale grants and trust marks; returns what was deleted."""
