@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from .test_kill_resume import _edge, _node, _write
+from .test_resume_inputs import _failed_on_bad_input
 
 if TYPE_CHECKING:
     from tests.conftest import Symphony
@@ -86,3 +87,22 @@ def test_runs_logs_of_a_node_the_workflow_lacks_is_an_error(
 
     assert refused.returncode == 1
     assert "has no node 'c'" in refused.stderr
+
+
+def test_runs_draw_shows_each_node_in_its_state(
+    symphony: Callable[..., Symphony], test_site: Path, tmp_path: Path
+) -> None:
+    runner = symphony(test_site)
+    run_id, _ = _failed_on_bad_input(runner, tmp_path)  # check failed, so after never ran; other succeeded
+
+    mermaid = runner.run("runs", "draw", run_id).stdout
+    dot = runner.run("runs", "draw", run_id, "--format", "dot").stdout
+
+    assert '["check<br/>test-positive<br/>[failed]"]' in mermaid
+    assert '["after<br/>test-record<br/>[not run]"]' in mermaid
+    assert '["other<br/>test-record<br/>[succeeded]"]' in mermaid
+    assert "classDef failed fill:" in mermaid and "classDef succeeded fill:" in mermaid
+    (check_line,) = [line for line in dot.splitlines() if line.lstrip().startswith('"check" [')]
+    assert "[failed]" in check_line and 'style="rounded,filled"' in check_line and "fillcolor=" in check_line
+    (after_line,) = [line for line in dot.splitlines() if line.lstrip().startswith('"after" [')]
+    assert "[not run]" in after_line and "fillcolor" not in after_line

@@ -2,13 +2,16 @@
 
 The drawings show what a reader needs to use the workflow: its inputs (with
 their types) feeding the nodes, its named outputs, and each node's constant
-inputs (``with``).  networkx is used for the analysis here (critical path); it is not on the
-validator's hot path.
+inputs (``with``).  Given a run's node states (``symphony runs draw``), each
+node also says how far it got, coloured by state.  networkx is used for the
+analysis here (critical path); it is not on the validator's hot path.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from typing import Final
 
 import networkx as nx
 
@@ -16,14 +19,27 @@ from symphony.hookspecs import INPUTS_NODE, ConditionalEdge, ControlEdge, Contro
 
 from .edits import edge_key
 
-__all__ = ["critical_path", "to_dot", "to_mermaid", "to_networkx"]
+__all__ = ["STATE_COLOURS", "critical_path", "to_dot", "to_mermaid", "to_networkx"]
 
 
-def _label(workflow: Workflow, node_id: str) -> str:
+#: Fill colours of a run's node states (light, so black labels stay readable); a node without one did not run.
+STATE_COLOURS: Final = {
+    "succeeded": "#c8e6c9",
+    "cached": "#dcedc8",
+    "failed": "#ffcdd2",
+    "cancelled": "#ffe0b2",
+    "skipped": "#eeeeee",
+    "running": "#bbdefb",
+}
+_NOT_RUN: Final = "not run"
+
+
+def _label(workflow: Workflow, node_id: str, states: Mapping[str, str] | None = None) -> str:
     node = workflow.nodes[node_id]
     what = node.control if type(node) is ControlNode else node.uses  # type: ignore[union-attr]
     constants = f"\nwith {', '.join(node.with_)}" if node.with_ else ""
-    return (node.metadata.label or f"{node_id}\n{what}") + constants
+    state = f"\n[{states.get(node_id, _NOT_RUN)}]" if states is not None else ""
+    return (node.metadata.label or f"{node_id}\n{what}") + constants + state
 
 
 def _input_edges(workflow: Workflow) -> list[tuple[str, str, str]]:
@@ -76,12 +92,17 @@ def _quote(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
-def to_dot(workflow: Workflow) -> str:
+def to_dot(workflow: Workflow, states: Mapping[str, str] | None = None) -> str:
+    """Graphviz DOT; with ``states`` (node id to a run's state) each node shows and is filled by its state."""
     lines = [f"digraph {_quote(workflow.id)} {{", "  rankdir=LR;", "  node [shape=box, style=rounded];"]
     for node_id, node in workflow.nodes.items():
         shape = ", shape=diamond" if type(node) is ControlNode else ""
         colour = f", color={_quote(node.metadata.colour)}" if node.metadata.colour else ""
-        lines.append(f"  {_quote(node_id)} [label={_quote(_label(workflow, node_id))}{shape}{colour}];")
+        fill = ""
+        if states is not None and states.get(node_id) in STATE_COLOURS:
+            fill = f', style="rounded,filled", fillcolor={_quote(STATE_COLOURS[states[node_id]])}'
+        label = _quote(_label(workflow, node_id, states))
+        lines.append(f"  {_quote(node_id)} [label={label}{shape}{colour}{fill}];")
     for is_input, name, label in _ends(workflow):
         end, shape = (f"{INPUTS_NODE}.{name}", "invhouse") if is_input else (f"outputs.{name}", "house")
         lines.append(f"  {_quote(end)} [label={_quote(label)}, shape={shape}];")
@@ -104,7 +125,8 @@ def to_dot(workflow: Workflow) -> str:
     return "\n".join(lines) + "\n"
 
 
-def to_mermaid(workflow: Workflow) -> str:
+def to_mermaid(workflow: Workflow, states: Mapping[str, str] | None = None) -> str:
+    """A Mermaid flowchart; with ``states`` each node shows its state and gets a class coloured by it."""
     ids = {node_id: f"n{index}" for index, node_id in enumerate(workflow.nodes)}
     inputs = {name: f"i{index}" for index, name in enumerate(workflow.inputs)}
     outputs = {name: f"o{index}" for index, name in enumerate(workflow.outputs)}
@@ -114,8 +136,10 @@ def to_mermaid(workflow: Workflow) -> str:
 
     lines = ["flowchart LR"]
     for node_id, node in workflow.nodes.items():
-        label = text(_label(workflow, node_id))
+        label = text(_label(workflow, node_id, states))
         lines.append(f'  {ids[node_id]}{{"{label}"}}' if type(node) is ControlNode else f'  {ids[node_id]}["{label}"]')
+        if states is not None and states.get(node_id) in STATE_COLOURS:
+            lines.append(f"  class {ids[node_id]} {states[node_id]}")
     for is_input, name, label in _ends(workflow):
         end, (start, stop) = (inputs[name], "//") if is_input else (outputs[name], "\\\\")
         lines.append(f'  {end}[{start}"{text(label)}"{stop}]')
@@ -134,4 +158,6 @@ def to_mermaid(workflow: Workflow) -> str:
             lines.append(f'  {source} -- "{ports}" --> {target}')
     for node_id, port, name in _output_edges(workflow):
         lines.append(f'  {ids[node_id]} -- "{text(port)}" --> {outputs[name]}')
+    if states is not None:
+        lines.extend(f"  classDef {state} fill:{colour}" for state, colour in STATE_COLOURS.items())
     return "\n".join(lines) + "\n"

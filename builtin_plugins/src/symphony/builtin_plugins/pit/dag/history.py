@@ -1,4 +1,4 @@
-"""``symphony runs list|show|logs``: what the builtin tracker's run records and log files say."""
+"""``symphony runs list|show|logs|draw``: what the builtin tracker's run records and log files say."""
 
 from __future__ import annotations
 
@@ -174,6 +174,22 @@ def add_record_commands(runs: click.Group, records: Callable[[], DagTracker]) ->
             echo_json(document)
         else:
             _print_show(record, document)
+
+    @runs.command("draw")
+    @click.argument("run_id")
+    @click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid", show_default=True)
+    def draw(run_id: str, fmt: str) -> None:
+        """Draw a run's workflow with each node's state (Mermaid or Graphviz DOT text)."""
+        from ...workflow.render import to_dot, to_mermaid
+
+        store = records().require_store()
+        record = store.run(run_id)
+        workflow = msgspec.msgpack.decode(record.document, type=Workflow)
+        states = {
+            node_id: "cached" if node.cached and node.state == "succeeded" else node.state
+            for node_id, node in store.nodes(record.id).items()
+        }
+        click.echo((to_dot if fmt == "dot" else to_mermaid)(workflow, states), nl=False)
 
     @runs.command("logs")
     @click.argument("run_id")
