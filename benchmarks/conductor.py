@@ -30,7 +30,7 @@ from symphony.builtin_plugins.conductor import ConductorCrashedError, EmbeddedCo
 from symphony.builtin_plugins.conductor import plugin as conductor_plugin
 from symphony.builtin_plugins.ipc.bus import plugin as bus_plugin
 from symphony.builtin_plugins.orchestra import plugin as orchestra_plugin
-from symphony.builtin_plugins.pit import artifacts_plugin
+from symphony.builtin_plugins.pit.artifacts import plugin as artifacts_plugin
 from symphony.builtin_plugins.pit.dag import DagTracker
 from symphony.builtin_plugins.pit.dag import plugin as dag_plugin
 from symphony.builtin_plugins.workflow import load

@@ -17,7 +17,7 @@ import pluggy
 import pytest
 
 from symphony.builtin_plugins.orchestra import plugin as orchestra_plugin
-from symphony.builtin_plugins.pit import artifacts_plugin
+from symphony.builtin_plugins.pit.artifacts import plugin as artifacts_plugin
 from symphony.builtin_plugins.pit.dag import plugin as dag_plugin
 from symphony.builtin_plugins.workflow import load
 from symphony.hookspecs import Invocation, OperatorSpec, PortSpec, hookimpl

@@ -25,7 +25,7 @@ from distributed import LocalCluster
 
 from symphony.builtin_plugins.orchestra import plugin as orchestra_plugin
 from symphony.builtin_plugins.orchestra.operators import OPERATORS as BUILTIN_OPERATORS
-from symphony.builtin_plugins.pit import artifacts_plugin
+from symphony.builtin_plugins.pit.artifacts import plugin as artifacts_plugin
 from symphony.builtin_plugins.pit.dag import CheckpointStore, DagTracker, Executor, Implementations, TrackerOptions
 from symphony.builtin_plugins.pit.dag import plugin as dag_plugin
 from symphony.builtin_plugins.pit.dag.distributed import ClusterUnavailableError, DaskExecutor

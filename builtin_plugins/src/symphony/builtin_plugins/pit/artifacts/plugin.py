@@ -7,7 +7,7 @@ import os
 from symphony.hookspecs import HealthCheck, HealthStatus, hookimpl
 from symphony.hookspecs.ports import HostContext
 
-from .artifacts import LocalArtifactStore
+from .store import LocalArtifactStore
 
 SYMPHONY_API = "^1.0"
 

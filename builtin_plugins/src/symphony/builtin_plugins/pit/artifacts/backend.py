@@ -1,0 +1,91 @@
+"""Where the store's files live: a Protocol so a directory and an object store share one layout."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Protocol
+
+from symphony.hookspecs import NotFoundError, ValidationError
+
+__all__ = ["Backend", "LocalBackend"]
+
+
+class Backend(Protocol):
+    """Whole-object storage under '/'-separated relative keys; a write is visible whole or not at all."""
+
+    name: str
+
+    def write(self, key: str, chunks: Iterable[bytes]) -> None: ...
+
+    def read(self, key: str, offset: int = 0, length: int | None = None) -> bytes: ...
+
+    def exists(self, key: str) -> bool: ...
+
+    def delete(self, key: str) -> None: ...
+
+    def keys(self, prefix: str) -> Iterator[str]: ...
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class LocalBackend:
+    """A directory: temp file, fsync, rename, directory fsync, so a crash leaves the old state or the new."""
+
+    name = "local"
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _path(self, key: str) -> Path:
+        parts = key.split("/")
+        if not key or any(part in ("", ".", "..") for part in parts):
+            raise ValidationError(f"Invalid artifact store key {key!r}: expected '/'-separated names.")
+        return self.root.joinpath(*parts)
+
+    def write(self, key: str, chunks: Iterable[bytes]) -> None:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as file:
+                for chunk in chunks:
+                    file.write(chunk)
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(temp, path)
+        except BaseException:
+            Path(temp).unlink(missing_ok=True)
+            raise
+        _fsync_dir(path.parent)
+
+    def read(self, key: str, offset: int = 0, length: int | None = None) -> bytes:
+        try:
+            with self._path(key).open("rb") as file:
+                file.seek(offset)
+                return file.read() if length is None else file.read(length)
+        except FileNotFoundError:
+            raise NotFoundError(f"No {key} in the artifact store at {self.root}.") from None
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+    def keys(self, prefix: str) -> Iterator[str]:
+        base = self._path(prefix) if prefix else self.root
+        if not base.is_dir():
+            return
+        for dirpath, _, files in os.walk(base):
+            for name in sorted(files):
+                if not name.startswith("."):  # temp files of writes in progress (or killed)
+                    yield Path(dirpath, name).relative_to(self.root).as_posix()

@@ -1,0 +1,14 @@
+"""A fresh artifact store per test."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from symphony.builtin_plugins.pit.artifacts import LocalArtifactStore
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> LocalArtifactStore:
+    return LocalArtifactStore(tmp_path / "artifacts")
