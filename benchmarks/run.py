@@ -3,8 +3,9 @@
 NAME is ``startup``, ``hook_call``, ``cli``, ``dag_validate``, ``dag_edit``,
 ``workflow_serde``, ``bus_route``, ``codec``, ``transport_rtt``, ``ext_load``,
 ``ext_invoke``, ``permissions``, ``dag_schedule``, ``checkpoint``, ``conductor``,
-``dag_dask`` or ``all``.  Every figure comes with a baseline measured in the same run;
-``ratio`` is value / baseline_value.  ``--json`` prints only a JSON list of records to stdout.
+``dag_dask``, ``artifact_io``, ``artifact_dedup`` or ``all``.  Every figure comes with a
+baseline measured in the same run; ``ratio`` is value / baseline_value.  ``--json`` prints only
+a JSON list of records to stdout.
 """
 
 from __future__ import annotations
@@ -154,6 +155,18 @@ def _permissions(quick: bool) -> list[Record]:
     return permissions.run(quick)
 
 
+def _artifact_io(quick: bool) -> list[Record]:
+    from benchmarks import artifact_io
+
+    return artifact_io.run(quick)
+
+
+def _artifact_dedup(quick: bool) -> list[Record]:
+    from benchmarks import artifact_dedup
+
+    return artifact_dedup.run(quick)
+
+
 BENCHMARKS: dict[str, Callable[[bool], list[Record]]] = {
     "startup": _startup,
     "hook_call": _hook_call,
@@ -171,6 +184,8 @@ BENCHMARKS: dict[str, Callable[[bool], list[Record]]] = {
     "checkpoint": _checkpoint,
     "conductor": _conductor,
     "dag_dask": _dag_dask,
+    "artifact_io": _artifact_io,
+    "artifact_dedup": _artifact_dedup,
 }
 
 
