@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from symphony.hookspecs import HealthCheck, HealthStatus, hookimpl
-from symphony.hookspecs.ports import HostContext
+from symphony.hookspecs.ports import ArtifactStorePort, HostContext, port_as
 
 from .store import LocalArtifactStore
 
@@ -33,3 +34,13 @@ def symphony_health_checks(context: HostContext) -> list[HealthCheck]:
         return HealthStatus.ok(f"artifacts in {root}", root=str(root))
 
     return [HealthCheck(name="artifact_store", check=check)]
+
+
+@hookimpl
+def symphony_register_commands(cli: Any, context: HostContext) -> None:
+    from .cli import artifacts_commands
+
+    cli.add_command(
+        artifacts_commands(lambda: port_as(context, "artifact_store", ArtifactStorePort, user="`symphony artifacts`")),
+        "artifacts",
+    )
