@@ -1,0 +1,157 @@
+"""The store's layout in an S3 bucket (or any S3-compatible server), for stores larger than one disk.
+
+Built on obstore (the Rust ``object_store`` crate): a PUT is atomic in S3, so a write is visible
+whole or not at all; large writes go as one multipart upload that is completed only after the last
+part, and aborted when the source fails. Credentials come from the environment and the standard AWS
+chain (``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``/``AWS_SESSION_TOKEN``, web identity, ECS,
+instance metadata), never from settings files.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Iterator
+
+import obstore
+from obstore.exceptions import BaseError as ObstoreError
+from obstore.store import S3Store
+
+from symphony.hookspecs import ConfigurationError, NetworkError, NotFoundError, SymphonyError, ValidationError
+
+__all__ = ["S3Backend"]
+
+# Below this a write is one PUT; above it, a multipart upload of parts this size (S3's minimum part is 5 MiB).
+_PART_SIZE = 8 * 1024 * 1024
+
+
+# What obstore raises: its own errors, and OSError subclasses (FileNotFoundError, PermissionError, ...).
+_FAILURES = (ObstoreError, OSError, ValueError)
+
+
+def _noting_failure(source: Iterator[bytes], failed: list[BaseException]) -> Iterator[bytes]:
+    """Tells the source's own errors from the server's, which obstore raises through the same call."""
+    try:
+        yield from source
+    except BaseException as error:
+        failed.append(error)
+        raise
+
+
+class S3Backend:
+    """Whole objects under ``<prefix>/<key>`` in one bucket."""
+
+    name = "s3"
+
+    def __init__(
+        self, bucket: str, prefix: str = "", endpoint_url: str | None = None, region: str | None = None
+    ) -> None:
+        if not bucket:
+            raise ConfigurationError(
+                "The artifact store's S3 backend has no bucket:"
+                ' set [components.artifacts.options] s3_bucket = "<bucket name>".'
+            )
+        self.bucket, self.prefix, self.endpoint_url = bucket, prefix.strip("/"), endpoint_url
+        where = f"s3://{bucket}/{self.prefix}" + (f" at {endpoint_url}" if endpoint_url else "")
+        self.where = where.rstrip("/")
+        config: dict[str, str] = {}
+        if endpoint_url:
+            config["endpoint"] = endpoint_url
+        if region:
+            config["region"] = region
+        self._store = S3Store(
+            bucket,
+            prefix=self.prefix or None,
+            config=config,  # type: ignore[arg-type]  # S3Config is a TypedDict only under TYPE_CHECKING
+            client_options={"allow_http": bool(endpoint_url and endpoint_url.startswith("http://"))},
+        )
+        self.check()
+
+    def check(self) -> None:
+        """Lists one key, so a missing bucket or refused credentials fail at open with their fix."""
+        try:
+            next(iter(obstore.list(self._store, chunk_size=1)), None)
+        except _FAILURES as error:
+            raise self._error(error, "") from None
+
+    def _key(self, key: str) -> str:
+        if not key or any(part in ("", ".", "..") for part in key.split("/")):
+            raise ValidationError(f"Invalid artifact store key {key!r}: expected '/'-separated names.")
+        return key
+
+    def _error(self, error: Exception, key: str) -> SymphonyError:
+        text = str(error)
+        if "NoSuchBucket" in text:
+            return ConfigurationError(
+                f"The artifact store's bucket {self.bucket!r} does not exist ({self.where}):"
+                " create it, or set [components.artifacts.options] s3_bucket to an existing one."
+            )
+        if any(sign in text for sign in ("403 Forbidden", "InvalidAccessKeyId", "SignatureDoesNotMatch", "401")):
+            return ConfigurationError(
+                f"The S3 server refused the artifact store's credentials for {self.where}: set"
+                " AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment (or give the host an AWS role)"
+                f" to credentials that may read and write bucket {self.bucket!r}."
+            )
+        if isinstance(error, FileNotFoundError):
+            return NotFoundError(f"No {key} in the artifact store at {self.where}.")
+        return NetworkError(
+            f"The artifact store at {self.where} failed on {key or 'listing'}: {text.splitlines()[0]}"
+            " Check that the server is reachable; the operation may be retried."
+        )
+
+    def write(self, key: str, chunks: Iterable[bytes]) -> None:
+        key, source = self._key(key), iter(chunks)
+        head, size = [], 0
+        for chunk in source:
+            head.append(chunk)
+            size += len(chunk)
+            if size >= _PART_SIZE:
+                break
+        source_failed: list[BaseException] = []
+        try:
+            if size < _PART_SIZE:  # the whole object: one PUT
+                obstore.put(self._store, key, b"".join(head), use_multipart=False)
+            else:
+                rest = _noting_failure(source, source_failed)
+                obstore.put(self._store, key, itertools.chain(head, rest), use_multipart=True, chunk_size=_PART_SIZE)
+        except _FAILURES as error:
+            if error in source_failed:
+                raise  # the source's own failure, as it was raised; obstore aborted the upload
+            raise self._error(error, key) from None
+
+    def read(self, key: str, offset: int = 0, length: int | None = None) -> bytes:
+        key = self._key(key)
+        if length == 0:
+            return b""
+        try:
+            if length is not None:
+                return bytes(obstore.get_range(self._store, key, start=offset, length=length))
+            return bytes(obstore.get(self._store, key, options={"range": {"offset": offset}}).bytes())
+        except _FAILURES as error:
+            if "416 Range Not Satisfiable" in str(error):
+                return b""  # past the end, as a file read is
+            raise self._error(error, key) from None
+
+    def exists(self, key: str) -> bool:
+        try:
+            obstore.head(self._store, self._key(key))
+        except FileNotFoundError:
+            return False
+        except _FAILURES as error:
+            raise self._error(error, key) from None
+        return True
+
+    def delete(self, key: str) -> None:
+        try:
+            obstore.delete(self._store, self._key(key))
+        except FileNotFoundError:
+            pass
+        except _FAILURES as error:
+            raise self._error(error, key) from None
+
+    def keys(self, prefix: str) -> Iterator[str]:
+        try:
+            for batch in obstore.list(self._store, prefix=self._key(prefix) if prefix else None):
+                for meta in batch:
+                    yield meta["path"]
+        except _FAILURES as error:
+            raise self._error(error, prefix) from None

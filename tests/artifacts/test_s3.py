@@ -1,0 +1,185 @@
+"""The S3 backend against a real S3-compatible server (moto in server mode, a subprocess on loopback)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+
+from symphony.builtin_plugins.pit.artifacts.s3 import S3Backend
+from symphony.hookspecs import ConfigurationError, NotFoundError, ValidationError
+
+
+@dataclass(frozen=True)
+class Server:
+    endpoint: str
+
+    def client(self) -> Any:
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+            region_name="us-east-1",
+        )
+
+
+def _start_server(env: dict[str, str]) -> Iterator[Server]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, **env},
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=5).close()
+            break
+        except (urllib.error.URLError, OSError):
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail(f"moto server did not start on {endpoint}")
+            time.sleep(0.1)
+    try:
+        yield Server(endpoint)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[Server]:
+    yield from _start_server({})
+
+
+@pytest.fixture(scope="module")
+def strict_server() -> Iterator[Server]:
+    """A server that checks credentials (moto's IAM auth from the first request on)."""
+    yield from _start_server({"INITIAL_NO_AUTH_ACTION_COUNT": "0"})
+
+
+@pytest.fixture(autouse=True)
+def credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+
+
+@pytest.fixture
+def bucket(server: Server) -> str:
+    name = f"artifacts-{uuid.uuid4().hex[:12]}"
+    server.client().create_bucket(Bucket=name)
+    return name
+
+
+@pytest.fixture
+def backend(server: Server, bucket: str) -> S3Backend:
+    return S3Backend(bucket, prefix="store", endpoint_url=server.endpoint)
+
+
+def test_a_written_object_reads_back_whole(backend: S3Backend) -> None:
+    backend.write("packs/ab/one.pack", [b"hello ", b"world"])
+    assert backend.read("packs/ab/one.pack") == b"hello world"
+
+
+def test_a_ranged_read_returns_only_the_range(backend: S3Backend) -> None:
+    backend.write("packs/ab/one.pack", [b"0123456789"])
+    assert backend.read("packs/ab/one.pack", offset=3, length=4) == b"3456"
+    assert backend.read("packs/ab/one.pack", offset=7) == b"789"
+
+
+def test_a_read_past_the_end_is_empty_as_a_file_read_is(backend: S3Backend) -> None:
+    backend.write("k", [b"0123"])
+    assert backend.read("k", offset=4) == b""
+    assert backend.read("k", offset=2, length=0) == b""
+
+
+def test_an_empty_object_is_stored(backend: S3Backend) -> None:
+    backend.write("empty", [])
+    assert backend.exists("empty")
+    assert backend.read("empty") == b""
+
+
+def test_objects_live_under_the_prefix_in_the_bucket(server: Server, bucket: str, backend: S3Backend) -> None:
+    backend.write("packs/ab/one.pack", [b"x"])
+    listed = server.client().list_objects_v2(Bucket=bucket)
+    assert [item["Key"] for item in listed["Contents"]] == ["store/packs/ab/one.pack"]
+
+
+@pytest.mark.slow
+def test_a_large_object_goes_as_a_multipart_upload_and_reads_back(
+    server: Server, bucket: str, backend: S3Backend
+) -> None:
+    parts = [bytes([i]) * (3 * 1024 * 1024) for i in range(7)]  # 21 MiB in pieces smaller than a part
+    backend.write("packs/cd/big.pack", parts)
+    assert backend.read("packs/cd/big.pack") == b"".join(parts)
+    head = server.client().head_object(Bucket=bucket, Key="store/packs/cd/big.pack")
+    assert head["ETag"].strip('"').endswith("-3")  # three parts of 8 MiB at most
+
+
+def test_a_write_whose_source_fails_leaves_nothing_visible(server: Server, bucket: str, backend: S3Backend) -> None:
+    def source() -> Iterator[bytes]:
+        yield b"x" * (9 * 1024 * 1024)  # past one part: the upload has begun
+        raise OSError("the writer's disk failed")
+
+    with pytest.raises(OSError, match="disk failed"):
+        backend.write("packs/ef/partial.pack", source())
+    assert not backend.exists("packs/ef/partial.pack")
+    uploads = server.client().list_multipart_uploads(Bucket=bucket)
+    assert not uploads.get("Uploads")
+
+
+def test_keys_lists_what_is_under_a_prefix(backend: S3Backend) -> None:
+    for key in ("packs/ab/1.pack", "packs/cd/2.pack", "other/3"):
+        backend.write(key, [b"x"])
+    assert sorted(backend.keys("packs")) == ["packs/ab/1.pack", "packs/cd/2.pack"]
+    assert sorted(backend.keys("")) == ["other/3", "packs/ab/1.pack", "packs/cd/2.pack"]
+
+
+def test_a_deleted_object_is_gone_and_deleting_it_again_is_fine(backend: S3Backend) -> None:
+    backend.write("k", [b"x"])
+    backend.delete("k")
+    backend.delete("k")
+    assert not backend.exists("k")
+
+
+def test_reading_a_missing_object_is_not_found(backend: S3Backend) -> None:
+    with pytest.raises(NotFoundError, match=r"No packs/zz/none\.pack in the artifact store at s3://"):
+        backend.read("packs/zz/none.pack")
+
+
+@pytest.mark.parametrize("key", ["", "a//b", "../escape", "a/./b"])
+def test_a_malformed_key_is_refused(backend: S3Backend, key: str) -> None:
+    with pytest.raises(ValidationError, match="Invalid artifact store key"):
+        backend.write(key, [b"x"])
+
+
+def test_a_missing_bucket_is_a_clear_configuration_error_at_open(server: Server) -> None:
+    with pytest.raises(ConfigurationError, match=r"bucket 'no-such-bucket' does not exist.*create it"):
+        S3Backend("no-such-bucket", endpoint_url=server.endpoint)
+
+
+def test_refused_credentials_are_a_clear_configuration_error_at_open(strict_server: Server) -> None:
+    with pytest.raises(ConfigurationError, match=r"refused the artifact store's credentials.*AWS_ACCESS_KEY_ID"):
+        S3Backend("any-bucket", endpoint_url=strict_server.endpoint)
+
+
+def test_no_bucket_setting_is_a_clear_configuration_error() -> None:
+    with pytest.raises(ConfigurationError, match="s3_bucket"):
+        S3Backend("")
