@@ -1,0 +1,118 @@
+"""``symphony artifacts``: the real command over a fresh data directory."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.conftest import SYMPHONY
+
+if TYPE_CHECKING:
+    from tests.conftest import Symphony
+
+
+@pytest.fixture
+def cli(symphony: Callable[..., Symphony]) -> Symphony:
+    return symphony()
+
+
+def _id(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def _put(cli: Symphony, tmp_path: Path, data: bytes, *args: str) -> str:
+    source = tmp_path / "source.bin"
+    source.write_bytes(data)
+    document = cli.json("artifacts", "put", str(source), *args)
+    artifact_id: str = document["artifact_id"]
+    return artifact_id
+
+
+def test_put_prints_the_content_id_and_size(cli: Symphony, tmp_path: Path) -> None:
+    data = b"the same bytes\n"
+    source = tmp_path / "a.txt"
+    source.write_bytes(data)
+    assert cli.json("artifacts", "put", str(source)) == {"artifact_id": _id(data), "size": len(data)}
+
+
+def test_put_reads_standard_input_for_a_dash(cli: Symphony) -> None:
+    data = os.urandom(10_000)
+    cli.home.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(
+        [str(SYMPHONY), "artifacts", "put", "-"], check=False, input=data, capture_output=True, env=cli.env(), cwd=cli.home
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stdout.decode().strip() == _id(data)
+
+
+def test_get_writes_the_stored_bytes_to_the_output_file(cli: Symphony, tmp_path: Path) -> None:
+    data = os.urandom(300_000)
+    artifact_id = _put(cli, tmp_path, data)
+    out = tmp_path / "out.bin"
+    document = cli.json("artifacts", "get", artifact_id, "-o", str(out))
+    assert out.read_bytes() == data
+    assert document == {"artifact_id": artifact_id, "size": len(data), "output": str(out)}
+
+
+def test_get_output_file_gets_the_umask_mode(cli: Symphony, tmp_path: Path) -> None:
+    artifact_id = _put(cli, tmp_path, b"x")
+    out = tmp_path / "out.bin"
+    result = cli.run("artifacts", "get", artifact_id, "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    assert out.stat().st_mode & 0o777 == 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    old = os.umask(0o022)
+    os.umask(old)
+    return old
+
+
+def test_get_writes_to_standard_output_without_o(cli: Symphony, tmp_path: Path) -> None:
+    data = b"line one\nline two\n"
+    artifact_id = _put(cli, tmp_path, data)
+    assert cli.run("artifacts", "get", artifact_id).stdout == data.decode()
+
+
+def test_show_reports_size_and_the_tags_given_to_put(cli: Symphony, tmp_path: Path) -> None:
+    artifact_id = _put(cli, tmp_path, b"tagged", "--tag", "model", "--tag", "v1")
+    document = cli.json("artifacts", "show", artifact_id)
+    assert document["artifact_id"] == artifact_id
+    assert document["size"] == len(b"tagged")
+    assert document["metadata"]["tags"] == ["model", "v1"]
+
+
+def test_a_malformed_id_is_a_usage_error_naming_the_expected_form(cli: Symphony) -> None:
+    result = cli.run("artifacts", "get", "sha256:nothex")
+    assert result.returncode == 2
+    assert "expected 'sha256:' and 64 lowercase hex digits" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_unknown_id_exits_1_with_the_id_named(cli: Symphony) -> None:
+    missing = _id(b"never stored")
+    result = cli.run("artifacts", "show", missing)
+    assert result.returncode == 1
+    assert missing in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_unreadable_file_exits_2_and_stores_nothing(cli: Symphony, tmp_path: Path) -> None:
+    result = cli.run("artifacts", "put", str(tmp_path / "absent.txt"))
+    assert result.returncode == 2
+    assert "Cannot read" in result.stderr and "absent.txt" in result.stderr
+    assert not (cli.data_dir / "artifacts").exists() or not any((cli.data_dir / "artifacts").rglob("*.pack"))
+
+
+def test_get_of_an_unknown_id_leaves_the_output_file_untouched(cli: Symphony, tmp_path: Path) -> None:
+    out = tmp_path / "keep.txt"
+    out.write_bytes(b"precious")
+    result = cli.run("artifacts", "get", _id(b"never stored"), "-o", str(out))
+    assert result.returncode == 1
+    assert out.read_bytes() == b"precious"
