@@ -1,0 +1,138 @@
+"""Full-text search of artifacts: a real Tantivy index on disk, queried as the store queries it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pytest
+
+from symphony.builtin_plugins.pit.artifacts.search import Document, Filters, Hit, SearchIndex, document_of
+from symphony.hookspecs import ValidationError
+
+
+def doc(artifact_id: str, text: bytes, created_at: float = 1000.0, **metadata: object) -> Document:
+    return document_of(artifact_id, text, metadata, created_at)
+
+
+@pytest.fixture
+def index(tmp_path: Path) -> SearchIndex:
+    index = SearchIndex(tmp_path / "search")
+    index.add(
+        [
+            doc(
+                "report",
+                b"quarterly revenue grew in every region",
+                name="q3-report",
+                type="text/plain",
+                tags=["finance"],
+            ),
+            doc("notes", b"meeting notes: revenue targets and hiring", producer="summarise", created_at=2000.0),
+            doc("image", b"\x89PNG\r\n\x1a\n\x00\x00binary", name="sales-chart", type="image/png"),
+        ],
+        generation="3",
+    )
+    return index
+
+
+def ids(hits: Sequence[Hit]) -> list[str]:
+    return sorted(hit.artifact_id for hit in hits)
+
+
+def test_a_term_query_finds_every_artifact_whose_text_or_name_has_the_term(index: SearchIndex) -> None:
+    hits, _ = index.search("revenue")
+    assert ids(hits) == ["notes", "report"]
+
+
+def test_binary_content_is_not_indexed_but_its_name_is(index: SearchIndex) -> None:
+    assert ids(index.search("PNG")[0]) == []
+    assert ids(index.search("chart")[0]) == ["image"]
+
+
+def test_the_type_filter_keeps_only_artifacts_of_that_type(index: SearchIndex) -> None:
+    assert ids(index.search("revenue", filters=Filters(type="text/plain"))[0]) == ["report"]
+
+
+def test_the_tag_filter_keeps_only_artifacts_with_every_tag(index: SearchIndex) -> None:
+    assert ids(index.search("revenue", filters=Filters(tags=("finance",)))[0]) == ["report"]
+    assert ids(index.search("revenue", filters=Filters(tags=("finance", "legal")))[0]) == []
+
+
+def test_the_producer_filter_keeps_only_what_that_node_produced(index: SearchIndex) -> None:
+    assert ids(index.search("revenue", filters=Filters(producer="summarise"))[0]) == ["notes"]
+
+
+def test_the_time_filter_keeps_artifacts_created_in_the_range(index: SearchIndex) -> None:
+    assert ids(index.search("revenue", filters=Filters(since=1500.0))[0]) == ["notes"]
+    assert ids(index.search("revenue", filters=Filters(until=1500.0))[0]) == ["report"]
+
+
+def test_an_empty_query_lists_every_artifact_that_passes_the_filters(index: SearchIndex) -> None:
+    assert ids(index.search("", filters=Filters(since=0.0))[0]) == ["image", "notes", "report"]
+
+
+def test_the_total_is_counted_only_when_asked(index: SearchIndex) -> None:
+    assert index.search("revenue", limit=1)[1] is None
+    hits, total = index.search("revenue", limit=1, count=True)
+    assert len(hits) == 1 and total == 2
+
+
+def test_indexing_an_artifact_again_replaces_its_document(index: SearchIndex) -> None:
+    index.add([doc("report", b"quarterly revenue grew in every region", name="q3-report")])
+    assert ids(index.search("revenue")[0]) == ["notes", "report"]
+    assert ids(index.search("revenue", filters=Filters(tags=("finance",)))[0]) == []
+
+
+def test_a_malformed_query_is_a_validation_error_saying_how_to_write_it(index: SearchIndex) -> None:
+    with pytest.raises(ValidationError, match=r"Cannot parse search query 'name:\('.*Quote"):
+        index.search("name:(")
+
+
+def test_an_index_behind_the_store_generation_is_rebuilt_from_the_store(index: SearchIndex, tmp_path: Path) -> None:
+    reopened = SearchIndex(tmp_path / "search")
+    rebuilt = reopened.sync(lambda: [doc("late", b"revenue written before a crash")], generation="4")
+    assert rebuilt and reopened.generation == "4"
+    assert ids(reopened.search("revenue")[0]) == ["late"]
+
+
+def test_an_index_at_the_store_generation_is_not_rebuilt(index: SearchIndex, tmp_path: Path) -> None:
+    def store_contents() -> list[Document]:
+        raise AssertionError("an index that is up to date reads nothing from the store")
+
+    assert SearchIndex(tmp_path / "search").sync(store_contents, generation="3") is False
+
+
+def test_a_deleted_index_is_rebuilt_from_the_store(index: SearchIndex, tmp_path: Path) -> None:
+    index.destroy()
+    reopened = SearchIndex(tmp_path / "search")
+    assert reopened.generation is None
+    reopened.sync(lambda: [doc("report", b"quarterly revenue")], generation="3")
+    assert ids(reopened.search("revenue")[0]) == ["report"]
+
+
+def test_higher_quality_ranks_first_among_equal_text_matches(tmp_path: Path) -> None:
+    quality = {"plain": 0.5, "good": 0.5}
+
+    def rate(hits: Sequence[Hit]) -> Mapping[str, float]:
+        return {hit.artifact_id: quality[hit.artifact_id] for hit in hits}
+
+    index = SearchIndex(tmp_path / "search", quality=rate)
+    index.add([doc("plain", b"the revenue figures"), doc("good", b"the revenue figures")])
+    first = index.search("revenue")[0][0].artifact_id
+    quality[{"plain": "good", "good": "plain"}[first]] = 0.9
+    assert index.search("revenue")[0][0].artifact_id != first
+
+
+def test_quality_outweighs_a_small_difference_in_relevance(tmp_path: Path) -> None:
+    quality = {"often": 0.0, "once": 1.0}
+    index = SearchIndex(tmp_path / "search", quality=lambda hits: quality)
+    index.add([doc("often", b"revenue revenue and costs"), doc("once", b"revenue and costs")])
+    hits = index.search("revenue")[0]
+    assert hits[0].relevance < hits[1].relevance
+    assert [hit.artifact_id for hit in hits] == ["once", "often"]
+
+
+def test_text_is_indexed_when_the_type_says_text_even_with_a_bad_byte(tmp_path: Path) -> None:
+    document = document_of("log", b"disk full \xff on node", {"type": "text/plain"}, 0.0)
+    assert "disk full" in document.text
+    assert document_of("blob", b"disk full \xff on node", {}, 0.0).text == ""
