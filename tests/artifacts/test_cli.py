@@ -45,7 +45,12 @@ def test_put_reads_standard_input_for_a_dash(cli: Symphony) -> None:
     data = os.urandom(10_000)
     cli.home.mkdir(parents=True, exist_ok=True)
     result = subprocess.run(
-        [str(SYMPHONY), "artifacts", "put", "-"], check=False, input=data, capture_output=True, env=cli.env(), cwd=cli.home
+        [str(SYMPHONY), "artifacts", "put", "-"],
+        check=False,
+        input=data,
+        capture_output=True,
+        env=cli.env(),
+        cwd=cli.home,
     )
     assert result.returncode == 0, result.stderr.decode()
     assert result.stdout.decode().strip() == _id(data)
