@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from symphony.builtin_plugins.pit.artifacts import LocalArtifactStore
+from symphony.builtin_plugins.pit.artifacts import ArtifactStore
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> LocalArtifactStore:
-    return LocalArtifactStore(tmp_path / "artifacts")
+def store(tmp_path: Path) -> ArtifactStore:
+    return ArtifactStore(tmp_path / "artifacts")

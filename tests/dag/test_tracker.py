@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from symphony.builtin_plugins.pit.artifacts import LocalArtifactStore
+from symphony.builtin_plugins.pit.artifacts import ArtifactStore
 from symphony.builtin_plugins.pit.dag import DagTracker, RunInvalidError, TrackerOptions
 from symphony.builtin_plugins.workflow import load
 from symphony.hookspecs import Event, ExecutionId, ValidationError
@@ -270,7 +270,7 @@ async def test_a_succeeded_run_cannot_be_resumed(tracker: DagTracker, tmp_path: 
 async def test_large_outputs_go_to_the_artifact_store_and_come_back_on_resume(
     make_tracker: Callable[..., DagTracker], tmp_path: Path
 ) -> None:
-    tracker = make_tracker(options=TrackerOptions(inline_limit=4), artifacts=LocalArtifactStore(tmp_path / "artifacts"))
+    tracker = make_tracker(options=TrackerOptions(inline_limit=4), artifacts=ArtifactStore(tmp_path / "artifacts"))
     text = recorders(tmp_path / "log", ["big"]) + flaky(tmp_path, 1, "{ attempts = 1 }")
     workflow = flow(text + edge("big.value", "f.value") + '[outputs]\nout = "f.value"\n')
     failed = await tracker.run(workflow, {})

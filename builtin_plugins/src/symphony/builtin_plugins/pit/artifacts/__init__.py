@@ -3,6 +3,15 @@
 from __future__ import annotations
 
 from .errors import ArtifactCorruptError, WrongKeyError
-from .store import LocalArtifactStore
+from .options import StoreOptions
+from .store import ArtifactStore, GcReport, Problem, StoreStats
 
-__all__ = ["ArtifactCorruptError", "LocalArtifactStore", "WrongKeyError"]
+__all__ = [
+    "ArtifactCorruptError",
+    "ArtifactStore",
+    "GcReport",
+    "Problem",
+    "StoreOptions",
+    "StoreStats",
+    "WrongKeyError",
+]

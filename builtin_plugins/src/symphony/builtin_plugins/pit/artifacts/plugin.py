@@ -5,23 +5,31 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from symphony.hookspecs import HealthCheck, HealthStatus, hookimpl
+from symphony.hookspecs import ComponentOptionsSpec, HealthCheck, HealthStatus, hookimpl
 from symphony.hookspecs.ports import ArtifactStorePort, HostContext, port_as
 
-from .store import LocalArtifactStore
+from .options import StoreOptions
+from .store import ArtifactStore
 
 SYMPHONY_API = "^1.0"
+COMPONENT = "artifacts"
+
+
+@hookimpl
+def symphony_component_options() -> list[ComponentOptionsSpec]:
+    return [ComponentOptionsSpec(name=COMPONENT, options=StoreOptions)]
 
 
 @hookimpl(trylast=True)
-def symphony_provide_artifact_store(context: HostContext) -> LocalArtifactStore:
-    return LocalArtifactStore(context.data_dir / "artifacts")
+def symphony_provide_artifact_store(context: HostContext) -> ArtifactStore:
+    options = StoreOptions.from_options(context.component_config(COMPONENT).options)
+    return ArtifactStore(context.data_dir / "artifacts", options)
 
 
 @hookimpl
 def symphony_health_checks(context: HostContext) -> list[HealthCheck]:
     def check() -> HealthStatus:
-        if not isinstance(context.port("artifact_store"), LocalArtifactStore):  # another provider's: not our directory
+        if not isinstance(context.port("artifact_store"), ArtifactStore):  # another provider's: not our directory
             return HealthStatus.ok(f"served by plugin {context.port_provider('artifact_store')!r}")
         root = context.data_dir / "artifacts"
         probe = root

@@ -1,73 +1,399 @@
-"""A content-addressed artifact store in a local directory.
+"""The artifact store: content-addressed objects cut into deduplicated chunks kept in packs.
 
-Layout: ``objects/<first two hex>/<rest>`` holds the bytes named by their
-SHA-256, ``meta/<same>.json`` the metadata.  Writes go to a temporary file
-and are renamed into place, so a crash never leaves a partial object, and
-storing the same bytes twice stores them once.
+An object's id is ``sha256:<hex>`` of its whole content.  Small objects live inline in index.db;
+larger ones are cut by FastCDC, each chunk named by the sealer (its SHA-256, or a keyed HMAC when
+encrypted) and stored once across every object.  Reads check the whole digest (and each chunk's
+name when streaming), so damaged bytes raise ArtifactCorruptError instead of being returned.
+See docs/artifacts.md for the layout, the crash-safety argument and GC.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-from collections.abc import Mapping
+import time
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Collection, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, TypeVar
 
 import msgspec
+from sqlalchemy import Select, func, select
+from sqlalchemy.dialects.sqlite import insert
+from sqlalchemy.orm import Session
 
-from symphony.hookspecs import ArtifactId, NotFoundError, ValidationError, atomic_write
+from symphony.hookspecs import ArtifactId, DataError, NotFoundError, ValidationError
 from symphony.hookspecs.ports import ArtifactInfo
 
-__all__ = ["LocalArtifactStore"]
+from .backend import Backend, LocalBackend
+from .chunking import Chunker
+from .db import ChunkRow, Database, ObjectRow, PackRow
+from .errors import ArtifactCorruptError
+from .options import StoreOptions
+from .packs import PackHeader, PackWriter, pack_key
+from .sealing import PlainSealer, Sealer
+
+__all__ = ["ArtifactStore", "GcReport", "Problem", "StoreStats"]
 
 _PREFIX = "sha256:"
+_BLOCK = 1024 * 1024  # how much of a file or stream a put reads at once
+_READ_RUN = 8 * 1024 * 1024  # the most bytes of adjacent chunks one backend read fetches
+
+RootProvider = Callable[[], Iterable[str]]
+_T = TypeVar("_T")
 
 
-class LocalArtifactStore:
-    """The ArtifactStorePort over a directory."""
+class StoreStats(msgspec.Struct, frozen=True, kw_only=True):
+    logical_bytes: int  # the sum of every object's size
+    stored_bytes: int  # pack bytes plus inline bytes: what the store occupies
+    objects: int
+    chunks: int
+    packs: int
+    dedup_ratio: float  # logical / stored (1.0 when empty)
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
 
-    def _paths(self, artifact_id: str) -> tuple[Path, Path]:
-        digest = artifact_id.removeprefix(_PREFIX)
-        if not artifact_id.startswith(_PREFIX) or len(digest) != 64 or not all(c in "0123456789abcdef" for c in digest):
-            raise ValidationError(f"Invalid artifact id {artifact_id!r}: expected 'sha256:' and 64 hex digits.")
-        return self.root / "objects" / digest[:2] / digest[2:], self.root / "meta" / digest[:2] / f"{digest[2:]}.json"
+class Problem(msgspec.Struct, frozen=True, kw_only=True):
+    kind: str  # corrupt-chunk, missing-pack, missing-chunk, corrupt-object, orphan-pack, ...
+    subject: str  # the pack, chunk or object concerned
+    detail: str
+    fix: str
 
-    async def store(self, content: bytes, metadata: Mapping[str, Any] | None = None) -> ArtifactId:
-        artifact_id = ArtifactId(_PREFIX + hashlib.sha256(content).hexdigest())
-        blob, meta = self._paths(artifact_id)
-        if not blob.exists():
-            blob.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(blob, content)
-        if metadata is not None or not meta.exists():
-            meta.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(meta, msgspec.json.encode(dict(metadata or {})))
+
+class GcReport(msgspec.Struct, frozen=True, kw_only=True):
+    dry_run: bool
+    objects: list[str]  # ids of the objects removed (or that would be)
+    chunks: int
+    packs: list[str]
+    bytes: int  # pack and inline bytes freed
+
+
+def _checked(artifact_id: str) -> str:
+    digest = artifact_id.removeprefix(_PREFIX)
+    if not artifact_id.startswith(_PREFIX) or len(digest) != 64 or not all(c in "0123456789abcdef" for c in digest):
+        raise ValidationError(f"Invalid artifact id {artifact_id!r}: expected 'sha256:' and 64 hex digits.")
+    return artifact_id
+
+
+def _in_batches(session: Session, query: Select[_T], chunk_ids: Collection[str]) -> Iterator[_T]:
+    """``query`` for the chunks in ``chunk_ids``, a few thousand at a time (SQLite bounds a statement's variables)."""
+    ids = list(chunk_ids)
+    for start in range(0, len(ids), 10_000):
+        yield from session.scalars(query.where(ChunkRow.id.in_(ids[start : start + 10_000])))
+
+
+def _blocks(content: bytes | BinaryIO) -> Iterator[bytes]:
+    if isinstance(content, bytes | bytearray | memoryview):
+        yield bytes(content)
+        return
+    while block := content.read(_BLOCK):
+        yield block
+
+
+class _Put:
+    """One object being written: hashes it, dedups its chunks and fills a private pack."""
+
+    def __init__(self, store: ArtifactStore) -> None:
+        self._store = store
+        self._hash = hashlib.sha256()
+        self._chunker = Chunker(store.options.min_chunk, store.options.avg_chunk, store.options.max_chunk)
+        self._head = bytearray()  # the first bytes, until the object is known not to be inline
+        self._chunked = False
+        self.pack = PackWriter(store.backend, store.sealer.name, store.sealer.key_id)
+        self._batch: list[tuple[str, bytes]] = []
+        self._known: set[str] = set()  # chunks this put has stored or found stored
+        self.chunk_ids: list[str] = []
+        self.size = 0
+
+    def feed(self, block: bytes) -> None:
+        self._hash.update(block)
+        self.size += len(block)
+        if not self._chunked:
+            self._head += block
+            if len(self._head) <= self._store.options.inline_limit:
+                return
+            self._chunked, block = True, bytes(self._head)
+            self._head.clear()
+        for chunk in self._chunker.feed(block):
+            self._add(chunk)
+
+    def finish(self, metadata: Mapping[str, Any] | None) -> ArtifactId:
+        artifact_id = ArtifactId(_PREFIX + self._hash.hexdigest())
+        if self._chunked:
+            for chunk in self._chunker.finish():
+                self._add(chunk)
+            self._dedup()
+        self._store._commit(artifact_id, self, metadata)
         return artifact_id
 
-    async def retrieve(self, artifact_id: ArtifactId) -> bytes:
-        blob, _ = self._paths(artifact_id)
+    @property
+    def inline(self) -> bytes | None:
+        """The whole content when it is small enough to live in index.db."""
+        return None if self._chunked else bytes(self._head)
+
+    def _add(self, chunk: bytes) -> None:
+        chunk_id = self._store.sealer.chunk_id(chunk)
+        self.chunk_ids.append(chunk_id)
+        if chunk_id not in self._known:
+            self._known.add(chunk_id)
+            self._batch.append((chunk_id, chunk))
+            if len(self._batch) >= 256:
+                self._dedup()
+
+    def _dedup(self) -> None:
+        """Seal the batch's chunks that no pack holds yet; write the pack when it is full."""
+        if not self._batch:
+            return
+        with self._store.db.session(readonly=True) as session:
+            stored = set(_in_batches(session, select(ChunkRow.id), [c for c, _ in self._batch]))
+        for chunk_id, chunk in self._batch:
+            if chunk_id not in stored:
+                self.pack.add(chunk_id, len(chunk), self._store.sealer.seal(chunk_id, chunk))
+                if self.pack.size >= self._store.options.pack_size:
+                    self._store._commit_pack(self.pack)
+        self._batch.clear()
+
+
+class ArtifactStore:
+    """The ArtifactStorePort over a backend (a local directory by default) and index.db in ``root``."""
+
+    def __init__(
+        self,
+        root: Path,
+        options: StoreOptions | None = None,
+        *,
+        backend: Backend | None = None,
+        sealer: Sealer | None = None,
+    ) -> None:
+        self.root = root
+        self.options = options or StoreOptions()
         try:
-            return blob.read_bytes()
-        except FileNotFoundError:
-            raise NotFoundError(f"No artifact {artifact_id} in {self.root}.") from None
+            root.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise DataError(f"Cannot create the artifact store {root}: {error.strerror}.") from None
+        self.backend: Backend = backend or LocalBackend(root)
+        self.sealer: Sealer = sealer or PlainSealer()
+        self.db = Database(root / "index.db")
+        self._roots: list[RootProvider] = []
+
+    def close(self) -> None:
+        self.db.close()
+
+    def add_root_provider(self, provider: RootProvider) -> None:
+        """Register ``provider``: the artifact ids it returns are live, and gc keeps them."""
+        self._roots.append(provider)
+
+    # -- writing ------------------------------------------------------------------------
+
+    def put_sync(
+        self, content: bytes | BinaryIO | Iterable[bytes], metadata: Mapping[str, Any] | None = None
+    ) -> ArtifactId:
+        """Store ``content`` (bytes, a binary file or an iterable of blocks), streamed in bounded memory."""
+        put = _Put(self)
+        blocks = (
+            content
+            if not isinstance(content, bytes | bytearray | memoryview) and not hasattr(content, "read")
+            else None
+        )
+        for block in _blocks(content) if blocks is None else blocks:  # type: ignore[arg-type]
+            put.feed(block)
+        return put.finish(metadata)
+
+    async def put(
+        self, content: bytes | AsyncIterable[bytes] | BinaryIO, metadata: Mapping[str, Any] | None = None
+    ) -> ArtifactId:
+        if not isinstance(content, AsyncIterable):
+            return await asyncio.to_thread(self.put_sync, content, metadata)
+        put = _Put(self)
+        async for block in content:
+            await asyncio.to_thread(put.feed, block)
+        return await asyncio.to_thread(put.finish, metadata)
+
+    async def store(self, content: bytes, metadata: Mapping[str, Any] | None = None) -> ArtifactId:
+        return await self.put(content, metadata)
+
+    def _commit_pack(self, pack: PackWriter, session: Session | None = None) -> None:
+        """Write ``pack`` to the backend, then make its chunks visible; a crash in between leaves an orphan file."""
+        if not len(pack):
+            return
+        pack_id, header, body = pack.flush()
+        if session is None:
+            with self.db.session() as own:
+                self._record_pack(own, pack_id, header, body)
+        else:
+            self._record_pack(session, pack_id, header, body)
+
+    def _record_pack(self, session: Session, pack_id: str, header: PackHeader, body: int) -> None:
+        size = body + sum(entry.sealed_length for entry in header.chunks)
+        session.add(
+            PackRow(id=pack_id, key_id=header.key_id, sealer=header.sealer, size=size, created_at=header.created_at)
+        )
+        rows = [
+            {
+                "id": e.chunk_id,
+                "pack": pack_id,
+                "offset": body + e.offset,
+                "length": e.length,
+                "sealed_length": e.sealed_length,
+            }
+            for e in header.chunks
+        ]
+        # Another writer may have stored the same chunk meanwhile: the first row wins, our copy is dead weight.
+        session.execute(insert(ChunkRow).on_conflict_do_nothing(index_elements=["id"]), rows)
+
+    def _commit(self, artifact_id: ArtifactId, put: _Put, metadata: Mapping[str, Any] | None) -> None:
+        with self.db.session() as session:
+            self._commit_pack(put.pack, session)
+            needed = set(put.chunk_ids)
+            present = set(_in_batches(session, select(ChunkRow.id), needed))
+            if needed - present:  # gc collected a chunk this put found stored, between the lookup and now
+                raise DataError(
+                    f"Could not store {artifact_id}: {len(needed - present)} of its chunks were garbage-collected while"
+                    " it was being written. Store it again."
+                )
+            row = session.get(ObjectRow, artifact_id)
+            if row is None:
+                session.add(
+                    ObjectRow(
+                        id=artifact_id,
+                        size=put.size,
+                        inline=put.inline,
+                        chunk_ids=msgspec.msgpack.encode(put.chunk_ids),
+                        created_at=time.time(),
+                        metadata_=dict(metadata or {}),
+                    )
+                )
+            else:
+                row.created_at = time.time()  # stored again: live for another grace period, like a new object
+                if metadata is not None:
+                    row.metadata_ = dict(metadata)
+
+    # -- reading ------------------------------------------------------------------------
+
+    def _object(self, artifact_id: str) -> ObjectRow:
+        with self.db.session(readonly=True) as session:
+            row = session.get(ObjectRow, _checked(artifact_id))
+            if row is None:
+                raise NotFoundError(f"No artifact {artifact_id} in {self.root}.")
+            session.expunge(row)
+            return row
+
+    def _sealed_chunks(self, row: ObjectRow) -> Iterator[tuple[ChunkRow, bytes]]:
+        """Each chunk of ``row`` with its sealed bytes, adjacent chunks of a pack fetched in one read."""
+        chunk_ids: list[str] = msgspec.msgpack.decode(row.chunk_ids)
+        with self.db.session(readonly=True) as session:
+            located = {c.id: c for c in _in_batches(session, select(ChunkRow), set(chunk_ids))}
+            session.expunge_all()
+        run: list[ChunkRow] = []
+        for chunk_id in chunk_ids:
+            if (chunk := located.get(chunk_id)) is None:
+                raise ArtifactCorruptError(f"chunk {chunk_id} of {row.id}", "index.db (no pack holds it)")
+            if run and (
+                chunk.pack != run[-1].pack
+                or chunk.offset != run[-1].offset + run[-1].sealed_length
+                or chunk.offset + chunk.sealed_length - run[0].offset > _READ_RUN
+            ):
+                yield from self._read_run(run)
+                run = []
+            run.append(chunk)
+        if run:
+            yield from self._read_run(run)
+
+    def _read_run(self, run: list[ChunkRow]) -> Iterator[tuple[ChunkRow, bytes]]:
+        start = run[0].offset
+        length = run[-1].offset + run[-1].sealed_length - start
+        key = pack_key(run[0].pack)
+        try:
+            data = self.backend.read(key, start, length)
+        except NotFoundError:
+            raise ArtifactCorruptError(f"chunk {run[0].id}", f"{key} (the pack is missing)") from None
+        if len(data) != length:
+            raise ArtifactCorruptError(f"chunk {run[-1].id}", f"{key} (the pack is truncated)")
+        view = memoryview(data)
+        for chunk in run:
+            yield chunk, bytes(view[chunk.offset - start : chunk.offset - start + chunk.sealed_length])
+
+    def _check(self, chunk: ChunkRow, data: bytes) -> bytes:
+        if len(data) != chunk.length or self.sealer.chunk_id(data) != chunk.id:
+            raise ArtifactCorruptError(f"chunk {chunk.id}", f"{pack_key(chunk.pack)} offset {chunk.offset}")
+        return data
+
+    def get_sync(self, artifact_id: str) -> bytes:
+        """The whole content, checked against its id (and, on a mismatch, chunk by chunk to say where)."""
+        row = self._object(artifact_id)
+        if row.inline is not None:
+            data = row.inline
+        else:
+            parts = [(chunk, self.sealer.open(chunk.id, sealed)) for chunk, sealed in self._sealed_chunks(row)]
+            data = b"".join(part for _, part in parts)
+            if hashlib.sha256(data).hexdigest() != row.id.removeprefix(_PREFIX):
+                for chunk, part in parts:  # say which chunk is damaged
+                    self._check(chunk, part)
+        if len(data) != row.size or hashlib.sha256(data).hexdigest() != row.id.removeprefix(_PREFIX):
+            raise ArtifactCorruptError(f"object {row.id}", "index.db" if row.inline is not None else "its chunk list")
+        return data
+
+    async def get(self, artifact_id: str) -> bytes:
+        return await asyncio.to_thread(self.get_sync, artifact_id)
+
+    async def retrieve(self, artifact_id: ArtifactId) -> bytes:
+        return await self.get(artifact_id)
+
+    def iter_sync(self, artifact_id: str) -> Iterator[bytes]:
+        """The content chunk by chunk, each checked before it is yielded; the whole digest checked at the end."""
+        row = self._object(artifact_id)
+        digest = hashlib.sha256()
+        if row.inline is not None:
+            parts: Iterator[bytes] = iter([row.inline])
+        else:
+            parts = (
+                self._check(chunk, self.sealer.open(chunk.id, sealed)) for chunk, sealed in self._sealed_chunks(row)
+            )
+        for part in parts:
+            digest.update(part)
+            yield part
+        if digest.hexdigest() != row.id.removeprefix(_PREFIX):
+            raise ArtifactCorruptError(f"object {row.id}", "its chunk list")
+
+    async def open(self, artifact_id: str) -> AsyncIterator[bytes]:
+        parts = self.iter_sync(artifact_id)
+        while (part := await asyncio.to_thread(next, parts, None)) is not None:
+            yield part
 
     async def info(self, artifact_id: ArtifactId) -> ArtifactInfo:
-        blob, meta = self._paths(artifact_id)
-        try:
-            size = blob.stat().st_size
-        except FileNotFoundError:
-            raise NotFoundError(f"No artifact {artifact_id} in {self.root}.") from None
-        metadata = msgspec.json.decode(meta.read_bytes()) if meta.exists() else {}
-        return ArtifactInfo(artifact_id=artifact_id, size=size, metadata=metadata)
+        row = self._object(artifact_id)
+        return ArtifactInfo(artifact_id=artifact_id, size=row.size, metadata=dict(row.metadata_))
 
     async def search(self, query: str, limit: int = 20) -> list[ArtifactInfo]:
-        """Artifacts whose metadata mentions ``query`` (case-insensitive)."""
+        """Artifacts whose metadata mentions ``query`` (case-insensitive), newest first."""
         needle, found = query.lower(), []
-        for meta in sorted((self.root / "meta").glob("*/*.json")):
-            if needle in meta.read_text(encoding="utf-8").lower():
-                found.append(await self.info(ArtifactId(f"{_PREFIX}{meta.parent.name}{meta.stem}")))
-                if len(found) >= limit:
-                    break
+        with self.db.session(readonly=True) as session:
+            for row in session.scalars(select(ObjectRow).order_by(ObjectRow.created_at.desc())):
+                if needle in msgspec.json.encode(row.metadata_).decode().lower():
+                    found.append(
+                        ArtifactInfo(artifact_id=ArtifactId(row.id), size=row.size, metadata=dict(row.metadata_))
+                    )
+                    if len(found) >= limit:
+                        break
         return found
+
+    # -- accounting ---------------------------------------------------------------------
+
+    def stats(self) -> StoreStats:
+        with self.db.session(readonly=True) as session:
+            logical, objects, inline = session.execute(
+                select(
+                    func.coalesce(func.sum(ObjectRow.size), 0),
+                    func.count(),
+                    func.coalesce(func.sum(func.length(ObjectRow.inline)), 0),
+                )
+            ).one()
+            packed, packs = session.execute(select(func.coalesce(func.sum(PackRow.size), 0), func.count())).one()
+            chunks = session.scalar(select(func.count()).select_from(ChunkRow)) or 0
+        stored = packed + inline
+        return StoreStats(
+            logical_bytes=logical,
+            stored_bytes=stored,
+            objects=objects,
+            chunks=chunks,
+            packs=packs,
+            dedup_ratio=logical / stored if stored else 1.0,
+        )

@@ -1,0 +1,48 @@
+"""Content-defined chunking (FastCDC): cut points follow the content, so an edit moves few chunk boundaries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from pyfastcdc import FastCDC
+
+__all__ = ["Chunker"]
+
+
+class Chunker:
+    """Cuts a stream of blocks into chunks without holding more than a few maximum-size chunks in memory.
+
+    pyfastcdc's ``avg_size`` is the normalisation target *past* ``min_size``: its real average chunk is
+    about ``avg_size + min_size``.
+    """
+
+    def __init__(self, min_size: int, avg_size: int, max_size: int) -> None:
+        self._cdc = FastCDC(avg_size=avg_size, min_size=min_size, max_size=max_size)
+        self._max = max_size
+        self._pending = bytearray()
+
+    def chunks(self, blocks: Iterable[bytes]) -> Iterator[bytes]:
+        """The chunks of the concatenated ``blocks``, in order."""
+        for block in blocks:
+            yield from self.feed(block)
+        yield from self.finish()
+
+    def feed(self, block: bytes) -> Iterator[bytes]:
+        """The chunks ``block`` completes; only the last chunk of the data so far is held back."""
+        self._pending += block
+        if len(self._pending) < 4 * self._max:
+            return
+        data, cut = bytes(self._pending), 0
+        for chunk in self._cdc.cut_buf(data):
+            if chunk.offset + chunk.length == len(data):
+                break  # it may be cut short by the buffer's end: carry it to the next block
+            yield data[chunk.offset : chunk.offset + chunk.length]
+            cut = chunk.offset + chunk.length
+        del self._pending[:cut]
+
+    def finish(self) -> Iterator[bytes]:
+        """The remaining chunks, at the end of the data."""
+        data = bytes(self._pending)
+        self._pending.clear()
+        for chunk in self._cdc.cut_buf(data) if data else ():
+            yield data[chunk.offset : chunk.offset + chunk.length]

@@ -1,0 +1,46 @@
+"""``[components.artifacts.options]``: chunk sizes, packs and the GC grace period."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Any
+
+import msgspec
+
+from symphony.hookspecs import ConfigurationError
+
+__all__ = ["StoreOptions"]
+
+_KiB, _MiB = 1024, 1024 * 1024
+
+
+class StoreOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """How the store cuts, packs and collects; the defaults suit outputs from bytes to many GB."""
+
+    #: Objects up to this size live in index.db whole (no chunking, no pack read).
+    inline_limit: Annotated[int, msgspec.Meta(ge=0)] = 4 * _KiB
+    #: FastCDC sizes; the real average chunk is about ``avg_chunk + min_chunk`` (16 KiB by default).
+    min_chunk: Annotated[int, msgspec.Meta(ge=64)] = 4 * _KiB
+    avg_chunk: Annotated[int, msgspec.Meta(ge=256)] = 12 * _KiB
+    max_chunk: Annotated[int, msgspec.Meta(ge=1024)] = 64 * _KiB
+    #: A writer's pack is written when it holds this many bytes: the memory a put may hold.
+    pack_size: Annotated[int, msgspec.Meta(ge=1)] = 16 * _MiB
+    #: Seconds during which a new object or pack is live without a root (a writer may still be naming it).
+    gc_grace: Annotated[float, msgspec.Meta(ge=0)] = 3600.0
+
+    def __post_init__(self) -> None:
+        if not self.min_chunk <= self.avg_chunk <= self.max_chunk:
+            raise ConfigurationError(
+                "Invalid artifact store options: components.artifacts.options needs"
+                f" min_chunk <= avg_chunk <= max_chunk (got {self.min_chunk}, {self.avg_chunk}, {self.max_chunk})."
+            )
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> StoreOptions:
+        try:
+            return msgspec.convert(dict(options), cls)
+        except msgspec.ValidationError as error:
+            where = str(error).replace("`$.", "`components.artifacts.options.")
+            raise ConfigurationError(
+                f"Invalid artifact store options in [components.artifacts.options]: {where}."
+            ) from None
