@@ -126,8 +126,10 @@ class _Put:
 
     @property
     def inline(self) -> bytes | None:
-        """The whole content when it is small enough to live in index.db."""
-        return None if self._chunked else bytes(self._head)
+        """The whole content when it is small enough to live in index.db, sealed like a chunk named by its id."""
+        if self._chunked:
+            return None
+        return self._store.sealer.seal(_PREFIX + self._hash.hexdigest(), bytes(self._head))
 
     def _add(self, chunk: bytes) -> None:
         chunk_id = self._store.sealer.chunk_id(chunk)
@@ -320,7 +322,7 @@ class ArtifactStore:
         """The whole content, checked against its id (and, on a mismatch, chunk by chunk to say where)."""
         row = self._object(artifact_id)
         if row.inline is not None:
-            data = row.inline
+            data = self.sealer.open(row.id, row.inline)
         else:
             parts = [(chunk, self.sealer.open(chunk.id, sealed)) for chunk, sealed in self._sealed_chunks(row)]
             data = b"".join(part for _, part in parts)
@@ -342,7 +344,7 @@ class ArtifactStore:
         row = self._object(artifact_id)
         digest = hashlib.sha256()
         if row.inline is not None:
-            parts: Iterator[bytes] = iter([row.inline])
+            parts: Iterator[bytes] = iter([self.sealer.open(row.id, row.inline)])
         else:
             parts = (
                 self._check(chunk, self.sealer.open(chunk.id, sealed)) for chunk, sealed in self._sealed_chunks(row)
