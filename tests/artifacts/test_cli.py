@@ -121,3 +121,30 @@ def test_get_of_an_unknown_id_leaves_the_output_file_untouched(cli: Symphony, tm
     result = cli.run("artifacts", "get", _id(b"never stored"), "-o", str(out))
     assert result.returncode == 1
     assert out.read_bytes() == b"precious"
+
+
+def test_put_of_a_directory_exits_2_naming_it(cli: Symphony, tmp_path: Path) -> None:
+    result = cli.run("artifacts", "put", str(tmp_path))
+    assert result.returncode == 2
+    assert "Is a directory" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_chunked_object_round_trips_through_put_and_get(cli: Symphony, tmp_path: Path) -> None:
+    data = os.urandom(3 * 1024 * 1024)
+    artifact_id = _put(cli, tmp_path, data)
+    out = tmp_path / "out.bin"
+    cli.json("artifacts", "get", artifact_id, "-o", str(out))
+    assert artifact_id == _id(data)
+    assert out.read_bytes() == data
+
+
+def test_stats_shows_an_edited_version_stored_mostly_once(cli: Symphony, tmp_path: Path) -> None:
+    first = os.urandom(1024 * 1024)
+    second = first[:500_000] + b"an edit in the middle" + first[500_000:]
+    _put(cli, tmp_path, first)
+    _put(cli, tmp_path, second)
+    stats = cli.json("artifacts", "stats")
+    assert stats["objects"] == 2
+    assert stats["logical_bytes"] == len(first) + len(second)
+    assert stats["stored_bytes"] < len(first) * 1.2

@@ -1,26 +1,32 @@
-"""``symphony artifacts put|get|show``: the artifact store from the command line.
+"""``symphony artifacts put|get|show|stats``: the artifact store from the command line.
 
 Exit codes: 0 done; 1 the store refused (unknown artifact, corrupt bytes, wrong key);
 2 bad input (a malformed id, an unreadable FILE, an unwritable OUT), with nothing written.
+A transfer shows a progress bar on standard error when that is a terminal.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 import click
 import msgspec
 
-from symphony.hookspecs import ArtifactId, atomic_write
-from symphony.hookspecs.ports import ArtifactInfo, ArtifactStorePort
+from symphony.hookspecs import ArtifactId, PortUnavailableError, atomic_write
+from symphony.hookspecs.ports import ArtifactStorePort
 
 from ..dag.history import echo_json
+from .store import ArtifactStore
 
 __all__ = ["artifacts_commands"]
+
+_BLOCK = 1024 * 1024
+_OUT = click.Path(path_type=Path, dir_okay=False)
 
 
 def _artifact_id(text: str) -> ArtifactId:
@@ -35,36 +41,96 @@ def _artifact_id(text: str) -> ArtifactId:
     return ArtifactId(text)
 
 
-def _read_input(file: str) -> bytes:
-    """The bytes of FILE, or standard input for ``-``."""
+def _builtin(port: ArtifactStorePort) -> ArtifactStore:
+    if not isinstance(port, ArtifactStore):
+        raise PortUnavailableError(
+            "`symphony artifacts` works on the builtin artifact store (plugin 'artifacts'), but port"
+            f" 'artifact_store' is served by {type(port).__name__}; unset ports.artifact_store to use the builtin one."
+        )
+    return port
+
+
+def _progress(total: int | None, what: str) -> AbstractContextManager[Callable[[int], None]]:
+    """A byte counter drawn as a rich bar on a terminal; a no-op otherwise (pipes and --json stay clean)."""
+    if not sys.stderr.isatty():
+        return nullcontext(lambda _: None)
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+
+    bar = Progress(
+        "{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    task = bar.add_task(what, total=total)
+
+    class _Bar:
+        def __enter__(self) -> Callable[[int], None]:
+            bar.start()
+            return lambda size: bar.advance(task, size)
+
+        def __exit__(self, *_: object) -> None:
+            bar.stop()
+
+    return _Bar()
+
+
+def _blocks(handle: IO[bytes], advance: Callable[[int], None]) -> Iterator[bytes]:
+    while block := handle.read(_BLOCK):
+        advance(len(block))
+        yield block
+
+
+def _put(store: ArtifactStore, file: str, metadata: dict[str, Any]) -> tuple[ArtifactId, int]:
+    """FILE (or stdin) streamed into the store in bounded memory; its id and size."""
+    size = 0
+
+    def counted(blocks: Iterable[bytes]) -> Iterator[bytes]:
+        nonlocal size
+        for block in blocks:
+            size += len(block)
+            yield block
+
     if file == "-":
-        return sys.stdin.buffer.read()
+        with _progress(None, "put") as advance:
+            return store.put_sync(counted(_blocks(sys.stdin.buffer, advance)), metadata), size
     try:
-        return Path(file).read_bytes()
+        handle = open(file, "rb")  # noqa: SIM115 - closed by the with below
     except OSError as error:
         raise click.BadParameter(f"Cannot read {file!r}: {error.strerror}.", param_hint="FILE") from None
+    with handle, _progress(Path(file).stat().st_size, "put") as advance:
+        return store.put_sync(counted(_blocks(handle, advance)), metadata), size
 
 
-def _info_json(info: ArtifactInfo) -> dict[str, Any]:
-    document: dict[str, Any] = msgspec.to_builtins(info)
-    return document
-
-
-def _write_output(out: Path | None, data: bytes) -> None:
-    """``data`` to OUT atomically (a failed write leaves OUT as it was), or to standard output."""
+def _get(store: ArtifactStore, artifact_id: ArtifactId, out: Path | None) -> int:
+    """The verified content to OUT (atomically: a failed read or write leaves OUT as it was) or stdout."""
+    size = asyncio.run(store.info(artifact_id)).size
+    with _progress(size, "get") as advance:
+        parts = []
+        for part in store.iter_sync(artifact_id):
+            advance(len(part))
+            if out is None:
+                sys.stdout.buffer.write(part)
+            else:
+                parts.append(part)
     if out is None:
-        stdout: BinaryIO = sys.stdout.buffer
-        stdout.write(data)
-        stdout.flush()
-        return
+        sys.stdout.buffer.flush()
+        return size
     try:
-        atomic_write(out, data)
+        atomic_write(out, b"".join(parts))
     except OSError as error:
         raise click.BadParameter(f"Cannot write {str(out)!r}: {error.strerror}.", param_hint="-o") from None
+    return size
 
 
-def artifacts_commands(store: Callable[[], ArtifactStorePort]) -> click.Group:
-    """``symphony artifacts`` over the store ``store()`` gives."""
+def artifacts_commands(port: Callable[[], ArtifactStorePort]) -> click.Group:
+    """``symphony artifacts`` over the builtin store serving the port ``port()`` gives."""
+
+    def store() -> ArtifactStore:
+        return _builtin(port())
 
     @click.group("artifacts")
     def artifacts() -> None:
@@ -76,29 +142,27 @@ def artifacts_commands(store: Callable[[], ArtifactStorePort]) -> click.Group:
     @click.option("--json", "as_json", is_flag=True, help="Print the id and size as JSON.")
     def put(file: str, tags: tuple[str, ...], as_json: bool) -> None:
         """Store FILE (- reads standard input) and print its id; the same bytes are stored once."""
-        data = _read_input(file)
         metadata: dict[str, Any] = {"tags": list(tags)} if tags else {}
         if file != "-":
             metadata["filename"] = Path(file).name
-        artifact_id = asyncio.run(store().store(data, metadata))
+        artifact_id, size = _put(store(), file, metadata)
         if as_json:
-            echo_json({"artifact_id": artifact_id, "size": len(data)})
+            echo_json({"artifact_id": artifact_id, "size": size})
         else:
             click.echo(artifact_id)
 
     @artifacts.command("get")
     @click.argument("artifact_id", metavar="ID")
-    @click.option("-o", "--output", "out", type=click.Path(path_type=Path, dir_okay=False), help="Write to OUT.")
+    @click.option("-o", "--output", "out", type=_OUT, help="Write to OUT instead of standard output.")
     @click.option("--json", "as_json", is_flag=True, help="With -o: print the id, size and OUT as JSON.")
     def get(artifact_id: str, out: Path | None, as_json: bool) -> None:
-        """Write the bytes of artifact ID (verified against its digest) to standard output or OUT."""
+        """Write the bytes of artifact ID, verified against its digest, to standard output or OUT."""
         checked = _artifact_id(artifact_id)
         if as_json and out is None:
             raise click.UsageError("--json describes the file -o wrote: give -o OUT with it.")
-        data = asyncio.run(store().retrieve(checked))
-        _write_output(out, data)
+        size = _get(store(), checked, out)
         if as_json:
-            echo_json({"artifact_id": checked, "size": len(data), "output": str(out)})
+            echo_json({"artifact_id": checked, "size": size, "output": str(out)})
 
     @artifacts.command("show")
     @click.argument("artifact_id", metavar="ID")
@@ -107,11 +171,22 @@ def artifacts_commands(store: Callable[[], ArtifactStorePort]) -> click.Group:
         """Print artifact ID's size and metadata."""
         info = asyncio.run(store().info(_artifact_id(artifact_id)))
         if as_json:
-            echo_json(_info_json(info))
+            echo_json(msgspec.to_builtins(info))
             return
         click.echo(f"artifact {info.artifact_id}")
         click.echo(f"size     {info.size} bytes")
         for key, value in sorted(info.metadata.items()):
             click.echo(f"{key:<8} {value}")
+
+    @artifacts.command("stats")
+    @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+    def stats(as_json: bool) -> None:
+        """Print logical bytes (what was stored) against stored bytes (what it occupies), and the counts."""
+        figures = store().stats()
+        if as_json:
+            echo_json(msgspec.to_builtins(figures))
+            return
+        for key, value in msgspec.structs.asdict(figures).items():
+            click.echo(f"{key:<14} {value}")
 
     return artifacts
