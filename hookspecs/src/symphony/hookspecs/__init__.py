@@ -9,6 +9,8 @@ catalogue itself is :mod:`symphony.hookspecs.hooks` and the ports are in
 from ._base import Base
 from ._config import ComponentConfig, RetryPolicy
 from ._contributions import (
+    ArtifactScoreSignal,
+    ArtifactSignals,
     CodecSpec,
     ComponentOptionsSpec,
     InstrumentSpec,
@@ -190,6 +192,8 @@ __all__ = [
     "ApiRange",
     "ApiRangeSyntaxError",
     "ArtifactId",
+    "ArtifactScoreSignal",
+    "ArtifactSignals",
     "AsyncMode",
     "AuthorizationError",
     "Base",

@@ -16,6 +16,8 @@ import msgspec
 from ._base import Base
 
 __all__ = [
+    "ArtifactScoreSignal",
+    "ArtifactSignals",
     "CodecSpec",
     "ComponentOptionsSpec",
     "InstrumentSpec",
@@ -148,3 +150,34 @@ class WorkflowCheck(_Contribution, frozen=True, kw_only=True):
     """
 
     check: Callable[[Any], list[Any]]
+
+
+class ArtifactSignals(msgspec.Struct, frozen=True, kw_only=True):
+    """What a quality signal sees of one artifact when its score is computed.
+
+    ``events`` totals the signal events recorded for it by kind (``use``:
+    downstream uses, ``feedback``: the sum of +1/-1 votes, ``validation``: +1
+    passed / -1 failed, or a plugin's own kind) and ``counts`` how many
+    were recorded; ``now`` and ``created_at`` are Unix times.
+    """
+
+    artifact_id: str
+    metadata: Mapping[str, Any]
+    created_at: float
+    now: float
+    events: Mapping[str, float] = msgspec.field(default_factory=dict)
+    counts: Mapping[str, int] = msgspec.field(default_factory=dict)
+
+
+class ArtifactScoreSignal(_Contribution, frozen=True, kw_only=True):
+    """One input of an artifact's quality score.
+
+    ``value(signals)`` rates the artifact in [0, 1], or returns None when the
+    signal has no opinion of it.  A rating above 1/2 raises the score, one
+    below lowers it, by ``weight`` times as much as a signal of weight 1 (the
+    formula is in docs/artifacts.md), so a plugin's signal joins the builtins'
+    on equal terms.
+    """
+
+    value: Callable[[ArtifactSignals], float | None]
+    weight: float = 1.0

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     import pluggy
 
     from ._contributions import (
+        ArtifactScoreSignal,
         CodecSpec,
         ComponentOptionsSpec,
         InstrumentSpec,
@@ -791,6 +792,40 @@ def symphony_workflow_checks(context: HostContext) -> list[WorkflowCheck]:
 
     Scope:
         Every plugin may implement it; names are unique across plugins.
+
+    Result:
+        Broadcast: collected by name.
+
+    Since:
+        1.0
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def symphony_artifact_score_signals(context: HostContext) -> list[ArtifactScoreSignal]:
+    """Contribute quality signals of stored artifacts, so search ranks what proved good first.
+
+    Args:
+        context: the host as plugins see it.
+
+    Returns:
+        ``ArtifactScoreSignal(name, value, weight=1.0)``s; ``value(signals)``
+        gets an ``ArtifactSignals`` (metadata, age, recorded signal events)
+        and returns a rating in [0, 1] or None for no opinion.  Stay quick and
+        side-effect free: it runs for every candidate of every search.
+
+    Raises:
+        Exception: takes only the raising plugin out.
+
+    When called:
+        Once, when the builtin artifact store opens its scorer; the signals
+        then rate artifacts whenever a score is asked for (search ranking,
+        ``symphony artifacts show`` and ``score``).
+
+    Scope:
+        Every plugin may implement it; names are unique across plugins (the
+        builtins are ``validation``, ``use``, ``feedback`` and ``age``).
 
     Result:
         Broadcast: collected by name.
