@@ -28,6 +28,7 @@ from .backend import Backend, LocalBackend
 from .chunking import Chunker
 from .db import ChunkRow, Database, ObjectRow, PackRow
 from .errors import ArtifactCorruptError
+from .maintenance import GcReport, Problem, collect, verify
 from .options import StoreOptions
 from .packs import PackHeader, PackWriter, pack_key
 from .sealing import PlainSealer, Sealer
@@ -49,21 +50,6 @@ class StoreStats(msgspec.Struct, frozen=True, kw_only=True):
     chunks: int
     packs: int
     dedup_ratio: float  # logical / stored (1.0 when empty)
-
-
-class Problem(msgspec.Struct, frozen=True, kw_only=True):
-    kind: str  # corrupt-chunk, missing-pack, missing-chunk, corrupt-object, orphan-pack, ...
-    subject: str  # the pack, chunk or object concerned
-    detail: str
-    fix: str
-
-
-class GcReport(msgspec.Struct, frozen=True, kw_only=True):
-    dry_run: bool
-    objects: list[str]  # ids of the objects removed (or that would be)
-    chunks: int
-    packs: list[str]
-    bytes: int  # pack and inline bytes freed
 
 
 def _checked(artifact_id: str) -> str:
@@ -174,14 +160,14 @@ class ArtifactStore:
         self.backend: Backend = backend or LocalBackend(root)
         self.sealer: Sealer = sealer or PlainSealer()
         self.db = Database(root / "index.db")
-        self._roots: list[RootProvider] = []
+        self.root_providers: list[RootProvider] = []
 
     def close(self) -> None:
         self.db.close()
 
     def add_root_provider(self, provider: RootProvider) -> None:
         """Register ``provider``: the artifact ids it returns are live, and gc keeps them."""
-        self._roots.append(provider)
+        self.root_providers.append(provider)
 
     # -- writing ------------------------------------------------------------------------
 
@@ -313,7 +299,7 @@ class ArtifactStore:
         for chunk in run:
             yield chunk, bytes(view[chunk.offset - start : chunk.offset - start + chunk.sealed_length])
 
-    def _check(self, chunk: ChunkRow, data: bytes) -> bytes:
+    def check_chunk(self, chunk: ChunkRow, data: bytes) -> bytes:
         if len(data) != chunk.length or self.sealer.chunk_id(data) != chunk.id:
             raise ArtifactCorruptError(f"chunk {chunk.id}", f"{pack_key(chunk.pack)} offset {chunk.offset}")
         return data
@@ -328,7 +314,7 @@ class ArtifactStore:
             data = b"".join(part for _, part in parts)
             if hashlib.sha256(data).hexdigest() != row.id.removeprefix(_PREFIX):
                 for chunk, part in parts:  # say which chunk is damaged
-                    self._check(chunk, part)
+                    self.check_chunk(chunk, part)
         if len(data) != row.size or hashlib.sha256(data).hexdigest() != row.id.removeprefix(_PREFIX):
             raise ArtifactCorruptError(f"object {row.id}", "index.db" if row.inline is not None else "its chunk list")
         return data
@@ -347,7 +333,8 @@ class ArtifactStore:
             parts: Iterator[bytes] = iter([self.sealer.open(row.id, row.inline)])
         else:
             parts = (
-                self._check(chunk, self.sealer.open(chunk.id, sealed)) for chunk, sealed in self._sealed_chunks(row)
+                self.check_chunk(chunk, self.sealer.open(chunk.id, sealed))
+                for chunk, sealed in self._sealed_chunks(row)
             )
         for part in parts:
             digest.update(part)
@@ -399,3 +386,11 @@ class ArtifactStore:
             packs=packs,
             dedup_ratio=logical / stored if stored else 1.0,
         )
+
+    def verify(self) -> list[Problem]:
+        """Walk every pack, chunk and object; every problem found, each with its fix (empty: all is well)."""
+        return verify(self)
+
+    def gc(self, dry_run: bool = False) -> GcReport:
+        """Delete what no root provider reaches and is older than ``gc_grace``; ``dry_run`` only reports it."""
+        return collect(self, dry_run=dry_run)

@@ -1,0 +1,116 @@
+"""verify reports every problem with its fix; gc keeps what roots and the grace period protect."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+from symphony.builtin_plugins.pit.artifacts import ArtifactStore, StoreOptions
+
+
+def _random(size: int, seed: int) -> bytes:
+    return random.Random(seed).randbytes(size)
+
+
+def _collectable(root: Path) -> ArtifactStore:
+    """A store whose grace period is over as soon as a put returns."""
+    return ArtifactStore(root, StoreOptions(gc_grace=0))
+
+
+async def test_a_healthy_store_verifies_clean(store: ArtifactStore) -> None:
+    for seed in range(3):
+        await store.put(_random(200_000, seed))
+    await store.put(b"tiny")
+    assert store.verify() == []
+
+
+async def test_verify_names_the_damaged_chunk_its_pack_and_the_fix(store: ArtifactStore) -> None:
+    await store.put(_random(300_000, 1))
+    pack = next((store.root / "packs").rglob("*.pack"))
+    data = bytearray(pack.read_bytes())
+    data[-10] ^= 1
+    pack.write_bytes(bytes(data))
+    [problem] = store.verify()
+    assert problem.kind == "corrupt-chunk"
+    assert pack.name in problem.detail
+    assert "Restore packs/" in problem.fix
+
+
+async def test_verify_reports_a_missing_pack_once_not_once_per_object(store: ArtifactStore) -> None:
+    content = _random(300_000, 2)
+    await store.put(content)
+    await store.put(content + b"and a little more")
+    next((store.root / "packs").rglob("*.pack")).unlink()
+    kinds = [problem.kind for problem in store.verify()]
+    assert kinds.count("missing-pack") == 1
+    assert "corrupt-object" not in kinds
+
+
+async def test_verify_reports_an_old_unrecorded_pack_as_an_orphan_for_gc(tmp_path: Path) -> None:
+    store = _collectable(tmp_path)
+    await store.put(_random(100_000, 3))
+    pack = next((tmp_path / "packs").rglob("*.pack"))
+    orphan = tmp_path / "packs" / "00" / ("0" * 32 + ".pack")  # as if a writer died before recording it
+    orphan.parent.mkdir(exist_ok=True)
+    orphan.write_bytes(pack.read_bytes())
+    [problem] = store.verify()
+    assert (problem.kind, problem.subject) == ("orphan-pack", f"packs/00/{orphan.name}")
+    assert "symphony artifacts gc" in problem.fix
+    store.gc()
+    assert not orphan.exists()
+    assert store.verify() == []
+
+
+async def test_gc_keeps_what_a_root_provider_names_and_deletes_the_rest(tmp_path: Path) -> None:
+    store = _collectable(tmp_path)
+    kept = await store.put(_random(300_000, 4))
+    gone = await store.put(_random(300_000, 5))
+    small = await store.put(b"small and unnamed")
+    store.add_root_provider(lambda: [kept])
+    report = store.gc()
+    assert sorted(report.objects) == sorted([gone, small])
+    assert await store.get(kept) == _random(300_000, 4)
+    assert store.stats().objects == 1
+    assert store.verify() == []
+
+
+async def test_gc_dry_run_reports_what_would_go_and_deletes_nothing(tmp_path: Path) -> None:
+    store = _collectable(tmp_path)
+    gone = await store.put(_random(300_000, 6))
+    before = store.stats()
+    report = store.gc(dry_run=True)
+    assert report.dry_run
+    assert report.objects == [gone]
+    assert report.packs
+    assert report.bytes == before.stored_bytes
+    assert store.stats() == before
+    assert await store.get(gone) == _random(300_000, 6)
+
+
+async def test_gc_frees_a_pack_only_when_none_of_its_chunks_is_used(tmp_path: Path) -> None:
+    store = _collectable(tmp_path)
+    shared = _random(300_000, 7)
+    first = await store.put(shared)
+    second = await store.put(shared + _random(300_000, 8))  # reuses every chunk of the first but the last
+    store.add_root_provider(lambda: [second])
+    report = store.gc()
+    assert report.objects == [first]
+    assert report.packs == []  # the first pack still holds the second object's chunks
+    assert await store.get(second) == shared + _random(300_000, 8)
+    assert store.verify() == []
+
+
+async def test_gc_spares_objects_younger_than_the_grace_period(store: ArtifactStore) -> None:
+    young = await store.put(_random(300_000, 9))
+    assert store.gc().objects == []
+    assert await store.get(young) == _random(300_000, 9)
+
+
+async def test_storing_collected_content_again_makes_it_readable_again(tmp_path: Path) -> None:
+    store = _collectable(tmp_path)
+    content = _random(300_000, 10)
+    artifact_id = await store.put(content)
+    store.gc()
+    assert await store.put(content) == artifact_id
+    assert await store.get(artifact_id) == content
+    assert store.verify() == []
