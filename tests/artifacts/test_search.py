@@ -1,13 +1,25 @@
-"""Full-text search of artifacts: a real Tantivy index on disk, queried as the store queries it."""
+"""Full-text search of artifacts: a real Tantivy index on disk, over a real store."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pytest
+from sqlalchemy import delete
 
-from symphony.builtin_plugins.pit.artifacts.search import Document, Filters, Hit, SearchIndex, document_of
+from symphony.builtin_plugins.pit.artifacts import ArtifactStore
+from symphony.builtin_plugins.pit.artifacts.db import ObjectRow
+from symphony.builtin_plugins.pit.artifacts.search import (
+    ArtifactSearch,
+    Document,
+    Filters,
+    Hit,
+    SearchIndex,
+    document_of,
+)
 from symphony.hookspecs import ValidationError
 
 
@@ -29,8 +41,7 @@ def index(tmp_path: Path) -> SearchIndex:
             ),
             doc("notes", b"meeting notes: revenue targets and hiring", producer="summarise", created_at=2000.0),
             doc("image", b"\x89PNG\r\n\x1a\n\x00\x00binary", name="sales-chart", type="image/png"),
-        ],
-        generation="3",
+        ]
     )
     return index
 
@@ -88,28 +99,6 @@ def test_a_malformed_query_is_a_validation_error_saying_how_to_write_it(index: S
         index.search("name:(")
 
 
-def test_an_index_behind_the_store_generation_is_rebuilt_from_the_store(index: SearchIndex, tmp_path: Path) -> None:
-    reopened = SearchIndex(tmp_path / "search")
-    rebuilt = reopened.sync(lambda: [doc("late", b"revenue written before a crash")], generation="4")
-    assert rebuilt and reopened.generation == "4"
-    assert ids(reopened.search("revenue")[0]) == ["late"]
-
-
-def test_an_index_at_the_store_generation_is_not_rebuilt(index: SearchIndex, tmp_path: Path) -> None:
-    def store_contents() -> list[Document]:
-        raise AssertionError("an index that is up to date reads nothing from the store")
-
-    assert SearchIndex(tmp_path / "search").sync(store_contents, generation="3") is False
-
-
-def test_a_deleted_index_is_rebuilt_from_the_store(index: SearchIndex, tmp_path: Path) -> None:
-    index.destroy()
-    reopened = SearchIndex(tmp_path / "search")
-    assert reopened.generation is None
-    reopened.sync(lambda: [doc("report", b"quarterly revenue")], generation="3")
-    assert ids(reopened.search("revenue")[0]) == ["report"]
-
-
 def test_higher_quality_ranks_first_among_equal_text_matches(tmp_path: Path) -> None:
     quality = {"plain": 0.5, "good": 0.5}
 
@@ -136,3 +125,73 @@ def test_text_is_indexed_when_the_type_says_text_even_with_a_bad_byte(tmp_path: 
     document = document_of("log", b"disk full \xff on node", {"type": "text/plain"}, 0.0)
     assert "disk full" in document.text
     assert document_of("blob", b"disk full \xff on node", {}, 0.0).text == ""
+
+
+def found(search: ArtifactSearch, query: str) -> list[str]:
+    return [hit.artifact_id for hit in search.search(query)[0]]
+
+
+def test_a_stored_text_artifact_is_found_by_a_word_deep_inside_it(store: ArtifactStore) -> None:
+    long_text = b"filler line of an ordinary log\n" * 10_000 + b"kernel panic at the end"  # chunked, not inline
+    artifact = store.put_sync(long_text, {"name": "boot.log"})
+    assert found(ArtifactSearch(store), "panic") == [artifact]
+
+
+def test_an_artifact_stored_after_a_search_is_found_by_the_next(store: ArtifactStore) -> None:
+    search = ArtifactSearch(store)
+    assert found(search, "revenue") == []
+    artifact = store.put_sync(b"revenue grew", {})
+    assert found(search, "revenue") == [artifact]
+
+
+def test_an_artifact_stored_by_another_process_is_found(store: ArtifactStore) -> None:
+    search = ArtifactSearch(store)
+    assert found(search, "elsewhere") == []
+    put = (
+        "from pathlib import Path\n"
+        "from symphony.builtin_plugins.pit.artifacts import ArtifactStore\n"
+        f"print(ArtifactStore(Path({str(store.root)!r})).put_sync(b'written elsewhere', {{}}))\n"
+    )
+    artifact = subprocess.run([sys.executable, "-c", put], check=True, capture_output=True, text=True).stdout.strip()
+    assert found(search, "elsewhere") == [artifact]
+
+
+def test_a_deleted_index_is_rebuilt_from_the_store_when_opened(store: ArtifactStore) -> None:
+    artifact = store.put_sync(b"quarterly revenue", {})
+    ArtifactSearch(store).search("revenue")
+    ArtifactSearch(store).index.destroy()
+    assert found(ArtifactSearch(store), "revenue") == [artifact]
+
+
+def test_reindex_rebuilds_the_index_from_the_store(store: ArtifactStore) -> None:
+    artifacts = {store.put_sync(f"report number {n}".encode(), {}) for n in range(3)}
+    search = ArtifactSearch(store)
+    search.search("report")
+    assert search.reindex() == 3
+    assert set(found(search, "report")) == artifacts
+
+
+def test_a_crash_after_the_index_commit_but_before_its_record_leaves_one_document(store: ArtifactStore) -> None:
+    artifact = store.put_sync(b"quarterly revenue", {})
+    ArtifactSearch(store).index.add([document_of(artifact, b"quarterly revenue", {}, 0.0)])  # not recorded
+    hits, total = ArtifactSearch(store).search("revenue", count=True)
+    assert [hit.artifact_id for hit in hits] == [artifact] and total == 1
+
+
+def test_an_artifact_gone_from_the_store_is_not_a_result(store: ArtifactStore) -> None:
+    kept, collected = store.put_sync(b"kept revenue", {}), store.put_sync(b"collected revenue", {})
+    search = ArtifactSearch(store)
+    search.search("revenue")
+    with store.db.session() as session:  # as gc removes an object
+        session.execute(delete(ObjectRow).where(ObjectRow.id == collected))
+    assert found(search, "revenue") == [kept]
+    assert found(ArtifactSearch(store), "revenue") == [kept]
+
+
+def test_an_upvote_lifts_an_artifact_above_an_equally_relevant_one(store: ArtifactStore) -> None:
+    first, second = store.put_sync(b"the revenue summary", {}), store.put_sync(b"a revenue summary", {})
+    search = ArtifactSearch(store)
+    below = found(search, "revenue")[1]
+    search.scorer.record(below, "feedback", +1)
+    assert found(search, "revenue")[0] == below
+    assert {first, second} == set(found(search, "revenue"))

@@ -1,13 +1,13 @@
 """Full-text search of artifacts: a Tantivy index under ``<store root>/search/``.
 
-The store is the source of truth and the index a cache of it: every document
+The store is the source of truth and the index a cache of it.  Every document
 is keyed by its artifact id and written by delete-then-add, so indexing an
-artifact twice (a replay after a crash) leaves one document.  The index
-records the store generation it last caught up with in ``search/generation``
-after each commit; when that differs from the store's on open (a crash
-between the store's transaction and the index commit, or a deleted index),
-the index is rebuilt from the store.  Ranking multiplies Tantivy's BM25 by
-``0.5 + quality`` (docs/artifacts.md, "Search and quality").
+artifact twice (a replay after a crash) leaves one document; index.db's
+``search_indexed`` table lists what the index holds, written after each index
+commit.  Catching up indexes the objects missing from it and drops the
+documents of objects gone, so a crash anywhere loses nothing for long.
+Ranking multiplies Tantivy's BM25 by ``0.5 + quality`` (docs/artifacts.md,
+"Search and quality").
 """
 
 from __future__ import annotations
@@ -15,21 +15,34 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 import tantivy
+from sqlalchemy import ColumnElement, Integer, String, delete, exists, func, literal_column, select
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Mapped, mapped_column
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_random_exponential
 
-from symphony.hookspecs import ValidationError, atomic_write
+from symphony.hookspecs import ArtifactScoreSignal, ValidationError
 
-__all__ = ["TEXT_LIMIT", "Document", "Filters", "Hit", "SearchIndex", "document_of"]
+from .db import Base, ObjectRow
+from .scores import BUILTIN_SIGNALS, Rated, Scorer
+
+if TYPE_CHECKING:
+    from .store import ArtifactStore
+
+__all__ = ["TEXT_LIMIT", "ArtifactSearch", "Document", "Filters", "Hit", "SearchIndex", "document_of"]
 
 #: Bytes of an artifact's content that are indexed as text (larger text is cut there).
 TEXT_LIMIT = 1 << 20
 #: How many text matches are re-ranked by quality per result asked for.
 _CANDIDATES_PER_RESULT = 5
 _MIN_CANDIDATES = 50
+#: SQLite's implicit row number of ``objects``: it grows with each new object.
+_ROWID: ColumnElement[int] = literal_column("objects.rowid", Integer)
+#: Artifacts indexed per index commit when catching up.
+_CATCH_UP_BATCH = 500
 #: The quality of an artifact no signal rated.
 NEUTRAL = 0.5
 _TEXT_TYPES = ("text/", "application/json", "application/toml", "application/yaml", "application/xml")
@@ -120,38 +133,31 @@ class SearchIndex:
     def __init__(self, directory: Path, quality: Callable[[Sequence[Hit]], Mapping[str, float]] | None = None) -> None:
         self.directory = directory
         directory.mkdir(parents=True, exist_ok=True)
+        #: True when this opened an empty directory: nothing is indexed, whatever index.db says.
+        self.fresh = not (directory / "meta.json").exists()
         self._schema = _schema()
         self._index = tantivy.Index(self._schema, path=str(directory), reuse=True)
         self._quality = quality
-        self._marker = directory / "generation"
 
-    @property
-    def generation(self) -> str | None:
-        """The store generation the index last caught up with (None: never, or unknown)."""
-        try:
-            return self._marker.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return None
-
-    def add(self, documents: Iterable[Document], generation: str | None = None) -> None:
-        """Index ``documents`` (replacing earlier documents of the same ids), then record ``generation``."""
+    def add(self, documents: Iterable[Document]) -> None:
+        """Index ``documents``, replacing earlier documents of the same ids."""
 
         def fill(writer: tantivy.IndexWriter) -> None:
             for document in documents:
                 self._put(writer, document)
 
-        self._write(fill, generation)
+        self._write(fill)
 
-    def delete(self, artifact_ids: Iterable[str], generation: str | None = None) -> None:
+    def delete(self, artifact_ids: Iterable[str]) -> None:
         """Drop the documents of ``artifact_ids`` (e.g. after garbage collection)."""
 
         def drop(writer: tantivy.IndexWriter) -> None:
             for artifact_id in artifact_ids:
                 writer.delete_documents_by_term("id", artifact_id)
 
-        self._write(drop, generation)
+        self._write(drop)
 
-    def rebuild(self, documents: Iterable[Document], generation: str) -> int:
+    def rebuild(self, documents: Iterable[Document]) -> int:
         """Replace the whole index with ``documents`` from the store; returns how many were indexed."""
         count = 0
 
@@ -162,15 +168,8 @@ class SearchIndex:
                 self._put(writer, document)
                 count += 1
 
-        self._write(fill, generation)
+        self._write(fill)
         return count
-
-    def sync(self, documents: Callable[[], Iterable[Document]], generation: str) -> bool:
-        """Rebuild from the store when the index is behind ``generation``; True when it rebuilt."""
-        if self.generation == generation:
-            return False
-        self.rebuild(documents(), generation)
-        return True
 
     def destroy(self) -> None:
         """Remove the index files (``reindex`` rebuilds from the store)."""
@@ -194,7 +193,7 @@ class SearchIndex:
         stop=stop_after_delay(30),
         reraise=True,
     )
-    def _write(self, fill: Callable[[tantivy.IndexWriter], object], generation: str | None) -> None:
+    def _write(self, fill: Callable[[tantivy.IndexWriter], object]) -> None:
         try:
             writer = self._index.writer(heap_size=32 << 20, num_threads=1)
         except ValueError as error:  # tantivy reports a held lock as a ValueError naming LockBusy
@@ -208,8 +207,6 @@ class SearchIndex:
         except BaseException:
             writer.rollback()
             raise
-        if generation is not None:
-            atomic_write(self._marker, generation.encode())
         self._index.reload()
 
     def search(
@@ -270,3 +267,113 @@ class SearchIndex:
                 )
             )
         return must[0][1] if len(must) == 1 else tantivy.Query.boolean_query(must)
+
+
+class IndexedRow(Base):
+    """An artifact whose document the search index holds (committed after the index commit)."""
+
+    __tablename__ = "search_indexed"
+
+    artifact_id: Mapped[str] = mapped_column(String, primary_key=True)
+
+
+class ArtifactSearch:
+    """The store's search: keeps the index caught up with the store, and ranks by text and quality."""
+
+    def __init__(self, store: ArtifactStore, signals: Iterable[ArtifactScoreSignal] = BUILTIN_SIGNALS) -> None:
+        self._store = store
+        self._db = store.db
+        self.scorer = Scorer(store.db, signals)  # creates search_indexed too: one Base
+        self.index = SearchIndex(store.root / "search", quality=self._quality)
+        self._caught_up = False
+        self._seen = 0  # the highest objects rowid this process has indexed up to
+        self._rated: set[str] = set()  # the last search's candidates that the store still holds
+        if self.index.fresh:  # a deleted or never-built index: index.db's list is stale
+            with self._db.session() as session:
+                session.execute(delete(IndexedRow))
+
+    def catch_up(self, *, full: bool = True) -> int:
+        """Index the objects the index lacks and drop the documents of objects gone; how many changed.
+
+        ``full=False`` looks only at objects added since this process last looked (by rowid), which
+        is one index lookup when nothing changed.
+        """
+        unindexed = ~exists().where(IndexedRow.artifact_id == ObjectRow.id)
+        with self._db.session(readonly=True) as session:
+            newer = select(ObjectRow.id).where(unindexed)
+            missing = list(session.scalars(newer if full else newer.where(self._seen < _ROWID)))
+            gone = (
+                list(
+                    session.scalars(
+                        select(IndexedRow.artifact_id).where(~exists().where(ObjectRow.id == IndexedRow.artifact_id))
+                    )
+                )
+                if full
+                else []
+            )
+            seen = session.scalar(select(func.max(_ROWID)).select_from(ObjectRow)) or 0
+        for start in range(0, len(missing), _CATCH_UP_BATCH):
+            with self._db.session(readonly=True) as session:
+                batch = missing[start : start + _CATCH_UP_BATCH]
+                rows = list(session.scalars(select(ObjectRow).where(ObjectRow.id.in_(batch))))
+                session.expunge_all()
+            self._index(rows)
+        if gone:
+            self.index.delete(gone)
+            with self._db.session() as session:
+                session.execute(delete(IndexedRow).where(IndexedRow.artifact_id.in_(gone)))
+        self._seen = max(self._seen, seen)
+        self._caught_up = True
+        return len(missing) + len(gone)
+
+    def reindex(self) -> int:
+        """Rebuild the index from the store alone; how many artifacts it now holds."""
+        with self._db.session() as session:
+            session.execute(delete(IndexedRow))
+        self.index.rebuild(())
+        return self.catch_up()
+
+    def search(
+        self, query: str, limit: int = 20, filters: Filters | None = None, *, count: bool = False
+    ) -> tuple[list[Hit], int | None]:
+        """The best ``limit`` artifacts for ``query`` (see SearchIndex.search), caught up with the store first."""
+        if not self._caught_up:
+            self.catch_up()
+        else:
+            with self._db.session(readonly=True) as session:
+                newest = session.scalar(select(func.max(_ROWID)).select_from(ObjectRow)) or 0
+            if newest > self._seen:
+                self.catch_up(full=False)
+        hits, total = self.index.search(query, limit, filters, count=count)
+        return [hit for hit in hits if hit.artifact_id in self._rated], total
+
+    def _index(self, rows: Iterable[ObjectRow]) -> None:
+        rows = list(rows)
+        self.index.add(document_of(row.id, self._head(row), row.metadata_, row.created_at) for row in rows)
+        with self._db.session() as session:
+            session.execute(
+                sqlite_insert(IndexedRow).on_conflict_do_nothing(),
+                [{"artifact_id": row.id} for row in rows],
+            )
+
+    def _head(self, row: ObjectRow) -> bytes:
+        """The first TEXT_LIMIT bytes of a possibly textual artifact (nothing of a typed binary one)."""
+        content_type = str(row.metadata_.get("type") or row.metadata_.get("content_type") or "")
+        if content_type and not _is_text_type(content_type):
+            return b""
+        head = bytearray()
+        for part in self._store.iter_sync(row.id):  # each chunk checked as it is read
+            head += part
+            if len(head) >= TEXT_LIMIT:
+                break
+        return bytes(head[:TEXT_LIMIT])
+
+    def _quality(self, hits: Sequence[Hit]) -> Mapping[str, float]:
+        with self._db.session(readonly=True) as session:
+            rows = session.execute(
+                select(ObjectRow.id, ObjectRow.metadata_, ObjectRow.created_at).where(
+                    ObjectRow.id.in_([hit.artifact_id for hit in hits])
+                )
+            ).all()
+        self._rated = {row[0] for row in rows}
+        return self.scorer.scores({i: Rated(metadata, created_at) for i, metadata, created_at in rows})
