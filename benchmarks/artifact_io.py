@@ -7,7 +7,9 @@ whole on read).  The baseline does the least that gives the same guarantees for
 a single file: SHA-256 the bytes, write them to a new file and fsync it (store);
 read the file back and SHA-256 it (retrieve).
 
-Records: ``artifact_io.<store|retrieve>.<plain|encrypted>@<size>`` in ms, the median of the repetitions.
+Records: ``artifact_io.<store|retrieve>.<plain|encrypted>@<size>`` in ms, the median of the
+repetitions; the encrypted figures (AES-256-GCM under a random key) have the unencrypted
+store's as their baseline, so their ratio is what encryption adds.
 """
 
 from __future__ import annotations
@@ -29,12 +31,9 @@ __all__ = ["run"]
 
 KIB = 1024
 MIB = 1024 * KIB
-SEALINGS = ("plain",)
 
 
-def _goal(operation: str, size: int, sealing: str) -> str | None:
-    if sealing == "encrypted":
-        return "<= 1.3x the unencrypted figure"
+def _goal(operation: str, size: int) -> str | None:
     if size >= 64 * MIB:
         return "<= 1.5x the plain-file baseline"
     if size == MIB:
@@ -71,9 +70,9 @@ def _plain_file(folder: Path, payloads: list[bytes]) -> tuple[float, float]:
     return statistics.median(writes), statistics.median(reads)
 
 
-def _through_store(folder: Path, payloads: list[bytes]) -> tuple[float, float]:
+def _through_store(folder: Path, payloads: list[bytes], *, encrypted: bool) -> tuple[float, float]:
     """Median seconds to store, then retrieve (verified), each payload through the store, in one event loop."""
-    store = open_store(folder)
+    store = open_store(folder, encrypted=encrypted)
     stores, retrieves = [], []
 
     async def measure() -> None:
@@ -89,33 +88,45 @@ def _through_store(folder: Path, payloads: list[bytes]) -> tuple[float, float]:
             retrieves.append(retrieved - stored)
 
     asyncio.run(measure())
+    store.close()
     return statistics.median(stores), statistics.median(retrieves)
 
 
 def run(quick: bool) -> list[Record]:
-    sizes = [(KIB, 50 if quick else 200), (MIB, 10 if quick else 50), (64 * MIB, 2 if quick else 5)]
+    sizes = [(KIB, 30 if quick else 200), (MIB, 8 if quick else 50), (64 * MIB, 1 if quick else 5)]
     records = []
     for size, repeat in sizes:
-        label = f"{size // MIB} MiB" if size >= MIB else f"{size // KIB} KiB"
-        tag = label.replace(" ", "")
+        tag = f"{size // MIB}MiB" if size >= MIB else f"{size // KIB}KiB"
         payloads = [os.urandom(size) for _ in range(repeat)]
         with tempfile.TemporaryDirectory() as folder:
             base_write, base_read = _plain_file(Path(folder), payloads)
-            for sealing in SEALINGS:
-                stored, retrieved = _through_store(Path(folder) / sealing, payloads)
-                for operation, value, baseline, what, seed in (
-                    ("store", stored, base_write, "sha256 + write + fsync of a plain file", "store < 5 ms"),
-                    ("retrieve", retrieved, base_read, "read + sha256 of a plain file", "retrieve < 2 ms"),
-                ):
-                    records.append(
-                        record(
-                            f"artifact_io.{operation}.{sealing}@{tag}",
-                            value * 1e3,
-                            "ms",
-                            what,
-                            baseline * 1e3,
-                            seed_target=seed if size <= MIB else None,
-                            goal=_goal(operation, size, sealing),
-                        )
-                    )
+            plain = _through_store(Path(folder) / "plain", payloads, encrypted=False)
+            sealed = _through_store(Path(folder) / "encrypted", payloads, encrypted=True)
+        for index, (operation, what, seed) in enumerate(
+            (
+                ("store", "sha256 + write + fsync of a plain file", "store < 5 ms"),
+                ("retrieve", "read + sha256 of a plain file", "retrieve < 2 ms"),
+            )
+        ):
+            base = (base_write, base_read)[index]
+            records += [
+                record(
+                    f"artifact_io.{operation}.plain@{tag}",
+                    plain[index] * 1e3,
+                    "ms",
+                    what,
+                    base * 1e3,
+                    seed_target=seed if size <= MIB else None,
+                    goal=_goal(operation, size),
+                ),
+                record(
+                    f"artifact_io.{operation}.encrypted@{tag}",
+                    sealed[index] * 1e3,
+                    "ms",
+                    f"the same {operation} through the unencrypted store",
+                    plain[index] * 1e3,
+                    seed_target=seed if size <= MIB else None,
+                    goal="<= 1.3x (encryption adds <= 30%)",
+                ),
+            ]
     return records

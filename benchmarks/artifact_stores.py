@@ -1,20 +1,16 @@
-"""The artifact store the ``artifact_*`` benchmarks measure, and the bytes it occupies (a helper, not a benchmark)."""
+"""The artifact store the ``artifact_*`` benchmarks measure (a helper, not a benchmark)."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from symphony.builtin_plugins.pit.artifacts import LocalArtifactStore
+from symphony.builtin_plugins.pit.artifacts import ArtifactStore
+from symphony.builtin_plugins.pit.artifacts.crypto import AesGcmSealer
 
-__all__ = ["disk_bytes", "open_store"]
-
-
-def open_store(root: Path) -> LocalArtifactStore:
-    """A fresh builtin store in ``root``, as the plugin would open it with default options."""
-    return LocalArtifactStore(root)
+__all__ = ["open_store"]
 
 
-def disk_bytes(root: Path) -> int:
-    """The size of every file under ``root``: what the store costs on disk, index and all."""
-    return sum(os.path.getsize(Path(folder) / name) for folder, _, names in os.walk(root) for name in names)
+def open_store(root: Path, *, encrypted: bool = False) -> ArtifactStore:
+    """A fresh builtin store in ``root`` with default options, sealing with AES-256-GCM under a random key if asked."""
+    return ArtifactStore(root, sealer=AesGcmSealer(os.urandom(32)) if encrypted else None)
