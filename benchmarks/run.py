@@ -3,7 +3,7 @@
 NAME is ``startup``, ``hook_call``, ``cli``, ``dag_validate``, ``dag_edit``,
 ``workflow_serde``, ``bus_route``, ``codec``, ``transport_rtt``, ``ext_load``,
 ``ext_invoke``, ``permissions``, ``dag_schedule``, ``checkpoint``, ``conductor``,
-``dag_dask``, ``artifact_io``, ``artifact_dedup`` or ``all``.  Every figure comes with a
+``dag_dask``, ``artifact_io``, ``artifact_dedup``, ``artifact_search`` or ``all``.  Every figure comes with a
 baseline measured in the same run; ``ratio`` is value / baseline_value.  ``--json`` prints only
 a JSON list of records to stdout.
 """
@@ -167,6 +167,12 @@ def _artifact_dedup(quick: bool) -> list[Record]:
     return artifact_dedup.run(quick)
 
 
+def _artifact_search(quick: bool) -> list[Record]:
+    from benchmarks import artifact_search
+
+    return artifact_search.run(quick)
+
+
 BENCHMARKS: dict[str, Callable[[bool], list[Record]]] = {
     "startup": _startup,
     "hook_call": _hook_call,
@@ -186,6 +192,7 @@ BENCHMARKS: dict[str, Callable[[bool], list[Record]]] = {
     "dag_dask": _dag_dask,
     "artifact_io": _artifact_io,
     "artifact_dedup": _artifact_dedup,
+    "artifact_search": _artifact_search,
 }
 
 
