@@ -9,6 +9,8 @@ import msgspec
 
 from symphony.hookspecs import ConfigurationError
 
+from .crypto import Encryption
+
 __all__ = ["StoreOptions"]
 
 _KiB, _MiB = 1024, 1024 * 1024
@@ -27,6 +29,10 @@ class StoreOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     pack_size: Annotated[int, msgspec.Meta(ge=1)] = 16 * _MiB
     #: Seconds during which a new object or pack is live without a root (a writer may still be naming it).
     gc_grace: Annotated[float, msgspec.Meta(ge=0)] = 3600.0
+    #: "aes-256-gcm" seals every chunk and inline object under the key in SYMPHONY_ARTIFACTS_KEY or ``key_file``.
+    encryption: Encryption = "none"
+    #: An owner-only (chmod 600) file holding the base64 key; ``~`` is expanded.
+    key_file: str | None = None
 
     def __post_init__(self) -> None:
         if not self.min_chunk <= self.avg_chunk <= self.max_chunk:

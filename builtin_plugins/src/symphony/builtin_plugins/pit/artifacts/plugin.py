@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 from symphony.hookspecs import ComponentOptionsSpec, HealthCheck, HealthStatus, hookimpl
 from symphony.hookspecs.ports import ArtifactStorePort, HostContext, port_as
 
+from .crypto import make_sealer
 from .options import StoreOptions
 from .store import ArtifactStore
 
@@ -23,7 +25,10 @@ def symphony_component_options() -> list[ComponentOptionsSpec]:
 @hookimpl(trylast=True)
 def symphony_provide_artifact_store(context: HostContext) -> ArtifactStore:
     options = StoreOptions.from_options(context.component_config(COMPONENT).options)
-    return ArtifactStore(context.data_dir / "artifacts", options)
+    key_file = Path(options.key_file).expanduser() if options.key_file else None
+    return ArtifactStore(
+        context.data_dir / "artifacts", options, sealer=make_sealer(options.encryption, key_file, os.environ)
+    )
 
 
 @hookimpl
