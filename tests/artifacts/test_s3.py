@@ -12,6 +12,7 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -89,8 +90,8 @@ def bucket(server: Server) -> str:
 
 
 @pytest.fixture
-def backend(server: Server, bucket: str) -> S3Backend:
-    return S3Backend(bucket, prefix="store", endpoint_url=server.endpoint)
+def backend(server: Server, bucket: str, tmp_path: Path) -> S3Backend:
+    return S3Backend(bucket, prefix="store", endpoint_url=server.endpoint, index=tmp_path / "artifacts")
 
 
 def test_a_written_object_reads_back_whole(backend: S3Backend) -> None:
@@ -119,7 +120,7 @@ def test_an_empty_object_is_stored(backend: S3Backend) -> None:
 def test_objects_live_under_the_prefix_in_the_bucket(server: Server, bucket: str, backend: S3Backend) -> None:
     backend.write("packs/ab/one.pack", [b"x"])
     listed = server.client().list_objects_v2(Bucket=bucket)
-    assert [item["Key"] for item in listed["Contents"]] == ["store/packs/ab/one.pack"]
+    assert sorted(item["Key"] for item in listed["Contents"]) == ["store/owner", "store/packs/ab/one.pack"]
 
 
 @pytest.mark.slow
@@ -149,7 +150,7 @@ def test_keys_lists_what_is_under_a_prefix(backend: S3Backend) -> None:
     for key in ("packs/ab/1.pack", "packs/cd/2.pack", "other/3"):
         backend.write(key, [b"x"])
     assert sorted(backend.keys("packs")) == ["packs/ab/1.pack", "packs/cd/2.pack"]
-    assert sorted(backend.keys("")) == ["other/3", "packs/ab/1.pack", "packs/cd/2.pack"]
+    assert sorted(backend.keys("")) == ["other/3", "owner", "packs/ab/1.pack", "packs/cd/2.pack"]
 
 
 def test_a_deleted_object_is_gone_and_deleting_it_again_is_fine(backend: S3Backend) -> None:
@@ -170,16 +171,34 @@ def test_a_malformed_key_is_refused(backend: S3Backend, key: str) -> None:
         backend.write(key, [b"x"])
 
 
-def test_a_missing_bucket_is_a_clear_configuration_error_at_open(server: Server) -> None:
+def test_a_missing_bucket_is_a_clear_configuration_error_at_open(server: Server, tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match=r"bucket 'no-such-bucket' does not exist.*create it"):
-        S3Backend("no-such-bucket", endpoint_url=server.endpoint)
+        S3Backend("no-such-bucket", endpoint_url=server.endpoint, index=tmp_path)
 
 
-def test_refused_credentials_are_a_clear_configuration_error_at_open(strict_server: Server) -> None:
+def test_refused_credentials_are_a_clear_configuration_error_at_open(strict_server: Server, tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match=r"refused the artifact store's credentials.*AWS_ACCESS_KEY_ID"):
-        S3Backend("any-bucket", endpoint_url=strict_server.endpoint)
+        S3Backend("any-bucket", endpoint_url=strict_server.endpoint, index=tmp_path)
 
 
-def test_no_bucket_setting_is_a_clear_configuration_error() -> None:
+def test_no_bucket_setting_is_a_clear_configuration_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="s3_bucket"):
-        S3Backend("")
+        S3Backend("", index=tmp_path)
+
+
+def test_the_index_that_claimed_a_prefix_opens_it_again(server: Server, bucket: str, tmp_path: Path) -> None:
+    S3Backend(bucket, prefix="p", endpoint_url=server.endpoint, index=tmp_path / "host-a").write("k", [b"x"])
+    assert S3Backend(bucket, prefix="p", endpoint_url=server.endpoint, index=tmp_path / "host-a").read("k") == b"x"
+
+
+def test_a_second_index_is_refused_a_prefix_another_index_owns(server: Server, bucket: str, tmp_path: Path) -> None:
+    """Its gc would take the first index's packs, which it does not know, for orphans and delete them."""
+    S3Backend(bucket, prefix="p", endpoint_url=server.endpoint, index=tmp_path / "host-a")
+    with pytest.raises(ConfigurationError, match=r"is the artifact store of another index.*own.*s3_prefix"):
+        S3Backend(bucket, prefix="p", endpoint_url=server.endpoint, index=tmp_path / "host-b")
+
+
+def test_two_indexes_share_a_bucket_under_their_own_prefixes(server: Server, bucket: str, tmp_path: Path) -> None:
+    S3Backend(bucket, prefix="host-a", endpoint_url=server.endpoint, index=tmp_path / "host-a").write("k", [b"a"])
+    S3Backend(bucket, prefix="host-b", endpoint_url=server.endpoint, index=tmp_path / "host-b").write("k", [b"b"])
+    assert S3Backend(bucket, prefix="host-a", endpoint_url=server.endpoint, index=tmp_path / "host-a").read("k") == b"a"

@@ -4,19 +4,31 @@ Built on obstore (the Rust ``object_store`` crate): a PUT is atomic in S3, so a 
 whole or not at all; large writes go as one multipart upload that is completed only after the last
 part, and aborted when the source fails. Credentials come from the environment and the standard AWS
 chain (``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``/``AWS_SESSION_TOKEN``, web identity, ECS,
-instance metadata), never from settings files.
+instance metadata), never from settings files. index.db stays on the host; the prefix is claimed
+by one index (the ``owner`` key), since an index takes packs it does not record for orphans.
 """
 
 from __future__ import annotations
 
 import itertools
+import os
+import uuid
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 
 import obstore
+from obstore.exceptions import AlreadyExistsError
 from obstore.exceptions import BaseError as ObstoreError
 from obstore.store import S3Store
 
-from symphony.hookspecs import ConfigurationError, NetworkError, NotFoundError, SymphonyError, ValidationError
+from symphony.hookspecs import (
+    ConfigurationError,
+    NetworkError,
+    NotFoundError,
+    SymphonyError,
+    ValidationError,
+    atomic_write,
+)
 
 __all__ = ["S3Backend"]
 
@@ -24,6 +36,8 @@ __all__ = ["S3Backend"]
 _PART_SIZE = 8 * 1024 * 1024
 
 
+# The key (outside packs/) naming the index.db that owns the prefix, and that index's id file beside it.
+_OWNER_KEY, _INDEX_ID_FILE = "owner", "s3-index-id"
 # What obstore raises: its own errors, and OSError subclasses (FileNotFoundError, PermissionError, ...).
 _FAILURES = (ObstoreError, OSError, ValueError)
 
@@ -37,13 +51,38 @@ def _noting_failure(source: Iterator[bytes], failed: list[BaseException]) -> Ite
         raise
 
 
+def _index_id(index: Path) -> str:
+    """The random id of the index.db in ``index``, made once (a hard link: created whole or not at all)."""
+    path = index / _INDEX_ID_FILE
+    try:
+        return path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        pass
+    index.mkdir(parents=True, exist_ok=True)
+    temp = index / f".{_INDEX_ID_FILE}.{uuid.uuid4().hex}"
+    atomic_write(temp, uuid.uuid4().hex.encode())
+    try:
+        os.link(temp, path)
+    except FileExistsError:
+        pass  # another process made it first: theirs is the id
+    finally:
+        temp.unlink()
+    return path.read_text(encoding="ascii").strip()
+
+
 class S3Backend:
     """Whole objects under ``<prefix>/<key>`` in one bucket."""
 
     name = "s3"
 
     def __init__(
-        self, bucket: str, prefix: str = "", endpoint_url: str | None = None, region: str | None = None
+        self,
+        bucket: str,
+        prefix: str = "",
+        endpoint_url: str | None = None,
+        region: str | None = None,
+        *,
+        index: Path,
     ) -> None:
         if not bucket:
             raise ConfigurationError(
@@ -64,14 +103,28 @@ class S3Backend:
             config=config,  # type: ignore[arg-type]  # S3Config is a TypedDict only under TYPE_CHECKING
             client_options={"allow_http": bool(endpoint_url and endpoint_url.startswith("http://"))},
         )
-        self.check()
+        self._claim(_index_id(index), index)
 
-    def check(self) -> None:
-        """Lists one key, so a missing bucket or refused credentials fail at open with their fix."""
+    def _claim(self, index_id: str, index: Path) -> None:
+        """Binds the prefix to one index.db, whose gc would otherwise delete another index's packs as orphans.
+
+        A create-only PUT, so two indexes racing for a new prefix cannot both win; it is also the
+        first request, so a missing bucket or refused credentials fail at open with their fix.
+        """
         try:
-            next(iter(obstore.list(self._store, chunk_size=1)), None)
+            obstore.put(self._store, _OWNER_KEY, index_id.encode(), mode="create")
+            return
+        except AlreadyExistsError:
+            pass
         except _FAILURES as error:
-            raise self._error(error, "") from None
+            raise self._error(error, _OWNER_KEY) from None
+        owner = self.read(_OWNER_KEY).decode(errors="replace")
+        if owner != index_id:
+            raise ConfigurationError(
+                f"{self.where} is the artifact store of another index ({owner}), not of {index} ({index_id}):"
+                " two indexes on one prefix would collect each other's packs. Give each host its own"
+                " [components.artifacts.options] s3_prefix, or point this host's data_dir at the index that owns it."
+            )
 
     def _key(self, key: str) -> str:
         if not key or any(part in ("", ".", "..") for part in key.split("/")):
