@@ -5,8 +5,9 @@ from __future__ import annotations
 import base64
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -17,6 +18,9 @@ from symphony.builtin_plugins.pit.artifacts.errors import ArtifactCorruptError, 
 from symphony.builtin_plugins.pit.artifacts.rekey import rekey
 from symphony.builtin_plugins.pit.artifacts.sealing import PlainSealer
 from symphony.hookspecs import ConfigurationError
+
+if TYPE_CHECKING:
+    from tests.conftest import Symphony
 
 KEY = bytes(range(32))
 OTHER_KEY = bytes(range(1, 33))
@@ -305,3 +309,65 @@ def test_an_interrupted_rekey_leaves_a_readable_store_and_a_rerun_finishes_it(tm
     assert rekey(store, [AesGcmSealer(KEY)]).packs > 0
     assert [store.get_sync(artifact_id) for artifact_id in ids] == [TEXT, TEXT[:50_000] + b"!"]
     assert rekey(store, [AesGcmSealer(KEY)]).packs == 0
+
+
+# -- configured through [components.artifacts.options], through the real command ---------------------------------
+
+
+def encrypted_cli(symphony: Callable[..., Symphony], key_file: Path | None = None) -> Symphony:
+    cli: Symphony = symphony()
+    cli.home.mkdir(parents=True)
+    options = 'encryption = "aes-256-gcm"\n' + (f'key_file = "{key_file}"\n' if key_file else "")
+    (cli.home / "symphony.toml").write_text(f"[components.artifacts.options]\n{options}")
+    return cli
+
+
+def test_the_command_seals_with_the_environment_key_and_opens_with_it(
+    symphony: Callable[..., Symphony], tmp_path: Path
+) -> None:
+    cli, source = encrypted_cli(symphony), tmp_path / "report.txt"
+    source.write_bytes(SMALL)
+    artifact_id = cli.json("artifacts", "put", str(source), env={KEY_ENV: encoded(KEY)})["artifact_id"]
+    assert b"confidential" not in stored_bytes(cli.data_dir)
+    got = cli.run("artifacts", "get", artifact_id, "-o", str(tmp_path / "out"), env={KEY_ENV: encoded(KEY)})
+    assert got.returncode == 0, got.stderr
+    assert (tmp_path / "out").read_bytes() == SMALL
+
+
+def test_the_command_with_a_wrong_key_says_so_without_a_traceback(
+    symphony: Callable[..., Symphony], tmp_path: Path
+) -> None:
+    cli, source = encrypted_cli(symphony), tmp_path / "report.txt"
+    source.write_bytes(SMALL)
+    artifact_id = cli.json("artifacts", "put", str(source), env={KEY_ENV: encoded(KEY)})["artifact_id"]
+    got = cli.run("artifacts", "get", artifact_id, "-o", str(tmp_path / "out"), env={KEY_ENV: encoded(OTHER_KEY)})
+    assert got.returncode != 0 and "Traceback" not in got.stderr
+    assert f"sealed with key id {AesGcmSealer(KEY).key_id}" in got.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_command_refuses_a_loose_key_file_with_the_chmod_fix(
+    symphony: Callable[..., Symphony], tmp_path: Path
+) -> None:
+    path = key_file(tmp_path, KEY, 0o644)
+    cli, source = encrypted_cli(symphony, path), tmp_path / "report.txt"
+    source.write_bytes(SMALL)
+    got = cli.run("artifacts", "put", str(source))
+    assert got.returncode != 0 and "Traceback" not in got.stderr
+    assert f"chmod 600 {path}" in got.stderr and encoded(KEY) not in got.stderr + got.stdout
+
+
+def test_the_command_reads_the_key_from_an_owner_only_key_file(
+    symphony: Callable[..., Symphony], tmp_path: Path
+) -> None:
+    cli, source = encrypted_cli(symphony, key_file(tmp_path, KEY)), tmp_path / "report.txt"
+    source.write_bytes(SMALL)
+    artifact_id = cli.json("artifacts", "put", str(source))["artifact_id"]
+    with pytest.raises(WrongKeyError):
+        open_store(cli.data_dir / "artifacts", OTHER_KEY).get_sync(artifact_id)
+    assert open_store(cli.data_dir / "artifacts", KEY).get_sync(artifact_id) == SMALL
+
+
+def test_an_unknown_encryption_option_is_refused_naming_the_key() -> None:
+    with pytest.raises(ConfigurationError, match=r"components\.artifacts\.options\.encryption"):
+        StoreOptions.from_options({"encryption": "rot13"})

@@ -70,7 +70,7 @@ class AesGcmSealer:
         sealed_by = sealed[:_KEY_ID_LEN]
         if sealed_by != self._key_id_raw:
             raise WrongKeyError(
-                f"Chunk {chunk_id} was sealed with key id {sealed_by.hex()},"
+                f"Stored data {chunk_id} was sealed with key id {sealed_by.hex()},"
                 f" but the configured key has id {self.key_id}."
                 f" Set {KEY_ENV} or [components.artifacts.options] key_file to the key that sealed the store,"
                 " or move the store to a new key with `symphony artifacts rekey`."
