@@ -3,9 +3,9 @@
 NAME is ``startup``, ``hook_call``, ``cli``, ``dag_validate``, ``dag_edit``,
 ``workflow_serde``, ``bus_route``, ``codec``, ``transport_rtt``, ``ext_load``,
 ``ext_invoke``, ``permissions``, ``dag_schedule``, ``checkpoint``, ``conductor``,
-``dag_dask``, ``artifact_io``, ``artifact_dedup``, ``artifact_search`` or ``all``.  Every figure comes with a
-baseline measured in the same run; ``ratio`` is value / baseline_value.  ``--json`` prints only
-a JSON list of records to stdout.
+``dag_dask``, ``artifact_io``, ``artifact_dedup``, ``artifact_search``, ``artifact_scale`` or
+``all``.  Every figure comes with a baseline measured in the same run; ``ratio`` is value /
+baseline_value.  ``--json`` prints only a JSON list of records to stdout.
 """
 
 from __future__ import annotations
@@ -173,6 +173,12 @@ def _artifact_search(quick: bool) -> list[Record]:
     return artifact_search.run(quick)
 
 
+def _artifact_scale(quick: bool) -> list[Record]:
+    from benchmarks import artifact_scale
+
+    return artifact_scale.run(quick)
+
+
 BENCHMARKS: dict[str, Callable[[bool], list[Record]]] = {
     "startup": _startup,
     "hook_call": _hook_call,
@@ -193,6 +199,7 @@ BENCHMARKS: dict[str, Callable[[bool], list[Record]]] = {
     "artifact_io": _artifact_io,
     "artifact_dedup": _artifact_dedup,
     "artifact_search": _artifact_search,
+    "artifact_scale": _artifact_scale,
 }
 
 
