@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -18,7 +19,10 @@ from typing import Any
 import boto3
 import pytest
 
+from symphony.builtin_plugins.pit.artifacts import ArtifactCorruptError
+from symphony.builtin_plugins.pit.artifacts.options import StoreOptions
 from symphony.builtin_plugins.pit.artifacts.s3 import S3Backend
+from symphony.builtin_plugins.pit.artifacts.store import ArtifactStore
 from symphony.hookspecs import ConfigurationError, NotFoundError, ValidationError
 
 
@@ -202,3 +206,63 @@ def test_two_indexes_share_a_bucket_under_their_own_prefixes(server: Server, buc
     S3Backend(bucket, prefix="host-a", endpoint_url=server.endpoint, index=tmp_path / "host-a").write("k", [b"a"])
     S3Backend(bucket, prefix="host-b", endpoint_url=server.endpoint, index=tmp_path / "host-b").write("k", [b"b"])
     assert S3Backend(bucket, prefix="host-a", endpoint_url=server.endpoint, index=tmp_path / "host-a").read("k") == b"a"
+
+
+@pytest.fixture
+def s3_store(server: Server, bucket: str, tmp_path: Path) -> Iterator[ArtifactStore]:
+    root = tmp_path / "artifacts"
+    backend = S3Backend(bucket, prefix="store", endpoint_url=server.endpoint, index=root)
+    store = ArtifactStore(root, StoreOptions(gc_grace=0), backend=backend)
+    yield store
+    store.close()
+
+
+def _pack_keys(server: Server, bucket: str) -> list[str]:
+    listed = server.client().list_objects_v2(Bucket=bucket, Prefix="store/packs/")
+    return [item["Key"] for item in listed.get("Contents", [])]
+
+
+def test_the_store_keeps_its_packs_in_the_bucket_and_reads_them_back(
+    server: Server, bucket: str, s3_store: ArtifactStore
+) -> None:
+    content = random.Random(7).randbytes(300_000)
+    artifact_id = s3_store.put_sync(content)
+    assert s3_store.get_sync(artifact_id) == content
+    assert _pack_keys(server, bucket)
+    assert not (s3_store.root / "packs").exists()
+
+
+def test_a_flipped_byte_in_the_bucket_is_reported_as_corruption(
+    server: Server, bucket: str, s3_store: ArtifactStore
+) -> None:
+    artifact_id = s3_store.put_sync(random.Random(8).randbytes(100_000))
+    [key] = _pack_keys(server, bucket)
+    client = server.client()
+    damaged = bytearray(client.get_object(Bucket=bucket, Key=key)["Body"].read())
+    damaged[-10] ^= 0xFF
+    client.put_object(Bucket=bucket, Key=key, Body=bytes(damaged))
+    with pytest.raises(ArtifactCorruptError):
+        s3_store.get_sync(artifact_id)
+    assert [problem.kind for problem in s3_store.verify()] == ["corrupt-chunk"]
+
+
+def test_verify_finds_nothing_wrong_in_a_healthy_bucket_store(s3_store: ArtifactStore) -> None:
+    s3_store.put_sync(random.Random(9).randbytes(200_000))
+    assert s3_store.verify() == []
+
+
+def test_gc_deletes_the_packs_of_unreachable_artifacts_from_the_bucket(
+    server: Server, bucket: str, s3_store: ArtifactStore
+) -> None:
+    s3_store.put_sync(random.Random(10).randbytes(100_000))
+    assert s3_store.gc(dry_run=True).packs and _pack_keys(server, bucket)
+    report = s3_store.gc()
+    assert report.packs and _pack_keys(server, bucket) == []
+
+
+def test_gc_keeps_the_packs_of_artifacts_a_root_reaches(server: Server, bucket: str, s3_store: ArtifactStore) -> None:
+    content = random.Random(11).randbytes(100_000)
+    artifact_id = s3_store.put_sync(content)
+    s3_store.add_root_provider(lambda: [artifact_id])
+    assert s3_store.gc().packs == []
+    assert s3_store.get_sync(artifact_id) == content
