@@ -322,12 +322,21 @@ def encrypted_cli(symphony: Callable[..., Symphony], key_file: Path | None = Non
     return cli
 
 
+def put_report(cli: Symphony, tmp_path: Path, key: bytes | None = None) -> str:
+    """``symphony artifacts put`` of SMALL, with ``key`` in the environment; the artifact id."""
+    source = tmp_path / "report.txt"
+    source.write_bytes(SMALL)
+    artifact_id: str = cli.json("artifacts", "put", str(source), env={KEY_ENV: encoded(key)} if key else None)[
+        "artifact_id"
+    ]
+    return artifact_id
+
+
 def test_the_command_seals_with_the_environment_key_and_opens_with_it(
     symphony: Callable[..., Symphony], tmp_path: Path
 ) -> None:
-    cli, source = encrypted_cli(symphony), tmp_path / "report.txt"
-    source.write_bytes(SMALL)
-    artifact_id = cli.json("artifacts", "put", str(source), env={KEY_ENV: encoded(KEY)})["artifact_id"]
+    cli = encrypted_cli(symphony)
+    artifact_id = put_report(cli, tmp_path, KEY)
     assert b"confidential" not in stored_bytes(cli.data_dir)
     got = cli.run("artifacts", "get", artifact_id, "-o", str(tmp_path / "out"), env={KEY_ENV: encoded(KEY)})
     assert got.returncode == 0, got.stderr
@@ -337,9 +346,8 @@ def test_the_command_seals_with_the_environment_key_and_opens_with_it(
 def test_the_command_with_a_wrong_key_says_so_without_a_traceback(
     symphony: Callable[..., Symphony], tmp_path: Path
 ) -> None:
-    cli, source = encrypted_cli(symphony), tmp_path / "report.txt"
-    source.write_bytes(SMALL)
-    artifact_id = cli.json("artifacts", "put", str(source), env={KEY_ENV: encoded(KEY)})["artifact_id"]
+    cli = encrypted_cli(symphony)
+    artifact_id = put_report(cli, tmp_path, KEY)
     got = cli.run("artifacts", "get", artifact_id, "-o", str(tmp_path / "out"), env={KEY_ENV: encoded(OTHER_KEY)})
     assert got.returncode != 0 and "Traceback" not in got.stderr
     assert f"sealed with key id {AesGcmSealer(KEY).key_id}" in got.stderr
@@ -360,9 +368,8 @@ def test_the_command_refuses_a_loose_key_file_with_the_chmod_fix(
 def test_the_command_reads_the_key_from_an_owner_only_key_file(
     symphony: Callable[..., Symphony], tmp_path: Path
 ) -> None:
-    cli, source = encrypted_cli(symphony, key_file(tmp_path, KEY)), tmp_path / "report.txt"
-    source.write_bytes(SMALL)
-    artifact_id = cli.json("artifacts", "put", str(source))["artifact_id"]
+    cli = encrypted_cli(symphony, key_file(tmp_path, KEY))
+    artifact_id = put_report(cli, tmp_path)
     with pytest.raises(WrongKeyError):
         open_store(cli.data_dir / "artifacts", OTHER_KEY).get_sync(artifact_id)
     assert open_store(cli.data_dir / "artifacts", KEY).get_sync(artifact_id) == SMALL
