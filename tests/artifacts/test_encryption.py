@@ -13,7 +13,14 @@ import pytest
 
 from symphony.builtin_plugins.pit.artifacts import ArtifactStore, StoreOptions
 from symphony.builtin_plugins.pit.artifacts.backend import LocalBackend
-from symphony.builtin_plugins.pit.artifacts.crypto import KEY_ENV, AesGcmSealer, load_key, make_sealer
+from symphony.builtin_plugins.pit.artifacts.crypto import (
+    KEY_ENV,
+    OLD_KEY_ENV,
+    AesGcmSealer,
+    load_key,
+    make_sealer,
+    previous_sealer,
+)
 from symphony.builtin_plugins.pit.artifacts.errors import ArtifactCorruptError, WrongKeyError
 from symphony.builtin_plugins.pit.artifacts.rekey import rekey
 from symphony.builtin_plugins.pit.artifacts.sealing import PlainSealer
@@ -237,6 +244,19 @@ def test_after_rekey_the_old_key_no_longer_opens_the_store(tmp_path: Path) -> No
     rekey(open_store(tmp_path, OTHER_KEY), [AesGcmSealer(KEY)])
     with pytest.raises(WrongKeyError):
         open_store(tmp_path, KEY).get_sync(artifact_id)
+
+
+def test_the_old_key_for_rekey_comes_from_its_own_variable_or_key_file(tmp_path: Path) -> None:
+    from_env = previous_sealer(None, {OLD_KEY_ENV: encoded(KEY), KEY_ENV: encoded(OTHER_KEY)})
+    from_file = previous_sealer(key_file(tmp_path, KEY), {KEY_ENV: encoded(OTHER_KEY)})
+    assert from_env is not None and from_file is not None
+    assert from_env.key_id == from_file.key_id == AesGcmSealer(KEY).key_id
+    assert previous_sealer(None, {KEY_ENV: encoded(KEY)}) is None
+
+
+def test_a_loose_old_key_file_is_refused_too(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="chmod 600"):
+        previous_sealer(key_file(tmp_path, KEY, 0o644), {})
 
 
 def test_rekey_removes_the_old_packs(tmp_path: Path) -> None:

@@ -29,9 +29,10 @@ from symphony.hookspecs import ConfigurationError
 from .errors import ArtifactCorruptError, WrongKeyError
 from .sealing import PlainSealer, Sealer
 
-__all__ = ["KEY_ENV", "AesGcmSealer", "Encryption", "load_key", "make_sealer"]
+__all__ = ["KEY_ENV", "OLD_KEY_ENV", "AesGcmSealer", "Encryption", "load_key", "make_sealer", "previous_sealer"]
 
 KEY_ENV = "SYMPHONY_ARTIFACTS_KEY"
+OLD_KEY_ENV = "SYMPHONY_ARTIFACTS_OLD_KEY"
 _KEY_ID_LEN, _NONCE_LEN, _TAG_LEN = 8, 12, 16
 _HEADER = _KEY_ID_LEN + _NONCE_LEN
 Encryption = Literal["none", "aes-256-gcm"]
@@ -111,11 +112,17 @@ def _read_key_file(path: Path) -> bytes:
     return _parse_key(path.read_bytes(), f"The artifact key file {path}")
 
 
-def load_key(key_file: Path | None, environ: Mapping[str, str]) -> bytes | None:
+def load_key(key_file: Path | None, environ: Mapping[str, str], variable: str = KEY_ENV) -> bytes | None:
     """The master key: the environment wins over the key file, so a deployment can override a default file."""
-    if value := environ.get(KEY_ENV):
-        return _parse_key(value.encode(), f"The environment variable {KEY_ENV}")
+    if value := environ.get(variable):
+        return _parse_key(value.encode(), f"The environment variable {variable}")
     return None if key_file is None else _read_key_file(key_file)
+
+
+def previous_sealer(key_file: Path | None, environ: Mapping[str, str]) -> AesGcmSealer | None:
+    """The key a store is rotated away from (``SYMPHONY_ARTIFACTS_OLD_KEY`` or a key file), for ``rekey``."""
+    key = load_key(key_file, environ, OLD_KEY_ENV)
+    return None if key is None else AesGcmSealer(key)
 
 
 def make_sealer(encryption: Encryption, key_file: Path | None, environ: Mapping[str, str]) -> Sealer:
