@@ -148,3 +148,42 @@ def test_stats_shows_an_edited_version_stored_mostly_once(cli: Symphony, tmp_pat
     assert stats["objects"] == 2
     assert stats["logical_bytes"] == len(first) + len(second)
     assert stats["stored_bytes"] < len(first) * 1.2
+
+
+def test_verify_of_a_sound_store_exits_0_with_no_problems(cli: Symphony, tmp_path: Path) -> None:
+    _put(cli, tmp_path, os.urandom(200_000))
+    assert cli.json("artifacts", "verify") == []
+
+
+def test_verify_reports_a_flipped_byte_with_its_fix_and_exits_1(cli: Symphony, tmp_path: Path) -> None:
+    _put(cli, tmp_path, os.urandom(200_000))
+    (pack,) = (cli.data_dir / "artifacts" / "packs").rglob("*.pack")
+    damaged = bytearray(pack.read_bytes())
+    damaged[100] ^= 0xFF
+    pack.write_bytes(bytes(damaged))
+    problems = cli.json("artifacts", "verify", returncodes=(1,))
+    assert problems, "the flipped byte went unreported"
+    assert all(problem["fix"] for problem in problems)
+
+
+def test_gc_dry_run_lists_an_unreferenced_artifact_and_keeps_it(cli: Symphony, tmp_path: Path) -> None:
+    data = os.urandom(50_000)
+    artifact_id = _put(cli, tmp_path, data)
+    report = cli.json("--set", "components.artifacts.options.gc_grace=0", "artifacts", "gc", "--dry-run")
+    assert report["dry_run"] is True
+    assert report["objects"] == [artifact_id]
+    out = tmp_path / "out.bin"
+    cli.json("artifacts", "get", artifact_id, "-o", str(out))
+    assert out.read_bytes() == data
+
+
+def test_gc_removes_an_unreferenced_artifact_past_the_grace_period(cli: Symphony, tmp_path: Path) -> None:
+    artifact_id = _put(cli, tmp_path, os.urandom(50_000))
+    report = cli.json("--set", "components.artifacts.options.gc_grace=0", "artifacts", "gc")
+    assert report["objects"] == [artifact_id]
+    assert cli.run("artifacts", "show", artifact_id).returncode == 1
+
+
+def test_gc_keeps_what_is_younger_than_the_grace_period(cli: Symphony, tmp_path: Path) -> None:
+    _put(cli, tmp_path, os.urandom(50_000))
+    assert cli.json("artifacts", "gc")["objects"] == []

@@ -1,7 +1,7 @@
-"""``symphony artifacts put|get|show|stats``: the artifact store from the command line.
+"""``symphony artifacts put|get|show|stats|verify|gc``: the artifact store from the command line.
 
-Exit codes: 0 done; 1 the store refused (unknown artifact, corrupt bytes, wrong key);
-2 bad input (a malformed id, an unreadable FILE, an unwritable OUT), with nothing written.
+Exit codes: 0 done; 1 the store refused (unknown artifact, corrupt bytes, wrong key) or
+``verify`` found a problem; 2 bad input (a malformed id, an unreadable FILE, an unwritable OUT), with nothing written.
 A transfer shows a progress bar on standard error when that is a terminal.
 """
 
@@ -126,6 +126,48 @@ def _get(store: ArtifactStore, artifact_id: ArtifactId, out: Path | None) -> int
     return size
 
 
+def _add_upkeep(group: click.Group, store: Callable[[], ArtifactStore]) -> None:
+    """``verify`` and ``gc``: the commands that walk the whole store."""
+
+    @group.command("verify")
+    @click.option("--json", "as_json", is_flag=True, help="Print the problems as a JSON list.")
+    def verify(as_json: bool) -> None:
+        """Check every pack, chunk and object against its digest; print each problem with its fix.
+
+        Exit 0 when the store is sound, 1 when a problem was found. Safe while other processes write.
+        """
+        problems = store().verify()
+        if as_json:
+            echo_json(msgspec.to_builtins(problems))
+        elif not problems:
+            click.echo("store verified: no problems.")
+        for problem in [] if as_json else problems:
+            click.echo(f"{problem.kind}: {problem.subject}: {problem.detail}")
+            click.echo(f"  fix: {problem.fix}")
+        if problems:
+            raise SystemExit(1)
+
+    @group.command("gc")
+    @click.option("--dry-run", is_flag=True, help="Only say what would be removed.")
+    @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+    def gc(dry_run: bool, as_json: bool) -> None:
+        """Remove artifacts no name, run or cache refers to, and the chunks and packs only they used.
+
+        Anything stored within the gc_grace period is kept (a writer may still be naming it).
+        """
+        report = store().gc(dry_run=dry_run)
+        if as_json:
+            echo_json(msgspec.to_builtins(report))
+            return
+        verb = "would remove" if dry_run else "removed"
+        click.echo(
+            f"{verb} {len(report.objects)} artifact(s), {report.chunks} chunk(s), {len(report.packs)} pack(s):"
+            f" {report.bytes} bytes"
+        )
+        for artifact_id in report.objects:
+            click.echo(f"  {artifact_id}")
+
+
 def artifacts_commands(port: Callable[[], ArtifactStorePort]) -> click.Group:
     """``symphony artifacts`` over the builtin store serving the port ``port()`` gives."""
 
@@ -189,4 +231,5 @@ def artifacts_commands(port: Callable[[], ArtifactStorePort]) -> click.Group:
         for key, value in msgspec.structs.asdict(figures).items():
             click.echo(f"{key:<14} {value}")
 
+    _add_upkeep(artifacts, store)
     return artifacts
