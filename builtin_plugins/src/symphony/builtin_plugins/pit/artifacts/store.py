@@ -25,6 +25,7 @@ from symphony.hookspecs import ArtifactId, DataError, NotFoundError, ValidationE
 from symphony.hookspecs.ports import ArtifactInfo
 
 from .backend import Backend, LocalBackend
+from .catalog import Catalog
 from .chunking import Chunker
 from .db import ChunkRow, Database, ObjectRow, PackRow
 from .errors import ArtifactCorruptError
@@ -161,6 +162,9 @@ class ArtifactStore:
         self.sealer: Sealer = sealer or PlainSealer()
         self.db = Database(root / "index.db")
         self.root_providers: list[RootProvider] = []
+        #: Names, versions and lineage (catalog.py); their ids are live in every process that opens the store.
+        self.catalog = Catalog(self.db)
+        self.add_root_provider(self.catalog.roots)
 
     def close(self) -> None:
         self.db.close()
