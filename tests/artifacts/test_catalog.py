@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from symphony.builtin_plugins.pit.artifacts import ArtifactStore, StoreOptions
 from symphony.builtin_plugins.pit.artifacts.catalog import Catalog, Lineage
 from symphony.builtin_plugins.pit.artifacts.db import Database
 from symphony.hookspecs import NotFoundError, ValidationError
@@ -139,3 +140,12 @@ def test_two_catalogs_on_one_database_number_versions_without_a_gap_or_clash(tmp
     first, second = Catalog(Database(tmp_path / "index.db")), Catalog(Database(tmp_path / "index.db"))
     numbers = [(first if i % 2 else second).name("shared", cid(str(i).encode())).version for i in range(6)]
     assert numbers == [1, 2, 3, 4, 5, 6]
+
+
+def test_gc_keeps_named_versions_and_run_outputs_of_a_store_in_any_process(tmp_path: Path) -> None:
+    writer = ArtifactStore(tmp_path / "artifacts", StoreOptions(gc_grace=0))
+    named, produced, loose = (writer.put_sync(content) for content in (b"named", b"produced", b"loose"))
+    writer.catalog.name("report", named)
+    writer.catalog.record([_lineage(produced, "n", [named])])
+    collector = ArtifactStore(tmp_path / "artifacts", StoreOptions(gc_grace=0))  # as `symphony artifacts gc` opens it
+    assert collector.gc().objects == [loose]
