@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -33,6 +33,13 @@ class StoreOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     encryption: Encryption = "none"
     #: An owner-only (chmod 600) file holding the base64 key; ``~`` is expanded.
     key_file: str | None = None
+    #: Where packs live: "local" (the store's directory) or "s3" (a bucket; index.db stays local).
+    #: Credentials come from the environment and the AWS chain, never from here.
+    backend: Literal["local", "s3"] = "local"
+    s3_bucket: str = ""
+    s3_prefix: str = ""
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
 
     def __post_init__(self) -> None:
         if not self.min_chunk <= self.avg_chunk <= self.max_chunk:

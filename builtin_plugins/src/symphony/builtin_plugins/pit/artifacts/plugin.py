@@ -6,9 +6,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-from symphony.hookspecs import ComponentOptionsSpec, HealthCheck, HealthStatus, hookimpl
+from symphony.hookspecs import ComponentOptionsSpec, ConfigurationError, HealthCheck, HealthStatus, hookimpl
 from symphony.hookspecs.ports import ArtifactStorePort, HostContext, port_as
 
+from .backend import Backend
 from .crypto import make_sealer
 from .options import StoreOptions
 from .store import ArtifactStore
@@ -26,9 +27,24 @@ def symphony_component_options() -> list[ComponentOptionsSpec]:
 def symphony_provide_artifact_store(context: HostContext) -> ArtifactStore:
     options = StoreOptions.from_options(context.component_config(COMPONENT).options)
     key_file = Path(options.key_file).expanduser() if options.key_file else None
+    root = context.data_dir / "artifacts"
     return ArtifactStore(
-        context.data_dir / "artifacts", options, sealer=make_sealer(options.encryption, key_file, os.environ)
+        root, options, backend=_backend(root, options), sealer=make_sealer(options.encryption, key_file, os.environ)
     )
+
+
+def _backend(root: Path, options: StoreOptions) -> Backend | None:
+    """The configured object store, or None for the store's own directory."""
+    if options.backend == "local":
+        return None
+    try:
+        from .s3 import S3Backend
+    except ImportError:
+        raise ConfigurationError(
+            'The artifact store\'s backend = "s3" needs obstore, which is not installed:'
+            " pip install 'symphony-builtins[s3]'."
+        ) from None
+    return S3Backend(options.s3_bucket, options.s3_prefix, options.s3_endpoint_url, options.s3_region, index=root)
 
 
 @hookimpl
