@@ -283,6 +283,12 @@ def test_rekey_encrypts_a_plain_store(tmp_path: Path) -> None:
     assert store.get_sync(artifact_id) == TEXT
 
 
+def test_rekey_to_no_encryption_decrypts_the_store(tmp_path: Path) -> None:
+    ids = [open_store(tmp_path, KEY).put_sync(content) for content in (TEXT, SMALL)]
+    rekey(open_store(tmp_path, None), [AesGcmSealer(KEY)])
+    assert [open_store(tmp_path, None).get_sync(artifact_id) for artifact_id in ids] == [TEXT, SMALL]
+
+
 def test_rekey_keeps_deduplication_across_objects(tmp_path: Path) -> None:
     old = open_store(tmp_path, KEY)
     old.put_sync(TEXT)
