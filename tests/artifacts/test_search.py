@@ -56,7 +56,7 @@ def test_a_term_query_finds_every_artifact_whose_text_or_name_has_the_term(index
 
 
 def test_binary_content_is_not_indexed_but_its_name_is(index: SearchIndex) -> None:
-    assert ids(index.search("PNG")[0]) == []
+    assert ids(index.search("binary")[0]) == []
     assert ids(index.search("chart")[0]) == ["image"]
 
 
@@ -195,3 +195,9 @@ def test_an_upvote_lifts_an_artifact_above_an_equally_relevant_one(store: Artifa
     search.scorer.record(below, "feedback", +1)
     assert found(search, "revenue")[0] == below
     assert {first, second} == set(found(search, "revenue"))
+
+
+def test_a_word_of_any_metadata_value_finds_the_artifact(store: ArtifactStore) -> None:
+    report = store.put_sync(b"{}", {"kind": "Report", "node": "summarise"})
+    store.put_sync(b"x", {"kind": "log"})
+    assert found(ArtifactSearch(store), "report") == [report]

@@ -58,6 +58,8 @@ class Document(msgspec.Struct, frozen=True, kw_only=True):
     producer: str = ""
     tags: tuple[str, ...] = ()
     text: str = ""
+    #: Every metadata key and value, as words (the port's search finds artifacts by their metadata).
+    meta: str = ""
 
 
 class Filters(msgspec.Struct, frozen=True, kw_only=True):
@@ -108,6 +110,7 @@ def document_of(artifact_id: str, content: bytes, metadata: Mapping[str, Any], c
         producer=str(metadata.get("producer") or ""),
         tags=tuple(str(tag) for tag in ([tags] if isinstance(tags, str) else tags)),
         text=text,
+        meta=msgspec.json.encode(metadata).decode(),
     )
 
 
@@ -116,6 +119,7 @@ def _schema() -> tantivy.Schema:
     builder.add_text_field("id", stored=True, tokenizer_name="raw")
     builder.add_text_field("name", stored=True)
     builder.add_text_field("text")
+    builder.add_text_field("meta")
     builder.add_text_field("type", stored=True, tokenizer_name="raw")
     builder.add_text_field("producer", stored=True, tokenizer_name="raw")
     builder.add_text_field("tag", stored=True, tokenizer_name="raw")
@@ -183,6 +187,8 @@ class SearchIndex:
                 fields[key] = value
         if document.text:
             fields["text"] = document.text
+        if document.meta:
+            fields["meta"] = document.meta
         if document.tags:
             fields["tag"] = list(document.tags)
         writer.add_document(tantivy.Document(**fields))
@@ -214,13 +220,13 @@ class SearchIndex:
     ) -> tuple[list[Hit], int | None]:
         """The best ``limit`` hits for ``query`` and, when ``count``, how many documents matched.
 
-        ``query`` is Tantivy's query language over ``name`` and ``text``
+        ``query`` is Tantivy's query language over ``name``, ``text`` and metadata
         (``name:report``, ``"exact phrase"``, ``a AND b``); an empty query
         matches everything, newest first.
         """
         try:
             parsed = (
-                self._index.parse_query(query, ["name", "text"], conjunction_by_default=True)
+                self._index.parse_query(query, ["name", "text", "meta"], conjunction_by_default=True)
                 if query.strip()
                 else tantivy.Query.all_query()
             )
