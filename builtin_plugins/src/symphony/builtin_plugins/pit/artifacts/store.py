@@ -10,6 +10,7 @@ See docs/artifacts.md for the layout, the crash-safety argument and GC.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Collection, Iterable, Iterator, Mapping
@@ -21,7 +22,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.dialects.sqlite import insert
 from sqlalchemy.orm import Session
 
-from symphony.hookspecs import ArtifactId, DataError, NotFoundError, ValidationError
+from symphony.hookspecs import ArtifactId, ArtifactScoreSignal, DataError, NotFoundError, ValidationError
 from symphony.hookspecs.ports import ArtifactInfo
 
 from .backend import Backend, LocalBackend
@@ -32,7 +33,9 @@ from .errors import ArtifactCorruptError
 from .maintenance import GcReport, Problem, collect, verify
 from .options import StoreOptions
 from .packs import PackHeader, PackWriter, pack_key
+from .scores import BUILTIN_SIGNALS
 from .sealing import PlainSealer, Sealer
+from .search import ArtifactSearch
 
 __all__ = ["ArtifactStore", "GcReport", "Problem", "StoreStats"]
 
@@ -151,6 +154,7 @@ class ArtifactStore:
         *,
         backend: Backend | None = None,
         sealer: Sealer | None = None,
+        score_signals: Iterable[ArtifactScoreSignal] = BUILTIN_SIGNALS,
     ) -> None:
         self.root = root
         self.options = options or StoreOptions()
@@ -160,6 +164,7 @@ class ArtifactStore:
             raise DataError(f"Cannot create the artifact store {root}: {error.strerror}.") from None
         self.backend: Backend = backend or LocalBackend(root)
         self.sealer: Sealer = sealer or PlainSealer()
+        self.score_signals = tuple(score_signals)
         self.db = Database(root / "index.db")
         self.root_providers: list[RootProvider] = []
         #: Names, versions and lineage (catalog.py); their ids are live in every process that opens the store.
@@ -355,18 +360,15 @@ class ArtifactStore:
         row = self._object(artifact_id)
         return ArtifactInfo(artifact_id=artifact_id, size=row.size, metadata=dict(row.metadata_))
 
+    @functools.cached_property
+    def finder(self) -> ArtifactSearch:
+        """Full-text search and quality scores (pit/artifacts/search.py), opened when first used."""
+        return ArtifactSearch(self, self.score_signals)
+
     async def search(self, query: str, limit: int = 20) -> list[ArtifactInfo]:
-        """Artifacts whose metadata mentions ``query`` (case-insensitive), newest first."""
-        needle, found = query.lower(), []
-        with self.db.session(readonly=True) as session:
-            for row in session.scalars(select(ObjectRow).order_by(ObjectRow.created_at.desc())):
-                if needle in msgspec.json.encode(row.metadata_).decode().lower():
-                    found.append(
-                        ArtifactInfo(artifact_id=ArtifactId(row.id), size=row.size, metadata=dict(row.metadata_))
-                    )
-                    if len(found) >= limit:
-                        break
-        return found
+        """The ``limit`` best artifacts for ``query`` (words of their text or metadata), ranked with quality."""
+        hits, _ = await asyncio.to_thread(self.finder.search, query, limit)
+        return [await self.info(ArtifactId(hit.artifact_id)) for hit in hits]
 
     # -- accounting ---------------------------------------------------------------------
 
