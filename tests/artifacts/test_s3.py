@@ -11,10 +11,10 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
@@ -24,6 +24,9 @@ from symphony.builtin_plugins.pit.artifacts.options import StoreOptions
 from symphony.builtin_plugins.pit.artifacts.s3 import S3Backend
 from symphony.builtin_plugins.pit.artifacts.store import ArtifactStore
 from symphony.hookspecs import ConfigurationError, NotFoundError, ValidationError
+
+if TYPE_CHECKING:
+    from tests.conftest import Symphony
 
 
 @dataclass(frozen=True)
@@ -266,3 +269,48 @@ def test_gc_keeps_the_packs_of_artifacts_a_root_reaches(server: Server, bucket: 
     s3_store.add_root_provider(lambda: [artifact_id])
     assert s3_store.gc().packs == []
     assert s3_store.get_sync(artifact_id) == content
+
+
+# -- selected by [components.artifacts.options], through the real command ----------------------------------------
+
+
+def s3_cli(symphony: Callable[..., Symphony], server: Server, bucket: str) -> Symphony:
+    cli: Symphony = symphony()
+    cli.home.mkdir(parents=True)
+    (cli.home / "symphony.toml").write_text(
+        "[components.artifacts.options]\n"
+        f'backend = "s3"\ns3_bucket = "{bucket}"\ns3_prefix = "cli"\ns3_endpoint_url = "{server.endpoint}"\n'
+    )
+    return cli
+
+
+def test_the_command_stores_in_the_bucket_the_settings_name(
+    symphony: Callable[..., Symphony], server: Server, bucket: str, tmp_path: Path
+) -> None:
+    cli, source, content = (
+        s3_cli(symphony, server, bucket),
+        tmp_path / "report.bin",
+        random.Random(12).randbytes(50_000),
+    )
+    source.write_bytes(content)
+    artifact_id = cli.json("artifacts", "put", str(source))["artifact_id"]
+    listed = server.client().list_objects_v2(Bucket=bucket, Prefix="cli/packs/")
+    assert listed.get("Contents")
+    got = cli.run("artifacts", "get", artifact_id, "-o", str(tmp_path / "out"))
+    assert got.returncode == 0, got.stderr
+    assert (tmp_path / "out").read_bytes() == content
+
+
+def test_the_command_with_a_missing_bucket_says_so_without_a_traceback(
+    symphony: Callable[..., Symphony], server: Server, tmp_path: Path
+) -> None:
+    cli, source = s3_cli(symphony, server, "no-such-bucket"), tmp_path / "report.bin"
+    source.write_bytes(b"x" * 10_000)
+    got = cli.run("artifacts", "put", str(source))
+    assert got.returncode != 0 and "Traceback" not in got.stderr
+    assert "bucket 'no-such-bucket' does not exist" in got.stderr
+
+
+def test_credentials_in_the_settings_file_are_refused_naming_the_option() -> None:
+    with pytest.raises(ConfigurationError, match=r"components\.artifacts\.options"):
+        StoreOptions.from_options({"backend": "s3", "s3_bucket": "b", "aws_secret_access_key": "secret"})
