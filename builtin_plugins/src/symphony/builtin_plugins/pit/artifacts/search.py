@@ -365,8 +365,8 @@ class ArtifactSearch:
     def _head(self, row: ObjectRow) -> bytes:
         """The first TEXT_LIMIT bytes of a possibly textual artifact (nothing of a typed binary one)."""
         content_type = str(row.metadata_.get("type") or row.metadata_.get("content_type") or "")
-        if content_type and not _is_text_type(content_type):
-            return b""
+        if (content_type and not _is_text_type(content_type)) or self._store.sealer.key_id is not None:
+            return b""  # binary, or encrypted at rest: the index is not, so it gets metadata only
         head = bytearray()
         for part in self._store.iter_sync(row.id):  # each chunk checked as it is read
             head += part
