@@ -314,3 +314,48 @@ def test_the_command_with_a_missing_bucket_says_so_without_a_traceback(
 def test_credentials_in_the_settings_file_are_refused_naming_the_option() -> None:
     with pytest.raises(ConfigurationError, match=r"components\.artifacts\.options"):
         StoreOptions.from_options({"backend": "s3", "s3_bucket": "b", "aws_secret_access_key": "secret"})
+
+
+_WRITER = """
+import random, sys
+from pathlib import Path
+from symphony.builtin_plugins.pit.artifacts.options import StoreOptions
+from symphony.builtin_plugins.pit.artifacts.s3 import S3Backend
+from symphony.builtin_plugins.pit.artifacts.store import ArtifactStore
+
+root, bucket, endpoint, seed = Path(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
+backend = S3Backend(bucket, "shared", endpoint, index=root)  # both claim the prefix for one index at once
+store = ArtifactStore(root, StoreOptions(pack_size=64 * 1024), backend=backend)
+shared = random.Random(0).randbytes(150_000)
+for i in range(12):
+    print(store.put_sync(shared + random.Random(seed * 100 + i).randbytes(30_000)), flush=True)
+"""
+
+
+@pytest.mark.slow
+def test_two_processes_writing_into_one_bucket_store_at_once_lose_nothing(
+    server: Server, bucket: str, tmp_path: Path
+) -> None:
+    root = tmp_path / "artifacts"
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-c", _WRITER, str(root), bucket, server.endpoint, str(seed)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for seed in (1, 2)
+    ]
+    outputs = [writer.communicate(timeout=300) for writer in writers]
+    assert [writer.returncode for writer in writers] == [0, 0], [err for _, err in outputs]
+    store = ArtifactStore(root, backend=S3Backend(bucket, "shared", server.endpoint, index=root))
+    shared = random.Random(0).randbytes(150_000)
+    expected = {
+        artifact_id: shared + random.Random(seed * 100 + i).randbytes(30_000)
+        for seed, (out, _) in zip((1, 2), outputs, strict=True)
+        for i, artifact_id in enumerate(out.split())
+    }
+    assert len(expected) == 24
+    assert all(store.get_sync(artifact_id) == content for artifact_id, content in expected.items())
+    assert store.verify() == []
+    store.close()
