@@ -404,3 +404,10 @@ def test_the_command_reads_the_key_from_an_owner_only_key_file(
 def test_an_unknown_encryption_option_is_refused_naming_the_key() -> None:
     with pytest.raises(ConfigurationError, match=r"components\.artifacts\.options\.encryption"):
         StoreOptions.from_options({"encryption": "rot13"})
+
+
+async def test_an_encrypted_store_indexes_metadata_but_not_the_sealed_text(tmp_path: Path) -> None:
+    store = open_store(tmp_path, KEY)
+    await store.put(TEXT, {"type": "text/plain", "name": "quarterly"})
+    assert [info.metadata["name"] for info in await store.search("quarterly")] == ["quarterly"]
+    assert await store.search("confidential") == []
