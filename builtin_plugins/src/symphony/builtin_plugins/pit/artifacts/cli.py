@@ -1,4 +1,4 @@
-"""``symphony artifacts put|get|show|stats|verify|gc``: the artifact store from the command line.
+"""``symphony artifacts put|get|show|history|lineage|stats|verify|gc``: the artifact store from the command line.
 
 Exit codes: 0 done; 1 the store refused (unknown artifact, corrupt bytes, wrong key) or
 ``verify`` found a problem; 2 bad input (a malformed id, an unreadable FILE, an unwritable OUT), with nothing written.
@@ -8,6 +8,7 @@ A transfer shows a progress bar on standard error when that is a terminal.
 from __future__ import annotations
 
 import asyncio
+import datetime
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, nullcontext
@@ -17,7 +18,7 @@ from typing import IO, Any
 import click
 import msgspec
 
-from symphony.hookspecs import ArtifactId, PortUnavailableError, atomic_write
+from symphony.hookspecs import ArtifactId, NotFoundError, PortUnavailableError, ValidationError, atomic_write
 from symphony.hookspecs.ports import ArtifactStorePort
 
 from ..dag.history import echo_json
@@ -29,16 +30,12 @@ _BLOCK = 1024 * 1024
 _OUT = click.Path(path_type=Path, dir_okay=False)
 
 
-def _artifact_id(text: str) -> ArtifactId:
-    """``text`` checked as an artifact id before the store is asked, so a typo is a usage error."""
-    digest = text.removeprefix("sha256:")
-    if not text.startswith("sha256:") or len(digest) != 64 or not all(c in "0123456789abcdef" for c in digest):
-        raise click.BadParameter(
-            f"{text!r} is not an artifact id: expected 'sha256:' and 64 lowercase hex digits"
-            " (as `symphony artifacts put` prints).",
-            param_hint="ID",
-        )
-    return ArtifactId(text)
+def _resolve(store: ArtifactStore, ref: str) -> ArtifactId:
+    """The content id ``ref`` names (an id, NAME, NAME@N or NAME@latest); a malformed ref is a usage error."""
+    try:
+        return store.catalog.resolve(ref)
+    except ValidationError as error:
+        raise click.BadParameter(str(error), param_hint="ID|NAME[@V]") from None
 
 
 def _builtin(port: ArtifactStorePort) -> ArtifactStore:
@@ -127,7 +124,18 @@ def _get(store: ArtifactStore, artifact_id: ArtifactId, out: Path | None) -> int
 
 
 def _add_upkeep(group: click.Group, store: Callable[[], ArtifactStore]) -> None:
-    """``verify`` and ``gc``: the commands that walk the whole store."""
+    """``stats``, ``verify`` and ``gc``: the commands about the whole store."""
+
+    @group.command("stats")
+    @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+    def stats(as_json: bool) -> None:
+        """Print logical bytes (what was stored) against stored bytes (what it occupies), and the counts."""
+        figures = store().stats()
+        if as_json:
+            echo_json(msgspec.to_builtins(figures))
+            return
+        for key, value in msgspec.structs.asdict(figures).items():
+            click.echo(f"{key:<14} {value}")
 
     @group.command("verify")
     @click.option("--json", "as_json", is_flag=True, help="Print the problems as a JSON list.")
@@ -168,6 +176,52 @@ def _add_upkeep(group: click.Group, store: Callable[[], ArtifactStore]) -> None:
             click.echo(f"  {artifact_id}")
 
 
+def _add_catalog(group: click.Group, store: Callable[[], ArtifactStore]) -> None:
+    """``history`` and ``lineage``: names, versions and what produced or used an artifact."""
+
+    @group.command("history")
+    @click.argument("name")
+    @click.option("--json", "as_json", is_flag=True, help="Print the versions as a JSON list.")
+    def history(name: str, as_json: bool) -> None:
+        """List NAME's versions, oldest first, with the content each points at."""
+        try:
+            versions = store().catalog.history(name)
+        except ValidationError as error:
+            raise click.BadParameter(str(error), param_hint="NAME") from None
+        if as_json:
+            echo_json(msgspec.to_builtins(versions))
+            return
+        for v in versions:
+            when = datetime.datetime.fromtimestamp(v.created_at).strftime("%Y-%m-%d %H:%M:%S")
+            tags = f"  [{', '.join(v.tags)}]" if v.tags else ""
+            click.echo(f"{v.name}@{v.version}  {when}  {v.artifact_id}{tags}")
+
+    @group.command("lineage")
+    @click.argument("ref", metavar="ID|NAME[@V]")
+    @click.option("--json", "as_json", is_flag=True, help="Print produced_by and used_by as JSON.")
+    def lineage(ref: str, as_json: bool) -> None:
+        """What produced an artifact, from which inputs, and which node outputs used it."""
+        opened = store()
+        artifact_id = _resolve(opened, ref)
+        produced, used = opened.catalog.produced(artifact_id), opened.catalog.used_by(artifact_id)
+        if as_json:
+            echo_json(
+                {
+                    "artifact_id": artifact_id,
+                    "produced_by": msgspec.to_builtins(produced),
+                    "used_by": msgspec.to_builtins(used),
+                }
+            )
+            return
+        click.echo(f"artifact {artifact_id}")
+        for title, entries in (("produced by", produced), ("used by", used)):
+            click.echo(f"{title}:" if entries else f"{title}: nothing recorded")
+            for e in entries:
+                inputs = ", ".join(e.inputs) or "no input artifacts"
+                version = f" {e.contribution_version}" if e.contribution_version else ""
+                click.echo(f"  run {e.run_id} node {e.node_id} ({e.contribution}{version}) from {inputs}")
+
+
 def artifacts_commands(port: Callable[[], ArtifactStorePort]) -> click.Group:
     """``symphony artifacts`` over the builtin store serving the port ``port()`` gives."""
 
@@ -180,56 +234,66 @@ def artifacts_commands(port: Callable[[], ArtifactStorePort]) -> click.Group:
 
     @artifacts.command("put")
     @click.argument("file")
+    @click.option("--name", metavar="NAME", help="Make it NAME's next version (NAME@1, NAME@2, ...).")
     @click.option("--tag", "tags", multiple=True, metavar="TAG", help="A tag to record with it (repeatable).")
-    @click.option("--json", "as_json", is_flag=True, help="Print the id and size as JSON.")
-    def put(file: str, tags: tuple[str, ...], as_json: bool) -> None:
-        """Store FILE (- reads standard input) and print its id; the same bytes are stored once."""
+    @click.option("--json", "as_json", is_flag=True, help="Print the id, size and version as JSON.")
+    def put(file: str, name: str | None, tags: tuple[str, ...], as_json: bool) -> None:
+        """Store FILE (- reads standard input) and print its id; the same bytes are stored once.
+
+        With --name the content becomes NAME's next version (none is added when the latest already holds it),
+        which also keeps it from gc; unnamed content is kept only while a run or cache refers to it.
+        """
+        opened = store()
         metadata: dict[str, Any] = {"tags": list(tags)} if tags else {}
+        if name is not None:
+            try:
+                opened.catalog.history(name)
+            except NotFoundError:
+                pass  # a new name
+            except ValidationError as error:  # checked before any byte is stored
+                raise click.BadParameter(str(error), param_hint="--name") from None
+            metadata["name"] = name
         if file != "-":
             metadata["filename"] = Path(file).name
-        artifact_id, size = _put(store(), file, metadata)
+        artifact_id, size = _put(opened, file, metadata)
+        version = None if name is None else opened.catalog.name(name, artifact_id, tags).version
         if as_json:
-            echo_json({"artifact_id": artifact_id, "size": size})
+            echo_json({"artifact_id": artifact_id, "size": size, "name": name, "version": version})
         else:
-            click.echo(artifact_id)
+            click.echo(artifact_id if name is None else f"{artifact_id} {name}@{version}")
 
     @artifacts.command("get")
-    @click.argument("artifact_id", metavar="ID")
+    @click.argument("ref", metavar="ID|NAME[@V]")
     @click.option("-o", "--output", "out", type=_OUT, help="Write to OUT instead of standard output.")
     @click.option("--json", "as_json", is_flag=True, help="With -o: print the id, size and OUT as JSON.")
-    def get(artifact_id: str, out: Path | None, as_json: bool) -> None:
-        """Write the bytes of artifact ID, verified against its digest, to standard output or OUT."""
-        checked = _artifact_id(artifact_id)
+    def get(ref: str, out: Path | None, as_json: bool) -> None:
+        """Write the bytes of an artifact, verified against its digest, to standard output or OUT."""
         if as_json and out is None:
             raise click.UsageError("--json describes the file -o wrote: give -o OUT with it.")
-        size = _get(store(), checked, out)
+        opened = store()
+        checked = _resolve(opened, ref)
+        size = _get(opened, checked, out)
         if as_json:
             echo_json({"artifact_id": checked, "size": size, "output": str(out)})
 
     @artifacts.command("show")
-    @click.argument("artifact_id", metavar="ID")
-    @click.option("--json", "as_json", is_flag=True, help="Print the id, size and metadata as JSON.")
-    def show(artifact_id: str, as_json: bool) -> None:
-        """Print artifact ID's size and metadata."""
-        info = asyncio.run(store().info(_artifact_id(artifact_id)))
+    @click.argument("ref", metavar="ID|NAME[@V]")
+    @click.option("--json", "as_json", is_flag=True, help="Print the id, size, metadata and names as JSON.")
+    def show(ref: str, as_json: bool) -> None:
+        """Print an artifact's size, metadata and the named versions that point at it."""
+        opened = store()
+        info = asyncio.run(opened.info(_resolve(opened, ref)))
+        names = [f"{v.name}@{v.version}" for v in opened.catalog.names_of(info.artifact_id)]
         if as_json:
-            echo_json(msgspec.to_builtins(info))
+            echo_json({**msgspec.to_builtins(info), "names": names})
             return
         click.echo(f"artifact {info.artifact_id}")
         click.echo(f"size     {info.size} bytes")
+        if names:
+            click.echo(f"names    {', '.join(names)}")
         for key, value in sorted(info.metadata.items()):
             click.echo(f"{key:<8} {value}")
 
-    @artifacts.command("stats")
-    @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
-    def stats(as_json: bool) -> None:
-        """Print logical bytes (what was stored) against stored bytes (what it occupies), and the counts."""
-        figures = store().stats()
-        if as_json:
-            echo_json(msgspec.to_builtins(figures))
-            return
-        for key, value in msgspec.structs.asdict(figures).items():
-            click.echo(f"{key:<14} {value}")
-
+    _add_catalog(artifacts, store)
     _add_upkeep(artifacts, store)
     return artifacts
