@@ -30,3 +30,21 @@ def test_symphony_artifact_score_signals_of_a_plugin_raise_the_score_of_what_the
     plain, checked = Rated({}, created_at=0.0), Rated({"reviewed": True}, created_at=0.0)
     assert contributed["reviewed"][0] == "Reviews"
     assert scorer.score("a", checked) > scorer.score("a", plain)
+
+
+def test_symphony_artifact_score_signals_of_the_builtins_are_validation_use_feedback_and_age(
+    make_host: MakeHost,
+) -> None:
+    contributed = make_host(discover=True).load().contributions("symphony_artifact_score_signals")
+    assert {name: plugin for name, (plugin, _) in contributed.items()} == dict.fromkeys(
+        ["validation", "use", "feedback", "age"], "artifacts"
+    )
+
+
+async def test_symphony_artifact_score_signals_of_a_plugin_rank_the_store_s_search(make_host: MakeHost) -> None:
+    host = make_host(Reviews(), discover=True)
+    async with host:
+        store = host.port("artifact_store")
+        plain = await store.store(b"revenue summary, revenue by region", {})  # the more relevant text
+        checked = await store.store(b"revenue summary by region", {"reviewed": True})
+        assert [info.artifact_id for info in await store.search("revenue")] == [checked, plain]

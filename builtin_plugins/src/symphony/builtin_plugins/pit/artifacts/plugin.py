@@ -6,12 +6,20 @@ import os
 from pathlib import Path
 from typing import Any
 
-from symphony.hookspecs import ComponentOptionsSpec, ConfigurationError, HealthCheck, HealthStatus, hookimpl
+from symphony.hookspecs import (
+    ArtifactScoreSignal,
+    ComponentOptionsSpec,
+    ConfigurationError,
+    HealthCheck,
+    HealthStatus,
+    hookimpl,
+)
 from symphony.hookspecs.ports import ArtifactStorePort, HostContext, port_as
 
 from .backend import Backend
 from .crypto import make_sealer
 from .options import StoreOptions
+from .scores import BUILTIN_SIGNALS
 from .store import ArtifactStore
 
 SYMPHONY_API = "^1.0"
@@ -28,9 +36,19 @@ def symphony_provide_artifact_store(context: HostContext) -> ArtifactStore:
     options = StoreOptions.from_options(context.component_config(COMPONENT).options)
     key_file = Path(options.key_file).expanduser() if options.key_file else None
     root = context.data_dir / "artifacts"
+    signals = [spec for _plugin, spec in context.contributions("symphony_artifact_score_signals").values()]
     return ArtifactStore(
-        root, options, backend=_backend(root, options), sealer=make_sealer(options.encryption, key_file, os.environ)
+        root,
+        options,
+        backend=_backend(root, options),
+        sealer=make_sealer(options.encryption, key_file, os.environ),
+        score_signals=signals,
     )
+
+
+@hookimpl
+def symphony_artifact_score_signals() -> list[ArtifactScoreSignal]:
+    return list(BUILTIN_SIGNALS)
 
 
 def _backend(root: Path, options: StoreOptions) -> Backend | None:
