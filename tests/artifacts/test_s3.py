@@ -23,7 +23,7 @@ from symphony.builtin_plugins.pit.artifacts import ArtifactCorruptError
 from symphony.builtin_plugins.pit.artifacts.options import StoreOptions
 from symphony.builtin_plugins.pit.artifacts.s3 import S3Backend
 from symphony.builtin_plugins.pit.artifacts.store import ArtifactStore
-from symphony.hookspecs import ConfigurationError, NotFoundError, ValidationError
+from symphony.hookspecs import ConfigurationError, NetworkError, NotFoundError, ValidationError
 
 if TYPE_CHECKING:
     from tests.conftest import Symphony
@@ -186,6 +186,14 @@ def test_a_missing_bucket_is_a_clear_configuration_error_at_open(server: Server,
 def test_refused_credentials_are_a_clear_configuration_error_at_open(strict_server: Server, tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match=r"refused the artifact store's credentials.*AWS_ACCESS_KEY_ID"):
         S3Backend("any-bucket", endpoint_url=strict_server.endpoint, index=tmp_path)
+
+
+def test_an_unreachable_server_is_a_network_error_naming_the_store(tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        endpoint = f"http://127.0.0.1:{probe.getsockname()[1]}"  # nothing listens once it is closed
+    with pytest.raises(NetworkError, match=rf"artifact store at s3://any-bucket at {endpoint} failed.*reachable"):
+        S3Backend("any-bucket", endpoint_url=endpoint, index=tmp_path)
 
 
 def test_no_bucket_setting_is_a_clear_configuration_error(tmp_path: Path) -> None:

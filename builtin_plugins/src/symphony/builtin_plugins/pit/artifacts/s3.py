@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import obstore
-from obstore.exceptions import AlreadyExistsError
+from obstore.exceptions import AlreadyExistsError, PermissionDeniedError, UnauthenticatedError
 from obstore.exceptions import BaseError as ObstoreError
 from obstore.store import S3Store
 
@@ -90,8 +90,7 @@ class S3Backend:
                 ' set [components.artifacts.options] s3_bucket = "<bucket name>".'
             )
         self.bucket, self.prefix, self.endpoint_url = bucket, prefix.strip("/"), endpoint_url
-        where = f"s3://{bucket}/{self.prefix}" + (f" at {endpoint_url}" if endpoint_url else "")
-        self.where = where.rstrip("/")
+        self.where = f"s3://{bucket}/{self.prefix}".rstrip("/") + (f" at {endpoint_url}" if endpoint_url else "")
         config: dict[str, str] = {}
         if endpoint_url:
             config["endpoint"] = endpoint_url
@@ -138,7 +137,9 @@ class S3Backend:
                 f"The artifact store's bucket {self.bucket!r} does not exist ({self.where}):"
                 " create it, or set [components.artifacts.options] s3_bucket to an existing one."
             )
-        if any(sign in text for sign in ("403 Forbidden", "InvalidAccessKeyId", "SignatureDoesNotMatch", "401")):
+        if isinstance(error, PermissionDeniedError | UnauthenticatedError | PermissionError) or any(
+            status in text for status in ("403 Forbidden", "401 Unauthorized")
+        ):
             return ConfigurationError(
                 f"The S3 server refused the artifact store's credentials for {self.where}: set"
                 " AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment (or give the host an AWS role)"
@@ -147,8 +148,8 @@ class S3Backend:
         if isinstance(error, FileNotFoundError):
             return NotFoundError(f"No {key} in the artifact store at {self.where}.")
         return NetworkError(
-            f"The artifact store at {self.where} failed on {key or 'listing'}: {text.splitlines()[0]}"
-            " Check that the server is reachable; the operation may be retried."
+            f"The artifact store at {self.where} failed on {key or 'listing'}: {text.splitlines()[0]}."
+            " Check that the server is reachable, then retry."
         )
 
     def write(self, key: str, chunks: Iterable[bytes]) -> None:
