@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import random
+from collections.abc import AsyncIterator
 from pathlib import Path
 
+import pytest
+
 from symphony.builtin_plugins.pit.artifacts import ArtifactStore, StoreOptions
+from symphony.hookspecs import DataError, NotFoundError
 
 
 def _random(size: int, seed: int) -> bytes:
@@ -114,3 +119,24 @@ async def test_storing_collected_content_again_makes_it_readable_again(tmp_path:
     assert await store.put(content) == artifact_id
     assert await store.get(artifact_id) == content
     assert store.verify() == []
+
+
+async def test_a_put_reusing_chunks_that_gc_collects_meanwhile_fails_and_commits_nothing(tmp_path: Path) -> None:
+    store = _collectable(tmp_path)
+    old = _random(6_000_000, 11)
+    await store.put(old)  # unnamed: collectable at once
+
+    async def old_then_gc_then_new() -> AsyncIterator[bytes]:
+        for start in range(0, len(old), 1_000_000):
+            yield old[start : start + 1_000_000]  # its chunks are found stored: the put reuses them
+        assert store.gc().objects  # collects them under the put's feet
+        yield b"new tail"
+
+    with pytest.raises(DataError, match=r"garbage-collected while it was being written\. Store it again"):
+        await store.put(old_then_gc_then_new())
+    artifact_id = "sha256:" + hashlib.sha256(old + b"new tail").hexdigest()
+    with pytest.raises(NotFoundError):
+        await store.get(artifact_id)
+    assert store.verify() == []
+    assert await store.put(old + b"new tail") == artifact_id
+    assert await store.get(artifact_id) == old + b"new tail"

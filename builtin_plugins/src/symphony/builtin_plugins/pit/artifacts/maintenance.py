@@ -45,9 +45,8 @@ class GcReport(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def _stored_packs(store: ArtifactStore) -> set[str]:
-    return {
-        key.rsplit("/", 1)[-1].removesuffix(".pack") for key in store.backend.keys("packs") if key.endswith(".pack")
-    }
+    ids = {key: key.rsplit("/", 1)[-1].removesuffix(".pack") for key in store.backend.keys("packs")}
+    return {pack_id for key, pack_id in ids.items() if key == pack_key(pack_id)}  # not stray files
 
 
 def _orphans(store: ArtifactStore, recorded: set[str], cutoff: float) -> list[str]:

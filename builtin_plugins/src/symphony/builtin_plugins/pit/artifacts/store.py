@@ -207,16 +207,12 @@ class ArtifactStore:
     async def store(self, content: bytes, metadata: Mapping[str, Any] | None = None) -> ArtifactId:
         return await self.put(content, metadata)
 
-    def _commit_pack(self, pack: PackWriter, session: Session | None = None) -> None:
+    def _commit_pack(self, pack: PackWriter) -> None:
         """Write ``pack`` to the backend, then make its chunks visible; a crash in between leaves an orphan file."""
-        if not len(pack):
-            return
-        pack_id, header, body = pack.flush()
-        if session is None:
-            with self.db.session() as own:
-                self._record_pack(own, pack_id, header, body)
-        else:
-            self._record_pack(session, pack_id, header, body)
+        if len(pack):
+            written = pack.flush()
+            with self.db.session() as session:
+                self._record_pack(session, *written)
 
     def _record_pack(self, session: Session, pack_id: str, header: PackHeader, body: int) -> None:
         size = body + sum(entry.sealed_length for entry in header.chunks)
@@ -237,13 +233,18 @@ class ArtifactStore:
         session.execute(insert(ChunkRow).on_conflict_do_nothing(index_elements=["id"]), rows)
 
     def _commit(self, artifact_id: ArtifactId, put: _Put, metadata: Mapping[str, Any] | None) -> None:
+        last = put.pack.flush() if len(put.pack) else None  # before the transaction: no lock held while writing
         with self.db.session() as session:
-            self._commit_pack(put.pack, session)
+            if last is not None:
+                self._record_pack(session, *last)
             needed = set(put.chunk_ids)
-            present = set(_in_batches(session, select(ChunkRow.id), needed))
-            if needed - present:  # gc collected a chunk this put found stored, between the lookup and now
+            missing = len(needed - set(_in_batches(session, select(ChunkRow.id), needed)))
+            if missing:  # gc collected a chunk this put found stored, between the lookup and now
+                session.rollback()
+                if last is not None:  # recorded by nothing now: do not leave it for gc
+                    self.backend.delete(pack_key(last[0]))
                 raise DataError(
-                    f"Could not store {artifact_id}: {len(needed - present)} of its chunks were garbage-collected while"
+                    f"Could not store {artifact_id}: {missing} of its chunks were garbage-collected while"
                     " it was being written. Store it again."
                 )
             row = session.get(ObjectRow, artifact_id)
