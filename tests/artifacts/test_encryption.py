@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import base64
 import os
+import random
 import re
+import signal
+import subprocess
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -411,3 +415,34 @@ async def test_an_encrypted_store_indexes_metadata_but_not_the_sealed_text(tmp_p
     await store.put(TEXT, {"type": "text/plain", "name": "quarterly"})
     assert [info.metadata["name"] for info in await store.search("quarterly")] == ["quarterly"]
     assert await store.search("confidential") == []
+
+
+# Re-seals a store of many small packs under OTHER_KEY, printing after each pack it finished.
+_REKEYER = """
+import sys
+from pathlib import Path
+from symphony.builtin_plugins.pit.artifacts import ArtifactStore, StoreOptions
+from symphony.builtin_plugins.pit.artifacts.crypto import AesGcmSealer
+from symphony.builtin_plugins.pit.artifacts.rekey import rekey
+
+store = ArtifactStore(Path(sys.argv[1]), StoreOptions(pack_size=65536), sealer=AesGcmSealer(bytes(range(1, 33))))
+rekey(store, [AesGcmSealer(bytes(range(32)))], lambda done, total: print(done, total, flush=True))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("packs_done", [1, 7])
+def test_a_rekey_killed_mid_run_leaves_a_clean_store_and_a_rerun_finishes_it(tmp_path: Path, packs_done: int) -> None:
+    contents = [random.Random(seed).randbytes(400_000) for seed in range(6)]
+    ids = [open_store(tmp_path, KEY).put_sync(content) for content in contents]
+    rekeyer = subprocess.Popen([sys.executable, "-c", _REKEYER, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    assert rekeyer.stdout is not None
+    for _ in range(packs_done):
+        done, total = map(int, rekeyer.stdout.readline().split())
+    rekeyer.send_signal(signal.SIGKILL)
+    rekeyer.wait()
+    assert rekeyer.returncode == -signal.SIGKILL and done < total
+    store = open_store(tmp_path, OTHER_KEY)
+    assert rekey(store, [AesGcmSealer(KEY)]).packs > 0
+    assert store.verify() == []
+    assert [store.get_sync(artifact_id) for artifact_id in ids] == contents

@@ -12,7 +12,7 @@ still sealed under another key.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import msgspec
 from sqlalchemy import delete, select, update
@@ -130,8 +130,13 @@ def _reseal_inline(store: ArtifactStore, keys: Sequence[Sealer]) -> int:
         after = batch[-1][0]
 
 
-def rekey(store: ArtifactStore, keys: Sequence[Sealer]) -> RekeyReport:
-    """Re-seal every live pack not sealed by ``store.sealer``, opening each with the one of ``keys`` that sealed it."""
+def rekey(
+    store: ArtifactStore, keys: Sequence[Sealer], progress: Callable[[int, int], None] | None = None
+) -> RekeyReport:
+    """Re-seal every live pack not sealed by ``store.sealer``, opening each with the one of ``keys`` that sealed it.
+
+    ``progress(done, total)`` is called after each pack, for a progress bar.
+    """
     target = store.sealer
     _remove_doomed(store)  # a previous run's, interrupted after its commit
     with store.db.session(readonly=True) as session:
@@ -144,8 +149,10 @@ def rekey(store: ArtifactStore, keys: Sequence[Sealer]) -> RekeyReport:
         ]
     openers = [_opener(pack_id, sealer, key_id, keys) for pack_id, sealer, key_id in packs]  # refuse before writing
     chunks, objects = 0, _reseal_inline(store, keys)
-    for (pack_id, _, _), opener in zip(packs, openers, strict=True):
+    for done, ((pack_id, _, _), opener) in enumerate(zip(packs, openers, strict=True), 1):
         resealed, rewritten = _reseal(store, pack_id, opener)
         chunks, objects = chunks + resealed, objects + rewritten
         _remove_doomed(store)
+        if progress is not None:
+            progress(done, len(packs))
     return RekeyReport(key_id=target.key_id, packs=len(packs), chunks=chunks, objects=objects)
