@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from symphony.builtin_plugins.pit.artifacts.catalog import Catalog, Lineage
 from symphony.builtin_plugins.pit.artifacts.db import Database
 from symphony.builtin_plugins.pit.artifacts.scores import AGE_HALF_LIFE, BUILTIN_SIGNALS, NEUTRAL, Rated, Scorer
 from symphony.builtin_plugins.pit.artifacts.search import Hit, SearchIndex, document_of
@@ -131,3 +132,20 @@ def test_scores_rank_search_results_as_signals_arrive(scorer: Scorer, tmp_path: 
     top = index.search("summary")[0][0].artifact_id
     scorer.record(top, "feedback", -1)
     assert index.search("summary")[0][0].artifact_id != top
+
+
+def test_each_node_output_computed_from_an_artifact_counts_as_a_use(scorer: Scorer, database: Database) -> None:
+    before = scorer.score("input", FRESH)
+    Catalog(database).record(
+        [
+            Lineage(
+                artifact_id="output",
+                run_id="r",
+                node_id="n",
+                contribution="c",
+                contribution_version=None,
+                inputs=["input"],
+            )
+        ]
+    )
+    assert scorer.score("input", FRESH) > before

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from symphony.hookspecs import ArtifactScoreSignal, ArtifactSignals, ValidationError
 
+from . import catalog  # noqa: F401  (declares lineage_inputs, whose rows are downstream uses)
 from .db import Base, Database
 
 __all__ = ["BUILTIN_SIGNALS", "NEUTRAL", "Rated", "Scorer", "SignalEvent"]
@@ -28,6 +29,8 @@ __all__ = ["BUILTIN_SIGNALS", "NEUTRAL", "Rated", "Scorer", "SignalEvent"]
 NEUTRAL = 0.5
 #: The age signal halves every this many seconds (30 days).
 AGE_HALF_LIFE = 30 * 86400.0
+#: Signal events of one downstream use (besides the lineage the DAG tracker records).
+USE = "use"
 #: Vote kinds users give with ``symphony artifacts score ID +1|-1``.
 FEEDBACK = "feedback"
 
@@ -54,9 +57,9 @@ def _validation(signals: ArtifactSignals) -> float | None:
 
 
 def _use(signals: ArtifactSignals) -> float | None:
-    """n/(n+1) for n downstream uses: the first use says little, many say much; no opinion before any."""
-    uses = signals.counts.get("use", 0)
-    return uses / (uses + 1) if uses else None
+    """(n+1)/(n+2) for n downstream uses: each use raises it, with less weight than the one before."""
+    uses = signals.counts.get(USE, 0)
+    return (uses + 1) / (uses + 2) if uses else None
 
 
 def _feedback(signals: ArtifactSignals) -> float | None:
@@ -76,7 +79,7 @@ def _age(signals: ArtifactSignals) -> float:
 #: The builtin signals and their weights (the artifacts plugin contributes them through the hook).
 BUILTIN_SIGNALS: tuple[ArtifactScoreSignal, ...] = (
     ArtifactScoreSignal(name="validation", value=_validation, weight=2.0, description="validation passed or failed"),
-    ArtifactScoreSignal(name="use", value=_use, weight=1.0, description="how often downstream nodes used it"),
+    ArtifactScoreSignal(name=USE, value=_use, weight=1.0, description="how often downstream nodes used it"),
     ArtifactScoreSignal(name=FEEDBACK, value=_feedback, weight=2.0, description="users' +1/-1 votes"),
     ArtifactScoreSignal(name="age", value=_age, weight=0.5, description="halves every 30 days"),
 )
@@ -134,10 +137,19 @@ class Scorer:
                 .where(SignalEvent.artifact_id.in_(list(artifacts)))
                 .group_by(SignalEvent.artifact_id, SignalEvent.kind)
             )
-            with self._database.session() as session:
+            lineage = Base.metadata.tables["lineage_inputs"]  # what the DAG tracker records (catalog.py)
+            uses = (
+                select(lineage.c.input_id, func.count())
+                .where(lineage.c.input_id.in_(list(artifacts)))
+                .group_by(lineage.c.input_id)
+            )
+            with self._database.session(readonly=True) as session:
                 for artifact_id, kind, total, count in session.execute(query):
                     events[artifact_id][kind] = float(total)
                     counts[artifact_id][kind] = int(count)
+                for artifact_id, count in session.execute(uses):  # each node output computed from it is a use
+                    events[artifact_id][USE] = events[artifact_id].get(USE, 0.0) + count
+                    counts[artifact_id][USE] = counts[artifact_id].get(USE, 0) + count
         now = self._clock()
         return {
             artifact_id: self._rate(
