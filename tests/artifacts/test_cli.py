@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -239,3 +240,39 @@ def test_gc_keeps_a_named_artifact(cli: Symphony, tmp_path: Path) -> None:
 def test_lineage_of_a_stored_file_records_no_producer_or_user(cli: Symphony, tmp_path: Path) -> None:
     artifact_id = _put(cli, tmp_path, b"hand-made", "--name", "notes")
     assert cli.json("artifacts", "lineage", "notes") == {"artifact_id": artifact_id, "produced_by": [], "used_by": []}
+
+
+def test_search_finds_text_and_a_vote_lifts_an_equally_relevant_hit(cli: Symphony, tmp_path: Path) -> None:
+    _put(cli, tmp_path, b"the fox report alpha", "--name", "one")
+    _put(cli, tmp_path, b"the fox report gamma", "--name", "two")
+    before = [hit["artifact_id"] for hit in cli.json("artifacts", "search", "fox")]
+    assert sorted(before) == sorted([_id(b"the fox report alpha"), _id(b"the fox report gamma")])
+    cli.json("artifacts", "score", before[1], "+1")
+    assert cli.json("artifacts", "search", "fox")[0]["artifact_id"] == before[1]
+
+
+def test_search_filters_by_tag(cli: Symphony, tmp_path: Path) -> None:
+    _put(cli, tmp_path, b"fox draft", "--tag", "draft")
+    final = _put(cli, tmp_path, b"fox final", "--tag", "final")
+    assert [hit["artifact_id"] for hit in cli.json("artifacts", "search", "fox", "--filter", "tag=final")] == [final]
+
+
+def test_a_bad_filter_or_query_is_a_usage_error(cli: Symphony) -> None:
+    assert cli.run("artifacts", "search", "fox", "--filter", "colour=red").returncode == 2
+    result = cli.run("artifacts", "search", "fox AND (")
+    assert result.returncode == 2
+    assert "Cannot parse search query" in result.stderr
+
+
+def test_score_of_an_unknown_artifact_records_nothing_and_exits_1(cli: Symphony) -> None:
+    result = cli.run("artifacts", "score", _id(b"never stored"), "+1")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+
+
+def test_reindex_rebuilds_the_search_index_from_the_store(cli: Symphony, tmp_path: Path) -> None:
+    artifact_id = _put(cli, tmp_path, b"a searchable fox", "--name", "doc")
+    cli.json("artifacts", "search", "fox")
+    shutil.rmtree(cli.data_dir / "artifacts" / "search")
+    assert cli.json("artifacts", "reindex") == {"indexed": 1}
+    assert [hit["artifact_id"] for hit in cli.json("artifacts", "search", "fox")] == [artifact_id]

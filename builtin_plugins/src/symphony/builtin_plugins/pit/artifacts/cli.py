@@ -1,4 +1,4 @@
-"""``symphony artifacts put|get|show|history|lineage|stats|verify|gc``: the artifact store from the command line.
+"""``symphony artifacts``: put, get, show, history, lineage, search, score, stats, verify, gc, reindex.
 
 Exit codes: 0 done; 1 the store refused (unknown artifact, corrupt bytes, wrong key) or
 ``verify`` found a problem; 2 bad input (a malformed id, an unreadable FILE, an unwritable OUT), with nothing written.
@@ -22,12 +22,15 @@ from symphony.hookspecs import ArtifactId, NotFoundError, PortUnavailableError, 
 from symphony.hookspecs.ports import ArtifactStorePort
 
 from ..dag.history import echo_json
+from .scores import FEEDBACK
+from .search import Filters
 from .store import ArtifactStore
 
 __all__ = ["artifacts_commands"]
 
 _BLOCK = 1024 * 1024
 _OUT = click.Path(path_type=Path, dir_okay=False)
+_FILTER_KEYS = ("type", "tag", "producer", "since", "until")
 
 
 def _resolve(store: ArtifactStore, ref: str) -> ArtifactId:
@@ -222,6 +225,88 @@ def _add_catalog(group: click.Group, store: Callable[[], ArtifactStore]) -> None
                 click.echo(f"  run {e.run_id} node {e.node_id} ({e.contribution}{version}) from {inputs}")
 
 
+def _filters(pairs: tuple[str, ...]) -> Filters:
+    """``--filter KEY=VALUE`` pairs as search filters; ``since``/``until`` take an ISO date or Unix seconds."""
+    fields: dict[str, Any] = {"tags": []}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or key not in _FILTER_KEYS:
+            raise click.BadParameter(
+                f"{pair!r} is not KEY=VALUE with KEY one of {', '.join(_FILTER_KEYS)}.", param_hint="--filter"
+            )
+        if key == "tag":
+            fields["tags"].append(value)
+        elif key in ("since", "until"):
+            try:
+                fields[key] = float(value) if value.replace(".", "", 1).isdigit() else _timestamp(value)
+            except ValueError:
+                raise click.BadParameter(
+                    f"{pair!r}: {key} is an ISO date (2026-12-01, 2026-12-01T08:00) or Unix seconds.",
+                    param_hint="--filter",
+                ) from None
+        else:
+            fields[key] = value
+    fields["tags"] = tuple(fields["tags"])
+    return Filters(**fields)
+
+
+def _timestamp(text: str) -> float:
+    return datetime.datetime.fromisoformat(text).timestamp()
+
+
+def _add_search(group: click.Group, store: Callable[[], ArtifactStore]) -> None:
+    """``search``, ``score`` and ``reindex``: full-text search ranked with quality, and its inputs."""
+
+    @group.command("search")
+    @click.argument("query")
+    @click.option("--filter", "pairs", multiple=True, metavar="KEY=VALUE", help="type, tag, producer, since, until.")
+    @click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 1000), help="How many hits.")
+    @click.option("--json", "as_json", is_flag=True, help="Print the hits as a JSON list.")
+    def search(query: str, pairs: tuple[str, ...], limit: int, as_json: bool) -> None:
+        """Find artifacts whose text or name matches QUERY, best first (relevance times quality).
+
+        QUERY is Tantivy's query language: words (all must match), "a phrase", name:WORD, a OR b;
+        an empty QUERY lists the newest. Filters narrow the hits: --filter tag=final --filter since=2026-12-01.
+        """
+        try:
+            hits, _ = store().finder.search(query, limit, _filters(pairs))
+        except ValidationError as error:
+            raise click.BadParameter(str(error), param_hint="QUERY") from None
+        if as_json:
+            echo_json(msgspec.to_builtins(hits))
+            return
+        if not hits:
+            click.echo("no artifact matches.")
+        for hit in hits:
+            why = f"relevance {hit.relevance:.3f}, quality {hit.quality:.2f}"
+            click.echo(f"{hit.score:8.3f}  {hit.artifact_id}  ({why})")
+
+    @group.command("score", context_settings={"ignore_unknown_options": True})
+    @click.argument("ref", metavar="ID|NAME[@V]")
+    @click.argument("vote", type=click.Choice(["+1", "-1"]))
+    @click.option("--json", "as_json", is_flag=True, help="Print the recorded vote as JSON.")
+    def score(ref: str, vote: str, as_json: bool) -> None:
+        """Record your feedback on an artifact (+1 good, -1 bad); it moves the artifact's quality and ranking."""
+        opened = store()
+        artifact_id = _resolve(opened, ref)
+        asyncio.run(opened.info(artifact_id))  # an unknown artifact is an error, not a vote on nothing
+        opened.finder.scorer.record(artifact_id, FEEDBACK, float(vote))
+        if as_json:
+            echo_json({"artifact_id": artifact_id, "vote": int(vote)})
+        else:
+            click.echo(f"recorded {vote} for {artifact_id}")
+
+    @group.command("reindex")
+    @click.option("--json", "as_json", is_flag=True, help="Print the count as JSON.")
+    def reindex(as_json: bool) -> None:
+        """Rebuild the search index from the store alone (the store is the source of truth)."""
+        indexed = store().finder.reindex()
+        if as_json:
+            echo_json({"indexed": indexed})
+        else:
+            click.echo(f"search index rebuilt: {indexed} artifact(s).")
+
+
 def artifacts_commands(port: Callable[[], ArtifactStorePort]) -> click.Group:
     """``symphony artifacts`` over the builtin store serving the port ``port()`` gives."""
 
@@ -295,5 +380,6 @@ def artifacts_commands(port: Callable[[], ArtifactStorePort]) -> click.Group:
             click.echo(f"{key:<8} {value}")
 
     _add_catalog(artifacts, store)
+    _add_search(artifacts, store)
     _add_upkeep(artifacts, store)
     return artifacts
