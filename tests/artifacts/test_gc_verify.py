@@ -140,3 +140,15 @@ async def test_a_put_reusing_chunks_that_gc_collects_meanwhile_fails_and_commits
     assert store.verify() == []
     assert await store.put(old + b"new tail") == artifact_id
     assert await store.get(artifact_id) == old + b"new tail"
+
+
+async def test_gc_deletes_the_temp_file_of_a_pack_write_that_was_killed(tmp_path: Path) -> None:
+    store = _collectable(tmp_path)
+    kept = await store.put(_random(100_000, 12))
+    store.add_root_provider(lambda: [kept])
+    torn = tmp_path / "packs" / "ab" / ".ab12.pack.x1y2.tmp"  # what LocalBackend.write leaves when killed
+    torn.parent.mkdir(parents=True, exist_ok=True)
+    torn.write_bytes(b"SYMPACK1 and half a pack")
+    store.gc()
+    assert not torn.exists()
+    assert await store.get(kept) == _random(100_000, 12)

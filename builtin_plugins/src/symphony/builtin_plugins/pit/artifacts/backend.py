@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -80,6 +81,16 @@ class LocalBackend:
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
+
+    def sweep_temporaries(self, older_than: float) -> int:
+        """Delete the temp files of writes killed mid-way, unmodified since ``older_than`` (Unix time)."""
+        swept = 0
+        for path in self.root.rglob(".*.tmp"):
+            with contextlib.suppress(FileNotFoundError):  # finished (renamed) or swept by another process
+                if path.stat().st_mtime < older_than:
+                    path.unlink()
+                    swept += 1
+        return swept
 
     def keys(self, prefix: str) -> Iterator[str]:
         base = self._path(prefix) if prefix else self.root

@@ -17,6 +17,7 @@ from sqlalchemy import delete, select
 
 from symphony.hookspecs import NotFoundError
 
+from .backend import LocalBackend
 from .db import ChunkRow, ObjectRow, PackRow
 from .errors import ArtifactCorruptError
 from .packs import pack_key, read_header
@@ -197,4 +198,6 @@ def collect(store: ArtifactStore, *, dry_run: bool) -> GcReport:
     if not dry_run:
         for pack_id in doomed_packs + orphans:  # rows gone first: a crash here leaves orphans for the next gc
             store.backend.delete(pack_key(pack_id))
+        if isinstance(store.backend, LocalBackend):
+            store.backend.sweep_temporaries(cutoff)
     return GcReport(dry_run=dry_run, objects=dead, chunks=len(doomed_chunks), packs=doomed_packs + orphans, bytes=freed)
