@@ -201,3 +201,19 @@ def test_a_word_of_any_metadata_value_finds_the_artifact(store: ArtifactStore) -
     report = store.put_sync(b"{}", {"kind": "Report", "node": "summarise"})
     store.put_sync(b"x", {"kind": "log"})
     assert found(ArtifactSearch(store), "report") == [report]
+
+
+def test_an_artifact_another_process_stored_and_indexed_is_found(store: ArtifactStore) -> None:
+    search = ArtifactSearch(store)
+    assert found(search, "elsewhere") == []
+    put_and_search = (
+        "from pathlib import Path\n"
+        "from symphony.builtin_plugins.pit.artifacts import ArtifactStore\n"
+        "from symphony.builtin_plugins.pit.artifacts.search import ArtifactSearch\n"
+        f"store = ArtifactStore(Path({str(store.root)!r}))\n"
+        "artifact = store.put_sync(b'written and indexed elsewhere', {})\n"
+        "assert [hit.artifact_id for hit in ArtifactSearch(store).search('elsewhere')[0]] == [artifact]\n"
+        "print(artifact)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", put_and_search], check=True, capture_output=True, text=True)
+    assert found(search, "elsewhere") == [run.stdout.strip()]

@@ -132,7 +132,7 @@ class _WriterBusy(Exception):
 
 
 class SearchIndex:
-    """The Tantivy index of one store; ``quality(ids)`` gives live quality scores for ranking."""
+    """The Tantivy index of one store; ``quality(candidates)`` rates them, and one it leaves out is no hit."""
 
     def __init__(self, directory: Path, quality: Callable[[Sequence[Hit]], Mapping[str, float]] | None = None) -> None:
         self.directory = directory
@@ -174,6 +174,10 @@ class SearchIndex:
 
         self._write(fill)
         return count
+
+    def refresh(self) -> None:
+        """See what other processes committed since this one last looked."""
+        self._index.reload()
 
     def destroy(self) -> None:
         """Remove the index files (``reindex`` rebuilds from the store)."""
@@ -245,7 +249,11 @@ class SearchIndex:
             searcher.doc(address)["id"][0]: float(key) if ranked_by_text else 1.0 for key, address in result.hits
         }
         candidates = [Hit(artifact_id=i, score=r, relevance=r, quality=NEUTRAL) for i, r in relevance.items()]
-        quality = self._quality(candidates) if self._quality is not None else {}
+        if self._quality is None:
+            quality: Mapping[str, float] = {}
+        else:  # the quality source knows every live artifact: a candidate it does not know has been collected
+            quality = self._quality(candidates)
+            relevance = {i: r for i, r in relevance.items() if i in quality}
         ranked = sorted(
             (
                 Hit(artifact_id=i, relevance=r, quality=(q := quality.get(i, NEUTRAL)), score=r * (0.5 + q))
@@ -293,7 +301,6 @@ class ArtifactSearch:
         self.index = SearchIndex(store.root / "search", quality=self._quality)
         self._caught_up = False
         self._seen = 0  # the highest objects rowid this process has indexed up to
-        self._rated: set[str] = set()  # the last search's candidates that the store still holds
         if self.index.fresh:  # a deleted or never-built index: index.db's list is stale
             with self._db.session() as session:
                 session.execute(delete(IndexedRow))
@@ -350,8 +357,8 @@ class ArtifactSearch:
                 newest = session.scalar(select(func.max(_ROWID)).select_from(ObjectRow)) or 0
             if newest > self._seen:
                 self.catch_up(full=False)
-        hits, total = self.index.search(query, limit, filters, count=count)
-        return [hit for hit in hits if hit.artifact_id in self._rated], total
+                self.index.refresh()  # another process may have indexed what was added
+        return self.index.search(query, limit, filters, count=count)
 
     def _index(self, rows: Iterable[ObjectRow]) -> None:
         rows = list(rows)
@@ -381,5 +388,4 @@ class ArtifactSearch:
                     ObjectRow.id.in_([hit.artifact_id for hit in hits])
                 )
             ).all()
-        self._rated = {row[0] for row in rows}
         return self.scorer.scores({i: Rated(metadata, created_at) for i, metadata, created_at in rows})
