@@ -144,15 +144,24 @@ def test_an_artifact_stored_after_a_search_is_found_by_the_next(store: ArtifactS
     assert found(search, "revenue") == [artifact]
 
 
+def in_another_process(store: ArtifactStore, *lines: str) -> str:
+    """Run ``lines`` in a new Python process with ``store`` opened on the same root; what it printed."""
+    script = "\n".join(
+        [
+            "from pathlib import Path",
+            "from symphony.builtin_plugins.pit.artifacts import ArtifactStore",
+            "from symphony.builtin_plugins.pit.artifacts.search import ArtifactSearch",
+            f"store = ArtifactStore(Path({str(store.root)!r}))",
+            *lines,
+        ]
+    )
+    return subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True).stdout.strip()
+
+
 def test_an_artifact_stored_by_another_process_is_found(store: ArtifactStore) -> None:
     search = ArtifactSearch(store)
     assert found(search, "elsewhere") == []
-    put = (
-        "from pathlib import Path\n"
-        "from symphony.builtin_plugins.pit.artifacts import ArtifactStore\n"
-        f"print(ArtifactStore(Path({str(store.root)!r})).put_sync(b'written elsewhere', {{}}))\n"
-    )
-    artifact = subprocess.run([sys.executable, "-c", put], check=True, capture_output=True, text=True).stdout.strip()
+    artifact = in_another_process(store, "print(store.put_sync(b'written elsewhere', {}))")
     assert found(search, "elsewhere") == [artifact]
 
 
@@ -206,14 +215,10 @@ def test_a_word_of_any_metadata_value_finds_the_artifact(store: ArtifactStore) -
 def test_an_artifact_another_process_stored_and_indexed_is_found(store: ArtifactStore) -> None:
     search = ArtifactSearch(store)
     assert found(search, "elsewhere") == []
-    put_and_search = (
-        "from pathlib import Path\n"
-        "from symphony.builtin_plugins.pit.artifacts import ArtifactStore\n"
-        "from symphony.builtin_plugins.pit.artifacts.search import ArtifactSearch\n"
-        f"store = ArtifactStore(Path({str(store.root)!r}))\n"
-        "artifact = store.put_sync(b'written and indexed elsewhere', {})\n"
-        "assert [hit.artifact_id for hit in ArtifactSearch(store).search('elsewhere')[0]] == [artifact]\n"
-        "print(artifact)\n"
+    artifact = in_another_process(
+        store,
+        "artifact = store.put_sync(b'written and indexed elsewhere', {})",
+        "assert [hit.artifact_id for hit in ArtifactSearch(store).search('elsewhere')[0]] == [artifact]",
+        "print(artifact)",
     )
-    run = subprocess.run([sys.executable, "-c", put_and_search], check=True, capture_output=True, text=True)
-    assert found(search, "elsewhere") == [run.stdout.strip()]
+    assert found(search, "elsewhere") == [artifact]
