@@ -21,6 +21,7 @@ import pytest
 
 from symphony.builtin_plugins.pit.artifacts import ArtifactCorruptError
 from symphony.builtin_plugins.pit.artifacts.options import StoreOptions
+from symphony.builtin_plugins.pit.artifacts.packs import read_header
 from symphony.builtin_plugins.pit.artifacts.s3 import S3Backend
 from symphony.builtin_plugins.pit.artifacts.store import ArtifactStore
 from symphony.hookspecs import ConfigurationError, NetworkError, NotFoundError, ValidationError
@@ -328,6 +329,7 @@ _WRITER = """
 import random, sys
 from pathlib import Path
 from symphony.builtin_plugins.pit.artifacts.options import StoreOptions
+from symphony.builtin_plugins.pit.artifacts.packs import read_header
 from symphony.builtin_plugins.pit.artifacts.s3 import S3Backend
 from symphony.builtin_plugins.pit.artifacts.store import ArtifactStore
 
@@ -366,4 +368,42 @@ def test_two_processes_writing_into_one_bucket_store_at_once_lose_nothing(
     assert len(expected) == 24
     assert all(store.get_sync(artifact_id) == content for artifact_id, content in expected.items())
     assert store.verify() == []
+    store.close()
+
+
+_BIG_WRITER = """
+import random, sys
+from pathlib import Path
+from symphony.builtin_plugins.pit.artifacts.options import StoreOptions
+from symphony.builtin_plugins.pit.artifacts.packs import read_header
+from symphony.builtin_plugins.pit.artifacts.s3 import S3Backend
+from symphony.builtin_plugins.pit.artifacts.store import ArtifactStore
+
+root, bucket, endpoint = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+backend = S3Backend(bucket, "store", endpoint, index=root)
+store = ArtifactStore(root, StoreOptions(pack_size=40 * 1024 * 1024), backend=backend)
+rng = random.Random(13)
+store.put_sync(rng.randbytes(1024 * 1024) for _ in range(200))
+"""
+
+
+@pytest.mark.slow
+def test_a_writer_killed_mid_upload_leaves_no_partial_pack_and_a_usable_store(
+    server: Server, bucket: str, tmp_path: Path
+) -> None:
+    root, client = tmp_path / "artifacts", server.client()
+    writer = subprocess.Popen([sys.executable, "-c", _BIG_WRITER, str(root), bucket, server.endpoint])
+    deadline = time.monotonic() + 240
+    while not client.list_multipart_uploads(Bucket=bucket).get("Uploads"):  # a pack is being uploaded
+        assert writer.poll() is None and time.monotonic() < deadline, "the writer never began a multipart upload"
+        time.sleep(0.02)
+    writer.kill()
+    writer.wait(timeout=30)
+    store = ArtifactStore(root, backend=S3Backend(bucket, "store", server.endpoint, index=root))
+    for key in store.backend.keys("packs"):  # every visible pack is whole: as long as its header says
+        header, body = read_header(store.backend, key.rsplit("/", 1)[-1].removesuffix(".pack"))
+        assert len(store.backend.read(key)) == body + sum(entry.sealed_length for entry in header.chunks)
+    assert store.verify() == []
+    artifact_id = store.put_sync(b"after the crash" * 1000)
+    assert store.get_sync(artifact_id) == b"after the crash" * 1000
     store.close()
