@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 import shutil
@@ -276,3 +277,49 @@ def test_reindex_rebuilds_the_search_index_from_the_store(cli: Symphony, tmp_pat
     shutil.rmtree(cli.data_dir / "artifacts" / "search")
     assert cli.json("artifacts", "reindex") == {"indexed": 1}
     assert [hit["artifact_id"] for hit in cli.json("artifacts", "search", "fox")] == [artifact_id]
+
+
+ENCRYPTED = ("--set", "components.artifacts.options.encryption=aes-256-gcm")
+KEY_1 = base64.b64encode(bytes(range(32))).decode()
+KEY_2 = base64.b64encode(bytes(range(1, 33))).decode()
+
+
+def _get(cli: Symphony, artifact_id: str, out: Path, *settings: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return cli.run(*settings, "artifacts", "get", artifact_id, "-o", str(out), env=env)
+
+
+def test_rekey_encrypts_a_plain_store_under_the_configured_key(cli: Symphony, tmp_path: Path) -> None:
+    data = os.urandom(300_000)
+    artifact_id = _put(cli, tmp_path, data)
+    report = cli.json(*ENCRYPTED, "artifacts", "rekey", env={"SYMPHONY_ARTIFACTS_KEY": KEY_1})
+    assert report["packs"] == 1
+    out = tmp_path / "out.bin"
+    assert _get(cli, artifact_id, out, *ENCRYPTED, SYMPHONY_ARTIFACTS_KEY=KEY_1).returncode == 0
+    assert out.read_bytes() == data
+    assert data[:4096] not in b"".join(p.read_bytes() for p in (cli.data_dir / "artifacts").rglob("*.pack"))
+
+
+def test_rekey_rotates_to_a_new_key_given_the_old_one(cli: Symphony, tmp_path: Path) -> None:
+    data = os.urandom(300_000)
+    artifact_id = _put(cli, tmp_path, data)
+    cli.json(*ENCRYPTED, "artifacts", "rekey", env={"SYMPHONY_ARTIFACTS_KEY": KEY_1})
+    rotated = {"SYMPHONY_ARTIFACTS_KEY": KEY_2, "SYMPHONY_ARTIFACTS_OLD_KEY": KEY_1}
+    cli.json(*ENCRYPTED, "artifacts", "rekey", env=rotated)
+    out = tmp_path / "out.bin"
+    assert _get(cli, artifact_id, out, *ENCRYPTED, SYMPHONY_ARTIFACTS_KEY=KEY_2).returncode == 0
+    assert out.read_bytes() == data
+    refused = _get(cli, artifact_id, tmp_path / "old.bin", *ENCRYPTED, SYMPHONY_ARTIFACTS_KEY=KEY_1)
+    assert refused.returncode == 1
+    assert "sealed with key id" in refused.stderr
+
+
+def test_rekey_without_the_old_key_changes_nothing_and_says_what_to_give(cli: Symphony, tmp_path: Path) -> None:
+    data = os.urandom(300_000)
+    artifact_id = _put(cli, tmp_path, data)
+    cli.json(*ENCRYPTED, "artifacts", "rekey", env={"SYMPHONY_ARTIFACTS_KEY": KEY_1})
+    result = cli.run(*ENCRYPTED, "artifacts", "rekey", env={"SYMPHONY_ARTIFACTS_KEY": KEY_2})
+    assert result.returncode == 1
+    assert "the old key" in result.stderr and "Traceback" not in result.stderr
+    out = tmp_path / "out.bin"
+    assert _get(cli, artifact_id, out, *ENCRYPTED, SYMPHONY_ARTIFACTS_KEY=KEY_1).returncode == 0
+    assert out.read_bytes() == data

@@ -1,4 +1,4 @@
-"""``symphony artifacts``: put, get, show, history, lineage, search, score, stats, verify, gc, reindex.
+"""``symphony artifacts``: put, get, show, history, lineage, search, score, stats, verify, gc, reindex, rekey.
 
 Exit codes: 0 done; 1 the store refused (unknown artifact, corrupt bytes, wrong key) or
 ``verify`` found a problem; 2 bad input (a malformed id, an unreadable FILE, an unwritable OUT), with nothing written.
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, nullcontext
@@ -22,6 +23,8 @@ from symphony.hookspecs import ArtifactId, NotFoundError, PortUnavailableError, 
 from symphony.hookspecs.ports import ArtifactStorePort
 
 from ..dag.history import echo_json
+from .crypto import OLD_KEY_ENV, previous_sealer
+from .rekey import rekey as rekey_store
 from .scores import FEEDBACK
 from .search import Filters
 from .store import ArtifactStore
@@ -307,6 +310,32 @@ def _add_search(group: click.Group, store: Callable[[], ArtifactStore]) -> None:
             click.echo(f"search index rebuilt: {indexed} artifact(s).")
 
 
+def _add_rekey(group: click.Group, store: Callable[[], ArtifactStore]) -> None:
+    @group.command("rekey")
+    @click.option(
+        "--old-key-file",
+        type=click.Path(path_type=Path, dir_okay=False),
+        help=f"The key the store is sealed with now (owner-only file); or set {OLD_KEY_ENV}.",
+    )
+    @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+    def rekey(old_key_file: Path | None, as_json: bool) -> None:
+        """Re-seal every pack and inline object under the configured key (or unencrypted, when none is).
+
+        The old key comes from --old-key-file or SYMPHONY_ARTIFACTS_OLD_KEY; a plain store needs none.
+        One transaction per pack: an interrupted rekey is resumed by running it again.
+        """
+        opened = store()
+        old = previous_sealer(old_key_file, os.environ)
+        report = rekey_store(opened, [] if old is None else [old])
+        if as_json:
+            echo_json(msgspec.to_builtins(report))
+        else:
+            under = f"key {report.key_id}" if report.key_id else "no key (plain)"
+            click.echo(
+                f"re-sealed {report.packs} pack(s), {report.chunks} chunk(s), {report.objects} object(s) under {under}."
+            )
+
+
 def artifacts_commands(port: Callable[[], ArtifactStorePort]) -> click.Group:
     """``symphony artifacts`` over the builtin store serving the port ``port()`` gives."""
 
@@ -382,4 +411,5 @@ def artifacts_commands(port: Callable[[], ArtifactStorePort]) -> click.Group:
     _add_catalog(artifacts, store)
     _add_search(artifacts, store)
     _add_upkeep(artifacts, store)
+    _add_rekey(artifacts, store)
     return artifacts
