@@ -13,17 +13,18 @@ from __future__ import annotations
 import asyncio
 import collections
 import dataclasses
+import hashlib
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from symphony.hookspecs import ControlNode, Event, Invocation, RetryPolicy
+from symphony.hookspecs import INPUTS_NODE, ControlNode, DataEdge, Event, Invocation, RetryPolicy
 from symphony.hookspecs.ports import ArtifactStorePort
 
-from .cache import cache_key
+from .cache import cache_key, contribution_version
 from .checkpoints import CheckpointStore, NodeResult
 from .executor import Executor, NodeTask, is_blocking
 from .metrics import NodeMetrics, RunMetrics, totals
@@ -31,6 +32,9 @@ from .nodes import Implementations, control_outputs
 from .options import NodeOptions, TrackerOptions, node_options, split_config
 from .recovery import NodeFailure, is_retryable
 from .scheduler import Plan, Scheduler
+
+if TYPE_CHECKING:
+    from ..artifacts.catalog import Catalog, Lineage
 
 __all__ = ["Run", "RunResult", "decode_outputs"]
 
@@ -64,6 +68,7 @@ class _Prepared:
     plugin: str
     runtime: str
     extension: str | None
+    version: str | None  # the contributing distribution's, part of the cache key and the lineage
 
 
 @dataclass(slots=True)
@@ -99,6 +104,7 @@ class Run:
         self.executor = executor
         self.store = store
         self.artifacts = artifacts
+        self.catalog = catalog_of(artifacts)
         self.options = options
         self.retry = retry
         self.sinks = sinks
@@ -112,6 +118,15 @@ class Run:
         }
         self.wanted = {ref.partition(".")[0] for ref in plan.workflow.outputs.values()}
         self.outputs: dict[str, Mapping[str, Any]] = {}
+        #: Each finished node's outputs artifact id, and the lineage not yet recorded (with the next checkpoint).
+        self.artifact_ids: dict[str, str] = {}
+        self._lineage: list[Lineage] = []
+        self._inputs = inputs
+        self._inputs_id: str | None = None
+        self._sources: dict[str, list[str]] = collections.defaultdict(list)
+        for edge in plan.workflow.edges:
+            if isinstance(edge, DataEdge):
+                self._sources[edge.target_node].append(edge.source_node)
         self.failure: NodeFailure | None = None
         self.cancelling = False
         self._ready: collections.deque[str] = collections.deque()
@@ -143,6 +158,7 @@ class Run:
             plugin=plugin,
             runtime=spec.runtime,
             extension=spec.extension,
+            version=contribution_version(plugin, spec.extension),
         )
 
     # -- events ---------------------------------------------------------------------
@@ -235,6 +251,9 @@ class Run:
             save.append(NodeResult(node_id=node_id, state="skipped"))
         if self.store is not None and save:
             self.store.save_nodes(self.run_id, save)
+        if self.catalog is not None and self._lineage:
+            lineage, self._lineage = self._lineage, []
+            self.catalog.record(lineage)
         if self.sinks:
             for done in batch:
                 if done.failure is not None:
@@ -323,10 +342,11 @@ class Run:
         try:
             key = None
             if options.cache and self.store is not None:
-                key = cache_key(prepared.kind, prepared.uses, prepared.config, inputs)
+                key = cache_key(prepared.kind, prepared.uses, prepared.version, prepared.config, inputs)
                 hit = self.store.cached(key)
                 if hit is not None:
                     outputs = await self.decode(hit.outputs, hit.outputs_ref)
+                    await self._produced(node_id, prepared, hit.outputs, hit.outputs_ref)
                     metrics.cached = True
                     result = NodeResult(
                         node_id=node_id,
@@ -375,6 +395,7 @@ class Run:
                 else:
                     outputs = await self.invoke(invocation)
                 blob, ref = await self.encode(node_id, outputs) if self.store is not None else (None, None)
+                await self._produced(node_id, prepared, blob, ref)
             except asyncio.CancelledError:
                 metrics.run_time += time.perf_counter() - began
                 metrics.state = "cancelled"
@@ -450,6 +471,53 @@ class Run:
 
     async def decode(self, blob: bytes | None, ref: str | None) -> dict[str, Any]:
         return await decode_outputs(self.artifacts, blob, ref)
+
+    # -- lineage ----------------------------------------------------------------------
+
+    async def _produced(self, node_id: str, prepared: _Prepared, blob: bytes | None, ref: str | None) -> None:
+        """Store a node's outputs (small ones too: the store keeps them inline) and queue its lineage."""
+        if self.catalog is None or self.artifacts is None or (blob is None and ref is None):
+            return
+        from ..artifacts.catalog import Lineage
+
+        metadata = {"run_id": self.run_id, "node": node_id, "type": "node-outputs", "producer": prepared.uses}
+        artifact_id = ref if ref is not None else str(await self.artifacts.store(blob or b"", metadata))
+        self.artifact_ids[node_id] = artifact_id
+        self._lineage.append(
+            Lineage(
+                artifact_id=artifact_id,
+                run_id=self.run_id,
+                node_id=node_id,
+                contribution=prepared.uses,
+                contribution_version=prepared.version,
+                inputs=await self._input_ids(node_id),
+            )
+        )
+
+    async def _input_ids(self, node_id: str) -> list[str]:
+        """The artifacts a node read: its sources' outputs (through control nodes), and the run's inputs."""
+        found: list[str] = []
+        if node_id in self.plan.nodes and self.plan.nodes[node_id].from_inputs:
+            found.append(await self._run_inputs_id())
+        for source in self._sources.get(node_id, ()):
+            if source == INPUTS_NODE:
+                continue
+            if isinstance(self.plan.nodes[source].node, ControlNode):
+                found += await self._input_ids(source)
+            elif source in self.artifact_ids:
+                found.append(self.artifact_ids[source])
+            elif source in self.restored and self.restored[source][0] is not None:
+                found.append(_digest(msgspec.msgpack.encode(self.restored[source][0])))
+        return list(dict.fromkeys(found))
+
+    async def _run_inputs_id(self) -> str:
+        """The run's workflow inputs as one artifact, stored when a node first reads them."""
+        if self._inputs_id is None:
+            assert self.artifacts is not None
+            blob = msgspec.msgpack.encode(dict(self._inputs))
+            metadata = {"run_id": self.run_id, "type": "run-inputs"}
+            self._inputs_id = str(await self.artifacts.store(blob, metadata))
+        return self._inputs_id
 
     # -- cancellation and the end -----------------------------------------------------
 
@@ -527,6 +595,20 @@ class Run:
             )
         self.emit(f"run.{state}", error=error, metrics=msgspec.to_builtins(run_totals))
         return result
+
+
+def catalog_of(artifacts: ArtifactStorePort | None) -> Catalog | None:
+    """The builtin store's catalog, where lineage is recorded; None for a store that keeps no lineage."""
+    if artifacts is None:
+        return None
+    from ..artifacts.catalog import Catalog
+
+    catalog = getattr(artifacts, "catalog", None)
+    return catalog if isinstance(catalog, Catalog) else None
+
+
+def _digest(blob: bytes) -> str:
+    return "sha256:" + hashlib.sha256(blob).hexdigest()
 
 
 async def decode_outputs(artifacts: ArtifactStorePort | None, blob: bytes | None, ref: str | None) -> dict[str, Any]:

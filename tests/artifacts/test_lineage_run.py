@@ -1,0 +1,148 @@
+"""Lineage and the node cache after real ``symphony run`` processes with the builtin artifact store."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from tests.conftest import Symphony
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[2]
+TITLE = str(REPO / "examples" / "extract-title.toml")
+
+#: Prints the lineage of a run (argv[1]) as JSON, read from the store in the data directory (argv[2]).
+LINEAGE = """
+import asyncio, json, sys
+import msgspec
+from pathlib import Path
+from symphony.builtin_plugins.pit.artifacts.store import ArtifactStore
+
+store = ArtifactStore(Path(sys.argv[2]) / "artifacts")
+entries = store.catalog.of_run(sys.argv[1])
+print(json.dumps({
+    "run": [msgspec.to_builtins(e) for e in entries],
+    "used_by": {e.artifact_id: [u.node_id for u in store.catalog.used_by(e.artifact_id)] for e in entries},
+    "produced": {e.artifact_id: [p.node_id for p in store.catalog.produced(e.artifact_id)] for e in entries},
+    "content": {i: msgspec.msgpack.decode(asyncio.run(store.get(i)))
+                for e in entries for i in [e.artifact_id, *e.inputs]},
+}))
+"""
+
+
+def lineage(runner: Symphony, run_id: str) -> dict[str, Any]:
+    result = runner.python(LINEAGE, run_id, str(runner.data_dir))
+    assert result.returncode == 0, result.stderr
+    document: dict[str, Any] = json.loads(result.stdout)
+    return document
+
+
+@pytest.fixture
+def ran(symphony: Callable[..., Symphony]) -> tuple[Symphony, dict[str, Any]]:
+    runner = symphony()
+    document = runner.json("run", TITLE, "--input", "html=<title>Hi</title>")
+    assert document["state"] == "succeeded"
+    return runner, lineage(runner, document["run_id"])
+
+
+def by_node(found: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {entry["node_id"]: entry for entry in found["run"]}
+
+
+def test_every_node_output_of_a_run_is_a_stored_artifact_with_its_producer(
+    ran: tuple[Symphony, dict[str, Any]],
+) -> None:
+    _, found = ran
+    nodes = by_node(found)
+    assert set(nodes) == {"find", "pick", "announce"}
+    assert found["content"][nodes["announce"]["artifact_id"]] == {"text": "The page is called Hi."}
+    assert nodes["find"]["contribution"] == "regex-extract"
+    assert nodes["find"]["contribution_version"].startswith("symphony-builtins==")
+
+
+def test_a_node_fed_by_the_workflow_inputs_lists_them_as_one_artifact(ran: tuple[Symphony, dict[str, Any]]) -> None:
+    _, found = ran
+    (inputs,) = by_node(found)["find"]["inputs"]
+    assert found["content"][inputs] == {"html": "<title>Hi</title>"}
+
+
+def test_each_node_lists_the_outputs_it_read_as_its_inputs(ran: tuple[Symphony, dict[str, Any]]) -> None:
+    _, found = ran
+    nodes = by_node(found)
+    assert nodes["pick"]["inputs"] == [nodes["find"]["artifact_id"]]
+    assert nodes["announce"]["inputs"] == [nodes["pick"]["artifact_id"]]
+
+
+def test_what_used_an_output_and_what_produced_it_are_answered_from_the_store(
+    ran: tuple[Symphony, dict[str, Any]],
+) -> None:
+    _, found = ran
+    nodes = by_node(found)
+    assert found["used_by"][nodes["find"]["artifact_id"]] == ["pick"]
+    assert found["used_by"][nodes["announce"]["artifact_id"]] == []
+    assert found["produced"][nodes["pick"]["artifact_id"]] == ["pick"]
+
+
+# -- the node cache and the contribution's version ---------------------------------------
+
+
+def install(site: Path, version: str) -> None:
+    """Install the DAG tests' operators in ``site`` as distribution ``symphony-vertest`` at ``version``."""
+    for old in site.glob("symphony_vertest-*.dist-info"):
+        shutil.rmtree(old)
+    shutil.copy(REPO / "tests" / "dag" / "ops.py", site / "symphony_vertest_ops.py")
+    info = site / f"symphony_vertest-{version}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: symphony-vertest\nVersion: {version}\n")
+    (info / "entry_points.txt").write_text("[symphony.plugins]\nvertest = symphony_vertest_ops\n")
+    (info / "RECORD").write_text("")
+
+
+@pytest.fixture
+def cached_flow(tmp_path: Path) -> Path:
+    flow = tmp_path / "cached.toml"
+    flow.write_text(
+        'schema_version = 1\nid = "c"\nname = "c"\n[inputs]\nx = { type = "any" }\n'
+        '[nodes.c]\nkind = "operator"\nuses = "test-record"\n'
+        f'config = {{ log = "{tmp_path / "log"}", name = "c", run = {{ cache = true }} }}\n'
+        '[[edges]]\nkind = "data"\nfrom = "inputs.x"\nto = "c.value"\n'
+    )
+    return flow
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    """A site holding ``symphony-vertest`` 1.0."""
+    path = tmp_path / "site"
+    path.mkdir()
+    install(path, "1.0")
+    return path
+
+
+def cached(runner: Symphony, flow: Path) -> bool:
+    document = runner.json("run", str(flow), "--input", "x=1")
+    assert document["state"] == "succeeded"
+    return bool(document["nodes"]["c"]["cached"])
+
+
+def test_the_same_version_of_a_contribution_reuses_its_cached_output(
+    symphony: Callable[..., Symphony], site: Path, cached_flow: Path
+) -> None:
+    runner = symphony(site)
+    assert [cached(runner, cached_flow), cached(runner, cached_flow)] == [False, True]
+
+
+def test_a_new_version_of_a_contribution_does_not_hit_the_old_versions_cache(
+    symphony: Callable[..., Symphony], site: Path, cached_flow: Path
+) -> None:
+    runner = symphony(site)
+    cached(runner, cached_flow)
+    install(site, "2.0")
+    assert cached(runner, cached_flow) is False
