@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import os
+import pty
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -323,3 +325,27 @@ def test_rekey_without_the_old_key_changes_nothing_and_says_what_to_give(cli: Sy
     out = tmp_path / "out.bin"
     assert _get(cli, artifact_id, out, *ENCRYPTED, SYMPHONY_ARTIFACTS_KEY=KEY_1).returncode == 0
     assert out.read_bytes() == data
+
+
+def test_a_terminal_sees_a_progress_bar_and_a_pipe_does_not(cli: Symphony, tmp_path: Path) -> None:
+    source = tmp_path / "big.bin"
+    source.write_bytes(os.urandom(4 * 1024 * 1024))
+    piped = cli.run("artifacts", "put", str(source))
+    assert piped.stderr == ""
+    cli.home.mkdir(parents=True, exist_ok=True)
+    leader, follower = pty.openpty()
+    with subprocess.Popen(
+        [str(SYMPHONY), "artifacts", "put", str(source)],
+        stdout=subprocess.PIPE,
+        stderr=follower,
+        env={**cli.env(), "COLUMNS": "100"},
+        cwd=cli.home,
+    ) as process:
+        os.close(follower)
+        drawn = b""
+        with contextlib.suppress(OSError):  # EIO once the command has exited and closed the terminal
+            while chunk := os.read(leader, 4096):
+                drawn += chunk
+        assert process.wait() == 0
+    os.close(leader)
+    assert b"put" in drawn and b"MB" in drawn
