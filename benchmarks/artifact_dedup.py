@@ -75,7 +75,7 @@ def run(quick: bool) -> list[Record]:
             f"artifact_dedup.versions@{versions}",
             stored / 2**20,
             "MiB",
-            f"the {len(documents)} versions as plain files",
+            f"the {versions} versions of {FILES} files as plain files",
             logical / 2**20,
             seed_target="savings >= 30% (ratio <= 0.70)",
             goal="savings >= 80% (ratio <= 0.20)",
