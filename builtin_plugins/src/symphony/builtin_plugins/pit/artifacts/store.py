@@ -70,12 +70,14 @@ def _in_batches(session: Session, query: Select[_T], chunk_ids: Collection[str])
         yield from session.scalars(query.where(ChunkRow.id.in_(ids[start : start + 10_000])))
 
 
-def _blocks(content: bytes | BinaryIO) -> Iterator[bytes]:
+def _blocks(content: bytes | BinaryIO | Iterable[bytes]) -> Iterable[bytes]:
+    """``content`` as blocks: bytes whole, a binary file (which iterates by lines) read a block at a time."""
     if isinstance(content, bytes | bytearray | memoryview):
-        yield bytes(content)
-        return
-    while block := content.read(_BLOCK):
-        yield block
+        return [bytes(content)]
+    read = getattr(content, "read", None)
+    if read is not None:
+        return iter(functools.partial(read, _BLOCK), b"")
+    return content
 
 
 class _Put:
@@ -185,12 +187,7 @@ class ArtifactStore:
     ) -> ArtifactId:
         """Store ``content`` (bytes, a binary file or an iterable of blocks), streamed in bounded memory."""
         put = _Put(self)
-        blocks = (
-            content
-            if not isinstance(content, bytes | bytearray | memoryview) and not hasattr(content, "read")
-            else None
-        )
-        for block in _blocks(content) if blocks is None else blocks:  # type: ignore[arg-type]
+        for block in _blocks(content):
             put.feed(block)
         return put.finish(metadata)
 
