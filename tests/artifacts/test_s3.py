@@ -197,6 +197,12 @@ def test_an_unreachable_server_is_a_network_error_naming_the_store(tmp_path: Pat
         S3Backend("any-bucket", endpoint_url=endpoint, index=tmp_path)
 
 
+def test_a_server_failure_without_a_message_is_still_told_as_a_network_error(backend: S3Backend) -> None:
+    error = backend._error(ConnectionResetError(), "packs/ab/one.pack")
+    assert isinstance(error, NetworkError)
+    assert "failed on packs/ab/one.pack: ConnectionResetError." in str(error)
+
+
 def test_no_bucket_setting_is_a_clear_configuration_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="s3_bucket"):
         S3Backend("", index=tmp_path)

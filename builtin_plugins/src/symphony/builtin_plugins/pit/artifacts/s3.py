@@ -147,8 +147,9 @@ class S3Backend:
             )
         if isinstance(error, FileNotFoundError):
             return NotFoundError(f"No {key} in the artifact store at {self.where}.")
+        first_line = (text.splitlines() or [type(error).__name__])[0].rstrip(".")
         return NetworkError(
-            f"The artifact store at {self.where} failed on {key or 'listing'}: {text.splitlines()[0]}."
+            f"The artifact store at {self.where} failed on {key or 'listing'}: {first_line}."
             " Check that the server is reachable, then retry."
         )
 
