@@ -63,8 +63,9 @@ def _reseal(store: ArtifactStore, pack_id: str, opener: Sealer) -> tuple[int, in
         session.expunge_all()
     renamed: dict[str, str] = {}
     writer = PackWriter(store.backend, target.name, target.key_id)
+    pack = memoryview(store.backend.read(pack_key(pack_id)))  # one read (one GET on S3), bounded by the pack size
     for chunk in chunks:
-        data = opener.open(chunk.id, store.backend.read(pack_key(pack_id), chunk.offset, chunk.sealed_length))
+        data = opener.open(chunk.id, bytes(pack[chunk.offset : chunk.offset + chunk.sealed_length]))
         if len(data) != chunk.length or opener.chunk_id(data) != chunk.id:
             raise ArtifactCorruptError(f"chunk {chunk.id}", f"{pack_key(pack_id)} offset {chunk.offset}")
         new_id = target.chunk_id(data)
