@@ -37,8 +37,8 @@ __all__ = ["TEXT_LIMIT", "ArtifactSearch", "Document", "Filters", "Hit", "Search
 #: Bytes of an artifact's content that are indexed as text (larger text is cut there).
 TEXT_LIMIT = 1 << 20
 #: How many text matches are re-ranked by quality per result asked for.
-_CANDIDATES_PER_RESULT = 5
-_MIN_CANDIDATES = 50
+_CANDIDATES_PER_RESULT = 3
+_MIN_CANDIDATES = 20
 #: SQLite's implicit row number of ``objects``: it grows with each new object.
 _ROWID: ColumnElement[int] = literal_column("objects.rowid", Integer)
 #: Artifacts indexed per index commit when catching up.
@@ -374,6 +374,8 @@ class ArtifactSearch:
         content_type = str(row.metadata_.get("type") or row.metadata_.get("content_type") or "")
         if (content_type and not _is_text_type(content_type)) or self._store.sealer.key_id is not None:
             return b""  # binary, or encrypted at rest: the index is not, so it gets metadata only
+        if row.inline is not None:  # sealed under its own id (store.py), opened without another lookup
+            return self._store.sealer.open(row.id, row.inline)[:TEXT_LIMIT]
         head = bytearray()
         for part in self._store.iter_sync(row.id):  # each chunk checked as it is read
             head += part
@@ -382,10 +384,14 @@ class ArtifactSearch:
         return bytes(head[:TEXT_LIMIT])
 
     def _quality(self, hits: Sequence[Hit]) -> Mapping[str, float]:
+        ids = tuple(hit.artifact_id for hit in hits)
+        if not ids:
+            return {}
         with self._db.session(readonly=True) as session:
-            rows = session.execute(
-                select(ObjectRow.id, ObjectRow.metadata_, ObjectRow.created_at).where(
-                    ObjectRow.id.in_([hit.artifact_id for hit in hits])
-                )
+            connection = session.connection()
+            rows = connection.exec_driver_sql(
+                f"SELECT id, metadata, created_at FROM objects WHERE id IN ({','.join('?' * len(ids))})",
+                ids,
             ).all()
-        return self.scorer.scores({i: Rated(metadata, created_at) for i, metadata, created_at in rows})
+            rated = {i: Rated(msgspec.json.decode(metadata or "{}"), created_at) for i, metadata, created_at in rows}
+            return self.scorer.scores(rated, connection)
