@@ -118,9 +118,10 @@ class Run:
         }
         self.wanted = {ref.partition(".")[0] for ref in plan.workflow.outputs.values()}
         self.outputs: dict[str, Mapping[str, Any]] = {}
-        #: Each finished node's outputs artifact id, and the lineage not yet recorded (with the next checkpoint).
+        #: Each finished node's outputs artifact id; the lineage not yet recorded; the last write behind the run.
         self.artifact_ids: dict[str, str] = {}
         self._lineage: list[Lineage] = []
+        self._behind: asyncio.Task[None] | None = None
         self._inputs = inputs
         self._inputs_id: str | None = None
         self._sources: dict[str, list[str]] = collections.defaultdict(list)
@@ -190,8 +191,12 @@ class Run:
                 self._wake.clear()
                 if self._crash is not None:
                     raise self._crash
+            if self._behind is not None:
+                await self._behind
         except BaseException:
             self.cancel()  # cancelled from outside, or the checkpoint store failed: stop every node
+            if self._behind is not None:
+                self._behind.cancel()
             raise
         finally:
             if watcher is not None:
@@ -251,9 +256,6 @@ class Run:
             save.append(NodeResult(node_id=node_id, state="skipped"))
         if self.store is not None and save:
             self.store.save_nodes(self.run_id, save)
-        if self.catalog is not None and self._lineage:
-            lineage, self._lineage = self._lineage, []
-            self.catalog.record(lineage)
         if self.sinks:
             for done in batch:
                 if done.failure is not None:
@@ -346,7 +348,7 @@ class Run:
                 hit = self.store.cached(key)
                 if hit is not None:
                     outputs = await self.decode(hit.outputs, hit.outputs_ref)
-                    await self._produced(node_id, prepared, hit.outputs, hit.outputs_ref)
+                    self._produced(node_id, prepared, hit.outputs, hit.outputs_ref)
                     metrics.cached = True
                     result = NodeResult(
                         node_id=node_id,
@@ -395,7 +397,7 @@ class Run:
                 else:
                     outputs = await self.invoke(invocation)
                 blob, ref = await self.encode(node_id, outputs) if self.store is not None else (None, None)
-                await self._produced(node_id, prepared, blob, ref)
+                self._produced(node_id, prepared, blob, ref)
             except asyncio.CancelledError:
                 metrics.run_time += time.perf_counter() - began
                 metrics.state = "cancelled"
@@ -474,17 +476,33 @@ class Run:
 
     # -- lineage ----------------------------------------------------------------------
 
-    async def _produced(self, node_id: str, prepared: _Prepared, blob: bytes | None, ref: str | None) -> None:
-        """Store a node's outputs (small ones too: the store keeps them inline) and queue its lineage."""
-        if self.catalog is None or self.artifacts is None or (blob is None and ref is None):
-            return
+    def _produced(self, node_id: str, prepared: _Prepared, blob: bytes | None, ref: str | None) -> None:
+        """Write a node's outputs and lineage behind the run, in finishing order, so no node waits for them.
+
+        Each store write is a durable transaction (milliseconds); the run drains them
+        before it ends.  Large outputs are already stored (``ref``) before their checkpoint.
+        """
+        if self.catalog is not None and self.artifacts is not None and (blob is not None or ref is not None):
+            self._behind = asyncio.create_task(self._publish(self._behind, node_id, prepared, blob, ref))
+
+    async def _publish(
+        self,
+        previous: asyncio.Task[None] | None,
+        node_id: str,
+        prepared: _Prepared,
+        blob: bytes | None,
+        ref: str | None,
+    ) -> None:
         from ..artifacts.catalog import Lineage
 
-        metadata = {"run_id": self.run_id, "node": node_id, "type": "node-outputs", "producer": prepared.uses}
-        artifact_id = ref if ref is not None else str(await self.artifacts.store(blob or b"", metadata))
-        self.artifact_ids[node_id] = artifact_id
-        self._lineage.append(
-            Lineage(
+        assert self.artifacts is not None and self.catalog is not None
+        if previous is not None:
+            await previous
+        try:
+            metadata = {"run_id": self.run_id, "node": node_id, "type": "node-outputs", "producer": prepared.uses}
+            artifact_id = ref if ref is not None else str(await self.artifacts.store(blob or b"", metadata))
+            self.artifact_ids[node_id] = artifact_id
+            entry = Lineage(
                 artifact_id=artifact_id,
                 run_id=self.run_id,
                 node_id=node_id,
@@ -492,7 +510,12 @@ class Run:
                 contribution_version=prepared.version,
                 inputs=await self._input_ids(node_id),
             )
-        )
+            self._lineage.append(entry)
+            if asyncio.current_task() is self._behind:  # the last queued: record the batch in one transaction
+                batch, self._lineage = self._lineage, []
+                await asyncio.to_thread(self.catalog.record, batch)
+        except Exception as error:  # lineage is a record of the run, not its result: the run goes on
+            self.emit("run.lineage_failed", node=node_id, error=f"{type(error).__name__}: {error}")
 
     async def _input_ids(self, node_id: str) -> list[str]:
         """The artifacts a node read: its sources' outputs (through control nodes), and the run's inputs."""
