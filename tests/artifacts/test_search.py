@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import delete
 
 from symphony.builtin_plugins.pit.artifacts import ArtifactStore
+from symphony.builtin_plugins.pit.artifacts.crypto import AesGcmSealer
 from symphony.builtin_plugins.pit.artifacts.db import ObjectRow
 from symphony.builtin_plugins.pit.artifacts.search import (
     ArtifactSearch,
@@ -222,3 +223,14 @@ def test_an_artifact_another_process_stored_and_indexed_is_found(store: Artifact
         "print(artifact)",
     )
     assert found(search, "elsewhere") == [artifact]
+
+
+def test_an_encrypted_store_indexes_metadata_but_never_the_sealed_text(tmp_path: Path) -> None:
+    store = ArtifactStore(tmp_path / "sealed", sealer=AesGcmSealer(bytes(range(32))))
+    secret = store.put_sync(b"the merger closes on friday", {"name": "board-minutes"})
+    search = ArtifactSearch(store)
+    assert found(search, "merger") == []
+    assert found(search, "minutes") == [secret]
+    assert not any(
+        b"merger" in path.read_bytes() for path in (tmp_path / "sealed" / "search").rglob("*") if path.is_file()
+    )
