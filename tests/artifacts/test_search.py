@@ -234,3 +234,10 @@ def test_an_encrypted_store_indexes_metadata_but_never_the_sealed_text(tmp_path:
     assert not any(
         b"merger" in path.read_bytes() for path in (tmp_path / "sealed" / "search").rglob("*") if path.is_file()
     )
+
+
+def test_a_damaged_index_is_rebuilt_from_the_store_when_opened(store: ArtifactStore) -> None:
+    artifact = store.put_sync(b"quarterly revenue", {})
+    ArtifactSearch(store).search("revenue")
+    (store.root / "search" / "meta.json").write_bytes(b"torn write")
+    assert found(ArtifactSearch(store), "revenue") == [artifact]

@@ -140,7 +140,13 @@ class SearchIndex:
         #: True when this opened an empty directory: nothing is indexed, whatever index.db says.
         self.fresh = not (directory / "meta.json").exists()
         self._schema = _schema()
-        self._index = tantivy.Index(self._schema, path=str(directory), reuse=True)
+        try:
+            self._index = tantivy.Index(self._schema, path=str(directory), reuse=True)
+        except ValueError:  # damaged, or written with another schema: a cache of the store, so start it again
+            self.destroy()
+            directory.mkdir(parents=True)
+            self.fresh = True
+            self._index = tantivy.Index(self._schema, path=str(directory), reuse=True)
         self._quality = quality
 
     def add(self, documents: Iterable[Document]) -> None:
