@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+
+from symphony.builtin_plugins.orchestra.operators import OPERATORS
+from symphony.builtin_plugins.pit.artifacts import ArtifactStore
+from symphony.builtin_plugins.pit.dag import CheckpointStore, DagTracker, Implementations
+from symphony.hookspecs import Event
+from tests.dag.conftest import flow
 
 if TYPE_CHECKING:
     from tests.conftest import Symphony
@@ -146,3 +153,20 @@ def test_a_new_version_of_a_contribution_does_not_hit_the_old_versions_cache(
     cached(runner, cached_flow)
     install(site, "2.0")
     assert cached(runner, cached_flow) is False
+
+
+async def test_a_lineage_write_that_fails_is_an_event_and_the_run_still_succeeds(tmp_path: Path) -> None:
+    store = ArtifactStore(tmp_path / "artifacts")
+    with sqlite3.connect(tmp_path / "artifacts" / "index.db") as db:  # a damaged index: the lineage table is gone
+        db.execute("DROP TABLE lineage_inputs")
+        db.execute("DROP TABLE lineage")
+    events: list[Event] = []
+    tracker = DagTracker(
+        Implementations.of(OPERATORS), store=CheckpointStore(tmp_path / "runs.db"), artifacts=store, emit=events.append
+    )
+    workflow = flow('[nodes.t]\nkind = "operator"\nuses = "text-template"\nconfig = { template = "hi" }\n')
+    result = await tracker.run(workflow, {})
+    assert result.state == "succeeded"
+    (failed,) = [event.data for event in events if event.topic == "run.lineage_failed"]
+    assert failed["node"] == "t"
+    assert "no such table: lineage" in failed["error"]
