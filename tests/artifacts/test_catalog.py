@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -149,3 +151,30 @@ def test_gc_keeps_named_versions_and_run_outputs_of_a_store_in_any_process(tmp_p
     writer.catalog.record([_lineage(produced, "n", [named])])
     collector = ArtifactStore(tmp_path / "artifacts", StoreOptions(gc_grace=0))  # as `symphony artifacts gc` opens it
     assert collector.gc().objects == [loose]
+
+
+NAMER = """
+import hashlib, sys
+from pathlib import Path
+from symphony.builtin_plugins.pit.artifacts.catalog import Catalog
+from symphony.builtin_plugins.pit.artifacts.db import Database
+
+catalog = Catalog(Database(Path(sys.argv[1])))
+for i in range(40):
+    catalog.name("shared", "sha256:" + hashlib.sha256(f"{sys.argv[2]}-{i}".encode()).hexdigest())
+"""
+
+
+@pytest.mark.slow
+def test_two_processes_naming_at_once_get_every_number_once(tmp_path: Path) -> None:
+    Catalog(Database(tmp_path / "index.db"))  # tables exist before the race
+    writers = [
+        subprocess.Popen([sys.executable, "-c", NAMER, str(tmp_path / "index.db"), who], stderr=subprocess.PIPE)
+        for who in ("a", "b")
+    ]
+    for writer in writers:
+        _, errors = writer.communicate(timeout=120)
+        assert writer.returncode == 0, errors.decode()
+    history = Catalog(Database(tmp_path / "index.db")).history("shared")
+    assert [v.version for v in history] == list(range(1, 81))
+    assert len({v.artifact_id for v in history}) == 80
