@@ -819,9 +819,9 @@ def symphony_artifact_score_signals(context: HostContext) -> list[ArtifactScoreS
         Exception: takes only the raising plugin out.
 
     When called:
-        Once, when the builtin artifact store opens its scorer; the signals
-        then rate artifacts whenever a score is asked for (search ranking,
-        ``symphony artifacts show`` and ``score``).
+        Once, when the builtin ``artifacts`` plugin provides the artifact
+        store port; the signals then rate artifacts whenever a score is asked
+        for (search ranking, ``symphony artifacts score``).
 
     Scope:
         Every plugin may implement it; names are unique across plugins (the
