@@ -349,3 +349,12 @@ def test_a_terminal_sees_a_progress_bar_and_a_pipe_does_not(cli: Symphony, tmp_p
         assert process.wait() == 0
     os.close(leader)
     assert b"put" in drawn and b"MB" in drawn
+
+
+def test_get_into_a_missing_directory_exits_2_naming_the_path(cli: Symphony, tmp_path: Path) -> None:
+    artifact_id = _put(cli, tmp_path, b"content")
+    out = tmp_path / "missing" / "out.bin"
+    result = cli.run("artifacts", "get", artifact_id, "-o", str(out))
+    assert result.returncode == 2
+    assert "Cannot write" in result.stderr and str(out) in result.stderr
+    assert not out.parent.exists()
