@@ -40,6 +40,8 @@ __all__ = ["Run", "RunResult", "decode_outputs"]
 
 Sink = Callable[[Event], None]
 _SOURCE = "dag"
+#: Lineage entries recorded per transaction; a run records what is left when it ends.
+_LINEAGE_BATCH = 256
 
 
 class RunResult(msgspec.Struct, kw_only=True):
@@ -118,7 +120,7 @@ class Run:
         }
         self.wanted = {ref.partition(".")[0] for ref in plan.workflow.outputs.values()}
         self.outputs: dict[str, Mapping[str, Any]] = {}
-        #: Each finished node's outputs artifact id; the lineage not yet recorded; the last write behind the run.
+        #: Each finished node's outputs artifact id; the lineage not yet recorded; the last batch recorded behind.
         self.artifact_ids: dict[str, str] = {}
         self._lineage: list[Lineage] = []
         self._behind: asyncio.Task[None] | None = None
@@ -191,6 +193,7 @@ class Run:
                 self._wake.clear()
                 if self._crash is not None:
                     raise self._crash
+            self._record_behind()
             if self._behind is not None:
                 await self._behind
         except BaseException:
@@ -477,70 +480,58 @@ class Run:
     # -- lineage ----------------------------------------------------------------------
 
     def _produced(self, node_id: str, prepared: _Prepared, blob: bytes | None, ref: str | None) -> None:
-        """Write a node's outputs and lineage behind the run, in finishing order, so no node waits for them.
-
-        Each store write is a durable transaction (milliseconds); the run drains them
-        before it ends.  Large outputs are already stored (``ref``) before their checkpoint.
-        """
-        if self.catalog is not None and self.artifacts is not None and (blob is not None or ref is not None):
-            self._behind = asyncio.create_task(self._publish(self._behind, node_id, prepared, blob, ref))
-
-    async def _publish(
-        self,
-        previous: asyncio.Task[None] | None,
-        node_id: str,
-        prepared: _Prepared,
-        blob: bytes | None,
-        ref: str | None,
-    ) -> None:
+        """Note a node's outputs artifact id (the digest of its checkpointed blob) and queue its lineage."""
+        if self.catalog is None or (blob is None and ref is None):
+            return
         from ..artifacts.catalog import Lineage
 
-        assert self.artifacts is not None and self.catalog is not None
+        artifact_id = ref if ref is not None else _digest(blob or b"")
+        self.artifact_ids[node_id] = artifact_id
+        entry = Lineage(
+            artifact_id=artifact_id,
+            run_id=self.run_id,
+            node_id=node_id,
+            contribution=prepared.uses,
+            contribution_version=prepared.version,
+            inputs=self._input_ids(node_id),
+        )
+        self._lineage.append(entry)
+        if len(self._lineage) >= _LINEAGE_BATCH:
+            self._record_behind()
+
+    def _record_behind(self) -> None:
+        """Record the queued lineage in one transaction behind the run, after the batches before it."""
+        if self._lineage:
+            batch, self._lineage = self._lineage, []
+            self._behind = asyncio.create_task(self._record(self._behind, batch))
+
+    async def _record(self, previous: asyncio.Task[None] | None, batch: list[Lineage]) -> None:
+        assert self.catalog is not None
         if previous is not None:
             await previous
         try:
-            metadata = {"run_id": self.run_id, "node": node_id, "type": "node-outputs", "producer": prepared.uses}
-            artifact_id = ref if ref is not None else str(await self.artifacts.store(blob or b"", metadata))
-            self.artifact_ids[node_id] = artifact_id
-            entry = Lineage(
-                artifact_id=artifact_id,
-                run_id=self.run_id,
-                node_id=node_id,
-                contribution=prepared.uses,
-                contribution_version=prepared.version,
-                inputs=await self._input_ids(node_id),
-            )
-            self._lineage.append(entry)
-            if asyncio.current_task() is self._behind:  # the last queued: record the batch in one transaction
-                batch, self._lineage = self._lineage, []
-                await asyncio.to_thread(self.catalog.record, batch)
+            await asyncio.to_thread(self.catalog.record, batch)
         except Exception as error:  # lineage is a record of the run, not its result: the run goes on
-            self.emit("run.lineage_failed", node=node_id, error=f"{type(error).__name__}: {error}")
+            nodes = [entry.node_id for entry in batch]
+            self.emit("run.lineage_failed", nodes=nodes, error=f"{type(error).__name__}: {error}")
 
-    async def _input_ids(self, node_id: str) -> list[str]:
+    def _input_ids(self, node_id: str) -> list[str]:
         """The artifacts a node read: its sources' outputs (through control nodes), and the run's inputs."""
         found: list[str] = []
         if node_id in self.plan.nodes and self.plan.nodes[node_id].from_inputs:
-            found.append(await self._run_inputs_id())
+            if self._inputs_id is None:
+                self._inputs_id = _digest(msgspec.msgpack.encode(dict(self._inputs)))
+            found.append(self._inputs_id)
         for source in self._sources.get(node_id, ()):
             if source == INPUTS_NODE:
                 continue
             if isinstance(self.plan.nodes[source].node, ControlNode):
-                found += await self._input_ids(source)
+                found += self._input_ids(source)
             elif source in self.artifact_ids:
                 found.append(self.artifact_ids[source])
             elif source in self.restored and self.restored[source][0] is not None:
                 found.append(_digest(msgspec.msgpack.encode(self.restored[source][0])))
         return list(dict.fromkeys(found))
-
-    async def _run_inputs_id(self) -> str:
-        """The run's workflow inputs as one artifact, stored when a node first reads them."""
-        if self._inputs_id is None:
-            assert self.artifacts is not None
-            blob = msgspec.msgpack.encode(dict(self._inputs))
-            metadata = {"run_id": self.run_id, "type": "run-inputs"}
-            self._inputs_id = str(await self.artifacts.store(blob, metadata))
-        return self._inputs_id
 
     # -- cancellation and the end -----------------------------------------------------
 
