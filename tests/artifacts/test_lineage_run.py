@@ -16,7 +16,9 @@ import pytest
 from symphony.builtin_plugins.orchestra.operators import OPERATORS
 from symphony.builtin_plugins.pit.artifacts import ArtifactStore
 from symphony.builtin_plugins.pit.dag import CheckpointStore, DagTracker, Implementations
+from symphony.builtin_plugins.pit.dag.options import TrackerOptions
 from symphony.hookspecs import Event
+from tests.dag import ops
 from tests.dag.conftest import flow
 
 if TYPE_CHECKING:
@@ -157,15 +159,56 @@ def test_a_new_version_of_a_contribution_does_not_hit_the_old_versions_cache(
     assert cached(runner, cached_flow) is False
 
 
-async def test_a_lineage_write_that_fails_is_an_event_and_the_run_still_succeeds(tmp_path: Path) -> None:
+def in_process(
+    tmp_path: Path, emit: Callable[[Event], None] | None = None, **options: Any
+) -> tuple[ArtifactStore, DagTracker]:
+    """A tracker over the builtin and test operators, storing through a real artifact store."""
     store = ArtifactStore(tmp_path / "artifacts")
+    tracker = DagTracker(
+        Implementations.of([*OPERATORS, *ops.OPERATORS]),
+        store=CheckpointStore(tmp_path / "runs.db"),
+        artifacts=store,
+        options=TrackerOptions(**options),
+        emit=emit,
+    )
+    return store, tracker
+
+
+#: a and b feed a merge (mode all) whose output feeds last.
+MERGED = (
+    "".join(f'[nodes.{n}]\nkind = "operator"\nuses = "test-record"\nconfig = {{ name = "{n}" }}\n' for n in "ab")
+    + '[nodes.last]\nkind = "operator"\nuses = "test-record"\n'
+    + '[nodes.m]\nkind = "control"\ncontrol = "merge"\nconfig = { mode = "all" }\n'
+    + "".join(
+        f'[[edges]]\nkind = "data"\nfrom = "{source}"\nto = "{target}"\n'
+        for source, target in [("a.value", "m.in"), ("b.value", "m.in"), ("m.out", "last.value")]
+    )
+)
+
+
+async def test_a_node_after_a_control_node_lists_what_fed_the_control_node(tmp_path: Path) -> None:
+    store, tracker = in_process(tmp_path)
+    result = await tracker.run(flow(MERGED), {})
+    entries = {entry.node_id: entry for entry in store.catalog.of_run(result.run_id)}
+    assert set(entries) == {"a", "b", "last"}
+    assert sorted(entries["last"].inputs) == sorted([entries["a"].artifact_id, entries["b"].artifact_id])
+
+
+async def test_an_output_over_the_inline_limit_is_stored_and_retrievable_by_its_lineage_id(tmp_path: Path) -> None:
+    store, tracker = in_process(tmp_path, inline_limit=16)
+    template = "x" * 64
+    workflow = flow(f'[nodes.t]\nkind = "operator"\nuses = "text-template"\nconfig = {{ template = "{template}" }}\n')
+    result = await tracker.run(workflow, {})
+    (entry,) = store.catalog.of_run(result.run_id)
+    assert msgspec.msgpack.decode(await store.get(entry.artifact_id)) == {"text": "x" * 64}
+
+
+async def test_a_lineage_write_that_fails_is_an_event_and_the_run_still_succeeds(tmp_path: Path) -> None:
+    events: list[Event] = []
+    _, tracker = in_process(tmp_path, emit=events.append)
     with sqlite3.connect(tmp_path / "artifacts" / "index.db") as db:  # a damaged index: the lineage table is gone
         db.execute("DROP TABLE lineage_inputs")
         db.execute("DROP TABLE lineage")
-    events: list[Event] = []
-    tracker = DagTracker(
-        Implementations.of(OPERATORS), store=CheckpointStore(tmp_path / "runs.db"), artifacts=store, emit=events.append
-    )
     workflow = flow('[nodes.t]\nkind = "operator"\nuses = "text-template"\nconfig = { template = "hi" }\n')
     result = await tracker.run(workflow, {})
     assert result.state == "succeeded"
