@@ -276,7 +276,11 @@ class ArtifactStorePort(Protocol):
         ...
 
     async def search(self, query: str, limit: int = 20) -> list[ArtifactInfo]:
-        """At most ``limit`` artifacts whose metadata mentions ``query`` (case-insensitive)."""
+        """At most ``limit`` artifacts matching ``query``, best first.
+
+        What matches is the provider's to say; the builtin matches whole words of
+        the text and metadata in its full-text index, ranked by relevance and quality.
+        """
         ...
 
 
