@@ -99,11 +99,13 @@ class _Put:
         self._hash.update(block)
         self.size += len(block)
         if not self._chunked:
-            self._head += block
-            if len(self._head) <= self._store.options.inline_limit:
+            if len(self._head) + len(block) <= self._store.options.inline_limit:
+                self._head += block
                 return
-            self._chunked, block = True, bytes(self._head)
-            self._head.clear()
+            self._chunked = True
+            if self._head:  # a large first block is chunked as it is, without a copy
+                block = bytes(self._head) + block
+                self._head.clear()
         for chunk in self._chunker.feed(block):
             self._add(chunk)
 
@@ -314,15 +316,15 @@ class ArtifactStore:
     def get_sync(self, artifact_id: str) -> bytes:
         """The whole content, checked against its id (and, on a mismatch, chunk by chunk to say where)."""
         row = self._object(artifact_id)
+        parts: list[tuple[ChunkRow, bytes]] = []
         if row.inline is not None:
             data = self.sealer.open(row.id, row.inline)
         else:
             parts = [(chunk, self.sealer.open(chunk.id, sealed)) for chunk, sealed in self._sealed_chunks(row)]
             data = b"".join(part for _, part in parts)
-            if hashlib.sha256(data).hexdigest() != row.id.removeprefix(_PREFIX):
-                for chunk, part in parts:  # say which chunk is damaged
-                    self.check_chunk(chunk, part)
         if len(data) != row.size or hashlib.sha256(data).hexdigest() != row.id.removeprefix(_PREFIX):
+            for chunk, part in parts:  # say which chunk is damaged (hashing each only when the whole is wrong)
+                self.check_chunk(chunk, part)
             raise ArtifactCorruptError(f"object {row.id}", "index.db" if row.inline is not None else "its chunk list")
         return data
 
