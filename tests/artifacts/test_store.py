@@ -12,8 +12,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from pyfastcdc import FastCDC
 
 from symphony.builtin_plugins.pit.artifacts import ArtifactCorruptError, ArtifactStore, StoreOptions
+from symphony.builtin_plugins.pit.artifacts.chunking import Chunker
 from symphony.hookspecs import ConfigurationError, DataError
 
 
@@ -175,3 +177,15 @@ def test_a_200_mb_object_is_streamed_in_and_out_in_bounded_memory(tmp_path: Path
     )
     grown = int(result.stdout) - int(baseline.stdout)
     assert grown < 80 * 1024 * 1024, f"a 200 MB put and get grew the peak memory by {grown / 2**20:.0f} MB"
+
+
+@pytest.mark.parametrize("block", [7919, 65_536, 300_000, 1 << 20, 3_000_000])
+def test_streamed_blocks_are_cut_where_the_whole_content_is_cut(block: int) -> None:
+    """Cut points follow the content, not how it arrives, so a re-sent object dedups whatever its block size."""
+    data = random.Random(block).randbytes(3_000_000)
+    whole = [
+        data[c.offset : c.offset + c.length]
+        for c in FastCDC(avg_size=12_288, min_size=4096, max_size=65_536).cut_buf(data)
+    ]
+    blocks = [data[start : start + block] for start in range(0, len(data), block)]
+    assert list(Chunker(4096, 12_288, 65_536).chunks(blocks)) == whole

@@ -29,16 +29,18 @@ class Chunker:
 
     def feed(self, block: bytes) -> Iterator[bytes]:
         """The chunks ``block`` completes; only the last chunk of the data so far is held back."""
-        self._pending += block
-        if len(self._pending) < 4 * self._max:
+        if len(self._pending) + len(block) < 4 * self._max:
+            self._pending += block
             return
-        data, cut = bytes(self._pending), 0
+        # A large block with nothing pending is cut where it is, not copied into the buffer first.
+        data = block if not self._pending else bytes(self._pending) + block
+        cut = 0
         for chunk in self._cdc.cut_buf(data):
             if chunk.offset + chunk.length == len(data):
                 break  # it may be cut short by the buffer's end: carry it to the next block
             yield data[chunk.offset : chunk.offset + chunk.length]
             cut = chunk.offset + chunk.length
-        del self._pending[:cut]
+        self._pending = bytearray(data[cut:])
 
     def finish(self) -> Iterator[bytes]:
         """The remaining chunks, at the end of the data."""
