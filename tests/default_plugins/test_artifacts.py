@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -45,3 +47,13 @@ async def test_an_unknown_artifact_is_not_found(tmp_path: Path) -> None:
 async def test_a_malformed_id_is_rejected_before_touching_the_disk(tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match="64 hex digits"):
         await ArtifactStore(tmp_path).retrieve(ArtifactId("sha256:../../etc/passwd"))
+
+
+def test_loading_the_artifacts_plugin_imports_no_store_machinery() -> None:
+    """Every command loads the plugin; only those that use the store may pay for SQLAlchemy, Tantivy and the ciphers."""
+    probe = (
+        "import sys, symphony.builtin_plugins.pit.artifacts.plugin;"
+        "print(sorted(m for m in ('sqlalchemy', 'tantivy', 'pyfastcdc', 'cryptography.hazmat') if m in sys.modules))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "[]"

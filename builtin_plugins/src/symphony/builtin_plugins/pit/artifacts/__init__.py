@@ -2,9 +2,25 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from .errors import ArtifactCorruptError, WrongKeyError
 from .options import StoreOptions
-from .store import ArtifactStore, GcReport, Problem, StoreStats
+
+if TYPE_CHECKING:
+    from .store import ArtifactStore, GcReport, Problem, StoreStats
+
+_FROM_STORE = frozenset({"ArtifactStore", "GcReport", "Problem", "StoreStats"})
+
+
+def __getattr__(name: str) -> Any:
+    """The store's names, imported on first use: loading the plugin must not import SQLAlchemy and Tantivy."""
+    if name in _FROM_STORE:
+        from . import store
+
+        return getattr(store, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "ArtifactCorruptError",

@@ -17,7 +17,6 @@ import os
 import stat
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -27,6 +26,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from symphony.hookspecs import ConfigurationError
 
 from .errors import ArtifactCorruptError, WrongKeyError
+from .options import Encryption
 from .sealing import PlainSealer, Sealer
 
 __all__ = ["KEY_ENV", "OLD_KEY_ENV", "AesGcmSealer", "Encryption", "load_key", "make_sealer", "previous_sealer"]
@@ -35,7 +35,6 @@ KEY_ENV = "SYMPHONY_ARTIFACTS_KEY"
 OLD_KEY_ENV = "SYMPHONY_ARTIFACTS_OLD_KEY"
 _KEY_ID_LEN, _NONCE_LEN, _TAG_LEN = 8, 12, 16
 _HEADER = _KEY_ID_LEN + _NONCE_LEN
-Encryption = Literal["none", "aes-256-gcm"]
 _GENERATE = "python -c 'import base64,os; print(base64.b64encode(os.urandom(32)).decode())'"
 
 

@@ -9,11 +9,13 @@ import msgspec
 
 from symphony.hookspecs import ConfigurationError
 
-from .crypto import Encryption
-
 __all__ = ["StoreOptions"]
 
 _KiB, _MiB = 1024, 1024 * 1024
+
+
+#: How chunks and inline objects are sealed (crypto.py implements "aes-256-gcm").
+Encryption = Literal["none", "aes-256-gcm"]
 
 
 class StoreOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -1,10 +1,15 @@
-"""Registers the local artifact store as the ``artifact_store`` port."""
+"""Registers the local artifact store as the ``artifact_store`` port.
+
+Every command loads this plugin, few use the store: the store (SQLAlchemy,
+Tantivy, the ciphers) is imported when the port is first asked for, so
+loading the plugin costs only its options.
+"""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from symphony.hookspecs import (
     ArtifactScoreSignal,
@@ -16,11 +21,11 @@ from symphony.hookspecs import (
 )
 from symphony.hookspecs.ports import ArtifactStorePort, HostContext, port_as
 
-from .backend import Backend
-from .crypto import make_sealer
 from .options import StoreOptions
-from .scores import BUILTIN_SIGNALS
-from .store import ArtifactStore
+
+if TYPE_CHECKING:
+    from .backend import Backend
+    from .store import ArtifactStore
 
 SYMPHONY_API = "^1.0"
 COMPONENT = "artifacts"
@@ -33,6 +38,9 @@ def symphony_component_options() -> list[ComponentOptionsSpec]:
 
 @hookimpl(trylast=True)
 def symphony_provide_artifact_store(context: HostContext) -> ArtifactStore:
+    from .crypto import make_sealer
+    from .store import ArtifactStore
+
     options = StoreOptions.from_options(context.component_config(COMPONENT).options)
     key_file = Path(options.key_file).expanduser() if options.key_file else None
     root = context.data_dir / "artifacts"
@@ -48,6 +56,8 @@ def symphony_provide_artifact_store(context: HostContext) -> ArtifactStore:
 
 @hookimpl
 def symphony_artifact_score_signals() -> list[ArtifactScoreSignal]:
+    from .scores import BUILTIN_SIGNALS
+
     return list(BUILTIN_SIGNALS)
 
 
@@ -68,6 +78,8 @@ def _backend(root: Path, options: StoreOptions) -> Backend | None:
 @hookimpl
 def symphony_health_checks(context: HostContext) -> list[HealthCheck]:
     def check() -> HealthStatus:
+        from .store import ArtifactStore
+
         if not isinstance(context.port("artifact_store"), ArtifactStore):  # another provider's: not our directory
             return HealthStatus.ok(f"served by plugin {context.port_provider('artifact_store')!r}")
         root = context.data_dir / "artifacts"
