@@ -22,9 +22,12 @@ __all__ = [
     "ComponentOptionsSpec",
     "InstrumentSpec",
     "Invocation",
+    "ModelSpec",
     "OperatorSpec",
     "PortSpec",
     "PreValidatorSpec",
+    "StaleItem",
+    "StaleSource",
     "TransportSpec",
     "WorkflowCheck",
 ]
@@ -76,6 +79,33 @@ class OperatorSpec(_NodeContribution, frozen=True, kw_only=True):
     """
 
     cpu_bound: bool = False
+
+
+class ModelSpec(_Contribution, frozen=True, kw_only=True):
+    """A model the pool manager can load, each instance in a worker process of its own.
+
+    ``loader`` names a function as ``"module:function"``: the worker imports it
+    and calls ``function(config)``, which loads the model and returns an object
+    whose methods ``PoolManagerPort.call`` invokes by name, each taking and
+    returning values msgspec can encode.  Loading happens in the worker, so a
+    crash or a leak costs that worker, not the host.  Instruments name the
+    models they use in ``InstrumentSpec.models``, which is how the pool learns
+    what a workflow will need before it runs.
+    """
+
+    loader: str
+    config: dict[str, Any] = msgspec.field(default_factory=dict)
+    #: ``shared``: many handles at once; ``exclusive``: one holder per instance at a time.
+    sharing: Literal["shared", "exclusive"] = "shared"
+    #: How many instances (workers) of the model the pool may run at once.
+    instances: int = 1
+    #: Seconds a warm-up may take before it fails (the model goes back to cold, with the cause).
+    warm_timeout: float = 120.0
+    #: Seconds unused before the pool cools the model; None takes the pool's setting.
+    idle_timeout: float | None = None
+    #: Bytes the model is expected to need, reserved from the arbitration engine before warming
+    #: (0: nothing reserved); the pool's memory budget counts measured RSS, not this.
+    memory: int = 0
 
 
 class TransportSpec(_Contribution, frozen=True, kw_only=True):
@@ -181,3 +211,35 @@ class ArtifactScoreSignal(_Contribution, frozen=True, kw_only=True):
 
     value: Callable[[ArtifactSignals], float | None]
     weight: float = 1.0
+
+
+class StaleItem(Base, frozen=True):
+    """One thing a stale source found out of date or past its retention, and could reclaim.
+
+    ``kind`` groups items in reports (``cache``, ``run``, ``log``, ``model``,
+    ``chunks``...); ``key`` identifies the item within its source; ``reason``
+    says in one sentence why it is stale; ``size`` is the bytes reclaiming it
+    frees (0 when unknown or not bytes, e.g. a model's memory is in ``detail``).
+    """
+
+    source: str
+    kind: str
+    key: str
+    reason: str
+    size: int = 0
+    detail: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class StaleSource(_Contribution, frozen=True, kw_only=True):
+    """Something that holds state which goes out of date, and can find and reclaim it.
+
+    ``find()`` returns what is stale now under the source's retention
+    settings, without changing anything; ``reclaim(items)`` reclaims those
+    of its own items that are still stale (re-checked: the world may have
+    moved since ``find``) and returns the ones it reclaimed.  Both may be
+    async.  The stale manager runs every source's ``find`` for ``symphony
+    stale report`` and ``reclaim`` for ``symphony stale gc``.
+    """
+
+    find: Callable[[], Awaitable[list[StaleItem]] | list[StaleItem]]
+    reclaim: Callable[[list[StaleItem]], Awaitable[list[StaleItem]] | list[StaleItem]]

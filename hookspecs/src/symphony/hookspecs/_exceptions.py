@@ -13,6 +13,7 @@
     │   │   └── HookTimeoutError
     │   └── ComponentError            deprecated: never raised (failed components are recorded)
     ├── PortUnavailableError          nobody provides a port
+    ├── ModelUnavailableError         a pooled model's worker died or failed to warm (retryable)
     ├── IpcError
     │   ├── SerializationError
     │   └── TransportError
@@ -48,6 +49,7 @@ __all__ = [
     "HookTimeoutError",
     "HostStateError",
     "IpcError",
+    "ModelUnavailableError",
     "NetworkError",
     "NotFoundError",
     "PermissionDeniedError",
@@ -179,6 +181,16 @@ class PortUnavailableError(SymphonyError):
     """No installed plugin provides the requested port."""
 
     category = "port_unavailable"
+
+
+class ModelUnavailableError(SymphonyError):
+    """A pooled model cannot serve now: its worker died or its warm-up failed.
+
+    Retryable: the pool replaces a dead worker, so the same call made again
+    usually succeeds; the message names the model and the cause.
+    """
+
+    category = "model_unavailable"
 
 
 class IpcError(SymphonyError):

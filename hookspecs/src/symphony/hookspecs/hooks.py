@@ -29,8 +29,10 @@ if TYPE_CHECKING:
         ComponentOptionsSpec,
         InstrumentSpec,
         Invocation,
+        ModelSpec,
         OperatorSpec,
         PreValidatorSpec,
+        StaleSource,
         TransportSpec,
         WorkflowCheck,
     )
@@ -297,7 +299,8 @@ def symphony_provide_pool_manager(context: HostContext) -> PoolManagerPort | Non
         context: the host as plugins see it.
 
     Returns:
-        A ``PoolManagerPort``, or None to decline.  No builtin provides it yet.
+        A ``PoolManagerPort``, or None to decline.  The builtin plugin ``pool``
+        provides one (trylast) that runs each model instance in a worker process.
 
     Raises:
         Exception: surfaces as HookCallError to the caller of ``port("pool_manager")``.
@@ -381,7 +384,8 @@ def symphony_provide_arbitration_engine(context: HostContext) -> ArbitrationEngi
         context: the host as plugins see it.
 
     Returns:
-        An ``ArbitrationEnginePort``, or None to decline.  No builtin provides it yet.
+        An ``ArbitrationEnginePort``, or None to decline.  The builtin plugin
+        ``arbitration`` provides one (trylast) over ``[components.arbitration]``.
 
     Raises:
         Exception: surfaces as HookCallError to the caller of ``port("arbitration_engine")``.
@@ -408,7 +412,8 @@ def symphony_provide_stale_manager(context: HostContext) -> StaleManagerPort | N
         context: the host as plugins see it.
 
     Returns:
-        A ``StaleManagerPort``, or None to decline.  No builtin provides it yet.
+        A ``StaleManagerPort``, or None to decline.  The builtin plugin ``stale``
+        provides one (trylast) over the ``symphony_stale_sources`` contributions.
 
     Raises:
         Exception: surfaces as HookCallError to the caller of ``port("stale_manager")``.
@@ -826,6 +831,73 @@ def symphony_artifact_score_signals(context: HostContext) -> list[ArtifactScoreS
     Scope:
         Every plugin may implement it; names are unique across plugins (the
         builtins are ``validation``, ``use``, ``feedback`` and ``age``).
+
+    Result:
+        Broadcast: collected by name.
+
+    Since:
+        1.0
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def symphony_models(context: HostContext) -> list[ModelSpec]:
+    """Contribute models the pool manager can load, so instruments share warm instances of them.
+
+    Args:
+        context: the host as plugins see it.
+
+    Returns:
+        ``ModelSpec(name, loader, config, sharing, instances, warm_timeout,
+        idle_timeout, memory)``s; ``loader`` is ``"module:function"``, imported
+        and called with ``config`` in a worker process when the model warms.
+
+    Raises:
+        Exception: takes only the raising plugin's models out.
+
+    When called:
+        When the pool manager is first asked for (its model table is built
+        once per host); instruments name the models they use in
+        ``InstrumentSpec.models``.
+
+    Scope:
+        Every plugin may implement it; names are unique across plugins (the
+        builtin is ``all-minilm-l6-v2``, the ``embed`` instrument's model).
+
+    Result:
+        Broadcast: collected by name.
+
+    Since:
+        1.0
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def symphony_stale_sources(context: HostContext) -> list[StaleSource]:
+    """Contribute a source of stale state, so the stale manager finds and reclaims it with the rest.
+
+    Args:
+        context: the host as plugins see it.
+
+    Returns:
+        ``StaleSource(name, find, reclaim)``s: ``find()`` lists the
+        ``StaleItem``s stale now, changing nothing; ``reclaim(items)``
+        reclaims those still stale and returns them.  Either may be async.
+
+    Raises:
+        Exception: takes only the raising plugin out; a source that raises
+        while finding or reclaiming is reported in ``StaleReport.errors``.
+
+    When called:
+        Once, when the builtin ``stale`` plugin provides the stale manager
+        port; the sources are then asked on every ``report``/``collect``
+        (``symphony stale report|gc``, and on a schedule in ``conductor serve``).
+
+    Scope:
+        Every plugin may implement it; names are unique across plugins (the
+        builtins are ``node-cache``, ``runs``, ``models`` and ``artifacts``).
 
     Result:
         Broadcast: collected by name.

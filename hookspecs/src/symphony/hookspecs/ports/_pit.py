@@ -7,11 +7,13 @@ a distribution can replace one without the others.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 from typing import Any, Literal, Protocol, runtime_checkable
 
 import msgspec
 
 from .._base import Base
+from .._contributions import StaleItem
 from .._events import Event
 from .._ids import ArtifactId, ExecutionId, ModelId
 
@@ -23,13 +25,17 @@ __all__ = [
     "ExecutionStatus",
     "ModelHandle",
     "ModelState",
+    "ModelStatus",
     "PitPort",
     "PoolManagerPort",
+    "PoolStatus",
     "ResourceGrant",
     "ResourceRequest",
     "RunOutcome",
     "RunSink",
     "StaleManagerPort",
+    "StaleReport",
+    "WaitExplanation",
 ]
 
 #: Receives every event of one run (``run.*`` and ``node.*`` topics) as it happens, in the run's event loop.
@@ -69,12 +75,67 @@ class ArtifactInfo(Base, frozen=True):
     metadata: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
+class ModelStatus(Base, frozen=True):
+    """One model as the pool sees it now (``symphony pool status``)."""
+
+    model_id: ModelId
+    state: ModelState
+    #: Handles given out and not yet released.
+    handles: int = 0
+    #: Worker processes (instances) alive.
+    instances: int = 0
+    #: Measured resident memory of its workers, in bytes (0 when cold).
+    rss: int = 0
+    #: Unix time of the last allocation or call (None: never used).
+    last_used: float | None = None
+    cold_starts: int = 0
+    #: Warm-ups started by prediction (lookahead or history) rather than by an allocation.
+    prewarms: int = 0
+    #: Why the last warm-up or the last worker failed, if one did.
+    error: str | None = None
+
+
+class PoolStatus(Base, frozen=True):
+    """The whole pool: every known model and the counters the seed's targets are read from."""
+
+    models: list[ModelStatus] = msgspec.field(default_factory=list)
+    #: The memory budget of hot models in bytes (None: only the count bounds them).
+    memory_budget: int | None = None
+    max_hot: int = 0
+    allocations: int = 0
+    #: Allocations that found the model hot.
+    hits: int = 0
+    #: Allocations that had to wait for a warm-up.
+    cold_starts: int = 0
+    #: Allocations that found a model hot or warming because prediction had started it.
+    prewarm_hits: int = 0
+    #: Warm-ups prediction started.
+    predictions: int = 0
+    evictions: int = 0
+    #: Worker deaths detected (and replaced, when the model was in use).
+    failures: int = 0
+
+
 class ResourceRequest(Base, frozen=True):
-    """What a node needs before it may run."""
+    """What a requester (a node, a warm-up) needs before it may run, all of it at once.
+
+    ``resources`` maps a resource name (``slots``, ``memory``, ``model:<id>``,
+    ``budget:<name>``...) to an amount; the engine grants all of them together
+    or none, so a waiting request never holds a part.  ``user`` and ``run_id``
+    are whom fair sharing and quotas count it against.
+    """
 
     requester: str
     resources: dict[str, float]
     priority: int = 0
+    user: str = ""
+    run_id: str = ""
+    #: Seconds to wait before giving up with a TimeoutError (None: the engine's setting).
+    timeout: float | None = None
+    #: The holder may be asked to give the grant back early (``on_preempt``) for a higher priority.
+    preemptible: bool = False
+    #: What the requester is, in words, for explanations (``node 'summarise' of run 3f2a...``).
+    description: str = ""
 
 
 class ResourceGrant(Base, frozen=True):
@@ -85,23 +146,46 @@ class ResourceGrant(Base, frozen=True):
     resources: dict[str, float]
 
 
+class WaitExplanation(Base, frozen=True):
+    """Why a request is still waiting: what it lacks, behind whom, and the rule that decided."""
+
+    requester: str
+    description: str
+    #: Seconds it has waited so far.
+    waited: float
+    #: Resource name -> amount requested but not available now.
+    lacking: dict[str, float] = msgspec.field(default_factory=dict)
+    #: Requesters queued ahead of it, or holding what it lacks.
+    behind: list[str] = msgspec.field(default_factory=list)
+    #: One sentence: ``"quota: user 'bob' holds 4 of 4 slots"``, ``"priority: 2 requests of priority 5 first"``.
+    reason: str = ""
+
+
 @runtime_checkable
 class PoolManagerPort(Protocol):
     """Model allocation and pre-warming, so instruments share warm models instead of each loading its own.
 
+    Models are the ``symphony_models`` contributions (``ModelSpec``); each
+    instance runs in a worker process, so a crash costs one handle, not the
+    host.  A model moves cold -> warming -> hot -> cooling -> cold; every
+    transition is published as a ``pool.model.<state>`` event.
+
     Provided by:
-        ``symphony_provide_pool_manager``; no builtin provides it yet.
+        ``symphony_provide_pool_manager``; builtin: plugin ``pool``.
 
     Lifetime:
         One per host; a handle is held from ``allocate`` until ``release``
-        (the pool may cool an unreferenced model: hot -> cooling -> cold).
+        (or use ``async with pool.use(model_id) as handle``); the pool cools a
+        model unreferenced for its idle timeout and evicts the least recently
+        used when over its count or memory budget.  ``close`` unloads every model.
 
     Threads and processes:
-        Call from the host's event loop; models may live in other processes.
+        Call from the host's event loop; models live in worker processes.
 
     Errors:
         NotFoundError for an unknown model, ValidationError for a handle the
-        pool did not give out.
+        pool did not give out or already took back, ModelUnavailableError
+        (retryable) when a model's worker died or its warm-up failed.
 
     Since:
         1.0
@@ -112,6 +196,7 @@ class PoolManagerPort(Protocol):
 
         Raises:
             NotFoundError: no such model is known to the pool.
+            ModelUnavailableError: the warm-up failed (the cause is in the message).
         """
         ...
 
@@ -119,12 +204,41 @@ class PoolManagerPort(Protocol):
         """Give the model back; raises ValidationError for a handle already released or not the pool's."""
         ...
 
-    async def prewarm(self, model_id: ModelId) -> None:
-        """Start warming the model so a later ``allocate`` hits; returns without waiting for it."""
+    def use(self, model_id: ModelId) -> AbstractAsyncContextManager[ModelHandle]:
+        """``allocate`` on entry and ``release`` on exit, also when the body raises."""
+        ...
+
+    async def call(self, handle: ModelHandle, method: str, payload: Any = None) -> Any:
+        """Run ``method(payload)`` of the loaded model in its worker and return the result.
+
+        Raises:
+            ValidationError: the handle is not held.
+            ModelUnavailableError: the worker died during or before the call (retryable:
+                the pool is replacing it).
+        """
+        ...
+
+    async def prewarm(self, model_id: ModelId, reason: str = "") -> None:
+        """Start warming the model so a later ``allocate`` hits; returns without waiting for it.
+
+        ``reason`` says who predicted the need (``lookahead of run 3f2a...``), for events and status.
+        """
+        ...
+
+    async def unload(self, model_id: ModelId) -> None:
+        """Cool the model now (hot -> cooling -> cold) once its handles are released."""
         ...
 
     async def state(self, model_id: ModelId) -> ModelState:
         """Where the model is in cold -> warming -> hot -> cooling; raises NotFoundError for an unknown model."""
+        ...
+
+    def status(self) -> PoolStatus:
+        """Every known model's state and the pool's counters, without waiting."""
+        ...
+
+    async def close(self) -> None:
+        """Unload every model and stop every worker; safe to call twice."""
         ...
 
 
@@ -286,32 +400,40 @@ class ArtifactStorePort(Protocol):
 
 @runtime_checkable
 class ArbitrationEnginePort(Protocol):
-    """Resource arbitration between competing nodes, so concurrent runs never oversubscribe a GPU or a quota.
+    """Decides who gets scarce resources when runs compete, so none oversubscribes a worker, memory or budget.
+
+    Requests are granted all or nothing, by priority, then weighted fair
+    share between users and runs, within quotas; every wait has an explanation.
 
     Provided by:
-        ``symphony_provide_arbitration_engine``; no builtin provides it yet.
+        ``symphony_provide_arbitration_engine``; builtin: plugin ``arbitration``.
 
     Lifetime:
-        A grant holds its resources from ``acquire`` until ``release`` (or the host stops).
+        A grant holds its resources from ``acquire`` until ``release`` (or the
+        host stops); budget resources (``budget:<name>``) are consumed, not given back.
 
     Threads and processes:
         Call from the host's event loop; need not be thread-safe.
 
     Errors:
-        ValidationError for a request no capacity could ever satisfy or a
-        grant already released.
+        ValidationError for a request no capacity could ever satisfy, an
+        unknown resource or a grant already released; TimeoutError when a
+        request waited past its timeout.
 
     Since:
         1.0
     """
 
-    async def acquire(self, request: ResourceRequest) -> ResourceGrant:
-        """Wait until the resources are free (higher ``priority`` first), then reserve them.
+    async def acquire(self, request: ResourceRequest, on_preempt: Callable[[], None] | None = None) -> ResourceGrant:
+        """Wait until every requested resource is free for this requester, then reserve them all at once.
 
-        Cancelling the waiting task withdraws the request.
+        Cancelling the waiting task withdraws the request.  ``on_preempt`` is
+        called (once) when a ``preemptible`` grant is wanted back; the holder
+        should stop and ``release`` it.
 
         Raises:
-            ValidationError: the request exceeds the total capacity.
+            ValidationError: the request exceeds the total capacity or a quota, or names an unknown resource.
+            TimeoutError: it waited longer than its timeout.
         """
         ...
 
@@ -319,22 +441,53 @@ class ArbitrationEnginePort(Protocol):
         """Free the grant's resources for waiting requests; raises ValidationError for a grant already released."""
         ...
 
+    def explain(self, requester: str) -> WaitExplanation | None:
+        """Why ``requester`` is waiting now (None: it is not waiting)."""
+        ...
+
+    def waiting(self) -> list[WaitExplanation]:
+        """Every waiting request's explanation, in the order they would be granted."""
+        ...
+
+
+class StaleReport(Base, frozen=True):
+    """What is stale now (``report``) or what was reclaimed (``collect``), per source."""
+
+    items: list[StaleItem] = msgspec.field(default_factory=list)
+    #: Source name -> why it could not be asked (the others still report).
+    errors: dict[str, str] = msgspec.field(default_factory=dict)
+    dry_run: bool = False
+
+    @property
+    def size(self) -> int:
+        """Bytes the items free."""
+        return sum(item.size for item in self.items)
+
 
 @runtime_checkable
 class StaleManagerPort(Protocol):
-    """Staleness tracking, so artifacts that no longer reflect their inputs are found and reclaimed.
+    """Finds what is out of date or past its retention, and reclaims it.
+
+    What is stale is each component's to say: it contributes a
+    ``StaleSource`` through ``symphony_stale_sources`` (the builtins: node
+    cache entries whose contribution version, configuration or inputs changed;
+    finished runs' checkpoints and logs past retention; hot models idle past
+    their timeout; artifact chunks nothing references).  Stale marks set with
+    ``mark_stale`` are durable.
 
     Provided by:
-        ``symphony_provide_stale_manager``; no builtin provides it yet.
+        ``symphony_provide_stale_manager``; builtin: plugin ``stale``.
 
     Lifetime:
-        Stale marks are durable, like the artifacts they describe.
+        Stale marks are durable, like the artifacts they describe; a
+        long-lived host (``conductor serve``) collects on a schedule.
 
     Threads and processes:
         Call from the host's event loop; need not be thread-safe.
 
     Errors:
-        DataError when its records cannot be read or written.
+        DataError when its records cannot be read or written; a failing
+        source is reported in ``StaleReport.errors``, not raised.
 
     Since:
         1.0
@@ -348,8 +501,16 @@ class StaleManagerPort(Protocol):
         """Whether the artifact was marked stale (an unknown artifact is not)."""
         ...
 
+    async def report(self) -> StaleReport:
+        """Everything every source finds stale now; changes nothing."""
+        ...
+
+    async def collect(self, dry_run: bool = False) -> StaleReport:
+        """Reclaim what is stale (``dry_run``: only say what would go) and report what was reclaimed."""
+        ...
+
     async def sweep(self) -> int:
-        """Reclaim what is stale and unreferenced; return how many were reclaimed."""
+        """``collect()`` and return how many items were reclaimed."""
         ...
 
 
