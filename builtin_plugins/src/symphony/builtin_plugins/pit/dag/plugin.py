@@ -15,6 +15,7 @@ from symphony.hookspecs import (
     ComponentOptionsSpec,
     ConfigurationError,
     PortUnavailableError,
+    StaleSource,
     ValidationReport,
     Workflow,
     hookimpl,
@@ -99,6 +100,13 @@ def symphony_component_options() -> list[ComponentOptionsSpec]:
 @hookimpl(trylast=True)
 def symphony_provide_dag_tracker(context: HostContext) -> DagTracker:
     return tracker_for(context)
+
+
+@hookimpl
+def symphony_stale_sources(context: HostContext) -> list[StaleSource]:
+    from .stale import dag_stale_sources
+
+    return dag_stale_sources(context)
 
 
 def port_of(context: HostContext, user: str) -> DagTrackerPort:
