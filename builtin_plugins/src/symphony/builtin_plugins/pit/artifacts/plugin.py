@@ -17,6 +17,7 @@ from symphony.hookspecs import (
     ConfigurationError,
     HealthCheck,
     HealthStatus,
+    StaleSource,
     hookimpl,
 )
 from symphony.hookspecs.ports import ArtifactStorePort, HostContext, port_as
@@ -52,6 +53,13 @@ def symphony_provide_artifact_store(context: HostContext) -> ArtifactStore:
         sealer=make_sealer(options.encryption, key_file, os.environ),
         score_signals=signals,
     )
+
+
+@hookimpl
+def symphony_stale_sources(context: HostContext) -> list[StaleSource]:
+    from .stale import artifacts_source
+
+    return [artifacts_source(context)]
 
 
 @hookimpl
