@@ -1,0 +1,545 @@
+"""The builtin ``ArbitrationEnginePort``: all-or-nothing grants by priority, fair share, quotas and budgets.
+
+A decision walks the waiting requests in grant order (:mod:`.queue`) and
+grants the first that fits; requests it passes over may be *reserved* for
+(what they need is set aside so nothing behind them takes it), and every
+request of a higher priority class is.  The walk stops after
+``backfill_depth`` requests, and at once when a resource every waiter needs
+is exhausted, so a release with 1,000 waiters costs a few heap steps.
+docs/arbitration.md states the policy; :mod:`.explain` puts a wait in words.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import math
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Final
+
+from symphony.hookspecs import Event, ValidationError
+from symphony.hookspecs.ports import ResourceGrant, ResourceRequest, WaitExplanation
+
+from .explain import Verdict, explanation, timeout_message
+from .options import BUDGET_PREFIX, Limits
+from .queue import WAITING, FairQueue, Waiter
+
+__all__ = ["ArbitrationEngine", "Metrics"]
+
+_log = logging.getLogger(__name__)
+EPSILON: Final = 1e-9
+SOURCE: Final = "arbitration"
+
+
+@dataclass(slots=True)
+class Metrics:
+    """Counters for the health check: how often requests were granted, waited, timed out, were preempted."""
+
+    grants: int = 0
+    waits: int = 0
+    timeouts: int = 0
+    cancellations: int = 0
+    preemptions: int = 0
+    #: Seconds waited, summed over granted requests that waited, and the longest.
+    wait_seconds: float = 0.0
+    max_wait: float = 0.0
+
+
+@dataclass(slots=True)
+class Held:
+    """A grant not yet released."""
+
+    grant: ResourceGrant
+    request: ResourceRequest
+    need: dict[str, float]
+    on_preempt: Callable[[], None] | None
+    since: float
+    preempting: bool = False
+
+
+@dataclass(slots=True)
+class _Window:
+    """A budget's current fixed window."""
+
+    limit: float
+    period: float
+    ends: float
+
+
+@dataclass(slots=True)
+class Walk:
+    """One walk's state: what is set aside for blocked requests ahead, and by whom."""
+
+    aside: dict[str, float] = field(default_factory=dict)
+    by: dict[str, list[Waiter]] = field(default_factory=dict)
+    #: Blocked requests of the current class not reserved for (set aside when the walk reaches a lower class).
+    pending: list[Waiter] = field(default_factory=list)
+    blocked: list[Waiter] = field(default_factory=list)
+    #: The first requesters walked (for explanations).
+    first: list[str] = field(default_factory=list)
+    priority: int | None = None
+
+
+class ArbitrationEngine:
+    """Grants resources all or nothing; see docs/arbitration.md for who goes first and why."""
+
+    def __init__(
+        self,
+        limits: Limits,
+        *,
+        emit: Callable[[Event], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.limits = limits
+        self._emit = emit
+        self._clock = clock
+        now = clock()
+        self._windows = {name: _Window(b.limit, b.period, now + b.period) for name, b in limits.budgets.items()}
+        self._total = {**limits.capacity, **{name: b.limit for name, b in limits.budgets.items()}}
+        self._free = dict(self._total)
+        self._queue = FairQueue(limits.weights)
+        self._needers: dict[str, int] = dict.fromkeys(self._total, 0)
+        self._held: dict[str, Held] = {}
+        self._held_user: dict[str, dict[str, float]] = {}
+        self._held_run: dict[str, dict[str, float]] = {}
+        self._by_requester: dict[str, list[Waiter]] = {}
+        self._ids = itertools.count(1)
+        self._dispatching = False
+        self._refill_timer: asyncio.TimerHandle | None = None
+        self._refill_at = 0.0
+        self.metrics = Metrics()
+
+    # -- the port ---------------------------------------------------------------------------------
+
+    async def acquire(self, request: ResourceRequest, on_preempt: Callable[[], None] | None = None) -> ResourceGrant:
+        """Wait until every requested resource is free for this requester, then reserve them all at once."""
+        need = self._validate(request)
+        cost = max((amount / self._total[name] for name, amount in need.items()), default=0.0)
+        now = self._clock()
+        self._refill(now)
+        waiter = Waiter(request, need, cost, now, on_preempt)
+        if not self._queue and self._verdict(waiter, None) is None:
+            self._queue.charge(request, cost)
+            return self._take(waiter, waited=0.0)
+        loop = asyncio.get_running_loop()
+        waiter.future = loop.create_future()
+        self._enqueue(waiter)
+        self._dispatch()
+        if waiter.future.done():
+            return waiter.future.result()  # type: ignore[no-any-return]
+        self.metrics.waits += 1
+        self._publish("arbitration.waiting", request, position=len(self._queue))
+        timeout = request.timeout if request.timeout is not None else self.limits.timeout
+        if timeout is not None:
+            waiter.timer = loop.call_later(timeout, self._expire, waiter, timeout)
+        try:
+            grant: ResourceGrant = await waiter.future
+        except asyncio.CancelledError:
+            if waiter.state == WAITING:
+                self._withdraw(waiter)
+                self.metrics.cancellations += 1
+                self._dispatch()
+            elif waiter.future.done() and not waiter.future.cancelled() and waiter.future.exception() is None:
+                self._give_back(waiter.future.result())  # granted as the task was cancelled: nobody holds it
+            raise
+        return grant
+
+    async def release(self, grant: ResourceGrant) -> None:
+        """Free the grant's resources (budgets stay consumed) and grant what now fits."""
+        self._give_back(grant)
+
+    def explain(self, requester: str) -> WaitExplanation | None:
+        """Why ``requester`` waits now (its earliest request, if it has several), or None."""
+        if requester not in self._by_requester:
+            return None
+        for waiter, verdict, walk, ahead in self._walk_all():
+            if waiter.request.requester == requester:
+                return explanation(self, waiter, verdict, walk, ahead)
+        return None
+
+    def waiting(self) -> list[WaitExplanation]:
+        """Every waiting request's explanation, in the order the engine would grant them."""
+        return [explanation(self, w, verdict, walk, ahead) for w, verdict, walk, ahead in self._walk_all()]
+
+    # -- read by explanations, status and tests ------------------------------------------------------
+
+    def now(self) -> float:
+        return self._clock()
+
+    def total(self, resource: str) -> float:
+        return self._total[resource]
+
+    def free(self, resource: str) -> float:
+        return self._free[resource]
+
+    def holders(self, resource: str) -> Iterator[Held]:
+        """Grants holding some of ``resource``, oldest first."""
+        return (held for held in self._held.values() if held.need.get(resource, 0.0) > 0)
+
+    def held_by(self, kind: str, who: str) -> dict[str, float]:
+        return (self._held_user if kind == "user" else self._held_run).get(who, {})
+
+    def quota_of(self, kind: str, who: str) -> dict[str, float]:
+        quotas = self.limits.user_quotas if kind == "user" else self.limits.run_quotas
+        return quotas.get(who) or quotas.get("*") or {}
+
+    def refills_in(self, resource: str) -> float:
+        """Seconds until budget ``resource`` is refilled."""
+        return max(0.0, self._windows[resource].ends - self._clock())
+
+    def status(self) -> dict[str, object]:
+        """Capacity, free amounts, holders and waiters, for the health check and ``symphony arbitration status``."""
+        return {
+            "capacity": dict(self._total),
+            "free": dict(self._free),
+            "holders": [
+                {"requester": h.request.requester, "resources": h.need, "priority": h.request.priority}
+                for h in self._held.values()
+            ],
+            "waiting": len(self._queue),
+        }
+
+    def refill(self) -> None:
+        """Start any budget window that is due by the clock and grant what now fits (the refill timer calls this)."""
+        self._refill_timer = None
+        self._refill(self._clock())
+        self._dispatch()
+
+    # -- validation -------------------------------------------------------------------------------------
+
+    def _validate(self, request: ResourceRequest) -> dict[str, float]:
+        who = request.description or repr(request.requester)
+        if not isinstance(request.resources, dict):
+            raise ValidationError(f"Request of {who}: resources must be a table of name -> amount.")
+        need: dict[str, float] = {}
+        problems: list[str] = []
+        for name, amount in request.resources.items():
+            if name not in self._total:
+                problems.append(
+                    f"unknown resource {name!r} (known: {', '.join(sorted(self._total))}; declare others in"
+                    " [components.arbitration.options] capacity or budgets)"
+                )
+            elif isinstance(amount, bool) or not isinstance(amount, int | float) or not math.isfinite(amount):
+                problems.append(f"{name} = {amount!r} is not a finite number")
+            elif amount < 0:
+                problems.append(f"{name} = {amount!r} is negative")
+            elif amount > self._total[name] + EPSILON:
+                problems.append(
+                    f"{name} = {amount:g} exceeds the total capacity {self._total[name]:g} (it could never be granted)"
+                )
+            elif amount > 0:
+                need[name] = float(amount)
+        for kind, whom in (("user", request.user), ("run", request.run_id)):
+            if kind == "run" and not whom:
+                continue
+            for name, limit in self.quota_of(kind, whom).items():
+                if need.get(name, 0.0) > limit + EPSILON:
+                    problems.append(f"{name} = {need[name]:g} exceeds {kind} {whom!r}'s quota of {limit:g}")
+        timeout = request.timeout
+        if timeout is not None and (not isinstance(timeout, int | float) or not math.isfinite(timeout) or timeout <= 0):
+            problems.append(f"timeout = {timeout!r} must be a positive number of seconds")
+        if problems:
+            raise ValidationError(f"Request of {who} cannot be granted: {'; '.join(problems)}.")
+        return need
+
+    # -- deciding ---------------------------------------------------------------------------------------------
+
+    def _verdict(self, waiter: Waiter, walk: Walk | None) -> Verdict | None:
+        """None when ``waiter`` may be granted now, else what stops it."""
+        request = waiter.request
+        for kind, whom in (("user", request.user), ("run", request.run_id)):
+            quota = self.quota_of(kind, whom) if (kind == "user" or whom) else {}
+            if quota:
+                held = self.held_by(kind, whom)
+                for name, amount in waiter.need.items():
+                    limit = quota.get(name)
+                    if limit is not None and held.get(name, 0.0) + amount > limit + EPSILON:
+                        return Verdict("quota", name, kind, whom)
+        free = self._free
+        aside = walk.aside if walk is not None else {}
+        blocked: Verdict | None = None
+        for name, amount in waiter.need.items():
+            if free[name] + EPSILON < amount:
+                kind = "budget" if name.startswith(BUDGET_PREFIX) else "capacity"
+                if kind == "budget":
+                    return Verdict("budget", name)
+                blocked = blocked or Verdict("capacity", name)
+            elif blocked is None and aside and free[name] - aside.get(name, 0.0) + EPSILON < amount:
+                blocked = Verdict("aside", name)
+        return blocked
+
+    def _dispatch(self) -> None:
+        """Grant waiting requests, in order, while one fits."""
+        if self._dispatching:
+            return
+        self._dispatching = True
+        try:
+            self._refill(self._clock())
+            while self._queue and self._grant_one():
+                pass
+        finally:
+            self._dispatching = False
+        self._arm_refill()
+
+    def _exhausted(self) -> bool:
+        """Whether a resource every waiter needs is used up, so nothing can be granted."""
+        live = self._queue.live
+        free = self._free
+        return any(count == live and free[name] <= EPSILON for name, count in self._needers.items())
+
+    def _grant_one(self) -> bool:
+        if self._exhausted():
+            for waiter in itertools.islice(self._queue, 1):  # the head may still preempt lower priorities
+                self._maybe_preempt(waiter)
+            return False
+        walk = Walk()
+        depth = self.limits.backfill_depth
+        for seen, waiter in enumerate(self._queue, 1):
+            verdict = self._step(waiter, walk)
+            if verdict is None:
+                for ahead in walk.blocked:
+                    ahead.passed += 1
+                self._grant(waiter)
+                return True
+            if seen >= depth:
+                break
+        return False
+
+    def _step(self, waiter: Waiter, walk: Walk) -> Verdict | None:
+        """Judge one waiter in walk order, setting aside for it when it is blocked and owed."""
+        priority = waiter.request.priority
+        if walk.priority != priority:
+            for earlier in walk.pending:  # a lower class never takes what a higher one waits for
+                self._set_aside(earlier, walk)
+            walk.pending = []
+            walk.blocked = []
+            walk.priority = priority
+        verdict = self._verdict(waiter, walk)
+        if verdict is None or verdict.rule == "quota":
+            return verdict
+        if verdict.rule == "capacity":
+            self._maybe_preempt(waiter)
+        if self._reserved(waiter):
+            self._set_aside(waiter, walk)
+        else:
+            walk.pending.append(waiter)
+        walk.blocked.append(waiter)
+        return verdict
+
+    def _reserved(self, waiter: Waiter) -> bool:
+        limits = self.limits
+        return waiter.passed >= limits.reserve_after or self._clock() - waiter.since >= limits.reserve_seconds
+
+    def _set_aside(self, waiter: Waiter, walk: Walk) -> None:
+        lacks_budget = any(
+            self._free[name] + EPSILON < amount
+            for name, amount in waiter.need.items()
+            if name.startswith(BUDGET_PREFIX)
+        )
+        for name, amount in waiter.need.items():
+            if lacks_budget and not name.startswith(BUDGET_PREFIX):
+                continue  # it cannot run before the refill: holding slots idle for it would help nobody
+            walk.aside[name] = walk.aside.get(name, 0.0) + amount
+            walk.by.setdefault(name, []).append(waiter)
+
+    def _walk_all(self) -> Iterator[tuple[Waiter, Verdict | None, Walk, int]]:
+        """Every waiter in order with what would stop it now (None: it fits but is beyond the backfill window)."""
+        walk = Walk()
+        for ahead, waiter in enumerate(self._queue):
+            verdict = self._judge(waiter, walk)
+            yield waiter, verdict, walk, ahead
+            if len(walk.first) < 5:
+                walk.first.append(waiter.request.requester)
+
+    def _judge(self, waiter: Waiter, walk: Walk) -> Verdict | None:
+        """As ``_step`` without side effects on waiters (no preemption, no passing)."""
+        priority = waiter.request.priority
+        if walk.priority != priority:
+            for earlier in walk.pending:
+                self._set_aside(earlier, walk)
+            walk.pending = []
+            walk.priority = priority
+        verdict = self._verdict(waiter, walk)
+        if verdict is not None and verdict.rule != "quota":
+            if self._reserved(waiter):
+                self._set_aside(waiter, walk)
+            else:
+                walk.pending.append(waiter)
+        return verdict
+
+    # -- preemption -------------------------------------------------------------------------------------------
+
+    def _maybe_preempt(self, waiter: Waiter) -> None:
+        """Ask preemptible lower-priority holders to give back what ``waiter`` lacks, once, if that would suffice."""
+        if waiter.asked_preemption:
+            return
+        priority = waiter.request.priority
+        lacking = {
+            name: amount - self._free[name]
+            for name, amount in waiter.need.items()
+            if amount > self._free[name] + EPSILON and not name.startswith(BUDGET_PREFIX)
+        }
+        if not lacking:
+            return
+        candidates = sorted(
+            (h for h in self._held.values() if h.request.preemptible and h.request.priority < priority),
+            key=lambda h: (h.request.priority, -h.since),
+        )
+        chosen: list[Held] = []
+        for held in candidates:
+            if all(amount <= EPSILON for amount in lacking.values()):
+                break
+            if any(held.need.get(name, 0.0) > 0 for name in lacking):
+                if not held.preempting:
+                    chosen.append(held)
+                for name in lacking:
+                    lacking[name] -= held.need.get(name, 0.0)
+        if any(amount > EPSILON for amount in lacking.values()):
+            return  # preempting would not be enough: take nothing from anyone
+        waiter.asked_preemption = True
+        for held in chosen:
+            held.preempting = True
+            self.metrics.preemptions += 1
+            self._publish(
+                "arbitration.preempted", held.request, grant_id=held.grant.grant_id, by=waiter.request.requester
+            )
+            if held.on_preempt is not None:
+                try:
+                    held.on_preempt()
+                except Exception:  # a holder's callback must not break the decision for everyone else
+                    _log.exception("on_preempt of %s raised", held.request.requester)
+
+    # -- state changes ---------------------------------------------------------------------------------------
+
+    def _enqueue(self, waiter: Waiter) -> None:
+        self._queue.push(waiter)
+        for name in waiter.need:
+            self._needers[name] += 1
+        self._by_requester.setdefault(waiter.request.requester, []).append(waiter)
+
+    def _unlist(self, waiter: Waiter) -> None:
+        for name in waiter.need:
+            self._needers[name] -= 1
+        if waiter.timer is not None:
+            waiter.timer.cancel()
+        same = self._by_requester[waiter.request.requester]
+        same.remove(waiter)
+        if not same:
+            del self._by_requester[waiter.request.requester]
+
+    def _withdraw(self, waiter: Waiter) -> None:
+        self._queue.remove(waiter)
+        self._unlist(waiter)
+
+    def _grant(self, waiter: Waiter) -> None:
+        self._queue.grant(waiter)
+        self._unlist(waiter)
+        waited = self._clock() - waiter.since
+        grant = self._take(waiter, waited)
+        self.metrics.wait_seconds += waited
+        self.metrics.max_wait = max(self.metrics.max_wait, waited)
+        assert waiter.future is not None
+        waiter.future.set_result(grant)
+
+    def _take(self, waiter: Waiter, waited: float) -> ResourceGrant:
+        """Reserve ``waiter``'s resources and record the grant."""
+        request = waiter.request
+        free = self._free
+        for name, amount in waiter.need.items():
+            free[name] -= amount
+        self._count(self._held_user, request.user, waiter.need, 1)
+        if request.run_id:
+            self._count(self._held_run, request.run_id, waiter.need, 1)
+        grant = ResourceGrant(grant_id=f"{next(self._ids)}", requester=request.requester, resources=dict(waiter.need))
+        self._held[grant.grant_id] = Held(grant, request, waiter.need, waiter.on_preempt, self._clock())
+        self.metrics.grants += 1
+        self._publish("arbitration.granted", request, grant_id=grant.grant_id, waited=waited)
+        return grant
+
+    def _give_back(self, grant: ResourceGrant) -> None:
+        held = self._held.pop(getattr(grant, "grant_id", None), None)  # type: ignore[arg-type]
+        if held is None:
+            raise ValidationError(
+                f"Grant {getattr(grant, 'grant_id', grant)!r} of {getattr(grant, 'requester', '?')!r} was already"
+                " released or was not given out by this engine."
+            )
+        free = self._free
+        for name, amount in held.need.items():
+            if not name.startswith(BUDGET_PREFIX):  # budgets are consumed, not returned
+                free[name] += amount
+        request = held.request
+        self._count(self._held_user, request.user, held.need, -1)
+        if request.run_id:
+            self._count(self._held_run, request.run_id, held.need, -1)
+        self._dispatch()
+
+    @staticmethod
+    def _count(table: dict[str, dict[str, float]], who: str, need: dict[str, float], sign: int) -> None:
+        held = table.setdefault(who, {})
+        for name, amount in need.items():
+            left = held.get(name, 0.0) + sign * amount
+            if left > EPSILON:
+                held[name] = left
+            else:
+                held.pop(name, None)
+        if not held:
+            del table[who]
+
+    def _expire(self, waiter: Waiter, timeout: float) -> None:
+        if waiter.state != WAITING or waiter.future is None or waiter.future.done():
+            return
+        message = self._timeout_message(waiter, timeout)
+        self._withdraw(waiter)
+        self.metrics.timeouts += 1
+        self._publish("arbitration.timeout", waiter.request, waited=self._clock() - waiter.since, reason=message)
+        waiter.future.set_exception(TimeoutError(message))
+        self._dispatch()
+
+    def _timeout_message(self, waiter: Waiter, timeout: float) -> str:
+        for candidate, verdict, walk, ahead in self._walk_all():
+            if candidate is waiter:
+                return timeout_message(explanation(self, waiter, verdict, walk, ahead), timeout)
+        return f"{waiter.request.requester} timed out after {timeout:g} s"
+
+    # -- budgets ----------------------------------------------------------------------------------------------
+
+    def _refill(self, now: float) -> None:
+        for name, window in self._windows.items():
+            if now >= window.ends:
+                self._free[name] = window.limit
+                window.ends = now + window.period - (now - window.ends) % window.period
+
+    def _arm_refill(self) -> None:
+        """Wake at the next window's start when a request waits on a budget."""
+        if not self._queue:
+            return
+        due = [w.ends for name, w in self._windows.items() if self._needers[name]]
+        if not due or (self._refill_timer is not None and self._refill_at <= min(due)):
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        if self._refill_timer is not None:
+            self._refill_timer.cancel()
+        self._refill_at = min(due)
+        self._refill_timer = loop.call_later(max(0.0, self._refill_at - self._clock()), self.refill)
+
+    def _publish(self, topic: str, request: ResourceRequest, **data: object) -> None:
+        if self._emit is None:
+            return
+        payload = {
+            "requester": request.requester,
+            "resources": dict(request.resources),
+            "priority": request.priority,
+            "user": request.user,
+            "run_id": request.run_id,
+            **data,
+        }
+        try:
+            self._emit(Event(topic=topic, source=SOURCE, data=payload))
+        except Exception:  # a failing subscriber must not break a decision
+            _log.exception("publishing %s failed", topic)

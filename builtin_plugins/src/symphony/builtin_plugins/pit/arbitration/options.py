@@ -1,0 +1,165 @@
+"""``[components.arbitration.options]``: capacities, budgets, quotas, weights and the queue's rules.
+
+Parsed once into :class:`Limits`, the plain numbers the engine works with, so a
+typo or an impossible value is a ConfigurationError when the port is provided,
+never a wait that cannot end.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Final
+
+import msgspec
+
+from symphony.hookspecs import ConfigurationError
+
+__all__ = ["BUILTIN_RESOURCES", "ArbitrationOptions", "BudgetOptions", "Limits", "parse_amount"]
+
+#: Resources every engine knows; the builtins' callers use these names (slots: node slots, memory: bytes,
+#: models: warm model instances).
+BUILTIN_RESOURCES: Final = ("slots", "memory", "models")
+BUDGET_PREFIX: Final = "budget:"
+_SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([KMGT]i?B|B)?\s*$", re.IGNORECASE)
+_UNITS: Final = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
+_UNITS.update({"kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40})
+
+Amount = float | str
+
+
+class BudgetOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """One budget: ``limit`` units may be consumed per ``period`` seconds (a fixed window)."""
+
+    limit: Annotated[float, msgspec.Meta(gt=0)]
+    period: Annotated[float, msgspec.Meta(gt=0)] = 60.0
+
+
+class ArbitrationOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The engine's settings; every field has a default, so an empty table is a working engine."""
+
+    #: Resource name -> total, e.g. ``{slots = 8, memory = "16GiB", gpu = 1}``; slots, memory and models
+    #: always exist (defaults: 2 x CPUs, 80% of physical RAM, 256).
+    capacity: dict[str, Amount] = msgspec.field(default_factory=dict)
+    #: Budget name -> limit per period; requested as ``budget:<name>``, consumed (not returned on release).
+    budgets: dict[str, BudgetOptions] = msgspec.field(default_factory=dict)
+    #: ``"user:<name>"``, ``"user:*"``, ``"run:<id>"`` or ``"run:*"`` -> the most it may hold at once of each resource.
+    quotas: dict[str, dict[str, Amount]] = msgspec.field(default_factory=dict)
+    #: User -> fair-share weight (default 1): a user of weight 2 gets twice the share of one of weight 1.
+    weights: dict[str, Annotated[float, msgspec.Meta(gt=0)]] = msgspec.field(default_factory=dict)
+    #: Seconds a request waits before a TimeoutError when it sets no timeout (none: it waits until granted).
+    timeout: Annotated[float, msgspec.Meta(gt=0)] | None = None
+    #: A blocked request is reserved for (nothing it needs is given to requests behind it) once this many
+    #: grants have passed it...
+    reserve_after: Annotated[int, msgspec.Meta(ge=0)] = 16
+    #: ...or once it has waited this many seconds.
+    reserve_seconds: Annotated[float, msgspec.Meta(ge=0)] = 30.0
+    #: How many waiting requests one decision looks at, in queue order, for one that fits (backfilling).
+    backfill_depth: Annotated[int, msgspec.Meta(ge=1)] = 32
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> ArbitrationOptions:
+        try:
+            return msgspec.convert(dict(options), cls)
+        except msgspec.ValidationError as error:
+            where = str(error).replace("`$.", "`components.arbitration.options.")
+            raise ConfigurationError(
+                f"Invalid arbitration options in [components.arbitration.options]: {where}."
+            ) from None
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """A budget as the engine counts it: ``limit`` per fixed window of ``period`` seconds."""
+
+    limit: float
+    period: float
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Validated numbers: what exists (capacity, budgets), who may hold how much (quotas), and the queue's rules."""
+
+    capacity: dict[str, float]
+    budgets: dict[str, Budget] = field(default_factory=dict)
+    user_quotas: dict[str, dict[str, float]] = field(default_factory=dict)
+    run_quotas: dict[str, dict[str, float]] = field(default_factory=dict)
+    weights: dict[str, float] = field(default_factory=dict)
+    timeout: float | None = None
+    reserve_after: int = 16
+    reserve_seconds: float = 30.0
+    backfill_depth: int = 32
+
+    @classmethod
+    def of(cls, options: ArbitrationOptions) -> Limits:
+        """Resolve sizes and defaults; raises ConfigurationError naming the bad key."""
+        capacity = default_capacity()
+        for name, value in options.capacity.items():
+            if name.startswith(BUDGET_PREFIX) or not name.strip():
+                raise ConfigurationError(
+                    f"components.arbitration.options.capacity: {name!r} is not a resource name;"
+                    " declare budgets under `budgets`, e.g. budgets = {openai-tokens = {limit = 100000, period = 60}}."
+                )
+            capacity[name] = parse_amount(value, f"components.arbitration.options.capacity.{name}")
+        budgets = {f"{BUDGET_PREFIX}{name}": Budget(b.limit, b.period) for name, b in options.budgets.items()}
+        known = set(capacity)
+        user_quotas: dict[str, dict[str, float]] = {}
+        run_quotas: dict[str, dict[str, float]] = {}
+        for key, amounts in options.quotas.items():
+            kind, _, who = key.partition(":")
+            if kind not in ("user", "run") or not who:
+                raise ConfigurationError(
+                    f"components.arbitration.options.quotas: key {key!r} must be 'user:<name>', 'user:*',"
+                    " 'run:<id>' or 'run:*'."
+                )
+            parsed: dict[str, float] = {}
+            for resource, value in amounts.items():
+                where = f"components.arbitration.options.quotas.{key!r}.{resource}"
+                if resource not in known:
+                    raise ConfigurationError(
+                        f"{where}: unknown resource {resource!r};"
+                        f" quotas apply to held resources: {', '.join(sorted(known))}."
+                    )
+                parsed[resource] = parse_amount(value, where)
+            (user_quotas if kind == "user" else run_quotas)[who] = parsed
+        return cls(
+            capacity=capacity,
+            budgets=budgets,
+            user_quotas=user_quotas,
+            run_quotas=run_quotas,
+            weights=dict(options.weights),
+            timeout=options.timeout,
+            reserve_after=options.reserve_after,
+            reserve_seconds=options.reserve_seconds,
+            backfill_depth=options.backfill_depth,
+        )
+
+
+def default_capacity() -> dict[str, float]:
+    """slots = 2 x CPUs, memory = 80% of physical RAM, models = 256."""
+    import psutil
+
+    return {
+        "slots": float(2 * (os.cpu_count() or 1)),
+        "memory": float(int(psutil.virtual_memory().total * 0.8)),
+        "models": 256.0,
+    }
+
+
+def parse_amount(value: Amount, where: str) -> float:
+    """A non-negative finite number, or a size such as ``"4GiB"`` / ``"512MB"`` in bytes."""
+    if isinstance(value, str):
+        match = _SIZE.match(value)
+        if match is None:
+            raise ConfigurationError(
+                f'{where}: {value!r} is not an amount; use a number or a size such as "4GiB", "512MiB", "2GB".'
+            )
+        number = float(match.group(1)) * _UNITS[(match.group(2) or "B").lower()]
+    else:
+        number = float(value)
+    if not math.isfinite(number) or number < 0:
+        raise ConfigurationError(f"{where}: {value!r} must be a finite amount >= 0.")
+    return number
