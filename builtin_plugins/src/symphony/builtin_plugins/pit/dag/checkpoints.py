@@ -75,6 +75,8 @@ class RunRecord(_Base):
     metrics: Mapped[bytes | None] = mapped_column(LargeBinary)  # MessagePack run totals
     failure_category: Mapped[str | None]  # the failed node's error category (data.validation: bad input)
     parent_id: Mapped[str | None]  # the run this one retries (`symphony runs retry`)
+    waiting: Mapped[bytes | None] = mapped_column(LargeBinary)  # MessagePack: node -> why it waits for resources
+    prewarmed: Mapped[bytes | None] = mapped_column(LargeBinary)  # MessagePack: models its lookahead prewarmed
 
 
 class NodeRecord(_Base):

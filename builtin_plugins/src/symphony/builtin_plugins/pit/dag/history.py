@@ -58,15 +58,25 @@ def _node_json(node: NodeRecord) -> dict[str, Any]:
     }
 
 
+def _pending(node_id: str, waiting: Mapping[str, Any]) -> dict[str, Any]:
+    """A node with no result yet: waiting for resources (and why), or pending."""
+    if node_id in waiting:
+        return {"state": "waiting", "waiting": waiting[node_id]}
+    return {"state": "pending"}
+
+
 def _show_json(tracker: DagTracker, record: RunRecord, nodes: Mapping[str, NodeRecord]) -> dict[str, Any]:
     document = msgspec.msgpack.decode(record.document, type=Workflow)
     totals = tracker.totals(record)
+    state = _state(tracker, record)
+    # Waits are the running process's view: an ended or interrupted run waits for nothing.
+    waiting = msgspec.msgpack.decode(record.waiting) if record.waiting and state == "running" else {}
     return {
         "run_id": record.id,
         "parent_id": record.parent_id,
         "workflow_id": record.workflow_id,
         "workflow_name": record.workflow_name,
-        "state": _state(tracker, record),
+        "state": state,
         "created_at": record.created_at,
         "finished_at": record.finished_at,
         "error": record.error,
@@ -74,8 +84,9 @@ def _show_json(tracker: DagTracker, record: RunRecord, nodes: Mapping[str, NodeR
         "inputs": msgspec.msgpack.decode(record.inputs),
         "outputs": None if record.outputs is None else msgspec.msgpack.decode(record.outputs),
         "metrics": None if totals is None else msgspec.to_builtins(totals),
+        "prewarmed": [] if record.prewarmed is None else msgspec.msgpack.decode(record.prewarmed),
         "nodes": {
-            node_id: _node_json(nodes[node_id]) if node_id in nodes else {"state": "pending"}
+            node_id: _node_json(nodes[node_id]) if node_id in nodes else _pending(node_id, waiting)
             for node_id in document.nodes
         },
     }
@@ -99,6 +110,9 @@ def _print_show(record: RunRecord, document: dict[str, Any]) -> None:
         if node["state"] == "pending":
             click.echo(f"  {node_id:<20} pending")
             continue
+        if node["state"] == "waiting":
+            click.echo(f"  {node_id:<20} {'waiting':<10} {'':>8} {'':>9} {'':>9}  {node['waiting']['message']}")
+            continue
         note = node["error"] or ("cached" if node["cached"] else node["detail"] or "")
         click.echo(
             f"  {node_id:<20} {node['state']:<10} {node['attempts']:>8} {node['queue_wait'] * 1000:>9.2f}"
@@ -112,6 +126,8 @@ def _print_show(record: RunRecord, document: dict[str, Any]) -> None:
             f" queue {metrics['queue_wait'] * 1000:.2f} ms, run {metrics['run_time'] * 1000:.2f} ms,"
             f" wall {metrics['wall_time'] * 1000:.2f} ms"
         )
+    for warmed in document["prewarmed"]:
+        click.echo(f"prewarmed model {warmed['model']} for node {warmed['node']} at {_when(warmed['at'])}")
     produced = {node_id: node["outputs"] for node_id, node in document["nodes"].items() if node.get("outputs")}
     if produced:
         click.echo("node outputs (cut short; --json has them whole):")

@@ -10,13 +10,15 @@ __all__ = ["NodeMetrics", "RunMetrics", "totals"]
 
 
 class NodeMetrics(msgspec.Struct, kw_only=True):
-    """One node: seconds waiting ready for a slot, seconds running (all attempts), attempts made."""
+    """One node: seconds waiting ready for a slot (and for its resources), seconds running, attempts made."""
 
     state: str = "pending"
     queue_wait: float = 0.0
     run_time: float = 0.0
     attempts: int = 0
     cached: bool = False
+    #: Attempts the arbitration engine took the slot back from (queued again, not counted as attempts).
+    preemptions: int = 0
 
     @property
     def retries(self) -> int:

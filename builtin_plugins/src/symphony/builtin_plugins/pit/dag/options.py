@@ -68,6 +68,12 @@ class TrackerOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     executor: Literal["local", "dask"] = "local"
     #: The cluster of the ``dask`` executor.
     dask: DaskOptions = msgspec.field(default_factory=DaskOptions)
+    #: Levels of the workflow ahead of the running ones whose instruments' models are prewarmed (0: none).
+    lookahead: Annotated[int, msgspec.Meta(ge=0)] = 2
+    #: Whom the arbitration engine counts runs against (fair share, quotas); none: the OS user's name.
+    user: str | None = None
+    #: Arbitration priority of every node without its own ``config.run.priority``.
+    priority: int = 0
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> TrackerOptions:
@@ -79,7 +85,7 @@ class TrackerOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
 
 
 class NodeOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """A node's ``config.run``: retries, timeout and caching (defaults from the component's retry_policy)."""
+    """A node's ``config.run``: retries, timeout, caching and what it asks the arbitration engine for."""
 
     attempts: Annotated[int, msgspec.Meta(ge=1)] | None = None
     backoff: Annotated[float, msgspec.Meta(ge=0)] | None = None
@@ -91,6 +97,19 @@ class NodeOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     timeout: Annotated[float, msgspec.Meta(gt=0)] | None = None
     #: Reuse the outputs of an earlier successful execution with the same cache key.
     cache: bool = False
+    #: What one attempt needs from the arbitration engine besides its slot, e.g. ``{memory = 2e9}``.
+    resources: dict[str, float] = msgspec.field(default_factory=dict)
+    #: Arbitration priority (higher first); none: the tracker's ``priority``.
+    priority: int | None = None
+    #: The engine may take the slot back for a higher priority: the attempt is cancelled and queued again.
+    preemptible: bool = False
+    #: Seconds to wait for the resources before the node fails; none: the engine's setting.
+    queue_timeout: Annotated[float, msgspec.Meta(gt=0)] | None = None
+
+    def __post_init__(self) -> None:
+        for name, amount in self.resources.items():
+            if not name or amount < 0:
+                raise ValueError(f"resources.{name or '<empty>'} = {amount:g}: give a resource name and an amount >= 0")
 
     def policy(self, default: RetryPolicy) -> RetryPolicy:
         """The retry policy: this node's values over the component's."""

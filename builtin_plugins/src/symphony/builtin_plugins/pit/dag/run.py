@@ -22,11 +22,19 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from symphony.hookspecs import INPUTS_NODE, ControlNode, DataEdge, Event, Invocation, RetryPolicy
-from symphony.hookspecs.ports import ArtifactStorePort
+from symphony.hookspecs.ports import (
+    ArbitrationEnginePort,
+    ArtifactStorePort,
+    PoolManagerPort,
+    ResourceGrant,
+    WaitExplanation,
+)
 
+from .admission import Admission, describe_wait
 from .cache import cache_key, contribution_version
 from .checkpoints import CheckpointStore, NodeResult
 from .executor import Executor, NodeTask, is_blocking
+from .lookahead import Lookahead
 from .metrics import NodeMetrics, RunMetrics, totals
 from .nodes import Implementations, control_outputs
 from .options import NodeOptions, TrackerOptions, node_options, split_config
@@ -42,6 +50,23 @@ Sink = Callable[[Event], None]
 _SOURCE = "dag"
 #: Lineage entries recorded per transaction; a run records what is left when it ends.
 _LINEAGE_BATCH = 256
+
+
+class _Preempted(Exception):
+    """The arbitration engine took a preemptible attempt's grant back: the attempt is queued again."""
+
+
+@dataclass(slots=True)
+class _Preemption:
+    """One preemptible attempt: whether the engine asked for its grant back, and the call to cancel then."""
+
+    fired: bool = False
+    call: asyncio.Future[Any] | None = None
+
+    def __call__(self) -> None:
+        self.fired = True
+        if self.call is not None:
+            self.call.cancel()
 
 
 class RunResult(msgspec.Struct, kw_only=True):
@@ -71,6 +96,7 @@ class _Prepared:
     runtime: str
     extension: str | None
     version: str | None  # the contributing distribution's, part of the cache key and the lineage
+    models: tuple[str, ...]  # an instrument's pool models, prewarmed by the lookahead
 
 
 @dataclass(slots=True)
@@ -99,6 +125,9 @@ class Run:
         retry: RetryPolicy,
         sinks: list[Sink],
         restored: Mapping[str, tuple[Mapping[str, Any] | None, NodeResult]] | None = None,
+        arbitration: ArbitrationEnginePort | None = None,
+        pool: Callable[[], PoolManagerPort | None] | None = None,
+        user: str = "",
     ) -> None:
         self.run_id = run_id
         self.plan = plan
@@ -142,6 +171,18 @@ class Run:
         self._scheduled = False
         self._crash: BaseException | None = None
         self._started = 0.0
+        self.admission = (
+            None
+            if arbitration is None
+            else Admission(arbitration, run_id, user=user, priority=options.priority, on_wait=self._waiting)
+        )
+        #: Nodes waiting for resources now -> the engine's explanation (as recorded for `runs show`).
+        self.waiting: dict[str, dict[str, Any]] = {}
+        self.pool: PoolManagerPort | None = None
+        self.lookahead = self._lookahead(pool) if pool is not None else None
+        #: Models the lookahead prewarmed: model, node, when and why (as recorded for `runs show`).
+        self.prewarmed: list[dict[str, Any]] = []
+        self._prewarming: set[asyncio.Task[None]] = set()
 
     @staticmethod
     def _prepare(node_id: str, node: Any, implementations: Implementations) -> _Prepared:
@@ -162,7 +203,16 @@ class Run:
             runtime=spec.runtime,
             extension=spec.extension,
             version=contribution_version(plugin, spec.extension),
+            models=tuple(getattr(spec, "models", ())),
         )
+
+    def _lookahead(self, pool: Callable[[], PoolManagerPort | None]) -> Lookahead | None:
+        """The run's lookahead, when it has instruments that use models and a pool serves them."""
+        models = {node_id: p.models for node_id, p in self.prepared.items() if p.kind == "instrument" and p.models}
+        if not models or self.options.lookahead == 0:
+            return None
+        self.pool = pool()  # asked only now: a run without models never loads the pool
+        return None if self.pool is None else Lookahead(self.plan, models, self.options.lookahead)
 
     # -- events ---------------------------------------------------------------------
 
@@ -187,6 +237,8 @@ class Run:
             ready, _ = self.scheduler.start()
             self._enqueue(ready)
             self._announce(ready)
+            if self.lookahead is not None:
+                self._prewarm()
             self._step()
             while self._tasks or self._done:
                 await self._wake.wait()
@@ -204,6 +256,8 @@ class Run:
         finally:
             if watcher is not None:
                 watcher.cancel()
+            for prewarming in self._prewarming:
+                prewarming.cancel()
         return self._finish()
 
     def _step(self) -> None:
@@ -247,6 +301,8 @@ class Run:
                 self.failure = self.failure or done.failure
                 continue
             metrics.state = "succeeded"
+            if self.lookahead is not None:
+                self.lookahead.finished(done.node_id)
             if done.node_id in self.wanted and done.outputs is not None:
                 self.outputs[done.node_id] = done.outputs
             ready, newly_skipped = self.scheduler.finished(done.node_id, done.outputs)
@@ -254,6 +310,8 @@ class Run:
             became_ready += ready
         for node_id in skipped:
             self.metrics[node_id].state = "skipped"
+            if self.lookahead is not None:
+                self.lookahead.finished(node_id)
             if node_id in self.restored:
                 continue
             save.append(NodeResult(node_id=node_id, state="skipped"))
@@ -274,6 +332,8 @@ class Run:
                 self.emit("node.skipped", node=node_id)
         self._enqueue(became_ready)
         self._announce(became_ready)
+        if self.lookahead is not None:
+            self._prewarm()
 
     def _launch(self) -> None:
         ready = self._ready
@@ -384,62 +444,179 @@ class Run:
         metrics = self.metrics[node_id]
         options = prepared.options
         policy = options.policy(self.retry) if options.attempts != 1 else None
-        attempts = policy.max_attempts if policy is not None else 1
-        attempt = 0
-        if self.sinks:
-            self.emit("node.running", node=node_id, attempt=1)
+        attempts, attempt = (policy.max_attempts if policy is not None else 1), 0
         while True:
             attempt += 1
             metrics.attempts = attempt
+            grant = None
+            preemption = _Preemption() if self.admission is not None and options.preemptible else None
+            if self.admission is not None:
+                grant = await self._admit(node_id, options, preemption, attempts)
+                if grant is None:
+                    return
             began = time.perf_counter()
             try:
+                if self.sinks:
+                    self.emit("node.running", node=node_id, attempt=attempt)
                 invocation = self._invocation(node_id, prepared, task, attempt)
-                if options.timeout is not None:
-                    async with asyncio.timeout(options.timeout):
-                        outputs = await self.invoke(invocation)
-                else:
-                    outputs = await self.invoke(invocation)
+                outputs = await self._call(invocation, options.timeout, preemption)
                 blob, ref = await self.encode(node_id, outputs) if self.store is not None else (None, None)
                 self._produced(node_id, prepared, blob, ref)
             except asyncio.CancelledError:
                 metrics.run_time += time.perf_counter() - began
                 metrics.state = "cancelled"
                 raise
+            except _Preempted:
+                metrics.run_time += time.perf_counter() - began
+                metrics.preemptions += 1
+                self.emit("node.preempted", node=node_id, attempt=attempt, preemptions=metrics.preemptions)
+                attempt -= 1  # queued again: the same attempt, not another
+                continue
             except Exception as error:
                 metrics.run_time += time.perf_counter() - began
+                failure = NodeFailure.of(node_id, attempt, attempts, error)
                 retry = policy is not None and attempt < attempts and not self.cancelling
                 if retry and policy is not None and is_retryable(error, options.retry_on):
+                    if grant is not None:  # no slot is held through the back-off
+                        await self._give_back(grant)
+                        grant = None
                     delay = policy.delay(attempt + 1)
-                    failure = NodeFailure.of(node_id, attempt, attempts, error)
                     self.emit("node.retrying", **msgspec.to_builtins(failure), delay=delay)
                     await asyncio.sleep(delay)
-                    self.emit("node.running", node=node_id, attempt=attempt + 1)
                     continue
-                failure = NodeFailure.of(node_id, attempt, attempts, error)
-                result = NodeResult(
-                    node_id=node_id,
-                    state="failed",
-                    attempts=attempt,
-                    error=failure.message(),
-                    queue_wait=metrics.queue_wait,
-                    run_time=metrics.run_time,
-                )
-                self._done.append(_Done(node_id, None, result, failure))
+                self._failed(node_id, failure)
                 return
+            finally:
+                if grant is not None:
+                    await self._give_back(grant)
             metrics.run_time += time.perf_counter() - began
-            result = NodeResult(
-                node_id=node_id,
-                state="succeeded",
-                attempts=attempt,
-                outputs=blob,
-                outputs_ref=ref,
-                queue_wait=metrics.queue_wait,
-                run_time=metrics.run_time,
-                cache_key=key,
-                uses=prepared.uses,
-            )
-            self._done.append(_Done(node_id, outputs, result))
+            self._succeeded(node_id, prepared, outputs, (blob, ref), key)
             return
+
+    def _succeeded(
+        self,
+        node_id: str,
+        prepared: _Prepared,
+        outputs: Mapping[str, Any],
+        encoded: tuple[bytes | None, str | None],
+        key: str | None,
+    ) -> None:
+        metrics = self.metrics[node_id]
+        result = NodeResult(
+            node_id=node_id,
+            state="succeeded",
+            attempts=metrics.attempts,
+            outputs=encoded[0],
+            outputs_ref=encoded[1],
+            queue_wait=metrics.queue_wait,
+            run_time=metrics.run_time,
+            cache_key=key,
+            uses=prepared.uses,
+        )
+        self._done.append(_Done(node_id, outputs, result))
+
+    def _failed(self, node_id: str, failure: NodeFailure) -> None:
+        metrics = self.metrics[node_id]
+        result = NodeResult(
+            node_id=node_id,
+            state="failed",
+            attempts=failure.attempt,
+            error=failure.message(),
+            queue_wait=metrics.queue_wait,
+            run_time=metrics.run_time,
+        )
+        self._done.append(_Done(node_id, None, result, failure))
+
+    async def _call(self, invocation: Invocation, timeout: float | None, preemption: _Preemption | None) -> Any:
+        """One attempt's call, under its timeout; a preemptible one in a task of its own, cancelled if preempted."""
+        if preemption is None:
+            if timeout is None:
+                return await self.invoke(invocation)
+            async with asyncio.timeout(timeout):
+                return await self.invoke(invocation)
+
+        async def call() -> Any:
+            return await self._call(invocation, timeout, None)
+
+        if preemption.fired:
+            raise _Preempted
+        preemption.call = asyncio.ensure_future(call())
+        try:
+            return await preemption.call
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if preemption.fired and (current is None or not current.cancelling()):
+                raise _Preempted from None
+            raise
+
+    # -- arbitration and prewarming ---------------------------------------------------
+
+    async def _admit(
+        self, node_id: str, options: NodeOptions, preemption: _Preemption | None, attempts: int
+    ) -> ResourceGrant | None:
+        """The engine's grant of one attempt's resources (the wait counts as queue time); None: the node failed.
+
+        A queue timeout or a request the engine refuses fails the node at once: no retry would help.
+        """
+        assert self.admission is not None
+        metrics = self.metrics[node_id]
+        metrics.state = "waiting"
+        began = time.perf_counter()
+        try:
+            grant = await self.admission.acquire(node_id, options, preemption)
+        except Exception as error:
+            self._failed(node_id, NodeFailure.of(node_id, metrics.attempts, attempts, error))
+            return None
+        finally:
+            metrics.queue_wait += time.perf_counter() - began
+        metrics.state = "running"
+        return grant
+
+    async def _give_back(self, grant: ResourceGrant) -> None:
+        """Release an attempt's grant; a failing engine is reported, never masks how the attempt ended."""
+        assert self.admission is not None
+        try:
+            await asyncio.shield(self.admission.release(grant))
+        except Exception as error:
+            self.emit("run.release_failed", grant=grant.grant_id, error=f"{type(error).__name__}: {error}")
+
+    def _waiting(self, node_id: str, explanation: WaitExplanation | None) -> None:
+        """A node started or stopped waiting for resources, or the reason changed: publish and record it."""
+        if explanation is None:
+            if self.waiting.pop(node_id, None) is None:
+                return
+        else:
+            entry = msgspec.to_builtins(explanation)
+            entry["message"] = describe_wait(explanation)
+            self.waiting[node_id] = entry
+            self.emit("node.waiting", node=node_id, **entry)
+        if self.store is not None:
+            self.store.update_run(self.run_id, waiting=msgspec.msgpack.encode(self.waiting) if self.waiting else None)
+
+    def _prewarm(self) -> None:
+        """Ask the pool to warm the models of the instrument nodes the lookahead says are due."""
+        assert self.lookahead is not None
+        due = self.lookahead.due(lambda node_id: self.metrics[node_id].state not in ("pending", "ready"))
+        if due:
+            task = asyncio.create_task(self._prewarm_models(due))
+            self._prewarming.add(task)
+            task.add_done_callback(self._prewarming.discard)
+
+    async def _prewarm_models(self, due: list[tuple[str, str]]) -> None:
+        assert self.pool is not None
+        reason = f"lookahead of run {self.run_id}"
+        warmed = []
+        for model, node_id in due:
+            try:
+                await self.pool.prewarm(model, reason=reason)  # type: ignore[arg-type]
+            except Exception:  # an unknown model, or a pool that cannot warm it now: the node allocates it
+                continue
+            warmed.append({"model": model, "node": node_id, "at": time.time(), "reason": reason})
+        if warmed:
+            self.prewarmed += warmed
+            self.emit("run.prewarmed", models=warmed)
+            if self.store is not None:
+                self.store.update_run(self.run_id, prewarmed=msgspec.msgpack.encode(self.prewarmed))
 
     def _invocation(self, node_id: str, prepared: _Prepared, task: NodeTask, attempt: int) -> Invocation:
         """One attempt as ``symphony_invoke`` wrappers see it; the executor makes the call with its inputs."""
@@ -558,7 +735,7 @@ class Run:
             state = "cancelled"
             stopped = []
             for node_id, metrics in self.metrics.items():
-                if metrics.state in ("ready", "running", "cancelled"):
+                if metrics.state in ("ready", "waiting", "running", "cancelled"):
                     metrics.state = "cancelled"
                     stopped.append(
                         NodeResult(

@@ -26,9 +26,10 @@ from symphony.hookspecs import (
     Workflow,
     new_id,
 )
-from symphony.hookspecs.ports import ArtifactStorePort, ExecutionStatus
+from symphony.hookspecs.ports import ArbitrationEnginePort, ArtifactStorePort, ExecutionStatus, PoolManagerPort
 
 from ...workflow.validate import Limits, ValidatedWorkflow, validate
+from .admission import os_user
 from .checkpoints import CheckpointStore, NodeResult, RunRecord, this_process
 from .executor import Executor, LocalExecutor
 from .metrics import RunMetrics
@@ -70,7 +71,13 @@ class DagTracker:
         artifacts: ArtifactStorePort | None = None,
         emit: Sink | None = None,
         limits: Limits | None = None,
+        arbitration: ArbitrationEnginePort | Callable[[], ArbitrationEnginePort | None] | None = None,
+        pool: PoolManagerPort | Callable[[], PoolManagerPort | None] | None = None,
     ) -> None:
+        """``arbitration`` admits each node attempt; ``pool`` is prewarmed from the lookahead.
+
+        Either may be a function giving it (or None: there is none), asked when a run first needs it.
+        """
         self._implementations = implementations
         self._store = store
         self.options = options or TrackerOptions()
@@ -80,6 +87,9 @@ class DagTracker:
         self._emit = emit
         self.limits = limits or Limits()
         self._runs: dict[str, tuple[Run, asyncio.Task[RunResult]]] = {}
+        self._arbitration = arbitration
+        self._pool = pool
+        self.user = self.options.user or os_user()
 
     @property
     def implementations(self) -> Implementations:
@@ -92,6 +102,19 @@ class DagTracker:
         if callable(self._store):
             self._store = self._store()
         return self._store
+
+    @property
+    def arbitration(self) -> ArbitrationEnginePort | None:
+        """The arbitration engine that admits node attempts (None: every attempt starts when launched)."""
+        if callable(self._arbitration) and not isinstance(self._arbitration, ArbitrationEnginePort):
+            self._arbitration = self._arbitration()
+        return self._arbitration
+
+    def pool(self) -> PoolManagerPort | None:
+        """The pool the lookahead prewarms (None: no prewarming); asked only by runs whose instruments use models."""
+        if callable(self._pool) and not isinstance(self._pool, PoolManagerPort):
+            self._pool = self._pool()
+        return self._pool
 
     def require_store(self) -> CheckpointStore:
         store = self.store
@@ -370,6 +393,9 @@ class DagTracker:
             retry=self.retry,
             sinks=self._sinks(sink),
             restored=restored,
+            arbitration=self.arbitration,
+            pool=self.pool,
+            user=self.user,
         )
 
     def _spawn(self, run: Run, *, resumed: bool) -> None:

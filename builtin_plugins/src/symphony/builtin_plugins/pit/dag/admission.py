@@ -1,0 +1,144 @@
+"""Admission: a node attempt starts only once the arbitration engine grants what it needs.
+
+Each attempt asks for ``slots = 1`` plus the node's ``config.run.resources`` and
+holds the grant until the attempt ends (succeeded, failed, cancelled or
+preempted).  While the request waits, the engine's explanation is polled and
+handed to ``on_wait`` whenever it changes (not when only the time waited grows),
+so the run can publish and record it without a write per poll.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import getpass
+import time
+from collections.abc import Callable
+from typing import Final
+
+from symphony.hookspecs import SymphonyError
+from symphony.hookspecs.ports import ArbitrationEnginePort, ResourceGrant, ResourceRequest, WaitExplanation
+
+from .options import NodeOptions
+
+__all__ = ["Admission", "QueueTimeoutError", "describe_wait", "os_user"]
+
+#: Seconds between two looks at a waiting request's explanation.
+POLL: Final = 0.1
+#: Requesters named in one explanation line; the rest are counted.
+_BEHIND_SHOWN: Final = 3
+
+OnWait = Callable[[str, WaitExplanation | None], None]
+
+
+class QueueTimeoutError(SymphonyError, TimeoutError):
+    """A node waited for its resources longer than its ``queue_timeout``.
+
+    Its category is not ``timeout``: the default ``retry_on`` must not queue the node again.
+    """
+
+    category = "arbitration.queue_timeout"
+
+
+def os_user() -> str:
+    """The name of the user running this process (what fair sharing counts a run against by default)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (containers)
+        return "unknown"
+
+
+def describe_wait(explanation: WaitExplanation) -> str:
+    """One line: ``waiting for slots=1 (behind 3f2a/summarise): quota: user 'bob' holds 4 of 4 slots``."""
+    lacking = ", ".join(f"{name}={_amount(amount)}" for name, amount in explanation.lacking.items())
+    text = f"waiting for {lacking or 'its turn'}"
+    if explanation.behind:
+        shown = ", ".join(explanation.behind[:_BEHIND_SHOWN])
+        more = len(explanation.behind) - _BEHIND_SHOWN
+        text += f" (behind {shown}{f' and {more} more' if more > 0 else ''})"
+    return f"{text}: {explanation.reason}" if explanation.reason else text
+
+
+def _amount(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+class Admission:
+    """One run's door to the arbitration engine: acquire before an attempt, release after it."""
+
+    def __init__(
+        self,
+        engine: ArbitrationEnginePort,
+        run_id: str,
+        *,
+        user: str,
+        priority: int,
+        on_wait: OnWait,
+    ) -> None:
+        self.engine = engine
+        self.run_id = run_id
+        self.user = user
+        self.priority = priority
+        self.on_wait = on_wait
+
+    def request(self, node_id: str, options: NodeOptions) -> ResourceRequest:
+        return ResourceRequest(
+            requester=f"{self.run_id}/{node_id}",
+            resources={"slots": 1.0, **options.resources},
+            priority=options.priority if options.priority is not None else self.priority,
+            user=self.user,
+            run_id=self.run_id,
+            timeout=options.queue_timeout,
+            preemptible=options.preemptible,
+            description=f"node {node_id!r} of run {self.run_id}",
+        )
+
+    async def acquire(
+        self, node_id: str, options: NodeOptions, on_preempt: Callable[[], None] | None = None
+    ) -> ResourceGrant:
+        """The grant for one attempt of ``node_id``; reports each change of why it waits, then that it stopped.
+
+        Raises QueueTimeoutError (naming what it waited for) past the node's ``queue_timeout``;
+        the engine's ValidationError (a request no capacity satisfies) passes through.
+        """
+        request = self.request(node_id, options)
+        acquiring = asyncio.ensure_future(self.engine.acquire(request, on_preempt))
+        await asyncio.sleep(0)  # a free engine grants at once: no explanation, no report
+        if acquiring.done():
+            return acquiring.result()
+        began = time.monotonic()
+        last: WaitExplanation | None = None
+        try:
+            while not acquiring.done():
+                explanation = self.engine.explain(request.requester)
+                if explanation is not None and (
+                    last is None
+                    or (explanation.lacking, explanation.behind, explanation.reason)
+                    != (last.lacking, last.behind, last.reason)
+                ):
+                    last = explanation
+                    self.on_wait(node_id, explanation)
+                await asyncio.wait({acquiring}, timeout=POLL)
+            return acquiring.result()
+        except TimeoutError:
+            waited = time.monotonic() - began
+            what = describe_wait(last) if last is not None else f"waiting for {_resources(request)}"
+            raise QueueTimeoutError(
+                f"Node {node_id!r} waited {waited:.1f} s for its resources, past its queue_timeout of"
+                f" {options.queue_timeout:g} s; it was {what}. Raise config.run.queue_timeout, lower its"
+                " config.run.resources, or free them (see `symphony runs show` of the runs it waited behind)."
+            ) from None
+        finally:
+            if not acquiring.done():
+                acquiring.cancel()  # the node was cancelled while waiting: withdraw the request
+                with contextlib.suppress(BaseException):
+                    await acquiring
+            if last is not None:
+                self.on_wait(node_id, None)
+
+    async def release(self, grant: ResourceGrant) -> None:
+        await self.engine.release(grant)
+
+
+def _resources(request: ResourceRequest) -> str:
+    return ", ".join(f"{name}={_amount(amount)}" for name, amount in request.resources.items())

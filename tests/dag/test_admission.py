@@ -1,0 +1,246 @@
+"""Node attempts start only once the arbitration engine grants their resources, and give them back when they end."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from symphony.builtin_plugins.pit.dag import DagTracker, TrackerOptions
+from symphony.hookspecs import Event, ValidationError
+from symphony.hookspecs.ports import ResourceRequest
+
+from .conftest import flow, started
+from .small_engine import SmallEngine
+
+DEADLINE = 30.0
+
+
+def node(name: str, log: Path, run: str = "", **config: object) -> str:
+    extra = "".join(f", {key} = {msgspec.json.encode(value).decode()}" for key, value in config.items())
+    run_table = f", run = {{ {run} }}" if run else ""
+    return (
+        f'[nodes.{name}]\nkind = "operator"\nuses = "test-record"\n'
+        f'config = {{ name = "{name}", log = "{log}"{extra}{run_table} }}\n'
+    )
+
+
+async def until(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + DEADLINE
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting until {what}"
+        await asyncio.sleep(0.01)
+
+
+def assert_nothing_held(engine: SmallEngine) -> None:
+    assert engine.holdings == {}
+    assert engine.waiting() == []
+
+
+async def test_nodes_start_in_the_order_the_engine_grants_them(
+    make_tracker: Callable[..., DagTracker], tmp_path: Path
+) -> None:
+    engine = SmallEngine(slots=1)
+    other = engine.hold("other/run", "bob", slots=1)
+    log = tmp_path / "log"
+    tracker = make_tracker(arbitration=engine)
+    run_id = await tracker.start(
+        flow(node("low", log, "priority = 1") + node("high", log, "priority = 9") + node("mid", log, "priority = 5")),
+        {},
+    )
+    await until(lambda: len(engine.waiting()) == 3, "all three nodes wait")
+
+    await engine.release(other)
+    result = await tracker.wait(run_id)
+
+    assert result.state == "succeeded"
+    assert started(log) == ["high", "mid", "low"]
+
+
+async def test_each_attempt_asks_for_a_slot_and_the_nodes_resources_as_the_runs_user(
+    make_tracker: Callable[..., DagTracker], tmp_path: Path
+) -> None:
+    engine = SmallEngine(slots=2, memory=1e9)
+    asked: list[object] = []
+    acquire = engine.acquire
+
+    async def spy(request, on_preempt=None):  # type: ignore[no-untyped-def]
+        asked.append(request)
+        return await acquire(request, on_preempt)
+
+    engine.acquire = spy  # type: ignore[method-assign]
+    tracker = make_tracker(arbitration=engine, options=TrackerOptions(user="carol", priority=3))
+    result = await tracker.run(flow(node("a", tmp_path / "log", "resources = { memory = 5e8 }, queue_timeout = 9")), {})
+
+    (request,) = asked
+    assert result.state == "succeeded"
+    assert msgspec.to_builtins(request) == {
+        "requester": f"{result.run_id}/a",
+        "resources": {"slots": 1.0, "memory": 5e8},
+        "priority": 3,
+        "user": "carol",
+        "run_id": result.run_id,
+        "timeout": 9.0,
+        "preemptible": False,
+        "description": f"node 'a' of run {result.run_id}",
+    }
+    assert_nothing_held(engine)
+
+
+async def test_a_waiting_node_emits_the_engines_explanation_and_its_record_is_cleared_when_it_starts(
+    make_tracker: Callable[..., DagTracker], tmp_path: Path, events: list[Event]
+) -> None:
+    engine = SmallEngine(slots=1)
+    other = engine.hold("3f2a/summarise", "bob", slots=1)
+    tracker = make_tracker(arbitration=engine)
+    run_id = await tracker.start(flow(node("a", tmp_path / "log")), {})
+    await until(lambda: any(e.topic == "node.waiting" for e in events), "the node waits")
+    store = tracker.require_store()
+    recorded = msgspec.msgpack.decode(store.run(run_id).waiting or b"\x80")
+
+    await engine.release(other)
+    result = await tracker.wait(run_id)
+
+    (waiting,) = [e for e in events if e.topic == "node.waiting"]
+    assert waiting.data["node"] == "a"
+    assert waiting.data["behind"] == ["3f2a/summarise"]
+    assert waiting.data["message"] == "waiting for slots=1 (behind 3f2a/summarise): capacity: 'bob' hold 1 of 1 slots"
+    assert recorded["a"]["message"] == waiting.data["message"]
+    assert result.state == "succeeded"
+    assert store.run(run_id).waiting is None
+
+
+async def test_grants_are_released_when_a_node_fails(make_tracker: Callable[..., DagTracker], tmp_path: Path) -> None:
+    engine = SmallEngine(slots=4)
+    tracker = make_tracker(arbitration=engine)
+    text = (
+        '[nodes.f]\nkind = "operator"\nuses = "test-flaky"\n'
+        f'config = {{ counter = "{tmp_path / "calls"}", failures = 5, error = "value", run = {{ attempts = 1 }} }}\n'
+    )
+    result = await tracker.run(flow(text + node("b", tmp_path / "log", sleep=0.2)), {})
+
+    assert result.state == "failed"
+    assert_nothing_held(engine)
+
+
+async def test_grants_and_waiting_requests_are_withdrawn_when_the_run_is_cancelled(
+    make_tracker: Callable[..., DagTracker], tmp_path: Path
+) -> None:
+    engine = SmallEngine(slots=1)
+    log = tmp_path / "log"
+    tracker = make_tracker(arbitration=engine)
+    run_id = await tracker.start(
+        flow(node("a", log, wait_for=str(tmp_path / "never")) + node("b", log) + node("c", log)), {}
+    )
+    await until(lambda: len(engine.holdings) == 1 and len(engine.waiting()) == 2, "one node runs and two wait")
+
+    await tracker.cancel(run_id)
+    result = await tracker.wait(run_id)
+
+    assert result.state == "cancelled"
+    assert_nothing_held(engine)
+    assert tracker.require_store().run(run_id).waiting is None
+
+
+async def test_a_node_waiting_past_its_queue_timeout_fails_naming_what_it_waited_for(
+    make_tracker: Callable[..., DagTracker], tmp_path: Path
+) -> None:
+    engine = SmallEngine(slots=1)
+    engine.hold("3f2a/summarise", "bob", slots=1)
+    tracker = make_tracker(arbitration=engine)
+
+    result = await tracker.run(flow(node("a", tmp_path / "log", "queue_timeout = 0.3")), {})
+
+    assert result.state == "failed"
+    assert result.failure is not None
+    assert result.failure.category == "arbitration.queue_timeout"
+    assert result.failure.attempt == 1
+    assert "past its queue_timeout of 0.3 s" in (result.error or "")
+    assert "waiting for slots=1 (behind 3f2a/summarise)" in (result.error or "")
+    assert started(tmp_path / "log") == []
+
+
+async def test_a_preempted_node_is_queued_again_and_counts_a_preemption_not_an_attempt(
+    make_tracker: Callable[..., DagTracker], tmp_path: Path, events: list[Event]
+) -> None:
+    engine = SmallEngine(slots=1)
+    log = tmp_path / "log"
+    gate = tmp_path / "gate"
+    tracker = make_tracker(arbitration=engine)
+    run_id = await tracker.start(flow(node("bulk", log, "preemptible = true, priority = 0", wait_for=str(gate))), {})
+    await until(lambda: started(log) == ["bulk"], "the preemptible node runs")
+
+    urgent = await engine.acquire(engine_request("urgent/run", priority=5))
+    gate.touch()
+    await engine.release(urgent)
+    result = await tracker.wait(run_id)
+
+    assert engine.preempted == [f"{run_id}/bulk"]
+    assert result.state == "succeeded"
+    assert started(log) == ["bulk", "bulk"]
+    assert result.nodes["bulk"].attempts == 1
+    assert result.nodes["bulk"].preemptions == 1
+    assert [e.topic for e in events if e.topic == "node.preempted"] == ["node.preempted"]
+    assert_nothing_held(engine)
+
+
+async def test_a_node_not_declared_preemptible_is_never_asked_to_give_its_slot_back(
+    make_tracker: Callable[..., DagTracker], tmp_path: Path
+) -> None:
+    engine = SmallEngine(slots=1)
+    log = tmp_path / "log"
+    gate = tmp_path / "gate"
+    tracker = make_tracker(arbitration=engine)
+    run_id = await tracker.start(flow(node("steady", log, wait_for=str(gate))), {})
+    await until(lambda: started(log) == ["steady"], "the node runs")
+
+    urgent = asyncio.ensure_future(engine.acquire(engine_request("urgent/run", priority=5)))
+    await until(lambda: len(engine.waiting()) == 1, "the urgent request waits")
+    gate.touch()
+    result = await tracker.wait(run_id)
+    await engine.release(await urgent)
+
+    assert engine.preempted == []
+    assert result.nodes["steady"].preemptions == 0
+    assert started(log) == ["steady"]
+
+
+async def test_a_request_the_engine_refuses_fails_the_node_with_the_engines_reason(
+    make_tracker: Callable[..., DagTracker], tmp_path: Path
+) -> None:
+    engine = SmallEngine(slots=1)
+    tracker = make_tracker(arbitration=engine)
+
+    result = await tracker.run(flow(node("a", tmp_path / "log", "resources = { gpus = 1 }")), {})
+
+    assert result.state == "failed"
+    assert "unknown resource 'gpus'" in (result.error or "")
+    assert_nothing_held(engine)
+
+
+@pytest.mark.parametrize(
+    ("run", "expected"),
+    [
+        ("resources = { memory = -1 }", "resources.memory = -1: give a resource name and an amount >= 0"),
+        ("queue_timeout = 0", "nodes.a.config.run.queue_timeout"),
+        ("preemptible = 'yes'", "nodes.a.config.run.preemptible"),
+        ("priorty = 3", "priorty"),
+    ],
+)
+async def test_bad_arbitration_options_of_a_node_are_refused_naming_the_key(
+    make_tracker: Callable[..., DagTracker], tmp_path: Path, run: str, expected: str
+) -> None:
+    tracker = make_tracker(arbitration=SmallEngine(slots=1))
+
+    with pytest.raises(ValidationError, match="Invalid run options of node 'a'") as raised:
+        await tracker.run(flow(node("a", tmp_path / "log", run)), {})
+
+    assert expected in str(raised.value)
+
+
+def engine_request(requester: str, priority: int) -> ResourceRequest:
+    return ResourceRequest(requester=requester, resources={"slots": 1}, priority=priority, user="zed")
