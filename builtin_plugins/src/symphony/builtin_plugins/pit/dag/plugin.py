@@ -20,7 +20,14 @@ from symphony.hookspecs import (
     Workflow,
     hookimpl,
 )
-from symphony.hookspecs.ports import ArtifactStorePort, DagTrackerPort, HostContext, port_as
+from symphony.hookspecs.ports import (
+    ArbitrationEnginePort,
+    ArtifactStorePort,
+    DagTrackerPort,
+    HostContext,
+    PoolManagerPort,
+    port_as,
+)
 
 from ...workflow.plugin import limits_of
 from .executor import Executor
@@ -89,7 +96,18 @@ def tracker_for(context: HostContext) -> DagTracker:
         artifacts=artifacts,
         emit=context.emit,
         limits=limits_of(context),
+        arbitration=lambda: optional_port(context, "arbitration_engine", ArbitrationEnginePort),
+        pool=lambda: optional_port(context, "pool_manager", PoolManagerPort),
     )
+
+
+def optional_port(context: HostContext, name: Any, protocol: type[object]) -> Any:
+    """The provider of port ``name`` checked against ``protocol``, or None when nothing provides it."""
+    try:
+        context.port(name)
+    except PortUnavailableError:
+        return None
+    return port_as(context, name, protocol, user="The DAG tracker")
 
 
 @hookimpl
