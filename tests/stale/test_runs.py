@@ -1,0 +1,108 @@
+"""The ``runs`` source: finished runs past ``runs`` retention, logs past ``logs``; never a run still going."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from symphony.builtin_plugins.pit.dag.checkpoints import CheckpointStore
+from symphony.hookspecs import StaleItem
+from symphony.hookspecs.ports import StaleReport
+
+from .conftest import CACHED, DAY, MakeHost, age_run, execute_sql, keys, manager_of, run
+
+
+def runs_items(report: StaleReport) -> list[StaleItem]:
+    return [item for item in report.items if item.source == "runs"]
+
+
+async def test_a_finished_run_past_the_runs_retention_is_stale_and_a_recent_one_is_not(
+    make_host: MakeHost, tmp_path: Path
+) -> None:
+    host = make_host(stale={"runs": "30d"})
+    old, recent = await run(host, CACHED, text="1"), await run(host, CACHED, text="2")
+    age_run(tmp_path / "data", old, 30 * DAY + 60)
+    age_run(tmp_path / "data", recent, 30 * DAY - 60)
+    report = await manager_of(host).report()
+    assert keys(runs_items(report), "run") == [old]
+    [item] = [i for i in report.items if i.key == old]
+    assert "succeeded run" in item.reason and "runs = '30d'" in item.reason and item.size > 0
+
+
+async def test_a_running_or_interrupted_run_is_never_stale_however_old(make_host: MakeHost, tmp_path: Path) -> None:
+    host = make_host(stale={"runs": 0, "logs": 0})
+    run_id = await run(host, CACHED, text="1")
+    database = tmp_path / "data" / "runs.db"
+    execute_sql(database, "UPDATE runs SET state = 'running', finished_at = NULL, created_at = 0 WHERE id = ?", run_id)
+    assert runs_items(await manager_of(host).report()) == []
+
+
+async def test_a_log_past_the_logs_retention_is_stale_while_its_run_is_kept(
+    make_host: MakeHost, tmp_path: Path
+) -> None:
+    host = make_host(stale={"runs": "30d", "logs": "7d"})
+    run_id = await run(host, CACHED, text="1")
+    age_run(tmp_path / "data", run_id, 8 * DAY)
+    [item] = runs_items(await manager_of(host).report())
+    assert (item.kind, item.key) == ("log", run_id)
+    await manager_of(host).collect()
+    assert not (tmp_path / "data" / "runs" / f"{run_id}.log").exists()
+    assert execute_sql(tmp_path / "data" / "runs.db", "SELECT state FROM runs WHERE id = ?", run_id) == [("succeeded",)]
+
+
+async def test_a_log_whose_run_record_is_gone_is_stale_once_older_than_the_logs_retention(
+    make_host: MakeHost, tmp_path: Path
+) -> None:
+    host = make_host(stale={"logs": "1h"})
+    logs = tmp_path / "data" / "runs"
+    logs.mkdir(parents=True)
+    orphan, fresh = logs / "0123abcd.log", logs / "4567ef00.log"
+    orphan.write_text("x\n")
+    fresh.write_text("y\n")
+    past = time.time() - 2 * 3600
+    os.utime(orphan, (past, past))
+    await run(host, CACHED, text="1")  # a run database to look in
+    assert keys(runs_items(await manager_of(host).report()), "log") == ["0123abcd"]
+
+
+async def test_gc_deletes_the_run_its_nodes_and_log_in_one_go_and_a_second_report_is_empty(
+    make_host: MakeHost, tmp_path: Path
+) -> None:
+    host = make_host(stale={"runs": "1d"})
+    run_id = await run(host, CACHED, text="1")
+    age_run(tmp_path / "data", run_id, 2 * DAY)
+    collected = await manager_of(host).collect()
+    assert keys(runs_items(collected), "run") == [run_id]
+    database = tmp_path / "data" / "runs.db"
+    assert execute_sql(database, "SELECT count(*) FROM runs WHERE id = ?", run_id) == [(0,)]
+    assert execute_sql(database, "SELECT count(*) FROM nodes WHERE run_id = ?", run_id) == [(0,)]
+    assert not (tmp_path / "data" / "runs" / f"{run_id}.log").exists()
+    assert runs_items(await manager_of(host).report()) == []
+
+
+async def test_a_dry_run_changes_nothing(make_host: MakeHost, tmp_path: Path) -> None:
+    host = make_host(stale={"runs": "1d"})
+    run_id = await run(host, CACHED, text="1")
+    age_run(tmp_path / "data", run_id, 2 * DAY)
+    database = tmp_path / "data" / "runs.db"
+    before = execute_sql(database, "SELECT count(*) FROM runs"), execute_sql(database, "SELECT count(*) FROM nodes")
+    dry = await manager_of(host).collect(dry_run=True)
+    assert dry.dry_run and keys(runs_items(dry), "run") == [run_id]
+    after = execute_sql(database, "SELECT count(*) FROM runs"), execute_sql(database, "SELECT count(*) FROM nodes")
+    assert before == after
+    assert (tmp_path / "data" / "runs" / f"{run_id}.log").exists()
+
+
+async def test_a_run_resumed_between_report_and_gc_is_not_deleted(make_host: MakeHost, tmp_path: Path) -> None:
+    host = make_host(stale={"runs": "1d"})
+    run_id = await run(host, CACHED, text="1")
+    age_run(tmp_path / "data", run_id, 2 * DAY)
+    manager = manager_of(host)
+    found = await manager.report()
+    store = CheckpointStore(tmp_path / "data" / "runs.db")
+    store.update_run(run_id, state="running", finished_at=None)  # what a resume does to the record
+    store.close()
+    source = host.contributions("symphony_stale_sources")["runs"][1]
+    assert await source.reclaim(runs_items(found)) == []
+    assert execute_sql(tmp_path / "data" / "runs.db", "SELECT state FROM runs WHERE id = ?", run_id) == [("running",)]
