@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from symphony.hookspecs import ComponentOptionsSpec, ConfigurationError
 
-from ._settings import Settings
+if TYPE_CHECKING:
+    from ._snapshot import SettingsView
 
 __all__ = ["check_component_options", "did_you_mean"]
 
@@ -29,7 +30,7 @@ def did_you_mean(key: str, known: list[str], *, prefix: str = "") -> str:
     return f" valid keys: {', '.join(sorted(known))}." if known else ""
 
 
-def check_component_options(settings: Settings, declared: Mapping[str, tuple[str, ComponentOptionsSpec]]) -> None:
+def check_component_options(settings: SettingsView, declared: Mapping[str, tuple[str, ComponentOptionsSpec]]) -> None:
     """Raise one ConfigurationError listing every unknown or invalid option of a declared section."""
     problems: list[str] = []
     for name, (plugin, spec) in declared.items():

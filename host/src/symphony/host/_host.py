@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from enum import Enum
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
 import pluggy
@@ -41,7 +41,10 @@ from ._index import EntryPointIndex, load_index
 from ._plugins import PluginRecord, check_api, discover
 from ._ports import PORTS
 from ._profiling import Profiler
-from ._settings import Settings, load_settings
+from ._snapshot import SettingsView, load_view
+
+if TYPE_CHECKING:
+    from ._settings import Settings
 
 __all__ = ["Host", "HostHealth", "HostState", "PortReport"]
 
@@ -118,7 +121,8 @@ class Host:
         self.profiler: Profiler | None = None
         self.distro = ActiveDistro(profile=None, reason="not loaded yet")
         # Validated (and the environment read) in load(); until then, plain defaults.
-        self.settings: Settings = settings or Settings.model_construct()
+        self._view: SettingsView | None = SettingsView.of(settings) if settings is not None else None
+        self._defaults: SettingsView | None = None
         self._ports: dict[str, object] = {}
         self._port_owner: dict[str, str] = {}
         #: What plugins see of this host.
@@ -132,19 +136,20 @@ class Host:
             return self
         self.state = HostState.LOADING
         start = time.perf_counter()
-        self.settings = self._given_settings or load_settings(config_file=self._config_file, overrides=self._overrides)
+        if self._view is None:
+            self._view = load_view(config_file=self._config_file, overrides=self._overrides)
         index = self._index() if self._discover else None
         if index is not None:
-            self.distro = select_distro(index, self.settings.distro)
+            self.distro = select_distro(index, self._view.distro)
             if self.distro.profile is not None and self._given_settings is None:
-                self.settings = load_settings(
+                self._view = load_view(
                     config_file=self._config_file,
                     overrides=self._overrides,
                     profile_defaults=self.distro.profile.setting_defaults(),
                 )
         else:
             self.distro = ActiveDistro(profile=None, reason="discovery disabled")
-        if self.settings.hooks.profile:
+        if self.view.hooks.profile:
             self.profiler = Profiler()
         self.pm.hook.symphony_addhooks.call_historic(kwargs={"pluginmanager": self.pm})
         self._register_essential()
@@ -162,23 +167,38 @@ class Host:
             self.records += discover(
                 self.pm,
                 index,
-                self.settings.plugins,
+                self.view.plugins,
                 essential=essential,
                 blocked=profile_blocks,
                 register=self._register,
             )
         self._check_unknown_hooks()
-        check_component_options(self.settings, self.contributions("symphony_component_options"))
+        check_component_options(self.view, self.contributions("symphony_component_options"))
         self._configure()
         self.state = HostState.LOADED
         self.emit(Event(topic="host.loaded", source=_CORE, data={"ms": (time.perf_counter() - start) * 1e3}))
         return self
 
+    @property
+    def settings(self) -> Settings:
+        """The validated settings (pydantic's ``Settings``, built on first use); plain defaults before :meth:`load`."""
+        return self.view.full()
+
+    @property
+    def view(self) -> SettingsView:
+        """The settings as the host reads them, without pydantic; plain defaults before :meth:`load`."""
+        if self._view is None:
+            from ._settings import Settings
+
+            self._defaults = self._defaults or SettingsView.of(Settings.model_construct())
+            return self._defaults
+        return self._view
+
     def _index(self) -> EntryPointIndex:
-        return load_index(self.settings.cache_dir, use_cache=self.settings.plugins.index_cache)
+        return load_index(self.view.cache_dir, use_cache=self.view.plugins.index_cache)
 
     def _register_essential(self) -> None:
-        if _CORE in self.settings.plugins.block:
+        if _CORE in self.view.plugins.block:
             raise ConfigurationError(
                 f"Plugin {_CORE!r} is essential and cannot be blocked; remove it from plugins.block."
             )
@@ -298,7 +318,7 @@ class Host:
     def _resolve(self, name: str) -> tuple[object, str]:
         caller = getattr(self.pm.hook, PORTS[name])
         impls = _calls.implementations(caller)
-        chosen = self.settings.ports.get(name)
+        chosen = self.view.ports.get(name)
         if chosen is not None:
             impls = [impl for impl in impls if impl.plugin_name == chosen]
             if not impls:
@@ -353,7 +373,7 @@ class Host:
         self._collect_components()
         for record in start_order(self.components):
             await self._start_component(record)
-        timeout = self.settings.hooks.timeout
+        timeout = self.view.hooks.timeout
         for outcome in await _calls.acall_each(self.pm.hook.symphony_startup, {"context": self.context}, timeout):
             if outcome.error is not None:
                 await self._fail_started(outcome.plugin, f"symphony_startup failed: {outcome.error!r}", outcome.error)
@@ -377,10 +397,10 @@ class Host:
                 f"not started: depends on {', '.join(waiting)}, which is not running",
             )
             return
-        if not self.settings.component(record.name).enabled:
+        if not self.view.component(record.name).enabled:
             record.state, record.error = "skipped", f"disabled by components.{record.name}.enabled"
             return
-        timeout = self.settings.component(record.name).timeout
+        timeout = self.view.component(record.name).timeout
         try:
             await asyncio.wait_for(record.component.start(), timeout)
         except Exception as error:
@@ -402,7 +422,7 @@ class Host:
 
     async def _stop_component(self, record: ComponentRecord) -> None:
         try:
-            await asyncio.wait_for(record.component.stop(), self.settings.component(record.name).timeout)
+            await asyncio.wait_for(record.component.stop(), self.view.component(record.name).timeout)
         except Exception as error:
             log.warning("component %s failed to stop: %r", record.name, error)
             record.error = f"stop failed: {error!r}"
@@ -415,7 +435,7 @@ class Host:
             self.state = HostState.STOPPED
             return
         self.emit(Event(topic="host.stopping", source=_CORE))
-        timeout = self.settings.hooks.timeout
+        timeout = self.view.hooks.timeout
         for outcome in await _calls.acall_each(self.pm.hook.symphony_shutdown, {"context": self.context}, timeout):
             if outcome.error is not None:
                 log.warning("plugin %s failed in symphony_shutdown: %r", outcome.plugin, outcome.error)
@@ -442,7 +462,7 @@ class Host:
         hooks).  Raises HookCallError or HookTimeoutError naming the plugin.
         """
         caller = getattr(self.pm.hook, hook_name)
-        return await _calls.acall(caller, kwargs, timeout or self.settings.hooks.timeout)
+        return await _calls.acall(caller, kwargs, timeout or self.view.hooks.timeout)
 
     async def invoke(self, invocation: Invocation) -> Any:
         """Run an invocation through every ``symphony_invoke`` wrapper; its result, or its exception raised."""
@@ -507,7 +527,7 @@ class Host:
 
     async def _component_health(self, record: ComponentRecord) -> HealthStatus:
         try:
-            return await asyncio.wait_for(record.component.health_check(), self.settings.component(record.name).timeout)
+            return await asyncio.wait_for(record.component.health_check(), self.view.component(record.name).timeout)
         except Exception as error:
             return HealthStatus.failed(f"health check raised {error!r}", fix=f"Check plugin {record.plugin!r}.")
 
@@ -524,7 +544,7 @@ class Host:
                 name = check.name if check.name not in pending else f"{check.name} ({outcome.plugin})"
                 pending[name] = (outcome.plugin, check)
         names = list(pending)
-        results = await asyncio.gather(*(_run_check(*pending[n], self.settings.hooks.timeout) for n in names))
+        results = await asyncio.gather(*(_run_check(*pending[n], self.view.hooks.timeout) for n in names))
         return dict(zip(names, results, strict=True))
 
 
@@ -540,14 +560,14 @@ class _Context:
 
     @property
     def data_dir(self) -> Path:
-        return self._host.settings.data_dir
+        return self._host.view.data_dir
 
     @property
     def cache_dir(self) -> Path:
-        return self._host.settings.cache_dir
+        return self._host.view.cache_dir
 
     def component_config(self, name: str) -> ComponentConfig:
-        return self._host.settings.component(name).to_config()
+        return self._host.view.component(name).to_config()
 
     @property
     def settings(self) -> Settings:

@@ -15,7 +15,7 @@ import time
 import traceback
 from collections.abc import Iterable, Sequence
 from importlib.metadata import EntryPoint
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 import msgspec
 import pluggy
@@ -24,7 +24,9 @@ from stevedore import ExtensionManager
 from symphony.hookspecs import API_VERSION, ApiRange, ApiRangeSyntaxError
 
 from ._index import DistributionEntry, EntryPointIndex
-from ._settings import PluginSettings
+
+if TYPE_CHECKING:
+    from ._snapshot import PluginsView
 
 __all__ = ["BUILTIN_DISTRIBUTIONS", "GROUP", "PluginRecord", "check_api", "discover"]
 
@@ -99,13 +101,13 @@ def _record_import_failure(manager: ExtensionManager, ep: EntryPoint, error: Bas
     log.info("plugin %s disabled: %s", ep.name, message, exc_info=error)  # reported by plugins list and doctor
 
 
-def _priority(name: str, builtin: bool, settings: PluginSettings) -> int:
+def _priority(name: str, builtin: bool, settings: PluginsView) -> int:
     return settings.priority.get(name, _BUILTIN_PRIORITY if builtin else 0)
 
 
 def _records(
     entries: Iterable[tuple[DistributionEntry, Any]],
-    settings: PluginSettings,
+    settings: PluginsView,
     essential: frozenset[str],
     blocked: frozenset[str],
 ) -> tuple[list[PluginRecord], list[_Candidate]]:
@@ -156,7 +158,7 @@ def check_api(name: str, plugin: object) -> str | None:
 def discover(
     pm: pluggy.PluginManager,
     index: EntryPointIndex,
-    settings: PluginSettings,
+    settings: PluginsView,
     *,
     essential: frozenset[str] = frozenset(),
     blocked: frozenset[str] = frozenset(),

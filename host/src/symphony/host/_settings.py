@@ -10,7 +10,6 @@ from __future__ import annotations
 import difflib
 import os
 import re
-import tomllib
 import typing
 from collections.abc import Mapping
 from contextvars import ContextVar
@@ -28,17 +27,9 @@ from pydantic_settings import (
     SettingsError,
 )
 
-from symphony.hookspecs import (
-    MAX_CONFIG_BYTES,
-    ComponentConfig,
-    ConfigurationError,
-    RetryPolicy,
-    decode_bounded,
-    loads_toml,
-    parse_permission,
-    read_bounded,
-)
+from symphony.hookspecs import ComponentConfig, ConfigurationError, RetryPolicy, decode_bounded, parse_permission
 
+from ._layers import CONFIG_NAME, default_config_file, merge_overrides, parse_override, read_settings_file
 from ._ports import PORTS
 
 __all__ = [
@@ -47,6 +38,7 @@ __all__ = [
     "Settings",
     "default_config_file",
     "load_settings",
+    "merge_overrides",
     "parse_override",
     "read_settings_file",
 ]
@@ -160,8 +152,13 @@ class Settings(BaseSettings):
 
     #: Name of the distribution profile; unset means "the only one installed, if any".
     distro: str | None = None
-    data_dir: Path = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local/share")) / "symphony"
-    cache_dir: Path = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "symphony"
+    # Read from the environment when validated, as the settings snapshot's stamp assumes.
+    data_dir: Path = Field(
+        default_factory=lambda: Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local/share")) / "symphony"
+    )
+    cache_dir: Path = Field(
+        default_factory=lambda: Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "symphony"
+    )
     plugins: PluginSettings = PluginSettings()
     hooks: HookSettings = HookSettings()
     #: port name -> plugin name chosen to provide it, overriding priority.
@@ -201,27 +198,6 @@ class Settings(BaseSettings):
 _lower_layers: ContextVar[tuple[Mapping[str, Any], ...]] = ContextVar("_lower_layers", default=())
 
 
-#: The settings file's name, looked for in the working directory and then each parent.
-CONFIG_NAME = "symphony.toml"
-
-
-def default_config_file() -> Path | None:
-    """``$SYMPHONY_CONFIG`` if set, else the nearest ``symphony.toml`` upwards from the working directory.
-
-    As pytest and ruff find their configuration: a command run in a project's
-    subdirectory uses the project's settings.
-    """
-    explicit = os.environ.get("SYMPHONY_CONFIG")
-    if explicit:
-        return Path(explicit)
-    here = Path.cwd()
-    for directory in (here, *here.parents):
-        candidate = directory / CONFIG_NAME
-        if candidate.is_file():
-            return candidate if directory != here else Path(CONFIG_NAME)
-    return None
-
-
 def load_settings(
     *,
     config_file: Path | None = None,
@@ -244,20 +220,6 @@ def load_settings(
         ) from None
     finally:
         _lower_layers.reset(token)
-
-
-def read_settings_file(path: Path) -> dict[str, Any]:
-    what = f"Settings file {path}"
-    try:
-        with path.open("rb") as file:
-            data = read_bounded(file, what=what, error=ConfigurationError, limit=MAX_CONFIG_BYTES)
-        return decode_bounded(lambda: loads_toml(data.decode("utf-8")), what=what, error=ConfigurationError)
-    except OSError as error:
-        raise ConfigurationError(f"Cannot read settings file {path}: {error.strerror}.") from None
-    except UnicodeDecodeError:
-        raise ConfigurationError(f"{what} is not UTF-8 text; save it as UTF-8.") from None
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigurationError(f"{what} is not valid TOML: {error}.") from None
 
 
 def _describe(error: pydantic.ValidationError, path: Path | None) -> str:
@@ -294,30 +256,3 @@ def _known_keys(loc: tuple[int | str, ...]) -> list[str]:
             return []
         model = annotation
     return list(model.model_fields)
-
-
-def parse_override(text: str) -> tuple[list[str], Any]:
-    """Parse ``--set a.b=value``; the value is read as TOML when it parses, else as a string."""
-    key, sep, raw = text.partition("=")
-    if not sep or not key.strip():
-        raise ConfigurationError(f"Invalid override {text!r}: expected KEY=VALUE, e.g. hooks.timeout=5.")
-    what = f"The value of --set {key.strip()}"
-    try:
-        value: Any = decode_bounded(lambda: loads_toml(f"v = {raw}")["v"], what=what, error=ConfigurationError)
-    except tomllib.TOMLDecodeError:
-        value = raw
-    return key.strip().split("."), value
-
-
-def merge_overrides(items: list[str]) -> dict[str, Any]:
-    """Nest several ``KEY=VALUE`` overrides into one dictionary."""
-    merged: dict[str, Any] = {}
-    for item in items:
-        parts, value = parse_override(item)
-        node = merged
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
-            if not isinstance(node, dict):
-                raise ConfigurationError(f"Override {item!r} conflicts with another override of {part!r}.")
-        node[parts[-1]] = value
-    return merged

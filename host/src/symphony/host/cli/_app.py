@@ -34,7 +34,7 @@ class HostFactory:
     def host(self) -> Host:
         if self._host is None:
             from .._host import Host
-            from .._settings import merge_overrides
+            from .._layers import merge_overrides
 
             self._host = Host(config_file=self.config_file, overrides=merge_overrides(self.overrides))
             self._host.load()
