@@ -88,7 +88,7 @@ def symphony_instruments(context: HostContext) -> list[InstrumentSpec]:
         InstrumentSpec(
             name="embed",
             factory=embed_instrument(context),
-            inputs=ports(text="string?", texts="list[string]?"),
+            inputs=ports(text="string?", texts="json?"),
             outputs=ports(vector="json?", vectors="json"),
             config=ports(decimals="integer?"),
             models=(MODEL,),
