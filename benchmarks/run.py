@@ -3,7 +3,7 @@
 NAME is ``startup``, ``hook_call``, ``cli``, ``dag_validate``, ``dag_edit``,
 ``workflow_serde``, ``bus_route``, ``codec``, ``transport_rtt``, ``ext_load``,
 ``ext_invoke``, ``permissions``, ``dag_schedule``, ``checkpoint``, ``conductor``,
-``dag_dask``, ``artifact_io``, ``artifact_dedup``, ``artifact_search``, ``artifact_scale`` or
+``dag_dask``, ``artifact_io``, ``artifact_dedup``, ``artifact_search``, ``artifact_scale``, ``embed`` or
 ``all``.  Every figure comes with a baseline measured in the same run; ``ratio`` is value /
 baseline_value.  ``--json`` prints only a JSON list of records to stdout.
 """
@@ -179,6 +179,12 @@ def _artifact_scale(quick: bool) -> list[Record]:
     return artifact_scale.run(quick)
 
 
+def _embed(quick: bool) -> list[Record]:
+    from benchmarks import embed
+
+    return embed.run(quick)
+
+
 BENCHMARKS: dict[str, Callable[[bool], list[Record]]] = {
     "startup": _startup,
     "hook_call": _hook_call,
@@ -200,6 +206,7 @@ BENCHMARKS: dict[str, Callable[[bool], list[Record]]] = {
     "artifact_dedup": _artifact_dedup,
     "artifact_search": _artifact_search,
     "artifact_scale": _artifact_scale,
+    "embed": _embed,
 }
 
 
