@@ -103,12 +103,10 @@ class Admission:
         """
         request = self.request(node_id, options)
         acquiring = asyncio.ensure_future(self.engine.acquire(request, on_preempt))
-        await asyncio.sleep(0)  # a free engine grants at once: no explanation, no report
-        if acquiring.done():
-            return acquiring.result()
         began = time.monotonic()
         last: WaitExplanation | None = None
         try:
+            await asyncio.sleep(0)  # a free engine grants at once: no explanation, no report
             while not acquiring.done():
                 explanation = self.engine.explain(request.requester)
                 if explanation is not None and (
@@ -128,13 +126,20 @@ class Admission:
                 f" {options.queue_timeout:g} s; it was {what}. Raise config.run.queue_timeout, lower its"
                 " config.run.resources, or free them (see `symphony runs show` of the runs it waited behind)."
             ) from None
+        except BaseException:  # the node was cancelled while it waited: withdraw, or give back a late grant
+            await self._withdraw(acquiring)
+            raise
         finally:
-            if not acquiring.done():
-                acquiring.cancel()  # the node was cancelled while waiting: withdraw the request
-                with contextlib.suppress(BaseException):
-                    await acquiring
             if last is not None:
                 self.on_wait(node_id, None)
+
+    async def _withdraw(self, acquiring: asyncio.Future[ResourceGrant]) -> None:
+        if not acquiring.done():
+            acquiring.cancel()
+            with contextlib.suppress(BaseException):
+                await acquiring
+        elif not acquiring.cancelled() and acquiring.exception() is None:
+            await self.engine.release(acquiring.result())
 
     async def release(self, grant: ResourceGrant) -> None:
         await self.engine.release(grant)

@@ -576,7 +576,7 @@ class Run:
         """Release an attempt's grant; a failing engine is reported, never masks how the attempt ended."""
         assert self.admission is not None
         try:
-            await asyncio.shield(self.admission.release(grant))
+            await self.admission.release(grant)  # in this step: a grant it frees goes out at once
         except Exception as error:
             self.emit("run.release_failed", grant=grant.grant_id, error=f"{type(error).__name__}: {error}")
 
