@@ -28,9 +28,7 @@ _HELP: Final = 'a number of seconds, or a number and a unit s, m, h, d or w ("30
 
 def parse_duration(value: Any, key: str) -> float | None:
     """Seconds for ``value`` (None for ``"none"``); anything else is a ConfigurationError naming ``key``."""
-    if isinstance(value, bool):
-        raise ConfigurationError(f"components.stale.options.{key} = {value!r} is not a duration: use {_HELP}.")
-    if isinstance(value, int | float):
+    if isinstance(value, int | float) and not isinstance(value, bool):
         seconds = float(value)
     elif isinstance(value, str) and value.strip().lower() == "none":
         return None
