@@ -19,9 +19,9 @@ def artifact_items(report: StaleReport) -> list[StaleItem]:
 
 async def store(host: Host, content: bytes, name: str | None = None) -> ArtifactId:
     artifacts = host.port("artifact_store")
-    artifact_id = await artifacts.store(content)
+    artifact_id: ArtifactId = await artifacts.store(content)
     if name is not None:
-        artifacts.catalog.name(name, artifact_id)  # type: ignore[attr-defined]
+        artifacts.catalog.name(name, artifact_id)
     return artifact_id
 
 

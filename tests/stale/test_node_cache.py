@@ -120,7 +120,7 @@ async def test_gc_deletes_stale_entries_only_and_the_next_run_of_their_inputs_re
     assert cache_items(await manager_of(host).report()) == []
     tracker = host.port("dag_tracker")
     again = await tracker.wait(await tracker.execute(CACHED, {"text": "1"}))
-    assert again.nodes["parse"].cached is False  # type: ignore[attr-defined]
+    assert again.nodes["parse"].cached is False
 
 
 async def test_a_dry_run_deletes_no_entry(make_host: MakeHost, tmp_path: Path) -> None:
