@@ -20,7 +20,7 @@ import click
 import msgspec
 
 from symphony.hookspecs import ArtifactId, NotFoundError, PortUnavailableError, ValidationError, atomic_write
-from symphony.hookspecs.ports import ArtifactStorePort
+from symphony.hookspecs.ports import ArtifactStorePort, PoolManagerPort
 
 from ..dag.history import echo_json
 from .crypto import OLD_KEY_ENV, previous_sealer
@@ -257,20 +257,30 @@ def _timestamp(text: str) -> float:
     return datetime.datetime.fromisoformat(text).timestamp()
 
 
-def _add_search(group: click.Group, store: Callable[[], ArtifactStore]) -> None:
+def _add_search(
+    group: click.Group, store: Callable[[], ArtifactStore], pool: Callable[[], PoolManagerPort] | None
+) -> None:
     """``search``, ``score`` and ``reindex``: full-text search ranked with quality, and its inputs."""
 
     @group.command("search")
     @click.argument("query")
     @click.option("--filter", "pairs", multiple=True, metavar="KEY=VALUE", help="type, tag, producer, since, until.")
     @click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 1000), help="How many hits.")
+    @click.option("--semantic", is_flag=True, help="Rank by meaning (the local embedding model), not by words.")
     @click.option("--json", "as_json", is_flag=True, help="Print the hits as a JSON list.")
-    def search(query: str, pairs: tuple[str, ...], limit: int, as_json: bool) -> None:
+    def search(query: str, pairs: tuple[str, ...], limit: int, semantic: bool, as_json: bool) -> None:
         """Find artifacts whose text or name matches QUERY, best first (relevance times quality).
 
         QUERY is Tantivy's query language: words (all must match), "a phrase", name:WORD, a OR b;
         an empty QUERY lists the newest. Filters narrow the hits: --filter tag=final --filter since=2026-12-01.
+        With --semantic, QUERY is plain text and hits are the artifacts whose text means the most nearly the
+        same (cosine of all-MiniLM-L6-v2 vectors, -1..1); it takes no filters.
         """
+        if semantic:
+            if pairs:
+                raise click.UsageError("--semantic takes no --filter: it ranks every text artifact by meaning.")
+            _semantic_search(store(), pool, query, limit=limit, as_json=as_json)
+            return
         try:
             hits, _ = store().finder.search(query, limit, _filters(pairs))
         except ValidationError as error:
@@ -310,6 +320,26 @@ def _add_search(group: click.Group, store: Callable[[], ArtifactStore]) -> None:
             click.echo(f"search index rebuilt: {indexed} artifact(s).")
 
 
+def _semantic_search(
+    store: ArtifactStore, pool: Callable[[], PoolManagerPort] | None, query: str, *, limit: int, as_json: bool
+) -> None:
+    from .semantic import search
+
+    if pool is None:
+        raise PortUnavailableError("Semantic search needs the pool manager (port 'pool_manager'); none is provided.")
+    try:
+        hits = asyncio.run(search(store, pool(), query, limit))
+    except ValidationError as error:
+        raise click.BadParameter(str(error), param_hint="QUERY") from None
+    if as_json:
+        echo_json(msgspec.to_builtins(hits))
+        return
+    if not hits:
+        click.echo("no text artifact to search.")
+    for hit in hits:
+        click.echo(f"{hit.score:8.3f}  {hit.artifact_id}" + (f"  {hit.name}" if hit.name else ""))
+
+
 def _add_rekey(group: click.Group, store: Callable[[], ArtifactStore]) -> None:
     @group.command("rekey")
     @click.option(
@@ -336,8 +366,10 @@ def _add_rekey(group: click.Group, store: Callable[[], ArtifactStore]) -> None:
             )
 
 
-def artifacts_commands(port: Callable[[], ArtifactStorePort]) -> click.Group:
-    """``symphony artifacts`` over the builtin store serving the port ``port()`` gives."""
+def artifacts_commands(
+    port: Callable[[], ArtifactStorePort], pool: Callable[[], PoolManagerPort] | None = None
+) -> click.Group:
+    """``symphony artifacts`` over the builtin store serving the port ``port()`` gives (``pool()``: for --semantic)."""
 
     def store() -> ArtifactStore:
         return _builtin(port())
@@ -409,7 +441,7 @@ def artifacts_commands(port: Callable[[], ArtifactStorePort]) -> click.Group:
             click.echo(f"{key:<8} {value}")
 
     _add_catalog(artifacts, store)
-    _add_search(artifacts, store)
+    _add_search(artifacts, store, pool)
     _add_upkeep(artifacts, store)
     _add_rekey(artifacts, store)
     return artifacts
