@@ -20,7 +20,7 @@ from symphony.hookspecs import (
     StaleSource,
     hookimpl,
 )
-from symphony.hookspecs.ports import ArtifactStorePort, HostContext, port_as
+from symphony.hookspecs.ports import ArtifactStorePort, HostContext, PoolManagerPort, port_as
 
 from .options import StoreOptions
 
@@ -108,6 +108,9 @@ def symphony_register_commands(cli: Any, context: HostContext) -> None:
     from .cli import artifacts_commands
 
     cli.add_command(
-        artifacts_commands(lambda: port_as(context, "artifact_store", ArtifactStorePort, user="`symphony artifacts`")),
+        artifacts_commands(
+            lambda: port_as(context, "artifact_store", ArtifactStorePort, user="`symphony artifacts`"),
+            lambda: port_as(context, "pool_manager", PoolManagerPort, user="`symphony artifacts search --semantic`"),
+        ),
         "artifacts",
     )
