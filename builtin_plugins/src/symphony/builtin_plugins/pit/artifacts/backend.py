@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -11,7 +12,11 @@ from typing import Protocol
 
 from symphony.hookspecs import NotFoundError, ValidationError
 
+from .sealing import Bytes
+
 __all__ = ["Backend", "LocalBackend"]
+
+_IOV_MAX = 1024  # buffers per writev (os.sysconf("SC_IOV_MAX") on Linux)
 
 
 class Backend(Protocol):
@@ -19,15 +24,30 @@ class Backend(Protocol):
 
     name: str
 
-    def write(self, key: str, chunks: Iterable[bytes]) -> None: ...
+    def write(self, key: str, chunks: Iterable[Bytes]) -> None: ...
 
     def read(self, key: str, offset: int = 0, length: int | None = None) -> bytes: ...
+
+    def read_into(self, key: str, offset: int, into: memoryview) -> int:
+        """Read up to ``len(into)`` bytes at ``offset`` into ``into``; how many (fewer only at the end)."""
+        ...
 
     def exists(self, key: str) -> bool: ...
 
     def delete(self, key: str) -> None: ...
 
     def keys(self, prefix: str) -> Iterator[str]: ...
+
+
+def _write_all(fd: int, buffers: list[Bytes]) -> None:
+    """Write every byte of ``buffers`` (``writev`` may write less than asked)."""
+    views = [memoryview(buffer).cast("B") for buffer in buffers]
+    while views:
+        written = os.writev(fd, views)
+        while views and written >= len(views[0]):
+            written -= len(views.pop(0))
+        if views and written:
+            views[0] = views[0][written:]
 
 
 def _fsync_dir(path: Path) -> None:
@@ -45,6 +65,7 @@ class LocalBackend:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._made: set[Path] = set()  # directories known to exist durably
 
     def _path(self, key: str) -> Path:
         parts = key.split("/")
@@ -52,21 +73,36 @@ class LocalBackend:
             raise ValidationError(f"Invalid artifact store key {key!r}: expected '/'-separated names.")
         return self.root.joinpath(*parts)
 
-    def write(self, key: str, chunks: Iterable[bytes]) -> None:
+    def write(self, key: str, chunks: Iterable[Bytes]) -> None:
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        self._directory(path.parent)
         fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         try:
-            with os.fdopen(fd, "wb") as file:
-                for chunk in chunks:
-                    file.write(chunk)
-                file.flush()
-                os.fsync(file.fileno())
+            try:
+                source = iter(chunks)
+                while batch := list(itertools.islice(source, _IOV_MAX)):  # a pack's chunks in a few system calls
+                    _write_all(fd, batch)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
             os.replace(temp, path)
         except BaseException:
             Path(temp).unlink(missing_ok=True)
             raise
         _fsync_dir(path.parent)
+
+    def _directory(self, path: Path) -> None:
+        """Make ``path`` exist durably: each directory created is fsynced into its parent, or a crash may lose it."""
+        if path in self._made:
+            return
+        created, missing = [], path
+        while missing != self.root and not missing.is_dir():
+            created.append(missing)
+            missing = missing.parent
+        path.mkdir(parents=True, exist_ok=True)
+        for directory in created:
+            _fsync_dir(directory.parent)
+        self._made.add(path)
 
     def read(self, key: str, offset: int = 0, length: int | None = None) -> bytes:
         try:
@@ -75,6 +111,19 @@ class LocalBackend:
                 return file.read() if length is None else file.read(length)
         except FileNotFoundError:
             raise NotFoundError(f"No {key} in the artifact store at {self.root}.") from None
+
+    def read_into(self, key: str, offset: int, into: memoryview) -> int:
+        try:
+            fd = os.open(self._path(key), os.O_RDONLY)
+        except FileNotFoundError:
+            raise NotFoundError(f"No {key} in the artifact store at {self.root}.") from None
+        try:
+            done = 0
+            while done < len(into) and (got := os.preadv(fd, [into[done:]], offset + done)):
+                done += got
+            return done
+        finally:
+            os.close(fd)
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()

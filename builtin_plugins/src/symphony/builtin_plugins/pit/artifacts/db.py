@@ -7,6 +7,7 @@ transaction can cover an object and its catalog entry.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,7 +19,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from symphony.hookspecs import DataError
 
-__all__ = ["Base", "ChunkRow", "Database", "ObjectRow", "PackRow"]
+__all__ = ["Base", "ChunkRow", "Database", "ObjectRow", "PackRow", "driver_connection"]
 
 
 class Base(DeclarativeBase):
@@ -59,6 +60,12 @@ class PackRow(Base):
     state: Mapped[str] = mapped_column(String, default="live")
 
 
+def driver_connection(session: Session) -> sqlite3.Connection:
+    """The sqlite3 connection under ``session``, in its transaction (for code shared with the ORM-free paths)."""
+    connection: sqlite3.Connection = session.connection().connection.driver_connection  # type: ignore[assignment]
+    return connection
+
+
 class Database:
     """``index.db``: one engine, short explicit sessions; every process of every host may open it at once."""
 
@@ -97,6 +104,26 @@ class Database:
         """One transaction: committed when the block ends, rolled back if it raises; ``readonly`` takes no lock."""
         with Session(self._reader if readonly else self.engine) as session, session.begin():
             yield session
+
+    @contextmanager
+    def connection(self, *, readonly: bool = False) -> Iterator[sqlite3.Connection]:
+        """One transaction on a pooled driver connection, without the ORM: put, get and search run here.
+
+        An ORM session costs ~0.3 ms and an ORM row ~10 µs, more than the SQL itself; the same
+        BEGIN (IMMEDIATE) as :meth:`session`, and sqlite3 caches each statement's compiled form.
+        """
+        pooled = self.engine.raw_connection()
+        try:
+            connection: sqlite3.Connection = pooled.driver_connection  # type: ignore[assignment]
+            connection.execute("BEGIN" if readonly else "BEGIN IMMEDIATE")
+            try:
+                yield connection
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
+        finally:
+            pooled.close()
 
     def close(self) -> None:
         self.engine.dispose()

@@ -16,6 +16,7 @@ import msgspec
 
 from .backend import Backend
 from .errors import ArtifactCorruptError
+from .sealing import Bytes
 
 __all__ = ["PackEntry", "PackHeader", "PackWriter", "pack_key", "read_header"]
 
@@ -60,11 +61,11 @@ class PackWriter:
 
     def __init__(self, backend: Backend, sealer: str, key_id: str | None) -> None:
         self._backend, self._sealer, self._key_id = backend, sealer, key_id
-        self._sealed: list[bytes] = []
+        self._sealed: list[Bytes] = []
         self._entries: list[tuple[str, int, int]] = []
         self.size = 0
 
-    def add(self, chunk_id: str, length: int, sealed: bytes) -> None:
+    def add(self, chunk_id: str, length: int, sealed: Bytes) -> None:
         self._sealed.append(sealed)
         self._entries.append((chunk_id, length, len(sealed)))
         self.size += len(sealed)

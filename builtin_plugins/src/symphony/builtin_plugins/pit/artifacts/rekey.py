@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 import msgspec
 from sqlalchemy import delete, select, update
 
-from .db import ChunkRow, ObjectRow, PackRow
+from .db import ChunkRow, ObjectRow, PackRow, driver_connection
 from .errors import ArtifactCorruptError, WrongKeyError
 from .packs import PackWriter, pack_key
 from .sealing import PlainSealer, Sealer
@@ -76,7 +76,7 @@ def _reseal(store: ArtifactStore, pack_id: str, opener: Sealer) -> tuple[int, in
     rewritten = 0
     with store.db.session() as session:
         if written is not None:
-            store._record_pack(session, *written)
+            store._record_pack(driver_connection(session), *written)
         session.execute(delete(ChunkRow).where(ChunkRow.pack == pack_id))
         for object_id, encoded in session.execute(
             select(ObjectRow.id, ObjectRow.chunk_ids).where(ObjectRow.inline.is_(None))

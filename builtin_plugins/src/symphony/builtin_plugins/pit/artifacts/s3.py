@@ -30,6 +30,8 @@ from symphony.hookspecs import (
     atomic_write,
 )
 
+from .sealing import Bytes
+
 __all__ = ["S3Backend"]
 
 # Below this a write is one PUT; above it, a multipart upload of parts this size (S3's minimum part is 5 MiB).
@@ -153,8 +155,8 @@ class S3Backend:
             " Check that the server is reachable, then retry."
         )
 
-    def write(self, key: str, chunks: Iterable[bytes]) -> None:
-        key, source = self._key(key), iter(chunks)
+    def write(self, key: str, chunks: Iterable[Bytes]) -> None:
+        key, source = self._key(key), (bytes(chunk) for chunk in chunks)
         head, size = [], 0
         for chunk in source:
             head.append(chunk)
@@ -185,6 +187,11 @@ class S3Backend:
             if "416 Range Not Satisfiable" in str(error):
                 return b""  # past the end, as a file read is
             raise self._error(error, key) from None
+
+    def read_into(self, key: str, offset: int, into: memoryview) -> int:
+        data = self.read(key, offset, len(into))
+        into[: len(data)] = data
+        return len(data)
 
     def exists(self, key: str) -> bool:
         try:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Protocol
+from typing import Protocol, TypeAlias
 
-__all__ = ["PlainSealer", "Sealer"]
+__all__ = ["Bytes", "PlainSealer", "Sealer"]
+
+#: Bytes or a view of them: chunks are views of the block they were cut from, sealed and written without a copy.
+Bytes: TypeAlias = bytes | memoryview
 
 
 class Sealer(Protocol):
@@ -14,11 +17,15 @@ class Sealer(Protocol):
     name: str
     key_id: str | None
 
-    def chunk_id(self, data: bytes) -> str: ...
+    def chunk_id(self, data: Bytes) -> str: ...
 
-    def seal(self, chunk_id: str, data: bytes) -> bytes: ...
+    def seal(self, chunk_id: str, data: Bytes) -> Bytes: ...
 
     def open(self, chunk_id: str, sealed: bytes) -> bytes: ...
+
+    def open_into(self, chunk_id: str, sealed: memoryview, out: memoryview) -> None:
+        """Open ``sealed`` into ``out``, exactly as long as the chunk (a read fills one buffer, copying nothing)."""
+        ...
 
 
 class PlainSealer:
@@ -27,11 +34,14 @@ class PlainSealer:
     name = "plain"
     key_id: str | None = None
 
-    def chunk_id(self, data: bytes) -> str:
+    def chunk_id(self, data: Bytes) -> str:
         return hashlib.sha256(data).hexdigest()
 
-    def seal(self, chunk_id: str, data: bytes) -> bytes:
+    def seal(self, chunk_id: str, data: Bytes) -> Bytes:
         return data
 
     def open(self, chunk_id: str, sealed: bytes) -> bytes:
         return sealed
+
+    def open_into(self, chunk_id: str, sealed: memoryview, out: memoryview) -> None:
+        out[:] = sealed

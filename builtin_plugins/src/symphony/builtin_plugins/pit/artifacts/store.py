@@ -12,15 +12,15 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
+import json
+import sqlite3
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Collection, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, BinaryIO, TypeVar
+from typing import Any, BinaryIO, NamedTuple
 
 import msgspec
-from sqlalchemy import Select, func, select
-from sqlalchemy.dialects.sqlite import insert
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
 
 from symphony.hookspecs import ArtifactId, ArtifactScoreSignal, DataError, NotFoundError, ValidationError
 from symphony.hookspecs.ports import ArtifactInfo
@@ -34,17 +34,28 @@ from .maintenance import GcReport, Problem, collect, verify
 from .options import StoreOptions
 from .packs import PackHeader, PackWriter, pack_key
 from .scores import BUILTIN_SIGNALS
-from .sealing import PlainSealer, Sealer
+from .sealing import Bytes, PlainSealer, Sealer
 from .search import ArtifactSearch
 
-__all__ = ["ArtifactStore", "GcReport", "Problem", "StoreStats"]
+__all__ = ["ArtifactStore", "ChunkLocation", "GcReport", "Problem", "StoreStats"]
 
 _PREFIX = "sha256:"
 _BLOCK = 1024 * 1024  # how much of a file or stream a put reads at once
 _READ_RUN = 8 * 1024 * 1024  # the most bytes of adjacent chunks one backend read fetches
+_IDS_PER_QUERY = 10_000  # chunk ids per statement, passed as one JSON array (one cached statement for any count)
 
 RootProvider = Callable[[], Iterable[str]]
-_T = TypeVar("_T")
+
+_LOCATE = 'SELECT id, pack, "offset", length, sealed_length FROM chunks WHERE id IN (SELECT value FROM json_each(?))'
+_STORED = "SELECT id FROM chunks WHERE id IN (SELECT value FROM json_each(?))"
+_ADD_PACK = "INSERT INTO packs (id, key_id, sealer, size, created_at, state) VALUES (?, ?, ?, ?, ?, 'live')"
+# Another writer may have stored the same chunk meanwhile: the first row wins, our copy is dead weight.
+_ADD_CHUNK = (
+    'INSERT INTO chunks (id, pack, "offset", length, sealed_length) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING'
+)
+_TOUCH_OBJECT = "UPDATE objects SET created_at = ?, metadata = coalesce(?, metadata) WHERE id = ?"
+_ADD_OBJECT = "INSERT INTO objects (id, size, inline, chunk_ids, created_at, metadata) VALUES (?, ?, ?, ?, ?, ?)"
+_OBJECT = "SELECT size, inline, chunk_ids FROM objects WHERE id = ?"
 
 
 class StoreStats(msgspec.Struct, frozen=True, kw_only=True):
@@ -56,6 +67,23 @@ class StoreStats(msgspec.Struct, frozen=True, kw_only=True):
     dedup_ratio: float  # logical / stored (1.0 when empty)
 
 
+class ChunkLocation(NamedTuple):
+    """Where a chunk's sealed bytes are: a row of ``chunks``, read without the ORM."""
+
+    id: str
+    pack: str
+    offset: int
+    length: int
+    sealed_length: int
+
+
+class _Object(NamedTuple):
+    id: str
+    size: int
+    inline: bytes | None
+    chunk_ids: list[str]
+
+
 def _checked(artifact_id: str) -> str:
     digest = artifact_id.removeprefix(_PREFIX)
     if not artifact_id.startswith(_PREFIX) or len(digest) != 64 or not all(c in "0123456789abcdef" for c in digest):
@@ -63,11 +91,11 @@ def _checked(artifact_id: str) -> str:
     return artifact_id
 
 
-def _in_batches(session: Session, query: Select[_T], chunk_ids: Collection[str]) -> Iterator[_T]:
-    """``query`` for the chunks in ``chunk_ids``, a few thousand at a time (SQLite bounds a statement's variables)."""
+def _in_batches(connection: sqlite3.Connection, query: str, chunk_ids: Collection[str]) -> Iterator[Any]:
+    """The rows of ``query`` for the chunks in ``chunk_ids``, a bounded number of ids per statement."""
     ids = list(chunk_ids)
-    for start in range(0, len(ids), 10_000):
-        yield from session.scalars(query.where(ChunkRow.id.in_(ids[start : start + 10_000])))
+    for start in range(0, len(ids), _IDS_PER_QUERY):
+        yield from connection.execute(query, (json.dumps(ids[start : start + _IDS_PER_QUERY]),))
 
 
 def _blocks(content: bytes | BinaryIO | Iterable[bytes]) -> Iterable[bytes]:
@@ -90,7 +118,7 @@ class _Put:
         self._head = bytearray()  # the first bytes, until the object is known not to be inline
         self._chunked = False
         self.pack = PackWriter(store.backend, store.sealer.name, store.sealer.key_id)
-        self._batch: list[tuple[str, bytes]] = []
+        self._batch: list[tuple[str, memoryview]] = []
         self._known: set[str] = set()  # chunks this put has stored or found stored
         self.chunk_ids: list[str] = []
         self.size = 0
@@ -119,13 +147,13 @@ class _Put:
         return artifact_id
 
     @property
-    def inline(self) -> bytes | None:
+    def inline(self) -> Bytes | None:
         """The whole content when it is small enough to live in index.db, sealed like a chunk named by its id."""
         if self._chunked:
             return None
         return self._store.sealer.seal(_PREFIX + self._hash.hexdigest(), bytes(self._head))
 
-    def _add(self, chunk: bytes) -> None:
+    def _add(self, chunk: memoryview) -> None:
         chunk_id = self._store.sealer.chunk_id(chunk)
         self.chunk_ids.append(chunk_id)
         if chunk_id not in self._known:
@@ -138,8 +166,8 @@ class _Put:
         """Seal the batch's chunks that no pack holds yet; write the pack when it is full."""
         if not self._batch:
             return
-        with self._store.db.session(readonly=True) as session:
-            stored = set(_in_batches(session, select(ChunkRow.id), [c for c, _ in self._batch]))
+        with self._store.db.connection(readonly=True) as connection:
+            stored = {chunk_id for (chunk_id,) in _in_batches(connection, _STORED, [c for c, _ in self._batch])}
         for chunk_id, chunk in self._batch:
             if chunk_id not in stored:
                 self.pack.add(chunk_id, len(chunk), self._store.sealer.seal(chunk_id, chunk))
@@ -210,121 +238,129 @@ class ArtifactStore:
         """Write ``pack`` to the backend, then make its chunks visible; a crash in between leaves an orphan file."""
         if len(pack):
             written = pack.flush()
-            with self.db.session() as session:
-                self._record_pack(session, *written)
+            with self.db.connection() as connection:
+                self._record_pack(connection, *written)
 
-    def _record_pack(self, session: Session, pack_id: str, header: PackHeader, body: int) -> None:
+    def _record_pack(self, connection: sqlite3.Connection, pack_id: str, header: PackHeader, body: int) -> None:
         size = body + sum(entry.sealed_length for entry in header.chunks)
-        session.add(
-            PackRow(id=pack_id, key_id=header.key_id, sealer=header.sealer, size=size, created_at=header.created_at)
+        connection.execute(_ADD_PACK, (pack_id, header.key_id, header.sealer, size, header.created_at))
+        connection.executemany(
+            _ADD_CHUNK, [(e.chunk_id, pack_id, body + e.offset, e.length, e.sealed_length) for e in header.chunks]
         )
-        rows = [
-            {
-                "id": e.chunk_id,
-                "pack": pack_id,
-                "offset": body + e.offset,
-                "length": e.length,
-                "sealed_length": e.sealed_length,
-            }
-            for e in header.chunks
-        ]
-        # Another writer may have stored the same chunk meanwhile: the first row wins, our copy is dead weight.
-        session.execute(insert(ChunkRow).on_conflict_do_nothing(index_elements=["id"]), rows)
 
     def _commit(self, artifact_id: ArtifactId, put: _Put, metadata: Mapping[str, Any] | None) -> None:
         last = put.pack.flush() if len(put.pack) else None  # before the transaction: no lock held while writing
-        with self.db.session() as session:
-            if last is not None:
-                self._record_pack(session, *last)
-            needed = set(put.chunk_ids)
-            missing = len(needed - set(_in_batches(session, select(ChunkRow.id), needed)))
-            if missing:  # gc collected a chunk this put found stored, between the lookup and now
-                session.rollback()
-                if last is not None:  # recorded by nothing now: do not leave it for gc
-                    self.backend.delete(pack_key(last[0]))
-                raise DataError(
-                    f"Could not store {artifact_id}: {missing} of its chunks were garbage-collected while"
-                    " it was being written. Store it again."
-                )
-            row = session.get(ObjectRow, artifact_id)
-            if row is None:
-                session.add(
-                    ObjectRow(
-                        id=artifact_id,
-                        size=put.size,
-                        inline=put.inline,
-                        chunk_ids=msgspec.msgpack.encode(put.chunk_ids),
-                        created_at=time.time(),
-                        metadata_=dict(metadata or {}),
+        encoded = None if metadata is None else json.dumps(dict(metadata))
+        try:
+            with self.db.connection() as connection:
+                if last is not None:
+                    self._record_pack(connection, *last)
+                needed = set(put.chunk_ids)
+                missing = len(needed) - sum(1 for _ in _in_batches(connection, _STORED, needed))
+                if missing:  # gc collected a chunk this put found stored, between the lookup and now
+                    raise DataError(
+                        f"Could not store {artifact_id}: {missing} of its chunks were garbage-collected while"
+                        " it was being written. Store it again."
                     )
-                )
-            else:
-                row.created_at = time.time()  # stored again: live for another grace period, like a new object
-                if metadata is not None:
-                    row.metadata_ = dict(metadata)
+                now = time.time()  # stored again: live for another grace period, like a new object
+                if not connection.execute(_TOUCH_OBJECT, (now, encoded, artifact_id)).rowcount:
+                    chunk_ids = msgspec.msgpack.encode(put.chunk_ids)
+                    row = (artifact_id, put.size, put.inline, chunk_ids, now, encoded or "{}")
+                    connection.execute(_ADD_OBJECT, row)
+        except DataError:
+            if last is not None:  # recorded by nothing now: do not leave it for gc
+                self.backend.delete(pack_key(last[0]))
+            raise
 
     # -- reading ------------------------------------------------------------------------
 
-    def _object(self, artifact_id: str) -> ObjectRow:
-        with self.db.session(readonly=True) as session:
-            row = session.get(ObjectRow, _checked(artifact_id))
-            if row is None:
-                raise NotFoundError(f"No artifact {artifact_id} in {self.root}.")
-            session.expunge(row)
-            return row
+    def _object(self, connection: sqlite3.Connection, artifact_id: str) -> _Object:
+        row = connection.execute(_OBJECT, (_checked(artifact_id),)).fetchone()
+        if row is None:
+            raise NotFoundError(f"No artifact {artifact_id} in {self.root}.")
+        size, inline, chunk_ids = row
+        return _Object(artifact_id, size, inline, msgspec.msgpack.decode(chunk_ids) if inline is None else [])
 
-    def _sealed_chunks(self, row: ObjectRow) -> Iterator[tuple[ChunkRow, bytes]]:
-        """Each chunk of ``row`` with its sealed bytes, adjacent chunks of a pack fetched in one read."""
-        chunk_ids: list[str] = msgspec.msgpack.decode(row.chunk_ids)
-        with self.db.session(readonly=True) as session:
-            located = {c.id: c for c in _in_batches(session, select(ChunkRow), set(chunk_ids))}
-            session.expunge_all()
-        run: list[ChunkRow] = []
-        for chunk_id in chunk_ids:
-            if (chunk := located.get(chunk_id)) is None:
-                raise ArtifactCorruptError(f"chunk {chunk_id} of {row.id}", "index.db (no pack holds it)")
+    def _located(self, artifact_id: str) -> tuple[_Object, list[ChunkLocation]]:
+        """The object and where each of its chunks is, in order, read in one snapshot."""
+        with self.db.connection(readonly=True) as connection:
+            row = self._object(connection, artifact_id)
+            if not row.chunk_ids:
+                return row, []
+            where = {r[0]: ChunkLocation(*r) for r in _in_batches(connection, _LOCATE, set(row.chunk_ids))}
+        try:
+            return row, [where[chunk_id] for chunk_id in row.chunk_ids]
+        except KeyError as error:
+            raise ArtifactCorruptError(f"chunk {error.args[0]} of {row.id}", "index.db (no pack holds it)") from None
+
+    def _runs(self, chunks: list[ChunkLocation]) -> Iterator[list[ChunkLocation]]:
+        """``chunks`` grouped into runs adjacent in one pack, each fetched by one backend read."""
+        run: list[ChunkLocation] = []
+        for chunk in chunks:
             if run and (
                 chunk.pack != run[-1].pack
                 or chunk.offset != run[-1].offset + run[-1].sealed_length
                 or chunk.offset + chunk.sealed_length - run[0].offset > _READ_RUN
             ):
-                yield from self._read_run(run)
+                yield run
                 run = []
             run.append(chunk)
         if run:
-            yield from self._read_run(run)
+            yield run
 
-    def _read_run(self, run: list[ChunkRow]) -> Iterator[tuple[ChunkRow, bytes]]:
+    def _read_run(self, run: list[ChunkLocation], into: memoryview | None = None) -> memoryview:
+        """The sealed bytes of ``run``, read into ``into`` when given (as long as the run)."""
         start = run[0].offset
         length = run[-1].offset + run[-1].sealed_length - start
         key = pack_key(run[0].pack)
         try:
-            data = self.backend.read(key, start, length)
+            if into is not None:
+                got = self.backend.read_into(key, start, into)
+                data = into[:got]
+            else:
+                data = memoryview(self.backend.read(key, start, length))
         except NotFoundError:
             raise ArtifactCorruptError(f"chunk {run[0].id}", f"{key} (the pack is missing)") from None
         if len(data) != length:
             raise ArtifactCorruptError(f"chunk {run[-1].id}", f"{key} (the pack is truncated)")
-        view = memoryview(data)
-        for chunk in run:
-            yield chunk, bytes(view[chunk.offset - start : chunk.offset - start + chunk.sealed_length])
+        return data
 
-    def check_chunk(self, chunk: ChunkRow, data: bytes) -> bytes:
+    def check_chunk(self, chunk: ChunkLocation | ChunkRow, data: Bytes) -> Bytes:
         if len(data) != chunk.length or self.sealer.chunk_id(data) != chunk.id:
             raise ArtifactCorruptError(f"chunk {chunk.id}", f"{pack_key(chunk.pack)} offset {chunk.offset}")
         return data
 
     def get_sync(self, artifact_id: str) -> bytes:
-        """The whole content, checked against its id (and, on a mismatch, chunk by chunk to say where)."""
-        row = self._object(artifact_id)
-        parts: list[tuple[ChunkRow, bytes]] = []
+        """The whole content, checked against its id (and, on a mismatch, chunk by chunk to say where).
+
+        Chunks are read (and opened) straight into one buffer the object's size: plain runs with one
+        ``preadv`` each, sealed ones through a scratch buffer decrypted in place.
+        """
+        row, chunks = self._located(artifact_id)
         if row.inline is not None:
             data = self.sealer.open(row.id, row.inline)
         else:
-            parts = [(chunk, self.sealer.open(chunk.id, sealed)) for chunk, sealed in self._sealed_chunks(row)]
-            data = b"".join(part for _, part in parts)
+            content = bytearray(sum(chunk.length for chunk in chunks))
+            view, at = memoryview(content), 0
+            plain = isinstance(self.sealer, PlainSealer)
+            for run in self._runs(chunks):
+                size = sum(chunk.sealed_length for chunk in run)
+                if plain:  # sealed bytes are the content: read them where they belong
+                    self._read_run(run, view[at : at + size])
+                    at += size
+                    continue
+                sealed, offset = self._read_run(run), 0
+                for chunk in run:
+                    part = sealed[offset : offset + chunk.sealed_length]
+                    self.sealer.open_into(chunk.id, part, view[at : at + chunk.length])
+                    offset += chunk.sealed_length
+                    at += chunk.length
+            data = bytes(content)
         if len(data) != row.size or hashlib.sha256(data).hexdigest() != row.id.removeprefix(_PREFIX):
-            for chunk, part in parts:  # say which chunk is damaged (hashing each only when the whole is wrong)
-                self.check_chunk(chunk, part)
+            at = 0
+            for chunk in chunks:  # say which chunk is damaged (hashing each only when the whole is wrong)
+                self.check_chunk(chunk, memoryview(data)[at : at + chunk.length])
+                at += chunk.length
             raise ArtifactCorruptError(f"object {row.id}", "index.db" if row.inline is not None else "its chunk list")
         return data
 
@@ -336,20 +372,24 @@ class ArtifactStore:
 
     def iter_sync(self, artifact_id: str) -> Iterator[bytes]:
         """The content chunk by chunk, each checked before it is yielded; the whole digest checked at the end."""
-        row = self._object(artifact_id)
+        row, chunks = self._located(artifact_id)
         digest = hashlib.sha256()
-        if row.inline is not None:
-            parts: Iterator[bytes] = iter([self.sealer.open(row.id, row.inline)])
-        else:
-            parts = (
-                self.check_chunk(chunk, self.sealer.open(chunk.id, sealed))
-                for chunk, sealed in self._sealed_chunks(row)
-            )
-        for part in parts:
+        for part in self._parts(row, chunks):
             digest.update(part)
             yield part
         if digest.hexdigest() != row.id.removeprefix(_PREFIX):
             raise ArtifactCorruptError(f"object {row.id}", "its chunk list")
+
+    def _parts(self, row: _Object, chunks: list[ChunkLocation]) -> Iterator[bytes]:
+        if row.inline is not None:
+            yield self.sealer.open(row.id, row.inline)
+            return
+        for run in self._runs(chunks):
+            sealed, offset = self._read_run(run), 0
+            for chunk in run:
+                part = self.sealer.open(chunk.id, bytes(sealed[offset : offset + chunk.sealed_length]))
+                yield bytes(self.check_chunk(chunk, part))
+                offset += chunk.sealed_length
 
     async def open(self, artifact_id: str) -> AsyncIterator[bytes]:
         parts = self.iter_sync(artifact_id)
@@ -357,8 +397,20 @@ class ArtifactStore:
             yield part
 
     async def info(self, artifact_id: ArtifactId) -> ArtifactInfo:
-        row = self._object(artifact_id)
-        return ArtifactInfo(artifact_id=artifact_id, size=row.size, metadata=dict(row.metadata_))
+        infos = await asyncio.to_thread(self.infos, [_checked(artifact_id)])
+        if not infos:
+            raise NotFoundError(f"No artifact {artifact_id} in {self.root}.")
+        return infos[0]
+
+    def infos(self, artifact_ids: Collection[str]) -> list[ArtifactInfo]:
+        """The size and metadata of each of ``artifact_ids`` still stored, in their order, in one query."""
+        query = "SELECT id, size, metadata FROM objects WHERE id IN (SELECT value FROM json_each(?))"
+        with self.db.connection(readonly=True) as connection:
+            found = {
+                i: ArtifactInfo(artifact_id=ArtifactId(i), size=size, metadata=json.loads(meta or "{}"))
+                for i, size, meta in _in_batches(connection, query, artifact_ids)
+            }
+        return [found[i] for i in artifact_ids if i in found]
 
     @functools.cached_property
     def finder(self) -> ArtifactSearch:
@@ -367,8 +419,11 @@ class ArtifactStore:
 
     async def search(self, query: str, limit: int = 20) -> list[ArtifactInfo]:
         """The ``limit`` best artifacts for ``query`` (words of their text or metadata), ranked with quality."""
-        hits, _ = await asyncio.to_thread(self.finder.search, query, limit)
-        return [await self.info(ArtifactId(hit.artifact_id)) for hit in hits]
+        return await asyncio.to_thread(self._search, query, limit)
+
+    def _search(self, query: str, limit: int) -> list[ArtifactInfo]:
+        hits, _ = self.finder.search(query, limit)
+        return self.infos([hit.artifact_id for hit in hits])
 
     # -- accounting ---------------------------------------------------------------------
 
