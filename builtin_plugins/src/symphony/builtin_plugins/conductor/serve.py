@@ -8,19 +8,24 @@
   ``conductor``; run and node events are published on the served bus, so
   ``symphony bus subscribe unix:PATH 'run.>'`` follows the runs.
 
-Either way, when it stops, runs still going are cancelled (and resumable).
+Either way, when it stops, runs still going are cancelled (and resumable).  While it
+serves, it runs the components of a long-lived host (``components``: the stale
+manager's collection schedule); one that fails to start is logged and skipped.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import sys
+from collections.abc import AsyncIterator, Sequence
 from typing import Any, Final
 
 import click
 
 from symphony.hookspecs import EndpointId, Event, MessageEnvelope, NotFoundError, RequestPayload
-from symphony.hookspecs.ports import ConductorPort
+from symphony.hookspecs.ports import AsyncComponent, ConductorPort
 
 from ..ipc.bus.bus import InProcessBus
 from ..ipc.bus.server import BusServer
@@ -34,11 +39,35 @@ __all__ = ["serve_stdio", "serve_unix"]
 #: How long the socket server keeps a routed request open: ``conductor.orchestrate`` lasts as long as its run.
 _SOCKET_REQUEST_TIMEOUT: Final = 7 * 24 * 3600.0
 
+log = logging.getLogger("symphony.conductor")
 
-async def serve_stdio(conductor: ConductorPort) -> None:
+
+@contextlib.asynccontextmanager
+async def running(components: Sequence[AsyncComponent]) -> AsyncIterator[None]:
+    """Run ``components`` while the block runs; a failure to start or stop one is logged, never fatal."""
+    started = []
+    for component in components:
+        try:
+            await component.start()
+        except Exception:
+            log.exception("component %r failed to start; serving without it", component.name)
+        else:
+            started.append(component)
+    try:
+        yield
+    finally:
+        for component in reversed(started):
+            try:
+                await component.stop()
+            except Exception:
+                log.exception("component %r failed to stop", component.name)
+
+
+async def serve_stdio(conductor: ConductorPort, components: Sequence[AsyncComponent] = ()) -> None:
     """Answer the parent over stdin/stdout until it closes the pipe, then close ``conductor``."""
     try:
-        await serve_endpoint(handlers(conductor), name=ENDPOINT)
+        async with running(components):
+            await serve_endpoint(handlers(conductor), name=ENDPOINT)
     finally:
         await conductor.close()
 
@@ -58,7 +87,9 @@ def endpoint_handler(table: dict[str, Handler]) -> Any:
     return handle
 
 
-async def serve_unix(conductor: ConductorPort, path: str, *, token: str | None = None) -> None:
+async def serve_unix(
+    conductor: ConductorPort, path: str, *, token: str | None = None, components: Sequence[AsyncComponent] = ()
+) -> None:
     """Listen on the Unix socket ``path`` until SIGINT or SIGTERM (then close ``conductor``).
 
     Prints ``listening on unix:PATH`` once it listens.
@@ -78,7 +109,8 @@ async def serve_unix(conductor: ConductorPort, path: str, *, token: str | None =
     try:
         click.echo(f"listening on unix:{listener.address}")
         sys.stdout.flush()
-        await signals.stopped.wait()
+        async with running(components):
+            await signals.stopped.wait()
     finally:
         signals.restore()
         accepting.cancel()
