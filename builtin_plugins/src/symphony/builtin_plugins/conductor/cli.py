@@ -7,7 +7,7 @@ start) are one line on standard error and exit 1, without a traceback.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, TypeVar
 
 import click
@@ -23,7 +23,7 @@ from symphony.hookspecs import (
     SymphonyError,
     TransportError,
 )
-from symphony.hookspecs.ports import ConductorPort, ConductorStatus
+from symphony.hookspecs.ports import AsyncComponent, ConductorPort, ConductorStatus
 
 from ..ipc.transports import TransportConfig, UnixTransport
 from .remote import RemoteConductor
@@ -79,8 +79,15 @@ def _print_status(status: ConductorStatus) -> None:
         click.echo(f"  running {run_id}")
 
 
-def conductor_commands(served: Callable[[], ConductorPort], configured: Callable[[], ConductorPort]) -> click.Group:
-    """The ``conductor`` group: ``served()`` is what ``serve`` serves, ``configured()`` the host's port."""
+def conductor_commands(
+    served: Callable[[], ConductorPort],
+    configured: Callable[[], ConductorPort],
+    components: Callable[[], Sequence[AsyncComponent]] = tuple,
+) -> click.Group:
+    """The ``conductor`` group: ``served()`` is what ``serve`` serves, ``configured()`` the host's port.
+
+    ``components()`` are what ``serve`` runs while it serves, as a long-lived host.
+    """
 
     @click.group("conductor")
     def conductor() -> None:
@@ -102,9 +109,9 @@ def conductor_commands(served: Callable[[], ConductorPort], configured: Callable
             raise click.UsageError("--token applies to --unix only; the stdio conductor trusts its parent.")
         conductor = served()
         if path is None:
-            _run(serve_stdio(conductor))
+            _run(serve_stdio(conductor, components()))
         else:
-            _run(serve_unix(conductor, path, token=token))
+            _run(serve_unix(conductor, path, token=token, components=components()))
 
     @conductor.command("status")
     @click.option("--unix", "path", metavar="PATH", help="Ask the conductor serving this Unix socket.")
