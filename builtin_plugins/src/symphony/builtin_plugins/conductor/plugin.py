@@ -15,7 +15,7 @@ import weakref
 from typing import TYPE_CHECKING, Any
 
 from symphony.hookspecs import ComponentOptionsSpec, ConfigurationError, HealthStatus, hookimpl
-from symphony.hookspecs.ports import ConductorPort, DagTrackerPort, HostContext, MessageBus, port_as
+from symphony.hookspecs.ports import AsyncComponent, ConductorPort, DagTrackerPort, HostContext, MessageBus, port_as
 
 from .options import COMPONENT, ConductorOptions
 
@@ -24,6 +24,9 @@ if TYPE_CHECKING:  # imported when a conductor is first used: loading the plugin
     from .remote import RemoteConductor
 
 SYMPHONY_API = "^1.0"
+
+#: Components of other plugins that ``conductor serve`` runs while it serves, as a long-lived host does.
+SERVED_COMPONENTS = ("stale",)
 
 #: Runs the ``symphony`` command with this interpreter, wherever its script is.
 _SYMPHONY = "import sys; from symphony.host.cli import main; sys.exit(main())"
@@ -139,4 +142,15 @@ def symphony_components(context: HostContext) -> list[ConductorLifecycle]:
 def symphony_register_commands(cli: Any, context: HostContext) -> None:
     from .cli import conductor_commands
 
-    cli.add_command(conductor_commands(lambda: served_for(context), lambda: context.port("conductor")), "conductor")
+    cli.add_command(
+        conductor_commands(
+            lambda: served_for(context), lambda: context.port("conductor"), lambda: served_components(context)
+        ),
+        "conductor",
+    )
+
+
+def served_components(context: HostContext) -> list[AsyncComponent]:
+    """The :data:`SERVED_COMPONENTS` installed plugins contribute (the stale manager's collection schedule)."""
+    found = context.contributions("symphony_components")
+    return [found[name][1] for name in SERVED_COMPONENTS if name in found]
