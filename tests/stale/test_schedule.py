@@ -1,0 +1,92 @@
+"""Collection on a schedule in a long-lived host: a started host, and ``symphony conductor serve``."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from symphony.hookspecs import Event, hookimpl
+from symphony.host import Host
+from tests.conftest import Symphony
+from tests.replacing import serving
+
+from .conftest import CACHED, DAY, MakeHost, age_run, execute_sql, run
+
+DEADLINE = 30.0
+
+
+class Observer:
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    @hookimpl
+    def symphony_event(self, event: Event) -> None:
+        self.events.append(event)
+
+
+async def until(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + DEADLINE
+    while not condition():
+        assert time.monotonic() < deadline, f"not within {DEADLINE} s: {what}"
+        await asyncio.sleep(0.05)
+
+
+def runs_left(data_dir: Path) -> int:
+    [(count,)] = execute_sql(data_dir / "runs.db", "SELECT count(*) FROM runs")
+    return int(count)
+
+
+async def test_a_started_host_collects_every_schedule_interval_and_publishes_each_collection(
+    make_host: MakeHost, tmp_path: Path
+) -> None:
+    observer = Observer()
+    host: Host = make_host(observer, stale={"runs": "1d", "schedule": 0.2})
+    age_run(tmp_path / "data", await run(host, CACHED, text="1"), 2 * DAY)
+    async with host:
+        await until(lambda: runs_left(tmp_path / "data") == 0, "the old run collected")
+        age_run(tmp_path / "data", await run(host, CACHED, text="2"), 2 * DAY)
+        await until(lambda: runs_left(tmp_path / "data") == 0, "the second old run collected at a later interval")
+    collected = [event for event in observer.events if event.topic == "stale.collected"]
+    assert collected and collected[0].data["items"] >= 1 and collected[0].data["errors"] == {}
+
+
+async def test_with_the_schedule_off_a_started_host_collects_nothing(make_host: MakeHost, tmp_path: Path) -> None:
+    observer = Observer()
+    host = make_host(observer, stale={"runs": "1d", "schedule": "none"})
+    age_run(tmp_path / "data", await run(host, CACHED, text="1"), 2 * DAY)
+    async with host:
+        await asyncio.sleep(0.5)  # several would-be intervals of the test above
+        health = await host.health()
+    assert runs_left(tmp_path / "data") == 1
+    assert not [event for event in observer.events if event.topic == "stale.collected"]
+    assert "no scheduled collection" in health.components["stale"].message
+
+
+@pytest.mark.slow
+def test_conductor_serve_collects_on_the_schedule_even_while_a_source_fails(
+    tmp_path: Path, symphony: Callable[..., Symphony]
+) -> None:
+    cli = symphony()
+    cli.home.mkdir(parents=True)
+    (cli.home / "symphony.toml").write_text('[components.stale.options]\nruns = "1d"\nschedule = 0.2\n')
+    workflow = tmp_path / "cached.toml"
+    workflow.write_text(
+        'schema_version = 1\nid = "w"\nname = "w"\n[inputs]\ntext = { type = "string" }\n'
+        '[nodes.parse]\nkind = "operator"\nuses = "json-parse"\nconfig = { run = { cache = true } }\n'
+        '[[edges]]\nkind = "data"\nfrom = "inputs.text"\nto = "parse.text"\n'
+    )
+    run_id = cli.json("run", str(workflow), "--input", "text=1")["run_id"]
+    age_run(cli.data_dir, run_id, 2 * DAY)
+    (cli.data_dir / "stale.db").mkdir()  # the marks cannot be read: the sources reading them fail
+    with serving("conductor", tmp_path / "c.sock", env=cli.env(), cwd=cli.home) as server:
+        deadline = time.monotonic() + DEADLINE
+        while runs_left(cli.data_dir):
+            assert time.monotonic() < deadline, "the old run was not collected"
+            assert server.poll() is None, "conductor serve stopped"
+            time.sleep(0.05)
+        time.sleep(0.5)  # more collections, each with failing sources
+        assert server.poll() is None
