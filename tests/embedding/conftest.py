@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,7 +15,7 @@ from symphony.builtin_plugins.pit.dag import plugin as dag_plugin
 from symphony.builtin_plugins.pit.pool import plugin as pool_plugin
 from symphony.host import Host, Settings
 
-MakeHost = Callable[[], AbstractAsyncContextManager[Host]]
+MakeHost = Callable[..., AbstractAsyncContextManager[Host]]
 
 
 @pytest.fixture(scope="session")
@@ -24,12 +25,12 @@ def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def make_host(tmp_path: Path, model_cache: Path) -> MakeHost:
-    """Started hosts sharing one data directory; stopping one closes its pool (no worker outlives it)."""
+    """Started hosts sharing one data directory (``components``: their options); stopping one closes its pool."""
 
     @asynccontextmanager
-    async def started() -> AsyncIterator[Host]:
+    async def started(components: dict[str, Any] | None = None) -> AsyncIterator[Host]:
         host = Host(
-            Settings(data_dir=tmp_path / "data", cache_dir=model_cache),
+            Settings(data_dir=tmp_path / "data", cache_dir=model_cache, components=components or {}),
             plugins=(dag_plugin, orchestra_plugin, artifacts_plugin, pool_plugin),
             discover_plugins=False,
         )

@@ -173,9 +173,8 @@ async def search(store: ArtifactStore, pool: PoolManagerPort, query: str, limit:
     scores = index.matrix @ asked
     top = np.argpartition(-scores, limit)[:limit] if len(scores) > limit else np.arange(len(scores))
     top = top[np.argsort(-scores[top], kind="stable")]
-    names = {
-        info.artifact_id: str(info.metadata.get("name") or "") for info in store.infos([index.ids[i] for i in top])
-    }
+    infos = store.infos([index.ids[i] for i in top])
+    names = {info.artifact_id: str(info.metadata.get("name") or info.metadata.get("filename") or "") for info in infos}
     return [
         SemanticHit(artifact_id=index.ids[i], score=float(scores[i]), name=names.get(index.ids[i], "")) for i in top
     ]
