@@ -10,7 +10,7 @@ in ``symphony stale report``.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Final
 
 from symphony.hookspecs import ModelId, PortUnavailableError, StaleItem, StaleSource
@@ -42,8 +42,8 @@ def find_models(status: PoolStatus, timeouts: Mapping[str, float], default: floa
     return items
 
 
-def models_source(context: HostContext) -> StaleSource:
-    """``models``: idle hot models, cooled with ``unload``."""
+def models_source(context: HostContext, clock: Callable[[], float] = time.time) -> StaleSource:
+    """``models``: idle hot models, cooled with ``unload``; ``clock`` is the Unix time now."""
 
     def pool() -> PoolManagerPort | None:
         try:
@@ -59,7 +59,7 @@ def models_source(context: HostContext) -> StaleSource:
             for name, (_plugin, spec) in context.contributions("symphony_models").items()
             if spec.idle_timeout is not None
         }
-        return find_models(port.status(), timeouts, default, time.time())
+        return find_models(port.status(), timeouts, default, clock())
 
     def find() -> list[StaleItem]:
         port = pool()
