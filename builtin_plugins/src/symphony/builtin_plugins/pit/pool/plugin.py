@@ -19,6 +19,7 @@ from symphony.hookspecs import (
     HealthStatus,
     PortUnavailableError,
     Problem,
+    StaleSource,
     hookimpl,
 )
 from symphony.hookspecs.ports import ArbitrationEnginePort, HostContext, PoolManagerPort, port_as
@@ -111,6 +112,13 @@ def _health(context: HostContext) -> HealthStatus:
 @hookimpl
 def symphony_components(context: HostContext) -> list[PoolLifecycle]:
     return [PoolLifecycle(context)]
+
+
+@hookimpl
+def symphony_stale_sources(context: HostContext) -> list[StaleSource]:
+    from .stale import models_source
+
+    return [models_source(context)]
 
 
 @hookimpl
