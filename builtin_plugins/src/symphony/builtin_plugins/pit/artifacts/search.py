@@ -12,6 +12,7 @@ Ranking multiplies Tantivy's BM25 by ``0.5 + quality`` (docs/artifacts.md,
 
 from __future__ import annotations
 
+import functools
 import shutil
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 import tantivy
-from sqlalchemy import ColumnElement, Integer, String, delete, exists, func, literal_column, select
+from sqlalchemy import ColumnElement, Connection, Integer, String, delete, exists, func, literal_column, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, mapped_column
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_random_exponential
@@ -226,9 +227,17 @@ class SearchIndex:
         self._index.reload()
 
     def search(
-        self, query: str, limit: int = 10, filters: Filters | None = None, *, count: bool = False
+        self,
+        query: str,
+        limit: int = 10,
+        filters: Filters | None = None,
+        *,
+        count: bool = False,
+        quality: Callable[[Sequence[Hit]], Mapping[str, float]] | None = None,
     ) -> tuple[list[Hit], int | None]:
         """The best ``limit`` hits for ``query`` and, when ``count``, how many documents matched.
+
+        ``quality`` rates the candidates instead of the index's own source (the caller's open transaction).
 
         ``query`` is Tantivy's query language over ``name``, ``text`` and metadata
         (``name:report``, ``"exact phrase"``, ``a AND b``); an empty query
@@ -255,14 +264,15 @@ class SearchIndex:
             searcher.doc(address)["id"][0]: float(key) if ranked_by_text else 1.0 for key, address in result.hits
         }
         candidates = [Hit(artifact_id=i, score=r, relevance=r, quality=NEUTRAL) for i, r in relevance.items()]
-        if self._quality is None:
-            quality: Mapping[str, float] = {}
+        rate = quality or self._quality
+        if rate is None:
+            rated: Mapping[str, float] = {}
         else:  # the quality source knows every live artifact: a candidate it does not know has been collected
-            quality = self._quality(candidates)
-            relevance = {i: r for i, r in relevance.items() if i in quality}
+            rated = rate(candidates)
+            relevance = {i: r for i, r in relevance.items() if i in rated}
         ranked = sorted(
             (
-                Hit(artifact_id=i, relevance=r, quality=(q := quality.get(i, NEUTRAL)), score=r * (0.5 + q))
+                Hit(artifact_id=i, relevance=r, quality=(q := rated.get(i, NEUTRAL)), score=r * (0.5 + q))
                 for i, r in relevance.items()
             ),
             key=lambda hit: -hit.score,
@@ -358,12 +368,13 @@ class ArtifactSearch:
         """The best ``limit`` artifacts for ``query`` (see SearchIndex.search), caught up with the store first."""
         if not self._caught_up:
             self.catch_up()
-        else:
-            with self._db.session(readonly=True) as session:
-                newest = session.scalar(select(func.max(_ROWID)).select_from(ObjectRow)) or 0
-            if newest > self._seen:
-                self.catch_up(full=False)
-                self.index.refresh()  # another process may have indexed what was added
+        with self._db.reading() as connection:  # one transaction for the whole query, without the ORM
+            newest = connection.exec_driver_sql("SELECT max(rowid) FROM objects").scalar() or 0
+            if newest <= self._seen:
+                rate = functools.partial(self._quality, connection=connection)
+                return self.index.search(query, limit, filters, count=count, quality=rate)
+        self.catch_up(full=False)  # outside that snapshot, which would not see what it indexes
+        self.index.refresh()  # another process may have indexed what was added
         return self.index.search(query, limit, filters, count=count)
 
     def _index(self, rows: Iterable[ObjectRow]) -> None:
@@ -389,15 +400,16 @@ class ArtifactSearch:
                 break
         return bytes(head[:TEXT_LIMIT])
 
-    def _quality(self, hits: Sequence[Hit]) -> Mapping[str, float]:
+    def _quality(self, hits: Sequence[Hit], connection: Connection | None = None) -> Mapping[str, float]:
         ids = tuple(hit.artifact_id for hit in hits)
         if not ids:
             return {}
-        with self._db.session(readonly=True) as session:
-            connection = session.connection()
-            rows = connection.exec_driver_sql(
-                f"SELECT id, metadata, created_at FROM objects WHERE id IN ({','.join('?' * len(ids))})",
-                ids,
-            ).all()
-            rated = {i: Rated(msgspec.json.decode(metadata or "{}"), created_at) for i, metadata, created_at in rows}
-            return self.scorer.scores(rated, connection)
+        if connection is None:
+            with self._db.reading() as opened:
+                return self._quality(hits, opened)
+        rows = connection.exec_driver_sql(
+            f"SELECT id, metadata, created_at FROM objects WHERE id IN ({','.join('?' * len(ids))})",
+            ids,
+        ).all()
+        rated = {i: Rated(msgspec.json.decode(metadata or "{}"), created_at) for i, metadata, created_at in rows}
+        return self.scorer.scores(rated, connection)
