@@ -30,6 +30,7 @@ BUILTIN = {
     "conductor",
     "pre_validation",
     "message_bus",
+    "stale_manager",
 }
 
 
