@@ -2,20 +2,29 @@
 and the local embedding model (``all-minilm-l6-v2``, loaded by the pool) with its ``embed`` instrument.
 
 Settings: ``[components.orchestra.options] workspace`` (the root of
-``file-read``/``file-write``; default the working directory) and
+``file-read``/``file-write``; default the working directory),
 ``[components.openai.options]`` (defaults of ``openai-chat``: ``base_url``,
-``model``, ``api_key_env``, ``timeout``, ``max_retries``).
+``model``, ``api_key_env``, ``timeout``, ``max_retries``) and
+``[components.embedding.options]`` (``threads``, ``batch_size`` of the model's worker).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from symphony.hookspecs import ConfigurationError, InstrumentSpec, ModelSpec, OperatorSpec, hookimpl
+from symphony.hookspecs import (
+    ComponentOptionsSpec,
+    ConfigurationError,
+    InstrumentSpec,
+    ModelSpec,
+    OperatorSpec,
+    hookimpl,
+)
 from symphony.hookspecs.ports import HostContext
 
 from .chat import chat_instrument
 from .embedding.instrument import MODEL, embed_instrument
+from .embedding.options import EmbeddingOptions
 from .io import file_read, file_write, http_request
 from .operators import OPERATORS, ports
 
@@ -98,12 +107,18 @@ def symphony_instruments(context: HostContext) -> list[InstrumentSpec]:
 
 
 @hookimpl
+def symphony_component_options() -> list[ComponentOptionsSpec]:
+    return [ComponentOptionsSpec(name="embedding", options=EmbeddingOptions)]
+
+
+@hookimpl
 def symphony_models(context: HostContext) -> list[ModelSpec]:
+    options = EmbeddingOptions.from_options(context.component_config("embedding").options)
     return [
         ModelSpec(
             name=MODEL,
             loader="symphony.builtin_plugins.orchestra.embedding.model:load",
-            config={"cache_dir": str(context.cache_dir)},
+            config={"cache_dir": str(context.cache_dir), "threads": options.threads, "batch_size": options.batch_size},
             sharing="shared",
             # measured resident: ~135 MiB once loaded (87 MiB of float32 weights), ~170 MiB after 256-token batches
             memory=180 * 1024 * 1024,
