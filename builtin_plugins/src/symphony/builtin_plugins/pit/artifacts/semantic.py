@@ -10,7 +10,7 @@ since the last search are embedded when a search finds them missing (the
 first search of a big store pays for all of them: ~4 ms per artifact); ids
 gone from the store are dropped then too.
 
-Ranking is brute force, one matrix-vector product: about 10 ms for 100,000
+Ranking is brute force, one matrix-vector product: about 20 ms for 100,000
 artifacts.  Past that the whole-file rewrite and load (1.5 KiB per artifact)
 cost more than the search, and an append-only file with an approximate
 nearest-neighbour index would be the next step.
