@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import time
 from pathlib import Path
 
@@ -106,3 +107,19 @@ async def test_a_run_resumed_between_report_and_gc_is_not_deleted(make_host: Mak
     source = host.contributions("symphony_stale_sources")["runs"][1]
     assert await source.reclaim(runs_items(found)) == []
     assert execute_sql(tmp_path / "data" / "runs.db", "SELECT state FROM runs WHERE id = ?", run_id) == [("running",)]
+
+
+async def test_gc_deletes_more_runs_than_one_statement_may_name(make_host: MakeHost, tmp_path: Path) -> None:
+    host = make_host(stale={"runs": "1d"})
+    run_id = await run(host, CACHED, text="1")
+    age_run(tmp_path / "data", run_id, 2 * DAY)
+    database = tmp_path / "data" / "runs.db"
+    columns = "workflow_id, workflow_name, document, inputs, state, nodes_total, created_at, updated_at, finished_at,"
+    columns += " cancel_requested"
+    with sqlite3.connect(database) as connection:  # copies of the run under other ids
+        connection.executemany(
+            f"INSERT INTO runs (id, {columns}) SELECT ?, {columns} FROM runs WHERE id = ?",
+            [(f"copy{copy:04d}", run_id) for copy in range(1200)],
+        )
+    assert len(runs_items(await manager_of(host).collect())) == 1201
+    assert execute_sql(database, "SELECT count(*) FROM runs") == [(0,)]

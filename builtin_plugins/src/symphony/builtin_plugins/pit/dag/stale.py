@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Final
 
@@ -39,7 +39,8 @@ from .options import TrackerOptions
 __all__ = ["cache_source", "dag_stale_sources", "runs_source"]
 
 FINISHED: Final = ("succeeded", "failed", "cancelled")
-_MISSING: Final = "not installed"
+#: Keys per DELETE: well under SQLite's limit on a statement's parameters.
+_BATCH: Final = 500
 
 
 def _ago(seconds: float) -> str:
@@ -157,9 +158,17 @@ def find_cache(
     return items
 
 
+def _batches(values: list[str]) -> Iterator[list[str]]:
+    """``values`` in slices small enough for one statement's SQLite parameters."""
+    for start in range(0, len(values), _BATCH):
+        yield values[start : start + _BATCH]
+
+
 def delete_cache(store: CheckpointStore, keys: Iterable[str]) -> None:
+    """Delete the entries ``keys`` in one transaction."""
     with Session(store.engine) as session, session.begin():
-        session.execute(delete(CacheRecord).where(CacheRecord.key.in_(list(keys))))
+        for batch in _batches(list(keys)):
+            session.execute(delete(CacheRecord).where(CacheRecord.key.in_(batch)))
 
 
 def cache_source(context: HostContext) -> StaleSource:
@@ -284,16 +293,14 @@ def find_runs(store: CheckpointStore, options: StaleOptions, now: float) -> list
 
 def delete_runs(store: CheckpointStore, run_ids: list[str], cutoff: float) -> list[str]:
     """Delete those of ``run_ids`` still finished before ``cutoff``, with their nodes, in one transaction."""
+    doomed: list[str] = []
     with Session(store.engine) as session, session.begin():
-        doomed = list(
-            session.scalars(
-                select(RunRecord.id).where(
-                    RunRecord.id.in_(run_ids), RunRecord.state.in_(FINISHED), RunRecord.finished_at < cutoff
-                )
-            )
-        )
-        session.execute(delete(NodeRecord).where(NodeRecord.run_id.in_(doomed)))
-        session.execute(delete(RunRecord).where(RunRecord.id.in_(doomed)))
+        for batch in _batches(run_ids):
+            still = RunRecord.id.in_(batch), RunRecord.state.in_(FINISHED), RunRecord.finished_at < cutoff
+            found = list(session.scalars(select(RunRecord.id).where(*still)))
+            session.execute(delete(NodeRecord).where(NodeRecord.run_id.in_(found)))
+            session.execute(delete(RunRecord).where(RunRecord.id.in_(found)))
+            doomed += found
     return doomed
 
 
