@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from symphony.hookspecs import Event, hookimpl
+from symphony.hookspecs import ArtifactId, Event, hookimpl
+from symphony.hookspecs.ports import StaleReport
 from symphony.host import Host
 from tests.conftest import Symphony
 from tests.replacing import serving
@@ -90,3 +91,46 @@ def test_conductor_serve_collects_on_the_schedule_even_while_a_source_fails(
             time.sleep(0.05)
         time.sleep(0.5)  # more collections, each with failing sources
         assert server.poll() is None
+
+
+class FlakyManager:
+    """A stale manager whose first collection raises: the schedule must log it and collect again."""
+
+    def __init__(self) -> None:
+        self.collections = 0
+
+    async def collect(self, dry_run: bool = False) -> StaleReport:
+        self.collections += 1
+        if self.collections == 1:
+            raise RuntimeError("the first collection fails")
+        return StaleReport()
+
+    async def report(self) -> StaleReport:
+        return StaleReport()
+
+    async def sweep(self) -> int:
+        return 0
+
+    async def mark_stale(self, artifact_ids: list[ArtifactId], reason: str) -> None:
+        pass
+
+    async def is_stale(self, artifact_id: ArtifactId) -> bool:
+        return False
+
+
+class ProvidesFlaky:
+    def __init__(self) -> None:
+        self.manager = FlakyManager()
+
+    @hookimpl
+    def symphony_provide_stale_manager(self) -> FlakyManager:
+        return self.manager
+
+
+async def test_a_collection_that_raises_is_logged_and_the_next_one_still_runs(
+    make_host: MakeHost, caplog: pytest.LogCaptureFixture
+) -> None:
+    plugin = ProvidesFlaky()
+    async with make_host(plugin, stale={"schedule": 0.05}):
+        await until(lambda: plugin.manager.collections >= 3, "collections after the failing one")
+    assert "scheduled stale collection failed" in caplog.text

@@ -19,11 +19,14 @@ __all__ = ["StaleSchedule", "collect_every"]
 log = logging.getLogger("symphony.stale")
 
 
-async def collect_every(interval: float, manager: StaleManagerPort, context: HostContext) -> None:
-    """Collect every ``interval`` seconds until cancelled."""
+async def collect_every(interval: float, context: HostContext) -> None:
+    """Collect every ``interval`` seconds until cancelled; the manager is made at the first collection, not at start."""
     while True:
         await asyncio.sleep(interval)
         try:
+            manager: StaleManagerPort = port_as(
+                context, "stale_manager", StaleManagerPort, user="The stale collection schedule"
+            )
             report = await manager.collect()
         except Exception:
             log.exception("scheduled stale collection failed; the next runs in %s s", interval)
@@ -54,8 +57,7 @@ class StaleSchedule:
         self.interval = StaleOptions.from_options(self._context.component_config(COMPONENT).options).interval
         if self.interval is None:
             return
-        manager = port_as(self._context, "stale_manager", StaleManagerPort, user="The stale collection schedule")
-        self._task = asyncio.get_running_loop().create_task(collect_every(self.interval, manager, self._context))
+        self._task = asyncio.get_running_loop().create_task(collect_every(self.interval, self._context))
 
     async def stop(self) -> None:
         task, self._task = self._task, None
