@@ -16,6 +16,7 @@ import json
 import sqlite3
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Collection, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
@@ -29,6 +30,7 @@ from .backend import Backend, LocalBackend
 from .catalog import Catalog
 from .chunking import Chunker
 from .db import ChunkRow, Database, ObjectRow, PackRow
+from .digest import Digest
 from .errors import ArtifactCorruptError
 from .maintenance import GcReport, Problem, collect, verify
 from .options import StoreOptions
@@ -45,6 +47,8 @@ _READ_RUN = 8 * 1024 * 1024  # the most bytes of adjacent chunks one backend rea
 _IDS_PER_QUERY = 10_000  # chunk ids per statement, passed as one JSON array (one cached statement for any count)
 
 RootProvider = Callable[[], Iterable[str]]
+#: Threads writing full packs (mostly waiting for the disk or the network) while their puts go on cutting.
+_PACK_WRITERS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="artifact-pack")
 
 _LOCATE = 'SELECT id, pack, "offset", length, sealed_length FROM chunks WHERE id IN (SELECT value FROM json_each(?))'
 _STORED = "SELECT id FROM chunks WHERE id IN (SELECT value FROM json_each(?))"
@@ -113,11 +117,12 @@ class _Put:
 
     def __init__(self, store: ArtifactStore) -> None:
         self._store = store
-        self._hash = hashlib.sha256()
+        self._hash = Digest(_BLOCK)  # on a worker thread, while this one cuts and names the chunks
         self._chunker = Chunker(store.options.min_chunk, store.options.avg_chunk, store.options.max_chunk)
         self._head = bytearray()  # the first bytes, until the object is known not to be inline
         self._chunked = False
         self.pack = PackWriter(store.backend, store.sealer.name, store.sealer.key_id)
+        self._written: Future[None] | None = None  # the previous full pack, written and recorded meanwhile
         self._batch: list[tuple[str, memoryview]] = []
         self._known: set[str] = set()  # chunks this put has stored or found stored
         self.chunk_ids: list[str] = []
@@ -143,6 +148,7 @@ class _Put:
             for chunk in self._chunker.finish():
                 self._add(chunk)
             self._dedup()
+        self._wait_written()
         self._store._commit(artifact_id, self, metadata)
         return artifact_id
 
@@ -172,8 +178,20 @@ class _Put:
             if chunk_id not in stored:
                 self.pack.add(chunk_id, len(chunk), self._store.sealer.seal(chunk_id, chunk))
                 if self.pack.size >= self._store.options.pack_size:
-                    self._store._commit_pack(self.pack)
+                    self._write_pack()
         self._batch.clear()
+
+    def _write_pack(self) -> None:
+        """Write and record the full pack on a worker thread while this one fills the next (two packs in memory)."""
+        self._wait_written()
+        full = self.pack
+        self.pack = PackWriter(self._store.backend, self._store.sealer.name, self._store.sealer.key_id)
+        self._written = _PACK_WRITERS.submit(self._store._commit_pack, full)
+
+    def _wait_written(self) -> None:
+        if self._written is not None:
+            written, self._written = self._written, None
+            written.result()
 
 
 class ArtifactStore:
@@ -334,29 +352,33 @@ class ArtifactStore:
         """The whole content, checked against its id (and, on a mismatch, chunk by chunk to say where).
 
         Chunks are read (and opened) straight into one buffer the object's size: plain runs with one
-        ``preadv`` each, sealed ones through a scratch buffer decrypted in place.
+        ``preadv`` each, sealed ones through a scratch buffer decrypted in place.  Each run is hashed
+        on a worker thread while the next is read.
         """
         row, chunks = self._located(artifact_id)
+        digest = Digest(_READ_RUN // 2)  # objects of several runs: hashing one while the next is read
         if row.inline is not None:
             data = self.sealer.open(row.id, row.inline)
+            digest.update(data)
         else:
             content = bytearray(sum(chunk.length for chunk in chunks))
             view, at = memoryview(content), 0
             plain = isinstance(self.sealer, PlainSealer)
             for run in self._runs(chunks):
-                size = sum(chunk.sealed_length for chunk in run)
+                start = at
                 if plain:  # sealed bytes are the content: read them where they belong
-                    self._read_run(run, view[at : at + size])
-                    at += size
-                    continue
-                sealed, offset = self._read_run(run), 0
-                for chunk in run:
-                    part = sealed[offset : offset + chunk.sealed_length]
-                    self.sealer.open_into(chunk.id, part, view[at : at + chunk.length])
-                    offset += chunk.sealed_length
-                    at += chunk.length
-            data = bytes(content)
-        if len(data) != row.size or hashlib.sha256(data).hexdigest() != row.id.removeprefix(_PREFIX):
+                    at += sum(chunk.sealed_length for chunk in run)
+                    self._read_run(run, view[start:at])
+                else:
+                    sealed, offset = self._read_run(run), 0
+                    for chunk in run:
+                        part = sealed[offset : offset + chunk.sealed_length]
+                        self.sealer.open_into(chunk.id, part, view[at : at + chunk.length])
+                        offset += chunk.sealed_length
+                        at += chunk.length
+                digest.update(view[start:at])
+            data = bytes(content)  # while the last run is hashed
+        if len(data) != row.size or digest.hexdigest() != row.id.removeprefix(_PREFIX):
             at = 0
             for chunk in chunks:  # say which chunk is damaged (hashing each only when the whole is wrong)
                 self.check_chunk(chunk, memoryview(data)[at : at + chunk.length])
