@@ -103,6 +103,8 @@ class ArbitrationEngine:
         self._queue = FairQueue(limits.weights)
         self._needers: dict[str, int] = dict.fromkeys(self._total, 0)
         self._held: dict[str, Held] = {}
+        self._preemptible = 0  # grants held that may be asked back
+        self._quotas = bool(limits.user_quotas or limits.run_quotas)
         self._held_user: dict[str, dict[str, float]] = {}
         self._held_run: dict[str, dict[str, float]] = {}
         self._by_requester: dict[str, list[Waiter]] = {}
@@ -216,8 +218,11 @@ class ArbitrationEngine:
             raise ValidationError(f"Request of {who}: resources must be a table of name -> amount.")
         need: dict[str, float] = {}
         problems: list[str] = []
+        total = self._total
         for name, amount in request.resources.items():
-            if name not in self._total:
+            if type(amount) is float and name in total and 0 < amount <= total[name]:  # the common case, quickly
+                need[name] = amount
+            elif name not in total:
                 problems.append(
                     f"unknown resource {name!r} (known: {', '.join(sorted(self._total))}; declare others in"
                     " [components.arbitration.options] capacity or budgets)"
@@ -232,7 +237,7 @@ class ArbitrationEngine:
                 )
             elif amount > 0:
                 need[name] = float(amount)
-        for kind, whom in (("user", request.user), ("run", request.run_id)):
+        for kind, whom in (("user", request.user), ("run", request.run_id)) if self._quotas else ():
             if kind == "run" and not whom:
                 continue
             for name, limit in self.quota_of(kind, whom).items():
@@ -249,15 +254,16 @@ class ArbitrationEngine:
 
     def _verdict(self, waiter: Waiter, walk: Walk | None) -> Verdict | None:
         """None when ``waiter`` may be granted now, else what stops it."""
-        request = waiter.request
-        for kind, whom in (("user", request.user), ("run", request.run_id)):
-            quota = self.quota_of(kind, whom) if (kind == "user" or whom) else {}
-            if quota:
-                held = self.held_by(kind, whom)
-                for name, amount in waiter.need.items():
-                    limit = quota.get(name)
-                    if limit is not None and held.get(name, 0.0) + amount > limit + EPSILON:
-                        return Verdict("quota", name, kind, whom)
+        if self._quotas:
+            request = waiter.request
+            for kind, whom in (("user", request.user), ("run", request.run_id)):
+                quota = self.quota_of(kind, whom) if (kind == "user" or whom) else {}
+                if quota:
+                    held = self.held_by(kind, whom)
+                    for name, amount in waiter.need.items():
+                        limit = quota.get(name)
+                        if limit is not None and held.get(name, 0.0) + amount > limit + EPSILON:
+                            return Verdict("quota", name, kind, whom)
         free = self._free
         aside = walk.aside if walk is not None else {}
         blocked: Verdict | None = None
@@ -292,8 +298,9 @@ class ArbitrationEngine:
 
     def _grant_one(self) -> bool:
         if self._exhausted():
-            for waiter in itertools.islice(self._queue, 1):  # the head may still preempt lower priorities
-                self._maybe_preempt(waiter)
+            if self._preemptible:  # the head may still preempt lower priorities
+                for waiter in itertools.islice(self._queue, 1):
+                    self._maybe_preempt(waiter)
             return False
         walk = Walk()
         depth = self.limits.backfill_depth
@@ -374,7 +381,7 @@ class ArbitrationEngine:
 
     def _maybe_preempt(self, waiter: Waiter) -> None:
         """Ask preemptible lower-priority holders to give back what ``waiter`` lacks, once, if that would suffice."""
-        if waiter.asked_preemption:
+        if waiter.asked_preemption or not self._preemptible:
             return
         priority = waiter.request.priority
         lacking = {
@@ -450,11 +457,13 @@ class ArbitrationEngine:
         free = self._free
         for name, amount in waiter.need.items():
             free[name] -= amount
-        self._count(self._held_user, request.user, waiter.need, 1)
-        if request.run_id:
+        if self._quotas:  # holdings per user and run are what quotas are checked against
+            self._count(self._held_user, request.user, waiter.need, 1)
+        if self._quotas and request.run_id:
             self._count(self._held_run, request.run_id, waiter.need, 1)
         grant = ResourceGrant(grant_id=f"{next(self._ids)}", requester=request.requester, resources=dict(waiter.need))
         self._held[grant.grant_id] = Held(grant, request, waiter.need, waiter.on_preempt, self._clock())
+        self._preemptible += request.preemptible
         self.metrics.grants += 1
         self._publish("arbitration.granted", request, grant_id=grant.grant_id, waited=waited)
         return grant
@@ -471,8 +480,10 @@ class ArbitrationEngine:
             if not name.startswith(BUDGET_PREFIX):  # budgets are consumed, not returned
                 free[name] += amount
         request = held.request
-        self._count(self._held_user, request.user, held.need, -1)
-        if request.run_id:
+        self._preemptible -= request.preemptible
+        if self._quotas:
+            self._count(self._held_user, request.user, held.need, -1)
+        if self._quotas and request.run_id:
             self._count(self._held_run, request.run_id, held.need, -1)
         self._dispatch()
 

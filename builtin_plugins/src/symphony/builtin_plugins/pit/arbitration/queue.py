@@ -144,12 +144,12 @@ class FairQueue:
         waiter.tag = start
         waiter.user = user
         heapq.heappush(user.queue, (start, waiter.seq, waiter))
-        if user.live == 0:
-            user.vtime = max(user.vtime, cls.now)
-            self._enter(cls, user)
-            cls.live_users += 1
         user.live += 1
         self.live += 1
+        if user.live == 1:
+            user.vtime = max(user.vtime, cls.now)
+            cls.live_users += 1
+            self._enter(cls, user)
 
     def charge(self, request: ResourceRequest, cost: float) -> None:
         """Count a grant made without queueing against its user's share."""
@@ -197,9 +197,17 @@ class FairQueue:
     def _enter(self, cls: _Class, user: _ClassUser) -> None:
         user.entry = next(self._seq)
         heapq.heappush(cls.users_heap, (user.vtime, user.entry, user))
+        self._trim(cls)
         if len(cls.users_heap) > 2 * cls.live_users + 16:
             cls.users_heap = [item for item in cls.users_heap if item[1] == item[2].entry and item[2].live]
             heapq.heapify(cls.users_heap)
+
+    @staticmethod
+    def _trim(group: _Class) -> None:
+        """Pop dead entries off the top (a re-keyed user's old entry has the smaller key, so it is usually there)."""
+        heap = group.users_heap
+        while heap and (heap[0][1] != heap[0][2].entry or not heap[0][2].live):
+            heapq.heappop(heap)
 
     def _take(self, cls: _Class, user: _ClassUser, waiter: Waiter, state: int) -> None:
         waiter.state = state
@@ -214,10 +222,7 @@ class FairQueue:
         if not user.live:
             cls.live_users -= 1
             user.run_finish.clear()  # a run's tags matter only while its user waits
-            while cls.users_heap and (
-                cls.users_heap[0][1] != cls.users_heap[0][2].entry or not cls.users_heap[0][2].live
-            ):
-                heapq.heappop(cls.users_heap)
+            self._trim(cls)
 
     def _advance(self, cls: _Class, user: _ClassUser, cost: float, start: float) -> None:
         cls.now = max(cls.now, start)
