@@ -3,7 +3,8 @@
 NAME is ``startup``, ``hook_call``, ``cli``, ``dag_validate``, ``dag_edit``,
 ``workflow_serde``, ``bus_route``, ``codec``, ``transport_rtt``, ``ext_load``,
 ``ext_invoke``, ``permissions``, ``dag_schedule``, ``checkpoint``, ``conductor``,
-``dag_dask``, ``artifact_io``, ``artifact_dedup``, ``artifact_search``, ``artifact_scale``, ``embed`` or
+``dag_dask``, ``artifact_io``, ``artifact_dedup``, ``artifact_search``, ``artifact_scale``, ``embed``,
+``arbitrate`` or
 ``all``.  Every figure comes with a baseline measured in the same run; ``ratio`` is value /
 baseline_value.  ``--json`` prints only a JSON list of records to stdout.
 """
@@ -185,6 +186,12 @@ def _embed(quick: bool) -> list[Record]:
     return embed.run(quick)
 
 
+def _arbitrate(quick: bool) -> list[Record]:
+    from benchmarks import arbitrate
+
+    return arbitrate.run(quick)
+
+
 BENCHMARKS: dict[str, Callable[[bool], list[Record]]] = {
     "startup": _startup,
     "hook_call": _hook_call,
@@ -207,6 +214,7 @@ BENCHMARKS: dict[str, Callable[[bool], list[Record]]] = {
     "artifact_search": _artifact_search,
     "artifact_scale": _artifact_scale,
     "embed": _embed,
+    "arbitrate": _arbitrate,
 }
 
 
