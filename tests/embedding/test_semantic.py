@@ -118,3 +118,9 @@ def test_the_command_refuses_semantic_with_a_filter(tmp_path: Path, model_cache:
     done = _symphony(tmp_path, model_cache, "artifacts", "search", "--semantic", "bread", "--filter", "tag=x")
     assert done.returncode == 2
     assert "--semantic takes no --filter" in done.stderr
+
+
+async def test_a_limit_below_one_is_refused(make_host: MakeHost) -> None:
+    async with make_host() as host:
+        with pytest.raises(ValidationError, match="at least 1 hit"):
+            await search(host.port("artifact_store"), host.port("pool_manager"), "cat", limit=0)

@@ -144,6 +144,8 @@ async def search(store: ArtifactStore, pool: PoolManagerPort, query: str, limit:
     """The ``limit`` artifacts whose text is closest in meaning to ``query``, best first."""
     if not query.strip():
         raise ValidationError("A semantic search needs a QUERY with some words in it.")
+    if limit < 1:
+        raise ValidationError(f"A semantic search returns at least 1 hit; got limit={limit}.")
     if len(query) > _QUERY_LIMIT:
         raise ValidationError(f"A semantic search QUERY may be at most {_QUERY_LIMIT} characters; got {len(query)}.")
     if store.sealer.key_id is not None:
@@ -160,14 +162,16 @@ async def search(store: ArtifactStore, pool: PoolManagerPort, query: str, limit:
         changed = index.keep_only({row[0] for row in rows})
         known = {*index.ids, *index.textless}
         missing = [row for row in rows if row[0] not in known]
+        new_ids, new_vectors = [], []
         for start in range(0, len(missing), _EMBED_BATCH):
             texts = await asyncio.to_thread(_texts, store, missing[start : start + _EMBED_BATCH])
             index.textless.update(artifact_id for artifact_id, text in texts if not text)
             textual = [(artifact_id, text) for artifact_id, text in texts if text]
-            vectors = await _embed(pool, [text for _, text in textual], dim, handle)
-            index.add([artifact_id for artifact_id, _ in textual], vectors)
-            changed = True
-        if changed:
+            new_vectors.append(await _embed(pool, [text for _, text in textual], dim, handle))
+            new_ids += [artifact_id for artifact_id, _ in textual]
+        if missing:
+            index.add(new_ids, np.concatenate(new_vectors))  # once: growing the matrix per batch is quadratic
+        if changed or missing:
             await asyncio.to_thread(index.save)
         asked = (await _embed(pool, [query], dim, handle))[0]
     scores = index.matrix @ asked
