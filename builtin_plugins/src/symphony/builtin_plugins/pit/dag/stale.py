@@ -21,7 +21,7 @@ import asyncio
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -39,8 +39,11 @@ from .options import TrackerOptions
 __all__ = ["cache_source", "dag_stale_sources", "runs_source"]
 
 FINISHED: Final = ("succeeded", "failed", "cancelled")
-#: Keys per DELETE: well under SQLite's limit on a statement's parameters.
+#: Keys per statement: well under SQLite's limit on a statement's parameters.
 _BATCH: Final = 500
+
+#: Run ids -> (run id, node id) -> (the node's outputs artifact id, the contribution version that produced it).
+Lineages = Callable[[list[str]], Mapping[tuple[str, str], tuple[str, str | None]]]
 
 
 def _ago(seconds: float) -> str:
@@ -53,6 +56,12 @@ def _ago(seconds: float) -> str:
 def _store(database: Path) -> CheckpointStore | None:
     """The run database, or None when there is none yet (finding writes nothing)."""
     return CheckpointStore(database) if database.exists() else None
+
+
+def _batches(values: list[str]) -> Iterator[list[str]]:
+    """``values`` in slices small enough for one statement's SQLite parameters."""
+    for start in range(0, len(values), _BATCH):
+        yield values[start : start + _BATCH]
 
 
 class _Context:
@@ -78,8 +87,8 @@ class _Context:
                 found.setdefault(name, set()).add(contribution_version(plugin, getattr(spec, "extension", None)))
         return found
 
-    def lineage(self) -> Callable[[str], Mapping[str, Any]] | None:
-        """``run_id -> {node_id: Lineage}`` from the builtin artifact store's catalog (None: no lineage kept)."""
+    def lineage(self) -> Lineages | None:
+        """What the builtin artifact store's lineage says each run's nodes produced (None: no lineage kept)."""
         try:
             store = self.context.port("artifact_store")
         except PortUnavailableError:
@@ -89,7 +98,22 @@ class _Context:
         catalog = catalog_of(store)
         if catalog is None:
             return None
-        return lambda run_id: {entry.node_id: entry for entry in catalog.of_run(run_id)}
+        from ..artifacts.db import Base
+
+        table = Base.metadata.tables["lineage"]
+        columns = table.c.run_id, table.c.node_id, table.c.artifact_id, table.c.contribution_version
+
+        def produced(run_ids: list[str]) -> dict[tuple[str, str], tuple[str, str | None]]:
+            found = {}
+            with catalog.database.session(readonly=True) as session:
+                for batch in _batches(run_ids):
+                    for run_id, node_id, artifact_id, version in session.execute(
+                        select(*columns).where(table.c.run_id.in_(batch))
+                    ):
+                        found[run_id, node_id] = (artifact_id, version)
+            return found
+
+        return produced
 
     def marks(self) -> dict[str, str]:
         return Marks(self.context.data_dir / self.options.database).all()
@@ -103,7 +127,7 @@ def find_cache(
     options: StaleOptions,
     *,
     installed: Mapping[str, set[str | None]],
-    lineage: Callable[[str], Mapping[str, Any]] | None,
+    lineage: Lineages | None,
     marks: Mapping[str, str],
     now: float,
 ) -> list[StaleItem]:
@@ -122,17 +146,13 @@ def find_cache(
         rows = session.execute(query.order_by(CacheRecord.created_at.desc(), CacheRecord.key)).all()
     rule = options.cache_rule
     newest: dict[tuple[str, str], str] = {}
-    lineages: dict[str, Mapping[str, Any]] = {}
+    produced = {} if lineage is None else lineage(sorted({row[2] for row in rows}))
     items = []
     for key, uses, run_id, node_id, created_at, ref, size, workflow_id in rows:
         reason = None
-        entry = None
-        if lineage is not None:
-            if run_id not in lineages:
-                lineages[run_id] = lineage(run_id)
-            entry = lineages[run_id].get(node_id)
-        recorded = None if entry is None else entry.contribution_version
-        outputs = ref or (None if entry is None else entry.artifact_id)
+        entry = produced.get((run_id, node_id))
+        recorded = None if entry is None else entry[1]
+        outputs = ref or (None if entry is None else entry[0])
         versions = installed.get(uses)
         if versions is None:
             reason = f"contribution {uses!r} is no longer installed" + (f" (was {recorded})" if recorded else "")
@@ -156,12 +176,6 @@ def find_cache(
                 detail |= {"recorded_version": recorded, "installed_versions": sorted(map(str, versions or ()))}
             items.append(StaleItem(source="node-cache", kind="cache", key=key, reason=reason, size=size, detail=detail))
     return items
-
-
-def _batches(values: list[str]) -> Iterator[list[str]]:
-    """``values`` in slices small enough for one statement's SQLite parameters."""
-    for start in range(0, len(values), _BATCH):
-        yield values[start : start + _BATCH]
 
 
 def delete_cache(store: CheckpointStore, keys: Iterable[str]) -> None:
