@@ -192,6 +192,12 @@ def _arbitrate(quick: bool) -> list[Record]:
     return arbitrate.run(quick)
 
 
+def _pool_prewarm(quick: bool) -> list[Record]:
+    from benchmarks import pool_prewarm
+
+    return pool_prewarm.run(quick)
+
+
 BENCHMARKS: dict[str, Callable[[bool], list[Record]]] = {
     "startup": _startup,
     "hook_call": _hook_call,
@@ -215,6 +221,7 @@ BENCHMARKS: dict[str, Callable[[bool], list[Record]]] = {
     "artifact_scale": _artifact_scale,
     "embed": _embed,
     "arbitrate": _arbitrate,
+    "pool_prewarm": _pool_prewarm,
 }
 
 
