@@ -198,6 +198,12 @@ def _pool_prewarm(quick: bool) -> list[Record]:
     return pool_prewarm.run(quick)
 
 
+def _stale(quick: bool) -> list[Record]:
+    from benchmarks import stale
+
+    return stale.run(quick)
+
+
 BENCHMARKS: dict[str, Callable[[bool], list[Record]]] = {
     "startup": _startup,
     "hook_call": _hook_call,
@@ -222,6 +228,7 @@ BENCHMARKS: dict[str, Callable[[bool], list[Record]]] = {
     "embed": _embed,
     "arbitrate": _arbitrate,
     "pool_prewarm": _pool_prewarm,
+    "stale": _stale,
 }
 
 
