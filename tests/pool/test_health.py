@@ -35,7 +35,7 @@ async def test_a_killed_worker_is_replaced_and_the_same_handle_works_again(
 
         async def replaced() -> bool:
             try:
-                return await pool.call(handle, "pid") != pid
+                return bool(await pool.call(handle, "pid") != pid)
             except ModelUnavailableError:
                 return False  # retryable: the replacement may still be starting
 

@@ -12,7 +12,7 @@ def test_the_full_cycle_moves_through_every_state_and_emits_each_move() -> None:
     events: list[Event] = []
     lifecycle = Lifecycle("m", events.append)
     for state in ("warming", "hot", "cooling", "cold"):
-        lifecycle.move(state, "because")  # type: ignore[arg-type]
+        lifecycle.move(state, "because")
     assert [(e.topic, e.data["from"]) for e in events] == [
         ("pool.model.warming", "cold"),
         ("pool.model.hot", "warming"),

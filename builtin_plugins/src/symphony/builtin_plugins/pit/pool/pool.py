@@ -145,7 +145,7 @@ class Pool:
 
     # -- the port ---------------------------------------------------------------------------------
 
-    async def allocate(self, model_id: ModelId) -> ModelHandle:
+    async def allocate(self, model_id: str) -> ModelHandle:
         model = self._models.get(model_id)
         if model is None:
             raise self._unknown(model_id)
@@ -180,7 +180,7 @@ class Pool:
                 self._fit()
 
     @contextlib.asynccontextmanager
-    async def use(self, model_id: ModelId) -> AsyncIterator[ModelHandle]:
+    async def use(self, model_id: str) -> AsyncIterator[ModelHandle]:
         handle = await self.allocate(model_id)
         try:
             yield handle
@@ -207,13 +207,13 @@ class Pool:
             assert worker is not None
         return await worker.call(method, payload)
 
-    async def prewarm(self, model_id: ModelId, reason: str = "") -> None:
+    async def prewarm(self, model_id: str, reason: str = "") -> None:
         model = self._models.get(model_id)
         if model is None:
             raise self._unknown(model_id)
         self._predict(model, reason or "prewarm")
 
-    async def unload(self, model_id: ModelId) -> None:
+    async def unload(self, model_id: str) -> None:
         model = self._models.get(model_id)
         if model is None:
             raise self._unknown(model_id)
@@ -232,7 +232,7 @@ class Pool:
         if model.lifecycle.state == "cooling" and model.cooled is not None:
             await asyncio.shield(model.cooled)
 
-    async def state(self, model_id: ModelId) -> ModelState:
+    async def state(self, model_id: str) -> ModelState:
         model = self._models.get(model_id)
         if model is None:
             raise self._unknown(model_id)
