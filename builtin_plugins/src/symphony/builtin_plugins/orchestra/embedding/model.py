@@ -121,6 +121,8 @@ def load(config: Mapping[str, Any]) -> Embedder:
     if "numpy" not in sys.modules:  # BLAS reads these once, when numpy first loads it
         for variable in _BLAS_THREAD_VARIABLES:
             os.environ[variable] = str(threads)
+    # tokenizers' encode_batch would otherwise fan out over every core (rayon)
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "true" if threads > 1 else "false")
     cache_dir = config.get("cache_dir") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "symphony"
     try:
         import numpy  # noqa: F401

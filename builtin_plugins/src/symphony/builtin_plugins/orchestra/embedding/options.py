@@ -15,7 +15,7 @@ __all__ = ["EmbeddingOptions"]
 class EmbeddingOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """The model's worker settings; the defaults are what docs/embedding.md measured."""
 
-    #: BLAS threads of the worker: 1 lets models and nodes run side by side on separate cores.
+    #: Threads of the worker's BLAS (and, above 1, its tokenizer): 1 lets models and nodes share the cores.
     threads: Annotated[int, msgspec.Meta(ge=1, le=256)] = 1
     #: Texts per forward pass (a batch also stops at 2,048 padded tokens).
     batch_size: Annotated[int, msgspec.Meta(ge=1, le=1024)] = 32
