@@ -19,11 +19,12 @@ from typing import IO, Any
 import click
 import msgspec
 
-from symphony.hookspecs import ArtifactId, NotFoundError, PortUnavailableError, ValidationError, atomic_write
+from symphony.hookspecs import ArtifactId, NotFoundError, PortUnavailableError, ValidationError
 from symphony.hookspecs.ports import ArtifactStorePort, PoolManagerPort
 
 from ..dag.history import echo_json
 from .crypto import OLD_KEY_ENV, previous_sealer
+from .export import stream_to_file
 from .rekey import rekey as rekey_store
 from .scores import FEEDBACK
 from .search import Filters
@@ -109,23 +110,27 @@ def _put(store: ArtifactStore, file: str, metadata: dict[str, Any]) -> tuple[Art
 
 
 def _get(store: ArtifactStore, artifact_id: ArtifactId, out: Path | None) -> int:
-    """The verified content to OUT (atomically: a failed read or write leaves OUT as it was) or stdout."""
+    """The verified content, streamed to OUT (a temp file renamed into place; a failure leaves OUT as it was) or stdout.
+
+    No more than one read run (8 MiB) of the content is in memory at once.
+    """
     size = asyncio.run(store.info(artifact_id)).size
     with _progress(size, "get") as advance:
-        parts = []
-        for part in store.iter_sync(artifact_id):
-            advance(len(part))
-            if out is None:
+
+        def parts() -> Iterator[bytes]:
+            for part in store.iter_sync(artifact_id):
+                advance(len(part))
+                yield part
+
+        if out is None:
+            for part in parts():
                 sys.stdout.buffer.write(part)
-            else:
-                parts.append(part)
-    if out is None:
-        sys.stdout.buffer.flush()
-        return size
-    try:
-        atomic_write(out, b"".join(parts))
-    except OSError as error:
-        raise click.BadParameter(f"Cannot write {str(out)!r}: {error.strerror}.", param_hint="-o") from None
+            sys.stdout.buffer.flush()
+            return size
+        try:
+            stream_to_file(out, parts())
+        except OSError as error:
+            raise click.BadParameter(f"Cannot write {str(out)!r}: {error.strerror}.", param_hint="-o") from None
     return size
 
 
