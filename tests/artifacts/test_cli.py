@@ -148,6 +148,31 @@ def test_a_chunked_object_round_trips_through_put_and_get(cli: Symphony, tmp_pat
     assert out.read_bytes() == data
 
 
+_PEAK_RSS = """
+import resource, subprocess, sys
+subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024)
+"""
+
+
+@pytest.mark.slow
+def test_get_to_a_file_streams_a_large_artifact_in_bounded_memory(cli: Symphony, tmp_path: Path) -> None:
+    size = 160 * 1024 * 1024
+    source = tmp_path / "big.bin"
+    with source.open("wb") as handle:
+        for index in range(size // (1024 * 1024)):
+            handle.write(hashlib.shake_256(index.to_bytes(8, "big")).digest(1024 * 1024))
+    artifact_id = cli.json("artifacts", "put", str(source))["artifact_id"]
+    out = tmp_path / "out.bin"
+
+    def peak(*args: str) -> int:
+        return int(cli.python(_PEAK_RSS, str(SYMPHONY), "artifacts", *args).stdout)
+
+    grown = peak("get", artifact_id, "-o", str(out)) - peak("show", artifact_id)
+    assert _id(out.read_bytes()) == artifact_id
+    assert grown < 64 * 1024 * 1024, f"get -o of {size >> 20} MiB grew the peak memory by {grown >> 20} MiB"
+
+
 def test_stats_shows_an_edited_version_stored_mostly_once(cli: Symphony, tmp_path: Path) -> None:
     first = os.urandom(1024 * 1024)
     second = first[:500_000] + b"an edit in the middle" + first[500_000:]
