@@ -110,6 +110,17 @@ async def test_cancelling_a_waiting_acquire_withdraws_its_request(make_engine: M
     assert engine.metrics.cancellations == 1
 
 
+async def test_a_request_cancelled_just_before_a_release_is_not_granted(make_engine: MakeEngine) -> None:
+    engine = make_engine(slots=1)
+    holder = await engine.acquire(req("holder", slots=1))
+    waiting = await queued(engine, req("gives-up", slots=1))
+    waiting.cancel()
+    await engine.release(holder)  # decides before the cancelled task has run again
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    assert engine.free("slots") == 1 and engine.waiting() == []
+
+
 async def test_a_request_that_waits_past_its_timeout_raises_naming_what_it_lacked_and_behind_whom(
     make_engine: MakeEngine,
 ) -> None:

@@ -305,6 +305,10 @@ class ArbitrationEngine:
         walk = Walk()
         depth = self.limits.backfill_depth
         for seen, waiter in enumerate(self._queue, 1):
+            if waiter.future is not None and waiter.future.done():  # its task was cancelled and has not run since
+                self._withdraw(waiter)
+                self.metrics.cancellations += 1
+                return True
             verdict = self._step(waiter, walk)
             if verdict is None:
                 for ahead in walk.blocked:
@@ -356,6 +360,8 @@ class ArbitrationEngine:
         """Every waiter in order with what would stop it now (None: it fits but is beyond the backfill window)."""
         walk = Walk()
         for ahead, waiter in enumerate(self._queue):
+            if waiter.future is not None and waiter.future.done():
+                continue  # cancelled: withdrawn by the next decision
             verdict = self._judge(waiter, walk)
             yield waiter, verdict, walk, ahead
             if len(walk.first) < 5:
