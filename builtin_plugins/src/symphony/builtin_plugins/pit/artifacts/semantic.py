@@ -7,7 +7,7 @@ embedded, the ids that have no text, and one float32 matrix, rewritten whole
 and atomically when it changes.  Content ids are content hashes, so a vector
 never goes stale; a new model version starts a new file.  Artifacts stored
 since the last search are embedded when a search finds them missing (the
-first search of a big store pays for all of them: ~4 ms per artifact); ids
+first search of a big store pays the forward pass of each: docs/embedding.md); ids
 gone from the store are dropped then too.
 
 Ranking is brute force, one matrix-vector product: about 20 ms for 100,000
