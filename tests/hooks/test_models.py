@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from symphony.hookspecs import ModelSpec, ProviderConflictError, hookimpl
+from symphony.hookspecs import ModelId, ModelSpec, ProviderConflictError, hookimpl
 from symphony.hookspecs.ports import HostContext
 
 from .conftest import MakeHost
@@ -32,3 +32,16 @@ def test_symphony_models_with_one_name_from_two_plugins_is_a_conflict_naming_bot
     host = make_host(Models(), SameName()).load()
     with pytest.raises(ProviderConflictError, match="tiny"):
         host.contributions("symphony_models")
+
+
+class EchoModel:
+    @hookimpl
+    def symphony_models(self, context: HostContext) -> list[ModelSpec]:
+        return [ModelSpec(name="echo", loader="benchmarks.pool_models:load")]
+
+
+async def test_symphony_models_of_a_plugin_are_loaded_and_called_by_the_pool(make_host: MakeHost) -> None:
+    async with make_host(EchoModel(), discover=True) as host:
+        pool = host.port("pool_manager")
+        async with pool.use(ModelId("echo")) as handle:
+            assert await pool.call(handle, "echo", {"text": "hello"}) == {"text": "hello"}
