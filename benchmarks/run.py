@@ -4,7 +4,7 @@ NAME is ``startup``, ``hook_call``, ``cli``, ``dag_validate``, ``dag_edit``,
 ``workflow_serde``, ``bus_route``, ``codec``, ``transport_rtt``, ``ext_load``,
 ``ext_invoke``, ``permissions``, ``dag_schedule``, ``checkpoint``, ``conductor``,
 ``dag_dask``, ``artifact_io``, ``artifact_dedup``, ``artifact_search``, ``artifact_scale``, ``embed``,
-``arbitrate`` or
+``arbitrate``, ``pool_alloc``, ``pool_health``, ``pool_scale`` or
 ``all``.  Every figure comes with a baseline measured in the same run; ``ratio`` is value /
 baseline_value.  ``--json`` prints only a JSON list of records to stdout.
 """
@@ -204,6 +204,24 @@ def _stale(quick: bool) -> list[Record]:
     return stale.run(quick)
 
 
+def _pool_alloc(quick: bool) -> list[Record]:
+    from benchmarks import pool
+
+    return pool.run_alloc(quick)
+
+
+def _pool_health(quick: bool) -> list[Record]:
+    from benchmarks import pool
+
+    return pool.run_health(quick)
+
+
+def _pool_scale(quick: bool) -> list[Record]:
+    from benchmarks import pool
+
+    return pool.run_scale(quick)
+
+
 BENCHMARKS: dict[str, Callable[[bool], list[Record]]] = {
     "startup": _startup,
     "hook_call": _hook_call,
@@ -229,6 +247,9 @@ BENCHMARKS: dict[str, Callable[[bool], list[Record]]] = {
     "arbitrate": _arbitrate,
     "pool_prewarm": _pool_prewarm,
     "stale": _stale,
+    "pool_alloc": _pool_alloc,
+    "pool_health": _pool_health,
+    "pool_scale": _pool_scale,
 }
 
 
