@@ -17,7 +17,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Final
 
 from symphony.hookspecs import Event, ValidationError
@@ -69,18 +69,20 @@ class _Window:
     ends: float
 
 
-@dataclass(slots=True)
 class Walk:
-    """One walk's state: what is set aside for blocked requests ahead, and by whom."""
+    """One walk's state: what is set aside for blocked requests ahead, and by whom (made per decision)."""
 
-    aside: dict[str, float] = field(default_factory=dict)
-    by: dict[str, list[Waiter]] = field(default_factory=dict)
-    #: Blocked requests of the current class not reserved for (set aside when the walk reaches a lower class).
-    pending: list[Waiter] = field(default_factory=list)
-    blocked: list[Waiter] = field(default_factory=list)
-    #: The first requesters walked (for explanations).
-    first: list[str] = field(default_factory=list)
-    priority: int | None = None
+    __slots__ = ("aside", "blocked", "by", "first", "pending", "priority")
+
+    def __init__(self) -> None:
+        self.aside: dict[str, float] = {}
+        self.by: dict[str, list[Waiter]] = {}
+        #: Blocked requests of the current class not reserved for (set aside when the walk reaches a lower class).
+        self.pending: list[Waiter] = []
+        self.blocked: list[Waiter] = []
+        #: The first requesters walked (for explanations).
+        self.first: list[str] = []
+        self.priority: int | None = None
 
 
 class ArbitrationEngine:
@@ -125,7 +127,7 @@ class ArbitrationEngine:
         waiter = Waiter(request, need, cost, now, on_preempt)
         if not self._queue and self._verdict(waiter, None) is None:
             self._queue.charge(request, cost)
-            return self._take(waiter, waited=0.0)
+            return self._take(waiter, 0.0, now)
         loop = asyncio.get_running_loop()
         waiter.future = loop.create_future()
         self._enqueue(waiter)
@@ -283,12 +285,14 @@ class ArbitrationEngine:
             return
         self._dispatching = True
         try:
-            self._refill(self._clock())
+            if self._windows:
+                self._refill(self._clock())
             while self._queue and self._grant_one():
                 pass
         finally:
             self._dispatching = False
-        self._arm_refill()
+        if self._windows:
+            self._arm_refill()
 
     def _exhausted(self) -> bool:
         """Whether a resource every waiter needs is used up, so nothing can be granted."""
@@ -450,14 +454,15 @@ class ArbitrationEngine:
     def _grant(self, waiter: Waiter) -> None:
         self._queue.grant(waiter)
         self._unlist(waiter)
-        waited = self._clock() - waiter.since
-        grant = self._take(waiter, waited)
+        now = self._clock()
+        waited = now - waiter.since
+        grant = self._take(waiter, waited, now)
         self.metrics.wait_seconds += waited
         self.metrics.max_wait = max(self.metrics.max_wait, waited)
         assert waiter.future is not None
         waiter.future.set_result(grant)
 
-    def _take(self, waiter: Waiter, waited: float) -> ResourceGrant:
+    def _take(self, waiter: Waiter, waited: float, now: float) -> ResourceGrant:
         """Reserve ``waiter``'s resources and record the grant."""
         request = waiter.request
         free = self._free
@@ -468,7 +473,7 @@ class ArbitrationEngine:
         if self._quotas and request.run_id:
             self._count(self._held_run, request.run_id, waiter.need, 1)
         grant = ResourceGrant(grant_id=f"{next(self._ids)}", requester=request.requester, resources=dict(waiter.need))
-        self._held[grant.grant_id] = Held(grant, request, waiter.need, waiter.on_preempt, self._clock())
+        self._held[grant.grant_id] = Held(grant, request, waiter.need, waiter.on_preempt, now)
         self._preemptible += request.preemptible
         self.metrics.grants += 1
         self._publish("arbitration.granted", request, grant_id=grant.grant_id, waited=waited)
@@ -482,8 +487,9 @@ class ArbitrationEngine:
                 " released or was not given out by this engine."
             )
         free = self._free
+        budgets = self._windows
         for name, amount in held.need.items():
-            if not name.startswith(BUDGET_PREFIX):  # budgets are consumed, not returned
+            if name not in budgets:  # budgets are consumed, not returned
                 free[name] += amount
         request = held.request
         self._preemptible -= request.preemptible
