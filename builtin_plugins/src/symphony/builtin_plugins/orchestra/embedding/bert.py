@@ -6,9 +6,8 @@ position + token type) and LayerNorm, then per layer self-attention (the
 padding masked out of the keys), a dense projection, residual + LayerNorm, a
 GELU feed-forward layer, residual + LayerNorm.  GELU is the exact one,
 ``x/2 (1 + erf(x/sqrt 2))``; numpy has no ``erf``, so it is Abramowitz and
-Stegun's 7.1.26, whose absolute error is below 1.5e-7 everywhere, under
-float32's resolution of GELU's values above 1 (``math.erf`` per element would
-be ~50x slower).
+Stegun's 7.1.26, whose absolute error is below 1.5e-7 everywhere (5.4e-7 in
+float32; ``math.erf`` per element would be ~50x slower).
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ from typing import Any, Final
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["Encoder", "erf"]
+__all__ = ["Encoder", "gelu"]
 
 Floats = NDArray[Any]  # float32 throughout; numpy's operators are typed Any
 
@@ -28,12 +27,31 @@ _P: Final = 0.3275911
 _A: Final = (0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429)
 
 
-def erf(x: Floats) -> Floats:
-    """erf(x) to within 1.5e-7 (Abramowitz and Stegun 7.1.26), computed in float32."""
-    a = np.abs(x)
-    t = np.float32(1.0) / (np.float32(1.0) + np.float32(_P) * a)
-    poly = t * (_A[0] + t * (_A[1] + t * (_A[2] + t * (_A[3] + t * _A[4]))))
-    return np.asarray(np.copysign(np.float32(1.0) - poly * np.exp(-a * a), x), dtype=np.float32)
+def gelu(x: Floats) -> Floats:
+    """``x/2 (1 + erf(x/sqrt 2))`` with erf by Abramowitz and Stegun 7.1.26, computed in float32.
+
+    Written with in-place operations: GELU runs over the widest activations (tokens x 1536), and the
+    temporaries of the plain expression made it a third of a layer's time.
+    """
+    z = x * np.float32(1.0 / np.sqrt(2.0))
+    a = np.abs(z)
+    t = a * np.float32(_P)
+    t += np.float32(1.0)
+    np.reciprocal(t, out=t)
+    poly = t * np.float32(_A[4])
+    for coefficient in reversed(_A[:4]):
+        poly += np.float32(coefficient)
+        poly *= t
+    np.square(a, out=a)
+    np.negative(a, out=a)
+    np.exp(a, out=a)
+    poly *= a  # 1 - erf(|z|)
+    np.subtract(np.float32(1.0), poly, out=poly)
+    np.copysign(poly, z, out=poly)  # erf(z)
+    poly += np.float32(1.0)
+    poly *= x
+    poly *= np.float32(0.5)
+    return poly
 
 
 def _layer_norm(x: Floats, weight: Floats, bias: Floats, eps: float) -> Floats:
@@ -96,8 +114,7 @@ class Encoder:
             x = _layer_norm(
                 context @ layer.attention_out + layer.attention_out_bias + x, *layer.attention_norm, self.eps
             )
-            h = x @ layer.intermediate + layer.intermediate_bias
-            h = h * np.float32(0.5) * (np.float32(1.0) + erf(h * np.float32(1.0 / np.sqrt(2.0))))
+            h = gelu(x @ layer.intermediate + layer.intermediate_bias)
             x = _layer_norm(h @ layer.output + layer.output_bias + x, *layer.output_norm, self.eps)
         weights = mask[:, :, None].astype(np.float32)
         pooled = (x * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), np.float32(1e-9))
