@@ -8,6 +8,7 @@ import math
 import pytest
 
 from symphony.hookspecs import Event, ValidationError
+from symphony.hookspecs.ports import ResourceRequest
 
 from .conftest import MakeEngine, queued, req
 
@@ -169,3 +170,19 @@ async def test_a_request_no_capacity_could_satisfy_is_refused_at_once(
         await engine.acquire(req("bad", timeout=timeout, resources=resources))
     assert "Request of 'bad' cannot be granted" in str(raised.value)
     assert engine.waiting() == [] and engine.free("slots") == 2
+
+
+async def test_a_priority_that_is_not_an_integer_is_refused(make_engine: MakeEngine) -> None:
+    engine = make_engine()
+    bad = ResourceRequest(requester="bad", resources={"slots": 1}, priority="high")  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="priority = 'high' must be an integer"):
+        await engine.acquire(bad)
+
+
+async def test_a_grant_of_another_engine_is_refused_on_release(make_engine: MakeEngine) -> None:
+    first, second = make_engine(), make_engine()
+    theirs = await first.acquire(req("a", slots=1))
+    await second.acquire(req("b", slots=1))
+    with pytest.raises(ValidationError, match="not given out by this engine"):
+        await second.release(theirs)
+    assert second.free("slots") == 1

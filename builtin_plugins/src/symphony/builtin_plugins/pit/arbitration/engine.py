@@ -15,6 +15,7 @@ import asyncio
 import itertools
 import logging
 import math
+import secrets
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -111,6 +112,7 @@ class ArbitrationEngine:
         self._held_run: dict[str, dict[str, float]] = {}
         self._by_requester: dict[str, list[Waiter]] = {}
         self._ids = itertools.count(1)
+        self._prefix = secrets.token_hex(4)  # grant ids of two engines never collide
         self._dispatching = False
         self._refill_timer: asyncio.TimerHandle | None = None
         self._refill_at = 0.0
@@ -156,7 +158,7 @@ class ArbitrationEngine:
         self._give_back(grant)
 
     def explain(self, requester: str) -> WaitExplanation | None:
-        """Why ``requester`` waits now (its earliest request, if it has several), or None."""
+        """Why ``requester`` waits now (the first of its requests in grant order, if it has several), or None."""
         if requester not in self._by_requester:
             return None
         for waiter, verdict, walk, ahead in self._walk_all():
@@ -245,6 +247,8 @@ class ArbitrationEngine:
             for name, limit in self.quota_of(kind, whom).items():
                 if need.get(name, 0.0) > limit + EPSILON:
                     problems.append(f"{name} = {need[name]:g} exceeds {kind} {whom!r}'s quota of {limit:g}")
+        if isinstance(request.priority, bool) or not isinstance(request.priority, int):
+            problems.append(f"priority = {request.priority!r} must be an integer")
         timeout = request.timeout
         if timeout is not None and (not isinstance(timeout, int | float) or not math.isfinite(timeout) or timeout <= 0):
             problems.append(f"timeout = {timeout!r} must be a positive number of seconds")
@@ -472,7 +476,9 @@ class ArbitrationEngine:
             self._count(self._held_user, request.user, waiter.need, 1)
         if self._quotas and request.run_id:
             self._count(self._held_run, request.run_id, waiter.need, 1)
-        grant = ResourceGrant(grant_id=f"{next(self._ids)}", requester=request.requester, resources=dict(waiter.need))
+        grant = ResourceGrant(
+            grant_id=f"{self._prefix}-{next(self._ids)}", requester=request.requester, resources=dict(waiter.need)
+        )
         self._held[grant.grant_id] = Held(grant, request, waiter.need, waiter.on_preempt, now)
         self._preemptible += request.preemptible
         self.metrics.grants += 1
