@@ -326,17 +326,18 @@ class ArtifactStore:
         if run:
             yield run
 
-    def _read_run(self, run: list[ChunkLocation], into: memoryview | None = None) -> memoryview:
+    def _read_run(self, run: list[ChunkLocation], into: memoryview | None = None) -> Bytes:
         """The sealed bytes of ``run``, read into ``into`` when given (as long as the run)."""
         start = run[0].offset
         length = run[-1].offset + run[-1].sealed_length - start
         key = pack_key(run[0].pack)
+        data: Bytes
         try:
             if into is not None:
                 got = self.backend.read_into(key, start, into)
                 data = into[:got]
             else:
-                data = memoryview(self.backend.read(key, start, length))
+                data = self.backend.read(key, start, length)
         except NotFoundError:
             raise ArtifactCorruptError(f"chunk {run[0].id}", f"{key} (the pack is missing)") from None
         if len(data) != length:
@@ -357,20 +358,24 @@ class ArtifactStore:
         """
         row, chunks = self._located(artifact_id)
         digest = Digest(_READ_RUN // 2)  # objects of several runs: hashing one while the next is read
+        runs = list(self._runs(chunks))
+        plain = isinstance(self.sealer, PlainSealer)
         if row.inline is not None:
             data = self.sealer.open(row.id, row.inline)
+            digest.update(data)
+        elif plain and len(runs) == 1:  # the whole content at one place: one read, no buffer to fill and copy
+            data = bytes(self._read_run(runs[0]))  # bytes already: not copied
             digest.update(data)
         else:
             content = bytearray(sum(chunk.length for chunk in chunks))
             view, at = memoryview(content), 0
-            plain = isinstance(self.sealer, PlainSealer)
-            for run in self._runs(chunks):
+            for run in runs:
                 start = at
                 if plain:  # sealed bytes are the content: read them where they belong
                     at += sum(chunk.sealed_length for chunk in run)
                     self._read_run(run, view[start:at])
                 else:
-                    sealed, offset = self._read_run(run), 0
+                    sealed, offset = memoryview(self._read_run(run)), 0
                     for chunk in run:
                         part = sealed[offset : offset + chunk.sealed_length]
                         self.sealer.open_into(chunk.id, part, view[at : at + chunk.length])
@@ -407,7 +412,7 @@ class ArtifactStore:
             yield self.sealer.open(row.id, row.inline)
             return
         for run in self._runs(chunks):
-            sealed, offset = self._read_run(run), 0
+            sealed, offset = memoryview(self._read_run(run)), 0
             for chunk in run:
                 part = self.sealer.open(chunk.id, bytes(sealed[offset : offset + chunk.sealed_length]))
                 yield bytes(self.check_chunk(chunk, part))
