@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -130,3 +131,13 @@ async def test_a_dry_run_deletes_no_entry(make_host: MakeHost, tmp_path: Path) -
     before = entries(tmp_path / "data")
     assert len(cache_items(await manager_of(host).collect(dry_run=True))) == 1
     assert entries(tmp_path / "data") == before
+
+
+async def test_an_entry_computed_from_an_input_marked_stale_is_stale(make_host: MakeHost, tmp_path: Path) -> None:
+    host = make_host()
+    await run(host, CACHED, text="1")
+    [(inputs,)] = execute_sql(tmp_path / "data" / "artifacts" / "index.db", "SELECT inputs FROM lineage")
+    [source] = json.loads(inputs)  # the run's inputs, as the lineage names them
+    await manager_of(host).mark_stale([ArtifactId(source)], "the upstream data was corrected")
+    [item] = cache_items(await manager_of(host).report())
+    assert item.reason == f"its input {source} was marked stale: the upstream data was corrected"

@@ -2,9 +2,9 @@
 
 ``node-cache``: an entry is stale when the contribution it ran is no longer installed,
 or the version recorded in its lineage (the artifact store's) differs from the one
-installed now; when its outputs' artifact was marked stale; and, by the ``cache``
-rule, when a newer entry of the same workflow node supersedes it (its configuration
-or inputs changed) or it is older than the maximum age.
+installed now; when its outputs, or one of the inputs its lineage records, were marked
+stale; and, by the ``cache`` rule, when a newer entry of the same workflow node
+supersedes it (its configuration or inputs changed) or it is older than the maximum age.
 
 ``runs``: a finished run (succeeded, failed or cancelled) is stale once it finished
 longer ago than the ``runs`` retention: its checkpoints and log go together.  A log
@@ -42,8 +42,8 @@ FINISHED: Final = ("succeeded", "failed", "cancelled")
 #: Keys per statement: well under SQLite's limit on a statement's parameters.
 _BATCH: Final = 500
 
-#: Run ids -> (run id, node id) -> (the node's outputs artifact id, the contribution version that produced it).
-Lineages = Callable[[list[str]], Mapping[tuple[str, str], tuple[str, str | None]]]
+#: Run ids -> (run id, node id) -> (the node's outputs artifact id, the contribution version, the input artifact ids).
+Lineages = Callable[[list[str]], Mapping[tuple[str, str], tuple[str, str | None, list[str]]]]
 
 
 def _ago(seconds: float) -> str:
@@ -101,16 +101,16 @@ class _Context:
         from ..artifacts.db import Base
 
         table = Base.metadata.tables["lineage"]
-        columns = table.c.run_id, table.c.node_id, table.c.artifact_id, table.c.contribution_version
+        columns = table.c.run_id, table.c.node_id, table.c.artifact_id, table.c.contribution_version, table.c.inputs
 
-        def produced(run_ids: list[str]) -> dict[tuple[str, str], tuple[str, str | None]]:
+        def produced(run_ids: list[str]) -> dict[tuple[str, str], tuple[str, str | None, list[str]]]:
             found = {}
             with catalog.database.session(readonly=True) as session:
                 for batch in _batches(run_ids):
-                    for run_id, node_id, artifact_id, version in session.execute(
+                    for run_id, node_id, artifact_id, version, inputs in session.execute(
                         select(*columns).where(table.c.run_id.in_(batch))
                     ):
-                        found[run_id, node_id] = (artifact_id, version)
+                        found[run_id, node_id] = (artifact_id, version, list(inputs or ()))
             return found
 
         return produced
@@ -161,6 +161,8 @@ def find_cache(
             reason = f"contribution {uses!r} was {recorded} when cached and is {now_installed} now"
         elif outputs is not None and outputs in marks:
             reason = f"its outputs {outputs} were marked stale: {marks[outputs]}"
+        elif marked_input := next((i for i in (() if entry is None else entry[2]) if i in marks), None):
+            reason = f"its input {marked_input} was marked stale: {marks[marked_input]}"
         elif rule.keep == "current" and workflow_id is not None:
             current = newest.setdefault((workflow_id, node_id), key)
             if current != key:
