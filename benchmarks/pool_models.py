@@ -3,7 +3,8 @@
 ``load(config)`` sleeps ``load_seconds``, holds ``megabytes`` of touched
 memory (so it is resident, as weights are), and returns a model offering
 ``echo``, ``sleep`` and ``crash``.  ``fail`` makes the load raise, ``exit``
-makes the worker exit during the load, ``hang`` makes it never finish.
+makes the worker exit during the load, ``hang`` makes it never finish, ``print`` prints
+to standard output as careless model code does.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ def load(config: dict[str, Any]) -> FakeModel:
     if config.get("hang"):
         while True:
             time.sleep(1)
+    if config.get("print"):
+        print(config["print"])  # stray output of model code: must not reach the pool's frames
     time.sleep(float(config.get("load_seconds", 0.0)))
     size = int(float(config.get("megabytes", 0)) * 1024 * 1024)
     weights = bytearray(size)

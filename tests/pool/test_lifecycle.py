@@ -20,6 +20,12 @@ async def test_allocating_a_cold_model_warms_it_in_a_worker_and_emits_warming_th
     assert pool.status().models[0].instances == 1
 
 
+async def test_a_model_that_prints_to_standard_output_still_answers(make_pool: MakePool) -> None:
+    pool = make_pool(fake("m", print="loading weights... done"))
+    async with pool.use("m") as handle:
+        assert await pool.call(handle, "echo", "clean") == "clean"
+
+
 async def test_a_second_allocation_of_a_hot_model_is_a_hit(make_pool: MakePool) -> None:
     pool = make_pool(fake("m"))
     async with pool.use("m"):
