@@ -50,6 +50,8 @@ Sink = Callable[[Event], None]
 _SOURCE = "dag"
 #: Lineage entries recorded per transaction; a run records what is left when it ends.
 _LINEAGE_BATCH = 256
+#: Seconds between two writes of the waiting nodes to the run record (events are not delayed).
+_RECORD_WAITS_EVERY = 0.2
 
 
 class _Preempted(Exception):
@@ -178,6 +180,8 @@ class Run:
         )
         #: Nodes waiting for resources now -> the engine's explanation (as recorded for `runs show`).
         self.waiting: dict[str, dict[str, Any]] = {}
+        self._waits_timer: asyncio.TimerHandle | None = None
+        self._waits_recorded = False  # whether the run record holds waits now
         self.pool: PoolManagerPort | None = None
         self.lookahead = self._lookahead(pool) if pool is not None else None
         #: Models the lookahead prewarmed: model, node, when and why (as recorded for `runs show`).
@@ -590,8 +594,20 @@ class Run:
             entry["message"] = describe_wait(explanation)
             self.waiting[node_id] = entry
             self.emit("node.waiting", node=node_id, **entry)
-        if self.store is not None:
+        if self.store is not None and self._waits_timer is None:
+            self._waits_timer = asyncio.get_running_loop().call_later(_RECORD_WAITS_EVERY, self._record_waits)
+
+    def _record_waits(self) -> None:
+        """Write the waits to the run record: at most one write per ``_RECORD_WAITS_EVERY`` however many change."""
+        self._waits_timer = None
+        if self.store is None or (not self.waiting and not self._waits_recorded):
+            return
+        try:
             self.store.update_run(self.run_id, waiting=msgspec.msgpack.encode(self.waiting) if self.waiting else None)
+        except Exception as error:  # what a node waits for is a courtesy to `runs show`: the run goes on
+            self.emit("run.record_failed", what="waiting", error=f"{type(error).__name__}: {error}")
+            return
+        self._waits_recorded = bool(self.waiting)
 
     def _prewarm(self) -> None:
         """Ask the pool to warm the models of the instrument nodes the lookahead says are due."""
@@ -774,9 +790,12 @@ class Run:
             nodes=self.metrics,
             metrics=run_totals,
         )
+        if self._waits_timer is not None:
+            self._waits_timer.cancel()
         if self.store is not None:
             self.store.update_run(
                 self.run_id,
+                waiting=None,
                 state=state,
                 finished_at=time.time(),
                 error=error,
