@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import weakref
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from symphony.hookspecs import (
     MANIFEST_FILE,
@@ -30,9 +30,8 @@ from symphony.hookspecs import (
 )
 from symphony.hookspecs.ports import CreateUserRequest, CreateWorkflowRequest, HostContext
 
-from ._catalogue import node_specs
-from ._check import check_manifest
-from ._index import Listing, list_extensions
+if TYPE_CHECKING:  # the manifest machinery (packaging's requirement parser...) is imported when first used
+    from ._index import Listing
 
 SYMPHONY_API = "^1.0"
 
@@ -78,6 +77,8 @@ class PreValidation:
         path = Path(path)
         if path.is_dir():
             path = path / MANIFEST_FILE
+        from ._check import check_manifest
+
         manifest, found = check_manifest(path)
         problems = [str(p) for p in found]
         if manifest is not None:
@@ -92,6 +93,8 @@ def _listing(context: HostContext) -> Listing:
     """One listing per host: instruments and operators are collected separately, the listing once."""
     listing = _listings.get(context)
     if listing is None:
+        from ._index import list_extensions
+
         listing = list_extensions(context.cache_dir)
         _listings[context] = listing
     return listing
@@ -230,9 +233,13 @@ def symphony_workflow_checks(context: HostContext) -> list[WorkflowCheck]:
 
 @hookimpl
 def symphony_instruments(context: HostContext) -> list[InstrumentSpec]:
+    from ._catalogue import node_specs
+
     return node_specs(_listing(context).extensions, context)[0]
 
 
 @hookimpl
 def symphony_operators(context: HostContext) -> list[OperatorSpec]:
+    from ._catalogue import node_specs
+
     return node_specs(_listing(context).extensions, context)[1]

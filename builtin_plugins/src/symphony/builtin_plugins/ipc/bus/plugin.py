@@ -7,13 +7,16 @@ synchronous publish are reached past it (they are this package's own).
 
 from __future__ import annotations
 
-import asyncio
 import weakref
+from typing import TYPE_CHECKING
 
 from symphony.hookspecs import Event, HealthCheck, HealthStatus, hookimpl
 from symphony.hookspecs.ports import HostContext, MessageBus, port_as
 
-from .bus import InProcessBus
+if TYPE_CHECKING:  # the bus (and asyncio) are imported when a host asks for it: listing plugins does not
+    import asyncio
+
+    from .bus import InProcessBus
 
 SYMPHONY_API = "^1.0"
 
@@ -25,6 +28,8 @@ _PUBLISHING: set[asyncio.Task[int]] = set()
 
 @hookimpl(trylast=True)
 def symphony_provide_message_bus(context: HostContext) -> InProcessBus:
+    from .bus import InProcessBus
+
     return InProcessBus()
 
 
@@ -61,6 +66,10 @@ def symphony_event(event: Event, context: HostContext) -> None:
     bus = _RUNNING.get(context)
     if bus is None or not bus.running:
         return
+    import asyncio
+
+    from .bus import InProcessBus
+
     if isinstance(bus, InProcessBus):
         bus.publish_nowait(event.topic, event.data, sender=event.source)
         return
@@ -80,6 +89,8 @@ def symphony_components(context: HostContext) -> list[BusLifecycle]:
 @hookimpl
 def symphony_health_checks(context: HostContext) -> list[HealthCheck]:
     def check() -> HealthStatus:
+        from .bus import InProcessBus
+
         bus: MessageBus = port_as(context, "message_bus", MessageBus, user="The message_bus health check")
         if not isinstance(bus, InProcessBus):  # another provider's: only what the port promises
             if not bus.running:

@@ -1,0 +1,94 @@
+"""Every command loads every plugin: what loading imports is paid by all of them (issue 18: <= 100 ms).
+
+A plugin module imports its heavy machinery where it is used (a port's factory,
+a command, a hook body), never at the top; these tests hold that in fresh processes.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from tests.conftest import Symphony
+
+#: Libraries that cost tens of milliseconds to import and that only some commands need.
+HEAVY = (
+    "pydantic",
+    "pydantic_settings",
+    "packaging",
+    "rich",
+    "sqlalchemy",
+    "tantivy",
+    "pyfastcdc",
+    "cryptography",
+    "wasmtime",
+    "numpy",
+    "httpx",
+    "nats",
+    "zmq",
+)
+_BUILTIN_DISTRIBUTIONS = {"symphony-builtins", "symphony-host", "symphony-sandbox", "symphony-registry"}
+BUILTIN_PLUGINS = sorted(
+    (ep.name, ep.value)
+    for ep in entry_points(group="symphony.plugins")
+    if ep.dist is not None and ep.dist.metadata["Name"] in _BUILTIN_DISTRIBUTIONS
+)
+
+_PROBE = """
+import importlib, json, sys
+{setup}
+print(json.dumps(sorted(m for m in sys.modules if m.partition(".")[0] in sys.argv[1:] or m in sys.argv[1:])))
+"""
+
+
+def imported(run: Callable[[str], subprocess.CompletedProcess[str]], setup: str) -> list[str]:
+    """The watched modules (``run`` passes their names as arguments) that ``setup`` imported."""
+    done = run(_PROBE.format(setup=setup))
+    assert done.returncode == 0, done.stderr
+    found: list[str] = json.loads(done.stdout.strip().splitlines()[-1])
+    return found
+
+
+@pytest.mark.parametrize(("name", "module"), BUILTIN_PLUGINS, ids=[name for name, _ in BUILTIN_PLUGINS])
+def test_importing_a_builtin_plugin_module_imports_no_heavy_library(name: str, module: str) -> None:
+    def run(code: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-c", code, *HEAVY], capture_output=True, text=True, check=False)
+
+    assert imported(run, f"importlib.import_module({module!r})") == [], f"plugin {name!r}"
+
+
+#: The host's and the IPC plugins' own machinery, needed only once a port or a command is used.
+LAZY_MODULES = (
+    "symphony.host._settings",
+    "symphony.host.extensions._catalogue",
+    "symphony.host.extensions._check",
+    "symphony.host.extensions._index",
+    "symphony.builtin_plugins.ipc.bus.bus",
+    "symphony.builtin_plugins.ipc.bus.server",
+    "symphony.builtin_plugins.ipc.cli",
+    "symphony.builtin_plugins.ipc.transports.shm",
+    "symphony.builtin_plugins.ipc.transports.unix",
+    "symphony.builtin_plugins.ipc.transports.tcp",
+)
+
+
+def test_loading_the_host_again_imports_neither_heavy_libraries_nor_unused_machinery(
+    symphony: Callable[..., Symphony],
+) -> None:
+    """What ``symphony plugins list`` does, from the second run on (the first one saves the validated settings)."""
+    runner = symphony()
+    watched = (*HEAVY, *LAZY_MODULES)
+
+    def run(code: str) -> subprocess.CompletedProcess[str]:
+        return runner.python(code, *watched)
+
+    setup = "from symphony.host import Host; Host().load()"
+    imported(run, setup)
+    assert imported(run, setup) == []
