@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Final
 
-from symphony.hookspecs import Event, ValidationError
+from symphony.hookspecs import Base, Event, ValidationError
 from symphony.hookspecs.ports import ResourceGrant, ResourceRequest, WaitExplanation
 
 from .explain import Verdict, explanation, timeout_message
@@ -84,6 +84,40 @@ class Walk:
         #: The first requesters walked (for explanations).
         self.first: list[str] = []
         self.priority: int | None = None
+
+
+class BudgetStatus(Base, frozen=True):
+    """One budget now: its limit per period, what is left of this window and when the next begins."""
+
+    limit: float
+    period: float
+    left: float
+    refills_in: float
+
+
+class Holder(Base, frozen=True):
+    """One grant not yet released."""
+
+    requester: str
+    resources: dict[str, float]
+    priority: int
+    user: str
+    run_id: str
+    #: Seconds since it was granted.
+    held: float
+    preemptible: bool
+
+
+class Status(Base, frozen=True):
+    """The engine as ``symphony arbitration status`` shows it."""
+
+    capacity: dict[str, float]
+    free: dict[str, float]
+    budgets: dict[str, BudgetStatus]
+    quotas: dict[str, dict[str, float]]
+    weights: dict[str, float]
+    holders: list[Holder]
+    waiting: list[WaitExplanation]
 
 
 class ArbitrationEngine:
@@ -196,17 +230,37 @@ class ArbitrationEngine:
         """Seconds until budget ``resource`` is refilled."""
         return max(0.0, self._windows[resource].ends - self._clock())
 
-    def status(self) -> dict[str, object]:
-        """Capacity, free amounts, holders and waiters, for the health check and ``symphony arbitration status``."""
-        return {
-            "capacity": dict(self._total),
-            "free": dict(self._free),
-            "holders": [
-                {"requester": h.request.requester, "resources": h.need, "priority": h.request.priority}
+    def status(self) -> Status:
+        """Capacity, free amounts, budgets, holders and waiters, for the health check and ``arbitration status``."""
+        now = self._clock()
+        return Status(
+            capacity=dict(self._total),
+            free=dict(self._free),
+            budgets={
+                name: BudgetStatus(
+                    limit=w.limit, period=w.period, left=self._free[name], refills_in=max(0.0, w.ends - now)
+                )
+                for name, w in self._windows.items()
+            },
+            quotas={
+                **{f"user:{who}": dict(q) for who, q in self.limits.user_quotas.items()},
+                **{f"run:{who}": dict(q) for who, q in self.limits.run_quotas.items()},
+            },
+            weights=dict(self.limits.weights),
+            holders=[
+                Holder(
+                    requester=h.request.requester,
+                    resources=dict(h.need),
+                    priority=h.request.priority,
+                    user=h.request.user,
+                    run_id=h.request.run_id,
+                    held=max(0.0, now - h.since),
+                    preemptible=h.request.preemptible,
+                )
                 for h in self._held.values()
             ],
-            "waiting": len(self._queue),
-        }
+            waiting=self.waiting(),
+        )
 
     def refill(self) -> None:
         """Start any budget window that is due by the clock and grant what now fits (the refill timer calls this)."""

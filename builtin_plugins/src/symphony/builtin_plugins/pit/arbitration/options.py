@@ -1,8 +1,8 @@
 """``[components.arbitration.options]``: capacities, budgets, quotas, weights and the queue's rules.
 
-Parsed once into :class:`Limits`, the plain numbers the engine works with, so a
-typo or an impossible value is a ConfigurationError when the port is provided,
-never a wait that cannot end.
+Checked as the host loads the settings (a typo or an impossible value is a
+ConfigurationError naming the key, never a wait that cannot end), then resolved
+into :class:`Limits`, the plain numbers the engine works with.
 """
 
 from __future__ import annotations
@@ -60,6 +60,41 @@ class ArbitrationOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unkno
     #: How many waiting requests one decision looks at, in queue order, for one that fits (backfilling).
     backfill_depth: Annotated[int, msgspec.Meta(ge=1)] = 32
 
+    def __post_init__(self) -> None:
+        # Checked here, so the host refuses a bad value as it loads the settings (naming the key), before any command.
+        self.quota_amounts(set(BUILTIN_RESOURCES) | set(self.capacity_amounts()))
+
+    def capacity_amounts(self) -> dict[str, float]:
+        """The declared capacities in plain numbers; raises ValueError naming the bad key."""
+        amounts: dict[str, float] = {}
+        for name, value in self.capacity.items():
+            if name.startswith(BUDGET_PREFIX) or not name.strip():
+                raise ValueError(
+                    f"capacity: {name!r} is not a resource name; declare budgets under `budgets`,"
+                    " e.g. budgets = {openai-tokens = {limit = 100000, period = 60}}"
+                )
+            amounts[name] = parse_amount(value, f"capacity.{name}")
+        return amounts
+
+    def quota_amounts(self, known: set[str]) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]]]:
+        """User quotas and run quotas in plain numbers; raises ValueError naming the bad key."""
+        user_quotas: dict[str, dict[str, float]] = {}
+        run_quotas: dict[str, dict[str, float]] = {}
+        for key, amounts in self.quotas.items():
+            kind, _, who = key.partition(":")
+            if kind not in ("user", "run") or not who:
+                raise ValueError(f"quotas: key {key!r} must be 'user:<name>', 'user:*', 'run:<id>' or 'run:*'")
+            parsed: dict[str, float] = {}
+            for resource, value in amounts.items():
+                if resource not in known:
+                    raise ValueError(
+                        f"quotas.{key!r}: unknown resource {resource!r};"
+                        f" quotas apply to held resources: {', '.join(sorted(known))}"
+                    )
+                parsed[resource] = parse_amount(value, f"quotas.{key!r}.{resource}")
+            (user_quotas if kind == "user" else run_quotas)[who] = parsed
+        return user_quotas, run_quotas
+
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> ArbitrationOptions:
         try:
@@ -95,39 +130,12 @@ class Limits:
 
     @classmethod
     def of(cls, options: ArbitrationOptions) -> Limits:
-        """Resolve sizes and defaults; raises ConfigurationError naming the bad key."""
-        capacity = default_capacity()
-        for name, value in options.capacity.items():
-            if name.startswith(BUDGET_PREFIX) or not name.strip():
-                raise ConfigurationError(
-                    f"components.arbitration.options.capacity: {name!r} is not a resource name;"
-                    " declare budgets under `budgets`, e.g. budgets = {openai-tokens = {limit = 100000, period = 60}}."
-                )
-            capacity[name] = parse_amount(value, f"components.arbitration.options.capacity.{name}")
-        budgets = {f"{BUDGET_PREFIX}{name}": Budget(b.limit, b.period) for name, b in options.budgets.items()}
-        known = set(capacity)
-        user_quotas: dict[str, dict[str, float]] = {}
-        run_quotas: dict[str, dict[str, float]] = {}
-        for key, amounts in options.quotas.items():
-            kind, _, who = key.partition(":")
-            if kind not in ("user", "run") or not who:
-                raise ConfigurationError(
-                    f"components.arbitration.options.quotas: key {key!r} must be 'user:<name>', 'user:*',"
-                    " 'run:<id>' or 'run:*'."
-                )
-            parsed: dict[str, float] = {}
-            for resource, value in amounts.items():
-                where = f"components.arbitration.options.quotas.{key!r}.{resource}"
-                if resource not in known:
-                    raise ConfigurationError(
-                        f"{where}: unknown resource {resource!r};"
-                        f" quotas apply to held resources: {', '.join(sorted(known))}."
-                    )
-                parsed[resource] = parse_amount(value, where)
-            (user_quotas if kind == "user" else run_quotas)[who] = parsed
+        """Resolve sizes and defaults (the options were checked when they were made)."""
+        capacity = {**default_capacity(), **options.capacity_amounts()}
+        user_quotas, run_quotas = options.quota_amounts(set(capacity))
         return cls(
             capacity=capacity,
-            budgets=budgets,
+            budgets={f"{BUDGET_PREFIX}{name}": Budget(b.limit, b.period) for name, b in options.budgets.items()},
             user_quotas=user_quotas,
             run_quotas=run_quotas,
             weights=dict(options.weights),
@@ -154,12 +162,12 @@ def parse_amount(value: Amount, where: str) -> float:
     if isinstance(value, str):
         match = _SIZE.match(value)
         if match is None:
-            raise ConfigurationError(
-                f'{where}: {value!r} is not an amount; use a number or a size such as "4GiB", "512MiB", "2GB".'
+            raise ValueError(
+                f'{where}: {value!r} is not an amount; use a number or a size such as "4GiB", "512MiB", "2GB"'
             )
         number = float(match.group(1)) * _UNITS[(match.group(2) or "B").lower()]
     else:
         number = float(value)
     if not math.isfinite(number) or number < 0:
-        raise ConfigurationError(f"{where}: {value!r} must be a finite amount >= 0.")
+        raise ValueError(f"{where}: {value!r} must be a finite amount >= 0")
     return number

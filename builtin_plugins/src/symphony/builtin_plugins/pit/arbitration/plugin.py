@@ -7,7 +7,7 @@ costs only its options.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from symphony.hookspecs import ComponentOptionsSpec, HealthCheck, HealthStatus, hookimpl
 from symphony.hookspecs.ports import HostContext
@@ -36,6 +36,13 @@ def symphony_provide_arbitration_engine(context: HostContext) -> ArbitrationEngi
 
 
 @hookimpl
+def symphony_register_commands(cli: Any, context: HostContext) -> None:
+    from .cli import arbitration_commands
+
+    cli.add_command(arbitration_commands(lambda: context.port("arbitration_engine")), "arbitration")
+
+
+@hookimpl
 def symphony_health_checks(context: HostContext) -> list[HealthCheck]:
     def check() -> HealthStatus:
         from .engine import ArbitrationEngine
@@ -46,10 +53,10 @@ def symphony_health_checks(context: HostContext) -> list[HealthCheck]:
         metrics = engine.metrics
         status = engine.status()
         return HealthStatus.ok(
-            f"{len(status['holders'])} grant(s) held, {status['waiting']} waiting",  # type: ignore[arg-type]
-            capacity=status["capacity"],
-            free=status["free"],
-            waiting=status["waiting"],
+            f"{len(status.holders)} grant(s) held, {len(status.waiting)} waiting",
+            capacity=status.capacity,
+            free=status.free,
+            waiting=len(status.waiting),
             grants=metrics.grants,
             waits=metrics.waits,
             timeouts=metrics.timeouts,
