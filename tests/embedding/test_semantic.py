@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -85,6 +86,18 @@ async def test_a_damaged_index_file_is_rebuilt_from_the_store(make_host: MakeHos
         hits = await search(store, host.port("pool_manager"), "cat", limit=1)
     assert [hit.artifact_id for hit in hits] == [cat]
     assert _index(store)["ids"] == [cat]
+
+
+async def test_a_store_encrypted_at_rest_refuses_semantic_search_and_writes_no_vectors(
+    make_host: MakeHost, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SYMPHONY_ARTIFACTS_KEY", base64.b64encode(bytes(range(32))).decode())
+    async with make_host({"artifacts": {"options": {"encryption": "aes-256-gcm"}}}) as host:
+        store = host.port("artifact_store")
+        await store.store(CAT)
+        with pytest.raises(ValidationError, match="encrypted at rest"):
+            await search(store, host.port("pool_manager"), "cat")
+    assert not (store.root / "semantic").exists()
 
 
 @pytest.mark.parametrize(("query", "problem"), [("   ", "some words"), ("x" * 10_001, "at most 10000 characters")])
