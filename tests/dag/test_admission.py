@@ -13,8 +13,9 @@ import pytest
 from symphony.builtin_plugins.pit.arbitration.engine import ArbitrationEngine
 from symphony.builtin_plugins.pit.arbitration.options import ArbitrationOptions, Limits
 from symphony.builtin_plugins.pit.dag import DagTracker, TrackerOptions
+from symphony.builtin_plugins.pit.dag.admission import describe_wait
 from symphony.hookspecs import Event, ValidationError
-from symphony.hookspecs.ports import ResourceGrant, ResourceRequest
+from symphony.hookspecs.ports import ResourceGrant, ResourceRequest, WaitExplanation
 
 from .conftest import flow, started
 
@@ -185,6 +186,20 @@ async def test_a_node_waiting_past_its_queue_timeout_fails_naming_what_it_waited
     assert started(tmp_path / "log") == []
 
 
+async def test_a_node_waiting_past_the_engines_own_timeout_fails_naming_that_timeout(
+    make_tracker: Callable[..., DagTracker], tmp_path: Path
+) -> None:
+    engine = engine_of(capacity={"slots": 1}, timeout=0.3)
+    await hold(engine, "3f2a/summarise", "bob")
+    tracker = make_tracker(arbitration=engine)
+
+    result = await tracker.run(flow(node("a", tmp_path / "log")), {})
+
+    assert result.failure is not None
+    assert result.failure.category == "arbitration.queue_timeout"
+    assert "past the arbitration engine's timeout (components.arbitration.options.timeout)" in (result.error or "")
+
+
 async def test_a_preempted_node_is_queued_again_and_counts_a_preemption_not_an_attempt(
     make_tracker: Callable[..., DagTracker], tmp_path: Path, events: list[Event]
 ) -> None:
@@ -262,3 +277,18 @@ async def test_bad_arbitration_options_of_a_node_are_refused_naming_the_key(
         await tracker.run(flow(node("a", tmp_path / "log", run)), {})
 
     assert expected in str(raised.value)
+
+
+def test_a_wait_is_described_in_one_line_naming_at_most_three_requesters_ahead() -> None:
+    explanation = WaitExplanation(
+        requester="r/a",
+        description="node 'a' of run r",
+        waited=1.0,
+        lacking={"slots": 1.0, "budget:api": 0.5},
+        behind=["r1/x", "r2/y", "r3/z", "r4/w", "r5/v"],
+        reason="capacity: 0 of 4 slots free",
+    )
+
+    assert describe_wait(explanation) == (
+        "waiting for slots=1, budget:api=0.5 (behind r1/x, r2/y, r3/z and 2 more): capacity: 0 of 4 slots free"
+    )

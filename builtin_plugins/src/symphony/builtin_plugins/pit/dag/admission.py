@@ -113,10 +113,15 @@ class Admission:
         except TimeoutError:
             waited = time.monotonic() - watch.began
             what = describe_wait(watch.last) if watch.last is not None else f"waiting for {_resources(request)}"
+            limit = (
+                "the arbitration engine's timeout (components.arbitration.options.timeout)"
+                if options.queue_timeout is None
+                else f"its queue_timeout of {options.queue_timeout:g} s"
+            )
             raise QueueTimeoutError(
-                f"Node {node_id!r} waited {waited:.1f} s for its resources, past its queue_timeout of"
-                f" {options.queue_timeout:g} s; it was {what}. Raise config.run.queue_timeout, lower its"
-                " config.run.resources, or free them (see `symphony runs show` of the runs it waited behind)."
+                f"Node {node_id!r} waited {waited:.1f} s for its resources, past {limit}; it was {what}."
+                " Raise config.run.queue_timeout, lower its config.run.resources, or free them"
+                " (see `symphony runs show` of the runs it waited behind)."
             ) from None
         finally:
             watch.stop()
