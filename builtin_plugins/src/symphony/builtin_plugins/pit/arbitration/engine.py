@@ -364,6 +364,15 @@ class ArbitrationEngine:
                 for waiter in itertools.islice(self._queue, 1):
                     self._maybe_preempt(waiter)
             return False
+        head = self._queue.head()
+        if (
+            head is not None
+            and head.future is not None
+            and not head.future.done()
+            and self._verdict(head, None) is None
+        ):
+            self._grant(head)  # the common case: the first in grant order fits, nothing to walk
+            return True
         walk = Walk()
         depth = self.limits.backfill_depth
         for seen, waiter in enumerate(self._queue, 1):

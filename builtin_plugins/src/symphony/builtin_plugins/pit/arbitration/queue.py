@@ -177,6 +177,13 @@ class FairQueue:
         assert user is not None
         self._take(self._classes[waiter.request.priority], user, waiter, GONE)
 
+    def head(self) -> Waiter | None:
+        """The first waiter in grant order, without walking (dead entries never stay on top of a heap)."""
+        for cls in self._order:
+            if cls.live_users:
+                return cls.users_heap[0][2].queue[0][2]
+        return None
+
     def __iter__(self) -> Iterator[Waiter]:
         for cls in self._order:
             if not cls.live_users:
