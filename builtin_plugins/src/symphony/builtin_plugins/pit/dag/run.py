@@ -612,7 +612,8 @@ class Run:
     def _prewarm(self) -> None:
         """Ask the pool to warm the models of the instrument nodes the lookahead says are due."""
         assert self.lookahead is not None
-        due = self.lookahead.due(lambda node_id: self.metrics[node_id].state not in ("pending", "ready"))
+        # A ready node allocates its models itself at once: warming them for it would only count a false hit.
+        due = self.lookahead.due(lambda node_id: self.metrics[node_id].state != "pending")
         if due:
             task = asyncio.create_task(self._prewarm_models(due))
             self._prewarming.add(task)
