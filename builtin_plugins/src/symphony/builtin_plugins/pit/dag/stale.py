@@ -53,6 +53,10 @@ def _ago(seconds: float) -> str:
     return f"{seconds:.0f}s"
 
 
+def _path(log: Path | None) -> str | None:
+    return None if log is None else str(log)
+
+
 def _store(database: Path) -> CheckpointStore | None:
     """The run database, or None when there is none yet (finding writes nothing)."""
     return CheckpointStore(database) if database.exists() else None
@@ -271,7 +275,7 @@ def find_runs(store: CheckpointStore, options: StaleOptions, now: float) -> list
                     key=run_id,
                     reason=f"{state} run of {name!r} finished {_ago(age)} ago, past runs = {options.runs!r}",
                     size=int(size or 0) + log_size,
-                    detail={"state": state, "finished_at": finished_at, "workflow": name},
+                    detail={"state": state, "finished_at": finished_at, "workflow": name, "path": _path(log)},
                 )
             )
         elif log is not None and logs_keep is not None and age > logs_keep:
@@ -350,7 +354,8 @@ def runs_source(context: HostContext) -> StaleSource:
         for item in still:
             if item.kind == "run" and item.key not in gone:
                 continue  # resumed or changed since it was found
-            (store.path.parent / "runs" / f"{item.key}.log").unlink(missing_ok=True)
+            if item.detail["path"] is not None:  # the log found with it (none is written once a run is finished)
+                Path(item.detail["path"]).unlink(missing_ok=True)
             reclaimed.append(item)
         return reclaimed
 
