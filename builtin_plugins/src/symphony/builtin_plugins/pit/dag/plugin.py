@@ -2,9 +2,11 @@
 
 Settings: ``[components.dag]`` — ``retry_policy`` is every node's default retry
 policy, ``options`` are :class:`~.options.TrackerOptions` (database, max_concurrency,
-limits, synchronous, inline_limit, executor, dask).  ``executor = "dask"`` runs node work
-on a Dask cluster (:mod:`.distributed`, imported only then).  Node implementations are resolved from the
-installed ``symphony_operators`` and ``symphony_instruments`` contributions.
+limits, synchronous, inline_limit, executor, dask, lookahead, user, priority).  ``executor = "dask"``
+runs node work on a Dask cluster (:mod:`.distributed`, imported only then).  Node implementations are
+resolved from the installed ``symphony_operators`` and ``symphony_instruments`` contributions.  When
+provided, the ``arbitration_engine`` port admits each node attempt and the ``pool_manager`` port is
+prewarmed from the lookahead; both are asked for only when a run first needs them.
 """
 
 from __future__ import annotations
