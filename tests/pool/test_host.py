@@ -32,9 +32,10 @@ async def test_a_warm_up_waits_for_the_arbitration_engine_to_grant_a_model_slot(
         async with pool.use("first"):
             pass
         second = asyncio.ensure_future(pool.allocate("second"))
-        # The builtin engine's own status (its waiting() lists nothing for this waiter as of this commit).
-        await eventually(lambda: engine.status()["waiting"] == 1)
-        assert [h["requester"] for h in engine.status()["holders"]] == ["pool:warm:first"]
+        await eventually(lambda: [w.requester for w in engine.waiting()] == ["pool:warm:second"])
+        explanation = engine.explain("pool:warm:second")
+        assert explanation is not None
+        assert (explanation.lacking, explanation.behind) == ({"models": 1.0}, ["pool:warm:first"])
         assert await pool.state("second") == "warming"
         await pool.unload("first")  # cold: its grant goes back, and second may warm
         await pool.release(await second)
