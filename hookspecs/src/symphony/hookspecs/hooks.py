@@ -888,7 +888,7 @@ def symphony_stale_sources(context: HostContext) -> list[StaleSource]:
 
     Raises:
         Exception: takes only the raising plugin out; a source that raises
-        while finding or reclaiming is reported in ``StaleReport.errors``.
+            while finding or reclaiming is reported in ``StaleReport.errors``.
 
     When called:
         Once, when the builtin ``stale`` plugin provides the stale manager
