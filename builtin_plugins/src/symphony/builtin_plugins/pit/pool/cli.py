@@ -11,12 +11,11 @@ Exit codes: 0 done; 1 the pool refused (an unknown model, a model that fails to 
 
 from __future__ import annotations
 
-import asyncio
 import datetime
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import msgspec
@@ -24,11 +23,16 @@ import msgspec
 from symphony.hookspecs import ModelId, atomic_write
 from symphony.hookspecs.ports import PoolManagerPort, PoolStatus
 
-from ..dag.history import echo_json
 from .cli_paths import unload_requests
-from .snapshot import Snapshot, read_snapshot
+
+if TYPE_CHECKING:
+    from .snapshot import Snapshot
 
 __all__ = ["pool_commands"]
+
+
+def echo_json(document: Any) -> None:
+    click.echo(msgspec.json.format(msgspec.json.encode(document), indent=2).decode())
 
 
 def _when(timestamp: float | None) -> str:
@@ -79,6 +83,8 @@ def _table(status: PoolStatus) -> str:
 
 
 def pool_commands(port: Callable[[], PoolManagerPort], snapshot_path: Callable[[], Path]) -> click.Group:
+    """The ``pool`` group; what the commands need (the snapshot reader, asyncio) is imported when one runs."""
+
     @click.group(name="pool")
     def pool() -> None:
         """Models the pool keeps warm: their state, a load check, and cooling one."""
@@ -87,6 +93,8 @@ def pool_commands(port: Callable[[], PoolManagerPort], snapshot_path: Callable[[
     @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
     def status(as_json: bool) -> None:
         """The pool of the running host, or of the last host that used one."""
+        from .snapshot import read_snapshot
+
         snapshot = read_snapshot(snapshot_path())
         known = port().status()
         shown = known if snapshot is None else snapshot.status
@@ -112,6 +120,8 @@ def pool_commands(port: Callable[[], PoolManagerPort], snapshot_path: Callable[[
     @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
     def warm(model: str, as_json: bool) -> None:
         """Load MODEL in this process and report its warm-up time and memory (it unloads when the command ends)."""
+        import asyncio
+
         result = asyncio.run(_warm(port(), ModelId(model)))
         if as_json:
             echo_json(result)
@@ -126,6 +136,10 @@ def pool_commands(port: Callable[[], PoolManagerPort], snapshot_path: Callable[[
     @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
     def unload(model: str, as_json: bool) -> None:
         """Cool MODEL now, here and in the running host (at its next health check)."""
+        import asyncio
+
+        from .snapshot import read_snapshot
+
         manager = port()
         asyncio.run(_unload(manager, ModelId(model)))
         snapshot = read_snapshot(snapshot_path())
