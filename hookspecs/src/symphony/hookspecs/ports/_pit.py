@@ -93,6 +93,8 @@ class ModelStatus(Base, frozen=True):
     prewarms: int = 0
     #: Why the last warm-up or the last worker failed, if one did.
     error: str | None = None
+    #: Seconds the last successful warm-up's loader took in its worker (None: never warmed).
+    load_seconds: float | None = None
 
 
 class PoolStatus(Base, frozen=True):
