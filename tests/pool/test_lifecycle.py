@@ -20,6 +20,14 @@ async def test_allocating_a_cold_model_warms_it_in_a_worker_and_emits_warming_th
     assert pool.status().models[0].instances == 1
 
 
+async def test_status_reports_how_long_the_loader_took(make_pool: MakePool) -> None:
+    pool = make_pool(fake("m", load_seconds=0.2))
+    assert pool.status().models[0].load_seconds is None
+    async with pool.use("m"):
+        pass
+    assert (pool.status().models[0].load_seconds or 0) >= 0.2
+
+
 async def test_a_model_that_prints_to_standard_output_still_answers(make_pool: MakePool) -> None:
     pool = make_pool(fake("m", print="loading weights... done"))
     async with pool.use("m") as handle:

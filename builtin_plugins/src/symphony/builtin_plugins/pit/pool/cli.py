@@ -55,7 +55,7 @@ def _host(snapshot: Snapshot) -> str:
 
 
 def _table(status: PoolStatus) -> str:
-    header = ("MODEL", "STATE", "HANDLES", "INSTANCES", "RSS", "COLD STARTS", "PREWARMS", "LAST USED", "ERROR")
+    header = ("MODEL", "STATE", "HANDLES", "INSTANCES", "RSS", "LOAD", "COLD STARTS", "PREWARMS", "LAST USED", "ERROR")
     rows = [header] + [
         (
             m.model_id,
@@ -63,6 +63,7 @@ def _table(status: PoolStatus) -> str:
             str(m.handles),
             str(m.instances),
             _mib(m.rss),
+            "-" if m.load_seconds is None else f"{m.load_seconds:.2f} s",
             str(m.cold_starts),
             str(m.prewarms),
             _when(m.last_used),
@@ -127,7 +128,8 @@ def pool_commands(port: Callable[[], PoolManagerPort], snapshot_path: Callable[[
             echo_json(result)
             return
         click.echo(
-            f"Model {model!r} is hot: warmed in {result['warm_seconds']:.3f} s, RSS {_mib(result['rss'])}"
+            f"Model {model!r} is hot: warmed in {result['warm_seconds']:.3f} s"
+            f" (its loader {result['load_seconds']:.3f} s), RSS {_mib(result['rss'])}"
             f" ({result['instances']} worker(s)); unloaded again as the command ends."
         )
 
@@ -170,7 +172,13 @@ async def _warm(manager: PoolManagerPort, model: ModelId) -> dict[str, Any]:
             entry = next(m for m in manager.status().models if m.model_id == model)
     finally:
         await manager.close()
-    return {"model": model, "warm_seconds": warm_seconds, "rss": entry.rss, "instances": entry.instances}
+    return {
+        "model": model,
+        "warm_seconds": warm_seconds,
+        "load_seconds": entry.load_seconds or 0.0,
+        "rss": entry.rss,
+        "instances": entry.instances,
+    }
 
 
 async def _unload(manager: PoolManagerPort, model: ModelId) -> None:

@@ -84,6 +84,7 @@ class _Model:
         self.unload_requested = False
         self.error: str | None = None
         self.rss = 0
+        self.load_seconds: float | None = None
         #: RSS the last time it was hot, to judge whether a predicted warm-up fits the budget.
         self.last_rss = 0
 
@@ -434,6 +435,7 @@ class Pool:
                 raise
             return
         model.slots = [_Slot(worker)]
+        model.load_seconds = loaded
         self._watch(model, model.slots[0], worker)
         model.rss = model.last_rss = worker.rss()
         self._rss_total += model.rss
@@ -680,6 +682,7 @@ class Pool:
             cold_starts=model.cold_starts,
             prewarms=model.prewarms,
             error=model.error,
+            load_seconds=model.load_seconds,
         )
 
     def _emit(self, event: Event) -> None:
