@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import logging
 import time
 from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -45,6 +46,8 @@ from .snapshot import SnapshotWriter
 from .state import Lifecycle
 
 __all__ = ["Pool"]
+
+log = logging.getLogger("symphony.pool")
 
 Arbitration = Callable[[], ArbitrationEnginePort | None]
 
@@ -628,7 +631,10 @@ class Pool:
         interval = self.options.health_interval
         while True:
             await asyncio.sleep(interval)
-            await self._tick(interval)
+            try:
+                await self._tick(interval)
+            except Exception:  # one failed round must not end the health checks for the host's life
+                log.exception("pool health check failed; trying again in %g s", interval)
 
     async def _tick(self, timeout: float) -> None:
         """Cool the idle, ping every hot worker (killing the hung: replaced like the dead), measure RSS."""
