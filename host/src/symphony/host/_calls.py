@@ -19,7 +19,7 @@ from typing import Any, Protocol, cast
 import msgspec
 import pluggy
 
-from symphony.hookspecs import HookCallError, HookTimeoutError, Invocation, async_mode
+from symphony.hookspecs import HookCallError, HookTimeoutError, Invocation, SymphonyError, async_mode
 
 __all__ = [
     "HookCallError",
@@ -30,6 +30,7 @@ __all__ = [
     "call_each",
     "implementations",
     "invoke",
+    "reason",
 ]
 
 #: The invocation running in this task, so one made inside it (an extension node's sandbox hop) nests.
@@ -144,12 +145,23 @@ async def acall(caller: pluggy.HookCaller, kwargs: Mapping[str, Any], timeout: f
     return results
 
 
+def reason(error: BaseException | None) -> str:
+    """What a plugin's exception says to users.
+
+    A SymphonyError (ConfigurationError...) carries a message written for them: shown as
+    it is.  Anything else is a bug, whose type matters: shown as its repr.
+    """
+    return str(error) if isinstance(error, SymphonyError) else repr(error)
+
+
 def as_hook_error(outcome: Outcome, hook: str) -> HookCallError:
     """The outcome's error as a HookCallError that names the plugin and hook."""
     error = outcome.error
     if isinstance(error, HookCallError):
         return error
-    return HookCallError(f"Plugin {outcome.plugin!r} raised in {hook}: {error!r}", plugin=outcome.plugin, hook=hook)
+    return HookCallError(
+        f"Plugin {outcome.plugin!r} raised in {hook}: {reason(error)}", plugin=outcome.plugin, hook=hook
+    )
 
 
 async def invoke(caller: pluggy.HookCaller, invocation: Invocation) -> Any:

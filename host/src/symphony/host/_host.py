@@ -28,6 +28,7 @@ from symphony.hookspecs import (
     PortUnavailableError,
     Problem,
     ProviderConflictError,
+    SymphonyError,
     hookimpl,
     hooks,
 )
@@ -256,7 +257,7 @@ class Host:
         outcomes = _calls.call_each(getattr(self.pm.hook, hook_name), kwargs)
         for outcome in outcomes:
             if outcome.error is not None:
-                self._fail(self._record(outcome.plugin), f"{hook_name} raised {outcome.error!r}", outcome.error)
+                self._fail(self._record(outcome.plugin), _failure(hook_name, outcome.error), outcome.error)
         return [outcome for outcome in outcomes if outcome.error is None]
 
     def _record(self, name: str) -> PluginRecord:
@@ -287,7 +288,7 @@ class Host:
         impl = [i for i in self.pm.hook.symphony_configure.get_hookimpls() if i.plugin is plugin]
         for outcome in _calls.call_each(_Only(impl), {"context": self.context}):
             if outcome.error is not None:
-                self._fail(record, f"symphony_configure raised {outcome.error!r}", outcome.error)
+                self._fail(record, _failure("symphony_configure", outcome.error), outcome.error)
         return record
 
     # -- ports -------------------------------------------------------------------
@@ -376,7 +377,9 @@ class Host:
         timeout = self.view.hooks.timeout
         for outcome in await _calls.acall_each(self.pm.hook.symphony_startup, {"context": self.context}, timeout):
             if outcome.error is not None:
-                await self._fail_started(outcome.plugin, f"symphony_startup failed: {outcome.error!r}", outcome.error)
+                await self._fail_started(
+                    outcome.plugin, f"symphony_startup failed: {_calls.reason(outcome.error)}", outcome.error
+                )
         self.state = HostState.STARTED
         self.emit(Event(topic="host.started", source=_CORE))
 
@@ -404,7 +407,7 @@ class Host:
         try:
             await asyncio.wait_for(record.component.start(), timeout)
         except Exception as error:
-            record.state, record.error = "failed", f"start failed: {error!r}"
+            record.state, record.error = "failed", f"start failed: {_calls.reason(error)}"
             await self._stop_component(record)
             await self._fail_started(record.plugin, f"component {record.name!r} {record.error}", error)
             return
@@ -425,7 +428,7 @@ class Host:
             await asyncio.wait_for(record.component.stop(), self.view.component(record.name).timeout)
         except Exception as error:
             log.warning("component %s failed to stop: %r", record.name, error)
-            record.error = f"stop failed: {error!r}"
+            record.error = f"stop failed: {_calls.reason(error)}"
         if record.state == "running":
             record.state = "stopped"
 
@@ -529,7 +532,9 @@ class Host:
         try:
             return await asyncio.wait_for(record.component.health_check(), self.view.component(record.name).timeout)
         except Exception as error:
-            return HealthStatus.failed(f"health check raised {error!r}", fix=f"Check plugin {record.plugin!r}.")
+            return HealthStatus.failed(
+                f"health check raised {_calls.reason(error)}", fix=f"Check plugin {record.plugin!r}."
+            )
 
     async def _run_checks(self) -> dict[str, HealthStatus]:
         pending: dict[str, tuple[str, HealthCheck]] = {}
@@ -603,6 +608,13 @@ class _Only:
         return list(reversed(self._impls))
 
 
+def _failure(hook: str, error: BaseException) -> str:
+    """Why a plugin was taken out by ``hook`` (the plugin itself is named by its record)."""
+    if isinstance(error, SymphonyError):
+        return f"{hook}: {error}"
+    return f"{hook} raised {error!r}"
+
+
 def _tier(impl: pluggy.HookImpl) -> str:
     return "tryfirst" if impl.tryfirst else "trylast" if impl.trylast else "normal"
 
@@ -632,4 +644,4 @@ async def _run_check(plugin: str, check: HealthCheck, timeout: float) -> HealthS
     except TimeoutError:
         return HealthStatus.failed(f"health check {check.name!r} of plugin {plugin!r} timed out after {timeout:g} s")
     except Exception as error:
-        return HealthStatus.failed(f"health check {check.name!r} of plugin {plugin!r} raised {error!r}")
+        return HealthStatus.failed(f"health check {check.name!r} of plugin {plugin!r} raised {_calls.reason(error)}")

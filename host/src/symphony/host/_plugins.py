@@ -23,6 +23,7 @@ from stevedore import ExtensionManager
 
 from symphony.hookspecs import API_VERSION, ApiRange, ApiRangeSyntaxError
 
+from ._calls import reason
 from ._index import DistributionEntry, EntryPointIndex
 
 if TYPE_CHECKING:
@@ -96,7 +97,7 @@ class _Loader(ExtensionManager):  # type: ignore[type-arg]
 
 def _record_import_failure(manager: ExtensionManager, ep: EntryPoint, error: BaseException) -> None:  # type: ignore[type-arg]
     assert isinstance(manager, _Loader)
-    message = f'Error importing plugin "{ep.name}": {error!r}'
+    message = f'Error importing plugin "{ep.name}": {reason(error)}'
     manager._candidates[ep.name].record.fail(message, error)
     log.info("plugin %s disabled: %s", ep.name, message, exc_info=error)  # reported by plugins list and doctor
 
