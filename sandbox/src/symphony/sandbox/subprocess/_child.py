@@ -33,6 +33,7 @@ from symphony.hookspecs import (
 from symphony.hookspecs.wire.stdio import serve_stdio
 
 from ..confine import ConfinementRefusedError, ConfinementReport, confine
+from ..confine.lifetime import die_with_parent
 from ._errors import ConfinementUnavailableError, WorkerStartError
 from ._protocol import HOST, HOST_PREFIX, InvokeParams, LoadParams, ReadyInfo, WorkerSpec
 
@@ -59,6 +60,7 @@ def read_paths(spec: WorkerSpec) -> list[str]:
 def main(raw_spec: str) -> int:
     """Run a worker; returns the exit status."""
     spec = msgspec.json.decode(raw_spec, type=WorkerSpec)
+    die_with_parent(spec.parent_pid)  # first: a host killed from now on takes the worker with it
     _redirect_stderr(spec.log_path)
     os.chdir(spec.workdir)
     refusal: str | None = None

@@ -45,6 +45,8 @@ class WorkerSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     #: The extension's own virtual environment's site-packages: readable, and put in front of
     #: ``sys.path`` once the runtime is imported, before the extension is (see ``_child``).
     environment_paths: tuple[str, ...] = ()
+    #: The host's pid: the worker has the kernel kill it when the host dies (0: not checked).
+    parent_pid: int = 0
 
 
 class LoadParams(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import shutil
 import signal
 import tempfile
@@ -169,6 +170,7 @@ class SubprocessWorker:
                 workdir=str(workdir),
                 log_path=str(self._tmp / "worker.log"),
                 environment_paths=self.environment_paths,
+                parent_pid=os.getpid(),
             )
             argv = worker_argv(self.python, msgspec.json.encode(spec).decode(), worker_sys_path(self.sys_path))
             try:
