@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from symphony.builtin_plugins.pit.artifacts import ArtifactStore, StoreOptions
+from symphony.builtin_plugins.pit.artifacts.packs import read_header
 from symphony.hookspecs import DataError, NotFoundError
 
 
@@ -152,3 +153,50 @@ async def test_gc_deletes_the_temp_file_of_a_pack_write_that_was_killed(tmp_path
     store.gc()
     assert not torn.exists()
     assert await store.get(kept) == _random(100_000, 12)
+
+
+async def test_gc_repacks_a_pack_mostly_garbage_and_frees_it_a_grace_period_later(tmp_path: Path) -> None:
+    store = _collectable(tmp_path)
+    first = _random(1_000_000, 6)
+    await store.put(first)
+    kept = await store.put(first[:150_000] + _random(850_000, 7))  # shares its first chunks with the first's pack
+    store.add_root_provider(lambda: [kept])
+    before = store.stats().stored_bytes
+    report = store.gc()
+    assert len(report.repacked) == 1
+    assert store.gc().packs == report.repacked  # the doomed pack, collected once its grace period is over
+    assert store.stats().stored_bytes < before - 700_000
+    assert await store.get(kept) == first[:150_000] + _random(850_000, 7)
+    assert store.verify() == []
+
+
+async def test_gc_dry_run_names_the_packs_it_would_repack_and_moves_nothing(tmp_path: Path) -> None:
+    store = ArtifactStore(tmp_path, StoreOptions(gc_grace=0, repack_below=0))  # collects, never repacks
+    first = _random(1_000_000, 8)
+    await store.put(first)
+    kept = await store.put(first[:150_000] + _random(850_000, 9))
+    store.add_root_provider(lambda: [kept])
+    store.gc()  # the first object is collected; its pack is kept whole for the shared chunks
+    packs = sorted(p.name for p in (tmp_path / "packs").rglob("*.pack"))
+    store.close()
+    again = _collectable(tmp_path)
+    again.add_root_provider(lambda: [kept])
+    assert len(again.gc(dry_run=True).repacked) == 1
+    assert sorted(p.name for p in (tmp_path / "packs").rglob("*.pack")) == packs
+    assert again.stats().packs == len(packs)
+
+
+async def test_gc_leaves_a_pack_with_a_damaged_chunk_as_it_is_for_verify(tmp_path: Path) -> None:
+    store = _collectable(tmp_path)
+    first = _random(1_000_000, 10)
+    await store.put(first)
+    kept = await store.put(first[:150_000] + _random(850_000, 11))
+    store.add_root_provider(lambda: [kept])
+    shared = min((tmp_path / "packs").rglob("*.pack"), key=lambda p: p.stat().st_mtime_ns)
+    body = read_header(store.backend, shared.stem)[1]
+    data = bytearray(shared.read_bytes())
+    data[body + 100] ^= 1  # in the first chunk, which the kept object uses
+    shared.write_bytes(bytes(data))
+    assert store.gc().repacked == []
+    assert shared.exists()
+    assert [problem.kind for problem in store.verify()] == ["corrupt-chunk"]

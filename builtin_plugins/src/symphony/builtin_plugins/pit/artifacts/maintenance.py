@@ -21,6 +21,7 @@ from .backend import LocalBackend
 from .db import ChunkRow, ObjectRow, PackRow
 from .errors import ArtifactCorruptError
 from .packs import pack_key, read_header
+from .repack import repack, sparse_packs
 
 if TYPE_CHECKING:
     from .store import ArtifactStore
@@ -43,6 +44,8 @@ class GcReport(msgspec.Struct, frozen=True, kw_only=True):
     chunks: int
     packs: list[str]
     bytes: int  # pack and inline bytes freed
+    #: Packs mostly garbage whose live chunks were moved to new packs (repack.py); freed by a gc after gc_grace.
+    repacked: list[str] = msgspec.field(default_factory=list)
 
 
 def _stored_packs(store: ArtifactStore) -> set[str]:
@@ -200,4 +203,13 @@ def collect(store: ArtifactStore, *, dry_run: bool) -> GcReport:
             store.backend.delete(pack_key(pack_id))
         if isinstance(store.backend, LocalBackend):
             store.backend.sweep_temporaries(cutoff)
-    return GcReport(dry_run=dry_run, objects=dead, chunks=len(doomed_chunks), packs=doomed_packs + orphans, bytes=freed)
+    sparse = [] if store.options.repack_below <= 0 else [pack_id for pack_id, _ in sparse_packs(store, cutoff)]
+    repacked = sparse if dry_run else [pack_id for pack_id in sparse if repack(store, pack_id)]
+    return GcReport(
+        dry_run=dry_run,
+        objects=dead,
+        chunks=len(doomed_chunks),
+        packs=doomed_packs + orphans,
+        bytes=freed,
+        repacked=repacked,
+    )

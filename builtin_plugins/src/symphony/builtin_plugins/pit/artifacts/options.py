@@ -31,6 +31,8 @@ class StoreOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     pack_size: Annotated[int, msgspec.Meta(ge=1)] = 16 * _MiB
     #: Seconds during which a new object or pack is live without a root (a writer may still be naming it).
     gc_grace: Annotated[float, msgspec.Meta(ge=0)] = 3600.0
+    #: ``gc`` rewrites a pack whose live chunks fill less than this fraction of it (0 never repacks).
+    repack_below: Annotated[float, msgspec.Meta(ge=0, le=1)] = 0.5
     #: "aes-256-gcm" seals every chunk and inline object under the key in SYMPHONY_ARTIFACTS_KEY or ``key_file``.
     encryption: Encryption = "none"
     #: An owner-only (chmod 600) file holding the base64 key; ``~`` is expanded.
