@@ -39,7 +39,7 @@ async def test_the_plugin_provides_the_port_with_the_configured_capacity(tmp_pat
         assert engine.total("models") == 256, "models always exists with its default"
 
 
-async def test_grants_are_published_as_events_on_the_host(tmp_path: Path) -> None:
+async def test_grants_and_releases_are_published_as_events_on_the_host(tmp_path: Path) -> None:
     watcher = Watches()
     async with host(tmp_path, watcher, budgets={"openai-tokens": {"limit": 1000, "period": 60}}) as running:
         engine = running.context.port("arbitration_engine")
@@ -47,9 +47,10 @@ async def test_grants_are_published_as_events_on_the_host(tmp_path: Path) -> Non
             ResourceRequest(requester="r/n", resources={"slots": 1, "budget:openai-tokens": 10}, user="u", run_id="r")
         )
         await engine.release(grant)
-    [granted] = watcher.events
+    granted, released = watcher.events
     assert granted.topic == "arbitration.granted" and granted.source == "arbitration"
     assert granted.data["requester"] == "r/n" and granted.data["run_id"] == "r" and granted.data["waited"] == 0.0
+    assert released.topic == "arbitration.released" and released.data["grant_id"] == granted.data["grant_id"]
 
 
 async def test_the_health_check_reports_the_engines_counters(tmp_path: Path) -> None:

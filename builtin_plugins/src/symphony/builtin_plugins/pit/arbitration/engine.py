@@ -566,6 +566,7 @@ class ArbitrationEngine:
             self._count(self._held_user, request.user, held.need, -1)
         if self._quotas and request.run_id:
             self._count(self._held_run, request.run_id, held.need, -1)
+        self._publish("arbitration.released", request, grant_id=held.grant.grant_id, held=self._clock() - held.since)
         self._dispatch()
 
     @staticmethod
