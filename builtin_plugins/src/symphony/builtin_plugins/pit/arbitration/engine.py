@@ -345,7 +345,7 @@ class ArbitrationEngine:
         try:
             if self._windows:
                 self._refill(self._clock())
-            while self._queue and self._grant_one():
+            while self._queue.live and self._grant_one():
                 pass
         finally:
             self._dispatching = False
@@ -545,7 +545,8 @@ class ArbitrationEngine:
         self._held[grant.grant_id] = Held(grant, request, waiter.need, waiter.on_preempt, now)
         self._preemptible += request.preemptible
         self.metrics.grants += 1
-        self._publish("arbitration.granted", request, grant_id=grant.grant_id, waited=waited)
+        if self._emit is not None:
+            self._publish("arbitration.granted", request, grant_id=grant.grant_id, waited=waited)
         return grant
 
     def _give_back(self, grant: ResourceGrant) -> None:
@@ -566,7 +567,10 @@ class ArbitrationEngine:
             self._count(self._held_user, request.user, held.need, -1)
         if self._quotas and request.run_id:
             self._count(self._held_run, request.run_id, held.need, -1)
-        self._publish("arbitration.released", request, grant_id=held.grant.grant_id, held=self._clock() - held.since)
+        if self._emit is not None:
+            self._publish(
+                "arbitration.released", request, grant_id=held.grant.grant_id, held=self._clock() - held.since
+            )
         self._dispatch()
 
     @staticmethod
