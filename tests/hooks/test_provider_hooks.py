@@ -31,6 +31,8 @@ BUILTIN = {
     "pre_validation",
     "message_bus",
     "stale_manager",
+    "pool_manager",
+    "arbitration_engine",
 }
 
 
