@@ -8,6 +8,7 @@ from collections import Counter
 import pytest
 
 from symphony.builtin_plugins.pit.arbitration import ArbitrationEngine
+from symphony.builtin_plugins.pit.arbitration.queue import MAX_IDLE_USERS
 from symphony.hookspecs import Event, ValidationError
 from symphony.hookspecs.ports import ResourceGrant, ResourceRequest
 
@@ -100,3 +101,11 @@ async def test_a_quota_blocked_request_does_not_hold_up_other_users(make_engine:
     grant: ResourceGrant = await engine.acquire(req("alice-0", slots=3, user="alice"))
     assert grant.resources == {"slots": 3.0}
     blocked.cancel()
+
+
+async def test_a_stream_of_one_off_users_does_not_grow_the_engines_memory(make_engine: MakeEngine) -> None:
+    engine = make_engine(slots=1)
+    for index in range(20_000):
+        await engine.release(await engine.acquire(req(f"once-{index}", slots=1, user=f"user-{index}")))
+    remembered = sum(len(group.users) for group in engine._queue._classes.values())
+    assert remembered <= MAX_IDLE_USERS + 1024, remembered

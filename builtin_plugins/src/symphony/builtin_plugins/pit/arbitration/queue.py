@@ -26,6 +26,8 @@ __all__ = ["FairQueue", "Waiter"]
 WAITING: Final = 0
 GRANTED: Final = 1
 GONE: Final = 2  # withdrawn, timed out or cancelled
+#: Idle users remembered per priority class for their fair-share lead (see ``FairQueue._prune``).
+MAX_IDLE_USERS: Final = 4096
 
 
 class Waiter:
@@ -241,11 +243,20 @@ class FairQueue:
             self._prune()
 
     def _prune(self) -> None:
-        """Forget idle users with no usage ahead of their class (their state would be reset on return anyway)."""
+        """Forget idle users with no usage ahead of their class (their state would be reset on return anyway).
+
+        Idle users still ahead are kept up to ``MAX_IDLE_USERS`` per class, those furthest ahead first, so a
+        stream of one-off user names cannot grow memory without bound (a forgotten one loses only its lead).
+        """
         for priority, cls in list(self._classes.items()):
-            for name, user in list(cls.users.items()):
-                if not user.live and user.vtime <= cls.now:
-                    del cls.users[name]
+            idle = [user for user in cls.users.values() if not user.live]
+            ahead = [user for user in idle if user.vtime > cls.now]
+            forget = [user for user in idle if user.vtime <= cls.now]
+            if len(ahead) > MAX_IDLE_USERS:
+                ahead.sort(key=lambda user: user.vtime)
+                forget += ahead[: len(ahead) - MAX_IDLE_USERS]
+            for user in forget:
+                del cls.users[user.name]
             if not cls.users:
                 del self._classes[priority]
         self._order = sorted(self._classes.values(), key=lambda c: -c.priority)
