@@ -25,7 +25,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, Literal
@@ -58,6 +60,22 @@ EndpointState = Literal["stopped", "starting", "running", "restarting", "failed"
 
 #: Up to 5 restarts, waiting 0.1, 0.2, 0.4, 0.8, 1.6 s.
 DEFAULT_RESTART: Final = RetryPolicy(max_attempts=5, backoff_initial=0.1, backoff_multiplier=2.0, backoff_max=10.0)
+
+
+#: Run before the child's own command: the kernel SIGKILLs the child when the host dies (even by
+#: SIGKILL, which leaves no chance to stop it), then the command replaces this interpreter (same pid).
+#: A host already gone by then (the child was re-parented) means the child never starts.
+_DIE_WITH_HOST: Final = (
+    "import ctypes, os, signal, sys\n"
+    "if ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0) != 0: sys.exit('prctl failed')\n"
+    "if os.getppid() != int(sys.argv[1]): sys.exit('the host is gone')\n"
+    "os.execvp(sys.argv[2], sys.argv[2:])\n"
+)
+
+
+def _dying_with_host(argv: Sequence[str]) -> list[str]:
+    """``argv`` started through the PR_SET_PDEATHSIG launcher above (``python -I -S``: a few ms)."""
+    return [sys.executable, "-I", "-S", "-c", _DIE_WITH_HOST, str(os.getpid()), *argv]
 
 
 class _Down(Exception):
@@ -132,7 +150,7 @@ class SupervisedEndpoint:
         self.bus.register_endpoint(self.endpoint_id, self._handle)
         await self._set_state("starting")
         try:
-            connection = await self.transport.spawn(self.argv, self.env)
+            connection = await self.transport.spawn(_dying_with_host(self.argv), self.env)
         except BaseException:
             self.bus.unregister_endpoint(self.endpoint_id)
             await self._set_state("stopped")
@@ -258,7 +276,7 @@ class SupervisedEndpoint:
     async def _respawn(self) -> ProcessConnection:
         self.restarts += 1
         try:
-            connection = await self.transport.spawn(self.argv, self.env)
+            connection = await self.transport.spawn(_dying_with_host(self.argv), self.env)
         except TransportError as error:
             self.last_failure = f"its process could not be started: {error}"
             raise _Down(self.last_failure) from None
