@@ -26,7 +26,7 @@ from .repack import repack, sparse_packs
 if TYPE_CHECKING:
     from .store import ArtifactStore
 
-__all__ = ["GcReport", "Problem", "collect", "verify"]
+__all__ = ["GcReport", "Problem", "collect", "stored_packs", "verify"]
 
 _BATCH = 10_000
 
@@ -48,7 +48,8 @@ class GcReport(msgspec.Struct, frozen=True, kw_only=True):
     repacked: list[str] = msgspec.field(default_factory=list)
 
 
-def _stored_packs(store: ArtifactStore) -> set[str]:
+def stored_packs(store: ArtifactStore) -> set[str]:
+    """The ids of the pack files the backend holds."""
     ids = {key: key.rsplit("/", 1)[-1].removesuffix(".pack") for key in store.backend.keys("packs")}
     return {pack_id for key, pack_id in ids.items() if key == pack_key(pack_id)}  # not stray files
 
@@ -56,7 +57,7 @@ def _stored_packs(store: ArtifactStore) -> set[str]:
 def _orphans(store: ArtifactStore, recorded: set[str], cutoff: float) -> list[str]:
     """Pack files no row records, older than the grace period: their writer was killed before recording them."""
     found = []
-    for pack_id in sorted(_stored_packs(store) - recorded):
+    for pack_id in sorted(stored_packs(store) - recorded):
         try:
             created_at = read_header(store.backend, pack_id)[0].created_at
         except (ArtifactCorruptError, NotFoundError):
@@ -116,7 +117,7 @@ def verify(store: ArtifactStore) -> list[Problem]:
         )
         for pack_id in _orphans(store, recorded, cutoff)
     ]
-    stored, bad = _stored_packs(store), set()
+    stored, bad = stored_packs(store), set()
     for pack_id in sorted(recorded | set(by_pack)):
         if pack_id in stored:
             found = _check_pack(store, pack_id, by_pack[pack_id])

@@ -35,6 +35,7 @@ from .errors import ArtifactCorruptError
 from .maintenance import GcReport, Problem, collect, verify
 from .options import StoreOptions
 from .packs import PackHeader, PackWriter, pack_key
+from .repair import RepairReport, repair
 from .scores import BUILTIN_SIGNALS
 from .sealing import Bytes, PlainSealer, Sealer
 from .search import ArtifactSearch
@@ -478,6 +479,10 @@ class ArtifactStore:
     def verify(self) -> list[Problem]:
         """Walk every pack, chunk and object; every problem found, each with its fix (empty: all is well)."""
         return verify(self)
+
+    def repair(self) -> RepairReport:
+        """Rebuild the chunk rows objects need from the pack headers (``verify --repair``); what was rebuilt."""
+        return repair(self)
 
     def gc(self, dry_run: bool = False) -> GcReport:
         """Delete what no root provider reaches and is older than ``gc_grace``; ``dry_run`` only reports it."""
