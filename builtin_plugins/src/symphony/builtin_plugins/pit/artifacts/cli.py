@@ -149,15 +149,26 @@ def _add_upkeep(group: click.Group, store: Callable[[], ArtifactStore]) -> None:
             click.echo(f"{key:<14} {value}")
 
     @group.command("verify")
+    @click.option("--repair", is_flag=True, help="First rebuild lost chunk rows from the pack headers.")
     @click.option("--json", "as_json", is_flag=True, help="Print the problems as a JSON list.")
-    def verify(as_json: bool) -> None:
+    def verify(repair: bool, as_json: bool) -> None:
         """Check every pack, chunk and object against its digest; print each problem with its fix.
 
         Exit 0 when the store is sound, 1 when a problem was found. Safe while other processes write.
+        With --repair, chunk rows objects need are first rebuilt from the packs that hold them.
         """
-        problems = store().verify()
+        opened = store()
+        repaired = opened.repair() if repair else None
+        problems = opened.verify()
+        if repaired is not None and not as_json:
+            click.echo(
+                f"repaired: {repaired.chunks} chunk row(s) rebuilt, {len(repaired.packs)} orphan pack(s) adopted"
+            )
         if as_json:
-            echo_json(msgspec.to_builtins(problems))
+            document = msgspec.to_builtins(problems)
+            echo_json(
+                document if repaired is None else {"repaired": msgspec.to_builtins(repaired), "problems": document}
+            )
         elif not problems:
             click.echo("store verified: no problems.")
         for problem in [] if as_json else problems:
