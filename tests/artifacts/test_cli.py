@@ -8,6 +8,7 @@ import hashlib
 import os
 import pty
 import shutil
+import sqlite3
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -198,6 +199,19 @@ def test_verify_reports_a_flipped_byte_with_its_fix_and_exits_1(cli: Symphony, t
     problems = cli.json("artifacts", "verify", returncodes=(1,))
     assert problems, "the flipped byte went unreported"
     assert all(problem["fix"] for problem in problems)
+
+
+def test_verify_repair_rebuilds_lost_chunk_rows_and_exits_0(cli: Symphony, tmp_path: Path) -> None:
+    data = os.urandom(200_000)
+    artifact_id = _put(cli, tmp_path, data)
+    with contextlib.closing(sqlite3.connect(cli.data_dir / "artifacts" / "index.db")) as connection, connection:
+        connection.execute("DELETE FROM chunks")
+    assert [p["kind"] for p in cli.json("artifacts", "verify", returncodes=(1,))] == ["missing-chunk"]
+    document = cli.json("artifacts", "verify", "--repair")
+    assert document["problems"] == [] and document["repaired"]["chunks"] > 0
+    out = tmp_path / "out.bin"
+    cli.json("artifacts", "get", artifact_id, "-o", str(out))
+    assert out.read_bytes() == data
 
 
 def test_gc_dry_run_lists_an_unreferenced_artifact_and_keeps_it(cli: Symphony, tmp_path: Path) -> None:
