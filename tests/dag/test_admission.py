@@ -136,6 +136,26 @@ async def test_a_waiting_node_emits_the_engines_explanation_and_its_record_is_cl
     assert store.run(run_id).waiting is None
 
 
+async def test_every_one_of_many_waiting_nodes_is_explained(
+    make_tracker: Callable[..., DagTracker], tmp_path: Path, events: list[Event]
+) -> None:
+    engine = engine_of(capacity={"slots": 1})
+    other = await hold(engine, "3f2a/summarise", "bob")
+    names = [f"n{i}" for i in range(12)]
+    tracker = make_tracker(arbitration=engine)
+    run_id = await tracker.start(flow("".join(node(n, tmp_path / "log") for n in names)), {})
+    await until(lambda: {e.data["node"] for e in events if e.topic == "node.waiting"} == set(names), "all wait")
+
+    await engine.release(other)
+    result = await tracker.wait(run_id)
+
+    first = {e.data["node"]: e.data for e in reversed(events) if e.topic == "node.waiting"}
+    assert first["n0"]["behind"] == ["3f2a/summarise"]
+    assert all(first[n]["message"].startswith("waiting for slots=1 (behind ") for n in names)
+    assert result.state == "succeeded"
+    assert_nothing_held(engine)
+
+
 async def test_grants_are_released_when_a_node_fails(make_tracker: Callable[..., DagTracker], tmp_path: Path) -> None:
     engine = engine_of(capacity={"slots": 4})
     tracker = make_tracker(arbitration=engine)

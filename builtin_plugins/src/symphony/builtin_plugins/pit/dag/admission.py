@@ -25,6 +25,8 @@ __all__ = ["Admission", "QueueTimeoutError", "describe_wait", "os_user"]
 
 #: Seconds between two looks at a waiting request's explanation.
 POLL: Final = 0.1
+#: Waiting requests of a run asked about one by one; more are read from one ``waiting()`` walk.
+_ASKED_ONE_BY_ONE: Final = 4
 #: Requesters named in one explanation line; the rest are counted.
 _BEHIND_SHOWN: Final = 3
 
@@ -65,7 +67,13 @@ def _amount(value: float) -> str:
 
 
 class Admission:
-    """One run's door to the arbitration engine: acquire before an attempt, release after it."""
+    """One run's door to the arbitration engine: acquire before an attempt, release after it.
+
+    While requests of the run wait, one timer looks at their explanations every ``POLL``
+    seconds for all of them together: a few are asked for one by one (``explain``), many
+    with one ``waiting()`` walk of the engine's queue, so a run of thousands of waiting
+    nodes costs one walk per look, not one per node.
+    """
 
     def __init__(
         self,
@@ -81,6 +89,8 @@ class Admission:
         self.user = user
         self.priority = priority
         self.on_wait = on_wait
+        self._waits: dict[str, _Wait] = {}
+        self._timer: asyncio.TimerHandle | asyncio.Handle | None = None
 
     def request(self, node_id: str, options: NodeOptions) -> ResourceRequest:
         return ResourceRequest(
@@ -100,19 +110,21 @@ class Admission:
         """The grant for one attempt of ``node_id``; reports each change of why it waits, then that it stopped.
 
         The engine is awaited directly (cancelling the node withdraws the request, as the port
-        promises); its explanations are polled by a timer beside it, which a grant made at once
+        promises); the look at explanations is a timer beside it, which a grant made at once
         cancels before it ever runs, so admission by a free engine costs no extra loop turn.
 
         Raises QueueTimeoutError (naming what it waited for) past the node's ``queue_timeout``;
         the engine's ValidationError (a request no capacity satisfies) passes through.
         """
         request = self.request(node_id, options)
-        watch = _Watch(self, node_id, request.requester)
+        wait = self._waits[node_id] = _Wait(request.requester)
+        if self._timer is None:
+            self._timer = asyncio.get_running_loop().call_soon(self._look)
         try:
             return await self.engine.acquire(request, on_preempt)
         except TimeoutError:
-            waited = time.monotonic() - watch.began
-            what = describe_wait(watch.last) if watch.last is not None else f"waiting for {_resources(request)}"
+            waited = time.monotonic() - wait.began
+            what = describe_wait(wait.last) if wait.last is not None else f"waiting for {_resources(request)}"
             limit = (
                 "the arbitration engine's timeout (components.arbitration.options.timeout)"
                 if options.queue_timeout is None
@@ -124,43 +136,54 @@ class Admission:
                 " (see `symphony runs show` of the runs it waited behind)."
             ) from None
         finally:
-            watch.stop()
+            del self._waits[node_id]
+            if not self._waits and self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            if wait.last is not None:
+                self.on_wait(node_id, None)
 
     async def release(self, grant: ResourceGrant) -> None:
         await self.engine.release(grant)
 
+    def _look(self) -> None:
+        """Report each waiting node whose explanation changed, then look again in ``POLL`` seconds."""
+        self._timer = None
+        if not self._waits:
+            return
+        try:
+            if len(self._waits) <= _ASKED_ONE_BY_ONE:
+                found = {w.requester: self.engine.explain(w.requester) for w in self._waits.values()}
+            else:
+                found = {e.requester: e for e in self.engine.waiting()}
+            for node_id, wait in list(self._waits.items()):
+                explanation = found.get(wait.requester)
+                if explanation is not None and wait.changed(explanation):
+                    wait.last = explanation
+                    self.on_wait(node_id, explanation)
+        except Exception:  # an explanation is a courtesy: failing to give one must not stop the nodes
+            _log.exception("explaining the waits of run %s failed", self.run_id)
+        self._timer = asyncio.get_running_loop().call_later(POLL, self._look)
 
-class _Watch:
-    """Looks at a waiting request's explanation every ``POLL`` seconds and reports when it changes."""
 
-    def __init__(self, admission: Admission, node_id: str, requester: str) -> None:
-        self.admission = admission
-        self.node_id = node_id
+class _Wait:
+    """One waiting request: since when, and the explanation last reported."""
+
+    __slots__ = ("began", "last", "requester")
+
+    def __init__(self, requester: str) -> None:
         self.requester = requester
         self.began = time.monotonic()
         self.last: WaitExplanation | None = None
-        self._timer: asyncio.TimerHandle | asyncio.Handle | None = asyncio.get_running_loop().call_soon(self.look)
 
-    def look(self) -> None:
-        try:
-            explanation = self.admission.engine.explain(self.requester)
-            if explanation is not None and (
-                self.last is None
-                or (explanation.lacking, explanation.behind, explanation.reason)
-                != (self.last.lacking, self.last.behind, self.last.reason)
-            ):
-                self.last = explanation
-                self.admission.on_wait(self.node_id, explanation)
-        except Exception:  # an explanation is a courtesy: failing to give one must not stop the node
-            _log.exception("explaining the wait of %s failed", self.requester)
-        self._timer = asyncio.get_running_loop().call_later(POLL, self.look)
-
-    def stop(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        if self.last is not None:
-            self.admission.on_wait(self.node_id, None)
+    def changed(self, explanation: WaitExplanation) -> bool:
+        """Whether it differs from the last report in what it says (not merely in the time waited)."""
+        last = self.last
+        return last is None or (explanation.lacking, explanation.behind, explanation.reason) != (
+            last.lacking,
+            last.behind,
+            last.reason,
+        )
 
 
 def _resources(request: ResourceRequest) -> str:
