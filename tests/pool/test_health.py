@@ -5,10 +5,16 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
+import sys
+import textwrap
+import time
 
+import psutil
 import pytest
 
 from symphony.hookspecs import Event, ModelUnavailableError
+from tests.conftest import REPO
 
 from .conftest import MakePool, eventually, fake, until
 
@@ -78,3 +84,37 @@ async def test_a_worker_that_cannot_be_replaced_leaves_the_model_cold_with_the_c
         with pytest.raises(ModelUnavailableError):
             await pool.call(handle, "echo", 1)
     assert "disk gone" in (pool.status().models[0].error or "")
+
+
+def test_a_worker_dies_with_its_host_even_when_the_host_is_killed() -> None:
+    code = textwrap.dedent(
+        """
+        import asyncio
+        from symphony.builtin_plugins.pit.pool.pool import Pool
+        from symphony.hookspecs import ModelSpec
+
+        async def main():
+            pool = Pool({"m": ModelSpec(name="m", loader="benchmarks.pool_models:load")})
+            async with pool.use("m") as handle:
+                print(await pool.call(handle, "pid"), flush=True)
+                await asyncio.sleep(600)
+
+        asyncio.run(main())
+        """
+    )
+    host = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, stdout=subprocess.PIPE, text=True)
+    assert host.stdout is not None
+    worker = int(host.stdout.readline())
+    host.kill()  # no chance to close its pool: the kernel must end the worker (PR_SET_PDEATHSIG)
+    host.wait()
+    deadline = time.monotonic() + 30
+    while _running(worker):
+        assert time.monotonic() < deadline, f"worker {worker} outlived its killed host"
+        time.sleep(0.01)
+
+
+def _running(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
