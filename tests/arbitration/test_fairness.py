@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 
 from symphony.builtin_plugins.pit.arbitration import ArbitrationEngine
-from symphony.builtin_plugins.pit.arbitration.queue import MAX_IDLE_USERS
+from symphony.builtin_plugins.pit.arbitration.queue import MAX_IDLE_CLASSES, MAX_IDLE_USERS
 from symphony.hookspecs import Event, ValidationError
 from symphony.hookspecs.ports import ResourceGrant, ResourceRequest
 
@@ -109,3 +109,10 @@ async def test_a_stream_of_one_off_users_does_not_grow_the_engines_memory(make_e
         await engine.release(await engine.acquire(req(f"once-{index}", slots=1, user=f"user-{index}")))
     remembered = sum(len(group.users) for group in engine._queue._classes.values())
     assert remembered <= MAX_IDLE_USERS + 1024, remembered
+
+
+async def test_a_stream_of_one_off_priorities_does_not_grow_the_engines_memory(make_engine: MakeEngine) -> None:
+    engine = make_engine(slots=1)
+    for index in range(5_000):
+        await engine.release(await engine.acquire(req(f"once-{index}", slots=1, priority=index)))
+    assert len(engine._queue._classes) <= MAX_IDLE_CLASSES + 1024

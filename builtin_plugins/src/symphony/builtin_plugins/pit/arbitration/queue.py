@@ -28,6 +28,8 @@ GRANTED: Final = 1
 GONE: Final = 2  # withdrawn, timed out or cancelled
 #: Idle users remembered per priority class for their fair-share lead (see ``FairQueue._prune``).
 MAX_IDLE_USERS: Final = 4096
+#: Beyond this many priority classes, one with nobody waiting is forgotten whole at the next prune.
+MAX_IDLE_CLASSES: Final = 64
 
 
 class Waiter:
@@ -245,8 +247,9 @@ class FairQueue:
     def _prune(self) -> None:
         """Forget idle users with no usage ahead of their class (their state would be reset on return anyway).
 
-        Idle users still ahead are kept up to ``MAX_IDLE_USERS`` per class, those furthest ahead first, so a
-        stream of one-off user names cannot grow memory without bound (a forgotten one loses only its lead).
+        Idle users still ahead are kept up to ``MAX_IDLE_USERS`` per class, those furthest ahead first, and
+        idle classes beyond ``MAX_IDLE_CLASSES``, so a stream of one-off user names or priorities cannot grow
+        memory without bound (what is forgotten loses only its lead).
         """
         for priority, cls in list(self._classes.items()):
             idle = [user for user in cls.users.values() if not user.live]
@@ -257,6 +260,6 @@ class FairQueue:
                 forget += ahead[: len(ahead) - MAX_IDLE_USERS]
             for user in forget:
                 del cls.users[user.name]
-            if not cls.users:
+            if not cls.users or (not cls.live_users and len(self._classes) > MAX_IDLE_CLASSES):
                 del self._classes[priority]
         self._order = sorted(self._classes.values(), key=lambda c: -c.priority)
