@@ -86,7 +86,7 @@ async def test_a_worker_that_cannot_be_replaced_leaves_the_model_cold_with_the_c
     assert "disk gone" in (pool.status().models[0].error or "")
 
 
-def test_a_worker_dies_with_its_host_even_when_the_host_is_killed() -> None:
+def test_a_stopped_worker_dies_with_its_host_when_the_host_is_killed() -> None:
     code = textwrap.dedent(
         """
         import asyncio
@@ -105,7 +105,8 @@ def test_a_worker_dies_with_its_host_even_when_the_host_is_killed() -> None:
     host = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, stdout=subprocess.PIPE, text=True)
     assert host.stdout is not None
     worker = int(host.stdout.readline())
-    host.kill()  # no chance to close its pool: the kernel must end the worker (PR_SET_PDEATHSIG)
+    os.kill(worker, signal.SIGSTOP)  # stopped, it cannot notice its input closing: only the kernel can end it
+    host.kill()  # no chance to close its pool: PR_SET_PDEATHSIG must end the worker
     host.wait()
     deadline = time.monotonic() + 30
     while _running(worker):
