@@ -62,3 +62,28 @@ async def test_the_waiting_list_is_in_grant_order_with_waited_time(make_engine: 
     assert waits[1].reason.endswith("; 1 request(s) are ahead of it in grant order")
     for task in tasks:
         task.cancel()
+
+
+async def test_a_wait_behind_a_reserved_request_names_the_reservation(make_engine: MakeEngine, clock: Clock) -> None:
+    engine = make_engine(slots=2, reserve_seconds=30)
+    await engine.acquire(req("holder", slots=1))
+    big = await queued(engine, req("big", slots=2))
+    clock.advance(31)  # waited past reserve_seconds: what it needs is kept for it from now on
+    late = await queued(engine, req("late", slots=1))
+    explanation = engine.explain("late")
+    assert explanation is not None and explanation.behind == ["big"]
+    assert explanation.reason.startswith("reservation: the free slots is kept for 'big'")
+    big.cancel()
+    late.cancel()
+
+
+async def test_a_fitting_request_beyond_the_backfill_window_names_fair_share(make_engine: MakeEngine) -> None:
+    engine = make_engine(slots=2, memory=10, backfill_depth=1)
+    await engine.acquire(req("holder", memory=10))
+    head = await queued(engine, req("head", memory=5))
+    small = await queued(engine, req("small", slots=1))
+    explanation = engine.explain("small")
+    assert explanation is not None and explanation.lacking == {} and explanation.behind == ["head"]
+    assert explanation.reason.startswith("fair share: 1 request(s) are ahead of it in grant order")
+    head.cancel()
+    small.cancel()
