@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+import pytest
 
-from symphony.hookspecs import ModelSpec, hookimpl
+from symphony.hookspecs import ModelSpec, ModelUnavailableError, hookimpl
 from symphony.hookspecs.ports import HostContext
 from symphony.host import Host, Settings
 
@@ -18,7 +19,8 @@ from .conftest import LOADER, eventually
 class TwoModels:
     @hookimpl
     def symphony_models(self, context: HostContext) -> list[ModelSpec]:
-        return [ModelSpec(name=name, loader=LOADER) for name in ("first", "second")]
+        broken = ModelSpec(name="broken", loader=LOADER, config={"fail": "no weights"})
+        return [ModelSpec(name=name, loader=LOADER) for name in ("first", "second")] + [broken]
 
 
 def _host(tmp_path: Path, **components: Any) -> Host:
@@ -49,3 +51,14 @@ async def test_stopping_the_host_closes_the_pool_and_ends_its_workers(tmp_path: 
         async with pool.use("first") as handle:
             pid = await pool.call(handle, "pid")
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+
+
+async def test_a_model_that_failed_to_warm_degrades_the_pools_health_with_the_cause(tmp_path: Path) -> None:
+    async with _host(tmp_path) as host:
+        pool = host.port("pool_manager")
+        with pytest.raises(ModelUnavailableError):
+            await pool.allocate("broken")
+        health = (await host.health()).components["pool"]
+    assert health.status == "degraded"
+    assert "failed to warm: broken (" in health.message
+    assert "raised RuntimeError: no weights" in health.message

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 from symphony.hookspecs import (
     ComponentOptionsSpec,
-    HealthCheck,
     HealthStatus,
     PortUnavailableError,
     Problem,
@@ -70,7 +69,11 @@ def symphony_provide_pool_manager(context: HostContext) -> Pool:
 
 
 class PoolLifecycle:
-    """Closes this host's pool (unloading every model, stopping every worker) when the host stops."""
+    """Closes this host's pool (unloading every model, stopping every worker) when the host stops.
+
+    Its health check (``symphony doctor``) says how many models are hot, their RSS, worker deaths,
+    and which models failed to warm.
+    """
 
     name = COMPONENT
     depends_on: tuple[str, ...] = ()
@@ -105,7 +108,9 @@ def _health(context: HostContext) -> HealthStatus:
         names = ", ".join(f"{m.model_id} ({m.error})" for m in failed)
         message = f"{summary}; failed to warm: {names}"
         fix = "See why with `symphony pool warm MODEL`."
-        return HealthStatus(status="degraded", message=message, problems=(Problem(message=message, fix=fix),))
+        return HealthStatus(
+            status="degraded", message=message, problems=(Problem(message=message, fix=fix, severity="warning"),)
+        )
     return HealthStatus.ok(summary, hot=len(hot), rss=rss, failures=status.failures)
 
 
@@ -119,11 +124,6 @@ def symphony_stale_sources(context: HostContext) -> list[StaleSource]:
     from .stale import models_source
 
     return [models_source(context)]
-
-
-@hookimpl
-def symphony_health_checks(context: HostContext) -> list[HealthCheck]:
-    return [HealthCheck(name="pool_manager", check=lambda: _health(context))]
 
 
 @hookimpl
