@@ -73,7 +73,7 @@ class _Window:
 class Walk:
     """One walk's state: what is set aside for blocked requests ahead, and by whom (made per decision)."""
 
-    __slots__ = ("aside", "blocked", "by", "first", "pending", "priority")
+    __slots__ = ("aside", "blocked", "by", "first", "holders", "pending", "priority")
 
     def __init__(self) -> None:
         self.aside: dict[str, float] = {}
@@ -81,8 +81,9 @@ class Walk:
         #: Blocked requests of the current class not reserved for (set aside when the walk reaches a lower class).
         self.pending: list[Waiter] = []
         self.blocked: list[Waiter] = []
-        #: The first requesters walked (for explanations).
+        #: The first requesters walked, and the first holders of each resource (for explanations).
         self.first: list[str] = []
+        self.holders: dict[str, list[str]] = {}
         self.priority: int | None = None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -92,7 +93,9 @@ def explanation(
             )
             if waiter.asked_preemption:
                 reason += "; preemptible lower-priority holders were asked to give theirs back"
-            behind = [h.request.requester for h in engine.holders(name)][:_MAX_NAMED]
+            if name not in walk.holders:  # one look at the grants per resource, however many waiters lack it
+                walk.holders[name] = [h.request.requester for h in itertools.islice(engine.holders(name), _MAX_NAMED)]
+            behind = walk.holders[name]
         else:
             owed = walk.by.get(name, [])
             higher = [w for w in owed if w.request.priority > request.priority]
