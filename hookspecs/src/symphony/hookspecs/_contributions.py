@@ -20,6 +20,7 @@ __all__ = [
     "ArtifactSignals",
     "CodecSpec",
     "ComponentOptionsSpec",
+    "DataRule",
     "InstrumentSpec",
     "Invocation",
     "ModelSpec",
@@ -243,3 +244,17 @@ class StaleSource(_Contribution, frozen=True, kw_only=True):
 
     find: Callable[[], Awaitable[list[StaleItem]] | list[StaleItem]]
     reclaim: Callable[[list[StaleItem]], Awaitable[list[StaleItem]] | list[StaleItem]]
+
+
+class DataRule(_Contribution, frozen=True, kw_only=True):
+    """A business rule the data service enforces on every write to one kind of resource.
+
+    ``resource`` is the kind it guards (``workflow``, ``user``, ``token``,
+    ``share``); ``check(action, record, before)`` runs inside the write's
+    transaction with ``action`` (``create``, ``update``, ``delete``), the
+    record as it will be stored and the one it replaces (None on create),
+    and raises ValidationError to refuse the write (nothing is stored).
+    """
+
+    resource: str
+    check: Callable[[str, Mapping[str, Any], Mapping[str, Any] | None], None]

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
         ArtifactScoreSignal,
         CodecSpec,
         ComponentOptionsSpec,
+        DataRule,
         InstrumentSpec,
         Invocation,
         ModelSpec,
@@ -898,6 +899,39 @@ def symphony_stale_sources(context: HostContext) -> list[StaleSource]:
     Scope:
         Every plugin may implement it; names are unique across plugins (the
         builtins are ``node-cache``, ``runs``, ``models`` and ``artifacts``).
+
+    Result:
+        Broadcast: collected by name.
+
+    Since:
+        1.0
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def symphony_data_rules(context: HostContext) -> list[DataRule]:
+    """Contribute business rules, so the data service refuses writes that break them, authoritatively.
+
+    Args:
+        context: the host as plugins see it.
+
+    Returns:
+        ``DataRule(name, resource, check)``s: ``check(action, record, before)``
+        runs inside the write's transaction for each write to ``resource`` and
+        raises ValidationError to refuse it (nothing is stored).
+
+    Raises:
+        Exception: takes only the raising plugin out.
+
+    When called:
+        Once, when the data service application is built for a host (the
+        embedded default or ``symphony data serve``); a service built without
+        a host gets its rules passed in.
+
+    Scope:
+        Every plugin may implement it; names are unique across plugins (the
+        builtin is ``workflow-spec``: a workflow's spec must decode as a Workflow).
 
     Result:
         Broadcast: collected by name.
