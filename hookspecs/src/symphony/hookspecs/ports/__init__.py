@@ -10,7 +10,19 @@ dominates a workflow's cost.
 from ._capabilities import methods_of, port_as
 from ._component import AsyncComponent, HostContext
 from ._conductor import ConductorPort, ConductorStatus, OrchestrationRequest, OrchestrationResult
-from ._data import CreateUserRequest, CreateWorkflowRequest, DataAccessPort, User, WorkflowRecord
+from ._data import (
+    AuditRecord,
+    CreateTokenRequest,
+    CreateUserRequest,
+    CreateWorkflowRequest,
+    DataAccessPort,
+    NewToken,
+    Page,
+    TokenRecord,
+    UpdateWorkflowRequest,
+    User,
+    WorkflowRecord,
+)
 from ._editing import BufferInfo, Position, TextEdit, TextEditingPort
 from ._extension import ExtensionPort
 from ._ipc import Connection, Handler, Listener, MessageBus, Subscription, Transport
@@ -43,10 +55,12 @@ __all__ = [
     "ArtifactInfo",
     "ArtifactStorePort",
     "AsyncComponent",
+    "AuditRecord",
     "BufferInfo",
     "ConductorPort",
     "ConductorStatus",
     "Connection",
+    "CreateTokenRequest",
     "CreateUserRequest",
     "CreateWorkflowRequest",
     "DagTrackerPort",
@@ -60,8 +74,10 @@ __all__ = [
     "ModelHandle",
     "ModelState",
     "ModelStatus",
+    "NewToken",
     "OrchestrationRequest",
     "OrchestrationResult",
+    "Page",
     "PitPort",
     "PoolManagerPort",
     "PoolStatus",
@@ -77,7 +93,9 @@ __all__ = [
     "Subscription",
     "TextEdit",
     "TextEditingPort",
+    "TokenRecord",
     "Transport",
+    "UpdateWorkflowRequest",
     "User",
     "WaitExplanation",
     "WorkflowRecord",

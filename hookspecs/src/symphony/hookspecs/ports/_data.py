@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol, runtime_checkable
+from datetime import datetime
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 import msgspec
 
 from .._base import Base
 from .._ids import UserId, WorkflowId
 
-__all__ = ["CreateUserRequest", "CreateWorkflowRequest", "DataAccessPort", "User", "WorkflowRecord"]
+__all__ = [
+    "AuditRecord",
+    "CreateTokenRequest",
+    "CreateUserRequest",
+    "CreateWorkflowRequest",
+    "DataAccessPort",
+    "NewToken",
+    "Page",
+    "TokenRecord",
+    "UpdateWorkflowRequest",
+    "User",
+    "WorkflowRecord",
+]
+
+T = TypeVar("T")
 
 
 class CreateWorkflowRequest(Base, frozen=True):
@@ -20,28 +35,91 @@ class CreateWorkflowRequest(Base, frozen=True):
     owner: UserId | None = None
 
 
+class UpdateWorkflowRequest(Base, frozen=True):
+    """Store a new version of workflow ``id``, only if its current version is still ``expected_version``.
+
+    The expected version makes concurrent writers safe: the second of two
+    writers from the same version is refused instead of silently overwriting.
+    """
+
+    id: WorkflowId
+    spec: dict[str, Any]
+    expected_version: int
+    name: str | None = None
+
+
 class CreateUserRequest(Base, frozen=True):
-    """Create a user called ``name`` reachable at ``email``."""
+    """Create a user called ``name`` reachable at ``email`` with ``role`` (admin, editor or viewer)."""
 
     name: str
     email: str
+    role: str = "viewer"
+
+
+class CreateTokenRequest(Base, frozen=True):
+    """Create an API token called ``name``; ``user_id`` (admins only) makes it for someone else."""
+
+    name: str
+    expires_in: float | None = None
+    user_id: UserId | None = None
 
 
 class WorkflowRecord(Base, frozen=True):
-    """A persisted workflow."""
+    """A persisted workflow; ``version`` counts its stored versions from 1."""
 
     id: WorkflowId
     name: str
     spec: dict[str, Any] = msgspec.field(default_factory=dict)
     owner: UserId | None = None
+    version: int = 1
 
 
 class User(Base, frozen=True):
-    """A user the data service knows."""
+    """A user (or service identity, role ``service``) the data service knows."""
 
     id: UserId
     name: str
     email: str
+    role: str = "viewer"
+
+
+class NewToken(Base, frozen=True):
+    """A token just created: ``token`` is its secret, shown this once and never again."""
+
+    id: str
+    name: str
+    token: str
+    expires_at: datetime | None = None
+
+
+class TokenRecord(Base, frozen=True):
+    """A stored token as listed: never its secret."""
+
+    id: str
+    name: str
+    user_id: UserId
+    expires_at: datetime | None = None
+    revoked: bool = False
+
+
+class AuditRecord(Base, frozen=True):
+    """One write as the append-only audit log recorded it: who, what, when, before and after."""
+
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    resource: str
+    resource_id: str
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+
+
+class Page(Base, Generic[T], frozen=True):
+    """One page of a listing; pass ``next_cursor`` back for the next (None: this was the last)."""
+
+    items: list[T]
+    next_cursor: str | None = None
 
 
 @runtime_checkable
@@ -59,9 +137,11 @@ class DataAccessPort(Protocol):
         service, which may be in another process or on another machine.
 
     Errors:
-        DataError subclasses only: ValidationError (the service refused the
-        request), AuthorizationError, NotFoundError, NetworkError (the service
-        could not be reached; retrying may help).
+        DataError subclasses only: PreValidationError (a technical check failed
+        before any request), ValidationError (the service refused the request,
+        including a stale ``expected_version``), AuthorizationError,
+        NotFoundError, NetworkError (the service could not be reached; a write
+        may be retried: it carries the same idempotency key).
 
     Since:
         1.0
@@ -91,4 +171,63 @@ class DataAccessPort(Protocol):
 
     async def get_user(self, user_id: UserId) -> User | None:
         """The user, or None when there is none with this id; raises NetworkError."""
+        ...
+
+    async def update_workflow(self, request: UpdateWorkflowRequest) -> WorkflowRecord:
+        """Store a new version of a workflow; return it with its version raised by one.
+
+        Raises:
+            ValidationError: the document was refused, or ``expected_version`` is stale (re-read and retry).
+            AuthorizationError: the caller may not edit this workflow.
+            NotFoundError: there is no such workflow (or the caller may not see it).
+        """
+        ...
+
+    async def list_workflows(self, *, limit: int = 50, cursor: str | None = None) -> Page[WorkflowRecord]:
+        """The workflows the caller may see, one page at a time."""
+        ...
+
+    async def delete_workflow(self, workflow_id: WorkflowId) -> None:
+        """Delete a workflow and its versions (owner or admin); raises NotFoundError, AuthorizationError."""
+        ...
+
+    async def share_workflow(self, workflow_id: WorkflowId, user_id: UserId, role: str = "viewer") -> None:
+        """Let ``user_id`` read (``viewer``) or also edit (``editor``) a workflow (owner or admin)."""
+        ...
+
+    async def unshare_workflow(self, workflow_id: WorkflowId, user_id: UserId) -> None:
+        """Withdraw a share (owner or admin)."""
+        ...
+
+    async def list_users(self, *, limit: int = 50, cursor: str | None = None) -> Page[User]:
+        """Every user, one page at a time (admins only)."""
+        ...
+
+    async def me(self) -> User:
+        """The identity the caller's token stands for; raises AuthorizationError when it is not valid."""
+        ...
+
+    async def create_token(self, request: CreateTokenRequest) -> NewToken:
+        """Create an API token; its secret is in the result only."""
+        ...
+
+    async def list_tokens(
+        self, *, user_id: UserId | None = None, limit: int = 50, cursor: str | None = None
+    ) -> Page[TokenRecord]:
+        """The caller's tokens, or ``user_id``'s for an admin, without their secrets."""
+        ...
+
+    async def revoke_token(self, token_id: str) -> None:
+        """Revoke a token at once (its owner or an admin); raises NotFoundError."""
+        ...
+
+    async def list_audit(
+        self,
+        *,
+        limit: int = 50,
+        cursor: str | None = None,
+        resource: str | None = None,
+        actor: str | None = None,
+    ) -> Page[AuditRecord]:
+        """The audit log, newest first, optionally for one resource kind or actor (admins only)."""
         ...
