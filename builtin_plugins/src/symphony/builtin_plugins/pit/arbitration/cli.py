@@ -15,8 +15,9 @@ import msgspec
 from symphony.hookspecs import PortUnavailableError
 
 from ..dag.history import echo_json
-from .engine import ArbitrationEngine, Status
+from .engine import ArbitrationEngine
 from .explain import amount
+from .status import Status
 
 __all__ = ["arbitration_commands"]
 

@@ -21,32 +21,19 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Final
 
-from symphony.hookspecs import Base, Event, ValidationError
+from symphony.hookspecs import Event, ValidationError
 from symphony.hookspecs.ports import ResourceGrant, ResourceRequest, WaitExplanation
 
 from .explain import Verdict, explanation, timeout_message
 from .options import BUDGET_PREFIX, Limits
 from .queue import WAITING, FairQueue, Waiter
+from .status import BudgetStatus, Holder, Metrics, Status
 
-__all__ = ["ArbitrationEngine", "Metrics"]
+__all__ = ["ArbitrationEngine"]
 
 _log = logging.getLogger(__name__)
 EPSILON: Final = 1e-9
 SOURCE: Final = "arbitration"
-
-
-@dataclass(slots=True)
-class Metrics:
-    """Counters for the health check: how often requests were granted, waited, timed out, were preempted."""
-
-    grants: int = 0
-    waits: int = 0
-    timeouts: int = 0
-    cancellations: int = 0
-    preemptions: int = 0
-    #: Seconds waited, summed over granted requests that waited, and the longest.
-    wait_seconds: float = 0.0
-    max_wait: float = 0.0
 
 
 @dataclass(slots=True)
@@ -85,40 +72,6 @@ class Walk:
         self.first: list[str] = []
         self.holders: dict[str, list[str]] = {}
         self.priority: int | None = None
-
-
-class BudgetStatus(Base, frozen=True):
-    """One budget now: its limit per period, what is left of this window and when the next begins."""
-
-    limit: float
-    period: float
-    left: float
-    refills_in: float
-
-
-class Holder(Base, frozen=True):
-    """One grant not yet released."""
-
-    requester: str
-    resources: dict[str, float]
-    priority: int
-    user: str
-    run_id: str
-    #: Seconds since it was granted.
-    held: float
-    preemptible: bool
-
-
-class Status(Base, frozen=True):
-    """The engine as ``symphony arbitration status`` shows it."""
-
-    capacity: dict[str, float]
-    free: dict[str, float]
-    budgets: dict[str, BudgetStatus]
-    quotas: dict[str, dict[str, float]]
-    weights: dict[str, float]
-    holders: list[Holder]
-    waiting: list[WaitExplanation]
 
 
 class ArbitrationEngine:
