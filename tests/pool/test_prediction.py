@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from symphony.hookspecs import Event, NotFoundError
@@ -56,3 +58,18 @@ async def test_a_model_that_cooled_because_it_was_idle_is_not_predicted(make_poo
     await eventually(lambda: pool.status().models[0].state == "cold")
     await pool._tick(1.0)
     assert pool.status().predictions == 0
+
+
+async def test_a_prewarm_while_the_model_cools_warms_it_again_once_it_is_cold(
+    make_pool: MakePool, events: list[Event]
+) -> None:
+    pool = make_pool(fake("m"))
+    async with pool.use("m"):
+        pass
+    unloading = asyncio.ensure_future(pool.unload("m"))
+    await asyncio.sleep(0)  # unload runs until it waits for its workers to stop
+    assert await pool.state("m") == "cooling"
+    await pool.prewarm("m", reason="lookahead")
+    await unloading
+    await eventually(lambda: pool.status().models[0].state == "hot")
+    assert transitions(events, "m") == ["warming", "hot", "cooling", "cold", "warming", "hot"]
