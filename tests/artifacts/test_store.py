@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import random
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -189,3 +192,24 @@ def test_streamed_blocks_are_cut_where_the_whole_content_is_cut(block: int) -> N
     ]
     blocks = [data[start : start + block] for start in range(0, len(data), block)]
     assert list(Chunker(4096, 12_288, 65_536).chunks(blocks)) == whole
+
+
+def test_a_forked_child_stores_and_reads_after_its_parent_used_the_worker_threads(tmp_path: Path) -> None:
+    """The hashing and pack-writing threads are started again in a child: a fork copies none of them."""
+    options = StoreOptions(pack_size=1 << 20)  # several packs per put: written on the pack threads
+    ArtifactStore(tmp_path, options).put_sync(random.Random(1).randbytes(6 << 20))
+    pid = os.fork()
+    if pid == 0:  # the child: exit 0 only if a put and a get of new content work
+        try:
+            child, content = ArtifactStore(tmp_path, options), random.Random(2).randbytes(6 << 20)
+            os._exit(0 if child.get_sync(child.put_sync(content)) == content else 1)
+        except BaseException:
+            os._exit(2)
+    deadline = time.monotonic() + 60
+    while (waited := os.waitpid(pid, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if waited[0] == 0:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        pytest.fail("the forked child's put hung")
+    assert os.waitstatus_to_exitcode(waited[1]) == 0

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import os
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 
 from .sealing import Bytes
+from .workers import Workers
 
 __all__ = ["Digest"]
 
-_WORKERS = ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1), thread_name_prefix="artifact-digest")
+_WORKERS = Workers("artifact-digest", min(4, os.cpu_count() or 1))
 
 
 class Digest:

@@ -16,7 +16,7 @@ import json
 import sqlite3
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Collection, Iterable, Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
@@ -39,6 +39,7 @@ from .repair import RepairReport, repair
 from .scores import BUILTIN_SIGNALS
 from .sealing import Bytes, PlainSealer, Sealer
 from .search import ArtifactSearch
+from .workers import Workers
 
 __all__ = ["ArtifactStore", "ChunkLocation", "GcReport", "Problem", "StoreStats"]
 
@@ -49,7 +50,7 @@ _IDS_PER_QUERY = 10_000  # chunk ids per statement, passed as one JSON array (on
 
 RootProvider = Callable[[], Iterable[str]]
 #: Threads writing full packs (mostly waiting for the disk or the network) while their puts go on cutting.
-_PACK_WRITERS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="artifact-pack")
+_PACK_WRITERS = Workers("artifact-pack", 4)
 
 _LOCATE = 'SELECT id, pack, "offset", length, sealed_length FROM chunks WHERE id IN (SELECT value FROM json_each(?))'
 _STORED = "SELECT id FROM chunks WHERE id IN (SELECT value FROM json_each(?))"
