@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from ._data import CreateUserRequest, CreateWorkflowRequest
+from ._data import CreateUserRequest, CreateWorkflowRequest, UpdateWorkflowRequest
 
 __all__ = ["PreValidationPort"]
 
@@ -37,6 +37,10 @@ class PreValidationPort(Protocol):
 
     def validate_workflow_request(self, request: CreateWorkflowRequest) -> None:
         """Check a request to store a workflow (name, document shape); raises PreValidationError."""
+        ...
+
+    def validate_workflow_update(self, request: UpdateWorkflowRequest) -> None:
+        """Check a request to store a new version of a workflow (the checks of a new one); raises PreValidationError."""
         ...
 
     def validate_user_request(self, request: CreateUserRequest) -> None:

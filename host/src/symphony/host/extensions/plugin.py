@@ -28,7 +28,7 @@ from symphony.hookspecs import (
     hookimpl,
     workflow_permission_denials,
 )
-from symphony.hookspecs.ports import CreateUserRequest, CreateWorkflowRequest, HostContext
+from symphony.hookspecs.ports import CreateUserRequest, CreateWorkflowRequest, HostContext, UpdateWorkflowRequest
 
 if TYPE_CHECKING:  # the manifest machinery (packaging's requirement parser...) is imported when first used
     from ._index import Listing
@@ -67,6 +67,11 @@ class PreValidation:
     def validate_workflow_request(self, request: CreateWorkflowRequest) -> None:
         problems = [] if request.name.strip() else ["name: expected a non-empty workflow name, found ''."]
         self._raise(f"Workflow request {request.name!r}", problems + self._contributed("workflow", request))
+
+    def validate_workflow_update(self, request: UpdateWorkflowRequest) -> None:
+        blank = request.name is not None and not request.name.strip()
+        problems = ["name: expected a non-empty workflow name, found ''."] if blank else []
+        self._raise(f"Workflow update {request.id!r}", problems + self._contributed("workflow", request))
 
     def validate_user_request(self, request: CreateUserRequest) -> None:
         problems = [] if "@" in request.email else [f"email: expected an address with '@', found {request.email!r}."]
