@@ -25,8 +25,9 @@ async def test_a_shared_model_is_held_by_many_callers_at_once_in_one_worker(make
 async def test_shared_callers_run_concurrently_in_the_worker(make_pool: MakePool) -> None:
     pool = make_pool(fake("m"))
     handles = [await pool.allocate("m") for _ in range(2)]
-    first = asyncio.ensure_future(pool.call(handles[0], "sleep", 30))
-    assert await pool.call(handles[1], "echo", "not blocked") == "not blocked"
+    first = asyncio.ensure_future(pool.call(handles[0], "sleep", 600))
+    # A deadline, not a speed check: run one at a time, the echo would wait the whole 600 s.
+    assert await asyncio.wait_for(pool.call(handles[1], "echo", "not blocked"), 60) == "not blocked"
     first.cancel()
     for handle in handles:
         await pool.release(handle)
