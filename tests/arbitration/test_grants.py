@@ -10,7 +10,7 @@ import pytest
 from symphony.hookspecs import Event, ValidationError
 from symphony.hookspecs.ports import ResourceRequest
 
-from .conftest import MakeEngine, queued, req
+from .conftest import DEADLINE, MakeEngine, queued, req, until
 
 
 async def test_a_request_that_fits_is_granted_at_once_with_every_resource_it_asked_for(
@@ -186,3 +186,34 @@ async def test_a_grant_of_another_engine_is_refused_on_release(make_engine: Make
     with pytest.raises(ValidationError, match="not given out by this engine"):
         await second.release(theirs)
     assert second.free("slots") == 1
+
+
+async def test_a_large_request_is_not_starved_by_an_endless_stream_of_small_ones(
+    make_engine: MakeEngine, events: list[Event]
+) -> None:
+    engine = make_engine(slots=4, reserve_after=8)
+    stop = asyncio.Event()
+
+    async def small_stream(name: str) -> None:
+        index = 0
+        while not stop.is_set():  # always another one-slot request, so a slot is never free for long
+            grant = await engine.acquire(req(f"{name}-{index}", slots=1))
+            for _ in range(3):
+                await asyncio.sleep(0)
+            await engine.release(grant)
+            index += 1
+
+    streams = [asyncio.ensure_future(small_stream(f"s{i}")) for i in range(6)]
+    await until(lambda: engine.waiting() != [], "the small requests compete")
+    big = await asyncio.wait_for(engine.acquire(req("big", slots=4)), DEADLINE)
+    stop.set()
+    await engine.release(big)
+    await asyncio.gather(*streams)
+    queued_at = next(
+        i for i, e in enumerate(events) if e.topic == "arbitration.waiting" and e.data["requester"] == "big"
+    )
+    granted_at = next(
+        i for i, e in enumerate(events) if e.topic == "arbitration.granted" and e.data["requester"] == "big"
+    )
+    passed = sum(1 for e in events[queued_at:granted_at] if e.topic == "arbitration.granted")
+    assert passed <= 8 + 4, f"{passed} grants passed the large request (reserve_after=8, 4 slots held)"
