@@ -1,10 +1,10 @@
-"""Health of the embedded database the data layer will use."""
+"""The data layer's wiring: its pre-validators and the health of the embedded database."""
 
 from __future__ import annotations
 
 import sqlite3
 
-from symphony.hookspecs import HealthCheck, HealthStatus, hookimpl
+from symphony.hookspecs import HealthCheck, HealthStatus, PreValidatorSpec, hookimpl
 from symphony.hookspecs.ports import HostContext
 
 SYMPHONY_API = "^1.0"
@@ -25,3 +25,10 @@ def _sqlite() -> HealthStatus:
 @hookimpl
 def symphony_health_checks(context: HostContext) -> list[HealthCheck]:
     return [HealthCheck(name="database", check=_sqlite)]
+
+
+@hookimpl
+def symphony_pre_validators(context: HostContext) -> list[PreValidatorSpec]:
+    from .prevalidate import pre_validators
+
+    return pre_validators()
