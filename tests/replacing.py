@@ -1,6 +1,12 @@
 """Helpers for tests of a port replaced by an installed test distribution that logs its calls.
 
 Each such distribution appends one JSON line per call to ``DATA_DIR/<its name>.log``.
+A test module names its distribution once::
+
+    REPLACEMENT = Replacement("own-conductor")
+    cli = REPLACEMENT.cli_fixture()  # the real CLI over a site holding only that distribution
+    served = serving_fixture("conductor")  # `symphony conductor serve` over it, once it listens
+    ... REPLACEMENT.calls(cli) ...  # what the replacement logged
 """
 
 from __future__ import annotations
@@ -19,6 +25,9 @@ if TYPE_CHECKING:
     from tests.conftest import Installer, Symphony
 
 SYMPHONY = Path(sys.executable).parent / "symphony"
+#: The shipped example workflow the replacement tests run, and an input it accepts.
+WELCOME = Path(__file__).resolve().parents[1] / "examples" / "welcome.toml"
+USER = json.dumps({"name": "Ada", "active": True, "plan": "pro"})
 
 #: Site directories already installed this session, by distribution.
 _SITES: dict[str, Path] = {}
@@ -60,6 +69,39 @@ def serving(command: str, socket: Path, *, env: Mapping[str, str], cwd: Path) ->
         if process.poll() is None:
             process.kill()
         process.wait(30)
+
+
+class Replacement:
+    """The test distribution ``distribution`` replacing a port: its ``cli`` fixture and its logged calls."""
+
+    def __init__(self, distribution: str) -> None:
+        self.distribution = distribution
+
+    def cli_fixture(self) -> Any:
+        """A ``cli`` fixture: :func:`replacing_cli` over this distribution."""
+        distribution = self.distribution
+
+        @pytest.fixture
+        def cli(installer: Installer, tmp_path_factory: pytest.TempPathFactory, symphony: Any) -> Symphony:
+            return replacing_cli(installer, tmp_path_factory, symphony, distribution)
+
+        return cli
+
+    def calls(self, cli: Symphony) -> list[dict[str, Any]]:
+        """What the replacement logged under ``cli``, in order."""
+        return logged_calls(cli, self.distribution)
+
+
+def serving_fixture(command: str) -> Any:
+    """A ``served`` fixture: ``symphony COMMAND serve --unix PATH`` over ``cli``, and its address."""
+
+    @pytest.fixture
+    def served(cli: Symphony) -> Iterator[tuple[subprocess.Popen[str], str]]:
+        socket = cli.home / f"{command}.sock"
+        with serving(command, socket, env=cli.env(), cwd=cli.home) as process:
+            yield process, f"unix:{socket}"
+
+    return served
 
 
 def served_port(cli: Symphony, port: str) -> tuple[str, str, str]:

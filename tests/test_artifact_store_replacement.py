@@ -11,30 +11,22 @@ the plugin.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.replacing import logged_calls, replacing_cli, served_port
+from tests.replacing import USER, WELCOME, Replacement, served_port
 
 if TYPE_CHECKING:  # pytest imports conftest itself; annotations only need the names
-    from tests.conftest import Installer, Symphony
+    from tests.conftest import Symphony
 
-WELCOME = Path(__file__).resolve().parents[1] / "examples" / "welcome.toml"
-USER = json.dumps({"name": "Ada", "active": True, "plan": "pro"})
 #: Every node's outputs go to the artifact store, however small.
 ALL_TO_THE_STORE = ("--set", "components.dag.options.inline_limit=0")
 
 
-@pytest.fixture
-def cli(installer: Installer, tmp_path_factory: pytest.TempPathFactory, symphony: Any) -> Symphony:
-    return replacing_cli(installer, tmp_path_factory, symphony, "own-artifact-store")
-
-
-def calls(cli: Symphony) -> list[dict[str, Any]]:
-    return logged_calls(cli, "own-artifact-store")
+REPLACEMENT = Replacement("own-artifact-store")
+cli = REPLACEMENT.cli_fixture()
+calls = REPLACEMENT.calls
 
 
 def run_welcome(cli: Symphony, *options: str) -> Any:

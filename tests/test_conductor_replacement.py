@@ -11,35 +11,20 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Iterator
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.replacing import logged_calls, replacing_cli, served_port, serving
+from tests.replacing import WELCOME, Replacement, served_port, serving_fixture
 
 if TYPE_CHECKING:  # pytest imports conftest itself; annotations only need the names
-    from tests.conftest import Installer, Symphony
-
-WELCOME = Path(__file__).resolve().parents[1] / "examples" / "welcome.toml"
+    from tests.conftest import Symphony
 
 
-@pytest.fixture
-def cli(installer: Installer, tmp_path_factory: pytest.TempPathFactory, symphony: Any) -> Symphony:
-    return replacing_cli(installer, tmp_path_factory, symphony, "own-conductor")
-
-
-def calls(cli: Symphony) -> list[dict[str, Any]]:
-    return logged_calls(cli, "own-conductor")
-
-
-@pytest.fixture
-def served(cli: Symphony) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    """``symphony conductor serve --unix PATH`` over the replacement, once it listens."""
-    socket = cli.home / "conductor.sock"
-    with serving("conductor", socket, env=cli.env(), cwd=cli.home) as process:
-        yield process, f"unix:{socket}"
+REPLACEMENT = Replacement("own-conductor")
+cli = REPLACEMENT.cli_fixture()
+calls = REPLACEMENT.calls
+served = serving_fixture("conductor")
 
 
 @pytest.mark.slow
@@ -104,9 +89,8 @@ def test_conductor_serve_closes_the_replacement_when_it_stops(
     assert [call["method"] for call in calls(cli)] == ["close"]
 
 
-@pytest.fixture
-def own_bus(installer: Installer, tmp_path_factory: pytest.TempPathFactory, symphony: Any) -> Symphony:
-    return replacing_cli(installer, tmp_path_factory, symphony, "own-message-bus")
+OWN_BUS = Replacement("own-message-bus")
+own_bus = OWN_BUS.cli_fixture()
 
 
 @pytest.mark.slow
@@ -114,7 +98,7 @@ def test_the_conductor_process_is_an_endpoint_on_a_replacement_bus(own_bus: Symp
     status = own_bus.json("--set", "components.conductor.options.mode=process", "conductor", "status")
 
     assert (status["state"], status["mode"]) == ("idle", "process"), status["reason"]
-    log = logged_calls(own_bus, "own-message-bus")
+    log = OWN_BUS.calls(own_bus)
     assert {"method": "register_endpoint", "endpoint": "conductor"} in log
     assert {"method": "request", "recipient": "conductor"} in log
 

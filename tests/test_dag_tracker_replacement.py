@@ -12,29 +12,20 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.replacing import logged_calls, replacing_cli, serving
+from tests.replacing import USER, WELCOME, Replacement, serving_fixture
 
 if TYPE_CHECKING:  # pytest imports conftest itself; annotations only need the names
-    from tests.conftest import Installer, Symphony
-
-REPO = Path(__file__).resolve().parents[1]
-WELCOME = REPO / "examples" / "welcome.toml"
-USER = json.dumps({"name": "Ada", "active": True, "plan": "pro"})
+    from tests.conftest import Symphony
 
 
-@pytest.fixture
-def cli(installer: Installer, tmp_path_factory: pytest.TempPathFactory, symphony: Any) -> Symphony:
-    return replacing_cli(installer, tmp_path_factory, symphony, "own-dag-tracker")
-
-
-def calls(cli: Symphony) -> list[dict[str, Any]]:
-    return logged_calls(cli, "own-dag-tracker")
+REPLACEMENT = Replacement("own-dag-tracker")
+cli = REPLACEMENT.cli_fixture()
+calls = REPLACEMENT.calls
 
 
 def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
@@ -117,17 +108,14 @@ def test_runs_list_with_a_replacement_names_the_plugin_that_keeps_the_records(cl
     assert "dag_tracker" in error
 
 
-@pytest.fixture
-def conductor(cli: Symphony) -> Iterator[Path]:
-    """``symphony conductor serve --unix PATH`` over the replacement, once it listens."""
-    socket = cli.home / "conductor.sock"
-    with serving("conductor", socket, env=cli.env(), cwd=cli.home):
-        yield socket
+served = serving_fixture("conductor")
 
 
 @pytest.mark.slow
-def test_conductor_serve_orchestrates_on_the_replacement(cli: Symphony, conductor: Path) -> None:
-    request = ["bus", "request", f"unix:{conductor}", "conductor.orchestrate", "--to", "conductor"]
+def test_conductor_serve_orchestrates_on_the_replacement(
+    cli: Symphony, served: tuple[subprocess.Popen[str], str]
+) -> None:
+    request = ["bus", "request", served[1], "conductor.orchestrate", "--to", "conductor"]
     params = ["--param", f"workflow={WELCOME}", "--param", f"inputs={json.dumps({'user': USER})}"]
 
     result = cli.run(*request, *params)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -21,19 +21,15 @@ from symphony.hookspecs.runtimes import RuntimeSpec
 from symphony.host import Host, Settings
 from symphony.host.extensions._runtimes import ContributedRuntimes
 from symphony.sandbox import plugin as sandbox_plugin
-from tests.replacing import logged_calls, replacing_cli
+from tests.replacing import Replacement
 
 if TYPE_CHECKING:  # pytest imports conftest itself; annotations only need the names
-    from tests.conftest import Installer, Symphony
+    from tests.conftest import Symphony
 
 
-@pytest.fixture
-def cli(installer: Installer, tmp_path_factory: pytest.TempPathFactory, symphony: Any) -> Symphony:
-    return replacing_cli(installer, tmp_path_factory, symphony, "own-extension-runtime")
-
-
-def calls(cli: Symphony) -> list[dict[str, Any]]:
-    return logged_calls(cli, "own-extension-runtime")
+REPLACEMENT = Replacement("own-extension-runtime")
+cli = REPLACEMENT.cli_fixture()
+calls = REPLACEMENT.calls
 
 
 @pytest.mark.slow

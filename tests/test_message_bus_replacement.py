@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,27 +19,16 @@ from symphony.builtin_plugins.ipc.bus import plugin as bus_plugin
 from symphony.hookspecs import EndpointId, Event, MessageEnvelope, TransportError, hookimpl
 from symphony.hookspecs.ports import Handler, HostContext, Subscription
 from symphony.host import Host, Settings
-from tests.replacing import logged_calls, replacing_cli, serving
+from tests.replacing import Replacement, serving_fixture
 
 if TYPE_CHECKING:  # pytest imports conftest itself; annotations only need the names
-    from tests.conftest import Installer, Symphony
+    from tests.conftest import Symphony
 
 
-@pytest.fixture
-def cli(installer: Installer, tmp_path_factory: pytest.TempPathFactory, symphony: Any) -> Symphony:
-    return replacing_cli(installer, tmp_path_factory, symphony, "own-message-bus")
-
-
-def calls(cli: Symphony) -> list[dict[str, Any]]:
-    return logged_calls(cli, "own-message-bus")
-
-
-@pytest.fixture
-def served(cli: Symphony) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    """``symphony bus serve --unix PATH`` over the replacement, once it listens."""
-    socket = cli.home / "bus.sock"
-    with serving("bus", socket, env=cli.env(), cwd=cli.home) as process:
-        yield process, f"unix:{socket}"
+REPLACEMENT = Replacement("own-message-bus")
+cli = REPLACEMENT.cli_fixture()
+calls = REPLACEMENT.calls
+served = serving_fixture("bus")
 
 
 @pytest.mark.slow
