@@ -200,7 +200,7 @@ class Pool:
         model, slot = lease.model, lease.slot
         model.last_used = time.time()
         worker = slot.worker
-        if worker is None or not worker.alive:
+        if worker is None:  # dead and being replaced (wait for it), or gone with a cooled model
             if slot.ready is None:
                 raise ModelUnavailableError(
                     f"model {model.spec.name!r} is unavailable: {model.error or 'its worker is gone'}; release the"
