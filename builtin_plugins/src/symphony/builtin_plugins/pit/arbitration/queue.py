@@ -206,8 +206,13 @@ class FairQueue:
         return user
 
     def _enter(self, cls: _Class, user: _ClassUser) -> None:
+        old = user.entry
         user.entry = next(self._seq)
-        heapq.heappush(cls.users_heap, (user.vtime, user.entry, user))
+        heap = cls.users_heap
+        if heap and heap[0][2] is user and heap[0][1] == old:  # the granted user was first: re-key it in one step
+            heapq.heapreplace(heap, (user.vtime, user.entry, user))
+        else:
+            heapq.heappush(heap, (user.vtime, user.entry, user))
         self._trim(cls)
         if len(cls.users_heap) > 2 * cls.live_users + 16:
             cls.users_heap = [item for item in cls.users_heap if item[1] == item[2].entry and item[2].live]
