@@ -1,0 +1,171 @@
+"""One request's work: authenticate, replay or run the handler, audit and commit in one transaction."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import anyio
+import msgspec
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from starlette.requests import Request
+from starlette.responses import Response
+
+from symphony.hookspecs import DataError, DataRule
+
+from .auth import FailedChecks, Identity, bearer, identify
+from .db import Database
+from .models import IdempotencyKey, now
+from .problems import Problem, invalid, too_large
+from .rules import Rules
+from .settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+MAX_IDEMPOTENCY_KEY = 128
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """What a handler sees: the caller, the open transaction, the request's parts and the service's rules."""
+
+    identity: Identity
+    session: Session
+    params: Mapping[str, str]
+    query: Mapping[str, str]
+    body: bytes
+    rules: Rules
+    settings: ServiceSettings
+
+
+#: A handler returns the status and the JSON-able payload (None: no content).
+Handler = Callable[[Call], tuple[int, Any]]
+
+
+class Service:
+    """The app's state: database, rules, limits and the failed-token-check counts."""
+
+    def __init__(self, settings: ServiceSettings, rules: Iterable[DataRule]) -> None:
+        self.settings = settings
+        self.db = Database(settings.database)
+        self.rules = Rules(rules)
+        self.failures = FailedChecks(
+            settings.max_failed_token_checks, settings.token_check_window, settings.max_tracked_clients
+        )
+
+    def endpoint(self, handler: Handler, *, write: bool) -> Callable[[Request], Any]:
+        """The Starlette endpoint of ``handler``: every request authenticated, writes in one transaction."""
+
+        async def endpoint(request: Request) -> Response:
+            client = request.client.host if request.client else "unknown"
+            try:
+                self.failures.check(client)
+                token = bearer(request.headers.get("authorization"))
+                body = await self._body(request) if write else b""
+                key = request.headers.get("idempotency-key") if write else None
+                if key is not None and not 0 < len(key) <= MAX_IDEMPOTENCY_KEY:
+                    raise invalid(f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters; send a shorter one.")
+                route = f"{request.method} {request.url.path}"
+                run = partial(
+                    self._run,
+                    handler,
+                    token=token,
+                    params=dict(request.path_params),
+                    query=dict(request.query_params),
+                    body=body,
+                    key=key,
+                    route=route,
+                    write=write,
+                )
+                status, content = await anyio.to_thread.run_sync(run)
+            except Problem as problem:
+                if problem.status == 401:
+                    self.failures.failed(client)
+                return problem.response()
+            except Exception:
+                log.exception("data service: %s %s failed", request.method, request.url.path)
+                return Problem(500, "data", "The data service failed; the error is in its log.").response()
+            if content is None:
+                return Response(status_code=status)
+            return Response(content, status_code=status, media_type="application/json")
+
+        return endpoint
+
+    async def _body(self, request: Request) -> bytes:
+        limit = self.settings.max_body_bytes
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise too_large(limit)
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise too_large(limit)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _run(
+        self,
+        handler: Handler,
+        *,
+        token: str,
+        params: dict[str, str],
+        query: dict[str, str],
+        body: bytes,
+        key: str | None,
+        route: str,
+        write: bool,
+    ) -> tuple[int, bytes | None]:
+        request_digest = hashlib.sha256(body).digest()
+        with self.db.session(write=write) as session:
+            identity = identify(session, token, now())
+            if key is not None and (stored := _stored(session, identity, key, route, request_digest)) is not None:
+                return stored
+            call = Call(identity, session, params, query, body, self.rules, self.settings)
+            try:
+                status, payload = handler(call)
+            except DataError as error:
+                raise Problem.from_error(error) from None
+            content = None if payload is None else msgspec.json.encode(payload)
+            if not write:
+                return status, content
+            if key is not None:
+                session.add(
+                    IdempotencyKey(
+                        actor=identity.id,
+                        key=key,
+                        route=route,
+                        request_digest=request_digest,
+                        status=status,
+                        body=content or b"",
+                    )
+                )
+            try:
+                session.commit()
+            except IntegrityError:
+                session.rollback()
+                if key is not None and (stored := _stored(session, identity, key, route, request_digest)) is not None:
+                    return stored  # a concurrent retry with the same key committed first
+                raise invalid("The write conflicts with a record stored meanwhile; read it again and retry.") from None
+            return status, content
+
+
+def _stored(
+    session: Session, identity: Identity, key: str, route: str, request_digest: bytes
+) -> tuple[int, bytes | None] | None:
+    """The response stored under ``key`` for this caller; 422 when the key was used for another request."""
+    row = session.execute(
+        select(IdempotencyKey).where(IdempotencyKey.actor == identity.id, IdempotencyKey.key == key)
+    ).scalar_one_or_none()
+    if row is None:
+        return None
+    if row.route != route or row.request_digest != request_digest:
+        raise invalid("This Idempotency-Key was used for a different request; use a new key for a new request.")
+    return row.status, row.body or None

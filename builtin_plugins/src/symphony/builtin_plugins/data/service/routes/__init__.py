@@ -1,0 +1,1 @@
+"""One module per resource; each lists its ``(method, path, handler)`` routes in ``ROUTES``."""
