@@ -1,0 +1,53 @@
+"""The PostgreSQL the data tests run against is real, and each test gets its own empty database."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from .conftest import PostgresServer, fresh_database
+
+
+def _tables(url: str) -> list[str]:
+    engine = sa.create_engine(url)
+    try:
+        return sa.inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
+
+
+def test_database_url_is_a_fresh_empty_database_that_accepts_writes(database_url: str) -> None:
+    assert _tables(database_url) == []
+    engine = sa.create_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(sa.text("CREATE TABLE probe (id INTEGER PRIMARY KEY, body TEXT NOT NULL)"))
+            connection.execute(sa.text("INSERT INTO probe (id, body) VALUES (1, 'written')"))
+        with engine.connect() as connection:
+            assert connection.execute(sa.text("SELECT body FROM probe")).scalar_one() == "written"
+    finally:
+        engine.dispose()
+
+
+def test_postgres_url_is_a_real_postgresql_server(postgres_url: str) -> None:
+    engine = sa.create_engine(postgres_url)
+    try:
+        with engine.connect() as connection:
+            version = connection.execute(sa.text("SHOW server_version_num")).scalar_one()
+    finally:
+        engine.dispose()
+    assert int(version) >= 180000
+
+
+def test_a_fresh_database_is_dropped_on_exit_even_with_a_connection_still_open(
+    postgres_server: PostgresServer,
+) -> None:
+    import psycopg
+
+    with fresh_database(postgres_server) as url:
+        name = sa.engine.make_url(url).database
+        left_open = psycopg.connect(postgres_server.conninfo(str(name)))
+        left_open.execute("SELECT 1")
+    left_open.close()
+    with psycopg.connect(postgres_server.conninfo()) as connection:
+        found = connection.execute("SELECT count(*) FROM pg_database WHERE datname = %s", (name,)).fetchone()
+    assert found == (0,)
