@@ -333,7 +333,9 @@ class ArbitrationEngine:
 
     def _grant_one(self) -> bool:
         head = self._queue.head()
-        if head is not None and head.future is not None and not head.future.done() and self._grantable(head):
+        if head is not None and (head.future is None or head.future.done()):
+            head = None  # cancelled, withdrawn below
+        if head is not None and self._grantable(head):
             self._grant(head)  # the common case: the first in grant order fits, nothing to walk
             return True
         if self._exhausted():
@@ -397,11 +399,13 @@ class ArbitrationEngine:
     def _walk_all(self) -> Iterator[tuple[Waiter, Verdict | None, Walk, int]]:
         """Every waiter in order with what would stop it now (None: it fits but is beyond the backfill window)."""
         walk = Walk()
-        for ahead, waiter in enumerate(self._queue):
+        ahead = 0
+        for waiter in self._queue:
             if waiter.future is not None and waiter.future.done():
                 continue  # cancelled: withdrawn by the next decision
             verdict = self._judge(waiter, walk)
             yield waiter, verdict, walk, ahead
+            ahead += 1
             if len(walk.first) < 5:
                 walk.first.append(waiter.request.requester)
 
