@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import itertools
+import random
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from symphony.builtin_plugins.pit.dag.lookahead import Lookahead, levels
 from symphony.builtin_plugins.pit.dag.scheduler import Plan
@@ -96,3 +100,44 @@ def test_a_node_that_already_started_is_not_prewarmed_for() -> None:
     lookahead = Lookahead(chain(3), {"n0": ("m0",), "n1": ("m1",)}, depth=1)
 
     assert lookahead.due(lambda node_id: node_id == "n0") == [("m1", "n1")]
+
+
+@st.composite
+def dags(draw: st.DrawFn) -> tuple[Plan, dict[str, tuple[str, ...]]]:
+    """A random DAG (edges only from lower to higher index) and models for some of its nodes."""
+    size = draw(st.integers(1, 12))
+    names = [f"n{i}" for i in range(size)]
+    pairs = [f"{a}->{b}" for i, a in enumerate(names) for b in names[i + 1 :] if draw(st.booleans())]
+    models = {n: tuple(draw(st.lists(st.sampled_from(["m0", "m1", "m2", "m3"]), max_size=2))) for n in names}
+    return plan(ops(*names), edges(*pairs)), models
+
+
+@given(dags(), st.integers(0, 3), st.randoms())
+@settings(max_examples=100, deadline=None)
+def test_in_any_finishing_order_a_model_is_due_once_and_only_within_the_horizon(
+    dag: tuple[Plan, dict[str, tuple[str, ...]]], depth: int, rng: random.Random
+) -> None:
+    the_plan, models = dag
+    lookahead = Lookahead(the_plan, models, depth)
+    level = levels(the_plan)
+    unfinished = set(the_plan.nodes)
+    predecessors = {
+        n: {s for s, p in the_plan.nodes.items() for out in p.outgoing if out.target == n} for n in unfinished
+    }
+    due: list[tuple[str, str]] = []
+    while True:
+        frontier = min(level[n] for n in unfinished) if unfinished else max(level.values())
+        now = lookahead.due(never)
+        assert all(level[node] <= frontier + depth for _, node in now)
+        due += now
+        if not unfinished:
+            break
+        # finish any node whose predecessors all finished (the scheduler's order, shuffled)
+        ready = [n for n in unfinished if not any(p in unfinished for p in predecessors[n])]
+        finished = rng.choice(sorted(ready))
+        unfinished.remove(finished)
+        lookahead.finished(finished)
+
+    warmed = [model for model, _ in due]
+    assert len(warmed) == len(set(warmed))
+    assert set(warmed) == {model for used in models.values() for model in used}
