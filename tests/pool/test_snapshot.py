@@ -43,3 +43,18 @@ def test_an_unreadable_snapshot_reads_as_none(tmp_path: Path) -> None:
     path = tmp_path / "status.json"
     path.write_text("{not json")
     assert read_snapshot(path) is None
+
+
+async def test_hits_reach_the_snapshot_at_the_next_health_round(make_pool: MakePool, tmp_path: Path) -> None:
+    pool = make_pool(fake("m"), health_interval=0.05)
+    path = tmp_path / "status.json"
+    pool.snapshot = SnapshotWriter(path, pool.status, interval=0.05)
+    for _ in range(3):  # one cold start, then two hits that change no state
+        async with pool.use("m"):
+            pass
+
+    def counted() -> bool:
+        snapshot = read_snapshot(path)
+        return snapshot is not None and (snapshot.status.allocations, snapshot.status.hits) == (3, 2)
+
+    await eventually(counted)

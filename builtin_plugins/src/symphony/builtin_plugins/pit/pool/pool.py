@@ -146,6 +146,9 @@ class Pool:
         self._rss_total = 0
         self._allocations = self._hits = self._cold_starts = self._prewarm_hits = 0
         self._predictions = self._evictions = self._failures = 0
+        #: Allocations counted when the snapshot was last asked for (hits change no state, so the health round
+        #: writes them).
+        self._allocations_shown = 0
 
     # -- the port ---------------------------------------------------------------------------------
 
@@ -649,11 +652,13 @@ class Pool:
         for worker, answered in zip(workers, answers, strict=True):
             if not answered and worker.alive:
                 worker.kill(f"did not answer a ping within {timeout:g} s (hung) and was killed")
+        moved = False
         for model in list(self._lru.values()):
-            self._measure(model)
+            moved = self._measure(model) or moved
         if self._over_budget():
             self._fit()
-        self._changed()
+        if moved or self._allocations != self._allocations_shown:  # a quiet pool leaves its snapshot alone
+            self._changed()
 
     def _take_unload_requests(self) -> None:
         """Unload the models ``symphony pool unload`` asked for from another process (a file per model)."""
@@ -669,11 +674,15 @@ class Pool:
             if request.name in self._models:
                 self._spawn(self.unload(ModelId(request.name)))
 
-    def _measure(self, model: _Model) -> None:
+    def _measure(self, model: _Model) -> bool:
+        """Update the model's RSS; whether it moved by more than 1 MiB (worth a new snapshot)."""
         rss = sum(slot.worker.rss() for slot in model.slots if slot.worker is not None)
-        if model.lifecycle.state == "hot":
-            self._rss_total += rss - model.rss
-            model.rss = model.last_rss = rss
+        if model.lifecycle.state != "hot":
+            return False
+        moved = abs(rss - model.rss) > 2**20
+        self._rss_total += rss - model.rss
+        model.rss = model.last_rss = rss
+        return moved
 
     # -- status -------------------------------------------------------------------------------------
 
@@ -696,6 +705,7 @@ class Pool:
 
     def _changed(self) -> None:
         if self.snapshot is not None:
+            self._allocations_shown = self._allocations
             self.snapshot.changed()
 
 
