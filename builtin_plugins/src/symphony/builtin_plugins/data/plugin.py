@@ -1,13 +1,134 @@
-"""The data layer's wiring: its pre-validators and the health of the embedded database."""
+"""The data layer's wiring: port ``data_access`` (embedded or remote), its pre-validators, its options and health.
+
+The port is made the first time someone asks for it: the embedded service
+(SQLite under ``<data_dir>/data``) unless ``[components.data.options] url``
+names a remote one.  The ``data`` component closes it with the host.
+"""
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import weakref
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from symphony.hookspecs import HealthCheck, HealthStatus, PreValidatorSpec, hookimpl
-from symphony.hookspecs.ports import HostContext
+from symphony.hookspecs import (
+    ComponentOptionsSpec,
+    ConfigurationError,
+    HealthCheck,
+    HealthStatus,
+    PortUnavailableError,
+    PreValidatorSpec,
+    hookimpl,
+)
+from symphony.hookspecs.ports import HostContext, PreValidationPort
+
+from .options import COMPONENT, DataOptions
+
+if TYPE_CHECKING:  # httpx and the service are imported when the port is first asked for, not with every host
+    from .client import DataClient
 
 SYMPHONY_API = "^1.0"
+
+#: The environment variable holding the token of a remote service when no token_file is set.
+TOKEN_ENV = "SYMPHONY_DATA_TOKEN"
+
+_clients: weakref.WeakKeyDictionary[HostContext, DataClient] = weakref.WeakKeyDictionary()
+
+
+def options_of(context: HostContext) -> DataOptions:
+    """This host's ``[components.data.options]``; a bad value is a ConfigurationError saying what to write."""
+    return DataOptions.from_options(context.component_config(COMPONENT).options)
+
+
+def _pre_validation(context: HostContext) -> PreValidationPort | None:
+    try:
+        port: PreValidationPort = context.port("pre_validation")
+    except PortUnavailableError:
+        return None  # blocked by the distribution: the service still validates authoritatively
+    return port
+
+
+def _remote_token(context: HostContext, options: DataOptions) -> str:
+    if options.token_file:
+        path = Path(options.token_file).expanduser()
+        path = path if path.is_absolute() else context.data_dir / path
+        try:
+            return path.read_text().strip()
+        except OSError as error:
+            raise ConfigurationError(
+                f"Cannot read the data service's token from {path} (components.data.options.token_file):"
+                f" {error.strerror}; create it with `symphony data tokens create` on the service."
+            ) from None
+    token = os.environ.get(TOKEN_ENV, "").strip()
+    if not token:
+        raise ConfigurationError(
+            f"components.data.options.url is {options.url!r} but no token is configured; set"
+            f" components.data.options.token_file or the {TOKEN_ENV} environment variable."
+        )
+    return token
+
+
+def open_client(context: HostContext) -> DataClient:
+    """The client this host's options call for: the embedded service, or the remote one with its token."""
+    from .client import DataClient
+
+    options = options_of(context)
+    pre_validation = _pre_validation(context)
+    if options.url:
+        token = _remote_token(context, options)
+        return DataClient.remote(options.url, token, pre_validation=pre_validation, timeout=options.timeout)
+    from .embedded import open_embedded
+    from .service.rules import builtin_rules
+
+    contributed = [rule for _plugin, rule in context.contributions("symphony_data_rules").values()]
+    service = open_embedded(context.data_dir / "data", options.database, builtin_rules() + contributed)
+    return DataClient.in_process(service.app, service.token, pre_validation=pre_validation)
+
+
+class DataLifecycle:
+    """Closes the data client (and the embedded service's database) with the host, if the port was used."""
+
+    name = COMPONENT
+    depends_on: tuple[str, ...] = ()
+
+    def __init__(self, context: HostContext) -> None:
+        self._context = context
+
+    async def start(self) -> None:
+        """Nothing to start: the service opens when the port is first asked for."""
+
+    async def stop(self) -> None:
+        client = _clients.pop(self._context, None)
+        if client is not None:
+            await client.aclose()
+
+    async def health_check(self) -> HealthStatus:
+        return HealthStatus.ok("in use" if self._context in _clients else "not used yet")
+
+
+@hookimpl(trylast=True)
+def symphony_provide_data_access(context: HostContext) -> DataClient:
+    client = _clients[context] = open_client(context)
+    return client
+
+
+@hookimpl
+def symphony_components(context: HostContext) -> list[DataLifecycle]:
+    return [DataLifecycle(context)]
+
+
+@hookimpl
+def symphony_component_options() -> list[ComponentOptionsSpec]:
+    return [ComponentOptionsSpec(name=COMPONENT, options=DataOptions)]
+
+
+@hookimpl
+def symphony_pre_validators(context: HostContext) -> list[PreValidatorSpec]:
+    from .prevalidate import pre_validators
+
+    return pre_validators()
 
 
 def _sqlite() -> HealthStatus:
@@ -25,10 +146,3 @@ def _sqlite() -> HealthStatus:
 @hookimpl
 def symphony_health_checks(context: HostContext) -> list[HealthCheck]:
     return [HealthCheck(name="database", check=_sqlite)]
-
-
-@hookimpl
-def symphony_pre_validators(context: HostContext) -> list[PreValidatorSpec]:
-    from .prevalidate import pre_validators
-
-    return pre_validators()

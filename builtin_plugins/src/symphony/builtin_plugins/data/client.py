@@ -1,0 +1,263 @@
+"""DataClient: the DataAccessPort over HTTP, one request per use case, in-process or to a remote service.
+
+Errors arrive as RFC 9457 problems whose ``category`` names the exception class
+(``error_class_for``), so nothing parses messages.  Every write carries an
+``Idempotency-Key``; a write that failed with a NetworkError keeps its key, so
+making the same write again replays the first one's outcome if it did commit.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import OrderedDict
+from collections.abc import Mapping
+from hashlib import blake2b
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import httpx
+import msgspec
+
+from symphony.hookspecs import DataError, NetworkError, NotFoundError, UserId, WorkflowId, error_class_for
+from symphony.hookspecs.ports import (
+    AuditRecord,
+    CreateTokenRequest,
+    CreateUserRequest,
+    CreateWorkflowRequest,
+    NewToken,
+    Page,
+    PreValidationPort,
+    TokenRecord,
+    UpdateWorkflowRequest,
+    User,
+    WorkflowRecord,
+)
+
+__all__ = ["DataClient"]
+
+R = TypeVar("R", bound=msgspec.Struct)
+
+#: Writes that failed on the network and whose keys are kept for a retry; the oldest is forgotten first.
+_MAX_PENDING = 1024
+_IN_PROCESS_URL = "http://data.invalid"
+_decode = msgspec.json.Decoder().decode
+_encode = msgspec.json.Encoder().encode
+
+
+def _record(data: Any, kind: type[R]) -> R:
+    """``data`` as ``kind``, ignoring members a newer service added (a newer service must not break this client)."""
+    if not isinstance(data, dict):
+        raise DataError(f"The data service answered {type(data).__name__} where a {kind.__name__} was expected.")
+    known = {name: data[name] for name in kind.__struct_fields__ if name in data}
+    try:
+        return msgspec.convert(known, kind)
+    except msgspec.ValidationError as error:
+        raise DataError(f"The data service's {kind.__name__} is malformed: {error}.") from None
+
+
+def _page(data: Any, kind: type[R]) -> Page[R]:
+    if not isinstance(data, dict) or not isinstance(data.get("items"), list):
+        raise DataError("The data service answered a listing without its items.")
+    cursor = data.get("next_cursor")
+    return Page(
+        items=[_record(item, kind) for item in data["items"]], next_cursor=None if cursor is None else str(cursor)
+    )
+
+
+def _id(value: str) -> str:
+    """A path segment: ids come from callers, so '/' or '..' must not reach another route."""
+    return quote(value, safe="")
+
+
+def _problem(response: httpx.Response) -> DataError:
+    """The exception a refusal stands for, chosen by the problem's ``category`` (or, failing that, its status)."""
+    category = detail = None
+    errors: list[str] = []
+    if response.headers.get("content-type", "").startswith(("application/problem+json", "application/json")):
+        try:
+            body = _decode(response.content)
+        except msgspec.DecodeError:
+            body = None
+        if isinstance(body, dict):
+            category, detail = body.get("category"), body.get("detail")
+            errors = [str(e) for e in body.get("errors") or () if isinstance(e, str | int | float)]
+    if not isinstance(category, str):
+        category = {401: "data.authorization", 403: "data.authorization", 404: "data.not_found"}.get(
+            response.status_code, "data.network" if response.status_code in (502, 503, 504) else "data"
+        )
+    cls = error_class_for(category)
+    if not issubclass(cls, DataError):
+        cls = DataError
+    message = str(detail) if detail else f"The data service answered {response.status_code} {response.reason_phrase}."
+    if errors:
+        message += "".join(f"\n  {e}" for e in errors)
+    return cls(message)
+
+
+class DataClient:
+    """The DataAccessPort over an ``httpx.AsyncClient``; pre-validates each write first when given the port.
+
+    Build it with ``in_process(app, token)`` (no socket: httpx's ASGI transport) or
+    ``remote(url, token)``.  Close it with ``aclose()``.
+    """
+
+    def __init__(self, http: httpx.AsyncClient, *, pre_validation: PreValidationPort | None = None) -> None:
+        self._http = http
+        self._pre = pre_validation
+        self._pending: OrderedDict[bytes, str] = OrderedDict()
+
+    @classmethod
+    def in_process(cls, app: Any, token: str, *, pre_validation: PreValidationPort | None = None) -> DataClient:
+        """A client calling the ASGI ``app`` in this process (the embedded default)."""
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        http = httpx.AsyncClient(transport=transport, base_url=_IN_PROCESS_URL, headers=_auth(token))
+        return cls(http, pre_validation=pre_validation)
+
+    @classmethod
+    def remote(
+        cls,
+        url: str,
+        token: str,
+        *,
+        pre_validation: PreValidationPort | None = None,
+        timeout: float = 30.0,
+        verify: Any = True,
+    ) -> DataClient:
+        """A client of the data service at ``url`` (``symphony data serve``); ``verify`` as httpx takes it."""
+        http = httpx.AsyncClient(base_url=url.rstrip("/"), headers=_auth(token), timeout=timeout, verify=verify)
+        return cls(http, pre_validation=pre_validation)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> DataClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # -- transport -------------------------------------------------------------------------------
+
+    async def _send(self, method: str, path: str, *, body: bytes | None = None, **kwargs: Any) -> httpx.Response:
+        try:
+            response = await self._http.request(method, path, content=body, **kwargs)
+        except httpx.TransportError as error:
+            raise NetworkError(
+                f"The data service at {self._http.base_url} could not be reached ({type(error).__name__}: {error});"
+                " check that it is running, then retry: writes are idempotent."
+            ) from None
+        if response.status_code >= 400:
+            raise _problem(response)
+        return response
+
+    async def _read(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+        query = {k: v for k, v in (params or {}).items() if v is not None}
+        return _decode((await self._send("GET", path, params=query)).content)
+
+    async def _read_optional(self, path: str) -> Any:
+        try:
+            return await self._read(path)
+        except NotFoundError:
+            return None
+
+    async def _write(self, method: str, path: str, document: Mapping[str, Any] | None = None) -> Any:
+        """One write under an idempotency key, reused if the same write failed on the network before."""
+        body = None if document is None else _encode(document)
+        fingerprint = blake2b(f"{method} {path}\n".encode() + (body or b""), digest_size=16).digest()
+        key = self._pending.pop(fingerprint, None) or uuid.uuid4().hex
+        headers = {"Idempotency-Key": key}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        try:
+            response = await self._send(method, path, body=body, headers=headers)
+        except NetworkError:
+            self._pending[fingerprint] = key
+            while len(self._pending) > _MAX_PENDING:
+                self._pending.popitem(last=False)
+            raise
+        return _decode(response.content) if response.content else None
+
+    # -- workflows -------------------------------------------------------------------------------
+
+    async def create_workflow(self, request: CreateWorkflowRequest) -> WorkflowRecord:
+        if self._pre is not None:
+            self._pre.validate_workflow_request(request)
+        document: dict[str, Any] = {"name": request.name, "spec": request.spec}
+        if request.owner is not None:
+            document["owner"] = request.owner
+        return _record(await self._write("POST", "/v1/workflows", document), WorkflowRecord)
+
+    async def get_workflow(self, workflow_id: WorkflowId) -> WorkflowRecord | None:
+        data = await self._read_optional(f"/v1/workflows/{_id(workflow_id)}")
+        return None if data is None else _record(data, WorkflowRecord)
+
+    async def update_workflow(self, request: UpdateWorkflowRequest) -> WorkflowRecord:
+        if self._pre is not None:
+            self._pre.validate_workflow_update(request)
+        document: dict[str, Any] = {"spec": request.spec, "expected_version": request.expected_version}
+        if request.name is not None:
+            document["name"] = request.name
+        return _record(await self._write("PUT", f"/v1/workflows/{_id(request.id)}", document), WorkflowRecord)
+
+    async def list_workflows(self, *, limit: int = 50, cursor: str | None = None) -> Page[WorkflowRecord]:
+        return _page(await self._read("/v1/workflows", {"limit": limit, "cursor": cursor}), WorkflowRecord)
+
+    async def delete_workflow(self, workflow_id: WorkflowId) -> None:
+        await self._write("DELETE", f"/v1/workflows/{_id(workflow_id)}")
+
+    async def share_workflow(self, workflow_id: WorkflowId, user_id: UserId, role: str = "viewer") -> None:
+        await self._write("PUT", f"/v1/workflows/{_id(workflow_id)}/shares/{_id(user_id)}", {"role": role})
+
+    async def unshare_workflow(self, workflow_id: WorkflowId, user_id: UserId) -> None:
+        await self._write("DELETE", f"/v1/workflows/{_id(workflow_id)}/shares/{_id(user_id)}")
+
+    # -- users and tokens ------------------------------------------------------------------------
+
+    async def create_user(self, request: CreateUserRequest) -> User:
+        if self._pre is not None:
+            self._pre.validate_user_request(request)
+        document = {"name": request.name, "email": request.email, "role": request.role}
+        return _record(await self._write("POST", "/v1/users", document), User)
+
+    async def get_user(self, user_id: UserId) -> User | None:
+        data = await self._read_optional(f"/v1/users/{_id(user_id)}")
+        return None if data is None else _record(data, User)
+
+    async def list_users(self, *, limit: int = 50, cursor: str | None = None) -> Page[User]:
+        return _page(await self._read("/v1/users", {"limit": limit, "cursor": cursor}), User)
+
+    async def me(self) -> User:
+        return _record(await self._read("/v1/me"), User)
+
+    async def create_token(self, request: CreateTokenRequest) -> NewToken:
+        document: dict[str, Any] = {"name": request.name}
+        if request.expires_in is not None:
+            document["expires_in"] = request.expires_in
+        if request.user_id is not None:
+            document["user_id"] = request.user_id
+        return _record(await self._write("POST", "/v1/tokens", document), NewToken)
+
+    async def list_tokens(
+        self, *, user_id: UserId | None = None, limit: int = 50, cursor: str | None = None
+    ) -> Page[TokenRecord]:
+        return _page(
+            await self._read("/v1/tokens", {"user_id": user_id, "limit": limit, "cursor": cursor}), TokenRecord
+        )
+
+    async def revoke_token(self, token_id: str) -> None:
+        await self._write("DELETE", f"/v1/tokens/{_id(token_id)}")
+
+    async def list_audit(
+        self,
+        *,
+        limit: int = 50,
+        cursor: str | None = None,
+        resource: str | None = None,
+        actor: str | None = None,
+    ) -> Page[AuditRecord]:
+        query = {"limit": limit, "cursor": cursor, "resource": resource, "actor": actor}
+        return _page(await self._read("/v1/audit", query), AuditRecord)
+
+
+def _auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
