@@ -500,8 +500,9 @@ def symphony_provide_data_access(context: HostContext) -> DataAccessPort | None:
         context: the host as plugins see it.
 
     Returns:
-        A ``DataAccessPort``, or None to decline.  No builtin provides it yet
-        (the ``data`` plugin contributes only a SQLite health check).
+        A ``DataAccessPort``, or None to decline.  Builtin: plugin ``data``
+        (``trylast``): the embedded service on SQLite, or a remote one when
+        ``[components.data.options] url`` is set.
 
     Raises:
         Exception: surfaces as HookCallError to the caller of ``port("data_access")``.

@@ -127,7 +127,8 @@ class DataAccessPort(Protocol):
     """The data layer behind the two-layer architecture, so callers never speak to a database directly.
 
     Provided by:
-        ``symphony_provide_data_access``; no builtin provides it yet.
+        ``symphony_provide_data_access``; builtin: plugin ``data`` (the
+        embedded service on SQLite, or a remote one when configured).
 
     Lifetime:
         One per host; records outlive it (they are the data service's).
