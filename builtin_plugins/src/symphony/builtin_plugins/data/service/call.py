@@ -85,8 +85,8 @@ class Service:
                 )
                 status, content = await anyio.to_thread.run_sync(run)
             except Problem as problem:
-                if problem.status == 401:
-                    self.failures.failed(client)
+                if problem.status == 401 and "authorization" in request.headers:
+                    self.failures.failed(client)  # a token was tried and failed (no token: nothing was guessed)
                 return problem.response()
             except Exception:
                 log.exception("data service: %s %s failed", request.method, request.url.path)
