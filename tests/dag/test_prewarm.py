@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from symphony.builtin_plugins.pit.dag import plugin as dag_plugin
 from symphony.hookspecs import Event
 from symphony.host import Host, Settings
 
@@ -65,3 +66,14 @@ async def test_an_instrument_beyond_the_lookahead_is_prewarmed_only_once_the_fro
     assert result.state == "succeeded"
     assert topics.index(("run.prewarmed", None)) == topics.index(("node.succeeded", "op0")) + 1
     assert pool.status().predictions == 1
+
+
+async def test_a_host_without_arbitration_or_pool_runs_workflows_as_before(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data", cache_dir=tmp_path / "cache")
+    async with Host(settings, plugins=[dag_plugin, ops, modelled], discover_plugins=False) as bare:
+        tracker = bare.port("dag_tracker")
+        text = '[nodes.a]\nkind = "operator"\nuses = "test-record"\nconfig = { name = "a" }\n'
+        result = await tracker.run(flow(text), {})
+
+        assert result.state == "succeeded"
+        assert tracker.arbitration is None and tracker.pool() is None
