@@ -8,7 +8,10 @@
   (an ``error`` envelope on failure), under an id the server draws: a
   client's own ids never key the bus's pending requests, so clients cannot
   collide with, or answer in place of, each other's requests;
-- an event is routed with ``message_bus.send``.
+- an event is routed with ``message_bus.send``;
+- every envelope's ``sender`` is stamped ``NAME@CONNECTION`` (:meth:`BusServer.stamp`): the
+  client's own NAME, and the server's name for the connection, so no client can speak as a
+  bus endpoint (whose answers complete requests) or as another client.
 
 A client is held to bounded memory whatever it does (docs/wire-format.md,
 "Backpressure"): at most ``max_in_flight`` of its requests, of at most
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import time
 from typing import Any, Final
@@ -51,6 +55,7 @@ from .router import MAX_TOPIC_LENGTH
 __all__ = [
     "DEFAULT_MAX_IN_FLIGHT",
     "DEFAULT_MAX_IN_FLIGHT_BYTES",
+    "MAX_CLIENT_NAME",
     "MAX_SUBSCRIPTIONS",
     "SERVER",
     "BusServer",
@@ -66,6 +71,8 @@ DEFAULT_MAX_IN_FLIGHT: Final = 64
 DEFAULT_MAX_IN_FLIGHT_BYTES: Final = 16 * 1024 * 1024
 #: Patterns one connection may be subscribed to at once.
 MAX_SUBSCRIPTIONS: Final = 128
+#: Characters of a client's own name kept in the senders stamped on its envelopes.
+MAX_CLIENT_NAME: Final = 64
 
 
 class _InFlight:
@@ -101,10 +108,12 @@ class _InFlight:
 class _Session:
     """One connection's state; nothing of it outlives the connection."""
 
-    __slots__ = ("connection", "dropped_events", "handlers", "in_flight", "subscriptions")
+    __slots__ = ("connection", "dropped_events", "handlers", "identity", "in_flight", "subscriptions")
 
-    def __init__(self, connection: StreamConnection, in_flight: _InFlight) -> None:
+    def __init__(self, connection: StreamConnection, in_flight: _InFlight, identity: str) -> None:
         self.connection = connection
+        #: The server's name for this connection: what every sender it stamps ends with.
+        self.identity = identity
         self.subscriptions: dict[str, Subscription] = {}
         self.handlers: set[asyncio.Task[None]] = set()
         self.in_flight = in_flight
@@ -136,6 +145,7 @@ class BusServer:
         self._tasks: set[asyncio.Task[None]] = set()
         self._sessions: set[_Session] = set()
         self._listeners: list[StreamListener] = []
+        self._numbers = itertools.count(1)
 
     def spawn(self, coroutine: Any) -> None:
         """Run ``coroutine`` until it ends or the server closes."""
@@ -168,7 +178,8 @@ class BusServer:
         }
 
     async def serve_connection(self, connection: StreamConnection) -> None:
-        session = _Session(connection, _InFlight(self.max_in_flight, self.max_in_flight_bytes))
+        identity = f"{connection.peer.replace(' ', '-')}#{next(self._numbers)}"
+        session = _Session(connection, _InFlight(self.max_in_flight, self.max_in_flight_bytes), identity)
         self._sessions.add(session)
         try:
             await self._read(session)
@@ -198,6 +209,7 @@ class BusServer:
                 if connection.broken:
                     return
                 continue
+            envelope = self.stamp(envelope, session.identity)
             if isinstance(envelope.payload, RequestPayload):
                 if not session.in_flight.fits(len(frame)):
                     await self._room(session, len(frame))  # not reading meanwhile is the backpressure
@@ -210,6 +222,13 @@ class BusServer:
                 await self.bus.send(envelope)
             except SymphonyError as error:
                 log.info("could not route a %s from %s: %s", envelope.header.message_type, connection.peer, error)
+
+    @staticmethod
+    def stamp(envelope: MessageEnvelope, identity: str) -> MessageEnvelope:
+        """``envelope`` with its sender ``NAME@identity``: NAME is the client's (up to any ``@``, bounded)."""
+        name = envelope.header.sender.partition("@")[0][:MAX_CLIENT_NAME]
+        header = msgspec.structs.replace(envelope.header, sender=EndpointId(f"{name}@{identity}"))
+        return msgspec.structs.replace(envelope, header=header)
 
     @staticmethod
     async def _room(session: _Session, size: int) -> None:
