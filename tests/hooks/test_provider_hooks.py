@@ -33,6 +33,7 @@ BUILTIN = {
     "stale_manager",
     "pool_manager",
     "arbitration_engine",
+    "data_access",
 }
 
 
