@@ -47,6 +47,25 @@ async def test_models_over_the_memory_budget_evict_the_least_recently_used(make_
     assert status.evictions == 1
 
 
+async def test_a_model_of_known_size_makes_room_before_it_loads_not_after(
+    make_pool: MakePool, events: list[Event]
+) -> None:
+    probe = make_pool(fake("probe", megabytes=30))
+    await _use(probe, "probe")
+    one = probe.rss_of("probe")
+    await probe.close()
+    models = [fake(name, megabytes=30) for name in ("a", "b", "c")]
+    pool = make_pool(*models, memory_budget=int(2.5 * one), max_hot=10, predict_history=False)
+    for name in ("a", "b", "c"):  # a is evicted once c has loaded: its size was not known before
+        await _use(pool, name)
+    await eventually(lambda: pool.status().models[0].state == "cold")
+    events.clear()
+    await _use(pool, "a")  # now a's size is known: b goes before a loads
+    order = [(e.topic, e.data["model"]) for e in events if e.topic in ("pool.model.cooling", "pool.model.hot")]
+    assert order[:2] == [("pool.model.cooling", "b"), ("pool.model.hot", "a")]
+    assert "with 'a' warming" in next(e.data["reason"] for e in events if e.topic == "pool.model.cooling")
+
+
 async def test_a_memory_budget_is_given_in_bytes_or_with_a_unit(make_pool: MakePool) -> None:
     assert make_pool(memory_budget="4GiB").status().memory_budget == 4 * 1024**3
     assert make_pool(memory_budget="70 MB").status().memory_budget == 70_000_000

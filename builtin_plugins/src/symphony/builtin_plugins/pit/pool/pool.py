@@ -428,6 +428,7 @@ class Pool:
         started = time.perf_counter()
         try:
             async with self._warm_slots:
+                self._fit(keep=model, incoming=model)  # room first: a known model's RSS is never loaded on top
                 await self._reserve(model)
                 worker, loaded = await asyncio.wait_for(self._start_worker(model), model.spec.warm_timeout)
         except (Exception, asyncio.CancelledError) as error:
@@ -590,23 +591,30 @@ class Pool:
         self._changed()
         self._refill_from_history()
 
-    def _over_budget(self) -> bool:
-        return len(self._lru) > self.options.max_hot or (self._budget is not None and self._rss_total > self._budget)
+    def _over_budget(self, incoming: _Model | None = None) -> bool:
+        """Whether the hot models exceed a bound, or would with ``incoming`` (at its last measured RSS) added."""
+        count, rss = len(self._lru), self._rss_total
+        if incoming is not None:
+            count, rss = count + 1, rss + incoming.last_rss
+        return count > self.options.max_hot or (self._budget is not None and rss > self._budget)
 
-    def _fit(self, keep: _Model | None = None) -> None:
-        """Cool least recently used unheld models until the hot ones fit ``max_hot`` and the memory budget."""
-        while self._over_budget():
+    def _fit(self, keep: _Model | None = None, incoming: _Model | None = None) -> None:
+        """Cool least recently used unheld models until the hot ones (and ``incoming``) fit both bounds."""
+        while self._over_budget(incoming):
             victim = next(
                 (m for m in self._lru.values() if m is not keep and m.holders == 0 and m.pending == 0),
                 None,
             )
             if victim is None:
                 return  # everything else is held: never evict a held model
+            counted = len(self._lru) + (incoming is not None)
             why = (
                 f"evicted: more than max_hot = {self.options.max_hot} hot models"
-                if len(self._lru) > self.options.max_hot
+                if counted > self.options.max_hot
                 else f"evicted: hot models' RSS {self._rss_total} B over the memory budget {self._budget} B"
             )
+            if incoming is not None:
+                why += f" with {incoming.spec.name!r} warming"
             self._evictions += 1
             self._predictor.evicted(victim.spec.name, time.time())
             self._cool(victim, why)
