@@ -15,6 +15,9 @@ from .routes import audit_log, health, tokens, users, workflows
 from .rules import builtin_rules
 from .settings import ServiceSettings
 
+#: Handlers whose response holds a secret shown once, by the field that holds it.
+SHOWN_ONCE = {tokens.create: "token"}
+
 
 def create_app(settings: ServiceSettings, rules: Iterable[DataRule] | None = None) -> Starlette:
     """The app over ``settings.database`` (already migrated: see ``migrate``); ``rules`` default to the builtins."""
@@ -22,7 +25,8 @@ def create_app(settings: ServiceSettings, rules: Iterable[DataRule] | None = Non
     routes = [Route("/v1/health", health.health(service), methods=["GET"])]
     for module in (users, tokens, workflows, audit_log):
         for method, path, handler in module.ROUTES:
-            routes.append(Route(path, service.endpoint(handler, write=method != "GET"), methods=[method]))
+            endpoint = service.endpoint(handler, write=method != "GET", shown_once=SHOWN_ONCE.get(handler))
+            routes.append(Route(path, endpoint, methods=[method]))
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:

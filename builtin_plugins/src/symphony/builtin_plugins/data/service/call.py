@@ -22,7 +22,7 @@ from symphony.hookspecs import DataError, DataRule
 from .auth import FailedChecks, Identity, bearer, identify
 from .db import Database
 from .models import IdempotencyKey, now
-from .problems import Problem, invalid, too_large
+from .problems import Problem, conflict, invalid, too_large
 from .rules import Rules
 from .settings import ServiceSettings
 
@@ -59,8 +59,12 @@ class Service:
             settings.max_failed_token_checks, settings.token_check_window, settings.max_tracked_clients
         )
 
-    def endpoint(self, handler: Handler, *, write: bool) -> Callable[[Request], Any]:
-        """The Starlette endpoint of ``handler``: every request authenticated, writes in one transaction."""
+    def endpoint(self, handler: Handler, *, write: bool, shown_once: str | None = None) -> Callable[[Request], Any]:
+        """The Starlette endpoint of ``handler``: every request authenticated, writes in one transaction.
+
+        ``shown_once`` names a response field holding a secret (a new token): it is left out of the response
+        stored for idempotent replay, and a replay answers 409 instead, since the secret exists nowhere else.
+        """
 
         async def endpoint(request: Request) -> Response:
             client = request.client.host if request.client else "unknown"
@@ -82,6 +86,7 @@ class Service:
                     key=key,
                     route=route,
                     write=write,
+                    shown_once=shown_once,
                 )
                 status, content = await anyio.to_thread.run_sync(run)
             except Problem as problem:
@@ -122,12 +127,13 @@ class Service:
         key: str | None,
         route: str,
         write: bool,
+        shown_once: str | None,
     ) -> tuple[int, bytes | None]:
         request_digest = hashlib.sha256(body).digest()
         with self.db.session(write=write) as session:
             identity = identify(session, token, now())
             if key is not None and (stored := _stored(session, identity, key, route, request_digest)) is not None:
-                return stored
+                return _replay(stored, shown_once)
             call = Call(identity, session, params, query, body, self.rules, self.settings)
             try:
                 status, payload = handler(call)
@@ -144,7 +150,7 @@ class Service:
                         route=route,
                         request_digest=request_digest,
                         status=status,
-                        body=content or b"",
+                        body=_without(payload, shown_once) or b"",
                     )
                 )
             try:
@@ -152,7 +158,7 @@ class Service:
             except IntegrityError:
                 session.rollback()
                 if key is not None and (stored := _stored(session, identity, key, route, request_digest)) is not None:
-                    return stored  # a concurrent retry with the same key committed first
+                    return _replay(stored, shown_once)  # a concurrent retry with the same key committed first
                 raise invalid("The write conflicts with a record stored meanwhile; read it again and retry.") from None
             return status, content
 
@@ -169,3 +175,22 @@ def _stored(
     if row.route != route or row.request_digest != request_digest:
         raise invalid("This Idempotency-Key was used for a different request; use a new key for a new request.")
     return row.status, row.body or None
+
+
+def _without(payload: Any, shown_once: str | None) -> bytes | None:
+    """The response as stored for replay: without the secret field, which must not outlive the response."""
+    if payload is None:
+        return None
+    if shown_once is not None:
+        payload = {name: value for name, value in payload.items() if name != shown_once}
+    return msgspec.json.encode(payload)
+
+
+def _replay(stored: tuple[int, bytes | None], shown_once: str | None) -> tuple[int, bytes | None]:
+    if shown_once is None:
+        return stored
+    made = msgspec.json.decode(stored[1] or b"{}")
+    raise conflict(
+        f"An earlier attempt with this Idempotency-Key already succeeded (id {made.get('id')!r}), and its {shown_once}"
+        f" was shown only then; revoke that one and create another."
+    )
