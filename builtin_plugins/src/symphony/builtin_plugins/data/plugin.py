@@ -11,7 +11,7 @@ import os
 import sqlite3
 import weakref
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from symphony.hookspecs import (
     ComponentOptionsSpec,
@@ -146,3 +146,11 @@ def _sqlite() -> HealthStatus:
 @hookimpl
 def symphony_health_checks(context: HostContext) -> list[HealthCheck]:
     return [HealthCheck(name="database", check=_sqlite)]
+
+
+@hookimpl
+def symphony_register_commands(cli: Any, context: HostContext) -> None:
+    from .cli import data_commands, login_command, logout_command
+
+    for command in (data_commands(context), login_command(context), logout_command(context)):
+        cli.add_command(command)
