@@ -92,3 +92,10 @@ def test_loading_the_host_again_imports_neither_heavy_libraries_nor_unused_machi
     setup = "from symphony.host import Host; Host().load()"
     imported(run, setup)
     assert imported(run, setup) == []
+
+
+def test_loading_the_host_machinery_imports_no_asyncio() -> None:
+    """A command that only lists or reads pays for no event loop (plugin modules must not import it either)."""
+    code = "import sys, symphony.host._host, symphony.host.cli; print('asyncio' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"

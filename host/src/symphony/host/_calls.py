@@ -10,7 +10,6 @@ wrappers around an awaited call.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 from collections.abc import Generator, Mapping
 from contextvars import ContextVar
@@ -98,6 +97,8 @@ async def acall_each(caller: pluggy.HookCaller, kwargs: Mapping[str, Any], timeo
 
 
 async def _run_all(impls: list[pluggy.HookImpl], kwargs: Mapping[str, Any], timeout: float, hook: str) -> list[Outcome]:
+    import asyncio  # here: loading a host (every command) runs no coroutine
+
     tasks: dict[asyncio.Task[Any], pluggy.HookImpl] = {}
     outcomes: dict[str, Outcome] = {}
     for impl in impls:

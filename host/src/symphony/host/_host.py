@@ -1,8 +1,11 @@
-"""The Host: a pluggy manager with a lifecycle, ports, async hooks and health."""
+"""The Host: a pluggy manager with a lifecycle, ports, async hooks and health.
+
+asyncio is imported in the coroutines that use it: loading a host (what every command does)
+needs no event loop.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Iterable, Mapping
@@ -389,6 +392,8 @@ class Host:
                 self.components.append(ComponentRecord(name=component.name, plugin=outcome.plugin, component=component))
 
     async def _start_component(self, record: ComponentRecord) -> None:
+        import asyncio
+
         if self.pm.get_plugin(record.plugin) is None:
             record.state, record.error = "skipped", f"not started: plugin {record.plugin!r} failed"
             return
@@ -424,6 +429,8 @@ class Host:
             self._fail(self._record(plugin), error, exception)
 
     async def _stop_component(self, record: ComponentRecord) -> None:
+        import asyncio
+
         try:
             await asyncio.wait_for(record.component.stop(), self.view.component(record.name).timeout)
         except Exception as error:
@@ -529,6 +536,8 @@ class Host:
         return HostHealth(status=worst, ports=ports, components=components, checks=checks, problems=problems)
 
     async def _component_health(self, record: ComponentRecord) -> HealthStatus:
+        import asyncio
+
         try:
             return await asyncio.wait_for(record.component.health_check(), self.view.component(record.name).timeout)
         except Exception as error:
@@ -537,6 +546,8 @@ class Host:
             )
 
     async def _run_checks(self) -> dict[str, HealthStatus]:
+        import asyncio
+
         pending: dict[str, tuple[str, HealthCheck]] = {}
         for outcome in _calls.call_each(self.pm.hook.symphony_health_checks, {"context": self.context}):
             if outcome.error is not None:
@@ -636,6 +647,8 @@ def _raiser(error: BaseException) -> Any:
 
 
 async def _run_check(plugin: str, check: HealthCheck, timeout: float) -> HealthStatus:
+    import asyncio
+
     try:
         result = check.check()
         if asyncio.iscoroutine(result) or isinstance(result, asyncio.Future):
