@@ -4,7 +4,7 @@ NAME is ``startup``, ``hook_call``, ``cli``, ``dag_validate``, ``dag_edit``,
 ``workflow_serde``, ``bus_route``, ``codec``, ``transport_rtt``, ``ext_load``,
 ``ext_invoke``, ``permissions``, ``dag_schedule``, ``checkpoint``, ``conductor``,
 ``dag_dask``, ``artifact_io``, ``artifact_dedup``, ``artifact_search``, ``artifact_scale``, ``embed``,
-``arbitrate``, ``pool_alloc``, ``pool_health``, ``pool_scale`` or
+``arbitrate``, ``pool_alloc``, ``pool_health``, ``pool_scale``, ``prevalidate``, ``data_usecase`` or
 ``all``.  Every figure comes with a baseline measured in the same run; ``ratio`` is value /
 baseline_value.  ``--json`` prints only a JSON list of records to stdout.
 """
@@ -222,6 +222,18 @@ def _pool_scale(quick: bool) -> list[Record]:
     return pool.run_scale(quick)
 
 
+def _prevalidate(quick: bool) -> list[Record]:
+    from benchmarks import data
+
+    return data.prevalidate(quick)
+
+
+def _data_usecase(quick: bool) -> list[Record]:
+    from benchmarks import data
+
+    return data.data_usecase(quick)
+
+
 BENCHMARKS: dict[str, Callable[[bool], list[Record]]] = {
     "startup": _startup,
     "hook_call": _hook_call,
@@ -250,6 +262,8 @@ BENCHMARKS: dict[str, Callable[[bool], list[Record]]] = {
     "pool_alloc": _pool_alloc,
     "pool_health": _pool_health,
     "pool_scale": _pool_scale,
+    "prevalidate": _prevalidate,
+    "data_usecase": _data_usecase,
 }
 
 
