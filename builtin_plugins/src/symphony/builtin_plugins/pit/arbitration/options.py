@@ -8,7 +8,6 @@ into :class:`Limits`, the plain numbers the engine works with.
 from __future__ import annotations
 
 import math
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -146,12 +145,18 @@ class Limits:
         )
 
 
+#: Nodes running at once across every run of a host, by default: four runs at the DAG tracker's default
+#: width (16).  Most nodes wait on I/O (model APIs, HTTP), so a per-CPU default would throttle them for
+#: nothing; CPU-heavy nodes ask for more slots (``config.run.resources``) or a deployment lowers it.
+DEFAULT_SLOTS: Final = 64.0
+
+
 def default_capacity() -> dict[str, float]:
-    """slots = 2 x CPUs, memory = 80% of physical RAM, models = 256."""
+    """slots = 64, memory = 80% of physical RAM, models = 256."""
     import psutil
 
     return {
-        "slots": float(2 * (os.cpu_count() or 1)),
+        "slots": DEFAULT_SLOTS,
         "memory": float(int(psutil.virtual_memory().total * 0.8)),
         "models": 256.0,
     }
