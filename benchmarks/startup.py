@@ -8,7 +8,8 @@ loads each entry point and registers it with a plain pluggy manager.  Interprete
 start and module imports are excluded, and the bare process imports the host's
 modules untimed too, so that both load the plugins into the same module state;
 ``startup.host_import@N`` is what importing the host costs over pluggy and the SDK
-(it grows with N: pydantic looks for its own plugins in every distribution).
+(pydantic, which looked for its own plugins in every distribution, is no longer imported
+once the validated settings are saved: see ``symphony.host._snapshot``).
 ``startup.plugins_list@N`` is the wall time of ``symphony plugins list --json``
 against ``python -c pass``.  Bytecode is cached (see ``_sites.clean_env``).
 """
