@@ -132,8 +132,13 @@ class Service:
         request_digest = hashlib.sha256(body).digest()
         with self.db.session(write=write) as session:
             identity = identify(session, token, now())
-            if key is not None and (stored := _stored(session, identity, key, route, request_digest)) is not None:
-                return _replay(stored, shown_once)
+            claim = None
+            if key is not None:
+                claim = IdempotencyKey(
+                    actor=identity.id, key=key, route=route, request_digest=request_digest, status=0, body=b""
+                )
+                if (stored := _claim(session, claim)) is not None:
+                    return _replay(stored, shown_once)
             call = Call(identity, session, params, query, body, self.rules, self.settings)
             try:
                 status, payload = handler(call)
@@ -142,37 +147,43 @@ class Service:
             content = None if payload is None else msgspec.json.encode(payload)
             if not write:
                 return status, content
-            if key is not None:
-                session.add(
-                    IdempotencyKey(
-                        actor=identity.id,
-                        key=key,
-                        route=route,
-                        request_digest=request_digest,
-                        status=status,
-                        body=_without(payload, shown_once) or b"",
-                    )
-                )
+            if claim is not None:
+                claim.status = status
+                claim.body = _without(payload, shown_once) or b""
             try:
                 session.commit()
             except IntegrityError:
-                session.rollback()
-                if key is not None and (stored := _stored(session, identity, key, route, request_digest)) is not None:
-                    return _replay(stored, shown_once)  # a concurrent retry with the same key committed first
                 raise invalid("The write conflicts with a record stored meanwhile; read it again and retry.") from None
             return status, content
 
 
-def _stored(
-    session: Session, identity: Identity, key: str, route: str, request_digest: bytes
-) -> tuple[int, bytes | None] | None:
-    """The response stored under ``key`` for this caller; 422 when the key was used for another request."""
+def _claim(session: Session, claim: IdempotencyKey) -> tuple[int, bytes | None] | None:
+    """Take ``claim``'s key for this write, or return the response stored under it by an earlier one.
+
+    The key's row is written first, so a concurrent request with the same key waits on it (PostgreSQL) or
+    on the write lock (SQLite) and then replays the first one's response instead of writing again.
+    """
+    if (stored := _stored(session, claim)) is not None:
+        return stored
+    session.add(claim)
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        if (stored := _stored(session, claim)) is not None:
+            return stored
+        raise
+    return None
+
+
+def _stored(session: Session, claim: IdempotencyKey) -> tuple[int, bytes | None] | None:
+    """The response stored under the claim's key for its caller; 422 when the key was used for another request."""
     row = session.execute(
-        select(IdempotencyKey).where(IdempotencyKey.actor == identity.id, IdempotencyKey.key == key)
+        select(IdempotencyKey).where(IdempotencyKey.actor == claim.actor, IdempotencyKey.key == claim.key)
     ).scalar_one_or_none()
     if row is None:
         return None
-    if row.route != route or row.request_digest != request_digest:
+    if row.route != claim.route or row.request_digest != claim.request_digest:
         raise invalid("This Idempotency-Key was used for a different request; use a new key for a new request.")
     return row.status, row.body or None
 
