@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import stat
 import tomllib
@@ -13,8 +14,8 @@ import pytest
 
 from symphony.builtin_plugins.data.client import DataClient
 from symphony.builtin_plugins.data.embedded import open_embedded
-from symphony.hookspecs import ConfigurationError, HookCallError, PreValidationError
-from symphony.hookspecs.ports import CreateUserRequest, CreateWorkflowRequest, DataAccessPort
+from symphony.hookspecs import AuthorizationError, ConfigurationError, HookCallError, PreValidationError
+from symphony.hookspecs.ports import CreateTokenRequest, CreateUserRequest, CreateWorkflowRequest, DataAccessPort
 from symphony.host import Host, Settings
 
 ROOT = Path(__file__).parents[2]
@@ -109,3 +110,21 @@ def test_a_url_that_is_not_http_is_refused_when_the_host_loads(tmp_path: Path) -
         ConfigurationError, match=re.escape("must start with http:// or https://, found 'data.example.org'")
     ):
         Host(settings).load()
+
+
+async def test_no_token_reaches_the_logs(make_host: MakeHost, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    host = make_host()
+    await host.start()
+    try:
+        port: DataClient = host.port("data_access")
+        await port.create_workflow(CreateWorkflowRequest(name="welcome", spec=SPEC))
+        new = await port.create_token(CreateTokenRequest(name="ci"))
+        with pytest.raises(AuthorizationError):
+            async with DataClient.in_process(open_embedded(tmp_path / "data" / "data").app, "sym_wrong") as stranger:
+                await stranger.me()
+    finally:
+        await host.stop()
+    token = (tmp_path / "data" / "data" / "token").read_text().strip()
+    assert caplog.records, "nothing was logged, so the check proves nothing"
+    assert all(secret not in caplog.text for secret in (token, new.token, "sym_wrong"))

@@ -45,6 +45,10 @@ class EmbeddedService:
     def __repr__(self) -> str:  # the token must never reach a log through a repr
         return f"EmbeddedService(url={self.url!r})"
 
+    def close(self) -> None:
+        """Close the database's connections (httpx's ASGI transport never runs the app's lifespan, which would)."""
+        self.app.state.service.db.dispose()
+
 
 def open_embedded(directory: Path, database: str = "", rules: Iterable[DataRule] | None = None) -> EmbeddedService:
     """The embedded service under ``directory`` (made 0700 if missing): migrated, with the local admin's token."""

@@ -28,13 +28,15 @@ from .options import COMPONENT, DataOptions
 
 if TYPE_CHECKING:  # httpx and the service are imported when the port is first asked for, not with every host
     from .client import DataClient
+    from .embedded import EmbeddedService
 
 SYMPHONY_API = "^1.0"
 
 #: The environment variable holding the token of a remote service when no token_file is set.
 TOKEN_ENV = "SYMPHONY_DATA_TOKEN"
 
-_clients: weakref.WeakKeyDictionary[HostContext, DataClient] = weakref.WeakKeyDictionary()
+#: Each host's client, and the embedded service behind it if any, to close with the host.
+_opened: weakref.WeakKeyDictionary[HostContext, tuple[DataClient, EmbeddedService | None]] = weakref.WeakKeyDictionary()
 
 
 def options_of(context: HostContext) -> DataOptions:
@@ -70,21 +72,21 @@ def _remote_token(context: HostContext, options: DataOptions) -> str:
     return token
 
 
-def open_client(context: HostContext) -> DataClient:
-    """The client this host's options call for: the embedded service, or the remote one with its token."""
+def open_client(context: HostContext) -> tuple[DataClient, EmbeddedService | None]:
+    """The client this host's options call for: the embedded service (returned too), or the remote one."""
     from .client import DataClient
 
     options = options_of(context)
     pre_validation = _pre_validation(context)
     if options.url:
         token = _remote_token(context, options)
-        return DataClient.remote(options.url, token, pre_validation=pre_validation, timeout=options.timeout)
+        return DataClient.remote(options.url, token, pre_validation=pre_validation, timeout=options.timeout), None
     from .embedded import open_embedded
     from .service.rules import builtin_rules
 
     contributed = [rule for _plugin, rule in context.contributions("symphony_data_rules").values()]
     service = open_embedded(context.data_dir / "data", options.database, builtin_rules() + contributed)
-    return DataClient.in_process(service.app, service.token, pre_validation=pre_validation)
+    return DataClient.in_process(service.app, service.token, pre_validation=pre_validation), service
 
 
 class DataLifecycle:
@@ -100,17 +102,20 @@ class DataLifecycle:
         """Nothing to start: the service opens when the port is first asked for."""
 
     async def stop(self) -> None:
-        client = _clients.pop(self._context, None)
-        if client is not None:
+        opened = _opened.pop(self._context, None)
+        if opened is not None:
+            client, service = opened
             await client.aclose()
+            if service is not None:
+                service.close()
 
     async def health_check(self) -> HealthStatus:
-        return HealthStatus.ok("in use" if self._context in _clients else "not used yet")
+        return HealthStatus.ok("in use" if self._context in _opened else "not used yet")
 
 
 @hookimpl(trylast=True)
 def symphony_provide_data_access(context: HostContext) -> DataClient:
-    client = _clients[context] = open_client(context)
+    client, _service = _opened[context] = open_client(context)
     return client
 
 
