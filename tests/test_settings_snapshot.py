@@ -112,3 +112,9 @@ def test_a_damaged_snapshot_is_rebuilt(tmp_path: Path) -> None:
 )
 def test_each_view_has_the_fields_of_its_settings_section(view: type[msgspec.Struct], model: type[BaseModel]) -> None:
     assert set(view.__struct_fields__) == set(model.model_fields)
+
+
+def test_the_snapshot_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    write(tmp_path / "symphony.toml", "[components.x.options]\napi_key = 'not for other users'\n")
+    load_view()
+    assert snapshot_file().stat().st_mode & 0o777 == 0o600

@@ -224,4 +224,10 @@ def _save(target: Path, key: str, view: SettingsView, settings: Settings) -> Non
         return
     with contextlib.suppress(OSError):  # a snapshot that cannot be written only costs a validation next time
         target.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(target, data)
+        # Owner-only, whatever the umask: the values may hold what a 0600 settings file holds.
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        try:
+            os.fchmod(fd, 0o600)
+        finally:
+            os.close(fd)
+        atomic_write(target, data)  # keeps the mode of the file it replaces
