@@ -1,10 +1,10 @@
-"""DataClient against the real service in process (SQLite): each use case, each error category, idempotent retries."""
+"""DataClient against the real service in process, on SQLite and PostgreSQL: each use case, each error, retries."""
 
 from __future__ import annotations
 
 import socket
 import tomllib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +34,10 @@ SPEC: dict[str, Any] = tomllib.loads((ROOT / "examples" / "welcome.toml").read_t
 
 
 @pytest.fixture
-def service(tmp_path: Path) -> EmbeddedService:
-    return open_embedded(tmp_path / "data")
+def service(tmp_path: Path, database_url: str) -> Iterator[EmbeddedService]:
+    service = open_embedded(tmp_path / "data", database_url)
+    yield service
+    service.close()
 
 
 @pytest.fixture
