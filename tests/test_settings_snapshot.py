@@ -118,3 +118,13 @@ def test_the_snapshot_is_readable_by_its_owner_only(tmp_path: Path) -> None:
     write(tmp_path / "symphony.toml", "[components.x.options]\napi_key = 'not for other users'\n")
     load_view()
     assert snapshot_file().stat().st_mode & 0o777 == 0o600
+
+
+def test_settings_with_and_without_a_profiles_defaults_are_both_kept() -> None:
+    """A host with a distribution profile validates twice per run; neither may push the other out."""
+    profile = {"plugins": {"block": ["x"]}}
+    load_view()
+    load_view(profile_defaults=profile)
+    before = snapshot_file().stat().st_ino
+    assert load_view().plugins.block == [] and load_view(profile_defaults=profile).plugins.block == ["x"]
+    assert snapshot_file().stat().st_ino == before  # both found: nothing written again

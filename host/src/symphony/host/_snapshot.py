@@ -34,7 +34,9 @@ if TYPE_CHECKING:
 
 __all__ = ["ComponentView", "SettingsView", "load_view", "snapshot_file"]
 
-_FORMAT: Final = 1
+_FORMAT: Final = 2
+#: Settings kept by stamp in the snapshot file.
+_KEPT: Final = 8
 #: Variables the defaults are computed from (``data_dir``, ``cache_dir``), besides every ``SYMPHONY_*``.
 _DEFAULTS_ENV: Final = ("HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME")
 #: The schema: when one of these files changes, every snapshot is stale.
@@ -91,11 +93,20 @@ class _Sections(msgspec.Struct, frozen=True):
     components: dict[str, ComponentView]
 
 
-class _Snapshot(msgspec.Struct, frozen=True):
-    format: int
-    key: str
+class _Entry(msgspec.Struct, frozen=True):
     values: dict[str, Any]
     component_default: dict[str, Any]
+
+
+class _Snapshot(msgspec.Struct, frozen=True):
+    """The last :data:`_KEPT` validated settings by stamp, oldest first.
+
+    More than one: a host with a distribution profile validates twice (without the profile's
+    defaults, to read ``distro``, then with them), and commands run in several projects.
+    """
+
+    format: int
+    entries: dict[str, _Entry]
 
 
 class SettingsView:
@@ -199,28 +210,33 @@ def load_view(
     except (OSError, TypeError, NotImplementedError, OverflowError):  # a value msgpack cannot hold
         key = None
     target = snapshot_file()
+    saved: dict[str, _Entry] = {}
     if key is not None:
         with contextlib.suppress(OSError, msgspec.DecodeError, msgspec.ValidationError):
-            saved = _decoder.decode(target.read_bytes())
-            if saved.format == _FORMAT and saved.key == key:
-                return SettingsView(saved.values, saved.component_default)
+            snapshot = _decoder.decode(target.read_bytes())
+            saved = snapshot.entries if snapshot.format == _FORMAT else {}
+        if key in saved:
+            return SettingsView(saved[key].values, saved[key].component_default)
     from ._settings import load_settings
 
     settings = load_settings(config_file=path, overrides=overrides, profile_defaults=profile_defaults)
     view = SettingsView.of(settings)
     if key is not None:
-        _save(target, key, view, settings)
+        _save(target, saved, key, view, settings)
     return view
 
 
-def _save(target: Path, key: str, view: SettingsView, settings: Settings) -> None:
-    """Save the values unless reading them back would not give these very settings."""
+def _save(target: Path, saved: dict[str, _Entry], key: str, view: SettingsView, settings: Settings) -> None:
+    """Add the values to ``saved`` (dropping the oldest) unless reading them back would not give these settings."""
+    entries = {k: v for k, v in saved.items() if k != key}
+    entries[key] = _Entry(view._values, view._component_values)
+    entries = dict(list(entries.items())[-_KEPT:])
     try:
-        data = _encoder.encode(_Snapshot(_FORMAT, key, view._values, view._component_values))
+        data = _encoder.encode(_Snapshot(_FORMAT, entries))
         decoded = _decoder.decode(data)
     except (TypeError, NotImplementedError, OverflowError, msgspec.DecodeError, msgspec.ValidationError):
         return
-    if type(settings).model_validate(decoded.values) != settings:
+    if type(settings).model_validate(decoded.entries[key].values) != settings:
         return
     with contextlib.suppress(OSError):  # a snapshot that cannot be written only costs a validation next time
         target.parent.mkdir(parents=True, exist_ok=True)
