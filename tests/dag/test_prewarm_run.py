@@ -86,3 +86,4 @@ def test_pool_status_shows_the_model_prewarmed_once_and_never_cold_started(
     (model,) = [m for m in status["models"] if m["model_id"] == MODEL]
     assert (model["state"], model["prewarms"], model["cold_starts"]) == ("hot", 1, 0)
     assert status["predictions"] == 1
+    assert status["prewarm_hits"] == 1  # the run's last counters, written as its command exited

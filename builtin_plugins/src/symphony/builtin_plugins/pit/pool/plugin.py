@@ -9,6 +9,7 @@ PR_SET_PDEATHSIG).
 
 from __future__ import annotations
 
+import atexit
 import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -64,6 +65,8 @@ def symphony_provide_pool_manager(context: HostContext) -> Pool:
 
     pool = Pool(specs, options, emit=context.emit, arbitration=arbitration)
     pool.snapshot = SnapshotWriter(snapshot_path(context), pool.status)
+    # A one-shot command (``symphony run``) never stops the host: its pool's last counters are written at exit.
+    atexit.register(_write_last_snapshot, weakref.ref(pool))
     _POOLS[context] = pool
     return pool
 
@@ -135,3 +138,9 @@ def symphony_register_commands(cli: Any, context: HostContext) -> None:
         return pool
 
     cli.add_command(pool_commands(port, lambda: snapshot_path(context)), "pool")
+
+
+def _write_last_snapshot(pool: weakref.ref[Pool]) -> None:
+    alive = pool()
+    if alive is not None:
+        alive.write_last_snapshot()

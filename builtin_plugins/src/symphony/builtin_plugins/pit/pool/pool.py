@@ -286,6 +286,11 @@ class Pool:
     def models(self) -> list[str]:
         return sorted(self._models)
 
+    def write_last_snapshot(self) -> None:
+        """The final counters of a pool nobody closed (a one-shot command's, at interpreter exit), marked closed."""
+        if not self._closed and self.snapshot is not None:
+            self.snapshot.write(closed=True)
+
     def detach_snapshot(self) -> None:
         """Stop writing the status snapshot: a CLI check must not overwrite a live host's pool status."""
         self.snapshot = None
