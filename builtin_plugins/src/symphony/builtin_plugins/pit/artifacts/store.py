@@ -14,6 +14,7 @@ import functools
 import hashlib
 import json
 import sqlite3
+import threading
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Collection, Iterable, Iterator, Mapping
 from concurrent.futures import Future
@@ -88,6 +89,25 @@ class _Object(NamedTuple):
     size: int
     inline: bytes | None
     chunk_ids: list[str]
+
+
+_SCRATCH = threading.local()
+_SCRATCH_MAX = 2 * _BLOCK  # larger runs get a buffer of their own: the read dwarfs the allocation
+
+
+def _scratch(run: list[ChunkLocation]) -> memoryview | None:
+    """A buffer this thread keeps for the sealed bytes of ``run``, or None for a run too large to keep one for.
+
+    Each fresh megabyte buffer costs page faults (the allocator returns freed ones to the system), which
+    made a 1 MiB encrypted get three times slower than the reads and decryption it does.
+    """
+    size = run[-1].offset + run[-1].sealed_length - run[0].offset
+    if size > _SCRATCH_MAX:
+        return None
+    buffer: bytearray | None = getattr(_SCRATCH, "buffer", None)
+    if buffer is None:
+        buffer = _SCRATCH.buffer = bytearray(_SCRATCH_MAX)
+    return memoryview(buffer)[:size]
 
 
 def _checked(artifact_id: str) -> str:
@@ -377,7 +397,7 @@ class ArtifactStore:
                     at += sum(chunk.sealed_length for chunk in run)
                     self._read_run(run, view[start:at])
                 else:
-                    sealed, offset = memoryview(self._read_run(run)), 0
+                    sealed, offset = memoryview(self._read_run(run, _scratch(run))), 0
                     for chunk in run:
                         part = sealed[offset : offset + chunk.sealed_length]
                         self.sealer.open_into(chunk.id, part, view[at : at + chunk.length])
