@@ -200,3 +200,29 @@ async def test_a_new_write_gets_a_new_key(service: EmbeddedService) -> None:
             await client.create_workflow(CreateWorkflowRequest(name="one", spec=SPEC))
         await client.create_workflow(CreateWorkflowRequest(name="two", spec=SPEC))
         assert transport.keys[0] != transport.keys[1]
+
+
+class _Counting(httpx.AsyncBaseTransport):
+    """The real app, counting the requests that reach it."""
+
+    def __init__(self, app: Any) -> None:
+        self._inner = httpx.ASGITransport(app=app)
+        self.requests: list[str] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(f"{request.method} {request.url.path}")
+        return await self._inner.handle_async_request(request)
+
+
+async def test_each_use_case_is_one_request_to_the_service(service: EmbeddedService) -> None:
+    transport = _Counting(service.app)
+    headers = {"Authorization": f"Bearer {service.token}"}
+    async with DataClient(httpx.AsyncClient(transport=transport, base_url="http://data", headers=headers)) as client:
+        created = await client.create_workflow(CreateWorkflowRequest(name="welcome", spec=SPEC))
+        await client.update_workflow(UpdateWorkflowRequest(id=created.id, spec=SPEC, expected_version=1))
+        await client.get_workflow(created.id)
+    assert transport.requests == [
+        "POST /v1/workflows",
+        f"PUT /v1/workflows/{created.id}",
+        f"GET /v1/workflows/{created.id}",
+    ]
