@@ -11,6 +11,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -34,6 +35,7 @@ HEAVY = (
     "nats",
     "zmq",
 )
+SYMPHONY = Path(sys.executable).parent / "symphony"
 _BUILTIN_DISTRIBUTIONS = {"symphony-builtins", "symphony-host", "symphony-sandbox", "symphony-registry"}
 BUILTIN_PLUGINS = sorted(
     (ep.name, ep.value)
@@ -99,3 +101,17 @@ def test_loading_the_host_machinery_imports_no_asyncio() -> None:
     code = "import sys, symphony.host._host, symphony.host.cli; print('asyncio' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_symphony_plugins_list_imports_no_heavy_library_once_settings_are_saved(
+    symphony: Callable[..., Symphony],
+) -> None:
+    """The real command (``--json``: a table is printed by rich), its imports read from ``python -X importtime``."""
+    runner = symphony()
+    assert runner.run("plugins", "list", "--json").returncode == 0  # saves the validated settings
+    command = [sys.executable, "-X", "importtime", str(SYMPHONY), "plugins", "list", "--json"]
+    listed = subprocess.run(command, env=runner.env(), cwd=runner.home, capture_output=True, text=True, check=False)
+    assert listed.returncode == 0, listed.stderr[-2000:]
+    modules = {line.rpartition("|")[2].strip() for line in listed.stderr.splitlines() if line.startswith("import time")}
+    assert "symphony.host._host" in modules  # the host was loaded...
+    assert sorted(m for m in modules if m.partition(".")[0] in HEAVY) == []  # ...and nothing heavy with it
