@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -23,7 +24,7 @@ async def test_a_body_over_the_limit_is_a_413_problem(service: Service) -> None:
 
 
 async def test_a_streamed_body_over_the_limit_is_refused_without_a_content_length(service: Service) -> None:
-    async def chunks():  # type: ignore[no-untyped-def]
+    async def chunks() -> AsyncIterator[bytes]:
         for _ in range(10):
             yield b"x" * 200
 

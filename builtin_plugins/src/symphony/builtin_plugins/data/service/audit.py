@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from .auth import Identity
-from .models import AuditEntry
+from .models import AUDIT_LOG, now
 
 
 def record(
@@ -21,8 +22,9 @@ def record(
     after: dict[str, Any] | None = None,
 ) -> None:
     """Add the audit row of a write to ``session`` (committed, or rolled back, with the write)."""
-    session.add(
-        AuditEntry(
+    session.execute(
+        insert(AUDIT_LOG).values(
+            at=now(),
             actor=actor if isinstance(actor, str) else actor.id,
             action=action,
             resource=resource,

@@ -11,7 +11,7 @@ from typing import Any
 
 import anyio
 import msgspec
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.requests import Request
@@ -21,7 +21,8 @@ from symphony.hookspecs import DataError, DataRule
 
 from .auth import FailedChecks, Identity, bearer, identify
 from .db import Database
-from .models import IdempotencyKey, now
+from .models import IDEMPOTENCY_KEYS as _KEYS
+from .models import now
 from .problems import Problem, conflict, invalid, too_large
 from .rules import Rules
 from .settings import ServiceSettings
@@ -134,10 +135,8 @@ class Service:
             identity = identify(session, token, now())
             claim = None
             if key is not None:
-                claim = IdempotencyKey(
-                    actor=identity.id, key=key, route=route, request_digest=request_digest, status=0, body=b""
-                )
-                if (stored := _claim(session, claim)) is not None:
+                claim = Claim(identity.id, key, route, request_digest)
+                if (stored := claim.take(session)) is not None:
                     return _replay(stored, shown_once)
             call = Call(identity, session, params, query, body, self.rules, self.settings)
             try:
@@ -148,8 +147,7 @@ class Service:
             if not write:
                 return status, content
             if claim is not None:
-                claim.status = status
-                claim.body = _without(payload, shown_once) or b""
+                claim.keep(session, status, _without(payload, shown_once) or b"")
             try:
                 session.commit()
             except IntegrityError:
@@ -157,35 +155,50 @@ class Service:
             return status, content
 
 
-def _claim(session: Session, claim: IdempotencyKey) -> tuple[int, bytes | None] | None:
-    """Take ``claim``'s key for this write, or return the response stored under it by an earlier one.
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """An Idempotency-Key as one caller used it for one request (its route and the digest of its body)."""
 
-    The key's row is written first, so a concurrent request with the same key waits on it (PostgreSQL) or
-    on the write lock (SQLite) and then replays the first one's response instead of writing again.
-    """
-    if (stored := _stored(session, claim)) is not None:
-        return stored
-    session.add(claim)
-    try:
-        session.flush()
-    except IntegrityError:
-        session.rollback()
-        if (stored := _stored(session, claim)) is not None:
+    actor: str
+    key: str
+    route: str
+    request_digest: bytes
+
+    def take(self, session: Session) -> tuple[int, bytes | None] | None:
+        """Claim the key for this write, or return the response stored under it by an earlier one.
+
+        The key's row is written first, so a concurrent request with the same key waits on it (PostgreSQL)
+        or on the write lock (SQLite) and then replays the first one's response instead of writing again.
+        """
+        if (stored := self._stored(session)) is not None:
             return stored
-        raise
-    return None
-
-
-def _stored(session: Session, claim: IdempotencyKey) -> tuple[int, bytes | None] | None:
-    """The response stored under the claim's key for its caller; 422 when the key was used for another request."""
-    row = session.execute(
-        select(IdempotencyKey).where(IdempotencyKey.actor == claim.actor, IdempotencyKey.key == claim.key)
-    ).scalar_one_or_none()
-    if row is None:
+        row = {"actor": self.actor, "key": self.key, "route": self.route, "request_digest": self.request_digest}
+        try:
+            session.execute(insert(_KEYS).values(**row, status=0, body=b""))
+        except IntegrityError:
+            session.rollback()
+            if (stored := self._stored(session)) is not None:
+                return stored
+            raise
         return None
-    if row.route != claim.route or row.request_digest != claim.request_digest:
-        raise invalid("This Idempotency-Key was used for a different request; use a new key for a new request.")
-    return row.status, row.body or None
+
+    def keep(self, session: Session, status: int, body: bytes) -> None:
+        """Store the response for replay, in the write's transaction."""
+        session.execute(update(_KEYS).where(*self._where()).values(status=status, body=body))
+
+    def _where(self) -> tuple[Any, ...]:
+        return (_KEYS.c.actor == self.actor, _KEYS.c.key == self.key)
+
+    def _stored(self, session: Session) -> tuple[int, bytes | None] | None:
+        """The response stored under the key; 422 when the key was used for another request."""
+        row = session.execute(
+            select(_KEYS.c.route, _KEYS.c.request_digest, _KEYS.c.status, _KEYS.c.body).where(*self._where())
+        ).one_or_none()
+        if row is None:
+            return None
+        if row.route != self.route or row.request_digest != self.request_digest:
+            raise invalid("This Idempotency-Key was used for a different request; use a new key for a new request.")
+        return row.status, row.body or None
 
 
 def _without(payload: Any, shown_once: str | None) -> bytes | None:

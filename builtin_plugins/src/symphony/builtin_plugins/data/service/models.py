@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Table, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import DateTime, TypeDecorator
 
@@ -117,3 +117,10 @@ class IdempotencyKey(Base):
     status: Mapped[int] = mapped_column(Integer)
     body: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(default=now)
+
+
+# The tables the hot paths write with Core statements: rows nobody reads back in the request need no unit of work.
+AUDIT_LOG = cast(Table, AuditEntry.__table__)
+IDEMPOTENCY_KEYS = cast(Table, IdempotencyKey.__table__)
+WORKFLOWS = cast(Table, Workflow.__table__)
+WORKFLOW_VERSIONS = cast(Table, WorkflowVersion.__table__)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from symphony.hookspecs import new_id
 
 from .. import audit, schemas
 from ..call import Call
-from ..models import User, Workflow, WorkflowShare, WorkflowVersion, now
+from ..models import WORKFLOW_VERSIONS, WORKFLOWS, User, Workflow, WorkflowShare, WorkflowVersion, now
 from ..problems import conflict, forbidden, invalid, not_found
 
 #: Roles that read every workflow: admins, and services (the conductor and runs execute anyone's).
@@ -55,20 +55,26 @@ def create(call: Call) -> tuple[int, Any]:
             raise forbidden("Only an admin may create a workflow for another owner; omit owner.")
         if call.session.get(User, owner) is None:
             raise not_found(f"No user {owner!r} to own the workflow; create the user first.")
-    row = Workflow(id=new_id(), owner_id=owner, name=body.name, spec=body.spec, version=1)
     record = {"name": body.name, "spec": body.spec, "owner": owner, "version": 1}
     call.rules.check("workflow", "create", record, None)
-    call.session.add(row)
+    workflow_id, at = new_id(), now()
+    row = {"id": workflow_id, "owner_id": owner, "name": body.name, "spec": body.spec, "version": 1}
     try:
-        call.session.flush()
+        call.session.execute(insert(WORKFLOWS).values(**row, created_at=at, updated_at=at))
     except IntegrityError:
         raise invalid(f"A workflow named {body.name!r} already exists for this owner; choose another name.") from None
-    call.session.add(
-        WorkflowVersion(workflow_id=row.id, version=1, name=row.name, spec=row.spec, author_id=call.identity.id)
-    )
-    after = schemas.workflow(row)
-    audit.record(call.session, call.identity, "create", "workflow", row.id, after=after)
+    _add_version(call, workflow_id, 1, body.name, body.spec)
+    after = {"id": workflow_id, **record}
+    audit.record(call.session, call.identity, "create", "workflow", workflow_id, after=after)
     return 201, after
+
+
+def _add_version(call: Call, workflow_id: str, version: int, name: str, spec: dict[str, Any]) -> None:
+    call.session.execute(
+        insert(WORKFLOW_VERSIONS).values(
+            workflow_id=workflow_id, version=version, name=name, spec=spec, author_id=call.identity.id, created_at=now()
+        )
+    )
 
 
 def listing(call: Call) -> tuple[int, Any]:
@@ -104,19 +110,16 @@ def change(call: Call) -> tuple[int, Any]:
     call.rules.check("workflow", "update", record, before)
     try:
         done = call.session.execute(
-            update(Workflow)
-            .where(Workflow.id == row.id, Workflow.version == body.expected_version)
-            .values(name=name, spec=body.spec, version=Workflow.version + 1, updated_at=now())
-            .execution_options(synchronize_session=False)
+            update(WORKFLOWS)
+            .where(WORKFLOWS.c.id == row.id, WORKFLOWS.c.version == body.expected_version)
+            .values(name=name, spec=body.spec, version=WORKFLOWS.c.version + 1, updated_at=now())
         )
     except IntegrityError:
         raise invalid(f"A workflow named {name!r} already exists for this owner; choose another name.") from None
     if done.rowcount != 1:  # type: ignore[attr-defined]
         raise conflict(stale.format("a newer one"))
     version = body.expected_version + 1
-    call.session.add(
-        WorkflowVersion(workflow_id=row.id, version=version, name=name, spec=body.spec, author_id=call.identity.id)
-    )
+    _add_version(call, row.id, version, name, body.spec)
     after = {"id": row.id, "name": name, "spec": body.spec, "owner": row.owner_id, "version": version}
     audit.record(call.session, call.identity, "update", "workflow", row.id, before=before, after=after)
     return 200, after
