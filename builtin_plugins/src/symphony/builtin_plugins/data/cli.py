@@ -27,6 +27,7 @@ from .credentials import Login, forget, login_file, read_login, store
 
 if TYPE_CHECKING:
     from .client import DataClient
+    from .embedded import EmbeddedService
 
 __all__ = ["data_commands", "login_command", "logout_command"]
 
@@ -107,7 +108,8 @@ class Target:
         self.url = url
         self.database = database
 
-    def client(self) -> DataClient:
+    def client(self) -> tuple[DataClient, EmbeddedService | None]:
+        """The client, and the embedded service behind it when there is one (closed after the client)."""
         from .client import DataClient
 
         pre = _pre_validation(self.context)
@@ -117,18 +119,18 @@ class Target:
         if self.url:
             url = self.url.rstrip("/")
             if login is not None and login.url == url:
-                return DataClient.remote(url, login.token, pre_validation=pre, verify=_verify(login.ca_cert))
+                return DataClient.remote(url, login.token, pre_validation=pre, verify=_verify(login.ca_cert)), None
             token = os.environ.get(TOKEN_ENV, "").strip()
             if not token:
                 raise ConfigurationError(f"No token for {url}: run `symphony login {url}` or set {TOKEN_ENV}.")
-            return DataClient.remote(url, token, pre_validation=pre)
+            return DataClient.remote(url, token, pre_validation=pre), None
         if login is not None:
-            return DataClient.remote(login.url, login.token, pre_validation=pre, verify=_verify(login.ca_cert))
+            return DataClient.remote(login.url, login.token, pre_validation=pre, verify=_verify(login.ca_cert)), None
         from .plugin import open_client
 
         return open_client(self.context)
 
-    def _embedded(self, database: str, pre: PreValidationPort | None) -> DataClient:
+    def _embedded(self, database: str, pre: PreValidationPort | None) -> tuple[DataClient, EmbeddedService]:
         """``database`` served in this process, as the local admin (its token kept apart, per database)."""
         from sqlalchemy.exc import SQLAlchemyError
 
@@ -140,17 +142,19 @@ class Target:
             service = open_embedded(directory, database, _rules(self.context))
         except SQLAlchemyError as error:
             raise _database_error(database, error) from None
-        return DataClient.in_process(service.app, service.token, pre_validation=pre)
+        return DataClient.in_process(service.app, service.token, pre_validation=pre), service
 
     def run(self, use: Callable[[DataClient], Awaitable[T]]) -> T:
-        """Open the client, make the calls, close it (and with it the embedded service's database)."""
+        """Open the client, make the calls, close it (and the embedded service's database)."""
 
         async def main() -> T:
-            client = self.client()
+            client, service = self.client()
             try:
                 return await use(client)
             finally:
                 await client.aclose()
+                if service is not None:
+                    service.close()
 
         return asyncio.run(main())
 
