@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session
 from .auth import Identity
 from .models import AUDIT_LOG, now
 
+_INSERT = insert(AUDIT_LOG)
+
 
 def record(
     session: Session,
@@ -23,13 +25,14 @@ def record(
 ) -> None:
     """Add the audit row of a write to ``session`` (committed, or rolled back, with the write)."""
     session.execute(
-        insert(AUDIT_LOG).values(
-            at=now(),
-            actor=actor if isinstance(actor, str) else actor.id,
-            action=action,
-            resource=resource,
-            resource_id=resource_id,
-            before=before,
-            after=after,
-        )
+        _INSERT,
+        {
+            "at": now(),
+            "actor": actor if isinstance(actor, str) else actor.id,
+            "action": action,
+            "resource": resource,
+            "resource_id": resource_id,
+            "before": before,
+            "after": after,
+        },
     )

@@ -11,7 +11,7 @@ from typing import Any
 
 import anyio
 import msgspec
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.requests import Request
@@ -155,6 +155,13 @@ class Service:
             return status, content
 
 
+# Built once: a statement's cache key is then computed once, not on every request.
+_THIS_KEY = (_KEYS.c.actor == bindparam("the_actor"), _KEYS.c.key == bindparam("the_key"))
+_CLAIM = insert(_KEYS)
+_KEEP = update(_KEYS).where(*_THIS_KEY)
+_STORED = select(_KEYS.c.route, _KEYS.c.request_digest, _KEYS.c.status, _KEYS.c.body).where(*_THIS_KEY)
+
+
 @dataclass(frozen=True, slots=True)
 class Claim:
     """An Idempotency-Key as one caller used it for one request (its route and the digest of its body)."""
@@ -174,7 +181,7 @@ class Claim:
             return stored
         row = {"actor": self.actor, "key": self.key, "route": self.route, "request_digest": self.request_digest}
         try:
-            session.execute(insert(_KEYS).values(**row, status=0, body=b""))
+            session.execute(_CLAIM, {**row, "status": 0, "body": b""})
         except IntegrityError:
             session.rollback()
             if (stored := self._stored(session)) is not None:
@@ -184,16 +191,11 @@ class Claim:
 
     def keep(self, session: Session, status: int, body: bytes) -> None:
         """Store the response for replay, in the write's transaction."""
-        session.execute(update(_KEYS).where(*self._where()).values(status=status, body=body))
-
-    def _where(self) -> tuple[Any, ...]:
-        return (_KEYS.c.actor == self.actor, _KEYS.c.key == self.key)
+        session.execute(_KEEP, {"the_actor": self.actor, "the_key": self.key, "status": status, "body": body})
 
     def _stored(self, session: Session) -> tuple[int, bytes | None] | None:
         """The response stored under the key; 422 when the key was used for another request."""
-        row = session.execute(
-            select(_KEYS.c.route, _KEYS.c.request_digest, _KEYS.c.status, _KEYS.c.body).where(*self._where())
-        ).one_or_none()
+        row = session.execute(_STORED, {"the_actor": self.actor, "the_key": self.key}).one_or_none()
         if row is None:
             return None
         if row.route != self.route or row.request_digest != self.request_digest:

@@ -14,6 +14,9 @@ from ..call import Call
 from ..models import WORKFLOW_VERSIONS, WORKFLOWS, User, Workflow, WorkflowShare, WorkflowVersion, now
 from ..problems import conflict, forbidden, invalid, not_found
 
+_INSERT = insert(WORKFLOWS)
+_INSERT_VERSION = insert(WORKFLOW_VERSIONS)
+
 #: Roles that read every workflow: admins, and services (the conductor and runs execute anyone's).
 _READ_ALL = ("admin", "service")
 
@@ -60,7 +63,7 @@ def create(call: Call) -> tuple[int, Any]:
     workflow_id, at = new_id(), now()
     row = {"id": workflow_id, "owner_id": owner, "name": body.name, "spec": body.spec, "version": 1}
     try:
-        call.session.execute(insert(WORKFLOWS).values(**row, created_at=at, updated_at=at))
+        call.session.execute(_INSERT, {**row, "created_at": at, "updated_at": at})
     except IntegrityError:
         raise invalid(f"A workflow named {body.name!r} already exists for this owner; choose another name.") from None
     _add_version(call, workflow_id, 1, body.name, body.spec)
@@ -71,9 +74,15 @@ def create(call: Call) -> tuple[int, Any]:
 
 def _add_version(call: Call, workflow_id: str, version: int, name: str, spec: dict[str, Any]) -> None:
     call.session.execute(
-        insert(WORKFLOW_VERSIONS).values(
-            workflow_id=workflow_id, version=version, name=name, spec=spec, author_id=call.identity.id, created_at=now()
-        )
+        _INSERT_VERSION,
+        {
+            "workflow_id": workflow_id,
+            "version": version,
+            "name": name,
+            "spec": spec,
+            "author_id": call.identity.id,
+            "created_at": now(),
+        },
     )
 
 
