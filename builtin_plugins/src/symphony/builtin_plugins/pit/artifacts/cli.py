@@ -19,7 +19,7 @@ from typing import IO, Any
 import click
 import msgspec
 
-from symphony.hookspecs import ArtifactId, NotFoundError, PortUnavailableError, ValidationError
+from symphony.hookspecs import ArtifactId, DataError, NotFoundError, PortUnavailableError, ValidationError
 from symphony.hookspecs.ports import ArtifactStorePort, PoolManagerPort
 
 from ..dag.history import echo_json
@@ -118,9 +118,12 @@ def _get(store: ArtifactStore, artifact_id: ArtifactId, out: Path | None) -> int
     with _progress(size, "get") as advance:
 
         def parts() -> Iterator[bytes]:
-            for part in store.iter_sync(artifact_id):
-                advance(len(part))
-                yield part
+            try:
+                for part in store.iter_sync(artifact_id):
+                    advance(len(part))
+                    yield part
+            except OSError as error:  # reading the store, not writing OUT (that is the caller's error below)
+                raise DataError(f"Cannot read {artifact_id} from the artifact store: {error}.") from None
 
         if out is None:
             for part in parts():
