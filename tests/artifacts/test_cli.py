@@ -133,6 +133,20 @@ def test_get_of_an_unknown_id_leaves_the_output_file_untouched(cli: Symphony, tm
     assert out.read_bytes() == b"precious"
 
 
+def test_get_from_an_unreadable_pack_blames_the_store_not_the_output_file(cli: Symphony, tmp_path: Path) -> None:
+    artifact_id = _put(cli, tmp_path, os.urandom(200_000))
+    (pack,) = (cli.data_dir / "artifacts" / "packs").rglob("*.pack")
+    pack.unlink()
+    pack.mkdir()  # opening it for reading fails with an OSError (IsADirectoryError)
+    out = tmp_path / "keep.bin"
+    out.write_bytes(b"precious")
+    result = cli.run("artifacts", "get", artifact_id, "-o", str(out))
+    assert result.returncode == 1
+    assert "Cannot read" in result.stderr and "Cannot write" not in result.stderr
+    assert "Traceback" not in result.stderr
+    assert out.read_bytes() == b"precious"
+
+
 def test_put_of_a_directory_exits_2_naming_it(cli: Symphony, tmp_path: Path) -> None:
     result = cli.run("artifacts", "put", str(tmp_path))
     assert result.returncode == 2
