@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+import trustme
 
 from tests.conftest import SYMPHONY, parse_json
 
@@ -235,3 +236,20 @@ def test_url_with_a_token_in_the_environment_reaches_that_service(
 
 def test_url_without_any_token_says_how_to_get_one(home: Symphony) -> None:
     _fails(home.run("data", "users", "list", "--url", "http://127.0.0.1:9"), "symphony login http://127.0.0.1:9")
+
+
+def test_login_over_tls_trusts_only_the_ca_it_is_given_and_keeps_using_it(
+    serve: Serve, home: Symphony, symphony: Callable[..., Symphony], tmp_path: Path
+) -> None:
+    authority = trustme.CA()
+    issued = authority.issue_cert("127.0.0.1")
+    chain, key, ca = tmp_path / "chain.pem", tmp_path / "key.pem", tmp_path / "ca.pem"
+    issued.cert_chain_pems[0].write_to_path(str(chain))
+    issued.private_key_pem.write_to_path(str(key))
+    authority.cert_pem.write_to_path(str(ca))
+    operator = symphony(XDG_CONFIG_HOME=str(tmp_path / "operator"))
+    server = serve(operator, "--tls-cert", str(chain), "--tls-key", str(key))
+    token = _token(operator)
+    _fails(home.run("login", server.url, "--token", token), "CERTIFICATE_VERIFY_FAILED")
+    home.json("login", server.url, "--token", token, "--ca-cert", str(ca))
+    assert home.json("data", "users", "list")["items"] == operator.json("data", "users", "list")["items"]
