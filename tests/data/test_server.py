@@ -206,3 +206,22 @@ async def test_a_service_killed_mid_request_loses_no_committed_write_and_retries
     assert {name: stored[name] for name in succeeded} == succeeded  # every acknowledged write survived the kill
     assert {name: stored[name] for name in failed} == {name: record.id for name, record in retried.items()}
     assert sorted(stored) == sorted([*succeeded, *failed])  # and no retry made a second copy
+
+
+def test_the_server_logs_no_token_it_was_sent(serve: Serve, home: Symphony) -> None:
+    database = f"sqlite:///{home.home / 'logged.db'}"
+    token = _admin_token(home, database)
+    server = serve(home, "--database", database)
+    wrong = "sym_" + "x" * 43
+    for sent in (token, wrong):
+        headers = {"Authorization": f"Bearer {sent}"}
+        httpx.post(
+            f"{server.url}/v1/workflows", json={"name": "logged", "spec": SPEC}, headers=headers, timeout=DEADLINE
+        )
+        httpx.get(f"{server.url}/v1/users", params={"cursor": sent}, headers=headers, timeout=DEADLINE)
+    code, stderr = server.stop()
+    assert server.process.stdout is not None
+    output = server.process.stdout.read().decode() + stderr
+    assert code == 0, output
+    assert token not in output
+    assert wrong not in output
