@@ -1,0 +1,56 @@
+"""Failures inside the service: a crashing rule is a 500 problem that stores nothing and reaches the log;
+an unreachable database is a 503 health answer; the failed-check table stays bounded."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from symphony.builtin_plugins.data.service import ServiceSettings, create_app
+from symphony.builtin_plugins.data.service.auth import FailedChecks
+from symphony.builtin_plugins.data.service.problems import Problem
+from symphony.hookspecs import DataRule
+
+from .conftest import SPEC, Service
+
+
+def _crash(action: str, record: Mapping[str, Any], before: Mapping[str, Any] | None) -> None:
+    raise KeyError("a plugin's bug")
+
+
+async def test_a_crashing_rule_is_a_500_problem_that_stores_nothing_and_is_logged(
+    service: Service, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = create_app(
+        ServiceSettings(database=service.url), rules=[DataRule(name="buggy", resource="workflow", check=_crash)]
+    )
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://data") as client:
+        response = await client.post("/v1/workflows", json={"name": "w", "spec": SPEC}, headers=service.auth("admin"))
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["detail"] == "The data service failed; the error is in its log."
+    assert "Traceback" not in response.text
+    assert "a plugin's bug" in caplog.text
+    assert (await service.call("admin", "GET", "/v1/workflows")).json()["items"] == []
+
+
+async def test_health_is_503_when_the_database_cannot_be_opened(tmp_path: Path) -> None:
+    app = create_app(ServiceSettings(database=f"sqlite:///{tmp_path / 'missing' / 'service.db'}"))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://data") as client:
+        response = await client.get("/v1/health")
+    assert response.status_code == 503
+    assert response.json() == {"status": "failed", "database": "sqlite", "error": "OperationalError"}
+
+
+def test_failed_checks_remember_at_most_the_configured_number_of_clients() -> None:
+    failures = FailedChecks(limit=1, window=3600, max_clients=100)
+    for number in range(1000):
+        failures.failed(f"10.0.{number // 256}.{number % 256}")
+    failures.check("10.0.0.0")  # forgotten: the oldest went first
+    with pytest.raises(Problem) as limited:
+        failures.check("10.0.3.231")  # the newest is still limited
+    assert limited.value.status == 429
