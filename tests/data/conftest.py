@@ -75,7 +75,16 @@ def _start(base: Path) -> tuple[PostgresServer, EmbeddedServer]:
     if info.socket_dir is None or info.port is None:
         handle.cleanup()
         raise RuntimeError(f"embedded PostgreSQL started without a Unix socket: {info}")
-    return PostgresServer(socket_dir=info.socket_dir, port=info.port), handle
+    server = PostgresServer(socket_dir=info.socket_dir, port=info.port)
+    import psycopg
+
+    with psycopg.connect(server.conninfo(), autocommit=True) as maintenance:
+        # Test databases are thrown away: no commit waits for a disk flush (the other core may be busy with I/O).
+        maintenance.execute("ALTER SYSTEM SET fsync = off")
+        maintenance.execute("ALTER SYSTEM SET synchronous_commit = off")
+        maintenance.execute("ALTER SYSTEM SET full_page_writes = off")
+        maintenance.execute("SELECT pg_reload_conf()")
+    return server, handle
 
 
 @pytest.fixture(scope="session")

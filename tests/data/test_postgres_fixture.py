@@ -51,3 +51,15 @@ def test_a_fresh_database_is_dropped_on_exit_even_with_a_connection_still_open(
     with psycopg.connect(postgres_server.conninfo()) as connection:
         found = connection.execute("SELECT count(*) FROM pg_database WHERE datname = %s", (name,)).fetchone()
     assert found == (0,)
+
+
+def test_the_test_server_does_not_flush_to_disk_on_commit(postgres_url: str) -> None:
+    engine = sa.create_engine(postgres_url)
+    try:
+        with engine.connect() as connection:
+            settings = [
+                connection.execute(sa.text(f"SHOW {name}")).scalar_one() for name in ("fsync", "synchronous_commit")
+            ]
+    finally:
+        engine.dispose()
+    assert settings == ["off", "off"]
