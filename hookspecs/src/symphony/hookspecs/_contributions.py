@@ -127,8 +127,9 @@ class CodecSpec(_Contribution, frozen=True, kw_only=True):
 class PreValidatorSpec(_Contribution, frozen=True, kw_only=True):
     """A fast technical check (seed M1.6) run before a request is attempted.
 
-    ``target`` is the request kind it checks (``workflow``, ``user``,
-    ``extension_manifest``); ``check`` raises PreValidationError or returns None.
+    ``target`` is the request kind it checks (``workflow``: a CreateWorkflowRequest,
+    ``workflow_update``: an UpdateWorkflowRequest, ``user``, ``extension_manifest``);
+    ``check`` raises PreValidationError or returns None.
     """
 
     target: str

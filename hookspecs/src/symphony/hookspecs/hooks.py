@@ -755,8 +755,8 @@ def symphony_pre_validators(context: HostContext) -> list[PreValidatorSpec]:
 
     Returns:
         ``PreValidatorSpec(name, target, check, description)``s: ``target`` is
-        ``workflow``, ``user`` or ``extension_manifest``; ``check(request)``
-        returns None or raises PreValidationError.
+        ``workflow``, ``workflow_update``, ``user`` or ``extension_manifest``;
+        ``check(request)`` returns None or raises PreValidationError.
 
     Raises:
         Exception: takes only the raising plugin out.

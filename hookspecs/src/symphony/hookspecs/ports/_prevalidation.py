@@ -40,7 +40,7 @@ class PreValidationPort(Protocol):
         ...
 
     def validate_workflow_update(self, request: UpdateWorkflowRequest) -> None:
-        """Check a request to store a new version of a workflow (the checks of a new one); raises PreValidationError."""
+        """Check a new version of a workflow (the ``workflow_update`` checks); raises PreValidationError."""
         ...
 
     def validate_user_request(self, request: CreateUserRequest) -> None:

@@ -71,7 +71,7 @@ class PreValidation:
     def validate_workflow_update(self, request: UpdateWorkflowRequest) -> None:
         blank = request.name is not None and not request.name.strip()
         problems = ["name: expected a non-empty workflow name, found ''."] if blank else []
-        self._raise(f"Workflow update {request.id!r}", problems + self._contributed("workflow", request))
+        self._raise(f"Workflow update {request.id!r}", problems + self._contributed("workflow_update", request))
 
     def validate_user_request(self, request: CreateUserRequest) -> None:
         problems = [] if "@" in request.email else [f"email: expected an address with '@', found {request.email!r}."]
