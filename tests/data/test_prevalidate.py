@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from symphony.hookspecs import PreValidationError, WorkflowId
+from symphony.hookspecs import PreValidationError, PreValidatorSpec, WorkflowId, hookimpl
 from symphony.hookspecs.ports import (
     CreateUserRequest,
     CreateWorkflowRequest,
@@ -62,14 +62,14 @@ def test_a_document_over_the_size_bound_is_refused_with_its_size(port: PreValida
     ]
 
 
-def test_an_update_gets_the_workflow_checks_and_its_version_checked(port: PreValidationPort) -> None:
+def test_an_update_gets_the_document_checks_and_its_version_checked(port: PreValidationPort) -> None:
     request = UpdateWorkflowRequest(id=WorkflowId("w1"), spec={"x": object()}, expected_version=0, name=" ")
     assert _problems(port.validate_workflow_update, request) == [
         "Workflow update 'w1' has 3 problem(s):",
         "  name: expected a non-empty workflow name, found ''.",
-        "  workflow-spec (data): the document must be plain JSON data (mappings, lists, text, numbers):"
+        "  update-spec (data): the document must be plain JSON data (mappings, lists, text, numbers):"
         " Encoding objects of type object is unsupported.",
-        "  workflow-version (data): expected_version counts from 1, found 0; read the workflow first.",
+        "  update-version (data): expected_version counts from 1, found 0; read the workflow first.",
     ]
 
 
@@ -105,3 +105,22 @@ def test_an_email_over_the_length_limit_is_refused(port: PreValidationPort) -> N
     assert _problems(port.validate_user_request, CreateUserRequest(name="ada", email=email))[1:] == [
         "  user-email (data): expected at most 254 characters, found 262."
     ]
+
+
+class _OwnerRequired:
+    """A plugin's check written for new workflows: it reads ``owner``, which an update does not have."""
+
+    @hookimpl
+    def symphony_pre_validators(self, context: Any) -> list[PreValidatorSpec]:
+        def check(request: Any) -> None:
+            if request.owner is None:
+                raise PreValidationError("an owner is required here.")
+
+        return [PreValidatorSpec(name="owner-required", target="workflow", check=check)]
+
+
+def test_an_update_runs_only_workflow_update_checks() -> None:
+    port: PreValidationPort = Host(plugins=[_OwnerRequired()]).load().port("pre_validation")
+    with pytest.raises(PreValidationError, match=r"owner-required \(.*\): an owner is required here"):
+        port.validate_workflow_request(CreateWorkflowRequest(name="triage", spec={}))
+    port.validate_workflow_update(UpdateWorkflowRequest(id=WorkflowId("w1"), spec={}, expected_version=1))

@@ -63,14 +63,14 @@ def _workflow_spec(request: Any) -> None:
 
 
 def _workflow_owner(request: Any) -> None:
-    owner = getattr(request, "owner", None)
+    owner = request.owner
     if owner is not None and not owner.strip():
         raise PreValidationError("expected a user id or no owner, found ''.")
 
 
 def _workflow_version(request: Any) -> None:
-    version = getattr(request, "expected_version", None)
-    if version is not None and version < 1:
+    version = request.expected_version
+    if version < 1:
         raise PreValidationError(f"expected_version counts from 1, found {version}; read the workflow first.")
 
 
@@ -92,7 +92,7 @@ def _user_role(request: Any) -> None:
 
 
 def pre_validators() -> list[PreValidatorSpec]:
-    """The data layer's checks, one per field, for targets ``workflow`` (create and update) and ``user``."""
+    """The data layer's checks, one per field, for targets ``workflow``, ``workflow_update`` and ``user``."""
 
     def spec(name: str, target: str, check: Any, description: str) -> PreValidatorSpec:
         return PreValidatorSpec(name=name, target=target, check=check, description=description)
@@ -101,7 +101,9 @@ def pre_validators() -> list[PreValidatorSpec]:
         spec("workflow-name", "workflow", _workflow_name, f"At most {MAX_NAME} characters, no control characters."),
         spec("workflow-spec", "workflow", _workflow_spec, f"Plain JSON data, at most {MAX_SPEC_BYTES:,} bytes."),
         spec("workflow-owner", "workflow", _workflow_owner, "A user id when given."),
-        spec("workflow-version", "workflow", _workflow_version, "An expected version counts from 1."),
+        spec("update-name", "workflow_update", _workflow_name, f"At most {MAX_NAME} characters when given."),
+        spec("update-spec", "workflow_update", _workflow_spec, f"Plain JSON data, at most {MAX_SPEC_BYTES:,} bytes."),
+        spec("update-version", "workflow_update", _workflow_version, "The expected version counts from 1."),
         spec("user-name", "user", _user_name, f"Present, at most {MAX_NAME} characters, no control characters."),
         spec("user-email", "user", _user_email, f"name@domain.tld, at most {MAX_EMAIL} characters."),
         spec("user-role", "user", _user_role, f"One of {', '.join(ROLES)}."),
