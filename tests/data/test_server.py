@@ -225,3 +225,13 @@ def test_the_server_logs_no_token_it_was_sent(serve: Serve, home: Symphony) -> N
     assert code == 0, output
     assert token not in output
     assert wrong not in output
+
+
+def test_a_certificate_that_is_not_pem_is_one_clear_error(home: Symphony, tmp_path: Path) -> None:
+    certificate, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    certificate.write_text("not a certificate")
+    key.write_text("not a key")
+    result = home.run("data", "serve", "--tls-cert", str(certificate), "--tls-key", str(key))
+    assert result.returncode == 1
+    assert "Cannot use --tls-cert/--tls-key" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -26,7 +26,7 @@ from symphony.hookspecs import ConfigurationError
 __all__ = ["GRACE", "is_loopback", "serve"]
 
 #: Seconds requests in flight get to finish after SIGTERM/SIGINT before their connections are closed.
-GRACE = 10.0
+GRACE = 10
 #: Connections served at once; beyond it uvicorn answers 503 instead of queueing without bound.
 MAX_CONNECTIONS = 1024
 
@@ -120,7 +120,7 @@ def serve(
         access_log=False,  # the log never sees request lines; tokens are in headers, which it never sees either
         server_header=False,
         limit_concurrency=MAX_CONNECTIONS,
-        timeout_graceful_shutdown=int(GRACE),
+        timeout_graceful_shutdown=GRACE,
     )
     try:
         config.load()  # reads the certificate and key now, so a bad one is an error here, not a traceback later
