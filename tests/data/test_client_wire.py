@@ -33,7 +33,7 @@ ANSWERS: dict[str, tuple[int, str, Any]] = {
     "listed": (
         422,
         "application/problem+json",
-        {"category": "data.validation", "detail": "Bad.", "errors": ["a", "b"]},
+        {"category": "data.validation", "detail": "Bad.", "errors": ["a", {"pointer": "/name"}]},
     ),
     "forbidden": (403, "application/problem+json", {"category": "data.authorization", "detail": "No."}),
     "gone": (404, "application/problem+json", {"category": "data.not_found", "detail": "Gone."}),
@@ -75,7 +75,7 @@ async def test_members_a_newer_service_added_are_ignored(client: DataClient) -> 
     ("workflow_id", "kind", "message"),
     [
         ("refused", ValidationError, "Not found, oddly."),
-        ("listed", ValidationError, "Bad.\n  a\n  b"),
+        ("listed", ValidationError, 'Bad.\n  a\n  {"pointer":"/name"}'),
         ("forbidden", AuthorizationError, "No."),
         ("limited", DataError, "Wait 3 s."),
         ("prevalidated", PreValidationError, "Too long."),

@@ -39,6 +39,8 @@ R = TypeVar("R", bound=msgspec.Struct)
 
 #: Writes that failed on the network and whose keys are kept for a retry; the oldest is forgotten first.
 _MAX_PENDING = 1024
+#: Problems listed in one exception's message at most, so a hostile answer cannot make it unbounded.
+_MAX_ERRORS = 50
 _IN_PROCESS_URL = "http://data.invalid"
 _decode = msgspec.json.Decoder().decode
 _encode = msgspec.json.Encoder().encode
@@ -80,7 +82,12 @@ def _problem(response: httpx.Response) -> DataError:
             body = None
         if isinstance(body, dict):
             category, detail = body.get("category"), body.get("detail")
-            errors = [str(e) for e in body.get("errors") or () if isinstance(e, str | int | float)]
+            listed = body.get("errors")
+            errors = (
+                [e if isinstance(e, str) else _encode(e).decode() for e in listed[:_MAX_ERRORS] if e is not None]
+                if isinstance(listed, list)
+                else []
+            )
     if not isinstance(category, str):
         category = {401: "data.authorization", 403: "data.authorization", 404: "data.not_found"}.get(
             response.status_code, "data.network" if response.status_code in (502, 503, 504) else "data"
