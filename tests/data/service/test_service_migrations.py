@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
@@ -88,3 +91,22 @@ async def test_a_populated_database_at_a_released_revision_upgrades_with_its_dat
         updated = await client.put("/v1/workflows/w1", json={"spec": SPEC, "expected_version": 1}, headers=headers)
     assert (workflow["name"], workflow["owner"], workflow["spec"]) == ("old", "u1", SPEC)
     assert updated.json()["version"] == 2
+
+
+def test_threads_migrating_one_database_at_once_all_reach_the_head(database_url: str) -> None:
+    with ThreadPoolExecutor(4) as pool:
+        revisions = list(pool.map(lambda _: migrate(database_url), range(4)))
+    assert revisions == [HEAD] * 4
+
+
+@pytest.mark.slow
+def test_service_processes_migrating_one_database_at_once_all_reach_the_head(database_url: str) -> None:
+    code = "import sys; from symphony.builtin_plugins.data.service import migrate; print(migrate(sys.argv[1]))"
+    migrators = [
+        subprocess.Popen([sys.executable, "-c", code, database_url], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(4)
+    ]
+    outcomes = [migrator.communicate(timeout=120) for migrator in migrators]
+    assert [
+        (migrator.returncode, out.decode().strip()) for migrator, (out, _) in zip(migrators, outcomes, strict=True)
+    ] == [(0, HEAD)] * 4, [err.decode()[-2000:] for _, err in outcomes]

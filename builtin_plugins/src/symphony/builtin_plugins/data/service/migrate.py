@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from alembic import command
@@ -13,6 +14,9 @@ from .db import open_engine
 
 SCRIPTS = Path(__file__).parent / "migrations"
 
+#: Alembic keeps its running context in module globals: one upgrade per process at a time.
+_ALEMBIC = threading.Lock()
+
 
 def alembic_config(url: str) -> Config:
     config = Config()
@@ -22,8 +26,13 @@ def alembic_config(url: str) -> Config:
 
 
 def migrate(url: str, revision: str = "head") -> str:
-    """Upgrade the database at ``url`` to ``revision`` (default: the newest); return the revision it is at."""
-    command.upgrade(alembic_config(url), revision)
+    """Upgrade the database at ``url`` to ``revision`` (default: the newest); return the revision it is at.
+
+    Safe to call from several threads (Alembic's context is process-global, so they take turns) and from
+    several processes at once (migrations/env.py takes a lock in the database).
+    """
+    with _ALEMBIC:
+        command.upgrade(alembic_config(url), revision)
     engine = open_engine(url)
     try:
         with engine.connect() as connection:
