@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+import trustme
 
 from symphony.builtin_plugins.data.client import DataClient
 from symphony.builtin_plugins.data.embedded import open_embedded
-from symphony.hookspecs import NetworkError, PreValidationError, WorkflowId
+from symphony.hookspecs import ConfigurationError, HookCallError, NetworkError, PreValidationError, WorkflowId
 from symphony.hookspecs.ports import CreateUserRequest, CreateWorkflowRequest, DataAccessPort
 from symphony.host import Host, Settings
 
@@ -65,3 +66,43 @@ async def test_a_stopped_remote_service_is_a_network_error(serve: Serve, home: S
             await port.get_workflow(WorkflowId("w"))
     finally:
         await host.stop()
+
+
+@pytest.mark.slow
+async def test_an_https_service_signed_by_a_private_ca_is_trusted_through_ca_cert(
+    serve: Serve, home: Symphony, tmp_path: Path
+) -> None:
+    authority = trustme.CA()
+    certificate = authority.issue_cert("127.0.0.1")
+    chain, key, ca = tmp_path / "chain.pem", tmp_path / "key.pem", tmp_path / "ca.pem"
+    certificate.private_key_pem.write_to_path(str(key))
+    certificate.cert_chain_pems[0].write_to_path(str(chain))
+    authority.cert_pem.write_to_path(str(ca))
+    token_file = home.data_dir / "data" / "token"
+    open_embedded(home.data_dir / "data").close()
+    server = serve(home, "--tls-cert", str(chain), "--tls-key", str(key))
+    assert server.url.startswith("https://127.0.0.1:")
+    for options, works in (({"ca_cert": str(ca)}, True), ({}, False)):
+        host = _host(tmp_path, url=server.url, token_file=str(token_file), **options)
+        await host.start()
+        try:
+            port: DataAccessPort = host.port("data_access")
+            if works:
+                assert (await port.me()).role == "admin"
+            else:
+                with pytest.raises(NetworkError, match="CERTIFICATE_VERIFY_FAILED"):
+                    await port.me()
+        finally:
+            await host.stop()
+
+
+def test_a_ca_cert_that_is_not_pem_is_refused_with_the_fix(tmp_path: Path) -> None:
+    (tmp_path / "ca.pem").write_text("not a certificate")
+    host = _host(tmp_path, url="https://data.example.org", token_file=str(tmp_path / "ca.pem"), ca_cert="ca.pem")
+    (tmp_path / "client").mkdir()
+    (tmp_path / "client" / "ca.pem").write_text("not a certificate")
+    with pytest.raises(HookCallError) as raised:
+        host.port("data_access")
+    assert isinstance(raised.value.__cause__, ConfigurationError)
+    assert "(components.data.options.ca_cert) as certificate authorities" in str(raised.value)
+    assert "give a PEM file of CA certificates" in str(raised.value)

@@ -25,6 +25,8 @@ class DataOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     token_file: str = ""
     #: Seconds a request to a remote service may take before it fails with a NetworkError.
     timeout: float = 30.0
+    #: A PEM file of the certificate authorities to trust for an ``https://`` url (a private CA); empty: the system's.
+    ca_cert: str = ""
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> DataOptions:

@@ -26,7 +26,9 @@ from symphony.hookspecs.ports import HostContext, PreValidationPort
 
 from .options import COMPONENT, DataOptions
 
-if TYPE_CHECKING:  # httpx and the service are imported when the port is first asked for, not with every host
+if TYPE_CHECKING:  # httpx, ssl and the service are imported when the port is first asked for, not with every host
+    import ssl
+
     from .client import DataClient
     from .embedded import EmbeddedService
 
@@ -52,10 +54,30 @@ def _pre_validation(context: HostContext) -> PreValidationPort | None:
     return port
 
 
+def _path(context: HostContext, value: str) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else context.data_dir / path
+
+
+def _verify(context: HostContext, options: DataOptions) -> ssl.SSLContext | bool:
+    """The system's certificate authorities, or only those of ``ca_cert``."""
+    if not options.ca_cert:
+        return True
+    import ssl
+
+    path = _path(context, options.ca_cert)
+    try:
+        return ssl.create_default_context(cafile=str(path))
+    except (OSError, ssl.SSLError) as error:
+        raise ConfigurationError(
+            f"Cannot use {path} (components.data.options.ca_cert) as certificate authorities: {error};"
+            " give a PEM file of CA certificates."
+        ) from None
+
+
 def _remote_token(context: HostContext, options: DataOptions) -> str:
     if options.token_file:
-        path = Path(options.token_file).expanduser()
-        path = path if path.is_absolute() else context.data_dir / path
+        path = _path(context, options.token_file)
         try:
             return path.read_text().strip()
         except OSError as error:
@@ -80,7 +102,11 @@ def open_client(context: HostContext) -> tuple[DataClient, EmbeddedService | Non
     pre_validation = _pre_validation(context)
     if options.url:
         token = _remote_token(context, options)
-        return DataClient.remote(options.url, token, pre_validation=pre_validation, timeout=options.timeout), None
+        verify = _verify(context, options)
+        client = DataClient.remote(
+            options.url, token, pre_validation=pre_validation, timeout=options.timeout, verify=verify
+        )
+        return client, None
     from .embedded import open_embedded
     from .service.rules import builtin_rules
 
