@@ -218,9 +218,8 @@ def _over_http(root: Path, count: int) -> list[Record]:
 
 
 def data_usecase(quick: bool) -> list[Record]:
-    count = 200 if quick else 2000
     with tempfile.TemporaryDirectory() as first, tempfile.TemporaryDirectory() as second:
-        return _in_process(Path(first), count) + _over_http(Path(second), count)
+        return _in_process(Path(first), 200 if quick else 2000) + _over_http(Path(second), 200 if quick else 500)
 
 
 def run(quick: bool) -> list[Record]:
