@@ -44,6 +44,7 @@ ANSWERS: dict[str, tuple[int, str, Any]] = {
     "proxy-denied": (403, "text/html", "<html>Forbidden</html>"),
     "teapot": (418, "text/plain", "short and stout"),
     "malformed": (200, "application/json", {"id": "malformed", "name": 7}),
+    "portal": (200, "text/html", "<html>Sign in to the Wi-Fi</html>"),
 }
 
 
@@ -100,3 +101,12 @@ async def test_a_record_of_the_wrong_shape_is_a_data_error_saying_so(client: Dat
     error = await _raised(client, "malformed")
     assert type(error) is DataError
     assert str(error) == "The data service's WorkflowRecord is malformed: Expected `str`, got `int` - at `$.name`."
+
+
+async def test_a_success_that_is_not_json_is_a_data_error_saying_so(client: DataClient) -> None:
+    error = await _raised(client, "portal")
+    assert type(error) is DataError
+    assert str(error) == (
+        "The data service answered 200 with a body that is not JSON (text/html; charset=utf-8); is the configured"
+        " url the data service?"
+    )

@@ -71,6 +71,18 @@ def _id(value: str) -> str:
     return quote(value, safe="")
 
 
+def _json(response: httpx.Response) -> Any:
+    """A successful answer's JSON body; a DataError when it is not JSON (a proxy's page, a truncated body)."""
+    try:
+        return _decode(response.content)
+    except msgspec.DecodeError:
+        kind = response.headers.get("content-type", "no content type")
+        raise DataError(
+            f"The data service answered {response.status_code} with a body that is not JSON ({kind}); is the"
+            " configured url the data service?"
+        ) from None
+
+
 def _problem(response: httpx.Response) -> DataError:
     """The exception a refusal stands for, chosen by the problem's ``category`` (or, failing that, its status)."""
     category = detail = None
@@ -159,7 +171,7 @@ class DataClient:
 
     async def _read(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         query = {k: v for k, v in (params or {}).items() if v is not None}
-        return _decode((await self._send("GET", path, params=query)).content)
+        return _json(await self._send("GET", path, params=query))
 
     async def _read_optional(self, path: str) -> Any:
         try:
@@ -182,7 +194,7 @@ class DataClient:
             while len(self._pending) > _MAX_PENDING:
                 self._pending.popitem(last=False)
             raise
-        return _decode(response.content) if response.content else None
+        return _json(response) if response.content else None
 
     # -- workflows -------------------------------------------------------------------------------
 
