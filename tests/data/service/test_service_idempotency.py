@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from .conftest import SPEC, Service
+from symphony.builtin_plugins.data.service import ServiceSettings
+
+from .conftest import SPEC, Service, make_client
 
 
 async def test_a_write_retried_with_its_key_replays_the_first_response(service: Service) -> None:
@@ -50,3 +52,14 @@ async def test_a_key_longer_than_128_characters_is_refused(service: Service) -> 
         "admin", "POST", "/v1/workflows", json={"name": "a", "spec": SPEC}, headers={"Idempotency-Key": "k" * 129}
     )
     assert response.status_code == 422
+
+
+async def test_an_expired_key_is_forgotten_so_it_may_name_a_new_write(service: Service) -> None:
+    settings = ServiceSettings(database=service.url, idempotency_ttl=0, idempotency_prune_every=1)
+    async with make_client(service.url, settings) as client:
+        headers = {**service.auth("admin"), "Idempotency-Key": "old"}
+        first = await client.post("/v1/workflows", json={"name": "a", "spec": SPEC}, headers=headers)
+        await client.post("/v1/workflows", json={"name": "b", "spec": SPEC}, headers=service.auth("admin"))
+        reused = await client.post("/v1/workflows", json={"name": "c", "spec": SPEC}, headers=headers)
+    assert (first.status_code, reused.status_code) == (201, 201)
+    assert reused.json()["id"] != first.json()["id"]

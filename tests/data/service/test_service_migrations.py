@@ -26,17 +26,20 @@ from .conftest import SPEC, make_client
 HEAD = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 TOKEN = "sym_populated-before-the-upgrade"
 
-#: Rows written with each released revision's own schema (raw SQL: the models follow the head).
-POPULATE = {
-    "0001": [
-        "insert into users (id, name, email, role, created_at) values ('u1', 'ann', 'ann@x.org', 'admin', :at)",
-        "insert into api_tokens (id, user_id, name, digest, created_at) values ('t1', 'u1', 'cli', :digest, :at)",
-        "insert into workflows (id, owner_id, name, spec, version, created_at, updated_at)"
-        " values ('w1', 'u1', 'old', :spec, 1, :at, :at)",
-        "insert into workflow_versions (workflow_id, version, name, spec, author_id, created_at)"
-        " values ('w1', 1, 'old', :spec, 'u1', :at)",
-    ]
-}
+#: Rows as revision 0001 stored them (raw SQL: the models follow the head).
+ROWS_0001 = [
+    "insert into users (id, name, email, role, created_at) values ('u1', 'ann', 'ann@x.org', 'admin', :at)",
+    "insert into api_tokens (id, user_id, name, digest, created_at) values ('t1', 'u1', 'cli', :digest, :at)",
+    "insert into workflows (id, owner_id, name, spec, version, created_at, updated_at)"
+    " values ('w1', 'u1', 'old', :spec, 1, :at, :at)",
+    "insert into workflow_versions (workflow_id, version, name, spec, author_id, created_at)"
+    " values ('w1', 1, 'old', :spec, 'u1', :at)",
+    "insert into idempotency_keys (actor, key, route, request_digest, status, body, created_at)"
+    " values ('u1', 'k1', 'POST /v1/workflows', :digest, 201, :spec, :at)",
+]
+
+#: Rows written with each released revision's own schema (0002 only added an index).
+POPULATE = {"0001": ROWS_0001, "0002": ROWS_0001}
 
 
 def test_every_released_revision_has_rows_to_upgrade_from() -> None:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import partial
 from typing import Any
 
 import anyio
 import msgspec
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.requests import Request
@@ -59,6 +61,7 @@ class Service:
         self.failures = FailedChecks(
             settings.max_failed_token_checks, settings.token_check_window, settings.max_tracked_clients
         )
+        self._writes = itertools.count(1)  # next() is atomic under the GIL: the worker threads share it
 
     def endpoint(self, handler: Handler, *, write: bool, shown_once: str | None = None) -> Callable[[Request], Any]:
         """The Starlette endpoint of ``handler``: every request authenticated, writes in one transaction.
@@ -132,7 +135,11 @@ class Service:
     ) -> tuple[int, bytes | None]:
         request_digest = hashlib.sha256(body).digest()
         with self.db.session(write=write) as session:
-            identity = identify(session, token, now())
+            at = now()
+            identity = identify(session, token, at)
+            if write and next(self._writes) % self.settings.idempotency_prune_every == 0:
+                cutoff = at - timedelta(seconds=self.settings.idempotency_ttl)
+                session.execute(_PRUNE, {"cutoff": cutoff})
             claim = None
             if key is not None:
                 claim = Claim(identity.id, key, route, request_digest)
@@ -158,6 +165,7 @@ class Service:
 # Built once: a statement's cache key is then computed once, not on every request.
 _THIS_KEY = (_KEYS.c.actor == bindparam("the_actor"), _KEYS.c.key == bindparam("the_key"))
 _CLAIM = insert(_KEYS)
+_PRUNE = delete(_KEYS).where(_KEYS.c.created_at < bindparam("cutoff"))
 _KEEP = update(_KEYS).where(*_THIS_KEY)
 _STORED = select(_KEYS.c.route, _KEYS.c.request_digest, _KEYS.c.status, _KEYS.c.body).where(*_THIS_KEY)
 

@@ -116,7 +116,7 @@ class IdempotencyKey(Base):
     request_digest: Mapped[bytes] = mapped_column(LargeBinary(32))
     status: Mapped[int] = mapped_column(Integer)
     body: Mapped[bytes] = mapped_column(LargeBinary)
-    created_at: Mapped[datetime] = mapped_column(default=now)
+    created_at: Mapped[datetime] = mapped_column(default=now, index=True)
 
 
 # The tables the hot paths write with Core statements: rows nobody reads back in the request need no unit of work.

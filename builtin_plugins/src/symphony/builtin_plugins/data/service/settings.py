@@ -22,3 +22,7 @@ class ServiceSettings(msgspec.Struct, frozen=True, kw_only=True):
     max_tracked_clients: int = 10_000
     #: Longest lifetime a token may be given, in seconds (a year).
     max_token_lifetime: float = 365 * 86_400.0
+    #: How long a write's Idempotency-Key is remembered (a retry after that writes again), in seconds.
+    idempotency_ttl: float = 86_400.0
+    #: Forget expired keys on one write in this many, inside that write's transaction (indexed, so cheap).
+    idempotency_prune_every: int = 1000
