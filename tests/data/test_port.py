@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import logging
 import re
+import sqlite3
 import stat
+import subprocess
+import sys
 import tomllib
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -128,3 +131,21 @@ async def test_no_token_reaches_the_logs(make_host: MakeHost, tmp_path: Path, ca
     token = (tmp_path / "data" / "data" / "token").read_text().strip()
     assert caplog.records, "nothing was logged, so the check proves nothing"
     assert all(secret not in caplog.text for secret in (token, new.token, "sym_wrong"))
+
+
+@pytest.mark.slow
+def test_processes_starting_at_once_agree_on_one_admin_and_token(tmp_path: Path) -> None:
+    code = (
+        "import sys; from pathlib import Path;"
+        " from symphony.builtin_plugins.data.embedded import open_embedded;"
+        " print(open_embedded(Path(sys.argv[1])).token)"
+    )
+    processes = [
+        subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "data")], stdout=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+    tokens = {process.communicate(timeout=120)[0].strip() for process in processes}
+    assert [process.returncode for process in processes] == [0, 0, 0, 0]
+    assert tokens == {(tmp_path / "data" / "token").read_text().strip()}
+    with sqlite3.connect(tmp_path / "data" / "service.db") as connection:
+        assert connection.execute("select count(*) from users").fetchone() == (1,)
