@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from .conftest import DEADLINE, PREFIX, PostgresServer, reap_orphans, fresh_database
+from .conftest import DEADLINE, PREFIX, PostgresServer, fresh_database, reap_orphans
 
 
 def _tables(url: str) -> list[str]:
