@@ -253,3 +253,19 @@ def test_login_over_tls_trusts_only_the_ca_it_is_given_and_keeps_using_it(
     _fails(home.run("login", server.url, "--token", token), "CERTIFICATE_VERIFY_FAILED")
     home.json("login", server.url, "--token", token, "--ca-cert", str(ca))
     assert home.json("data", "users", "list")["items"] == operator.json("data", "users", "list")["items"]
+
+
+@pytest.mark.parametrize(
+    ("database", "message"),
+    [
+        ("not-a-url-secretpw", "is not a database URL"),
+        ("postgresql://u:secretpw@h:notaport/db", "is not a database URL"),
+        ("mysql://u:secretpw@h/db", "runs on SQLite or PostgreSQL, not mysql"),
+    ],
+)
+def test_a_bad_database_url_is_one_clear_error_that_does_not_repeat_it(
+    home: Symphony, database: str, message: str
+) -> None:
+    result = home.run("data", "users", "list", "--database", database)
+    _fails(result, message)
+    assert "secretpw" not in result.stdout + result.stderr

@@ -60,7 +60,32 @@ def _default_database(context: HostContext) -> str:
     return configured or f"sqlite:///{context.data_dir / 'data' / DATABASE_FILE}"
 
 
+def _checked(url: str) -> str:
+    """``url`` if it names a database the service runs on; otherwise an error that does not repeat it (passwords)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        backend = make_url(url).get_backend_name()
+    except (ArgumentError, ValueError):
+        raise ConfigurationError(
+            f"The database ({DATABASE_ENV} or --database) is not a database URL; write sqlite:///PATH"
+            " or postgresql://USER@HOST/NAME."
+        ) from None
+    if backend not in {"sqlite", "postgresql"}:
+        raise ConfigurationError(
+            f"The data service runs on SQLite or PostgreSQL, not {backend}; write sqlite:///PATH"
+            " or postgresql://USER@HOST/NAME."
+        )
+    return url
+
+
 def _database_error(url: str, error: Exception) -> ConfigurationError:
+    if isinstance(error, ImportError):
+        return ConfigurationError(
+            f"{_redacted(url)} needs a driver that is not installed ({error.name}):"
+            " pip install 'symphony-builtins[postgres]'."
+        )
     reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
     return ConfigurationError(
         f"Cannot use the database {_redacted(url)}: {reason}. Check the URL (--database or {DATABASE_ENV})"
@@ -70,15 +95,16 @@ def _database_error(url: str, error: Exception) -> ConfigurationError:
 
 def _migrated(url: str) -> str:
     """Migrate ``url`` to the newest schema; a database that cannot be reached is one clear line."""
-    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+    from sqlalchemy.exc import SQLAlchemyError
 
     from .service.migrate import migrate
 
+    _checked(url)
     if url.startswith("sqlite:///"):  # a SQLite file's directory is ours to make, like the embedded service's
         Path(url.removeprefix("sqlite:///")).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     try:
         return migrate(url)
-    except (SQLAlchemyError, ArgumentError, ImportError) as error:
+    except (SQLAlchemyError, ImportError) as error:
         raise _database_error(url, error) from None
 
 
@@ -139,8 +165,8 @@ class Target:
 
         directory = self.context.data_dir / "data" / "databases" / hashlib.sha256(database.encode()).hexdigest()[:16]
         try:
-            service = open_embedded(directory, database, _rules(self.context))
-        except SQLAlchemyError as error:
+            service = open_embedded(directory, _checked(database), _rules(self.context))
+        except (SQLAlchemyError, ImportError) as error:
             raise _database_error(database, error) from None
         return DataClient.in_process(service.app, service.token, pre_validation=pre), service
 
