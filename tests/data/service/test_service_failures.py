@@ -54,3 +54,17 @@ def test_failed_checks_remember_at_most_the_configured_number_of_clients() -> No
     with pytest.raises(Problem) as limited:
         failures.check("10.0.3.231")  # the newest is still limited
     assert limited.value.status == 429
+
+
+async def test_an_unknown_route_is_a_not_found_problem(service: Service) -> None:
+    response = await service.call("admin", "GET", "/v2/workflows")
+    assert response.status_code == 404
+    assert response.json()["category"] == "data.not_found"
+    assert response.json()["detail"] == "No route /v2/workflows; the API is under /v1 (docs/data.md)."
+
+
+async def test_a_method_a_route_does_not_take_is_a_405_problem_naming_those_it_takes(service: Service) -> None:
+    response = await service.call("admin", "PATCH", "/v1/workflows")
+    assert response.status_code == 405
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["detail"] == "/v1/workflows does not take PATCH; it takes GET, HEAD, POST."

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
@@ -63,7 +63,9 @@ class Service:
         )
         self._writes = itertools.count(1)  # next() is atomic under the GIL: the worker threads share it
 
-    def endpoint(self, handler: Handler, *, write: bool, shown_once: str | None = None) -> Callable[[Request], Any]:
+    def endpoint(
+        self, handler: Handler, *, write: bool, shown_once: str | None = None
+    ) -> Callable[[Request], Awaitable[Response]]:
         """The Starlette endpoint of ``handler``: every request authenticated, writes in one transaction.
 
         ``shown_once`` names a response field holding a secret (a new token): it is left out of the response

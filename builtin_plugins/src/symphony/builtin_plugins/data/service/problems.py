@@ -15,6 +15,7 @@ _TITLES = {
     401: "Not authenticated",
     403: "Forbidden",
     404: "Not found",
+    405: "Method not allowed",
     409: "Version conflict",
     413: "Request too large",
     422: "Invalid request",
