@@ -269,3 +269,10 @@ def test_a_bad_database_url_is_one_clear_error_that_does_not_repeat_it(
     result = home.run("data", "users", "list", "--database", database)
     _fails(result, message)
     assert "secretpw" not in result.stdout + result.stderr
+
+
+def test_a_token_is_never_sent_in_clear_text_beyond_loopback(home: Symphony) -> None:
+    _fails(home.run("login", "http://data.example.org", "--token", "sym_x"), "Refusing to send a token")
+    env = {"SYMPHONY_DATA_TOKEN": "sym_x"}
+    _fails(home.run("data", "users", "list", "--url", "http://10.1.2.3:8080", env=env), "use https://")
+    assert not (home.home.parent / "config" / "symphony" / "data-login.json").exists()

@@ -122,6 +122,25 @@ def _pre_validation(context: HostContext) -> PreValidationPort | None:
     return port
 
 
+def _service_url(url: str) -> str:
+    """``url`` without a trailing slash, if tokens sent to it cannot be read on the way (https, or loopback)."""
+    import httpx
+
+    from .server import is_loopback
+
+    try:
+        parsed = httpx.URL(url.rstrip("/"))
+    except httpx.InvalidURL as error:
+        raise ConfigurationError(f"{url!r} is not a URL ({error}); write https://HOST[:PORT].") from None
+    if parsed.scheme not in {"http", "https"} or not parsed.host:
+        raise ConfigurationError(f"{url!r} is not an http(s) URL; write https://HOST[:PORT].")
+    if parsed.scheme == "http" and not is_loopback(parsed.host):
+        raise ConfigurationError(
+            f"Refusing to send a token to {url} in clear text; use https:// (plain http only on loopback)."
+        )
+    return str(parsed)
+
+
 def _verify(ca_cert: str) -> Any:
     return ssl.create_default_context(cafile=ca_cert) if ca_cert else True
 
@@ -143,7 +162,7 @@ class Target:
             return self._embedded(self.database, pre)
         login = read_login()
         if self.url:
-            url = self.url.rstrip("/")
+            url = _service_url(self.url)
             if login is not None and login.url == url:
                 return DataClient.remote(url, login.token, pre_validation=pre, verify=_verify(login.ca_cert)), None
             token = os.environ.get(TOKEN_ENV, "").strip()
@@ -433,9 +452,7 @@ def login_command(context: HostContext) -> click.Command:
         """Check a token against the data service at URL and remember both for the `symphony data` commands."""
         from .client import DataClient
 
-        url = url.rstrip("/")
-        if not url.startswith(("http://", "https://")):
-            raise click.BadParameter("must start with http:// or https://", param_hint="URL")
+        url = _service_url(url)
         if token is None:
             token = click.prompt("Token", hide_input=True)
         token = token.strip()
