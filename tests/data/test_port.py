@@ -149,3 +149,17 @@ def test_processes_starting_at_once_agree_on_one_admin_and_token(tmp_path: Path)
     assert tokens == {(tmp_path / "data" / "token").read_text().strip()}
     with sqlite3.connect(tmp_path / "data" / "service.db") as connection:
         assert connection.execute("select count(*) from users").fetchone() == (1,)
+
+
+async def test_the_component_reports_the_service_database_and_schema_once_in_use(make_host: MakeHost) -> None:
+    host = make_host()
+    await host.start()
+    try:
+        component = next(r.component for r in host.components if r.name == "data")
+        assert (await component.health_check()).message == "not used yet"
+        host.port("data_access")
+        health = await component.health_check()
+    finally:
+        await host.stop()
+    assert health.status == "ok"
+    assert health.message.startswith("embedded, sqlite at schema ")

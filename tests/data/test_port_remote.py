@@ -64,6 +64,10 @@ async def test_a_stopped_remote_service_is_a_network_error(serve: Serve, home: S
         port: DataAccessPort = host.port("data_access")
         with pytest.raises(NetworkError, match="could not be reached"):
             await port.get_workflow(WorkflowId("w"))
+        component = next(r.component for r in host.components if r.name == "data")
+        health = await component.health_check()
+        assert health.status == "failed"
+        assert health.message.startswith(f"data service ({server.url}): The data service at {server.url}")
     finally:
         await host.stop()
 

@@ -149,6 +149,20 @@ class DataClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
+    async def health(self) -> dict[str, Any]:
+        """The service's own health (``GET /v1/health``, anonymous): status, database, schema revision.
+
+        A service that answers that its database is down (503) is reported, not raised.
+        """
+        try:
+            response = await self._http.get("/v1/health")
+        except httpx.TransportError as error:
+            raise NetworkError(f"The data service at {self._http.base_url} could not be reached: {error}.") from None
+        body = _json(response)
+        if not isinstance(body, dict):
+            raise DataError(f"The data service's health is not a JSON object: {str(body)[:100]!r}.")
+        return body
+
     async def __aenter__(self) -> DataClient:
         return self
 

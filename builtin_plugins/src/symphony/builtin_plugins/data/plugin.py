@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from symphony.hookspecs import (
     ComponentOptionsSpec,
     ConfigurationError,
+    DataError,
     HealthCheck,
     HealthStatus,
     PortUnavailableError,
@@ -136,7 +137,28 @@ class DataLifecycle:
                 service.close()
 
     async def health_check(self) -> HealthStatus:
-        return HealthStatus.ok("in use" if self._context in _opened else "not used yet")
+        """The service's own answer (its database, schema revision) once the port is in use."""
+        opened = _opened.get(self._context)
+        if opened is None:
+            return HealthStatus.ok("not used yet")
+        client, service = opened
+        where = "embedded" if service is not None else options_of(self._context).url
+        try:
+            health = await client.health()
+        except DataError as error:
+            return HealthStatus.failed(
+                f"data service ({where}): {error}", fix="Start it, or fix components.data.options.url."
+            )
+        if health.get("status") != "ok":
+            return HealthStatus.failed(
+                f"data service ({where}): its {health.get('database')} database failed ({health.get('error')})",
+                fix="Check that the database server is running and reachable from the data service.",
+            )
+        return HealthStatus.ok(
+            f"{where}, {health.get('database')} at schema {health.get('schema_revision')}",
+            database=health.get("database"),
+            schema_revision=health.get("schema_revision"),
+        )
 
 
 @hookimpl(trylast=True)
