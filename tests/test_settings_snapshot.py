@@ -128,3 +128,9 @@ def test_settings_with_and_without_a_profiles_defaults_are_both_kept() -> None:
     before = snapshot_file().stat().st_ino
     assert load_view().plugins.block == [] and load_view(profile_defaults=profile).plugins.block == ["x"]
     assert snapshot_file().stat().st_ino == before  # both found: nothing written again
+
+
+def test_an_environment_value_that_is_not_utf8_only_skips_the_snapshot(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SYMPHONY_UNRELATED", "caf\udce9")  # the bytes b"caf\xe9", as os.environ holds them
+    assert load_view().hooks.timeout == 30.0
+    assert not snapshot_file().exists()

@@ -207,7 +207,7 @@ def load_view(
     overrides, profile_defaults = overrides or {}, profile_defaults or {}
     try:
         key = _key(path, overrides, profile_defaults)
-    except (OSError, TypeError, NotImplementedError, OverflowError):  # a value msgpack cannot hold
+    except (OSError, TypeError, ValueError, OverflowError, NotImplementedError):  # msgpack cannot hold a value
         key = None
     target = snapshot_file()
     saved: dict[str, _Entry] = {}
@@ -234,7 +234,7 @@ def _save(target: Path, saved: dict[str, _Entry], key: str, view: SettingsView, 
     try:
         data = _encoder.encode(_Snapshot(_FORMAT, entries))
         decoded = _decoder.decode(data)
-    except (TypeError, NotImplementedError, OverflowError, msgspec.DecodeError, msgspec.ValidationError):
+    except (TypeError, ValueError, OverflowError, NotImplementedError, msgspec.DecodeError, msgspec.ValidationError):
         return
     if type(settings).model_validate(decoded.entries[key].values) != settings:
         return
