@@ -22,6 +22,7 @@ from ._data import (
     UpdateWorkflowRequest,
     User,
     WorkflowRecord,
+    WorkflowVersionRecord,
 )
 from ._editing import BufferInfo, Position, TextEdit, TextEditingPort
 from ._extension import ExtensionPort
@@ -99,6 +100,7 @@ __all__ = [
     "User",
     "WaitExplanation",
     "WorkflowRecord",
+    "WorkflowVersionRecord",
     "methods_of",
     "port_as",
 ]

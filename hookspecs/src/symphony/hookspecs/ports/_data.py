@@ -22,6 +22,7 @@ __all__ = [
     "UpdateWorkflowRequest",
     "User",
     "WorkflowRecord",
+    "WorkflowVersionRecord",
 ]
 
 T = TypeVar("T")
@@ -72,6 +73,17 @@ class WorkflowRecord(Base, frozen=True):
     spec: dict[str, Any] = msgspec.field(default_factory=dict)
     owner: UserId | None = None
     version: int = 1
+
+
+class WorkflowVersionRecord(Base, frozen=True):
+    """One stored version of a workflow, as it was written, by whom and when."""
+
+    workflow_id: WorkflowId
+    version: int
+    name: str
+    spec: dict[str, Any] = msgspec.field(default_factory=dict)
+    author: UserId | None = None
+    created_at: datetime | None = None
 
 
 class User(Base, frozen=True):
@@ -186,6 +198,16 @@ class DataAccessPort(Protocol):
 
     async def list_workflows(self, *, limit: int = 50, cursor: str | None = None) -> Page[WorkflowRecord]:
         """The workflows the caller may see, one page at a time."""
+        ...
+
+    async def list_workflow_versions(
+        self, workflow_id: WorkflowId, *, limit: int = 50, cursor: str | None = None
+    ) -> Page[WorkflowVersionRecord]:
+        """Every stored version of a workflow the caller may see, oldest first; raises NotFoundError."""
+        ...
+
+    async def get_workflow_version(self, workflow_id: WorkflowId, version: int) -> WorkflowVersionRecord | None:
+        """One stored version of a workflow, or None when it (or the workflow) is not there for the caller."""
         ...
 
     async def delete_workflow(self, workflow_id: WorkflowId) -> None:
