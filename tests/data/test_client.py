@@ -226,3 +226,15 @@ async def test_each_use_case_is_one_request_to_the_service(service: EmbeddedServ
         f"PUT /v1/workflows/{created.id}",
         f"GET /v1/workflows/{created.id}",
     ]
+
+
+async def test_every_version_of_a_workflow_reads_back_as_written(admin: DataClient) -> None:
+    first = await admin.create_workflow(CreateWorkflowRequest(name="welcome", spec=SPEC))
+    await admin.update_workflow(UpdateWorkflowRequest(id=first.id, spec=SPEC, expected_version=1, name="hello"))
+    versions = await admin.list_workflow_versions(first.id)
+    me = await admin.me()
+    assert [(v.version, v.name, v.author) for v in versions.items] == [(1, "welcome", me.id), (2, "hello", me.id)]
+    assert await admin.get_workflow_version(first.id, 1) == versions.items[0]
+    assert await admin.get_workflow_version(first.id, 3) is None
+    with pytest.raises(NotFoundError):
+        await admin.list_workflow_versions(WorkflowId("nope"))

@@ -31,6 +31,7 @@ from symphony.hookspecs.ports import (
     UpdateWorkflowRequest,
     User,
     WorkflowRecord,
+    WorkflowVersionRecord,
 )
 
 __all__ = ["DataClient"]
@@ -234,6 +235,16 @@ class DataClient:
 
     async def list_workflows(self, *, limit: int = 50, cursor: str | None = None) -> Page[WorkflowRecord]:
         return _page(await self._read("/v1/workflows", {"limit": limit, "cursor": cursor}), WorkflowRecord)
+
+    async def list_workflow_versions(
+        self, workflow_id: WorkflowId, *, limit: int = 50, cursor: str | None = None
+    ) -> Page[WorkflowVersionRecord]:
+        query = {"limit": limit, "cursor": cursor}
+        return _page(await self._read(f"/v1/workflows/{_id(workflow_id)}/versions", query), WorkflowVersionRecord)
+
+    async def get_workflow_version(self, workflow_id: WorkflowId, version: int) -> WorkflowVersionRecord | None:
+        data = await self._read_optional(f"/v1/workflows/{_id(workflow_id)}/versions/{int(version)}")
+        return None if data is None else _record(data, WorkflowVersionRecord)
 
     async def delete_workflow(self, workflow_id: WorkflowId) -> None:
         await self._write("DELETE", f"/v1/workflows/{_id(workflow_id)}")
