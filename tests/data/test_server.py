@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+import socket
 import ssl
 import threading
 import time
@@ -17,7 +18,7 @@ import pytest
 import trustme
 
 from symphony.builtin_plugins.data.client import DataClient
-from symphony.builtin_plugins.data.server import is_loopback
+from symphony.builtin_plugins.data.server import bind, is_loopback
 from symphony.hookspecs import NetworkError
 from symphony.hookspecs.ports import CreateWorkflowRequest, WorkflowRecord
 from tests.conftest import parse_json
@@ -235,3 +236,27 @@ def test_a_certificate_that_is_not_pem_is_one_clear_error(home: Symphony, tmp_pa
     assert result.returncode == 1
     assert "Cannot use --tls-cert/--tls-key" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+async def test_connections_to_the_server_socket_send_small_writes_at_once() -> None:
+    # With Nagle on, a keep-alive response's second write waits for the client's delayed ACK (~40 ms a request).
+    sock = bind("127.0.0.1", 0)
+    nodelay: list[int] = []
+
+    class Probe(asyncio.Protocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            nodelay.append(transport.get_extra_info("socket").getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            transport.close()
+
+    server = await asyncio.get_running_loop().create_server(Probe, sock=sock)
+    try:
+        _reader, writer = await asyncio.open_connection("127.0.0.1", sock.getsockname()[1])
+        end = time.monotonic() + DEADLINE
+        while not nodelay:
+            assert time.monotonic() < end, "no connection arrived"
+            await asyncio.sleep(0.01)
+        writer.close()
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert nodelay == [1]
