@@ -149,6 +149,8 @@ class Pool:
         #: Allocations counted when the snapshot was last asked for (hits change no state, so the health round
         #: writes them).
         self._allocations_shown = 0
+        #: Whether anything ever changed here (a pool only looked at must not overwrite a live host's snapshot).
+        self._used = False
 
     # -- the port ---------------------------------------------------------------------------------
 
@@ -288,7 +290,7 @@ class Pool:
 
     def write_last_snapshot(self) -> None:
         """The final counters of a pool nobody closed (a one-shot command's, at interpreter exit), marked closed."""
-        if not self._closed and self.snapshot is not None:
+        if not self._closed and self.snapshot is not None and (self._used or self._allocations):
             self.snapshot.write(closed=True)
 
     def detach_snapshot(self) -> None:
@@ -717,6 +719,7 @@ class Pool:
         self._emit_event(event)
 
     def _changed(self) -> None:
+        self._used = True
         if self.snapshot is not None:
             self._allocations_shown = self._allocations
             self.snapshot.changed()
