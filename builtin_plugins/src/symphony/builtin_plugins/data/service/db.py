@@ -8,6 +8,10 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+#: As many connections as the worker threads the requests run on (anyio's default limit is 40), so a request
+#: never waits for a connection while a thread is free.
+_POOL = {"pool_size": 20, "max_overflow": 20}
+
 
 def normalize_url(url: str) -> str:
     """``postgresql://`` means psycopg 3 here (SQLAlchemy's default driver would be psycopg2)."""
@@ -21,8 +25,8 @@ def open_engine(url: str) -> Engine:
     """An engine for ``url``; on SQLite, WAL and a busy timeout so readers never block the writer."""
     url = normalize_url(url)
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False})
+        return create_engine(url, pool_pre_ping=True, **_POOL)
+    engine = create_engine(url, connect_args={"check_same_thread": False}, **_POOL)
     event.listen(engine, "connect", _sqlite_pragmas)
     event.listen(engine, "begin", _sqlite_begin)
     return engine
