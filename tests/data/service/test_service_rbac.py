@@ -150,3 +150,22 @@ async def test_rbac_matrix_of_role_and_relation_to_the_workflow(service: Service
         (await service.call("caller", "DELETE", path)).status_code,
     )
     assert got == MATRIX[role][relation]
+
+
+async def test_a_user_reads_itself_but_no_other_user(service: Service) -> None:
+    me = await service.add_user("vi", "viewer")
+    assert (await service.call("vi", "GET", f"/v1/users/{me}")).json()["name"] == "vi"
+    assert (await service.call("vi", "GET", "/v1/me")).json()["id"] == me
+    assert (await service.call("vi", "GET", f"/v1/users/{service.ids['admin']}")).status_code == 403
+
+
+async def test_a_user_lists_and_revokes_only_its_own_tokens(service: Service) -> None:
+    await service.add_user("vi", "viewer")
+    await service.add_user("ed", "editor")
+    theirs = (await service.call("ed", "GET", "/v1/tokens")).json()["items"][0]
+    mine = (await service.call("vi", "GET", "/v1/tokens")).json()["items"]
+    assert [token["user_id"] for token in mine] == [service.ids["vi"]]
+    assert (await service.call("vi", "DELETE", f"/v1/tokens/{theirs['id']}")).status_code == 404
+    assert (await service.call("ed", "GET", "/v1/me")).status_code == 200
+    assert (await service.call("vi", "DELETE", f"/v1/tokens/{mine[0]['id']}")).status_code == 204
+    assert (await service.call("vi", "GET", "/v1/me")).status_code == 401
