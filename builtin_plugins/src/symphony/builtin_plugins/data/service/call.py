@@ -13,7 +13,9 @@ from typing import Any
 
 import anyio
 import msgspec
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.requests import Request
@@ -145,7 +147,7 @@ class Service:
             claim = None
             if key is not None:
                 claim = Claim(identity.id, key, route, request_digest)
-                if (stored := claim.take(session)) is not None:
+                if (stored := claim.take(session, self.db.dialect)) is not None:
                     return _replay(stored, shown_once)
             call = Call(identity, session, params, query, body, self.rules, self.settings)
             try:
@@ -166,7 +168,10 @@ class Service:
 
 # Built once: a statement's cache key is then computed once, not on every request.
 _THIS_KEY = (_KEYS.c.actor == bindparam("the_actor"), _KEYS.c.key == bindparam("the_key"))
-_CLAIM = insert(_KEYS)
+_CLAIM = {
+    "sqlite": sqlite_insert(_KEYS).on_conflict_do_nothing().returning(_KEYS.c.key),
+    "postgresql": postgresql_insert(_KEYS).on_conflict_do_nothing().returning(_KEYS.c.key),
+}
 _PRUNE = delete(_KEYS).where(_KEYS.c.created_at < bindparam("cutoff"))
 _KEEP = update(_KEYS).where(*_THIS_KEY)
 _STORED = select(_KEYS.c.route, _KEYS.c.request_digest, _KEYS.c.status, _KEYS.c.body).where(*_THIS_KEY)
@@ -181,23 +186,20 @@ class Claim:
     route: str
     request_digest: bytes
 
-    def take(self, session: Session) -> tuple[int, bytes | None] | None:
+    def take(self, session: Session, dialect: str) -> tuple[int, bytes | None] | None:
         """Claim the key for this write, or return the response stored under it by an earlier one.
 
-        The key's row is written first, so a concurrent request with the same key waits on it (PostgreSQL)
-        or on the write lock (SQLite) and then replays the first one's response instead of writing again.
+        The key's row is written first (one statement: insert unless present), so a concurrent request with
+        the same key waits on it (PostgreSQL) or on the write lock (SQLite), inserts nothing, and replays the
+        first one's response instead of writing again.
         """
-        if (stored := self._stored(session)) is not None:
-            return stored
         row = {"actor": self.actor, "key": self.key, "route": self.route, "request_digest": self.request_digest}
-        try:
-            session.execute(_CLAIM, {**row, "status": 0, "body": b""})
-        except IntegrityError:
-            session.rollback()
-            if (stored := self._stored(session)) is not None:
-                return stored
-            raise
-        return None
+        if session.execute(_CLAIM[dialect], {**row, "status": 0, "body": b""}).first() is not None:
+            return None
+        stored = self._stored(session)
+        if stored is None:  # the first attempt rolled back after this statement saw its row: try again
+            raise conflict("A write with this Idempotency-Key was under way and failed; send it again.")
+        return stored
 
     def keep(self, session: Session, status: int, body: bytes) -> None:
         """Store the response for replay, in the write's transaction."""

@@ -8,6 +8,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from symphony.hookspecs import ConfigurationError
+
 #: As many connections as the worker threads the requests run on (anyio's default limit is 40), so a request
 #: never waits for a connection while a thread is free.
 _POOL = {"pool_size": 20, "max_overflow": 20}
@@ -53,6 +55,12 @@ class Database:
     def __init__(self, url: str) -> None:
         self.engine = open_engine(url)
         self.dialect = self.engine.dialect.name
+        if self.dialect not in ("sqlite", "postgresql"):
+            self.engine.dispose()
+            raise ConfigurationError(
+                f"The data service runs on SQLite or PostgreSQL, not {self.dialect};"
+                " use a sqlite:// or postgresql:// URL."
+            )
         # expire_on_commit=False: a record returned after commit is read from memory, not re-selected.
         self.reads = sessionmaker(self.engine, expire_on_commit=False)
         self.writes = sessionmaker(self.engine.execution_options(write=True), expire_on_commit=False)
