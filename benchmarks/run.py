@@ -4,8 +4,8 @@ NAME is ``startup``, ``hook_call``, ``cli``, ``dag_validate``, ``dag_edit``,
 ``workflow_serde``, ``bus_route``, ``codec``, ``transport_rtt``, ``ext_load``,
 ``ext_invoke``, ``permissions``, ``dag_schedule``, ``checkpoint``, ``conductor``,
 ``dag_dask``, ``artifact_io``, ``artifact_dedup``, ``artifact_search``, ``artifact_scale``, ``embed``,
-``arbitrate``, ``pool_alloc``, ``pool_health``, ``pool_scale``, ``prevalidate``, ``data_usecase`` or
-``all``.  Every figure comes with a baseline measured in the same run; ``ratio`` is value /
+``arbitrate``, ``pool_prewarm``, ``stale``, ``pool_alloc``, ``pool_health``, ``pool_scale``, ``prevalidate``,
+``data_usecase`` or ``all``.  Every figure comes with a baseline measured in the same run; ``ratio`` is value /
 baseline_value.  ``--json`` prints only a JSON list of records to stdout.
 """
 
