@@ -52,7 +52,7 @@ def key_file(tmp_path: Path, key: bytes, mode: int = 0o600) -> Path:
 def test_a_sealed_chunk_opens_with_the_key_that_sealed_it() -> None:
     sealer = AesGcmSealer(KEY)
     chunk_id = sealer.chunk_id(CHUNK)
-    assert AesGcmSealer(KEY).open(chunk_id, sealer.seal(chunk_id, CHUNK)) == CHUNK
+    assert AesGcmSealer(KEY).open(chunk_id, bytes(sealer.seal(chunk_id, CHUNK))) == CHUNK
 
 
 def test_a_sealed_chunk_does_not_contain_its_plaintext_or_the_key() -> None:
@@ -87,7 +87,7 @@ def test_a_wrong_key_is_refused_naming_both_key_ids() -> None:
     sealer, other = AesGcmSealer(KEY), AesGcmSealer(OTHER_KEY)
     chunk_id = sealer.chunk_id(CHUNK)
     with pytest.raises(WrongKeyError) as refused:
-        other.open(chunk_id, sealer.seal(chunk_id, CHUNK))
+        other.open(chunk_id, bytes(sealer.seal(chunk_id, CHUNK)))
     assert f"{sealer.key_id}" in refused.value.message and f"{other.key_id}" in refused.value.message
     assert "rekey" in refused.value.message
 
@@ -104,7 +104,7 @@ def test_a_flipped_byte_in_a_sealed_chunk_is_reported_as_corruption(where: str) 
 
 def test_a_sealed_chunk_does_not_open_under_another_chunk_id() -> None:
     sealer = AesGcmSealer(KEY)
-    sealed = sealer.seal(sealer.chunk_id(CHUNK), CHUNK)
+    sealed = bytes(sealer.seal(sealer.chunk_id(CHUNK), CHUNK))
     with pytest.raises(ArtifactCorruptError):
         sealer.open(sealer.chunk_id(b"another chunk"), sealed)
 
@@ -310,7 +310,7 @@ class FailingWrites:
     def __init__(self, root: Path, allowed: int) -> None:
         self._inner, self._allowed, self.name = LocalBackend(root), allowed, "local"
 
-    def write(self, key: str, chunks: Iterable[bytes]) -> None:
+    def write(self, key: str, chunks: Iterable[bytes | memoryview]) -> None:
         if self._allowed == 0:
             raise OSError("the disk went away")
         self._allowed -= 1
@@ -318,6 +318,9 @@ class FailingWrites:
 
     def read(self, key: str, offset: int = 0, length: int | None = None) -> bytes:
         return self._inner.read(key, offset, length)
+
+    def read_into(self, key: str, offset: int, into: memoryview) -> int:
+        return self._inner.read_into(key, offset, into)
 
     def exists(self, key: str) -> bool:
         return self._inner.exists(key)

@@ -23,9 +23,13 @@ ONE_SLOT = json.dumps({"capacity": {"slots": 1}})
 
 
 def _two_independent_nodes(tmp_path: Path, gate: Path) -> Path:
-    """``a`` holds the only slot until ``gate`` exists; ``b`` needs a slot too."""
+    """``a`` and ``b`` each hold a slot until ``gate`` exists; with one slot, whichever starts second waits."""
     log = tmp_path / "log"
-    return _write(tmp_path / "flow.toml", _node("a", log, wait_for=str(gate)) + _node("b", log), {"out": "b.value"})
+    return _write(
+        tmp_path / "flow.toml",
+        _node("a", log, wait_for=str(gate)) + _node("b", log, wait_for=str(gate)),
+        {"out": "b.value"},
+    )
 
 
 def _poll(runner: Symphony, what: str, found: Callable[[], Any]) -> Any:
@@ -50,17 +54,24 @@ def _start(runner: Symphony, flow: Path) -> subprocess.Popen[str]:
     )
 
 
-def _waiting_run(runner: Symphony) -> tuple[str, dict[str, Any]]:
-    """The running run's id and its `runs show --json` once its node ``b`` waits."""
+def _waiting_run(runner: Symphony) -> tuple[str, dict[str, Any], str, str]:
+    """The running run's id, its `runs show --json` once a node waits, the waiting node and the one holding the slot.
 
-    def shown() -> tuple[str, dict[str, Any]] | None:
+    Both nodes are ready at once, so which one the engine admits first is not the test's to assume.
+    """
+
+    def shown() -> tuple[str, dict[str, Any], str, str] | None:
         runs = runner.json("runs", "list")
         if not runs:
             return None
         document = runner.json("runs", "show", runs[0]["run_id"])
-        return (runs[0]["run_id"], document) if document["nodes"]["b"]["state"] == "waiting" else None
+        waiting = [node for node in ("a", "b") if document["nodes"][node]["state"] == "waiting"]
+        if not waiting:
+            return None
+        (waiter,) = waiting
+        return runs[0]["run_id"], document, waiter, "a" if waiter == "b" else "b"
 
-    found: tuple[str, dict[str, Any]] = _poll(runner, "node b waits", shown)
+    found: tuple[str, dict[str, Any], str, str] = _poll(runner, "a node waits", shown)
     return found
 
 
@@ -71,18 +82,18 @@ def test_runs_show_of_another_process_says_what_a_waiting_node_waits_for_behind_
     gate = tmp_path / "gate"
     process = _start(runner, _two_independent_nodes(tmp_path, gate))
     try:
-        run_id, document = _waiting_run(runner)
+        run_id, document, waiter, holder = _waiting_run(runner)
         text = runner.run("runs", "show", run_id).stdout
     finally:
         gate.touch()
         stdout, stderr = process.communicate(timeout=DEADLINE)
 
-    waiting = document["nodes"]["b"]["waiting"]
+    waiting = document["nodes"][waiter]["waiting"]
     assert waiting["lacking"] == {"slots": 1.0}
-    assert waiting["behind"] == [f"{run_id}/a"]
+    assert waiting["behind"] == [f"{run_id}/{holder}"]
     assert waiting["reason"]
-    assert waiting["message"] == f"waiting for slots=1 (behind {run_id}/a): {waiting['reason']}"
-    (line,) = [line for line in text.splitlines() if line.strip().startswith("b ")]
+    assert waiting["message"] == f"waiting for slots=1 (behind {run_id}/{holder}): {waiting['reason']}"
+    (line,) = [line for line in text.splitlines() if line.strip().startswith(f"{waiter} ")]
     assert line.split()[1] == "waiting" and line.endswith(waiting["message"])
     assert process.returncode == 0, stderr
     assert json.loads(stdout)["state"] == "succeeded"
@@ -95,13 +106,13 @@ def test_a_node_that_got_its_slot_is_no_longer_shown_waiting(
     gate = tmp_path / "gate"
     process = _start(runner, _two_independent_nodes(tmp_path, gate))
     try:
-        run_id, _ = _waiting_run(runner)
+        run_id, _, waiter, _ = _waiting_run(runner)
     finally:
         gate.touch()
         process.communicate(timeout=DEADLINE)
 
     document = runner.json("runs", "show", run_id)
 
-    assert document["nodes"]["b"]["state"] == "succeeded"
-    assert "waiting" not in document["nodes"]["b"]
+    assert document["nodes"][waiter]["state"] == "succeeded"
+    assert "waiting" not in document["nodes"][waiter]
     assert "waiting" not in runner.run("runs", "show", run_id).stdout
