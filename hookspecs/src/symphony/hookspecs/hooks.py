@@ -48,6 +48,7 @@ if TYPE_CHECKING:
         DataAccessPort,
         ExtensionPort,
         HostContext,
+        LanguagePort,
         MessageBus,
         PitPort,
         PoolManagerPort,
@@ -254,6 +255,37 @@ def symphony_provide_text_editing(context: HostContext) -> TextEditingPort | Non
 
     Scope:
         One provider serves the port: ``ports.text_editing`` picks it, else the
+        highest tier (tryfirst, normal, trylast) with exactly one offer.
+
+    Result:
+        Firstresult, resolved by tier with conflict detection.
+
+    Since:
+        1.0
+    """
+
+
+@hookspec(firstresult=True)
+def symphony_provide_language(context: HostContext) -> LanguagePort | None:
+    """Provide port ``language``: diagnostics, completion, hover and definitions for open buffers.
+
+    Args:
+        context: the host as plugins see it.
+
+    Returns:
+        A ``LanguagePort``, or None to decline.  Builtin: plugin ``lsp``
+        (real language servers over stdio, supervised, kept in sync with the
+        ``text_editing`` port's buffers).
+
+    Raises:
+        Exception: surfaces as HookCallError to the caller of ``port("language")``.
+
+    When called:
+        The first time anyone asks for the port; the result is cached for the
+        host's life.
+
+    Scope:
+        One provider serves the port: ``ports.language`` picks it, else the
         highest tier (tryfirst, normal, trylast) with exactly one offer.
 
     Result:

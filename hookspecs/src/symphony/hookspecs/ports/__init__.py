@@ -27,6 +27,7 @@ from ._data import (
 from ._editing import BufferInfo, Position, TextEdit, TextEditingPort
 from ._extension import ExtensionPort
 from ._ipc import Connection, Handler, Listener, MessageBus, Subscription, Transport
+from ._language import CompletionItem, Diagnostic, LanguagePort, Location
 from ._pit import (
     ArbitrationEnginePort,
     ArtifactInfo,
@@ -49,6 +50,7 @@ from ._pit import (
 )
 from ._prevalidation import PreValidationPort
 from ._registry import PORT_PROTOCOLS, PortName
+from ._run_records import CacheEntry, NewRun, NodeCheckpoint, RunProcess, RunRecord, RunSummary, RunUpdate
 
 __all__ = [
     "PORT_PROTOCOLS",
@@ -58,6 +60,8 @@ __all__ = [
     "AsyncComponent",
     "AuditRecord",
     "BufferInfo",
+    "CacheEntry",
+    "CompletionItem",
     "ConductorPort",
     "ConductorStatus",
     "Connection",
@@ -66,16 +70,21 @@ __all__ = [
     "CreateWorkflowRequest",
     "DagTrackerPort",
     "DataAccessPort",
+    "Diagnostic",
     "ExecutionStatus",
     "ExtensionPort",
     "Handler",
     "HostContext",
+    "LanguagePort",
     "Listener",
+    "Location",
     "MessageBus",
     "ModelHandle",
     "ModelState",
     "ModelStatus",
+    "NewRun",
     "NewToken",
+    "NodeCheckpoint",
     "OrchestrationRequest",
     "OrchestrationResult",
     "Page",
@@ -88,7 +97,11 @@ __all__ = [
     "ResourceGrant",
     "ResourceRequest",
     "RunOutcome",
+    "RunProcess",
+    "RunRecord",
     "RunSink",
+    "RunSummary",
+    "RunUpdate",
     "StaleManagerPort",
     "StaleReport",
     "Subscription",

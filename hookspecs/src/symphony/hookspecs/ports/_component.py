@@ -16,6 +16,7 @@ from ._data import DataAccessPort
 from ._editing import TextEditingPort
 from ._extension import ExtensionPort
 from ._ipc import MessageBus
+from ._language import LanguagePort
 from ._pit import (
     ArbitrationEnginePort,
     ArtifactStorePort,
@@ -123,6 +124,8 @@ class HostContext(Protocol):
 
     @overload
     def port(self, name: Literal["text_editing"]) -> TextEditingPort: ...
+    @overload
+    def port(self, name: Literal["language"]) -> LanguagePort: ...
     @overload
     def port(self, name: Literal["pit"]) -> PitPort: ...
     @overload

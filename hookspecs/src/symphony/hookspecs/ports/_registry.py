@@ -13,6 +13,7 @@ from ._data import DataAccessPort
 from ._editing import TextEditingPort
 from ._extension import ExtensionPort
 from ._ipc import MessageBus
+from ._language import LanguagePort
 from ._pit import (
     ArbitrationEnginePort,
     ArtifactStorePort,
@@ -28,6 +29,7 @@ __all__ = ["PORT_PROTOCOLS", "PortName"]
 #: The name of a port, as ``HostContext.port`` and the ``ports.<name>`` setting take it.
 PortName = Literal[
     "text_editing",
+    "language",
     "pit",
     "pool_manager",
     "dag_tracker",
@@ -45,6 +47,7 @@ PortName = Literal[
 #: The provider hook of port ``name`` is ``symphony_provide_<name>``.
 PORT_PROTOCOLS: Final[dict[PortName, type[object]]] = {
     "text_editing": TextEditingPort,
+    "language": LanguagePort,
     "pit": PitPort,
     "pool_manager": PoolManagerPort,
     "dag_tracker": DagTrackerPort,
