@@ -71,6 +71,13 @@ def test_error_category_maps_back_to_the_most_specific_class() -> None:
     assert error_class_for("martian") is sdk.SymphonyError
 
 
+def test_a_language_server_error_keeps_its_class_across_the_wire() -> None:
+    payload = ErrorPayload.from_exception(sdk.LanguageServerError("no server for .rs"))
+    error = msgspec.msgpack.decode(msgspec.msgpack.encode(payload), type=ErrorPayload).to_exception()
+    assert type(error) is sdk.LanguageServerError
+    assert str(error) == "no server for .rs"
+
+
 def test_error_payload_round_trips_an_exception_across_the_wire() -> None:
     payload = ErrorPayload.from_exception(NotFoundError("no workflow 7"))
     decoded = msgspec.msgpack.decode(msgspec.msgpack.encode(payload), type=ErrorPayload)

@@ -14,6 +14,7 @@
     │   └── ComponentError            deprecated: never raised (failed components are recorded)
     ├── PortUnavailableError          nobody provides a port
     ├── ModelUnavailableError         a pooled model's worker died or failed to warm (retryable)
+    ├── LanguageServerError           no language server for a buffer, or it cannot start or answer
     ├── IpcError
     │   ├── SerializationError
     │   └── TransportError
@@ -49,6 +50,7 @@ __all__ = [
     "HookTimeoutError",
     "HostStateError",
     "IpcError",
+    "LanguageServerError",
     "ModelUnavailableError",
     "NetworkError",
     "NotFoundError",
@@ -191,6 +193,16 @@ class ModelUnavailableError(SymphonyError):
     """
 
     category = "model_unavailable"
+
+
+class LanguageServerError(SymphonyError):
+    """No language server is configured for a buffer's language, or it cannot be started or answer.
+
+    The message names the language and the server's command, and says which
+    setting to change (``[components.lsp.options.servers.<language>]``).
+    """
+
+    category = "language_server"
 
 
 class IpcError(SymphonyError):
