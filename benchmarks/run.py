@@ -5,8 +5,9 @@ NAME is ``startup``, ``hook_call``, ``cli``, ``dag_validate``, ``dag_edit``,
 ``ext_invoke``, ``permissions``, ``dag_schedule``, ``checkpoint``, ``conductor``,
 ``dag_dask``, ``artifact_io``, ``artifact_dedup``, ``artifact_search``, ``artifact_scale``, ``embed``,
 ``arbitrate``, ``pool_prewarm``, ``stale``, ``pool_alloc``, ``pool_health``, ``pool_scale``, ``prevalidate``,
-``data_usecase`` or ``all``.  Every figure comes with a baseline measured in the same run; ``ratio`` is value /
-baseline_value.  ``--json`` prints only a JSON list of records to stdout.
+``data_usecase``, ``data_load`` (50 clients on a served PostgreSQL for 60 s; ``--quick``: 5 s) or ``all``.
+Every figure comes with a baseline measured in the same run; ``ratio`` is value / baseline_value.  ``--json``
+prints only a JSON list of records to stdout.
 """
 
 from __future__ import annotations
@@ -234,6 +235,12 @@ def _data_usecase(quick: bool) -> list[Record]:
     return data.data_usecase(quick)
 
 
+def _data_load(quick: bool) -> list[Record]:
+    from benchmarks import data_load
+
+    return data_load.run(quick)
+
+
 BENCHMARKS: dict[str, Callable[[bool], list[Record]]] = {
     "startup": _startup,
     "hook_call": _hook_call,
@@ -264,6 +271,7 @@ BENCHMARKS: dict[str, Callable[[bool], list[Record]]] = {
     "pool_scale": _pool_scale,
     "prevalidate": _prevalidate,
     "data_usecase": _data_usecase,
+    "data_load": _data_load,
 }
 
 
