@@ -60,6 +60,7 @@ class Tally:
     latencies: dict[str, list[float]] = field(default_factory=dict)
     errors: Counter[str] = field(default_factory=Counter)
     elapsed: float = 0.0
+    client_cpu: float = 0.0  # seconds of CPU this (client) process used meanwhile
 
     def answered(self) -> list[float]:
         return [seconds for figures in self.latencies.values() for seconds in figures]
@@ -122,9 +123,9 @@ async def _until(deadline: float, tally: Tally, kinds: tuple[str, ...], session:
 
 async def _phase(sessions: list[Session], kinds: tuple[str, ...], seconds: float) -> Tally:
     tally = Tally()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*(_until(start + seconds, tally, kinds, session) for session in sessions))
-    tally.elapsed = time.perf_counter() - start
+    tally.elapsed, tally.client_cpu = time.perf_counter() - start, time.process_time() - cpu
     return tally
 
 
@@ -145,6 +146,12 @@ async def _measure(
 
 
 def _report(name: str, tally: Tally) -> None:
+    """Errors by kind, and how much of the 2 cores the clients took (what the server and PostgreSQL did not get)."""
+    print(
+        f"# data_load.{name}: {tally.requests()} requests in {tally.elapsed:.1f} s;"
+        f" the clients' process used {tally.client_cpu / tally.elapsed:.2f} of a core",
+        file=sys.stderr,
+    )
     for kind, count in tally.errors.most_common():
         print(f"# data_load.{name}: {count} x {kind}", file=sys.stderr)
 
