@@ -34,6 +34,7 @@ BUILTIN = {
     "pool_manager",
     "arbitration_engine",
     "data_access",
+    "language",
 }
 
 
