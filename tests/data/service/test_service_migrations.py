@@ -38,8 +38,21 @@ ROWS_0001 = [
     " values ('u1', 'k1', 'POST /v1/workflows', :digest, 201, :spec, :at)",
 ]
 
+#: Rows revision 0003 added: a run of u1's with a checkpoint and a cache entry (times are epoch seconds).
+ROWS_0003 = [
+    *ROWS_0001,
+    "insert into runs (id, owner_id, workflow_id, workflow_name, document, inputs, state, nodes_total, created_at,"
+    " updated_at, cancel_requested) values ('r1', 'u1', 'w', 'W', :digest, :digest, 'running', 1, 1.0, 1.0, false)",
+    "insert into run_nodes (run_id, node_id, state, attempts, cached, queue_wait, run_time, finished_at)"
+    " values ('r1', 'a', 'succeeded', 1, false, 0, 0, 2.0)",
+    "insert into node_cache (key, uses, run_id, node_id, created_at) values ('k1', 'std/echo', 'r1', 'a', 2.0)",
+]
+
 #: Rows written with each released revision's own schema (0002 only added an index).
-POPULATE = {"0001": ROWS_0001, "0002": ROWS_0001}
+POPULATE = {"0001": ROWS_0001, "0002": ROWS_0001, "0003": ROWS_0003}
+
+#: A run as the tracker starts it (documents are base64 MessagePack).
+RUN = {"id": "r2", "workflow_id": "w", "workflow_name": "W", "document": "gA==", "inputs": "gA==", "nodes_total": 1}
 
 
 def test_every_released_revision_has_rows_to_upgrade_from() -> None:
@@ -56,7 +69,8 @@ def test_an_empty_database_is_migrated_to_the_head(database_url: str) -> None:
         tables = set(inspect(engine).get_table_names())
     finally:
         engine.dispose()
-    assert tables >= {"users", "api_tokens", "workflows", "workflow_versions", "workflow_shares", "audit_log"}
+    assert tables >= {"users", "api_tokens", "workflows", "workflow_versions", "workflow_shares", "audit_log", "runs"}
+    assert tables >= {"run_nodes", "node_cache"}
 
 
 def test_migrating_twice_changes_nothing(database_url: str) -> None:
@@ -92,8 +106,12 @@ async def test_a_populated_database_at_a_released_revision_upgrades_with_its_dat
         headers = {"Authorization": f"Bearer {TOKEN}"}
         workflow = (await client.get("/v1/workflows/w1", headers=headers)).json()
         updated = await client.put("/v1/workflows/w1", json={"spec": SPEC, "expected_version": 1}, headers=headers)
+        started = await client.post("/v1/runs", json=RUN, headers=headers)
+        runs = (await client.get("/v1/runs", headers=headers)).json()["items"]
     assert (workflow["name"], workflow["owner"], workflow["spec"]) == ("old", "u1", SPEC)
     assert updated.json()["version"] == 2
+    assert started.status_code == 201, started.text
+    assert {run["id"] for run in runs} == ({"r1", "r2"} if revision >= "0003" else {"r2"})
 
 
 def test_threads_migrating_one_database_at_once_all_reach_the_head(database_url: str) -> None:

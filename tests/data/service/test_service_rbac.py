@@ -10,17 +10,38 @@ from starlette.routing import Route
 
 from .conftest import SPEC, Service
 
+#: A run as the tracker starts it (documents are base64 MessagePack).
+RUN = {
+    "id": "run-ed2",
+    "workflow_id": "w",
+    "workflow_name": "w",
+    "document": "gA==",
+    "inputs": "gA==",
+    "nodes_total": 1,
+}
+
 
 async def _world(service: Service) -> dict[str, str]:
-    """ed2 owns a workflow shared with nobody; vi is a viewer, ed an editor, svc a service identity."""
+    """ed2 owns a workflow and a run shared with nobody; vi is a viewer, ed an editor, svc a service identity."""
     for name, role in (("ed", "editor"), ("ed2", "editor"), ("vi", "viewer"), ("svc", "service"), ("gone", "viewer")):
         await service.add_user(name, role)
     workflow = await service.add_workflow("ed2")
+    run = await service.call("ed2", "POST", "/v1/runs", json=RUN)
+    assert run.status_code == 201, run.text
+    node = {"node_id": "a", "state": "succeeded", "cache_key": "key-a"}
+    assert (await service.call("ed2", "PUT", "/v1/runs/run-ed2/nodes", json={"nodes": [node]})).status_code == 204
     tokens = (await service.call("ed2", "GET", "/v1/tokens")).json()["items"]
     gone_tokens = (await service.call("gone", "GET", "/v1/tokens")).json()["items"]
     revoked = await service.call("gone", "DELETE", f"/v1/tokens/{gone_tokens[0]['id']}")
     assert revoked.status_code == 204
-    return {"workflow_id": workflow["id"], "user_id": service.ids["ed2"], "token_id": tokens[0]["id"], "version": "1"}
+    return {
+        "workflow_id": workflow["id"],
+        "user_id": service.ids["ed2"],
+        "token_id": tokens[0]["id"],
+        "version": "1",
+        "run_id": "run-ed2",
+        "key": "key-a",
+    }
 
 
 #: For each route: who tries it (under-privileged), with which body, and the refusal they get.
@@ -42,6 +63,17 @@ UNDER_PRIVILEGED: dict[tuple[str, str], tuple[str, dict[str, Any] | None, int]] 
     ("PUT", "/v1/workflows/{workflow_id}/shares/{user_id}"): ("svc", {"role": "viewer"}, 403),
     ("DELETE", "/v1/workflows/{workflow_id}/shares/{user_id}"): ("ed", None, 404),
     ("GET", "/v1/audit"): ("ed", None, 403),
+    ("POST", "/v1/runs"): ("vi", {**RUN, "id": "run-vi"}, 403),
+    ("GET", "/v1/runs"): ("gone", None, 401),
+    ("POST", "/v1/runs/delete"): ("vi", {"run_ids": ["{run_id}"], "finished_before": 1e12}, 403),
+    ("GET", "/v1/runs/{run_id}"): ("ed", None, 404),
+    ("PATCH", "/v1/runs/{run_id}"): ("ed", {"cancel_requested": True}, 404),
+    ("PUT", "/v1/runs/{run_id}/nodes"): ("ed", {"nodes": []}, 404),
+    ("GET", "/v1/runs/{run_id}/nodes"): ("vi", None, 404),
+    ("POST", "/v1/runs/{run_id}/nodes/copy"): ("ed", {"source": "{run_id}", "node_ids": ["a"]}, 404),
+    ("GET", "/v1/node-cache"): ("vi", None, 403),
+    ("POST", "/v1/node-cache/delete"): ("ed", {"keys": ["{key}"]}, 403),
+    ("GET", "/v1/node-cache/{key}"): ("vi", None, 403),
 }
 QUERIES = {("GET", "/v1/tokens"): {"user_id": "{user_id}"}}
 
@@ -62,6 +94,8 @@ def _fill(value: Any, ids: dict[str, str]) -> Any:
         return value.format(**ids)
     if isinstance(value, dict):
         return {key: _fill(item, ids) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_fill(item, ids) for item in value]
     return value
 
 
@@ -92,7 +126,7 @@ async def test_every_route_but_health_refuses_an_under_privileged_caller(service
 async def test_health_answers_anonymous_callers_with_the_schema_revision(service: Service) -> None:
     response = await service.call(None, "GET", "/v1/health")
     assert response.status_code == 200
-    assert response.json()["schema_revision"] == "0002"
+    assert response.json()["schema_revision"] == "0003"
 
 
 async def test_a_viewer_lists_only_workflows_it_owns_or_that_are_shared_with_it(service: Service) -> None:

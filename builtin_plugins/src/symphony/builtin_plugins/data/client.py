@@ -34,6 +34,8 @@ from symphony.hookspecs.ports import (
     WorkflowVersionRecord,
 )
 
+from .runs_client import RunsAPI
+
 __all__ = ["DataClient"]
 
 R = TypeVar("R", bound=msgspec.Struct)
@@ -114,7 +116,7 @@ def _problem(response: httpx.Response) -> DataError:
     return cls(message)
 
 
-class DataClient:
+class DataClient(RunsAPI):
     """The DataAccessPort over an ``httpx.AsyncClient``; pre-validates each write first when given the port.
 
     Build it with ``in_process(app, token)`` (no socket: httpx's ASGI transport) or

@@ -9,6 +9,7 @@ import msgspec
 
 from .._base import Base
 from .._ids import UserId, WorkflowId
+from ._run_records import CacheEntry, NewRun, NodeCheckpoint, RunRecord, RunSummary, RunUpdate
 
 __all__ = [
     "AuditRecord",
@@ -253,4 +254,82 @@ class DataAccessPort(Protocol):
         actor: str | None = None,
     ) -> Page[AuditRecord]:
         """The audit log, newest first, optionally for one resource kind or actor (admins only)."""
+        ...
+
+    # -- runs: what the DAG tracker records (see _run_records) ----------------------------------
+
+    async def create_run(self, request: NewRun) -> RunRecord:
+        """Record a run this caller starts now (state ``running``), owned by the caller.
+
+        Raises:
+            ValidationError: a run with this id exists, or a field is malformed.
+            AuthorizationError: the caller may not start runs (viewers).
+        """
+        ...
+
+    async def get_run(self, run_id: str) -> RunRecord | None:
+        """The run whose id is, or uniquely starts with (4 characters or more), ``run_id``; None when none is.
+
+        Raises:
+            ValidationError: the prefix matches more than one run.
+        """
+        ...
+
+    async def list_runs(
+        self,
+        *,
+        limit: int = 50,
+        cursor: str | None = None,
+        state: str | None = None,
+        finished_before: float | None = None,
+    ) -> Page[RunSummary]:
+        """The runs the caller may see, newest first.
+
+        ``finished_before`` keeps only finished runs that finished before it, oldest first (retention).
+        """
+        ...
+
+    async def update_run(self, run_id: str, update: RunUpdate) -> None:
+        """Change the fields ``update`` gives (and forget its ``forget`` nodes) in one transaction.
+
+        Raises:
+            NotFoundError: there is no such run (or the caller may not see it).
+            AuthorizationError: the caller may see but not change it.
+        """
+        ...
+
+    async def delete_runs(self, run_ids: list[str], *, finished_before: float) -> list[str]:
+        """Delete those of ``run_ids`` still finished before ``finished_before``, with their nodes; return them."""
+        ...
+
+    async def save_nodes(self, run_id: str, nodes: list[NodeCheckpoint]) -> None:
+        """Record (or replace) these nodes' checkpoints and their cache entries in one transaction.
+
+        Durable when it returns: the tracker starts no dependant of a node before
+        its checkpoint is saved.  Writing the same checkpoints again is harmless.
+
+        Raises:
+            NotFoundError: there is no such run (or the caller may not see it).
+            AuthorizationError: the caller may not change it.
+        """
+        ...
+
+    async def copy_nodes(self, source: str, target: str, node_ids: list[str]) -> None:
+        """Record the checkpoints of ``node_ids`` in run ``source`` as they are in run ``target`` (a retry)."""
+        ...
+
+    async def run_nodes(self, run_id: str) -> list[NodeCheckpoint]:
+        """Every checkpoint of a run (empty when none yet); raises NotFoundError for an unknown run."""
+        ...
+
+    async def cached_node(self, key: str) -> CacheEntry | None:
+        """The node cache's entry under ``key`` (with its outputs), or None."""
+        ...
+
+    async def list_cache(self, *, limit: int = 500, cursor: str | None = None) -> Page[CacheEntry]:
+        """The node cache, newest first, without outputs but with ``size`` and the run's ``workflow_id``."""
+        ...
+
+    async def delete_cache(self, keys: list[str]) -> None:
+        """Delete these cache entries (keys not present are ignored); admins and service identities only."""
         ...

@@ -15,7 +15,7 @@ from symphony.hookspecs import DataRule
 
 from .call import Service
 from .problems import Problem
-from .routes import audit_log, health, tokens, users, workflows
+from .routes import audit_log, health, runs, tokens, users, workflows
 from .rules import builtin_rules
 from .settings import ServiceSettings
 
@@ -54,7 +54,7 @@ def create_app(settings: ServiceSettings, rules: Iterable[DataRule] | None = Non
     """The app over ``settings.database`` (already migrated: see ``migrate``); ``rules`` default to the builtins."""
     service = Service(settings, builtin_rules() if rules is None else rules)
     by_path: dict[str, dict[str, Endpoint]] = {}
-    for module in (users, tokens, workflows, audit_log):
+    for module in (users, tokens, workflows, runs, audit_log):
         for method, path, handler in module.ROUTES:
             endpoint = service.endpoint(handler, write=method != "GET", shown_once=SHOWN_ONCE.get(handler))
             by_path.setdefault(path, {})[method] = endpoint

@@ -5,7 +5,19 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, ClassVar, cast
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Table, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import DateTime, TypeDecorator
 
@@ -119,8 +131,73 @@ class IdempotencyKey(Base):
     created_at: Mapped[datetime] = mapped_column(default=now, index=True)
 
 
+class Run(Base):
+    """A run of a workflow as the DAG tracker records it; times are epoch seconds, as the tracker keeps them.
+
+    Documents (workflow, inputs, outputs, metrics) are the tracker's MessagePack, stored as it wrote them.
+    """
+
+    __tablename__ = "runs"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    workflow_id: Mapped[str] = mapped_column(String(200))
+    workflow_name: Mapped[str] = mapped_column(String(200))
+    document: Mapped[bytes] = mapped_column(LargeBinary)
+    inputs: Mapped[bytes] = mapped_column(LargeBinary)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    nodes_total: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[float] = mapped_column(Double, index=True)
+    updated_at: Mapped[float] = mapped_column(Double)
+    finished_at: Mapped[float | None] = mapped_column(Double, index=True)
+    pid: Mapped[int | None] = mapped_column(Integer)
+    hostname: Mapped[str | None] = mapped_column(String(255))
+    process_started: Mapped[float | None] = mapped_column(Double)  # a reused pid is not the run's process
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    error: Mapped[str | None] = mapped_column(Text)
+    failure_category: Mapped[str | None] = mapped_column(String(64))
+    parent_id: Mapped[str | None] = mapped_column(String(64))  # the run this one retries
+    outputs: Mapped[bytes | None] = mapped_column(LargeBinary)
+    metrics: Mapped[bytes | None] = mapped_column(LargeBinary)
+    waiting: Mapped[bytes | None] = mapped_column(LargeBinary)
+    prewarmed: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class RunNode(Base):
+    """A node that reached a final state in a run (its checkpoint), with its outputs inline or as an artifact id."""
+
+    __tablename__ = "run_nodes"
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    node_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer)
+    outputs: Mapped[bytes | None] = mapped_column(LargeBinary)
+    outputs_ref: Mapped[str | None] = mapped_column(String(200))
+    error: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[str | None] = mapped_column(Text)
+    cached: Mapped[bool] = mapped_column(Boolean)
+    queue_wait: Mapped[float] = mapped_column(Double)
+    run_time: Mapped[float] = mapped_column(Double)
+    finished_at: Mapped[float] = mapped_column(Double)
+
+
+class NodeCacheEntry(Base):
+    """Outputs of a successful execution by cache key; it outlives its run (no foreign key), like any cache."""
+
+    __tablename__ = "node_cache"
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    uses: Mapped[str] = mapped_column(String(300))
+    outputs: Mapped[bytes | None] = mapped_column(LargeBinary)
+    outputs_ref: Mapped[str | None] = mapped_column(String(200))
+    run_id: Mapped[str] = mapped_column(String(64))
+    node_id: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[float] = mapped_column(Double, index=True)
+
+
 # The tables the hot paths write with Core statements: rows nobody reads back in the request need no unit of work.
 AUDIT_LOG = cast(Table, AuditEntry.__table__)
 IDEMPOTENCY_KEYS = cast(Table, IdempotencyKey.__table__)
 WORKFLOWS = cast(Table, Workflow.__table__)
 WORKFLOW_VERSIONS = cast(Table, WorkflowVersion.__table__)
+RUNS = cast(Table, Run.__table__)
+RUN_NODES = cast(Table, RunNode.__table__)
+NODE_CACHE = cast(Table, NodeCacheEntry.__table__)

@@ -1,0 +1,156 @@
+"""DataClient's run records against the real embedded service, on SQLite and PostgreSQL: the port's run methods as
+the DAG tracker calls them, and their errors as the port's exception classes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from symphony.builtin_plugins.data.client import DataClient
+from symphony.builtin_plugins.data.embedded import EmbeddedService, open_embedded
+from symphony.hookspecs import AuthorizationError, NotFoundError, ValidationError
+from symphony.hookspecs.ports import (
+    CreateTokenRequest,
+    CreateUserRequest,
+    NewRun,
+    NodeCheckpoint,
+    RunProcess,
+    RunUpdate,
+)
+
+PROCESS = RunProcess(pid=4242, hostname="box", started=1234.5)
+
+
+def new_run(run_id: str = "run00001", **fields: object) -> NewRun:
+    values: dict[str, object] = {
+        "id": run_id,
+        "workflow_id": "hello",
+        "workflow_name": "Hello",
+        "document": b"\x81\xa2id\xa5hello",
+        "inputs": b"\x80",
+        "nodes_total": 2,
+        "process": PROCESS,
+    }
+    return NewRun(**{**values, **fields})  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def service(tmp_path: Path, database_url: str) -> Iterator[EmbeddedService]:
+    service = open_embedded(tmp_path / "data", database_url)
+    yield service
+    service.close()
+
+
+@pytest.fixture
+async def admin(service: EmbeddedService) -> AsyncIterator[DataClient]:
+    async with DataClient.in_process(service.app, service.token) as client:
+        yield client
+
+
+async def _as(service: EmbeddedService, admin: DataClient, role: str) -> DataClient:
+    user = await admin.create_user(CreateUserRequest(name=role, email=f"{role}@example.org", role=role))
+    token = await admin.create_token(CreateTokenRequest(name="t", user_id=user.id))
+    return DataClient.in_process(service.app, token.token)
+
+
+async def test_a_created_run_reads_back_by_id_and_by_prefix(admin: DataClient) -> None:
+    created = await admin.create_run(new_run())
+    assert (created.state, created.process, created.owner) == ("running", PROCESS, (await admin.me()).id)
+    assert await admin.get_run("run00001") == created
+    assert await admin.get_run("run0") == created
+
+
+async def test_an_unknown_run_reads_as_none(admin: DataClient) -> None:
+    assert await admin.get_run("no-such-run") is None
+
+
+async def test_an_ambiguous_prefix_raises_a_validation_error(admin: DataClient) -> None:
+    await admin.create_run(new_run("abcd0001"))
+    await admin.create_run(new_run("abcd0002"))
+    with pytest.raises(ValidationError, match="ambiguous"):
+        await admin.get_run("abcd")
+
+
+async def test_a_duplicate_run_id_raises_a_validation_error(admin: DataClient) -> None:
+    await admin.create_run(new_run())
+    with pytest.raises(ValidationError, match="exists already"):
+        await admin.create_run(new_run())
+
+
+async def test_checkpoints_saved_read_back_and_fill_the_cache(admin: DataClient) -> None:
+    await admin.create_run(new_run())
+    nodes = [
+        NodeCheckpoint(node_id="a", state="succeeded", attempts=1, outputs=b"\x81\xa1x\x01", cache_key="k", uses="u"),
+        NodeCheckpoint(node_id="b", state="skipped"),
+    ]
+    await admin.save_nodes("run00001", nodes)
+    await admin.save_nodes("run00001", nodes)  # a repeat (a retry after a network error) changes nothing
+    saved = await admin.run_nodes("run00001")
+    assert [(n.node_id, n.state, n.outputs) for n in saved] == [
+        ("a", "succeeded", b"\x81\xa1x\x01"),
+        ("b", "skipped", None),
+    ]
+    entry = await admin.cached_node("k")
+    assert entry is not None and (entry.run_id, entry.node_id, entry.outputs) == ("run00001", "a", b"\x81\xa1x\x01")
+    (listed,) = (await admin.list_cache()).items
+    assert (listed.key, listed.outputs, listed.workflow_id, listed.size) == ("k", None, "hello", 4)
+    await admin.delete_cache(["k"])
+    assert await admin.cached_node("k") is None
+
+
+async def test_an_update_claims_the_run_and_forgets_nodes_in_one_call(admin: DataClient) -> None:
+    await admin.create_run(new_run())
+    await admin.save_nodes("run00001", [NodeCheckpoint(node_id="a", state="failed", error="x")])
+    await admin.update_run("run00001", RunUpdate(state="failed", finished_at=50.0, error="x"))
+    other = RunProcess(pid=1, hostname="other", started=9.0)
+    await admin.update_run(
+        "run00001",
+        RunUpdate(state="running", inputs=b"\x81", process=other, finished_at=None, error=None, forget=["a"]),
+    )
+    run = await admin.get_run("run00001")
+    assert run is not None
+    assert (run.state, run.inputs, run.process, run.finished_at, run.error) == ("running", b"\x81", other, None, None)
+    assert await admin.run_nodes("run00001") == []
+
+
+async def test_a_cancel_request_is_recorded(admin: DataClient) -> None:
+    await admin.create_run(new_run())
+    await admin.update_run("run00001", RunUpdate(cancel_requested=True))
+    run = await admin.get_run("run00001")
+    assert run is not None and run.cancel_requested
+
+
+async def test_retry_copies_checkpoints_from_the_parent(admin: DataClient) -> None:
+    await admin.create_run(new_run("parent01"))
+    await admin.create_run(new_run("child001", parent_id="parent01"))
+    await admin.save_nodes("parent01", [NodeCheckpoint(node_id="a", state="succeeded", outputs=b"1")])
+    await admin.copy_nodes("parent01", "child001", ["a"])
+    assert [n.outputs for n in await admin.run_nodes("child001")] == [b"1"]
+
+
+async def test_finished_runs_are_listed_for_retention_and_deleted(admin: DataClient) -> None:
+    await admin.create_run(new_run("old00001"))
+    await admin.create_run(new_run("live0001"))
+    await admin.update_run("old00001", RunUpdate(state="succeeded", finished_at=10.0))
+    page = await admin.list_runs(finished_before=20.0)
+    assert [run.id for run in page.items] == ["old00001"]
+    assert page.items[0].size > 0
+    assert await admin.delete_runs(["old00001", "live0001"], finished_before=20.0) == ["old00001"]
+    assert [run.id for run in (await admin.list_runs()).items] == ["live0001"]
+
+
+async def test_unknown_runs_raise_not_found_on_writes_and_node_reads(admin: DataClient) -> None:
+    with pytest.raises(NotFoundError):
+        await admin.update_run("nope", RunUpdate(state="failed"))
+    with pytest.raises(NotFoundError):
+        await admin.save_nodes("nope", [NodeCheckpoint(node_id="a", state="succeeded")])
+    with pytest.raises(NotFoundError):
+        await admin.run_nodes("nope")
+
+
+async def test_a_viewer_may_not_start_runs(service: EmbeddedService, admin: DataClient) -> None:
+    async with await _as(service, admin, "viewer") as viewer:
+        with pytest.raises(AuthorizationError):
+            await viewer.create_run(new_run())
