@@ -77,9 +77,11 @@ class Session:
         self.number = number
         self.owned: list[WorkflowRecord] = []
         self.steps = 0
+        self.creates = 0  # names each creation uniquely, whichever phase or step makes it
 
     async def create(self) -> None:
-        name = f"load-{self.number}-{self.steps}"
+        self.creates += 1
+        name = f"load-{self.number}-{self.creates}"
         self.owned.append(await self.client.create_workflow(CreateWorkflowRequest(name=name, spec=SPEC)))
 
     async def get(self) -> None:
