@@ -146,6 +146,7 @@ from ._permissions import (
     format_permission,
     parse_permission,
 )
+from ._processes import describe_exit, die_with_parent, dying_with_parent
 from ._text import one_line
 from ._version import API_VERSION, ApiRange, __version__
 from ._workflow import (
@@ -320,6 +321,9 @@ __all__ = [
     "compile_glob",
     "covers",
     "decode_bounded",
+    "describe_exit",
+    "die_with_parent",
+    "dying_with_parent",
     "error_class_for",
     "format_permission",
     "grant_command",
