@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import pytest
 
-from symphony.builtin_plugins.pit.pool.options import PoolOptions, parse_size
+from symphony.builtin_plugins.pit.pool.options import PoolOptions
 from symphony.hookspecs import ConfigurationError
 
 
 @pytest.mark.parametrize(
     ("given", "size"), [(1024, 1024), ("4GiB", 4 * 2**30), ("512 MB", 512_000_000), ("1.5KiB", 1536)]
 )
-def test_a_size_is_bytes_or_a_number_with_a_unit(given: int | str, size: int) -> None:
-    assert parse_size(given) == size
+def test_a_memory_budget_is_bytes_or_a_number_with_a_unit(given: int | str, size: int) -> None:
+    assert PoolOptions.from_options({"memory_budget": given}).budget_bytes == size
 
 
 def test_a_memory_budget_that_is_not_a_size_names_the_key_and_the_accepted_forms() -> None:
-    with pytest.raises(ConfigurationError, match=r"memory_budget: 'lots' is not a size: give bytes"):
+    with pytest.raises(ConfigurationError, match=r"memory_budget: 'lots' is not a size; write a number with a unit"):
         PoolOptions.from_options({"memory_budget": "lots"})
 
 

@@ -8,14 +8,13 @@ into :class:`Limits`, the plain numbers the engine works with.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Final
 
 import msgspec
 
-from symphony.hookspecs import ConfigurationError
+from symphony.hookspecs import ConfigurationError, parse_memory
 
 __all__ = ["BUILTIN_RESOURCES", "ArbitrationOptions", "BudgetOptions", "Limits", "parse_amount"]
 
@@ -23,9 +22,6 @@ __all__ = ["BUILTIN_RESOURCES", "ArbitrationOptions", "BudgetOptions", "Limits",
 #: models: warm model instances).
 BUILTIN_RESOURCES: Final = ("slots", "memory", "models")
 BUDGET_PREFIX: Final = "budget:"
-_SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([KMGT]i?B|B)?\s*$", re.IGNORECASE)
-_UNITS: Final = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
-_UNITS.update({"kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40})
 
 Amount = float | str
 
@@ -165,12 +161,10 @@ def default_capacity() -> dict[str, float]:
 def parse_amount(value: Amount, where: str) -> float:
     """A non-negative finite number, or a size such as ``"4GiB"`` / ``"512MB"`` in bytes."""
     if isinstance(value, str):
-        match = _SIZE.match(value)
-        if match is None:
-            raise ValueError(
-                f'{where}: {value!r} is not an amount; use a number or a size such as "4GiB", "512MiB", "2GB"'
-            )
-        number = float(match.group(1)) * _UNITS[(match.group(2) or "B").lower()]
+        try:
+            number = float(parse_memory(value))
+        except ValueError as error:
+            raise ValueError(f"{where}: {value!r} is not an amount: {error}") from None
     else:
         number = float(value)
     if not math.isfinite(number) or number < 0:

@@ -2,33 +2,23 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Annotated, Any
 
 import msgspec
 
-from symphony.hookspecs import ConfigurationError
+from symphony.hookspecs import ConfigurationError, parse_memory
 
-__all__ = ["PoolOptions", "parse_size"]
-
-_UNITS = {"": 1, "b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "kib": 1024, "mib": 1024**2, "gib": 1024**3}
-_SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*", re.I)
+__all__ = ["PoolOptions"]
 
 
-def parse_size(value: int | str) -> int:
-    """Bytes from ``4294967296``, ``"4GiB"``, ``"512 MB"``; ValueError naming the accepted forms otherwise."""
+def _bytes(value: int | str) -> int:
+    """Bytes from ``4294967296``, ``"4GiB"``, ``"512 MB"`` (the SDK's sizes); ValueError saying how otherwise."""
     if isinstance(value, int):
         if value < 0:
             raise ValueError(f"a size must not be negative, got {value}")
         return value
-    match = _SIZE.fullmatch(value)
-    unit = match.group(2).lower() if match else ""
-    if match is None or unit not in _UNITS:
-        raise ValueError(
-            f"{value!r} is not a size: give bytes (an integer) or a number with B, KB, MB, GB, KiB, MiB or GiB"
-        )
-    return int(float(match.group(1)) * _UNITS[unit])
+    return parse_memory(value)
 
 
 class PoolOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -49,12 +39,12 @@ class PoolOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
 
     @property
     def budget_bytes(self) -> int | None:
-        return None if self.memory_budget is None else parse_size(self.memory_budget)
+        return None if self.memory_budget is None else _bytes(self.memory_budget)
 
     def __post_init__(self) -> None:
         if self.memory_budget is not None:
             try:
-                parse_size(self.memory_budget)
+                _bytes(self.memory_budget)
             except ValueError as error:
                 raise ConfigurationError(f"Invalid components.pool.options.memory_budget: {error}.") from None
 
