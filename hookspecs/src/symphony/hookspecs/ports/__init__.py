@@ -24,7 +24,7 @@ from ._data import (
     WorkflowRecord,
     WorkflowVersionRecord,
 )
-from ._editing import BufferInfo, Position, TextEdit, TextEditingPort
+from ._editing import BufferChange, BufferInfo, Position, TextEdit, TextEditingPort
 from ._extension import ExtensionPort
 from ._ipc import Connection, Handler, Listener, MessageBus, Subscription, Transport
 from ._language import CompletionItem, Diagnostic, LanguagePort, Location
@@ -59,6 +59,7 @@ __all__ = [
     "ArtifactStorePort",
     "AsyncComponent",
     "AuditRecord",
+    "BufferChange",
     "BufferInfo",
     "CacheEntry",
     "CompletionItem",

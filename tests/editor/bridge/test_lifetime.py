@@ -1,0 +1,71 @@
+"""The core process lives no longer than its host: stopped with it, and killed by the kernel if the host dies."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from symphony.builtin_plugins.editor.bridge.connection import CORE_MODULE
+from symphony.builtin_plugins.editor.bridge.port import CoreEditing
+
+from .support import alive, eventually
+
+_HOST = """
+import asyncio, sys
+from pathlib import Path
+from symphony.builtin_plugins.editor.bridge.port import CoreEditing
+
+async def main():
+    editing = CoreEditing()
+    await editing.open_file(Path(sys.argv[1]))
+    print(editing.core.pid, flush=True)
+    await asyncio.Event().wait()
+
+asyncio.run(main())
+"""
+
+
+def cmdline(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+
+
+async def test_the_core_is_started_on_first_use_as_its_own_process(source: Path) -> None:
+    editing = CoreEditing()
+    try:
+        assert editing.core.pid is None and editing.core.state == "stopped"
+        await editing.open_file(source)
+        pid = editing.core.pid
+        assert pid is not None and pid != os.getpid()
+        assert cmdline(pid)[1:3] == ["-m", CORE_MODULE]
+    finally:
+        await editing.stop()
+
+
+async def test_stopping_the_port_ends_the_core(source: Path) -> None:
+    editing = CoreEditing()
+    await editing.open_file(source)
+    pid = editing.core.pid
+    assert pid is not None
+    await editing.stop()
+    await eventually(lambda: not alive(pid), "the core exited")
+    assert editing.core.state == "stopped"
+
+
+async def test_the_core_dies_with_its_host_even_when_the_host_is_killed(source: Path) -> None:
+    host = subprocess.Popen([sys.executable, "-c", _HOST, str(source)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert host.stdout is not None
+        line = await asyncio.wait_for(asyncio.to_thread(host.stdout.readline), 60)
+        core = int(line)
+        assert alive(core)
+        host.send_signal(signal.SIGKILL)
+        host.wait()
+        await eventually(lambda: not alive(core), "the core died with its host")
+    finally:
+        if host.poll() is None:
+            host.kill()
+            host.wait()
