@@ -19,7 +19,7 @@ from symphony.hookspecs import InstrumentSpec, OperatorSpec, PortSpec
 
 from .catalogue import CONTROL_SIGNATURES
 
-__all__ = ["NodeEntry", "Provider", "node_entries"]
+__all__ = ["NodeEntry", "Provider", "distributions_of", "node_entries"]
 
 NodeKind = Literal["instrument", "operator", "control"]
 
@@ -70,8 +70,8 @@ def node_entries(
     instruments: Iterable[tuple[str, InstrumentSpec]], operators: Iterable[tuple[str, OperatorSpec]]
 ) -> list[NodeEntry]:
     """Every node type, sorted by kind (instrument, operator, control) then name."""
-    plugins = _distributions("symphony.plugins")
-    extensions = _distributions("symphony.extensions")
+    plugins = distributions_of("symphony.plugins")
+    extensions = distributions_of("symphony.extensions")
     found = [_entry("instrument", plugin, spec, plugins, extensions) for plugin, spec in instruments]
     found += [_entry("operator", plugin, spec, plugins, extensions) for plugin, spec in operators]
     found.sort(key=lambda entry: (entry.kind, entry.name))
@@ -117,7 +117,7 @@ def _entry(
     )
 
 
-def _distributions(group: str) -> dict[str, tuple[str | None, str | None]]:
+def distributions_of(group: str) -> dict[str, tuple[str | None, str | None]]:
     """Entry-point name -> (distribution, version); the first on ``sys.path`` wins, as importlib loads it."""
     found: dict[str, tuple[str | None, str | None]] = {}
     for point in entry_points(group=group):

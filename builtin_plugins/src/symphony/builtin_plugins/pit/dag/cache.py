@@ -22,7 +22,7 @@ from typing import Any, Final
 
 import msgspec
 
-from ...workflow.nodes import _distributions
+from ...workflow.nodes import distributions_of
 
 __all__ = ["CACHE_KEY_VERSION", "cache_key", "contribution_version"]
 
@@ -56,4 +56,4 @@ def contribution_version(plugin: str, extension: str | None) -> str | None:
 
 @functools.cache
 def _installed(group: str) -> Mapping[str, tuple[str | None, str | None]]:
-    return _distributions(group)
+    return distributions_of(group)
