@@ -1,17 +1,22 @@
-"""DataClient against the real service in process, on SQLite and PostgreSQL: each use case, each error, retries."""
+"""DataClient against the real service in process, on SQLite and PostgreSQL: each use case, each error, retries.
+
+Every test runs over both in-process transports: ``direct`` (the service's handlers, the embedded default) and
+``asgi`` (the whole HTTP app through httpx), so the two are held to the same behaviour.
+"""
 
 from __future__ import annotations
 
 import socket
 import tomllib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from symphony.builtin_plugins.data.client import DataClient
+from symphony.builtin_plugins.data.client import Answer, DataClient, HttpTransport, Transport
+from symphony.builtin_plugins.data.direct import DirectTransport
 from symphony.builtin_plugins.data.embedded import EmbeddedService, open_embedded
 from symphony.hookspecs import (
     AuthorizationError,
@@ -40,17 +45,32 @@ def service(tmp_path: Path, database_url: str) -> Iterator[EmbeddedService]:
     service.close()
 
 
+@pytest.fixture(params=["direct", "asgi"])
+def connect(request: pytest.FixtureRequest, service: EmbeddedService) -> Callable[[str], Transport]:
+    """``connect(token)``: a transport to the service as ``token``, directly or through the ASGI app."""
+
+    def make(token: str) -> Transport:
+        if request.param == "direct":
+            return DirectTransport(service.service, token)
+        app = httpx.ASGITransport(app=service.app)
+        return HttpTransport(
+            httpx.AsyncClient(transport=app, base_url="http://data", headers={"Authorization": f"Bearer {token}"})
+        )
+
+    return make
+
+
 @pytest.fixture
-async def admin(service: EmbeddedService) -> AsyncIterator[DataClient]:
-    async with DataClient.in_process(service.app, service.token) as client:
+async def admin(service: EmbeddedService, connect: Callable[[str], Transport]) -> AsyncIterator[DataClient]:
+    async with DataClient(connect(service.token)) as client:
         yield client
 
 
-async def _as(service: EmbeddedService, admin: DataClient, role: str) -> DataClient:
+async def _as(connect: Callable[[str], Transport], admin: DataClient, role: str) -> DataClient:
     """A client holding a new token of a new user with ``role``."""
     user = await admin.create_user(CreateUserRequest(name=role, email=f"{role}@example.org", role=role))
     token = await admin.create_token(CreateTokenRequest(name="t", user_id=user.id))
-    return DataClient.in_process(service.app, token.token)
+    return DataClient(connect(token.token))
 
 
 async def test_the_client_is_a_data_access_port(admin: DataClient) -> None:
@@ -94,23 +114,25 @@ async def test_a_document_the_rules_refuse_is_a_validation_error_naming_the_rule
         await admin.create_workflow(CreateWorkflowRequest(name="empty", spec={}))
 
 
-async def test_an_unknown_token_is_an_authorization_error(service: EmbeddedService) -> None:
-    async with DataClient.in_process(service.app, "sym_not-a-token") as stranger:
+async def test_an_unknown_token_is_an_authorization_error(connect: Callable[[str], Transport]) -> None:
+    async with DataClient(connect("sym_not-a-token")) as stranger:
         with pytest.raises(AuthorizationError, match="unknown, revoked or expired"):
             await stranger.me()
 
 
-async def test_a_viewer_creating_a_user_is_an_authorization_error(service: EmbeddedService, admin: DataClient) -> None:
-    async with await _as(service, admin, "viewer") as viewer:
+async def test_a_viewer_creating_a_user_is_an_authorization_error(
+    connect: Callable[[str], Transport], admin: DataClient
+) -> None:
+    async with await _as(connect, admin, "viewer") as viewer:
         with pytest.raises(AuthorizationError, match="Only an admin may create users"):
             await viewer.create_user(CreateUserRequest(name="eve", email="eve@example.org"))
 
 
 async def test_a_shared_workflow_is_listed_for_its_viewer_until_unshared(
-    service: EmbeddedService, admin: DataClient
+    connect: Callable[[str], Transport], admin: DataClient
 ) -> None:
     created = await admin.create_workflow(CreateWorkflowRequest(name="welcome", spec=SPEC))
-    async with await _as(service, admin, "viewer") as viewer:
+    async with await _as(connect, admin, "viewer") as viewer:
         me = await viewer.me()
         assert (await viewer.list_workflows()).items == []
         await admin.share_workflow(created.id, me.id, "viewer")
@@ -119,11 +141,11 @@ async def test_a_shared_workflow_is_listed_for_its_viewer_until_unshared(
         assert await viewer.get_workflow(created.id) is None
 
 
-async def test_a_revoked_token_stops_working(service: EmbeddedService, admin: DataClient) -> None:
+async def test_a_revoked_token_stops_working(connect: Callable[[str], Transport], admin: DataClient) -> None:
     token = await admin.create_token(CreateTokenRequest(name="short-lived"))
     assert [t.name for t in (await admin.list_tokens()).items if t.id == token.id] == ["short-lived"]
     await admin.revoke_token(token.id)
-    async with DataClient.in_process(service.app, token.token) as revoked:
+    async with DataClient(connect(token.token)) as revoked:
         with pytest.raises(AuthorizationError):
             await revoked.me()
 
@@ -160,28 +182,33 @@ async def test_an_unreachable_service_is_a_network_error() -> None:
             await client.get_workflow(WorkflowId("w"))
 
 
-class _LosesFirstAnswer(httpx.AsyncBaseTransport):
-    """The real app behind a connection that drops the first write's answer after the service committed it."""
+class _LosesFirstAnswer:
+    """A real transport whose first write's answer is lost after the service committed it (a dropped connection)."""
 
-    def __init__(self, app: Any) -> None:
-        self._inner = httpx.ASGITransport(app=app)
-        self.keys: list[str] = []
+    def __init__(self, inner: Transport) -> None:
+        self._inner = inner
+        self.where = inner.where
+        self.keys: list[str | None] = []
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        response = await self._inner.handle_async_request(request)
-        if request.method != "GET":
-            self.keys.append(request.headers["idempotency-key"])
+    async def request(
+        self, method: str, path: str, *, query: Mapping[str, str] | None, body: bytes | None, key: str | None
+    ) -> Answer:
+        answer = await self._inner.request(method, path, query=query, body=body, key=key)
+        if method != "GET":
+            self.keys.append(key)
             if len(self.keys) == 1:
-                raise httpx.ReadError("connection reset by peer", request=request)
-        return response
+                raise NetworkError("connection reset by peer")
+        return answer
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
 
 
-async def test_a_write_retried_after_a_network_error_reuses_its_key_and_is_done_once(service: EmbeddedService) -> None:
-    transport = _LosesFirstAnswer(service.app)
-    http = httpx.AsyncClient(
-        transport=transport, base_url="http://data", headers={"Authorization": f"Bearer {service.token}"}
-    )
-    async with DataClient(http) as client:
+async def test_a_write_retried_after_a_network_error_reuses_its_key_and_is_done_once(
+    service: EmbeddedService, connect: Callable[[str], Transport]
+) -> None:
+    transport = _LosesFirstAnswer(connect(service.token))
+    async with DataClient(transport) as client:
         request = CreateWorkflowRequest(name="welcome", spec=SPEC)
         with pytest.raises(NetworkError):
             await client.create_workflow(request)
@@ -190,34 +217,38 @@ async def test_a_write_retried_after_a_network_error_reuses_its_key_and_is_done_
         assert [w.id for w in (await client.list_workflows()).items] == [retried.id]
 
 
-async def test_a_new_write_gets_a_new_key(service: EmbeddedService) -> None:
-    transport = _LosesFirstAnswer(service.app)
-    http = httpx.AsyncClient(
-        transport=transport, base_url="http://data", headers={"Authorization": f"Bearer {service.token}"}
-    )
-    async with DataClient(http) as client:
+async def test_a_new_write_gets_a_new_key(service: EmbeddedService, connect: Callable[[str], Transport]) -> None:
+    transport = _LosesFirstAnswer(connect(service.token))
+    async with DataClient(transport) as client:
         with pytest.raises(NetworkError):
             await client.create_workflow(CreateWorkflowRequest(name="one", spec=SPEC))
         await client.create_workflow(CreateWorkflowRequest(name="two", spec=SPEC))
         assert transport.keys[0] != transport.keys[1]
 
 
-class _Counting(httpx.AsyncBaseTransport):
-    """The real app, counting the requests that reach it."""
+class _Counting:
+    """A real transport, counting the requests it carries to the service."""
 
-    def __init__(self, app: Any) -> None:
-        self._inner = httpx.ASGITransport(app=app)
+    def __init__(self, inner: Transport) -> None:
+        self._inner = inner
+        self.where = inner.where
         self.requests: list[str] = []
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(f"{request.method} {request.url.path}")
-        return await self._inner.handle_async_request(request)
+    async def request(
+        self, method: str, path: str, *, query: Mapping[str, str] | None, body: bytes | None, key: str | None
+    ) -> Answer:
+        self.requests.append(f"{method} {path}")
+        return await self._inner.request(method, path, query=query, body=body, key=key)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
 
 
-async def test_each_use_case_is_one_request_to_the_service(service: EmbeddedService) -> None:
-    transport = _Counting(service.app)
-    headers = {"Authorization": f"Bearer {service.token}"}
-    async with DataClient(httpx.AsyncClient(transport=transport, base_url="http://data", headers=headers)) as client:
+async def test_each_use_case_is_one_request_to_the_service(
+    service: EmbeddedService, connect: Callable[[str], Transport]
+) -> None:
+    transport = _Counting(connect(service.token))
+    async with DataClient(transport) as client:
         created = await client.create_workflow(CreateWorkflowRequest(name="welcome", spec=SPEC))
         await client.update_workflow(UpdateWorkflowRequest(id=created.id, spec=SPEC, expected_version=1))
         await client.get_workflow(created.id)

@@ -1,6 +1,11 @@
-"""DataClient: the DataAccessPort over HTTP, one request per use case, in-process or to a remote service.
+"""DataClient: the DataAccessPort as one request per use case to the data service, over a pluggable transport.
 
-Errors arrive as RFC 9457 problems whose ``category`` names the exception class
+The transport is the only seam: ``Transport.request`` carries a request to the
+service and brings back its answer (status, content type, body), over HTTP
+(``HttpTransport``: a remote service, or the app in process through httpx's ASGI
+transport) or straight to the service's handlers (``direct.DirectTransport``, the
+embedded default).  Every use case is written once, above it.  Errors arrive as
+RFC 9457 problems whose ``category`` names the exception class
 (``error_class_for``), so nothing parses messages.  Every write carries an
 ``Idempotency-Key``; a write that failed with a NetworkError keeps its key, so
 making the same write again replays the first one's outcome if it did commit.
@@ -12,7 +17,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Mapping
 from hashlib import blake2b
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -34,9 +39,7 @@ from symphony.hookspecs.ports import (
     WorkflowVersionRecord,
 )
 
-from .runs_client import RunsAPI
-
-__all__ = ["DataClient"]
+__all__ = ["Answer", "DataClient", "HttpTransport", "Transport"]
 
 R = TypeVar("R", bound=msgspec.Struct)
 
@@ -74,25 +77,74 @@ def _id(value: str) -> str:
     return quote(value, safe="")
 
 
-def _json(response: httpx.Response) -> Any:
+class Answer(NamedTuple):
+    """The service's answer to one request, as any transport brings it back."""
+
+    status: int
+    content_type: str
+    content: bytes
+
+
+class Transport(Protocol):
+    """How requests reach the data service; raises NetworkError when one could not be carried."""
+
+    #: Where the service is, for messages ("http://127.0.0.1:8765", "in this process").
+    where: str
+
+    async def request(
+        self, method: str, path: str, *, query: Mapping[str, str] | None, body: bytes | None, key: str | None
+    ) -> Answer:
+        """``method`` on ``path`` (its segments percent-encoded) with the JSON ``body`` and Idempotency-Key ``key``."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+class HttpTransport:
+    """Requests as HTTP through an ``httpx.AsyncClient`` holding the base URL and the Authorization header."""
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self._http = http
+        self.where = str(http.base_url)
+
+    async def request(
+        self, method: str, path: str, *, query: Mapping[str, str] | None, body: bytes | None, key: str | None
+    ) -> Answer:
+        headers = {} if key is None else {"Idempotency-Key": key}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        try:
+            response = await self._http.request(method, path, content=body, params=query, headers=headers)
+        except httpx.TransportError as error:
+            raise NetworkError(
+                f"The data service at {self.where} could not be reached ({type(error).__name__}: {error});"
+                " check that it is running, then retry: writes are idempotent."
+            ) from None
+        return Answer(response.status_code, response.headers.get("content-type", ""), response.content)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+
+def _json(answer: Answer) -> Any:
     """A successful answer's JSON body; a DataError when it is not JSON (a proxy's page, a truncated body)."""
     try:
-        return _decode(response.content)
+        return _decode(answer.content)
     except msgspec.DecodeError:
-        kind = response.headers.get("content-type", "no content type")
+        kind = answer.content_type or "no content type"
         raise DataError(
-            f"The data service answered {response.status_code} with a body that is not JSON ({kind}); is the"
+            f"The data service answered {answer.status} with a body that is not JSON ({kind}); is the"
             " configured url the data service?"
         ) from None
 
 
-def _problem(response: httpx.Response) -> DataError:
+def _problem(answer: Answer) -> DataError:
     """The exception a refusal stands for, chosen by the problem's ``category`` (or, failing that, its status)."""
     category = detail = None
     errors: list[str] = []
-    if response.headers.get("content-type", "").startswith(("application/problem+json", "application/json")):
+    if answer.content_type.startswith(("application/problem+json", "application/json")):
         try:
-            body = _decode(response.content)
+            body = _decode(answer.content)
         except msgspec.DecodeError:
             body = None
         if isinstance(body, dict):
@@ -105,35 +157,47 @@ def _problem(response: httpx.Response) -> DataError:
             )
     if not isinstance(category, str):
         category = {401: "data.authorization", 403: "data.authorization", 404: "data.not_found"}.get(
-            response.status_code, "data.network" if response.status_code in (502, 503, 504) else "data"
+            answer.status, "data.network" if answer.status in (502, 503, 504) else "data"
         )
     cls = error_class_for(category)
     if not issubclass(cls, DataError):
         cls = DataError
-    message = str(detail) if detail else f"The data service answered {response.status_code} {response.reason_phrase}."
+    message = (
+        str(detail)
+        if detail
+        else f"The data service answered {answer.status} {httpx.codes.get_reason_phrase(answer.status)}."
+    )
     if errors:
         message += "".join(f"\n  {e}" for e in errors)
     return cls(message)
 
 
-class DataClient(RunsAPI):
-    """The DataAccessPort over an ``httpx.AsyncClient``; pre-validates each write first when given the port.
+class DataClient:
+    """The DataAccessPort over a ``Transport``; pre-validates each write first when given the port.
 
-    Build it with ``in_process(app, token)`` (no socket: httpx's ASGI transport) or
+    Build it with ``direct(service, token)`` (the service's handlers in this process, no HTTP),
+    ``in_process(app, token)`` (the ASGI app in this process through httpx, no socket) or
     ``remote(url, token)``.  Close it with ``aclose()``.
     """
 
-    def __init__(self, http: httpx.AsyncClient, *, pre_validation: PreValidationPort | None = None) -> None:
-        self._http = http
+    def __init__(self, transport: Transport, *, pre_validation: PreValidationPort | None = None) -> None:
+        self._transport = transport
         self._pre = pre_validation
         self._pending: OrderedDict[bytes, str] = OrderedDict()
 
     @classmethod
+    def direct(cls, service: Any, token: str, *, pre_validation: PreValidationPort | None = None) -> DataClient:
+        """A client calling ``service`` (an app's ``app.state.service``) without HTTP: the embedded default."""
+        from .direct import DirectTransport
+
+        return cls(DirectTransport(service, token), pre_validation=pre_validation)
+
+    @classmethod
     def in_process(cls, app: Any, token: str, *, pre_validation: PreValidationPort | None = None) -> DataClient:
-        """A client calling the ASGI ``app`` in this process (the embedded default)."""
+        """A client calling the ASGI ``app`` in this process through the whole HTTP stack (httpx's ASGI transport)."""
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         http = httpx.AsyncClient(transport=transport, base_url=_IN_PROCESS_URL, headers=_auth(token))
-        return cls(http, pre_validation=pre_validation)
+        return cls(HttpTransport(http), pre_validation=pre_validation)
 
     @classmethod
     def remote(
@@ -147,21 +211,18 @@ class DataClient(RunsAPI):
     ) -> DataClient:
         """A client of the data service at ``url`` (``symphony data serve``); ``verify`` as httpx takes it."""
         http = httpx.AsyncClient(base_url=url.rstrip("/"), headers=_auth(token), timeout=timeout, verify=verify)
-        return cls(http, pre_validation=pre_validation)
+        return cls(HttpTransport(http), pre_validation=pre_validation)
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        await self._transport.aclose()
 
     async def health(self) -> dict[str, Any]:
         """The service's own health (``GET /v1/health``, anonymous): status, database, schema revision.
 
-        A service that answers that its database is down (503) is reported, not raised.
+        A service that answers that its database is down (503) is reported, not raised; one that cannot be
+        reached is a NetworkError.
         """
-        try:
-            response = await self._http.get("/v1/health")
-        except httpx.TransportError as error:
-            raise NetworkError(f"The data service at {self._http.base_url} could not be reached: {error}.") from None
-        body = _json(response)
+        body = _json(await self._transport.request("GET", "/v1/health", query=None, body=None, key=None))
         if not isinstance(body, dict):
             raise DataError(f"The data service's health is not a JSON object: {str(body)[:100]!r}.")
         return body
@@ -174,21 +235,23 @@ class DataClient(RunsAPI):
 
     # -- transport -------------------------------------------------------------------------------
 
-    async def _send(self, method: str, path: str, *, body: bytes | None = None, **kwargs: Any) -> httpx.Response:
-        try:
-            response = await self._http.request(method, path, content=body, **kwargs)
-        except httpx.TransportError as error:
-            raise NetworkError(
-                f"The data service at {self._http.base_url} could not be reached ({type(error).__name__}: {error});"
-                " check that it is running, then retry: writes are idempotent."
-            ) from None
-        if response.status_code >= 400:
-            raise _problem(response)
-        return response
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Mapping[str, str] | None = None,
+        body: bytes | None = None,
+        key: str | None = None,
+    ) -> Answer:
+        answer = await self._transport.request(method, path, query=query, body=body, key=key)
+        if answer.status >= 400:
+            raise _problem(answer)
+        return answer
 
     async def _read(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
-        query = {k: v for k, v in (params or {}).items() if v is not None}
-        return _json(await self._send("GET", path, params=query))
+        query = {k: _query_value(v) for k, v in (params or {}).items() if v is not None}
+        return _json(await self._send("GET", path, query=query))
 
     async def _read_optional(self, path: str) -> Any:
         try:
@@ -201,17 +264,14 @@ class DataClient(RunsAPI):
         body = None if document is None else _encode(document)
         fingerprint = blake2b(f"{method} {path}\n".encode() + (body or b""), digest_size=16).digest()
         key = self._pending.pop(fingerprint, None) or uuid.uuid4().hex
-        headers = {"Idempotency-Key": key}
-        if body is not None:
-            headers["Content-Type"] = "application/json"
         try:
-            response = await self._send(method, path, body=body, headers=headers)
+            answer = await self._send(method, path, body=body, key=key)
         except NetworkError:
             self._pending[fingerprint] = key
             while len(self._pending) > _MAX_PENDING:
                 self._pending.popitem(last=False)
             raise
-        return _json(response) if response.content else None
+        return _json(answer) if answer.content else None
 
     # -- workflows -------------------------------------------------------------------------------
 
@@ -307,3 +367,10 @@ class DataClient(RunsAPI):
 
 def _auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def _query_value(value: Any) -> str:
+    """A query parameter as httpx would write it, so every transport hands the service the same strings."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

@@ -1,4 +1,4 @@
-"""The embedded data service: the service's app in this process on SQLite, reached without opening a port.
+"""The embedded data service: the service in this process on SQLite, called directly (no HTTP, no port).
 
 First use migrates ``<data_dir>/data/service.db`` and makes an admin identity for
 the local OS user, whose token is kept in ``<data_dir>/data/token`` (0600,
@@ -15,7 +15,7 @@ import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
@@ -27,6 +27,12 @@ from .service.bootstrap import SYSTEM, create_identity
 from .service.db import Database
 from .service.models import ApiToken, User, now
 
+if TYPE_CHECKING:
+    from symphony.hookspecs.ports import PreValidationPort
+
+    from .client import DataClient
+    from .service.call import Service
+
 __all__ = ["EmbeddedService", "open_embedded"]
 
 DATABASE_FILE = "service.db"
@@ -35,7 +41,7 @@ TOKEN_NAME = "embedded"
 
 
 class EmbeddedService:
-    """The migrated database's URL, the local admin's token and the app serving them."""
+    """The migrated database's URL, the local admin's token and the app serving them (``app.state.service``)."""
 
     def __init__(self, url: str, token: str, app: Any) -> None:
         self.url = url
@@ -44,6 +50,26 @@ class EmbeddedService:
 
     def __repr__(self) -> str:  # the token must never reach a log through a repr
         return f"EmbeddedService(url={self.url!r})"
+
+    @property
+    def service(self) -> Service:
+        service: Service = self.app.state.service
+        return service
+
+    def client(
+        self,
+        token: str | None = None,
+        *,
+        transport: str = "direct",
+        pre_validation: PreValidationPort | None = None,
+    ) -> DataClient:
+        """A client of this service as ``token`` (default: the local admin's), ``direct`` or through ``asgi``."""
+        from .client import DataClient
+
+        token = self.token if token is None else token
+        if transport == "asgi":
+            return DataClient.in_process(self.app, token, pre_validation=pre_validation)
+        return DataClient.direct(self.service, token, pre_validation=pre_validation)
 
     def close(self) -> None:
         """Close the database's connections (httpx's ASGI transport never runs the app's lifespan, which would)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
@@ -27,6 +27,9 @@ class DataOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     timeout: float = 30.0
     #: A PEM file of the certificate authorities to trust for an ``https://`` url (a private CA); empty: the system's.
     ca_cert: str = ""
+    #: How the embedded service is called: ``direct`` (its handlers, no HTTP) or ``asgi`` (the whole HTTP app
+    #: through httpx's ASGI transport, as a remote client would see it, without a socket).
+    transport: Literal["direct", "asgi"] = "direct"
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> DataOptions:
@@ -40,6 +43,11 @@ class DataOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
         if self.url and not self.url.startswith(("http://", "https://")):
             raise ConfigurationError(
                 f"components.data.options.url must start with http:// or https://, found {self.url!r}."
+            )
+        if self.url and self.transport != "direct":
+            raise ConfigurationError(
+                f"components.data.options.transport = {self.transport!r} applies to the embedded service only;"
+                " remove it, or remove url."
             )
         if self.timeout <= 0:
             raise ConfigurationError(f"components.data.options.timeout must be above 0 seconds, found {self.timeout}.")

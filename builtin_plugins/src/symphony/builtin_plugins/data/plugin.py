@@ -113,7 +113,7 @@ def open_client(context: HostContext) -> tuple[DataClient, EmbeddedService | Non
 
     contributed = [rule for _plugin, rule in context.contributions("symphony_data_rules").values()]
     service = open_embedded(context.data_dir / "data", options.database, builtin_rules() + contributed)
-    return DataClient.in_process(service.app, service.token, pre_validation=pre_validation), service
+    return service.client(transport=options.transport, pre_validation=pre_validation), service
 
 
 class DataLifecycle:

@@ -13,13 +13,20 @@ from starlette.routing import Route
 
 from symphony.hookspecs import DataRule
 
-from .call import Service
+from .call import Handler, Service
 from .problems import Problem
-from .routes import audit_log, health, runs, tokens, users, workflows
+from .routes import audit_log, health, tokens, users, workflows
+from .routing import HEALTH_PATH, RouteTable, no_route, wrong_method
 from .rules import builtin_rules
 from .settings import ServiceSettings
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+
+#: Handlers whose response holds a secret shown once, by the field that holds it.
+SHOWN_ONCE: dict[Handler, str] = {tokens.create: "token"}
+
+#: Every authenticated route: this app and the direct in-process transport both dispatch from this one table.
+ROUTES = RouteTable.of((users, tokens, workflows, audit_log), SHOWN_ONCE)
 
 
 def _by_method(endpoints: dict[str, Endpoint]) -> Endpoint:
@@ -36,30 +43,23 @@ async def _routing_problem(request: Request, error: Exception) -> Response:
     """No route for this path (404) or method (405), as a problem like every other refusal."""
     assert isinstance(error, HTTPException)
     if error.status_code == 405:
-        allowed = ", ".join(sorted(method.strip() for method in (error.headers or {}).get("Allow", "").split(",")))
-        detail = f"{request.url.path} does not take {request.method}; it takes {allowed}."
-        return Problem(405, "data.validation", detail, Allow=allowed).response()
+        allowed = [method.strip() for method in (error.headers or {}).get("Allow", "").split(",")]
+        return wrong_method(request.url.path, request.method, allowed).response()
     if error.status_code == 404:
-        return Problem(
-            404, "data.not_found", f"No route {request.url.path}; the API is under /v1 (docs/data.md)."
-        ).response()
+        return no_route(request.url.path).response()
     return Problem(error.status_code, "data", str(error.detail)).response()
 
 
-#: Handlers whose response holds a secret shown once, by the field that holds it.
-SHOWN_ONCE = {tokens.create: "token"}
-
-
 def create_app(settings: ServiceSettings, rules: Iterable[DataRule] | None = None) -> Starlette:
-    """The app over ``settings.database`` (already migrated: see ``migrate``); ``rules`` default to the builtins."""
+    """The app over ``settings.database`` (already migrated: see ``migrate``); ``rules`` default to the builtins.
+
+    ``app.state.service`` is the ``Service`` behind it, which the direct transport calls without HTTP.
+    """
     service = Service(settings, builtin_rules() if rules is None else rules)
-    by_path: dict[str, dict[str, Endpoint]] = {}
-    for module in (users, tokens, workflows, runs, audit_log):
-        for method, path, handler in module.ROUTES:
-            endpoint = service.endpoint(handler, write=method != "GET", shown_once=SHOWN_ONCE.get(handler))
-            by_path.setdefault(path, {})[method] = endpoint
-    routes = [Route("/v1/health", health.health(service), methods=["GET"])]
-    routes += [Route(path, _by_method(endpoints), methods=list(endpoints)) for path, endpoints in by_path.items()]
+    routes = [Route(HEALTH_PATH, health.health(service), methods=["GET"])]
+    for path, operations in ROUTES.by_path.items():
+        endpoints = {method: service.endpoint(operation) for method, operation in operations.items()}
+        routes.append(Route(path, _by_method(endpoints), methods=list(endpoints)))
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:

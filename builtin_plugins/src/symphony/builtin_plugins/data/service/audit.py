@@ -24,7 +24,7 @@ def record(
     after: dict[str, Any] | None = None,
 ) -> None:
     """Add the audit row of a write to ``session`` (committed, or rolled back, with the write)."""
-    session.execute(
+    session.connection().execute(
         _INSERT,
         {
             "at": now(),

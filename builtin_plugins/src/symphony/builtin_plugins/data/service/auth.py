@@ -61,7 +61,7 @@ _IDENTIFY = (
 
 def identify(session: Session, token: str, at: datetime) -> Identity:
     """The identity owning ``token``; 401 when it is unknown, revoked or expired (one message: no oracle)."""
-    row = session.execute(_IDENTIFY, {"digest": digest(token)}).one_or_none()
+    row = session.connection().execute(_IDENTIFY, {"digest": digest(token)}).one_or_none()
     if row is None or row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= at):
         raise unauthenticated("The token is unknown, revoked or expired; create a new one.")
     return Identity(row.id, row.name, row.role)

@@ -16,7 +16,7 @@ import msgspec
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response
@@ -28,6 +28,7 @@ from .db import Database
 from .models import IDEMPOTENCY_KEYS as _KEYS
 from .models import now
 from .problems import Problem, conflict, invalid, too_large
+from .routing import Operation
 from .rules import Rules
 from .settings import ServiceSettings
 
@@ -65,50 +66,77 @@ class Service:
         )
         self._writes = itertools.count(1)  # next() is atomic under the GIL: the worker threads share it
 
-    def endpoint(
-        self, handler: Handler, *, write: bool, shown_once: str | None = None
-    ) -> Callable[[Request], Awaitable[Response]]:
-        """The Starlette endpoint of ``handler``: every request authenticated, writes in one transaction.
-
-        ``shown_once`` names a response field holding a secret (a new token): it is left out of the response
-        stored for idempotent replay, and a replay answers 409 instead, since the secret exists nowhere else.
-        """
+    def endpoint(self, operation: Operation) -> Callable[[Request], Awaitable[Response]]:
+        """The Starlette endpoint of ``operation``: the request's parts handed to ``serve`` in a worker thread."""
 
         async def endpoint(request: Request) -> Response:
-            client = request.client.host if request.client else "unknown"
             try:
-                self.failures.check(client)
-                token = bearer(request.headers.get("authorization"))
-                body = await self._body(request) if write else b""
-                key = request.headers.get("idempotency-key") if write else None
-                if key is not None and not 0 < len(key) <= MAX_IDEMPOTENCY_KEY:
-                    raise invalid(f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters; send a shorter one.")
-                route = f"{request.method} {request.url.path}"
-                run = partial(
-                    self._run,
-                    handler,
-                    token=token,
+                status, content = await self.serve(
+                    operation,
+                    client=request.client.host if request.client else "unknown",
+                    authorization=request.headers.get("authorization"),
+                    path=request.url.path,
                     params=dict(request.path_params),
                     query=dict(request.query_params),
-                    body=body,
-                    key=key,
-                    route=route,
-                    write=write,
-                    shown_once=shown_once,
+                    body=partial(self._body, request),
+                    key=request.headers.get("idempotency-key"),
                 )
-                status, content = await anyio.to_thread.run_sync(run)
             except Problem as problem:
-                if problem.status == 401 and "authorization" in request.headers:
-                    self.failures.failed(client)  # a token was tried and failed (no token: nothing was guessed)
                 return problem.response()
-            except Exception:
-                log.exception("data service: %s %s failed", request.method, request.url.path)
-                return Problem(500, "data", "The data service failed; the error is in its log.").response()
             if content is None:
                 return Response(status_code=status)
             return Response(content, status_code=status, media_type="application/json")
 
         return endpoint
+
+    async def serve(
+        self,
+        operation: Operation,
+        *,
+        client: str,
+        authorization: str | None,
+        path: str,
+        params: dict[str, str],
+        query: dict[str, str],
+        body: bytes | Callable[[], Awaitable[bytes]],
+        key: str | None,
+        inline: bool = False,
+    ) -> tuple[int, bytes | None]:
+        """One request, whatever carried it: its status and JSON body, or the Problem refusing it (raised).
+
+        ``body`` is the request's body, or how to read it (after the caller is identified as well as it can be
+        without the database: a request without a token is refused before its body is read).
+
+        ``inline`` runs the transaction on the calling thread (the event loop) when it can start without waiting
+        for a lock (SQLite only), and in a worker thread otherwise; without it, always in a worker thread. Any
+        failure that is not a refusal is logged here and raised as the generic 500 problem: no traceback leaves.
+        """
+        try:
+            self.failures.check(client)
+            token = bearer(authorization)
+            if not operation.write:
+                body, key = b"", None
+            elif not isinstance(body, bytes):
+                body = await body()
+            if len(body) > self.settings.max_body_bytes:
+                raise too_large(self.settings.max_body_bytes)
+            if key is not None and not 0 < len(key) <= MAX_IDEMPOTENCY_KEY:
+                raise invalid(f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters; send a shorter one.")
+            run = partial(self._run, operation, token=token, params=params, query=query, body=body, key=key, path=path)
+            if inline and self.db.dialect == "sqlite":
+                try:
+                    return run(wait=False)
+                except OperationalError as error:
+                    if not _busy(error):
+                        raise
+            return await anyio.to_thread.run_sync(partial(run, wait=True))
+        except Problem as problem:
+            if problem.status == 401 and authorization is not None:
+                self.failures.failed(client)  # a token was tried and failed (no token: nothing was guessed)
+            raise
+        except Exception:
+            log.exception("data service: %s %s failed", operation.method, path)
+            raise Problem(500, "data", "The data service failed; the error is in its log.") from None
 
     async def _body(self, request: Request) -> bytes:
         limit = self.settings.max_body_bytes
@@ -126,24 +154,26 @@ class Service:
 
     def _run(
         self,
-        handler: Handler,
+        operation: Operation,
         *,
         token: str,
         params: dict[str, str],
         query: dict[str, str],
         body: bytes,
         key: str | None,
-        route: str,
-        write: bool,
-        shown_once: str | None,
+        path: str,
+        wait: bool,
     ) -> tuple[int, bytes | None]:
+        """Authenticate, replay or run the handler, audit and commit; ``wait=False``: fail at once on a lock."""
+        write, shown_once = operation.write, operation.shown_once
+        route = f"{operation.method} {path}"
         request_digest = hashlib.sha256(body).digest()
-        with self.db.session(write=write) as session:
+        with self.db.session(write=write, wait=wait) as session:
             at = now()
             identity = identify(session, token, at)
             if write and next(self._writes) % self.settings.idempotency_prune_every == 0:
                 cutoff = at - timedelta(seconds=self.settings.idempotency_ttl)
-                session.execute(_PRUNE, {"cutoff": cutoff})
+                session.connection().execute(_PRUNE, {"cutoff": cutoff})
             claim = None
             if key is not None:
                 claim = Claim(identity.id, key, route, request_digest)
@@ -151,7 +181,7 @@ class Service:
                     return _replay(stored, shown_once)
             call = Call(identity, session, params, query, body, self.rules, self.settings)
             try:
-                status, payload = handler(call)
+                status, payload = operation.handler(call)
             except DataError as error:
                 raise Problem.from_error(error) from None
             content = None if payload is None else msgspec.json.encode(payload)
@@ -164,6 +194,14 @@ class Service:
             except IntegrityError:
                 raise invalid("The write conflicts with a record stored meanwhile; read it again and retry.") from None
             return status, content
+
+
+#: SQLite's "database is busy" and "table is locked" (primary codes): an inline transaction would have to wait.
+_SQLITE_BUSY = (5, 6)
+
+
+def _busy(error: OperationalError) -> bool:
+    return getattr(error.orig, "sqlite_errorcode", 0) & 0xFF in _SQLITE_BUSY
 
 
 # Built once: a statement's cache key is then computed once, not on every request.
@@ -194,7 +232,7 @@ class Claim:
         first one's response instead of writing again.
         """
         row = {"actor": self.actor, "key": self.key, "route": self.route, "request_digest": self.request_digest}
-        if session.execute(_CLAIM[dialect], {**row, "status": 0, "body": b""}).first() is not None:
+        if session.connection().execute(_CLAIM[dialect], {**row, "status": 0, "body": b""}).first() is not None:
             return None
         stored = self._stored(session)
         if stored is None:  # the first attempt rolled back after this statement saw its row: try again
@@ -203,11 +241,13 @@ class Claim:
 
     def keep(self, session: Session, status: int, body: bytes) -> None:
         """Store the response for replay, in the write's transaction."""
-        session.execute(_KEEP, {"the_actor": self.actor, "the_key": self.key, "status": status, "body": body})
+        session.connection().execute(
+            _KEEP, {"the_actor": self.actor, "the_key": self.key, "status": status, "body": body}
+        )
 
     def _stored(self, session: Session) -> tuple[int, bytes | None] | None:
         """The response stored under the key; 422 when the key was used for another request."""
-        row = session.execute(_STORED, {"the_actor": self.actor, "the_key": self.key}).one_or_none()
+        row = session.connection().execute(_STORED, {"the_actor": self.actor, "the_key": self.key}).one_or_none()
         if row is None:
             return None
         if row.route != self.route or row.request_digest != self.request_digest:

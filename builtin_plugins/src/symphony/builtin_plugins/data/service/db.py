@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -13,6 +14,13 @@ from symphony.hookspecs import ConfigurationError
 #: As many connections as the worker threads the requests run on (anyio's default limit is 40), so a request
 #: never waits for a connection while a thread is free.
 _POOL = {"pool_size": 20, "max_overflow": 20}
+#: JSON columns (specs, audit records) through msgspec rather than the json module: several per write.
+_JSON: dict[str, Any] = {
+    "json_serializer": lambda document: msgspec.json.encode(document).decode(),
+    "json_deserializer": msgspec.json.decode,
+}
+#: How long a SQLite transaction waits for another writer's lock before it fails.
+BUSY_TIMEOUT_MS = 10_000
 
 
 def normalize_url(url: str) -> str:
@@ -27,8 +35,8 @@ def open_engine(url: str) -> Engine:
     """An engine for ``url``; on SQLite, WAL and a busy timeout so readers never block the writer."""
     url = normalize_url(url)
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True, **_POOL)
-    engine = create_engine(url, connect_args={"check_same_thread": False}, **_POOL)
+        return create_engine(url, pool_pre_ping=True, **_POOL, **_JSON)
+    engine = create_engine(url, connect_args={"check_same_thread": False}, **_POOL, **_JSON)
     event.listen(engine, "connect", _sqlite_pragmas)
     event.listen(engine, "begin", _sqlite_begin)
     return engine
@@ -37,7 +45,7 @@ def open_engine(url: str) -> Engine:
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     connection.isolation_level = None  # the driver's own implicit BEGIN off: _sqlite_begin decides the mode
     cursor = connection.cursor()
-    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=10000"):
+    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", f"busy_timeout={BUSY_TIMEOUT_MS}"):
         cursor.execute(f"pragma {pragma}")
     cursor.close()
 
@@ -45,12 +53,17 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
 def _sqlite_begin(connection: Any) -> None:
     # The transaction starts here: a write takes the lock at BEGIN
     # (IMMEDIATE), so two writers queue on the busy timeout instead of failing to upgrade a read lock.
-    mode = "IMMEDIATE" if connection.get_execution_options().get("write") else "DEFERRED"
-    connection.exec_driver_sql(f"BEGIN {mode}")
+    # One that must not wait (it runs on the event loop) fails at once instead, and is run again where it may wait.
+    options = connection.get_execution_options()
+    timeout = BUSY_TIMEOUT_MS if options.get("wait", True) else 0
+    if connection.info.get("busy_timeout", BUSY_TIMEOUT_MS) != timeout:  # a statement only when it changes
+        connection.exec_driver_sql(f"pragma busy_timeout={timeout}")
+        connection.info["busy_timeout"] = timeout
+    connection.exec_driver_sql(f"BEGIN {'IMMEDIATE' if options.get('write') else 'DEFERRED'}")
 
 
 class Database:
-    """One engine and the two session factories the routes use: reads, and writes (one transaction each)."""
+    """One engine and the session factories the routes use: reads and writes (one transaction each)."""
 
     def __init__(self, url: str) -> None:
         self.engine = open_engine(url)
@@ -62,11 +75,15 @@ class Database:
                 " use a sqlite:// or postgresql:// URL."
             )
         # expire_on_commit=False: a record returned after commit is read from memory, not re-selected.
-        self.reads = sessionmaker(self.engine, expire_on_commit=False)
-        self.writes = sessionmaker(self.engine.execution_options(write=True), expire_on_commit=False)
+        self._sessions = {
+            (write, wait): sessionmaker(self.engine.execution_options(write=write, wait=wait), expire_on_commit=False)
+            for write in (False, True)
+            for wait in (False, True)
+        }
 
-    def session(self, *, write: bool) -> Session:
-        return (self.writes if write else self.reads)()
+    def session(self, *, write: bool, wait: bool = True) -> Session:
+        """A session for one transaction; ``wait=False`` (SQLite): fail at once when another writer holds the lock."""
+        return self._sessions[write, wait]()
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import Row, bindparam, insert, or_, select, update
+from sqlalchemy import delete as delete_statement
 from sqlalchemy.exc import IntegrityError
 
 from symphony.hookspecs import new_id
@@ -16,18 +17,25 @@ from ..problems import conflict, forbidden, invalid, not_found
 
 _INSERT = insert(WORKFLOWS)
 _INSERT_VERSION = insert(WORKFLOW_VERSIONS)
+# A workflow of the path read and deleted with Core: an ORM load costs as much again as the query (~0.1 ms).
+_CURRENT = select(WORKFLOWS.c.id, WORKFLOWS.c.name, WORKFLOWS.c.spec, WORKFLOWS.c.owner_id, WORKFLOWS.c.version).where(
+    WORKFLOWS.c.id == bindparam("workflow_id")
+)
+#: The row of ``_CURRENT``: id, name, spec, owner_id, version.
+CurrentRow = Row[Any, Any, Any, Any, Any]
+_DELETE = delete_statement(WORKFLOWS).where(WORKFLOWS.c.id == bindparam("workflow_id"))
 
 #: Roles that read every workflow: admins, and services (the conductor and runs execute anyone's).
 _READ_ALL = ("admin", "service")
 
 
-def _access(call: Call) -> tuple[Workflow, str]:
+def _access(call: Call) -> tuple[CurrentRow, str]:
     """The workflow of the path and the caller's access to it (``all``, ``owner``, ``editor``, ``viewer``).
 
     A workflow the caller may not see is a 404, so its existence is not revealed.
     """
     workflow_id = call.params["workflow_id"]
-    row = call.session.get(Workflow, workflow_id)
+    row = call.session.connection().execute(_CURRENT, {"workflow_id": workflow_id}).one_or_none()
     if row is not None:
         if call.identity.role in _READ_ALL:
             return row, "all"
@@ -37,6 +45,11 @@ def _access(call: Call) -> tuple[Workflow, str]:
         if share is not None:
             return row, share.role
     raise not_found(f"No workflow {workflow_id!r} you can see; list yours with GET /v1/workflows.")
+
+
+def _current(row: CurrentRow) -> dict[str, Any]:
+    """The workflow as the API shows it (``schemas.workflow`` of a Core row)."""
+    return {"id": row.id, "name": row.name, "spec": row.spec, "owner": row.owner_id, "version": row.version}
 
 
 def _may_write(call: Call, access: str) -> bool:
@@ -63,7 +76,7 @@ def create(call: Call) -> tuple[int, Any]:
     workflow_id, at = new_id(), now()
     row = {"id": workflow_id, "owner_id": owner, "name": body.name, "spec": body.spec, "version": 1}
     try:
-        call.session.execute(_INSERT, {**row, "created_at": at, "updated_at": at})
+        call.session.connection().execute(_INSERT, {**row, "created_at": at, "updated_at": at})
     except IntegrityError:
         raise invalid(f"A workflow named {body.name!r} already exists for this owner; choose another name.") from None
     _add_version(call, workflow_id, 1, body.name, body.spec)
@@ -73,7 +86,7 @@ def create(call: Call) -> tuple[int, Any]:
 
 
 def _add_version(call: Call, workflow_id: str, version: int, name: str, spec: dict[str, Any]) -> None:
-    call.session.execute(
+    call.session.connection().execute(
         _INSERT_VERSION,
         {
             "workflow_id": workflow_id,
@@ -100,7 +113,7 @@ def listing(call: Call) -> tuple[int, Any]:
 
 def show(call: Call) -> tuple[int, Any]:
     row, _ = _access(call)
-    return 200, schemas.workflow(row)
+    return 200, _current(row)
 
 
 def change(call: Call) -> tuple[int, Any]:
@@ -113,19 +126,19 @@ def change(call: Call) -> tuple[int, Any]:
     )
     if row.version != body.expected_version:
         raise conflict(stale.format(row.version))
-    before = schemas.workflow(row)
+    before = _current(row)
     name = body.name or row.name
     record = {"name": name, "spec": body.spec, "owner": row.owner_id, "version": row.version + 1}
     call.rules.check("workflow", "update", record, before)
     try:
-        done = call.session.execute(
+        done = call.session.connection().execute(
             update(WORKFLOWS)
             .where(WORKFLOWS.c.id == row.id, WORKFLOWS.c.version == body.expected_version)
             .values(name=name, spec=body.spec, version=WORKFLOWS.c.version + 1, updated_at=now())
         )
     except IntegrityError:
         raise invalid(f"A workflow named {name!r} already exists for this owner; choose another name.") from None
-    if done.rowcount != 1:  # type: ignore[attr-defined]
+    if done.rowcount != 1:
         raise conflict(stale.format("a newer one"))
     version = body.expected_version + 1
     _add_version(call, row.id, version, name, body.spec)
@@ -138,9 +151,9 @@ def delete(call: Call) -> tuple[int, Any]:
     row, access = _access(call)
     if not _may_manage(call, access):
         raise forbidden(f"Only the owner of workflow {row.id!r} or an admin may delete it.")
-    before = schemas.workflow(row)
+    before = _current(row)
     call.rules.check("workflow", "delete", before, before)
-    call.session.delete(row)
+    call.session.connection().execute(_DELETE, {"workflow_id": row.id})
     audit.record(call.session, call.identity, "delete", "workflow", row.id, before=before)
     return 204, None
 
@@ -171,7 +184,7 @@ def version(call: Call) -> tuple[int, Any]:
     return 200, schemas.version(found)
 
 
-def _share_target(call: Call) -> tuple[Workflow, str]:
+def _share_target(call: Call) -> tuple[CurrentRow, str]:
     row, access = _access(call)
     if not _may_manage(call, access):
         raise forbidden(f"Only the owner of workflow {row.id!r} or an admin may change who it is shared with.")

@@ -1,0 +1,74 @@
+"""The direct transport: the DataClient's requests handed to the service's handlers in this process, no HTTP.
+
+The embedded default.  Only the carriage changes: requests are matched on the
+route table the HTTP app is built from, and go through the same ``Service.serve``
+(authentication, rate limit, body and key limits, idempotency, rules, audit, one
+transaction) and come back as the same problems, so the client maps them to
+exceptions exactly as it does over HTTP.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from urllib.parse import unquote
+
+import anyio
+import msgspec
+
+from .client import Answer
+from .service.app import ROUTES
+from .service.call import Service
+from .service.problems import PROBLEM_TYPE, Problem
+from .service.routes import health
+from .service.routing import HEALTH_PATH
+
+__all__ = ["DirectTransport"]
+
+#: The "client address" failed token checks are counted under: every direct caller is this process.
+CLIENT = "in-process"
+_JSON = "application/json"
+
+
+class DirectTransport:
+    """Calls ``service`` as the holder of ``token``; ``inline``: SQLite transactions run on the event loop.
+
+    Inline, a transaction that would have to wait for another writer's lock fails at once and is run again in a
+    worker thread, where it waits: the loop is never blocked on a lock (docs/decisions.md, "Direct transport").
+    """
+
+    where = "in this process"
+
+    def __init__(self, service: Service, token: str, *, inline: bool = True) -> None:
+        self._service = service
+        self._authorization = f"Bearer {token}"
+        self._inline = inline
+
+    def __repr__(self) -> str:  # the token must never reach a log through a repr
+        return f"DirectTransport({self._service.db.dialect}, inline={self._inline})"
+
+    async def request(
+        self, method: str, path: str, *, query: Mapping[str, str] | None, body: bytes | None, key: str | None
+    ) -> Answer:
+        path = unquote(path)  # as an ASGI server hands the app its path: decoded, then matched segment by segment
+        try:
+            if path == HEALTH_PATH and method == "GET":
+                code, document = await anyio.to_thread.run_sync(health.status, self._service)
+                return Answer(code, _JSON, msgspec.json.encode(document))
+            operation, params = ROUTES.match(method, path)
+            status, content = await self._service.serve(
+                operation,
+                client=CLIENT,
+                authorization=self._authorization,
+                path=path,
+                params=params,
+                query=dict(query or {}),
+                body=body or b"",
+                key=key,
+                inline=self._inline,
+            )
+        except Problem as problem:
+            return Answer(problem.status, PROBLEM_TYPE, problem.body())
+        return Answer(status, _JSON, content or b"")
+
+    async def aclose(self) -> None:
+        """Nothing to close: the service's database belongs to whoever opened the service."""

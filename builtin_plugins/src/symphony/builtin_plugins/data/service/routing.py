@@ -1,0 +1,93 @@
+"""The service's one route table: the Starlette app and the direct in-process transport both dispatch from it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from types import ModuleType
+from typing import TYPE_CHECKING
+
+from .problems import Problem
+
+if TYPE_CHECKING:
+    from .call import Handler
+
+#: The one anonymous route, answered outside the table (it needs no identity or transaction).
+HEALTH_PATH = "/v1/health"
+
+_PARAMETER = re.compile(r"\{([a-z_]+)\}")
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """One method on one path: its handler, whether it writes, and the response field holding a secret if any."""
+
+    method: str
+    path: str
+    handler: Handler
+    write: bool
+    shown_once: str | None = None
+
+
+def no_route(path: str) -> Problem:
+    return Problem(404, "data.not_found", f"No route {path}; the API is under /v1 (docs/data.md).")
+
+
+def wrong_method(path: str, method: str, allowed: Iterable[str]) -> Problem:
+    names = ", ".join(sorted(allowed))
+    return Problem(405, "data.validation", f"{path} does not take {method}; it takes {names}.", Allow=names)
+
+
+def _pattern(template: str) -> re.Pattern[str]:
+    """``/v1/workflows/{workflow_id}`` as a regular expression whose groups are the parameters."""
+    parts = _PARAMETER.split(template)  # literal, name, literal, name, ..., literal
+    body = "".join(re.escape(part) if index % 2 == 0 else f"(?P<{part}>[^/]+)" for index, part in enumerate(parts))
+    return re.compile(f"^{body}$")
+
+
+class RouteTable:
+    """Operations by path template; ``match`` finds one the way Starlette does (a parameter is one path segment)."""
+
+    def __init__(self, operations: Iterable[Operation]) -> None:
+        self.by_path: dict[str, dict[str, Operation]] = {}
+        for operation in operations:
+            self.by_path.setdefault(operation.path, {})[operation.method] = operation
+        self._paths = [
+            (path, _pattern(path) if "{" in path else None, methods) for path, methods in self.by_path.items()
+        ]
+
+    @classmethod
+    def of(cls, modules: Sequence[ModuleType], shown_once: Mapping[Handler, str]) -> RouteTable:
+        """The table of each module's ``ROUTES`` (method, path, handler): every method but GET writes."""
+        return cls(
+            Operation(method, path, handler, write=method != "GET", shown_once=shown_once.get(handler))
+            for module in modules
+            for method, path, handler in module.ROUTES
+        )
+
+    def match(self, method: str, path: str) -> tuple[Operation, dict[str, str]]:
+        """The operation for ``method`` on the (decoded) ``path`` and its parameters; a 404 or 405 problem if none.
+
+        As Starlette routes: the first path that matches and takes the method, else 405 naming what the first
+        path that matches takes, else 404.
+        """
+        wanted = "GET" if method == "HEAD" else method
+        first: dict[str, Operation] | None = None
+        for template, pattern, methods in self._paths:
+            if pattern is None:
+                if template != path:
+                    continue
+                params: dict[str, str] = {}
+            else:
+                found = pattern.match(path)
+                if found is None:
+                    continue
+                params = found.groupdict()
+            operation = methods.get(wanted)
+            if operation is not None:
+                return operation, params
+            first = methods if first is None else first
+        if first is None:
+            raise no_route(path)
+        raise wrong_method(path, method, [*first, *(["HEAD"] if "GET" in first else [])])
