@@ -5,7 +5,8 @@ NAME is ``startup``, ``hook_call``, ``cli``, ``dag_validate``, ``dag_edit``,
 ``ext_invoke``, ``permissions``, ``dag_schedule``, ``checkpoint``, ``conductor``,
 ``dag_dask``, ``artifact_io``, ``artifact_dedup``, ``artifact_search``, ``artifact_scale``, ``embed``,
 ``arbitrate``, ``pool_prewarm``, ``stale``, ``pool_alloc``, ``pool_health``, ``pool_scale``, ``prevalidate``,
-``data_usecase``, ``data_load`` (50 clients on a served PostgreSQL for 60 s; ``--quick``: 5 s) or ``all``.
+``data_usecase``, ``data_load`` (50 clients on a served PostgreSQL for 60 s; ``--quick``: 5 s),
+``editor_resync`` or ``all``.
 Every figure comes with a baseline measured in the same run; ``ratio`` is value / baseline_value.  ``--json``
 prints only a JSON list of records to stdout.
 """
@@ -241,6 +242,12 @@ def _data_load(quick: bool) -> list[Record]:
     return data_load.run(quick)
 
 
+def _editor_resync(quick: bool) -> list[Record]:
+    from benchmarks import editor_resync
+
+    return editor_resync.run(quick)
+
+
 BENCHMARKS: dict[str, Callable[[bool], list[Record]]] = {
     "startup": _startup,
     "hook_call": _hook_call,
@@ -272,6 +279,7 @@ BENCHMARKS: dict[str, Callable[[bool], list[Record]]] = {
     "prevalidate": _prevalidate,
     "data_usecase": _data_usecase,
     "data_load": _data_load,
+    "editor_resync": _editor_resync,
 }
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -11,7 +13,7 @@ from symphony.builtin_plugins.editor.bridge.port import CoreEditing
 from symphony.hookspecs import ValidationError
 from symphony.hookspecs.ports import BufferChange
 
-from .support import edit, insert
+from .support import edit, eventually, insert
 
 
 async def test_two_clients_edits_are_applied_in_one_order_each_with_its_own_revision(
@@ -44,6 +46,21 @@ async def test_an_edit_against_an_older_revision_that_overlaps_a_change_is_refus
 ) -> None:
     buffer = await editing.open_file(source)
     await editing.edit_text(buffer, edit((0, 10), (0, 13), "green"), client="alice")
-    with pytest.raises(ValidationError, match=r"current revision is 1.*read the buffer again"):
+    with pytest.raises(ValidationError, match="Current revision: 1; read the buffer again"):
         await editing.edit_text(buffer, edit((0, 6), (0, 13), "were red"), revision=0, client="bob")
     assert await editing.get_buffer_content(buffer) == "roses are green\nviolets are blue\n"
+
+
+async def test_an_edit_against_a_revision_before_the_cores_last_restart_is_refused_naming_the_current_one(
+    editing: CoreEditing, source: Path
+) -> None:
+    buffer = await editing.open_file(source)
+    await editing.edit_text(buffer, insert(0, 0, "a"))
+    await editing.edit_text(buffer, insert(0, 0, "b"))
+    pid = editing.core.pid
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    await eventually(lambda: editing.core.restarts == 1 and editing.core.state == "running", "the core restarted")
+    with pytest.raises(ValidationError, match="Current revision: 2; read the buffer again"):
+        await editing.edit_text(buffer, insert(1, 0, "c"), revision=1)
+    assert await editing.edit_text(buffer, insert(1, 0, "c"), revision=2) == 3

@@ -283,11 +283,10 @@ class CoreEditing:
 
 def _refusal(error: CoreError, buffer: SyncedBuffer) -> Exception:
     """The port's exception for a refusal of the core (its messages already say what to do)."""
-    if error.code == _STALE:
+    if error.code == _STALE:  # overlapping an edit made since, or older than the core's history
         current = error.data.get("revision", buffer.revision)
         return ValidationError(
-            f"The edit overlaps edits made to {buffer.path} since its revision (the current revision is {current}): "
-            "read the buffer again and retry."
+            f"{buffer.path}: {error.message} Current revision: {current}; read the buffer again and retry."
         )
     if error.code == _CHANGED_ON_DISK:
         return ValidationError(
