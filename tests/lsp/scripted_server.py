@@ -46,6 +46,8 @@ while True:
     elif method == "textDocument/didChange":
         (change,) = message["params"]["contentChanges"]
         seen["texts"][message["params"]["textDocument"]["uri"]] = change["text"]
+    elif method == "textDocument/didClose":
+        del seen["texts"][message["params"]["textDocument"]["uri"]]
     elif method == "textDocument/hover":
         send({"id": message["id"], "result": {"contents": {"kind": "plaintext", "value": json.dumps(seen)}}})
     elif method == "shutdown":

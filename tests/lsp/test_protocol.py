@@ -55,6 +55,22 @@ async def test_a_server_that_takes_whole_texts_gets_the_edited_text(tmp_path: Pa
         assert (await seen_by_server(host, buffer_id))["texts"] == {path.as_uri(): "one two 😀\n"}
 
 
+async def test_a_buffer_closed_in_the_editor_is_closed_in_its_server(tmp_path: Path) -> None:
+    async with make_host(tmp_path, Events(), servers=SERVERS) as host:
+        editing = host.port("text_editing")
+        kept, closed = tmp_path / "kept.demo", tmp_path / "closed.demo"
+        for path in (kept, closed):
+            path.write_text(path.stem)
+        kept_id, closed_id = await editing.open_file(kept), await editing.open_file(closed)
+        await seen_by_server(host, closed_id)
+        assert set((await seen_by_server(host, kept_id))["texts"]) == {kept.as_uri(), closed.as_uri()}
+        await editing.close_buffer(closed_id)
+        end = time.monotonic() + 30
+        while closed.as_uri() in (await seen_by_server(host, kept_id))["texts"]:
+            assert time.monotonic() < end, "the server was not told the buffer closed"
+            await asyncio.sleep(0.02)
+
+
 async def test_the_server_is_shut_down_in_its_workspace_root_when_the_host_stops(tmp_path: Path) -> None:
     root = tmp_path / "project"
     (root / "src").mkdir(parents=True)
