@@ -9,15 +9,21 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from symphony.builtin_plugins.editor.bridge.connection import CORE_MODULE
 from symphony.builtin_plugins.editor.bridge.port import CoreEditing
+from symphony.hookspecs import TransportError
 
 from .support import alive, eventually
 
 _HOST = """
 import asyncio, sys
 from pathlib import Path
+
+import pytest
 from symphony.builtin_plugins.editor.bridge.port import CoreEditing
+from symphony.hookspecs import TransportError
 
 async def main():
     editing = CoreEditing()
@@ -53,6 +59,15 @@ async def test_stopping_the_port_ends_the_core(source: Path) -> None:
     await editing.stop()
     await eventually(lambda: not alive(pid), "the core exited")
     assert editing.core.state == "stopped"
+
+
+async def test_a_stopped_port_refuses_calls_and_starts_no_core_again(source: Path) -> None:
+    editing = CoreEditing()
+    await editing.open_file(source)
+    await editing.stop()
+    with pytest.raises(TransportError, match="stopped with the host"):
+        await editing.open_file(source.with_name("other.txt"))
+    assert editing.core.pid is None and editing.core.state == "stopped"
 
 
 async def test_the_core_dies_with_its_host_even_when_the_host_is_killed(source: Path) -> None:

@@ -119,19 +119,18 @@ class CoreConnection:
         response: asyncio.Future[Any] = loop.create_future()
         self._next_id += 1
         request = Request(self._next_id, method, response, tag)
-        if self.closed.done() or self.process.stdin is None or self.process.stdin.is_closing():
-            response.set_exception(CoreGone(f"The editor core {self._why()}."))
+        if self.closed.done():
+            response.set_exception(CoreGone(f"The editor core {self.closed.result()}."))
             return request
         self._outstanding[request.id] = request
-        self.process.stdin.write(_encode({"id": request.id, "method": method, "params": params}) + b"\n")
+        stdin = self.process.stdin
+        if stdin is not None and not stdin.is_closing():  # else it fails with the others once the core is gone
+            stdin.write(_encode({"id": request.id, "method": method, "params": params}) + b"\n")
         return request
 
     async def call(self, method: str, params: dict[str, Any]) -> Any:
         """Send ``method`` and wait for its result."""
         return await self.request(method, params).response
-
-    def _why(self) -> str:
-        return self.closed.result() if self.closed.done() else "is not running"
 
     async def _read(self) -> None:
         stdout = self.process.stdout

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from symphony.hookspecs import BufferId, Event, NotFoundError, ValidationError, new_id
+from symphony.hookspecs import BufferId, Event, NotFoundError, TransportError, ValidationError, new_id
 from symphony.hookspecs.ports import BufferChange, BufferInfo, Position, TextEdit
 
 from .connection import CoreConnection, CoreError, CoreGone, Request
@@ -147,11 +147,11 @@ class CoreEditing:
         self._by_view.pop(buffer.view_id, None)
         buffer.subscribers.clear()
         self._event("closed", buffer)
-        connection = await self.core.connection()
         try:
+            connection = await self.core.connection()
             await connection.call("close_view", {"view_id": buffer.view_id})
-        except CoreGone:
-            pass  # the restarted core never had it
+        except TransportError:
+            pass  # the core that had it is gone (a restarted one never had it)
         except CoreError as error:
             if error.code != _NO_SUCH_VIEW:
                 raise

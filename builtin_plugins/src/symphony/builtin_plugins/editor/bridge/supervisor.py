@@ -71,6 +71,7 @@ class CoreSupervisor:
         self._connection: CoreConnection | None = None
         self._ready: asyncio.Future[CoreConnection] | None = None
         self._task: asyncio.Task[None] | None = None
+        self._stopped = False
 
     @property
     def pid(self) -> int | None:
@@ -81,6 +82,8 @@ class CoreSupervisor:
         if self._task is None:
             if self.state == "failed":
                 raise self._given_up()
+            if self._stopped:
+                raise TransportError("The editor core was stopped with the host; no buffer can be edited any more.")
             self._ready = asyncio.get_running_loop().create_future()
             self._task = asyncio.get_running_loop().create_task(self._run(), name="editor-core")
         while True:
@@ -93,7 +96,8 @@ class CoreSupervisor:
                 await asyncio.sleep(0)
 
     async def stop(self) -> None:
-        """End the core (asking it first) and stop watching; callers still waiting get a TransportError."""
+        """End the core (asking it first) for good; callers still waiting, and later ones, get a TransportError."""
+        self._stopped = True
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
