@@ -1,4 +1,4 @@
-"""``symphony data serve|migrate|users|tokens|audit`` and ``symphony login|logout``.
+"""``symphony data serve|migrate|import-runs|users|tokens|audit`` and ``symphony login|logout``.
 
 The management commands are clients of the data service like any other: they go
 through ``DataClient``, so the service's RBAC, rules and audit apply to them too.
@@ -10,6 +10,7 @@ host's ``[components.data.options]`` (the embedded service unless ``url`` is set
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import os
 import ssl
@@ -177,16 +178,9 @@ class Target:
 
     def _embedded(self, database: str, pre: PreValidationPort | None) -> tuple[DataClient, EmbeddedService]:
         """``database`` served in this process, as the local admin (its token kept apart, per database)."""
-        from sqlalchemy.exc import SQLAlchemyError
-
         from .client import DataClient
-        from .embedded import open_embedded
 
-        directory = self.context.data_dir / "data" / "databases" / hashlib.sha256(database.encode()).hexdigest()[:16]
-        try:
-            service = open_embedded(directory, _checked(database), _rules(self.context))
-        except (SQLAlchemyError, ImportError) as error:
-            raise _database_error(database, error) from None
+        service = _database_service(self.context, database)
         return DataClient.in_process(service.app, service.token, pre_validation=pre), service
 
     def run(self, use: Callable[[DataClient], Awaitable[T]]) -> T:
@@ -274,6 +268,31 @@ def _serve_command(context: HostContext) -> click.Command:
         run_server(app, host=host, port=port, tls_cert=tls_cert, tls_key=tls_key, on_listening=announce)
 
     return serve
+
+
+def _database_service(context: HostContext, database: str | None) -> EmbeddedService:
+    """The service over ``database`` (default: this host's own), opened here as its local admin.
+
+    A host configured for a remote service (``components.data.options.url``) names no database of its own.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from .embedded import open_embedded
+    from .plugin import options_of
+
+    if database:
+        directory = context.data_dir / "data" / "databases" / hashlib.sha256(database.encode()).hexdigest()[:16]
+    elif options_of(context).url:
+        raise ConfigurationError(
+            f"This host uses the data service at {options_of(context).url}, whose database is not here; run the"
+            f" command with --database URL (or {DATABASE_ENV}) where that database can be reached."
+        )
+    else:
+        directory, database = context.data_dir / "data", options_of(context).database
+    try:
+        return open_embedded(directory, _checked(database) if database else "", _rules(context))
+    except (SQLAlchemyError, ImportError) as error:
+        raise _database_error(database, error) from None
 
 
 def _users_group(context: HostContext) -> click.Group:
@@ -434,6 +453,31 @@ def data_commands(context: HostContext) -> click.Group:
             _echo_json({"database": _redacted(url), "schema_revision": revision})
         else:
             click.echo(f"{_redacted(url)} is at schema revision {revision}")
+
+    @data.command("import-runs")
+    @click.argument("path", type=click.Path(path_type=Path))
+    @click.option("--database", envvar=DATABASE_ENV, default=None, help=f"SQLAlchemy URL (or ${DATABASE_ENV}).")
+    @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON document.")
+    def import_runs(path: Path, database: str | None, as_json: bool) -> None:
+        """Import the runs of an old runs.db (the DAG tracker's own store) into the data service, as its local admin.
+
+        Runs already present are skipped, so importing a file twice is harmless; the file is left as it is.
+        """
+        from .import_runs import LegacyRuns, import_runs_file
+
+        LegacyRuns(path).close()  # a missing or foreign file is refused before any database is opened
+        service = _database_service(context, database)
+        try:
+            imported = import_runs_file(service.url, path, token=service.token)
+        finally:
+            service.close()
+        if as_json:
+            _echo_json({"path": str(path), **dataclasses.asdict(imported)})
+            return
+        click.echo(
+            f"imported {imported.runs} runs ({imported.skipped} already present), {imported.nodes} checkpoints and"
+            f" {imported.cache_entries} cache entries from {path}"
+        )
 
     data.add_command(_serve_command(context))
     data.add_command(_users_group(context))
