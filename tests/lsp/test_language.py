@@ -65,6 +65,19 @@ async def test_completion_follows_edits_made_after_the_buffer_was_opened(workspa
     assert {"dump", "dumps"} <= {item.label for item in items}
 
 
+async def test_completion_after_typing_one_character_at_a_time(workspace: Workspace) -> None:
+    buffer_id = await workspace.open("typed.py", "")
+    assert await workspace.language.diagnostics(buffer_id) == []  # open in the server first
+    typed = "import json\nnote = '😀'; json.du"
+    line, column = 0, 0
+    for char in typed:
+        here = Position(line=line, character=column)
+        await workspace.editing.edit_text(buffer_id, TextEdit(start=here, end=here, text=char))
+        line, column = (line + 1, 0) if char == "\n" else (line, column + len(char.encode("utf-16-le")) // 2)
+    items = await workspace.language.completions(buffer_id, Position(line=line, character=column))
+    assert {"dump", "dumps"} <= {item.label for item in items}
+
+
 async def test_non_ascii_before_the_cursor_is_counted_in_utf16_code_units(workspace: Workspace) -> None:
     # Two emoji (two UTF-16 units each) and CJK (one each): a cursor counted in code points would land
     # three characters further, past "os.pa" and into the spaces, where nothing starting "pa" is offered.

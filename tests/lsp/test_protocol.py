@@ -55,6 +55,22 @@ async def test_a_server_that_takes_whole_texts_gets_the_edited_text(tmp_path: Pa
         assert (await seen_by_server(host, buffer_id))["texts"] == {path.as_uri(): "one two 😀\n"}
 
 
+async def test_a_burst_of_edits_reaches_a_whole_text_server_as_the_final_text(tmp_path: Path) -> None:
+    async with make_host(tmp_path, Events(), servers=SERVERS) as host:
+        path = tmp_path / "burst.demo"
+        path.write_text("")
+        editing = host.port("text_editing")
+        buffer_id = await editing.open_file(path)
+        await seen_by_server(host, buffer_id)
+        typed = "x = '漢字😀' + str(42)"
+        column = 0
+        for char in typed:
+            here = Position(line=0, character=column)
+            await editing.edit_text(buffer_id, TextEdit(start=here, end=here, text=char))
+            column += len(char.encode("utf-16-le")) // 2
+        assert (await seen_by_server(host, buffer_id))["texts"] == {path.as_uri(): typed}
+
+
 async def test_a_buffer_closed_in_the_editor_is_closed_in_its_server(tmp_path: Path) -> None:
     async with make_host(tmp_path, Events(), servers=SERVERS) as host:
         editing = host.port("text_editing")

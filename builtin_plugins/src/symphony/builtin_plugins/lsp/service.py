@@ -57,6 +57,7 @@ class _Document:
         self.version = info.version
         self.text: str | None = None  # the whole text last sent, when edits are sent as whole texts
         self.stale = True  # the server's copy may differ from the buffer
+        self.sync_due = False  # a sync is scheduled and has not started yet
         self.unsubscribe: Callable[[], None] | None = None
         self.reads = 0  # changes seen while its text was being read
         self.lock = asyncio.Lock()
@@ -179,11 +180,12 @@ class Languages:
                 " Add one under [components.lsp.options.servers.<language>] with command and suffixes."
             )
         language, spec = found
-        document = self._documents[info.buffer_id] = _Document(info, language, self._server(language, spec, path))
+        document = _Document(info, language, self._server(language, spec, path))
         try:
             document.unsubscribe = self._editing().subscribe(info.buffer_id, lambda c: self._changed(document, c))
         except (AttributeError, NotImplementedError):
             document.unsubscribe = None  # an editing port without subscribe: whole texts on each request
+        self._documents[info.buffer_id] = document
         return document
 
     async def _ready(self, buffer_id: BufferId) -> tuple[_Document, Connection, str]:
@@ -265,10 +267,15 @@ class Languages:
     def _sync_soon(self, document: _Document) -> None:
         """Send the buffer's edits now, so the server's diagnostics follow them without a request."""
 
+        if document.sync_due:
+            return  # one is on its way: it reads the text when it runs, this change included
+
         async def sync() -> None:
+            document.sync_due = False
             with contextlib.suppress(LanguageServerError, NotFoundError):
                 await self._ready(document.buffer_id)
 
+        document.sync_due = True
         self._spawn(sync())
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
