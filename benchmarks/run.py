@@ -6,7 +6,7 @@ NAME is ``startup``, ``hook_call``, ``cli``, ``dag_validate``, ``dag_edit``,
 ``dag_dask``, ``artifact_io``, ``artifact_dedup``, ``artifact_search``, ``artifact_scale``, ``embed``,
 ``arbitrate``, ``pool_prewarm``, ``stale``, ``pool_alloc``, ``pool_health``, ``pool_scale``, ``prevalidate``,
 ``data_usecase``, ``data_load`` (50 clients on a served PostgreSQL for 60 s; ``--quick``: 5 s),
-``editor_resync`` or ``all``.
+``editor_resync``, ``lsp`` or ``all``.
 Every figure comes with a baseline measured in the same run; ``ratio`` is value / baseline_value.  ``--json``
 prints only a JSON list of records to stdout.
 """
@@ -248,6 +248,12 @@ def _editor_resync(quick: bool) -> list[Record]:
     return editor_resync.run(quick)
 
 
+def _lsp(quick: bool) -> list[Record]:
+    from benchmarks import lsp
+
+    return lsp.run(quick)
+
+
 BENCHMARKS: dict[str, Callable[[bool], list[Record]]] = {
     "startup": _startup,
     "hook_call": _hook_call,
@@ -280,6 +286,7 @@ BENCHMARKS: dict[str, Callable[[bool], list[Record]]] = {
     "data_usecase": _data_usecase,
     "data_load": _data_load,
     "editor_resync": _editor_resync,
+    "lsp": _lsp,
 }
 
 
