@@ -5,9 +5,9 @@
   contribution, the ``data`` plugin's included), against a bare ``msgspec`` JSON
   encode of the same request: what the checks cost over merely serializing it.
 - ``data_usecase.inprocess_sqlite``: create a workflow and read it back through
-  port ``data_access`` (pre-validation, the client, the service in process over
-  httpx's ASGI transport, SQLite), p50 and p99 of the pair, against a bare
-  SQLAlchemy Core insert + select (one transaction each) on the same database
+  port ``data_access`` as a host builds it by default (pre-validation, the client,
+  the embedded service called directly, SQLite), p50 and p99 of the pair, against a
+  bare SQLAlchemy Core insert + select (one transaction each) on the same database
   through the service's own engine settings.
 - ``data_usecase.http_postgresql``: the same pair through a ``DataClient`` over
   loopback HTTP to ``symphony data serve`` (uvicorn) on an embedded PostgreSQL

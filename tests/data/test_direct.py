@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import msgspec
 import pytest
+from sqlalchemy.engine import make_url
 
 from symphony.builtin_plugins.data.client import DataClient, HttpTransport
 from symphony.builtin_plugins.data.direct import DirectTransport
@@ -34,6 +35,8 @@ from symphony.hookspecs import (
 )
 from symphony.hookspecs.ports import CreateTokenRequest, CreateUserRequest, CreateWorkflowRequest, UpdateWorkflowRequest
 from symphony.host import Host, Settings
+
+from .conftest import PostgresServer
 
 ROOT = Path(__file__).parents[2]
 SPEC: dict[str, Any] = tomllib.loads((ROOT / "examples" / "welcome.toml").read_text())
@@ -278,4 +281,29 @@ async def test_a_write_waiting_for_another_writer_leaves_the_event_loop_running(
     finally:
         ticker.cancel()
         blocker.close()
+        service.close()
+
+
+async def test_a_database_connection_the_server_dropped_is_replaced_on_use(
+    postgres_server: PostgresServer, postgres_url: str, tmp_path: Path
+) -> None:
+    """No pre-ping on checkout: a pooled connection PostgreSQL closed fails on use and the request runs again."""
+    import psycopg
+
+    service = open_embedded(tmp_path / "data", postgres_url)
+    try:
+        async with service.client() as client:
+            created = await client.create_workflow(CreateWorkflowRequest(name="welcome", spec=SPEC))
+            database = make_url(postgres_url).database
+            with psycopg.connect(postgres_server.conninfo(), autocommit=True) as admin:
+                killed = admin.execute(
+                    "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = %s AND pid <> pg_backend_pid()) AS t",
+                    (database,),
+                ).fetchone()
+            assert killed is not None and killed[0] >= 1  # the pool's idle connections are gone
+            assert await client.get_workflow(created.id) == created
+            again = await client.create_workflow(CreateWorkflowRequest(name="again", spec=SPEC))
+            assert again.version == 1
+    finally:
         service.close()

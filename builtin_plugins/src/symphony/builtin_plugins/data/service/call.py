@@ -16,7 +16,7 @@ import msgspec
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response
@@ -129,6 +129,13 @@ class Service:
                 except OperationalError as error:
                     if not _busy(error):
                         raise
+            try:
+                return await anyio.to_thread.run_sync(partial(run, wait=True))
+            except DBAPIError as error:
+                if not error.connection_invalidated:
+                    raise
+            # A pooled connection the server had closed (a restart, an idle timeout), found before the commit: nothing
+            # was stored, and the pool has replaced its connections, so the request runs once more.
             return await anyio.to_thread.run_sync(partial(run, wait=True))
         except Problem as problem:
             if problem.status == 401 and authorization is not None:
@@ -193,6 +200,15 @@ class Service:
                 session.commit()
             except IntegrityError:
                 raise invalid("The write conflicts with a record stored meanwhile; read it again and retry.") from None
+            except DBAPIError as error:
+                if not error.connection_invalidated:
+                    raise
+                raise Problem(  # committed or not, nobody knows: the client retries with the same key (NetworkError)
+                    503,
+                    "data.network",
+                    "The data service lost its database connection while committing; send the write again with the"
+                    " same Idempotency-Key.",
+                ) from None
             return status, content
 
 

@@ -35,7 +35,9 @@ def open_engine(url: str) -> Engine:
     """An engine for ``url``; on SQLite, WAL and a busy timeout so readers never block the writer."""
     url = normalize_url(url)
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True, **_POOL, **_JSON)
+        # No pre-ping (a round trip per checkout): a connection the server closed fails on use, and the pool then
+        # replaces every connection as old; Service.serve runs a request that met one again (nothing committed).
+        return create_engine(url, **_POOL, **_JSON)
     engine = create_engine(url, connect_args={"check_same_thread": False}, **_POOL, **_JSON)
     event.listen(engine, "connect", _sqlite_pragmas)
     event.listen(engine, "begin", _sqlite_begin)
@@ -75,8 +77,14 @@ class Database:
                 " use a sqlite:// or postgresql:// URL."
             )
         # expire_on_commit=False: a record returned after commit is read from memory, not re-selected.
+        # Reads on PostgreSQL autocommit: no BEGIN and ROLLBACK round trips, and no less consistent, since under READ
+        # COMMITTED each statement of a transaction takes its own snapshot anyway.
+        reads = {} if self.dialect == "sqlite" else {"isolation_level": "AUTOCOMMIT"}
         self._sessions = {
-            (write, wait): sessionmaker(self.engine.execution_options(write=write, wait=wait), expire_on_commit=False)
+            (write, wait): sessionmaker(
+                self.engine.execution_options(write=write, wait=wait, **({} if write else reads)),
+                expire_on_commit=False,
+            )
             for write in (False, True)
             for wait in (False, True)
         }
