@@ -19,6 +19,7 @@ from symphony.hookspecs.ports import CompletionItem, Position
 from .conftest import Events, Workspace, eventually, language_servers, make_host
 
 HOSTILE = Path(__file__).with_name("hostile_server.py")
+DEAF = Path(__file__).with_name("deaf_server.py")
 
 
 def gone(pid: int) -> bool:
@@ -153,3 +154,14 @@ async def test_a_server_announcing_a_huge_message_is_cut_off_not_buffered(tmp_pa
         assert "a message of 1099511627776 bytes, over the limit of 67108864" in str(raised.value)
         assert "components.lsp.options.max_message_bytes" in str(raised.value)
         assert psutil.Process().memory_info().rss - before < 64 * 1024 * 1024
+
+
+async def test_a_server_that_stops_reading_is_cut_off_instead_of_queueing_without_bound(tmp_path: Path) -> None:
+    deaf = {"command": [sys.executable, str(DEAF)], "suffixes": [".deaf"]}
+    options = {"servers": {"deaf": deaf}, "max_restarts": 0, "max_message_bytes": 1024}
+    async with make_host(tmp_path, Events(), **options) as host:
+        path = tmp_path / "big.deaf"
+        path.write_text("x" * 300_000)  # more than the pipe holds: the rest waits in the host for the server
+        buffer_id = await host.port("text_editing").open_file(path)
+        with pytest.raises(LanguageServerError, match=r"stopped reading its input \(\d+ bytes waiting for it\)"):
+            await host.port("language").hover(buffer_id, Position(line=0, character=0))

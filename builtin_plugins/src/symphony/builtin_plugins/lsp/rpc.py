@@ -3,7 +3,8 @@
 Small enough to own (about what a client library's transport is) and it lets the
 limits be ours: a header line is at most the reader's limit, a message at most
 ``max_message`` bytes, so a hostile or broken server cannot grow memory without
-bound; it is disconnected instead.  Requests from the server
+bound; it is disconnected instead, as is one that stops reading while more than
+``max_message`` bytes wait to be written to it.  Requests from the server
 (``workspace/configuration`` and the like) are answered by ``on_request``.
 """
 
@@ -91,6 +92,11 @@ class Connection:
 
     def _send(self, message: _Message) -> None:
         if self.closed.done():
+            raise LanguageServerError(f"{self.name} is not connected ({self.closed.result()}).")
+        waiting = self._writer.transport.get_write_buffer_size()
+        if waiting > self._max_message:  # it stopped reading: do not queue more for it without bound
+            self._reading.cancel()
+            self._close(f"it stopped reading its input ({waiting} bytes waiting for it)")
             raise LanguageServerError(f"{self.name} is not connected ({self.closed.result()}).")
         body = _encoder.encode(message)
         self._writer.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
@@ -190,6 +196,11 @@ class Connection:
             reply = _Message("2.0", id=message.id, result=result)
         except RemoteError as error:
             reply = _Message("2.0", id=message.id, error=_Error(code=error.code, message=str(error)))
+        except Exception as error:  # a request we could not make sense of: the server still gets an answer
+            log.warning("%s: answering %s failed: %r", self.name, message.method, error)
+            reply = _Message(
+                "2.0", id=message.id, error=_Error(code=-32603, message=f"{type(error).__name__}: {error}")
+            )
         with contextlib.suppress(LanguageServerError):
             self._send(reply)
 

@@ -190,7 +190,9 @@ class LanguageServer:
             attempt = 1 if time.monotonic() - started > _STABLE_AFTER else attempt + 1
             self.last_error = reason
             if attempt > self.options.max_restarts:
-                self.last_error = f"it died {attempt} times in a row, last: {reason}"
+                self.last_error = (
+                    f"it stopped {attempt} time{'s' if attempt > 1 else ''} in a row, last because {reason}"
+                )
                 break
             self.restarts += 1
             log.warning("%s stopped (%s); restart %d", self.name, reason, attempt)
