@@ -1,5 +1,5 @@
-"""DataClient's run records against the real embedded service, on SQLite and PostgreSQL: the port's run methods as
-the DAG tracker calls them, and their errors as the port's exception classes."""
+"""DataClient's run records against the real embedded service, on SQLite and PostgreSQL, directly and through the
+ASGI app: the port's run methods as the DAG tracker calls them, and their errors as the port's exception classes."""
 
 from __future__ import annotations
 
@@ -43,16 +43,23 @@ def service(tmp_path: Path, database_url: str) -> Iterator[EmbeddedService]:
     service.close()
 
 
+@pytest.fixture(params=["direct", "asgi"])
+def transport(request: pytest.FixtureRequest) -> str:
+    """The embedded service's two in-process transports: its handlers directly, or its HTTP app."""
+    kind: str = request.param
+    return kind
+
+
 @pytest.fixture
-async def admin(service: EmbeddedService) -> AsyncIterator[DataClient]:
-    async with DataClient.in_process(service.app, service.token) as client:
+async def admin(service: EmbeddedService, transport: str) -> AsyncIterator[DataClient]:
+    async with service.client(transport=transport) as client:
         yield client
 
 
-async def _as(service: EmbeddedService, admin: DataClient, role: str) -> DataClient:
+async def _as(service: EmbeddedService, admin: DataClient, role: str, transport: str) -> DataClient:
     user = await admin.create_user(CreateUserRequest(name=role, email=f"{role}@example.org", role=role))
     token = await admin.create_token(CreateTokenRequest(name="t", user_id=user.id))
-    return DataClient.in_process(service.app, token.token)
+    return service.client(token.token, transport=transport)
 
 
 async def test_a_created_run_reads_back_by_id_and_by_prefix(admin: DataClient) -> None:
@@ -150,7 +157,7 @@ async def test_unknown_runs_raise_not_found_on_writes_and_node_reads(admin: Data
         await admin.run_nodes("nope")
 
 
-async def test_a_viewer_may_not_start_runs(service: EmbeddedService, admin: DataClient) -> None:
-    async with await _as(service, admin, "viewer") as viewer:
+async def test_a_viewer_may_not_start_runs(service: EmbeddedService, admin: DataClient, transport: str) -> None:
+    async with await _as(service, admin, "viewer", transport) as viewer:
         with pytest.raises(AuthorizationError):
             await viewer.create_run(new_run())

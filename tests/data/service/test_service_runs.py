@@ -316,3 +316,74 @@ async def test_a_full_batch_of_deletes_spans_several_in_lists(service: Service) 
 async def test_a_malformed_cursor_is_a_validation_error(service: Service) -> None:
     response = await service.call("admin", "GET", "/v1/runs", params={"cursor": "yesterday"})
     assert response.status_code == 422
+
+
+async def _audit(service: Service, resource: str = "run") -> list[dict[str, Any]]:
+    records: list[dict[str, Any]] = (
+        await service.call("admin", "GET", "/v1/audit", params={"resource": resource})
+    ).json()["items"]
+    return records[::-1]  # oldest first
+
+
+async def test_a_created_run_is_audited_without_its_documents(service: Service) -> None:
+    await create(service)
+    (record,) = await _audit(service)
+    assert (record["action"], record["resource_id"], record["actor"], record["before"]) == (
+        "create",
+        "run0001",
+        service.ids["admin"],
+        None,
+    )
+    assert record["after"] == {
+        "id": "run0001",
+        "workflow_id": "hello",
+        "state": "running",
+        "parent_id": None,
+        "owner": service.ids["admin"],
+    }
+
+
+async def test_updates_of_state_and_cancel_request_are_audited_with_those_fields_only(service: Service) -> None:
+    await create(service)
+    await service.call("admin", "PATCH", "/v1/runs/run0001", json={"cancel_requested": True, "error": "stop"})
+    await service.call("admin", "PATCH", "/v1/runs/run0001", json={"waiting": b64(b"\x80"), "error": None})
+    await service.call("admin", "PATCH", "/v1/runs/run0001", json={"state": "cancelled", "finished_at": 3.0})
+    await service.call("admin", "PATCH", "/v1/runs/run0001", json={"state": "cancelled"})  # no change: no record
+    records = await _audit(service)
+    assert [(r["action"], r["before"], r["after"]) for r in records[1:]] == [
+        ("update", {"cancel_requested": False}, {"cancel_requested": True}),
+        ("update", {"state": "running"}, {"state": "cancelled"}),
+    ]
+
+
+async def test_checkpoints_are_not_audited_one_by_one(service: Service) -> None:
+    await create(service)
+    await service.call("admin", "PUT", "/v1/runs/run0001/nodes", json={"nodes": [node("a", cache_key="k")]})
+    assert [r["action"] for r in await _audit(service)] == ["create"]
+    assert await _audit(service, "node_cache") == []
+
+
+async def test_each_deleted_run_is_audited(service: Service) -> None:
+    for run_id in ("run0001", "run0002"):
+        await create(service, run_id=run_id)
+        await service.call("admin", "PATCH", f"/v1/runs/{run_id}", json={"state": "failed", "finished_at": 1.0})
+    await service.call(
+        "admin", "POST", "/v1/runs/delete", json={"run_ids": ["run0001", "run0002"], "finished_before": 2}
+    )
+    deletes = [r for r in await _audit(service) if r["action"] == "delete"]
+    assert sorted(r["resource_id"] for r in deletes) == ["run0001", "run0002"]
+    assert all(r["before"]["state"] == "failed" and r["after"] is None for r in deletes)
+
+
+async def test_a_cache_deletion_is_audited_once_with_its_count(service: Service) -> None:
+    await create(service)
+    await service.call("admin", "PUT", "/v1/runs/run0001/nodes", json={"nodes": [node("a", cache_key="k")]})
+    await service.call("admin", "POST", "/v1/node-cache/delete", json={"keys": ["k", "absent"]})
+    (record,) = await _audit(service, "node_cache")
+    assert (record["action"], record["after"]) == ("delete", {"deleted": 1})
+
+
+async def test_a_refused_write_leaves_no_audit_record(service: Service) -> None:
+    await create(service)
+    await service.call("admin", "PATCH", "/v1/runs/run0001", json={"state": "exploded"})
+    assert [r["action"] for r in await _audit(service)] == ["create"]

@@ -39,6 +39,8 @@ from symphony.hookspecs.ports import (
     WorkflowVersionRecord,
 )
 
+from .runs_client import RunsAPI
+
 __all__ = ["Answer", "DataClient", "HttpTransport", "Transport"]
 
 R = TypeVar("R", bound=msgspec.Struct)
@@ -172,7 +174,7 @@ def _problem(answer: Answer) -> DataError:
     return cls(message)
 
 
-class DataClient:
+class DataClient(RunsAPI):
     """The DataAccessPort over a ``Transport``; pre-validates each write first when given the port.
 
     Build it with ``direct(service, token)`` (the service's handlers in this process, no HTTP),
