@@ -6,7 +6,7 @@ NAME is ``startup``, ``hook_call``, ``cli``, ``dag_validate``, ``dag_edit``,
 ``dag_dask``, ``artifact_io``, ``artifact_dedup``, ``artifact_search``, ``artifact_scale``, ``embed``,
 ``arbitrate``, ``pool_prewarm``, ``stale``, ``pool_alloc``, ``pool_health``, ``pool_scale``, ``prevalidate``,
 ``data_usecase``, ``data_load`` (50 clients on a served PostgreSQL for 60 s; ``--quick``: 5 s),
-``editor_resync``, ``lsp`` or ``all``.
+``editor_rtt``, ``editor_large``, ``editor_resync``, ``lsp`` or ``all``.
 Every figure comes with a baseline measured in the same run; ``ratio`` is value / baseline_value.  ``--json``
 prints only a JSON list of records to stdout.
 """
@@ -242,6 +242,18 @@ def _data_load(quick: bool) -> list[Record]:
     return data_load.run(quick)
 
 
+def _editor_rtt(quick: bool) -> list[Record]:
+    from benchmarks import editor
+
+    return editor.run_rtt(quick)
+
+
+def _editor_large(quick: bool) -> list[Record]:
+    from benchmarks import editor
+
+    return editor.run_large(quick)
+
+
 def _editor_resync(quick: bool) -> list[Record]:
     from benchmarks import editor_resync
 
@@ -285,6 +297,8 @@ BENCHMARKS: dict[str, Callable[[bool], list[Record]]] = {
     "prevalidate": _prevalidate,
     "data_usecase": _data_usecase,
     "data_load": _data_load,
+    "editor_rtt": _editor_rtt,
+    "editor_large": _editor_large,
     "editor_resync": _editor_resync,
     "lsp": _lsp,
 }
