@@ -2,7 +2,8 @@
 
 It takes whole texts (TextDocumentSyncKind.Full); after ``initialized`` it asks the client
 for ``workspace/configuration`` (section ``demo.greeting``), a progress token, and an
-unknown method.  A hover answers JSON of what it has seen.  After ``shutdown`` and
+unknown method.  A hover answers JSON of what it has seen (the first one on a text
+holding ``overtaken`` answers ContentModified instead).  After ``shutdown`` and
 ``exit`` it writes ``exited-cleanly`` in its working directory (the workspace root).
 """
 
@@ -48,6 +49,9 @@ while True:
         seen["texts"][message["params"]["textDocument"]["uri"]] = change["text"]
     elif method == "textDocument/didClose":
         del seen["texts"][message["params"]["textDocument"]["uri"]]
+    elif method == "textDocument/hover" and "overtaken" in seen["texts"][message["params"]["textDocument"]["uri"]]:
+        seen["texts"][message["params"]["textDocument"]["uri"]] = "asked again"  # answered the next time
+        send({"id": message["id"], "error": {"code": -32801, "message": "content modified"}})
     elif method == "textDocument/hover":
         send({"id": message["id"], "result": {"contents": {"kind": "plaintext", "value": json.dumps(seen)}}})
     elif method == "shutdown":

@@ -71,6 +71,14 @@ async def test_a_burst_of_edits_reaches_a_whole_text_server_as_the_final_text(tm
         assert (await seen_by_server(host, buffer_id))["texts"] == {path.as_uri(): typed}
 
 
+async def test_a_question_an_edit_overtook_is_asked_again(tmp_path: Path) -> None:
+    async with make_host(tmp_path, Events(), servers=SERVERS) as host:
+        path = tmp_path / "a.demo"
+        path.write_text("overtaken")
+        buffer_id = await host.port("text_editing").open_file(path)
+        assert (await seen_by_server(host, buffer_id))["texts"] == {path.as_uri(): "asked again"}
+
+
 async def test_a_buffer_closed_in_the_editor_is_closed_in_its_server(tmp_path: Path) -> None:
     async with make_host(tmp_path, Events(), servers=SERVERS) as host:
         editing = host.port("text_editing")

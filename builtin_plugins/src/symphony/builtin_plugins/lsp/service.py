@@ -36,12 +36,15 @@ from symphony.hookspecs.ports import (
 
 from . import convert
 from .options import LspOptions, ServerSpec
-from .rpc import Connection
+from .rpc import Connection, RemoteError
 from .server import LanguageServer
 
 __all__ = ["Languages"]
 
 log = logging.getLogger("symphony.lsp")
+
+#: LSP's ContentModified and RequestCancelled: the server dropped a question an edit made stale.
+_OVERTAKEN = (-32801, -32800)
 
 
 class _Document:
@@ -140,13 +143,22 @@ class Languages:
         ]
 
     async def _ask(self, buffer_id: BufferId, position: Position, method: str) -> tuple[Any, _Document, str]:
-        document, connection, text = await self._ready(buffer_id)
-        convert.check_position(text, position)
-        if document.server.spec.counts_code_points:
-            line = text.split("\n")[position.line]
-            position = Position(line=position.line, character=convert.to_points(line, position.character))
-        params = {"textDocument": {"uri": document.uri}, "position": convert.wire(position)}
-        return await connection.request(method, params, timeout=self._options.request_timeout), document, text
+        """Ask at ``position`` in the buffer's current text; once more if an edit overtook the question."""
+        retried = False
+        while True:
+            document, connection, text = await self._ready(buffer_id)
+            convert.check_position(text, position)
+            sent = position
+            if document.server.spec.counts_code_points:
+                line = text.split("\n")[position.line]
+                sent = Position(line=position.line, character=convert.to_points(line, position.character))
+            params = {"textDocument": {"uri": document.uri}, "position": convert.wire(sent)}
+            try:
+                return await connection.request(method, params, timeout=self._options.request_timeout), document, text
+            except RemoteError as error:
+                if error.code not in _OVERTAKEN or retried:
+                    raise
+                retried = True
 
     # -- documents --------------------------------------------------------------------------------------------
 
@@ -301,6 +313,10 @@ class Languages:
         document = self._documents.get(BufferId(buffer_id)) if isinstance(buffer_id, str) else None
         if document is None:
             return
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return  # emitted off the host's loop: the next request catches up
         if event.topic == "editor.closed":
             self._forget(document.buffer_id)
         elif event.topic == "editor.changed" and document.unsubscribe is None:
