@@ -97,7 +97,16 @@ async def admin(service: EmbeddedService) -> AsyncIterator[DataClient]:
 
 @pytest.fixture
 def store(tmp_path: Path) -> Path:
-    return make_store(tmp_path / "runs.db")
+    (tmp_path / "old").mkdir()
+    return make_store(tmp_path / "old" / "runs.db")
+
+
+@pytest.fixture
+def legacy(tmp_path: Path) -> Path:
+    """A data directory of its own, for the legacy store's import (the service's is ``tmp_path``)."""
+    directory = tmp_path / "legacy"
+    directory.mkdir()
+    return directory
 
 
 async def test_an_import_brings_runs_checkpoints_and_cache_entries_owned_by_the_importer(
@@ -228,33 +237,49 @@ async def test_a_viewer_may_not_import(service: EmbeddedService, admin: DataClie
 
 
 async def test_the_legacy_store_is_imported_once_and_set_aside(
-    service: EmbeddedService, admin: DataClient, tmp_path: Path
+    service: EmbeddedService, admin: DataClient, legacy: Path
 ) -> None:
-    make_store(tmp_path / "runs.db")
-    imported = import_legacy_runs(service.url, tmp_path, token=service.token)
+    make_store(legacy / "runs.db")
+    imported = import_legacy_runs(service.url, legacy, token=service.token)
     assert imported is not None and imported.runs == 2
-    assert not (tmp_path / "runs.db").exists()
-    assert (tmp_path / "runs.db.imported").is_file()
-    assert import_legacy_runs(service.url, tmp_path, token=service.token) is None
+    assert not (legacy / "runs.db").exists()
+    assert (legacy / "runs.db.imported").is_file()
+    assert import_legacy_runs(service.url, legacy, token=service.token) is None
     assert len((await admin.list_runs()).items) == 2
 
 
-def test_setting_aside_never_overwrites_an_earlier_imported_file(service: EmbeddedService, tmp_path: Path) -> None:
-    (tmp_path / "runs.db.imported").write_bytes(b"the first one")
-    make_store(tmp_path / "runs.db")
-    import_legacy_runs(service.url, tmp_path, token=service.token)
-    assert (tmp_path / "runs.db.imported").read_bytes() == b"the first one"
-    assert (tmp_path / "runs.db.imported.1").is_file()
+def test_setting_aside_never_overwrites_an_earlier_imported_file(service: EmbeddedService, legacy: Path) -> None:
+    (legacy / "runs.db.imported").write_bytes(b"the first one")
+    make_store(legacy / "runs.db")
+    import_legacy_runs(service.url, legacy, token=service.token)
+    assert (legacy / "runs.db.imported").read_bytes() == b"the first one"
+    assert (legacy / "runs.db.imported.1").is_file()
 
 
 def test_a_legacy_store_that_fails_to_import_stays_in_place_with_a_warning(
-    service: EmbeddedService, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    service: EmbeddedService, legacy: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    (tmp_path / "runs.db").write_text("garbage")
+    (legacy / "runs.db").write_text("garbage")
     with caplog.at_level(logging.WARNING):
-        assert import_legacy_runs(service.url, tmp_path, token=service.token) is None
-    assert (tmp_path / "runs.db").read_text() == "garbage"
+        assert import_legacy_runs(service.url, legacy, token=service.token) is None
+    assert (legacy / "runs.db").read_text() == "garbage"
     assert "symphony data import-runs" in caplog.text
+
+
+async def test_the_embedded_service_imports_the_data_directorys_runs_db_when_it_opens(
+    legacy: Path, database_url: str
+) -> None:
+    make_store(legacy / "runs.db")
+    service = open_embedded(legacy / "data", database_url)
+    try:
+        async with service.client() as client:
+            runs = (await client.list_runs()).items
+        assert sorted(run.id for run in runs) == ["aaaa0001", "bbbb0002"]
+        assert not (legacy / "runs.db").exists() and (legacy / "runs.db.imported").is_file()
+    finally:
+        service.close()
+    reopened = open_embedded(legacy / "data", database_url)  # nothing left to import: opens as usual
+    reopened.close()
 
 
 # -- the command ----------------------------------------------------------------------------------
