@@ -97,7 +97,7 @@ def _ours(plan: Plan, executor: LocalExecutor) -> float:
                 {},
                 IMPLEMENTATIONS,
                 executor=executor,
-                store=None,
+                records=None,
                 artifacts=None,
                 options=options,
                 retry=RetryPolicy(),

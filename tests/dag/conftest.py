@@ -1,19 +1,26 @@
-"""Fixtures for the DAG tracker: trackers over a temporary run database, TOML workflows, a test plugin site."""
+"""Fixtures for the DAG tracker: trackers recording runs in a real embedded data service, TOML workflows, plugin sites.
+
+``data_port`` is the data plugin's own embedded service (SQLite under ``tmp_path``, migrated,
+reached in process through the client the host would give) behind port ``data_access``.
+"""
 
 from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from symphony.builtin_plugins.data.client import DataClient
+from symphony.builtin_plugins.data.embedded import open_embedded
 from symphony.builtin_plugins.orchestra.operators import OPERATORS as BUILTIN_OPERATORS
-from symphony.builtin_plugins.pit.dag import CheckpointStore, DagTracker, Implementations
+from symphony.builtin_plugins.pit.dag import DagTracker, Implementations
 from symphony.builtin_plugins.workflow import decode
 from symphony.hookspecs import Event, Workflow
+from symphony.hookspecs.ports import DataAccessPort
 
 from . import ops
 
@@ -44,19 +51,28 @@ def events() -> list[Event]:
 
 
 @pytest.fixture
-def make_tracker(tmp_path: Path, events: list[Event]) -> Iterator[Callable[..., DagTracker]]:
-    """``make_tracker(**options)``: a tracker over builtin and test operators, its database in tmp_path."""
-    stores: list[CheckpointStore] = []
+async def data_port(tmp_path: Path) -> AsyncIterator[DataAccessPort]:
+    """Port ``data_access`` of a fresh embedded data service under ``tmp_path / "data"``, closed after the test."""
+    service = open_embedded(tmp_path / "data")
+    client = DataClient.in_process(service.app, service.token)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+        service.close()
+
+
+@pytest.fixture
+def make_tracker(tmp_path: Path, events: list[Event], data_port: DataAccessPort) -> Callable[..., DagTracker]:
+    """``make_tracker(**options)``: a tracker over builtin and test operators, recording runs in ``data_port``."""
 
     def make(**kwargs: Any) -> DagTracker:
-        store = CheckpointStore(tmp_path / "runs.db")
-        stores.append(store)
         kwargs.setdefault("emit", events.append)
-        return DagTracker(Implementations.of([*BUILTIN_OPERATORS, *ops.OPERATORS]), store=store, **kwargs)
+        kwargs.setdefault("records", data_port)
+        kwargs.setdefault("log_dir", tmp_path / "runs")
+        return DagTracker(Implementations.of([*BUILTIN_OPERATORS, *ops.OPERATORS]), **kwargs)
 
-    yield make
-    for store in stores:
-        store.close()
+    return make
 
 
 @pytest.fixture

@@ -38,6 +38,15 @@ async def until(condition: Callable[[], bool], what: str) -> None:
         await asyncio.sleep(0.01)
 
 
+async def recorded_waits(tracker: DagTracker, run_id: str) -> bytes:
+    """The waits of ``run_id`` once its record holds some (MessagePack)."""
+    deadline = time.monotonic() + DEADLINE
+    while (waiting := (await tracker.recorded(run_id)).waiting) is None:
+        assert time.monotonic() < deadline, "timed out waiting until the wait is recorded"
+        await asyncio.sleep(0.01)
+    return waiting
+
+
 def engine_of(**options: object) -> ArbitrationEngine:
     """The builtin engine with these ``[components.arbitration.options]``."""
     return ArbitrationEngine(Limits.of(msgspec.convert(options, ArbitrationOptions)))
@@ -117,9 +126,7 @@ async def test_a_waiting_node_emits_the_engines_explanation_and_its_record_is_cl
     other = await hold(engine, "3f2a/summarise", "bob")
     tracker = make_tracker(arbitration=engine, options=TrackerOptions(user="bob"))
     run_id = await tracker.start(flow(node("a", tmp_path / "log")), {})
-    store = tracker.require_store()
-    await until(lambda: store.run(run_id).waiting is not None, "the wait is recorded")
-    recorded = msgspec.msgpack.decode(store.run(run_id).waiting or b"\x80")
+    recorded = msgspec.msgpack.decode(await recorded_waits(tracker, run_id))
 
     await engine.release(other)
     result = await tracker.wait(run_id)
@@ -133,7 +140,7 @@ async def test_a_waiting_node_emits_the_engines_explanation_and_its_record_is_cl
     )
     assert recorded["a"]["message"] == waiting.data["message"]
     assert result.state == "succeeded"
-    assert store.run(run_id).waiting is None
+    assert (await tracker.recorded(run_id)).waiting is None
 
 
 async def test_every_one_of_many_waiting_nodes_is_explained(
@@ -185,7 +192,7 @@ async def test_grants_and_waiting_requests_are_withdrawn_when_the_run_is_cancell
 
     assert result.state == "cancelled"
     assert_nothing_held(engine)
-    assert tracker.require_store().run(run_id).waiting is None
+    assert (await tracker.recorded(run_id)).waiting is None
 
 
 async def test_a_node_waiting_past_its_queue_timeout_fails_naming_what_it_waited_for(

@@ -23,10 +23,12 @@ from typing import Any
 import pytest
 from distributed import LocalCluster
 
+from symphony.builtin_plugins.data.client import DataClient
+from symphony.builtin_plugins.data.embedded import EmbeddedService, open_embedded
 from symphony.builtin_plugins.orchestra import plugin as orchestra_plugin
 from symphony.builtin_plugins.orchestra.operators import OPERATORS as BUILTIN_OPERATORS
 from symphony.builtin_plugins.pit.artifacts import plugin as artifacts_plugin
-from symphony.builtin_plugins.pit.dag import CheckpointStore, DagTracker, Executor, Implementations, TrackerOptions
+from symphony.builtin_plugins.pit.dag import DagTracker, Executor, Implementations, TrackerOptions
 from symphony.builtin_plugins.pit.dag import plugin as dag_plugin
 from symphony.builtin_plugins.pit.dag.distributed import ClusterUnavailableError, DaskExecutor
 from symphony.builtin_plugins.pit.dag.options import DaskOptions
@@ -144,21 +146,28 @@ async def cluster() -> AsyncIterator[LocalCluster]:
 
 @pytest.fixture
 async def make(tmp_path: Path, events: list[Event]) -> AsyncIterator[Callable[..., DagTracker]]:
-    """``make(executor)``: a tracker over the builtin and test operators, its run database in tmp_path."""
-    made: list[DagTracker] = []
+    """``make(executor)``: a tracker over the builtin and test operators, recording runs in an embedded data service.
 
-    def factory(executor: Executor | None = None, database: str = "runs.db") -> DagTracker:
-        tracker = DagTracker(
-            IMPLEMENTATIONS, store=CheckpointStore(tmp_path / database), executor=executor, emit=events.append
-        )
+    Trackers given the same ``database`` share one service (under tmp_path), so its node cache too.
+    """
+    made: list[DagTracker] = []
+    services: dict[str, tuple[EmbeddedService, DataClient]] = {}
+
+    def factory(executor: Executor | None = None, database: str = "data") -> DagTracker:
+        if database not in services:
+            service = open_embedded(tmp_path / database)
+            services[database] = (service, DataClient.in_process(service.app, service.token))
+        records = services[database][1]
+        tracker = DagTracker(IMPLEMENTATIONS, records=records, executor=executor, emit=events.append)
         made.append(tracker)
         return tracker
 
     yield factory
     for tracker in made:
         await tracker.close()
-        if tracker.store is not None:
-            tracker.store.close()
+    for service, client in services.values():
+        await client.aclose()
+        service.close()
 
 
 def on(cluster: LocalCluster, **options: Any) -> DaskExecutor:
@@ -166,12 +175,11 @@ def on(cluster: LocalCluster, **options: Any) -> DaskExecutor:
     return DaskExecutor(DaskOptions(scheduler=cluster.scheduler_address, **options))
 
 
-def rows(tracker: DagTracker, run_id: str) -> dict[str, tuple[Any, ...]]:
-    """The checkpoint rows of a run, without timings (which differ from run to run)."""
-    assert tracker.store is not None
+async def rows(tracker: DagTracker, run_id: str) -> dict[str, tuple[Any, ...]]:
+    """The checkpoints of a run, without timings (which differ from run to run)."""
     return {
         node_id: (row.state, row.attempts, row.outputs, row.outputs_ref, row.error, row.detail, row.cached)
-        for node_id, row in tracker.store.nodes(run_id).items()
+        for node_id, row in (await tracker.recorded_nodes(run_id)).items()
     }
 
 
@@ -224,13 +232,13 @@ async def test_a_workflow_from_toml_gives_the_same_outputs_and_checkpoints_on_da
 ) -> None:
     workflow = load(EXAMPLES / "triage.toml")
     local = await make().run(workflow, {"ticket": TICKET})
-    dask = make(on(cluster), database="dask.db")
+    dask = make(on(cluster), database="dask-data")
     remote = await dask.run(workflow, {"ticket": TICKET})
 
     assert remote.state == local.state == "succeeded"
     assert remote.outputs == local.outputs == {"reply": "Escalating ticket 7: Down"}
     assert {n: m.state for n, m in remote.nodes.items()} == {n: m.state for n, m in local.nodes.items()}
-    assert rows(dask, remote.run_id) == rows(make(), local.run_id)
+    assert await rows(dask, remote.run_id) == await rows(make(), local.run_id)
     # the operators ran as tasks on the cluster; the control nodes (route, reply) did not
     assert prefixes(cluster) == {"json-parse", "text-template"}
 
@@ -276,7 +284,7 @@ async def test_a_failing_node_gets_the_same_failure_report_as_locally(
         return flow(node("f", "test-flaky", config))
 
     local = await make().run(workflow("local"), {})
-    remote = await make(on(cluster), database="dask.db").run(workflow("remote"), {})
+    remote = await make(on(cluster), database="dask-data").run(workflow("remote"), {})
 
     assert remote.state == local.state == "failed"
     assert remote.failure == local.failure
@@ -321,7 +329,7 @@ async def test_an_unreachable_scheduler_stops_the_run_before_it_starts_naming_th
     tracker = make(DaskExecutor(DaskOptions(scheduler=address, connect_timeout=0.5)))
     with pytest.raises(ClusterUnavailableError, match=r"scheduler at tcp://127\.0\.0\.1:\d+ .*dask\] scheduler"):
         await tracker.run(flow(node("p", "test-pid", "")), {})
-    assert not tracker.require_store().runs()
+    assert not (await tracker.require_records().list_runs()).items
 
 
 # -- cancellation and timeouts cancel the Dask futures -------------------------------------
@@ -380,11 +388,11 @@ async def test_resume_on_dask_does_not_rerun_checkpointed_nodes_and_ends_with_th
             + chain("a", "b", "c")
         )
 
-    dask = make(on(cluster), database="dask.db")
+    dask = make(on(cluster), database="dask-data")
     log = tmp_path / "log"
     first = await dask.run(workflow(log, tmp_path / "calls", failures=1), {"x": 1})
     assert first.state == "failed" and first.failure is not None and first.failure.node == "b"
-    assert set(dask.require_store().nodes(first.run_id)) == {"a", "b"}
+    assert set(await dask.recorded_nodes(first.run_id)) == {"a", "b"}
 
     await dask.resume(ExecutionId(first.run_id))
     resumed = await dask.wait(ExecutionId(first.run_id))
@@ -395,7 +403,7 @@ async def test_resume_on_dask_does_not_rerun_checkpointed_nodes_and_ends_with_th
     assert resumed.outputs == local.outputs == {"out": ["c", ["a", 1]]}
     assert started(log) == ["a", "b", "b", "c"]  # a ran once: its checkpoint was restored
     assert resumed.nodes["a"].attempts == 1
-    assert rows(dask, first.run_id)["c"] == rows(make(), local.run_id)["c"]
+    assert (await rows(dask, first.run_id))["c"] == (await rows(make(), local.run_id))["c"]
 
 
 # -- what stays in the tracker's process ---------------------------------------------------

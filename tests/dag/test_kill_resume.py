@@ -1,16 +1,17 @@
 """A `symphony run` killed with SIGKILL mid-run resumes without redoing finished nodes.
 
 The runs are real subprocesses of the installed ``symphony`` command, with the
-test operators installed as a plugin distribution (see conftest.test_site).
+test operators installed as a plugin distribution (see conftest.test_site); they
+checkpoint through the embedded data service, which the test reads through its port.
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
 import random
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -19,6 +20,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+
+from symphony.builtin_plugins.data.client import DataClient
+from symphony.builtin_plugins.data.embedded import open_embedded
 
 from .conftest import started
 
@@ -73,8 +77,20 @@ def _kill(process: subprocess.Popen[str]) -> None:
 
 
 def _checkpointed(runner: Symphony) -> set[str]:
-    with sqlite3.connect(runner.data_dir / "runs.db") as db:
-        return {row[0] for row in db.execute("SELECT node_id FROM nodes WHERE state = 'succeeded'")}
+    """The nodes of the runner's latest run that the data service holds as succeeded (through port data_access)."""
+
+    async def read() -> set[str]:
+        service = open_embedded(runner.data_dir / "data")
+        client = DataClient.in_process(service.app, service.token)
+        try:
+            latest = (await client.list_runs(limit=1)).items
+            nodes = await client.run_nodes(latest[0].id) if latest else []
+        finally:
+            await client.aclose()
+            service.close()
+        return {node.node_id for node in nodes if node.state == "succeeded"}
+
+    return asyncio.run(read())
 
 
 def test_a_run_killed_mid_way_resumes_without_rerunning_finished_nodes(

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from symphony.builtin_plugins.pit.artifacts import ArtifactStore
 from symphony.builtin_plugins.pit.dag import DagTracker, RunInvalidError, TrackerOptions
+from symphony.builtin_plugins.pit.dag.run import save_nodes
 from symphony.builtin_plugins.workflow import load
 from symphony.hookspecs import Event, ExecutionId, ValidationError
+from symphony.hookspecs.ports import DataAccessPort, NewRun, NodeCheckpoint, RunUpdate
 
 from .conftest import flow, log_lines, started
 
@@ -193,12 +195,14 @@ async def test_every_node_state_change_is_an_event(tracker: DagTracker, tmp_path
     assert all(e.source == "dag" and e.data["run_id"] == result.run_id for e in events)
 
 
-async def test_each_finished_node_is_checkpointed_with_its_outputs(tracker: DagTracker, tmp_path: Path) -> None:
+async def test_each_finished_node_is_checkpointed_by_the_data_service_with_its_outputs(
+    tracker: DagTracker, data_port: DataAccessPort, tmp_path: Path
+) -> None:
     result = await tracker.run(flow(recorders(tmp_path / "log", ["a"])), {})
-    with sqlite3.connect(tmp_path / "runs.db") as db:
-        assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-        rows = db.execute("SELECT node_id, state, attempts FROM nodes WHERE run_id = ?", (result.run_id,)).fetchall()
-    assert rows == [("a", "succeeded", 1)]
+    (node,) = await data_port.run_nodes(result.run_id)
+    assert (node.node_id, node.state, node.attempts) == ("a", "succeeded", 1)
+    assert node.outputs is not None
+    assert msgspec.msgpack.decode(node.outputs) == {"value": ["a", None]}
 
 
 async def test_a_cached_node_reuses_outputs_for_identical_inputs_and_reruns_for_new_ones(
@@ -241,7 +245,7 @@ async def test_a_cancel_recorded_by_another_process_stops_the_run(
     run_id = await running.start(flow(recorders(tmp_path / "log", ["slow"], sleep=10)), {})
     while not started(tmp_path / "log"):
         await asyncio.sleep(0.01)
-    other.require_store().update_run(run_id, cancel_requested=True)
+    await other.require_records().update_run(run_id, RunUpdate(cancel_requested=True))
     result = await asyncio.wait_for(running.wait(run_id), 5)
     assert result.state == "cancelled"
 
@@ -274,8 +278,22 @@ async def test_large_outputs_go_to_the_artifact_store_and_come_back_on_resume(
     text = recorders(tmp_path / "log", ["big"]) + flaky(tmp_path, 1, "{ attempts = 1 }")
     workflow = flow(text + edge("big.value", "f.value") + '[outputs]\nout = "f.value"\n')
     failed = await tracker.run(workflow, {})
-    with sqlite3.connect(tmp_path / "runs.db") as db:
-        (ref,) = db.execute("SELECT outputs_ref FROM nodes WHERE node_id = 'big'").fetchone()
-    assert ref.startswith("sha256:")
+    ref = (await tracker.recorded_nodes(failed.run_id))["big"].outputs_ref
+    assert ref is not None and ref.startswith("sha256:")
     resumed = await tracker.wait(await tracker.resume(ExecutionId(failed.run_id)))
     assert resumed.outputs == {"out": ["big", None]}
+
+
+async def test_a_step_larger_than_one_request_of_the_data_service_takes_is_saved_whole(
+    data_port: DataAccessPort,
+) -> None:
+    run = NewRun(id="5" * 32, workflow_id="w", workflow_name="w", document=b"", inputs=b"", nodes_total=2503)
+    await data_port.create_run(run)
+    small = [NodeCheckpoint(node_id=f"n{i}", state="succeeded", outputs=b"\x80") for i in range(2500)]
+    large = [NodeCheckpoint(node_id=f"big{i}", state="succeeded", outputs=b"x" * 400_000) for i in range(3)]
+
+    await save_nodes(data_port, run.id, small + large)
+
+    saved = {node.node_id: node for node in await data_port.run_nodes(run.id)}
+    assert len(saved) == 2503
+    assert all(saved[f"big{i}"].outputs == b"x" * 400_000 for i in range(3))

@@ -2,10 +2,10 @@
 
 - :mod:`.scheduler`: which nodes are ready or skipped (pure, no I/O);
 - :mod:`.executor`: the :class:`Executor` seam and the local async one;
-- :mod:`.checkpoints`: runs, node results and the cache in SQLite (WAL);
 - :mod:`.recovery`: retry categories and the failure report;
 - :mod:`.metrics`, :mod:`.cache`, :mod:`.options`;
-- :mod:`.run`: one run's loop; :mod:`.tracker`: the ``dag_tracker`` port;
+- :mod:`.run`: one run's loop, checkpointing through the data service (port ``data_access``);
+- :mod:`.tracker`: the ``dag_tracker`` port, its runs recorded by the data service;
 - :mod:`.cli` and :mod:`.plugin`: ``symphony run`` / ``symphony runs``.
 
 See docs/runs.md for the semantics.
@@ -15,7 +15,6 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .checkpoints import CheckpointStore
     from .executor import Executor, LocalExecutor, NodeTask
     from .metrics import NodeMetrics, RunMetrics
     from .nodes import Implementations
@@ -26,9 +25,8 @@ if TYPE_CHECKING:
     from .tracker import DagTracker, RunInvalidError
 
 #: Public names and the module each comes from, imported on first use: loading the
-#: plugin (every CLI command does) must not pay for SQLAlchemy until a run needs it.
+#: plugin (every CLI command does) must not pay for the tracker until a run needs it.
 _WHERE = {
-    "CheckpointStore": "checkpoints",
     "Executor": "executor",
     "LocalExecutor": "executor",
     "NodeTask": "executor",
@@ -53,7 +51,6 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "CheckpointStore",
     "DagTracker",
     "Executor",
     "Implementations",

@@ -24,12 +24,11 @@ import click
 import msgspec
 
 from symphony.hookspecs import ExecutionId, ValidationReport, Workflow, decode_bounded
-from symphony.hookspecs.ports import DagTrackerPort, RunOutcome, RunSink
+from symphony.hookspecs.ports import DagTrackerPort, RunOutcome, RunRecord, RunSink
 
 from ...workflow.cli import load_or_exit
-from .checkpoints import RunRecord
 from .history import add_record_commands, echo_json
-from .progress import make_progress
+from .progress import Progress, make_progress
 from .run import RunResult
 from .tracker import DagTracker, is_bad_input
 
@@ -104,16 +103,20 @@ def _print_result(result: RunOutcome) -> None:
 
 
 def _drive(
-    tracker: DagTrackerPort, begin: Callable[[RunSink], Awaitable[ExecutionId]], total: int, as_json: bool
+    tracker: DagTrackerPort,
+    begin: Callable[[RunSink], Awaitable[ExecutionId]],
+    total: int | Callable[[], Awaitable[int]],
+    as_json: bool,
 ) -> None:
     """Start (or resume) a run with a progress display, wait, print it; exit 1 unless it succeeded.
 
-    The first Ctrl-C cancels the run through the port, so its running nodes stop and
-    it is checkpointed ``cancelled``; the command prints how to resume it and exits 130.
-    A second Ctrl-C interrupts at once.
+    ``total`` is the run's node count, or a call finding it (asked in the same event loop as
+    the run: the data service's client belongs to one loop).  The first Ctrl-C cancels the run
+    through the port, so its running nodes stop and it is checkpointed ``cancelled``; the
+    command prints how to resume it and exits 130.  A second Ctrl-C interrupts at once.
     """
-    progress = make_progress(total, quiet=as_json)
     cancelling: list[asyncio.Task[None]] = []  # set by the first Ctrl-C
+    shown: list[Progress] = []
 
     def interrupt(run_id: ExecutionId) -> None:
         loop = asyncio.get_running_loop()
@@ -122,6 +125,9 @@ def _drive(
 
     async def main() -> RunOutcome:
         try:
+            nodes = total if isinstance(total, int) else await total()
+            progress = make_progress(nodes, quiet=as_json)
+            shown.append(progress)
             run_id = await begin(progress)
             asyncio.get_running_loop().add_signal_handler(signal.SIGINT, interrupt, run_id)
             return await tracker.wait(run_id)
@@ -133,7 +139,8 @@ def _drive(
     except KeyboardInterrupt:
         raise SystemExit(_INTERRUPTED) from None
     finally:
-        progress.close()
+        for progress in shown:
+            progress.close()
     if as_json:
         echo_json(_result_json(result))
     else:
@@ -145,18 +152,36 @@ def _drive(
 
 
 def _resume(tracker: DagTrackerPort, run_id: str, as_json: bool) -> None:
-    status = asyncio.run(tracker.status(ExecutionId(run_id)))
-    _drive(
-        tracker,
-        lambda sink: tracker.resume(status.execution_id, sink),
-        status.nodes_total,
-        as_json,
-    )
+    found: list[ExecutionId] = []
+
+    async def total() -> int:
+        status = await tracker.status(ExecutionId(run_id))
+        found.append(status.execution_id)
+        return status.nodes_total
+
+    _drive(tracker, lambda sink: tracker.resume(found[0], sink), total, as_json)
 
 
-def _recorded(dag: DagTracker, run_id: str) -> tuple[RunRecord, Workflow]:
-    record = dag.require_store().run(run_id)
-    return record, msgspec.msgpack.decode(record.document, type=Workflow)
+class _Recorded:
+    """A recorded run, looked up in the run's own event loop: ``total()`` finds it, then ``record`` is it."""
+
+    def __init__(self, dag: DagTracker, run_id: str) -> None:
+        self._dag = dag
+        self._run_id = run_id
+        self.record: RunRecord | None = None
+
+    async def total(self) -> int:
+        self.record = await self._dag.recorded(self._run_id)
+        return self.record.nodes_total
+
+    @property
+    def id(self) -> ExecutionId:
+        assert self.record is not None
+        return ExecutionId(self.record.id)
+
+    def workflow(self) -> Workflow:
+        assert self.record is not None
+        return msgspec.msgpack.decode(self.record.document, type=Workflow)
 
 
 def _exit_invalid(file: Path, report: ValidationReport, as_json: bool) -> None:
@@ -243,9 +268,8 @@ def runs_commands(tracker: Callable[[], DagTrackerPort], records: Callable[[], D
             _resume(tracker(), run_id, as_json)
             return
         dag = records()
-        record, workflow = _recorded(dag, run_id)
-        inputs = parse_inputs(workflow, pairs)
-        _drive(dag, lambda sink: dag.resume(ExecutionId(record.id), sink, inputs), record.nodes_total, as_json)
+        run = _Recorded(dag, run_id)
+        _drive(dag, lambda sink: dag.resume(run.id, sink, parse_inputs(run.workflow(), pairs)), run.total, as_json)
 
     @runs.command("retry")
     @click.argument("run_id")
@@ -259,8 +283,8 @@ def runs_commands(tracker: Callable[[], DagTrackerPort], records: Callable[[], D
         the new run's parent.
         """
         dag = records()
-        record, _ = _recorded(dag, run_id)
-        _drive(dag, lambda sink: dag.retry_from(ExecutionId(record.id), node, sink), record.nodes_total, as_json)
+        run = _Recorded(dag, run_id)
+        _drive(dag, lambda sink: dag.retry_from(run.id, node, sink), run.total, as_json)
 
     @runs.command("cancel")
     @click.argument("run_id")

@@ -1,7 +1,11 @@
-"""``symphony runs list|show|logs|draw``: what the builtin tracker's run records and log files say."""
+"""``symphony runs list|show|logs|draw``: what the builtin tracker's run records (the data service's) and log files say.
+
+Each command makes its calls to the data service in one event loop: its client belongs to one.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import json
 from collections.abc import Callable, Mapping
@@ -11,14 +15,15 @@ import click
 import msgspec
 
 from symphony.hookspecs import NotFoundError, Workflow
+from symphony.hookspecs.ports import NodeCheckpoint, RunRecord, RunSummary
 
-from .checkpoints import NodeRecord, RunRecord
 from .runlog import read_log
 from .tracker import DagTracker, no_such_node
 
 __all__ = ["add_record_commands", "echo_json"]
 
 _SHOWN = 60  # characters of one output value in `runs show`; --json has it whole
+_PAGE = 100  # runs asked for per request by `runs list` (within every service's page size)
 
 
 def echo_json(document: Any) -> None:
@@ -31,20 +36,20 @@ def _when(timestamp: float | None) -> str:
     return datetime.datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _state(tracker: DagTracker, record: RunRecord) -> str:
+def _state(tracker: DagTracker, record: RunRecord | RunSummary) -> str:
     if record.state == "running" and not tracker.alive(record):
         return "interrupted"
     return record.state
 
 
-def _outputs(node: NodeRecord) -> Any:
+def _outputs(node: NodeCheckpoint) -> Any:
     """A node's checkpointed outputs; one stored as an artifact is named by its id (`symphony artifacts`)."""
     if node.outputs_ref is not None:
         return {"artifact": node.outputs_ref}
     return None if node.outputs is None else msgspec.msgpack.decode(node.outputs)
 
 
-def _node_json(node: NodeRecord) -> dict[str, Any]:
+def _node_json(node: NodeCheckpoint) -> dict[str, Any]:
     return {
         "state": node.state,
         "attempts": node.attempts,
@@ -65,7 +70,7 @@ def _pending(node_id: str, waiting: Mapping[str, Any]) -> dict[str, Any]:
     return {"state": "pending"}
 
 
-def _show_json(tracker: DagTracker, record: RunRecord, nodes: Mapping[str, NodeRecord]) -> dict[str, Any]:
+def _show_json(tracker: DagTracker, record: RunRecord, nodes: Mapping[str, NodeCheckpoint]) -> dict[str, Any]:
     document = msgspec.msgpack.decode(record.document, type=Workflow)
     totals = tracker.totals(record)
     state = _state(tracker, record)
@@ -80,7 +85,7 @@ def _show_json(tracker: DagTracker, record: RunRecord, nodes: Mapping[str, NodeR
         "created_at": record.created_at,
         "finished_at": record.finished_at,
         "error": record.error,
-        "log": str(tracker.require_store().log_path(record.id)),
+        "log": str(tracker.log_path(record.id)),
         "inputs": msgspec.msgpack.decode(record.inputs),
         "outputs": None if record.outputs is None else msgspec.msgpack.decode(record.outputs),
         "metrics": None if totals is None else msgspec.to_builtins(totals),
@@ -141,6 +146,25 @@ def _print_show(record: RunRecord, document: dict[str, Any]) -> None:
     click.echo(f"log: {document['log']}")
 
 
+async def _newest(dag: DagTracker, limit: int) -> list[RunSummary]:
+    """The ``limit`` newest runs, over as many pages as the service's page size takes."""
+    records = dag.require_records()
+    found: list[RunSummary] = []
+    cursor: str | None = None
+    while len(found) < limit:
+        page = await records.list_runs(limit=min(limit - len(found), _PAGE), cursor=cursor)
+        found += page.items
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    return found
+
+
+async def _with_nodes(dag: DagTracker, run_id: str) -> tuple[RunRecord, dict[str, NodeCheckpoint]]:
+    record = await dag.recorded(run_id)
+    return record, await dag.recorded_nodes(record.id)
+
+
 def add_record_commands(runs: click.Group, records: Callable[[], DagTracker]) -> None:
     """Add ``list``, ``show`` and ``logs`` to ``runs``; ``records()`` is the builtin tracker they read."""
 
@@ -150,7 +174,7 @@ def add_record_commands(runs: click.Group, records: Callable[[], DagTracker]) ->
     def list_runs(limit: int, as_json: bool) -> None:
         """The most recent runs: id, workflow, state, when, nodes."""
         dag = records()
-        found = dag.require_store().runs(limit)
+        found = asyncio.run(_newest(dag, limit))
         if as_json:
             echo_json(
                 [
@@ -183,9 +207,8 @@ def add_record_commands(runs: click.Group, records: Callable[[], DagTracker]) ->
     def show(run_id: str, as_json: bool) -> None:
         """One run: its state, each node's state, metrics and outputs, the totals, the outputs and its log file."""
         dag = records()
-        store = dag.require_store()
-        record = store.run(run_id)
-        document = _show_json(dag, record, store.nodes(record.id))
+        record, nodes = asyncio.run(_with_nodes(dag, run_id))
+        document = _show_json(dag, record, nodes)
         if as_json:
             echo_json(document)
         else:
@@ -198,12 +221,11 @@ def add_record_commands(runs: click.Group, records: Callable[[], DagTracker]) ->
         """Draw a run's workflow with each node's state (Mermaid or Graphviz DOT text)."""
         from ...workflow.render import to_dot, to_mermaid
 
-        store = records().require_store()
-        record = store.run(run_id)
+        record, nodes = asyncio.run(_with_nodes(records(), run_id))
         workflow = msgspec.msgpack.decode(record.document, type=Workflow)
         states = {
             node_id: "cached" if node.cached and node.state == "succeeded" else node.state
-            for node_id, node in store.nodes(record.id).items()
+            for node_id, node in nodes.items()
         }
         click.echo((to_dot if fmt == "dot" else to_mermaid)(workflow, states), nl=False)
 
@@ -212,9 +234,9 @@ def add_record_commands(runs: click.Group, records: Callable[[], DagTracker]) ->
     @click.argument("node", required=False)
     def logs(run_id: str, node: str | None) -> None:
         """The log of a run (its events, one line each), or only the lines of NODE."""
-        store = records().require_store()
-        record = store.run(run_id)
-        path = store.log_path(record.id)
+        dag = records()
+        record = asyncio.run(dag.recorded(run_id))
+        path = dag.log_path(record.id)
         if not path.exists():
             raise NotFoundError(f"Run {record.id} has no log file {path} (runs recorded before logs were kept).")
         workflow = msgspec.msgpack.decode(record.document, type=Workflow)

@@ -52,18 +52,18 @@ class DaskOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
 
 
 class TrackerOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """``[components.dag.options]``: where runs are kept and how many nodes run at once."""
+    """``[components.dag.options]``: how many nodes run at once, where node work runs, what it asks for.
 
-    #: The run database; relative paths are under the host's data_dir.
-    database: str = "runs.db"
+    Runs are kept by the data service (``[components.data]``), not here.
+    """
+
     #: Nodes running at once in one run.
     max_concurrency: Annotated[int, msgspec.Meta(ge=1)] = 16
     #: Nodes running at once per instrument/operator name, e.g. ``{chat = 2}``.
     limits: dict[str, Annotated[int, msgspec.Meta(ge=1)]] = msgspec.field(default_factory=dict)
-    #: SQLite ``synchronous``: "normal" survives a killed process, "full" also a power cut.
-    synchronous: Literal["normal", "full"] = "normal"
     #: Outputs larger than this (encoded bytes) go to the artifact store; the checkpoint keeps the id.
-    inline_limit: Annotated[int, msgspec.Meta(ge=0)] = 65_536
+    #: At most 512 KiB: a checkpoint travels to the data service in one request, bounded at 1 MiB.
+    inline_limit: Annotated[int, msgspec.Meta(ge=0, le=524_288)] = 65_536
     #: Where node work runs: "local" (this process, see executor.py) or "dask" (a Dask cluster).
     executor: Literal["local", "dask"] = "local"
     #: The cluster of the ``dask`` executor.
@@ -74,6 +74,20 @@ class TrackerOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     user: str | None = None
     #: Arbitration priority of every node without its own ``config.run.priority``.
     priority: int = 0
+    #: Retired: runs were kept in their own SQLite file; the data service keeps them now. Setting either is an error.
+    database: str | None = None
+    synchronous: str | None = None
+
+    def __post_init__(self) -> None:
+        retired = [name for name in ("database", "synchronous") if getattr(self, name) is not None]
+        if retired:
+            keys = " and ".join(f"components.dag.options.{name}" for name in retired)
+            verb, them = ("applies", "it") if len(retired) == 1 else ("apply", "them")
+            raise ValueError(
+                f"{keys} no longer {verb}: runs are kept by the data service ([components.data]), which decides"
+                f" where and how durably; remove {them}. Runs of an old run database are brought over with"
+                " `symphony data import-runs PATH` (<data_dir>/runs.db is imported automatically); see docs/runs.md"
+            )
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> TrackerOptions:

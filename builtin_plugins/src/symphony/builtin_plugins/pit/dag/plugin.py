@@ -36,8 +36,9 @@ from .executor import Executor
 from .nodes import Implementations
 from .options import TrackerOptions
 
-if TYPE_CHECKING:  # the tracker (and SQLAlchemy under it) is imported when a run needs it
-    from .checkpoints import CheckpointStore
+if TYPE_CHECKING:  # the tracker is imported when a run needs it
+    from symphony.hookspecs.ports import DataAccessPort
+
     from .tracker import DagTracker
 
 SYMPHONY_API = "^1.0"
@@ -72,16 +73,11 @@ def executor_for(options: TrackerOptions) -> Executor | None:
 
 
 def tracker_for(context: HostContext) -> DagTracker:
-    """A tracker over this host's contributions, settings, data directory and events."""
-    from .checkpoints import CheckpointStore
+    """A tracker over this host's contributions, settings, data service, data directory and events."""
     from .tracker import DagTracker
 
     config = context.component_config(COMPONENT)
     options = TrackerOptions.from_options(config.options)
-    database = context.data_dir / options.database
-
-    def store() -> CheckpointStore:
-        return CheckpointStore(database, synchronous=options.synchronous)
 
     try:
         context.port("artifact_store")
@@ -91,7 +87,8 @@ def tracker_for(context: HostContext) -> DagTracker:
         artifacts = port_as(context, "artifact_store", ArtifactStorePort, user="The DAG tracker")
     return DagTracker(
         lambda: implementations_of(context),
-        store=store,
+        records=lambda: records_port(context),
+        log_dir=context.data_dir / "runs",
         options=options,
         retry=config.retry_policy,
         executor=executor_for(options),
@@ -101,6 +98,15 @@ def tracker_for(context: HostContext) -> DagTracker:
         arbitration=lambda: optional_port(context, "arbitration_engine", ArbitrationEnginePort),
         pool=lambda: optional_port(context, "pool_manager", PoolManagerPort),
     )
+
+
+def records_port(context: HostContext) -> DataAccessPort | None:
+    """The data service that keeps the runs (None: nothing provides ``data_access``, runs are not recorded)."""
+    try:
+        port: DataAccessPort = context.port("data_access")
+    except PortUnavailableError:
+        return None
+    return port
 
 
 def optional_port(context: HostContext, name: Any, protocol: type[object]) -> Any:

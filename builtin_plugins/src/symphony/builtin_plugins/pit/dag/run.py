@@ -2,10 +2,13 @@
 
 The loop alternates two steps.  *Collect*: take every node that finished since
 the last step, let the scheduler work out what became ready or skipped, and
-write all of it to the checkpoint store in one transaction.  *Launch*: start
-ready nodes while the run's and each contribution's concurrency limits allow.
-Because launching always follows the write, no node starts before the results
-it depends on are durable.
+save all of it through the data service in one call (``save_nodes``).
+*Launch*: start ready nodes while the run's and each contribution's
+concurrency limits allow.  The nodes a save makes ready are released only once
+it, and every save before it, has returned: no node starts before the results
+it depends on are durable.  Nodes that finish while a save is in flight share
+the next one.  Without records nothing is awaited: collect and launch run in
+the same callback, as before there was a service.
 """
 
 from __future__ import annotations
@@ -21,18 +24,20 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from symphony.hookspecs import INPUTS_NODE, ControlNode, DataEdge, Event, Invocation, RetryPolicy
+from symphony.hookspecs import INPUTS_NODE, ControlNode, DataEdge, Event, Invocation, RetryPolicy, SymphonyError
 from symphony.hookspecs.ports import (
     ArbitrationEnginePort,
     ArtifactStorePort,
+    DataAccessPort,
+    NodeCheckpoint,
     PoolManagerPort,
     ResourceGrant,
+    RunUpdate,
     WaitExplanation,
 )
 
 from .admission import Admission, describe_wait
 from .cache import cache_key, contribution_version
-from .checkpoints import CheckpointStore, NodeResult
 from .executor import Executor, NodeTask, is_blocking
 from .lookahead import Lookahead
 from .metrics import NodeMetrics, RunMetrics, totals
@@ -44,7 +49,7 @@ from .scheduler import Plan, Scheduler
 if TYPE_CHECKING:
     from ..artifacts.catalog import Catalog, Lineage
 
-__all__ = ["Run", "RunResult", "decode_outputs"]
+__all__ = ["SAVE_NODES_MAX", "Run", "RunResult", "decode_outputs", "save_nodes"]
 
 Sink = Callable[[Event], None]
 _SOURCE = "dag"
@@ -52,6 +57,12 @@ _SOURCE = "dag"
 _LINEAGE_BATCH = 256
 #: Seconds between two writes of the waiting nodes to the run record (events are not delayed).
 _RECORD_WAITS_EVERY = 0.2
+#: Seconds between two looks at the run record for a cancel requested by another process.
+_WATCH_CANCEL_EVERY = 0.2
+#: Checkpoints, and bytes of their outputs and messages, per ``save_nodes`` call: within the data service's
+#: bounds on one request (1000 items, 1 MiB of JSON, in which bytes travel as base64).
+SAVE_NODES_MAX = 1000
+SAVE_BYTES_MAX = 512 * 1024
 
 
 class _Preempted(Exception):
@@ -105,7 +116,7 @@ class _Prepared:
 class _Done:
     node_id: str
     outputs: Mapping[str, Any] | None  # None: failed, or a shut gate
-    result: NodeResult | None  # what to checkpoint; None when restored from one
+    result: NodeCheckpoint | None  # what to checkpoint; None when restored from one
     failure: NodeFailure | None = None
     event: str = "succeeded"
 
@@ -121,12 +132,12 @@ class Run:
         implementations: Implementations,
         *,
         executor: Executor,
-        store: CheckpointStore | None,
+        records: DataAccessPort | None,
         artifacts: ArtifactStorePort | None,
         options: TrackerOptions,
         retry: RetryPolicy,
         sinks: list[Sink],
-        restored: Mapping[str, tuple[Mapping[str, Any] | None, NodeResult]] | None = None,
+        restored: Mapping[str, tuple[Mapping[str, Any] | None, NodeCheckpoint]] | None = None,
         arbitration: ArbitrationEnginePort | None = None,
         pool: Callable[[], PoolManagerPort | None] | None = None,
         user: str = "",
@@ -135,7 +146,7 @@ class Run:
         self.plan = plan
         self.scheduler = Scheduler(plan, inputs)
         self.executor = executor
-        self.store = store
+        self.records = records
         self.artifacts = artifacts
         self.catalog = catalog_of(artifacts)
         self.options = options
@@ -169,6 +180,9 @@ class Run:
         self._per_name: dict[str, int] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._done: list[_Done] = []
+        #: Collected steps whose checkpoints are being saved, in order; the task saving them (None: none is).
+        self._unsaved: list[tuple[list[NodeCheckpoint], tuple[list[_Done], list[str], list[str]]]] = []
+        self._saving: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._scheduled = False
         self._crash: BaseException | None = None
@@ -181,6 +195,7 @@ class Run:
         #: Nodes waiting for resources now -> the engine's explanation (as recorded for `runs show`).
         self.waiting: dict[str, dict[str, Any]] = {}
         self._waits_timer: asyncio.TimerHandle | None = None
+        self._waits_write: asyncio.Task[None] | None = None
         self._waits_recorded = False  # whether the run record holds waits now
         self.pool: PoolManagerPort | None = None
         self.lookahead = self._lookahead(pool) if pool is not None else None
@@ -236,7 +251,7 @@ class Run:
             nodes=len(self.plan.nodes),
             restored=len(self.restored),
         )
-        watcher = asyncio.create_task(self._watch_cancel()) if self.store is not None else None
+        watcher = asyncio.create_task(self._watch_cancel()) if self.records is not None else None
         try:
             ready, _ = self.scheduler.start()
             self._enqueue(ready)
@@ -244,7 +259,7 @@ class Run:
             if self.lookahead is not None:
                 self._prewarm()
             self._step()
-            while self._tasks or self._done:
+            while self._tasks or self._done or self._saving is not None:
                 await self._wake.wait()
                 self._wake.clear()
                 if self._crash is not None:
@@ -253,16 +268,17 @@ class Run:
             if self._behind is not None:
                 await self._behind
         except BaseException:
-            self.cancel()  # cancelled from outside, or the checkpoint store failed: stop every node
-            if self._behind is not None:
-                self._behind.cancel()
+            self.cancel()  # cancelled from outside, or a checkpoint could not be saved: stop every node
+            for task in (self._behind, self._saving, self._waits_write):
+                if task is not None:
+                    task.cancel()
             raise
         finally:
             if watcher is not None:
                 watcher.cancel()
             for prewarming in self._prewarming:
                 prewarming.cancel()
-        return self._finish()
+        return await self._finish()
 
     def _step(self) -> None:
         """Collect what finished and launch what is ready, until neither changes anything."""
@@ -292,8 +308,9 @@ class Run:
                 self.emit("node.ready", node=node_id)
 
     def _collect(self) -> None:
+        """Account for what finished; release it now, or once its checkpoints (and earlier ones) are saved."""
         batch, self._done = self._done, []
-        save: list[NodeResult] = []
+        save: list[NodeCheckpoint] = []
         skipped: list[str] = []
         became_ready: list[str] = []
         for done in batch:
@@ -318,9 +335,32 @@ class Run:
                 self.lookahead.finished(node_id)
             if node_id in self.restored:
                 continue
-            save.append(NodeResult(node_id=node_id, state="skipped"))
-        if self.store is not None and save:
-            self.store.save_nodes(self.run_id, save)
+            save.append(NodeCheckpoint(node_id=node_id, state="skipped"))
+        if self._saving is None and (self.records is None or not save):
+            self._release_collected(batch, skipped, became_ready)
+            return
+        self._unsaved.append((save, (batch, skipped, became_ready)))
+        if self._saving is None:
+            self._saving = asyncio.create_task(self._save())
+
+    async def _save(self) -> None:
+        """Save the collected checkpoints, every step in flight in one call, then release and step on."""
+        assert self.records is not None
+        try:
+            while self._unsaved:
+                unsaved, self._unsaved = self._unsaved, []
+                await save_nodes(self.records, self.run_id, [node for save, _ in unsaved for node in save])
+                for _, collected in unsaved:
+                    self._release_collected(*collected)
+                self._step()  # may collect more, queued in _unsaved while this task is the one saving
+        except Exception as error:  # the loop raises it: the run stops
+            self._crash = _save_failed(self.run_id, error)
+        finally:
+            self._saving = None
+            self._wake.set()
+
+    def _release_collected(self, batch: list[_Done], skipped: list[str], became_ready: list[str]) -> None:
+        """Publish a collected step and queue the nodes it made ready (its checkpoints are durable now)."""
         if self.sinks:
             for done in batch:
                 if done.failure is not None:
@@ -361,9 +401,9 @@ class Run:
                 metrics.queue_wait = time.perf_counter() - self._ready_at.pop(node_id)
                 metrics.attempts = 1
                 detail = "shut" if outputs is None else None
-                result = NodeResult(node_id=node_id, state="succeeded", attempts=1, detail=detail)
-                if self.store is not None and outputs is not None:
-                    result = NodeResult(
+                result = NodeCheckpoint(node_id=node_id, state="succeeded", attempts=1, detail=detail)
+                if self.records is not None and outputs is not None:
+                    result = NodeCheckpoint(
                         node_id=node_id, state="succeeded", attempts=1, outputs=msgspec.msgpack.encode(outputs)
                     )
                 self._done.append(_Done(node_id, outputs, result))
@@ -410,14 +450,14 @@ class Run:
         options = prepared.options
         try:
             key = None
-            if options.cache and self.store is not None:
+            if options.cache and self.records is not None:
                 key = cache_key(prepared.kind, prepared.uses, prepared.version, prepared.config, inputs)
-                hit = self.store.cached(key)
+                hit = await self.records.cached_node(key)
                 if hit is not None:
                     outputs = await self.decode(hit.outputs, hit.outputs_ref)
                     self._produced(node_id, prepared, hit.outputs, hit.outputs_ref)
                     metrics.cached = True
-                    result = NodeResult(
+                    result = NodeCheckpoint(
                         node_id=node_id,
                         state="succeeded",
                         outputs=hit.outputs,
@@ -464,7 +504,7 @@ class Run:
                     self.emit("node.running", node=node_id, attempt=attempt)
                 invocation = self._invocation(node_id, prepared, task, attempt)
                 outputs = await self._call(invocation, options.timeout, preemption)
-                blob, ref = await self.encode(node_id, outputs) if self.store is not None else (None, None)
+                blob, ref = await self.encode(node_id, outputs) if self.records is not None else (None, None)
                 self._produced(node_id, prepared, blob, ref)
             except asyncio.CancelledError:
                 metrics.run_time += time.perf_counter() - began
@@ -506,7 +546,7 @@ class Run:
         key: str | None,
     ) -> None:
         metrics = self.metrics[node_id]
-        result = NodeResult(
+        result = NodeCheckpoint(
             node_id=node_id,
             state="succeeded",
             attempts=metrics.attempts,
@@ -521,7 +561,7 @@ class Run:
 
     def _failed(self, node_id: str, failure: NodeFailure) -> None:
         metrics = self.metrics[node_id]
-        result = NodeResult(
+        result = NodeCheckpoint(
             node_id=node_id,
             state="failed",
             attempts=failure.attempt,
@@ -594,20 +634,32 @@ class Run:
             entry["message"] = describe_wait(explanation)
             self.waiting[node_id] = entry
             self.emit("node.waiting", node=node_id, **entry)
-        if self.store is not None and self._waits_timer is None:
+        if self.records is not None and self._waits_timer is None:
             self._waits_timer = asyncio.get_running_loop().call_later(_RECORD_WAITS_EVERY, self._record_waits)
 
     def _record_waits(self) -> None:
         """Write the waits to the run record: at most one write per ``_RECORD_WAITS_EVERY`` however many change."""
         self._waits_timer = None
-        if self.store is None or (not self.waiting and not self._waits_recorded):
+        if self.records is None or (not self.waiting and not self._waits_recorded):
             return
+        if self._waits_write is not None:  # one write at a time: try again once it is done
+            self._waits_timer = asyncio.get_running_loop().call_later(_RECORD_WAITS_EVERY, self._record_waits)
+            return
+        self._waits_write = asyncio.create_task(self._write_waits())
+
+    async def _write_waits(self) -> None:
+        assert self.records is not None
+        waiting = dict(self.waiting)
         try:
-            self.store.update_run(self.run_id, waiting=msgspec.msgpack.encode(self.waiting) if self.waiting else None)
+            await self.records.update_run(
+                self.run_id, RunUpdate(waiting=msgspec.msgpack.encode(waiting) if waiting else None)
+            )
         except Exception as error:  # what a node waits for is a courtesy to `runs show`: the run goes on
             self.emit("run.record_failed", what="waiting", error=f"{type(error).__name__}: {error}")
-            return
-        self._waits_recorded = bool(self.waiting)
+        else:
+            self._waits_recorded = bool(waiting)
+        finally:
+            self._waits_write = None
 
     def _prewarm(self) -> None:
         """Ask the pool to warm the models of the instrument nodes the lookahead says are due."""
@@ -632,8 +684,12 @@ class Run:
         if warmed:
             self.prewarmed += warmed
             self.emit("run.prewarmed", models=warmed)
-            if self.store is not None:
-                self.store.update_run(self.run_id, prewarmed=msgspec.msgpack.encode(self.prewarmed))
+            if self.records is not None:
+                update = RunUpdate(prewarmed=msgspec.msgpack.encode(self.prewarmed))
+                try:
+                    await self.records.update_run(self.run_id, update)
+                except Exception as error:  # like the waits, a courtesy to `runs show`: the run goes on
+                    self.emit("run.record_failed", what="prewarmed", error=f"{type(error).__name__}: {error}")
 
     def _invocation(self, node_id: str, prepared: _Prepared, task: NodeTask, attempt: int) -> Invocation:
         """One attempt as ``symphony_invoke`` wrappers see it; the executor makes the call with its inputs."""
@@ -740,14 +796,19 @@ class Run:
         self._wake.set()
 
     async def _watch_cancel(self) -> None:
-        """Honour ``symphony runs cancel`` from another process (it sets a flag in the database)."""
-        assert self.store is not None
+        """Honour ``symphony runs cancel`` from another process (it sets a flag in the run's record)."""
+        assert self.records is not None
         while not self.cancelling:
-            await asyncio.sleep(0.2)
-            if await asyncio.to_thread(self.store.cancel_requested, self.run_id):
+            await asyncio.sleep(_WATCH_CANCEL_EVERY)
+            try:
+                record = await self.records.get_run(self.run_id)
+            except Exception as error:  # the service may be back at the next poll; saves fail the run if not
+                self.emit("run.record_failed", what="cancel_requested", error=f"{type(error).__name__}: {error}")
+                continue
+            if record is not None and record.cancel_requested:
                 self.cancel()
 
-    def _finish(self) -> RunResult:
+    async def _finish(self) -> RunResult:
         if self.cancelling:
             state = "cancelled"
             stopped = []
@@ -755,7 +816,7 @@ class Run:
                 if metrics.state in ("ready", "waiting", "running", "cancelled"):
                     metrics.state = "cancelled"
                     stopped.append(
-                        NodeResult(
+                        NodeCheckpoint(
                             node_id=node_id,
                             state="cancelled",
                             attempts=metrics.attempts,
@@ -764,8 +825,8 @@ class Run:
                             run_time=metrics.run_time,
                         )
                     )
-            if self.store is not None:
-                self.store.save_nodes(self.run_id, stopped)  # so `runs show` says what this process reports
+            if self.records is not None:
+                await save_nodes(self.records, self.run_id, stopped)  # so `runs show` says what this process reports
         else:
             state = "failed" if self.failure is not None else "succeeded"
         outputs: dict[str, Any] = {}
@@ -793,17 +854,19 @@ class Run:
         )
         if self._waits_timer is not None:
             self._waits_timer.cancel()
-        if self.store is not None:
-            self.store.update_run(
-                self.run_id,
+        if self._waits_write is not None:  # the final write below must be the last
+            await asyncio.gather(self._waits_write, return_exceptions=True)
+        if self.records is not None:
+            final = RunUpdate(
                 waiting=None,
                 state=state,
                 finished_at=time.time(),
                 error=error,
                 failure_category=None if self.failure is None else self.failure.category,
-                outputs=msgspec.msgpack.encode(outputs),
+                outputs=_recordable(msgspec.msgpack.encode(outputs)),
                 metrics=msgspec.msgpack.encode(run_totals),
             )
+            await self.records.update_run(self.run_id, final)
         self.emit(f"run.{state}", error=error, metrics=msgspec.to_builtins(run_totals))
         return result
 
@@ -816,6 +879,39 @@ def catalog_of(artifacts: ArtifactStorePort | None) -> Catalog | None:
 
     catalog = getattr(artifacts, "catalog", None)
     return catalog if isinstance(catalog, Catalog) else None
+
+
+async def save_nodes(records: DataAccessPort, run_id: str, nodes: list[NodeCheckpoint]) -> None:
+    """Save ``nodes`` in as few calls as the service's bounds on a request allow (one, unless the step is huge)."""
+    batch: list[NodeCheckpoint] = []
+    size = 0
+    for node in nodes:
+        weight = 256 + len(node.outputs or b"") + len(node.error or "") + len(node.detail or "")
+        if batch and (len(batch) == SAVE_NODES_MAX or size + weight > SAVE_BYTES_MAX):
+            await records.save_nodes(run_id, batch)
+            batch, size = [], 0
+        batch.append(node)
+        size += weight
+    if batch:
+        await records.save_nodes(run_id, batch)
+
+
+def _recordable(outputs: bytes) -> bytes | None:
+    """A run's outputs for its record, unless too large for one request (its nodes' checkpoints hold them anyway)."""
+    return outputs if len(outputs) <= SAVE_BYTES_MAX else None
+
+
+def _save_failed(run_id: str, error: Exception) -> Exception:
+    """The error that stops a run whose checkpoints could not be saved: its category, which run, how to go on."""
+    if not isinstance(error, SymphonyError):
+        return error
+    failed = type(error)(
+        f"Run {run_id} stopped: the data service could not save its checkpoints: {error}"
+        f" Nodes whose checkpoints were saved are kept; once the service is back,"
+        f" `symphony runs resume {run_id}` continues the run."
+    )
+    failed.__cause__ = error
+    return failed
 
 
 def _digest(blob: bytes) -> str:

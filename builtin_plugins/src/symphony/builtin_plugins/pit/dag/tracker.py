@@ -1,8 +1,9 @@
 """The DAG tracker: the ``dag_tracker`` port, starting, resuming, watching and cancelling runs.
 
-Runs of this process live in memory while they run; every run is also kept in
-the checkpoint store (when one is given), which is what ``symphony runs``
-reads and what :meth:`DagTracker.resume` continues from.
+Runs of this process live in memory while they run; every run is also recorded
+by the data service (port ``data_access``, when one is given), which is what
+``symphony runs`` reads and what :meth:`DagTracker.resume` continues from, on
+this machine or on any other that talks to the same service.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 import socket
 import time
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -26,20 +28,31 @@ from symphony.hookspecs import (
     Workflow,
     new_id,
 )
-from symphony.hookspecs.ports import ArbitrationEnginePort, ArtifactStorePort, ExecutionStatus, PoolManagerPort
+from symphony.hookspecs.ports import (
+    ArbitrationEnginePort,
+    ArtifactStorePort,
+    DataAccessPort,
+    ExecutionStatus,
+    NewRun,
+    NodeCheckpoint,
+    PoolManagerPort,
+    RunProcess,
+    RunRecord,
+    RunSummary,
+    RunUpdate,
+)
 
 from ...workflow.validate import Limits, ValidatedWorkflow, validate
 from .admission import os_user
-from .checkpoints import CheckpointStore, NodeResult, RunRecord, this_process
 from .executor import Executor, LocalExecutor
 from .metrics import RunMetrics
 from .nodes import Implementations
 from .options import TrackerOptions
-from .run import Run, RunResult, Sink, decode_outputs
+from .run import SAVE_NODES_MAX, Run, RunResult, Sink, decode_outputs
 from .runlog import RunLog
 from .scheduler import Plan
 
-__all__ = ["DagTracker", "RunInvalidError", "is_bad_input", "no_such_node"]
+__all__ = ["DagTracker", "RunInvalidError", "is_bad_input", "no_such_node", "this_process"]
 
 _FINAL = ("succeeded", "failed", "cancelled")
 _START_TOLERANCE = 0.05  # seconds: psutil derives start times from clock ticks; the same process always matches
@@ -64,7 +77,8 @@ class DagTracker:
         self,
         implementations: Implementations | Callable[[], Implementations],
         *,
-        store: CheckpointStore | Callable[[], CheckpointStore] | None = None,
+        records: DataAccessPort | Callable[[], DataAccessPort | None] | None = None,
+        log_dir: Path | None = None,
         options: TrackerOptions | None = None,
         retry: RetryPolicy | None = None,
         executor: Executor | None = None,
@@ -74,12 +88,14 @@ class DagTracker:
         arbitration: ArbitrationEnginePort | Callable[[], ArbitrationEnginePort | None] | None = None,
         pool: PoolManagerPort | Callable[[], PoolManagerPort | None] | None = None,
     ) -> None:
-        """``arbitration`` admits each node attempt; ``pool`` is prewarmed from the lookahead.
+        """``records`` keeps the runs; ``arbitration`` admits each node attempt; ``pool`` is prewarmed.
 
-        Either may be a function giving it (or None: there is none), asked when a run first needs it.
+        Each may be a function giving it (or None: there is none), asked when a run first needs it.
+        Each run's events go to ``<log_dir>/<run_id>.log`` when ``log_dir`` is given.
         """
         self._implementations = implementations
-        self._store = store
+        self._records = records
+        self.log_dir = log_dir
         self.options = options or TrackerOptions()
         self.retry = retry or RetryPolicy()
         self.executor: Executor = executor or LocalExecutor()
@@ -98,10 +114,11 @@ class DagTracker:
         return self._implementations
 
     @property
-    def store(self) -> CheckpointStore | None:
-        if callable(self._store):
-            self._store = self._store()
-        return self._store
+    def records(self) -> DataAccessPort | None:
+        """The data service that keeps the runs (None: this tracker keeps no records)."""
+        if callable(self._records) and not isinstance(self._records, DataAccessPort):
+            self._records = self._records()
+        return self._records
 
     @property
     def arbitration(self) -> ArbitrationEnginePort | None:
@@ -116,11 +133,30 @@ class DagTracker:
             self._pool = self._pool()
         return self._pool
 
-    def require_store(self) -> CheckpointStore:
-        store = self.store
-        if store is None:
-            raise NotFoundError("This DAG tracker keeps no run records (it was made without a checkpoint store).")
-        return store
+    def require_records(self) -> DataAccessPort:
+        records = self.records
+        if records is None:
+            raise NotFoundError(
+                "This DAG tracker keeps no run records: no data service (port 'data_access') is available."
+            )
+        return records
+
+    async def recorded(self, run_id: str) -> RunRecord:
+        """The recorded run whose id is, or uniquely starts with, ``run_id``."""
+        found = await self.require_records().get_run(run_id)
+        if found is None:
+            raise NotFoundError(f"No run {run_id!r}; `symphony runs list` shows the runs.")
+        return found
+
+    async def recorded_nodes(self, run_id: str) -> dict[str, NodeCheckpoint]:
+        """The checkpoints of a recorded run, by node."""
+        return {node.node_id: node for node in await self.require_records().run_nodes(run_id)}
+
+    def log_path(self, run_id: str) -> Path:
+        """The run's log file: one line per event."""
+        if self.log_dir is None:
+            raise NotFoundError("This DAG tracker keeps no run logs (it was made without a log directory).")
+        return self.log_dir / f"{run_id}.log"
 
     # -- the port -------------------------------------------------------------------
 
@@ -148,9 +184,8 @@ class DagTracker:
                 nodes_skipped=counts.get("skipped", 0),
                 error=run.failure.message() if run.failure else None,
             )
-        record = self.require_store().run(execution_id)
-        nodes = self.require_store().nodes(record.id)
-        states = [n.state for n in nodes.values()]
+        record = await self.recorded(execution_id)
+        states = [n.state for n in await self.require_records().run_nodes(record.id)]
         return ExecutionStatus(
             execution_id=ExecutionId(record.id),
             state=record.state,  # type: ignore[arg-type]
@@ -167,14 +202,14 @@ class DagTracker:
         if live is not None:
             live[0].cancel()
             return
-        store = self.require_store()
-        record = store.run(execution_id)
+        record = await self.recorded(execution_id)
         if record.state in _FINAL:
             raise ValidationError(f"Run {record.id} already {record.state}; there is nothing to cancel.")
         if self.alive(record):
-            store.update_run(record.id, cancel_requested=True)
+            update = RunUpdate(cancel_requested=True)
         else:
-            store.update_run(record.id, state="cancelled", finished_at=time.time(), error="The run was cancelled.")
+            update = RunUpdate(state="cancelled", finished_at=time.time(), error="The run was cancelled.")
+        await self.require_records().update_run(record.id, update)
 
     async def resume(
         self, execution_id: ExecutionId, sink: Sink | None = None, inputs: Mapping[str, Any] | None = None
@@ -185,8 +220,7 @@ class DagTracker:
         downstream run again.  A run that failed on bad input (``data.validation``) resumes
         only with corrected inputs, since the same ones would fail the same way.
         """
-        store = self.require_store()
-        record = store.run(execution_id)
+        record = await self.recorded(execution_id)
         if record.state == "succeeded":
             raise ValidationError(f"Run {record.id} already succeeded; there is nothing to resume.")
         self._refuse_running(record)
@@ -207,7 +241,22 @@ class DagTracker:
         rerun = plan.downstream(plan.fed_by(changed))
         restored = await self._restored(record.id, plan, rerun=rerun)
         run = self._make_run(record.id, plan, values, sink, restored=restored)
-        store.claim(record.id, msgspec.msgpack.encode(values), forget=rerun)
+        records = self.require_records()
+        forget = sorted(rerun)
+        while len(forget) > SAVE_NODES_MAX:  # beyond one request's bound; forgetting early only reruns more
+            await records.update_run(record.id, RunUpdate(forget=forget[:SAVE_NODES_MAX]))
+            forget = forget[SAVE_NODES_MAX:]
+        claim = RunUpdate(
+            state="running",
+            inputs=msgspec.msgpack.encode(values),
+            process=this_process(),
+            error=None,
+            failure_category=None,
+            cancel_requested=False,
+            finished_at=None,
+            forget=forget,
+        )
+        await records.update_run(record.id, claim)
         self._spawn(run, resumed=True)
         return ExecutionId(record.id)
 
@@ -217,8 +266,7 @@ class DagTracker:
         The other nodes that succeeded are restored from the recorded run's checkpoints
         (and recorded in the new run, which names the old one as its parent).
         """
-        store = self.require_store()
-        record = store.run(execution_id)
+        record = await self.recorded(execution_id)
         self._refuse_running(record)
         workflow = msgspec.msgpack.decode(record.document, type=Workflow)
         if node not in workflow.nodes:
@@ -229,8 +277,10 @@ class DagTracker:
         restored = await self._restored(record.id, plan, rerun=plan.downstream([node]))
         run_id = new_id()
         run = self._make_run(run_id, plan, inputs, sink, restored=restored)
-        self._record(run_id, workflow, inputs, parent_id=record.id)
-        self.require_store().copy_nodes(record.id, run_id, restored)
+        await self._record(run_id, workflow, inputs, parent_id=record.id)
+        copied = sorted(restored)
+        for start in range(0, len(copied), SAVE_NODES_MAX):
+            await self.require_records().copy_nodes(record.id, run_id, copied[start : start + SAVE_NODES_MAX])
         self._spawn(run, resumed=False)
         return ExecutionId(run_id)
 
@@ -264,7 +314,7 @@ class DagTracker:
         await self._connect_executor()
         run_id = new_id()
         run = self._make_run(run_id, plan, values, sink)
-        self._record(run_id, workflow, values)
+        await self._record(run_id, workflow, values)
         self._spawn(run, resumed=False)
         return ExecutionId(run_id)
 
@@ -272,63 +322,62 @@ class DagTracker:
         """Start a run and wait for it."""
         return await self.wait(await self.start(workflow, inputs, sink))
 
-    def alive(self, record: RunRecord) -> bool:
+    def alive(self, record: RunRecord | RunSummary) -> bool:
         """Whether the process that runs ``record`` is still alive (a run of this host only)."""
-        if record.state in _FINAL or record.pid is None:
+        process = record.process
+        if record.state in _FINAL or process is None:
             return False
         if record.id in self._runs:
             return True
-        if record.hostname != socket.gethostname():
-            return True  # another machine: assume it is, cancel through the database
-        if record.pid == os.getpid():
+        if process.hostname != socket.gethostname():
+            return True  # another machine: assume it is, cancel through the data service
+        if process.pid == os.getpid():
             return False
-        return _same_process_alive(record.pid, record.process_started)
+        return _same_process_alive(process.pid, process.started)
 
     @staticmethod
-    def totals(record: RunRecord) -> RunMetrics | None:
+    def totals(record: RunRecord | RunSummary) -> RunMetrics | None:
         return None if record.metrics is None else msgspec.msgpack.decode(record.metrics, type=RunMetrics)
 
     # -- internals ------------------------------------------------------------------
 
-    def _record(self, run_id: str, workflow: Workflow, inputs: Mapping[str, Any], parent_id: str | None = None) -> None:
+    async def _record(
+        self, run_id: str, workflow: Workflow, inputs: Mapping[str, Any], parent_id: str | None = None
+    ) -> None:
         """Record a run that this process starts now (nothing when the tracker keeps no records)."""
-        store = self.store
-        if store is None:
+        records = self.records
+        if records is None:
             return
-        now = time.time()
-        store.create_run(
-            RunRecord(
+        await records.create_run(
+            NewRun(
                 id=run_id,
                 workflow_id=workflow.id,
                 workflow_name=workflow.name,
                 document=msgspec.msgpack.encode(workflow),
                 inputs=msgspec.msgpack.encode(inputs),
-                state="running",
                 nodes_total=len(workflow.nodes),
-                created_at=now,
-                updated_at=now,
-                cancel_requested=False,
+                process=this_process(),
                 parent_id=parent_id,
-                **this_process(),
             )
         )
 
     def _refuse_running(self, record: RunRecord) -> None:
         if record.id in self._runs or self.alive(record):
+            where = f" (process {record.process.pid} on {record.process.hostname})" if record.process else ""
             raise ValidationError(
-                f"Run {record.id} is still running (process {record.pid} on {record.hostname});"
-                f" wait for it, or `symphony runs cancel {record.id}` first."
+                f"Run {record.id} is still running{where}; wait for it, or `symphony runs cancel {record.id}` first."
             )
 
     async def _restored(
         self, run_id: str, plan: Plan, rerun: set[str]
-    ) -> dict[str, tuple[Mapping[str, Any] | None, NodeResult]]:
+    ) -> dict[str, tuple[Mapping[str, Any] | None, NodeCheckpoint]]:
         """The nodes of ``run_id`` that succeeded, with their outputs, except those in ``rerun``."""
-        restored: dict[str, tuple[Mapping[str, Any] | None, NodeResult]] = {}
-        for node_id, node in self.require_store().nodes(run_id).items():
+        restored: dict[str, tuple[Mapping[str, Any] | None, NodeCheckpoint]] = {}
+        for node in await self.require_records().run_nodes(run_id):
+            node_id = node.node_id
             if node.state != "succeeded" or node_id not in plan.nodes or node_id in rerun:
                 continue
-            result = NodeResult(
+            result = NodeCheckpoint(
                 node_id=node_id,
                 state="succeeded",
                 attempts=node.attempts,
@@ -379,7 +428,7 @@ class DagTracker:
         plan: Plan,
         inputs: Mapping[str, Any],
         sink: Sink | None,
-        restored: Mapping[str, tuple[Mapping[str, Any] | None, NodeResult]] | None = None,
+        restored: Mapping[str, tuple[Mapping[str, Any] | None, NodeCheckpoint]] | None = None,
     ) -> Run:
         return Run(
             run_id,
@@ -387,7 +436,7 @@ class DagTracker:
             inputs,
             self.implementations,
             executor=self.executor,
-            store=self.store,
+            records=self.records,
             artifacts=self.artifacts,
             options=self.options,
             retry=self.retry,
@@ -399,8 +448,7 @@ class DagTracker:
         )
 
     def _spawn(self, run: Run, *, resumed: bool) -> None:
-        store = self.store
-        log = None if store is None else RunLog(store.log_path(run.run_id))
+        log = None if self.log_dir is None else RunLog(self.log_path(run.run_id))
         if log is not None:
             run.sinks.append(log)
         task = asyncio.create_task(run.main(resumed=resumed), name=f"symphony-run-{run.run_id}")
@@ -423,6 +471,11 @@ def is_bad_input(category: str) -> bool:
 
 def _failed_on_bad_input(record: RunRecord) -> bool:
     return record.state == "failed" and is_bad_input(record.failure_category or "")
+
+
+def this_process() -> RunProcess:
+    """The process running a run: this one, on this host, started when it did."""
+    return RunProcess(pid=os.getpid(), hostname=socket.gethostname(), started=psutil.Process().create_time())
 
 
 def _same_process_alive(pid: int, started: float | None) -> bool:
