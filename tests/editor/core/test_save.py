@@ -56,6 +56,15 @@ def test_a_new_file_gets_the_users_umask(tmp_path: Path) -> None:
         core.close()
 
 
+def test_saving_through_a_symlink_writes_its_target_and_keeps_the_link(core: CoreProcess, tmp_path: Path) -> None:
+    target = tmp_path / "target.txt"
+    target.write_text("text")
+    link = tmp_path / "link.txt"
+    link.symlink_to(target)
+    core.call("save", {"view_id": _edit_file(core, link)})
+    assert (link.is_symlink(), target.read_text()) == (True, "new text")
+
+
 def test_save_leaves_no_temporary_file(core: CoreProcess, tmp_path: Path) -> None:
     path = tmp_path / "a.txt"
     core.call("save", {"view_id": _edit_file(core, path)})

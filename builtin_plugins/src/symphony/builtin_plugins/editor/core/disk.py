@@ -76,6 +76,7 @@ def save_chunks(path: str, chunks: Iterable[str], baseline: Baseline, force: boo
     leaves the old file or the new one, never a mix.  An existing file's mode is kept;
     a new one gets ``0o666 & ~umask`` as ``open()`` would give it.
     """
+    path = os.path.realpath(path)  # through a symlink to its target, which keeps being the link's target
     current = stat_baseline(path)
     if current != baseline and not force:
         mtime, size = current if current is not None else (None, None)
