@@ -86,6 +86,6 @@ def symphony_component_options() -> list[ComponentOptionsSpec]:
 
 @hookimpl
 def symphony_event(event: Event) -> None:
-    if event.topic in ("editor.changed", "editor.closed"):
+    if event.topic == "editor.closed":
         for languages in list(_made.values()):
             languages.on_event(event)

@@ -2,9 +2,8 @@
 
 A buffer is opened in its server (``didOpen``) the first time it is asked about.
 Its edits follow as ranged ``didChange`` notifications from the editing port's
-``subscribe`` when the port offers it and the server takes ranged changes; else
-the whole text is sent again when it changed, on each request and on each
-``editor.changed`` event.  ``editor.closed`` closes it (``didClose``).  After a
+``subscribe`` when the server takes ranged changes; else the whole text is sent
+again, once per burst of edits.  ``editor.closed`` closes it (``didClose``).  After a
 server restart every document is opened again with its current text.
 
 Diagnostics arrive as ``textDocument/publishDiagnostics``; the latest per buffer
@@ -58,10 +57,10 @@ class _Document:
         self.server = server
         self.generation = 0  # the server process it was opened in (0: none yet)
         self.version = info.version
-        self.text: str | None = None  # the whole text last sent, when edits are sent as whole texts
+        self.text: str | None = None  # the whole text last sent (None: ranged edits followed it)
         self.stale = True  # the server's copy may differ from the buffer
         self.sync_due = False  # a sync is scheduled and has not started yet
-        self.unsubscribe: Callable[[], None] | None = None
+        self.unsubscribe: Callable[[], None] = lambda: None
         self.reads = 0  # changes seen while its text was being read
         self.lock = asyncio.Lock()
         self.diagnostics: list[Diagnostic] = []
@@ -193,10 +192,7 @@ class Languages:
             )
         language, spec = found
         document = _Document(info, language, self._server(language, spec, path))
-        try:
-            document.unsubscribe = self._editing().subscribe(info.buffer_id, lambda c: self._changed(document, c))
-        except (AttributeError, NotImplementedError):
-            document.unsubscribe = None  # an editing port without subscribe: whole texts on each request
+        document.unsubscribe = self._editing().subscribe(info.buffer_id, lambda c: self._changed(document, c))
         self._documents[info.buffer_id] = document
         return document
 
@@ -214,7 +210,7 @@ class Languages:
             document.reads = 0
             info = await self._info(document.buffer_id)
             text = await self._editing().get_buffer_content(document.buffer_id)
-            if document.reads == 0 or document.unsubscribe is None:
+            if document.reads == 0:
                 return text, info.version
 
     async def _sync(self, document: _Document, connection: Connection) -> str:
@@ -235,7 +231,7 @@ class Languages:
                 },
             )
             document.generation, document.text, document.stale = server.generation, text, False
-        elif document.stale or document.unsubscribe is None:
+        elif document.stale:
             if text != document.text:
                 document.version = max(revision, document.version + 1)
                 connection.notify(
@@ -299,28 +295,23 @@ class Languages:
         document = self._documents.pop(buffer_id, None)
         if document is None:
             return
-        if document.unsubscribe is not None:
-            with contextlib.suppress(Exception):
-                document.unsubscribe()
+        with contextlib.suppress(Exception):  # the editor may have forgotten the buffer first
+            document.unsubscribe()
         connection = document.server.current
         if document.generation == document.server.generation and connection is not None:
             with contextlib.suppress(LanguageServerError):
                 connection.notify("textDocument/didClose", {"textDocument": {"uri": document.uri}})
 
     def on_event(self, event: Event) -> None:
-        """The editor's events: a closed buffer is closed in its server; a changed one synced (without subscribe)."""
+        """``editor.closed``: the buffer is closed in its server."""
         buffer_id = event.data.get("buffer_id")
-        document = self._documents.get(BufferId(buffer_id)) if isinstance(buffer_id, str) else None
-        if document is None:
+        if event.topic != "editor.closed" or not isinstance(buffer_id, str):
             return
         try:
             asyncio.get_running_loop()
         except RuntimeError:
-            return  # emitted off the host's loop: the next request catches up
-        if event.topic == "editor.closed":
-            self._forget(document.buffer_id)
-        elif event.topic == "editor.changed" and document.unsubscribe is None:
-            self._sync_soon(document)
+            return  # emitted off the host's loop: the next request finds the buffer gone and closes it
+        self._forget(BufferId(buffer_id))
 
     # -- the servers' side ------------------------------------------------------------------------------------
 
