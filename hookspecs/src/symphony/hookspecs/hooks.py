@@ -50,6 +50,7 @@ if TYPE_CHECKING:
         HostContext,
         LanguagePort,
         MessageBus,
+        PermissionRecordsPort,
         PitPort,
         PoolManagerPort,
         PreValidationPort,
@@ -544,6 +545,36 @@ def symphony_provide_data_access(context: HostContext) -> DataAccessPort | None:
 
     Scope:
         One provider serves the port (``ports.data_access`` or the highest tier).
+
+    Result:
+        Firstresult, resolved by tier with conflict detection.
+
+    Since:
+        1.0
+    """
+
+
+@hookspec(firstresult=True)
+def symphony_provide_permission_records(context: HostContext) -> PermissionRecordsPort | None:
+    """Provide port ``permission_records``: where extension grants, trust marks and the permission audit are kept.
+
+    Args:
+        context: the host as plugins see it.
+
+    Returns:
+        A ``PermissionRecordsPort``, or None to decline (the host then keeps
+        them in its own SQLite file).  Builtin: plugin ``data`` (``trylast``):
+        the data service, embedded or remote, each user's records their own.
+
+    Raises:
+        Exception: surfaces as HookCallError; the host then loads no extension.
+
+    When called:
+        When the host first needs permissions (loading extensions, ``symphony
+        ext grant``, ``symphony audit``); cached for the host's life.
+
+    Scope:
+        One provider serves the port (``ports.permission_records`` or the highest tier).
 
     Result:
         Firstresult, resolved by tier with conflict detection.

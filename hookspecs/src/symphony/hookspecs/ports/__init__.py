@@ -28,6 +28,7 @@ from ._editing import BufferChange, BufferInfo, Position, TextEdit, TextEditingP
 from ._extension import ExtensionPort
 from ._ipc import Connection, Handler, Listener, MessageBus, Subscription, Transport
 from ._language import CompletionItem, Diagnostic, LanguagePort, Location
+from ._permission_records import DecisionRecord, GrantRecord, PermissionRecordsPort, TrustMark
 from ._pit import (
     ArbitrationEnginePort,
     ArtifactInfo,
@@ -71,9 +72,11 @@ __all__ = [
     "CreateWorkflowRequest",
     "DagTrackerPort",
     "DataAccessPort",
+    "DecisionRecord",
     "Diagnostic",
     "ExecutionStatus",
     "ExtensionPort",
+    "GrantRecord",
     "Handler",
     "HostContext",
     "LanguagePort",
@@ -89,6 +92,7 @@ __all__ = [
     "OrchestrationRequest",
     "OrchestrationResult",
     "Page",
+    "PermissionRecordsPort",
     "PitPort",
     "PoolManagerPort",
     "PoolStatus",
@@ -110,6 +114,7 @@ __all__ = [
     "TextEditingPort",
     "TokenRecord",
     "Transport",
+    "TrustMark",
     "UpdateWorkflowRequest",
     "User",
     "WaitExplanation",

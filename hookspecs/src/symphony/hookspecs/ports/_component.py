@@ -17,6 +17,7 @@ from ._editing import TextEditingPort
 from ._extension import ExtensionPort
 from ._ipc import MessageBus
 from ._language import LanguagePort
+from ._permission_records import PermissionRecordsPort
 from ._pit import (
     ArbitrationEnginePort,
     ArtifactStorePort,
@@ -144,6 +145,8 @@ class HostContext(Protocol):
     def port(self, name: Literal["conductor"]) -> ConductorPort: ...
     @overload
     def port(self, name: Literal["data_access"]) -> DataAccessPort: ...
+    @overload
+    def port(self, name: Literal["permission_records"]) -> PermissionRecordsPort: ...
     @overload
     def port(self, name: Literal["pre_validation"]) -> PreValidationPort: ...
     @overload

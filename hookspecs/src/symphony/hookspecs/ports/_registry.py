@@ -14,6 +14,7 @@ from ._editing import TextEditingPort
 from ._extension import ExtensionPort
 from ._ipc import MessageBus
 from ._language import LanguagePort
+from ._permission_records import PermissionRecordsPort
 from ._pit import (
     ArbitrationEnginePort,
     ArtifactStorePort,
@@ -39,6 +40,7 @@ PortName = Literal[
     "extension_runtime",
     "conductor",
     "data_access",
+    "permission_records",
     "pre_validation",
     "message_bus",
 ]
@@ -57,6 +59,7 @@ PORT_PROTOCOLS: Final[dict[PortName, type[object]]] = {
     "extension_runtime": ExtensionPort,
     "conductor": ConductorPort,
     "data_access": DataAccessPort,
+    "permission_records": PermissionRecordsPort,
     "pre_validation": PreValidationPort,
     "message_bus": MessageBus,
 }
