@@ -20,6 +20,7 @@ _TEXT = st.lists(_ALPHABET, max_size=60).map("".join)
 def small_nodes(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(rope_module, "_MAX_LEAF", 8)
     monkeypatch.setattr(rope_module, "_MIN_LEAF", 2)
+    monkeypatch.setattr(rope_module, "_FILL", 6)
     monkeypatch.setattr(rope_module, "_FANOUT", 4)
     monkeypatch.setattr(rope_module, "_MIN_FANOUT", 2)
 

@@ -1,7 +1,7 @@
 """A B-tree rope: the editor core's text buffer, O(log n) edits and position conversions.
 
 Structure: leaves hold chunks of text (at most ``_MAX_LEAF`` code points, at least
-``_MIN_LEAF`` except in a tiny buffer); internal nodes hold ``_MIN_FANOUT``..``_FANOUT``
+``_MIN_LEAF`` except in a tiny buffer; built at ``_FILL``); internal nodes hold ``_MIN_FANOUT``..``_FANOUT``
 children; every leaf is at the same depth.  Each node caches three sums over its
 subtree -- code points (``chars``), line breaks (``lines``, ``\\n`` only) and UTF-16
 code units (``units``) -- so finding a code point offset, a line start or a UTF-16
@@ -22,6 +22,8 @@ __all__ = ["Rope", "utf16_length"]
 
 _MAX_LEAF = 2048
 _MIN_LEAF = 512
+#: Leaves built in bulk are filled to here, leaving room for edits before they split.
+_FILL = 1536
 _FANOUT = 32
 _MIN_FANOUT = 8
 
@@ -62,23 +64,24 @@ class _Node:
         return len(self.children) < _MIN_FANOUT
 
 
+def _leaf(text: str) -> _Node:
+    if not text.isascii():
+        return _Node(text)
+    leaf = _Node.__new__(_Node)
+    leaf.text = text
+    leaf.children = []
+    leaf.chars = leaf.units = len(text)
+    leaf.lines = text.count("\n")
+    return leaf
+
+
 def _leaves(text: str) -> list[_Node]:
-    """``text`` cut into leaves of ``_MAX_LEAF`` // 2.. ``_MAX_LEAF`` code points (one leaf if shorter)."""
+    """``text`` cut into leaves of about ``_FILL`` code points (one leaf if it fits in one)."""
     if len(text) <= _MAX_LEAF:
-        return [_Node(text)]
-    count = -(-len(text) // _MAX_LEAF)
+        return [_leaf(text)]
+    count = -(-len(text) // _FILL)
     size = -(-len(text) // count)
-    if text.isascii():
-        out = []
-        for i in range(0, len(text), size):
-            leaf = _Node.__new__(_Node)
-            leaf.text = piece = text[i : i + size]
-            leaf.children = []
-            leaf.chars = leaf.units = len(piece)
-            leaf.lines = piece.count("\n")
-            out.append(leaf)
-        return out
-    return [_Node(text[i : i + size]) for i in range(0, len(text), size)]
+    return [_leaf(text[i : i + size]) for i in range(0, len(text), size)]
 
 
 def _group(nodes: list[_Node]) -> list[_Node]:
@@ -115,17 +118,23 @@ class Rope:
 
     @classmethod
     def from_pieces(cls, pieces: Iterable[str]) -> Rope:
-        """A rope of the pieces' concatenation, built without ever holding it as one str."""
+        """A rope of the pieces' concatenation, built without ever holding it as one str (or copying a piece)."""
         leaves: list[_Node] = []
         carry = ""
         for piece in pieces:
-            text = carry + piece
-            cut = len(text) - len(text) % _MAX_LEAF
-            if cut:
-                leaves.extend(_leaves(text[:cut]))
-            carry = text[cut:]
-        if carry or not leaves:
-            leaves.extend(_leaves(carry))
+            start = 0
+            if carry:
+                start = _FILL - len(carry)
+                carry += piece[:start]
+                if len(carry) < _FILL:
+                    continue
+                leaves.append(_leaf(carry))
+            stop = start + (len(piece) - start) // _FILL * _FILL
+            leaves.extend(_leaf(piece[i : i + _FILL]) for i in range(start, stop, _FILL))
+            carry = piece[stop:]
+        if leaves and len(carry) < _MIN_LEAF:
+            carry = (leaves.pop().text or "") + carry
+        leaves.extend(_leaves(carry))
         rope = cls.__new__(cls)
         rope._root = _build(leaves)
         return rope
