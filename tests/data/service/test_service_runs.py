@@ -3,10 +3,12 @@ PostgreSQL (the DAG tracker's semantics, as checkpoints.py kept them in runs.db)
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from typing import Any
 
 import httpx
+import pytest
 
 from .conftest import Service
 
@@ -387,3 +389,41 @@ async def test_a_refused_write_leaves_no_audit_record(service: Service) -> None:
     await create(service)
     await service.call("admin", "PATCH", "/v1/runs/run0001", json={"state": "exploded"})
     assert [r["action"] for r in await _audit(service)] == ["create"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("PATCH", "/v1/runs/run0001", {"forget": [f"n{i}" for i in range(1001)]}),
+        ("POST", "/v1/runs/run0001/nodes/copy", {"source": "run0001", "node_ids": [f"n{i}" for i in range(1001)]}),
+        ("POST", "/v1/runs/delete", {"run_ids": [f"r{i}" for i in range(1001)], "finished_before": 1.0}),
+        ("POST", "/v1/node-cache/delete", {"keys": [f"k{i}" for i in range(1001)]}),
+    ],
+)
+async def test_every_list_in_a_body_is_bounded(service: Service, method: str, path: str, body: dict[str, Any]) -> None:
+    await create(service)
+    response = await service.call("admin", method, path, json=body)
+    assert response.status_code == 422
+    assert "1000" in response.json()["detail"]
+
+
+async def test_an_unknown_field_in_a_body_is_refused(service: Service) -> None:
+    response = await service.call("admin", "POST", "/v1/runs", json=new_run(owner="someone-else"))
+    assert response.status_code == 422
+    assert "owner" in response.json()["detail"]
+
+
+async def test_a_run_id_that_could_escape_a_path_is_refused(service: Service) -> None:
+    response = await service.call("admin", "POST", "/v1/runs", json=new_run(run_id="../etc"))
+    assert response.status_code == 422
+
+
+async def test_concurrent_checkpoints_of_one_run_all_land(service: Service) -> None:
+    await create(service)
+    saves = [
+        service.call("admin", "PUT", "/v1/runs/run0001/nodes", json={"nodes": [node(f"n{i}"), node("shared")]})
+        for i in range(10)
+    ]
+    assert [response.status_code for response in await asyncio.gather(*saves)] == [204] * 10
+    saved = (await service.call("admin", "GET", "/v1/runs/run0001/nodes")).json()
+    assert sorted(n["node_id"] for n in saved) == sorted([f"n{i}" for i in range(10)] + ["shared"])

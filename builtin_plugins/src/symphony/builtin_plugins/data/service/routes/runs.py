@@ -7,7 +7,8 @@ whoever may create runs and deleted by admins and service identities.
 
 Checkpoints (``PUT .../nodes``) are the hot path: the tracker waits for them before starting a
 node's dependants.  They are one access check and one upsert (plus one insert for cache entries),
-written with Core statements; they are not audited one by one (docs/data.md, "The audit log").
+Core statements on the session's connection (no ORM unit of work); they are not audited one by one
+(docs/data.md, "The audit log").
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ def _reads_all(call: Call) -> bool:
 
 def _access(call: Call, run_id: str, *, change: bool) -> wire.AnyRow:
     """The run's owner, state and cancel flag, once the caller may read (and, with ``change``, change) it."""
-    row = call.session.execute(_ACCESS, {"run_id": run_id}).one_or_none()
+    row = call.session.connection().execute(_ACCESS, {"run_id": run_id}).one_or_none()
     if row is None or not (_reads_all(call) or row.owner_id == call.identity.id):
         raise not_found(f"No run {run_id!r} you can see; list yours with GET /v1/runs.")
     if change and not (_reads_all(call) or call.identity.role == "editor"):
@@ -86,7 +87,7 @@ def _access(call: Call, run_id: str, *, change: bool) -> wire.AnyRow:
 
 
 def _dialect(call: Call) -> str:
-    return call.session.get_bind().dialect.name
+    return call.session.connection().dialect.name
 
 
 def _cursor(raw: str | None) -> tuple[float, str] | None:
@@ -139,7 +140,7 @@ def create(call: Call) -> tuple[int, Any]:
     described = {"id": body.id, "workflow_id": body.workflow_id, "state": "running", "parent_id": body.parent_id}
     call.rules.check("run", "create", described, None)
     try:
-        call.session.execute(_INSERT_RUN, row)
+        call.session.connection().execute(_INSERT_RUN, row)
     except IntegrityError:
         raise invalid(f"A run with id {body.id!r} exists already; start the run under a new id.") from None
     audit.record(call.session, call.identity, "create", "run", body.id, after={**described, "owner": call.identity.id})
@@ -191,7 +192,7 @@ def listing(call: Call) -> tuple[int, Any]:
             at, last = cursor
             query = query.where(or_(RUNS.c.created_at < at, and_(RUNS.c.created_at == at, RUNS.c.id < last)))
         time_of = "created_at"
-    items = [wire.summary(row) for row in call.session.execute(query)]
+    items = [wire.summary(row) for row in call.session.connection().execute(query)]
     return 200, _page(items, limit, time_of, "id")
 
 
@@ -201,9 +202,11 @@ def show(call: Call) -> tuple[int, Any]:
     query = select(*_RUN_COLUMNS, *_PROCESS_COLUMNS)
     if not _reads_all(call):
         query = query.where(RUNS.c.owner_id == call.identity.id)
-    row = call.session.execute(query.where(RUNS.c.id == run_id)).one_or_none()
+    row = call.session.connection().execute(query.where(RUNS.c.id == run_id)).one_or_none()
     if row is None and len(run_id) >= _MIN_PREFIX:
-        matches = call.session.execute(query.where(RUNS.c.id.startswith(run_id, autoescape=True)).limit(2)).all()
+        matches = (
+            call.session.connection().execute(query.where(RUNS.c.id.startswith(run_id, autoescape=True)).limit(2)).all()
+        )
         if len(matches) > 1:
             raise invalid(f"Run id prefix {run_id!r} is ambiguous; give more characters.")
         row = matches[0] if matches else None
@@ -227,8 +230,10 @@ def change(call: Call) -> tuple[int, Any]:
     was = {"state": before.state, "cancel_requested": before.cancel_requested}
     call.rules.check("run", "update", {"id": run_id, **was, **watched}, {"id": run_id, **was})
     for chunk in _chunks(body.forget):
-        call.session.execute(delete(RUN_NODES).where(RUN_NODES.c.run_id == run_id, RUN_NODES.c.node_id.in_(chunk)))
-    call.session.execute(update(RUNS).where(RUNS.c.id == run_id).values(**values, updated_at=time.time()))
+        call.session.connection().execute(
+            delete(RUN_NODES).where(RUN_NODES.c.run_id == run_id, RUN_NODES.c.node_id.in_(chunk))
+        )
+    call.session.connection().execute(update(RUNS).where(RUNS.c.id == run_id).values(**values, updated_at=time.time()))
     if any(was[name] != value for name, value in watched.items()):
         audit.record(
             call.session, call.identity, "update", "run", run_id, before={k: was[k] for k in watched}, after=watched
@@ -248,7 +253,7 @@ def delete_runs(call: Call) -> tuple[int, Any]:
         )
         if not _reads_all(call):
             query = query.where(RUNS.c.owner_id == call.identity.id)
-        rows = call.session.execute(query).all()
+        rows = call.session.connection().execute(query).all()
         for row in rows:
             before = {
                 "id": row.id,
@@ -261,7 +266,7 @@ def delete_runs(call: Call) -> tuple[int, Any]:
             audit.record(call.session, call.identity, "delete", "run", row.id, before=before)
         ids = [row.id for row in rows]
         if ids:
-            call.session.execute(delete(RUNS).where(RUNS.c.id.in_(ids)))
+            call.session.connection().execute(delete(RUNS).where(RUNS.c.id.in_(ids)))
         deleted += ids
     return 200, {"deleted": deleted}
 
@@ -307,9 +312,9 @@ def save_nodes(call: Call) -> tuple[int, Any]:
             )
     if nodes:
         upsert_nodes, put_cache = _UPSERT[_dialect(call)]
-        call.session.execute(upsert_nodes, list(nodes.values()))
+        call.session.connection().execute(upsert_nodes, list(nodes.values()))
         if cache:
-            call.session.execute(put_cache, list(cache.values()))
+            call.session.connection().execute(put_cache, list(cache.values()))
     return 204, None
 
 
@@ -326,14 +331,16 @@ def copy_nodes(call: Call) -> tuple[int, Any]:
         source = select(literal(target), *[RUN_NODES.c[name] for name in columns]).where(
             RUN_NODES.c.run_id == body.source, RUN_NODES.c.node_id.in_(chunk)
         )
-        call.session.execute(make(RUN_NODES).from_select(["run_id", *columns], source).on_conflict_do_nothing())
+        call.session.connection().execute(
+            make(RUN_NODES).from_select(["run_id", *columns], source).on_conflict_do_nothing()
+        )
     return 204, None
 
 
 def nodes(call: Call) -> tuple[int, Any]:
     run_id = call.params["run_id"]
     _access(call, run_id, change=False)
-    rows = call.session.execute(
+    rows = call.session.connection().execute(
         select(*_NODE_COLUMNS).where(RUN_NODES.c.run_id == run_id).order_by(RUN_NODES.c.node_id)
     )
     return 200, [wire.node(row) for row in rows]
@@ -351,7 +358,7 @@ def cached(call: Call) -> tuple[int, Any]:
     _may_read_cache(call)
     key = call.params["key"]
     columns = [NODE_CACHE.c[name] for name in (*wire.CACHE_FIELDS, "outputs")]
-    row = call.session.execute(select(*columns).where(NODE_CACHE.c.key == key)).one_or_none()
+    row = call.session.connection().execute(select(*columns).where(NODE_CACHE.c.key == key)).one_or_none()
     if row is None:
         raise not_found(f"No node cache entry {key!r}.")
     return 200, wire.cache_entry(row, outputs=True)
@@ -372,7 +379,7 @@ def cache_listing(call: Call) -> tuple[int, Any]:
         query = query.where(
             or_(NODE_CACHE.c.created_at < at, and_(NODE_CACHE.c.created_at == at, NODE_CACHE.c.key < last))
         )
-    items = [wire.cache_entry(row, outputs=False) for row in call.session.execute(query)]
+    items = [wire.cache_entry(row, outputs=False) for row in call.session.connection().execute(query)]
     return 200, _page(items, limit, "created_at", "key")
 
 
@@ -382,8 +389,8 @@ def delete_cache(call: Call) -> tuple[int, Any]:
     body = schemas.decode(call.body, wire.DeleteCacheBody)
     deleted = 0
     for chunk in _chunks(sorted(set(body.keys))):
-        done = call.session.execute(delete(NODE_CACHE).where(NODE_CACHE.c.key.in_(chunk)))
-        deleted += done.rowcount  # type: ignore[attr-defined]
+        done = call.session.connection().execute(delete(NODE_CACHE).where(NODE_CACHE.c.key.in_(chunk)))
+        deleted += done.rowcount
     if deleted:
         audit.record(call.session, call.identity, "delete", "node_cache", "*", after={"deleted": deleted})
     return 204, None
