@@ -30,7 +30,7 @@ def doctor(*plugins: object, args: tuple[str, ...] = ()) -> Result:
 def test_a_port_no_plugin_provides_is_information_and_leaves_the_host_ok() -> None:
     result = doctor()
     assert result.exit_code == 0, result.output
-    assert "info: no plugin provides text_editing, pit, pool_manager" in result.output
+    assert "info: no plugin provides text_editing, language, pit, pool_manager" in result.output
     assert "warning" not in result.output
     assert result.output.rstrip().endswith("overall: ok")
 
