@@ -44,31 +44,29 @@ _KINDS: dict[type, str] = {str: "a string", int: "an integer", bool: "true or fa
 
 
 def _field(params: Params, name: str, kind: type, *, required: bool = True) -> Any:
-    """``params[name]`` if it has the right JSON type (a bool is not an int); an invalid-params error otherwise."""
+    """``params[name]`` if it has the right JSON type; an invalid-params error otherwise.
+
+    msgspec decodes JSON to exactly str, int, bool, float, list, dict or None, so
+    the type is compared by identity (which also keeps a bool from passing as an int);
+    it refuses a lone surrogate, so every str here encodes to UTF-8 when saved.
+    """
     value = params.get(name)
-    if value is None and not required:
-        return None
-    if isinstance(value, kind) and not (isinstance(value, bool) and kind is int):
+    if type(value) is kind or (value is None and not required):
         return value
     wanted = _KINDS[kind]
     got = "missing" if value is None else f"a JSON {type(value).__name__}"
     raise RpcError(INVALID_PARAMS, f"params.{name} must be {wanted}, got {got}.")
 
 
-def _text(params: Params, name: str) -> str:
-    """A string param; msgspec already refuses JSON with a lone surrogate, so it is valid Unicode."""
-    text: str = _field(params, name, str)
-    return text
-
-
 def _position(params: Params, name: str) -> tuple[int, int]:
-    value = _field(params, name, dict)
-    line, character = value.get("line"), value.get("character")
-    if type(line) is not int or type(character) is not int or line < 0 or character < 0:
-        raise RpcError(
-            INVALID_PARAMS, f'params.{name} must be {{"line": int >= 0, "character": int >= 0}}, got {value!r:.200}.'
-        )
-    return line, character
+    value = params.get(name)
+    if type(value) is dict:
+        line, character = value.get("line"), value.get("character")
+        if type(line) is int and type(character) is int and line >= 0 and character >= 0:
+            return line, character
+    raise RpcError(
+        INVALID_PARAMS, f'params.{name} must be {{"line": int >= 0, "character": int >= 0}}, got {value!r:.200}.'
+    )
 
 
 class Core:
@@ -115,6 +113,8 @@ class Core:
                 known = ", ".join(sorted(self._methods))
                 raise RpcError(METHOD_NOT_FOUND, f"Unknown method {method!r:.100}; the core knows {known}.")
             result = handler(params, out)
+            if not out:
+                return _encode({"id": request_id, "result": result}) + b"\n"
             out.append(_encode({"id": request_id, "result": result}))
         except RpcError as error:
             out.append(_encode({"id": request_id, "error": error.body()}))
@@ -135,7 +135,7 @@ class Core:
     def _new_view(self, params: Params, out: list[bytes]) -> dict[str, Any]:
         path = os.path.abspath(_field(params, "file_path", str))
         if "content" in params and params["content"] is not None:
-            text = _text(params, "content")
+            text = _field(params, "content", str)
             revision = _field(params, "revision", int, required=False) or 0
             dirty = bool(_field(params, "dirty", bool, required=False))
             mtime = _field(params, "disk_mtime_ns", int, required=False)
@@ -169,8 +169,8 @@ class Core:
         inner = _field(params, "params", dict, required=False) or {}
         edit: dict[str, Any] | None
         if method == "replace":
-            revision = _field(params, "revision", int, required=False)
-            edit = view.replace(_position(inner, "start"), _position(inner, "end"), _text(inner, "text"), revision)
+            start, end, text = _position(inner, "start"), _position(inner, "end"), _field(inner, "text", str)
+            edit = view.replace(start, end, text, _field(params, "revision", int, required=False))
         elif method == "undo":
             edit = view.undo()
         elif method == "redo":
