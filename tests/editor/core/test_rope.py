@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -29,7 +31,14 @@ def _line_starts(text: str) -> list[int]:
     return [0] + [i + 1 for i, char in enumerate(text) if char == "\n"]
 
 
+def _leaf_depths(node: Any, depth: int = 1) -> set[int]:
+    if node.text is not None:
+        return {depth}
+    return set().union(*(_leaf_depths(child, depth + 1) for child in node.children))
+
+
 def _check(rope: Rope, model: str) -> None:
+    assert len(_leaf_depths(rope._root)) == 1, "every leaf at the same depth"
     assert str(rope) == model
     assert len(rope) == len(model)
     assert rope.line_count == model.count("\n") + 1

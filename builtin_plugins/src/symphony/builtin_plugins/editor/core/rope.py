@@ -406,20 +406,18 @@ class Rope:
         kept: list[_Node] = []
         touched: list[int] = []
         for index, child in enumerate(node.children):
+            if end <= 0:
+                kept.extend(node.children[index:])
+                break
             size = child.chars
-            if start <= 0 and end >= size:
-                pass  # wholly deleted
-            elif start < size and end > 0:
+            if start >= size:
+                kept.append(child)
+            elif start > 0 or end < size:  # partly deleted; a child wholly inside the range is dropped
                 self._delete(child, max(start, 0), min(end, size))
                 touched.append(len(kept))
                 kept.append(child)
-            else:
-                kept.append(child)
             start -= size
             end -= size
-            if end <= 0:
-                kept.extend(node.children[index + 1 :])
-                break
         node.children = kept
         for index in reversed(touched):
             self._merge(node, index)
@@ -429,9 +427,7 @@ class Rope:
     def _merge(parent: _Node, index: int) -> None:
         """Merge an undersized child with a neighbour, re-splitting if the result is too big."""
         children = parent.children
-        if index >= len(children) or not children[index].too_small() or len(children) < 2:
-            if index < len(children) and children[index].chars == 0 and len(children) > 1:
-                del children[index]
+        if index >= len(children) or len(children) < 2 or not children[index].too_small():
             return
         left = index - 1 if index > 0 else index
         a, b = children[left], children[left + 1]
