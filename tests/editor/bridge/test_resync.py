@@ -119,6 +119,20 @@ async def test_after_a_restart_a_save_still_refuses_to_overwrite_a_file_changed_
     assert source.read_text(encoding="utf-8") == "theirs\n"
 
 
+async def test_a_file_the_core_read_itself_resyncs_to_the_same_text(editing: CoreEditing, tmp_path: Path) -> None:
+    path = tmp_path / "old.txt"
+    path.write_text("written 😀 long ago\n" * 100, encoding="utf-8")
+    an_hour_ago = path.stat().st_mtime_ns - 3600 * 10**9
+    os.utime(path, ns=(an_hour_ago, an_hour_ago))  # not written lately: the core's own read is trusted
+    buffer = await editing.open_file(path)
+    await editing.edit_text(buffer, insert(50, 8, "✓ "))
+    before = await editing.get_buffer_content(buffer)
+    kill(editing)
+    await restarted(editing)
+    assert await editing.get_buffer_content(buffer) == before
+    assert before.splitlines()[50] == "written ✓ 😀 long ago"
+
+
 async def test_every_open_buffer_is_resynced(editing: CoreEditing, tmp_path: Path) -> None:
     buffers = []
     for n in range(3):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,8 @@ log = logging.getLogger("symphony.editor.bridge")
 _NO_SUCH_VIEW = -32001
 _STALE = -32010
 _CHANGED_ON_DISK = -32020
+#: Files written this recently are not trusted to read alike twice (see _read_alike).
+_RACY_NS = 2_000_000_000
 
 
 class CoreEditing:
@@ -81,22 +84,41 @@ class CoreEditing:
             del self._opening[path]
 
     async def _open(self, path: Path) -> BufferId:
-        text, disk = await asyncio.to_thread(_read, path)
-        buffer = SyncedBuffer(BufferId(new_id()), path, text, disk)
-        while True:
-            connection = await self.core.connection()
-            request = connection.request("new_view", buffer.reopen_params())
-            try:
-                result = await request.response
-            except CoreGone:
-                continue
-            except CoreError as error:
-                raise _refusal(error, buffer) from None
-            break
+        """The core reads the file while the host reads it for its mirror; the host's text is sent if unsure."""
+        connection = await self.core.connection()
+        started = time.time_ns()
+        reading = connection.request("new_view", {"file_path": str(path)})
+        try:
+            buffer = await asyncio.to_thread(_load, path)
+        except ValidationError:
+            await _discard(connection, reading)
+            raise
+        try:
+            result = await reading.response
+        except CoreGone:
+            result = None
+        except CoreError as error:
+            raise _refusal(error, buffer) from None
+        if result is not None and not _read_alike(result, buffer.disk, started):
+            await _discard(connection, reading)
+            result = None
+        if result is None:
+            result = await self._reopen(buffer)
         buffer.view_id = result["view_id"]
         self._buffers[buffer.buffer_id] = self._by_view[buffer.view_id] = buffer
         self._event("opened", buffer)
         return buffer.buffer_id
+
+    async def _reopen(self, buffer: SyncedBuffer) -> Any:
+        """``new_view`` with the host's text and disk baseline, sent again after a restart until answered."""
+        while True:
+            connection = await self.core.connection()
+            try:
+                return await connection.request("new_view", buffer.reopen_params()).response
+            except CoreGone:
+                continue
+            except CoreError as error:
+                raise _refusal(error, buffer) from None
 
     async def edit_text(
         self, buffer_id: BufferId, edit: TextEdit, *, revision: int | None = None, client: str | None = None
@@ -253,7 +275,12 @@ class CoreEditing:
         except ValueError as error:
             log.error("buffer %s: %s; fetching it again from the editor core", buffer.buffer_id, error)
             self._refetch(buffer)
-        client = request.tag if request is not None and isinstance(request.tag, str) else None
+        if buffer.subscribers:
+            self._notify(buffer, edits, request.tag if request is not None and isinstance(request.tag, str) else None)
+        self._event("changed", buffer)
+
+    @staticmethod
+    def _notify(buffer: SyncedBuffer, edits: list[dict[str, Any]], client: str | None) -> None:
         change = BufferChange(
             buffer_id=buffer.buffer_id, revision=buffer.revision, edits=[_text_edit(e) for e in edits], client=client
         )
@@ -262,7 +289,6 @@ class CoreEditing:
                 handler(change)
             except Exception:
                 log.exception("a subscriber of buffer %s failed on revision %d", buffer.buffer_id, buffer.revision)
-        self._event("changed", buffer)
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -296,6 +322,32 @@ def _refusal(error: CoreError, buffer: SyncedBuffer) -> Exception:
     if error.code == _NO_SUCH_VIEW:
         return NotFoundError(f"The editor core has no view for buffer {buffer.buffer_id!r}: {error.message}")
     return ValidationError(error.message)
+
+
+def _load(path: Path) -> SyncedBuffer:
+    """A new buffer of ``path`` (read, decoded and split into lines in a worker thread: 50 MB take 0.3 s)."""
+    text, disk = _read(path)
+    return SyncedBuffer(BufferId(new_id()), path, text, disk)
+
+
+def _read_alike(result: dict[str, Any], disk: tuple[int, int] | None, started: int) -> bool:
+    """Whether the core read the text the host read: the same (mtime_ns, size), not written lately.
+
+    A file written less than _RACY_NS before the reads began may have been written again between them
+    without its (mtime_ns, size) showing it (timestamps are coarse): its text is then sent from the host.
+    """
+    if (result["disk_mtime_ns"], result["disk_size"]) != (disk or (None, None)):
+        return False
+    return disk is None or disk[0] < started - _RACY_NS
+
+
+async def _discard(connection: CoreConnection, request: Request) -> None:
+    """Close the view ``request`` (a ``new_view``) opened, if it opened one."""
+    try:
+        result = await request.response
+        await connection.call("close_view", {"view_id": result["view_id"]})
+    except (CoreError, TransportError):
+        pass  # it opened none, or its core is gone with it
 
 
 def _read(path: Path) -> tuple[str, tuple[int, int] | None]:
