@@ -1,16 +1,18 @@
 """``stale``: how long ``symphony stale report`` and ``gc`` take over many runs and node cache entries.
 
-A real host (DAG tracker, artifact store, stale manager) runs one workflow with a
-cached node; its run, cache entry and lineage rows are then copied N times in SQL (N
-runs finished two days ago, past ``runs = "1d"``; N cache entries of one workflow
-node, all but the newest superseded).  Records, each against a baseline measured on
-the same databases in the same run:
+A real host (DAG tracker, embedded data service, artifact store, stale manager) runs
+one workflow with a cached node; its run, cache entry and lineage rows are then copied
+N times in SQL, in the data service's database and the artifact index (N runs finished
+two days ago, past ``runs = "1d"``; N cache entries of one workflow node, all but the
+newest superseded).  Records, each against a baseline measured on the same databases
+in the same run:
 
-- ``stale.report``: ``StaleManagerPort.report()`` (every source: node-cache, runs,
-  artifacts), against reading the same rows (cache entries joined to runs, and the
-  lineage of those runs) with one plain SQL query each: what the rules cost over I/O.
-- ``stale.gc``: ``collect()`` deleting the N runs and N-1 entries, against one
-  ``DELETE`` per table of the same rows in one transaction.
+- ``stale.report``: ``StaleManagerPort.report()`` (every source: node-cache and runs
+  through port ``data_access``, artifacts), against reading the same rows (cache
+  entries joined to runs, and the lineage of those runs) with one plain SQL query
+  each: what the port's pages and the rules cost over I/O.
+- ``stale.gc``: ``collect()`` deleting the N runs and N-1 entries through the port,
+  against one ``DELETE`` per table of the same rows in one transaction.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import time
 from pathlib import Path
 
 from benchmarks.run import Record, record
+from symphony.builtin_plugins.data import plugin as data_plugin
 from symphony.builtin_plugins.orchestra import plugin as orchestra_plugin
 from symphony.builtin_plugins.pit.artifacts import plugin as artifacts_plugin
 from symphony.builtin_plugins.pit.dag import plugin as dag_plugin
@@ -37,19 +40,20 @@ WORKFLOW = decode(
     b'[[edges]]\nkind = "data"\nfrom = "inputs.text"\nto = "parse.text"\n',
     "toml",
 )
-_RUN_COLUMNS = (
-    "workflow_id, workflow_name, document, inputs, state, nodes_total, created_at, updated_at, cancel_requested"
-)
 _DAY = 86400.0
+
+
+def _service_db(root: Path) -> Path:
+    """The embedded data service's database, which holds the runs and the node cache."""
+    return root / "data" / "data" / "service.db"
 
 
 def _host(root: Path) -> Host:
     settings = Settings(
         data_dir=root / "data", cache_dir=root / "cache", components={"stale": {"options": {"runs": "1d"}}}
     )
-    host = Host(
-        settings, plugins=(dag_plugin, orchestra_plugin, artifacts_plugin, stale_plugin), discover_plugins=False
-    )
+    plugins = (data_plugin, dag_plugin, orchestra_plugin, artifacts_plugin, stale_plugin)
+    host = Host(settings, plugins=plugins, discover_plugins=False)
     host.load()
     return host
 
@@ -57,9 +61,11 @@ def _host(root: Path) -> Host:
 def _copy(root: Path, run_id: str, count: int) -> None:
     """``count`` copies of the run, its cache entry and its lineage, the run finished two days ago."""
     finished = time.time() - 2 * _DAY
-    with sqlite3.connect(root / "data" / "runs.db") as runs:
+    with sqlite3.connect(_service_db(root)) as runs:
+        kept = {"id", "finished_at"}
+        columns = ", ".join(row[1] for row in runs.execute("PRAGMA table_info(runs)") if row[1] not in kept)
         runs.executemany(
-            f"INSERT INTO runs (id, finished_at, {_RUN_COLUMNS}) SELECT ?, ?, {_RUN_COLUMNS} FROM runs WHERE id = ?",
+            f"INSERT INTO runs (id, finished_at, {columns}) SELECT ?, ?, {columns} FROM runs WHERE id = ?",
             [(f"copy{i:06d}", finished, run_id) for i in range(count)],
         )
         runs.execute("UPDATE runs SET finished_at = ? WHERE id = ?", (finished, run_id))
@@ -78,7 +84,7 @@ def _copy(root: Path, run_id: str, count: int) -> None:
 
 
 def _plain_read(root: Path) -> None:
-    with sqlite3.connect(root / "data" / "runs.db") as runs:
+    with sqlite3.connect(_service_db(root)) as runs:
         rows = runs.execute(
             "SELECT c.key, c.uses, c.run_id, c.node_id, c.created_at, length(c.outputs), r.workflow_id, r.state,"
             " r.finished_at FROM node_cache c LEFT JOIN runs r ON r.id = c.run_id"
@@ -89,9 +95,9 @@ def _plain_read(root: Path) -> None:
 
 
 def _plain_delete(root: Path) -> None:
-    with sqlite3.connect(root / "data" / "runs.db") as runs:
+    with sqlite3.connect(_service_db(root)) as runs:
         newest = runs.execute("SELECT key FROM node_cache ORDER BY created_at DESC LIMIT 1").fetchone()[0]
-        runs.execute("DELETE FROM nodes")
+        runs.execute("DELETE FROM run_nodes")
         runs.execute("DELETE FROM runs")
         runs.execute("DELETE FROM node_cache WHERE key != ?", (newest,))
 

@@ -6,18 +6,21 @@ import hashlib
 import json
 import shutil
 import sqlite3
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 import pytest
 
+from symphony.builtin_plugins.data import plugin as data_plugin
 from symphony.builtin_plugins.orchestra.operators import OPERATORS
 from symphony.builtin_plugins.pit.artifacts import ArtifactStore
-from symphony.builtin_plugins.pit.dag import CheckpointStore, DagTracker, Implementations
+from symphony.builtin_plugins.pit.dag import DagTracker, Implementations
 from symphony.builtin_plugins.pit.dag.options import TrackerOptions
 from symphony.hookspecs import Event
+from symphony.hookspecs.ports import DataAccessPort
+from symphony.host import Host, Settings
 from tests.dag import ops
 from tests.dag.conftest import flow
 
@@ -159,14 +162,24 @@ def test_a_new_version_of_a_contribution_does_not_hit_the_old_versions_cache(
     assert cached(runner, cached_flow) is False
 
 
+@pytest.fixture
+async def records(tmp_path: Path) -> AsyncIterator[DataAccessPort]:
+    """Port ``data_access`` of a started host holding only the data plugin: the embedded service under tmp_path."""
+    settings = Settings(data_dir=tmp_path / "data", cache_dir=tmp_path / "cache")
+    host = Host(settings, plugins=(data_plugin,), discover_plugins=False).load()
+    async with host:
+        yield host.port("data_access")
+
+
 def in_process(
-    tmp_path: Path, emit: Callable[[Event], None] | None = None, **options: Any
+    tmp_path: Path, records: DataAccessPort, emit: Callable[[Event], None] | None = None, **options: Any
 ) -> tuple[ArtifactStore, DagTracker]:
-    """A tracker over the builtin and test operators, storing through a real artifact store."""
+    """A tracker over the builtin and test operators: runs recorded in ``records``, outputs in a real artifact store."""
     store = ArtifactStore(tmp_path / "artifacts")
     tracker = DagTracker(
         Implementations.of([*OPERATORS, *ops.OPERATORS]),
-        store=CheckpointStore(tmp_path / "runs.db"),
+        records=records,
+        log_dir=tmp_path / "runs",
         artifacts=store,
         options=TrackerOptions(**options),
         emit=emit,
@@ -186,16 +199,20 @@ MERGED = (
 )
 
 
-async def test_a_node_after_a_control_node_lists_what_fed_the_control_node(tmp_path: Path) -> None:
-    store, tracker = in_process(tmp_path)
+async def test_a_node_after_a_control_node_lists_what_fed_the_control_node(
+    tmp_path: Path, records: DataAccessPort
+) -> None:
+    store, tracker = in_process(tmp_path, records)
     result = await tracker.run(flow(MERGED), {})
     entries = {entry.node_id: entry for entry in store.catalog.of_run(result.run_id)}
     assert set(entries) == {"a", "b", "last"}
     assert sorted(entries["last"].inputs) == sorted([entries["a"].artifact_id, entries["b"].artifact_id])
 
 
-async def test_an_output_over_the_inline_limit_is_stored_and_retrievable_by_its_lineage_id(tmp_path: Path) -> None:
-    store, tracker = in_process(tmp_path, inline_limit=16)
+async def test_an_output_over_the_inline_limit_is_stored_and_retrievable_by_its_lineage_id(
+    tmp_path: Path, records: DataAccessPort
+) -> None:
+    store, tracker = in_process(tmp_path, records, inline_limit=16)
     template = "x" * 64
     workflow = flow(f'[nodes.t]\nkind = "operator"\nuses = "text-template"\nconfig = {{ template = "{template}" }}\n')
     result = await tracker.run(workflow, {})
@@ -203,9 +220,11 @@ async def test_an_output_over_the_inline_limit_is_stored_and_retrievable_by_its_
     assert msgspec.msgpack.decode(await store.get(entry.artifact_id)) == {"text": "x" * 64}
 
 
-async def test_a_lineage_write_that_fails_is_an_event_and_the_run_still_succeeds(tmp_path: Path) -> None:
+async def test_a_lineage_write_that_fails_is_an_event_and_the_run_still_succeeds(
+    tmp_path: Path, records: DataAccessPort
+) -> None:
     events: list[Event] = []
-    _, tracker = in_process(tmp_path, emit=events.append)
+    _, tracker = in_process(tmp_path, records, emit=events.append)
     with sqlite3.connect(tmp_path / "artifacts" / "index.db") as db:  # a damaged index: the lineage table is gone
         db.execute("DROP TABLE lineage_inputs")
         db.execute("DROP TABLE lineage")

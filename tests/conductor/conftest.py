@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from symphony.builtin_plugins.conductor import plugin as conductor_plugin
+from symphony.builtin_plugins.data import plugin as data_plugin
 from symphony.builtin_plugins.ipc.bus import plugin as bus_plugin
 from symphony.builtin_plugins.orchestra import plugin as orchestra_plugin
 from symphony.builtin_plugins.pit.artifacts import plugin as artifacts_plugin
@@ -90,14 +91,17 @@ def ops_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def make_host(tmp_path: Path, **options: Any) -> Host:
-    """A loaded host with the builtins a conductor needs and the test operators; ``options`` are the conductor's."""
+    """A loaded host with the builtins a conductor needs (the data service records its runs) and the test operators.
+
+    ``options`` are the conductor's.
+    """
     host = Host(
         Settings(
             data_dir=tmp_path / "data",
             cache_dir=tmp_path / "cache",
             components={"conductor": {"options": options}},
         ),
-        plugins=(bus_plugin, dag_plugin, orchestra_plugin, artifacts_plugin, conductor_plugin, OPS_PLUGIN),
+        plugins=(bus_plugin, data_plugin, dag_plugin, orchestra_plugin, artifacts_plugin, conductor_plugin, OPS_PLUGIN),
         discover_plugins=False,
     )
     host.load()

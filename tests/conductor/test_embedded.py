@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from pathlib import Path
 
 import msgspec
@@ -12,19 +11,18 @@ import pytest
 from symphony.builtin_plugins.conductor import EmbeddedConductor
 from symphony.builtin_plugins.workflow import WorkflowFormatError, load
 from symphony.hookspecs import ExecutionId, NotFoundError, SymphonyError, ValidationError
-from symphony.hookspecs.ports import ConductorPort, OrchestrationRequest
+from symphony.hookspecs.ports import ConductorPort, DataAccessPort, OrchestrationRequest
 from symphony.host import Host
 
 from .conftest import EXAMPLES, WELCOME_LINES, WELCOME_USER, edge, make_host, node, started, wait_until, write_flow
 
 
-def _runs(tmp_path: Path) -> int:
-    database = tmp_path / "data" / "runs.db"
-    if not database.exists():
-        return 0
-    with sqlite3.connect(database) as db:
-        count: int = db.execute("SELECT count(*) FROM runs").fetchone()[0]
-        return count
+async def _runs(host: Host) -> int:
+    """How many runs the host's data service records (few: one page)."""
+    data: DataAccessPort = host.port("data_access")
+    page = await data.list_runs(limit=50)
+    assert page.next_cursor is None
+    return len(page.items)
 
 
 async def test_the_host_provides_the_embedded_conductor_by_default(embedded_host: Host) -> None:
@@ -41,7 +39,7 @@ async def test_orchestrate_runs_a_toml_example_and_returns_its_outputs(embedded_
     assert result.state == "succeeded", result.error
     assert result.outputs == {"lines": WELCOME_LINES}
     assert result.error is None
-    assert _runs(tmp_path) == 1  # recorded in data_dir, so `symphony runs` sees it
+    assert await _runs(embedded_host) == 1  # recorded by the data service, so `symphony runs` sees it
 
 
 @pytest.mark.parametrize("form", ["path", "text path", "Workflow", "document"])
@@ -74,7 +72,7 @@ async def test_an_invalid_workflow_fails_naming_every_problem_and_runs_nothing(
     assert "is invalid" in message
     assert "unknown_contribution" in message and "no-such-operator" in message
     assert "unknown_port" in message
-    assert _runs(tmp_path) == 0
+    assert await _runs(embedded_host) == 0
 
 
 async def test_a_document_that_is_not_a_workflow_is_a_format_error_saying_what_is_missing(

@@ -1,7 +1,8 @@
 """The conductor as a separate process: the host's supervisor runs ``symphony conductor serve`` over stdio.
 
-Real child processes, killed for real with SIGKILL; the run database is shared,
-so a run the killed child was running resumes without redoing finished nodes.
+Real child processes, killed for real with SIGKILL; the data service (embedded, on
+SQLite under the data dir) is shared, so a run the killed child was running resumes
+without redoing finished nodes.
 """
 
 from __future__ import annotations
@@ -9,16 +10,16 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from symphony.builtin_plugins.conductor import ConductorCrashedError, RemoteConductor
 from symphony.hookspecs import ExecutionId, ValidationError
-from symphony.hookspecs.ports import OrchestrationRequest
+from symphony.hookspecs.ports import DataAccessPort, OrchestrationRequest
 from symphony.host import Host
 
 from .conftest import EXAMPLES, WELCOME_LINES, WELCOME_USER, edge, make_host, node, started, wait_until, write_flow
@@ -28,9 +29,13 @@ pytestmark = pytest.mark.slow
 SYMPHONY = Path(sys.executable).parent / "symphony"
 
 
-def _checkpointed(tmp_path: Path) -> set[str]:
-    with sqlite3.connect(tmp_path / "data" / "runs.db") as db:
-        return {row[0] for row in db.execute("SELECT node_id FROM nodes WHERE state = 'succeeded'")}
+async def _checkpointed(host: Host) -> set[str]:
+    """The nodes that succeeded in any run, as the data service the child writes to has them."""
+    data: DataAccessPort = host.port("data_access")
+    found = set()
+    for run in (await data.list_runs(limit=50)).items:
+        found |= {node.node_id for node in await data.run_nodes(run.id) if node.state == "succeeded"}
+    return found
 
 
 def _slow_flow(tmp_path: Path) -> Path:
@@ -50,12 +55,14 @@ def _slow_flow(tmp_path: Path) -> Path:
     return write_flow(tmp_path / "flow.toml", body, {"out": "c.value", "side": "side.value"})
 
 
-async def _kill_mid_run(conductor: RemoteConductor, tmp_path: Path) -> int:
+async def _kill_mid_run(host: Host, conductor: RemoteConductor, tmp_path: Path) -> int:
     """Once ``slow`` runs and a, b, side are checkpointed, SIGKILL the conductor process; returns its pid."""
     log = tmp_path / "log"
     await asyncio.to_thread(wait_until, lambda: "slow" in started(log), "node slow to start")
-    finished = {"a", "b", "side"}
-    await asyncio.to_thread(wait_until, lambda: finished <= _checkpointed(tmp_path), "a, b and side checkpointed")
+    deadline = time.monotonic() + 30
+    while not {"a", "b", "side"} <= await _checkpointed(host):
+        assert time.monotonic() < deadline, "timed out waiting for a, b and side to be checkpointed"
+        await asyncio.sleep(0.01)
     pid = conductor.supervisor.pid
     assert pid is not None and pid != os.getpid()
     os.kill(pid, signal.SIGKILL)
@@ -105,7 +112,7 @@ async def test_a_killed_conductor_fails_the_caller_at_once_naming_the_run_and_th
     flow = _slow_flow(tmp_path)
     log = tmp_path / "log"
     running = asyncio.create_task(conductor.orchestrate(OrchestrationRequest(workflow=flow, inputs={"x": 1})))
-    pid = await _kill_mid_run(conductor, tmp_path)
+    pid = await _kill_mid_run(process_host, conductor, tmp_path)
     with pytest.raises(ConductorCrashedError) as raised:
         # A hang guard, not a timing bound: a caller not told of the crash waits for the run forever.
         await asyncio.wait_for(running, 120)
@@ -136,7 +143,7 @@ async def test_with_auto_resume_the_conductor_resumes_the_run_itself_after_its_p
         conductor = host.port("conductor")
         flow = _slow_flow(tmp_path)
         running = asyncio.create_task(conductor.orchestrate(OrchestrationRequest(workflow=flow, inputs={"x": 1})))
-        await _kill_mid_run(conductor, tmp_path)
+        await _kill_mid_run(host, conductor, tmp_path)
         (tmp_path / "go").touch()
         result = await running
     assert result.state == "succeeded", result.error
@@ -151,7 +158,7 @@ async def test_a_run_whose_conductor_was_killed_resumes_with_symphony_runs_resum
     running = asyncio.create_task(
         conductor.orchestrate(OrchestrationRequest(workflow=_slow_flow(tmp_path), inputs={"x": 1}))
     )
-    await _kill_mid_run(conductor, tmp_path)
+    await _kill_mid_run(process_host, conductor, tmp_path)
     with pytest.raises(ConductorCrashedError) as raised:
         await running
     (tmp_path / "go").touch()

@@ -71,7 +71,7 @@ async def test_a_marked_artifact_becomes_collectable_once_the_runs_whose_lineage
     manager = manager_of(host)
     await manager.mark_stale([ArtifactId(output)], "recomputed elsewhere")
     assert artifact_items(await manager.report()) == []  # its run is still recorded and may need it
-    age_run(tmp_path / "data", run_id, 2 * DAY)
+    await age_run(host, run_id, 2 * DAY)
     await manager.collect()  # the run goes, and the cache entry whose outputs were marked
     [item] = artifact_items(await manager.report())
     assert (item.kind, item.key) == ("marked", output) and "recomputed elsewhere" in item.reason

@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import Symphony
 
-from .conftest import DAY, age_run
+from .conftest import DAY, age_run_in
 
 WORKFLOW = """\
 schema_version = 1
@@ -36,7 +36,7 @@ def cli(tmp_path: Path, symphony: Callable[..., Symphony]) -> Symphony:
     (runner.home / "symphony.toml").write_text('[components.stale.options]\nruns = "1d"\n')
     workflow = tmp_path / "w.toml"
     workflow.write_text(WORKFLOW)
-    age_run(runner.data_dir, runner.json("run", str(workflow), "--input", "text=1")["run_id"], 2 * DAY)
+    age_run_in(runner.data_dir, runner.json("run", str(workflow), "--input", "text=1")["run_id"], 2 * DAY)
     return runner
 
 

@@ -54,11 +54,11 @@ async def test_a_report_writes_no_marks_database(make_host: MakeHost, tmp_path: 
 
 
 async def test_a_failing_source_is_reported_in_errors_while_the_others_still_report_and_reclaim(
-    make_host: MakeHost, tmp_path: Path
+    make_host: MakeHost,
 ) -> None:
     host = make_host(Broken(), stale={"runs": "1d"})
     run_id = await run(host, CACHED, text="1")
-    age_run(tmp_path / "data", run_id, 2 * DAY)
+    await age_run(host, run_id, 2 * DAY)
     report = await manager_of(host).report()
     assert report.errors == {"broken": "OSError: disk on fire"}
     assert {(item.source, item.key) for item in report.items} == {("runs", run_id), ("temp", "a.tmp")}
@@ -67,10 +67,10 @@ async def test_a_failing_source_is_reported_in_errors_while_the_others_still_rep
     assert [(item.source, item.key) for item in collected.items] == [("runs", run_id)]
 
 
-async def test_sweep_returns_how_many_items_were_reclaimed(make_host: MakeHost, tmp_path: Path) -> None:
+async def test_sweep_returns_how_many_items_were_reclaimed(make_host: MakeHost) -> None:
     host = make_host(stale={"runs": "1d"})
     for text in ("1", "2"):
-        age_run(tmp_path / "data", await run(host, CACHED, text=text), 2 * DAY)
+        await age_run(host, await run(host, CACHED, text=text), 2 * DAY)
     assert await manager_of(host).sweep() == 3  # two runs, and the first cache entry (superseded by the second)
     assert await manager_of(host).sweep() == 0
 

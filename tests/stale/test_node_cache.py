@@ -9,16 +9,11 @@ from pathlib import Path
 from symphony.hookspecs import ArtifactId, OperatorSpec, PortSpec, StaleItem, hookimpl
 from symphony.hookspecs.ports import StaleReport
 
-from .conftest import CACHED, DAY, MakeHost, execute_sql, flow, manager_of, run
+from .conftest import CACHED, DAY, MakeHost, cache_entries, data_of, execute_sql, flow, manager_of, run, service_db
 
 
 def cache_items(report: StaleReport) -> list[StaleItem]:
     return [item for item in report.items if item.source == "node-cache"]
-
-
-def entries(data_dir: Path) -> dict[str, str]:
-    """Cache key -> the run that made it."""
-    return dict(execute_sql(data_dir / "runs.db", "SELECT key, run_id FROM node_cache"))
 
 
 async def test_the_current_entry_of_a_workflow_node_is_not_stale(make_host: MakeHost) -> None:
@@ -27,14 +22,12 @@ async def test_the_current_entry_of_a_workflow_node_is_not_stale(make_host: Make
     assert cache_items(await manager_of(host).report()) == []
 
 
-async def test_an_entry_superseded_by_a_newer_one_of_the_same_workflow_node_is_stale(
-    make_host: MakeHost, tmp_path: Path
-) -> None:
+async def test_an_entry_superseded_by_a_newer_one_of_the_same_workflow_node_is_stale(make_host: MakeHost) -> None:
     host = make_host()
     old = await run(host, CACHED, text="1")
     await run(host, CACHED, text="2")  # other inputs: a second entry for node parse of workflow w
     [item] = cache_items(await manager_of(host).report())
-    assert entries(tmp_path / "data")[item.key] == old
+    assert (await cache_entries(data_of(host)))[item.key] == old
     assert "superseded" in item.reason and "'parse'" in item.reason and item.size > 0
 
 
@@ -63,7 +56,7 @@ async def test_with_a_maximum_age_entries_older_than_it_are_stale_and_younger_on
     host = make_host(stale={"cache": "2d"})
     old = await run(host, CACHED, text="1")
     young = await run(host, CACHED, text="2")
-    database = tmp_path / "data" / "runs.db"
+    database = service_db(tmp_path / "data")  # the port cannot backdate a cache entry
     execute_sql(database, "UPDATE node_cache SET created_at = ? WHERE run_id = ?", time.time() - 2 * DAY - 60, old)
     execute_sql(database, "UPDATE node_cache SET created_at = ? WHERE run_id = ?", time.time() - 2 * DAY + 60, young)
     [item] = cache_items(await manager_of(host).report())
@@ -109,28 +102,26 @@ async def test_an_entry_whose_outputs_were_marked_stale_is_stale(make_host: Make
     assert "marked stale: the parser had a bug" in item.reason
 
 
-async def test_gc_deletes_stale_entries_only_and_the_next_run_of_their_inputs_recomputes(
-    make_host: MakeHost, tmp_path: Path
-) -> None:
+async def test_gc_deletes_stale_entries_only_and_the_next_run_of_their_inputs_recomputes(make_host: MakeHost) -> None:
     host = make_host()
     old = await run(host, CACHED, text="1")
     current = await run(host, CACHED, text="2")
     collected = await manager_of(host).collect()
     assert [item.detail["run_id"] for item in cache_items(collected)] == [old]
-    assert list(entries(tmp_path / "data").values()) == [current]
+    assert list((await cache_entries(data_of(host))).values()) == [current]
     assert cache_items(await manager_of(host).report()) == []
     tracker = host.port("dag_tracker")
     again = await tracker.wait(await tracker.execute(CACHED, {"text": "1"}))
     assert again.nodes["parse"].cached is False
 
 
-async def test_a_dry_run_deletes_no_entry(make_host: MakeHost, tmp_path: Path) -> None:
+async def test_a_dry_run_deletes_no_entry(make_host: MakeHost) -> None:
     host = make_host()
     await run(host, CACHED, text="1")
     await run(host, CACHED, text="2")
-    before = entries(tmp_path / "data")
+    before = await cache_entries(data_of(host))
     assert len(cache_items(await manager_of(host).collect(dry_run=True))) == 1
-    assert entries(tmp_path / "data") == before
+    assert await cache_entries(data_of(host)) == before
 
 
 async def test_an_entry_computed_from_an_input_marked_stale_is_stale(make_host: MakeHost, tmp_path: Path) -> None:

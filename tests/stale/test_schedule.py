@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from symphony.host import Host
 from tests.conftest import Symphony
 from tests.replacing import serving
 
-from .conftest import CACHED, DAY, MakeHost, age_run, execute_sql, run
+from .conftest import CACHED, DAY, MakeHost, age_run, age_run_in, data_of, execute_sql, run, run_ids, service_db
 
 DEADLINE = 30.0
 
@@ -29,40 +30,48 @@ class Observer:
         self.events.append(event)
 
 
-async def until(condition: Callable[[], bool], what: str) -> None:
+async def until(condition: Callable[[], Awaitable[bool] | bool], what: str) -> None:
     deadline = time.monotonic() + DEADLINE
-    while not condition():
+    while True:
+        met = condition()
+        if await met if inspect.isawaitable(met) else met:
+            return
         assert time.monotonic() < deadline, f"not within {DEADLINE} s: {what}"
         await asyncio.sleep(0.05)
 
 
-def runs_left(data_dir: Path) -> int:
-    [(count,)] = execute_sql(data_dir / "runs.db", "SELECT count(*) FROM runs")
+async def no_runs_left(host: Host) -> bool:
+    return await run_ids(data_of(host)) == []
+
+
+def runs_recorded(data_dir: Path) -> int:
+    """Runs in the data service another process (``conductor serve``) holds open: read from its database."""
+    [(count,)] = execute_sql(service_db(data_dir), "SELECT count(*) FROM runs")
     return int(count)
 
 
 async def test_a_started_host_collects_every_schedule_interval_and_publishes_each_collection(
-    make_host: MakeHost, tmp_path: Path
+    make_host: MakeHost,
 ) -> None:
     observer = Observer()
     host: Host = make_host(observer, stale={"runs": "1d", "schedule": 0.2})
-    age_run(tmp_path / "data", await run(host, CACHED, text="1"), 2 * DAY)
+    await age_run(host, await run(host, CACHED, text="1"), 2 * DAY)
     async with host:
-        await until(lambda: runs_left(tmp_path / "data") == 0, "the old run collected")
-        age_run(tmp_path / "data", await run(host, CACHED, text="2"), 2 * DAY)
-        await until(lambda: runs_left(tmp_path / "data") == 0, "the second old run collected at a later interval")
+        await until(lambda: no_runs_left(host), "the old run collected")
+        await age_run(host, await run(host, CACHED, text="2"), 2 * DAY)
+        await until(lambda: no_runs_left(host), "the second old run collected at a later interval")
     collected = [event for event in observer.events if event.topic == "stale.collected"]
     assert collected and collected[0].data["items"] >= 1 and collected[0].data["errors"] == {}
 
 
-async def test_with_the_schedule_off_a_started_host_collects_nothing(make_host: MakeHost, tmp_path: Path) -> None:
+async def test_with_the_schedule_off_a_started_host_collects_nothing(make_host: MakeHost) -> None:
     observer = Observer()
     host = make_host(observer, stale={"runs": "1d", "schedule": "none"})
-    age_run(tmp_path / "data", await run(host, CACHED, text="1"), 2 * DAY)
+    await age_run(host, await run(host, CACHED, text="1"), 2 * DAY)
     async with host:
         await asyncio.sleep(0.5)  # several would-be intervals of the test above
         health = await host.health()
-    assert runs_left(tmp_path / "data") == 1
+        assert len(await run_ids(data_of(host))) == 1
     assert not [event for event in observer.events if event.topic == "stale.collected"]
     assert "no scheduled collection" in health.components["stale"].message
 
@@ -81,11 +90,11 @@ def test_conductor_serve_collects_on_the_schedule_even_while_a_source_fails(
         '[[edges]]\nkind = "data"\nfrom = "inputs.text"\nto = "parse.text"\n'
     )
     run_id = cli.json("run", str(workflow), "--input", "text=1")["run_id"]
-    age_run(cli.data_dir, run_id, 2 * DAY)
+    age_run_in(cli.data_dir, run_id, 2 * DAY)
     (cli.data_dir / "stale.db").mkdir()  # the marks cannot be read: the sources reading them fail
     with serving("conductor", tmp_path / "c.sock", env=cli.env(), cwd=cli.home) as server:
         deadline = time.monotonic() + DEADLINE
-        while runs_left(cli.data_dir):
+        while runs_recorded(cli.data_dir):
             assert time.monotonic() < deadline, "the old run was not collected"
             assert server.poll() is None, "conductor serve stopped"
             time.sleep(0.05)

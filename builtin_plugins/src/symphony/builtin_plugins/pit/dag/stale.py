@@ -1,5 +1,9 @@
 """Stale sources of the DAG tracker's state: ``node-cache`` (cached node outputs) and ``runs`` (finished runs, logs).
 
+Run records and the node cache are the data service's: both sources read and delete
+them through port ``data_access`` only, so they work the same against the embedded
+service and a remote one.  Run logs are files of this machine, ``<data_dir>/runs/``.
+
 ``node-cache``: an entry is stale when the contribution it ran is no longer installed,
 or the version recorded in its lineage (the artifact store's) differs from the one
 installed now; when its outputs, or one of the inputs its lineage records, were marked
@@ -12,35 +16,37 @@ file alone is stale once its run finished longer ago than the ``logs`` retention
 (for a log whose run record is gone) once it was last written that long ago.  A run
 still going, or interrupted (resumable, not finished), is never stale.
 
-Both re-check what they were given when reclaiming and delete rows in one transaction.
+Both re-check what they were given when reclaiming: ``node-cache`` finds again;
+``runs`` leaves a run's re-check to the service, which deletes it only if it still
+finished before the cutoff, in the transaction that deletes it (a run resumed in
+between is kept), and re-reads the run of each log it was given.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Final
 
-from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
-from symphony.hookspecs import PortUnavailableError, StaleItem, StaleSource
-from symphony.hookspecs.ports import HostContext
+from symphony.hookspecs import PortUnavailableError, StaleItem, StaleSource, ValidationError
+from symphony.hookspecs.ports import CacheEntry, DataAccessPort, HostContext, RunRecord, RunSummary
 
 from ..stale.marks import Marks
 from ..stale.options import COMPONENT as STALE
 from ..stale.options import StaleOptions
 from .cache import contribution_version
-from .checkpoints import CacheRecord, CheckpointStore, NodeRecord, RunRecord
-from .options import TrackerOptions
 
 __all__ = ["cache_source", "dag_stale_sources", "runs_source"]
 
 FINISHED: Final = ("succeeded", "failed", "cancelled")
-#: Keys per statement: well under SQLite's limit on a statement's parameters.
+#: Ids per request and per lineage statement: within the service's batch bound and SQLite's parameter limit.
 _BATCH: Final = 500
+#: Runs per listed page: the largest a data service gives by default.
+_RUNS_PAGE: Final = 200
 
 #: Run ids -> (run id, node id) -> (the node's outputs artifact id, the contribution version, the input artifact ids).
 Lineages = Callable[[list[str]], Mapping[tuple[str, str], tuple[str, str | None, list[str]]]]
@@ -57,13 +63,8 @@ def _path(log: Path | None) -> str | None:
     return None if log is None else str(log)
 
 
-def _store(database: Path) -> CheckpointStore | None:
-    """The run database, or None when there is none yet (finding writes nothing)."""
-    return CheckpointStore(database) if database.exists() else None
-
-
 def _batches(values: list[str]) -> Iterator[list[str]]:
-    """``values`` in slices small enough for one statement's SQLite parameters."""
+    """``values`` in slices small enough for one request or statement."""
     for start in range(0, len(values), _BATCH):
         yield values[start : start + _BATCH]
 
@@ -74,10 +75,17 @@ class _Context:
     def __init__(self, context: HostContext) -> None:
         self.context = context
 
+    def data(self) -> DataAccessPort | None:
+        """The data service, or None when the distribution has none (then no run is recorded)."""
+        try:
+            port: DataAccessPort = self.context.port("data_access")
+        except PortUnavailableError:
+            return None
+        return port
+
     @property
-    def database(self) -> Path:
-        options = TrackerOptions.from_options(self.context.component_config("dag").options)
-        return self.context.data_dir / options.database
+    def logs(self) -> Path:
+        return self.context.data_dir / "runs"
 
     @property
     def options(self) -> StaleOptions:
@@ -126,37 +134,37 @@ class _Context:
 # -- node-cache ---------------------------------------------------------------------------
 
 
+async def cache_entries(data: DataAccessPort) -> list[CacheEntry]:
+    """The whole node cache, newest first (page by page: a listing is bounded)."""
+    entries: list[CacheEntry] = []
+    cursor = None
+    while True:
+        page = await data.list_cache(limit=_BATCH, cursor=cursor)
+        entries += page.items
+        if page.next_cursor is None:
+            return entries
+        cursor = page.next_cursor
+
+
 def find_cache(
-    store: CheckpointStore,
+    entries: list[CacheEntry],
     options: StaleOptions,
     *,
     installed: Mapping[str, set[str | None]],
-    lineage: Lineages | None,
+    produced: Mapping[tuple[str, str], tuple[str, str | None, list[str]]],
     marks: Mapping[str, str],
     now: float,
 ) -> list[StaleItem]:
-    """The stale node cache entries (see the module docstring)."""
-    query = select(
-        CacheRecord.key,
-        CacheRecord.uses,
-        CacheRecord.run_id,
-        CacheRecord.node_id,
-        CacheRecord.created_at,
-        CacheRecord.outputs_ref,
-        func.coalesce(func.length(CacheRecord.outputs), 0),
-        RunRecord.workflow_id,
-    ).outerjoin(RunRecord, RunRecord.id == CacheRecord.run_id)
-    with Session(store.engine) as session:
-        rows = session.execute(query.order_by(CacheRecord.created_at.desc(), CacheRecord.key)).all()
+    """The stale ones of ``entries`` (newest first), given their lineage ``produced`` (see the module docstring)."""
     rule = options.cache_rule
     newest: dict[tuple[str, str], str] = {}
-    produced = {} if lineage is None else lineage(sorted({row[2] for row in rows}))
     items = []
-    for key, uses, run_id, node_id, created_at, ref, size, workflow_id in rows:
+    for cached in entries:
+        key, uses, run_id, node_id = cached.key, cached.uses, cached.run_id, cached.node_id
         reason = None
         entry = produced.get((run_id, node_id))
         recorded = None if entry is None else entry[1]
-        outputs = ref or (None if entry is None else entry[0])
+        outputs = cached.outputs_ref or (None if entry is None else entry[0])
         versions = installed.get(uses)
         if versions is None:
             reason = f"contribution {uses!r} is no longer installed" + (f" (was {recorded})" if recorded else "")
@@ -167,115 +175,133 @@ def find_cache(
             reason = f"its outputs {outputs} were marked stale: {marks[outputs]}"
         elif marked_input := next((i for i in (() if entry is None else entry[2]) if i in marks), None):
             reason = f"its input {marked_input} was marked stale: {marks[marked_input]}"
-        elif rule.keep == "current" and workflow_id is not None:
-            current = newest.setdefault((workflow_id, node_id), key)
+        elif rule.keep == "current" and cached.workflow_id is not None:
+            current = newest.setdefault((cached.workflow_id, node_id), key)
             if current != key:
                 reason = (
-                    f"superseded by the newer entry {current[:12]} of workflow {workflow_id!r} node {node_id!r}"
+                    f"superseded by the newer entry {current[:12]} of workflow {cached.workflow_id!r} node {node_id!r}"
                     " (its configuration or inputs changed)"
                 )
-        elif rule.keep == "age" and rule.max_age is not None and now - created_at > rule.max_age:
-            reason = f"cached {_ago(now - created_at)} ago, older than cache = {options.cache!r}"
+        elif rule.keep == "age" and rule.max_age is not None and now - cached.created_at > rule.max_age:
+            reason = f"cached {_ago(now - cached.created_at)} ago, older than cache = {options.cache!r}"
         if reason is not None:
-            detail = {"uses": uses, "run_id": run_id, "node_id": node_id, "created_at": created_at}
+            detail = {"uses": uses, "run_id": run_id, "node_id": node_id, "created_at": cached.created_at}
             if recorded is not None or versions is not None:
                 detail |= {"recorded_version": recorded, "installed_versions": sorted(map(str, versions or ()))}
-            items.append(StaleItem(source="node-cache", kind="cache", key=key, reason=reason, size=size, detail=detail))
+            items.append(
+                StaleItem(source="node-cache", kind="cache", key=key, reason=reason, size=cached.size, detail=detail)
+            )
     return items
-
-
-def delete_cache(store: CheckpointStore, keys: Iterable[str]) -> None:
-    """Delete the entries ``keys`` in one transaction."""
-    with Session(store.engine) as session, session.begin():
-        for batch in _batches(list(keys)):
-            session.execute(delete(CacheRecord).where(CacheRecord.key.in_(batch)))
 
 
 def cache_source(context: HostContext) -> StaleSource:
     """``node-cache``: cache entries of another contribution version, superseded, too old or marked stale."""
     host = _Context(context)
 
-    def find() -> list[StaleItem]:
-        store = _store(host.database)
-        if store is None:
+    async def find() -> list[StaleItem]:
+        data = host.data()
+        if data is None:
             return []
-        try:
-            return find_cache(
-                store,
-                host.options,
-                installed=host.installed(),
-                lineage=host.lineage(),
-                marks=host.marks(),
-                now=time.time(),
-            )
-        finally:
-            store.close()
+        entries = await cache_entries(data)
+        lineage = host.lineage()
+        run_ids = sorted({entry.run_id for entry in entries})
+        produced = {} if lineage is None or not entries else await asyncio.to_thread(lineage, run_ids)
+        return find_cache(
+            entries,
+            host.options,
+            installed=host.installed(),
+            produced=produced,
+            marks=await asyncio.to_thread(host.marks),
+            now=time.time(),
+        )
 
-    def reclaim(items: list[StaleItem]) -> list[StaleItem]:
+    async def reclaim(items: list[StaleItem]) -> list[StaleItem]:
         wanted = {item.key for item in items if item.source == "node-cache"}
-        still = [item for item in find() if item.key in wanted]
-        store = _store(host.database)
-        if store is None or not still:
+        data = host.data()
+        if data is None or not wanted:
             return []
-        try:
-            delete_cache(store, (item.key for item in still))
-        finally:
-            store.close()
+        still = [item for item in await find() if item.key in wanted]
+        for batch in _batches([item.key for item in still]):
+            await data.delete_cache(batch)
         return still
 
     return StaleSource(
         name="node-cache",
         description="cached node outputs whose contribution, configuration or inputs changed",
-        find=lambda: asyncio.to_thread(find),
-        reclaim=lambda items: asyncio.to_thread(reclaim, items),
+        find=find,
+        reclaim=reclaim,
     )
 
 
 # -- runs and logs ----------------------------------------------------------------------------
 
 
-def find_runs(store: CheckpointStore, options: StaleOptions, now: float) -> list[StaleItem]:
+async def finished_runs(data: DataAccessPort, before: float) -> AsyncIterator[RunSummary]:
+    """The runs that finished before ``before``, oldest first, page by page."""
+    cursor = None
+    while True:
+        page = await data.list_runs(limit=_RUNS_PAGE, cursor=cursor, finished_before=before)
+        for summary in page.items:
+            yield summary
+        if page.next_cursor is None:
+            return
+        cursor = page.next_cursor
+
+
+async def _record(data: DataAccessPort, run_id: str) -> RunRecord | None:
+    """The run recorded under exactly ``run_id`` (not one it is a prefix of), or None."""
+    try:
+        record = await data.get_run(run_id)
+    except ValidationError:  # a prefix of several runs: none of them is this one
+        return None
+    return record if record is not None and record.id == run_id else None
+
+
+async def _log_still_stale(data: DataAccessPort, item: StaleItem, keep: float | None, now: float) -> bool:
+    """Whether the log ``item`` is still past the ``logs`` retention ``keep`` (see the module docstring)."""
+    if keep is None:
+        return False
+    try:
+        written = Path(item.detail["path"]).stat().st_mtime
+    except FileNotFoundError:
+        return False
+    record = await _record(data, item.key)
+    if record is None:
+        return now - written > keep
+    return record.state in FINISHED and record.finished_at is not None and now - record.finished_at > keep
+
+
+def _log_size(log: Path | None) -> int:
+    try:
+        return 0 if log is None else log.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+async def find_runs(data: DataAccessPort, logs: Path, options: StaleOptions, now: float) -> list[StaleItem]:
     """Finished runs past the runs retention, and logs past the logs retention (see the module docstring)."""
     runs_keep, logs_keep = options.runs_retention, options.logs_retention
-    node_bytes = (
-        select(NodeRecord.run_id, func.sum(func.coalesce(func.length(NodeRecord.outputs), 0)).label("size"))
-        .group_by(NodeRecord.run_id)
-        .subquery()
-    )
-    query = (
-        select(
-            RunRecord.id,
-            RunRecord.workflow_name,
-            RunRecord.state,
-            RunRecord.finished_at,
-            func.length(RunRecord.document)
-            + func.length(RunRecord.inputs)
-            + func.coalesce(func.length(RunRecord.outputs), 0)
-            + func.coalesce(node_bytes.c.size, 0),
-        )
-        .outerjoin(node_bytes, node_bytes.c.run_id == RunRecord.id)
-        .order_by(RunRecord.finished_at)
-    )
-    with Session(store.engine) as session:
-        runs = {row[0]: row[1:] for row in session.execute(query)}
-    items = []
-    logs = store.path.parent / "runs"
+    keeps = [keep for keep in (runs_keep, logs_keep) if keep is not None]
+    if not keeps:
+        return []
     log_files = {path.stem: path for path in logs.glob("*.log")} if logs.is_dir() else {}
-    for run_id, (name, state, finished_at, size) in runs.items():
-        if state not in FINISHED or finished_at is None:
+    items = []
+    listed = set()
+    async for summary in finished_runs(data, now - min(keeps)):
+        listed.add(summary.id)
+        if summary.state not in FINISHED or summary.finished_at is None:
             continue
-        age = now - finished_at
-        log = log_files.get(run_id)
-        log_size = log.stat().st_size if log is not None and log.exists() else 0
+        state, name, age = summary.state, summary.workflow_name, now - summary.finished_at
+        log = log_files.get(summary.id)
         if runs_keep is not None and age > runs_keep:
             items.append(
                 StaleItem(
                     source="runs",
                     kind="run",
-                    key=run_id,
+                    key=summary.id,
                     reason=f"{state} run of {name!r} finished {_ago(age)} ago, past runs = {options.runs!r}",
-                    size=int(size or 0) + log_size,
-                    detail={"state": state, "finished_at": finished_at, "workflow": name, "path": _path(log)},
+                    size=summary.size + _log_size(log),
+                    detail={"state": state, "finished_at": summary.finished_at, "workflow": name, "path": _path(log)},
                 )
             )
         elif log is not None and logs_keep is not None and age > logs_keep:
@@ -283,77 +309,62 @@ def find_runs(store: CheckpointStore, options: StaleOptions, now: float) -> list
                 StaleItem(
                     source="runs",
                     kind="log",
-                    key=run_id,
+                    key=summary.id,
                     reason=f"log of a {state} run finished {_ago(age)} ago, past logs = {options.logs!r}",
-                    size=log_size,
+                    size=_log_size(log),
                     detail={"path": str(log)},
                 )
             )
     if logs_keep is not None:
         for run_id, log in sorted(log_files.items()):
-            if run_id in runs:
+            if run_id in listed:
                 continue
             try:
                 written = log.stat().st_mtime
             except FileNotFoundError:
                 continue
-            if now - written > logs_keep:
+            # Only a log written long ago may have lost its run: ask the service about those alone.
+            if now - written > logs_keep and await _record(data, run_id) is None:
                 items.append(
                     StaleItem(
                         source="runs",
                         kind="log",
                         key=run_id,
                         reason=f"log of a run no longer recorded, last written {_ago(now - written)} ago",
-                        size=log.stat().st_size,
+                        size=_log_size(log),
                         detail={"path": str(log)},
                     )
                 )
     return items
 
 
-def delete_runs(store: CheckpointStore, run_ids: list[str], cutoff: float) -> list[str]:
-    """Delete those of ``run_ids`` still finished before ``cutoff``, with their nodes, in one transaction."""
-    doomed: list[str] = []
-    with Session(store.engine) as session, session.begin():
-        for batch in _batches(run_ids):
-            still = RunRecord.id.in_(batch), RunRecord.state.in_(FINISHED), RunRecord.finished_at < cutoff
-            found = list(session.scalars(select(RunRecord.id).where(*still)))
-            session.execute(delete(NodeRecord).where(NodeRecord.run_id.in_(found)))
-            session.execute(delete(RunRecord).where(RunRecord.id.in_(found)))
-            doomed += found
-    return doomed
-
-
 def runs_source(context: HostContext) -> StaleSource:
     """``runs``: finished runs' checkpoints and logs past their retention."""
     host = _Context(context)
 
-    def find() -> list[StaleItem]:
-        store = _store(host.database)
-        if store is None:
-            return []
-        try:
-            return find_runs(store, host.options, time.time())
-        finally:
-            store.close()
+    async def find() -> list[StaleItem]:
+        data = host.data()
+        return [] if data is None else await find_runs(data, host.logs, host.options, time.time())
 
-    def reclaim(items: list[StaleItem]) -> list[StaleItem]:
-        wanted = {(item.kind, item.key) for item in items if item.source == "runs"}
-        store = _store(host.database)
-        if store is None:
+    async def reclaim(items: list[StaleItem]) -> list[StaleItem]:
+        mine = [item for item in items if item.source == "runs"]
+        data = host.data()
+        if data is None or not mine:
             return []
-        try:
-            now = time.time()
-            still = [item for item in find_runs(store, host.options, now) if (item.kind, item.key) in wanted]
-            retention = host.options.runs_retention
-            runs = [item.key for item in still if item.kind == "run"]
-            gone = set(delete_runs(store, runs, now - retention)) if runs and retention is not None else set()
-        finally:
-            store.close()
+        now = time.time()
+        runs_keep, logs_keep = host.options.runs_retention, host.options.logs_retention
+        runs = [item.key for item in mine if item.kind == "run"]
+        gone: set[str] = set()
+        if runs_keep is not None:
+            for batch in _batches(runs):
+                gone.update(await data.delete_runs(batch, finished_before=now - runs_keep))
         reclaimed = []
-        for item in still:
-            if item.kind == "run" and item.key not in gone:
-                continue  # resumed or changed since it was found
+        for item in mine:
+            if item.kind == "run":
+                if item.key not in gone:
+                    continue  # resumed, or finished again, since it was found
+            elif not await _log_still_stale(data, item, logs_keep, now):
+                continue
             if item.detail["path"] is not None:  # the log found with it (none is written once a run is finished)
                 Path(item.detail["path"]).unlink(missing_ok=True)
             reclaimed.append(item)
@@ -362,8 +373,8 @@ def runs_source(context: HostContext) -> StaleSource:
     return StaleSource(
         name="runs",
         description="finished runs' checkpoints and logs past their retention",
-        find=lambda: asyncio.to_thread(find),
-        reclaim=lambda items: asyncio.to_thread(reclaim, items),
+        find=find,
+        reclaim=reclaim,
     )
 
 
