@@ -7,8 +7,13 @@ import sqlite3
 import time
 from pathlib import Path
 
+from symphony.builtin_plugins.orchestra import plugin as orchestra_plugin
+from symphony.builtin_plugins.pit.artifacts import plugin as artifacts_plugin
+from symphony.builtin_plugins.pit.dag import plugin as dag_plugin
+from symphony.builtin_plugins.pit.stale import plugin as stale_plugin
 from symphony.hookspecs import StaleItem
 from symphony.hookspecs.ports import RunUpdate, StaleReport
+from symphony.host import Host, Settings
 
 from .conftest import CACHED, DAY, MakeHost, age_run, data_of, execute_sql, keys, manager_of, run, run_ids, service_db
 
@@ -150,3 +155,17 @@ async def test_gc_deletes_more_runs_than_one_request_may_name(make_host: MakeHos
         )
     assert len(runs_items(await manager_of(host).collect())) == 1201
     assert await run_ids(data_of(host)) == []
+
+
+async def test_without_a_data_service_the_dag_sources_find_nothing_and_fail_nothing(tmp_path: Path) -> None:
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        cache_dir=tmp_path / "cache",
+        components={"stale": {"options": {"runs": 0, "logs": 0, "cache": 0}}},
+    )
+    plugins = (dag_plugin, orchestra_plugin, artifacts_plugin, stale_plugin)  # no data plugin: runs are not recorded
+    host = Host(settings, plugins=plugins, discover_plugins=False).load()
+    await run(host, CACHED, text="1")
+    report = await manager_of(host).report()
+    assert report.errors == {}
+    assert [item for item in report.items if item.source in ("runs", "node-cache")] == []
