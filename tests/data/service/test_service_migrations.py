@@ -48,8 +48,19 @@ ROWS_0003 = [
     "insert into node_cache (key, uses, run_id, node_id, created_at) values ('k1', 'std/echo', 'r1', 'a', 2.0)",
 ]
 
+#: Rows revision 0004 added: a grant and a trust mark of u1's (with their version) and a decision.
+ROWS_0004 = [
+    *ROWS_0003,
+    "insert into extension_grants (owner_id, extension, permission, granted_at, granted_by, source)"
+    " values ('u1', 'ext', 'file:read:/x', 1.0, 'ann', 'api')",
+    "insert into extension_trust (owner_id, extension, trusted_at, trusted_by) values ('u1', 'ext', 1.0, 'ann')",
+    "insert into permission_versions (owner_id, version) values ('u1', 2)",
+    "insert into permission_audit (owner_id, at, extension, kind, permission, target, decision, rule, reason, mode)"
+    " values ('u1', 1.0, 'ext', 'file', 'file:read:/x', '/x', 'denied', 'r', 'why', 'enforce')",
+]
+
 #: Rows written with each released revision's own schema (0002 only added an index).
-POPULATE = {"0001": ROWS_0001, "0002": ROWS_0001, "0003": ROWS_0003}
+POPULATE = {"0001": ROWS_0001, "0002": ROWS_0001, "0003": ROWS_0003, "0004": ROWS_0004}
 
 #: A run as the tracker starts it (documents are base64 MessagePack).
 RUN = {"id": "r2", "workflow_id": "w", "workflow_name": "W", "document": "gA==", "inputs": "gA==", "nodes_total": 1}
@@ -108,10 +119,12 @@ async def test_a_populated_database_at_a_released_revision_upgrades_with_its_dat
         updated = await client.put("/v1/workflows/w1", json={"spec": SPEC, "expected_version": 1}, headers=headers)
         started = await client.post("/v1/runs", json=RUN, headers=headers)
         runs = (await client.get("/v1/runs", headers=headers)).json()["items"]
+        grants = (await client.get("/v1/permissions/grants", headers=headers)).json()["items"]
     assert (workflow["name"], workflow["owner"], workflow["spec"]) == ("old", "u1", SPEC)
     assert updated.json()["version"] == 2
     assert started.status_code == 201, started.text
     assert {run["id"] for run in runs} == ({"r1", "r2"} if revision >= "0003" else {"r2"})
+    assert [grant["permission"] for grant in grants] == (["file:read:/x"] if revision >= "0004" else [])
 
 
 def test_threads_migrating_one_database_at_once_all_reach_the_head(database_url: str) -> None:

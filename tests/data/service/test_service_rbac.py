@@ -41,6 +41,7 @@ async def _world(service: Service) -> dict[str, str]:
         "version": "1",
         "run_id": "run-ed2",
         "key": "key-a",
+        "extension": "ext.a",
     }
 
 
@@ -74,8 +75,23 @@ UNDER_PRIVILEGED: dict[tuple[str, str], tuple[str, dict[str, Any] | None, int]] 
     ("GET", "/v1/node-cache"): ("vi", None, 403),
     ("POST", "/v1/node-cache/delete"): ("ed", {"keys": ["{key}"]}, 403),
     ("GET", "/v1/node-cache/{key}"): ("vi", None, 403),
+    ("GET", "/v1/permissions/grants"): ("vi", None, 403),  # another's records (?owner=); one's own are always readable
+    ("PUT", "/v1/permissions/grants"): ("vi", {"grants": []}, 403),
+    ("POST", "/v1/permissions/grants/revoke"): ("gone", {"extension": "{extension}"}, 401),
+    ("GET", "/v1/permissions/trust"): ("vi", None, 403),
+    ("PUT", "/v1/permissions/trust"): ("vi", {"extension": "{extension}", "trusted_at": 1, "trusted_by": "vi"}, 403),
+    ("DELETE", "/v1/permissions/trust/{extension}"): ("gone", None, 401),
+    ("GET", "/v1/permissions/version"): ("vi", None, 403),
+    ("POST", "/v1/permissions/decisions"): ("gone", {"decisions": []}, 401),
+    ("GET", "/v1/permissions/decisions"): ("vi", None, 403),
 }
-QUERIES = {("GET", "/v1/tokens"): {"user_id": "{user_id}"}}
+QUERIES = {
+    ("GET", "/v1/tokens"): {"user_id": "{user_id}"},
+    **{
+        ("GET", f"/v1/permissions/{name}"): {"owner": "{user_id}"}
+        for name in ("grants", "trust", "version", "decisions")
+    },
+}
 
 
 def _routes(service: Service) -> list[tuple[str, str]]:
@@ -126,7 +142,7 @@ async def test_every_route_but_health_refuses_an_under_privileged_caller(service
 async def test_health_answers_anonymous_callers_with_the_schema_revision(service: Service) -> None:
     response = await service.call(None, "GET", "/v1/health")
     assert response.status_code == 200
-    assert response.json()["schema_revision"] == "0003"
+    assert response.json()["schema_revision"] == "0004"
 
 
 async def test_a_viewer_lists_only_workflows_it_owns_or_that_are_shared_with_it(service: Service) -> None:

@@ -70,5 +70,26 @@ class DirectTransport:
             return Answer(problem.status, PROBLEM_TYPE, problem.body())
         return Answer(status, _JSON, content or b"")
 
+    def request_sync(
+        self, method: str, path: str, *, query: Mapping[str, str] | None, body: bytes | None, key: str | None
+    ) -> Answer:
+        """``request`` on the calling thread, no event loop: for synchronous ports (permission records)."""
+        path = unquote(path)
+        try:
+            operation, params = ROUTES.match(method, path)
+            status, content = self._service.serve_sync(
+                operation,
+                client=CLIENT,
+                authorization=self._authorization,
+                path=path,
+                params=params,
+                query=dict(query or {}),
+                body=body or b"",
+                key=key,
+            )
+        except Problem as problem:
+            return Answer(problem.status, PROBLEM_TYPE, problem.body())
+        return Answer(status, _JSON, content or b"")
+
     async def aclose(self) -> None:
         """Nothing to close: the service's database belongs to whoever opened the service."""

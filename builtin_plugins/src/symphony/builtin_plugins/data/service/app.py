@@ -15,7 +15,7 @@ from symphony.hookspecs import DataRule
 
 from .call import Handler, Service
 from .problems import Problem
-from .routes import audit_log, health, runs, tokens, users, workflows
+from .routes import audit_log, health, permissions, runs, tokens, users, workflows
 from .routing import HEALTH_PATH, RouteTable, no_route, wrong_method
 from .rules import builtin_rules
 from .settings import ServiceSettings
@@ -26,7 +26,7 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 SHOWN_ONCE: dict[Handler, str] = {tokens.create: "token"}
 
 #: Every authenticated route: this app and the direct in-process transport both dispatch from this one table.
-ROUTES = RouteTable.of((users, tokens, workflows, runs, audit_log), SHOWN_ONCE)
+ROUTES = RouteTable.of((users, tokens, workflows, runs, permissions, audit_log), SHOWN_ONCE)
 
 
 def _by_method(endpoints: dict[str, Endpoint]) -> Endpoint:

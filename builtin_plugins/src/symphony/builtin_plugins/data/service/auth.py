@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -72,7 +73,7 @@ class FailedChecks:
 
     Only failures count, so a busy client with a good token is never throttled;
     at most ``max_clients`` are remembered (the least recent forgotten first).
-    Used from the event loop only, so it needs no lock.
+    Used from the event loop and from synchronous callers' threads (``Service.serve_sync``), hence the lock.
     """
 
     def __init__(self, limit: int, window: float, max_clients: int) -> None:
@@ -80,24 +81,28 @@ class FailedChecks:
         self._window = window
         self._max_clients = max_clients
         self._clients: OrderedDict[str, tuple[float, int]] = OrderedDict()
+        self._lock = threading.Lock()
 
     def check(self, client: str) -> None:
         """Raise the 429 problem when ``client`` has used up its failures in the current window."""
-        entry = self._clients.get(client)
-        if entry is None:
-            return
-        start, count = entry
-        elapsed = time.monotonic() - start
-        if elapsed >= self._window:
-            del self._clients[client]
-        elif count >= self._limit:
+        with self._lock:
+            entry = self._clients.get(client)
+            if entry is None:
+                return
+            start, count = entry
+            elapsed = time.monotonic() - start
+            if elapsed >= self._window:
+                del self._clients[client]
+                return
+        if count >= self._limit:
             raise rate_limited(max(1, round(self._window - elapsed)))
 
     def failed(self, client: str) -> None:
         now = time.monotonic()
-        start, count = self._clients.pop(client, (now, 0))
-        if now - start >= self._window:
-            start, count = now, 0
-        self._clients[client] = (start, count + 1)
-        while len(self._clients) > self._max_clients:
-            self._clients.popitem(last=False)
+        with self._lock:
+            start, count = self._clients.pop(client, (now, 0))
+            if now - start >= self._window:
+                start, count = now, 0
+            self._clients[client] = (start, count + 1)
+            while len(self._clients) > self._max_clients:
+                self._clients.popitem(last=False)

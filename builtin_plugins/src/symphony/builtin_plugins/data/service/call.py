@@ -118,10 +118,7 @@ class Service:
                 body, key = b"", None
             elif not isinstance(body, bytes):
                 body = await body()
-            if len(body) > self.settings.max_body_bytes:
-                raise too_large(self.settings.max_body_bytes)
-            if key is not None and not 0 < len(key) <= MAX_IDEMPOTENCY_KEY:
-                raise invalid(f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters; send a shorter one.")
+            self._check_limits(body, key)
             run = partial(self._run, operation, token=token, params=params, query=query, body=body, key=key, path=path)
             if inline and self.db.dialect == "sqlite":
                 try:
@@ -144,6 +141,52 @@ class Service:
         except Exception:
             log.exception("data service: %s %s failed", operation.method, path)
             raise Problem(500, "data", "The data service failed; the error is in its log.") from None
+
+    def serve_sync(
+        self,
+        operation: Operation,
+        *,
+        client: str,
+        authorization: str | None,
+        path: str,
+        params: dict[str, str],
+        query: dict[str, str],
+        body: bytes,
+        key: str | None,
+    ) -> tuple[int, bytes | None]:
+        """``serve`` for synchronous callers, on the calling thread (any thread: each call has its own session).
+
+        For ports that are synchronous by contract (permission records, called from the host's audit writer
+        thread too); the same checks, transaction and problems as ``serve``, and a transaction waits for a lock.
+        """
+        try:
+            self.failures.check(client)
+            token = bearer(authorization)
+            if not operation.write:
+                body, key = b"", None
+            self._check_limits(body, key)
+            run = partial(
+                self._run, operation, token=token, params=params, query=query, body=body, key=key, path=path, wait=True
+            )
+            try:
+                return run()
+            except DBAPIError as error:
+                if not error.connection_invalidated:
+                    raise
+            return run()  # as in serve: a connection the server had closed, found before the commit
+        except Problem as problem:
+            if problem.status == 401 and authorization is not None:
+                self.failures.failed(client)
+            raise
+        except Exception:
+            log.exception("data service: %s %s failed", operation.method, path)
+            raise Problem(500, "data", "The data service failed; the error is in its log.") from None
+
+    def _check_limits(self, body: bytes, key: str | None) -> None:
+        if len(body) > self.settings.max_body_bytes:
+            raise too_large(self.settings.max_body_bytes)
+        if key is not None and not 0 < len(key) <= MAX_IDEMPOTENCY_KEY:
+            raise invalid(f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters; send a shorter one.")
 
     async def _body(self, request: Request) -> bytes:
         limit = self.settings.max_body_bytes

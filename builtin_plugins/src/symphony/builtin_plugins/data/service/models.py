@@ -193,6 +193,67 @@ class NodeCacheEntry(Base):
     created_at: Mapped[float] = mapped_column(Double, index=True)
 
 
+class ExtensionGrant(Base):
+    """One permission (single target, canonical text) an owner granted an extension; model grants may have a budget."""
+
+    __tablename__ = "extension_grants"
+    __table_args__ = (UniqueConstraint("owner_id", "extension", "permission", name="uq_extension_grants"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    owner_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    extension: Mapped[str] = mapped_column(String(200))
+    permission: Mapped[str] = mapped_column(String(2000))
+    granted_at: Mapped[float] = mapped_column(Double)
+    granted_by: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(200))
+    budget_calls: Mapped[int | None] = mapped_column(Integer)
+    budget_tokens: Mapped[int | None] = mapped_column(Integer)
+    budget_cost: Mapped[float | None] = mapped_column(Double)
+    identity: Mapped[str | None] = mapped_column(String(500))
+
+
+class ExtensionTrust(Base):
+    """An extension its owner marked trusted, and the distribution it was when marked."""
+
+    __tablename__ = "extension_trust"
+    owner_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    extension: Mapped[str] = mapped_column(String(200), primary_key=True)
+    trusted_at: Mapped[float] = mapped_column(Double)
+    trusted_by: Mapped[str] = mapped_column(String(200))
+    identity: Mapped[str | None] = mapped_column(String(500))
+
+
+class PermissionVersion(Base):
+    """Per owner, a counter bumped in the transaction of every grant or trust change (hosts poll it to notice them)."""
+
+    __tablename__ = "permission_versions"
+    owner_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+
+
+class PermissionDecision(Base):
+    """One decision of a host's permission checker, append-only (it is an audit itself: not in audit_log)."""
+
+    __tablename__ = "permission_audit"
+    __table_args__ = (
+        Index("ix_permission_audit_owner", "owner_id", "id"),
+        Index("ix_permission_audit_extension", "owner_id", "extension", "id"),
+        Index("ix_permission_audit_decision", "owner_id", "decision", "id"),
+        Index("ix_permission_audit_run", "owner_id", "run_id", "id"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    owner_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    at: Mapped[float] = mapped_column(Double)
+    extension: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))
+    permission: Mapped[str] = mapped_column(String(2000))
+    target: Mapped[str] = mapped_column(Text)
+    decision: Mapped[str] = mapped_column(String(8))
+    rule: Mapped[str] = mapped_column(String(2000))
+    reason: Mapped[str] = mapped_column(Text)
+    run_id: Mapped[str | None] = mapped_column(String(64))
+    mode: Mapped[str] = mapped_column(String(8))
+
+
 # The tables the hot paths write with Core statements: rows nobody reads back in the request need no unit of work.
 AUDIT_LOG = cast(Table, AuditEntry.__table__)
 IDEMPOTENCY_KEYS = cast(Table, IdempotencyKey.__table__)
@@ -201,3 +262,7 @@ WORKFLOW_VERSIONS = cast(Table, WorkflowVersion.__table__)
 RUNS = cast(Table, Run.__table__)
 RUN_NODES = cast(Table, RunNode.__table__)
 NODE_CACHE = cast(Table, NodeCacheEntry.__table__)
+EXTENSION_GRANTS = cast(Table, ExtensionGrant.__table__)
+EXTENSION_TRUST = cast(Table, ExtensionTrust.__table__)
+PERMISSION_VERSIONS = cast(Table, PermissionVersion.__table__)
+PERMISSION_AUDIT = cast(Table, PermissionDecision.__table__)
