@@ -177,11 +177,9 @@ class Target:
         return open_client(self.context)
 
     def _embedded(self, database: str, pre: PreValidationPort | None) -> tuple[DataClient, EmbeddedService]:
-        """``database`` served in this process, as the local admin (its token kept apart, per database)."""
-        from .client import DataClient
-
+        """``database`` served in this process (called directly), as the local admin (its token kept apart)."""
         service = _database_service(self.context, database)
-        return DataClient.in_process(service.app, service.token, pre_validation=pre), service
+        return service.client(pre_validation=pre), service
 
     def run(self, use: Callable[[DataClient], Awaitable[T]]) -> T:
         """Open the client, make the calls, close it (and the embedded service's database)."""
