@@ -35,6 +35,7 @@ BUILTIN = {
     "arbitration_engine",
     "data_access",
     "language",
+    "permission_records",
 }
 
 

@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # httpx, ssl and the service are imported when the port is fi
 
     from .client import DataClient
     from .embedded import EmbeddedService
+    from .permission_records import ServicePermissionRecords
 
 SYMPHONY_API = "^1.0"
 
@@ -40,6 +41,10 @@ TOKEN_ENV = "SYMPHONY_DATA_TOKEN"
 
 #: Each host's client, and the embedded service behind it if any, to close with the host.
 _opened: weakref.WeakKeyDictionary[HostContext, tuple[DataClient, EmbeddedService | None]] = weakref.WeakKeyDictionary()
+#: Each host's permission records, and the embedded service they had to open themselves if any, to close with it.
+_records: weakref.WeakKeyDictionary[HostContext, tuple[ServicePermissionRecords, EmbeddedService | None]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def options_of(context: HostContext) -> DataOptions:
@@ -108,12 +113,33 @@ def open_client(context: HostContext) -> tuple[DataClient, EmbeddedService | Non
             options.url, token, pre_validation=pre_validation, timeout=options.timeout, verify=verify
         )
         return client, None
+    service = _open_embedded(context, options)
+    return service.client(transport=options.transport, pre_validation=pre_validation), service
+
+
+def _open_embedded(context: HostContext, options: DataOptions) -> EmbeddedService:
     from .embedded import open_embedded
     from .service.rules import builtin_rules
 
     contributed = [rule for _plugin, rule in context.contributions("symphony_data_rules").values()]
-    service = open_embedded(context.data_dir / "data", options.database, builtin_rules() + contributed)
-    return service.client(transport=options.transport, pre_validation=pre_validation), service
+    return open_embedded(context.data_dir / "data", options.database, builtin_rules() + contributed)
+
+
+def open_records(context: HostContext) -> tuple[ServicePermissionRecords, EmbeddedService | None]:
+    """Permission records at the remote service, or the embedded one (this host's if open; else opened, returned)."""
+    from .direct import DirectTransport
+    from .permission_records import ServicePermissionRecords
+
+    options = options_of(context)
+    if options.url:
+        token = _remote_token(context, options)
+        verify = _verify(context, options)
+        return ServicePermissionRecords.remote(options.url, token, timeout=options.timeout, verify=verify), None
+    opened = _opened.get(context)
+    shared = opened[1] if opened is not None else None
+    service = shared or _open_embedded(context, options)
+    records = ServicePermissionRecords.direct(DirectTransport(service.service, service.token))
+    return records, None if shared is not None else service
 
 
 class DataLifecycle:
@@ -129,6 +155,11 @@ class DataLifecycle:
         """Nothing to start: the service opens when the port is first asked for."""
 
     async def stop(self) -> None:
+        records = _records.pop(self._context, None)
+        if records is not None:
+            records[0].close()
+            if records[1] is not None:
+                records[1].close()
         opened = _opened.pop(self._context, None)
         if opened is not None:
             client, service = opened
@@ -165,6 +196,12 @@ class DataLifecycle:
 def symphony_provide_data_access(context: HostContext) -> DataClient:
     client, _service = _opened[context] = open_client(context)
     return client
+
+
+@hookimpl(trylast=True)
+def symphony_provide_permission_records(context: HostContext) -> ServicePermissionRecords:
+    records, _service = _records[context] = open_records(context)
+    return records
 
 
 @hookimpl
