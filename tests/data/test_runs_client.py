@@ -3,6 +3,7 @@ ASGI app: the port's run methods as the DAG tracker calls them, and their errors
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -161,3 +162,29 @@ async def test_a_viewer_may_not_start_runs(service: EmbeddedService, admin: Data
     async with await _as(service, admin, "viewer", transport) as viewer:
         with pytest.raises(AuthorizationError):
             await viewer.create_run(new_run())
+
+
+async def test_runs_created_at_the_same_instant_page_without_loss_or_repeat(
+    service: EmbeddedService, admin: DataClient, tmp_path: Path
+) -> None:
+    # An imported store can hold several runs with one created_at; the cursor breaks ties by id.
+    from symphony.builtin_plugins.data.import_runs import import_runs_file
+
+    from .test_import_runs import make_store
+
+    path = make_store(tmp_path / "old.db")
+    db = sqlite3.connect(path)
+    db.execute("update runs set created_at = 5.0, finished_at = 7.0")
+    db.commit()
+    db.close()
+    import_runs_file(service.url, path, token=service.token)
+    for finished_before in (None, 8.0):
+        seen: list[str] = []
+        cursor = None
+        while True:
+            page = await admin.list_runs(limit=1, cursor=cursor, finished_before=finished_before)
+            seen += [run.id for run in page.items]
+            if (cursor := page.next_cursor) is None:
+                break
+        expected = ["bbbb0002", "aaaa0001"] if finished_before is None else ["aaaa0001", "bbbb0002"]
+        assert seen == expected
