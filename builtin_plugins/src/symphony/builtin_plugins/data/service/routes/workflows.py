@@ -12,7 +12,7 @@ from symphony.hookspecs import new_id
 
 from .. import audit, schemas
 from ..call import Call
-from ..models import WORKFLOW_VERSIONS, WORKFLOWS, User, Workflow, WorkflowShare, WorkflowVersion, now
+from ..models import AUDIT_LOG, WORKFLOW_VERSIONS, WORKFLOWS, User, Workflow, WorkflowShare, WorkflowVersion, now
 from ..problems import conflict, forbidden, invalid, not_found
 
 _INSERT = insert(WORKFLOWS)
@@ -21,7 +21,8 @@ _INSERT_VERSION = insert(WORKFLOW_VERSIONS)
 _CURRENT = select(WORKFLOWS.c.id, WORKFLOWS.c.name, WORKFLOWS.c.spec, WORKFLOWS.c.owner_id, WORKFLOWS.c.version).where(
     WORKFLOWS.c.id == bindparam("workflow_id")
 )
-# PostgreSQL: a new workflow and its version 1 in one statement (a data-modifying CTE), one round trip instead of two.
+# PostgreSQL: a new workflow, its version 1 and its audit row in one statement (data-modifying CTEs), one round trip
+# instead of three; the same rows as the separate statements SQLite runs.
 _CREATED = (
     insert(WORKFLOWS)
     .values(
@@ -36,9 +37,31 @@ _CREATED = (
     .returning(WORKFLOWS.c.id, WORKFLOWS.c.name, WORKFLOWS.c.spec, WORKFLOWS.c.created_at)
     .cte("created")
 )
-_CREATE_WITH_VERSION = insert(WORKFLOW_VERSIONS).from_select(
-    ["workflow_id", "version", "name", "spec", "author_id", "created_at"],
-    select(_CREATED.c.id, literal(1), _CREATED.c.name, _CREATED.c.spec, bindparam("author_id"), _CREATED.c.created_at),
+_FIRST_VERSION = (
+    insert(WORKFLOW_VERSIONS)
+    .from_select(
+        ["workflow_id", "version", "name", "spec", "author_id", "created_at"],
+        select(
+            _CREATED.c.id, literal(1), _CREATED.c.name, _CREATED.c.spec, bindparam("author_id"), _CREATED.c.created_at
+        ),
+    )
+    .cte("first_version")
+)
+_CREATE_AUDITED = (
+    insert(AUDIT_LOG)
+    .from_select(
+        ["at", "actor", "action", "resource", "resource_id", "before", "after"],
+        select(
+            _CREATED.c.created_at,
+            bindparam("author_id"),
+            literal("create"),
+            literal("workflow"),
+            _CREATED.c.id,
+            bindparam("before", type_=AUDIT_LOG.c.before.type),
+            bindparam("after", type_=AUDIT_LOG.c.after.type),
+        ),
+    )
+    .add_cte(_FIRST_VERSION)
 )
 #: The row of ``_CURRENT``: id, name, spec, owner_id, version.
 CurrentRow = Row[Any, Any, Any, Any, Any]
@@ -95,16 +118,17 @@ def create(call: Call) -> tuple[int, Any]:
     workflow_id, at = new_id(), now()
     row = {"id": workflow_id, "owner_id": owner, "name": body.name, "spec": body.spec}
     connection = call.session.connection()
+    after = {"id": workflow_id, **record}
     try:
         if connection.dialect.name == "postgresql":
-            connection.execute(_CREATE_WITH_VERSION, {**row, "at": at, "author_id": call.identity.id})
+            values = {**row, "at": at, "author_id": call.identity.id, "before": None, "after": after}
+            connection.execute(_CREATE_AUDITED, values)
         else:  # SQLite has no data-modifying CTE, and its statements cost no round trip
             connection.execute(_INSERT, {**row, "version": 1, "created_at": at, "updated_at": at})
             _add_version(call, workflow_id, 1, body.name, body.spec)
+            audit.record(call.session, call.identity, "create", "workflow", workflow_id, after=after)
     except IntegrityError:
         raise invalid(f"A workflow named {body.name!r} already exists for this owner; choose another name.") from None
-    after = {"id": workflow_id, **record}
-    audit.record(call.session, call.identity, "create", "workflow", workflow_id, after=after)
     return 201, after
 
 
