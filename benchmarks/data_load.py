@@ -9,8 +9,9 @@ latency is what a caller sees at this concurrency and requests/s is what the who
 machine sustains.
 
 The baseline is the same clients hammering ``GET /v1/health`` for as long, in the same
-run: HTTP, no token check, one trivial SELECT of the schema revision; the use cases' cost
-over it is authentication, RBAC, validation, the audit row and the real statements.
+run: HTTP, no token check, and Alembic's read of the schema revision (a catalog lookup and a
+one-row SELECT); the use cases' cost over it is authentication, RBAC, validation, the audit
+row and the real statements.
 
 The server is a subprocess (``symphony data serve``: uvicorn, uvloop when installed) on an
 embedded PostgreSQL server, so clients and server do not share an event loop.  On this
@@ -50,7 +51,7 @@ USE_CASES = ("create", "get", "list", "update")
 PAGE = 20
 SEED = "< 10 ms per use case"
 GOAL = "50 concurrent clients for 60 s: requests/s, p99, errors (none)"
-BASELINE = "GET /v1/health (HTTP + 1 SELECT, no token), same clients"
+BASELINE = "GET /v1/health (HTTP + schema revision read, no token), same clients"
 
 
 @dataclass
