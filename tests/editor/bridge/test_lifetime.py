@@ -28,7 +28,9 @@ from symphony.hookspecs import TransportError
 async def main():
     editing = CoreEditing()
     await editing.open_file(Path(sys.argv[1]))
-    print(editing.core.pid, flush=True)
+    while editing.core.spare_pid is None:
+        await asyncio.sleep(0.01)
+    print(editing.core.pid, editing.core.spare_pid, flush=True)
     await asyncio.Event().wait()
 
 asyncio.run(main())
@@ -51,14 +53,29 @@ async def test_the_core_is_started_on_first_use_as_its_own_process(source: Path)
         await editing.stop()
 
 
-async def test_stopping_the_port_ends_the_core(source: Path) -> None:
+async def test_stopping_the_port_ends_the_core_and_its_spare(source: Path) -> None:
     editing = CoreEditing()
     await editing.open_file(source)
-    pid = editing.core.pid
-    assert pid is not None
+    await eventually(lambda: editing.core.spare_pid is not None, "the spare started")
+    pids = [editing.core.pid, editing.core.spare_pid]
     await editing.stop()
-    await eventually(lambda: not alive(pid), "the core exited")
+    await eventually(lambda: not any(alive(pid) for pid in pids if pid is not None), "the cores exited")
     assert editing.core.state == "stopped"
+
+
+async def test_a_restart_takes_the_idle_spare_core(source: Path) -> None:
+    editing = CoreEditing()
+    try:
+        buffer = await editing.open_file(source)
+        await eventually(lambda: editing.core.spare_pid is not None, "the spare started")
+        spare, first = editing.core.spare_pid, editing.core.pid
+        assert first is not None
+        os.kill(first, signal.SIGKILL)
+        await eventually(lambda: editing.core.restarts == 1 and editing.core.state == "running", "the restart")
+        assert editing.core.pid == spare
+        assert await editing.get_buffer_content(buffer) == source.read_text(encoding="utf-8")
+    finally:
+        await editing.stop()
 
 
 async def test_a_stopped_port_refuses_calls_and_starts_no_core_again(source: Path) -> None:
@@ -75,11 +92,11 @@ async def test_the_core_dies_with_its_host_even_when_the_host_is_killed(source: 
     try:
         assert host.stdout is not None
         line = await asyncio.wait_for(asyncio.to_thread(host.stdout.readline), 60)
-        core = int(line)
-        assert alive(core)
+        cores = [int(pid) for pid in line.split()]
+        assert len(cores) == 2 and all(alive(pid) for pid in cores)  # the core and its idle spare
         host.send_signal(signal.SIGKILL)
         host.wait()
-        await eventually(lambda: not alive(core), "the core died with its host")
+        await eventually(lambda: not any(alive(pid) for pid in cores), "the core and its spare died with the host")
     finally:
         if host.poll() is None:
             host.kill()

@@ -80,7 +80,8 @@ for line in sys.stdin:
 
 
 async def test_an_edit_the_core_reported_before_dying_unanswered_is_not_sent_again(tmp_path: Path) -> None:
-    editing = CoreEditing(argv=[sys.executable, "-c", _DIES_AFTER_UPDATE, str(tmp_path / "started")])
+    stand_in = [sys.executable, "-c", _DIES_AFTER_UPDATE, str(tmp_path / "started")]
+    editing = CoreEditing(argv=stand_in, spare=False)  # a spare would start as a second stand-in
     try:
         buffer = await editing.open_file(tmp_path / "new.txt")
         assert await editing.edit_text(buffer, insert(0, 0, "once")) == 1
