@@ -148,6 +148,7 @@ def _print_show(record: RunRecord, document: dict[str, Any]) -> None:
 
 async def _newest(dag: DagTracker, limit: int) -> list[RunSummary]:
     """The ``limit`` newest runs, over as many pages as the service's page size takes."""
+    await dag.open_records()
     records = dag.require_records()
     found: list[RunSummary] = []
     cursor: str | None = None

@@ -133,6 +133,19 @@ class DagTracker:
             self._pool = self._pool()
         return self._pool
 
+    async def open_records(self) -> DataAccessPort | None:
+        """:attr:`records`, opened in a worker thread the first time.
+
+        Opening the embedded service migrates its database: that must not hold up this
+        loop, on which a conductor answers its heartbeats.
+        """
+        opener = self._records
+        if callable(opener) and not isinstance(opener, DataAccessPort):
+            opened = await asyncio.to_thread(opener)
+            if self._records is opener:  # unless another caller opened it meanwhile
+                self._records = opened
+        return self.records
+
     def require_records(self) -> DataAccessPort:
         records = self.records
         if records is None:
@@ -143,6 +156,7 @@ class DagTracker:
 
     async def recorded(self, run_id: str) -> RunRecord:
         """The recorded run whose id is, or uniquely starts with, ``run_id``."""
+        await self.open_records()
         found = await self.require_records().get_run(run_id)
         if found is None:
             raise NotFoundError(f"No run {run_id!r}; `symphony runs list` shows the runs.")
@@ -312,6 +326,7 @@ class DagTracker:
         plan = self.plan(workflow)
         values = self._inputs(workflow, inputs)
         await self._connect_executor()
+        await self.open_records()
         run_id = new_id()
         run = self._make_run(run_id, plan, values, sink)
         await self._record(run_id, workflow, values)
