@@ -1,4 +1,4 @@
-"""``symphony data serve|migrate|import-runs|users|tokens|audit`` and ``symphony login|logout``.
+"""``symphony data serve|migrate|import-runs|import-permissions|users|tokens|audit`` and ``symphony login|logout``.
 
 The management commands are clients of the data service like any other: they go
 through ``DataClient``, so the service's RBAC, rules and audit apply to them too.
@@ -475,6 +475,31 @@ def data_commands(context: HostContext) -> click.Group:
         click.echo(
             f"imported {imported.runs} runs ({imported.skipped} already present), {imported.nodes} checkpoints and"
             f" {imported.cache_entries} cache entries from {path}"
+        )
+
+    @data.command("import-permissions")
+    @click.argument("path", type=click.Path(path_type=Path))
+    @click.option("--database", envvar=DATABASE_ENV, default=None, help=f"SQLAlchemy URL (or ${DATABASE_ENV}).")
+    @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON document.")
+    def import_permissions(path: Path, database: str | None, as_json: bool) -> None:
+        """Import an old permissions.db (grants, trust marks, decisions) into the data service, as its local admin's.
+
+        Records already present are kept, so importing a file twice is harmless; the file is left as it is.
+        """
+        from .import_permissions import LegacyPermissions, import_permissions_file
+
+        LegacyPermissions(path).close()  # a missing or foreign file is refused before any database is opened
+        service = _database_service(context, database)
+        try:
+            imported = import_permissions_file(service.url, path, token=service.token)
+        finally:
+            service.close()
+        if as_json:
+            _echo_json({"path": str(path), **dataclasses.asdict(imported)})
+            return
+        click.echo(
+            f"imported {imported.grants} grants, {imported.trust_marks} trust marks and {imported.decisions} decisions"
+            f" ({imported.skipped} already present) from {path}"
         )
 
     data.add_command(_serve_command(context))

@@ -78,6 +78,7 @@ class EmbeddedService:
 
 def open_embedded(directory: Path, database: str = "", rules: Iterable[DataRule] | None = None) -> EmbeddedService:
     """The embedded service under ``directory`` (made 0700 if missing): migrated, with the local admin's token."""
+    from .import_permissions import import_legacy_permissions
     from .import_runs import import_legacy_runs
     from .service.app import create_app
     from .service.migrate import migrate
@@ -89,6 +90,7 @@ def open_embedded(directory: Path, database: str = "", rules: Iterable[DataRule]
         migrate(url)
         token = _admin_token(url, directory / TOKEN_FILE)
         import_legacy_runs(url, directory.parent, token=token)  # <data_dir>/runs.db, kept by the tracker before
+        import_legacy_permissions(url, directory.parent, token=token)  # <data_dir>/permissions.db, the host's before
     return EmbeddedService(url, token, create_app(ServiceSettings(database=url), rules))
 
 
