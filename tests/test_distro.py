@@ -250,6 +250,28 @@ def test_journaling_editor_journals_every_edit_and_can_undo(journal_module: Modu
     assert all(e.path == str(path.resolve()) for e in journal)
 
 
+def test_journaling_editor_redoes_notifies_subscribers_and_refuses_stale_revisions(
+    journal_module: ModuleType, tmp_path: Path
+) -> None:
+    path = tmp_path / "c.txt"
+    path.write_text("a😀b", encoding="utf-8")
+    editor = journal_module.JournalingEditor()
+    seen: list[tuple[int, str | None]] = []
+
+    async def scenario() -> str:
+        buffer = await editor.open_file(path)
+        editor.subscribe(buffer, lambda change: seen.append((change.revision, change.client)))
+        assert await editor.edit_text(buffer, edit(0, 3, 0, 4, "B"), revision=0, client="ann") == 1  # 😀 is 2 units
+        with pytest.raises(ValidationError, match="current revision is 1"):
+            await editor.edit_text(buffer, edit(0, 0, 0, 0, "x"), revision=0)
+        assert await editor.undo(buffer) == 2
+        assert await editor.redo(buffer) == 3
+        return await editor.get_buffer_content(buffer)
+
+    assert asyncio.run(scenario()) == "a😀B"
+    assert seen == [(1, "ann"), (2, None), (3, None)]
+
+
 def test_journaling_editor_rejects_bad_ranges_and_closed_buffers(journal_module: ModuleType, tmp_path: Path) -> None:
     path = tmp_path / "b.txt"
     path.write_text("short\n", encoding="utf-8")
