@@ -245,7 +245,8 @@ def symphony_provide_text_editing(context: HostContext) -> TextEditingPort | Non
 
     Returns:
         A ``TextEditingPort``, or None to decline.  Builtin: plugin ``editor``
-        (in-memory buffers over local files, atomic save).
+        (a bridge to the ``symphony editor-core`` process, restarted and
+        resynced if it dies; see docs/editor.md).
 
     Raises:
         Exception: surfaces as HookCallError to the caller of ``port("text_editing")``.
