@@ -56,11 +56,10 @@ class CoreError(Exception):
 class Request:
     """A request sent to the core: its ``response``, and the ``update`` it produced, if any was seen."""
 
-    __slots__ = ("id", "method", "response", "tag", "update")
+    __slots__ = ("id", "response", "tag", "update")
 
-    def __init__(self, request_id: int, method: str, response: asyncio.Future[Any], tag: object) -> None:
+    def __init__(self, request_id: int, response: asyncio.Future[Any], tag: object) -> None:
         self.id = request_id
-        self.method = method
         self.response = response
         self.tag = tag
         self.update: dict[str, Any] | None = None
@@ -118,7 +117,7 @@ class CoreConnection:
         loop = asyncio.get_running_loop()
         response: asyncio.Future[Any] = loop.create_future()
         self._next_id += 1
-        request = Request(self._next_id, method, response, tag)
+        request = Request(self._next_id, response, tag)
         if self.closed.done():
             response.set_exception(CoreGone(f"The editor core {self.closed.result()}."))
             return request
