@@ -95,12 +95,13 @@ class CoreSupervisor:
             if self.state == "failed":
                 raise self._given_up()
             if self._stopped:
-                raise TransportError("The editor core was stopped with the host; no buffer can be edited any more.")
+                raise _stopped()
             self._ready = asyncio.get_running_loop().create_future()
             self._task = asyncio.get_running_loop().create_task(self._run(), name="editor-core")
         while True:
             ready = self._ready
-            assert ready is not None
+            if ready is None:
+                raise _stopped()
             connection = await asyncio.shield(ready)
             if not connection.closed.done():
                 return connection
@@ -123,7 +124,7 @@ class CoreSupervisor:
             with contextlib.suppress(TransportError):
                 await (await spare).close()
         if self._ready is not None and not self._ready.done():
-            self._ready.set_exception(TransportError("The editor core was stopped with the host."))
+            self._ready.set_exception(_stopped())
             self._ready.exception()  # nobody may be waiting: do not warn about it
         self._ready = None
         self._set_state("stopped")
@@ -263,3 +264,7 @@ def _close_unused(spare: asyncio.Task[CoreConnection]) -> None:
     """A spare still starting when it was needed is not waited for: it is ended once started."""
     if not spare.cancelled() and spare.exception() is None:
         spare.result().kill()
+
+
+def _stopped() -> TransportError:
+    return TransportError("The editor core was stopped with the host; no buffer can be edited any more.")
