@@ -55,7 +55,7 @@ def service(tmp_path: Path, database_url: str) -> Iterator[EmbeddedService]:
 
 @pytest.fixture
 def records(service: EmbeddedService) -> ServicePermissionRecords:
-    return ServicePermissionRecords.direct(DirectTransport(service.service, service.token))
+    return _records_of(service)
 
 
 def _as(service: EmbeddedService, name: str, role: str) -> ServicePermissionRecords:
@@ -93,7 +93,7 @@ def test_trust_marks_are_replaced_and_removed(records: ServicePermissionRecords)
 def test_the_version_moves_with_every_change_seen_by_another_client(
     service: EmbeddedService, records: ServicePermissionRecords
 ) -> None:
-    other = ServicePermissionRecords.direct(DirectTransport(service.service, service.token))
+    other = _records_of(service)
     before = other.version()
     records.grant([_grant("file:read:/x")])
     after_grant = other.version()
@@ -194,17 +194,17 @@ async def test_the_host_gets_the_embedded_records_from_the_data_plugin(tmp_path:
         await host.stop()
     reopened = open_embedded(tmp_path / "home" / "data")
     try:
-        again = ServicePermissionRecords.direct(DirectTransport(reopened.service, reopened.token))
+        again = _records_of(reopened)
         assert [g.permission for g in again.grants()] == ["file:read:/x"]
     finally:
         reopened.close()
 
 
 @pytest.mark.slow
-def test_remote_records_reach_a_served_service_over_http(serve: Serve, home: Symphony) -> None:
-    open_embedded(home.data_dir / "data").close()  # the served database, with its admin's token file
+def test_remote_records_reach_a_served_service_over_http(serve: Serve, home: Symphony, database_url: str) -> None:
+    open_embedded(home.data_dir / "data", database_url).close()  # the served database, with its admin's token file
     token = (home.data_dir / "data" / "token").read_text().strip()
-    server = serve(home)
+    server = serve(home, "--database", database_url)
     records = ServicePermissionRecords.remote(server.url, token, timeout=10)
     try:
         records.grant([_grant("file:read:/x", budget=ModelBudget(tokens=5))])
@@ -219,3 +219,28 @@ def test_remote_records_reach_a_served_service_over_http(serve: Serve, home: Sym
             records.version()
     finally:
         records.close()
+
+
+@pytest.mark.slow
+async def test_a_host_configured_with_a_url_gets_remote_records(serve: Serve, home: Symphony, tmp_path: Path) -> None:
+    token_file = home.data_dir / "data" / "token"
+    open_embedded(home.data_dir / "data").close()
+    server = serve(home)
+    host = _host(tmp_path / "client", url=server.url, token_file=str(token_file), timeout=10)
+    await host.start()
+    try:
+        port: PermissionRecordsPort = host.port("permission_records")
+        port.grant([_grant("file:read:/x")])
+        assert [g.permission for g in port.grants()] == ["file:read:/x"]
+    finally:
+        await host.stop()
+    assert not (tmp_path / "client" / "data").exists()  # no embedded service was made on the client's side
+    served = open_embedded(home.data_dir / "data")
+    try:
+        assert [g.permission for g in _records_of(served).grants()] == ["file:read:/x"]
+    finally:
+        served.close()
+
+
+def _records_of(service: EmbeddedService) -> ServicePermissionRecords:
+    return ServicePermissionRecords.direct(DirectTransport(service.service, service.token))
