@@ -126,3 +126,14 @@ async def test_changes_are_announced_as_events_with_their_revision(
         ("editor.closed", 1),
     ]
     assert all(e.data["buffer_id"] == buffer and e.data["path"] == str(source) for e in editor)
+
+
+async def test_a_file_over_the_cores_line_limit_is_refused_rather_than_left_waiting(
+    editing: CoreEditing, tmp_path: Path
+) -> None:
+    path = tmp_path / "huge.txt"
+    path.write_bytes(b"x" * (64 * 2**20 + 1))  # just written: its text is sent in one 64 MiB+ line
+    with pytest.raises(ValidationError, match="too large for the editor core"):
+        await editing.open_file(path)
+    assert await editing.list_buffers() == []
+    assert editing.core.restarts == 0

@@ -4,6 +4,8 @@ Requests carry ids and their responses are matched by id.  The core answers
 strictly in arrival order and writes an edit's ``update`` before its response,
 so an ``update`` belongs to the oldest request not yet answered: that is how
 the bridge knows which edits the core applied when it dies before answering.
+An error with id null (a line the core could not read, e.g. over its 64 MiB
+limit) belongs to the oldest unanswered request likewise.
 """
 
 from __future__ import annotations
@@ -162,7 +164,10 @@ class CoreConnection:
                     owner.update = message.get("params")
                 self._on_update(message.get("params") or {}, owner)
             return
-        request = self._outstanding.pop(message["id"], None) if isinstance(message["id"], int) else None
+        request_id = message["id"]
+        if request_id is None and self._outstanding:  # a line it could not read (too long): the oldest sent
+            request_id = next(iter(self._outstanding))
+        request = self._outstanding.pop(request_id, None) if isinstance(request_id, int) else None
         if request is None:
             sys.stderr.write(f"editor core answered no pending request: {line[:200]!r}\n")
             return

@@ -29,6 +29,7 @@ __all__ = ["CoreEditing"]
 
 log = logging.getLogger("symphony.editor.bridge")
 
+_UNREADABLE = -32700
 _NO_SUCH_VIEW = -32001
 _STALE = -32010
 _CHANGED_ON_DISK = -32020
@@ -235,21 +236,36 @@ class CoreEditing:
         """Reopen every buffer in a new core at its revision, dirty state and disk baseline (all sent at once)."""
         self._by_view.clear()
         for buffer in [b for b in self._buffers.values() if b.lost]:
-            log.error(
-                "buffer %s (%s) is lost: the core died before its text could be fetched", buffer.buffer_id, buffer.path
-            )
-            buffer.closed = True
-            del self._buffers[buffer.buffer_id]
-            self._event("closed", buffer)
+            self._drop(buffer, "the core died before its text could be fetched again")
         reopened = [
             (buffer, connection.request("new_view", buffer.reopen_params())) for buffer in self._buffers.values()
         ]
         for buffer, request in reopened:
-            result = await request.response
+            try:
+                result = await request.response
+            except CoreError as error:  # e.g. its text is over the core's line limit: the others still count
+                self._drop(buffer, f"the new core refused it: {error.message}")
+                continue
             buffer.view_id = result["view_id"]
             self._by_view[buffer.view_id] = buffer
         if reopened:
             log.info("editor core: %d buffer(s) resynced", len(reopened))
+
+    def _drop(self, buffer: SyncedBuffer, why: str) -> None:
+        """Close a buffer a restarted core cannot take back; its unsaved edits are lost, and the event says why."""
+        log.error("buffer %s (%s) is lost: %s", buffer.buffer_id, buffer.path, why)
+        buffer.closed = True
+        del self._buffers[buffer.buffer_id]
+        self._announce(
+            "editor.closed",
+            {
+                "buffer_id": buffer.buffer_id,
+                "path": str(buffer.path),
+                "version": buffer.revision,
+                "revision": buffer.revision,
+                "lost": why,
+            },
+        )
 
     def _refetch(self, buffer: SyncedBuffer) -> None:
         """Take the core's text as the mirror again (it is the reference) after they disagreed."""
@@ -319,6 +335,8 @@ def _refusal(error: CoreError, buffer: SyncedBuffer) -> Exception:
             f"{buffer.path} changed on disk since it was opened or last saved; nothing was written. "
             "Save with force=True to overwrite it, or close and reopen the buffer to take the disk's version."
         )
+    if error.code == _UNREADABLE:
+        return ValidationError(f"{buffer.path} is too large for the editor core: {error.message}")
     if error.code == _NO_SUCH_VIEW:
         return NotFoundError(f"The editor core has no view for buffer {buffer.buffer_id!r}: {error.message}")
     return ValidationError(error.message)
