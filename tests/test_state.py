@@ -29,15 +29,21 @@ def test_the_entry_point_index_is_in_cache_dir(dirs: tuple[Path, Path]) -> None:
     assert list(cache.glob("entry-points-*.msgpack"))
 
 
-def test_grants_and_the_audit_log_are_in_data_dir(dirs: tuple[Path, Path]) -> None:
+def test_grants_and_the_audit_log_are_in_the_data_service_under_data_dir(dirs: tuple[Path, Path]) -> None:
     data, _ = dirs
     run("audit")
+    assert (data / "data" / "service.db").is_file() and not (data / "permissions.db").exists()
+
+
+def test_without_the_data_plugin_grants_and_the_audit_log_are_in_the_hosts_own_file(dirs: tuple[Path, Path]) -> None:
+    data, _ = dirs
+    run("--set", 'plugins.block=["data"]', "audit")
     assert (data / "permissions.db").is_file()
 
 
-def test_the_permissions_database_moves_with_its_own_setting(dirs: tuple[Path, Path], tmp_path: Path) -> None:
+def test_the_hosts_own_permissions_file_moves_with_its_own_setting(dirs: tuple[Path, Path], tmp_path: Path) -> None:
     data, _ = dirs
-    run("--set", f'permissions.database="{tmp_path / "elsewhere.db"}"', "audit")
+    run("--set", 'plugins.block=["data"]', "--set", f'permissions.database="{tmp_path / "elsewhere.db"}"', "audit")
     assert (tmp_path / "elsewhere.db").is_file() and not (data / "permissions.db").exists()
 
 

@@ -252,14 +252,15 @@ def test_a_denial_after_the_name_changed_hands_says_whose_the_old_grants_were(en
 
 #: The host's checker deciding one request of ``notes``, as a running host would.
 DECIDE = """
-from symphony.host import Settings
+from symphony.host import Host
 from symphony.host.extensions import find_extension
-from symphony.host.permissions import NetworkRequest, open_permissions, subject_from_manifest
+from symphony.host.permissions import NetworkRequest, open_permissions, provided_records, subject_from_manifest
 
-settings = Settings()
+host = Host().load()
+settings = host.settings
 def lookup(name):
     return subject_from_manifest(find_extension(settings.cache_dir, name).manifest)
-checker = open_permissions(settings, None, lookup).checker()
+checker = open_permissions(settings, None, lookup, records=provided_records(host)).checker()
 decision = checker.check("notes", NetworkRequest(host="api.example.com", port=443))
 print(decision.rule, decision.reason)
 """

@@ -3,8 +3,8 @@
 - ``paths``: a temporary tree with an ``allowed`` directory, a file in it, and
   a ``secret`` file outside it.
 - ``resolver``: named locations under the test's temporary directory.
-- ``make``: ``make(*subjects, profile=None, deny=(), trusted=())`` builds a
-  :class:`Permissions` over those extensions (a real database per test).
+- ``make``: ``make(*subjects, profile=None, deny=(), trusted=(), records=None)`` builds a
+  :class:`Permissions` over those extensions (the host's own SQLite file per test, or ``records``).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from symphony.hookspecs import DistroProfile
+from symphony.hookspecs.ports import PermissionRecordsPort
 from symphony.host.permissions import EffectivePolicy, LocationResolver, Permissions, Subject
 
 
@@ -73,10 +74,10 @@ def make(tmp_path: Path, resolver: LocationResolver) -> Iterator[Make]:
         profile: DistroProfile | None = None,
         deny: Sequence[str] = (),
         trusted: Sequence[str] = (),
-        database: Path | None = None,
+        records: PermissionRecordsPort | Path | None = None,
     ) -> Permissions:
         permissions = Permissions(
-            database=database or tmp_path / "permissions.db",
+            records=records or tmp_path / "permissions.db",
             policy=EffectivePolicy.combine(profile, deny=deny, trusted=trusted),
             resolver=resolver,
             lookup=lookup_of(subjects),

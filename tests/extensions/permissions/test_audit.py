@@ -50,7 +50,7 @@ def test_a_crash_loses_no_denial(paths: Tree, tmp_path: Path) -> None:
         "import os, sys; from pathlib import Path\n"
         "from symphony.hookspecs import SystemAccess\n"
         "from symphony.host.permissions import *\n"
-        "p = Permissions(database=Path(sys.argv[1]), policy=EffectivePolicy(),\n"
+        "p = Permissions(records=Path(sys.argv[1]), policy=EffectivePolicy(),\n"
         "    resolver=LocationResolver(data_dir=Path(sys.argv[1]).parent, cache_dir=Path(sys.argv[1]).parent),\n"
         "    lookup=lambda n: Subject(name=n), flush_interval=60)\n"
         "p.checker().check('doomed', SystemRequest(capability='processes'))\n"

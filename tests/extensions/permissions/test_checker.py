@@ -163,7 +163,7 @@ def test_a_user_trust_mark_counts_unless_the_profile_forbids_user_trust(
     permissions.grants.trust("reader")
     assert permissions.checker().check("reader", FileRequest(path=str(paths.inside))).rule == "trusted"
     strict = DistroProfile(name="strict", permissions=PermissionPolicy(user_trust=False))
-    locked = make(reader(paths), profile=strict, database=tmp_path / "permissions.db")
+    locked = make(reader(paths), profile=strict, records=tmp_path / "permissions.db")
     assert locked.checker().check("reader", FileRequest(path=str(paths.inside))).rule == "not_granted"
 
 

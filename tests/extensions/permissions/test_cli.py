@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import click
@@ -13,10 +14,12 @@ import pytest
 from click.testing import CliRunner, Result
 
 from symphony.hookspecs import FileAccess, ModelAccess, NetworkAccess, SystemAccess
+from symphony.hookspecs.ports import PermissionRecordsPort
+from symphony.host import Host, Settings
 from symphony.host.cli._app import HostFactory
 from symphony.host.cli._audit import audit
 from symphony.host.cli._permissions import make_commands
-from symphony.host.permissions import AuditLog, NetworkRequest, Permissions, Subject
+from symphony.host.permissions import AuditLog, NetworkRequest, Permissions, Subject, provided_records
 
 from .conftest import Make, lookup_of
 
@@ -152,12 +155,22 @@ def test_permissions_shows_what_the_policy_forbids(home: Path) -> None:
     assert report["forbidden"] == ["model:gpt-4"] and "model:gpt-4" not in report["missing"]
 
 
-def permissions_in(home: Path, make: Make) -> Permissions:
-    return make(*SUBJECTS, database=home / "data" / "permissions.db")
+@pytest.fixture
+def records(home: Path) -> Iterator[PermissionRecordsPort]:
+    """The records the commands use: port permission_records of a host with their settings (the data service)."""
+    host = Host(Settings(data_dir=home / "data", cache_dir=home / "cache")).load()
+    found = provided_records(host)
+    assert found is not None, "the default distribution keeps permissions in the data service"
+    yield found
+    asyncio.run(host.stop())
 
 
-def test_audit_lists_both_decisions_as_json(run: Run, home: Path, make: Make) -> None:
-    permissions = permissions_in(home, make)
+def permissions_in(records: PermissionRecordsPort, make: Make) -> Permissions:
+    return make(*SUBJECTS, records=records)
+
+
+def test_audit_lists_both_decisions_as_json(run: Run, records: PermissionRecordsPort, make: Make) -> None:
+    permissions = permissions_in(records, make)
     permissions.grants.grant("fetcher", ["network:api.example.com"])
     checker = permissions.checker()
     checker.check("fetcher", NetworkRequest(host="api.example.com", port=443), run_id="r1")
@@ -173,8 +186,8 @@ def test_audit_lists_both_decisions_as_json(run: Run, home: Path, make: Make) ->
     assert len(json.loads(run("audit", "--limit", "1", "--json").output)) == 1
 
 
-def test_audit_prints_a_table_for_people(run: Run, home: Path, make: Make) -> None:
-    permissions = permissions_in(home, make)
+def test_audit_prints_a_table_for_people(run: Run, records: PermissionRecordsPort, make: Make) -> None:
+    permissions = permissions_in(records, make)
     permissions.checker().check("sysadmin", NetworkRequest(host="x.org"))
     permissions.close()
     output = run("audit").output
@@ -186,8 +199,8 @@ def test_audit_with_nothing_recorded_says_so(run: Run) -> None:
 
 
 @pytest.mark.slow
-def test_the_installed_symphony_command_serves_audit(home: Path, make: Make) -> None:
-    permissions = permissions_in(home, make)
+def test_the_installed_symphony_command_serves_audit(home: Path, records: PermissionRecordsPort, make: Make) -> None:
+    permissions = permissions_in(records, make)
     permissions.checker().check(
         "fetcher", NetworkRequest.from_url("https://u:SECRET-TOKEN@api.example.com/?k=SECRET-TOKEN")
     )
@@ -201,7 +214,7 @@ def test_the_installed_symphony_command_serves_audit(home: Path, make: Make) -> 
     [entry] = json.loads(result.stdout)
     assert entry["extension"] == "fetcher" and entry["decision"] == "denied"
     assert "SECRET-TOKEN" not in result.stdout + result.stderr
-    assert AuditLog(home / "data" / "permissions.db").entries()[0].id == entry["id"]
+    assert AuditLog(records).entries()[0].id == entry["id"]
 
 
 def test_the_default_lookup_reads_declarations_from_the_installed_manifest(home: Path, site: Path) -> None:

@@ -33,7 +33,7 @@ def test_texts_are_stored_one_target_each_in_canonical_form(tmp_path: Path) -> N
 
     store = GrantStore(tmp_path / "p.db")
     store.grant("ext", [NetworkAccess(hosts=("a.example.com", "b.example.com")), " model:gpt-4"])
-    assert store.texts("ext") == ["network:a.example.com", "network:b.example.com", "model:gpt-4"]
+    assert store.texts("ext") == ["model:gpt-4", "network:a.example.com", "network:b.example.com"]  # by permission
 
 
 def test_regranting_replaces_metadata_instead_of_duplicating(tmp_path: Path) -> None:

@@ -41,7 +41,7 @@ def observe(make: Make, requests: list[Request], resolver: LocationResolver) -> 
 
 def enforce(make: Make, declared: Capabilities, database: Path) -> PermissionChecker:
     """A checker where ``newbie`` declares and is granted exactly the learned block."""
-    permissions = make(Subject(name="newbie", declared=declared.permissions()), database=database)
+    permissions = make(Subject(name="newbie", declared=declared.permissions()), records=database)
     permissions.grants.grant("newbie", declared.permissions())
     return permissions.checker()
 

@@ -23,10 +23,10 @@ def audit(
     factory: HostFactory, *, extension: str | None, decision: str | None, run_id: str | None, limit: int, as_json: bool
 ) -> None:
     """Every permission decision (allowed and denied), from the audit log."""
-    from ..permissions import AuditLog, database_path
+    from ..permissions import AuditLog, database_path, provided_records
 
-    settings = factory.host().settings
-    log = AuditLog(database_path(settings))
+    host = factory.host()
+    log = AuditLog(provided_records(host) or database_path(host.settings))
     entries = log.entries(
         extension=extension,
         decision="denied" if decision == "denied" else "allowed" if decision == "allowed" else None,

@@ -21,11 +21,12 @@ __all__ = ["grants"]
 @click.pass_obj
 def grants(factory: HostFactory, *, prune: bool, as_json: bool) -> None:
     """Every user grant and trust mark and whose distribution it is; stale ones (uninstalled, replaced) do not apply."""
-    from ..permissions import open_permissions
+    from ..permissions import open_permissions, provided_records
     from ._permissions import installed_extensions
 
     host = factory.host()
-    store = open_permissions(host.settings, host.distro.profile, installed_extensions(factory)).grants
+    records = provided_records(host)
+    store = open_permissions(host.settings, host.distro.profile, installed_extensions(factory), records=records).grants
     if prune:
         removed, marks = store.prune()
         if as_json:

@@ -49,10 +49,10 @@ def installed_extensions(factory: HostFactory) -> SubjectLookup:
 
 
 def _open(factory: HostFactory, lookup: SubjectLookup) -> Permissions:
-    from ..permissions import open_permissions
+    from ..permissions import open_permissions, provided_records
 
     host = factory.host()
-    return open_permissions(host.settings, host.distro.profile, lookup)
+    return open_permissions(host.settings, host.distro.profile, lookup, records=provided_records(host))
 
 
 def _subject(lookup: SubjectLookup, name: str) -> Subject:

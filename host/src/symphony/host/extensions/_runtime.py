@@ -60,6 +60,7 @@ from ..permissions import (
     Permissions,
     Subject,
     open_permissions,
+    provided_records,
     subject_from_manifest,
 )
 from ..permissions._matchers import absolute_pattern
@@ -256,7 +257,8 @@ class ExtensionRuntime:
         self._context = context
         self.settings: Settings = context.settings
         self.run_id = run_id
-        self.permissions = open_permissions(self.settings, context.profile, self._subject)
+        records = provided_records(context)
+        self.permissions = open_permissions(self.settings, context.profile, self._subject, records=records)
         self.checker: PermissionChecker = self.permissions.checker("learn" if checker_mode == "learn" else "enforce")
         options = context.component_config("extensions").options
         self.services = HostServices(

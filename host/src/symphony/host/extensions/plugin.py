@@ -185,14 +185,14 @@ def _permission_problems(context: HostContext, workflow: Workflow) -> list[Workf
                 nodes.append(NodePermissions(node=node_id, extension=manifest.name, declared=declared))
     if not nodes:
         return []
-    from ..permissions import open_permissions, subject_from_manifest
+    from ..permissions import open_permissions, provided_records, subject_from_manifest
 
     by_name = {m.name: m for m in manifests.values()}
 
     def lookup(name: str) -> Any:
         return subject_from_manifest(by_name[name])
 
-    permissions = open_permissions(context.settings, context.profile, lookup)
+    permissions = open_permissions(context.settings, context.profile, lookup, records=provided_records(context))
     try:
         names = [n.extension for n in nodes]
         trusted = [name for name in names if permissions.trusted(lookup(name)) is not None]

@@ -3,7 +3,10 @@
 A manifest *declares* permissions; the user (``symphony ext grant``) or the
 distribution's policy *grants* them; :class:`PermissionChecker` allows a
 request only when it is declared, granted (or the extension is trusted), and
-not denied by policy, and records every decision in the :class:`AuditLog`.
+not denied by policy, and records every decision in the :class:`AuditLog`.  Grants, trust marks and
+the audit are kept by port ``permission_records`` (the data service), or by
+the host's own SQLite file (:class:`HostPermissionRecords`) when no plugin
+provides it.
 See ``docs/permissions.md``.
 """
 
@@ -15,6 +18,7 @@ from ._identity import IdentityLookup, identity_of, installed_identity, no_ident
 from ._learn import learn_capabilities
 from ._locations import LocationResolver
 from ._policy import EffectivePolicy
+from ._records import HostPermissionRecords
 from ._requests import (
     Decision,
     FileRequest,
@@ -28,7 +32,7 @@ from ._requests import (
     requests_for,
     subject_from_manifest,
 )
-from ._service import PermissionReport, Permissions, database_path, open_permissions
+from ._service import PermissionReport, Permissions, database_path, open_permissions, provided_records
 
 __all__ = [
     "AuditEntry",
@@ -39,6 +43,7 @@ __all__ = [
     "FileRequest",
     "Grant",
     "GrantStore",
+    "HostPermissionRecords",
     "IdentityLookup",
     "LocationResolver",
     "ModelBudgetTracker",
@@ -59,6 +64,7 @@ __all__ = [
     "no_identity",
     "learn_capabilities",
     "open_permissions",
+    "provided_records",
     "requests_for",
     "subject_from_manifest",
 ]

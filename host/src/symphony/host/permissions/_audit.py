@@ -1,4 +1,4 @@
-"""The audit log: every decision of the checker, allowed and denied, in the permissions database.
+"""The audit log: every decision of the checker, allowed and denied, kept by port ``permission_records``.
 
 Durability rule: a **denial is committed before the checker returns it**
 (together with every allowed decision buffered before it, so order is kept);
@@ -15,6 +15,7 @@ model ids, never configuration values or request bodies.
 from __future__ import annotations
 
 import atexit
+import logging
 import threading
 import time
 import weakref
@@ -22,24 +23,22 @@ from pathlib import Path
 from typing import Final, Literal
 
 import msgspec
-from sqlalchemy import Table, select
-from sqlalchemy.orm import Session
 
-from ._db import AuditRow, open_engine
+from symphony.hookspecs.ports import DecisionRecord, PermissionRecordsPort
+
+from ._grants import records_at
 from ._requests import Decision
 
 __all__ = ["BATCH", "AuditEntry", "AuditLog"]
 
 #: Buffered allowed decisions that trigger a write without waiting for the interval.
 BATCH: Final = 512
+#: Decisions kept for a retry while the records refuse writes; beyond it the oldest are dropped (and logged).
+KEPT: Final = 200 * BATCH
 
 Mode = Literal["enforce", "learn"]
 
-_TABLE: Final[Table] = AuditRow.__table__  # type: ignore[assignment]  # declarative tables are Tables
-#: The columns :meth:`AuditLog.flush` writes, in the order of its row tuples (generated from the model).
-_COLUMNS: Final = ("at", "extension", "kind", "permission", "target", "decision", "rule", "reason", "run_id", "mode")
-assert set(_COLUMNS) == {c.name for c in _TABLE.columns} - {"id"}, "AuditRow and _COLUMNS disagree"
-_INSERT: Final = f"INSERT INTO {_TABLE.name} ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+_log = logging.getLogger(__name__)
 
 
 class AuditEntry(msgspec.Struct, frozen=True, kw_only=True):
@@ -61,11 +60,10 @@ class AuditEntry(msgspec.Struct, frozen=True, kw_only=True):
 class AuditLog:
     """Records decisions (see the module docstring for when they reach the disk)."""
 
-    def __init__(self, database: Path, *, flush_interval: float = 0.5) -> None:
-        self.database = database
-        self._engine = open_engine(database)
+    def __init__(self, records: PermissionRecordsPort | Path, *, flush_interval: float = 0.5) -> None:
+        self.records = records_at(records)
         self._interval = flush_interval
-        self._buffer: list[tuple[float, Decision, str | None, Mode]] = []
+        self._buffer: list[DecisionRecord] = []
         self._buffer_lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._wake = threading.Event()
@@ -76,7 +74,20 @@ class AuditLog:
     def record(self, decision: Decision, *, run_id: str | None = None, mode: Mode = "enforce") -> None:
         """Add ``decision``; a denial is committed before this returns."""
         with self._buffer_lock:
-            self._buffer.append((time.time(), decision, run_id, mode))
+            self._buffer.append(
+                DecisionRecord(
+                    at=time.time(),
+                    extension=decision.extension,
+                    kind=decision.kind,
+                    permission=decision.permission,
+                    target=decision.target,
+                    decision="allowed" if decision.allowed else "denied",
+                    rule=decision.rule,
+                    reason=decision.reason,
+                    run_id=run_id,
+                    mode=mode,
+                )
+            )
             size = len(self._buffer)
         if not decision.allowed or self._closed:
             self.flush()
@@ -86,29 +97,25 @@ class AuditLog:
             self._wake.set()
 
     def flush(self) -> int:
-        """Write everything buffered now; returns how many entries were written."""
+        """Write everything buffered now, in one call of the port; returns how many entries were written.
+
+        When the port fails (a DataError), the entries go back to the front of
+        the buffer, to be written by the next flush, and the error is raised.
+        """
         with self._write_lock:
             with self._buffer_lock:
                 pending, self._buffer = self._buffer, []
             if pending:
-                rows = [
-                    (
-                        at,
-                        d.extension,
-                        d.kind,
-                        d.permission,
-                        d.target,
-                        "allowed" if d.allowed else "denied",
-                        d.rule,
-                        d.reason,
-                        run_id,
-                        mode,
-                    )
-                    for at, d, run_id, mode in pending
-                ]
-                # A driver-level executemany through SQLAlchemy's connection: half the cost of a Core insert.
-                with self._engine.begin() as connection:
-                    connection.exec_driver_sql(_INSERT, rows)
+                try:
+                    self.records.record_decisions(pending)
+                except BaseException:
+                    with self._buffer_lock:
+                        self._buffer[:0] = pending
+                        dropped = len(self._buffer) - KEPT
+                        if dropped > 0:
+                            del self._buffer[:dropped]
+                            _log.warning("The permission audit dropped its %d oldest unwritten decisions.", dropped)
+                    raise
             return len(pending)
 
     def _start(self) -> None:
@@ -122,7 +129,10 @@ class AuditLog:
         while not self._closed:
             self._wake.wait(self._interval)
             self._wake.clear()
-            self.flush()
+            try:
+                self.flush()
+            except Exception as error:  # kept in the buffer: the next interval tries again
+                _log.warning("The permission audit could not be written, retrying: %s", error)
 
     def close(self) -> None:
         """Write what is buffered and stop the background writer; later records are written at once."""
@@ -142,35 +152,20 @@ class AuditLog:
     ) -> list[AuditEntry]:
         """The newest entries first, filtered; buffered entries are written first so they show."""
         self.flush()
-        query = select(AuditRow).order_by(AuditRow.id.desc())
-        if extension is not None:
-            query = query.where(AuditRow.extension == extension)
-        if decision is not None:
-            query = query.where(AuditRow.decision == decision)
-        if run_id is not None:
-            query = query.where(AuditRow.run_id == run_id)
-        if limit is not None:
-            query = query.limit(limit)
-        with Session(self._engine) as session:
-            return [
-                AuditEntry(
-                    id=row.id,
-                    at=row.at,
-                    extension=row.extension,
-                    kind=row.kind,
-                    permission=row.permission,
-                    target=row.target,
-                    decision="denied" if row.decision == "denied" else "allowed",
-                    rule=row.rule,
-                    reason=row.reason,
-                    run_id=row.run_id,
-                    mode="learn" if row.mode == "learn" else "enforce",
-                )
-                for row in session.scalars(query)
-            ]
+        found = self.records.decisions(extension=extension, decision=decision, run_id=run_id, limit=limit)
+        return [_entry(record) for record in found]
+
+
+def _entry(record: DecisionRecord) -> AuditEntry:
+    fields = msgspec.structs.asdict(record)
+    fields["id"] = record.id or 0
+    return AuditEntry(**fields)
 
 
 def _close_ref(ref: weakref.ref[AuditLog]) -> None:
     log = ref()
     if log is not None:
-        log.close()
+        try:
+            log.close()
+        except Exception as error:  # at exit there is no one left to raise to
+            _log.warning("The permission audit lost its last allowed decisions: %s", error)

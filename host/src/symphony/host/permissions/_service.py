@@ -4,23 +4,29 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
 
 from symphony.hookspecs import (
+    ConfigurationError,
+    DataError,
     DistroProfile,
+    HookCallError,
     Permission,
+    PortUnavailableError,
+    ProviderConflictError,
     covers,
     format_permission,
     grant_command,
     is_denied_by,
     single_targets,
 )
+from symphony.hookspecs.ports import PermissionRecordsPort
 
 from ._audit import AuditLog
 from ._checker import CheckerMode, PermissionChecker
-from ._grants import Grant, GrantStore
+from ._grants import Grant, GrantStore, records_at
 from ._identity import IdentityLookup, installed_identity, no_identity
 from ._locations import LocationResolver
 from ._policy import EffectivePolicy
@@ -29,7 +35,7 @@ from ._requests import Subject, SubjectLookup
 if TYPE_CHECKING:
     from .._settings import Settings
 
-__all__ = ["PermissionReport", "Permissions", "database_path", "open_permissions"]
+__all__ = ["PermissionReport", "Permissions", "database_path", "open_permissions", "provided_records"]
 
 
 class PermissionReport(msgspec.Struct, frozen=True, kw_only=True):
@@ -61,15 +67,16 @@ class Permissions:
     def __init__(
         self,
         *,
-        database: Path,
+        records: PermissionRecordsPort | Path,
         policy: EffectivePolicy,
         resolver: LocationResolver,
         lookup: SubjectLookup,
         flush_interval: float = 0.5,
         identify: IdentityLookup = no_identity,
     ) -> None:
-        self.grants = GrantStore(database, identify=identify)
-        self.audit = AuditLog(database, flush_interval=flush_interval)
+        records = records_at(records)
+        self.grants = GrantStore(records, identify=identify)
+        self.audit = AuditLog(records, flush_interval=flush_interval)
         self.policy = policy
         self.resolver = resolver
         self.lookup = lookup
@@ -137,9 +144,39 @@ class Permissions:
         self.audit.close()
 
 
+class _Ports(Protocol):
+    """A host or a plugin's HostContext: what serves the ports."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    def port(self, name: Any) -> Any: ...
+
+
 def database_path(settings: Settings) -> Path:
-    """``permissions.database``, else ``<data_dir>/permissions.db``."""
+    """``permissions.database``, else ``<data_dir>/permissions.db``: the host's own file, when no plugin keeps them."""
     return settings.permissions.database or settings.data_dir / "permissions.db"
+
+
+def provided_records(host: _Ports) -> PermissionRecordsPort | None:
+    """Port ``permission_records`` when a plugin provides it, None when none does (the host's own file then).
+
+    A provider that fails, or a ``ports.permission_records`` naming a plugin
+    that does not provide it, is a ConfigurationError: the host must not fall
+    back to other records (and so other grants) than those configured.
+    """
+    try:
+        return host.port("permission_records")  # type: ignore[no-any-return]
+    except PortUnavailableError as error:
+        if "permission_records" in host.settings.ports:
+            raise ConfigurationError(f"Cannot keep extension permissions: {error}") from None
+        return None
+    except (HookCallError, ProviderConflictError, DataError) as error:
+        raise ConfigurationError(
+            f"Cannot keep extension permissions: port permission_records failed ({error}). No extension is loaded"
+            " without its grants; fix the data service (`symphony doctor`), or choose another provider with"
+            " `ports.permission_records`."
+        ) from None
 
 
 def open_permissions(
@@ -147,15 +184,27 @@ def open_permissions(
     profile: DistroProfile | None,
     lookup: SubjectLookup,
     *,
+    records: PermissionRecordsPort | None = None,
     workspace: Path | None = None,
 ) -> Permissions:
-    """The permissions of a host with these settings and this distribution profile."""
+    """The permissions of a host with these settings and this distribution profile.
+
+    ``records``: port ``permission_records`` (see :func:`provided_records`);
+    None keeps them in the host's own SQLite file, :func:`database_path`.
+    Records that cannot be read are a ConfigurationError.
+    """
     section = settings.permissions
-    return Permissions(
-        database=database_path(settings),
-        policy=EffectivePolicy.combine(profile, deny=section.deny, trusted=section.trusted),
-        resolver=LocationResolver.from_settings(settings, workspace=workspace),
-        lookup=lookup,
-        flush_interval=section.audit_flush_interval,
-        identify=installed_identity(settings.cache_dir, use_cache=settings.plugins.index_cache),
-    )
+    try:
+        return Permissions(
+            records=records if records is not None else database_path(settings),
+            policy=EffectivePolicy.combine(profile, deny=section.deny, trusted=section.trusted),
+            resolver=LocationResolver.from_settings(settings, workspace=workspace),
+            lookup=lookup,
+            flush_interval=section.audit_flush_interval,
+            identify=installed_identity(settings.cache_dir, use_cache=settings.plugins.index_cache),
+        )
+    except DataError as error:
+        raise ConfigurationError(
+            f"Cannot read the extension permissions ({type(error).__name__}: {error}). No extension is loaded without"
+            " its grants; fix the data service (`symphony doctor`) and retry."
+        ) from None

@@ -1,0 +1,175 @@
+"""The host's own PermissionRecordsPort: its SQLite file, for a host no plugin gives port ``permission_records``.
+
+The tables are those of :mod:`._db` (an older file gains its missing columns
+when opened).  Each write is one transaction that also bumps the stored
+``grants_version``, which is what :meth:`HostPermissionRecords.version` reads,
+so a host notices another process's ``symphony ext grant``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Final, Literal
+
+from sqlalchemy import Table, delete, select
+from sqlalchemy.orm import Session
+
+from symphony.hookspecs import ModelBudget
+from symphony.hookspecs.ports import DecisionRecord, GrantRecord, TrustMark
+
+from ._db import AuditRow, GrantRow, StateRow, TrustRow, open_engine
+
+__all__ = ["HostPermissionRecords"]
+
+_TABLE: Final[Table] = AuditRow.__table__  # type: ignore[assignment]  # declarative tables are Tables
+#: The columns :meth:`HostPermissionRecords.record_decisions` writes, in the order of its row tuples.
+_COLUMNS: Final = ("at", "extension", "kind", "permission", "target", "decision", "rule", "reason", "run_id", "mode")
+assert set(_COLUMNS) == {c.name for c in _TABLE.columns} - {"id"}, "AuditRow and _COLUMNS disagree"
+_INSERT: Final = f"INSERT INTO {_TABLE.name} ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+_VERSION: Final = "grants_version"
+
+
+def _grant(row: GrantRow) -> GrantRecord:
+    has_budget = any(v is not None for v in (row.budget_calls, row.budget_tokens, row.budget_cost))
+    budget = ModelBudget(calls=row.budget_calls, tokens=row.budget_tokens, cost=row.budget_cost) if has_budget else None
+    return GrantRecord(
+        extension=row.extension,
+        permission=row.permission,
+        granted_at=row.granted_at,
+        granted_by=row.granted_by,
+        source=row.source,
+        budget=budget,
+        identity=row.identity,
+    )
+
+
+def _bump(session: Session) -> None:
+    row = session.get(StateRow, _VERSION) or StateRow(key=_VERSION, value=0)
+    row.value += 1
+    session.add(row)
+
+
+class HostPermissionRecords:
+    """Grants, trust marks and decisions in the SQLite file at ``database`` (``permissions.database``)."""
+
+    def __init__(self, database: Path) -> None:
+        self.database = database
+        self._engine = open_engine(database)
+
+    def __repr__(self) -> str:
+        return f"HostPermissionRecords({str(self.database)!r})"
+
+    def grant(self, grants: list[GrantRecord]) -> None:
+        with Session(self._engine) as session, session.begin():
+            for record in grants:
+                row = session.scalars(
+                    select(GrantRow).where(
+                        GrantRow.extension == record.extension, GrantRow.permission == record.permission
+                    )
+                ).first() or GrantRow(extension=record.extension, permission=record.permission)
+                budget = record.budget
+                row.granted_at, row.granted_by, row.source = record.granted_at, record.granted_by, record.source
+                row.identity = record.identity
+                row.budget_calls = budget.calls if budget else None
+                row.budget_tokens = budget.tokens if budget else None
+                row.budget_cost = budget.cost if budget else None
+                session.add(row)
+            _bump(session)
+
+    def revoke(self, extension: str, permissions: list[str] | None = None) -> list[str]:
+        where = [GrantRow.extension == extension]
+        if permissions is not None:
+            where.append(GrantRow.permission.in_(permissions))
+        with Session(self._engine) as session, session.begin():
+            found = sorted(session.scalars(select(GrantRow.permission).where(*where)))
+            if found:
+                session.execute(delete(GrantRow).where(*where))
+                _bump(session)
+        return found
+
+    def grants(self, extension: str | None = None) -> list[GrantRecord]:
+        query = select(GrantRow).order_by(GrantRow.extension, GrantRow.permission)
+        if extension is not None:
+            query = query.where(GrantRow.extension == extension)
+        with Session(self._engine) as session:
+            return [_grant(row) for row in session.scalars(query)]
+
+    def trust(self, mark: TrustMark) -> None:
+        with Session(self._engine) as session, session.begin():
+            session.merge(
+                TrustRow(
+                    extension=mark.extension,
+                    trusted_at=mark.trusted_at,
+                    trusted_by=mark.trusted_by,
+                    identity=mark.identity,
+                )
+            )
+            _bump(session)
+
+    def untrust(self, extension: str) -> bool:
+        with Session(self._engine) as session, session.begin():
+            result = session.execute(delete(TrustRow).where(TrustRow.extension == extension))
+            removed = bool(getattr(result, "rowcount", 0))
+            if removed:
+                _bump(session)
+        return removed
+
+    def trust_marks(self) -> list[TrustMark]:
+        with Session(self._engine) as session:
+            return [
+                TrustMark(
+                    extension=row.extension, trusted_at=row.trusted_at, trusted_by=row.trusted_by, identity=row.identity
+                )
+                for row in session.scalars(select(TrustRow).order_by(TrustRow.extension))
+            ]
+
+    def version(self) -> int:
+        with Session(self._engine) as session:
+            row = session.get(StateRow, _VERSION)
+            return row.value if row else 0
+
+    def record_decisions(self, decisions: list[DecisionRecord]) -> None:
+        if not decisions:
+            return
+        rows = [
+            (d.at, d.extension, d.kind, d.permission, d.target, d.decision, d.rule, d.reason, d.run_id, d.mode)
+            for d in decisions
+        ]
+        # A driver-level executemany through SQLAlchemy's connection: half the cost of a Core insert.
+        with self._engine.begin() as connection:
+            connection.exec_driver_sql(_INSERT, rows)
+
+    def decisions(
+        self,
+        *,
+        extension: str | None = None,
+        decision: Literal["allowed", "denied"] | None = None,
+        run_id: str | None = None,
+        limit: int | None = 100,
+    ) -> list[DecisionRecord]:
+        query = select(AuditRow).order_by(AuditRow.id.desc())
+        if extension is not None:
+            query = query.where(AuditRow.extension == extension)
+        if decision is not None:
+            query = query.where(AuditRow.decision == decision)
+        if run_id is not None:
+            query = query.where(AuditRow.run_id == run_id)
+        if limit is not None:
+            query = query.limit(limit)
+        with Session(self._engine) as session:
+            return [
+                DecisionRecord(
+                    id=row.id,
+                    at=row.at,
+                    extension=row.extension,
+                    kind=row.kind,
+                    permission=row.permission,
+                    target=row.target,
+                    decision="denied" if row.decision == "denied" else "allowed",
+                    rule=row.rule,
+                    reason=row.reason,
+                    run_id=row.run_id,
+                    mode="learn" if row.mode == "learn" else "enforce",
+                )
+                for row in session.scalars(query)
+            ]

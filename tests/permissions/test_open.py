@@ -1,0 +1,59 @@
+"""Where ``open_permissions`` keeps the records: port permission_records when provided, else the host's own file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from symphony.hookspecs import ConfigurationError, hookimpl
+from symphony.hookspecs.ports import HostContext, PermissionRecordsPort
+from symphony.host.permissions import HostPermissionRecords, Subject, open_permissions, provided_records
+
+from .conftest import HostWith
+
+
+def _open(host_with: HostWith, **settings: Any) -> tuple[PermissionRecordsPort | None, Path]:
+    host = host_with(**settings)
+    records = provided_records(host)
+    permissions = open_permissions(host.settings, None, lambda name: Subject(name=name), records=records)
+    permissions.grants.grant("ext", ["system:processes"])
+    permissions.close()
+    return records, host.settings.data_dir
+
+
+def test_the_default_distribution_keeps_grants_in_the_data_service(host_with: HostWith) -> None:
+    records, data_dir = _open(host_with)
+    assert records is not None and [g.permission for g in records.grants("ext")] == ["system:processes"]
+    assert not (data_dir / "permissions.db").exists()
+
+
+def test_a_host_without_a_provider_keeps_grants_in_its_own_file(host_with: HostWith) -> None:
+    records, data_dir = _open(host_with, plugins={"block": ["data"]})
+    assert records is None
+    assert [g.permission for g in HostPermissionRecords(data_dir / "permissions.db").grants()] == ["system:processes"]
+
+
+def test_the_own_file_is_where_permissions_database_says(host_with: HostWith, tmp_path: Path) -> None:
+    _open(host_with, plugins={"block": ["data"]}, permissions={"database": tmp_path / "elsewhere.db"})
+    assert [g.permission for g in HostPermissionRecords(tmp_path / "elsewhere.db").grants()] == ["system:processes"]
+
+
+class _Broken:
+    @hookimpl(tryfirst=True)
+    def symphony_provide_permission_records(self, context: HostContext) -> PermissionRecordsPort:
+        raise OSError("disk on fire")
+
+
+def test_a_failing_provider_is_a_configuration_error_not_a_fallback(host_with: HostWith) -> None:
+    host = host_with()
+    host.register(_Broken(), name="broken-records")
+    with pytest.raises(ConfigurationError, match=r"port permission_records failed.*disk on fire"):
+        provided_records(host)
+
+
+def test_a_chosen_provider_that_is_not_loaded_is_a_configuration_error(host_with: HostWith) -> None:
+    host = host_with(plugins={"block": ["data"]}, ports={"permission_records": "data"})
+    with pytest.raises(ConfigurationError, match="Cannot keep extension permissions"):
+        provided_records(host)
