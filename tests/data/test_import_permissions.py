@@ -228,3 +228,13 @@ def test_import_permissions_command_refuses_a_foreign_file(home: Symphony, tmp_p
     path = tmp_path / "notes.txt"
     path.write_text("shopping list\n" * 200)
     _fails(home.run("data", "import-permissions", str(path)), "is not a SQLite database")
+
+
+async def test_an_import_is_one_audit_row_and_a_no_op_import_none(service: EmbeddedService, store: Path) -> None:
+    import_permissions_file(service.url, store, token=service.token)
+    import_permissions_file(service.url, store, token=service.token)
+    async with service.client() as client:
+        rows = (await client.list_audit(resource="permissions")).items
+    assert [(row.action, row.after) for row in rows] == [
+        ("import", {"path": str(store), "grants": 2, "trust_marks": 1, "decisions": 2})
+    ]
