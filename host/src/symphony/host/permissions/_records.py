@@ -11,7 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Final, Literal
 
+import msgspec
 from sqlalchemy import Table, delete, select
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from symphony.hookspecs import ModelBudget
@@ -43,10 +45,29 @@ def _grant(row: GrantRow) -> GrantRecord:
     )
 
 
-def _bump(session: Session) -> None:
-    row = session.get(StateRow, _VERSION) or StateRow(key=_VERSION, value=0)
-    row.value += 1
-    session.add(row)
+_STATE: Final[Table] = StateRow.__table__  # type: ignore[assignment]
+_GRANTS: Final[Table] = GrantRow.__table__  # type: ignore[assignment]
+#: Adds one to the version (creating it at 1): the same statement for every write.
+_BUMP: Final = (
+    sqlite_insert(_STATE)
+    .values(key=_VERSION, value=1)
+    .on_conflict_do_update(index_elements=[_STATE.c.key], set_={"value": _STATE.c.value + 1})
+)
+_GRANT_UPSERT: Final = sqlite_insert(_GRANTS)
+_GRANT: Final = _GRANT_UPSERT.on_conflict_do_update(
+    index_elements=[_GRANTS.c.extension, _GRANTS.c.permission],
+    set_={
+        name: _GRANT_UPSERT.excluded[name]
+        for name in ("granted_at", "granted_by", "source", "budget_calls", "budget_tokens", "budget_cost", "identity")
+    },
+)
+_TRUSTED: Final[Table] = TrustRow.__table__  # type: ignore[assignment]
+_TRUST_UPSERT: Final = sqlite_insert(_TRUSTED)
+_TRUST: Final = _TRUST_UPSERT.on_conflict_do_update(
+    index_elements=[_TRUSTED.c.extension],
+    set_={name: _TRUST_UPSERT.excluded[name] for name in ("trusted_at", "trusted_by", "identity")},
+)
+_READ_VERSION: Final = select(_STATE.c.value).where(_STATE.c.key == _VERSION)
 
 
 class HostPermissionRecords:
@@ -60,31 +81,34 @@ class HostPermissionRecords:
         return f"HostPermissionRecords({str(self.database)!r})"
 
     def grant(self, grants: list[GrantRecord]) -> None:
-        with Session(self._engine) as session, session.begin():
-            for record in grants:
-                row = session.scalars(
-                    select(GrantRow).where(
-                        GrantRow.extension == record.extension, GrantRow.permission == record.permission
-                    )
-                ).first() or GrantRow(extension=record.extension, permission=record.permission)
-                budget = record.budget
-                row.granted_at, row.granted_by, row.source = record.granted_at, record.granted_by, record.source
-                row.identity = record.identity
-                row.budget_calls = budget.calls if budget else None
-                row.budget_tokens = budget.tokens if budget else None
-                row.budget_cost = budget.cost if budget else None
-                session.add(row)
-            _bump(session)
+        rows = [
+            {
+                "extension": r.extension,
+                "permission": r.permission,
+                "granted_at": r.granted_at,
+                "granted_by": r.granted_by,
+                "source": r.source,
+                "budget_calls": r.budget.calls if r.budget else None,
+                "budget_tokens": r.budget.tokens if r.budget else None,
+                "budget_cost": r.budget.cost if r.budget else None,
+                "identity": r.identity,
+            }
+            for r in grants
+        ]
+        with self._engine.begin() as connection:
+            if rows:
+                connection.execute(_GRANT, rows)
+            connection.execute(_BUMP)
 
     def revoke(self, extension: str, permissions: list[str] | None = None) -> list[str]:
         where = [GrantRow.extension == extension]
         if permissions is not None:
             where.append(GrantRow.permission.in_(permissions))
-        with Session(self._engine) as session, session.begin():
-            found = sorted(session.scalars(select(GrantRow.permission).where(*where)))
+        with self._engine.begin() as connection:
+            found = sorted(connection.scalars(select(GrantRow.permission).where(*where)))
             if found:
-                session.execute(delete(GrantRow).where(*where))
-                _bump(session)
+                connection.execute(delete(GrantRow).where(*where))
+                connection.execute(_BUMP)
         return found
 
     def grants(self, extension: str | None = None) -> list[GrantRecord]:
@@ -95,23 +119,16 @@ class HostPermissionRecords:
             return [_grant(row) for row in session.scalars(query)]
 
     def trust(self, mark: TrustMark) -> None:
-        with Session(self._engine) as session, session.begin():
-            session.merge(
-                TrustRow(
-                    extension=mark.extension,
-                    trusted_at=mark.trusted_at,
-                    trusted_by=mark.trusted_by,
-                    identity=mark.identity,
-                )
-            )
-            _bump(session)
+        with self._engine.begin() as connection:
+            connection.execute(_TRUST, msgspec.structs.asdict(mark))
+            connection.execute(_BUMP)
 
     def untrust(self, extension: str) -> bool:
-        with Session(self._engine) as session, session.begin():
-            result = session.execute(delete(TrustRow).where(TrustRow.extension == extension))
-            removed = bool(getattr(result, "rowcount", 0))
+        with self._engine.begin() as connection:
+            result = connection.execute(delete(TrustRow).where(TrustRow.extension == extension))
+            removed = bool(result.rowcount)
             if removed:
-                _bump(session)
+                connection.execute(_BUMP)
         return removed
 
     def trust_marks(self) -> list[TrustMark]:
@@ -124,9 +141,8 @@ class HostPermissionRecords:
             ]
 
     def version(self) -> int:
-        with Session(self._engine) as session:
-            row = session.get(StateRow, _VERSION)
-            return row.value if row else 0
+        with self._engine.connect() as connection:
+            return connection.scalar(_READ_VERSION) or 0
 
     def record_decisions(self, decisions: list[DecisionRecord]) -> None:
         if not decisions:
