@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from symphony.hookspecs import ConfigurationError, hookimpl
+from symphony.hookspecs import ConfigurationError, HookCallError, hookimpl
 from symphony.hookspecs.ports import HostContext, PermissionRecordsPort
 from symphony.host.permissions import HostPermissionRecords, Subject, open_permissions, provided_records
 
@@ -57,3 +57,26 @@ def test_a_chosen_provider_that_is_not_loaded_is_a_configuration_error(host_with
     host = host_with(plugins={"block": ["data"]}, ports={"permission_records": "data"})
     with pytest.raises(ConfigurationError, match="Cannot keep extension permissions"):
         provided_records(host)
+
+
+def test_the_extension_runtime_is_not_served_when_the_records_fail(host_with: HostWith) -> None:
+    host = host_with()
+    host.register(_Broken(), name="broken-records")
+    with pytest.raises(HookCallError, match=r"port permission_records failed.*disk on fire"):
+        host.port("extension_runtime")
+
+
+def test_symphony_audit_with_records_that_cannot_be_had_is_an_error_without_a_traceback(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from symphony.host.cli import cli
+
+    settings = tmp_path / "symphony.toml"
+    settings.write_text(
+        f'data_dir = "{tmp_path / "data"}"\ncache_dir = "{tmp_path / "cache"}"\n'
+        'ports = { permission_records = "data" }\nplugins = { block = ["data"] }\n',
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(cli, ["--config", str(settings), "audit"])
+    assert result.exit_code != 0 and "Cannot keep extension permissions" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "data" / "permissions.db").exists()
