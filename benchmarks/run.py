@@ -5,7 +5,7 @@ NAME is ``startup``, ``hook_call``, ``cli``, ``dag_validate``, ``dag_edit``,
 ``ext_invoke``, ``permissions``, ``dag_schedule``, ``checkpoint``, ``conductor``,
 ``dag_dask``, ``artifact_io``, ``artifact_dedup``, ``artifact_search``, ``artifact_scale``, ``embed``,
 ``arbitrate``, ``pool_prewarm``, ``stale``, ``pool_alloc``, ``pool_health``, ``pool_scale``, ``prevalidate``,
-``data_usecase``, ``data_load`` (50 clients on a served PostgreSQL for 60 s; ``--quick``: 5 s),
+``data_usecase``, ``data_load`` (50 clients on a served PostgreSQL for 60 s; ``--quick``: 5 s), ``permission_records``,
 ``editor_rtt``, ``editor_large``, ``editor_resync``, ``lsp`` or ``all``.
 Every figure comes with a baseline measured in the same run; ``ratio`` is value / baseline_value.  ``--json``
 prints only a JSON list of records to stdout.
@@ -236,6 +236,12 @@ def _data_usecase(quick: bool) -> list[Record]:
     return data.data_usecase(quick)
 
 
+def _permission_records(quick: bool) -> list[Record]:
+    from benchmarks import permission_records
+
+    return permission_records.run(quick)
+
+
 def _data_load(quick: bool) -> list[Record]:
     from benchmarks import data_load
 
@@ -297,6 +303,7 @@ BENCHMARKS: dict[str, Callable[[bool], list[Record]]] = {
     "prevalidate": _prevalidate,
     "data_usecase": _data_usecase,
     "data_load": _data_load,
+    "permission_records": _permission_records,
     "editor_rtt": _editor_rtt,
     "editor_large": _editor_large,
     "editor_resync": _editor_resync,

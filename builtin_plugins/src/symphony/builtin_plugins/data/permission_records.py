@@ -4,8 +4,9 @@ Two carriers, one set of use cases: the embedded service's handlers called on th
 (``DirectTransport.request_sync``: no HTTP, no event loop, one session per call, so the host's
 audit writer thread may call it while the loop does too), or a remote service through an
 ``httpx.Client`` with the DataClient's URL, token and TLS settings.  Refusals arrive as the same
-problems and become the same DataError classes as the DataClient's.  A decisions append that
-failed on the network keeps its Idempotency-Key, so sending the same batch again is not recorded twice.
+problems and become the same DataError classes as the DataClient's.  Remote writes carry an
+Idempotency-Key, kept when one failed on the network, so sending the same decisions again is not
+recorded twice; direct calls have no network to fail and send none (a key costs a write two statements).
 """
 
 from __future__ import annotations
@@ -74,15 +75,16 @@ class ServicePermissionRecords:
     ``remote(url, token, ...)``; ``close()`` closes what it opened (the HTTP client).
     """
 
-    def __init__(self, carrier: SyncCarrier, *, close: Callable[[], None] | None = None) -> None:
+    def __init__(self, carrier: SyncCarrier, *, keyed: bool, close: Callable[[], None] | None = None) -> None:
         self._carrier = carrier
+        self._keyed = keyed
         self._close = close
         self._pending: OrderedDict[bytes, str] = OrderedDict()
         self._lock = threading.Lock()
 
     @classmethod
     def direct(cls, transport: SyncCarrier) -> ServicePermissionRecords:
-        return cls(transport)
+        return cls(transport, keyed=False)
 
     @classmethod
     def remote(cls, url: str, token: str, *, timeout: float = 30.0, verify: Any = True) -> ServicePermissionRecords:
@@ -90,7 +92,7 @@ class ServicePermissionRecords:
         http = httpx.Client(
             base_url=url.rstrip("/"), headers={"Authorization": f"Bearer {token}"}, timeout=timeout, verify=verify
         )
-        return cls(HttpCarrier(http), close=http.close)
+        return cls(HttpCarrier(http), keyed=True, close=http.close)
 
     def __repr__(self) -> str:  # the token is in the carrier, which a repr must not show
         return "ServicePermissionRecords()"
@@ -105,7 +107,7 @@ class ServicePermissionRecords:
         content = None if body is None else _encode(body)
         key = None
         fingerprint = b""
-        if method != "GET":
+        if self._keyed and method != "GET":
             fingerprint = blake2b(f"{method} {path}\n".encode() + (content or b""), digest_size=16).digest()
             with self._lock:
                 key = self._pending.pop(fingerprint, None)
