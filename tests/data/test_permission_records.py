@@ -7,12 +7,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
+from symphony.builtin_plugins.data.client import Answer
 from symphony.builtin_plugins.data.direct import DirectTransport
 from symphony.builtin_plugins.data.embedded import EmbeddedService, open_embedded
-from symphony.builtin_plugins.data.permission_records import ServicePermissionRecords
+from symphony.builtin_plugins.data.permission_records import HttpCarrier, ServicePermissionRecords
 from symphony.builtin_plugins.data.service.bootstrap import create_identity
 from symphony.builtin_plugins.data.service.db import normalize_url
 from symphony.hookspecs import AuthorizationError, ModelBudget, NetworkError, ValidationError
@@ -244,3 +246,29 @@ async def test_a_host_configured_with_a_url_gets_remote_records(serve: Serve, ho
 
 def _records_of(service: EmbeddedService) -> ServicePermissionRecords:
     return ServicePermissionRecords.direct(DirectTransport(service.service, service.token))
+
+
+class _LostAnswers(HttpCarrier):
+    """Carries the first write to the real service, then loses its answer, as a dropped connection would."""
+
+    lost = False
+
+    def request_sync(self, method: str, path: str, **kwargs: Any) -> Answer:
+        answer = super().request_sync(method, path, **kwargs)
+        if method != "GET" and not self.lost:
+            self.lost = True
+            raise NetworkError("the answer was lost")
+        return answer
+
+
+@pytest.mark.slow
+def test_decisions_sent_again_after_a_lost_answer_are_recorded_once(serve: Serve, home: Symphony) -> None:
+    open_embedded(home.data_dir / "data").close()
+    token = (home.data_dir / "data" / "token").read_text().strip()
+    server = serve(home)
+    with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=10) as http:
+        records = ServicePermissionRecords(_LostAnswers(http), keyed=True)
+        with pytest.raises(NetworkError):
+            records.record_decisions([_decision(1.0)])
+        records.record_decisions([_decision(1.0)])
+        assert len(records.decisions()) == 1
