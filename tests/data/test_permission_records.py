@@ -202,6 +202,20 @@ async def test_the_host_gets_the_embedded_records_from_the_data_plugin(tmp_path:
         reopened.close()
 
 
+async def test_the_port_data_access_reuses_the_embedded_service_the_records_opened(tmp_path: Path) -> None:
+    from symphony.builtin_plugins.data import plugin
+
+    host = _host(tmp_path / "home")
+    await host.start()
+    try:
+        host.port("permission_records")
+        host.port("data_access")
+        _client, service = plugin._opened[host.context]
+        assert service is plugin._records[host.context][1]
+    finally:
+        await host.stop()
+
+
 @pytest.mark.slow
 def test_remote_records_reach_a_served_service_over_http(serve: Serve, home: Symphony, database_url: str) -> None:
     open_embedded(home.data_dir / "data", database_url).close()  # the served database, with its admin's token file

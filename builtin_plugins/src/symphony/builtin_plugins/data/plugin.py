@@ -113,7 +113,8 @@ def open_client(context: HostContext) -> tuple[DataClient, EmbeddedService | Non
             options.url, token, pre_validation=pre_validation, timeout=options.timeout, verify=verify
         )
         return client, None
-    service = _open_embedded(context, options)
+    records = _records.get(context)  # the embedded service the permission records opened, if they came first
+    service = records[1] if records is not None and records[1] is not None else _open_embedded(context, options)
     return service.client(transport=options.transport, pre_validation=pre_validation), service
 
 
