@@ -1,8 +1,10 @@
-"""The data layer's wiring: port ``data_access`` (embedded or remote), its pre-validators, its options and health.
+"""The data layer's wiring: ports ``data_access`` and ``permission_records`` (embedded or remote), its
+pre-validators, its options and health.
 
-The port is made the first time someone asks for it: the embedded service
-(SQLite under ``<data_dir>/data``) unless ``[components.data.options] url``
-names a remote one.  The ``data`` component closes it with the host.
+Each port is made the first time someone asks for it: the embedded service
+(SQLite under ``<data_dir>/data``, opened once per host for both) unless
+``[components.data.options] url`` names a remote one.  The ``data`` component
+closes them with the host.
 """
 
 from __future__ import annotations
