@@ -92,7 +92,7 @@ async def test_requests_while_restarting_fail_fast_with_the_reason(bus: InProces
         with pytest.raises(TransportError):
             await call(bus, "die", code=5)
         await until(lambda: worker.state == "restarting")
-        with pytest.raises(TransportError, match=r"'worker' is restarting after its process .* exited with code 5"):
+        with pytest.raises(TransportError, match=r"'worker' is restarting after its process .* exited with status 5"):
             await call(bus, "echo")
 
 
@@ -109,7 +109,7 @@ async def test_a_crash_loop_gives_up_and_reports_it_in_health(bus: InProcessBus)
         health = worker.health()
         assert health.status == "failed"
         assert "gave up after 3 restart(s): its process" in health.message
-        assert "exited with code 7" in health.message
+        assert "exited with status 7" in health.message
         with pytest.raises(TransportError, match="is failed"):
             await call(bus, "echo")
     await until(lambda: "bus.endpoint.stopped" in states)

@@ -87,7 +87,7 @@ async def test_an_edit_the_core_reported_before_dying_unanswered_is_not_sent_aga
         assert await editing.edit_text(buffer, insert(0, 0, "once")) == 1
         await restarted(editing)
         assert await editing.get_buffer_content(buffer) == "once"
-        assert "exited with code 1" in (editing.core.last_failure or "")
+        assert "exited with status 1" in (editing.core.last_failure or "")
     finally:
         await editing.stop()
 
@@ -177,10 +177,10 @@ async def test_a_core_that_keeps_dying_is_given_up_saying_why(source: Path, even
     quick = RetryPolicy(max_attempts=2, backoff_initial=0.01, backoff_multiplier=2.0, backoff_max=0.1)
     editing = CoreEditing(events, argv=[sys.executable, "-c", "import sys; sys.exit(3)"], restart=quick)
     try:
-        with pytest.raises(TransportError, match=r"gave up after 2 restart.*exited with code 3"):
+        with pytest.raises(TransportError, match=r"gave up after 2 restart.*exited with status 3"):
             await editing.open_file(source)
         health = editing.core.health()
-        assert health.status == "failed" and "exited with code 3" in health.message
+        assert health.status == "failed" and "exited with status 3" in health.message
         assert events.topics().count("editor.core.restarting") == 2 and events.topics()[-1] == "editor.core.failed"
     finally:
         await editing.stop()

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from symphony.hookspecs import LanguageServerError, RetryPolicy
+from symphony.hookspecs import LanguageServerError, RetryPolicy, dying_with_parent
 
 from .options import LspOptions, ServerSpec
 from .rpc import Connection, RemoteError
@@ -38,14 +38,6 @@ _STOP_GRACE: Final = 2.0
 _LINE_LIMIT: Final = 64 * 1024
 #: How much of the server's stderr is kept for the message when it dies.
 _STDERR_TAIL: Final = 2048
-
-#: The kernel SIGKILLs the child when the host dies, then the server's command replaces this interpreter.
-_DIE_WITH_HOST: Final = (
-    "import ctypes, os, signal, sys\n"
-    "if ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0) != 0: sys.exit('prctl failed')\n"
-    "if os.getppid() != int(sys.argv[1]): sys.exit('the host is gone')\n"
-    "os.execv(sys.argv[2], sys.argv[2:])\n"
-)
 
 _CLIENT_CAPABILITIES: Final = {
     "general": {"positionEncodings": ["utf-16"]},
@@ -205,11 +197,9 @@ class LanguageServer:
         executable = resolve(self.spec.command)
         if executable is None:
             raise FileNotFoundError(f"{self.spec.command[0]!r} was not found on PATH or next to {sys.executable}")
-        launcher = [sys.executable, "-I", "-S", "-c", _DIE_WITH_HOST, str(os.getpid()), executable]
         self._stderr = b""
         self._process = process = await asyncio.create_subprocess_exec(
-            *launcher,
-            *self.spec.command[1:],
+            *dying_with_parent([executable, *self.spec.command[1:]]),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,

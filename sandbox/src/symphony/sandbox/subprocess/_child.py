@@ -28,12 +28,12 @@ from symphony.hookspecs import (
     SerializationError,
     SymphonyError,
     TransportError,
+    die_with_parent,
     guest,
 )
 from symphony.hookspecs.wire.stdio import serve_stdio
 
 from ..confine import ConfinementRefusedError, ConfinementReport, confine
-from ..confine.lifetime import die_with_parent
 from ._errors import ConfinementUnavailableError, WorkerStartError
 from ._protocol import HOST, HOST_PREFIX, InvokeParams, LoadParams, ReadyInfo, WorkerSpec
 

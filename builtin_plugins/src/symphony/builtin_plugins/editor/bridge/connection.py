@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -21,7 +19,7 @@ from typing import Any, Final
 
 import msgspec
 
-from symphony.hookspecs import TransportError
+from symphony.hookspecs import TransportError, describe_exit, dying_with_parent
 
 __all__ = ["CORE_MODULE", "CoreConnection", "CoreError", "CoreGone", "Request", "spawn_core"]
 
@@ -30,15 +28,6 @@ CORE_MODULE: Final = "symphony.builtin_plugins.editor.core"
 _LINE_LIMIT: Final = 256 * 2**20
 _encode: Final = msgspec.json.Encoder().encode
 _decode: Final = msgspec.json.Decoder().decode
-
-#: Run before the core: the kernel SIGKILLs it when the host dies (even by SIGKILL), then the core
-#: replaces this interpreter (same pid).  A host already gone by then means the core never starts.
-_DIE_WITH_HOST: Final = (
-    "import ctypes, os, signal, sys\n"
-    "if ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0) != 0: sys.exit('prctl failed')\n"
-    "if os.getppid() != int(sys.argv[1]): sys.exit('the host is gone')\n"
-    "os.execv(sys.argv[2], sys.argv[2:])\n"
-)
 
 
 class CoreGone(TransportError):
@@ -72,7 +61,7 @@ def core_argv() -> list[str]:
     core = [sys.executable, "-m", CORE_MODULE]
     if sys.platform != "linux":
         return core
-    return [sys.executable, "-I", "-S", "-c", _DIE_WITH_HOST, str(os.getpid()), *core]
+    return dying_with_parent(core)
 
 
 async def spawn_core(
@@ -210,12 +199,4 @@ class CoreConnection:
 
 
 def _describe_exit(code: int | None) -> str:
-    if code is None:
-        return "closed its output"
-    if code < 0:
-        try:
-            name = signal.Signals(-code).name
-        except ValueError:
-            name = f"signal {-code}"
-        return f"was killed by {name}"
-    return f"exited with code {code}"
+    return "closed its output" if code is None else describe_exit(code)

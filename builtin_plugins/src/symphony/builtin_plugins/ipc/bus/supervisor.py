@@ -25,9 +25,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import signal
-import sys
 import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, Literal
@@ -43,6 +40,8 @@ from symphony.hookspecs import (
     RetryPolicy,
     SerializationError,
     TransportError,
+    describe_exit,
+    dying_with_parent,
 )
 from symphony.hookspecs.ports import MessageBus
 
@@ -60,22 +59,6 @@ EndpointState = Literal["stopped", "starting", "running", "restarting", "failed"
 
 #: Up to 5 restarts, waiting 0.1, 0.2, 0.4, 0.8, 1.6 s.
 DEFAULT_RESTART: Final = RetryPolicy(max_attempts=5, backoff_initial=0.1, backoff_multiplier=2.0, backoff_max=10.0)
-
-
-#: Run before the child's own command: the kernel SIGKILLs the child when the host dies (even by
-#: SIGKILL, which leaves no chance to stop it), then the command replaces this interpreter (same pid).
-#: A host already gone by then (the child was re-parented) means the child never starts.
-_DIE_WITH_HOST: Final = (
-    "import ctypes, os, signal, sys\n"
-    "if ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0) != 0: sys.exit('prctl failed')\n"
-    "if os.getppid() != int(sys.argv[1]): sys.exit('the host is gone')\n"
-    "os.execvp(sys.argv[2], sys.argv[2:])\n"
-)
-
-
-def _dying_with_host(argv: Sequence[str]) -> list[str]:
-    """``argv`` started through the PR_SET_PDEATHSIG launcher above (``python -I -S``: a few ms)."""
-    return [sys.executable, "-I", "-S", "-c", _DIE_WITH_HOST, str(os.getpid()), *argv]
 
 
 class _Down(Exception):
@@ -150,7 +133,7 @@ class SupervisedEndpoint:
         self.bus.register_endpoint(self.endpoint_id, self._handle)
         await self._set_state("starting")
         try:
-            connection = await self.transport.spawn(_dying_with_host(self.argv), self.env)
+            connection = await self.transport.spawn(dying_with_parent(self.argv), self.env)
         except BaseException:
             self.bus.unregister_endpoint(self.endpoint_id)
             await self._set_state("stopped")
@@ -276,7 +259,7 @@ class SupervisedEndpoint:
     async def _respawn(self) -> ProcessConnection:
         self.restarts += 1
         try:
-            connection = await self.transport.spawn(_dying_with_host(self.argv), self.env)
+            connection = await self.transport.spawn(dying_with_parent(self.argv), self.env)
         except TransportError as error:
             self.last_failure = f"its process could not be started: {error}"
             raise _Down(self.last_failure) from None
@@ -378,12 +361,4 @@ class SupervisedEndpoint:
 
 
 def _describe_exit(code: int | None) -> str:
-    if code is None:
-        return "closed its pipe"
-    if code < 0:
-        try:
-            name = signal.Signals(-code).name
-        except ValueError:
-            name = f"signal {-code}"
-        return f"was killed by {name}"
-    return f"exited with code {code}"
+    return "closed its pipe" if code is None else describe_exit(code)

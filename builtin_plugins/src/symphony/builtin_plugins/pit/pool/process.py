@@ -12,19 +12,18 @@ import asyncio
 import contextlib
 import itertools
 import os
-import signal
 import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import psutil
 
-from symphony.hookspecs import ModelUnavailableError, SymphonyError, TransportError, error_class_for
+from symphony.hookspecs import ModelUnavailableError, SymphonyError, TransportError, describe_exit, error_class_for
 from symphony.hookspecs.wire.stdio import ProcessConnection, spawn_stdio
 
 from .protocol import PARENT_ENV, WORKER_MODULE, Reply, Request, decode_reply, encode
 
-__all__ = ["Worker", "exit_cause", "worker_env"]
+__all__ = ["Worker", "worker_env"]
 
 #: Seconds a worker whose output ended has to exit before it is killed.
 _EXIT_GRACE = 1.0
@@ -37,19 +36,6 @@ def worker_env() -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join(paths)
     env[PARENT_ENV] = str(os.getpid())
     return env
-
-
-def exit_cause(code: int | None) -> str:
-    """How a process ended, in words: ``killed by SIGKILL``, ``exited with status 3``."""
-    if code is None:
-        return "ended"
-    if code < 0:
-        try:
-            name = signal.Signals(-code).name
-        except ValueError:
-            name = f"signal {-code}"
-        return f"was killed by {name}"
-    return f"exited with status {code}"
 
 
 class Worker:
@@ -167,7 +153,7 @@ class Worker:
     async def _watch(self) -> None:
         code = await self.process.wait()
         if self.cause is None:
-            self.cause = exit_cause(code)
+            self.cause = describe_exit(code)
         error = self._unavailable()
         for future in self._pending.values():
             if not future.done():

@@ -14,11 +14,9 @@ third of what it holds.  It asks the kernel to kill it when the host dies
 
 from __future__ import annotations
 
-import ctypes
 import importlib
 import inspect
 import os
-import signal
 import sys
 import threading
 import time
@@ -27,12 +25,11 @@ from typing import Any, Final
 
 import msgspec
 
-from symphony.hookspecs import PROTOCOL_VERSION, SymphonyError
+from symphony.hookspecs import PROTOCOL_VERSION, SymphonyError, die_with_parent
 from symphony.hookspecs.wire.framing import DEFAULT_MAX_FRAME_SIZE, FrameDecoder, encode_frame
 
 from .protocol import PARENT_ENV, Reply, Request, decode_request, encode
 
-_PR_SET_PDEATHSIG: Final = 1
 #: The handshake's first frame is a few dozen bytes; refuse a larger length unread.
 _MAX_HELLO: Final = 64 * 1024
 #: Calls of a shared model run at once at most; more wait in the executor's queue.
@@ -44,17 +41,6 @@ class _Hello(msgspec.Struct, frozen=True):
 
     symphony: int
     codecs: list[str]
-
-
-def _die_with_parent() -> None:
-    """SIGKILL this process when the host dies; exit now if the host is already gone (Linux only)."""
-    if sys.platform != "linux":
-        return
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    parent = os.environ.get(PARENT_ENV)
-    if parent and os.getppid() != int(parent):  # the host died before prctl took effect
-        os._exit(0)
 
 
 class _Link:
@@ -166,7 +152,8 @@ async def _awaited(awaitable: Any) -> Any:
 
 
 def main() -> None:
-    _die_with_parent()
+    parent = os.environ.get(PARENT_ENV)
+    die_with_parent(int(parent) if parent else 0)  # first: a host killed from now on takes the worker with it
     link = _Link()
     if _handshake(link):
         worker = _Worker(link)
