@@ -1,10 +1,11 @@
-"""The permissions database: grants, user trust marks and the audit log in one SQLite file.
+"""The host's own permissions file: grants, user trust marks and the audit log in one SQLite file.
 
 SQLAlchemy 2 typed ORM models over SQLite in WAL mode: readers (``symphony
 audit``) never block the host writing, and a committed transaction survives a
 crash of the process (``synchronous=NORMAL``; an operating-system crash or
 power loss may lose the last commits).  One engine per database path per
-process, shared by the grant store and the audit log.
+process.  Used by :class:`._records.HostPermissionRecords`, the host's own
+records when no plugin provides port ``permission_records``.
 """
 
 from __future__ import annotations

@@ -9,10 +9,10 @@ so a host notices another process's ``symphony ext grant``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 import msgspec
-from sqlalchemy import Table, delete, select
+from sqlalchemy import Row, Table, delete, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
@@ -29,20 +29,6 @@ _COLUMNS: Final = ("at", "extension", "kind", "permission", "target", "decision"
 assert set(_COLUMNS) == {c.name for c in _TABLE.columns} - {"id"}, "AuditRow and _COLUMNS disagree"
 _INSERT: Final = f"INSERT INTO {_TABLE.name} ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
 _VERSION: Final = "grants_version"
-
-
-def _grant(row: GrantRow) -> GrantRecord:
-    has_budget = any(v is not None for v in (row.budget_calls, row.budget_tokens, row.budget_cost))
-    budget = ModelBudget(calls=row.budget_calls, tokens=row.budget_tokens, cost=row.budget_cost) if has_budget else None
-    return GrantRecord(
-        extension=row.extension,
-        permission=row.permission,
-        granted_at=row.granted_at,
-        granted_by=row.granted_by,
-        source=row.source,
-        budget=budget,
-        identity=row.identity,
-    )
 
 
 _STATE: Final[Table] = StateRow.__table__  # type: ignore[assignment]
@@ -68,6 +54,20 @@ _TRUST: Final = _TRUST_UPSERT.on_conflict_do_update(
     set_={name: _TRUST_UPSERT.excluded[name] for name in ("trusted_at", "trusted_by", "identity")},
 )
 _READ_VERSION: Final = select(_STATE.c.value).where(_STATE.c.key == _VERSION)
+
+
+def _grant(row: Row[Any]) -> GrantRecord:
+    calls, tokens, cost = row.budget_calls, row.budget_tokens, row.budget_cost
+    has_budget = calls is not None or tokens is not None or cost is not None
+    return GrantRecord(
+        extension=row.extension,
+        permission=row.permission,
+        granted_at=row.granted_at,
+        granted_by=row.granted_by,
+        source=row.source,
+        budget=ModelBudget(calls=calls, tokens=tokens, cost=cost) if has_budget else None,
+        identity=row.identity,
+    )
 
 
 class HostPermissionRecords:
@@ -112,11 +112,12 @@ class HostPermissionRecords:
         return found
 
     def grants(self, extension: str | None = None) -> list[GrantRecord]:
-        query = select(GrantRow).order_by(GrantRow.extension, GrantRow.permission)
+        # Core rows, not ORM objects: this read is most of an extension's first decision.
+        query = select(_GRANTS).order_by(_GRANTS.c.extension, _GRANTS.c.permission)
         if extension is not None:
-            query = query.where(GrantRow.extension == extension)
-        with Session(self._engine) as session:
-            return [_grant(row) for row in session.scalars(query)]
+            query = query.where(_GRANTS.c.extension == extension)
+        with self._engine.connect() as connection:
+            return [_grant(row) for row in connection.execute(query)]
 
     def trust(self, mark: TrustMark) -> None:
         with self._engine.begin() as connection:
@@ -132,12 +133,10 @@ class HostPermissionRecords:
         return removed
 
     def trust_marks(self) -> list[TrustMark]:
-        with Session(self._engine) as session:
+        with self._engine.connect() as connection:
             return [
-                TrustMark(
-                    extension=row.extension, trusted_at=row.trusted_at, trusted_by=row.trusted_by, identity=row.identity
-                )
-                for row in session.scalars(select(TrustRow).order_by(TrustRow.extension))
+                TrustMark(extension=r.extension, trusted_at=r.trusted_at, trusted_by=r.trusted_by, identity=r.identity)
+                for r in connection.execute(select(_TRUSTED).order_by(_TRUSTED.c.extension))
             ]
 
     def version(self) -> int:
