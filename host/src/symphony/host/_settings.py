@@ -102,7 +102,8 @@ class SandboxSettings(_Section):
 class PermissionSettings(_Section):
     """The user's side of the permission policy (the distribution's side is ``DistroProfile.permissions``)."""
 
-    #: The grants and audit database; unset means ``<data_dir>/permissions.db``.
+    #: The host's own grants and audit file, used when no plugin provides port ``permission_records``;
+    #: unset means ``<data_dir>/permissions.db``.
     database: Path | None = None
     #: Extensions the user trusts (they get what they declare), if the profile allows user trust.
     trusted: list[str] = []
