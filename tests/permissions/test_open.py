@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -80,3 +81,17 @@ def test_symphony_audit_with_records_that_cannot_be_had_is_an_error_without_a_tr
     result = CliRunner().invoke(cli, ["--config", str(settings), "audit"])
     assert result.exit_code != 0 and "Cannot keep extension permissions" in result.output
     assert "Traceback" not in result.output and not (tmp_path / "data" / "permissions.db").exists()
+
+
+def test_a_data_service_that_cannot_be_reached_is_a_configuration_error(
+    host_with: HostWith, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as probe:  # a loopback port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("SYMPHONY_DATA_TOKEN", "a-token")
+    host = host_with(components={"data": {"options": {"url": f"http://127.0.0.1:{port}", "timeout": 5}}})
+    records = provided_records(host)
+    with pytest.raises(ConfigurationError, match=r"Cannot read the extension permissions \(NetworkError"):
+        open_permissions(host.settings, None, lambda name: Subject(name=name), records=records)
+    assert not (host.settings.data_dir / "permissions.db").exists()
