@@ -8,9 +8,11 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, func, select
 
 from symphony.builtin_plugins.data.client import DataClient
 from symphony.builtin_plugins.data.embedded import EmbeddedService, open_embedded
+from symphony.builtin_plugins.data.service.models import IDEMPOTENCY_KEYS
 from symphony.hookspecs import AuthorizationError, NotFoundError, ValidationError
 from symphony.hookspecs.ports import (
     CreateTokenRequest,
@@ -188,3 +190,21 @@ async def test_runs_created_at_the_same_instant_page_without_loss_or_repeat(
                 break
         expected = ["bbbb0002", "aaaa0001"] if finished_before is None else ["aaaa0001", "bbbb0002"]
         assert seen == expected
+
+
+async def test_checkpoints_and_run_updates_claim_no_idempotency_key(
+    service: EmbeddedService, admin: DataClient
+) -> None:
+    # They are upserts: repeating one is harmless, so the hot path skips the key's two statements.
+    await admin.create_run(new_run())
+    engine = create_engine(service.url)
+    try:
+        with engine.connect() as connection:
+            before = connection.execute(select(func.count()).select_from(IDEMPOTENCY_KEYS)).scalar_one()
+        await admin.save_nodes("run00001", [NodeCheckpoint(node_id="a", state="succeeded")])
+        await admin.update_run("run00001", RunUpdate(state="succeeded"))
+        with engine.connect() as connection:
+            after = connection.execute(select(func.count()).select_from(IDEMPOTENCY_KEYS)).scalar_one()
+    finally:
+        engine.dispose()
+    assert after == before

@@ -65,7 +65,9 @@ class RunsAPI:
 
         async def _read_optional(self, path: str) -> Any: ...
 
-        async def _write(self, method: str, path: str, document: Mapping[str, Any] | None = None) -> Any: ...
+        async def _write(
+            self, method: str, path: str, document: Mapping[str, Any] | None = None, *, idempotent: bool = False
+        ) -> Any: ...
 
     async def create_run(self, request: NewRun) -> RunRecord:
         return _record(await self._write("POST", "/v1/runs", _given(request)), RunRecord)
@@ -87,7 +89,7 @@ class RunsAPI:
 
     async def update_run(self, run_id: str, update: RunUpdate) -> None:
         document = _given(update, skip=() if update.forget else ("forget",))
-        await self._write("PATCH", f"/v1/runs/{_id(run_id)}", document)
+        await self._write("PATCH", f"/v1/runs/{_id(run_id)}", document, idempotent=True)
 
     async def delete_runs(self, run_ids: list[str], *, finished_before: float) -> list[str]:
         data = await self._write("POST", "/v1/runs/delete", {"run_ids": run_ids, "finished_before": finished_before})
@@ -98,11 +100,13 @@ class RunsAPI:
 
     async def save_nodes(self, run_id: str, nodes: list[NodeCheckpoint]) -> None:
         if nodes:
-            await self._write("PUT", f"/v1/runs/{_id(run_id)}/nodes", {"nodes": nodes})
+            await self._write("PUT", f"/v1/runs/{_id(run_id)}/nodes", {"nodes": nodes}, idempotent=True)
 
     async def copy_nodes(self, source: str, target: str, node_ids: list[str]) -> None:
         if node_ids:
-            await self._write("POST", f"/v1/runs/{_id(target)}/nodes/copy", {"source": source, "node_ids": node_ids})
+            await self._write(
+                "POST", f"/v1/runs/{_id(target)}/nodes/copy", {"source": source, "node_ids": node_ids}, idempotent=True
+            )
 
     async def run_nodes(self, run_id: str) -> list[NodeCheckpoint]:
         data = await self._read(f"/v1/runs/{_id(run_id)}/nodes")
@@ -119,4 +123,4 @@ class RunsAPI:
 
     async def delete_cache(self, keys: list[str]) -> None:
         if keys:
-            await self._write("POST", "/v1/node-cache/delete", {"keys": keys})
+            await self._write("POST", "/v1/node-cache/delete", {"keys": keys}, idempotent=True)
