@@ -158,7 +158,7 @@ async def test_too_many_failed_token_checks_are_a_rate_limited_data_error(servic
 async def test_a_body_over_the_limit_is_refused_before_the_database(service: EmbeddedService) -> None:
     transport = DirectTransport(service.service, service.token)
     limit = service.service.settings.max_body_bytes
-    answer = await transport.request("POST", "/v1/workflows", query=None, body=b" " * (limit + 1), key=None)
+    answer = await transport.request("POST", "/v1/users", query=None, body=b" " * (limit + 1), key=None)
     assert answer.status == 413
     assert msgspec.json.decode(answer.content)["category"] == "data.validation"
 

@@ -19,8 +19,8 @@ from .conftest import SPEC, Service, make_client
 
 async def test_a_body_over_the_limit_is_a_413_problem(service: Service) -> None:
     async with make_client(service.url, ServiceSettings(database=service.url, max_body_bytes=1000)) as client:
-        spec = {**SPEC, "metadata": {"description": "x" * 2000}}
-        response = await client.post("/v1/workflows", json={"name": "big", "spec": spec}, headers=service.auth("admin"))
+        body = {"name": "x" * 2000, "email": "big@x.org", "role": "viewer"}
+        response = await client.post("/v1/users", json=body, headers=service.auth("admin"))
     assert response.status_code == 413
     assert response.json()["detail"] == "The request body is larger than 1000 bytes; send a smaller one."
 
@@ -31,8 +31,26 @@ async def test_a_streamed_body_over_the_limit_is_refused_without_a_content_lengt
             yield b"x" * 200
 
     async with make_client(service.url, ServiceSettings(database=service.url, max_body_bytes=1000)) as client:
-        response = await client.post("/v1/workflows", content=chunks(), headers=service.auth("admin"))
+        response = await client.post("/v1/users", content=chunks(), headers=service.auth("admin"))
     assert response.status_code == 413
+
+
+async def test_a_workflow_document_may_be_larger_than_other_bodies(service: Service) -> None:
+    # A workflow file may take megabytes; a run carries its whole document: both get the document limit.
+    settings = ServiceSettings(database=service.url, max_body_bytes=1000, max_document_body_bytes=10_000)
+    spec = {**SPEC, "metadata": {"description": "x" * 2000}}
+    async with make_client(service.url, settings) as client:
+        response = await client.post("/v1/workflows", json={"name": "big", "spec": spec}, headers=service.auth("admin"))
+    assert response.status_code == 201, response.text
+
+
+async def test_a_workflow_document_over_the_document_limit_is_a_413_problem(service: Service) -> None:
+    settings = ServiceSettings(database=service.url, max_body_bytes=1000, max_document_body_bytes=10_000)
+    spec = {**SPEC, "metadata": {"description": "x" * 20_000}}
+    async with make_client(service.url, settings) as client:
+        response = await client.post("/v1/workflows", json={"name": "big", "spec": spec}, headers=service.auth("admin"))
+    assert response.status_code == 413
+    assert "10000 bytes" in response.json()["detail"]
 
 
 async def test_a_name_longer_than_200_characters_is_refused(service: Service) -> None:

@@ -25,8 +25,11 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 #: Handlers whose response holds a secret shown once, by the field that holds it.
 SHOWN_ONCE: dict[Handler, str] = {tokens.create: "token"}
 
+#: Handlers whose body carries a workflow document: a workflow file may be far larger than other requests.
+DOCUMENTS: set[Handler] = {workflows.create, workflows.change, runs.create, runs.change}
+
 #: Every authenticated route: this app and the direct in-process transport both dispatch from this one table.
-ROUTES = RouteTable.of((users, tokens, workflows, runs, permissions, audit_log), SHOWN_ONCE)
+ROUTES = RouteTable.of((users, tokens, workflows, runs, permissions, audit_log), SHOWN_ONCE, DOCUMENTS)
 
 
 def _by_method(endpoints: dict[str, Endpoint]) -> Endpoint:

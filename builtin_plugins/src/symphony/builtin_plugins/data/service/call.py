@@ -78,7 +78,7 @@ class Service:
                     path=request.url.path,
                     params=dict(request.path_params),
                     query=dict(request.query_params),
-                    body=partial(self._body, request),
+                    body=partial(self._body, request, self._limit(operation)),
                     key=request.headers.get("idempotency-key"),
                 )
             except Problem as problem:
@@ -118,7 +118,7 @@ class Service:
                 body, key = b"", None
             elif not isinstance(body, bytes):
                 body = await body()
-            self._check_limits(body, key)
+            self._check_limits(operation, body, key)
             run = partial(self._run, operation, token=token, params=params, query=query, body=body, key=key, path=path)
             if inline and self.db.dialect == "sqlite":
                 try:
@@ -164,7 +164,7 @@ class Service:
             token = bearer(authorization)
             if not operation.write:
                 body, key = b"", None
-            self._check_limits(body, key)
+            self._check_limits(operation, body, key)
             run = partial(
                 self._run, operation, token=token, params=params, query=query, body=body, key=key, path=path, wait=True
             )
@@ -182,14 +182,17 @@ class Service:
             log.exception("data service: %s %s failed", operation.method, path)
             raise Problem(500, "data", "The data service failed; the error is in its log.") from None
 
-    def _check_limits(self, body: bytes, key: str | None) -> None:
-        if len(body) > self.settings.max_body_bytes:
-            raise too_large(self.settings.max_body_bytes)
+    def _limit(self, operation: Operation) -> int:
+        return self.settings.max_document_body_bytes if operation.documents else self.settings.max_body_bytes
+
+    def _check_limits(self, operation: Operation, body: bytes, key: str | None) -> None:
+        limit = self._limit(operation)
+        if len(body) > limit:
+            raise too_large(limit)
         if key is not None and not 0 < len(key) <= MAX_IDEMPOTENCY_KEY:
             raise invalid(f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters; send a shorter one.")
 
-    async def _body(self, request: Request) -> bytes:
-        limit = self.settings.max_body_bytes
+    async def _body(self, request: Request, limit: int) -> bytes:
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             raise too_large(limit)

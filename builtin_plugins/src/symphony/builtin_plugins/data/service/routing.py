@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING
@@ -28,6 +28,8 @@ class Operation:
     handler: Handler
     write: bool
     shown_once: str | None = None
+    #: Its body carries a workflow document (and a run's inputs): ``max_document_body_bytes`` bounds it.
+    documents: bool = False
 
 
 def no_route(path: str) -> Problem:
@@ -58,10 +60,19 @@ class RouteTable:
         ]
 
     @classmethod
-    def of(cls, modules: Sequence[ModuleType], shown_once: Mapping[Handler, str]) -> RouteTable:
+    def of(
+        cls, modules: Sequence[ModuleType], shown_once: Mapping[Handler, str], documents: Collection[Handler] = ()
+    ) -> RouteTable:
         """The table of each module's ``ROUTES`` (method, path, handler): every method but GET writes."""
         return cls(
-            Operation(method, path, handler, write=method != "GET", shown_once=shown_once.get(handler))
+            Operation(
+                method,
+                path,
+                handler,
+                write=method != "GET",
+                shown_once=shown_once.get(handler),
+                documents=handler in documents,
+            )
             for module in modules
             for method, path, handler in module.ROUTES
         )

@@ -12,6 +12,9 @@ class ServiceSettings(msgspec.Struct, frozen=True, kw_only=True):
     database: str
     #: Largest request body accepted (413 beyond it).
     max_body_bytes: int = 1_048_576
+    #: Largest body of a request carrying a workflow document (creating or changing a workflow or a run): the
+    #: largest workflow file (64 MiB), base64-encoded in a run, with room for its inputs.
+    max_document_body_bytes: int = 96 * 1_048_576
     #: Page size when a listing names none, and the largest one may ask for (422 beyond it).
     default_page_size: int = 50
     max_page_size: int = 200
