@@ -63,6 +63,9 @@ _WATCH_CANCEL_EVERY = 0.2
 #: bounds on one request (1000 items, 1 MiB of JSON, in which bytes travel as base64).
 SAVE_NODES_MAX = 1000
 SAVE_BYTES_MAX = 512 * 1024
+#: A run's outputs in its record at most: the record travels in one request carrying documents, bounded at 96 MiB
+#: of JSON (``max_document_body_bytes``), in which bytes travel as base64.
+RECORD_BYTES_MAX = 64 * 1024 * 1024
 
 
 class _Preempted(Exception):
@@ -898,7 +901,7 @@ async def save_nodes(records: DataAccessPort, run_id: str, nodes: list[NodeCheck
 
 def _recordable(outputs: bytes) -> bytes | None:
     """A run's outputs for its record, unless too large for one request (its nodes' checkpoints hold them anyway)."""
-    return outputs if len(outputs) <= SAVE_BYTES_MAX else None
+    return outputs if len(outputs) <= RECORD_BYTES_MAX else None
 
 
 def _save_failed(run_id: str, error: Exception) -> Exception:
