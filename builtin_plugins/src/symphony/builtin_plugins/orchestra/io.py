@@ -19,7 +19,7 @@ from symphony.hookspecs import NetworkError, NotFoundError, ValidationError, ato
 
 from .operators import Run
 
-__all__ = ["file_read", "file_write", "http_request"]
+__all__ = ["confined_path", "file_read", "file_write", "http_request", "root_of"]
 
 _METHODS: Final = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
 _MAX_READ: Final = 64 * 1024 * 1024
@@ -72,14 +72,16 @@ def http_request(config: Mapping[str, Any]) -> Run:
     return run
 
 
-def _root(config: Mapping[str, Any], workspace: str | None) -> Path:
+def root_of(config: Mapping[str, Any], workspace: str | None) -> Path:
+    """The directory an operator's paths are confined to: ``config.root``, else the workspace, else the cwd."""
     root = config.get("root", workspace)
     if root is not None and not isinstance(root, str):
         raise ValidationError(f"config.root must be a directory path; got {root!r}.")
     return Path(root or ".").expanduser().resolve()
 
 
-def _inside(root: Path, inputs: Mapping[str, Any], operator: str) -> Path:
+def confined_path(root: Path, inputs: Mapping[str, Any], operator: str) -> Path:
+    """Input ``path`` resolved under ``root``; refused when it resolves outside it (``..``, a symlink)."""
     relative = inputs.get("path")
     if not isinstance(relative, str) or not relative:
         raise ValidationError(f"Operator {operator!r} needs input 'path', a file path; got {relative!r}.")
@@ -91,11 +93,11 @@ def _inside(root: Path, inputs: Mapping[str, Any], operator: str) -> Path:
 
 def file_read(workspace: str | None) -> Any:
     def factory(config: Mapping[str, Any]) -> Run:
-        root = _root(config, workspace)
+        root = root_of(config, workspace)
         as_json = bool(config.get("json", False))
 
         async def run(inputs: Mapping[str, Any]) -> dict[str, Any]:
-            path = _inside(root, inputs, "file-read")
+            path = confined_path(root, inputs, "file-read")
             try:
                 if path.stat().st_size > _MAX_READ:
                     raise ValidationError(f"{path} is larger than {_MAX_READ // 2**20} MiB; file-read refuses it.")
@@ -118,10 +120,10 @@ def file_read(workspace: str | None) -> Any:
 
 def file_write(workspace: str | None) -> Any:
     def factory(config: Mapping[str, Any]) -> Run:
-        root = _root(config, workspace)
+        root = root_of(config, workspace)
 
         async def run(inputs: Mapping[str, Any]) -> dict[str, Any]:
-            path = _inside(root, inputs, "file-write")
+            path = confined_path(root, inputs, "file-write")
             content = inputs.get("content")
             text = content if isinstance(content, str) else json.dumps(content, indent=2, ensure_ascii=False)
             data = text.encode("utf-8")

@@ -22,6 +22,7 @@ from symphony.hookspecs import (
 )
 from symphony.hookspecs.ports import HostContext
 
+from .buffers import buffer_read
 from .chat import chat_instrument
 from .embedding.instrument import MODEL, embed_instrument
 from .embedding.options import EmbeddingOptions
@@ -58,6 +59,14 @@ def symphony_operators(context: HostContext) -> list[OperatorSpec]:
             outputs=ports(text="string", value="json"),
             config=ports(root="string?", json="boolean?"),
             description="Read a UTF-8 file under the workspace (config.json = true also parses it).",
+        ),
+        OperatorSpec(
+            name="buffer-read",
+            factory=buffer_read(context, workspace),
+            inputs=ports(path="string"),
+            outputs=ports(text="string", unsaved="boolean"),
+            config=ports(root="string?"),
+            description="A file under the workspace as the editor holds it, unsaved edits included.",
         ),
         OperatorSpec(
             name="file-write",
