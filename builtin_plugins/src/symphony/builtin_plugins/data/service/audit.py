@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import insert
@@ -24,15 +25,32 @@ def record(
     after: dict[str, Any] | None = None,
 ) -> None:
     """Add the audit row of a write to ``session`` (committed, or rolled back, with the write)."""
+    record_many(session, actor, action, resource, [(resource_id, before, after)])
+
+
+def record_many(
+    session: Session,
+    actor: Identity | str,
+    action: str,
+    resource: str,
+    rows: Sequence[tuple[str, dict[str, Any] | None, dict[str, Any] | None]],
+) -> None:
+    """The audit rows of one write touching many resources (``resource_id``, before, after), in one statement."""
+    if not rows:
+        return
+    at, who = now(), actor if isinstance(actor, str) else actor.id
     session.connection().execute(
         _INSERT,
-        {
-            "at": now(),
-            "actor": actor if isinstance(actor, str) else actor.id,
-            "action": action,
-            "resource": resource,
-            "resource_id": resource_id,
-            "before": before,
-            "after": after,
-        },
+        [
+            {
+                "at": at,
+                "actor": who,
+                "action": action,
+                "resource": resource,
+                "resource_id": resource_id,
+                "before": before,
+                "after": after,
+            }
+            for resource_id, before, after in rows
+        ],
     )

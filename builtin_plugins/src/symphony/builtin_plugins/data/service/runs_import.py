@@ -72,9 +72,15 @@ def import_runs(
         skipped += len(batch) - len(fresh)
         if fresh:
             session.execute(insert(RUNS), fresh)
-        for row in fresh:
-            after = {"id": row["id"], "workflow_id": row["workflow_id"], "state": row["state"], "owner": identity.id}
-            audit.record(session, identity, "import", "run", row["id"], after=after)
+        audited = [
+            (
+                row["id"],
+                None,
+                {"id": row["id"], "workflow_id": row["workflow_id"], "state": row["state"], "owner": identity.id},
+            )
+            for row in fresh
+        ]
+        audit.record_many(session, identity, "import", "run", audited)
         imported.update(row["id"] for row in fresh)
     node_count = 0
     for batch in _batches(row for row in nodes if row["run_id"] in imported):

@@ -254,6 +254,7 @@ def delete_runs(call: Call) -> tuple[int, Any]:
         if not _reads_all(call):
             query = query.where(RUNS.c.owner_id == call.identity.id)
         rows = call.session.connection().execute(query).all()
+        audited = []
         for row in rows:
             before = {
                 "id": row.id,
@@ -263,7 +264,8 @@ def delete_runs(call: Call) -> tuple[int, Any]:
                 "owner": row.owner_id,
             }
             call.rules.check("run", "delete", before, before)
-            audit.record(call.session, call.identity, "delete", "run", row.id, before=before)
+            audited.append((row.id, before, None))
+        audit.record_many(call.session, call.identity, "delete", "run", audited)  # one row per run, one statement
         ids = [row.id for row in rows]
         if ids:
             call.session.connection().execute(delete(RUNS).where(RUNS.c.id.in_(ids)))
