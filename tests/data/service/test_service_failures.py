@@ -3,7 +3,8 @@ an unreachable database is a 503 health answer; the failed-check table stays bou
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -68,3 +69,38 @@ async def test_a_method_a_route_does_not_take_is_a_405_problem_naming_those_it_t
     assert response.status_code == 405
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["detail"] == "/v1/workflows does not take PATCH; it takes GET, HEAD, POST."
+
+
+async def test_a_client_hanging_up_mid_body_is_not_logged_as_a_failure(
+    service: Service, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = create_app(ServiceSettings(database=service.url))
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/v1/workflows",
+        "raw_path": b"/v1/workflows",
+        "query_string": b"",
+        "headers": [(b"authorization", f"Bearer {service.tokens['admin']}".encode())],
+        "client": ("127.0.0.1", 5000),
+        "server": ("data", 80),
+        "scheme": "http",
+        "http_version": "1.1",
+        "root_path": "",
+    }
+    messages: list[MutableMapping[str, Any]] = [
+        {"type": "http.request", "body": b'{"name": "x", ', "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent: list[MutableMapping[str, Any]] = []
+
+    async def receive() -> MutableMapping[str, Any]:
+        return messages.pop(0)
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        sent.append(message)
+
+    with caplog.at_level(logging.ERROR, logger="symphony"):
+        await app(scope, receive, send)
+    assert sent[0]["status"] == 400
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

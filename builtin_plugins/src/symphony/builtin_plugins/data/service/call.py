@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from symphony.hookspecs import DataError, DataRule
@@ -138,6 +138,8 @@ class Service:
             if problem.status == 401 and authorization is not None:
                 self.failures.failed(client)  # a token was tried and failed (no token: nothing was guessed)
             raise
+        except ClientDisconnect:  # the caller hung up while sending its body: nothing to answer, nothing failed
+            raise Problem(400, "data", "The client disconnected before sending the whole request.") from None
         except Exception:
             log.exception("data service: %s %s failed", operation.method, path)
             raise Problem(500, "data", "The data service failed; the error is in its log.") from None

@@ -13,7 +13,9 @@ from symphony.hookspecs import ConfigurationError
 
 #: As many connections as the worker threads the requests run on (anyio's default limit is 40), so a request
 #: never waits for a connection while a thread is free.
-_POOL = {"pool_size": 20, "max_overflow": 20}
+#: As many pooled connections as requests can run at once (anyio's 40 worker threads), none made and closed on demand:
+#: an overflow connection closed after each use is reconnected under load (100+ PostgreSQL sessions per 5 s seen).
+_POOL = {"pool_size": 40, "max_overflow": 0}
 #: JSON columns (specs, audit records) through msgspec rather than the json module: several per write.
 _JSON: dict[str, Any] = {
     "json_serializer": lambda document: msgspec.json.encode(document).decode(),
