@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import subprocess
+import sys
+from pathlib import Path
+
 from symphony.hookspecs import ModelBudget
 from symphony.hookspecs.ports import PermissionRecordsPort
-from symphony.host.permissions import GrantStore
+from symphony.host import Host, Settings
+from symphony.host.permissions import GrantStore, provided_records
 
 
 def test_a_grant_is_read_back_by_another_store_over_the_same_records(records: PermissionRecordsPort) -> None:
@@ -71,3 +77,25 @@ def test_a_trust_mark_counts_until_it_is_removed(records: PermissionRecordsPort)
     assert store.trusted() == frozenset({"ext"})
     assert store.untrust("ext") and not store.untrust("ext")
     assert store.trusted() == frozenset()
+
+
+def test_a_grant_made_by_another_process_through_the_data_service_is_noticed(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data", cache_dir=tmp_path / "cache")
+    host = Host(settings).load()
+    try:
+        records = provided_records(host)
+        assert records is not None
+        store = GrantStore(records)
+        script = (
+            "import sys; from pathlib import Path; from symphony.host import Host, Settings; "
+            "from symphony.host.permissions import GrantStore, provided_records; "
+            "host = Host(Settings(data_dir=Path(sys.argv[1]), cache_dir=Path(sys.argv[2]))).load(); "
+            "GrantStore(provided_records(host)).grant('ext', ['system:processes'], by='other-process')"
+        )
+        subprocess.run(
+            [sys.executable, "-c", script, str(settings.data_dir), str(settings.cache_dir)], check=True, timeout=120
+        )
+        assert store.refresh()
+        assert [(g.permission, g.granted_by) for g in store.grants("ext")] == [("system:processes", "other-process")]
+    finally:
+        asyncio.run(host.stop())
