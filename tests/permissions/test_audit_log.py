@@ -106,3 +106,13 @@ def test_decisions_the_records_refused_are_written_by_the_next_flush(tmp_path: P
     assert log.flush() == 1
     assert [d.target for d in inner.decisions()] == ["evil.example.com"]
     log.close()
+
+
+def test_a_secret_in_a_requested_url_is_in_no_stored_file(records: PermissionRecordsPort, tmp_path: Path) -> None:
+    permissions = _permissions(records, tmp_path)
+    request = NetworkRequest.from_url("https://user:SECRET-TOKEN@api.example.com/path?key=SECRET-TOKEN")
+    permissions.checker().check("fetcher", request)
+    permissions.close()
+    assert records.decisions()[0].target == "api.example.com:443"
+    stored = b"".join(path.read_bytes() for path in tmp_path.rglob("*") if path.is_file())
+    assert b"api.example.com" in stored and b"SECRET-TOKEN" not in stored
