@@ -228,6 +228,9 @@ def test_remote_records_reach_a_served_service_over_http(serve: Serve, home: Sym
         assert [g.budget for g in records.grants()] == [ModelBudget(tokens=5)]
         assert [d.decision for d in records.decisions()] == ["denied"]
         assert records.version() == 1
+        records.close()  # the host may stop the data component before the runtime's last audit flush
+        records.record_decisions([_decision(2.0)])
+        assert len(records.decisions()) == 2
         with pytest.raises(AuthorizationError):
             ServicePermissionRecords.remote(server.url, "sym_wrong", timeout=10).version()
         server.stop()

@@ -46,11 +46,29 @@ class SyncCarrier(Protocol):
 
 
 class HttpCarrier:
-    """Requests as HTTP through an ``httpx.Client`` holding the base URL and the Authorization header."""
+    """Requests as HTTP through an ``httpx.Client`` holding the base URL and the Authorization header.
 
-    def __init__(self, http: httpx.Client) -> None:
-        self._http = http
-        self.where = str(http.base_url)
+    Closing it closes the client; a request after that opens another.  The host may stop the data component
+    before the extension runtime, whose last audit flush must still reach the service.
+    """
+
+    def __init__(self, make: Callable[[], httpx.Client], where: str) -> None:
+        self._make = make
+        self._http: httpx.Client | None = None
+        self._guard = threading.Lock()
+        self.where = where
+
+    def _client(self) -> httpx.Client:
+        with self._guard:
+            if self._http is None:
+                self._http = self._make()
+            return self._http
+
+    def close(self) -> None:
+        with self._guard:
+            http, self._http = self._http, None
+        if http is not None:
+            http.close()
 
     def request_sync(
         self, method: str, path: str, *, query: Mapping[str, str] | None, body: bytes | None, key: str | None
@@ -59,7 +77,7 @@ class HttpCarrier:
         if body is not None:
             headers["Content-Type"] = "application/json"
         try:
-            response = self._http.request(method, path, content=body, params=query, headers=headers)
+            response = self._client().request(method, path, content=body, params=query, headers=headers)
         except httpx.TransportError as error:
             raise NetworkError(
                 f"The data service at {self.where} could not be reached ({type(error).__name__}: {error});"
@@ -89,10 +107,14 @@ class ServicePermissionRecords:
     @classmethod
     def remote(cls, url: str, token: str, *, timeout: float = 30.0, verify: Any = True) -> ServicePermissionRecords:
         """Records at the data service at ``url`` (``symphony data serve``); ``verify`` as httpx takes it."""
-        http = httpx.Client(
-            base_url=url.rstrip("/"), headers={"Authorization": f"Bearer {token}"}, timeout=timeout, verify=verify
-        )
-        return cls(HttpCarrier(http), keyed=True, close=http.close)
+
+        def make() -> httpx.Client:
+            return httpx.Client(
+                base_url=url.rstrip("/"), headers={"Authorization": f"Bearer {token}"}, timeout=timeout, verify=verify
+            )
+
+        carrier = HttpCarrier(make, url.rstrip("/"))
+        return cls(carrier, keyed=True, close=carrier.close)
 
     def __repr__(self) -> str:  # the token is in the carrier, which a repr must not show
         return "ServicePermissionRecords()"
