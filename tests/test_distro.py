@@ -266,7 +266,8 @@ def test_journaling_editor_redoes_notifies_subscribers_and_refuses_stale_revisio
             await editor.edit_text(buffer, edit(0, 0, 0, 0, "x"), revision=0)
         assert await editor.undo(buffer) == 2
         assert await editor.redo(buffer) == 3
-        return await editor.get_buffer_content(buffer)
+        text: str = await editor.get_buffer_content(buffer)
+        return text
 
     assert asyncio.run(scenario()) == "a😀B"
     assert seen == [(1, "ann"), (2, None), (3, None)]

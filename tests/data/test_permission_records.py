@@ -283,9 +283,16 @@ def test_decisions_sent_again_after_a_lost_answer_are_recorded_once(serve: Serve
     open_embedded(home.data_dir / "data").close()
     token = (home.data_dir / "data" / "token").read_text().strip()
     server = serve(home)
-    with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=10) as http:
-        records = ServicePermissionRecords(_LostAnswers(http), keyed=True)
+
+    def make() -> httpx.Client:
+        return httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+
+    carrier = _LostAnswers(make, server.url)
+    records = ServicePermissionRecords(carrier, keyed=True)
+    try:
         with pytest.raises(NetworkError):
             records.record_decisions([_decision(1.0)])
         records.record_decisions([_decision(1.0)])
         assert len(records.decisions()) == 1
+    finally:
+        carrier.close()
