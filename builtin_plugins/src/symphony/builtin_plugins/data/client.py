@@ -17,13 +17,12 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Mapping
 from hashlib import blake2b
-from typing import Any, NamedTuple, Protocol, TypeVar
-from urllib.parse import quote
+from typing import Any, Protocol
 
 import httpx
 import msgspec
 
-from symphony.hookspecs import DataError, NetworkError, NotFoundError, UserId, WorkflowId, error_class_for
+from symphony.hookspecs import DataError, NetworkError, NotFoundError, UserId, WorkflowId
 from symphony.hookspecs.ports import (
     AuditRecord,
     CreateTokenRequest,
@@ -39,52 +38,15 @@ from symphony.hookspecs.ports import (
     WorkflowVersionRecord,
 )
 
+from .answers import Answer, json_of, page_of, problem_of, record_of, segment
 from .runs_client import RunsAPI
 
 __all__ = ["Answer", "DataClient", "HttpTransport", "Transport"]
 
-R = TypeVar("R", bound=msgspec.Struct)
-
 #: Writes that failed on the network and whose keys are kept for a retry; the oldest is forgotten first.
 _MAX_PENDING = 1024
-#: Problems listed in one exception's message at most, so a hostile answer cannot make it unbounded.
-_MAX_ERRORS = 50
 _IN_PROCESS_URL = "http://data.invalid"
-_decode = msgspec.json.Decoder().decode
 _encode = msgspec.json.Encoder().encode
-
-
-def _record(data: Any, kind: type[R]) -> R:
-    """``data`` as ``kind``, ignoring members a newer service added (a newer service must not break this client)."""
-    if not isinstance(data, dict):
-        raise DataError(f"The data service answered {type(data).__name__} where a {kind.__name__} was expected.")
-    known = {name: data[name] for name in kind.__struct_fields__ if name in data}
-    try:
-        return msgspec.convert(known, kind)
-    except msgspec.ValidationError as error:
-        raise DataError(f"The data service's {kind.__name__} is malformed: {error}.") from None
-
-
-def _page(data: Any, kind: type[R]) -> Page[R]:
-    if not isinstance(data, dict) or not isinstance(data.get("items"), list):
-        raise DataError("The data service answered a listing without its items.")
-    cursor = data.get("next_cursor")
-    return Page(
-        items=[_record(item, kind) for item in data["items"]], next_cursor=None if cursor is None else str(cursor)
-    )
-
-
-def _id(value: str) -> str:
-    """A path segment: ids come from callers, so '/' or '..' must not reach another route."""
-    return quote(value, safe="")
-
-
-class Answer(NamedTuple):
-    """The service's answer to one request, as any transport brings it back."""
-
-    status: int
-    content_type: str
-    content: bytes
 
 
 class Transport(Protocol):
@@ -126,52 +88,6 @@ class HttpTransport:
 
     async def aclose(self) -> None:
         await self._http.aclose()
-
-
-def _json(answer: Answer) -> Any:
-    """A successful answer's JSON body; a DataError when it is not JSON (a proxy's page, a truncated body)."""
-    try:
-        return _decode(answer.content)
-    except msgspec.DecodeError:
-        kind = answer.content_type or "no content type"
-        raise DataError(
-            f"The data service answered {answer.status} with a body that is not JSON ({kind}); is the"
-            " configured url the data service?"
-        ) from None
-
-
-def _problem(answer: Answer) -> DataError:
-    """The exception a refusal stands for, chosen by the problem's ``category`` (or, failing that, its status)."""
-    category = detail = None
-    errors: list[str] = []
-    if answer.content_type.startswith(("application/problem+json", "application/json")):
-        try:
-            body = _decode(answer.content)
-        except msgspec.DecodeError:
-            body = None
-        if isinstance(body, dict):
-            category, detail = body.get("category"), body.get("detail")
-            listed = body.get("errors")
-            errors = (
-                [e if isinstance(e, str) else _encode(e).decode() for e in listed[:_MAX_ERRORS] if e is not None]
-                if isinstance(listed, list)
-                else []
-            )
-    if not isinstance(category, str):
-        category = {401: "data.authorization", 403: "data.authorization", 404: "data.not_found"}.get(
-            answer.status, "data.network" if answer.status in (502, 503, 504) else "data"
-        )
-    cls = error_class_for(category)
-    if not issubclass(cls, DataError):
-        cls = DataError
-    message = (
-        str(detail)
-        if detail
-        else f"The data service answered {answer.status} {httpx.codes.get_reason_phrase(answer.status)}."
-    )
-    if errors:
-        message += "".join(f"\n  {e}" for e in errors)
-    return cls(message)
 
 
 class DataClient(RunsAPI):
@@ -224,7 +140,7 @@ class DataClient(RunsAPI):
         A service that answers that its database is down (503) is reported, not raised; one that cannot be
         reached is a NetworkError.
         """
-        body = _json(await self._transport.request("GET", "/v1/health", query=None, body=None, key=None))
+        body = json_of(await self._transport.request("GET", "/v1/health", query=None, body=None, key=None))
         if not isinstance(body, dict):
             raise DataError(f"The data service's health is not a JSON object: {str(body)[:100]!r}.")
         return body
@@ -248,12 +164,12 @@ class DataClient(RunsAPI):
     ) -> Answer:
         answer = await self._transport.request(method, path, query=query, body=body, key=key)
         if answer.status >= 400:
-            raise _problem(answer)
+            raise problem_of(answer)
         return answer
 
     async def _read(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         query = {k: _query_value(v) for k, v in (params or {}).items() if v is not None}
-        return _json(await self._send("GET", path, query=query))
+        return json_of(await self._send("GET", path, query=query))
 
     async def _read_optional(self, path: str) -> Any:
         try:
@@ -272,7 +188,7 @@ class DataClient(RunsAPI):
         body = None if document is None else _encode(document)
         if idempotent:
             answer = await self._send(method, path, body=body, key=None)
-            return _json(answer) if answer.content else None
+            return json_of(answer) if answer.content else None
         fingerprint = blake2b(f"{method} {path}\n".encode() + (body or b""), digest_size=16).digest()
         key = self._pending.pop(fingerprint, None) or uuid.uuid4().hex
         try:
@@ -282,7 +198,7 @@ class DataClient(RunsAPI):
             while len(self._pending) > _MAX_PENDING:
                 self._pending.popitem(last=False)
             raise
-        return _json(answer) if answer.content else None
+        return json_of(answer) if answer.content else None
 
     # -- workflows -------------------------------------------------------------------------------
 
@@ -292,11 +208,11 @@ class DataClient(RunsAPI):
         document: dict[str, Any] = {"name": request.name, "spec": request.spec}
         if request.owner is not None:
             document["owner"] = request.owner
-        return _record(await self._write("POST", "/v1/workflows", document), WorkflowRecord)
+        return record_of(await self._write("POST", "/v1/workflows", document), WorkflowRecord)
 
     async def get_workflow(self, workflow_id: WorkflowId) -> WorkflowRecord | None:
-        data = await self._read_optional(f"/v1/workflows/{_id(workflow_id)}")
-        return None if data is None else _record(data, WorkflowRecord)
+        data = await self._read_optional(f"/v1/workflows/{segment(workflow_id)}")
+        return None if data is None else record_of(data, WorkflowRecord)
 
     async def update_workflow(self, request: UpdateWorkflowRequest) -> WorkflowRecord:
         if self._pre is not None:
@@ -304,29 +220,29 @@ class DataClient(RunsAPI):
         document: dict[str, Any] = {"spec": request.spec, "expected_version": request.expected_version}
         if request.name is not None:
             document["name"] = request.name
-        return _record(await self._write("PUT", f"/v1/workflows/{_id(request.id)}", document), WorkflowRecord)
+        return record_of(await self._write("PUT", f"/v1/workflows/{segment(request.id)}", document), WorkflowRecord)
 
     async def list_workflows(self, *, limit: int = 50, cursor: str | None = None) -> Page[WorkflowRecord]:
-        return _page(await self._read("/v1/workflows", {"limit": limit, "cursor": cursor}), WorkflowRecord)
+        return page_of(await self._read("/v1/workflows", {"limit": limit, "cursor": cursor}), WorkflowRecord)
 
     async def list_workflow_versions(
         self, workflow_id: WorkflowId, *, limit: int = 50, cursor: str | None = None
     ) -> Page[WorkflowVersionRecord]:
         query = {"limit": limit, "cursor": cursor}
-        return _page(await self._read(f"/v1/workflows/{_id(workflow_id)}/versions", query), WorkflowVersionRecord)
+        return page_of(await self._read(f"/v1/workflows/{segment(workflow_id)}/versions", query), WorkflowVersionRecord)
 
     async def get_workflow_version(self, workflow_id: WorkflowId, version: int) -> WorkflowVersionRecord | None:
-        data = await self._read_optional(f"/v1/workflows/{_id(workflow_id)}/versions/{int(version)}")
-        return None if data is None else _record(data, WorkflowVersionRecord)
+        data = await self._read_optional(f"/v1/workflows/{segment(workflow_id)}/versions/{int(version)}")
+        return None if data is None else record_of(data, WorkflowVersionRecord)
 
     async def delete_workflow(self, workflow_id: WorkflowId) -> None:
-        await self._write("DELETE", f"/v1/workflows/{_id(workflow_id)}")
+        await self._write("DELETE", f"/v1/workflows/{segment(workflow_id)}")
 
     async def share_workflow(self, workflow_id: WorkflowId, user_id: UserId, role: str = "viewer") -> None:
-        await self._write("PUT", f"/v1/workflows/{_id(workflow_id)}/shares/{_id(user_id)}", {"role": role})
+        await self._write("PUT", f"/v1/workflows/{segment(workflow_id)}/shares/{segment(user_id)}", {"role": role})
 
     async def unshare_workflow(self, workflow_id: WorkflowId, user_id: UserId) -> None:
-        await self._write("DELETE", f"/v1/workflows/{_id(workflow_id)}/shares/{_id(user_id)}")
+        await self._write("DELETE", f"/v1/workflows/{segment(workflow_id)}/shares/{segment(user_id)}")
 
     # -- users and tokens ------------------------------------------------------------------------
 
@@ -334,17 +250,17 @@ class DataClient(RunsAPI):
         if self._pre is not None:
             self._pre.validate_user_request(request)
         document = {"name": request.name, "email": request.email, "role": request.role}
-        return _record(await self._write("POST", "/v1/users", document), User)
+        return record_of(await self._write("POST", "/v1/users", document), User)
 
     async def get_user(self, user_id: UserId) -> User | None:
-        data = await self._read_optional(f"/v1/users/{_id(user_id)}")
-        return None if data is None else _record(data, User)
+        data = await self._read_optional(f"/v1/users/{segment(user_id)}")
+        return None if data is None else record_of(data, User)
 
     async def list_users(self, *, limit: int = 50, cursor: str | None = None) -> Page[User]:
-        return _page(await self._read("/v1/users", {"limit": limit, "cursor": cursor}), User)
+        return page_of(await self._read("/v1/users", {"limit": limit, "cursor": cursor}), User)
 
     async def me(self) -> User:
-        return _record(await self._read("/v1/me"), User)
+        return record_of(await self._read("/v1/me"), User)
 
     async def create_token(self, request: CreateTokenRequest) -> NewToken:
         document: dict[str, Any] = {"name": request.name}
@@ -352,17 +268,17 @@ class DataClient(RunsAPI):
             document["expires_in"] = request.expires_in
         if request.user_id is not None:
             document["user_id"] = request.user_id
-        return _record(await self._write("POST", "/v1/tokens", document), NewToken)
+        return record_of(await self._write("POST", "/v1/tokens", document), NewToken)
 
     async def list_tokens(
         self, *, user_id: UserId | None = None, limit: int = 50, cursor: str | None = None
     ) -> Page[TokenRecord]:
-        return _page(
+        return page_of(
             await self._read("/v1/tokens", {"user_id": user_id, "limit": limit, "cursor": cursor}), TokenRecord
         )
 
     async def revoke_token(self, token_id: str) -> None:
-        await self._write("DELETE", f"/v1/tokens/{_id(token_id)}")
+        await self._write("DELETE", f"/v1/tokens/{segment(token_id)}")
 
     async def list_audit(
         self,
@@ -373,7 +289,7 @@ class DataClient(RunsAPI):
         actor: str | None = None,
     ) -> Page[AuditRecord]:
         query = {"limit": limit, "cursor": cursor, "resource": resource, "actor": actor}
-        return _page(await self._read("/v1/audit", query), AuditRecord)
+        return page_of(await self._read("/v1/audit", query), AuditRecord)
 
 
 def _auth(token: str) -> dict[str, str]:

@@ -15,7 +15,7 @@ from urllib.parse import unquote
 import anyio
 import msgspec
 
-from .client import Answer
+from .answers import Answer
 from .service.app import ROUTES
 from .service.call import Service
 from .service.problems import PROBLEM_TYPE, Problem

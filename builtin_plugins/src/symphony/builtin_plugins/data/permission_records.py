@@ -25,7 +25,7 @@ import msgspec
 from symphony.hookspecs import NetworkError
 from symphony.hookspecs.ports import DecisionRecord, GrantRecord, TrustMark
 
-from .client import Answer, _json, _problem, _record
+from .answers import Answer, json_of, problem_of, record_of
 
 __all__ = ["ServicePermissionRecords"]
 
@@ -144,8 +144,8 @@ class ServicePermissionRecords:
                         self._pending.popitem(last=False)
             raise
         if answer.status >= 400:
-            raise _problem(answer)
-        return _json(answer) if answer.content else None
+            raise problem_of(answer)
+        return json_of(answer) if answer.content else None
 
     def _all(self, path: str, query: dict[str, str], limit: int | None = None) -> list[dict[str, Any]]:
         """Every item of a listing (up to ``limit``), a page at a time."""
@@ -178,7 +178,7 @@ class ServicePermissionRecords:
 
     def grants(self, extension: str | None = None) -> list[GrantRecord]:
         query = {} if extension is None else {"extension": extension}
-        return [_record(item, GrantRecord) for item in self._all("/v1/permissions/grants", query)]
+        return [record_of(item, GrantRecord) for item in self._all("/v1/permissions/grants", query)]
 
     def trust(self, mark: TrustMark) -> None:
         self._send("PUT", "/v1/permissions/trust", body=msgspec.to_builtins(mark))
@@ -187,7 +187,7 @@ class ServicePermissionRecords:
         return bool(self._send("DELETE", f"/v1/permissions/trust/{quote(extension, safe='')}")["removed"])
 
     def trust_marks(self) -> list[TrustMark]:
-        return [_record(item, TrustMark) for item in self._all("/v1/permissions/trust", {})]
+        return [record_of(item, TrustMark) for item in self._all("/v1/permissions/trust", {})]
 
     def version(self) -> int:
         return int(self._send("GET", "/v1/permissions/version")["version"])
@@ -208,7 +208,7 @@ class ServicePermissionRecords:
     ) -> list[DecisionRecord]:
         filters = (("extension", extension), ("decision", decision), ("run_id", run_id))
         query = {name: value for name, value in filters if value is not None}
-        return [_record(item, DecisionRecord) for item in self._all("/v1/permissions/decisions", query, limit)]
+        return [record_of(item, DecisionRecord) for item in self._all("/v1/permissions/decisions", query, limit)]
 
 
 def _decision_body(record: DecisionRecord) -> dict[str, Any]:

@@ -9,42 +9,16 @@ rows again (docs/data.md, "Idempotency").
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import quote
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from symphony.hookspecs import DataError
 from symphony.hookspecs.ports import CacheEntry, NewRun, NodeCheckpoint, Page, RunRecord, RunSummary, RunUpdate
 
+from .answers import page_of, record_of, segment
+
 __all__ = ["RunsAPI"]
-
-R = TypeVar("R", bound=msgspec.Struct)
-
-
-def _record(data: Any, kind: type[R]) -> R:
-    """``data`` as ``kind``, ignoring members a newer service added."""
-    if not isinstance(data, dict):
-        raise DataError(f"The data service answered {type(data).__name__} where a {kind.__name__} was expected.")
-    known = {name: data[name] for name in kind.__struct_fields__ if name in data}
-    try:
-        return msgspec.convert(known, kind)
-    except msgspec.ValidationError as error:
-        raise DataError(f"The data service's {kind.__name__} is malformed: {error}.") from None
-
-
-def _page(data: Any, kind: type[R]) -> Page[R]:
-    if not isinstance(data, dict) or not isinstance(data.get("items"), list):
-        raise DataError("The data service answered a listing without its items.")
-    cursor = data.get("next_cursor")
-    return Page(
-        items=[_record(item, kind) for item in data["items"]], next_cursor=None if cursor is None else str(cursor)
-    )
-
-
-def _id(value: str) -> str:
-    """A path segment: ids come from callers, so '/' or '..' must not reach another route."""
-    return quote(value, safe="")
 
 
 def _given(struct: msgspec.Struct, *, skip: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -70,11 +44,11 @@ class RunsAPI:
         ) -> Any: ...
 
     async def create_run(self, request: NewRun) -> RunRecord:
-        return _record(await self._write("POST", "/v1/runs", _given(request)), RunRecord)
+        return record_of(await self._write("POST", "/v1/runs", _given(request)), RunRecord)
 
     async def get_run(self, run_id: str) -> RunRecord | None:
-        data = await self._read_optional(f"/v1/runs/{_id(run_id)}")
-        return None if data is None else _record(data, RunRecord)
+        data = await self._read_optional(f"/v1/runs/{segment(run_id)}")
+        return None if data is None else record_of(data, RunRecord)
 
     async def list_runs(
         self,
@@ -85,11 +59,11 @@ class RunsAPI:
         finished_before: float | None = None,
     ) -> Page[RunSummary]:
         query = {"limit": limit, "cursor": cursor, "state": state, "finished_before": finished_before}
-        return _page(await self._read("/v1/runs", query), RunSummary)
+        return page_of(await self._read("/v1/runs", query), RunSummary)
 
     async def update_run(self, run_id: str, update: RunUpdate) -> None:
         document = _given(update, skip=() if update.forget else ("forget",))
-        await self._write("PATCH", f"/v1/runs/{_id(run_id)}", document, idempotent=True)
+        await self._write("PATCH", f"/v1/runs/{segment(run_id)}", document, idempotent=True)
 
     async def delete_runs(self, run_ids: list[str], *, finished_before: float) -> list[str]:
         data = await self._write("POST", "/v1/runs/delete", {"run_ids": run_ids, "finished_before": finished_before})
@@ -100,26 +74,29 @@ class RunsAPI:
 
     async def save_nodes(self, run_id: str, nodes: list[NodeCheckpoint]) -> None:
         if nodes:
-            await self._write("PUT", f"/v1/runs/{_id(run_id)}/nodes", {"nodes": nodes}, idempotent=True)
+            await self._write("PUT", f"/v1/runs/{segment(run_id)}/nodes", {"nodes": nodes}, idempotent=True)
 
     async def copy_nodes(self, source: str, target: str, node_ids: list[str]) -> None:
         if node_ids:
             await self._write(
-                "POST", f"/v1/runs/{_id(target)}/nodes/copy", {"source": source, "node_ids": node_ids}, idempotent=True
+                "POST",
+                f"/v1/runs/{segment(target)}/nodes/copy",
+                {"source": source, "node_ids": node_ids},
+                idempotent=True,
             )
 
     async def run_nodes(self, run_id: str) -> list[NodeCheckpoint]:
-        data = await self._read(f"/v1/runs/{_id(run_id)}/nodes")
+        data = await self._read(f"/v1/runs/{segment(run_id)}/nodes")
         if not isinstance(data, list):
             raise DataError("The data service answered a run's nodes with something other than a list.")
-        return [_record(item, NodeCheckpoint) for item in data]
+        return [record_of(item, NodeCheckpoint) for item in data]
 
     async def cached_node(self, key: str) -> CacheEntry | None:
-        data = await self._read_optional(f"/v1/node-cache/{_id(key)}")
-        return None if data is None else _record(data, CacheEntry)
+        data = await self._read_optional(f"/v1/node-cache/{segment(key)}")
+        return None if data is None else record_of(data, CacheEntry)
 
     async def list_cache(self, *, limit: int = 500, cursor: str | None = None) -> Page[CacheEntry]:
-        return _page(await self._read("/v1/node-cache", {"limit": limit, "cursor": cursor}), CacheEntry)
+        return page_of(await self._read("/v1/node-cache", {"limit": limit, "cursor": cursor}), CacheEntry)
 
     async def delete_cache(self, keys: list[str]) -> None:
         if keys:
