@@ -12,7 +12,6 @@ imports any such file and leaves it in place.
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
@@ -20,17 +19,15 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import insert, select, tuple_
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from symphony.hookspecs import DataError, NotFoundError, SymphonyError, ValidationError, error_class_for
+from symphony.hookspecs import SymphonyError, ValidationError
 
-from .import_runs import _set_aside as set_aside
+from .legacy import LegacyStore, import_whole, set_aside
 from .service import audit
-from .service.auth import Identity, identify
-from .service.db import Database
-from .service.models import EXTENSION_GRANTS, EXTENSION_TRUST, PERMISSION_AUDIT, now
-from .service.problems import Problem, forbidden
+from .service.auth import Identity
+from .service.models import EXTENSION_GRANTS, EXTENSION_TRUST, PERMISSION_AUDIT
+from .service.problems import forbidden
 from .service.routes.permissions import bump_version
 
 __all__ = [
@@ -73,68 +70,28 @@ class ImportedPermissions:
     skipped: int
 
 
-class LegacyPermissions:
+class LegacyPermissions(LegacyStore):
     """An old ``permissions.db``, open read-only: its grants, trust marks and decisions as the service's rows."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
-        hint = "give the path of a permissions.db the host wrote."
-        if not path.exists():
-            raise NotFoundError(f"No file {path}; {hint}")
-        if not path.is_file():
-            raise ValidationError(f"{path} is not a file; {hint}")
-        try:
-            self._db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-        except sqlite3.Error as error:
-            raise ValidationError(f"Cannot open {path}: {error}.") from None
-        try:
-            self._columns = {table: self._columns_of(table) for table in ("grants", "trusted", "audit")}
-        except sqlite3.DatabaseError as error:
-            self.close()
-            raise ValidationError(f"{path} is not a SQLite database ({error}); {hint}") from None
-        for table, wanted in (("grants", _GRANTS), ("trusted", _TRUSTED), ("audit", _AUDIT)):
-            missing = [name for name, default in wanted.items() if default is ... and name not in self._columns[table]]
-            if missing:
-                self.close()
-                raise ValidationError(
-                    f"{path} is not a permissions database of the host: table {table!r} lacks"
-                    f" {', '.join(missing)}; {hint}"
-                )
-
-    def _columns_of(self, table: str) -> set[str]:
-        return {row[1] for row in self._db.execute("select * from pragma_table_info(?)", (table,))}
-
-    def close(self) -> None:
-        self._db.close()
-
-    def __enter__(self) -> LegacyPermissions:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def _rows(self, table: str, wanted: dict[str, Any], order: str) -> Iterator[dict[str, Any]]:
-        present = [name for name in wanted if name in self._columns[table]]
-        # Names come from the constants above, never from the file: nothing the file holds reaches the SQL.
-        names = ", ".join(f'"{name}"' for name in present)
-        cursor = self._db.execute(f"select {names} from {table} order by {order}")
-        try:
-            for values in cursor:
-                row = {name: default for name, default in wanted.items() if default is not ...}
-                row.update((name, value) for name, value in zip(present, values, strict=True) if value is not None)
-                yield row
-        except sqlite3.DatabaseError as error:
-            raise ValidationError(f"{self.path} is damaged ({error}); nothing was imported.") from None
+        tables = {"grants": _GRANTS, "trusted": _TRUSTED, "audit": _AUDIT}
+        super().__init__(
+            path,
+            tables=tables,
+            required=tables,
+            kind="a permissions database of the host",
+            hint="give the path of a permissions.db the host wrote.",
+        )
 
     def grants(self) -> Iterator[dict[str, Any]]:
-        return self._rows("grants", _GRANTS, "extension, permission")
+        return self.rows("grants", _GRANTS, "extension, permission")
 
     def trust_marks(self) -> Iterator[dict[str, Any]]:
-        return self._rows("trusted", _TRUSTED, "extension")
+        return self.rows("trusted", _TRUSTED, "extension")
 
     def decisions(self) -> Iterator[dict[str, Any]]:
         """Oldest first, so they keep their order (ids) in the service."""
-        for row in self._rows("audit", _AUDIT, "id"):
+        for row in self.rows("audit", _AUDIT, "id"):
             if row["decision"] not in ("allowed", "denied") or row["mode"] not in ("enforce", "learn"):
                 raise ValidationError(
                     f"{self.path} is damaged (a decision {row['decision']!r} in mode {row['mode']!r});"
@@ -216,21 +173,7 @@ def import_permissions_file(url: str, path: Path, *, token: str) -> ImportedPerm
     One transaction: on any error nothing is imported, and the error says why.
     """
     with LegacyPermissions(path) as source:
-        db = Database(url)
-        try:
-            with db.session(write=True) as session:
-                identity = identify(session, token, now())
-                imported = import_permissions(session, identity, source)
-                session.commit()
-        except Problem as problem:
-            cls = error_class_for(problem.category)
-            raise (cls if issubclass(cls, DataError) else DataError)(problem.detail) from None
-        except SQLAlchemyError as error:
-            reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-            raise DataError(f"Cannot import {path}: {reason}; nothing was imported.") from None
-        finally:
-            db.dispose()
-    return imported
+        return import_whole(url, path, token, lambda session, identity: import_permissions(session, identity, source))
 
 
 def import_legacy_permissions(url: str, data_dir: Path, *, token: str) -> ImportedPermissions | None:
