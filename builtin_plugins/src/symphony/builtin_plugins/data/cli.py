@@ -29,6 +29,7 @@ from .credentials import Login, forget, login_file, read_login, store
 if TYPE_CHECKING:
     from .client import DataClient
     from .embedded import EmbeddedService
+    from .legacy import LegacyStore
 
 __all__ = ["data_commands", "login_command", "logout_command"]
 
@@ -463,12 +464,7 @@ def data_commands(context: HostContext) -> click.Group:
         """
         from .import_runs import LegacyRuns, import_runs_file
 
-        LegacyRuns(path).close()  # a missing or foreign file is refused before any database is opened
-        service = _database_service(context, database)
-        try:
-            imported = import_runs_file(service.url, path, token=service.token)
-        finally:
-            service.close()
+        imported = _import(context, database, path, LegacyRuns, import_runs_file)
         if as_json:
             _echo_json({"path": str(path), **dataclasses.asdict(imported)})
             return
@@ -488,12 +484,7 @@ def data_commands(context: HostContext) -> click.Group:
         """
         from .import_permissions import LegacyPermissions, import_permissions_file
 
-        LegacyPermissions(path).close()  # a missing or foreign file is refused before any database is opened
-        service = _database_service(context, database)
-        try:
-            imported = import_permissions_file(service.url, path, token=service.token)
-        finally:
-            service.close()
+        imported = _import(context, database, path, LegacyPermissions, import_permissions_file)
         if as_json:
             _echo_json({"path": str(path), **dataclasses.asdict(imported)})
             return
@@ -507,6 +498,23 @@ def data_commands(context: HostContext) -> click.Group:
     data.add_command(_tokens_group(context))
     data.add_command(_audit_group(context))
     return data
+
+
+def _import(
+    context: HostContext,
+    database: str | None,
+    path: Path,
+    store: Callable[[Path], LegacyStore],
+    import_file: Callable[..., T],
+) -> T:
+    """``import_file`` of the old store at ``path`` as the database's local admin; a missing or foreign file is
+    refused (by opening it as ``store``) before any database is opened."""
+    store(path).close()
+    service = _database_service(context, database)
+    try:
+        return import_file(service.url, path, token=service.token)
+    finally:
+        service.close()
 
 
 def login_command(context: HostContext) -> click.Command:
