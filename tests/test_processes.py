@@ -14,29 +14,9 @@ from contextlib import contextmanager
 import pytest
 
 from symphony.hookspecs import describe_exit, dying_with_parent
+from tests.lifetime import alive, wait_until_dead
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="PR_SET_PDEATHSIG is Linux only")
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:  # a zombie (killed, not yet reaped by init) counts as gone
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rpartition(")")[2].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
-
-
-def _wait_gone(pid: int, deadline: float = 30.0) -> bool:
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        if not _alive(pid):
-            return True
-        time.sleep(0.05)
-    return False
 
 
 @contextmanager
@@ -58,7 +38,7 @@ def _parent(child_code: str) -> Iterator[tuple[subprocess.Popen[str], int]]:
     finally:
         parent.kill()
         parent.wait()
-        if _alive(child_pid):
+        if alive(child_pid):
             os.kill(child_pid, signal.SIGKILL)
 
 
@@ -70,7 +50,7 @@ def test_a_child_that_called_die_with_parent_dies_when_its_parent_is_sigkilled()
     with _parent(child) as (parent, child_pid):
         time.sleep(0.2)  # give the child time to arm the signal; dying earlier is also fine for the assertion
         parent.kill()
-        assert _wait_gone(child_pid), "the child outlived its SIGKILLed parent"
+        assert wait_until_dead(child_pid, 30.0), "the child outlived its SIGKILLed parent"
 
 
 def test_a_command_started_through_dying_with_parent_dies_when_its_parent_is_sigkilled() -> None:
@@ -83,7 +63,7 @@ def test_a_command_started_through_dying_with_parent_dies_when_its_parent_is_sig
                     break
             time.sleep(0.05)
         parent.kill()
-        assert _wait_gone(child_pid), "sleep outlived its SIGKILLed parent"
+        assert wait_until_dead(child_pid, 30.0), "sleep outlived its SIGKILLed parent"
 
 
 def test_die_with_parent_exits_at_once_when_the_named_parent_is_already_gone() -> None:

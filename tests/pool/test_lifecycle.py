@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from symphony.hookspecs import Event, ModelUnavailableError, NotFoundError
+from tests.lifetime import alive
 
 from .conftest import MakePool, eventually, fake, transitions
 
@@ -104,7 +105,7 @@ async def test_unload_cools_a_hot_model_and_stops_its_worker(make_pool: MakePool
     await pool.unload("m")
     assert await pool.state("m") == "cold"
     assert transitions(events, "m") == ["warming", "hot", "cooling", "cold"]
-    assert not _alive(pid)
+    assert not alive(pid)
 
 
 async def test_unload_of_a_held_model_cools_it_at_the_last_release(make_pool: MakePool) -> None:
@@ -130,13 +131,4 @@ async def test_close_stops_every_worker_and_leaves_every_model_cold(make_pool: M
             pids.append(await pool.call(handle, "pid"))
     await pool.close()
     assert {m.state for m in pool.status().models} == {"cold"}
-    assert not any(_alive(pid) for pid in pids)
-
-
-def _alive(pid: int) -> bool:
-    import psutil
-
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
+    assert not any(alive(pid) for pid in pids)

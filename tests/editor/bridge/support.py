@@ -33,15 +33,6 @@ async def eventually(condition: Callable[[], Any], what: str) -> None:
         await asyncio.sleep(0.01)
 
 
-def alive(pid: int) -> bool:
-    """Whether ``pid`` runs (a zombie does not: it is dead, only not yet reaped)."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-            return stat.read().rpartition(")")[2].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
-
-
 class Recorder:
     """The events the port emits, by topic."""
 

@@ -14,8 +14,9 @@ import pytest
 from symphony.builtin_plugins.editor.bridge.connection import CORE_MODULE
 from symphony.builtin_plugins.editor.bridge.port import CoreEditing
 from symphony.hookspecs import TransportError
+from tests.lifetime import alive
 
-from .support import alive, eventually
+from .support import eventually
 
 _HOST = """
 import asyncio, sys

@@ -9,8 +9,9 @@ from symphony.builtin_plugins.editor.bridge.connection import CORE_MODULE
 from symphony.hookspecs import Event, hookimpl
 from symphony.hookspecs.ports import TextEditingPort
 from symphony.host import Host, Settings
+from tests.lifetime import alive
 
-from .support import alive, eventually, insert
+from .support import eventually, insert
 
 
 class Observer:

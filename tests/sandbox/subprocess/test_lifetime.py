@@ -11,7 +11,8 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
+
+from tests.lifetime import alive, wait_until_dead
 
 from .conftest import EXTENSIONS, HOSTILE
 
@@ -28,24 +29,6 @@ async def main():
 
 asyncio.run(main())
 """
-
-
-def alive(pid: int) -> bool:
-    """Running (a zombie waiting for whoever adopted it to reap it is dead)."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except FileNotFoundError:
-        return False
-    return "\nState:\tZ" not in status
-
-
-def wait_until_dead(pid: int, deadline_s: float = 10.0) -> bool:
-    deadline = time.monotonic() + deadline_s
-    while alive(pid):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
 
 
 def test_a_worker_dies_when_its_host_is_sigkilled() -> None:
