@@ -71,10 +71,12 @@ from ._exceptions import (
     PortUnavailableError,
     PreValidationError,
     ProviderConflictError,
+    RegistryError,
     SerializationError,
     SymphonyError,
     TransportError,
     ValidationError,
+    VerificationError,
     error_class_for,
 )
 from ._files import atomic_write
@@ -147,6 +149,16 @@ from ._permissions import (
     parse_permission,
 )
 from ._processes import describe_exit, die_with_parent, dying_with_parent
+from ._signatures import (
+    SIGNATURE_TYPE,
+    VERIFICATION_FILE,
+    PublisherSignature,
+    ReleaseStatement,
+    key_id,
+    parse_public_key,
+    statement_bytes,
+    verify_signature,
+)
 from ._text import one_line
 from ._version import API_VERSION, ApiRange, __version__
 from ._workflow import (
@@ -194,6 +206,8 @@ __all__ = [
     "SCHEMA_VERSION",
     "SCOPE_OPERATIONS",
     "SEMVER_PATTERN",
+    "SIGNATURE_TYPE",
+    "VERIFICATION_FILE",
     "AccessScope",
     "AddNode",
     "ApiRange",
@@ -287,6 +301,9 @@ __all__ = [
     "Problem",
     "ProblemKind",
     "ProviderConflictError",
+    "PublisherSignature",
+    "RegistryError",
+    "ReleaseStatement",
     "RemoveNode",
     "RequestPayload",
     "Resources",
@@ -308,6 +325,7 @@ __all__ = [
     "UserId",
     "ValidationError",
     "ValidationReport",
+    "VerificationError",
     "Workflow",
     "WorkflowCheck",
     "WorkflowId",
@@ -331,15 +349,19 @@ __all__ = [
     "hookimpl",
     "hookspec",
     "is_denied_by",
+    "key_id",
     "loads_toml",
     "new_id",
     "one_line",
     "parse_cpu",
     "parse_memory",
     "parse_permission",
+    "parse_public_key",
     "read_bounded",
     "single_targets",
     "split_host",
+    "statement_bytes",
     "too_deep",
+    "verify_signature",
     "workflow_permission_denials",
 ]

@@ -13,8 +13,9 @@ from typing import Any
 import msgspec
 
 from ._base import Base
-from ._exceptions import PermissionSyntaxError
+from ._exceptions import ConfigurationError, PermissionSyntaxError, VerificationError
 from ._permissions import parse_permission
+from ._signatures import parse_public_key
 
 __all__ = ["DistroProfile", "PermissionPolicy"]
 
@@ -29,6 +30,11 @@ class PermissionPolicy(Base, frozen=True):
       whatever is declared, granted or trusted.
     - ``trusted_publishers``: extensions whose manifest ``author`` is one of
       these get what they declare without grants (and may run in-process).
+    - ``publisher_keys``: publisher -> Ed25519 keys (``ed25519:...``).  A
+      trusted publisher listed here is trusted only for a distribution the
+      registry installed with a valid signature by one of these keys (its
+      ``.dist-info`` carries the signature); unlisted ones are trusted by the
+      manifest's word, as before.
     - ``grants``: extension name (or ``"*"`` for every extension) -> permission
       texts granted by the distribution; they still must be declared to apply.
     - ``user_grants``: whether ``symphony ext grant`` grants count at all.
@@ -40,6 +46,7 @@ class PermissionPolicy(Base, frozen=True):
 
     deny: tuple[str, ...] = ()
     trusted_publishers: tuple[str, ...] = ()
+    publisher_keys: dict[str, tuple[str, ...]] = msgspec.field(default_factory=dict)
     grants: dict[str, tuple[str, ...]] = msgspec.field(default_factory=dict)
     user_grants: bool = True
     user_trust: bool = True
@@ -54,6 +61,12 @@ class PermissionPolicy(Base, frozen=True):
                         f"permissions.deny entry {entry!r} is neither a category ({', '.join(_KINDS)}) "
                         f"nor a permission: {error}"
                     ) from None
+        for publisher, keys in self.publisher_keys.items():
+            for key in keys:
+                try:
+                    parse_public_key(key)
+                except VerificationError as error:
+                    raise ConfigurationError(f"permissions.publisher_keys[{publisher!r}]: {error}") from None
         for extension, texts in self.grants.items():
             for text in texts:
                 try:

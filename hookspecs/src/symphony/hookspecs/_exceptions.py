@@ -20,6 +20,8 @@
     │   └── TransportError
     ├── ExtensionError
     │   └── PermissionDeniedError
+    ├── RegistryError                 the extension registry: index, catalogue, install
+    │   └── VerificationError         a signature, hash or metadata check failed: nothing was installed
     └── DataError                     the data layer's categories
         ├── PreValidationError
         ├── ValidationError
@@ -61,10 +63,12 @@ __all__ = [
     "PortUnavailableError",
     "PreValidationError",
     "ProviderConflictError",
+    "RegistryError",
     "SerializationError",
     "SymphonyError",
     "TransportError",
     "ValidationError",
+    "VerificationError",
     "error_class_for",
 ]
 
@@ -233,6 +237,18 @@ class PermissionDeniedError(ExtensionError):
     """An extension asked for something it was not granted."""
 
     category = "extension.permission_denied"
+
+
+class RegistryError(SymphonyError):
+    """The extension registry refused or failed: an index, its catalogue, or an install."""
+
+    category = "registry"
+
+
+class VerificationError(RegistryError):
+    """A publisher signature, a hash or the registry's signed metadata did not check out."""
+
+    category = "registry.verification"
 
 
 class DataError(SymphonyError):

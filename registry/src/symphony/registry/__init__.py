@@ -1,5 +1,7 @@
-"""The extension index: search, versions and compatibility, install through pip.
+"""The extension registry: a private index, a signed catalogue over it, and verified installs.
 
-Arrives with the extensions work; the distribution exists now so that the
-workspace layout, and what depends on what, is fixed from the start.
+Extensions are ordinary Python distributions on a PEP 503 index; the
+registry's TUF metadata (PEP 458) signs what the index holds and each
+extension's manifest, so search, install and update can trust both.  See
+``docs/registry.md``.
 """

@@ -80,7 +80,7 @@ class _RootGroup(click.Group):
         command: click.Command = getattr(import_module(module), attribute)
         return command
 
-    def _plugin_commands(self, ctx: click.Context) -> dict[str, click.Command]:
+    def plugin_commands(self, ctx: click.Context) -> dict[str, click.Command]:
         """This invocation's plugin commands, collected once from its host (never kept across invocations).
 
         Shell completion (``ctx.resilient_parsing``) collects them too, so ``run`` or
@@ -109,10 +109,10 @@ class _RootGroup(click.Group):
         return factory.plugin_commands
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        return super().get_command(ctx, cmd_name) or self._builtin(cmd_name) or self._plugin_commands(ctx).get(cmd_name)
+        return super().get_command(ctx, cmd_name) or self._builtin(cmd_name) or self.plugin_commands(ctx).get(cmd_name)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*super().list_commands(ctx), *_BUILTIN_COMMANDS, *self._plugin_commands(ctx)})
+        return sorted({*super().list_commands(ctx), *_BUILTIN_COMMANDS, *self.plugin_commands(ctx)})
 
     def resolve_command(
         self, ctx: click.Context, args: list[str]

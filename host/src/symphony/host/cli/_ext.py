@@ -55,12 +55,21 @@ _ATTACHED = {
 
 
 class _ExtGroup(click.Group):
-    """``list``/``show``/``validate`` here, plus the attached commands of :data:`_ATTACHED`."""
+    """``list``/``show``/``validate`` here, the attached commands of :data:`_ATTACHED`, and plugins' ones.
+
+    A plugin adds ``ext`` subcommands (``search``, ``install``, ...) by
+    registering a group named ``ext`` in ``symphony_register_commands``; its
+    commands join these.  Plugins are loaded only when a name is not builtin,
+    so ``symphony ext list`` stays as fast as before.
+    """
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         found = super().get_command(ctx, cmd_name)
-        if found is not None or cmd_name not in _ATTACHED:
+        if found is not None:
             return found
+        if cmd_name not in _ATTACHED:
+            plugins = _plugin_ext_group(ctx)
+            return plugins.get_command(ctx, cmd_name) if plugins is not None else None
         from importlib import import_module
 
         module, _, attribute = _ATTACHED[cmd_name].partition(":")
@@ -68,7 +77,18 @@ class _ExtGroup(click.Group):
         return command
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*super().list_commands(ctx), *_ATTACHED})
+        plugins = _plugin_ext_group(ctx)
+        return sorted({*super().list_commands(ctx), *_ATTACHED, *(plugins.list_commands(ctx) if plugins else ())})
+
+
+def _plugin_ext_group(ctx: click.Context) -> click.Group | None:
+    """The ``ext`` group a plugin registered, if one did (the last one registered wins)."""
+    root = ctx.find_root()
+    plugin_commands = getattr(root.command, "plugin_commands", None)
+    if plugin_commands is None:
+        return None
+    group = plugin_commands(root).get("ext")
+    return group if isinstance(group, click.Group) else None
 
 
 @click.group(cls=_ExtGroup)
