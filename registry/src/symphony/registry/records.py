@@ -14,10 +14,12 @@ from typing import Any, Final
 
 import msgspec
 
-from symphony.hookspecs import Base, PublisherSignature
+from symphony.hookspecs import Base, PublisherSignature, RegistryError
 
 __all__ = [
     "PACKAGES_PREFIX",
+    "decode_release",
+    "encode_release",
     "PUBLISHERS_TARGET",
     "PublisherDirectory",
     "PublisherRecord",
@@ -76,3 +78,33 @@ class Release(Base, frozen=True):
     length: int
     compatible: bool = True
     incompatible_reason: str | None = None  # e.g. "needs Symphony API ^2.0; this host has 1.0"
+
+
+def encode_release(metadata: ReleaseMetadata) -> dict[str, Any]:
+    """The ``custom["symphony"]`` of a release's TUF target: canonical JSON has no floats, so the wire form differs.
+
+    TUF signs canonical JSON, which cannot encode a float, and manifests hold
+    floats (``timeout = 5.0``): the manifest travels as its JSON text and
+    ``uploaded_at`` as whole seconds.  :func:`decode_release` undoes it.
+    """
+    wire: dict[str, Any] = msgspec.to_builtins(metadata)
+    wire["uploaded_at"] = int(metadata.uploaded_at)
+    if metadata.manifest is not None:
+        wire["manifest"] = msgspec.json.encode(metadata.manifest).decode("utf-8")
+    return wire
+
+
+_WIRE_DECODER = msgspec.json.Decoder(dict[str, Any])
+
+
+def decode_release(wire: Any) -> ReleaseMetadata:
+    """The ReleaseMetadata of a target's ``custom["symphony"]``; RegistryError for a malformed one."""
+    try:
+        if not isinstance(wire, dict):
+            raise msgspec.ValidationError(f"Expected `object`, got `{type(wire).__name__}`")
+        manifest = wire.get("manifest")
+        if isinstance(manifest, str):
+            wire = {**wire, "manifest": _WIRE_DECODER.decode(manifest)}
+        return msgspec.convert(wire, ReleaseMetadata)
+    except (msgspec.ValidationError, msgspec.DecodeError) as error:
+        raise RegistryError(f"a release's signed metadata is malformed: {error}") from None
