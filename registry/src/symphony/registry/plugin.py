@@ -15,18 +15,29 @@ from symphony.hookspecs.ports import HostContext
 
 SYMPHONY_API = "^1.0"
 
+#: ``click.Context.meta`` key of the HostContext the registry's commands run under (see :func:`host_context`).
+_HOST_CONTEXT = "symphony.registry.host_context"
+
 #: ``symphony registry <name>``.
-REGISTRY_COMMANDS: dict[str, str] = {}
+REGISTRY_COMMANDS: dict[str, str] = {
+    "status": "symphony.registry.client.cli:status",
+    "sync": "symphony.registry.client.cli:sync",
+    "use": "symphony.registry.client.cli:use",
+}
 #: ``symphony ext <name>`` (joined to the host's own ``ext`` commands).
-EXT_COMMANDS: dict[str, str] = {}
+EXT_COMMANDS: dict[str, str] = {
+    "search": "symphony.registry.client.cli:search",
+}
 
 
 class _LazyGroup(click.Group):
-    def __init__(self, *args: Any, table: dict[str, str], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, table: dict[str, str], context: HostContext, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._table = table
+        self._context = context
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        ctx.meta[_HOST_CONTEXT] = self._context  # meta is shared by the whole invocation, the command's too
         target = self._table.get(cmd_name)
         if target is None:
             return super().get_command(ctx, cmd_name)
@@ -38,9 +49,22 @@ class _LazyGroup(click.Group):
         return sorted({*super().list_commands(ctx), *self._table})
 
 
+def host_context(ctx: click.Context) -> HostContext:
+    """The HostContext of the running ``symphony registry``/``ext`` command (data_dir, settings, ports)."""
+    context: HostContext = ctx.meta[_HOST_CONTEXT]
+    return context
+
+
 @hookimpl
 def symphony_register_commands(cli: Any, context: HostContext) -> None:
     cli.add_command(
-        _LazyGroup("registry", table=REGISTRY_COMMANDS, help="Run a private extension index and manage its keys.")
+        _LazyGroup(
+            "registry",
+            table=REGISTRY_COMMANDS,
+            context=context,
+            help="Run a private extension index and manage its keys.",
+        )
     )
-    cli.add_command(_LazyGroup("ext", table=EXT_COMMANDS, help="Search, install, update and publish extensions."))
+    cli.add_command(
+        _LazyGroup("ext", table=EXT_COMMANDS, context=context, help="Search, install, update and publish extensions.")
+    )
