@@ -245,6 +245,8 @@ def _print_report(report: object) -> None:
     who = f" (publisher {report.publisher})" if report.publisher else ""
     click.echo(f"{report.extension}{who}")
     click.echo(f"trusted: {report.trusted}" if report.trusted else "trusted: no")
+    if report.publisher_distrust:
+        click.echo(f"not trusted as its publisher's: {report.publisher_distrust}")
     granted = {g.permission: g for g in report.granted}
     rows = []
     for text in report.declared:

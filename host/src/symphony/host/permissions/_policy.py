@@ -12,6 +12,7 @@ import msgspec
 
 from symphony.hookspecs import DistroProfile, Permission, PermissionPolicy, parse_permission
 
+from ._identity import PublisherCheck, unverifiable
 from ._requests import Subject
 
 __all__ = ["EffectivePolicy"]
@@ -23,6 +24,10 @@ class EffectivePolicy(msgspec.Struct, frozen=True, kw_only=True):
     #: Categories or permission texts denied to every extension (the profile's and the user's).
     deny: tuple[str, ...] = ()
     trusted_publishers: tuple[str, ...] = ()
+    #: Trusted publishers pinned to keys: trusted only for a distribution the registry verified with one of them.
+    publisher_keys: dict[str, tuple[str, ...]] = msgspec.field(default_factory=dict)
+    #: Checks an installed distribution's registry verification (see ``_identity``).
+    check_publisher: PublisherCheck = unverifiable
     #: Extensions the user trusts (empty when the profile forbids user trust).
     trusted_extensions: frozenset[str] = frozenset()
     #: Extension name or ``"*"`` -> permission texts granted by the distribution.
@@ -39,6 +44,7 @@ class EffectivePolicy(msgspec.Struct, frozen=True, kw_only=True):
         *,
         deny: Sequence[str] = (),
         trusted: Collection[str] = (),
+        check_publisher: PublisherCheck = unverifiable,
     ) -> EffectivePolicy:
         """The profile's policy, plus the user's ``deny`` and ``trusted`` (the latter only if allowed)."""
         policy = profile.permissions if profile is not None else PermissionPolicy()
@@ -49,6 +55,8 @@ class EffectivePolicy(msgspec.Struct, frozen=True, kw_only=True):
             deny=tuple(sources),
             deny_sources=sources,
             trusted_publishers=policy.trusted_publishers,
+            publisher_keys=dict(policy.publisher_keys),
+            check_publisher=check_publisher,
             trusted_extensions=frozenset(trusted) if policy.user_trust else frozenset(),
             grants=dict(policy.grants),
             user_grants=policy.user_grants,
@@ -58,12 +66,31 @@ class EffectivePolicy(msgspec.Struct, frozen=True, kw_only=True):
     def trust_reason(self, subject: Subject, marks: Collection[str] = ()) -> str | None:
         """Why ``subject`` is trusted (publisher, settings, or a user's trust ``marks``), or None."""
         if subject.publisher is not None and subject.publisher in self.trusted_publishers:
-            return f"its publisher {subject.publisher!r} is trusted by the distribution's policy"
+            if subject.publisher not in self.publisher_keys:
+                return f"its publisher {subject.publisher!r} is trusted by the distribution's policy"
+            if self.publisher_distrust(subject) is None:
+                return (
+                    f"its publisher {subject.publisher!r} is trusted by the distribution's policy, and the registry"
+                    " verified their signature on it"
+                )
         if subject.name in self.trusted_extensions:
             return "the setting permissions.trusted trusts it"
         if self.user_trust and subject.name in marks:
             return "the user marked it trusted (`symphony ext grant --trust`)"
         return None
+
+    def publisher_distrust(self, subject: Subject) -> str | None:
+        """Why a trusted publisher pinned in ``publisher_keys`` is not trusted for ``subject``; None otherwise."""
+        publisher = subject.publisher
+        if publisher is None or publisher not in self.trusted_publishers or publisher not in self.publisher_keys:
+            return None
+        why = self.check_publisher(subject.name, publisher, self.publisher_keys[publisher])
+        if why is None:
+            return None
+        return (
+            f"its publisher {publisher!r} is trusted by the distribution only for installs the registry verified with"
+            f" their pinned keys (permissions.publisher_keys), and {why}"
+        )
 
     def policy_grants(self, extension: str) -> tuple[Permission, ...]:
         """What the distribution grants ``extension`` (its own entry and ``"*"``)."""

@@ -27,7 +27,7 @@ from symphony.hookspecs.ports import PermissionRecordsPort
 from ._audit import AuditLog
 from ._checker import CheckerMode, PermissionChecker
 from ._grants import Grant, GrantStore, records_at
-from ._identity import IdentityLookup, installed_identity, no_identity
+from ._identity import IdentityLookup, installed_identity, installed_publisher_check, no_identity
 from ._locations import LocationResolver
 from ._policy import EffectivePolicy
 from ._requests import Subject, SubjectLookup
@@ -59,6 +59,8 @@ class PermissionReport(msgspec.Struct, frozen=True, kw_only=True):
     replaced_grants: str | None
     grant_command: str | None
     user_grants_allowed: bool
+    #: Why its publisher, trusted by the distribution, is not trusted for this install (no valid verification).
+    publisher_distrust: str | None = None
 
 
 class Permissions:
@@ -138,6 +140,7 @@ class Permissions:
             replaced_grants=self.grants.replaced_note(name).strip() or None,
             grant_command=grant_command(name, missing) if missing else None,
             user_grants_allowed=self.policy.user_grants,
+            publisher_distrust=self.policy.publisher_distrust(subject) if trusted is None else None,
         )
 
     def close(self) -> None:
@@ -197,7 +200,12 @@ def open_permissions(
     try:
         return Permissions(
             records=records if records is not None else database_path(settings),
-            policy=EffectivePolicy.combine(profile, deny=section.deny, trusted=section.trusted),
+            policy=EffectivePolicy.combine(
+                profile,
+                deny=section.deny,
+                trusted=section.trusted,
+                check_publisher=installed_publisher_check(settings.cache_dir, use_cache=settings.plugins.index_cache),
+            ),
             resolver=LocationResolver.from_settings(settings, workspace=workspace),
             lookup=lookup,
             flush_interval=section.audit_flush_interval,
