@@ -6,7 +6,7 @@ NAME is ``startup``, ``hook_call``, ``cli``, ``dag_validate``, ``dag_edit``,
 ``dag_dask``, ``artifact_io``, ``artifact_dedup``, ``artifact_search``, ``artifact_scale``, ``embed``,
 ``arbitrate``, ``pool_prewarm``, ``stale``, ``pool_alloc``, ``pool_health``, ``pool_scale``, ``prevalidate``,
 ``data_usecase``, ``data_load`` (50 clients on a served PostgreSQL for 60 s; ``--quick``: 5 s), ``permission_records``,
-``editor_rtt``, ``editor_large``, ``editor_resync``, ``lsp`` or ``all``.
+``editor_rtt``, ``editor_large``, ``editor_resync``, ``lsp``, ``registry_search`` or ``all``.
 Every figure comes with a baseline measured in the same run; ``ratio`` is value / baseline_value.  ``--json``
 prints only a JSON list of records to stdout.
 """
@@ -266,6 +266,12 @@ def _editor_resync(quick: bool) -> list[Record]:
     return editor_resync.run(quick)
 
 
+def _registry_search(quick: bool) -> list[Record]:
+    from benchmarks import registry_search
+
+    return registry_search.run(quick)
+
+
 def _lsp(quick: bool) -> list[Record]:
     from benchmarks import lsp
 
@@ -308,6 +314,7 @@ BENCHMARKS: dict[str, Callable[[bool], list[Record]]] = {
     "editor_large": _editor_large,
     "editor_resync": _editor_resync,
     "lsp": _lsp,
+    "registry_search": _registry_search,
 }
 
 
