@@ -23,10 +23,16 @@ REGISTRY_COMMANDS: dict[str, str] = {
     "status": "symphony.registry.client.cli:status",
     "sync": "symphony.registry.client.cli:sync",
     "use": "symphony.registry.client.cli:use",
+    "init": "symphony.registry.server.commands:init",
+    "serve": "symphony.registry.server.commands:serve",
+    "publisher": "symphony.registry.server.commands:publisher",
+    "keys": "symphony.registry.server.commands:keys",
+    "yank": "symphony.registry.server.commands:yank",
 }
 #: ``symphony ext <name>`` (joined to the host's own ``ext`` commands).
 EXT_COMMANDS: dict[str, str] = {
     "search": "symphony.registry.client.cli:search",
+    "new": "symphony.registry.scaffold.command:new",
 }
 
 
