@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
+import msgspec.inspect as mi
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -29,9 +30,11 @@ from symphony.hookspecs import (
     ConfigField,
     ConfigurationError,
     MessageEnvelope,
+    NodeMetadata,
     OperatorNode,
     RequestPayload,
     Workflow,
+    WorkflowMetadata,
     check_size,
     too_deep,
 )
@@ -222,6 +225,87 @@ def test_a_workflow_one_level_over_the_depth_limit_names_where() -> None:
     assert str(raised.value) == (
         "The document nests deeper than the limit of 64 levels at `nodes.a.config.x[0][0][0][0]…`; flatten that value."
     )
+
+
+def _any_fields(kind: mi.Type, keys: tuple[str, ...] = ()) -> set[tuple[str, ...]]:
+    """Where the model holds values typed ``Any``, as document keys (``*`` for a dict's key)."""
+    if isinstance(kind, mi.AnyType):
+        return {keys}
+    if isinstance(kind, mi.UnionType | mi.TupleType):
+        members = kind.types if isinstance(kind, mi.UnionType) else kind.item_types
+        return set().union(*(_any_fields(member, keys) for member in members))
+    if isinstance(kind, mi.DictType | mi.VarTupleType):
+        return _any_fields(kind.value_type if isinstance(kind, mi.DictType) else kind.item_type, (*keys, "*"))
+    if isinstance(kind, mi.StructType):
+        return set().union(*(_any_fields(field.type, (*keys, field.encode_name)) for field in kind.fields))
+    return set()
+
+
+def test_the_free_values_checked_are_every_any_field_of_the_workflow_model() -> None:
+    # The decoder walks only these (the typed rest is bounded by its schema): a new Any field must be added there.
+    fields = {keys[:-1] for keys in _any_fields(mi.type_info(Workflow)) if keys[-1] == "*"}
+    assert fields == {
+        ("metadata", "extra"),
+        ("nodes", "*", "config"),
+        ("nodes", "*", "with"),
+        ("nodes", "*", "metadata", "extra"),
+    }
+
+
+def _with_free_value(where: str, value: Any) -> Workflow:
+    node = {
+        "config": OperatorNode(uses="x", config={"v": value}),
+        "with": OperatorNode(uses="x", with_={"v": value}),
+        "node-extra": OperatorNode(uses="x", metadata=NodeMetadata(extra={"v": value})),
+    }.get(where, OperatorNode(uses="x"))
+    extra = {"v": value} if where == "extra" else {}
+    return Workflow(
+        schema_version=SCHEMA_VERSION, id="w", name="w", metadata=WorkflowMetadata(extra=extra), nodes={"a": node}
+    )
+
+
+FREE_VALUES: Final = {
+    "config": ("nodes.a.config.v", 4),
+    "with": ("nodes.a.with.v", 4),
+    "node-extra": ("nodes.a.metadata.extra.v", 5),
+    "extra": ("metadata.extra.v", 3),
+}
+
+
+@pytest.mark.parametrize("fmt", ["json", "msgpack"])
+@pytest.mark.parametrize("where", FREE_VALUES)
+def test_a_free_value_one_level_over_the_depth_limit_names_where_wherever_it_is(where: str, fmt: Format) -> None:
+    path, depth = FREE_VALUES[where]
+    with pytest.raises(WorkflowFormatError) as raised:
+        decode(encode(_with_free_value(where, nested(MAX_DEPTH + 1 - depth)), fmt), fmt)
+    shown = "".join(re.findall(r"\.?[a-z]+", path)[:8])
+    assert str(raised.value).startswith(f"The document nests deeper than the limit of 64 levels at `{shown}")
+
+
+@pytest.mark.parametrize("where", FREE_VALUES)
+def test_a_free_value_exactly_at_the_depth_limit_decodes_wherever_it_is(where: str) -> None:
+    workflow = _with_free_value(where, nested(MAX_DEPTH - FREE_VALUES[where][1]))
+    assert decode(encode(workflow, "json"), "json") == workflow
+
+
+@pytest.mark.parametrize("where", FREE_VALUES)
+def test_an_integer_beyond_64_bits_is_refused_wherever_a_free_value_holds_it(where: str) -> None:
+    text = encode(_with_free_value(where, {"list": [1, [2, -(2**63)]]}), "json").replace(
+        b"-9223372036854775808", b"-9223372036854775809"
+    )
+    with pytest.raises(WorkflowFormatError, match=r"integer outside -2\*\*63 \.\. 2\*\*64-1"):
+        decode(text, "json")
+
+
+def test_integers_at_both_ends_of_64_bits_are_kept() -> None:
+    workflow = _with_free_value("with", [-(2**63), 2**64 - 1])
+    assert decode(encode(workflow, "json"), "json") == workflow
+
+
+def test_the_depth_check_names_the_keys_leading_to_a_value_first_and_counts_them_in_the_elision() -> None:
+    assert too_deep([[[]]], limit=2, at=("a", "b")) == "a.b[0][0]"
+    assert too_deep([[[]]], limit=2, at=tuple("abcdefg")) == "a.b.c.d.e.f.g[0]…"
+    assert too_deep([[[]]], limit=3, at=("a", "b")) is None
 
 
 def test_a_workflow_over_the_size_limit_is_refused_before_parsing() -> None:

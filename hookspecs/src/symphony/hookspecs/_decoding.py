@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import sys
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from typing import IO, Any, Final, TypeVar
 
 import msgspec
@@ -114,10 +114,18 @@ def _step(key: object) -> str:
     return f"[{key}]" if isinstance(key, int) else f"[{key!r}]"
 
 
-def _deepest(value: object, limit: int) -> str:
-    """The path to a container deeper than ``limit`` (one is known to exist): the slow walk, for the message."""
-    stack: list[tuple[object, int, Any]] = [(value, 1, None)]
+def _trail(keys: Sequence[object]) -> Any:
+    """``keys`` as the linked trail the walk extends: ``(parent trail, key)``, None at the top."""
     trail: Any = None
+    for key in keys:
+        trail = (trail, key)
+    return trail
+
+
+def _deepest(value: object, limit: int, at: Sequence[object]) -> str:
+    """The path to a container deeper than ``limit`` (one is known to exist): the slow walk, for the message."""
+    trail: Any = _trail(at)
+    stack: list[tuple[object, int, Any]] = [(value, 1, trail)]
     while stack:
         node, depth, trail = stack.pop()
         children = _children(node)
@@ -129,12 +137,14 @@ def _deepest(value: object, limit: int) -> str:
     return _path(trail)
 
 
-def too_deep(value: object, limit: int = MAX_DEPTH) -> str | None:
+def too_deep(value: object, limit: int = MAX_DEPTH, *, at: Sequence[object] = ()) -> str | None:
     """Where ``value`` nests deeper than ``limit`` levels (``nodes.a.config.x[0]…``), or None.
 
-    Walks one level at a time, without recursion (a hostile value must not make
-    the check itself recurse out) and without paths until one is needed: on the
-    hot path (every envelope) it costs a few list comprehensions.
+    ``at`` holds the keys leading to ``value`` when it is part of a larger
+    document; they begin the path named.  Walks one level at a time, without
+    recursion (a hostile value must not make the check itself recurse out) and
+    without paths until one is needed: on the hot path (every envelope) it
+    costs a few list comprehensions.
     """
     level: list[Any] = [value]
     depth = 0
@@ -156,26 +166,36 @@ def too_deep(value: object, limit: int = MAX_DEPTH) -> str | None:
             return None
         depth += 1
         if depth > limit:
-            return _deepest(value, limit)
+            return _deepest(value, limit, at)
         level = below
     return None
 
 
 def decode_bounded(
-    decode: Callable[[], _T], *, what: str, error: Callable[[str], Exception], limit: int = MAX_DEPTH
+    decode: Callable[[], _T],
+    *,
+    what: str,
+    error: Callable[[str], Exception],
+    limit: int = MAX_DEPTH,
+    open_values: Callable[[_T], Iterable[tuple[Sequence[object], object]]] | None = None,
 ) -> _T:
     """``decode()``, or ``error(message)`` when the value nests deeper than ``limit`` levels.
 
     A decoder that recursed out (``RecursionError``) met a document far deeper than
     the limit: that is the same error, without the place, which the parser cannot give.
+    ``open_values``, for a typed document, names the only parts that can nest
+    beyond its schema (values typed ``Any``) as ``(keys, value)``; only those are
+    walked, so a large typed document costs nothing where it holds no free values.
     """
     try:
         value = decode()
     except RecursionError:
         raise error(f"{what} nests deeper than the limit of {limit} levels; flatten its deepest value.") from None
-    where = too_deep(value, limit)
-    if where is not None:
-        raise error(f"{what} nests deeper than the limit of {limit} levels at `{where}`; flatten that value.")
+    parts = [((), value)] if open_values is None else open_values(value)
+    for keys, part in parts:
+        where = too_deep(part, limit - len(keys), at=keys)
+        if where is not None:
+            raise error(f"{what} nests deeper than the limit of {limit} levels at `{where}`; flatten that value.")
     return value
 
 

@@ -9,6 +9,7 @@ version this SDK does not know, or a field with its path.
 from __future__ import annotations
 
 import tomllib
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -120,7 +121,58 @@ def decode(data: bytes, fmt: Format) -> Workflow:
     Bounded in size and nesting depth (see symphony.hookspecs.decode_bounded).
     """
     check_size(data, what="The document", error=WorkflowFormatError, limit=MAX_DOCUMENT_BYTES)
-    return decode_bounded(lambda: _decode(data, fmt), what="The document", error=WorkflowFormatError)
+    integers = fmt != "msgpack"  # MessagePack cannot carry an integer beyond 64 bits
+    return decode_bounded(
+        lambda: _decode(data, fmt),
+        what="The document",
+        error=WorkflowFormatError,
+        open_values=lambda workflow: _free_values(workflow, integers=integers),
+    )
+
+
+#: The node fields typed ``Any``, with their keys in the document.
+_NODE_VALUES: Final = (
+    (attrgetter("config"), ("config",)),
+    (attrgetter("with_"), ("with",)),
+    (attrgetter("metadata.extra"), ("metadata", "extra")),
+)
+
+
+def _free_values(workflow: Workflow, *, integers: bool) -> list[tuple[tuple[str, ...], dict[str, Any]]]:
+    """Every non-empty value typed ``Any``, with its keys: the only parts of a workflow that nest beyond the schema.
+
+    The rest is typed and bounded by msgspec while decoding.  A typical document
+    has few such values, so each field is first tested on all nodes at once (at C
+    speed).  With ``integers``, each is also checked for an integer beyond 64 bits
+    (the typed ones cannot hold one).  tests/workflow/test_formats.py checks that
+    these are all the ``Any`` fields of the model.
+    """
+    found: list[tuple[tuple[str, ...], dict[str, Any]]] = []
+    if workflow.metadata.extra:
+        found.append((("metadata", "extra"), workflow.metadata.extra))
+    nodes = workflow.nodes
+    for get, keys in _NODE_VALUES:
+        if any(map(get, nodes.values())):
+            found += [(("nodes", name, *keys), value) for name, node in nodes.items() if (value := get(node))]
+    for _keys, value in found if integers else ():
+        _check_integers(value)
+    return found
+
+
+def _check_integers(value: dict[str, Any]) -> None:
+    """Refuse an integer beyond 64 bits: JSON and TOML can hold one, MessagePack (and run checkpoints) cannot."""
+    stack: list[Any] = [value]
+    while stack:  # no recursion: the value may be nested far deeper than the limit
+        node = stack.pop()
+        for item in node.values() if type(node) is dict else node:
+            kind = type(item)
+            if kind is int and not -(2**63) <= item < 2**64:
+                raise WorkflowFormatError(
+                    "The document holds an integer outside -2**63 .. 2**64-1, which MessagePack (and run checkpoints)"
+                    " cannot hold; write it as a string or a float."
+                )
+            if kind is dict or kind is list:
+                stack.append(item)
 
 
 def _decode(data: bytes, fmt: Format) -> Workflow:
@@ -139,7 +191,6 @@ def _decode(data: bytes, fmt: Format) -> Workflow:
             raise WorkflowFormatError(f"{error}. See docs/workflows.md for the format.") from None
         raise WorkflowFormatError(f"The document is not a workflow: {error}.") from None
     _check_version(workflow.schema_version)
-    _msgpack(workflow)  # every workflow read can be converted and checkpointed: no integer beyond 64 bits
     return workflow
 
 
