@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from symphony.builtin_plugins.workflow.graph import (
     kahn_levels,
-    lower_levels,
     raise_levels,
     reaches,
     shortest_cycle,
@@ -41,14 +40,6 @@ def test_raise_levels_pushes_a_node_and_its_followers_down() -> None:
     succ["x"].append("a")  # a new edge x -> a
     raise_levels(level, succ, "a", level["x"] + 1)
     assert level == {"x": 0, "a": 1, "b": 2, "c": 3}
-
-
-def test_lower_levels_lifts_a_node_and_its_followers_as_far_as_their_predecessors_allow() -> None:
-    succ = {"x": [], "a": ["b"], "b": ["c"], "c": []}
-    pred = {"x": [], "a": [], "b": ["a"], "c": ["b"]}  # the edge x -> a is gone
-    level = {"x": 0, "a": 1, "b": 2, "c": 3}
-    lower_levels(level, succ, pred, "a")
-    assert level == {"x": 0, "a": 0, "b": 1, "c": 2}
 
 
 def test_strongly_connected_finds_each_cycle_and_each_lone_node() -> None:

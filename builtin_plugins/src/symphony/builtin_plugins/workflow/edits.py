@@ -2,11 +2,13 @@
 
 :class:`IncrementalEdits` is the half of :class:`~.validate.ValidatedWorkflow`
 that changes the document: it keeps the indexes an edit needs (edges by end,
-successor and predecessor counts), repairs the graph's levels locally while
-the graph stays acyclic, and refreshes only the problem buckets an edit
-touches.  The checks themselves are the validator's; this class reaches them
-through the abstract methods below, so that a full validation and an edit
-always judge alike.
+successor and predecessor counts), keeps a topological rank while the graph
+stays acyclic (raised locally when an edge needs it, left alone when one goes:
+a removal cannot break it), and refreshes only the problem buckets an edit
+touches.  Exact levels are computed only when asked for, since one removal
+near the top of a deep graph can move thousands of them.  The checks
+themselves are the validator's; this class reaches them through the abstract
+methods below, so that a full validation and an edit always judge alike.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ from symphony.hookspecs import (
     WorkflowProblem,
 )
 
-from .graph import lower_levels, raise_levels, reaches
+from .graph import raise_levels, reaches
+from .problems import Bucket
 
 __all__ = ["EditError", "IncrementalEdits", "edge_key"]
 
@@ -54,8 +57,9 @@ class IncrementalEdits(ABC):
     complete: bool
     _duplicates: list[Edge]
     _signatures: dict[str, NodeSignature | None]
-    _level: dict[str, int] | None
-    _feeders: dict[str, list[str]]
+    _rank: dict[str, int] | None
+    _levels: dict[str, int] | None
+    _feeders: dict[str, dict[str, None]]
     _sources: set[str]
     _fed: Counter[str]
     _editing: bool
@@ -63,8 +67,8 @@ class IncrementalEdits(ABC):
     _in: dict[str, dict[str, None]]
     _succ: dict[str, dict[str, int]]
     _pred: dict[str, dict[str, int]]
-    _node_problems: dict[str, list[WorkflowProblem]]
-    _edge_problems: dict[str, list[WorkflowProblem]]
+    _node_problems: Bucket
+    _edge_problems: Bucket
     _output_refs: set[str]
     _output_problems: list[WorkflowProblem]
 
@@ -125,11 +129,11 @@ class IncrementalEdits(ABC):
         in_index: dict[str, dict[str, None]] = {node_id: {} for node_id in nodes}
         succ: dict[str, dict[str, int]] = {node_id: {} for node_id in nodes}
         pred: dict[str, dict[str, int]] = {node_id: {} for node_id in nodes}
-        feeders: dict[str, list[str]] = {}
+        feeders: dict[str, dict[str, None]] = {}
         for key, edge in self.edges.items():
             source, target = edge.source.partition(".")[0], edge.target.partition(".")[0]
             if type(edge) is DataEdge and "." in edge.target:
-                feeders.setdefault(edge.target, []).append(key)
+                feeders.setdefault(edge.target, {})[key] = None
             out_index.setdefault(source, {})[key] = None
             in_index.setdefault(target, {})[key] = None
             if source in nodes and target in nodes:
@@ -142,22 +146,11 @@ class IncrementalEdits(ABC):
 
     def _refresh_nodes(self, node_ids: Iterable[str]) -> None:
         for node_id in node_ids:
-            if node_id in self.nodes:
-                found = self._check_node(node_id)
-                if found:
-                    self._node_problems[node_id] = found
-                else:
-                    self._node_problems.pop(node_id, None)
-            else:
-                self._node_problems.pop(node_id, None)
+            self._node_problems.set(node_id, self._check_node(node_id) if node_id in self.nodes else [])
 
     def _refresh_edges(self, keys: Iterable[str]) -> None:
         for key in keys:
-            found = self._check_edge(key) if key in self.edges else []
-            if found:
-                self._edge_problems[key] = found
-            else:
-                self._edge_problems.pop(key, None)
+            self._edge_problems.set(key, self._check_edge(key) if key in self.edges else [])
 
     def _connect(self, edge: Edge) -> list[Edit]:
         key = edge_key(edge)
@@ -169,7 +162,7 @@ class IncrementalEdits(ABC):
         self._out.setdefault(source, {})[key] = None
         self._in.setdefault(target, {})[key] = None
         if type(edge) is DataEdge and port:
-            self._feeders.setdefault(edge.target, []).append(key)
+            self._feeders.setdefault(edge.target, {})[key] = None
             self._refresh_port(edge.target)
         self._refresh_edges((key,))
         self._refresh_nodes((source, target))
@@ -186,11 +179,11 @@ class IncrementalEdits(ABC):
         del self._out[source][key], self._in[target][key]
         if type(edge) is DataEdge and port:
             feeders = self._feeders[edge.target]
-            feeders.remove(key)
+            del feeders[key]
             if not feeders:
                 del self._feeders[edge.target]
             self._refresh_port(edge.target)
-        self._edge_problems.pop(key, None)
+        self._edge_problems.drop(key)
         self._refresh_nodes((source, target))
         if source in self.nodes and target in self.nodes:
             self._unlink(source, target)
@@ -202,8 +195,9 @@ class IncrementalEdits(ABC):
         self.nodes[node_id] = node
         self._signatures[node_id] = self._resolve_signature(node)
         self._succ[node_id], self._pred[node_id] = {}, {}
-        if self._level is not None:
-            self._level[node_id] = 0
+        self._levels = None
+        if self._rank is not None:
+            self._rank[node_id] = 0
         touching = [*self._out.get(node_id, {}), *self._in.get(node_id, {})]
         self._refresh_edges(touching)
         self._refresh_nodes((node_id,))
@@ -227,9 +221,10 @@ class IncrementalEdits(ABC):
         for key in touching:
             self._disconnect(key)
         del self.nodes[node_id], self._succ[node_id], self._pred[node_id], self._signatures[node_id]
-        if self._level is not None:
-            del self._level[node_id]
-        self._node_problems.pop(node_id, None)
+        self._levels = None
+        if self._rank is not None:
+            del self._rank[node_id]
+        self._node_problems.drop(node_id)
         self._after_node_change(node_id)
         return [AddNode(id=node_id, node=node), *(Connect(edge=edge) for edge in restore)]
 
@@ -261,34 +256,33 @@ class IncrementalEdits(ABC):
             self._check_outputs()
 
     def _link(self, source: str, target: str) -> None:
+        self._levels = None
         counts = self._succ[source]
         counts[target] = counts.get(target, 0) + 1
         back = self._pred[target]
         back[source] = back.get(source, 0) + 1
         if counts[target] > 1:  # a parallel edge changes no order, but may change which edge a cycle names
-            if self._level is None:
+            if self._rank is None:
                 self._recompute_graph()
             return
-        level = self._level
-        if level is None or source == target or reaches(level, self._succ, target, source):
+        rank = self._rank
+        if rank is None or source == target or reaches(rank, self._succ, target, source):
             self._recompute_graph()
             return
-        raise_levels(level, self._succ, target, level[source] + 1)
+        raise_levels(rank, self._succ, target, rank[source] + 1)
 
     def _unlink(self, source: str, target: str) -> None:
+        self._levels = None
         counts = self._succ[source]
         counts[target] -= 1
         self._pred[target][source] -= 1
         if counts[target]:
-            if self._level is None:
+            if self._rank is None:
                 self._recompute_graph()
             return
         del counts[target], self._pred[target][source]
-        level = self._level
-        if level is None:
+        if self._rank is None:  # the edge may have closed the last cycle
             self._recompute_graph()
-            return
-        lower_levels(level, self._succ, self._pred, target)
 
     def _recompute_graph(self) -> None:
         """After an edit the local repair cannot handle (a cycle appears or may go)."""

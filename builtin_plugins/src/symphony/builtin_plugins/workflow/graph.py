@@ -2,15 +2,16 @@
 
 They know nothing of workflows: nodes are names, ``succ`` maps each node to
 its successors.  Levels are Kahn's (a node's level is one more than its deepest
-predecessor's), kept by the validator while the graph is acyclic and repaired
-locally after each edit by :func:`raise_levels` and :func:`lower_levels`.
+predecessor's).  While the graph is acyclic the validator keeps a rank (any
+numbering where edges go up, such as levels), which :func:`raise_levels`
+repairs after a new edge and :func:`reaches` uses to prune its search.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-__all__ = ["kahn_levels", "lower_levels", "raise_levels", "reaches", "shortest_cycle", "strongly_connected"]
+__all__ = ["kahn_levels", "raise_levels", "reaches", "shortest_cycle", "strongly_connected"]
 
 
 def kahn_levels(succ: Mapping[str, Iterable[str]], indegree: Mapping[str, int]) -> dict[str, int]:
@@ -36,7 +37,7 @@ def kahn_levels(succ: Mapping[str, Iterable[str]], indegree: Mapping[str, int]) 
 
 
 def raise_levels(level: dict[str, int], succ: Mapping[str, Iterable[str]], start: str, depth: int) -> None:
-    """After an edge into ``start`` that puts it at ``depth``: push it and what follows it down."""
+    """After an edge into ``start`` that puts it at ``depth``: push it and what follows it down (ranks too)."""
     stack = [(start, depth)]
     while stack:
         node, at = stack.pop()
@@ -46,21 +47,8 @@ def raise_levels(level: dict[str, int], succ: Mapping[str, Iterable[str]], start
         stack.extend((child, at + 1) for child in succ[node])
 
 
-def lower_levels(
-    level: dict[str, int], succ: Mapping[str, Iterable[str]], pred: Mapping[str, Iterable[str]], start: str
-) -> None:
-    """After an edge into ``start`` went away: lift it and what follows it as far as their predecessors allow."""
-    pending = [start]
-    while pending:
-        node = pending.pop()
-        depth = max((level[p] + 1 for p in pred[node]), default=0)
-        if depth < level[node]:
-            level[node] = depth
-            pending.extend(succ[node])
-
-
 def reaches(level: Mapping[str, int], succ: Mapping[str, Iterable[str]], start: str, goal: str) -> bool:
-    """Whether ``goal`` is reachable from ``start``; levels prune the search (acyclic graph only)."""
+    """Whether ``goal`` is reachable from ``start``; levels or ranks prune the search (acyclic graph only)."""
     bound = level[goal]
     if level[start] >= bound:
         return False

@@ -14,7 +14,7 @@ Problems are kept in buckets by what they depend on:
   ``bad_condition`` (the edge and its two end nodes);
 - per input port: ``conflicting_inputs``;
 - per graph: ``cycle``, ``unreachable`` (from Kahn's levels; while the graph is
-  acyclic, levels are repaired locally after each edit);
+  acyclic, edits keep only a topological rank, and levels are recomputed when asked for);
 - per document: ``limit``, ``timeout``, ``duplicate_edge``, and bad ``outputs``.
 
 The report lists problems in a canonical order (stage, then nodes, edges,
@@ -28,6 +28,7 @@ import itertools
 import math
 import reprlib
 import time
+from bisect import insort
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from typing import Annotated, Any, Final, get_args
@@ -56,6 +57,7 @@ from .catalogue import CONTROL_SIGNATURES, RUN_CONFIG_KEY, Catalogue
 from .conditions import ConditionError, parse_condition
 from .edits import IncrementalEdits
 from .graph import kahn_levels, shortest_cycle, strongly_connected
+from .problems import ProblemIndex
 from .suggest import did_you_mean, known_and_closest
 from .types import compatible, has_fields, holds, type_of
 
@@ -148,11 +150,12 @@ class ValidatedWorkflow(IncrementalEdits):
         self.edges: dict[str, Edge] = {}
         self._duplicates: list[Edge] = []
         # Kept by the full pipeline and by edits:
-        self._feeders: dict[str, list[str]] = {}  # "node.port" -> keys of its data edges (edits; or when crowded)
-        self._level: dict[str, int] | None = {}
-        self._node_problems: dict[str, list[WorkflowProblem]] = {}
-        self._edge_problems: dict[str, list[WorkflowProblem]] = {}
-        self._port_problems: dict[str, list[WorkflowProblem]] = {}
+        self._feeders: dict[str, dict[str, None]] = {}  # "node.port" -> keys of its data edges (edits, or crowded)
+        self._rank: dict[str, int] | None = {}  # a topological rank (edges go up); None while cyclic
+        self._levels: dict[str, int] | None = {}  # Kahn's levels; None until asked for after an edit
+        self._problems = ProblemIndex(_sort_key)
+        self._node_problems, self._edge_problems = self._problems.nodes, self._problems.edges
+        self._port_problems = self._problems.ports
         self._graph_problems: list[WorkflowProblem] = []
         self._document_problems: list[WorkflowProblem] = []
         self._output_problems: list[WorkflowProblem] = []
@@ -270,7 +273,7 @@ class ValidatedWorkflow(IncrementalEdits):
                 continue
             found = check(key)
             if found:
-                problems[key] = found
+                problems.set(key, found)
 
     def _first_of_duplicates(self, keys: list[str], edges: tuple[Edge, ...]) -> dict[str, Edge]:
         """Keep each key's first edge; report and set aside the copies."""
@@ -296,7 +299,7 @@ class ValidatedWorkflow(IncrementalEdits):
             return
         for key, edge in self.edges.items():
             if edge.target in crowded and type(edge) is DataEdge:
-                self._feeders.setdefault(edge.target, []).append(key)
+                self._feeders.setdefault(edge.target, {})[key] = None
         for target in crowded:
             self._refresh_port(target)
 
@@ -305,7 +308,7 @@ class ValidatedWorkflow(IncrementalEdits):
         for node_id in self.nodes:
             found = check(node_id)
             if found:
-                problems[node_id] = found
+                problems.set(node_id, found)
 
     # -- node checks ------------------------------------------------------------------
 
@@ -615,24 +618,27 @@ class ValidatedWorkflow(IncrementalEdits):
 
     def _refresh_port(self, target: str) -> None:
         """``target`` is an input, ``"node.port"``."""
-        keys = self._feeders.get(target, ())
+        keys = list(self._feeders.get(target, ()))
         node_id = target.partition(".")[0]
         node = self.nodes.get(node_id)
         merging = isinstance(node, ControlNode) and node.control == "merge"
         if len(keys) > 1 and not merging:
             keys = sorted(keys)
             listed = ", ".join(keys)
-            self._port_problems[target] = [
-                _problem(
-                    "conflicting_inputs",
-                    f'Input "{target}" is fed by {len(keys)} edges ({listed}); an input takes one'
-                    " value. Keep one edge, or route them through a merge node.",
-                    (node_id,),
-                    tuple(keys),
-                )
-            ]
+            self._port_problems.set(
+                target,
+                [
+                    _problem(
+                        "conflicting_inputs",
+                        f'Input "{target}" is fed by {len(keys)} edges ({listed}); an input takes one'
+                        " value. Keep one edge, or route them through a merge node.",
+                        (node_id,),
+                        tuple(keys),
+                    )
+                ],
+            )
         else:
-            self._port_problems.pop(target, None)
+            self._port_problems.drop(target)
 
     def _check_outputs(self) -> None:
         found = []
@@ -670,9 +676,11 @@ class ValidatedWorkflow(IncrementalEdits):
         """
         level = kahn_levels(succ, indegree)
         if len(level) == len(indegree):
-            self._level, self._graph_problems = level, []
+            # Shared until an edit moves a rank; each edit drops _levels first.
+            self._rank = self._levels = level
+            self._graph_problems = []
             return
-        self._level = None
+        self._rank = self._levels = None
         self._graph_problems = self._cycle_problems({node for node in indegree if node not in level}, succ)
 
     def _cycle_problems(self, stuck: set[str], succ: Mapping[str, Iterable[str]]) -> list[WorkflowProblem]:
@@ -734,22 +742,24 @@ class ValidatedWorkflow(IncrementalEdits):
     def problems(self) -> list[WorkflowProblem]:
         if self._editing and (limit := self._over_limits()) is not None:
             return [limit]  # as a full validation of the edited document would say
-        found = [*self._document_problems, *self._output_problems, *self._graph_problems]
-        for bucket in (self._node_problems, self._edge_problems, self._port_problems):
-            for problems in bucket.values():
-                found += problems
+        found = list(self._problems.sorted())
+        extra = [*self._document_problems, *self._output_problems, *self._graph_problems]
         if self.catalogue.checks:
             workflow = self.workflow
             for check in self.catalogue.checks:
-                found += check(workflow)
-        return sorted(found, key=_sort_key)
+                extra += check(workflow)
+        for problem in extra:
+            insort(found, problem, key=_sort_key)
+        return found
 
     def levels(self) -> tuple[tuple[str, ...], ...]:
         """Execution levels (sorted by id within each), or ``()`` when the graph has a cycle."""
-        if self._level is None or not self.complete:
+        if self._rank is None or not self.complete:
             return ()
+        if self._levels is None:
+            self._levels = kahn_levels(self._succ, {node: len(preds) for node, preds in self._pred.items()})
         grouped: dict[int, list[str]] = {}
-        for node, depth in self._level.items():
+        for node, depth in self._levels.items():
             grouped.setdefault(depth, []).append(node)
         return tuple(tuple(sorted(grouped[depth])) for depth in range(len(grouped)))
 
