@@ -4,7 +4,7 @@ It is made with ``python -m venv --without-pip`` and reaches the project's
 packages through a ``.pth`` file that adds this interpreter's site-packages
 *after* its own: what a test installs there wins, and uninstalling it
 touches only the throwaway environment.  ``symphony`` runs from it as
-``<venv>/bin/python -m symphony.host.cli``.
+``<venv>/bin/python -c "from symphony.host.cli import main; main()"``.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = ["ThrowawayVenv", "make_venv"]
+
+_MAIN = "import sys; from symphony.host.cli import main; sys.argv[0] = 'symphony'; main()"
 
 
 @dataclass(frozen=True)
@@ -45,13 +47,44 @@ class ThrowawayVenv:
     ) -> subprocess.CompletedProcess[str]:
         """Run ``symphony ARGUMENTS`` with this environment's interpreter; the completed process."""
         return subprocess.run(
-            [str(self.python), "-m", "symphony.host.cli", *arguments],
+            [str(self.python), "-c", _MAIN, *arguments],
             env=dict(env) if env is not None else self.environ(),
             stdin=stdin,
             capture_output=True,
             text=True,
             timeout=600,
             check=False,
+        )
+
+    def symphony_on_terminal(self, *arguments: str, answer: str) -> subprocess.CompletedProcess[str]:
+        """Run ``symphony ARGUMENTS`` with a terminal as stdin, typing ``answer`` (what a user at a prompt does)."""
+        leader, follower = os.openpty()
+        try:
+            process = subprocess.Popen(
+                [str(self.python), "-c", _MAIN, *arguments],
+                env=self.environ(),
+                stdin=follower,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            os.close(follower)
+            os.write(leader, answer.encode())
+            stdout, stderr = process.communicate(timeout=600)
+        finally:
+            os.close(leader)
+        return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+    def add_distribution_profile(self, source: str) -> None:
+        """Install a distribution profile: ``source`` is a module defining ``PROFILE`` (a DistroProfile)."""
+        (self.site_packages / "r3_test_distro.py").write_text(source, encoding="utf-8")
+        dist_info = self.site_packages / "r3_test_distro-1.0.dist-info"
+        dist_info.mkdir()
+        (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: r3-test-distro\nVersion: 1.0\n\n")
+        (dist_info / "entry_points.txt").write_text("[symphony.distros]\nr3-test = r3_test_distro:PROFILE\n")
+        (dist_info / "RECORD").write_text(
+            "r3_test_distro.py,,\nr3_test_distro-1.0.dist-info/METADATA,,\n"
+            "r3_test_distro-1.0.dist-info/entry_points.txt,,\nr3_test_distro-1.0.dist-info/RECORD,,\n"
         )
 
     def distributions(self) -> Sequence[str]:

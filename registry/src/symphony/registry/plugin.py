@@ -32,6 +32,9 @@ REGISTRY_COMMANDS: dict[str, str] = {
 #: ``symphony ext <name>`` (joined to the host's own ``ext`` commands).
 EXT_COMMANDS: dict[str, str] = {
     "search": "symphony.registry.client.cli:search",
+    "install": "symphony.registry.install.commands:install",
+    "update": "symphony.registry.install.commands:update",
+    "uninstall": "symphony.registry.install.commands:uninstall",
     "new": "symphony.registry.scaffold.command:new",
 }
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import click
 
-from symphony.hookspecs import PermissionPolicy, RegistryError
+from symphony.hookspecs import PermissionPolicy, RegistryError, grant_command
 from symphony.hookspecs.ports import HostContext
 
 from ..plugin import host_context
@@ -50,7 +50,13 @@ def _host_ext_command(ctx: click.Context, name: str) -> click.Command:
 
 def _grant(ctx: click.Context) -> Any:
     def grant(extension: str, permissions: Sequence[str]) -> None:
-        ctx.invoke(_host_ext_command(ctx, "grant"), name=extension, permission=tuple(permissions))
+        try:
+            ctx.invoke(_host_ext_command(ctx, "grant"), name=extension, permission=tuple(permissions))
+        except click.ClickException as error:
+            raise RegistryError(
+                f"{extension} is installed and verified, but granting what you consented to failed:"
+                f" {error.format_message()}\nGrant it with `{grant_command(extension, permissions)}`."
+            ) from None
 
     return grant
 
