@@ -9,7 +9,8 @@ Fixtures:
 
 - ``symphony_project`` (session): the project under test, the ``pyproject.toml`` in pytest's
   rootdir (or the ini option ``symphony_project``), installed in this environment, with
-  ``pip install --no-build-isolation -e`` when it is not.
+  ``pip install -e`` when it is not (a project whose build needs what is not on its index,
+  like a wasm component's, is installed by hand: ``pip install --no-build-isolation -e .``).
 - ``symphony_host``: a :class:`SymphonyHost` on fresh, temporary data and cache directories.
 """
 
@@ -183,7 +184,7 @@ def _ensure_installed(project: SymphonyProject) -> None:
         return
     except importlib.metadata.PackageNotFoundError:
         pass
-    command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-build-isolation", "-e", str(project.root)]
+    command = [sys.executable, "-m", "pip", "install", "--quiet", "-e", str(project.root)]
     result = subprocess.run(command, capture_output=True, text=True, check=False, timeout=600)
     if result.returncode != 0:
         pytest.fail(
