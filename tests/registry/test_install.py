@@ -288,3 +288,84 @@ def test_a_pinned_trusted_publishers_verified_install_is_trusted_until_its_manif
     shown = _ok(venv.symphony("ext", "permissions", "r3-trusted"))
     assert "trusted: no" in shown
     assert "its manifest was changed after the registry verified it" in shown
+
+
+def test_a_key_the_distribution_does_not_pin_for_a_trusted_publisher_is_refused(
+    registry_server: RegistryServer, venv: ThrowawayVenv, wheels: Path, tmp_path: Path
+) -> None:
+    second = make_publisher(tmp_path, "Trusted Co")  # a key the registry lists, but the profile does not pin
+    registry_server.repository().add_publisher_key(second.name, second.public)
+    _publish(registry_server, wheels, second, "r3-unpinned")
+    out = _refused(venv.symphony("ext", "install", "r3-unpinned", "--yes"))
+    assert "the distribution's policy pins their keys to" in out
+    assert not _installed(venv, "r3-unpinned")
+
+
+# -- dependencies -----------------------------------------------------------------------------------------------------
+
+
+def _library_wheel(directory: Path, name: str, version: str) -> Path:
+    """A plain library (no extension) wheel: one module and its metadata."""
+    import base64
+    import hashlib
+    import zipfile
+
+    module = name.replace("-", "_")
+    dist_info = f"{module}-{version}.dist-info"
+    files = {
+        f"{module}.py": b"VALUE = 1\n",
+        f"{dist_info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n\n".encode(),
+        f"{dist_info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: r3-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n\n",
+    }
+
+    def line(path: str, data: bytes) -> str:
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        return f"{path},sha256={digest},{len(data)}"
+
+    files[f"{dist_info}/RECORD"] = (
+        "\n".join([*(line(p, d) for p, d in files.items()), f"{dist_info}/RECORD,,"]) + "\n"
+    ).encode()
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{module}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w") as archive:
+        for member, data in files.items():
+            archive.writestr(member, data)
+    return path
+
+
+def test_a_missing_dependency_comes_from_the_same_index_pinned_and_a_present_one_is_kept(
+    registry_server: RegistryServer, publisher: Publisher, venv: ThrowawayVenv, wheels: Path
+) -> None:
+    publish_wheel(registry_server, _library_wheel(wheels, "r3-lib", "1.2.0"))
+    _publish(registry_server, wheels, publisher, "r3-needs", requires_dist=("r3-lib>=1.0", "msgspec"))
+    out = _ok(venv.symphony("ext", "install", "r3-needs", "--yes"))
+    assert "with r3-lib 1.2.0." in out and "msgspec" not in out
+    assert _installed(venv, "r3-lib") == ["r3_lib-1.2.0.dist-info"]
+    assert not any(name.startswith("msgspec") for name in venv.distributions())
+
+
+def test_a_dependency_the_index_cannot_provide_stops_the_install_naming_it(
+    registry_server: RegistryServer, publisher: Publisher, venv: ThrowawayVenv, wheels: Path
+) -> None:
+    _publish(registry_server, wheels, publisher, "r3-orphan", requires_dist=("r3-nowhere>=1",))
+    out = _refused(venv.symphony("ext", "install", "r3-orphan", "--yes"))
+    assert "r3-orphan requires r3-nowhere>=1, which this registry cannot provide" in out
+    assert not _installed(venv, "r3-orphan")
+
+
+def test_with_venv_the_dependencies_stay_out_of_the_host_environment(
+    registry_server: RegistryServer, publisher: Publisher, venv: ThrowawayVenv, wheels: Path
+) -> None:
+    publish_wheel(registry_server, _library_wheel(wheels, "r3-own-lib", "1.0.0"))
+    _publish(registry_server, wheels, publisher, "r3-own", requires_dist=("r3-own-lib",))
+    out = _ok(venv.symphony("ext", "install", "r3-own", "--yes", "--venv"))
+    assert "Installed r3-own 1.0.0" in out
+    assert _installed(venv, "r3-own") and not _installed(venv, "r3-own-lib")
+
+
+def test_venv_is_refused_for_an_in_process_extension(
+    registry_server: RegistryServer, publisher: Publisher, venv: ThrowawayVenv, wheels: Path
+) -> None:
+    _publish(registry_server, wheels, publisher, "r3-inproc", runtime="python")
+    out = _refused(venv.symphony("ext", "install", "r3-inproc", "--yes", "--venv"))
+    assert "only a subprocess extension runs in its own virtual environment" in out
