@@ -36,6 +36,8 @@ EXT_COMMANDS: dict[str, str] = {
     "update": "symphony.registry.install.commands:update",
     "uninstall": "symphony.registry.install.commands:uninstall",
     "new": "symphony.registry.scaffold.command:new",
+    "keygen": "symphony.registry.publish:keygen",
+    "publish": "symphony.registry.publish:publish",
 }
 
 

@@ -97,8 +97,8 @@ def serve(
 
     from .app import make_app
 
-    repository = Repository.open(directory, timestamp_expiry=timedelta(seconds=timestamp_expiry))
     try:
+        repository = Repository.open(directory, timestamp_expiry=timedelta(seconds=timestamp_expiry))
         repository.renew()
     except RegistryError as error:
         raise click.ClickException(str(error)) from None

@@ -593,7 +593,9 @@ class Repository:
             transaction = self._begin()
 
             def stale(document: Metadata[Any], role: str) -> bool:
-                return bool(document.signed.expires - moment < self.expiry[role] / 2)
+                left = document.signed.expires - moment
+                # Past half its life, or signed for longer than this server's expiry allows (the setting shrank).
+                return bool(left < self.expiry[role] / 2 or left > self.expiry[role] + timedelta(seconds=1))
 
             if stale(transaction.targets, "targets"):
                 transaction.changed.add("targets")
