@@ -5,12 +5,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
-from tuf.api import exceptions
-from tuf.api.metadata import TargetFile
-from tuf.ngclient import Updater
 
 from symphony.hookspecs import RegistryError, VerificationError
 
@@ -18,7 +16,9 @@ from ..records import PublisherDirectory, Release
 from ._catalogue import Catalogue, CatalogueState, Kind, SearchHit, open_catalogue
 from ._config import DEFAULT_INDEX, IndexConfig, index_dir, load_config
 from ._sync import SyncReport, sync
-from ._tuf import FETCH_ERRORS, explain, make_updater
+
+if TYPE_CHECKING:  # python-tuf is imported by what refreshes or downloads (~300 ms), not by search and resolve
+    from tuf.ngclient import Updater
 
 __all__ = ["Index", "open_index"]
 
@@ -64,6 +64,8 @@ class Index:
         return self._catalogue
 
     def _updater(self) -> Updater:
+        from ._tuf import make_updater
+
         try:
             root = (self.directory / "root.json").read_bytes()
         except FileNotFoundError:
@@ -133,6 +135,11 @@ class Index:
 
     def download(self, release: Release, directory: Path) -> Path:
         """Download ``release`` into ``directory``, checked against the length and sha256 the registry signed."""
+        from tuf.api import exceptions
+        from tuf.api.metadata import TargetFile
+
+        from ._tuf import FETCH_ERRORS, explain
+
         filename = release.metadata.filename
         if Path(filename).name != filename or filename in ("", ".", ".."):
             raise VerificationError(f"Refused release file name {filename!r}: it is not a plain file name.")

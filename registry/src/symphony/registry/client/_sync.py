@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import msgspec
-from tuf.api.metadata import Root, Snapshot, Targets
-from tuf.ngclient import Updater
 
 from symphony.hookspecs import Base, RegistryError
 
 from ..records import PACKAGES_PREFIX, PUBLISHERS_TARGET, PublisherDirectory, decode_release
 from ._catalogue import Catalogue, VerifiedRelease
-from ._tuf import FETCH_ERRORS, explain, trusted_role
+
+if TYPE_CHECKING:  # python-tuf costs ~300 ms to import (securesystemslib's signers): only a sync needs it
+    from tuf.api.metadata import Targets
+    from tuf.ngclient import Updater
 
 __all__ = ["SyncReport", "sync"]
 
@@ -61,6 +63,10 @@ def _publishers(updater: Updater) -> PublisherDirectory:
 
 def sync(updater: Updater, catalogue: Catalogue, url: str) -> SyncReport:
     """Refresh ``updater`` (a new one: ngclient refreshes once) and bring ``catalogue`` up to its snapshot."""
+    from tuf.api.metadata import Root, Snapshot, Targets
+
+    from ._tuf import FETCH_ERRORS, explain, trusted_role
+
     known = catalogue.bin_versions()
     try:
         updater.refresh()

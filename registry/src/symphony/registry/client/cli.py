@@ -15,7 +15,6 @@ from ._catalogue import SearchHit
 from ._config import DEFAULT_INDEX, forget_index, load_config, save_index
 from ._index import Index, open_index
 from ._sync import SyncReport
-from ._tuf import check_root
 
 __all__ = ["search", "status", "sync", "use"]
 
@@ -59,6 +58,8 @@ def use(url: str, root_file: Path, name: str, as_json: bool) -> None:
     """Use the extension index at URL, trusting the root metadata in --root, and sync its catalogue."""
     if not url.startswith(("http://", "https://")):
         raise click.BadParameter(f"{url!r} is not an http(s) URL (e.g. http://127.0.0.1:8080/).", param_hint="URL")
+    from ._tuf import check_root
+
     data = root_file.read_bytes()
     check_root(data, str(root_file))
     data_dir = _data_dir()
