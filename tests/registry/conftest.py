@@ -69,11 +69,15 @@ def run_symphony(*args: str | Path, check: bool = True) -> subprocess.CompletedP
 
 
 def start_registry_server(directory: Path, *options: str) -> RegistryServer:
-    """``init`` ``directory`` (unless it is a registry already) and serve it on a free loopback port."""
+    """``init`` ``directory`` (unless it is a registry already) and serve it on a free loopback port.
+
+    Uploads need no login unless ``options`` has ``--passwords FILE``.
+    """
+    auth = () if "--passwords" in options else ("--no-auth",)
     if not (directory / "tuf").is_dir():
         run_symphony("registry", "init", directory)
     process = subprocess.Popen(
-        [SYMPHONY, "registry", "serve", str(directory), "--port", "0", "--no-auth", *options],
+        [SYMPHONY, "registry", "serve", str(directory), "--port", "0", *auth, *options],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -1,0 +1,62 @@
+"""``serve --passwords``: uploads and signatures need a login from the htpasswd file; downloads do not."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import msgspec
+import pytest
+from passlib.apache import HtpasswdFile  # type: ignore[import-untyped]  # passlib ships no types
+
+from .conftest import RegistryServer, make_publisher, start_registry_server
+from .wheels import make_extension_wheel
+
+pytestmark = pytest.mark.slow  # a server of its own
+
+
+@pytest.fixture(scope="module")
+def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistryServer]:
+    directory = tmp_path_factory.mktemp("guarded")
+    passwords = HtpasswdFile(str(directory / "htpasswd"), new=True)
+    passwords.set_password("alice", "s3cret")
+    passwords.save()
+    server = start_registry_server(directory / "index", "--passwords", str(directory / "htpasswd"))
+    yield server
+    server.stop()
+
+
+def _upload(server: RegistryServer, wheel: Path, auth: tuple[str, str] | None) -> httpx.Response:
+    return httpx.post(
+        server.url,
+        data={":action": "file_upload"},
+        files={"content": (wheel.name, wheel.read_bytes())},
+        auth=auth,
+    )
+
+
+def test_an_upload_without_a_login_is_refused(guarded: RegistryServer, tmp_path: Path) -> None:
+    wheel = make_extension_wheel(
+        tmp_path, distribution="guarded-a", version="1.0.0", extension="guarded-a", publisher="X"
+    )
+    assert _upload(guarded, wheel, None).status_code == 401
+    assert _upload(guarded, wheel, ("alice", "wrong")).status_code == 403
+    assert not list((guarded.dir / "packages").glob("guarded_a-*"))
+
+
+def test_an_upload_with_a_login_is_stored(guarded: RegistryServer, tmp_path: Path) -> None:
+    wheel = make_extension_wheel(
+        tmp_path, distribution="guarded-b", version="1.0.0", extension="guarded-b", publisher="X"
+    )
+    assert _upload(guarded, wheel, ("alice", "s3cret")).status_code == 200
+    assert httpx.get(f"{guarded.url}simple/guarded-b/").status_code == 200
+
+
+def test_a_signature_without_a_login_is_refused(guarded: RegistryServer, tmp_path: Path) -> None:
+    wheel = make_extension_wheel(
+        tmp_path, distribution="guarded-c", version="1.0.0", extension="guarded-c", publisher="X"
+    )
+    signature = make_publisher(tmp_path, "X").sign(wheel)
+    answer = httpx.post(f"{guarded.url}symphony/signatures", content=msgspec.json.encode(signature))
+    assert answer.status_code == 401
