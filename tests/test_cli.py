@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
@@ -10,7 +11,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from symphony.host.cli import cli
+from symphony.host.cli import cli, main
+from symphony.host.cli._app import HostFactory, _begin_startup
 
 SYMPHONY = str(Path(sys.executable).parent / "symphony")
 
@@ -104,3 +106,18 @@ def test_config_show_prints_settings_as_set_keys(runner: CliRunner) -> None:
     result = runner.invoke(cli, ["config", "show"])
     assert result.exit_code == 0, result.output
     assert "hooks.timeout = 30.0" in result.output.splitlines()
+
+
+def test_the_cli_leaves_the_garbage_collector_as_it_found_it(runner: CliRunner) -> None:
+    before = gc.get_threshold()
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert gc.get_threshold() == before
+
+
+def test_garbage_is_collected_as_usual_once_the_host_has_loaded(runner: CliRunner) -> None:
+    usual = gc.get_threshold()
+    _begin_startup()  # as main() does: start-up collects rarely
+    assert gc.get_threshold() != usual
+    HostFactory(None, ()).host()
+    assert gc.get_threshold() == usual

@@ -17,8 +17,11 @@ from typing import TYPE_CHECKING
 import msgspec
 import pytest
 from click.testing import CliRunner
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from symphony.host.cli import cli
+from symphony.host.cli._output import plain_table, rich_table
 
 if TYPE_CHECKING:  # pytest imports conftest itself; annotations only need the names
     from tests.conftest import Installer, Symphony
@@ -145,3 +148,53 @@ def test_ext_show_prints_the_manifest_and_the_configuration_in_effect_as_toml(
     assert document["configuration"]["api_key"]["secret"] is True
     assert document["extensions"]["config"]["ext-secret"] == {"api_key": "***", "temperature": 0.7}
     assert shown.stdout.startswith("# ext-secret ") and "sk-0f9e" not in shown.stdout
+
+
+# -- plain tables: rich's output without rich, where that is the same ------------------------------------
+
+TEXT = st.text(alphabet=st.characters(codec="utf-8"), max_size=12)
+ASCII = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=12)
+
+
+@st.composite
+def tables(draw: st.DrawFn, cells: st.SearchStrategy[str]) -> tuple[str | None, list[str], list[list[str]], int]:
+    columns = draw(st.lists(cells, min_size=1, max_size=6))
+    rows = draw(st.lists(st.lists(cells, min_size=len(columns), max_size=len(columns)), max_size=5))
+    return draw(st.none() | cells), columns, rows, draw(st.integers(10, 120))
+
+
+@settings(max_examples=300, deadline=None)
+@given(table=st.one_of(tables(ASCII), tables(TEXT)))
+def test_a_plain_table_is_exactly_what_rich_prints_whenever_one_is_made(
+    table: tuple[str | None, list[str], list[list[str]], int],
+) -> None:
+    title, columns, rows, width = table
+    plain = plain_table(title, columns, rows, width)
+    assume(plain is not None)
+    assert plain == rich_table(title, columns, rows, width)
+
+
+def test_a_plain_table_is_made_for_a_listing_that_fits() -> None:
+    rows = [
+        ["symphony-core", "essential", "", "", "loaded", "1", ""],
+        ["bus", "builtin", "symphony-builtins", "0.1.0", "loaded", "4", ""],
+    ]
+    columns = ["name", "source", "distribution", "version", "status", "hooks", "error"]
+    assert plain_table("Plugins", columns, rows, 80) == rich_table("Plugins", columns, rows, 80)
+
+
+@pytest.mark.parametrize(
+    "cell",
+    ["x" * 90, "[bold]x[/bold]", ":thumbs_up:", "wide 表", "tab\there", "line\nbreak"],
+    ids=["too-wide", "markup", "emoji", "wide-character", "tab", "newline"],
+)
+def test_a_table_rich_would_print_otherwise_is_left_to_rich(cell: str) -> None:
+    assert plain_table("T", ["a", "b"], [["x", cell]], 80) is None
+
+
+def test_a_listing_into_a_pipe_does_not_import_rich(tmp_path: Path) -> None:
+    env = {**os.environ, "SYMPHONY_CACHE_DIR": str(tmp_path / "cache"), "SYMPHONY_DATA_DIR": str(tmp_path / "data")}
+    command = [sys.executable, "-X", "importtime", SYMPHONY, "plugins", "list"]
+    listed = subprocess.run(command, capture_output=True, text=True, env=env, check=True)
+    assert "symphony-core" in listed.stdout
+    assert " rich" not in {line.rpartition("|")[2].rstrip() for line in listed.stderr.splitlines()}
