@@ -8,6 +8,8 @@ import threading
 from pathlib import Path
 
 import httpx
+import pytest
+from tuf.api.exceptions import LengthOrHashMismatchError
 
 from symphony.registry import signing
 from symphony.registry.server.repository import BINS
@@ -230,3 +232,19 @@ def test_a_private_key_saved_by_the_registry_is_0600(registry_server: RegistrySe
     assert keys
     assert all(path.stat().st_mode & 0o777 == 0o600 for path in keys)
     assert signing.load_private_key(keys[0]) is not None
+
+
+def test_a_wheel_altered_on_the_server_fails_verification(registry_server: RegistryServer, tmp_path: Path) -> None:
+    wheel = _wheel(tmp_path, "acme-tampered")
+    publish_wheel(registry_server, wheel)
+    stored = registry_server.dir / "packages" / wheel.name
+    tampered = bytearray(stored.read_bytes())
+    tampered[-40] ^= 0xFF
+    stored.write_bytes(bytes(tampered))
+    client = updater(registry_server.url, registry_server.root, tmp_path / "c")
+    client.refresh()
+    info = client.get_targetinfo(f"packages/{wheel.name}")
+    assert info is not None
+    with pytest.raises(LengthOrHashMismatchError):
+        client.download_target(info)
+    assert not list((tmp_path / "c" / "downloads").iterdir())
