@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 import sys
-import tomllib
 from collections.abc import Callable, Iterable, Sequence
 from typing import IO, Any, Final, TypeVar
 
@@ -218,6 +217,8 @@ def loads_toml(text: str) -> dict[str, Any]:
     ``tomllib`` lets ``int()``'s plain ``ValueError`` escape for an integer of more
     than ``sys.get_int_max_str_digits()`` digits, past every ``TOMLDecodeError`` handler.
     """
+    import tomllib  # here, not at the top: a command reading saved settings parses no TOML (see host._snapshot)
+
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError:

@@ -7,7 +7,6 @@ settings are already validated (see ``_snapshot``) never imports pydantic.
 from __future__ import annotations
 
 import os
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +36,8 @@ def default_config_file() -> Path | None:
 
 
 def read_settings_file(path: Path) -> dict[str, Any]:
+    import tomllib  # here, not at the top: a command whose settings are saved (see _snapshot) parses no TOML
+
     what = f"Settings file {path}"
     try:
         with path.open("rb") as file:
@@ -56,6 +57,8 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     if not sep or not key.strip():
         raise ConfigurationError(f"Invalid override {text!r}: expected KEY=VALUE, e.g. hooks.timeout=5.")
     what = f"The value of --set {key.strip()}"
+    import tomllib
+
     try:
         value: Any = decode_bounded(lambda: loads_toml(f"v = {raw}")["v"], what=what, error=ConfigurationError)
     except tomllib.TOMLDecodeError:

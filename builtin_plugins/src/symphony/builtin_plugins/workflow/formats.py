@@ -8,10 +8,9 @@ version this SDK does not know, or a field with its path.
 
 from __future__ import annotations
 
-import tomllib
 from operator import attrgetter
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 import msgspec
 
@@ -26,6 +25,9 @@ from symphony.hookspecs import (
     loads_toml,
     read_bounded,
 )
+
+if TYPE_CHECKING:  # parsed only when a document is wrong: listing plugins must not pay for it
+    import tomllib
 
 __all__ = ["FORMATS", "Format", "WorkflowFormatError", "decode", "encode", "format_for", "load", "save"]
 
@@ -81,6 +83,8 @@ def _check_version(version: object) -> None:
 def _loose(data: bytes, fmt: Format) -> Any:
     """The document as plain data, or a WorkflowFormatError pointing at the syntax error."""
     if fmt == "toml":
+        import tomllib
+
         try:
             return loads_toml(data.decode("utf-8"))
         except UnicodeDecodeError as error:
