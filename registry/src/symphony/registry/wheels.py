@@ -22,7 +22,7 @@ from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel
 
 from symphony.hookspecs import MANIFEST_FILE, RegistryError, ReleaseStatement, loads_toml
 
-__all__ = ["ENTRY_POINT_GROUP", "WheelError", "WheelInfo", "read_wheel", "sha256_file"]
+__all__ = ["ENTRY_POINT_GROUP", "WheelError", "WheelInfo", "publisher_of", "read_wheel", "sha256_file"]
 
 #: The entry point group naming an extension's package (the host's discovery group).
 ENTRY_POINT_GROUP: Final = "symphony.extensions"
@@ -55,11 +55,7 @@ class WheelInfo:
     @property
     def publisher(self) -> str | None:
         """The manifest's ``[extension] publisher``, else its ``author``; None for a plain library."""
-        info = (self.manifest or {}).get("extension")
-        if not isinstance(info, dict):
-            return None
-        name = info.get("publisher") or info.get("author")
-        return name if isinstance(name, str) else None
+        return publisher_of(self.manifest)
 
     def statement(self, publisher: str | None = None) -> ReleaseStatement:
         """The statement a publisher signs for this wheel (the manifest's publisher unless given)."""
@@ -74,6 +70,15 @@ class WheelInfo:
             sha256=self.sha256,
             manifest_sha256=self.manifest_sha256,
         )
+
+
+def publisher_of(manifest: dict[str, Any] | None) -> str | None:
+    """The manifest's ``[extension] publisher``, else its ``author``: the name a release's signature must be by."""
+    info = (manifest or {}).get("extension")
+    if not isinstance(info, dict):
+        return None
+    name = info.get("publisher") or info.get("author")
+    return name if isinstance(name, str) else None
 
 
 def sha256_file(handle: BinaryIO) -> tuple[str, int]:

@@ -63,15 +63,13 @@ from ..records import (
     decode_release,
     encode_release,
 )
-from ..wheels import WheelInfo, read_wheel
+from ..wheels import WheelInfo, publisher_of, read_wheel
 from ._locking import DirectoryLock
 
-__all__ = ["BINS", "EXPIRY", "ONLINE_ROLES", "ROLES", "Repository", "publisher_of"]
+__all__ = ["BINS", "EXPIRY", "ROLES", "Repository", "check_publisher_key"]
 
 #: Roles with a key of their own; every bin is signed with the one ``bins`` key.
 ROLES: Final = ("root", "targets", "snapshot", "timestamp", "bins")
-#: Roles the server re-signs by itself when half their life has passed.
-ONLINE_ROLES: Final = ("targets", "snapshot", "timestamp")
 EXPIRY: Final = {
     "root": timedelta(days=365),
     "targets": timedelta(days=90),
@@ -87,15 +85,6 @@ _PUBLISHERS_DECODER: Final = msgspec.json.Decoder(PublisherDirectory)
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
-
-
-def publisher_of(manifest: dict[str, Any] | None) -> str | None:
-    """The manifest's ``[extension] publisher``, else its ``author`` (the name a signature must be by)."""
-    info = (manifest or {}).get("extension")
-    if not isinstance(info, dict):
-        return None
-    name = info.get("publisher") or info.get("author")
-    return name if isinstance(name, str) else None
 
 
 def _release(info: WheelInfo, uploaded_at: float) -> ReleaseMetadata:
