@@ -61,9 +61,7 @@ def site(installer: Installer, tmp_path_factory: pytest.TempPathFactory) -> Path
 @pytest.fixture
 def host(symphony_host: SymphonyHost, site: Path) -> SymphonyHost:
     """The plugin's own fixture, over the site holding the sample operator."""
-    return SymphonyHost(
-        home=symphony_host.home, executable=symphony_host.executable, extra_env={"PYTHONPATH": str(site)}
-    )
+    return SymphonyHost(home=symphony_host.home, command=symphony_host.command, extra_env={"PYTHONPATH": str(site)})
 
 
 @pytest.mark.slow
@@ -94,7 +92,7 @@ def test_invoke_returns_what_the_granted_extension_computed(host: SymphonyHost) 
 @pytest.mark.slow
 def test_each_host_keeps_its_grants_in_its_own_data_directory(host: SymphonyHost, site: Path, tmp_path: Path) -> None:
     host.grant(OPERATOR, "--trust")
-    other = SymphonyHost(home=tmp_path / "other", executable=host.executable, extra_env=host.extra_env)
+    other = SymphonyHost(home=tmp_path / "other", command=host.command, extra_env=host.extra_env)
     other.assert_denied(OPERATOR, "text-stats", TEXT, permission="--trust")
 
 

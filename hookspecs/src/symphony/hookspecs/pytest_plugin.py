@@ -9,17 +9,17 @@ Fixtures:
 
 - ``symphony_project`` (session): the project under test, the ``pyproject.toml`` in pytest's
   rootdir (or the ini option ``symphony_project``), installed in this environment, with
-  ``pip install -e`` when it is not (a project whose build needs what is not on its index,
-  like a wasm component's, is installed by hand: ``pip install --no-build-isolation -e .``).
+  ``pip install -e`` when it is not (a wasm project, whose component is built into its
+  wheel, is installed by hand: ``pip install --no-build-isolation .``).
 - ``symphony_host``: a :class:`SymphonyHost` on fresh, temporary data and cache directories.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
+import importlib.util
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tomllib
@@ -59,7 +59,8 @@ class SymphonyHost:
     """The real ``symphony`` command over its own data and cache directories (under ``home``)."""
 
     home: Path
-    executable: Path
+    #: How to run ``symphony``: its script beside this interpreter, else this interpreter running the CLI.
+    command: tuple[str, ...]
     extra_env: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -83,7 +84,7 @@ class SymphonyHost:
         """``symphony ARGS...`` in :attr:`home` (so no ``./symphony.toml`` of yours is read)."""
         self.home.mkdir(parents=True, exist_ok=True)
         return subprocess.run(
-            [str(self.executable), *args],
+            [*self.command, *args],
             cwd=self.home,
             env=self.env(env),
             capture_output=True,
@@ -154,12 +155,14 @@ def _shown(result: subprocess.CompletedProcess[str]) -> str:
     return f"$ {' '.join(map(str, result.args))}\nexit {result.returncode}\n{result.stdout}\n{result.stderr}"
 
 
-def _executable() -> Path:
+def _command() -> tuple[str, ...]:
+    """``symphony`` of this environment (never another one found on PATH), so it sees what the tests installed."""
     beside = Path(sys.executable).parent / "symphony"
-    found = beside if beside.is_file() else shutil.which("symphony")
-    if found is None:
-        raise pytest.UsageError("pytest-symphony needs the symphony command: pip install symphony-host")
-    return Path(found)
+    if beside.is_file():
+        return (str(beside),)
+    if importlib.util.find_spec("symphony.host") is None:
+        raise pytest.UsageError("pytest-symphony needs the symphony command here: pip install symphony-host")
+    return (sys.executable, "-c", "import sys; from symphony.host.cli import main; sys.argv[0] = 'symphony'; main()")
 
 
 def _read_project(root: Path) -> SymphonyProject:
@@ -211,4 +214,4 @@ def symphony_project(pytestconfig: pytest.Config) -> SymphonyProject:
 @pytest.fixture
 def symphony_host(tmp_path: Path) -> SymphonyHost:
     """The real ``symphony`` command on fresh data and cache directories of this test."""
-    return SymphonyHost(home=tmp_path / "symphony-home", executable=_executable())
+    return SymphonyHost(home=tmp_path / "symphony-home", command=_command())

@@ -32,5 +32,6 @@ def new(name: str, directory: Path | None, runtime: str, publisher: str | None, 
         raise click.ClickException(str(error)) from None
     click.echo(f"Created {name} ({runtime}) in {target}. Next:")
     click.echo(f"  cd {target}")
-    click.echo("  pip install -e '.[test]'" + (" --no-build-isolation" if runtime == "wasm" else ""))
+    # A wasm component is built into the wheel, so an editable install would have none.
+    click.echo("  pip install --no-build-isolation '.[test]'" if runtime == "wasm" else "  pip install -e '.[test]'")
     click.echo("  symphony ext validate . && pytest")
