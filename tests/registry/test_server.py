@@ -12,6 +12,7 @@ import pytest
 from tuf.api.exceptions import LengthOrHashMismatchError
 
 from symphony.registry import signing
+from symphony.registry.server.app import MAX_SIGNATURE
 from symphony.registry.server.repository import BINS
 
 from .conftest import Publisher, RegistryServer, make_publisher, post_signature, publish_wheel, upload_wheel
@@ -248,3 +249,9 @@ def test_a_wheel_altered_on_the_server_fails_verification(registry_server: Regis
     with pytest.raises(LengthOrHashMismatchError):
         client.download_target(info)
     assert not list((tmp_path / "c" / "downloads").iterdir())
+
+
+def test_a_signature_body_over_its_limit_is_refused_unread(registry_server: RegistryServer) -> None:
+    answer = httpx.post(f"{registry_server.url}symphony/signatures", content=b"x" * (MAX_SIGNATURE + 1))
+    assert answer.status_code == 413
+    assert f"at most {MAX_SIGNATURE} bytes" in answer.text
