@@ -38,7 +38,7 @@ from symphony.registry.client import Index, IndexConfig
 from symphony.registry.client._catalogue import VerifiedRelease
 from symphony.registry.records import ReleaseMetadata
 
-__all__ = ["run"]
+__all__ = ["EXTENSIONS", "make_catalogue", "make_release", "run", "vocabulary"]
 
 SEED = 17
 EXTENSIONS = 10_000
@@ -49,19 +49,20 @@ CAPABILITIES = (
 )
 
 
-def _vocabulary() -> list[str]:
+def vocabulary() -> list[str]:
     words: set[str] = set()
     for source in Path(click.__file__).parent.glob("*.py"):
         words.update(re.findall(r"[a-z]{4,}", source.read_text(encoding="utf-8")))
     return sorted(words)
 
 
-def _release(i: int, version: str, words: list[str], vocabulary: list[str], rng: random.Random) -> VerifiedRelease:
+def make_release(i: int, version: str, words: list[str], pool: list[str], rng: random.Random) -> VerifiedRelease:
+    """Release ``version`` of extension ``i`` named after ``words`` (6), its texts drawn from ``pool``."""
     name = f"{words[0]}-{words[1]}-{i}"
     kind = rng.choice(("instruments", "operators"))
     capabilities: dict[str, list[str]] = {}
     for key, form in rng.sample(CAPABILITIES, rng.randint(1, 3)):
-        capabilities[key] = [form.format(rng.choice(vocabulary))]
+        capabilities[key] = [form.format(rng.choice(pool))]
     manifest: dict[str, Any] = {
         "schema_version": 1,
         "extension": {
@@ -70,7 +71,7 @@ def _release(i: int, version: str, words: list[str], vocabulary: list[str], rng:
             "type": kind[:-1],
             "author": "Benchmark",
             "publisher": f"{words[2].title()} Labs",
-            "description": " ".join(rng.sample(vocabulary, 12)),
+            "description": " ".join(rng.sample(pool, 12)),
         },
         "runtime": {"kind": "subprocess", "entry": "m.handler:handle"},
         "capabilities": capabilities,
@@ -79,7 +80,7 @@ def _release(i: int, version: str, words: list[str], vocabulary: list[str], rng:
             kind: [
                 {
                     "name": words[3],
-                    "description": " ".join(rng.sample(vocabulary, 5)),
+                    "description": " ".join(rng.sample(pool, 5)),
                     "inputs": {words[4]: {"type": "any"}},
                 }
             ]
@@ -92,14 +93,15 @@ def _release(i: int, version: str, words: list[str], vocabulary: list[str], rng:
     return VerifiedRelease(f"packages/{filename}", "0" * 64, 10_000, metadata)
 
 
-def _catalogue(rng: random.Random, vocabulary: list[str]) -> tuple[dict[str, list[VerifiedRelease]], list[str]]:
+def make_catalogue(rng: random.Random, pool: list[str]) -> tuple[dict[str, list[VerifiedRelease]], list[str]]:
+    """The generated releases by bin, and the extension names."""
     bins: dict[str, list[VerifiedRelease]] = {f"bins-{n:02x}": [] for n in range(64)}
     names = []
     for i in range(EXTENSIONS):
-        words = rng.sample(vocabulary, 6)
+        words = rng.sample(pool, 6)
         versions = ["1.0.0", "1.1.0"] if i % 20 == 0 else ["1.0.0"]
         for version in versions:
-            bins[f"bins-{rng.randrange(64):02x}"].append(_release(i, version, words, vocabulary, rng))
+            bins[f"bins-{rng.randrange(64):02x}"].append(make_release(i, version, words, pool, rng))
         names.append(f"{words[0]}-{words[1]}-{i}")
     return bins, names
 
@@ -123,11 +125,11 @@ def _plain(bins: dict[str, list[VerifiedRelease]]) -> sqlite3.Connection:
 
 def run(quick: bool) -> list[Record]:
     rng = random.Random(SEED)
-    vocabulary = _vocabulary()
-    bins, names = _catalogue(rng, vocabulary)
+    pool = vocabulary()
+    bins, names = make_catalogue(rng, pool)
     queries = []
     for n in range(100 if quick else 1000):
-        words = " ".join(rng.sample(vocabulary, rng.choice((1, 2))))
+        words = " ".join(rng.sample(pool, rng.choice((1, 2))))
         queries.append((words, n % 3 == 0))
     samples: list[float] = []
     resolves: list[float] = []

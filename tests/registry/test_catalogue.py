@@ -200,6 +200,24 @@ def test_a_changed_bin_replaces_only_its_own_releases(catalogue: Catalogue) -> N
     assert catalogue.bin_versions() == {"bins-00": 1, "bins-01": 2}
 
 
+def test_a_re_signed_bin_rewrites_only_the_releases_that_differ(catalogue: Catalogue) -> None:
+    _fill(catalogue, {"bins-00": [_release("alpha"), _release("beta")]})
+    added = catalogue.apply(
+        bins={"bins-00": 2},
+        changed={"bins-00": [_release("alpha"), _release("beta"), _release("gamma")]},
+        publishers=None,
+        snapshot_version=2,
+    )
+    yanked = catalogue.apply(
+        bins={"bins-00": 3},
+        changed={"bins-00": [_release("alpha"), _release("beta", yanked=True), _release("gamma")]},
+        publishers=None,
+        snapshot_version=3,
+    )
+    assert (added, yanked) == ((1, 0), (1, 1))
+    assert catalogue.releases("beta")[0].metadata.yanked
+
+
 def test_a_bin_no_longer_in_the_snapshot_is_dropped(catalogue: Catalogue) -> None:
     _fill(catalogue, {"bins-00": [_release("alpha")], "bins-01": [_release("beta")]})
     catalogue.apply(bins={"bins-00": 1}, changed={}, publishers=None, snapshot_version=2)

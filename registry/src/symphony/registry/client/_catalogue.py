@@ -11,12 +11,13 @@ failed or refused sync leaves the previous catalogue whole.
 
 from __future__ import annotations
 
+import functools
 import json
 import platform
 import re
 import sqlite3
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -144,13 +145,19 @@ def _sort_key(version: str) -> tuple[int, Version | str]:
         return (0, version)
 
 
-def _permissions(manifest: dict[str, Any] | None) -> list[str]:
+def _permissions(manifest: dict[str, Any] | None) -> tuple[str, ...]:
     """The manifest's declared capabilities as permission texts (``network:api.example.com``)."""
+    return _permission_texts(_ENCODE.encode((manifest or {}).get("capabilities") or {}))
+
+
+@functools.lru_cache(maxsize=4096)
+def _permission_texts(capabilities: bytes) -> tuple[str, ...]:
+    """Cached: parsing compiles each file pattern, and a sync sees the same capabilities many times."""
     try:
-        declared = msgspec.convert((manifest or {}).get("capabilities") or {}, Capabilities).permissions()
+        declared = msgspec.json.decode(capabilities, type=Capabilities).permissions()
     except (msgspec.ValidationError, PermissionSyntaxError):
-        return ["(invalid capabilities)"]
-    return [text for permission in declared for text in format_permission(permission)]
+        return ("(invalid capabilities)",)
+    return tuple(text for permission in declared for text in format_permission(permission))
 
 
 def _contributions(manifest: dict[str, Any] | None) -> list[tuple[Kind, dict[str, Any]]]:
@@ -280,159 +287,229 @@ class Catalogue:
         publishers: PublisherDirectory | None,
         snapshot_version: int,
     ) -> tuple[int, int]:
-        """Replace the releases of the ``changed`` bins, drop bins no longer delegated; (added, removed) rows.
+        """Bring the ``changed`` bins' releases to what they now sign, drop bins no longer delegated.
 
-        ``bins`` is every bin's version in the new snapshot.  One transaction:
-        on any error nothing of this sync is kept.
+        ``bins`` is every bin's version in the new snapshot.  Within a changed
+        bin only releases that are new or differ are written (a bin of 150
+        releases re-signed for one upload rewrites one row).  Returns (rows
+        written, rows deleted).  One transaction: on any error nothing of this
+        sync is kept.
         """
         with self._transaction():
+            touched: set[tuple[str, str]] = set()
+            stale: list[int] = []
+            fresh: list[_Row] = []
             gone = [role for role in self.bin_versions() if role not in bins]
-            touched_names = self._touched(list(changed) + gone)
-            removed = 0
             for role in [*changed, *gone]:
-                removed += self._db.execute("DELETE FROM releases WHERE bin = ?", (role,)).rowcount
+                existing = {
+                    path: (release_id, blob, name, distribution)
+                    for release_id, path, blob, name, distribution in self._db.execute(
+                        "SELECT id, target_path, release, extension, distribution FROM releases WHERE bin = ?", (role,)
+                    )
+                }
+                for verified in changed.get(role, ()):
+                    row = _Row.of(role, verified)
+                    old = existing.pop(verified.target_path, None)
+                    if old is not None and old[1] == row.blob:
+                        continue
+                    fresh.append(row)
+                    if row.extension is not None:
+                        touched.add((row.extension, row.distribution))
+                    if old is not None:
+                        existing[verified.target_path] = old  # replaced: deleted below
+                for release_id, _, name, distribution in existing.values():
+                    stale.append(release_id)
+                    if name is not None:
+                        touched.add((name, distribution))
+            self._db.executemany("DELETE FROM releases WHERE id = ?", [(release_id,) for release_id in stale])
             self._db.executemany("DELETE FROM bins WHERE role = ?", [(role,) for role in gone])
-            added = 0
-            for role, releases in changed.items():
-                for release in releases:
-                    self._insert(role, release)
-                    added += 1
-                    if release.metadata.extension is not None:
-                        touched_names.add((release.metadata.extension, release.metadata.distribution))
-                self._db.execute("INSERT OR REPLACE INTO bins VALUES (?, ?)", (role, bins[role]))
-            self._refresh_extensions(touched_names)
+            self._db.executemany("INSERT OR REPLACE INTO bins VALUES (?, ?)", [(role, bins[role]) for role in changed])
+            self._insert(fresh)
+            self._refresh_extensions(touched)
             if publishers is not None:
                 self._set("publishers", _ENCODE.encode(publishers).decode())
             self._set("snapshot_version", str(snapshot_version))
             self._set("synced_at", repr(time.time()))
-        return added, removed
+        return len(fresh), len(stale)
 
     def _set(self, key: str, value: str) -> None:
         self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
-    def _touched(self, roles: Iterable[str]) -> set[tuple[str, str]]:
-        touched: set[tuple[str, str]] = set()
-        for role in roles:
-            touched.update(
-                self._db.execute(
-                    "SELECT extension, distribution FROM releases WHERE bin = ? AND extension IS NOT NULL", (role,)
-                ).fetchall()
-            )
-        return touched
+    def _next_id(self, table: str) -> int:
+        return int(self._db.execute(f"SELECT coalesce(max(id), 0) + 1 FROM {table}").fetchone()[0])
 
-    def _insert(self, role: str, verified: VerifiedRelease) -> None:
-        metadata = verified.metadata
-        manifest = metadata.manifest
-        api = api_range(manifest)
-        release = Release(
-            metadata=metadata, target_path=verified.target_path, sha256=verified.sha256, length=verified.length
+    def _insert(self, rows: list[_Row]) -> None:
+        """Write ``rows`` and their contributions and capabilities, a few statements for any number of rows."""
+        first = self._next_id("releases")
+        self._db.executemany(
+            "INSERT INTO releases (id, bin, target_path, distribution, extension, version, publisher, api_range,"
+            " requires_python, incompatible_reason, yanked, release) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(first + n, *row.columns()) for n, row in enumerate(rows)],
         )
-        extension_info = (manifest or {}).get("extension") or {}
-        publisher = extension_info.get("publisher") or extension_info.get("author")
-        cursor = self._db.execute(
-            "INSERT INTO releases (bin, target_path, distribution, extension, version, publisher, api_range,"
-            " requires_python, incompatible_reason, yanked, release) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                role,
-                verified.target_path,
-                canonicalize_name(metadata.distribution),
-                metadata.extension,
-                metadata.version,
-                publisher,
-                api,
-                metadata.requires_python,
-                incompatibility(api, metadata.requires_python),
-                int(metadata.yanked),
-                _ENCODE.encode(release),
-            ),
-        )
-        release_id = cursor.lastrowid
         self._db.executemany(
             "INSERT INTO contributions VALUES (?, ?, ?, ?, ?, ?)",
             [
                 (
-                    release_id,
+                    first + n,
                     kind,
                     str(node.get("name", "")),
                     str(node.get("description", "")),
                     json.dumps(node.get("inputs") or {}),
                     json.dumps(node.get("outputs") or {}),
                 )
-                for kind, node in _contributions(manifest)
+                for n, row in enumerate(rows)
+                for kind, node in _contributions(row.release.metadata.manifest)
             ],
         )
         self._db.executemany(
-            "INSERT INTO capabilities VALUES (?, ?)", [(release_id, text) for text in _permissions(manifest)]
+            "INSERT INTO capabilities VALUES (?, ?)",
+            [(first + n, text) for n, row in enumerate(rows) for text in _permissions(row.release.metadata.manifest)],
         )
 
     def _refresh_extensions(self, names: set[tuple[str, str]]) -> None:
         """Rebuild the search rows of these (extension, distribution) pairs from their releases."""
-        for name, distribution in names:
-            old = self._db.execute(
-                "SELECT id FROM extensions WHERE name = ? AND distribution = ?", (name, distribution)
-            ).fetchone()
-            if old is not None:
-                self._db.execute("DELETE FROM search WHERE rowid = ?", old)
-                self._db.execute("DELETE FROM extensions WHERE id = ?", old)
-            rows = self._db.execute(
-                "SELECT id, version, yanked, incompatible_reason, release FROM releases"
-                " WHERE extension = ? AND distribution = ?",
-                (name, distribution),
-            ).fetchall()
-            if rows:
-                self._add_extension(name, distribution, rows)
-
-    def _add_extension(self, name: str, distribution: str, rows: list[tuple[Any, ...]]) -> None:
-        # Shown: the newest release that installs here (not yanked, compatible), else the newest not yanked, else any.
-        rows.sort(key=lambda row: _sort_key(row[1]), reverse=True)
-        chosen = next((r for r in rows if not r[2] and r[3] is None), next((r for r in rows if not r[2]), rows[0]))
-        release_id, _, yanked, reason, blob = chosen
-        metadata = _RELEASE.decode(blob).metadata
-        manifest = metadata.manifest or {}
-        info = manifest.get("extension") or {}
-        contributions = _contributions(manifest)
-        permissions = _permissions(manifest)
-        hit = SearchHit(
-            name=name,
-            distribution=distribution,
-            version=metadata.version,
-            versions=tuple(row[1] for row in rows if not row[2]),
-            type=info.get("type"),
-            description=str(info.get("description", "")),
-            publisher=info.get("publisher") or info.get("author"),
-            runtime=(manifest.get("runtime") or {}).get("kind"),
-            instruments=tuple(str(node.get("name")) for kind, node in contributions if kind == "instrument"),
-            operators=tuple(str(node.get("name")) for kind, node in contributions if kind == "operator"),
-            capabilities=tuple(permissions),
-            symphony_api=api_range(manifest),
-            compatible=reason is None,
-            incompatible_reason=reason,
-            yanked=bool(yanked),
-            signed=metadata.signature is not None,
+        if not names:
+            return
+        existing = {
+            (name, distribution): row_id
+            for row_id, name, distribution in self._db.execute("SELECT id, name, distribution FROM extensions")
+        }
+        old = [(existing[key],) for key in names if key in existing]
+        self._db.executemany("DELETE FROM search WHERE rowid = ?", old)
+        self._db.executemany("DELETE FROM extensions WHERE id = ?", old)
+        columns = "extension, distribution, id, version, yanked, incompatible_reason, release"
+        if len(names) > 100:  # one scan rather than a query per name
+            found = self._db.execute(f"SELECT {columns} FROM releases WHERE extension IS NOT NULL").fetchall()
+        else:
+            found = [
+                row
+                for name, distribution in names
+                for row in self._db.execute(
+                    f"SELECT {columns} FROM releases WHERE extension = ? AND distribution = ?", (name, distribution)
+                )
+            ]
+        grouped: dict[tuple[str, str], list[tuple[Any, ...]]] = {}
+        for name, distribution, *rest in found:
+            if (name, distribution) in names:
+                grouped.setdefault((name, distribution), []).append(tuple(rest))
+        chosen = {key: _choose(rows) for key, rows in grouped.items()}
+        permissions = self._capabilities([row[0] for row in chosen.values()])
+        first = self._next_id("extensions")
+        shown = [
+            _shown(first + n, key, grouped[key], row, permissions.get(row[0], ()))
+            for n, (key, row) in enumerate(chosen.items())
+        ]
+        self._db.executemany(
+            "INSERT INTO extensions (id, name, distribution, release_id, hit, instruments, operators)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [extension for extension, _ in shown],
         )
-        cursor = self._db.execute(
-            "INSERT INTO extensions (name, distribution, release_id, hit, instruments, operators)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (name, distribution, release_id, _ENCODE.encode(hit), len(hit.instruments), len(hit.operators)),
-        )
-        contributed = " ".join(
-            f"{node.get('name', '')} {node.get('description', '')} {' '.join(node.get('inputs') or ())}"
-            f" {' '.join(node.get('outputs') or ())}"
-            for _, node in contributions
-        )
-        self._db.execute(
+        self._db.executemany(
             "INSERT INTO search (rowid, name, distribution, description, publisher, contributions, capabilities)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                cursor.lastrowid,
-                name,
-                distribution,
-                hit.description,
-                hit.publisher or "",
-                contributed,
-                " ".join(permissions),
-            ),
+            [search for _, search in shown],
         )
+
+    def _capabilities(self, release_ids: list[int]) -> dict[int, tuple[str, ...]]:
+        """The permission texts of these releases, as written with them (parsing them again costs more)."""
+        found: dict[int, list[str]] = {}
+        for start in range(0, len(release_ids), 10_000):
+            chunk = release_ids[start : start + 10_000]
+            marks = ", ".join("?" * len(chunk))
+            for release_id, text in self._db.execute(
+                f"SELECT release_id, permission FROM capabilities WHERE release_id IN ({marks}) ORDER BY rowid", chunk
+            ):
+                found.setdefault(release_id, []).append(text)
+        return {release_id: tuple(texts) for release_id, texts in found.items()}
+
+
+@dataclass(frozen=True)
+class _Row:
+    """A release as the ``releases`` table stores it."""
+
+    bin: str
+    release: Release
+    blob: bytes
+    extension: str | None
+    distribution: str
+
+    @classmethod
+    def of(cls, role: str, verified: VerifiedRelease) -> _Row:
+        metadata = verified.metadata
+        release = Release(
+            metadata=metadata, target_path=verified.target_path, sha256=verified.sha256, length=verified.length
+        )
+        return cls(role, release, _ENCODE.encode(release), metadata.extension, canonicalize_name(metadata.distribution))
+
+    def columns(self) -> tuple[Any, ...]:
+        metadata = self.release.metadata
+        manifest = metadata.manifest
+        api = api_range(manifest)
+        info = (manifest or {}).get("extension") or {}
+        return (
+            self.bin,
+            self.release.target_path,
+            self.distribution,
+            self.extension,
+            metadata.version,
+            info.get("publisher") or info.get("author"),
+            api,
+            metadata.requires_python,
+            incompatibility(api, metadata.requires_python),
+            int(metadata.yanked),
+            self.blob,
+        )
+
+
+def _choose(rows: list[tuple[Any, ...]]) -> tuple[Any, ...]:
+    """The release search shows: the newest that installs here (not yanked, compatible), else the newest not yanked.
+
+    ``rows`` are ``(id, version, yanked, reason, blob)``, sorted here newest first.
+    """
+    rows.sort(key=lambda row: _sort_key(row[1]), reverse=True)
+    return next((r for r in rows if not r[2] and r[3] is None), next((r for r in rows if not r[2]), rows[0]))
+
+
+def _shown(
+    row_id: int,
+    key: tuple[str, str],
+    rows: list[tuple[Any, ...]],
+    chosen: tuple[Any, ...],
+    permissions: tuple[str, ...],
+) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """The ``extensions`` and ``search`` rows of one extension."""
+    name, distribution = key
+    release_id, _, yanked, reason, blob = chosen
+    metadata = _RELEASE.decode(blob).metadata
+    manifest = metadata.manifest or {}
+    info = manifest.get("extension") or {}
+    contributions = _contributions(manifest)
+    hit = SearchHit(
+        name=name,
+        distribution=distribution,
+        version=metadata.version,
+        versions=tuple(row[1] for row in rows if not row[2]),
+        type=info.get("type"),
+        description=str(info.get("description", "")),
+        publisher=info.get("publisher") or info.get("author"),
+        runtime=(manifest.get("runtime") or {}).get("kind"),
+        instruments=tuple(str(node.get("name")) for kind, node in contributions if kind == "instrument"),
+        operators=tuple(str(node.get("name")) for kind, node in contributions if kind == "operator"),
+        capabilities=permissions,
+        symphony_api=api_range(manifest),
+        compatible=reason is None,
+        incompatible_reason=reason,
+        yanked=bool(yanked),
+        signed=metadata.signature is not None,
+    )
+    contributed = " ".join(
+        f"{node.get('name', '')} {node.get('description', '')} {' '.join(node.get('inputs') or ())}"
+        f" {' '.join(node.get('outputs') or ())}"
+        for _, node in contributions
+    )
+    extension = (row_id, name, distribution, release_id, _ENCODE.encode(hit), len(hit.instruments), len(hit.operators))
+    search = (row_id, name, distribution, hit.description, hit.publisher or "", contributed, " ".join(permissions))
+    return extension, search
 
 
 class _Transaction:
