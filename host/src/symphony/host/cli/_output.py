@@ -114,7 +114,7 @@ def plain_table(title: str | None, columns: Sequence[str], rows: Sequence[Sequen
         return None
     lines = [] if title is None else [title.rstrip()]
     lines.append("   ".join(cell.ljust(size) for cell, size in zip(columns, widths, strict=True)).rstrip())
-    lines.append("\N{BOX DRAWINGS LIGHT HORIZONTAL}" * total)
+    lines.append("\u2500" * total)  # ─, as rich draws the rule
     lines += ["   ".join(cell.ljust(size) for cell, size in zip(row, widths, strict=True)).rstrip() for row in rows]
     return "\n".join(lines)
 
