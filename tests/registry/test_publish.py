@@ -29,7 +29,10 @@ packages = ["src/{module}"]
 """
 
 
-def _project(directory: Path, distribution: str, *, publisher: str = "Acme Labs", manifest: str | None = None) -> Path:
+def make_project(
+    directory: Path, distribution: str, *, publisher: str = "Acme Labs", manifest: str | None = None
+) -> Path:
+    """A buildable extension project (hatchling) named ``distribution`` under ``directory``."""
     module = distribution.replace("-", "_")
     package = directory / distribution / "src" / module
     package.mkdir(parents=True)
@@ -52,7 +55,7 @@ def _publish(server: RegistryServer, project: Path, key: Path) -> tuple[int, str
 def test_publish_uploads_a_signed_release(
     registry_server: RegistryServer, publisher: Publisher, tmp_path: Path
 ) -> None:
-    code, output = _publish(registry_server, _project(tmp_path, "acme-published"), publisher.key_path)
+    code, output = _publish(registry_server, make_project(tmp_path, "acme-published"), publisher.key_path)
     assert code == 0, output
     assert "Building without isolation" in output
     metadata = release(
@@ -66,7 +69,7 @@ def test_publish_uploads_a_signed_release(
 def test_publish_refuses_a_project_that_does_not_validate_and_uploads_nothing(
     registry_server: RegistryServer, publisher: Publisher, tmp_path: Path
 ) -> None:
-    project = _project(tmp_path, "acme-invalid", manifest='schema_version = 1\n[extension]\nname = "Not A Name"\n')
+    project = make_project(tmp_path, "acme-invalid", manifest='schema_version = 1\n[extension]\nname = "Not A Name"\n')
     code, output = _publish(registry_server, project, publisher.key_path)
     assert code == 1
     assert "does not validate" in output
@@ -78,7 +81,7 @@ def test_publish_with_a_key_the_index_does_not_know_uploads_nothing(
     registry_server: RegistryServer, publisher: Publisher, tmp_path: Path
 ) -> None:
     stranger = make_publisher(tmp_path, "stranger")
-    code, output = _publish(registry_server, _project(tmp_path, "acme-stranger"), stranger.key_path)
+    code, output = _publish(registry_server, make_project(tmp_path, "acme-stranger"), stranger.key_path)
     assert code == 1
     assert "is not a key of publisher 'Acme Labs'" in output
     assert not list((registry_server.dir / "packages").glob("acme_stranger-*"))

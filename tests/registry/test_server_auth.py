@@ -11,7 +11,8 @@ import httpx
 import msgspec
 import pytest
 
-from .conftest import RegistryServer, make_publisher, start_registry_server
+from .conftest import RegistryServer, make_publisher, run_symphony, start_registry_server
+from .test_publish import make_project
 from .wheels import make_extension_wheel
 
 pytestmark = pytest.mark.slow  # a server of its own
@@ -60,3 +61,13 @@ def test_a_signature_without_a_login_is_refused(guarded: RegistryServer, tmp_pat
     signature = make_publisher(tmp_path, "X").sign(wheel)
     answer = httpx.post(f"{guarded.url}symphony/signatures", content=msgspec.json.encode(signature))
     assert answer.status_code == 401
+
+
+def test_publish_logs_in_for_the_signature_and_the_upload(guarded: RegistryServer, tmp_path: Path) -> None:
+    acme = make_publisher(tmp_path, "Acme Labs")
+    guarded.repository().add_publisher_key(acme.name, acme.public)
+    project = make_project(tmp_path, "guarded-published")
+    options = ("--repository-url", guarded.url, "--key", acme.key_path, "--username", "alice", "--password", "s3cret")
+    result = run_symphony("ext", "publish", project, *options, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert list((guarded.dir / "packages").glob("guarded_published-1.0.0-*.whl"))
