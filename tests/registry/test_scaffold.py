@@ -16,6 +16,8 @@ import pytest
 
 from symphony.registry.wheels import read_wheel
 
+SYMPHONY = Path(sys.executable).parent / "symphony"
+
 if TYPE_CHECKING:
     from tests.conftest import Symphony
 
@@ -135,3 +137,12 @@ def test_ext_new_defaults_to_a_directory_named_after_the_extension(cli: Symphony
     result = cli.run("ext", "new", "word-count", "--publisher", "Acme Labs")
     assert result.returncode == 0, result.stderr
     assert (cli.home / "word-count" / "pyproject.toml").is_file()
+
+
+def test_the_files_it_writes_have_the_modes_the_users_umask_gives(cli: Symphony, tmp_path: Path) -> None:
+    project = tmp_path / "word-count"
+    command = [str(SYMPHONY), "ext", "new", "word-count", str(project), "--publisher", "Acme Labs"]
+    result = subprocess.run(command, env=cli.env(), umask=0o077, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    modes = {path.stat().st_mode & 0o777 for path in [project, *project.rglob("*")]}
+    assert modes == {0o700, 0o600}

@@ -7,6 +7,8 @@ copier in-process, without its prompts: every answer comes from the command line
 from __future__ import annotations
 
 import re
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Final, Literal
 
@@ -52,8 +54,22 @@ def new_project(
     data = {"name": name, "runtime": runtime, "publisher": publisher.strip()}
     if description:
         data["description"] = description
-    try:
-        copier.run_copy(str(TEMPLATE), directory, data=data, defaults=True, quiet=True, unsafe=False)
-    except ValueError as error:  # an answer the template's validators refused
-        raise RegistryError(f"Cannot create {name}: {error}") from None
+    with tempfile.TemporaryDirectory(prefix="symphony-ext-new-") as scratch:
+        rendered = Path(scratch) / "project"
+        try:
+            copier.run_copy(str(TEMPLATE), rendered, data=data, defaults=True, quiet=True, unsafe=False)
+        except ValueError as error:  # an answer the template's validators refused
+            raise RegistryError(f"Cannot create {name}: {error}") from None
+        _copy_tree(rendered, directory)
     return directory
+
+
+def _copy_tree(source: Path, target: Path) -> None:
+    """Copy without modes: copier gives files the template's mode, the user's umask must decide."""
+    target.mkdir(parents=True, exist_ok=True)
+    for path in sorted(source.rglob("*")):
+        destination = target / path.relative_to(source)
+        if path.is_dir():
+            destination.mkdir()
+        else:
+            shutil.copyfile(path, destination)
