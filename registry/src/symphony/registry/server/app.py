@@ -16,7 +16,7 @@ import binascii
 import contextlib
 import os
 import re
-import tempfile
+import secrets
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, BinaryIO, Final
@@ -76,13 +76,13 @@ class _SigningBackendMixin:
     def add_package(self, filename: str, stream: BinaryIO) -> None:
         from pypiserver.bottle_wrapper import HTTPError
 
-        descriptor, name = tempfile.mkstemp(dir=self.repository.packages, prefix=".upload-")
-        temporary = Path(name)
+        # A hidden name (pypiserver lists no dot-file) and the umask's mode, as a plain write would give.
+        temporary = self.repository.packages / f".upload-{secrets.token_hex(8)}"
         try:
+            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
             with os.fdopen(descriptor, "wb") as handle:
                 while chunk := stream.read(1024 * 1024):
                     handle.write(chunk)
-            os.chmod(temporary, 0o644)
             if filename.endswith(".whl"):
                 try:
                     self.repository.store_wheel(temporary, filename)

@@ -52,7 +52,7 @@ def _renew_forever(repository: Repository, interval: float, stop: threading.Even
     while not stop.wait(interval):
         try:
             repository.renew()
-        except (RegistryError, OSError) as error:  # keep serving; the next round retries
+        except Exception as error:  # a dead renewer would let the index freeze; the next round retries
             click.echo(f"could not re-sign the registry's metadata: {error}", err=True)
 
 
