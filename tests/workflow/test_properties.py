@@ -5,13 +5,14 @@ from __future__ import annotations
 import itertools
 from typing import NamedTuple
 
+import msgspec
 import networkx as nx
 import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from symphony.builtin_plugins.workflow import EditError, EditSession, Limits, ValidatedWorkflow, validate
-from symphony.hookspecs import Connect, Disconnect, Edit, ValidationReport, Workflow
+from symphony.hookspecs import AddNode, Connect, Disconnect, Edit, ValidationReport, Workflow
 
 from .helpers import CATALOGUE
 from .strategies import Graph, applies, cyclic_graphs, dags, edits, graph_edge, graph_workflow, graphs, workflows
@@ -131,6 +132,18 @@ def test_connecting_and_disconnecting_a_graph_edge_by_edge_matches_a_full_valida
     for source, target in data.draw(st.permutations(pairs), label="disconnect order"):
         session.apply(Disconnect(edge=graph_edge(source, target).key))
         assert current(session) == full(session.workflow)
+
+
+@settings(max_examples=300, deadline=None)
+@given(workflows(max_nodes=8, max_edges=16))
+def test_a_workflow_built_edit_by_edit_reports_what_its_full_validation_reports(doc: Workflow) -> None:
+    """Edits check each node and edge on its own; a full validation passes the correct ones in bulk."""
+    session = EditSession(msgspec.structs.replace(doc, nodes={}, edges=()), CATALOGUE, LIMITS)
+    for node_id, node in doc.nodes.items():
+        session.apply(AddNode(id=node_id, node=node))
+    for edge in doc.edges:
+        session.apply(Connect(edge=edge))
+    assert current(session) == full(doc)
 
 
 # -- agreement with networkx ---------------------------------------------------------------------

@@ -14,7 +14,6 @@ methods below, so that a full validation and an edit always judge alike.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections import Counter
 from collections.abc import Iterable, Mapping
 
 from symphony.hookspecs import (
@@ -53,7 +52,6 @@ class IncrementalEdits(ABC):
     """Edits of a validated workflow, each re-checked as a full validation would check it."""
 
     nodes: dict[str, Node]
-    edges: dict[str, Edge]
     complete: bool
     _duplicates: list[Edge]
     _signatures: dict[str, NodeSignature | None]
@@ -61,7 +59,7 @@ class IncrementalEdits(ABC):
     _levels: dict[str, int] | None
     _feeders: dict[str, dict[str, None]]
     _sources: set[str]
-    _fed: Counter[str]
+    _fed: set[str]
     _editing: bool
     _out: dict[str, dict[str, None]]
     _in: dict[str, dict[str, None]]
@@ -73,6 +71,11 @@ class IncrementalEdits(ABC):
     _output_problems: list[WorkflowProblem]
 
     # -- the validator's checks, which edits re-run -----------------------------------
+
+    @property
+    @abstractmethod
+    def edges(self) -> dict[str, Edge]:
+        """The edges by key."""
 
     @abstractmethod
     def _resolve_signature(self, node: Node) -> NodeSignature | None: ...
@@ -141,7 +144,7 @@ class IncrementalEdits(ABC):
                 counts[target] = counts.get(target, 0) + 1
                 back[source] = back.get(source, 0) + 1
         self._out, self._in, self._succ, self._pred = out_index, in_index, succ, pred
-        self._feeders, self._sources, self._fed = feeders, set(), Counter()
+        self._feeders, self._sources, self._fed = feeders, set(), set()
         self._editing = True
 
     def _refresh_nodes(self, node_ids: Iterable[str]) -> None:

@@ -53,9 +53,10 @@ from symphony.hookspecs import (
     WorkflowProblem,
 )
 
+from .bulk import EdgeScan, kahn_levels_of, scan_edges
 from .catalogue import CONTROL_SIGNATURES, RUN_CONFIG_KEY, Catalogue
 from .conditions import ConditionError, parse_condition
-from .edits import IncrementalEdits
+from .edits import IncrementalEdits, edge_key
 from .graph import kahn_levels, shortest_cycle, strongly_connected
 from .problems import ProblemIndex
 from .suggest import did_you_mean, known_and_closest
@@ -79,6 +80,12 @@ class Limits(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     max_nodes: Annotated[int, msgspec.Meta(ge=1)] = 10_000
     max_edges: Annotated[int, msgspec.Meta(ge=0)] = 50_000
     timeout: Annotated[float, msgspec.Meta(ge=0)] | None = None
+
+
+def _keys(edges: Iterable[Edge]) -> list[str]:
+    """Each edge's key (as ``edge_key``), in bulk."""
+    tags = _EDGE_TAGS
+    return [edge.id or f"{tags[type(edge)]}:{edge.source}->{edge.target}" for edge in edges]
 
 
 def _tag(value: Edge | Node) -> str:
@@ -147,7 +154,8 @@ class ValidatedWorkflow(IncrementalEdits):
         self.limits = limits
         self._header = msgspec.structs.replace(workflow, nodes={}, edges=())
         self.nodes: dict[str, Node] = {}
-        self.edges: dict[str, Edge] = {}
+        self._edge_list: tuple[Edge, ...] = ()  # the edges as given, until something needs them by key
+        self._edge_map: dict[str, Edge] | None = {}
         self._duplicates: list[Edge] = []
         # Kept by the full pipeline and by edits:
         self._feeders: dict[str, dict[str, None]] = {}  # "node.port" -> keys of its data edges (edits, or crowded)
@@ -164,7 +172,7 @@ class ValidatedWorkflow(IncrementalEdits):
         # The full pipeline's lean graph (edge lists, sources); replaced on the first edit
         # by the indexes edits need (see prepare_edits), which cost as much again to build.
         self._sources: set[str] = set()
-        self._fed: Counter[str] = Counter()  # "node.port" -> how many data edges feed it
+        self._fed: set[str] = set()  # "node.port" inputs that data edges feed
         self._editing = False
         self._out: dict[str, dict[str, None]] = {}  # node name -> keys of edges leaving it
         self._in: dict[str, dict[str, None]] = {}  # node name -> keys of edges entering it
@@ -197,13 +205,12 @@ class ValidatedWorkflow(IncrementalEdits):
         self.nodes = dict(workflow.nodes)
         resolve = self._resolve_signature
         self._signatures = {node_id: resolve(node) for node_id, node in self.nodes.items()}
-        successors: dict[str, list[str]] = {node_id: [] for node_id in self.nodes}
-        indegree = dict.fromkeys(self.nodes, 0)
+        scans: list[EdgeScan] = []
         stages: list[tuple[str, Callable[[], None]]] = [
-            ("edges", lambda: self._scan_edges(tuple(workflow.edges), successors, indegree)),
-            ("inputs", self._check_all_ports),
+            ("edges", lambda: scans.append(self._scan_edges(tuple(workflow.edges)))),
+            ("inputs", lambda: self._check_all_ports(scans[0].crowded)),
             ("nodes", self._check_all_nodes),
-            ("cycles", lambda: self._compute_graph(successors, indegree)),
+            ("cycles", lambda: self._level_graph(scans[0].pairs)),
             ("outputs", self._check_outputs),
         ]
         for name, stage in stages:
@@ -219,61 +226,41 @@ class ValidatedWorkflow(IncrementalEdits):
                 return
             stage()
 
-    def _scan_edges(self, edges: tuple[Edge, ...], successors: dict[str, list[str]], indegree: dict[str, int]) -> None:
-        """Keys and duplicates, the graph, what feeds each input, and each edge's checks.
+    def _scan_edges(self, edges: tuple[Edge, ...]) -> EdgeScan:
+        """Keys and duplicates, the graph's pairs, what feeds each input, and each edge's checks.
 
-        Written as whole-list passes (comprehensions, ``Counter``) rather than one
-        loop doing everything: at 50,000 edges that halves the time.  The common
-        correct edge (known ports, compatible types) is recognised inline; only
-        the others pay for ``_check_edge``, which says what is wrong.
+        The bulk scan passes the common correct edge; only the others pay for
+        ``_check_edge``, which says what is wrong.  Keys are built only when
+        two edges could share one (or when something asks for ``edges``).
         """
-        tags = _EDGE_TAGS
-        keys = [edge.id or f"{tags[type(edge)]}:{edge.source}->{edge.target}" for edge in edges]
-        unique = dict(zip(keys, edges, strict=True))
-        if len(unique) < len(keys):
-            unique = self._first_of_duplicates(keys, edges)
-            keys, edges = list(unique), tuple(unique.values())
-        self.edges = unique
-        source_parts = [edge.source.partition(".") for edge in edges]
-        target_parts = [edge.target.partition(".") for edge in edges]
-        for (source, _, _), (target, _, _) in zip(source_parts, target_parts, strict=True):
-            if source in successors and target in successors:
-                successors[source].append(target)
-        indegree.update(Counter(itertools.chain.from_iterable(successors.values())))
-        self._sources = {source for source, _, _ in source_parts}
-        self._fed = Counter(edge.target for edge in edges if type(edge) is DataEdge and "." in edge.target)
-        check, problems, signatures = self._check_edge, self._edge_problems, self._signatures
+        signatures = self._signatures
         if INPUTS_NODE in signatures:  # a node wrongly named "inputs": let _check_edge sort its edges out
             signatures = {node_id: s for node_id, s in signatures.items() if node_id != INPUTS_NODE}
-        agree: dict[tuple[str, str], bool] = {}
-        for key, edge, (source, _, source_port), (target, _, target_port) in zip(
-            keys, edges, source_parts, target_parts, strict=True
-        ):
-            kind = type(edge)
-            if kind is DataEdge:
-                source_signature = signatures.get(source)
-                target_signature = signatures.get(target)
-                if source_signature is not None and target_signature is not None:
-                    output = source_signature.outputs.get(source_port)
-                    expected = target_signature.inputs.get(target_port)
-                    if output is not None and expected is not None:
-                        pair = (output.type, expected.type)
-                        fits = agree.get(pair)
-                        if fits is None:
-                            fits = agree[pair] = compatible(*pair)
-                        if fits:
-                            continue
-            elif (
-                kind is ControlEdge
-                and not source_port
-                and not target_port
-                and source in successors
-                and target in successors
-            ):
-                continue
+        scan = scan_edges(edges, self.nodes, signatures, compatible)
+        self._edge_list, self._edge_map = edges, None
+        if scan.keys_may_repeat:
+            keys = _keys(edges)
+            unique = dict(zip(keys, edges, strict=True))
+            if len(unique) < len(keys):
+                unique = self._first_of_duplicates(keys, edges)
+                edges = tuple(unique.values())
+                scan = scan_edges(edges, self.nodes, signatures, compatible)
+            self._edge_list, self._edge_map = edges, unique
+        self._sources, self._fed = scan.sources, scan.fed
+        check, problems = self._check_edge, self._edge_problems
+        for edge in scan.suspects:
+            key = edge_key(edge)
             found = check(key)
             if found:
                 problems.set(key, found)
+        return scan
+
+    @property
+    def edges(self) -> dict[str, Edge]:
+        """The edges by key (built on first use: a full validation of a correct document needs no keys)."""
+        if self._edge_map is None:
+            self._edge_map = dict(zip(_keys(self._edge_list), self._edge_list, strict=True))
+        return self._edge_map
 
     def _first_of_duplicates(self, keys: list[str], edges: tuple[Edge, ...]) -> dict[str, Edge]:
         """Keep each key's first edge; report and set aside the copies."""
@@ -293,8 +280,7 @@ class ValidatedWorkflow(IncrementalEdits):
             )
         return unique
 
-    def _check_all_ports(self) -> None:
-        crowded = {target for target, count in self._fed.items() if count > 1}
+    def _check_all_ports(self, crowded: set[str]) -> None:
         if not crowded:
             return
         for key, edge in self.edges.items():
@@ -304,8 +290,33 @@ class ValidatedWorkflow(IncrementalEdits):
             self._refresh_port(target)
 
     def _check_all_nodes(self) -> None:
+        """``_check_node`` for each node that could have a problem; the rest, in bulk, have none.
+
+        A node passes in bulk when its id is valid, it is not a control node,
+        its signature is known and declares no config, it has no constants,
+        its required inputs are fed, and its outputs go somewhere.
+        """
+        nodes, signatures, fed = self.nodes, self._signatures, self._fed
+        simple: dict[int, tuple[str, ...] | None] = {}  # id(signature) -> its required inputs, or None: check
+        for known in {id(s): s for s in signatures.values() if s is not None}.values():
+            simple[id(known)] = (
+                None if known.config else tuple(port for port, spec in known.inputs.items() if spec.required)
+            )
+        suspects = {node_id for node_id in nodes if not node_id or "." in node_id}
+        if INPUTS_NODE in nodes:
+            suspects.add(INPUTS_NODE)
+        suspects.update(node_id for node_id, node in nodes.items() if node.with_ or type(node) is ControlNode)
+        needs = simple.get
+        for node_id in [node_id for node_id, s in signatures.items() if needs(id(s)) != ()]:
+            required = needs(id(signatures[node_id]))
+            if required is None or not all(f"{node_id}.{port}" in fed for port in required):
+                suspects.add(node_id)
+        idle = nodes.keys() - self._sources - self._output_refs
+        suspects.update(
+            node_id for node_id in idle if (declared := signatures[node_id]) is not None and declared.outputs
+        )
         check, problems = self._check_node, self._node_problems
-        for node_id in self.nodes:
+        for node_id in suspects:
             found = check(node_id)
             if found:
                 problems.set(node_id, found)
@@ -669,6 +680,21 @@ class ValidatedWorkflow(IncrementalEdits):
 
     # -- the graph: levels and cycles ---------------------------------------------------
 
+    def _level_graph(self, pairs: list[tuple[int, int]]) -> None:
+        """Levels from the edges' index pairs (in compiled code); the Python path explains a cycle."""
+        names = list(self.nodes)
+        level = kahn_levels_of(names, pairs)
+        if level is not None:
+            self._rank = self._levels = level
+            self._graph_problems = []
+            return
+        successors: dict[str, list[str]] = {name: [] for name in names}
+        for source, target in pairs:
+            successors[names[source]].append(names[target])
+        indegree = dict.fromkeys(names, 0)
+        indegree.update(Counter(names[target] for _, target in pairs))
+        self._compute_graph(successors, indegree)
+
     def _compute_graph(self, succ: Mapping[str, Iterable[str]], indegree: Mapping[str, int]) -> None:
         """Kahn's levels; on leftovers, report each cycle and what waits on it.
 
@@ -778,6 +804,5 @@ class ValidatedWorkflow(IncrementalEdits):
     @property
     def workflow(self) -> Workflow:
         """The workflow as it stands after every edit (built on access)."""
-        return msgspec.structs.replace(
-            self._header, nodes=dict(self.nodes), edges=(*self.edges.values(), *self._duplicates)
-        )
+        edges = self._edge_list if self._edge_map is None else tuple(self._edge_map.values())
+        return msgspec.structs.replace(self._header, nodes=dict(self.nodes), edges=(*edges, *self._duplicates))
