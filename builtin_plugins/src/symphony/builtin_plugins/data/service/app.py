@@ -14,6 +14,7 @@ from starlette.routing import Route
 from symphony.hookspecs import DataRule
 
 from .call import Handler, Service
+from .inline import InlineHandler
 from .problems import Problem
 from .routes import audit_log, health, permissions, runs, tokens, users, workflows
 from .routing import HEALTH_PATH, RouteTable, no_route, wrong_method
@@ -28,8 +29,11 @@ SHOWN_ONCE: dict[Handler, str] = {tokens.create: "token"}
 #: Handlers whose body carries a workflow document: a workflow file may be far larger than other requests.
 DOCUMENTS: set[Handler] = {workflows.create, workflows.change, runs.create, runs.change}
 
+#: Handlers with an inline twin for requests made on the event loop on a SQLite file (``inline.py``): the hot paths.
+INLINE: dict[Handler, InlineHandler] = {runs.save_nodes: runs.save_nodes_inline}
+
 #: Every authenticated route: this app and the direct in-process transport both dispatch from this one table.
-ROUTES = RouteTable.of((users, tokens, workflows, runs, permissions, audit_log), SHOWN_ONCE, DOCUMENTS)
+ROUTES = RouteTable.of((users, tokens, workflows, runs, permissions, audit_log), SHOWN_ONCE, DOCUMENTS, INLINE)
 
 
 def _by_method(endpoints: dict[str, Endpoint]) -> Endpoint:

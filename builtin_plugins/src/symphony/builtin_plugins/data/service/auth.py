@@ -7,14 +7,16 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from .models import ApiToken, User
-from .problems import rate_limited, unauthenticated
+from .problems import Problem, rate_limited, unauthenticated
 
 ROLES = ("admin", "editor", "viewer", "service")
 TOKEN_PREFIX = "sym_"
@@ -52,8 +54,8 @@ def bearer(header: str | None) -> str:
     return token.strip()
 
 
-#: Built once, so its cache key is computed once: this runs on every request.
-_IDENTIFY = (
+#: Built once, so its cache key is computed once: this runs on every request (the inline path runs it too).
+IDENTIFY = (
     select(User.id, User.name, User.role, ApiToken.expires_at, ApiToken.revoked_at)
     .join(ApiToken, ApiToken.user_id == User.id)
     .where(ApiToken.digest == bindparam("digest"))
@@ -62,10 +64,21 @@ _IDENTIFY = (
 
 def identify(session: Session, token: str, at: datetime) -> Identity:
     """The identity owning ``token``; 401 when it is unknown, revoked or expired (one message: no oracle)."""
-    row = session.connection().execute(_IDENTIFY, {"digest": digest(token)}).one_or_none()
-    if row is None or row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= at):
-        raise unauthenticated("The token is unknown, revoked or expired; create a new one.")
-    return Identity(row.id, row.name, row.role)
+    return admitted(session.connection().execute(IDENTIFY, {"digest": digest(token)}).one_or_none(), at)
+
+
+def admitted(row: Sequence[Any] | None, at: datetime) -> Identity:
+    """The identity of an ``IDENTIFY`` row (id, name, role, expires_at, revoked_at); 401 unless its token is valid."""
+    if row is None:
+        raise _refused()
+    user_id, name, role, expires_at, revoked_at = row
+    if revoked_at is not None or (expires_at is not None and expires_at <= at):
+        raise _refused()
+    return Identity(user_id, name, role)
+
+
+def _refused() -> Problem:
+    return unauthenticated("The token is unknown, revoked or expired; create a new one.")
 
 
 class FailedChecks:

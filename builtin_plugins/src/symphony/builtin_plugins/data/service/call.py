@@ -25,6 +25,7 @@ from symphony.hookspecs import DataError, DataRule
 
 from .auth import FailedChecks, Identity, bearer, identify
 from .db import Database
+from .inline import InlineWriter
 from .models import IDEMPOTENCY_KEYS as _KEYS
 from .models import now
 from .problems import Problem, conflict, invalid, too_large
@@ -65,6 +66,7 @@ class Service:
             settings.max_failed_token_checks, settings.token_check_window, settings.max_tracked_clients
         )
         self._writes = itertools.count(1)  # next() is atomic under the GIL: the worker threads share it
+        self._inline = InlineWriter(self.db)
 
     def endpoint(self, operation: Operation) -> Callable[[Request], Awaitable[Response]]:
         """The Starlette endpoint of ``operation``: the request's parts handed to ``serve`` in a worker thread."""
@@ -121,11 +123,9 @@ class Service:
             self._check_limits(operation, body, key)
             run = partial(self._run, operation, token=token, params=params, query=query, body=body, key=key, path=path)
             if inline and self.db.dialect == "sqlite":
-                try:
-                    return run(wait=False)
-                except OperationalError as error:
-                    if not _busy(error):
-                        raise
+                done = self._on_loop(operation, run, token=token, params=params, body=body, key=key)
+                if done is not None:
+                    return done
             try:
                 return await anyio.to_thread.run_sync(partial(run, wait=True))
             except DBAPIError as error:
@@ -183,6 +183,30 @@ class Service:
         except Exception:
             log.exception("data service: %s %s failed", operation.method, path)
             raise Problem(500, "data", "The data service failed; the error is in its log.") from None
+
+    def _on_loop(
+        self,
+        operation: Operation,
+        run: Callable[..., tuple[int, bytes | None]],
+        *,
+        token: str,
+        params: dict[str, str],
+        body: bytes,
+        key: str | None,
+    ) -> tuple[int, bytes | None] | None:
+        """The request run on the event loop (SQLite), or None when it would wait for a lock: run it in a thread.
+
+        An operation with an inline handler and no Idempotency-Key (whose claim and replay are the general path's)
+        runs on the raw connection (``inline.py``); any other, through SQLAlchemy without waiting.
+        """
+        if operation.inline is not None and key is None:
+            return self._inline.run(operation.inline, token, params, body)
+        try:
+            return run(wait=False)
+        except OperationalError as error:
+            if not _busy(error):
+                raise
+        return None
 
     def _limit(self, operation: Operation) -> int:
         return self.settings.max_document_body_bytes if operation.documents else self.settings.max_body_bytes

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 import msgspec
@@ -41,12 +42,12 @@ def open_engine(url: str) -> Engine:
         # replaces every connection as old; Service.serve runs a request that met one again (nothing committed).
         return create_engine(url, **_POOL, **_JSON)
     engine = create_engine(url, connect_args={"check_same_thread": False}, **_POOL, **_JSON)
-    event.listen(engine, "connect", _sqlite_pragmas)
+    event.listen(engine, "connect", sqlite_pragmas)
     event.listen(engine, "begin", _sqlite_begin)
     return engine
 
 
-def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+def sqlite_pragmas(connection: Any, _record: Any) -> None:
     connection.isolation_level = None  # the driver's own implicit BEGIN off: _sqlite_begin decides the mode
     cursor = connection.cursor()
     for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", f"busy_timeout={BUSY_TIMEOUT_MS}"):
@@ -82,6 +83,8 @@ class Database:
         # Reads on PostgreSQL autocommit: no BEGIN and ROLLBACK round trips, and no less consistent, since under READ
         # COMMITTED each statement of a transaction takes its own snapshot anyway.
         reads = {} if self.dialect == "sqlite" else {"isolation_level": "AUTOCOMMIT"}
+        self._sqlite_file = _sqlite_file(self.engine)
+        self._raw: sqlite3.Connection | None = None
         self._sessions = {
             (write, wait): sessionmaker(
                 self.engine.execution_options(write=write, wait=wait, **({} if write else reads)),
@@ -95,5 +98,30 @@ class Database:
         """A session for one transaction; ``wait=False`` (SQLite): fail at once when another writer holds the lock."""
         return self._sessions[write, wait]()
 
+    def raw_sqlite(self) -> sqlite3.Connection | None:
+        """A sqlite3 connection of its own to the database file, kept until ``dispose``; None off a SQLite file.
+
+        Configured as the pool's are (WAL, ``synchronous=NORMAL``, foreign keys) but never waiting for a lock: it
+        serves writes made on the event loop (``inline.py``), which go elsewhere when they would wait. Its callers
+        take turns.
+        """
+        if self._raw is None and self._sqlite_file is not None:
+            raw = sqlite3.connect(self._sqlite_file, check_same_thread=False)
+            sqlite_pragmas(raw, None)
+            raw.execute("pragma busy_timeout=0")
+            self._raw = raw
+        return self._raw
+
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._raw is not None:
+            self._raw.close()
+            self._raw = None
+
+
+def _sqlite_file(engine: Engine) -> str | None:
+    """The file of a SQLite database given by a plain path (not in memory, no URI options); None otherwise."""
+    url = engine.url
+    if engine.dialect.name != "sqlite" or url.query or url.database in (None, "", ":memory:"):
+        return None
+    return url.database

@@ -12,6 +12,7 @@ from .problems import Problem
 
 if TYPE_CHECKING:
     from .call import Handler
+    from .inline import InlineHandler
 
 #: The one anonymous route, answered outside the table (it needs no identity or transaction).
 HEALTH_PATH = "/v1/health"
@@ -30,6 +31,8 @@ class Operation:
     shown_once: str | None = None
     #: Its body carries a workflow document (and a run's inputs): ``max_document_body_bytes`` bounds it.
     documents: bool = False
+    #: The same operation on the raw SQLite connection of the event loop's writes (``inline.py``), if it has one.
+    inline: InlineHandler | None = None
 
 
 def no_route(path: str) -> Problem:
@@ -61,7 +64,11 @@ class RouteTable:
 
     @classmethod
     def of(
-        cls, modules: Sequence[ModuleType], shown_once: Mapping[Handler, str], documents: Collection[Handler] = ()
+        cls,
+        modules: Sequence[ModuleType],
+        shown_once: Mapping[Handler, str],
+        documents: Collection[Handler] = (),
+        inline: Mapping[Handler, InlineHandler] | None = None,
     ) -> RouteTable:
         """The table of each module's ``ROUTES`` (method, path, handler): every method but GET writes."""
         return cls(
@@ -72,6 +79,7 @@ class RouteTable:
                 write=method != "GET",
                 shown_once=shown_once.get(handler),
                 documents=handler in documents,
+                inline=(inline or {}).get(handler),
             )
             for module in modules
             for method, path, handler in module.ROUTES

@@ -7,8 +7,9 @@ whoever may create runs and deleted by admins and service identities.
 
 Checkpoints (``PUT .../nodes``) are the hot path: the tracker waits for them before starting a
 node's dependants.  They are one access check and one upsert (plus one insert for cache entries),
-Core statements on the session's connection (no ORM unit of work); they are not audited one by one
-(docs/data.md, "The audit log").
+Core statements on the session's connection (no ORM unit of work), or the same statements on the
+raw SQLite connection of the event loop's writes (``save_nodes_inline``, ``inline.py``); they are not
+audited one by one (docs/data.md, "The audit log").
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import audit, schemas
 from .. import schemas_runs as wire
+from ..auth import Identity
 from ..call import Call
+from ..inline import InlineCall, compiled
 from ..models import NODE_CACHE, RUN_NODES, RUNS
 from ..problems import forbidden, invalid, not_found
 
@@ -61,6 +64,8 @@ def _upserts() -> dict[str, Any]:
 # Built once: a statement's cache key is then computed once, not on every checkpoint.
 _UPSERT = _upserts()
 _ACCESS = select(RUNS.c.owner_id, RUNS.c.state, RUNS.c.cancel_requested).where(RUNS.c.id == bindparam("run_id"))
+_UPSERT_SQL = (compiled(_UPSERT["sqlite"][0]), compiled(_UPSERT["sqlite"][1]))
+_ACCESS_SQL = compiled(_ACCESS)
 _INSERT_RUN = insert(RUNS)
 _RUN_COLUMNS = [RUNS.c[name] for name in (*wire.SUMMARY_FIELDS, *wire.DOCUMENT_FIELDS, "owner_id")]
 _PROCESS_COLUMNS = [RUNS.c.pid, RUNS.c.hostname, RUNS.c.process_started]
@@ -79,11 +84,17 @@ def _reads_all(call: Call) -> bool:
 def _access(call: Call, run_id: str, *, change: bool) -> wire.AnyRow:
     """The run's owner, state and cancel flag, once the caller may read (and, with ``change``, change) it."""
     row = call.session.connection().execute(_ACCESS, {"run_id": run_id}).one_or_none()
-    if row is None or not (_reads_all(call) or row.owner_id == call.identity.id):
-        raise not_found(f"No run {run_id!r} you can see; list yours with GET /v1/runs.")
-    if change and not (_reads_all(call) or call.identity.role == "editor"):
-        raise forbidden(f"A {call.identity.role} may read run {run_id!r} but not change it; ask for the editor role.")
+    _admit(call.identity, run_id, None if row is None else row.owner_id, change=change)
+    assert row is not None  # _admit refused a missing run
     return row
+
+
+def _admit(identity: Identity, run_id: str, owner_id: str | None, *, change: bool) -> None:
+    """Refuse ``identity`` a run owned by ``owner_id`` (None: no such run) it may not read, or change."""
+    if owner_id is None or not (identity.role in _ALL_RUNS or owner_id == identity.id):
+        raise not_found(f"No run {run_id!r} you can see; list yours with GET /v1/runs.")
+    if change and not (identity.role in _ALL_RUNS or identity.role == "editor"):
+        raise forbidden(f"A {identity.role} may read run {run_id!r} but not change it; ask for the editor role.")
 
 
 def _dialect(call: Call) -> str:
@@ -280,9 +291,35 @@ def save_nodes(call: Call) -> tuple[int, Any]:
     """Upsert the checkpoints (and the cache entries of fresh successes) in the request's one transaction."""
     run_id = call.params["run_id"]
     _access(call, run_id, change=True)
-    body = schemas.decode(call.body, wire.NodesBody)
+    nodes, cache = _checkpoints(run_id, schemas.decode(call.body, wire.NodesBody))
+    if nodes:
+        upsert_nodes, put_cache = _UPSERT[_dialect(call)]
+        call.session.connection().execute(upsert_nodes, nodes)
+        if cache:
+            call.session.connection().execute(put_cache, cache)
+    return 204, None
+
+
+def save_nodes_inline(call: InlineCall) -> tuple[int, Any]:
+    """``save_nodes`` on the raw SQLite connection of the event loop's writes: the same checks and rows."""
+    run_id = call.params["run_id"]
+    owner = call.known.get(("run owner", run_id))
+    if owner is None:
+        found = call.connection.execute(_ACCESS_SQL, {"run_id": run_id}).fetchone()
+        owner = None if found is None else call.known.setdefault(("run owner", run_id), found[0])
+    _admit(call.identity, run_id, owner, change=True)
+    nodes, cache = _checkpoints(run_id, schemas.decode(call.body, wire.NodesBody))
+    if nodes:
+        call.connection.executemany(_UPSERT_SQL[0], nodes)
+        if cache:
+            call.connection.executemany(_UPSERT_SQL[1], cache)
+    return 204, None
+
+
+def _checkpoints(run_id: str, body: wire.NodesBody) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The rows of a save: run_nodes' (the last checkpoint of a node named twice wins) and node_cache's."""
     at = time.time()
-    nodes: dict[str, dict[str, Any]] = {}  # by node id: the last checkpoint of a node named twice wins
+    nodes: dict[str, dict[str, Any]] = {}
     cache: dict[str, dict[str, Any]] = {}  # by key: the first entry wins, as with one stored before
     for node in body.nodes:
         nodes[node.node_id] = {
@@ -312,12 +349,7 @@ def save_nodes(call: Call) -> tuple[int, Any]:
                     "created_at": at,
                 },
             )
-    if nodes:
-        upsert_nodes, put_cache = _UPSERT[_dialect(call)]
-        call.session.connection().execute(upsert_nodes, list(nodes.values()))
-        if cache:
-            call.session.connection().execute(put_cache, list(cache.values()))
-    return 204, None
+    return list(nodes.values()), list(cache.values())
 
 
 def copy_nodes(call: Call) -> tuple[int, Any]:

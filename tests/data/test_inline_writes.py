@@ -1,0 +1,261 @@
+"""Checkpoints written on the event loop through the raw SQLite connection (service/inline.py): the general path's
+rights and refusals, rows read once forgotten when anyone else commits, no wait on the loop, nothing acknowledged lost.
+
+The embedded default (the direct transport on a SQLite file) takes this path for ``save_nodes``; the HTTP app takes
+the general one, so parity is checked against it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from symphony.builtin_plugins.data.client import DataClient
+from symphony.builtin_plugins.data.embedded import EmbeddedService, open_embedded
+from symphony.hookspecs import AuthorizationError, NotFoundError, SymphonyError
+from symphony.hookspecs.ports import CreateTokenRequest, CreateUserRequest, NewRun, NodeCheckpoint
+
+DEADLINE = 30.0
+
+
+def _run(run_id: str) -> NewRun:
+    return NewRun(
+        id=run_id, workflow_id="hello", workflow_name="Hello", document=b"\x80", inputs=b"\x80", nodes_total=1
+    )
+
+
+def _node(node_id: str) -> NodeCheckpoint:
+    return NodeCheckpoint(node_id=node_id, state="succeeded", attempts=1, outputs=b"\x81\xa3out\x01")
+
+
+@pytest.fixture
+def service(tmp_path: Path) -> Iterator[EmbeddedService]:
+    service = open_embedded(tmp_path / "data")
+    yield service
+    service.close()
+
+
+@pytest.fixture
+async def admin(service: EmbeddedService) -> AsyncIterator[DataClient]:
+    async with service.client() as client:
+        yield client
+
+
+def _database(service: EmbeddedService) -> sqlite3.Connection:
+    """Another connection to the service's file, as another process (the CLI, an admin) would open it."""
+    path = service.url.removeprefix("sqlite:///")
+    return sqlite3.connect(path, isolation_level=None)
+
+
+async def _token(admin: DataClient, name: str, role: str, *, expires_in: float | None = None) -> tuple[str, str]:
+    """A new identity's id and a token of its own."""
+    user = await admin.create_user(CreateUserRequest(name=name, email=f"{name}@example.org", role=role))
+    made = await admin.create_token(CreateTokenRequest(name=name, user_id=user.id, expires_in=expires_in))
+    return user.id, made.token
+
+
+async def _outcome(client: DataClient, run_id: str) -> type[SymphonyError] | None:
+    try:
+        await client.save_nodes(run_id, [_node("a")])
+    except SymphonyError as error:
+        return type(error)
+    return None
+
+
+@pytest.mark.parametrize(
+    ("role", "relation", "expected"),
+    [
+        ("admin", "other", None),
+        ("service", "other", None),
+        ("editor", "own", None),
+        ("editor", "other", NotFoundError),
+        ("viewer", "own", AuthorizationError),
+        ("viewer", "other", NotFoundError),
+    ],
+)
+async def test_who_may_save_checkpoints_is_the_same_on_the_event_loop_as_over_http(
+    service: EmbeddedService, admin: DataClient, role: str, relation: str, expected: type[SymphonyError] | None
+) -> None:
+    user_id, token = await _token(admin, "caller", "editor" if role == "viewer" else role)
+    if relation == "own":
+        async with service.client(token) as caller:
+            await caller.create_run(_run("run0001"))
+    else:
+        await admin.create_run(_run("run0001"))
+    if role == "viewer":  # demoted after starting a run: the only way a viewer owns one
+        with _database(service) as database:
+            database.execute("UPDATE users SET role = 'viewer' WHERE id = ?", (user_id,))
+    async with service.client(token) as direct, service.client(token, transport="asgi") as http:
+        assert (await _outcome(direct, "run0001"), await _outcome(http, "run0001")) == (expected, expected)
+
+
+#: What an admin's script might do: revoke the runner's token straight in the database file.
+_REVOKE = (
+    "import sqlite3, sys; database = sqlite3.connect(sys.argv[1]);"
+    " database.execute(\"UPDATE api_tokens SET revoked_at = '2000-01-01 00:00:00.000000' WHERE name = 'runner'\");"
+    " database.commit()"
+)
+
+
+@pytest.mark.parametrize("where", ["service", "another process"])
+async def test_a_token_revoked_after_a_checkpoint_is_refused_on_the_next(
+    service: EmbeddedService, admin: DataClient, where: str
+) -> None:
+    _, token = await _token(admin, "runner", "service")
+    await admin.create_run(_run("run0001"))
+    async with service.client(token) as runner:
+        await runner.save_nodes("run0001", [_node("a")])  # the token's row is read, and kept
+        if where == "service":
+            (made,) = (await admin.list_tokens(user_id=(await runner.me()).id)).items
+            await admin.revoke_token(made.id)
+        else:
+            path = service.url.removeprefix("sqlite:///")
+            subprocess.run([sys.executable, "-c", _REVOKE, path], check=True, timeout=DEADLINE)
+        with pytest.raises(AuthorizationError):
+            await runner.save_nodes("run0001", [_node("b")])
+    assert [node.node_id for node in await admin.run_nodes("run0001")] == ["a"]
+
+
+async def test_a_user_demoted_after_a_checkpoint_may_not_save_the_next(
+    service: EmbeddedService, admin: DataClient
+) -> None:
+    user_id, token = await _token(admin, "runner", "editor")
+    async with service.client(token) as runner:
+        await runner.create_run(_run("run0001"))
+        await runner.save_nodes("run0001", [_node("a")])
+        with _database(service) as database:
+            database.execute("UPDATE users SET role = 'viewer' WHERE id = ?", (user_id,))
+        with pytest.raises(AuthorizationError):
+            await runner.save_nodes("run0001", [_node("b")])
+
+
+async def test_a_run_deleted_after_a_checkpoint_refuses_the_next_as_not_found(
+    service: EmbeddedService, admin: DataClient
+) -> None:
+    await admin.create_run(_run("run0001"))
+    await admin.save_nodes("run0001", [_node("a")])  # the run's owner is read, and kept
+    with _database(service) as database:
+        database.execute("PRAGMA foreign_keys = ON")
+        database.execute("DELETE FROM runs WHERE id = 'run0001'")
+    with pytest.raises(NotFoundError):
+        await admin.save_nodes("run0001", [_node("b")])
+
+
+async def test_a_token_expiring_between_checkpoints_is_refused_once_it_has_expired(
+    service: EmbeddedService, admin: DataClient
+) -> None:
+    _, token = await _token(admin, "runner", "service", expires_in=2.0)
+    await admin.create_run(_run("run0001"))
+    async with service.client(token) as runner:
+        await runner.save_nodes("run0001", [_node("a")])  # nobody else commits after this: the row stays known
+        end = time.monotonic() + DEADLINE
+        refused = False
+        while not refused and time.monotonic() < end:
+            try:
+                await runner.save_nodes("run0001", [_node("b")])
+            except AuthorizationError:
+                refused = True
+            else:
+                await asyncio.sleep(0.1)
+    assert refused
+
+
+async def test_a_checkpoint_waiting_for_another_writer_leaves_the_event_loop_running(
+    service: EmbeddedService, admin: DataClient
+) -> None:
+    await admin.create_run(_run("run0001"))
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0.001)
+
+    ticker = asyncio.create_task(tick())
+    blocker = _database(service)
+    try:
+        blocker.execute("BEGIN IMMEDIATE")  # another writer holds the write lock
+        save = asyncio.create_task(admin.save_nodes("run0001", [_node("a")]))
+        end = time.monotonic() + DEADLINE
+        while ticks < 50 and time.monotonic() < end:
+            await asyncio.sleep(0.01)
+        assert not save.done() and ticks >= 50
+        blocker.execute("COMMIT")
+        await asyncio.wait_for(save, DEADLINE)
+    finally:
+        ticker.cancel()
+        blocker.close()
+    assert [node.node_id for node in await admin.run_nodes("run0001")] == ["a"]
+
+
+async def test_a_checkpoint_sent_again_with_its_idempotency_key_is_answered_without_writing_again(
+    service: EmbeddedService, admin: DataClient
+) -> None:
+    await admin.create_run(_run("run0001"))
+    transport = admin._transport
+    body = b'{"nodes": [{"node_id": "a", "state": "succeeded"}]}'
+    first = await transport.request("PUT", "/v1/runs/run0001/nodes", query=None, body=body, key="k1")
+    (saved,) = await admin.run_nodes("run0001")
+    await admin.save_nodes("run0001", [NodeCheckpoint(node_id="a", state="failed")])
+    again = await transport.request("PUT", "/v1/runs/run0001/nodes", query=None, body=body, key="k1")
+    assert (first.status, again.status) == (204, 204)
+    assert [node.state for node in await admin.run_nodes("run0001")] == ["failed"]
+    assert saved.state == "succeeded"
+
+
+_WRITER = """
+import asyncio, sys
+from pathlib import Path
+from symphony.builtin_plugins.data.embedded import open_embedded
+from symphony.hookspecs.ports import NewRun, NodeCheckpoint
+
+async def main():
+    service = open_embedded(Path(sys.argv[1]))
+    client = service.client()
+    await client.create_run(NewRun(id="run0001", workflow_id="w", workflow_name="w", document=b"", inputs=b"",
+                                   nodes_total=0))
+    index = 0
+    while True:
+        await client.save_nodes("run0001", [NodeCheckpoint(node_id=f"n{index:06d}", state="succeeded")])
+        sys.stdout.write(f"n{index:06d}\\n")
+        sys.stdout.flush()
+        index += 1
+
+asyncio.run(main())
+"""
+
+
+def test_every_acknowledged_checkpoint_survives_the_process_being_killed(tmp_path: Path) -> None:
+    """A process crash loses nothing that was acknowledged: the save returned only once its commit was in the WAL."""
+    folder = tmp_path / "data"
+    writer = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(_WRITER), str(folder)], stdout=subprocess.PIPE, text=True
+    )
+    acknowledged: list[str] = []
+    try:
+        assert writer.stdout is not None
+        end = time.monotonic() + DEADLINE
+        while len(acknowledged) < 300 and time.monotonic() < end:
+            line = writer.stdout.readline()
+            if not line:
+                break
+            acknowledged.append(line.strip())
+        os.kill(writer.pid, signal.SIGKILL)  # mid-stream: saves are under way
+    finally:
+        writer.kill()
+        writer.wait(DEADLINE)
+    assert len(acknowledged) >= 300, "the writer stopped before acknowledging enough checkpoints"
+    with sqlite3.connect(folder / "service.db") as database:
+        stored = {row[0] for row in database.execute("SELECT node_id FROM run_nodes WHERE run_id = 'run0001'")}
+    assert set(acknowledged) <= stored
