@@ -134,6 +134,17 @@ def test_a_tampered_bin_is_refused(registry_server: RegistryServer, tmp_path: Pa
         assert index.state().releases == 0
 
 
+def test_a_rotated_key_is_followed_from_the_pinned_root(registry_server: RegistryServer, tmp_path: Path) -> None:
+    with _index(tmp_path / "data", registry_server.url, registry_server.root) as index:
+        index.refresh()
+        registry_server.repository().rotate("timestamp")  # a new root version lists the new timestamp key
+        _publish(registry_server, tmp_path, "r2-after-rotation")
+        report = index.refresh()
+        assert index.releases("r2-after-rotation")
+    assert not report.full
+    assert len(list((tmp_path / "data" / "registry" / "default" / "metadata" / "root_history").iterdir())) >= 2
+
+
 def test_an_unreachable_index_is_a_clear_error(registry_server: RegistryServer, tmp_path: Path) -> None:
     with static_mirror(tmp_path) as mirror:
         url = mirror.url  # a port that nothing listens on once the mirror is gone
