@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 
 RUNTIMES = ("subprocess", "wasm", "python")
-PUBLISHER = 'Acme "Labs"'
+PUBLISHER = 'Acme "Labs" <&> \\ Co'
 
 
 @pytest.fixture
