@@ -14,7 +14,7 @@ from symphony.registry.client._config import save_index
 
 from .conftest import Publisher, RegistryServer, publish_wheel, run_symphony
 from .mirror import static_mirror
-from .wheels import make_extension_wheel
+from .wheels import make_extension_wheel, manifest_text
 
 
 def _publish(server: RegistryServer, directory: Path, name: str, version: str, **options: object) -> Path:
@@ -78,6 +78,14 @@ def test_resolve_of_an_unknown_name_suggests_search_and_sync(registry_server: Re
         pytest.raises(RegistryError, match="symphony ext search r2-nowhere"),
     ):
         index.resolve("r2-nowhere")
+
+
+def test_search_finds_a_published_extension_by_its_description(registry_server: RegistryServer, tmp_path: Path) -> None:
+    manifest = manifest_text(extension="r2-barometer", version="1.0.0", publisher="Acme Labs", module="r2_barometer")
+    manifest = manifest.replace('description = "Echoes its input', 'description = "Measures barometric pressure')
+    _publish(registry_server, tmp_path, "r2-barometer", "1.0.0", manifest=manifest)
+    with _synced(tmp_path / "data", registry_server.url, registry_server.root) as index:
+        assert [hit.name for hit in index.search("barometric pressure")] == ["r2-barometer"]
 
 
 def test_download_writes_the_release_the_registry_signed(registry_server: RegistryServer, tmp_path: Path) -> None:

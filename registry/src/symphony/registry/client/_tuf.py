@@ -99,8 +99,8 @@ def explain(error: Exception, url: str) -> RegistryError:
     if isinstance(error, (exceptions.UnsignedMetadataError, exceptions.LengthOrHashMismatchError)):
         return VerificationError(
             f"Refused {where}: metadata does not match its signatures or the hashes that sign it ({error})."
-            " This is what tampering looks like (metadata changed after the registry signed it)."
-            " The catalogue was left as it was."
+            " This is what tampering looks like (metadata changed after the registry signed it); it is also what"
+            " an index shows a client that pinned another index's root.json. The catalogue was left as it was."
         )
     if isinstance(error, (exceptions.DownloadError, urllib3.exceptions.HTTPError)):
         return RegistryError(
