@@ -68,7 +68,7 @@ def resolve_dependencies(
     while pending:
         requirement, needed_by = pending.pop(0)
         name = canonicalize_name(requirement.name)
-        present = installed.distributions.get(name)
+        present = installed.distribution(name)
         if present is not None and requirement.specifier.contains(present.version, prereleases=True):
             continue
         if name in chosen:

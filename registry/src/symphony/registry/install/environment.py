@@ -1,16 +1,20 @@
 """What is installed in the environment an extension goes into, asked of that environment's own interpreter.
 
-The registry never imports the host: it runs the target interpreter once with
-a small script that lists the installed distributions and, for each
+The registry never imports the host: it asks the target interpreter (this
+process when it is that one, else by running :mod:`._inspect` as a script,
+which needs only the standard library) to list the installed distributions and, for each
 ``symphony.extensions`` entry point, the manifest found the way the host
 finds it (the package's directory beside the distribution, never imported).
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import subprocess
-from dataclasses import dataclass
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
@@ -18,46 +22,44 @@ from packaging.utils import canonicalize_name
 
 from symphony.hookspecs import RegistryError
 
+from . import _inspect
+
 __all__ = ["InstalledDistribution", "InstalledExtension", "Snapshot", "inspect_environment"]
 
 _TIMEOUT: Final = 120.0
-_SCRIPT: Final = r"""
-import hashlib, json, sys, tomllib
-from importlib import metadata
-from importlib.machinery import PathFinder
-from pathlib import Path
 
-def package_dir(package, search):
-    for part in package.split("."):
-        spec = PathFinder.find_spec(part, search)
-        if spec is None or spec.submodule_search_locations is None:
-            return None
-        search = list(spec.submodule_search_locations)
-    return Path(search[0]) if search else None
 
-dists, extensions = {}, {}
-for dist in metadata.distributions():
-    name = dist.metadata["Name"]
-    location = str(getattr(dist, "_path", ""))
-    if not name or name in dists:
-        continue
-    dists[name] = {"version": dist.version, "dist_info": location}
-    for ep in dist.entry_points.select(group="symphony.extensions"):
-        entry = {"distribution": name, "version": dist.version, "dist_info": location, "manifest_path": None,
-                 "manifest_sha256": None, "manifest": None}
-        directory = package_dir(ep.value, [str(Path(location).parent)]) if location else None
-        manifest = directory / "symphony-extension.toml" if directory else None
-        if manifest is not None and manifest.is_file():
-            data = manifest.read_bytes()
-            entry["manifest_path"] = str(manifest)
-            entry["manifest_sha256"] = hashlib.sha256(data).hexdigest()
-            try:
-                entry["manifest"] = tomllib.loads(data.decode("utf-8"))
-            except (UnicodeDecodeError, tomllib.TOMLDecodeError):
-                pass
-        extensions.setdefault(ep.name, entry)
-json.dump({"distributions": dists, "extensions": extensions}, sys.stdout, default=str)
-"""
+def _is_this_interpreter(python: Path) -> bool:
+    return Path(python).absolute() == Path(sys.executable).absolute()
+
+
+def _own_snapshot(names: Sequence[str] = ()) -> dict[str, Any]:
+    """Asked here: no interpreter start (an install asks twice)."""
+    importlib.invalidate_caches()  # an install since the last look must be seen
+    return _inspect.snapshot(names)
+
+
+def _other_snapshot(python: Path, names: Sequence[str] = ()) -> dict[str, Any]:
+    try:
+        result = subprocess.run(
+            [str(python), "-I", str(Path(_inspect.__file__)), *names],
+            capture_output=True,
+            text=True,
+            timeout=_TIMEOUT,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise RegistryError(f"Cannot ask {python} what is installed: {error}") from None
+    if result.returncode != 0:
+        tail = "\n".join(result.stderr.strip().splitlines()[-5:])
+        raise RegistryError(f"Cannot ask {python} what is installed (exit status {result.returncode}):\n{tail}")
+    data: dict[str, Any] = json.loads(result.stdout)
+    return data
+
+
+def _ask(python: Path, names: Sequence[str] = ()) -> dict[str, Any]:
+    return _own_snapshot(names) if _is_this_interpreter(python) else _other_snapshot(python, names)
 
 
 @dataclass(frozen=True)
@@ -87,33 +89,30 @@ class InstalledExtension:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """The distributions and extensions installed in one environment, at one moment."""
+    """The extensions installed in one environment at one moment; distributions are looked up when asked."""
 
-    distributions: dict[str, InstalledDistribution]
+    python: Path
     extensions: dict[str, InstalledExtension]
+    _distributions: dict[str, InstalledDistribution | None] = field(default_factory=dict, repr=False)
+
+    def distribution(self, name: str) -> InstalledDistribution | None:
+        """The installed distribution ``name`` (any spelling), or None."""
+        key = canonicalize_name(name)
+        if key not in self._distributions:
+            if _is_this_interpreter(self.python):
+                importlib.invalidate_caches()
+                found = _inspect.distributions([key]).get(key)
+            else:
+                found = _other_snapshot(self.python, [key])["distributions"].get(key)
+            self._distributions[key] = (
+                InstalledDistribution(key, found["version"], Path(found["dist_info"])) if found else None
+            )
+        return self._distributions[key]
 
 
 def inspect_environment(python: Path) -> Snapshot:
-    """Ask ``python`` what it has installed; RegistryError when it cannot be run."""
-    try:
-        result = subprocess.run(
-            [str(python), "-I", "-c", _SCRIPT],
-            capture_output=True,
-            text=True,
-            timeout=_TIMEOUT,
-            stdin=subprocess.DEVNULL,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired) as error:
-        raise RegistryError(f"Cannot ask {python} what is installed: {error}") from None
-    if result.returncode != 0:
-        tail = "\n".join(result.stderr.strip().splitlines()[-5:])
-        raise RegistryError(f"Cannot ask {python} what is installed (exit status {result.returncode}):\n{tail}")
-    data = json.loads(result.stdout)
-    distributions: dict[str, InstalledDistribution] = {
-        canonicalize_name(name): InstalledDistribution(canonicalize_name(name), d["version"], Path(d["dist_info"]))
-        for name, d in data["distributions"].items()
-    }
+    """What ``python`` has installed (asked in this process when it is that interpreter); RegistryError if unknown."""
+    data = _ask(python)
     extensions = {
         name: InstalledExtension(
             name=name,
@@ -125,4 +124,4 @@ def inspect_environment(python: Path) -> Snapshot:
         )
         for name, e in data["extensions"].items()
     }
-    return Snapshot(distributions=distributions, extensions=extensions)
+    return Snapshot(python=python, extensions=extensions)
