@@ -63,6 +63,17 @@ def test_resolve_skips_a_yanked_version_and_says_why(registry_server: RegistrySe
             index.resolve("r2-resolve-yank", ">1.0")
 
 
+def test_resolve_takes_a_yanked_version_only_when_pinned_exactly(
+    registry_server: RegistryServer, tmp_path: Path
+) -> None:
+    _publish(registry_server, tmp_path, "r2-pinned-yank", "1.0.0")
+    run_symphony("registry", "yank", registry_server.dir, "r2-pinned-yank", "1.0.0", "--reason", "slow")
+    with _synced(tmp_path / "data", registry_server.url, registry_server.root) as index:
+        assert index.resolve("r2-pinned-yank", "==1.0.0").metadata.yanked
+        with pytest.raises(RegistryError, match=r"1\.0\.0: yanked \(slow\)"):
+            index.resolve("r2-pinned-yank", "==1.*")
+
+
 def test_a_yank_reaches_a_client_that_synced_before_it(registry_server: RegistryServer, tmp_path: Path) -> None:
     _publish(registry_server, tmp_path, "r2-late-yank", "1.0.0")
     with _synced(tmp_path / "data", registry_server.url, registry_server.root) as index:

@@ -99,7 +99,10 @@ class Index:
     def resolve(self, name: str, specifier: str | None = None) -> Release:
         """The newest release of ``name`` in ``specifier`` that is not yanked and runs here.
 
-        RegistryError when none does, listing each release skipped and why.
+        A yanked release is taken only when ``specifier`` pins it exactly
+        (``==1.1.0``), as PEP 592 and pip do; ``release.metadata.yanked`` then
+        tells the installer to warn.  RegistryError when nothing fits, listing
+        each release skipped and why.
         """
         releases = self.releases(name)
         if not releases:
@@ -119,7 +122,7 @@ class Index:
             version = release.metadata.version
             if not _in(wanted, version):
                 continue
-            if release.metadata.yanked:
+            if release.metadata.yanked and not (_pinned(wanted) and release.compatible):
                 skipped.append(f"{version}: yanked ({release.metadata.yanked_reason or 'no reason given'})")
             elif not release.compatible:
                 skipped.append(f"{version}: {release.incompatible_reason}")
@@ -175,6 +178,12 @@ def _specifier(text: str | None) -> SpecifierSet:
         raise RegistryError(
             f"Invalid version specifier {text!r}: use PEP 440 forms such as '==1.2.0', '>=1.2,<2' or '~=1.2'."
         ) from None
+
+
+def _pinned(specifier: SpecifierSet) -> bool:
+    """Whether ``specifier`` names one exact version (``==1.1.0``, not ``==1.*``)."""
+    clauses = list(specifier)
+    return len(clauses) == 1 and clauses[0].operator in ("==", "===") and "*" not in clauses[0].version
 
 
 def _in(specifier: SpecifierSet, version: str) -> bool:
