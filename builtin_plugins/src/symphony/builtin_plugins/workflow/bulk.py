@@ -92,11 +92,24 @@ def scan_edges(
     kinds = list(map(type, edges))
     data = list(compress(edges, map(is_, kinds, repeat(DataEdge))))
     flow = list(compress(edges, map(is_not, kinds, repeat(DataEdge))))
-    source_nodes, source_ports, _ = split_ends([edge.source for edge in data])
+    index = {name: number for number, name in enumerate(nodes)}.get
+    outputs_of, inputs_of = _port_types(signatures)
+
+    # A node's output usually feeds several inputs: each distinct source end is looked at once.
+    source_ends = [edge.source for edge in data]
+    distinct = list(dict.fromkeys(source_ends))
+    source_nodes, source_ports, _ = split_ends(distinct)
+    data_from = list(map(dict(zip(distinct, map(index, source_nodes), strict=True)).__getitem__, source_ends))
+    source_types = list(
+        map(dict(zip(distinct, _types(outputs_of, source_nodes, source_ports), strict=True)).__getitem__, source_ends)
+    )
     data_targets = [edge.target for edge in data]
     target_nodes, target_ports, dotted = split_ends(data_targets)
+    data_to = list(map(index, target_nodes))
+    target_types = _types(inputs_of, target_nodes, target_ports)
     flow_sources, flow_source_ports, _ = split_ends([edge.source for edge in flow])
     flow_targets, flow_target_ports, _ = split_ends([edge.target for edge in flow])
+    flow_from, flow_to = list(map(index, flow_sources)), list(map(index, flow_targets))
 
     targets = set(data_targets)
     fed = targets if dotted else {target for target in targets if "." in target}
@@ -111,22 +124,11 @@ def scan_edges(
     sources = set(source_nodes)
     sources.update(flow_sources)
 
-    index = {name: number for number, name in enumerate(nodes)}.get
-    data_from, data_to = list(map(index, source_nodes)), list(map(index, target_nodes))
-    flow_from, flow_to = list(map(index, flow_sources)), list(map(index, flow_targets))
     pairs = [*zip(data_from, data_to, strict=True), *zip(flow_from, flow_to, strict=True)]
     if None in data_from or None in data_to or None in flow_from or None in flow_to:
         pairs = [(a, b) for a, b in pairs if a is not None and b is not None]  # dangling ends, workflow inputs
 
-    suspects = _data_suspects(
-        data,
-        source_nodes=source_nodes,
-        source_ports=source_ports,
-        target_nodes=target_nodes,
-        target_ports=target_ports,
-        signatures=signatures,
-        compatible=compatible,
-    )
+    suspects = _data_suspects(data, source_types, target_types, compatible)
     flow_ok = (
         not any(flow_source_ports)
         and not any(flow_target_ports)
@@ -152,32 +154,40 @@ def scan_edges(
     )
 
 
+_NO_PORTS: dict[str, str] = {}
+
+PortTypes = Callable[[str, dict[str, str]], dict[str, str]]
+
+
+def _port_types(signatures: Mapping[str, NodeSignature | None]) -> tuple[PortTypes, PortTypes]:
+    """Lookups node -> its output (and input) port -> type, one table per distinct signature."""
+    distinct = {id(signature): signature for signature in signatures.values() if signature is not None}
+    outputs = {key: {port: spec.type for port, spec in s.outputs.items()} for key, s in distinct.items()}
+    inputs = {key: {port: spec.type for port, spec in s.inputs.items()} for key, s in distinct.items()}
+    outputs[id(None)] = inputs[id(None)] = _NO_PORTS
+    keys = list(map(id, signatures.values()))
+    return (
+        dict(zip(signatures, map(outputs.__getitem__, keys), strict=True)).get,
+        dict(zip(signatures, map(inputs.__getitem__, keys), strict=True)).get,
+    )
+
+
+def _types(ports_of: PortTypes, nodes: list[str], ports: list[str]) -> list[str | None]:
+    """Each end's port type, or None for an unknown node or port: two C-level lookups per end."""
+    return list(map(dict.get, map(ports_of, nodes, repeat(_NO_PORTS)), ports))
+
+
 def _data_suspects(
     data: list[Edge],
-    *,
-    source_nodes: list[str],
-    source_ports: list[str],
-    target_nodes: list[str],
-    target_ports: list[str],
-    signatures: Mapping[str, NodeSignature | None],
+    source_types: list[str | None],
+    target_types: list[str | None],
     compatible: Callable[[str, str], bool],
 ) -> list[Edge]:
     """The data edges with an unknown end or port, or whose types may disagree.
 
-    Each end's type is two C-level dictionary lookups (node -> its signature's
-    port types, port -> type); when every source type found may feed every
-    target type found, no edge needs a closer look.
+    When every source type found may feed every target type found, no edge
+    needs a closer look.
     """
-    outputs: dict[int, dict[str, str]] = {}
-    inputs: dict[int, dict[str, str]] = {}
-    for signature in {id(s): s for s in signatures.values() if s is not None}.values():
-        outputs[id(signature)] = {port: spec.type for port, spec in signature.outputs.items()}
-        inputs[id(signature)] = {port: spec.type for port, spec in signature.inputs.items()}
-    none: dict[str, str] = {}
-    output_types = {node: outputs[id(s)] for node, s in signatures.items() if s is not None}.get
-    input_types = {node: inputs[id(s)] for node, s in signatures.items() if s is not None}.get
-    source_types = list(map(dict.get, map(output_types, source_nodes, repeat(none)), source_ports))
-    target_types = list(map(dict.get, map(input_types, target_nodes, repeat(none)), target_ports))
     if None not in source_types and None not in target_types:
         feeding, fed = cast(set[str], set(source_types)), cast(set[str], set(target_types))
         if all(compatible(a, b) for a in feeding for b in fed):

@@ -203,8 +203,11 @@ class ValidatedWorkflow(IncrementalEdits):
         budget = math.inf if limits.timeout is None else limits.timeout
         deadline = time.perf_counter() + budget
         self.nodes = dict(workflow.nodes)
-        resolve = self._resolve_signature
-        self._signatures = {node_id: resolve(node) for node_id, node in self.nodes.items()}
+        resolve, operators = self._resolve_signature, self.catalogue.operators
+        self._signatures = {
+            node_id: operators.get(node.uses) if type(node) is OperatorNode else resolve(node)
+            for node_id, node in self.nodes.items()
+        }
         scans: list[EdgeScan] = []
         stages: list[tuple[str, Callable[[], None]]] = [
             ("edges", lambda: scans.append(self._scan_edges(tuple(workflow.edges)))),
