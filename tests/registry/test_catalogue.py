@@ -260,11 +260,14 @@ def test_a_catalogue_built_for_another_host_is_rechecked_when_opened(tmp_path: P
 
 def test_a_catalogue_of_another_schema_is_rebuilt_empty(tmp_path: Path) -> None:
     path = tmp_path / "catalogue.db"
+    first = open_catalogue(path)
+    _fill(first, {"bins-00": [_release("alpha")]})
+    first.close()
     with sqlite3.connect(path) as db:
-        db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-        db.execute("INSERT INTO meta VALUES ('schema', '0')")
+        db.execute("UPDATE meta SET value = '0' WHERE key = 'schema'")
     rebuilt = open_catalogue(path)
     assert rebuilt.state().releases == 0 and rebuilt.bin_versions() == {}
+    assert rebuilt.search("alpha") == []
     rebuilt.close()
 
 

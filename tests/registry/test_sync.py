@@ -11,13 +11,14 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from symphony.hookspecs import RegistryError, VerificationError
-from symphony.registry.client import Index, open_index
+from symphony.registry.client import Index, SyncReport, open_index
 from symphony.registry.client._config import save_index
 from symphony.registry.server.repository import BINS
 
@@ -83,6 +84,21 @@ def test_a_sync_with_nothing_new_fetches_no_bin(registry_server: RegistryServer,
     assert (report.full, report.bins_fetched, report.added, report.removed) == (False, 0, 0, 0)
     # TUF asks for the next root version first (a 404: no rotation), then the timestamp: same snapshot, so nothing else
     assert [path for path in mirror.requests if not path.endswith(".root.json")] == ["/tuf/timestamp.json"]
+
+
+def test_two_syncs_at_once_both_complete(registry_server: RegistryServer, tmp_path: Path) -> None:
+    _publish(registry_server, tmp_path, "r2-sync-concurrent")
+    save_index(tmp_path / "data", "default", registry_server.url, registry_server.root.read_bytes())
+
+    def sync() -> SyncReport:
+        with open_index(tmp_path / "data") as index:
+            return index.refresh()
+
+    with ThreadPoolExecutor(2) as pool:
+        reports = list(pool.map(lambda _: sync(), range(2)))
+    with open_index(tmp_path / "data") as index:
+        assert index.releases("r2-sync-concurrent")
+        assert index.state().releases == max(report.releases for report in reports)
 
 
 def test_a_mirror_serving_an_older_catalogue_is_refused_as_a_rollback(

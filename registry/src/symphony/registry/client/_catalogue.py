@@ -180,10 +180,6 @@ class Catalogue:
         self.path = path
         self._db = _connect(path)
         if self._meta("schema") != str(SCHEMA):  # new, or written by another version: a cache, rebuilt by sync
-            self._db.close()
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{path}{suffix}").unlink(missing_ok=True)
-            self._db = _connect(path)
             self._create()
         if self._meta("host") != _HOST:
             self._recheck()
@@ -259,7 +255,16 @@ class Catalogue:
     # -- writing -------------------------------------------------------------
 
     def _create(self) -> None:
+        """The schema, in a transaction: another process opening the same new catalogue waits, then finds it made."""
         with self._transaction():
+            if self._meta("schema") == str(SCHEMA):
+                return
+            tables = self._db.execute(
+                "SELECT name, sql LIKE 'CREATE VIRTUAL%' FROM sqlite_master WHERE type = 'table'"
+                " AND name NOT LIKE 'sqlite_%' ORDER BY 2 DESC"  # virtual tables first: they drop their own shadows
+            ).fetchall()
+            for name, _ in tables:
+                self._db.execute(f'DROP TABLE IF EXISTS "{name}"')
             for statement in filter(str.strip, _SCHEMA_SQL.split(";")):
                 self._db.execute(statement)
             self._set("schema", str(SCHEMA))
@@ -526,7 +531,8 @@ class _Transaction:
 
 
 def _connect(path: Path) -> sqlite3.Connection:
-    db = sqlite3.connect(path, isolation_level=None)
+    # A sync holds the write lock for seconds (a full one for 10,000 releases: ~3 s here); another waits for it.
+    db = sqlite3.connect(path, isolation_level=None, timeout=120)
     db.execute("PRAGMA foreign_keys = ON")
     db.execute("PRAGMA journal_mode = WAL")
     return db
