@@ -8,7 +8,6 @@ importing a builtin) and refuses the settings at once, naming the full key.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +23,8 @@ __all__ = ["check_component_options", "did_you_mean"]
 
 def did_you_mean(key: str, known: list[str], *, prefix: str = "") -> str:
     """`` did you mean `prefix.closest`?`` when one valid key is close to ``key``, else the valid keys."""
+    import difflib  # only for a wrong key: every command loading the host imports this module
+
     close = difflib.get_close_matches(key, known, n=1)
     if close:
         return f" did you mean `{prefix}{close[0]}`?"

@@ -7,13 +7,10 @@ config is rejected when the node is built, with the key and what is expected.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import string
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Final
-
-import regex
 
 from symphony.hookspecs import OperatorSpec, PortSpec, ValidationError
 
@@ -117,12 +114,17 @@ def regex_extract(config: Mapping[str, Any]) -> Run:
         raise ValidationError(
             f"Operator 'regex-extract' config.timeout must be seconds in (0, {_MAX_REGEX_TIMEOUT:g}]; got {timeout!r}."
         )
+    # Imported here: the operators module is imported by every command (the plugin's load), a regex node is rare.
+    import regex
+
     try:
         pattern = regex.compile(pattern_text)
     except regex.error as error:
         raise ValidationError(f"config.pattern is not a valid regular expression: {error}.") from None
 
     async def run(inputs: Mapping[str, Any]) -> dict[str, Any]:
+        import asyncio
+
         text = _string_input(inputs, "text", "regex-extract")
         try:  # in a thread, without the GIL: a long search does not stop the event loop or the other nodes
             match = await asyncio.to_thread(pattern.search, text, concurrent=True, timeout=timeout)
