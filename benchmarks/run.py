@@ -6,7 +6,8 @@ NAME is ``startup``, ``hook_call``, ``cli``, ``dag_validate``, ``dag_edit``,
 ``dag_dask``, ``artifact_io``, ``artifact_dedup``, ``artifact_search``, ``artifact_scale``, ``embed``,
 ``arbitrate``, ``pool_prewarm``, ``stale``, ``pool_alloc``, ``pool_health``, ``pool_scale``, ``prevalidate``,
 ``data_usecase``, ``data_load`` (50 clients on a served PostgreSQL for 60 s; ``--quick``: 5 s), ``permission_records``,
-``editor_rtt``, ``editor_large``, ``editor_resync``, ``lsp``, ``registry_search``, ``registry_sync`` or ``all``.
+``editor_rtt``, ``editor_large``, ``editor_resync``, ``lsp``, ``registry_search``, ``registry_sync``,
+``registry_install`` or ``all``.
 Every figure comes with a baseline measured in the same run; ``ratio`` is value / baseline_value.  ``--json``
 prints only a JSON list of records to stdout.
 """
@@ -278,6 +279,12 @@ def _registry_sync(quick: bool) -> list[Record]:
     return registry_sync.run(quick)
 
 
+def _registry_install(quick: bool) -> list[Record]:
+    from benchmarks import registry_install
+
+    return registry_install.run(quick)
+
+
 def _lsp(quick: bool) -> list[Record]:
     from benchmarks import lsp
 
@@ -322,6 +329,7 @@ BENCHMARKS: dict[str, Callable[[bool], list[Record]]] = {
     "lsp": _lsp,
     "registry_search": _registry_search,
     "registry_sync": _registry_sync,
+    "registry_install": _registry_install,
 }
 
 
