@@ -369,3 +369,37 @@ def test_venv_is_refused_for_an_in_process_extension(
     _publish(registry_server, wheels, publisher, "r3-inproc", runtime="python")
     out = _refused(venv.symphony("ext", "install", "r3-inproc", "--yes", "--venv"))
     assert "only a subprocess extension runs in its own virtual environment" in out
+
+
+def test_consent_shows_the_signed_wheels_capabilities_not_the_registrys_description(
+    registry_server: RegistryServer, publisher: Publisher, venv: ThrowawayVenv, wheels: Path
+) -> None:
+    from symphony.registry.records import ReleaseMetadata
+    from symphony.registry.wheels import read_wheel
+
+    capabilities = {"network_access": ["hidden.example.com"]}
+    wheel = make_extension_wheel(
+        wheels,
+        distribution="r3-hidden",
+        version="1.0.0",
+        extension="r3-hidden",
+        publisher=publisher.name,
+        capabilities=capabilities,
+    )
+    info = read_wheel(wheel)
+    assert info.manifest is not None
+    described = {**info.manifest, "capabilities": {}}  # a registry that hides what the wheel declares
+    metadata = ReleaseMetadata(
+        distribution=info.distribution,
+        version=info.version,
+        filename=info.filename,
+        uploaded_at=0.0,
+        extension=info.extension,
+        manifest=described,
+        manifest_sha256=info.manifest_sha256,
+        signature=publisher.sign(wheel),
+    )
+    registry_server.repository().add_releases([(wheel, metadata, info.sha256, info.length)])
+    out = _refused(venv.symphony("ext", "install", "r3-hidden", env=venv.environ(CI="true")))
+    assert "asks for network:hidden.example.com" in out
+    assert not _installed(venv, "r3-hidden")

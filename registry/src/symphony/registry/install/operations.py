@@ -19,16 +19,23 @@ from base64 import urlsafe_b64encode
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import msgspec
 
-from symphony.hookspecs import VERIFICATION_FILE, PermissionPolicy, PublisherSignature, RegistryError
+from symphony.hookspecs import (
+    VERIFICATION_FILE,
+    PermissionPolicy,
+    PublisherSignature,
+    RegistryError,
+    VerificationError,
+)
 
 from ..records import PublisherDirectory, Release
+from ..wheels import WheelInfo
 from .consent import ConsentPlan, ask_consent, plan_consent
 from .dependencies import ReleaseSource, resolve_dependencies
-from .environment import InstalledExtension, Snapshot, inspect_environment
+from .environment import Snapshot, inspect_environment
 from .installer import Installer, Pinned
 from .verify import check_name, verify_extension
 
@@ -67,53 +74,36 @@ class Installed:
     signature: PublisherSignature
 
 
-def _previous(release: Release, snapshot: Snapshot) -> InstalledExtension | None:
-    name = release.metadata.extension
-    return snapshot.extensions.get(name) if name is not None else None
-
-
 def install_release(
     index: Index, release: Release, request: Request, *, grant: Grants, action: Literal["install", "update"]
 ) -> Installed:
-    """Verify ``release``, ask consent, install it (and what it needs), write its verification, grant what was asked."""
-    metadata = release.metadata
-    extension = metadata.extension
-    if extension is None or metadata.manifest is None:
-        raise RegistryError(
-            f"{metadata.distribution} {metadata.version} is a library, not an extension; pip installs it"
-        )
+    """Verify ``release``, ask consent, install it (and what it needs), write its verification, grant what was asked.
+
+    Every decision (consent, squatting, dependencies) is taken on the manifest and metadata inside the verified
+    wheel, the bytes the publisher signed, not on the registry's description of them.
+    """
+    if release.metadata.extension is None:
+        name = f"{release.metadata.distribution} {release.metadata.version}"
+        raise RegistryError(f"{name} is a library, not an extension; pip installs it")
     snapshot = inspect_environment(request.python)
-    previous = _previous(release, snapshot)
-    manifest_info = metadata.manifest.get("extension") or {}
-    publisher = manifest_info.get("publisher") or manifest_info.get("author")
-    check_name(extension, metadata.distribution, publisher, snapshot)
-    if request.own_environment:
-        runtime = (metadata.manifest.get("runtime") or {}).get("kind", "subprocess")
-        if runtime != "subprocess":
-            raise RegistryError(
-                f"--venv: {extension} runs in the {runtime!r} runtime; only a subprocess extension runs in its own"
-                " virtual environment. Install it without --venv."
-            )
     with tempfile.TemporaryDirectory(prefix="symphony-install-") as temporary:
         directory = Path(temporary)
         wheel = index.download(release, directory)
-        signature, _info = verify_extension(release, wheel, index.publishers(), request.policy)
+        signature, info = verify_extension(release, wheel, index.publishers(), request.policy)
+        extension, manifest = _checked(release, info, request, snapshot)
         dependencies = (
             []
             if request.own_environment
             else resolve_dependencies(
-                metadata.requires_dist,
-                owner=metadata.distribution,
-                installed=snapshot,
-                source=index,
-                directory=directory,
+                info.requires_dist, owner=info.distribution, installed=snapshot, source=index, directory=directory
             )
         )
+        previous = snapshot.extensions.get(extension)
         plan = plan_consent(
-            metadata.manifest,
+            manifest,
             request.policy,
             extension=extension,
-            version=metadata.version,
+            version=info.version,
             deny=request.deny,
             previous=previous.manifest if previous is not None and action == "update" else None,
         )
@@ -122,13 +112,13 @@ def install_release(
         pinned = [
             Pinned(d.release.metadata.distribution, d.release.metadata.version, d.release.sha256) for d in dependencies
         ]
-        pinned.append(Pinned(metadata.distribution, metadata.version, release.sha256))
+        pinned.append(Pinned(info.distribution, info.version, info.sha256))
         installer.install(directory, pinned)
     importlib.invalidate_caches()  # the host's `ext grant` below reads the distributions this process now has
     after = inspect_environment(request.python).extensions.get(extension)
-    if after is None or after.distribution != metadata.distribution or after.version != metadata.version:
+    if after is None or after.distribution != info.distribution or after.version != info.version:
         raise RegistryError(
-            f"{installer.tool} reported success, but {extension} {metadata.version} from {metadata.distribution} is not"
+            f"{installer.tool} reported success, but {extension} {info.version} from {info.distribution} is not"
             f" what {request.python} now provides; check that interpreter's environment."
         )
     write_verification(after.dist_info, signature)
@@ -142,6 +132,24 @@ def install_release(
         tool=installer.tool,
         signature=signature,
     )
+
+
+def _checked(release: Release, info: WheelInfo, request: Request, snapshot: Snapshot) -> tuple[str, dict[str, Any]]:
+    """The verified wheel's extension name and manifest, once the name and ``--venv`` are acceptable here."""
+    extension, manifest = info.extension, info.manifest
+    if extension is None or manifest is None or extension != release.metadata.extension:
+        raise VerificationError(
+            f"{info.filename} provides extension {extension!r}, but the registry describes it as"
+            f" {release.metadata.extension!r}; not installing it."
+        )
+    check_name(extension, info.distribution, info.publisher, snapshot)
+    runtime = (manifest.get("runtime") or {}).get("kind", "subprocess")
+    if request.own_environment and runtime != "subprocess":
+        raise RegistryError(
+            f"--venv: {extension} runs in the {runtime!r} runtime; only a subprocess extension runs in its own"
+            " virtual environment. Install it without --venv."
+        )
+    return extension, manifest
 
 
 def write_verification(dist_info: Path, signature: PublisherSignature) -> None:
