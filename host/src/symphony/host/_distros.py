@@ -8,13 +8,12 @@ found wins" is the pain this avoids.)
 
 from __future__ import annotations
 
-from importlib.metadata import EntryPoint
-
 import msgspec
 
 from symphony.hookspecs import DistroProfile, DistroSelectionError
 
 from ._index import DistributionEntry, EntryPointIndex
+from ._plugins import load_entry_point
 
 __all__ = ["ActiveDistro", "select_distro"]
 
@@ -68,7 +67,7 @@ def select_distro(index: EntryPointIndex, requested: str | None) -> ActiveDistro
 def _load(name: str, value: str, dist: DistributionEntry) -> DistroProfile:
     where = f"profile {name!r} ({value}) from {dist.name} {dist.version}"
     try:
-        profile = EntryPoint(name, value, GROUP).load()
+        profile = load_entry_point(value)
     except Exception as error:
         raise DistroSelectionError(f"Cannot load distribution {where}: {error!r}") from error
     if not isinstance(profile, DistroProfile):
