@@ -98,3 +98,12 @@ def test_an_update_asks_only_for_capabilities_the_installed_version_did_not_decl
 def test_a_malformed_capabilities_table_is_a_clear_error() -> None:
     with pytest.raises(RegistryError, match=r"\[capabilities\] cannot be read"):
         plan_consent(_manifest(file_access=["sideways:/x"]), PermissionPolicy(), extension="e", version="1")
+
+
+def test_when_users_may_not_grant_nothing_is_asked_and_the_capability_is_shown_as_not_granted() -> None:
+    plan = plan_consent(
+        _manifest(network_access=["a.example.com"]), PermissionPolicy(user_grants=False), extension="e", version="1"
+    )
+    assert _statuses(plan) == {"network:a.example.com": "ungrantable"}
+    assert plan.to_ask == ()
+    assert "[-] network:a.example.com  (not granted: the distribution does not let users grant" in plan.text()

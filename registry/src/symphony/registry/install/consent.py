@@ -3,8 +3,9 @@
 Each declared capability (one target each, in the text form ``symphony ext
 grant`` takes) is either denied by the distribution's policy (then nothing is
 installed), granted by the distribution (its grants, or a trusted publisher),
-or asks the user.  An update asks only for what the installed version did not
-declare.
+or asks the user (unless the distribution lets users grant nothing: then it is
+shown as not granted, and the extension runs without it).  An update asks only
+for what the installed version did not declare.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from symphony.hookspecs import (
 
 __all__ = ["CapabilityLine", "ConsentPlan", "ConsentRefused", "ask_consent", "declared_capabilities", "plan_consent"]
 
-Status = Literal["denied", "granted", "asks"]
+Status = Literal["denied", "granted", "asks", "ungrantable"]
 
 
 class ConsentRefused(RegistryError):
@@ -75,7 +76,7 @@ class ConsentPlan:
             head = [
                 f"{self.extension} {self.version}{by} declares no capabilities: it can reach no files, hosts or models."
             ]
-        marks = {"denied": "x", "granted": "+", "asks": "?"}
+        marks = {"denied": "x", "granted": "+", "asks": "?", "ungrantable": "-"}
         body = [
             f"  [{marks[line.status]}] {line.permission}  ({line.why}{'' if line.new else '; already declared'})"
             for line in self.lines
@@ -128,6 +129,9 @@ def plan_consent(
             lines.append(CapabilityLine(text, "granted", f"granted: publisher {publisher!r} is trusted", new))
         elif any(covers(grant, permission) for grant in grants):
             lines.append(CapabilityLine(text, "granted", "granted by the distribution", new))
+        elif not policy.user_grants:
+            why = "not granted: the distribution does not let users grant permissions"
+            lines.append(CapabilityLine(text, "ungrantable", why, new))
         else:
             lines.append(CapabilityLine(text, "asks", "asks you", new))
     removed = tuple(text for text in old if text not in {line.permission for line in lines})
