@@ -7,7 +7,8 @@ under a temporary directory, as the host builds it; checkpoints take its inline
 path, one raw sqlite3 transaction on the event loop) and without records, in the
 same run.  Each node's state, metrics and MessagePack outputs are committed before
 any node depending on it starts (WAL, ``synchronous=NORMAL``: a crash of the process
-loses nothing committed); nodes finishing while a save is in flight share the next
+loses nothing committed), and the update ending the run forces the log to disk (one
+fsync per run, counted); nodes finishing while a save is in flight share the next
 one (the wide shape), a chain saves once per node (deep).
 
 Records: ``checkpoint.<shape>@N`` is the added cost per node (with minus without),

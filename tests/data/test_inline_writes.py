@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -259,3 +260,47 @@ def test_every_acknowledged_checkpoint_survives_the_process_being_killed(tmp_pat
     with sqlite3.connect(folder / "service.db") as database:
         stored = {row[0] for row in database.execute("SELECT node_id FROM run_nodes WHERE run_id = 'run0001'")}
     assert set(acknowledged) <= stored
+
+
+_FINISHER = """
+import asyncio, os, sys
+from pathlib import Path
+from symphony.builtin_plugins.data.embedded import open_embedded
+from symphony.hookspecs.ports import NewRun, NodeCheckpoint, RunUpdate
+
+async def main():
+    service = open_embedded(Path(sys.argv[1]))
+    async with service.client() as client:
+        await client.create_run(NewRun(id="run0001", workflow_id="w", workflow_name="w", document=b"", inputs=b"",
+                                       nodes_total=20))
+        os.write(1, b"checkpoints\\n")
+        for index in range(20):
+            await client.save_nodes("run0001", [NodeCheckpoint(node_id=f"n{index}", state="succeeded")])
+        os.write(1, b"finish\\n")
+        await client.update_run("run0001", RunUpdate(state="succeeded", finished_at=1.0))
+        os.write(1, b"finished\\n")
+    service.close()
+
+asyncio.run(main())
+"""
+
+
+def _log_syncs(folder: Path, trace: Path) -> list[str]:
+    """Run the finisher under strace; the markers it writes and the fsyncs of the write-ahead log, in order."""
+    command = ["strace", "-f", "-y", "-e", "trace=write,fsync,fdatasync", "-o", str(trace)]
+    subprocess.run([*command, sys.executable, "-c", textwrap.dedent(_FINISHER), str(folder)], check=True, timeout=120)
+    events = []
+    for line in trace.read_text().splitlines():
+        if "service.db-wal>" in line and ("fsync(" in line or "fdatasync(" in line):
+            events.append("sync")
+        elif marker := next((m for m in ("checkpoints", "finish", "finished") if f'"{m}\\n"' in line), None):
+            events.append(marker)
+    return events
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="strace is needed to see the fsyncs")
+def test_a_run_is_answered_finished_only_once_the_log_is_on_disk(tmp_path: Path) -> None:
+    """Checkpoints are committed without an fsync (synchronous=NORMAL); the update ending the run forces the log."""
+    events = _log_syncs(tmp_path / "data", tmp_path / "trace")
+    between = events[events.index("checkpoints") : events.index("finished") + 1]
+    assert between == ["checkpoints", "finish", "sync", "finished"]

@@ -49,6 +49,8 @@ class Call:
     body: bytes
     rules: Rules
     settings: ServiceSettings
+    #: What to do once the transaction has committed, off the event loop (``db.sync_log``: an fsync, say).
+    after_commit: list[Callable[[], None]]
 
 
 #: A handler returns the status and the JSON-able payload (None: no content).
@@ -121,19 +123,26 @@ class Service:
             elif not isinstance(body, bytes):
                 body = await body()
             self._check_limits(operation, body, key)
-            run = partial(self._run, operation, token=token, params=params, query=query, body=body, key=key, path=path)
+            after: list[Callable[[], None]] = []
+            run = partial(
+                self._run,
+                operation,
+                token=token,
+                params=params,
+                query=query,
+                body=body,
+                key=key,
+                path=path,
+                after=after,
+            )
+            done = None
             if inline and self.db.dialect == "sqlite":
                 done = self._on_loop(operation, run, token=token, params=params, body=body, key=key)
-                if done is not None:
-                    return done
-            try:
-                return await anyio.to_thread.run_sync(partial(run, wait=True))
-            except DBAPIError as error:
-                if not error.connection_invalidated:
-                    raise
-            # A pooled connection the server had closed (a restart, an idle timeout), found before the commit: nothing
-            # was stored, and the pool has replaced its connections, so the request runs once more.
-            return await anyio.to_thread.run_sync(partial(run, wait=True))
+            if done is None:
+                done = await self._in_thread(run)
+            for action in after:
+                await anyio.to_thread.run_sync(action)
+            return done
         except Problem as problem:
             if problem.status == 401 and authorization is not None:
                 self.failures.failed(client)  # a token was tried and failed (no token: nothing was guessed)
@@ -167,15 +176,28 @@ class Service:
             if not operation.write:
                 body, key = b"", None
             self._check_limits(operation, body, key)
+            after: list[Callable[[], None]] = []
             run = partial(
-                self._run, operation, token=token, params=params, query=query, body=body, key=key, path=path, wait=True
+                self._run,
+                operation,
+                token=token,
+                params=params,
+                query=query,
+                body=body,
+                key=key,
+                path=path,
+                wait=True,
+                after=after,
             )
             try:
-                return run()
+                done = run()
             except DBAPIError as error:
                 if not error.connection_invalidated:
                     raise
-            return run()  # as in serve: a connection the server had closed, found before the commit
+                done = run()  # as in serve: a connection the server had closed, found before the commit
+            for action in after:
+                action()
+            return done
         except Problem as problem:
             if problem.status == 401 and authorization is not None:
                 self.failures.failed(client)
@@ -183,6 +205,16 @@ class Service:
         except Exception:
             log.exception("data service: %s %s failed", operation.method, path)
             raise Problem(500, "data", "The data service failed; the error is in its log.") from None
+
+    async def _in_thread(self, run: Callable[..., tuple[int, bytes | None]]) -> tuple[int, bytes | None]:
+        try:
+            return await anyio.to_thread.run_sync(partial(run, wait=True))
+        except DBAPIError as error:
+            if not error.connection_invalidated:
+                raise
+        # A pooled connection the server had closed (a restart, an idle timeout), found before the commit: nothing
+        # was stored, and the pool has replaced its connections, so the request runs once more.
+        return await anyio.to_thread.run_sync(partial(run, wait=True))
 
     def _on_loop(
         self,
@@ -242,8 +274,13 @@ class Service:
         key: str | None,
         path: str,
         wait: bool,
+        after: list[Callable[[], None]],
     ) -> tuple[int, bytes | None]:
-        """Authenticate, replay or run the handler, audit and commit; ``wait=False``: fail at once on a lock."""
+        """Authenticate, replay or run the handler, audit and commit; ``wait=False``: fail at once on a lock.
+
+        ``after`` receives what the handler asks to be done once its transaction has committed.
+        """
+        after.clear()  # an attempt that failed before its commit asked for nothing
         write, shown_once = operation.write, operation.shown_once
         route = f"{operation.method} {path}"
         request_digest = hashlib.sha256(body).digest()
@@ -258,7 +295,7 @@ class Service:
                 claim = Claim(identity.id, key, route, request_digest)
                 if (stored := claim.take(session, self.db.dialect)) is not None:
                     return _replay(stored, shown_once)
-            call = Call(identity, session, params, query, body, self.rules, self.settings)
+            call = Call(identity, session, params, query, body, self.rules, self.settings, after)
             try:
                 status, payload = operation.handler(call)
             except DataError as error:

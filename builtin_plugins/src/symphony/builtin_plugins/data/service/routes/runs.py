@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
+from functools import partial
 from typing import Any, TypeVar
 
 import msgspec
@@ -28,12 +29,15 @@ from .. import audit, schemas
 from .. import schemas_runs as wire
 from ..auth import Identity
 from ..call import Call
+from ..db import sync_log
 from ..inline import InlineCall, compiled
 from ..models import NODE_CACHE, RUN_NODES, RUNS
 from ..problems import forbidden, invalid, not_found
 
 #: Roles that read and change every run: admins, and services (the conductor and the runs themselves).
 _ALL_RUNS = ("admin", "service")
+#: The states a run ends in: the update that records one is forced to disk before it is answered.
+_FINISHED = ("succeeded", "failed", "cancelled")
 #: Roles that may create runs, and so read the node cache.
 _CREATORS = ("admin", "editor", "service")
 #: Values one IN list holds at most (SQLite's default limit on a statement's parameters is 32766; 999 before 3.32).
@@ -245,6 +249,8 @@ def change(call: Call) -> tuple[int, Any]:
             delete(RUN_NODES).where(RUN_NODES.c.run_id == run_id, RUN_NODES.c.node_id.in_(chunk))
         )
     call.session.connection().execute(update(RUNS).where(RUNS.c.id == run_id).values(**values, updated_at=time.time()))
+    if values.get("state") in _FINISHED:  # the run's result, and every checkpoint before it, outlive a power cut
+        call.after_commit.append(partial(sync_log, call.session.connection().engine))
     if any(was[name] != value for name, value in watched.items()):
         audit.record(
             call.session, call.identity, "update", "run", run_id, before={k: was[k] for k in watched}, after=watched
