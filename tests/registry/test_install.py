@@ -403,3 +403,16 @@ def test_consent_shows_the_signed_wheels_capabilities_not_the_registrys_descript
     out = _refused(venv.symphony("ext", "install", "r3-hidden", env=venv.environ(CI="true")))
     assert "asks for network:hidden.example.com" in out
     assert not _installed(venv, "r3-hidden")
+
+
+def test_uninstall_of_a_distribution_already_removed_still_revokes_its_grants(
+    registry_server: RegistryServer, publisher: Publisher, venv: ThrowawayVenv, wheels: Path
+) -> None:
+    from symphony.registry.install.installer import Installer
+
+    _publish(registry_server, wheels, publisher, "r3-half", capabilities={"network_access": ["half.example.com"]})
+    _ok(venv.symphony("ext", "install", "r3-half", "--yes"))
+    Installer.choose(venv.python, "uv").uninstall("r3-half")  # removed behind symphony's back, grants left
+    out = _ok(venv.symphony("ext", "uninstall", "r3-half", "--yes"))
+    assert "No extension 'r3-half' is installed; removing any grants left" in out
+    assert "Revoked network:half.example.com from r3-half." in out
