@@ -12,7 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from symphony.host.cli import cli, main
-from symphony.host.cli._app import HostFactory, _begin_startup
+from symphony.host.cli._app import HostFactory
+from symphony.host.cli._startup import begin_startup
 
 SYMPHONY = str(Path(sys.executable).parent / "symphony")
 
@@ -119,7 +120,7 @@ def test_garbage_is_collected_as_usual_once_the_host_has_loaded_and_start_up_is_
     runner: CliRunner,
 ) -> None:
     usual, frozen = gc.get_threshold(), gc.get_freeze_count()
-    _begin_startup()  # as main() does: start-up collects rarely
+    begin_startup()  # as main() does: start-up collects rarely
     assert gc.get_threshold() != usual
     try:
         HostFactory(None, ()).host()

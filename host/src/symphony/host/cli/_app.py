@@ -7,13 +7,14 @@ a builtin command or when help lists them all.
 
 from __future__ import annotations
 
-import gc
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
 import click
+
+from ._startup import begin_startup, end_startup, restore_thresholds
 
 if TYPE_CHECKING:
     from .._host import Host
@@ -170,41 +171,12 @@ def cli(ctx: click.Context, config_file: Path | None, overrides: tuple[str, ...]
         logging.getLogger().setLevel(logging.ERROR if quiet else logging.INFO if verbose == 1 else logging.DEBUG)
 
 
-#: The collector's thresholds while start-up runs: imports and the host's load allocate tens of thousands of
-#: objects that live as long as the process, and collecting them again and again cost 15-30 ms of each command.
-_STARTUP_THRESHOLDS: Final = (100_000, 10, 10)
-_usual_thresholds: list[tuple[int, int, int]] = []  # the thresholds to restore, while start-up runs
-
-
-def _begin_startup() -> None:
-    if not _usual_thresholds:
-        _usual_thresholds.append(gc.get_threshold())
-        gc.set_threshold(*_STARTUP_THRESHOLDS)
-
-
-def end_startup() -> None:
-    """Start-up is over (the host has loaded): collect garbage as usual again, but never scan start-up's objects.
-
-    They live as long as the process (modules, classes, plugins, the host), so they are
-    frozen out of every later collection; otherwise the first one would scan them all
-    (~17 ms).  A cycle that became garbage during start-up stays (a few hundred objects).
-    """
-    if _usual_thresholds:
-        gc.freeze()
-        _restore_thresholds()
-
-
-def _restore_thresholds() -> None:
-    if _usual_thresholds:
-        gc.set_threshold(*_usual_thresholds.pop())
-
-
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the CLI; user errors exit non-zero with one line and no traceback."""
     import logging
     import os
 
-    _begin_startup()
+    begin_startup()  # again, for a caller of this main() (a no-op after the package's)
     # pydantic would scan every installed distribution for its own plugins
     # (tens of ms with many packages) the first time settings are built.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
@@ -212,4 +184,4 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         cli.main(args=list(argv) if argv is not None else sys.argv[1:], prog_name="symphony")
     finally:
-        _restore_thresholds()  # a command that never loaded the host
+        restore_thresholds()  # a command that never loaded the host
