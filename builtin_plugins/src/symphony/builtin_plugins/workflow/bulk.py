@@ -100,9 +100,7 @@ def scan_edges(
     distinct = list(dict.fromkeys(source_ends))
     source_nodes, source_ports, _ = split_ends(distinct)
     data_from = list(map(dict(zip(distinct, map(index, source_nodes), strict=True)).__getitem__, source_ends))
-    source_types = list(
-        map(dict(zip(distinct, _types(outputs_of, source_nodes, source_ports), strict=True)).__getitem__, source_ends)
-    )
+    source_types = dict(zip(distinct, _types(outputs_of, source_nodes, source_ports), strict=True))
     data_targets = [edge.target for edge in data]
     target_nodes, target_ports, dotted = split_ends(data_targets)
     data_to = list(map(index, target_nodes))
@@ -128,7 +126,7 @@ def scan_edges(
     if None in data_from or None in data_to or None in flow_from or None in flow_to:
         pairs = [(a, b) for a, b in pairs if a is not None and b is not None]  # dangling ends, workflow inputs
 
-    suspects = _data_suspects(data, source_types, target_types, compatible)
+    suspects = _data_suspects(data, source_ends, source_types, target_types, compatible)
     flow_ok = (
         not any(flow_source_ports)
         and not any(flow_target_ports)
@@ -179,22 +177,27 @@ def _types(ports_of: PortTypes, nodes: list[str], ports: list[str]) -> list[str 
 
 def _data_suspects(
     data: list[Edge],
-    source_types: list[str | None],
+    source_ends: list[str],
+    source_types: dict[str, str | None],
     target_types: list[str | None],
     compatible: Callable[[str, str], bool],
 ) -> list[Edge]:
     """The data edges with an unknown end or port, or whose types may disagree.
 
-    When every source type found may feed every target type found, no edge
-    needs a closer look.
+    ``source_types`` maps each distinct source end to its type.  When every
+    source type found may feed every target type found, no edge needs a
+    closer look.
     """
-    if None not in source_types and None not in target_types:
-        feeding, fed = cast(set[str], set(source_types)), cast(set[str], set(target_types))
-        if all(compatible(a, b) for a in feeding for b in fed):
+    feeding = set(source_types.values())
+    if None not in feeding and None not in target_types:
+        fed = cast(set[str], set(target_types))
+        if all(compatible(a, b) for a in cast(set[str], feeding) for b in fed):
             return []
     agree: dict[tuple[str, str], bool] = {}
     suspects = []
-    for edge, source_type, target_type in zip(data, source_types, target_types, strict=True):
+    for edge, source_type, target_type in zip(
+        data, map(source_types.__getitem__, source_ends), target_types, strict=True
+    ):
         if source_type is None or target_type is None:
             suspects.append(edge)
             continue
