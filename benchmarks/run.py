@@ -7,7 +7,8 @@ NAME is ``startup``, ``hook_call``, ``cli``, ``dag_validate``, ``dag_edit``,
 ``arbitrate``, ``pool_prewarm``, ``stale``, ``pool_alloc``, ``pool_health``, ``pool_scale``, ``prevalidate``,
 ``data_usecase``, ``data_load`` (50 clients on a served PostgreSQL for 60 s; ``--quick``: 5 s), ``permission_records``,
 ``editor_rtt``, ``editor_large``, ``editor_resync``, ``lsp``, ``registry_search``, ``registry_sync``,
-``registry_install`` or ``all``.
+``registry_install``, ``soak_runs``, ``soak_bus``, ``soak_sandbox`` (under load: 60 s or 10,000 calls each;
+``--quick``: 5 s or 1,000) or ``all``.
 Every figure comes with a baseline measured in the same run; ``ratio`` is value / baseline_value.  ``--json``
 prints only a JSON list of records to stdout.
 """
@@ -291,6 +292,24 @@ def _lsp(quick: bool) -> list[Record]:
     return lsp.run(quick)
 
 
+def _soak_runs(quick: bool) -> list[Record]:
+    from benchmarks import soak_runs
+
+    return soak_runs.run(quick)
+
+
+def _soak_bus(quick: bool) -> list[Record]:
+    from benchmarks import soak_bus
+
+    return soak_bus.run(quick)
+
+
+def _soak_sandbox(quick: bool) -> list[Record]:
+    from benchmarks import soak_sandbox
+
+    return soak_sandbox.run(quick)
+
+
 BENCHMARKS: dict[str, Callable[[bool], list[Record]]] = {
     "startup": _startup,
     "hook_call": _hook_call,
@@ -330,6 +349,9 @@ BENCHMARKS: dict[str, Callable[[bool], list[Record]]] = {
     "registry_search": _registry_search,
     "registry_sync": _registry_sync,
     "registry_install": _registry_install,
+    "soak_runs": _soak_runs,
+    "soak_bus": _soak_bus,
+    "soak_sandbox": _soak_sandbox,
 }
 
 
