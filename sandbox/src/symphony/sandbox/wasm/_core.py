@@ -30,6 +30,7 @@ from typing import Any
 import msgspec
 import wasmtime
 
+from ._capi import StoreMeter
 from ._errors import ContractError, GuestFault
 from ._host import HostBridge, HostCallRefused, HttpRequest
 
@@ -196,6 +197,7 @@ class CoreInstance:
         reset: wasmtime.Func | None,
     ) -> None:
         self.store = store
+        self.meter = StoreMeter(store)
         self.memory = memory
         self.alloc = alloc
         self.func = invoke

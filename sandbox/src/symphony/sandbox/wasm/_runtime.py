@@ -29,6 +29,7 @@ import wasmtime
 from wasmtime import component
 
 from ._cache import CacheStats, CompiledCache, Kind, Program
+from ._capi import StoreMeter
 from ._component import ComponentBinding
 from ._core import CoreBinding
 from ._engine import EpochTicker, new_engine
@@ -53,6 +54,7 @@ _CORE_VERSION = b"\x01\x00\x00\x00"
 
 class _Instance(Protocol):
     store: wasmtime.Store
+    meter: StoreMeter
 
     def invoke(self, operation: str, input: str) -> tuple[bool, str]: ...
 
@@ -293,14 +295,13 @@ class WasmExtension:
     def invoke_json(self, operation: str, input: str) -> str:
         """:meth:`invoke` without the JSON encoding: text in, text out."""
         with self._lock:
-            instance = self._ensure_instance()
-            store = instance.store
+            instance = self._instance or self._ensure_instance()
             stats = self.stats
             stats.invocations += 1
             self.output.reset()
             fuel = self.limits.fuel
-            store.set_fuel(fuel)
-            store.set_epoch_deadline(self._deadline_ticks)
+            meter = instance.meter
+            meter.arm(fuel, self._deadline_ticks)
             trapped: WasmTrapError | None = None
             try:
                 ok, text = instance.invoke(operation, input)
@@ -311,10 +312,10 @@ class WasmExtension:
             if trapped is not None:
                 # The discarded store sits in a reference cycle; left to the collector, it may be
                 # freed during interpreter shutdown, where Wasmtime aborts the process (SIGABRT).
-                del instance, store
+                del instance, meter
                 gc.collect()
                 raise trapped
-            used = fuel - store.get_fuel()
+            used = fuel - meter.fuel_left()
             stats.last_fuel = used
             stats.fuel_used += used
         if not ok:
