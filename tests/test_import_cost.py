@@ -31,6 +31,7 @@ HEAVY = (
     "cryptography",
     "wasmtime",
     "numpy",
+    "rustworkx",
     "httpx",
     "nats",
     "zmq",

@@ -16,8 +16,6 @@ from itertools import compress, repeat
 from operator import attrgetter, contains, is_, is_not
 from typing import cast
 
-import rustworkx
-
 from symphony.hookspecs import ControlEdge, DataEdge, Edge, NodeSignature
 
 __all__ = ["EdgeScan", "kahn_levels_of", "scan_edges", "split_ends"]
@@ -50,6 +48,8 @@ def kahn_levels_of(names: Sequence[str], pairs: list[tuple[int, int]]) -> dict[s
 
     ``pairs`` are edges as indexes into ``names``; parallel edges are fine.
     """
+    import rustworkx  # ~25 ms to import: paid by the first validation, not by every command
+
     graph: rustworkx.PyDiGraph[str, None] = rustworkx.PyDiGraph(
         multigraph=True, node_count_hint=len(names), edge_count_hint=len(pairs)
     )
