@@ -7,12 +7,15 @@ registry use``.  Measured: the whole command ``symphony ext install NAME
 --yes`` run in that venv (host start, TUF refresh, resolve, TUF download,
 signature and pin checks, squatting check, consent, the installer, the
 verification file, the grant), with ``--installer uv`` and ``--installer
-pip``, each followed (untimed) by ``symphony ext uninstall``.
+pip``, each followed (untimed) by ``symphony ext uninstall``; and ``api_<tool>``: a
+Python process that does only resolve + verify + install through the API
+(``open_index``, ``refresh``, ``resolve``, ``install_release``), without the
+host's start-up, plugin loading and grant.
 
 Baseline, in the same run: ``pip install NAME`` of the same wheel from the
 same server's simple index (``--index-url``), into the same venv, then
-``pip uninstall`` (untimed).  Records ``registry_install.<uv|pip>`` in ms,
-medians; goal: ≤ 1.2x the baseline, and with uv faster than it.
+``pip uninstall`` (untimed).  Records ``registry_install.<uv|pip|api_uv|api_pip>``
+in ms, medians; goal: ≤ 1.2x the baseline, and with uv faster than it.
 """
 
 from __future__ import annotations
@@ -44,6 +47,19 @@ NAME: Final = "bench-echo"
 PUBLISHER: Final = "Bench Labs"
 _SYMPHONY: Final = Path(sys.executable).parent / "symphony"
 _MAIN: Final = "import sys; from symphony.host.cli import main; sys.argv[0] = 'symphony'; main()"
+#: resolve + verify + install through the Python API, without the host: ``python -c _API DATA_DIR TOOL``.
+_API: Final = """
+import sys
+from pathlib import Path
+from symphony.hookspecs import PermissionPolicy
+from symphony.registry.client import open_index
+from symphony.registry.install.operations import Request, install_release
+with open_index(Path(sys.argv[1])) as index:
+    index.refresh()
+    release = index.resolve("bench-echo")
+    request = Request(python=Path(sys.executable), policy=PermissionPolicy(), yes=True, installer=sys.argv[2])
+    install_release(index, release, request, grant=lambda name, permissions: None, action="install")
+"""
 _MANIFEST: Final = f"""schema_version = 1
 
 [extension]
@@ -177,13 +193,15 @@ def run(quick: bool) -> list[Record]:
                 f"{url}simple/",
                 NAME,
             ]
-            times: dict[str, list[float]] = {"plain": [], "uv": [], "pip": []}
+            times: dict[str, list[float]] = {"plain": [], "uv": [], "pip": [], "api_uv": [], "api_pip": []}
             for _ in range(rounds):
                 times["plain"].append(_run(plain, env))
                 _run([*pip, "uninstall", "--yes", NAME], env)
                 for tool in ("uv", "pip"):
                     times[tool].append(_run([*symphony, "ext", "install", NAME, "--yes", "--installer", tool], env))
                     _run([*symphony, "ext", "uninstall", NAME, "--yes"], env)
+                    times[f"api_{tool}"].append(_run([str(python), "-c", _API, env["SYMPHONY_DATA_DIR"], tool], env))
+                    _run([*pip, "uninstall", "--yes", NAME], env)
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -192,13 +210,13 @@ def run(quick: bool) -> list[Record]:
     what = f"plain `pip install {NAME}` from the same index into the same venv (median of {rounds})"
     return [
         record(
-            f"registry_install.{tool}",
-            statistics.median(times[tool]) * 1000,
+            f"registry_install.{variant}",
+            statistics.median(times[variant]) * 1000,
             "ms",
             what,
             baseline,
             seed_target="uv resolves here in ~0.7 s vs ~5 s for pip",
-            goal="<= 1.2x plain pip install" + ("; faster than it" if tool == "uv" else ""),
+            goal="<= 1.2x plain pip install" + ("; faster than it" if variant.endswith("uv") else ""),
         )
-        for tool in ("uv", "pip")
+        for variant in ("uv", "pip", "api_uv", "api_pip")
     ]

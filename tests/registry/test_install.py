@@ -416,3 +416,13 @@ def test_uninstall_of_a_distribution_already_removed_still_revokes_its_grants(
     out = _ok(venv.symphony("ext", "uninstall", "r3-half", "--yes"))
     assert "No extension 'r3-half' is installed; removing any grants left" in out
     assert "Revoked network:half.example.com from r3-half." in out
+
+
+def test_pip_installs_and_uninstalls_when_chosen(
+    registry_server: RegistryServer, publisher: Publisher, venv: ThrowawayVenv, wheels: Path
+) -> None:
+    _publish(registry_server, wheels, publisher, "r3-by-pip")
+    assert "verified; pip)." in _ok(venv.symphony("ext", "install", "r3-by-pip", "--yes", "--installer", "pip"))
+    assert _installed(venv, "r3-by-pip")
+    _ok(venv.symphony("ext", "uninstall", "r3-by-pip", "--yes", "--installer", "pip"))
+    assert not _installed(venv, "r3-by-pip")

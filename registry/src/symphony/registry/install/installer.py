@@ -60,9 +60,9 @@ class Installer:
                 return cls(python, "uv", (sys.executable, "-m", "uv", "pip"))
             if preferred == "uv":
                 raise RegistryError("--installer uv: uv is neither on PATH nor importable; install it (pip install uv)")
-        if importlib.util.find_spec("pip") is not None:
-            return cls(python, "pip", (sys.executable, "-m", "pip", "--python", str(python)))
-        return cls(python, "pip", (str(python), "-m", "pip"))
+        if Path(python).absolute() == Path(sys.executable).absolute() or importlib.util.find_spec("pip") is None:
+            return cls(python, "pip", (str(python), "-m", "pip"))  # pip's --python would start pip a second time
+        return cls(python, "pip", (sys.executable, "-m", "pip", "--python", str(python)))
 
     def _run(self, arguments: Sequence[str], what: str) -> None:
         target = ("--python", str(self.python)) if self.tool == "uv" else ()
