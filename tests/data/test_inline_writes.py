@@ -304,3 +304,19 @@ def test_a_run_is_answered_finished_only_once_the_log_is_on_disk(tmp_path: Path)
     events = _log_syncs(tmp_path / "data", tmp_path / "trace")
     between = events[events.index("checkpoints") : events.index("finished") + 1]
     assert between == ["checkpoints", "finish", "sync", "finished"]
+
+
+async def test_the_log_is_copied_into_the_database_file_while_checkpoints_are_written(
+    service: EmbeddedService, admin: DataClient
+) -> None:
+    """The inline connection leaves checkpointing the log to a worker thread; it must still happen, or the log grows."""
+    await admin.create_run(_run("run0001"))
+    database = Path(service.url.removeprefix("sqlite:///"))
+    before = database.stat().st_size
+    outputs = bytes(1024)
+    for index in range(1000):  # ~1 MiB of outputs, in more commits than one checkpoint of the log waits for
+        await admin.save_nodes("run0001", [NodeCheckpoint(node_id=f"n{index:04d}", state="succeeded", outputs=outputs)])
+    end = time.monotonic() + DEADLINE
+    while database.stat().st_size < before + 256 * 1024 and time.monotonic() < end:
+        await asyncio.sleep(0.05)
+    assert database.stat().st_size >= before + 256 * 1024
