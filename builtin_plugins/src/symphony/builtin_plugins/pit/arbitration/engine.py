@@ -11,7 +11,6 @@ docs/arbitration.md states the policy; :mod:`.explain` puts a wait in words.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import logging
 import math
@@ -19,7 +18,7 @@ import secrets
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from symphony.hookspecs import Event, ValidationError
 from symphony.hookspecs.ports import ResourceGrant, ResourceRequest, WaitExplanation
@@ -28,6 +27,9 @@ from .explain import Verdict, explanation, timeout_message
 from .options import BUDGET_PREFIX, Limits
 from .queue import WAITING, FairQueue, Waiter
 from .status import BudgetStatus, Holder, Metrics, Status
+
+if TYPE_CHECKING:  # imported where a request waits: every command imports this plugin, few wait
+    import asyncio
 
 __all__ = ["ArbitrationEngine"]
 
@@ -118,6 +120,8 @@ class ArbitrationEngine:
         if not self._queue.live and self._grantable(waiter):
             self._queue.charge(request, cost)
             return self._take(waiter, 0.0, now)
+        import asyncio
+
         loop = asyncio.get_running_loop()
         waiter.future = loop.create_future()
         self._enqueue(waiter)
@@ -587,6 +591,8 @@ class ArbitrationEngine:
         due = [w.ends for name, w in self._windows.items() if self._needers[name]]
         if not due or (self._refill_timer is not None and self._refill_at <= min(due)):
             return
+        import asyncio
+
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:

@@ -13,13 +13,15 @@ of a heap is dead, so memory is bounded by the live waiters.
 
 from __future__ import annotations
 
-import asyncio
 import heapq
 import itertools
 from collections.abc import Callable, Iterator
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from symphony.hookspecs.ports import ResourceRequest
+
+if TYPE_CHECKING:  # every command imports this plugin; only a wait needs an event loop
+    import asyncio
 
 __all__ = ["FairQueue", "Waiter"]
 
