@@ -14,7 +14,6 @@ As a script: ``python _inspect.py [NAME...]`` prints the JSON of
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import sys
 import tomllib
@@ -23,6 +22,9 @@ from importlib import metadata
 from importlib.machinery import PathFinder
 from pathlib import Path
 from typing import Any
+
+#: As the host: a larger manifest is not read (it is reported by `symphony ext list`).
+_MAX_MANIFEST_BYTES = 1024 * 1024
 
 
 def _package_dir(package: str, search: list[str]) -> Path | None:
@@ -43,16 +45,13 @@ def _extension(ep: metadata.EntryPoint) -> dict[str, Any] | None:
         "distribution": dist.name,
         "version": dist.version,
         "dist_info": location,
-        "manifest_sha256": None,
         "manifest": None,
     }
     directory = _package_dir(ep.value, [str(Path(location).parent)]) if location else None
     manifest = directory / "symphony-extension.toml" if directory else None
-    if manifest is not None and manifest.is_file():
-        data = manifest.read_bytes()
-        entry["manifest_sha256"] = hashlib.sha256(data).hexdigest()
+    if manifest is not None and manifest.is_file() and manifest.stat().st_size <= _MAX_MANIFEST_BYTES:
         with contextlib.suppress(UnicodeDecodeError, tomllib.TOMLDecodeError):
-            entry["manifest"] = tomllib.loads(data.decode("utf-8"))
+            entry["manifest"] = tomllib.loads(manifest.read_bytes().decode("utf-8"))
     return entry
 
 
@@ -66,12 +65,12 @@ def extensions() -> dict[str, Any]:
 
 
 def distributions(names: Iterable[str]) -> dict[str, Any]:
-    """The distributions ``names`` that are installed: version and ``.dist-info`` path."""
+    """The versions of the distributions ``names`` that are installed."""
     found: dict[str, Any] = {}
     for name in names:
         with contextlib.suppress(metadata.PackageNotFoundError):
             dist = metadata.distribution(name)
-            found[name] = {"version": dist.version, "dist_info": str(getattr(dist, "_path", ""))}
+            found[name] = {"version": dist.version}
     return found
 
 

@@ -66,7 +66,6 @@ def _ask(python: Path, names: Sequence[str] = ()) -> dict[str, Any]:
 class InstalledDistribution:
     name: str  # normalised
     version: str
-    dist_info: Path
 
 
 @dataclass(frozen=True)
@@ -78,7 +77,6 @@ class InstalledExtension:
     version: str
     dist_info: Path
     manifest: dict[str, Any] | None
-    manifest_sha256: str | None
 
     @property
     def publisher(self) -> str | None:
@@ -104,9 +102,7 @@ class Snapshot:
                 found = _inspect.distributions([key]).get(key)
             else:
                 found = _other_snapshot(self.python, [key])["distributions"].get(key)
-            self._distributions[key] = (
-                InstalledDistribution(key, found["version"], Path(found["dist_info"])) if found else None
-            )
+            self._distributions[key] = InstalledDistribution(key, found["version"]) if found else None
         return self._distributions[key]
 
 
@@ -120,7 +116,6 @@ def inspect_environment(python: Path) -> Snapshot:
             version=e["version"],
             dist_info=Path(e["dist_info"]),
             manifest=e["manifest"],
-            manifest_sha256=e["manifest_sha256"],
         )
         for name, e in data["extensions"].items()
     }
