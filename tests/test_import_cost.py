@@ -116,3 +116,10 @@ def test_symphony_plugins_list_imports_no_heavy_library_once_settings_are_saved(
     modules = {line.rpartition("|")[2].strip() for line in listed.stderr.splitlines() if line.startswith("import time")}
     assert "symphony.host._host" in modules  # the host was loaded...
     assert sorted(m for m in modules if m.partition(".")[0] in HEAVY) == []  # ...and nothing heavy with it
+
+
+def test_loading_the_host_machinery_imports_no_importlib_metadata() -> None:
+    """Plugins are loaded from the index by import_module: importlib.metadata (email, zipfile, csv) costs ~12 ms."""
+    code = "import sys, symphony.host._host, symphony.host.cli._app; print('importlib.metadata' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
