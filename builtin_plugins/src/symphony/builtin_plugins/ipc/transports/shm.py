@@ -32,7 +32,7 @@ from typing import Any, Final
 
 import msgspec
 
-from symphony.hookspecs import SerializationError, TransportError
+from symphony.hookspecs import MessageEnvelope, SerializationError, TransportError
 from symphony.hookspecs.wire.codecs import DECODERS, ENCODERS
 from symphony.hookspecs.wire.framing import FrameTooLargeError
 
@@ -65,6 +65,11 @@ CLOSED: Final = 144  # 1 once the producer closed its end
 CAPACITY: Final = 152  # data bytes in the ring
 DATA: Final = 192  # frame data starts here
 _LEN: Final = struct.Struct(">I")
+#: The counters' indexes in the native "Q" view.
+_HEAD: Final = HEAD >> 3
+_TAIL: Final = TAIL >> 3
+_SLEEPING: Final = CONSUMER_SLEEPING >> 3
+_WAITING: Final = PRODUCER_WAITING >> 3
 _BELL: Final = b"\x01"
 
 _setup_encoder: Final = msgspec.json.Encoder()
@@ -145,16 +150,28 @@ class Ring:
     # --- producer side ---
 
     def free(self) -> int:
-        return self.capacity - (self.tail - self.get(HEAD))
+        free: int = self.capacity - (self.tail - self.counters[_HEAD])
+        return free
 
-    def write(self, data: bytes) -> None:
-        """Copy ``data`` (prefix and payload, which fits in ``free()``) and then publish the tail."""
-        self._copy_in(self.tail, data)
-        self.tail += len(data)
-        self.put(TAIL, self.tail)  # publish after the payload: the consumer never sees a partial frame
+    def put_frame(self, frame: bytes) -> None:
+        """Copy the length prefix and ``frame`` (which fit in ``free()``), then publish the tail.
 
-    def _copy_in(self, position: int, data: bytes) -> None:
-        start = position % self.capacity
+        The usual frame does not wrap: the prefix is packed and the payload copied straight
+        into the ring, with no intermediate bytes object.
+        """
+        size = len(frame)
+        need = _LEN.size + size
+        start = self.tail % self.capacity
+        if start + need <= self.capacity:
+            at = DATA + start
+            _LEN.pack_into(self.buf, at, size)
+            self.buf[at + _LEN.size : at + need] = frame
+        else:
+            self._copy_in(start, _LEN.pack(size) + frame)
+        self.tail += need
+        self.counters[_TAIL] = self.tail  # publish after the payload: the consumer never sees a partial frame
+
+    def _copy_in(self, start: int, data: bytes) -> None:
         first = min(len(data), self.capacity - start)
         self.buf[DATA + start : DATA + start + first] = data[:first]
         if first < len(data):
@@ -163,19 +180,28 @@ class Ring:
     # --- consumer side ---
 
     def available(self) -> int:
-        return self.get(TAIL) - self.head
+        available: int = self.counters[_TAIL] - self.head
+        return available
+
+    def peek_length(self) -> int:
+        """The length prefix of the next frame (the ring holds at least the prefix)."""
+        start = self.head % self.capacity
+        if start + _LEN.size <= self.capacity:
+            length: int = _LEN.unpack_from(self.buf, DATA + start)[0]
+            return length
+        (length,) = _LEN.unpack(self.read(_LEN.size))
+        return length
 
     def read(self, count: int, skip: int = 0) -> bytes:
         start = (self.head + skip) % self.capacity
-        first = min(count, self.capacity - start)
-        data = bytes(self.buf[DATA + start : DATA + start + first])
-        if first < count:
-            data += bytes(self.buf[DATA : DATA + count - first])
-        return data
+        if start + count <= self.capacity:
+            return self.buf[DATA + start : DATA + start + count].tobytes()
+        first = self.capacity - start
+        return self.buf[DATA + start : DATA + self.capacity].tobytes() + self.buf[DATA : DATA + count - first].tobytes()
 
     def consume(self, count: int) -> None:
         self.head += count
-        self.put(HEAD, self.head)
+        self.counters[_HEAD] = self.head
 
     def close(self) -> None:
         self.counters.release()
@@ -276,21 +302,37 @@ class ShmConnection(EnvelopeFrames):
 
     # --- frames ---
 
-    async def send(self, frame: bytes) -> None:
+    def _send_now(self, frame: bytes) -> bool:
+        """Write ``frame`` if the ring has room for it now; False (nothing written) if it has not."""
         self._check_open()
         size = len(frame)
         if size > self.max_frame_size:
             raise FrameTooLargeError(expected=self.max_frame_size, got=size)
-        data = _LEN.pack(size) + frame
-        tx = self._tx
-        if tx.free() < len(data):
-            await self._wait_for_space(len(data))
+        if self._tx.free() < _LEN.size + size:
+            return False
+        self._write(frame)
+        return True
+
+    def _write(self, frame: bytes) -> None:
         if self._peer_gone:
             raise TransportError(f"peer {self.peer} went away")
-        tx.write(data)
-        if tx.get(CONSUMER_SLEEPING):
+        tx = self._tx
+        tx.put_frame(frame)
+        if tx.counters[_SLEEPING]:
             tx.put(CONSUMER_SLEEPING, 0)
             self._ring_bell()
+
+    async def send(self, frame: bytes) -> None:
+        if not self._send_now(frame):
+            await self._wait_for_space(_LEN.size + len(frame))
+            self._write(frame)
+
+    async def send_envelope(self, envelope: MessageEnvelope) -> None:
+        # send() inlined: no coroutine of its own while the ring has room (the hot path).
+        frame = self._encode(envelope)
+        if not self._send_now(frame):
+            await self._wait_for_space(_LEN.size + len(frame))
+            self._write(frame)
 
     async def _wait_for_space(self, need: int) -> None:
         tx = self._tx
@@ -310,10 +352,21 @@ class ShmConnection(EnvelopeFrames):
     async def receive(self) -> bytes:
         """The next whole frame; TransportError once the peer is gone and the ring is drained."""
         self._check_open()
-        rx = self._rx
-        if rx.available() == 0:
+        if self._rx.available() == 0 and not self._spin_for_data():
             await self._wait_for_data()
-        (length,) = _LEN.unpack(rx.read(_LEN.size))
+        return self._take()
+
+    async def receive_envelope(self) -> MessageEnvelope:
+        # receive() inlined: no coroutine of its own when a frame is waiting (the hot path).
+        self._check_open()
+        if self._rx.available() == 0 and not self._spin_for_data():
+            await self._wait_for_data()
+        return self.decode_envelope(self._take())
+
+    def _take(self) -> bytes:
+        """The frame at the head of the ring (which holds at least its prefix), consumed."""
+        rx = self._rx
+        length = rx.peek_length()
         if length > rx.capacity - _LEN.size or length > rx.available() - _LEN.size:
             self.broken = True
             raise TransportError(f"corrupt shared-memory ring from {self.peer}: frame length {length}")
@@ -323,7 +376,8 @@ class ShmConnection(EnvelopeFrames):
             raise FrameTooLargeError(expected=self.max_frame_size, got=length)
         frame = rx.read(length, skip=_LEN.size)
         rx.consume(_LEN.size + length)
-        self._after_consume()
+        if rx.counters[_WAITING]:
+            self._after_consume()
         return frame
 
     def _after_consume(self) -> None:
@@ -332,12 +386,25 @@ class ShmConnection(EnvelopeFrames):
             rx.put(PRODUCER_WAITING, 0)
             self._ring_bell()
 
-    async def _wait_for_data(self) -> None:
+    def _spin_for_data(self) -> bool:
+        """Poll the empty ring for up to ``spin_us``; True once a frame is published.
+
+        Synchronous, so a reply that comes within the spin costs no coroutine, and it
+        writes nothing to the shared header while it polls.
+        """
         rx = self._rx
+        counters, head = rx.counters, rx.head
         clock = time.perf_counter_ns
         deadline = clock() + self.spin_ns
-        while rx.available() == 0 and clock() < deadline:
+        while counters[_TAIL] == head:
+            if clock() >= deadline:
+                return False
             _yield()
+        return True
+
+    async def _wait_for_data(self) -> None:
+        """Sleep on the doorbell until the ring has data (the spin found none)."""
+        rx = self._rx
         while rx.available() == 0:
             if self._peer_gone or rx.get(CLOSED):
                 raise TransportError(f"peer {self.peer} closed the connection")
