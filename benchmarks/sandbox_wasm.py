@@ -34,7 +34,7 @@ from benchmarks._measure import no_gc, percentile
 from benchmarks.run import Record, record
 from symphony.sandbox.wasm import WasmRuntime, build_python_component
 from symphony.sandbox.wasm._capi import FastInvoke
-from symphony.sandbox.wasm._component import ComponentBinding
+from symphony.sandbox.wasm._component import ComponentBinding, ComponentLinker
 from symphony.sandbox.wasm._host import HostBridge
 
 __all__ = ["run_invoke", "run_load"]
@@ -98,7 +98,7 @@ def _calls(path: Path, cache_dir: Path, count: int, rounds: int) -> dict[str, fl
         ext = rt.load(path, name="op", permissions=_allow)
         # The raw baseline: the same compiled component, a plain store, the public API.
         program = component.Component.deserialize_file(rt.engine, str(next(cache_dir.glob("*.cwasm"))))
-        binding = ComponentBinding(rt.engine, program, HostBridge("raw", _allow, None, log_bytes=1024))
+        binding = ComponentBinding(ComponentLinker(rt.engine), program, HostBridge("raw", _allow, None, log_bytes=1024))
         store = wasmtime.Store(rt.engine)
         store.set_wasi(wasmtime.WasiConfig())
         store.set_fuel(10**15)

@@ -6,7 +6,7 @@ Wasmtime version and the engine settings), so an upgrade or a settings change mi
 instead of loading code compiled for another engine. Entries are written to a temporary
 file and renamed into place, so a reader never sees half an entry and two writers race
 harmlessly. A file loaded by path is remembered by (size, mtime, inode) in a small
-side file, so a warm load does not even hash the wasm.
+side file (with its kind), so a warm load neither reads nor hashes the wasm.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TypeAlias
@@ -26,6 +27,7 @@ from ._engine import ENGINE_FINGERPRINT
 __all__ = ["CacheStats", "CompiledCache", "Kind", "Program"]
 
 Kind: TypeAlias = Literal["component", "module"]
+_KINDS: dict[str, Kind] = {"component": "component", "module": "module"}
 Program: TypeAlias = component.Component | wasmtime.Module
 
 
@@ -65,21 +67,29 @@ class CompiledCache:
     def entry(self, key: str) -> Path:
         return self.directory / f"{key}.cwasm"
 
-    def key_for_file(self, path: Path, kind: Kind) -> tuple[str, bytes | None]:
-        """The key of the file at ``path``, and its bytes if they had to be read to hash them."""
-        st = path.stat()
-        stamp = f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}:{kind}:{ENGINE_FINGERPRINT}"
-        marker = self.directory / f"{hashlib.sha256(str(path.resolve()).encode()).hexdigest()}.path"
+    def key_for_file(
+        self, path: Path, st: os.stat_result, kind_of: Callable[[bytes], Kind]
+    ) -> tuple[str, Kind, bytes | None]:
+        """The key and kind of the file at ``path`` (``st`` is its stat), and its bytes if they had to be read.
+
+        ``kind_of`` tells the kind from the bytes (raising for what is not wasm); a
+        remembered file is neither read nor hashed.
+        """
+        stamp = f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}:{ENGINE_FINGERPRINT}"
+        marker = self.directory / f"{hashlib.sha256(os.path.abspath(path).encode()).hexdigest()}.path"
         try:
-            remembered_stamp, remembered_key = marker.read_text().split("\n")[:2]
-            if remembered_stamp == stamp and self.entry(remembered_key).exists():
-                return remembered_key, None
+            with open(marker, "rb") as remembered:
+                remembered_stamp, remembered_key, remembered_kind = remembered.read().decode().split("\n")[:3]
+            kind = _KINDS.get(remembered_kind)
+            if remembered_stamp == stamp and kind is not None and os.path.exists(self.entry(remembered_key)):
+                return remembered_key, kind, None
         except (OSError, ValueError):
             pass
         wasm = path.read_bytes()
+        kind = kind_of(wasm)
         key = self.key(wasm, kind)
-        _atomic_write(marker, f"{stamp}\n{key}\n".encode())
-        return key, wasm
+        _atomic_write(marker, f"{stamp}\n{key}\n{kind}\n".encode())
+        return key, kind, wasm
 
     def load(self, key: str, wasm: bytes | None, kind: Kind, *, source: Path | None = None) -> tuple[Program, bool]:
         """The compiled program for ``key`` and whether it came from the cache.

@@ -36,7 +36,7 @@ from wasmtime import _ffi as ffi
 from wasmtime import component
 from wasmtime.component._enter import maybe_raise_last_exn
 
-__all__ = ["FastInvoke", "StoreMeter"]
+__all__ = ["FastInvoke", "StoreMeter", "context_address"]
 
 _VAL = ffi.wasmtime_component_val_t
 
@@ -127,7 +127,8 @@ def _raise(error: int) -> None:
     raise trap
 
 
-def _context_address(store: wasmtime.Store) -> int:
+def context_address(store: wasmtime.Store | wasmtime.StoreContext) -> int:
+    """The address of a store's context: the same for the store and for a host call made in it."""
     address: int = cast(store._context(), c_void_p).value or 0
     return address
 
@@ -137,7 +138,7 @@ class StoreMeter:
 
     def __init__(self, store: wasmtime.Store) -> None:
         self._store = store  # keeps the context alive
-        self._context = _context_address(store)
+        self._context = context_address(store)
         self._left = c_uint64()
         self._left_address = addressof(self._left)
 
@@ -161,7 +162,7 @@ class FastInvoke:
     def __init__(self, func: component.Func, store: wasmtime.Store) -> None:
         self._keep = (func, store)
         self._func = addressof(func._func)
-        self._context = _context_address(store)
+        self._context = context_address(store)
         self._args = _Args()
         self._args[0].kind = self._args[1].kind = _STRING
         self._args_address = addressof(self._args)

@@ -15,8 +15,11 @@ which drops every store while Python can still serve Wasmtime's threads (see
 from __future__ import annotations
 
 import atexit
+import contextlib
 import gc
 import logging
+import os
+import stat
 import threading
 import weakref
 from collections.abc import Mapping, Sequence
@@ -30,7 +33,7 @@ from wasmtime import component
 
 from ._cache import CacheStats, CompiledCache, Kind, Program
 from ._capi import StoreMeter
-from ._component import ComponentBinding
+from ._component import ComponentBinding, ComponentLinker
 from ._core import CoreBinding
 from ._engine import EpochTicker, new_engine
 from ._errors import ContractError, GuestFault, WasmGuestError, WasmLoadError, WasmTrapError
@@ -113,6 +116,8 @@ class WasmRuntime:
         self.cache = CompiledCache(Path(cache_dir), self.engine)
         self.ticker = EpochTicker(self.engine, epoch_tick)
         self._programs: dict[str, Program] = {}
+        # Engine-wide, like the engine: built with the runtime, not on an extension's load.
+        self._linker = ComponentLinker(self.engine)
         self._extensions: weakref.WeakSet[WasmExtension] = weakref.WeakSet()
         self._lock = threading.Lock()
         self._closed = False
@@ -151,7 +156,7 @@ class WasmRuntime:
         bridge = HostBridge(name, permissions, services, log_bytes=(limits or WasmLimits()).log_bytes)
         try:
             binding: _Binding = (
-                ComponentBinding(self.engine, program, bridge)
+                ComponentBinding(self._linker, program, bridge)
                 if isinstance(program, component.Component)
                 else CoreBinding(self.engine, program, bridge)
             )
@@ -178,11 +183,14 @@ class WasmRuntime:
     def _program(self, wasm: str | Path | bytes, name: str) -> tuple[Program, Kind, bool]:
         source: Path | None = None
         data: bytes | None
+        found: os.stat_result | None = None
         if isinstance(wasm, bytes):
             data = wasm
         else:
             source = Path(wasm)
-            if not source.is_file():
+            with contextlib.suppress(OSError):
+                found = source.stat()
+            if found is None or not stat.S_ISREG(found.st_mode):
                 raise WasmLoadError(f"Wasm extension {name!r}: no file {source}; build it first", extension=name)
             data = source.read_bytes() if source.suffix == ".wat" else None
         if data is not None and not data.startswith(b"\0asm"):
@@ -197,10 +205,8 @@ class WasmRuntime:
                 kind = _kind_of(data, name)
                 key = self.cache.key(data, kind)
             else:
-                assert source is not None
-                with source.open("rb") as head:
-                    kind = _kind_of(head.read(8), name)
-                key, data = self.cache.key_for_file(source, kind)
+                assert source is not None and found is not None
+                key, kind, data = self.cache.key_for_file(source, found, lambda head: _kind_of(head, name))
             if key in self._programs:
                 return self._programs[key], kind, True
             try:
