@@ -3,7 +3,8 @@
 - ``make_worker``: a factory for SubprocessWorker over the test extensions in
   ``extensions/`` and the hostile extension's source tree
   (``tests/distributions/ext-hostile/src``, also installed by the end-to-end
-  tests); every worker it made is stopped after the test.
+  tests); every worker it made is stopped after the test.  Every test using it
+  runs twice: with workers forked by the zygote and with fresh interpreters.
 - ``http_server``: a ``http.server`` on 127.0.0.1 (a thread), answering GET with
   ``hello from <path>``; its ``hits`` list records each path served.
 - ``host_call``: the mediation a host would do: a host name allow-list, then the
@@ -83,9 +84,10 @@ def allow_list_host_call(allowed_hosts: set[str], extension: str = "hostile") ->
     return host_call
 
 
-@pytest.fixture
-async def make_worker() -> AsyncIterator[Callable[..., SubprocessWorker]]:
+@pytest.fixture(params=[True, False], ids=["forked", "fresh-interpreter"])
+async def make_worker(request: pytest.FixtureRequest) -> AsyncIterator[Callable[..., SubprocessWorker]]:
     made: list[SubprocessWorker] = []
+    fork_server: bool = request.param
 
     def factory(
         entry: str = "symphony_test_hostile:handle",
@@ -94,6 +96,7 @@ async def make_worker() -> AsyncIterator[Callable[..., SubprocessWorker]]:
         policy: ConfinementPolicy | None = None,
         **kwargs: Any,
     ) -> SubprocessWorker:
+        kwargs.setdefault("fork_server", fork_server)
         worker = SubprocessWorker(name, entry, policy=policy, sys_path=[EXTENSIONS, HOSTILE], **kwargs)
         made.append(worker)
         return worker

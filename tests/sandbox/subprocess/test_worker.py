@@ -15,6 +15,7 @@ from symphony.sandbox.subprocess import (
     ConfinementUnavailableError,
     SubprocessWorker,
     WorkerNotRunningError,
+    WorkerProtocolError,
     WorkerStartError,
 )
 
@@ -52,6 +53,16 @@ async def test_an_exception_in_the_extension_is_an_extension_error_and_the_worke
         await worker.invoke("fail", {"why": "testing"})
     assert await worker.invoke("echo", {}) == {"echo": {}}
     assert worker.stats().failures == 1
+
+
+async def test_an_answer_nested_deeper_than_the_limit_kills_the_worker_with_a_clear_error(
+    make_worker: MakeWorker,
+) -> None:
+    worker = make_worker("symphony_test_echo:handle", name="echo")
+    await worker.start()
+    with pytest.raises(WorkerProtocolError, match="nests deeper than the limit of 64 levels"):
+        await worker.invoke("nest", {"depth": 100})
+    assert not worker.running
 
 
 async def test_an_async_handler_can_use_the_mediated_http_api(

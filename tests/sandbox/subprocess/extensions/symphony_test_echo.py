@@ -1,4 +1,4 @@
-"""A well-behaved extension: echoes its input, and reads its configuration."""
+"""A well-behaved extension: echoes its input, reads its configuration, answers with a value as deep as asked."""
 
 from __future__ import annotations
 
@@ -12,6 +12,11 @@ def handle(operation: str, input: dict[str, Any]) -> dict[str, Any]:
         return {"echo": input}
     if operation == "config":
         return {"config": guest.config()}
+    if operation == "nest":
+        nested: dict[str, Any] = {}
+        for _ in range(input["depth"]):
+            nested = {"x": nested}
+        return {"nested": nested}
     if operation == "fail":
         raise ValueError(f"asked to fail with {input.get('why')!r}")
     raise KeyError(operation)

@@ -1,10 +1,11 @@
 """The confined subprocess runtime: one worker process per untrusted extension.
 
-The parent side is :class:`SubprocessWorker`; the worker runs
-:mod:`.bootstrap`, confines itself (:mod:`symphony.sandbox.confine`) and serves
-the worker protocol (:mod:`._protocol`) over the stdio transport.  Extensions
-reach their host through :mod:`symphony.hookspecs.guest`.  Parent-side names
-are imported lazily so that a worker does not pay for them.
+The parent side is :class:`SubprocessWorker`; a worker is forked by the host's
+zygote (:mod:`.zygote`) or started afresh (:mod:`.bootstrap`), confines itself
+(:mod:`symphony.sandbox.confine`) and serves the worker protocol
+(:mod:`._protocol`) over its stdin and stdout pipes.  Extensions reach their
+host through :mod:`symphony.hookspecs.guest`.  Parent-side names are imported
+lazily so that a worker does not pay for them.
 """
 
 from __future__ import annotations

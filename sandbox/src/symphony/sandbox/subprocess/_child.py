@@ -1,8 +1,17 @@
-"""The worker side: confine this process, then serve the parent's requests over stdio.
+"""The worker side: take the start frame, confine this process, then serve the parent's requests.
 
-Order is the point: the spec comes from the command line, stderr goes to the
-log file, the process confines itself, and only then is the extension
-imported (on ``load``), so no extension code ever runs unconfined.
+Order is the point: the process arms its death with its parent, reads its
+spec, sends stderr to the log, confines itself, tells the parent what it
+applied, and only then is the extension imported (on ``load``), so no
+extension code ever runs unconfined.  It runs the same way whether
+``bootstrap.py`` started a fresh interpreter or the zygote forked one.
+
+The loop is blocking reads and writes on the pipes (:class:`.Pipe`): a
+request is read, answered and the answer written with no event loop turning
+in between.  A plain handler is called right there; an ``async def`` one is
+awaited inline, so the loop it runs on only turns while the handler waits on
+something.  Guest calls are blocking exchanges on the same pipes, one at a
+time; ``acall`` makes its exchange on a thread so the handler's other tasks go on.
 """
 
 from __future__ import annotations
@@ -14,30 +23,34 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Final
 
 import msgspec
 
-from symphony.hookspecs import (
-    ErrorPayload,
-    ExtensionError,
-    MessageEnvelope,
-    RequestPayload,
-    ResponsePayload,
-    SerializationError,
-    SymphonyError,
-    TransportError,
-    die_with_parent,
-    guest,
-)
-from symphony.hookspecs.wire.stdio import serve_stdio
+from symphony.hookspecs import ErrorPayload, ExtensionError, SymphonyError, die_with_parent, guest
 
 from ..confine import ConfinementRefusedError, ConfinementReport, confine
-from ._errors import ConfinementUnavailableError, WorkerStartError
-from ._protocol import HOST, HOST_PREFIX, InvokeParams, LoadParams, ReadyInfo, WorkerSpec
+from ._errors import WorkerStartError
+from ._pipe import Pipe
+from ._protocol import (
+    HOST_PREFIX,
+    PROTOCOL,
+    Call,
+    Done,
+    Failed,
+    Hello,
+    Invoke,
+    LoadParams,
+    Message,
+    ReadyInfo,
+    WorkerSpec,
+    decode,
+    decode_start,
+    encode,
+    failure,
+)
 
-__all__ = ["main"]
+__all__ = ["read_paths", "run"]
 
 #: Read-only system locations: shared libraries an extension module may load later.  No secrets live here.
 _SYSTEM_READ: Final = ("/lib", "/lib64", "/usr/lib", "/usr/lib64", "/usr/local/lib", "/etc/ld.so.cache", "/dev/urandom")
@@ -50,6 +63,14 @@ def _redirect_stderr(path: str) -> None:
     os.close(fd)
 
 
+def _frames_off_stdout() -> int:
+    """Move the frame stream off fd 1 (returned: its new fd) and point fd 1 at the log: a stray print() lands there."""
+    sys.stdout.flush()
+    frames = os.dup(1)
+    os.dup2(2, 1)
+    return frames
+
+
 def read_paths(spec: WorkerSpec) -> list[str]:
     """Everything the worker may read: the interpreter, its import paths, the grants, system libraries."""
     prefixes = [sys.base_prefix, sys.prefix, sys.base_exec_prefix, sys.exec_prefix]
@@ -57,120 +78,105 @@ def read_paths(spec: WorkerSpec) -> list[str]:
     return list(dict.fromkeys(os.path.abspath(p) for p in paths))
 
 
-def main(raw_spec: str) -> int:
-    """Run a worker; returns the exit status."""
-    spec = msgspec.json.decode(raw_spec, type=WorkerSpec)
-    die_with_parent(spec.parent_pid)  # first: a host killed from now on takes the worker with it
-    _redirect_stderr(spec.log_path)
-    os.chdir(spec.workdir)
-    refusal: str | None = None
-    report: ConfinementReport | None = None
+def _confine(spec: WorkerSpec) -> tuple[ConfinementReport | None, str | None]:
     try:
         report = confine(
             spec.policy, read_paths=read_paths(spec), write_paths=[spec.workdir, "/dev/null", *spec.policy.write_paths]
         )
     except ConfinementRefusedError as error:
-        refusal = str(error)
+        return None, str(error)
     except OSError as error:  # a mechanism failed half-way: never run the extension like this
-        refusal = f"confinement failed: {error}"
+        return None, f"confinement failed: {error}"
+    return report, None
+
+
+def run(parent_pid: int) -> int:
+    """Be a worker until the parent closes the link; returns the exit status."""
+    die_with_parent(parent_pid)  # first: a parent killed from now on takes the worker with it
+    start = decode_start(Pipe(0, 1).read())
+    os.environ.clear()
+    os.environ.update(start.env)
+    os.umask(start.umask)
+    sys.path[:] = [*start.sys_path, *(p for p in sys.path if p not in start.sys_path)]
+    spec = start.spec
+    _redirect_stderr(spec.log_path)
+    os.chdir(spec.workdir)
+    pipe = Pipe(0, _frames_off_stdout())  # nothing follows Start on stdin until the parent has our Hello
+    report, refusal = _confine(spec)
+    pipe.write(encode(Hello(PROTOCOL, report, refusal)))
     if refusal is not None:
         print(f"symphony worker {spec.name!r}: {refusal}", file=sys.stderr, flush=True)
-    asyncio.run(_serve(spec, report, refusal))
+        return 0
+    loop = asyncio.new_event_loop()  # after confinement: its self-pipe is the one socketpair seccomp allows
+    asyncio.set_event_loop(loop)
+    loop.run_until_complete(_Worker(spec, pipe).serve())
     return 0
-
-
-async def _serve(spec: WorkerSpec, report: ConfinementReport | None, refusal: str | None) -> None:
-    await _Worker(spec, report, refusal).serve()
 
 
 Handler = Callable[[str, dict[str, Any]], Any]
 
 
 class _Worker:
-    """One connection to the parent; requests are answered one at a time, in order."""
+    """One link to the parent; requests are answered one at a time, in order."""
 
-    def __init__(self, spec: WorkerSpec, report: ConfinementReport | None, refusal: str | None) -> None:
+    def __init__(self, spec: WorkerSpec, pipe: Pipe) -> None:
         self.spec = spec
-        self.report = report
-        self.refusal = refusal
-        self.me = f"worker:{spec.name}"
+        self.pipe = pipe
         self.config: dict[str, Any] = {}
         self.handler: Handler | None = None
         self.is_async = False
         self.invocations = 0
-        self._executor: ThreadPoolExecutor | None = None
-        self._guest_lock = asyncio.Lock()
-        self._loop = asyncio.get_running_loop()
-        self._loop_thread = threading.get_ident()
-        self._conn: Any = None
+        self._exchange = threading.Lock()  # one guest call on the pipes at a time, from any thread
+        self._seq = 0
 
     async def serve(self) -> None:
-        self._conn = await serve_stdio()
         while True:
             try:
-                envelope = await self._conn.receive_envelope()
-            except (TransportError, SerializationError, ConnectionError):
+                request = decode(self.pipe.read())
+            except (EOFError, OSError, msgspec.DecodeError, SymphonyError):
                 return  # the parent went away (or is not speaking the protocol): nothing left to serve
-            if isinstance(envelope.payload, RequestPayload):
-                await self._answer(envelope, envelope.payload)
+            self._reply(await self._answer(request))
 
-    async def _reply(self, request: MessageEnvelope, payload: ResponsePayload | ErrorPayload) -> None:
-        reply = MessageEnvelope.create(
-            payload, sender=self.me, recipient=HOST, correlation_id=request.header.message_id
-        )
+    def _reply(self, answer: Done | Failed) -> None:
         try:
-            await self._conn.send_envelope(reply)
-        except (TypeError, msgspec.EncodeError) as error:
-            failure = ExtensionError(f"extension {self.spec.name!r} returned a value that cannot be sent: {error}")
-            error_reply = MessageEnvelope.create(
-                ErrorPayload.from_exception(failure),
-                sender=self.me,
-                recipient=HOST,
-                correlation_id=request.header.message_id,
-            )
-            await self._conn.send_envelope(error_reply)
+            frame = encode(answer)
+        except (TypeError, OverflowError, msgspec.EncodeError) as error:
+            unsendable = ExtensionError(f"extension {self.spec.name!r} returned a value that cannot be sent: {error}")
+            frame = encode(failure(answer.seq, unsendable))
+        self.pipe.write(frame)
 
-    async def _answer(self, request: MessageEnvelope, payload: RequestPayload) -> None:
+    async def _answer(self, request: Message) -> Done | Failed:
         try:
-            result = await self._dispatch(payload.method, payload.params)
+            if isinstance(request, Invoke):
+                return Done(request.seq, await self._invoke(request))
+            if isinstance(request, Call):
+                return Done(request.seq, self._call(request))
+            raise ExtensionError(f"unexpected {type(request).__name__} from the parent; expected a request")
         except Exception as error:  # every failure becomes an error reply, never a dead worker
-            await self._reply(request, ErrorPayload.from_exception(self._describe(error, payload)))
-        else:
-            await self._reply(request, ResponsePayload(result=result))
+            return failure(request.seq, self._describe(error, request))
 
-    def _describe(self, error: BaseException, payload: RequestPayload) -> SymphonyError:
+    def _describe(self, error: BaseException, request: Message) -> SymphonyError:
         if isinstance(error, SymphonyError):
             return error
-        where = f"operation {payload.params.get('operation')!r}" if payload.method == "invoke" else payload.method
+        where = f"operation {request.operation!r}" if isinstance(request, Invoke) else getattr(request, "method", "?")
         if isinstance(error, MemoryError):
             limit = self.spec.policy.memory_bytes
             shown = f"{limit // _MIB} MiB" if limit else "none set"
             return ExtensionError(f"extension {self.spec.name!r} ran out of memory in {where} (memory limit {shown})")
         return ExtensionError(f"extension {self.spec.name!r} raised {type(error).__name__} in {where}: {error}")
 
-    async def _dispatch(self, method: str, params: dict[str, Any]) -> Any:
-        if method == "invoke":
-            return await self._invoke(msgspec.convert(params, InvokeParams))
-        if method == "ping":
+    def _call(self, request: Call) -> Any:
+        if request.method == "ping":
             return {"pid": os.getpid(), "invocations": self.invocations}
-        if method == "confinement":
-            return msgspec.to_builtins(self._confined())
-        if method == "load":
-            return self._load(msgspec.convert(params, LoadParams))
-        raise ExtensionError(f"unknown worker method {method!r}; expected confinement, load, invoke or ping")
-
-    def _confined(self) -> ConfinementReport:
-        """What confinement holds; asked before ``load``, while no extension code has run to alter the answer."""
-        if self.refusal is not None or self.report is None:
-            raise ConfinementUnavailableError(self.refusal or "confinement was not applied", worker=self.spec.name)
-        return self.report
+        if request.method == "load":
+            return self._load(msgspec.convert(request.params, LoadParams))
+        raise ExtensionError(f"unknown worker method {request.method!r}; expected load, invoke or ping")
 
     def _load(self, params: LoadParams) -> dict[str, Any]:
-        self._confined()
         self.config = params.config
         guest.install(self)
         module_name, _, attribute = self.spec.entry.partition(":")
-        # The runtime (msgspec, pluggy, symphony.*) is imported by now; the extension's own
+        # The runtime (msgspec, asyncio, symphony.*) is imported by now; the extension's own
         # environment goes first so that its imports prefer it to the host's packages.
         sys.path[:0] = self.spec.environment_paths
         started = time.perf_counter()
@@ -192,48 +198,40 @@ class _Worker:
             )
         self.handler = target
         self.is_async = asyncio.iscoroutinefunction(target)
-        info = ReadyInfo(
-            python=sys.version.split()[0],
-            import_ms=(time.perf_counter() - started) * 1000,
-        )
+        info = ReadyInfo(python=sys.version.split()[0], import_ms=(time.perf_counter() - started) * 1000)
         return msgspec.to_builtins(info)  # type: ignore[no-any-return]
 
-    async def _invoke(self, params: InvokeParams) -> dict[str, Any]:
+    async def _invoke(self, request: Invoke) -> dict[str, Any]:
         if self.handler is None:
             raise ExtensionError(f"extension {self.spec.name!r} is not loaded; the parent must send `load` first")
         self.invocations += 1
+        result = self.handler(request.operation, request.input)
         if self.is_async:
-            result = await self.handler(params.operation, params.input)
-        else:
-            if self._executor is None:
-                self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="extension")
-            result = await self._loop.run_in_executor(self._executor, self.handler, params.operation, params.input)
+            result = await result
         if not isinstance(result, dict):
             raise ExtensionError(
                 f"extension {self.spec.name!r} returned {type(result).__name__} from operation "
-                f"{params.operation!r}; handlers must return a dict"
+                f"{request.operation!r}; handlers must return a dict"
             )
         return result
 
     # -- the guest channel (see guest.py) --------------------------------------------------
 
     def call(self, method: str, params: dict[str, Any]) -> Any:
-        if threading.get_ident() == self._loop_thread:
-            raise RuntimeError("an async handler must use `await guest.ahost_call(...)` / `guest.ahttp_request(...)`")
-        return asyncio.run_coroutine_threadsafe(self.acall(method, params), self._loop).result()
+        """Ask the parent and wait for its answer: nothing else is in flight while it serves us."""
+        with self._exchange:
+            self._seq += 1
+            seq = self._seq
+            self.pipe.write(encode(Call(seq, HOST_PREFIX + method, params)))
+            while True:
+                try:
+                    answer = decode(self.pipe.read())
+                except EOFError:
+                    raise ExtensionError("the host closed the link during a guest call") from None
+                if isinstance(answer, Failed) and answer.seq == seq:
+                    raise ErrorPayload(category=answer.category, message=answer.message).to_exception()
+                if isinstance(answer, Done) and answer.seq == seq:
+                    return answer.result
 
     async def acall(self, method: str, params: dict[str, Any]) -> Any:
-        async with self._guest_lock:
-            request = MessageEnvelope.create(
-                RequestPayload(method=HOST_PREFIX + method, params=params), sender=self.me, recipient=HOST
-            )
-            await self._conn.send_envelope(request)
-            while True:
-                envelope = await self._conn.receive_envelope()
-                payload = envelope.payload
-                if envelope.header.correlation_id != request.header.message_id:
-                    continue  # nothing else is outstanding while the parent waits for us
-                if isinstance(payload, ErrorPayload):
-                    raise payload.to_exception()
-                if isinstance(payload, ResponsePayload):
-                    return payload.result
+        return await asyncio.get_running_loop().run_in_executor(None, self.call, method, params)
