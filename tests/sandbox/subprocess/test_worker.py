@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,6 +19,7 @@ from symphony.sandbox.subprocess import (
     WorkerNotRunningError,
     WorkerProtocolError,
     WorkerStartError,
+    WorkerTimeoutError,
 )
 
 from .conftest import LoopbackServer, allow_list_host_call
@@ -144,6 +147,28 @@ async def test_a_weaker_mode_when_allowed_reports_what_was_skipped(make_worker: 
     assert info.confinement.applied == ("namespaces", "rlimits", "landlock")
     assert "seccomp" in info.confinement.skipped
     assert (await worker.invoke("read", {"path": "/etc/shadow"}))["outcome"] == "denied"
+
+
+async def test_a_short_limit_after_calls_with_a_long_one_still_ends_the_call_at_the_short_one(
+    make_worker: MakeWorker,
+) -> None:
+    worker = make_worker()
+    await worker.start()
+    assert (await worker.invoke("fork", {}, timeout=3600))["outcome"] == "denied"
+    async with asyncio.timeout(120):  # only a bound on a hang: the short limit must end it long before
+        with pytest.raises(WorkerTimeoutError, match=r"did not finish 'spin' within 0.5 s"):
+            await worker.invoke("spin", {}, timeout=0.5)
+
+
+async def test_a_host_call_that_never_answers_ends_at_the_invocations_limit(make_worker: MakeWorker) -> None:
+    async def never(method: str, params: dict[str, Any]) -> Any:
+        await asyncio.Event().wait()
+
+    worker = make_worker(host_call=never)
+    await worker.start()
+    with pytest.raises(WorkerTimeoutError, match=r"did not finish 'http' within 0.5 s"):
+        await worker.invoke("http", {"url": "http://127.0.0.1:9/"}, timeout=0.5)
+    assert not worker.running
 
 
 def test_an_entry_without_a_callable_is_rejected_before_starting() -> None:
