@@ -8,7 +8,6 @@ into the compiled-code cache key.
 
 from __future__ import annotations
 
-import _thread
 import math
 import platform
 import threading
@@ -33,19 +32,17 @@ def new_engine() -> wasmtime.Engine:
 
 
 class EpochTicker:
-    """Increments the engine's epoch every ``tick`` seconds on a background thread.
+    """Increments the engine's epoch every ``tick`` seconds on a daemon thread.
 
     A store's deadline is a number of ticks, so a timeout is enforced to within one tick.
-    The thread runs only between :meth:`start` and :meth:`stop`. It is a bare
-    ``_thread`` thread because ``threading.Thread.start`` waits until the new thread has
-    run, which on a busy machine adds milliseconds to the first extension's cold start.
+    The thread runs only between :meth:`start` and :meth:`stop`.
     """
 
     def __init__(self, engine: wasmtime.Engine, tick: float = 0.01) -> None:
         self.engine = engine
         self.tick = tick
-        self._stop: threading.Event | None = None
-        self._finished: _thread.LockType | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
     def ticks_for(self, seconds: float) -> int:
@@ -54,25 +51,19 @@ class EpochTicker:
 
     def start(self) -> None:
         with self._lock:
-            if self._stop is not None:
+            if self._thread is not None:
                 return
-            stop, finished = threading.Event(), _thread.allocate_lock()
-            finished.acquire()
-            self._stop, self._finished = stop, finished
-            _thread.start_new_thread(self._run, (stop, finished))
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="symphony-wasm-epoch", daemon=True)
+            self._thread.start()
 
     def stop(self) -> None:
-        """Stop the thread and wait until it no longer touches the engine."""
         with self._lock:
-            stop, finished = self._stop, self._finished
-            self._stop = self._finished = None
-        if stop is not None and finished is not None:
-            stop.set()
-            finished.acquire()
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            self._stop.set()
+            thread.join()
 
-    def _run(self, stop: threading.Event, finished: _thread.LockType) -> None:
-        try:
-            while not stop.wait(self.tick):
-                self.engine.increment_epoch()
-        finally:
-            finished.release()
+    def _run(self) -> None:
+        while not self._stop.wait(self.tick):
+            self.engine.increment_epoch()

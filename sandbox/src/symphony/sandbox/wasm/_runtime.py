@@ -116,12 +116,14 @@ class WasmRuntime:
         self.cache = CompiledCache(Path(cache_dir), self.engine)
         self.ticker = EpochTicker(self.engine, epoch_tick)
         self._programs: dict[str, Program] = {}
-        # Engine-wide, like the engine: built with the runtime, not on an extension's load.
-        self._linker = ComponentLinker(self.engine)
         self._extensions: weakref.WeakSet[WasmExtension] = weakref.WeakSet()
         self._lock = threading.Lock()
         self._closed = False
         _OPEN.add(self)
+        # Engine-wide, like the engine: made with the runtime, not on an extension's load
+        # (a thread's start waits for the thread to run: milliseconds on a busy machine).
+        self._linker = ComponentLinker(self.engine)
+        self.ticker.start()
 
     @property
     def cache_stats(self) -> CacheStats:
@@ -164,7 +166,6 @@ class WasmRuntime:
             raise WasmLoadError(
                 f"Wasm extension {name!r} does not follow the contract: {exc}", extension=name
             ) from None
-        self.ticker.start()
         extension = WasmExtension(
             self,
             name=name,
