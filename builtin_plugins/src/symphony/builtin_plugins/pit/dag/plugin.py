@@ -32,13 +32,13 @@ from symphony.hookspecs.ports import (
 )
 
 from ...workflow.plugin import limits_of
-from .executor import Executor
 from .nodes import Implementations
 from .options import TrackerOptions
 
-if TYPE_CHECKING:  # the tracker is imported when a run needs it
+if TYPE_CHECKING:  # the tracker and its executor (asyncio) are imported when a run needs them
     from symphony.hookspecs.ports import DataAccessPort
 
+    from .executor import Executor
     from .tracker import DagTracker
 
 SYMPHONY_API = "^1.0"
