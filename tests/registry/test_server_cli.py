@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 import httpx
@@ -30,6 +31,18 @@ def test_serve_on_a_directory_that_is_not_a_registry_says_how_to_make_one(tmp_pa
     result = run_symphony("registry", "serve", tmp_path, "--no-auth", check=False)
     assert result.returncode == 1
     assert "symphony registry init" in result.stderr
+
+
+def test_serve_on_a_port_in_use_says_so_in_one_line(tmp_path: Path) -> None:
+    run_symphony("registry", "init", tmp_path / "index")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_symphony("registry", "serve", tmp_path / "index", "--no-auth", "--port", str(port), check=False)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert f"Cannot listen on 127.0.0.1:{port}: Address already in use. Choose another --port" in result.stderr
 
 
 def test_a_publisher_added_with_the_cli_is_served_while_the_server_runs(

@@ -103,14 +103,20 @@ def serve(
     except RegistryError as error:
         raise click.ClickException(str(error)) from None
     app = make_app(repository, password_file=passwords, max_upload=max_upload)
-    server = create_server(
-        app,
-        host=host,
-        port=port,
-        threads=_THREADS,
-        max_request_body_size=max_upload + 64 * 1024,
-        ident="symphony-registry",
-    )
+    try:
+        server = create_server(
+            app,
+            host=host,
+            port=port,
+            threads=_THREADS,
+            max_request_body_size=max_upload + 64 * 1024,
+            ident="symphony-registry",
+        )
+    except OSError as error:  # the port is taken, the address is not this machine's, a privileged port...
+        raise click.ClickException(
+            f"Cannot listen on {host}:{port}: {error.strerror or error}. Choose another --port (0 picks a free"
+            " one) or --host, or stop what is listening there."
+        ) from None
     stop = threading.Event()
     interval = max(0.5, min(60.0, timestamp_expiry / 8))
     threading.Thread(target=_renew_forever, args=(repository, interval, stop), daemon=True).start()
