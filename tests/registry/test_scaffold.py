@@ -146,3 +146,26 @@ def test_the_files_it_writes_have_the_modes_the_users_umask_gives(cli: Symphony,
     assert result.returncode == 0, result.stderr
     modes = {path.stat().st_mode & 0o777 for path in [project, *project.rglob("*")]}
     assert modes == {0o700, 0o600}
+
+
+def test_a_publisher_and_description_with_escape_like_text_are_written_verbatim(cli: Symphony, tmp_path: Path) -> None:
+    publisher, description = 'Acme \\u003c "Labs" \\ Co 😀', 'Counts \\u003e, \\n and ünï "words"'
+    project = tmp_path / "word-count"
+    result = cli.run("ext", "new", "word-count", str(project), "--publisher", publisher, "--description", description)
+    assert result.returncode == 0, result.stderr
+    extension = manifest(project)["extension"]
+    assert (extension["publisher"], extension["author"], extension["description"]) == (
+        publisher,
+        publisher,
+        description,
+    )
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    assert pyproject["project"]["description"] == description
+
+
+def test_ext_new_refuses_a_description_of_several_lines_and_writes_nothing(cli: Symphony, tmp_path: Path) -> None:
+    project = tmp_path / "word-count"
+    result = cli.run("ext", "new", "word-count", str(project), "--publisher", "Acme", "--description", "one\ntwo")
+    assert result.returncode == 1
+    assert "the description must be one line without control characters" in result.stderr
+    assert not project.exists()
