@@ -171,6 +171,51 @@ def test_an_update_asks_consent_only_for_the_new_capability(
     assert "nothing to update" in _ok(venv.symphony("ext", "update", "r3-upd", "--yes"))
 
 
+def test_an_update_revokes_the_grant_of_a_capability_the_new_version_dropped(
+    registry_server: RegistryServer, publisher: Publisher, venv: ThrowawayVenv, wheels: Path
+) -> None:
+    both = {"network_access": ["keep.example.com", "drop.example.com"]}
+    _publish(registry_server, wheels, publisher, "r3-drop", capabilities=both)
+    _ok(venv.symphony("ext", "install", "r3-drop", "--yes"))
+    _publish(
+        registry_server, wheels, publisher, "r3-drop", "2.0.0", capabilities={"network_access": ["keep.example.com"]}
+    )
+    out = _ok(venv.symphony("ext", "update", "r3-drop", "--yes"))
+    assert "[-] network:drop.example.com  (no longer declared)" in out
+    assert "Revoked network:drop.example.com from r3-drop." in out
+    assert _grants(venv, "r3-drop") == ["network:keep.example.com"]
+
+
+def test_installing_the_release_already_installed_says_so_without_asking_again(
+    registry_server: RegistryServer, publisher: Publisher, venv: ThrowawayVenv, wheels: Path
+) -> None:
+    _publish(registry_server, wheels, publisher, "r3-again", capabilities={"network_access": ["again.example.com"]})
+    _ok(venv.symphony("ext", "install", "r3-again", "--yes"))
+    out = _ok(venv.symphony("ext", "install", "r3-again", env=venv.environ(CI="true")))
+    assert "r3-again 1.0.0 (r3-again) is already installed and verified; nothing to do." in out
+    assert "will be able to" not in out
+
+
+def test_reinstall_verifies_and_asks_again_for_the_release_already_installed(
+    registry_server: RegistryServer, publisher: Publisher, venv: ThrowawayVenv, wheels: Path
+) -> None:
+    _publish(registry_server, wheels, publisher, "r3-repair", capabilities={"network_access": ["fix.example.com"]})
+    _ok(venv.symphony("ext", "install", "r3-repair", "--yes"))
+    refused = _refused(venv.symphony("ext", "install", "r3-repair", "--reinstall", env=venv.environ(CI="true")))
+    assert "Not installing r3-repair 1.0.0 in CI mode" in refused
+    assert "Installed r3-repair 1.0.0" in _ok(venv.symphony("ext", "install", "r3-repair", "--reinstall", "--yes"))
+
+
+def test_installing_a_yanked_release_pinned_exactly_warns_with_the_reason(
+    registry_server: RegistryServer, publisher: Publisher, venv: ThrowawayVenv, wheels: Path
+) -> None:
+    _publish(registry_server, wheels, publisher, "r3-yanked")
+    registry_server.repository().yank("r3-yanked", "1.0.0", "breaks on Tuesdays")
+    result = venv.symphony("ext", "install", "r3-yanked==1.0.0", "--yes")
+    _ok(result)
+    assert "Warning: r3-yanked 1.0.0 is yanked (breaks on Tuesdays)" in result.stderr
+
+
 def test_uninstall_removes_the_distribution_and_its_grants(
     registry_server: RegistryServer, publisher: Publisher, venv: ThrowawayVenv, wheels: Path
 ) -> None:

@@ -15,13 +15,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import click
+import msgspec
+from packaging.utils import canonicalize_name
 
-from symphony.hookspecs import PermissionPolicy, RegistryError, grant_command
+from symphony.hookspecs import VERIFICATION_FILE, PermissionPolicy, PublisherSignature, RegistryError, grant_command
 from symphony.hookspecs.ports import HostContext
 
 from ..plugin import host_context
 
 if TYPE_CHECKING:
+    from ..records import Release
+    from .environment import InstalledExtension
     from .operations import Installed, Request
 
 __all__ = ["install", "uninstall", "update"]
@@ -33,6 +37,11 @@ _INSTALLER = click.option(
     default="auto",
     show_default=True,
     help="The client that installs: uv when available (auto), or pip.",
+)
+_REINSTALL = click.option(
+    "--reinstall",
+    is_flag=True,
+    help="Verify, ask and install again even when this very release is already installed (e.g. to repair it).",
 )
 
 
@@ -90,6 +99,7 @@ def _run(
         yes=options["yes"],
         own_environment=options.get("venv", False),
         installer=options["installer"],
+        reinstall=options.get("reinstall", False),
     )
     try:
         with open_index(context.data_dir) as index:
@@ -99,6 +109,8 @@ def _run(
         raise click.ClickException(str(error)) from None
     if done is None:
         return
+    if action == "update" and done.plan.removed:
+        _revoke_dropped(ctx, done.plan.extension, done.plan.removed)
     metadata = done.release.metadata
     extra = f" with {', '.join(f'{d.metadata.distribution} {d.metadata.version}' for d in done.dependencies)}"
     click.echo(
@@ -106,6 +118,44 @@ def _run(
         f" ({metadata.distribution}, signed by {done.signature.statement.publisher}, verified; {done.tool})"
         f"{extra if done.dependencies else ''}."
     )
+
+
+def _revoke_dropped(ctx: click.Context, extension: str, dropped: Sequence[str]) -> None:
+    """Revoke the user's grants of capabilities the new version no longer declares, so none outlives its use.
+
+    Each is revoked alone: one the user never granted (or the distribution's policy grants) is simply not there.
+    """
+    revoke = _host_ext_command(ctx, "revoke")
+    for text in dropped:
+        try:
+            ctx.invoke(revoke, name=extension, permission=(text,), revoke_all=False, trust=False)
+        except click.ClickException:
+            continue
+
+
+def _already_installed(current: InstalledExtension | None, release: Release) -> bool:
+    """Whether ``current`` is this very release, installed verified (the same wheel, by its signed SHA-256)."""
+    metadata = release.metadata
+    if current is None or current.distribution != canonicalize_name(metadata.distribution):
+        return False
+    if current.version != metadata.version:
+        return False
+    try:
+        signature = msgspec.json.decode((current.dist_info / VERIFICATION_FILE).read_bytes(), type=PublisherSignature)
+    except (OSError, msgspec.DecodeError, msgspec.ValidationError):
+        return False  # installed some other way: installing the verified wheel is what was asked
+    return signature.statement.sha256 == release.sha256
+
+
+def _warn_if_yanked(release: Release) -> None:
+    metadata = release.metadata
+    if metadata.yanked:
+        reason = metadata.yanked_reason or "no reason given"
+        click.echo(
+            f"Warning: {metadata.distribution} {metadata.version} is yanked ({reason}); it is installed only because"
+            " it was pinned exactly. Prefer a release that is not yanked.",
+            err=True,
+        )
 
 
 def _resolve_and_install(
@@ -131,6 +181,15 @@ def _resolve_and_install(
             return None
     else:
         release = index.resolve(name, specifier)
+        current = inspect_environment(request.python).extensions.get(release.metadata.extension or name)
+        if not request.reinstall and _already_installed(current, release):
+            metadata = release.metadata
+            click.echo(
+                f"{metadata.extension} {metadata.version} ({metadata.distribution}) is already installed and"
+                " verified; nothing to do. Use --reinstall to install it again."
+            )
+            return None
+    _warn_if_yanked(release)
     return install_release(index, release, request, grant=_grant(ctx), action=action)
 
 
@@ -143,6 +202,7 @@ def _resolve_and_install(
     help="Leave its Python dependencies out of the host: they go into the extension's own virtual environment.",
 )
 @_INSTALLER
+@_REINSTALL
 @click.pass_context
 def install(ctx: click.Context, /, spec: str, **options: Any) -> None:
     """Verify, show what NAME may do, and install it once you consent."""

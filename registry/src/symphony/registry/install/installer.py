@@ -88,8 +88,11 @@ class Installer:
             tail = "\n".join(f"  | {line}" for line in result.stdout.strip().splitlines()[-_TAIL:])
             raise RegistryError(f"{self.tool} could not {what} (exit status {result.returncode}):\n{tail}")
 
-    def install(self, wheels: Path, pinned: Sequence[Pinned]) -> None:
-        """Install exactly ``pinned`` from the verified wheels in ``wheels``, each checked against its hash."""
+    def install(self, wheels: Path, pinned: Sequence[Pinned], *, reinstall: bool = False) -> None:
+        """Install exactly ``pinned`` from the verified wheels in ``wheels``, each checked against its hash.
+
+        ``reinstall``: also replace a distribution already installed at the same version (both clients skip it).
+        """
         requirements = wheels / "pinned-requirements.txt"
         requirements.write_text(
             "".join(f"{p.distribution}=={p.version} --hash=sha256:{p.sha256}\n" for p in pinned), encoding="utf-8"
@@ -97,6 +100,8 @@ class Installer:
         arguments = ["install", "--no-index", "--find-links", str(wheels), "--require-hashes", "--no-deps"]
         if self.tool == "pip":
             arguments.append("--no-cache-dir")
+        if reinstall:
+            arguments.append("--reinstall" if self.tool == "uv" else "--force-reinstall")
         names = ", ".join(f"{p.distribution} {p.version}" for p in pinned)
         self._run([*arguments, "-r", str(requirements)], f"install {names}")
 

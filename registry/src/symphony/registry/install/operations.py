@@ -61,6 +61,7 @@ class Request:
     yes: bool = False
     own_environment: bool = False
     installer: Literal["auto", "uv", "pip"] = "auto"
+    reinstall: bool = False
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,7 @@ def install_release(
             Pinned(d.release.metadata.distribution, d.release.metadata.version, d.release.sha256) for d in dependencies
         ]
         pinned.append(Pinned(info.distribution, info.version, info.sha256))
-        installer.install(directory, pinned)
+        installer.install(directory, pinned, reinstall=request.reinstall)
     importlib.invalidate_caches()  # the host's `ext grant` below reads the distributions this process now has
     after = inspect_environment(request.python).extensions.get(extension)
     if after is None or after.distribution != info.distribution or after.version != info.version:
