@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from symphony.hookspecs import VERIFICATION_FILE
@@ -255,7 +256,6 @@ def test_a_signature_by_a_key_the_registry_does_not_list_is_refused(
     registry_server: RegistryServer, publisher: Publisher, venv: ThrowawayVenv, wheels: Path, tmp_path: Path
 ) -> None:
 
-    from symphony.registry.records import ReleaseMetadata
     from symphony.registry.wheels import read_wheel
 
     wheel = make_extension_wheel(
@@ -263,17 +263,7 @@ def test_a_signature_by_a_key_the_registry_does_not_list_is_refused(
     )
     impostor = make_publisher(tmp_path, publisher.name)  # same name, a key the registry never listed
     info = read_wheel(wheel)
-    metadata = ReleaseMetadata(
-        distribution=info.distribution,
-        version=info.version,
-        filename=info.filename,
-        uploaded_at=0.0,
-        extension=info.extension,
-        manifest=info.manifest,
-        manifest_sha256=info.manifest_sha256,
-        requires_python=info.requires_python,
-        signature=impostor.sign(wheel),
-    )
+    metadata = info.release_metadata(0.0, impostor.sign(wheel))
     # What a compromised upload path would sign into the index: the client must not rely on the server's check.
     registry_server.repository().add_releases([(wheel, metadata, info.sha256, info.length)])
     out = _refused(venv.symphony("ext", "install", "r3-forged", "--yes"))
@@ -419,7 +409,6 @@ def test_venv_is_refused_for_an_in_process_extension(
 def test_consent_shows_the_signed_wheels_capabilities_not_the_registrys_description(
     registry_server: RegistryServer, publisher: Publisher, venv: ThrowawayVenv, wheels: Path
 ) -> None:
-    from symphony.registry.records import ReleaseMetadata
     from symphony.registry.wheels import read_wheel
 
     capabilities = {"network_access": ["hidden.example.com"]}
@@ -434,16 +423,7 @@ def test_consent_shows_the_signed_wheels_capabilities_not_the_registrys_descript
     info = read_wheel(wheel)
     assert info.manifest is not None
     described = {**info.manifest, "capabilities": {}}  # a registry that hides what the wheel declares
-    metadata = ReleaseMetadata(
-        distribution=info.distribution,
-        version=info.version,
-        filename=info.filename,
-        uploaded_at=0.0,
-        extension=info.extension,
-        manifest=described,
-        manifest_sha256=info.manifest_sha256,
-        signature=publisher.sign(wheel),
-    )
+    metadata = msgspec.structs.replace(info.release_metadata(0.0, publisher.sign(wheel)), manifest=described)
     registry_server.repository().add_releases([(wheel, metadata, info.sha256, info.length)])
     out = _refused(venv.symphony("ext", "install", "r3-hidden", env=venv.environ(CI="true")))
     assert "asks for network:hidden.example.com" in out

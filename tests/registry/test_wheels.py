@@ -25,6 +25,17 @@ def _wheel(tmp_path: Path, **overrides: object) -> Path:
     return make_extension_wheel(tmp_path, **options)  # type: ignore[arg-type]
 
 
+def _without(wheel: Path, suffix: str) -> Path:
+    """A copy of ``wheel`` (same file name, in a sibling directory) without the members ending in ``suffix``."""
+    copy = wheel.parent / f"without-{suffix}" / wheel.name
+    copy.parent.mkdir()
+    with zipfile.ZipFile(wheel) as source, zipfile.ZipFile(copy, "w") as target:
+        for item in source.infolist():
+            if not item.filename.endswith(suffix):
+                target.writestr(item, source.read(item))
+    return copy
+
+
 def test_a_wheel_gives_its_name_version_and_requirements(tmp_path: Path) -> None:
     info = read_wheel(_wheel(tmp_path))
     assert (info.distribution, info.version) == ("acme-echo", "1.2.0")
@@ -69,14 +80,7 @@ def test_the_statement_describes_the_wheel(tmp_path: Path) -> None:
 
 
 def test_a_library_without_an_extension_has_no_manifest(tmp_path: Path) -> None:
-    path = _wheel(tmp_path)
-    plain = tmp_path / "plain" / path.name
-    plain.parent.mkdir()
-    with zipfile.ZipFile(path) as source, zipfile.ZipFile(plain, "w") as target:
-        for item in source.infolist():
-            if not item.filename.endswith("entry_points.txt"):
-                target.writestr(item, source.read(item))
-    info = read_wheel(plain)
+    info = read_wheel(_without(_wheel(tmp_path), "entry_points.txt"))
     assert (info.extension, info.manifest, info.publisher) == (None, None, None)
 
 
@@ -95,13 +99,7 @@ def test_a_name_that_is_not_a_wheel_name_is_refused(tmp_path: Path) -> None:
 
 
 def test_an_entry_point_without_a_manifest_is_refused(tmp_path: Path) -> None:
-    path = _wheel(tmp_path)
-    broken = tmp_path / "broken" / path.name
-    broken.parent.mkdir()
-    with zipfile.ZipFile(path) as source, zipfile.ZipFile(broken, "w") as target:
-        for item in source.infolist():
-            if not item.filename.endswith("symphony-extension.toml"):
-                target.writestr(item, source.read(item))
+    broken = _without(_wheel(tmp_path), "symphony-extension.toml")
     with pytest.raises(WheelError, match=r"has no acme_echo/symphony-extension\.toml"):
         read_wheel(broken)
 

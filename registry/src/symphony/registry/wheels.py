@@ -12,6 +12,7 @@ from __future__ import annotations
 import configparser
 import hashlib
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from email.parser import BytesHeaderParser
 from email.policy import compat32
@@ -20,7 +21,9 @@ from typing import Any, BinaryIO, Final
 
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
-from symphony.hookspecs import MANIFEST_FILE, RegistryError, ReleaseStatement, loads_toml
+from symphony.hookspecs import MANIFEST_FILE, PublisherSignature, RegistryError, ReleaseStatement, loads_toml
+
+from .records import ReleaseMetadata
 
 __all__ = ["ENTRY_POINT_GROUP", "WheelError", "WheelInfo", "publisher_of", "read_wheel", "sha256_file"]
 
@@ -71,8 +74,23 @@ class WheelInfo:
             manifest_sha256=self.manifest_sha256,
         )
 
+    def release_metadata(self, uploaded_at: float, signature: PublisherSignature | None = None) -> ReleaseMetadata:
+        """What the index signs about this wheel (its TUF target's ``custom``), as uploaded at ``uploaded_at``."""
+        return ReleaseMetadata(
+            distribution=self.distribution,
+            version=self.version,
+            filename=self.filename,
+            uploaded_at=uploaded_at,
+            extension=self.extension,
+            manifest=self.manifest,
+            manifest_sha256=self.manifest_sha256,
+            requires_python=self.requires_python,
+            requires_dist=self.requires_dist,
+            signature=signature,
+        )
 
-def publisher_of(manifest: dict[str, Any] | None) -> str | None:
+
+def publisher_of(manifest: Mapping[str, Any] | None) -> str | None:
     """The manifest's ``[extension] publisher``, else its ``author``: the name a release's signature must be by."""
     info = (manifest or {}).get("extension")
     if not isinstance(info, dict):

@@ -31,6 +31,8 @@ from symphony.hookspecs import (
     single_targets,
 )
 
+from ..wheels import publisher_of
+
 __all__ = ["CapabilityLine", "ConsentPlan", "ConsentRefused", "ask_consent", "declared_capabilities", "plan_consent"]
 
 Status = Literal["denied", "granted", "asks", "ungrantable"]
@@ -97,12 +99,6 @@ def declared_capabilities(manifest: Mapping[str, Any] | None) -> list[str]:
     return list(dict.fromkeys(texts))
 
 
-def _publisher(manifest: Mapping[str, Any] | None) -> str | None:
-    info = (manifest or {}).get("extension") or {}
-    name = info.get("publisher") or info.get("author")
-    return name if isinstance(name, str) else None
-
-
 def plan_consent(
     manifest: Mapping[str, Any],
     policy: PermissionPolicy,
@@ -113,7 +109,7 @@ def plan_consent(
     previous: Mapping[str, Any] | None = None,
 ) -> ConsentPlan:
     """Each capability of ``manifest`` against ``policy`` and the user's ``deny``; ``previous``: the installed one."""
-    publisher = _publisher(manifest)
+    publisher = publisher_of(manifest)
     denials = (*policy.deny, *deny)
     grants = [parse_permission(text) for text in (*policy.grants.get("*", ()), *policy.grants.get(extension, ()))]
     trusted = publisher is not None and publisher in policy.trusted_publishers

@@ -22,6 +22,7 @@ from packaging.utils import canonicalize_name
 
 from symphony.hookspecs import RegistryError
 
+from ..wheels import publisher_of
 from . import _inspect
 
 __all__ = ["InstalledDistribution", "InstalledExtension", "Snapshot", "inspect_environment"]
@@ -80,9 +81,7 @@ class InstalledExtension:
 
     @property
     def publisher(self) -> str | None:
-        info = (self.manifest or {}).get("extension") or {}
-        who = info.get("publisher") or info.get("author")
-        return who if isinstance(who, str) else None
+        return publisher_of(self.manifest)
 
 
 @dataclass(frozen=True)

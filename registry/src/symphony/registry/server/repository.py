@@ -63,7 +63,7 @@ from ..records import (
     decode_release,
     encode_release,
 )
-from ..wheels import WheelInfo, publisher_of, read_wheel
+from ..wheels import publisher_of, read_wheel
 from ._locking import DirectoryLock
 
 __all__ = ["BINS", "EXPIRY", "ROLES", "Repository", "check_publisher_key"]
@@ -85,20 +85,6 @@ _PUBLISHERS_DECODER: Final = msgspec.json.Decoder(PublisherDirectory)
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
-
-
-def _release(info: WheelInfo, uploaded_at: float) -> ReleaseMetadata:
-    return ReleaseMetadata(
-        distribution=info.distribution,
-        version=info.version,
-        filename=info.filename,
-        uploaded_at=uploaded_at,
-        extension=info.extension,
-        manifest=info.manifest,
-        manifest_sha256=info.manifest_sha256,
-        requires_python=info.requires_python,
-        requires_dist=info.requires_dist,
-    )
 
 
 def _target(path: str, metadata: ReleaseMetadata, sha256: str, length: int) -> TargetFile:
@@ -388,7 +374,7 @@ class Repository:
         signing fails.
         """
         info = read_wheel(temporary, filename=filename)
-        metadata = _release(info, time.time())
+        metadata = info.release_metadata(time.time())
         pending = self.pending / f"{filename}.json"
         destination = self.packages / filename
         with self._transaction() as transaction:
