@@ -55,13 +55,21 @@ class WorkerLink:
         if not self._frames.offer(frame):  # the pipe is full: wait for room (offer wrote nothing)
             await self._frames.send(frame)
 
+    async def exchange(self, message: object) -> Message:
+        """Send ``message`` and return the worker's next message: one coroutine for the hot path's round trip.
+
+        TransportError once the worker's output ended; SerializationError (an absurd
+        frame length) or msgspec.DecodeError if what it wrote is not a message.
+        """
+        frame = encode(message)
+        frames = self._frames
+        if not frames.offer(frame):
+            await frames.send(frame)
+        return decode(await frames.receive())
+
     async def receive_frame(self) -> bytes:
         """The next frame (TransportError once the worker's output ended; FrameTooLargeError for an absurd length)."""
         return await self._frames.receive()
-
-    async def receive(self) -> Message:
-        """The next message (msgspec.DecodeError if the frame is not one)."""
-        return decode(await self._frames.receive())
 
     async def close(self) -> None:
         """Close the pipes (the worker sees EOF and exits), wait briefly, then kill."""

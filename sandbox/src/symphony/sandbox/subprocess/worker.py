@@ -329,14 +329,13 @@ class SubprocessWorker:
     async def _exchange(self, link: WorkerLink, request: Call | Invoke, what: str) -> Any:
         """Send one request and serve the worker's host calls until its answer arrives."""
         try:
-            await link.send(request)
+            message = await link.exchange(request)
             while True:
-                message = await link.receive()
                 kind = type(message)
                 if kind is Done and message.seq == request.seq:
                     return message.result  # type: ignore[union-attr]
                 if kind is Call:
-                    await self._serve_host_call(link, message)  # type: ignore[arg-type]
+                    message = await link.exchange(await self._host_answer(message))  # type: ignore[arg-type]
                     continue
                 if kind is Failed and message.seq == request.seq:
                     raise self._remote_error(message)  # type: ignore[arg-type]
@@ -362,18 +361,16 @@ class SubprocessWorker:
             return type(error)(error.message, worker=self.name)
         return error if isinstance(error, ExtensionError) else ExtensionError(failed.message)
 
-    async def _serve_host_call(self, link: WorkerLink, call: Call) -> None:
-        reply: Done | Failed
+    async def _host_answer(self, call: Call) -> Done | Failed:
+        """The answer to the worker's ``host.*`` request: ``host_call``'s result, or the error it raised."""
         if not call.method.startswith(HOST_PREFIX):
-            reply = failure(call.seq, ExtensionError(f"workers may only call host.* methods, not {call.method!r}"))
-        else:
-            try:
-                reply = Done(call.seq, await self.host_call(call.method[len(HOST_PREFIX) :], call.params))
-            except SymphonyError as error:
-                reply = failure(call.seq, error)
-            except Exception as error:  # the callback's own failure must not kill the host
-                reply = failure(call.seq, ExtensionError(f"host function {call.method!r} failed: {error}"))
-        await link.send(reply)
+            return failure(call.seq, ExtensionError(f"workers may only call host.* methods, not {call.method!r}"))
+        try:
+            return Done(call.seq, await self.host_call(call.method[len(HOST_PREFIX) :], call.params))
+        except SymphonyError as error:
+            return failure(call.seq, error)
+        except Exception as error:  # the callback's own failure must not kill the host
+            return failure(call.seq, ExtensionError(f"host function {call.method!r} failed: {error}"))
 
     async def _death_reason(self) -> str:
         """Why the worker's stream ended: its exit status or signal, with a hint and its last words."""
