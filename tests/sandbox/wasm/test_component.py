@@ -89,6 +89,21 @@ def test_guest_log_lines_reach_the_host_log_under_the_extensions_name(
     assert ext.stats.host_calls == 1
 
 
+def test_two_extensions_in_one_runtime_each_get_their_own_host_calls(
+    runtime: WasmRuntime, operator_component: Path, data_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    preopens = [Preopen.read_only(data_dir, "/data")]
+    first = runtime.load(operator_component, name="first", permissions=AllowList(), preopens=preopens)
+    second = runtime.load(operator_component, name="second", permissions=AllowList(), preopens=preopens)
+    with caplog.at_level(logging.INFO, logger="symphony.extensions"):
+        second.invoke("summarize", {"file": "notes.txt"})
+        second.invoke("summarize", {"file": "notes.txt"})
+        first.invoke("summarize", {"file": "notes.txt"})
+    names = [r.name for r in caplog.records if r.name.startswith("symphony.extensions.")]
+    assert names == ["symphony.extensions.second", "symphony.extensions.second", "symphony.extensions.first"]
+    assert (first.stats.host_calls, second.stats.host_calls) == (1, 2)
+
+
 def test_stats_count_invocations_and_fuel(runtime: WasmRuntime, operator_component: Path) -> None:
     ext = runtime.load(operator_component, name="op", permissions=AllowList())
     for _ in range(3):

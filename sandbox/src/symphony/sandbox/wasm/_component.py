@@ -11,7 +11,7 @@ result<string, string>``.
 from __future__ import annotations
 
 import weakref
-from typing import Any
+from typing import Any, TypeAlias
 
 import wasmtime
 from wasmtime import StoreContext, component
@@ -35,15 +35,20 @@ def _record(**fields: Any) -> component.Record:
     return record
 
 
-def _link(engine: wasmtime.Engine, bridges: dict[int, HostBridge]) -> component.Linker:
+#: Store context address -> the bridge of the extension instantiated in that store (a fresh
+#: one-element tuple per store, so a freed store forgets only its own entry).
+_Bridges: TypeAlias = dict[int, tuple[HostBridge]]
+
+
+def _link(engine: wasmtime.Engine, bridges: _Bridges) -> component.Linker:
     """A linker whose host functions serve the bridge registered for the calling store."""
 
     def log(store: StoreContext, level: str, message: str) -> None:
-        bridges[context_address(store)].log(level, message)
+        bridges[context_address(store)][0].log(level, message)
 
     def http_request(store: StoreContext, request: Any) -> component.Record | component.Variant:
         try:
-            response = bridges[context_address(store)].http_request(
+            response = bridges[context_address(store)][0].http_request(
                 HttpRequest(
                     method=request.method,
                     url=request.url,
@@ -57,7 +62,7 @@ def _link(engine: wasmtime.Engine, bridges: dict[int, HostBridge]) -> component.
 
     def model_call(store: StoreContext, model: str, input: str) -> str | component.Variant:
         try:
-            return bridges[context_address(store)].model_call(model, input)
+            return bridges[context_address(store)][0].model_call(model, input)
         except HostCallRefused as exc:
             return _host_error(exc)
 
@@ -78,16 +83,27 @@ class ComponentLinker:
     """
 
     def __init__(self, engine: wasmtime.Engine) -> None:
-        self._bridges: dict[int, HostBridge] = {}
+        self._bridges: _Bridges = {}
         self._linker = _link(engine, self._bridges)
 
     def instantiate(
         self, store: wasmtime.Store, program: component.Component, bridge: HostBridge
     ) -> component.Instance:
         address = context_address(store)
-        self._bridges[address] = bridge
-        weakref.finalize(store, self._bridges.pop, address, None)
+        entry = (bridge,)
+        self._bridges[address] = entry
+        weakref.finalize(store, _forget, self._bridges, address, entry)
         return self._linker.instantiate(store, program)
+
+
+def _forget(bridges: _Bridges, address: int, entry: tuple[HostBridge]) -> None:
+    """Drop a freed store's entry, unless a newer store at the same address has replaced it.
+
+    wasmtime-py frees the store (releasing the GIL) before this runs, so another thread may
+    already have registered a new store at the same address.
+    """
+    if bridges.get(address) is entry:
+        del bridges[address]
 
 
 def _check_signature(func: component.Func, store: wasmtime.Store) -> None:
