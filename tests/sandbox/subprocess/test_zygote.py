@@ -118,8 +118,13 @@ asyncio.run(main())
 """
 
 
-def test_the_zygote_and_its_workers_die_when_the_host_is_sigkilled() -> None:
-    host = subprocess.Popen([sys.executable, "-c", HOST, EXTENSIONS, HOSTILE], stdout=subprocess.PIPE, text=True)
+def test_the_zygote_and_its_workers_die_when_the_host_is_sigkilled(tmp_path: Path) -> None:
+    host = subprocess.Popen(
+        [sys.executable, "-c", HOST, EXTENSIONS, HOSTILE],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TMPDIR": str(tmp_path)},  # a killed host cannot remove its worker's directory
+    )
     try:
         assert host.stdout is not None
         worker, zygote = map(int, host.stdout.readline().split())
