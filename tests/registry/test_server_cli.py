@@ -20,6 +20,14 @@ def test_init_refuses_a_directory_that_is_not_empty(tmp_path: Path) -> None:
     assert [path.name for path in tmp_path.iterdir()] == ["something"]
 
 
+def test_init_where_no_directory_can_be_made_says_so_without_a_traceback(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("mine")
+    result = run_symphony("registry", "init", tmp_path / "a-file" / "index", check=False)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert f"Cannot create a registry in {tmp_path / 'a-file' / 'index'}: Not a directory." in result.stderr
+
+
 def test_serve_asks_for_passwords_or_no_auth(tmp_path: Path) -> None:
     run_symphony("registry", "init", tmp_path / "index")
     result = run_symphony("registry", "serve", tmp_path / "index", check=False)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from types import FrameType
@@ -27,11 +29,18 @@ _DIR = click.argument("directory", type=click.Path(file_okay=False, path_type=Pa
 _THREADS: Final = 8
 
 
-def _open(directory: Path) -> Repository:
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """A RegistryError is the operator's to fix: its message, one line, no traceback."""
     try:
-        return Repository.open(directory)
+        yield
     except RegistryError as error:
         raise click.ClickException(str(error)) from None
+
+
+def _open(directory: Path) -> Repository:
+    with _user_errors():
+        return Repository.open(directory)
 
 
 @click.command()
@@ -42,6 +51,11 @@ def init(directory: Path) -> None:
         Repository.create(directory)
     except RegistryError as error:
         raise click.ClickException(str(error)) from None
+    except OSError as error:
+        raise click.ClickException(
+            f"Cannot create a registry in {directory}: {error.strerror or error}. Choose a new or empty directory"
+            " you can write to."
+        ) from None
     click.echo(f"Created a registry in {directory}.")
     click.echo(f"Give users {directory / 'root.json'}: it is the trust anchor their client pins.")
     click.echo(f"The private keys are in {directory / 'keys'}; keep the root key offline in production.")
@@ -97,11 +111,9 @@ def serve(
 
     from .app import make_app
 
-    try:
+    with _user_errors():
         repository = Repository.open(directory, timestamp_expiry=timedelta(seconds=timestamp_expiry))
         repository.renew()
-    except RegistryError as error:
-        raise click.ClickException(str(error)) from None
     app = make_app(repository, password_file=passwords, max_upload=max_upload)
     try:
         server = create_server(
@@ -147,10 +159,8 @@ def publisher() -> None:
 @click.argument("key")
 def publisher_add(directory: Path, name: str, key: str) -> None:
     """Trust KEY (ed25519:...) to sign NAME's extensions on this index."""
-    try:
+    with _user_errors():
         _open(directory).add_publisher_key(name, key)
-    except RegistryError as error:
-        raise click.ClickException(str(error)) from None
     click.echo(f"{name!r} may now sign with {key}.")
 
 
@@ -160,10 +170,8 @@ def publisher_add(directory: Path, name: str, key: str) -> None:
 @click.argument("key")
 def publisher_revoke(directory: Path, name: str, key: str) -> None:
     """Revoke NAME's KEY: signatures by it are refused from now on, here and at install."""
-    try:
+    with _user_errors():
         _open(directory).revoke_publisher_key(name, key)
-    except RegistryError as error:
-        raise click.ClickException(str(error)) from None
     click.echo(f"Revoked {key} of {name!r}.")
 
 
@@ -185,10 +193,8 @@ def keys_list(directory: Path) -> None:
 @click.argument("role", type=click.Choice(ROLES))
 def keys_rotate(directory: Path, role: str) -> None:
     """Give ROLE a new key; clients holding an older root still update (the new root is signed by the old key)."""
-    try:
+    with _user_errors():
         old, new = _open(directory).rotate(role)
-    except RegistryError as error:
-        raise click.ClickException(str(error)) from None
     click.echo(f"{role}: key {old[:16]} replaced by {new[:16]}.")
 
 
@@ -197,10 +203,8 @@ def keys_rotate(directory: Path, role: str) -> None:
 @click.argument("keyid")
 def keys_revoke(directory: Path, keyid: str) -> None:
     """Stop trusting the registry key KEYID (at least 8 hex digits): its role gets a new key at once."""
-    try:
+    with _user_errors():
         role, old, new = _open(directory).revoke_role_key(keyid)
-    except RegistryError as error:
-        raise click.ClickException(str(error)) from None
     click.echo(f"Revoked {old[:16]} ({role}); {role} is now signed by {new[:16]}.")
 
 
@@ -210,9 +214,7 @@ def keys_revoke(directory: Path, keyid: str) -> None:
 @click.argument("version")
 @click.option("--reason", help="Shown to users who resolve or install it.")
 def yank(directory: Path, distribution: str, version: str, reason: str | None) -> None:
-    """Mark DISTRIBUTION VERSION yanked: it stays installable when pinned, but is never resolved."""
-    try:
+    """Mark DISTRIBUTION VERSION yanked: only an exact pin (==VERSION) still installs it, with a warning."""
+    with _user_errors():
         files = _open(directory).yank(distribution, version, reason)
-    except RegistryError as error:
-        raise click.ClickException(str(error)) from None
     click.echo(f"Yanked {', '.join(files)}.")
