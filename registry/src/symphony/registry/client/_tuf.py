@@ -8,6 +8,7 @@ updates with stale metadata (freeze), or change a bin (tampering) unnoticed.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Final
 
@@ -28,6 +29,8 @@ METADATA_PATH: Final = "tuf/"
 
 def make_updater(url: str, root: bytes, directory: Path) -> Updater:
     """A fresh Updater (one refresh each) trusting ``root``, caching verified metadata under ``directory``."""
+    # An unreachable index ends in one error naming it (explain); urllib3's warning per retry would repeat it thrice.
+    logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
     metadata = directory / "metadata"
     metadata.mkdir(parents=True, exist_ok=True)
     base = url.rstrip("/") + "/"
@@ -104,9 +107,19 @@ def explain(error: Exception, url: str) -> RegistryError:
         )
     if isinstance(error, (exceptions.DownloadError, urllib3.exceptions.HTTPError)):
         return RegistryError(
-            f"Could not download from {where}: {error}. Check that the index is running and the URL is right"
+            f"Could not download from {where}: {_detail(error)}. Check that the index is running and the URL is right"
             " (`symphony registry status`)."
         )
     if isinstance(error, exceptions.RepositoryError):
         return VerificationError(f"Refused {where}: its metadata failed verification ({error}).")
     return RegistryError(f"Could not refresh from {where}: {type(error).__name__}: {error}.")
+
+
+def _detail(error: BaseException) -> str:
+    """The first non-empty message along ``error``'s causes (python-tuf re-raises urllib3's with an empty one)."""
+    cause: BaseException | None = error
+    while cause is not None:
+        if str(cause):
+            return str(cause)
+        cause = cause.__cause__ or cause.__context__
+    return type(error).__name__
