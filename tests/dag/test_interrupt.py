@@ -8,7 +8,6 @@ process), as a terminal's Ctrl-C would.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import subprocess
@@ -69,21 +68,27 @@ def test_ctrl_c_cancels_the_run_prints_the_resume_command_and_exits_130(
     }
 
 
+def _log_of(process: psutil.Process) -> Path | None:
+    """Where ``process`` writes its stderr: a sandbox worker's is ``/tmp/symphony-worker-<name>-*/worker.log``."""
+    with contextlib.suppress(OSError):
+        return Path(os.readlink(f"/proc/{process.pid}/fd/2"))
+    return None
+
+
 def _workers(process: subprocess.Popen[str]) -> list[psutil.Process]:
-    """The sandbox workers of ``slow-ext`` that ``process`` started."""
+    """The sandbox workers of ``slow-ext`` that ``process`` started (forked workers share the zygote's argv)."""
     found = []
     for child in psutil.Process(process.pid).children(recursive=True):
-        with contextlib.suppress(psutil.Error):
-            if "slow-ext" in " ".join(child.cmdline()):
-                found.append(child)
+        log = _log_of(child)
+        if log is not None and log.name == "worker.log" and "slow-ext" in log.parent.name:
+            found.append(child)
     return found
 
 
 def _waiting(worker: psutil.Process) -> bool:
     """Whether the extension's operator is running in ``worker``: it wrote ``waiting`` to its log."""
-    spec = json.loads(next(arg for arg in worker.cmdline() if arg.startswith("{")))
-    log = Path(spec["log_path"])
-    return log.exists() and "waiting" in log.read_text()
+    log = _log_of(worker)
+    return log is not None and log.exists() and "waiting" in log.read_text()
 
 
 def _stopped(worker: psutil.Process) -> bool:
