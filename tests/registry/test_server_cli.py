@@ -35,6 +35,15 @@ def test_serve_asks_for_passwords_or_no_auth(tmp_path: Path) -> None:
     assert "--passwords FILE" in result.stderr
 
 
+def test_serve_with_a_passwords_file_that_is_not_htpasswd_says_what_it_should_hold(tmp_path: Path) -> None:
+    run_symphony("registry", "init", tmp_path / "index")
+    (tmp_path / "passwords").write_text("not an htpasswd line\n")
+    result = run_symphony("registry", "serve", tmp_path / "index", "--passwords", tmp_path / "passwords", check=False)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert f"{tmp_path / 'passwords'} is not an htpasswd file" in result.stderr and "USER:HASH" in result.stderr
+
+
 def test_serve_on_a_directory_that_is_not_a_registry_says_how_to_make_one(tmp_path: Path) -> None:
     result = run_symphony("registry", "serve", tmp_path, "--no-auth", check=False)
     assert result.returncode == 1

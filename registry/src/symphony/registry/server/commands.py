@@ -114,7 +114,15 @@ def serve(
     with _user_errors():
         repository = Repository.open(directory, timestamp_expiry=timedelta(seconds=timestamp_expiry))
         repository.renew()
-    app = make_app(repository, password_file=passwords, max_upload=max_upload)
+    try:
+        app = make_app(repository, password_file=passwords, max_upload=max_upload)
+    except ValueError as error:  # passlib's refusal of the htpasswd file, read when the app is made
+        if passwords is None:
+            raise
+        raise click.ClickException(
+            f"{passwords} is not an htpasswd file ({error}). Each line is USER:HASH, as `htpasswd -c -B FILE USER`"
+            " writes."
+        ) from None
     try:
         server = create_server(
             app,
