@@ -1,7 +1,9 @@
-"""``symphony --version`` and ``symphony plugins list`` as whole processes, against ``python -c pass``.
+"""``symphony --version``, ``symphony plugins list`` and a plugin command as processes, against ``python -c pass``.
 
 Wall time, median of the runs, with the entry-point index and the validated settings
-already cached. ``cli.<command>.overhead`` is the median minus the ``python -c pass`` median.
+already cached. ``cli.registry_status`` is a command a plugin contributes: every plugin's
+``symphony_register_commands`` runs for it (no index is configured, so it only reads settings).
+``cli.<command>.overhead`` is the median minus the ``python -c pass`` median.
 ``cli.plugins_list_settings_changed`` changes a ``SYMPHONY_*`` variable before every run, so
 that the settings are validated again (pydantic imported) as after any edit of them.
 """
@@ -15,7 +17,7 @@ __all__ = ["run"]
 
 GOAL = "at most 100 ms above python -c pass"
 OVERHEAD_GOAL = "<= +100 ms over python -c pass (every command that reads settings)"
-COMMANDS = {"version": ["--version"], "plugins_list": ["plugins", "list"]}
+COMMANDS = {"version": ["--version"], "plugins_list": ["plugins", "list"], "registry_status": ["registry", "status"]}
 
 
 def run(quick: bool) -> list[Record]:

@@ -123,3 +123,48 @@ def test_loading_the_host_machinery_imports_no_importlib_metadata() -> None:
     code = "import sys, symphony.host._host, symphony.host.cli._app; print('importlib.metadata' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+#: Plugin commands whose ``--help`` must not import what other plugins' commands need, with what they need themselves.
+PLUGIN_COMMAND_HELP = {
+    "--help": (),
+    "workflow --help": (),
+    "registry status --help": ("packaging",),
+}
+
+
+@pytest.mark.parametrize("command", PLUGIN_COMMAND_HELP)
+def test_a_plugin_commands_help_imports_no_other_commands_heavy_library(
+    symphony: Callable[..., Symphony], command: str
+) -> None:
+    """Every plugin command line collects every plugin's commands: they are registered lazily (issue 18)."""
+    runner = symphony()
+    assert runner.run("plugins", "list", "--json").returncode == 0  # saves the validated settings
+    argv = [sys.executable, "-X", "importtime", str(SYMPHONY), *command.split()]
+    done = subprocess.run(argv, env=runner.env(), cwd=runner.home, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    modules = {line.rpartition("|")[2].strip() for line in done.stderr.splitlines() if line.startswith("import time")}
+    assert "symphony.host._host" in modules  # the host was loaded and every plugin's commands collected...
+    heavy = {m.partition(".")[0] for m in modules} & {*HEAVY, "asyncio"}
+    assert sorted(heavy - set(PLUGIN_COMMAND_HELP[command])) == []  # ...without importing them
+
+
+def test_every_builtin_plugin_command_lists_the_help_of_the_command_it_stands_for(
+    symphony: Callable[..., Symphony],
+) -> None:
+    """The help given up front to ``lazy_command`` is what the command says of itself once imported."""
+    code = (
+        "from symphony.host import Host\n"
+        "from symphony.host.cli._app import _collect\n"
+        "from symphony.hookspecs.commands import LazyCommand\n"
+        "host = Host(); host.load()\n"
+        "for name, command in sorted(_collect(host).items()):\n"
+        "    if isinstance(command, LazyCommand):\n"
+        "        given, real = command.get_short_help_str(1000), command.load().get_short_help_str(1000)\n"
+        "        print(name, 'ok' if given == real else f'lists {given!r} but says {real!r}')\n"
+    )
+    done = symphony().python(code)
+    assert done.returncode == 0, done.stderr[-2000:]
+    listed = dict(line.split(" ", 1) for line in done.stdout.splitlines())
+    assert {"run", "runs", "workflow", "artifacts", "stale"} <= set(listed)
+    assert {name: verdict for name, verdict in listed.items() if verdict != "ok"} == {}

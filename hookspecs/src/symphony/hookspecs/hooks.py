@@ -1043,6 +1043,12 @@ def symphony_component_options(context: HostContext) -> list[ComponentOptionsSpe
 def symphony_register_commands(cli: Any, context: HostContext) -> None:
     """Add subcommands to the ``symphony`` command line, so a plugin ships its own CLI.
 
+    Every plugin's implementation runs for any plugin command line, so add
+    each command with `symphony.hookspecs.commands.lazy_command`
+    (name, ``"module:attribute"`` or a function that builds it, and its help):
+    its module is imported only when that command is used, and importing
+    nothing else here keeps every other plugin's commands fast.
+
     Args:
         cli: a ``click.Group`` collecting this invocation's commands (they
             become top-level ``symphony`` commands); call ``cli.add_command(...)``.

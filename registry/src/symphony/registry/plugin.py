@@ -1,16 +1,17 @@
 """Registers ``symphony registry`` and the registry's ``symphony ext`` subcommands, like any third party.
 
-Commands are imported only when run: each entry is "module:attribute" of a click command.
+Commands are imported only when run (`symphony.hookspecs.commands.lazy_command`): each entry is
+"module:attribute" of a click command.
 """
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import Any
 
 import click
 
 from symphony.hookspecs import hookimpl
+from symphony.hookspecs.commands import lazy_command
 from symphony.hookspecs.ports import HostContext
 
 SYMPHONY_API = "^1.0"
@@ -41,23 +42,16 @@ EXT_COMMANDS: dict[str, str] = {
 }
 
 
-class _LazyGroup(click.Group):
-    def __init__(self, *args: Any, table: dict[str, str], context: HostContext, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._table = table
+class _ContextGroup(click.Group):
+    """A group of lazy commands that run with the plugin's HostContext in ``ctx.meta`` (see :func:`host_context`)."""
+
+    def __init__(self, name: str, *, table: dict[str, str], context: HostContext, help: str) -> None:
+        super().__init__(name, commands=[lazy_command(sub, target) for sub, target in table.items()], help=help)
         self._context = context
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         ctx.meta[_HOST_CONTEXT] = self._context  # meta is shared by the whole invocation, the command's too
-        target = self._table.get(cmd_name)
-        if target is None:
-            return super().get_command(ctx, cmd_name)
-        module, _, attribute = target.partition(":")
-        command: click.Command = getattr(import_module(module), attribute)
-        return command
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*super().list_commands(ctx), *self._table})
+        return super().get_command(ctx, cmd_name)
 
 
 def host_context(ctx: click.Context) -> HostContext:
@@ -69,7 +63,7 @@ def host_context(ctx: click.Context) -> HostContext:
 @hookimpl
 def symphony_register_commands(cli: Any, context: HostContext) -> None:
     cli.add_command(
-        _LazyGroup(
+        _ContextGroup(
             "registry",
             table=REGISTRY_COMMANDS,
             context=context,
@@ -77,5 +71,7 @@ def symphony_register_commands(cli: Any, context: HostContext) -> None:
         )
     )
     cli.add_command(
-        _LazyGroup("ext", table=EXT_COMMANDS, context=context, help="Search, install, update and publish extensions.")
+        _ContextGroup(
+            "ext", table=EXT_COMMANDS, context=context, help="Search, install, update and publish extensions."
+        )
     )

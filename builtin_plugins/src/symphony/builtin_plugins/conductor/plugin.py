@@ -20,6 +20,8 @@ from symphony.hookspecs.ports import AsyncComponent, ConductorPort, DagTrackerPo
 from .options import COMPONENT, ConductorOptions
 
 if TYPE_CHECKING:  # imported when a conductor is first used: loading the plugin must stay cheap
+    import click
+
     from .embedded import EmbeddedConductor
     from .remote import RemoteConductor
 
@@ -140,14 +142,17 @@ def symphony_components(context: HostContext) -> list[ConductorLifecycle]:
 
 @hookimpl
 def symphony_register_commands(cli: Any, context: HostContext) -> None:
-    from .cli import conductor_commands
+    from symphony.hookspecs.commands import lazy_command
 
-    cli.add_command(
-        conductor_commands(
+    def commands() -> click.Command:
+        from .cli import conductor_commands
+
+        return conductor_commands(
             lambda: served_for(context), lambda: context.port("conductor"), lambda: served_components(context)
-        ),
-        "conductor",
-    )
+        )
+
+    help_ = "Serve a conductor in its own process, or ask one for its status."
+    cli.add_command(lazy_command("conductor", commands, help=help_))
 
 
 def served_components(context: HostContext) -> list[AsyncComponent]:

@@ -32,6 +32,8 @@ from .options import COMPONENT, DataOptions
 if TYPE_CHECKING:  # httpx, ssl and the service are imported when the port is first asked for, not with every host
     import ssl
 
+    import click
+
     from .client import DataClient
     from .embedded import EmbeddedService
     from .permission_records import ServicePermissionRecords
@@ -243,7 +245,27 @@ def symphony_health_checks(context: HostContext) -> list[HealthCheck]:
 
 @hookimpl
 def symphony_register_commands(cli: Any, context: HostContext) -> None:
-    from .cli import data_commands, login_command, logout_command
+    from symphony.hookspecs.commands import lazy_command
 
-    for command in (data_commands(context), login_command(context), logout_command(context)):
-        cli.add_command(command)
+    def data() -> click.Command:
+        from .cli import data_commands
+
+        return data_commands(context)
+
+    def login() -> click.Command:
+        from .cli import login_command
+
+        return login_command(context)
+
+    def logout() -> click.Command:
+        from .cli import logout_command
+
+        return logout_command(context)
+
+    helps = {
+        "data": "The data service: serve it, migrate its database, manage users, tokens, and read its audit log.",
+        "login": "Check a token against the data service at URL and remember both for the `symphony data` commands.",
+        "logout": "Forget the stored login: the data commands use this host's configuration again.",
+    }
+    for name, build in (("data", data), ("login", login), ("logout", logout)):
+        cli.add_command(lazy_command(name, build, help=helps[name]))

@@ -78,6 +78,9 @@ def symphony_health_checks(context: HostContext) -> list[HealthCheck]:
 
 @hookimpl
 def symphony_register_commands(cli: Any, context: HostContext) -> None:
-    from .core.cli import editor_core_command
+    from symphony.hookspecs.commands import lazy_command
 
-    cli.add_command(editor_core_command)
+    help_ = "Run the editor core: xi-style JSON-RPC, one JSON object per line on stdin/stdout (see docs/editor.md)."
+    cli.add_command(
+        lazy_command("editor-core", "symphony.builtin_plugins.editor.core.cli:editor_core_command", help=help_)
+    )

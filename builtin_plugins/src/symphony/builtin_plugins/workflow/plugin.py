@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -10,10 +10,11 @@ from symphony.hookspecs import ComponentOptionsSpec, ConfigurationError, hookimp
 from symphony.hookspecs.ports import HostContext
 
 from .catalogue import Catalogue
-from .cli import workflow_commands
 from .nodes import NodeEntry, node_entries
-from .nodes_cli import nodes_commands
 from .validate import Limits
+
+if TYPE_CHECKING:
+    import click
 
 SYMPHONY_API = "^1.0"
 
@@ -46,8 +47,22 @@ def symphony_component_options() -> list[ComponentOptionsSpec]:
 
 @hookimpl
 def symphony_register_commands(cli: Any, context: HostContext) -> None:
-    cli.add_command(workflow_commands(lambda: catalogue_of(context), lambda: limits_of(context)), "workflow")
-    cli.add_command(nodes_commands(lambda: entries_of(context)), "nodes")
+    from symphony.hookspecs.commands import lazy_command
+
+    def workflow() -> click.Command:
+        from .cli import workflow_commands
+
+        return workflow_commands(lambda: catalogue_of(context), lambda: limits_of(context))
+
+    def nodes() -> click.Command:
+        from .nodes_cli import nodes_commands
+
+        return nodes_commands(lambda: entries_of(context))
+
+    cli.add_command(lazy_command("workflow", workflow, help="Validate, convert and draw workflow documents."))
+    cli.add_command(
+        lazy_command("nodes", nodes, help="The instruments, operators and control nodes a workflow can use.")
+    )
 
 
 def entries_of(context: HostContext) -> list[NodeEntry]:

@@ -15,6 +15,8 @@ from symphony.hookspecs.ports import HostContext
 from .options import ArbitrationOptions
 
 if TYPE_CHECKING:
+    import click
+
     from .engine import ArbitrationEngine
 
 SYMPHONY_API = "^1.0"
@@ -37,9 +39,15 @@ def symphony_provide_arbitration_engine(context: HostContext) -> ArbitrationEngi
 
 @hookimpl
 def symphony_register_commands(cli: Any, context: HostContext) -> None:
-    from .cli import arbitration_commands
+    from symphony.hookspecs.commands import lazy_command
 
-    cli.add_command(arbitration_commands(lambda: context.port("arbitration_engine")), "arbitration")
+    def commands() -> click.Command:
+        from .cli import arbitration_commands
+
+        return arbitration_commands(lambda: context.port("arbitration_engine"))
+
+    help_ = "The arbitration engine: who gets slots, memory, models and API budgets (docs/arbitration.md)."
+    cli.add_command(lazy_command("arbitration", commands, help=help_))
 
 
 @hookimpl

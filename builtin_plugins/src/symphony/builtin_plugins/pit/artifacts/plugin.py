@@ -25,6 +25,8 @@ from symphony.hookspecs.ports import ArtifactStorePort, HostContext, PoolManager
 from .options import StoreOptions
 
 if TYPE_CHECKING:
+    import click
+
     from .backend import Backend
     from .store import ArtifactStore
 
@@ -105,12 +107,14 @@ def symphony_health_checks(context: HostContext) -> list[HealthCheck]:
 
 @hookimpl
 def symphony_register_commands(cli: Any, context: HostContext) -> None:
-    from .cli import artifacts_commands
+    from symphony.hookspecs.commands import lazy_command
 
-    cli.add_command(
-        artifacts_commands(
+    def commands() -> click.Command:  # the CLI imports the store: SQLAlchemy, hundreds of ms
+        from .cli import artifacts_commands
+
+        return artifacts_commands(
             lambda: port_as(context, "artifact_store", ArtifactStorePort, user="`symphony artifacts`"),
             lambda: port_as(context, "pool_manager", PoolManagerPort, user="`symphony artifacts search --semantic`"),
-        ),
-        "artifacts",
-    )
+        )
+
+    cli.add_command(lazy_command("artifacts", commands, help="Store, fetch and inspect content-addressed artifacts."))

@@ -36,6 +36,8 @@ from .nodes import Implementations
 from .options import TrackerOptions
 
 if TYPE_CHECKING:  # the tracker and its executor (asyncio) are imported when a run needs them
+    import click
+
     from symphony.hookspecs.ports import DataAccessPort
 
     from .executor import Executor
@@ -164,9 +166,18 @@ def check_of(context: HostContext, workflow: Workflow) -> ValidationReport:
 
 @hookimpl
 def symphony_register_commands(cli: Any, context: HostContext) -> None:
-    from .cli import run_command, runs_commands
+    from symphony.hookspecs.commands import lazy_command
 
-    cli.add_command(
-        run_command(lambda: port_of(context, "`symphony run`"), lambda workflow: check_of(context, workflow)), "run"
-    )
-    cli.add_command(runs_commands(lambda: port_of(context, "`symphony runs`"), lambda: records_of(context)), "runs")
+    def run() -> click.Command:  # the CLI imports the run history: SQLAlchemy
+        from .cli import run_command
+
+        return run_command(lambda: port_of(context, "`symphony run`"), lambda workflow: check_of(context, workflow))
+
+    def runs() -> click.Command:
+        from .cli import runs_commands
+
+        return runs_commands(lambda: port_of(context, "`symphony runs`"), lambda: records_of(context))
+
+    help_ = "Run the workflow FILE with a progress display, then print its outputs."
+    cli.add_command(lazy_command("run", run, help=help_))
+    cli.add_command(lazy_command("runs", runs, help="List, inspect, resume, retry and cancel workflow runs."))

@@ -27,6 +27,8 @@ from symphony.hookspecs.ports import ArbitrationEnginePort, HostContext, PoolMan
 from .options import PoolOptions
 
 if TYPE_CHECKING:
+    import click
+
     from .pool import Pool
 
 SYMPHONY_API = "^1.0"
@@ -131,13 +133,19 @@ def symphony_stale_sources(context: HostContext) -> list[StaleSource]:
 
 @hookimpl
 def symphony_register_commands(cli: Any, context: HostContext) -> None:
-    from .cli import pool_commands
+    from symphony.hookspecs.commands import lazy_command
 
     def port() -> PoolManagerPort:
         pool: PoolManagerPort = port_as(context, "pool_manager", PoolManagerPort, user="`symphony pool`")
         return pool
 
-    cli.add_command(pool_commands(port, lambda: snapshot_path(context)), "pool")
+    def commands() -> click.Command:
+        from .cli import pool_commands
+
+        return pool_commands(port, lambda: snapshot_path(context))
+
+    help_ = "Models the pool keeps warm: their state, a load check, and cooling one."
+    cli.add_command(lazy_command("pool", commands, help=help_))
 
 
 def _write_last_snapshot(pool: weakref.ref[Pool]) -> None:

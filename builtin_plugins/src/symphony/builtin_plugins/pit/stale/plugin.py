@@ -16,6 +16,8 @@ from symphony.hookspecs.ports import HostContext, StaleManagerPort, port_as
 from .options import COMPONENT, StaleOptions
 
 if TYPE_CHECKING:
+    import click
+
     from .manager import StaleManager
     from .schedule import StaleSchedule
 
@@ -55,8 +57,12 @@ def symphony_components(context: HostContext) -> list[StaleSchedule]:
 
 @hookimpl
 def symphony_register_commands(cli: Any, context: HostContext) -> None:
-    from .cli import stale_commands
+    from symphony.hookspecs.commands import lazy_command
 
-    cli.add_command(
-        stale_commands(lambda: port_as(context, "stale_manager", StaleManagerPort, user="`symphony stale`")), "stale"
-    )
+    def commands() -> click.Command:
+        from .cli import stale_commands
+
+        return stale_commands(lambda: port_as(context, "stale_manager", StaleManagerPort, user="`symphony stale`"))
+
+    help_ = "Find what is out of date or past its retention (cache entries, runs, logs, models, chunks) and reclaim it."
+    cli.add_command(lazy_command("stale", commands, help=help_))
