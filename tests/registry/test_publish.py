@@ -99,3 +99,27 @@ def test_keygen_never_overwrites_an_existing_key(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "never overwritten" in result.stderr
     assert (tmp_path / "me.pem").read_text() == "precious"
+
+
+@pytest.mark.slow
+def test_publish_to_an_index_that_does_not_answer_says_so_and_uploads_nothing(
+    publisher: Publisher, tmp_path: Path
+) -> None:
+    project = make_project(tmp_path, "acme-unreachable")
+    result = run_symphony(
+        "ext", "publish", project, "--repository-url", "http://127.0.0.1:9/", "--key", publisher.key_path, check=False
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "Cannot reach the index at http://127.0.0.1:9/: [Errno 111] Connection refused." in result.stderr
+
+
+def test_publish_refuses_a_repository_url_that_is_not_http_before_building(
+    publisher: Publisher, tmp_path: Path
+) -> None:
+    project = make_project(tmp_path, "acme-ftp")
+    result = run_symphony(
+        "ext", "publish", project, "--repository-url", "ftp://x/", "--key", publisher.key_path, check=False
+    )
+    assert result.returncode == 2
+    assert "'ftp://x/' is not an http(s) URL" in result.stderr
+    assert not (project / "dist").exists() and "Building" not in result.stdout

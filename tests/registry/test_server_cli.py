@@ -62,6 +62,14 @@ def test_serve_on_a_port_in_use_says_so_in_one_line(tmp_path: Path) -> None:
     assert f"Cannot listen on 127.0.0.1:{port}: Address already in use. Choose another --port" in result.stderr
 
 
+def test_metadata_changed_outside_symphony_is_a_clear_error(tmp_path: Path) -> None:
+    run_symphony("registry", "init", tmp_path / "index")
+    (tmp_path / "index" / "tuf" / "timestamp.json").write_text("{not json")
+    result = run_symphony("registry", "keys", "list", tmp_path / "index", check=False)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "timestamp.json is not valid TUF metadata" in result.stderr and "Restore the registry" in result.stderr
+
+
 def test_a_publisher_added_with_the_cli_is_served_while_the_server_runs(
     registry_server: RegistryServer, tmp_path: Path
 ) -> None:

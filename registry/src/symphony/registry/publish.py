@@ -137,6 +137,10 @@ def publish(
 ) -> None:
     """Validate, build, sign and upload the extension project at PATH (default: here)."""
     url = repository_url.rstrip("/") + "/"
+    if not url.startswith(("http://", "https://")):
+        raise click.BadParameter(
+            f"{repository_url!r} is not an http(s) URL (e.g. http://127.0.0.1:8080/)", param_hint="--repository-url"
+        )
     project = path.resolve()
     try:
         key = signing.load_private_key(key_path)
@@ -150,12 +154,18 @@ def publish(
         except RegistryError as error:
             raise click.ClickException(str(error)) from None
         signature = signing.sign(key, statement)
-        answer = httpx.post(
-            f"{url}symphony/signatures",
-            content=msgspec.json.encode(signature),
-            auth=_auth(username, password),
-            timeout=_TIMEOUT,
-        )
+        try:
+            answer = httpx.post(
+                f"{url}symphony/signatures",
+                content=msgspec.json.encode(signature),
+                auth=_auth(username, password),
+                timeout=_TIMEOUT,
+            )
+        except httpx.HTTPError as error:
+            raise click.ClickException(
+                f"Cannot reach the index at {url}: {error}. Check --repository-url and that the index is running;"
+                " nothing was uploaded."
+            ) from None
         if answer.status_code not in {200, 202}:
             raise click.ClickException(f"the index refused the signature ({answer.status_code}): {answer.text.strip()}")
         _upload(wheel, url, username, password)

@@ -41,6 +41,7 @@ from tuf.api.metadata import (
     Targets,
     Timestamp,
 )
+from tuf.api.serialization import DeserializationError
 from tuf.api.serialization.json import JSONSerializer
 
 from symphony.hookspecs import (
@@ -217,7 +218,13 @@ class Repository:
             data = (self.metadata / name).read_bytes()
         except FileNotFoundError:
             raise RegistryError(f"the registry's metadata is incomplete: {self.metadata / name} is missing") from None
-        return Metadata.from_bytes(data)
+        try:
+            return Metadata.from_bytes(data)
+        except DeserializationError as error:
+            raise RegistryError(
+                f"{self.metadata / name} is not valid TUF metadata ({error}); it was changed outside symphony."
+                " Restore the registry directory from a backup."
+            ) from None
 
     def _current_root(self) -> Metadata[Root]:
         while (self.metadata / f"{self._root_version + 1}.root.json").is_file():
