@@ -11,10 +11,11 @@ HOME, XDG directories and TMPDIR are a private temporary directory:
   allocator traps.
 
 Full: 10,000 invocations each; ``--quick``: 1,000 (two crashes each).  Each crash must
-raise ExtensionCrashedError and the next call must get a fresh sandbox.  Counted in the host
-process once its sandbox is warm (after one crash and recovery) and again after the last
-call: child processes, open file descriptors, threads, temporary files under its
-TMPDIR, and entries in /dev/shm that appeared and stayed (the machine may be shared, so the
+raise ExtensionCrashedError and the next call must get a fresh sandbox.  Counted in the
+host process once its sandbox is warm (after one crash and recovery) and again after the
+last call: child processes, open file descriptors, threads (but the default executor's,
+which grows on demand to its bound), temporary files under its TMPDIR, and entries in
+/dev/shm that appeared and stayed (the machine may be shared, so the
 /dev/shm figure is an upper bound).  Records: per-call p50 and p99 against the first
 call's duration, each count after against before (goal: equal), and the host process's
 children, temporary files and /dev/shm entries once the host stopped against once it started.
@@ -30,6 +31,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any, Final
@@ -96,7 +98,8 @@ def _census(tmp: Path, shm_before: set[str]) -> dict[str, int]:
     return {
         "processes": len(me.children(recursive=True)),
         "fds": me.num_fds(),
-        "threads": me.num_threads(),
+        # asyncio's default executor adds workers on demand up to its bound; a leak is any other thread.
+        "threads": me.num_threads() - sum(t.name.startswith("asyncio_") for t in threading.enumerate()),
         "temp_files": sum(len(dirs) + len(files) for _, dirs, files in os.walk(tmp)),
         "shm": len(shm - shm_before),
     }
