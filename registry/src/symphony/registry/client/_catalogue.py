@@ -163,8 +163,9 @@ def _permission_texts(capabilities: bytes) -> tuple[str, ...]:
 def _contributions(manifest: dict[str, Any] | None) -> list[tuple[Kind, dict[str, Any]]]:
     contributes = (manifest or {}).get("contributes") or {}
     found: list[tuple[Kind, dict[str, Any]]] = []
-    for kind, key in (("instrument", "instruments"), ("operator", "operators")):
-        found += [(kind, node) for node in contributes.get(key) or () if isinstance(node, dict)]  # type: ignore[misc]
+    tables: tuple[tuple[Kind, str], ...] = (("instrument", "instruments"), ("operator", "operators"))
+    for kind, key in tables:
+        found += [(kind, node) for node in contributes.get(key) or () if isinstance(node, dict)]
     return found
 
 

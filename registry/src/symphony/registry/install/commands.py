@@ -26,7 +26,7 @@ from ..plugin import host_context
 if TYPE_CHECKING:
     from ..records import Release
     from .environment import InstalledExtension
-    from .operations import Installed, Request
+    from .operations import Grants, Index, Installed, Request
 
 __all__ = ["install", "uninstall", "update"]
 
@@ -57,7 +57,7 @@ def _host_ext_command(ctx: click.Context, name: str) -> click.Command:
     return command
 
 
-def _grant(ctx: click.Context) -> Any:
+def _grant(ctx: click.Context) -> Grants:
     def grant(extension: str, permissions: Sequence[str]) -> None:
         try:
             ctx.invoke(_host_ext_command(ctx, "grant"), name=extension, permission=tuple(permissions))
@@ -160,7 +160,7 @@ def _warn_if_yanked(release: Release) -> None:
 
 def _resolve_and_install(
     ctx: click.Context,
-    index: Any,
+    index: Index,
     action: Literal["install", "update"],
     name: str,
     *,
