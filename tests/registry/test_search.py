@@ -149,6 +149,12 @@ def test_use_of_an_index_that_does_not_answer_keeps_nothing(
     assert load_config(runner.data_dir).indexes == {}
 
 
+def test_a_capability_filter_naming_no_permission_kind_is_refused(symphony: Callable[..., Symphony]) -> None:
+    result = symphony().run("ext", "search", "--capability", "internet")
+    assert result.returncode == 2
+    assert "'internet' names no permission kind: give one of file, network, system, model" in result.stderr
+
+
 def test_search_without_an_index_says_how_to_configure_one(symphony: Callable[..., Symphony]) -> None:
     result = symphony().run("ext", "search", "anything")
     assert result.returncode == 1

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import click
 import msgspec
@@ -127,6 +127,22 @@ def _ago(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
+#: The permission kinds a manifest declares (``symphony ext grant``'s text forms).
+_KINDS: Final = ("file", "network", "system", "model")
+
+
+def _capabilities(values: tuple[str, ...]) -> tuple[str, ...]:
+    """The --capability filters, each refused when it names no permission kind (it could never match)."""
+    for value in values:
+        if value.partition(":")[0] not in _KINDS:
+            raise click.BadParameter(
+                f"{value!r} names no permission kind: give one of {', '.join(_KINDS)} (any of that kind), or a"
+                " permission such as network:api.example.com.",
+                param_hint="--capability",
+            )
+    return values
+
+
 @click.command()
 @click.argument("query", default="")
 @click.option("--contributes", type=click.Choice(["instrument", "operator"]), help="Only extensions contributing this.")
@@ -136,6 +152,7 @@ def _ago(seconds: float) -> str:
     multiple=True,
     metavar="TEXT",
     help="Only extensions declaring this permission (e.g. network:api.example.com, or network for any); repeatable.",
+    callback=lambda _ctx, _param, values: _capabilities(values),
 )
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000), help="At most this many.")
 @click.option(
