@@ -25,8 +25,9 @@ import networkx as nx
 
 from benchmarks._measure import percentile
 from benchmarks.run import Record, record
-from symphony.builtin_plugins.workflow import Catalogue, Limits, decode, encode, validate
+from symphony.builtin_plugins.workflow import Catalogue, Limits, decode, encode
 from symphony.builtin_plugins.workflow.formats import Format
+from symphony.builtin_plugins.workflow.validate import validate
 from symphony.hookspecs import (
     SCHEMA_VERSION,
     AddNode,

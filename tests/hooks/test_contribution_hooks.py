@@ -9,8 +9,9 @@ import msgspec
 import pytest
 from click.testing import CliRunner
 
-from symphony.builtin_plugins.workflow import Catalogue, validate
+from symphony.builtin_plugins.workflow import Catalogue
 from symphony.builtin_plugins.workflow.plugin import catalogue_of
+from symphony.builtin_plugins.workflow.validate import validate
 from symphony.hookspecs import (
     SCHEMA_VERSION,
     CodecSpec,

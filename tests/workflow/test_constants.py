@@ -11,9 +11,10 @@ from typing import Any, Final
 
 import pytest
 
-from symphony.builtin_plugins.workflow import EditSession, WorkflowBuilder, decode, encode, validate
+from symphony.builtin_plugins.workflow import EditSession, WorkflowBuilder, decode, encode
 from symphony.builtin_plugins.workflow.formats import FORMATS, Format
 from symphony.builtin_plugins.workflow.types import holds
+from symphony.builtin_plugins.workflow.validate import validate
 from symphony.hookspecs import Connect, DataEdge, OperatorNode, Workflow, WorkflowProblem
 
 from .helpers import CATALOGUE, workflow

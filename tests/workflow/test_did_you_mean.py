@@ -10,7 +10,7 @@ from typing import Final
 
 import pytest
 
-from symphony.builtin_plugins.workflow import validate
+from symphony.builtin_plugins.workflow.validate import validate
 from symphony.hookspecs import DataEdge, OperatorNode, PortSpec, Workflow
 
 from .helpers import CATALOGUE, workflow

@@ -5,7 +5,8 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from symphony.builtin_plugins.workflow import EditError, EditSession, validate
+from symphony.builtin_plugins.workflow import EditError, EditSession
+from symphony.builtin_plugins.workflow.validate import validate
 from symphony.hookspecs import (
     AddNode,
     ConditionalEdge,

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any, Final
 
 from symphony.builtin_plugins.orchestra.operators import OPERATORS
-from symphony.builtin_plugins.workflow import Catalogue, validate
+from symphony.builtin_plugins.workflow import Catalogue
+from symphony.builtin_plugins.workflow.validate import validate
 from symphony.hookspecs import OperatorNode, WorkflowProblem
 
 from .helpers import CATALOGUE, workflow

@@ -11,7 +11,8 @@ import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from symphony.builtin_plugins.workflow import EditError, EditSession, Limits, ValidatedWorkflow, validate
+from symphony.builtin_plugins.workflow import EditError, EditSession, Limits, ValidatedWorkflow
+from symphony.builtin_plugins.workflow.validate import validate
 from symphony.hookspecs import AddNode, Connect, Disconnect, Edit, ValidationReport, Workflow
 
 from .helpers import CATALOGUE

@@ -18,7 +18,8 @@ from typing import Any, Final
 import pytest
 from click.testing import CliRunner
 
-from symphony.builtin_plugins.workflow import Limits, encode, validate
+from symphony.builtin_plugins.workflow import Limits, encode
+from symphony.builtin_plugins.workflow.validate import validate
 from symphony.hookspecs import DataEdge, OperatorNode, Workflow
 from symphony.host.cli import cli
 

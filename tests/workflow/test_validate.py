@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from symphony.builtin_plugins.workflow import Limits, validate
+from symphony.builtin_plugins.workflow import Limits
+from symphony.builtin_plugins.workflow.validate import validate
 from symphony.hookspecs import (
     ConditionalEdge,
     ControlEdge,

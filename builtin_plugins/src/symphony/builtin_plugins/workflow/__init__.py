@@ -4,12 +4,42 @@ The model itself is the SDK's (``symphony.hookspecs.Workflow``); this package
 holds the algorithms, for the DAG tracker, the conductor and editors to use.
 """
 
-from .builder import WorkflowBuilder, WorkflowBuildError
-from .catalogue import Catalogue
-from .edits import EditError
-from .formats import WorkflowFormatError, decode, encode, load, save
-from .session import EditSession
-from .validate import Limits, ValidatedWorkflow, validate
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .builder import WorkflowBuilder, WorkflowBuildError
+    from .catalogue import Catalogue
+    from .edits import EditError
+    from .formats import WorkflowFormatError, decode, encode, load, save
+    from .limits import Limits
+    from .session import EditSession
+    from .validate import ValidatedWorkflow
+
+#: Imported on first use: every command loads the workflow plugin, few need the builder or validation.
+#: (The function ``validate`` is imported from its module: the package's attribute of that name is the module.)
+_MODULE_OF = {
+    "Catalogue": "catalogue",
+    "EditError": "edits",
+    "EditSession": "session",
+    "Limits": "limits",
+    "ValidatedWorkflow": "validate",
+    "WorkflowBuildError": "builder",
+    "WorkflowBuilder": "builder",
+    "WorkflowFormatError": "formats",
+    "decode": "formats",
+    "encode": "formats",
+    "load": "formats",
+    "save": "formats",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"{__name__}.{module}"), name)
+
 
 __all__ = [
     "Catalogue",
@@ -24,5 +54,4 @@ __all__ = [
     "encode",
     "load",
     "save",
-    "validate",
 ]

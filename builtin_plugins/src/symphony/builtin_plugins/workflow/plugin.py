@@ -10,8 +10,8 @@ from symphony.hookspecs import ComponentOptionsSpec, ConfigurationError, hookimp
 from symphony.hookspecs.ports import HostContext
 
 from .catalogue import Catalogue
+from .limits import Limits
 from .nodes import NodeEntry, node_entries
-from .validate import Limits
 
 if TYPE_CHECKING:
     import click

@@ -31,7 +31,7 @@ import time
 from bisect import insort
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from typing import Annotated, Any, Final, get_args
+from typing import Any, Final, get_args
 
 import msgspec
 
@@ -58,6 +58,7 @@ from .catalogue import CONTROL_SIGNATURES, RUN_CONFIG_KEY, Catalogue
 from .conditions import ConditionError, parse_condition
 from .edits import IncrementalEdits, edge_key
 from .graph import kahn_levels, shortest_cycle, strongly_connected
+from .limits import Limits
 from .problems import ProblemIndex
 from .suggest import did_you_mean, known_and_closest
 from .types import compatible, has_fields, holds, type_of
@@ -67,19 +68,6 @@ __all__ = ["Limits", "ValidatedWorkflow", "validate"]
 _STAGE: Final = {kind: index for index, kind in enumerate(get_args(ProblemKind))}
 _MERGE_MODES: Final = ("first", "all")
 _EDGE_TAGS: Final = {DataEdge: "data", ControlEdge: "control", ConditionalEdge: "conditional"}
-
-
-class Limits(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """Bounds checked before any expensive work: 10,000 nodes, 50,000 edges.
-
-    ``timeout`` (seconds) is off by default: a time budget turns a correct
-    document into an error on a busy machine.  Editors that must answer within
-    a frame ask for one, and get a ``timeout`` problem when it runs out.
-    """
-
-    max_nodes: Annotated[int, msgspec.Meta(ge=1)] = 10_000
-    max_edges: Annotated[int, msgspec.Meta(ge=0)] = 50_000
-    timeout: Annotated[float, msgspec.Meta(ge=0)] | None = None
 
 
 def _keys(edges: Iterable[Edge]) -> list[str]:

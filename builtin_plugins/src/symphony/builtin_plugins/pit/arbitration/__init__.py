@@ -5,7 +5,21 @@ See docs/arbitration.md for the policy; :class:`ArbitrationEngine` implements ``
 
 from __future__ import annotations
 
-from .engine import ArbitrationEngine
+from typing import TYPE_CHECKING, Any
+
 from .options import ArbitrationOptions, Limits
+
+if TYPE_CHECKING:
+    from .engine import ArbitrationEngine
+
+
+def __getattr__(name: str) -> Any:
+    """The engine on first use: every command loads the arbitration plugin, few run anything."""
+    if name == "ArbitrationEngine":
+        from .engine import ArbitrationEngine
+
+        return ArbitrationEngine
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["ArbitrationEngine", "ArbitrationOptions", "Limits"]
