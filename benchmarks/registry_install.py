@@ -20,13 +20,10 @@ in ms, medians; goal: ≤ 1.2x the baseline, and with uv faster than it.
 
 from __future__ import annotations
 
-import os
-import select
 import shutil
 import statistics
 import subprocess
 import sys
-import sysconfig
 import tempfile
 import time
 import zipfile
@@ -36,17 +33,18 @@ from typing import Final
 import httpx
 import msgspec
 
+from benchmarks.registry_sync import serve
 from benchmarks.run import Record, record
 from symphony.registry import signing
 from symphony.registry.server.repository import Repository
 from symphony.registry.wheels import read_wheel
+from tests.registry.install_venv import make_venv
 
 __all__ = ["run"]
 
 NAME: Final = "bench-echo"
 PUBLISHER: Final = "Bench Labs"
 _SYMPHONY: Final = Path(sys.executable).parent / "symphony"
-_MAIN: Final = "import sys; from symphony.host.cli import main; sys.argv[0] = 'symphony'; main()"
 #: resolve + verify + install through the Python API, without the host: ``python -c _API DATA_DIR TOOL``.
 _API: Final = """
 import sys
@@ -109,23 +107,6 @@ def _wheel(directory: Path) -> Path:
     return path
 
 
-def _serve(directory: Path) -> tuple[subprocess.Popen[str], str]:
-    subprocess.run([_SYMPHONY, "registry", "init", str(directory)], check=True, capture_output=True, timeout=120)
-    process = subprocess.Popen(
-        [_SYMPHONY, "registry", "serve", str(directory), "--port", "0", "--no-auth"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert process.stdout is not None
-    ready, _, _ = select.select([process.stdout], [], [], 60)
-    line = process.stdout.readline() if ready else ""
-    if not line.startswith("Serving http://"):
-        process.kill()
-        raise RuntimeError(f"symphony registry serve did not start: {line!r}")
-    return process, line.split()[1]
-
-
 def _publish(directory: Path, url: str, wheel: Path, keys: Path) -> None:
     key = signing.generate_key()
     Repository.open(directory).add_publisher_key(PUBLISHER, signing.public_text(key))
@@ -135,28 +116,6 @@ def _publish(directory: Path, url: str, wheel: Path, keys: Path) -> None:
     signature = signing.sign(key, read_wheel(wheel).statement())
     httpx.post(f"{url}symphony/signatures", content=msgspec.json.encode(signature), timeout=60).raise_for_status()
     signing.save_private_key(key, keys / "bench.pem")
-
-
-def _venv(path: Path) -> tuple[Path, dict[str, str]]:
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True, timeout=300)
-    python = path / "bin" / "python"
-    site = subprocess.run(
-        [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    project = sysconfig.get_path("purelib")
-    Path(site, "zz-symphony-project.pth").write_text(f"import site; site.addsitedir({project!r})\n")
-    home = path.parent / "home"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SYMPHONY_", "PIP_", "UV_")) and k != "CI"}
-    env.update(
-        SYMPHONY_DATA_DIR=str(home / "data"),
-        SYMPHONY_CACHE_DIR=str(home / "cache"),
-        SYMPHONY_CONFIG_DIR=str(home / "config"),
-        PATH=f"{path / 'bin'}{os.pathsep}{env.get('PATH', '')}",
-    )
-    return python, env
 
 
 def _run(command: list[str], env: dict[str, str]) -> float:
@@ -175,13 +134,16 @@ def run(quick: bool) -> list[Record]:
     rounds = 3 if quick else 7
     with tempfile.TemporaryDirectory(prefix="bench-registry-install-") as temporary:
         root = Path(temporary)
-        server, url = _serve(root / "index")
+        subprocess.run(
+            [_SYMPHONY, "registry", "init", str(root / "index")], check=True, capture_output=True, timeout=120
+        )
+        server, url = serve(root / "index")
         try:
             (root / "wheels").mkdir()
             (root / "keys").mkdir()
             _publish(root / "index", url, _wheel(root / "wheels"), root / "keys")
-            python, env = _venv(root / "venv")
-            symphony = [str(python), "-c", _MAIN]
+            venv = make_venv(root / "venv")
+            python, env, symphony = venv.python, venv.environ(), venv.command()
             _run([*symphony, "registry", "use", url, "--root", str(root / "index" / "root.json")], env)
             pip = [sys.executable, "-m", "pip", "--python", str(python)]
             plain = [

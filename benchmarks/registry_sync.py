@@ -32,13 +32,14 @@ from symphony.registry.client import open_index
 from symphony.registry.client._config import save_index
 from symphony.registry.server.repository import Repository
 
-__all__ = ["run"]
+__all__ = ["run", "serve"]
 
 SEED = 19
 SYMPHONY = Path(sys.executable).parent / "symphony"
 
 
-def _serve(directory: Path) -> tuple[subprocess.Popen[str], str]:
+def serve(directory: Path) -> tuple[subprocess.Popen[str], str]:
+    """``symphony registry serve DIRECTORY`` on a free loopback port: the process and its URL."""
     process = subprocess.Popen(
         [SYMPHONY, "registry", "serve", str(directory), "--port", "0", "--no-auth"],
         stdout=subprocess.PIPE,
@@ -86,7 +87,7 @@ def run(quick: bool) -> list[Record]:
         repository.add_releases(
             (None, release.metadata, release.sha256, release.length) for group in bins.values() for release in group
         )
-        process, url = _serve(root / "index")
+        process, url = serve(root / "index")
         try:
             with httpx.Client() as client:
                 for n in range(rounds):

@@ -1,5 +1,7 @@
 """A real, throwaway environment to install extensions into, so the project's own .venv is never modified.
 
+Used by the install tests and by the ``registry_install`` benchmark.
+
 It is made with ``python -m venv --without-pip`` and reaches the project's
 packages through a ``.pth`` file that adds this interpreter's site-packages
 *after* its own: what a test installs there wins, and uninstalling it
@@ -42,12 +44,16 @@ class ThrowawayVenv:
         env.update(extra)
         return env
 
+    def command(self, *arguments: str) -> list[str]:
+        """The command line running ``symphony ARGUMENTS`` with this environment's interpreter."""
+        return [str(self.python), "-c", _MAIN, *arguments]
+
     def symphony(
         self, *arguments: str, env: Mapping[str, str] | None = None, stdin: int | None = subprocess.DEVNULL
     ) -> subprocess.CompletedProcess[str]:
         """Run ``symphony ARGUMENTS`` with this environment's interpreter; the completed process."""
         return subprocess.run(
-            [str(self.python), "-c", _MAIN, *arguments],
+            self.command(*arguments),
             env=dict(env) if env is not None else self.environ(),
             stdin=stdin,
             capture_output=True,
@@ -61,7 +67,7 @@ class ThrowawayVenv:
         leader, follower = os.openpty()
         try:
             process = subprocess.Popen(
-                [str(self.python), "-c", _MAIN, *arguments],
+                self.command(*arguments),
                 env=self.environ(),
                 stdin=follower,
                 stdout=subprocess.PIPE,
