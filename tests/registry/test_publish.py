@@ -123,3 +123,10 @@ def test_publish_refuses_a_repository_url_that_is_not_http_before_building(
     assert result.returncode == 2
     assert "'ftp://x/' is not an http(s) URL" in result.stderr
     assert not (project / "dist").exists() and "Building" not in result.stdout
+
+
+def test_keygen_where_no_file_can_be_written_says_so_without_a_traceback(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("mine")
+    result = run_symphony("ext", "keygen", tmp_path / "a-file" / "key.pem", check=False)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"Cannot write a key to {tmp_path / 'a-file' / 'key.pem'}:" in result.stderr

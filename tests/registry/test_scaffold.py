@@ -169,3 +169,10 @@ def test_ext_new_refuses_a_description_of_several_lines_and_writes_nothing(cli: 
     assert result.returncode == 1
     assert "the description must be one line without control characters" in result.stderr
     assert not project.exists()
+
+
+def test_ext_new_where_no_directory_can_be_made_says_so_without_a_traceback(cli: Symphony, tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("mine")
+    result = cli.run("ext", "new", "word-count", str(tmp_path / "a-file" / "project"), "--publisher", "Acme")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"Cannot create word-count in {tmp_path / 'a-file' / 'project'}: Not a directory" in result.stderr

@@ -46,6 +46,11 @@ def keygen(path: Path | None) -> None:
         signing.save_private_key(key, target)
     except RegistryError as error:
         raise click.ClickException(str(error)) from None
+    except OSError as error:
+        raise click.ClickException(
+            f"Cannot write a key to {target}: {error.strerror or error} ({error.filename})."
+            " Choose a PATH in a directory you can write."
+        ) from None
     public = signing.public_text(key)
     click.echo(f"Wrote a private key to {target} (readable by you only; back it up, never share it).")
     click.echo(f"Public key (id {key_id(public)}): {public}")

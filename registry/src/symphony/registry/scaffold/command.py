@@ -30,6 +30,11 @@ def new(name: str, directory: Path | None, runtime: str, publisher: str | None, 
         new_project(name, cast(Runtime, runtime), publisher or getpass.getuser(), target, description=description)
     except RegistryError as error:
         raise click.ClickException(str(error)) from None
+    except OSError as error:
+        raise click.ClickException(
+            f"Cannot create {name} in {target}: {error.strerror or error} ({error.filename})."
+            " Choose a DIRECTORY you can write."
+        ) from None
     click.echo(f"Created {name} ({runtime}) in {target}. Next:")
     click.echo(f"  cd {target}")
     # A wasm component is built into the wheel, so an editable install would have none.
