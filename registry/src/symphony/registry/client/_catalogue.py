@@ -540,6 +540,7 @@ def _connect(path: Path) -> sqlite3.Connection:
 
 
 def open_catalogue(path: Path) -> Catalogue:
+    """The catalogue at ``path``; a damaged file is a RegistryError saying how to rebuild it (it is only a cache)."""
     try:
         return Catalogue(path)
     except sqlite3.DatabaseError as error:

@@ -46,6 +46,7 @@ def index_dir(data_dir: Path, name: str) -> Path:
 
 
 def check_name(name: str) -> str:
+    """``name``, once it is safe as a directory name under the data directory; RegistryError saying what is."""
     if not _NAME.match(name):
         raise RegistryError(
             f"Index name {name!r} is not allowed: use 1-64 lowercase letters, digits, '-' or '_' (e.g. 'default')."
@@ -54,6 +55,7 @@ def check_name(name: str) -> str:
 
 
 def load_config(data_dir: Path) -> RegistryConfig:
+    """The configured indexes (none when never configured); a damaged file is a RegistryError saying how to fix it."""
     path = registry_dir(data_dir) / "config.json"
     try:
         return msgspec.json.decode(path.read_bytes(), type=RegistryConfig)

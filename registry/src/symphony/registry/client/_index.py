@@ -90,6 +90,7 @@ class Index:
     def search(
         self, query: str, *, contributes: Kind | None = None, capabilities: tuple[str, ...] = (), limit: int = 20
     ) -> list[SearchHit]:
+        """Extensions matching every word of ``query`` and the filters, from the catalogue alone (no network)."""
         return self.catalogue.search(query, contributes=contributes, capabilities=capabilities, limit=limit)
 
     def releases(self, name: str) -> list[Release]:

@@ -65,6 +65,8 @@ def _ask(python: Path, names: Sequence[str] = ()) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class InstalledDistribution:
+    """A distribution already installed: a dependency that is present is kept, not fetched again."""
+
     name: str  # normalised
     version: str
 

@@ -21,6 +21,7 @@ class DirectoryLock:
 
     @contextmanager
     def hold(self) -> Iterator[None]:
+        """Exclusive: the thread lock orders this process's writers, the flock the other processes' (CLI, server)."""
         with self._threads:
             descriptor = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
             try:
