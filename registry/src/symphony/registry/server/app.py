@@ -74,7 +74,7 @@ class _SigningBackendMixin:
     roots: list[Path]
 
     def add_package(self, filename: str, stream: BinaryIO) -> None:
-        """pypiserver's upload hook: a wheel becomes a signed TUF target before pip can see it; an sdist is just stored."""
+        """pypiserver's upload hook: a wheel becomes a signed TUF target before pip sees it; an sdist is stored."""
         from pypiserver.bottle_wrapper import HTTPError
 
         # A hidden name (pypiserver lists no dot-file) and the umask's mode, as a plain write would give.
