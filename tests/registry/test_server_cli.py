@@ -25,7 +25,7 @@ def test_init_where_no_directory_can_be_made_says_so_without_a_traceback(tmp_pat
     result = run_symphony("registry", "init", tmp_path / "a-file" / "index", check=False)
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
-    assert f"Cannot create a registry in {tmp_path / 'a-file' / 'index'}: Not a directory." in result.stderr
+    assert f"Cannot create a registry in {tmp_path / 'a-file' / 'index'}: Not a directory (" in result.stderr
 
 
 def test_serve_asks_for_passwords_or_no_auth(tmp_path: Path) -> None:

@@ -23,9 +23,10 @@ import click
 import httpx
 import msgspec
 
-from symphony.hookspecs import RegistryError, key_id
+from symphony.hookspecs import key_id
 
 from . import signing
+from ._cli import user_errors
 from .wheels import read_wheel
 
 __all__ = ["DEFAULT_KEY", "keygen", "publish"]
@@ -42,15 +43,8 @@ def keygen(path: Path | None) -> None:
     """Create a publisher key at PATH (default: your Symphony config directory); an existing key is never replaced."""
     target = path or DEFAULT_KEY
     key = signing.generate_key()
-    try:
+    with user_errors(f"Cannot write a key to {target}", "Choose a PATH in a directory you can write."):
         signing.save_private_key(key, target)
-    except RegistryError as error:
-        raise click.ClickException(str(error)) from None
-    except OSError as error:
-        raise click.ClickException(
-            f"Cannot write a key to {target}: {error.strerror or error} ({error.filename})."
-            " Choose a PATH in a directory you can write."
-        ) from None
     public = signing.public_text(key)
     click.echo(f"Wrote a private key to {target} (readable by you only; back it up, never share it).")
     click.echo(f"Public key (id {key_id(public)}): {public}")
@@ -147,17 +141,13 @@ def publish(
             f"{repository_url!r} is not an http(s) URL (e.g. http://127.0.0.1:8080/)", param_hint="--repository-url"
         )
     project = path.resolve()
-    try:
+    with user_errors():
         key = signing.load_private_key(key_path)
-    except RegistryError as error:
-        raise click.ClickException(str(error)) from None
     _validate(ctx, project)
     with tempfile.TemporaryDirectory(prefix="symphony-publish-") as scratch:
         wheel = _build(project, Path(scratch), isolated=isolated)
-        try:
+        with user_errors():
             statement = read_wheel(wheel).statement()
-        except RegistryError as error:
-            raise click.ClickException(str(error)) from None
         signature = signing.sign(key, statement)
         try:
             answer = httpx.post(

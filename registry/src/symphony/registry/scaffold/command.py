@@ -8,8 +8,7 @@ from typing import cast
 
 import click
 
-from symphony.hookspecs import RegistryError
-
+from .._cli import user_errors
 from . import RUNTIMES, Runtime
 
 __all__ = ["new"]
@@ -26,15 +25,8 @@ def new(name: str, directory: Path | None, runtime: str, publisher: str | None, 
     from . import new_project
 
     target = directory if directory is not None else Path(name)
-    try:
+    with user_errors(f"Cannot create {name} in {target}", "Choose a DIRECTORY you can write."):
         new_project(name, cast(Runtime, runtime), publisher or getpass.getuser(), target, description=description)
-    except RegistryError as error:
-        raise click.ClickException(str(error)) from None
-    except OSError as error:
-        raise click.ClickException(
-            f"Cannot create {name} in {target}: {error.strerror or error} ({error.filename})."
-            " Choose a DIRECTORY you can write."
-        ) from None
     click.echo(f"Created {name} ({runtime}) in {target}. Next:")
     click.echo(f"  cd {target}")
     # A wasm component is built into the wheel, so an editable install would have none.

@@ -9,8 +9,6 @@ from __future__ import annotations
 import signal
 import sys
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from types import FrameType
@@ -18,8 +16,7 @@ from typing import Final
 
 import click
 
-from symphony.hookspecs import RegistryError
-
+from .._cli import user_errors
 from .repository import EXPIRY, ROLES, Repository
 
 __all__ = ["init", "keys", "publisher", "serve", "yank"]
@@ -29,17 +26,8 @@ _DIR = click.argument("directory", type=click.Path(file_okay=False, path_type=Pa
 _THREADS: Final = 8
 
 
-@contextmanager
-def _user_errors() -> Iterator[None]:
-    """A RegistryError is the operator's to fix: its message, one line, no traceback."""
-    try:
-        yield
-    except RegistryError as error:
-        raise click.ClickException(str(error)) from None
-
-
 def _open(directory: Path) -> Repository:
-    with _user_errors():
+    with user_errors():
         return Repository.open(directory)
 
 
@@ -47,15 +35,8 @@ def _open(directory: Path) -> Repository:
 @_DIR
 def init(directory: Path) -> None:
     """Create a registry in DIRECTORY: keys, signed empty metadata, and root.json to hand to users."""
-    try:
+    with user_errors(f"Cannot create a registry in {directory}", "Choose a new or empty directory you can write to."):
         Repository.create(directory)
-    except RegistryError as error:
-        raise click.ClickException(str(error)) from None
-    except OSError as error:
-        raise click.ClickException(
-            f"Cannot create a registry in {directory}: {error.strerror or error}. Choose a new or empty directory"
-            " you can write to."
-        ) from None
     click.echo(f"Created a registry in {directory}.")
     click.echo(f"Give users {directory / 'root.json'}: it is the trust anchor their client pins.")
     click.echo(f"The private keys are in {directory / 'keys'}; keep the root key offline in production.")
@@ -111,7 +92,7 @@ def serve(
 
     from .app import make_app
 
-    with _user_errors():
+    with user_errors():
         repository = Repository.open(directory, timestamp_expiry=timedelta(seconds=timestamp_expiry))
         repository.renew()
     try:
@@ -167,7 +148,7 @@ def publisher() -> None:
 @click.argument("key")
 def publisher_add(directory: Path, name: str, key: str) -> None:
     """Trust KEY (ed25519:...) to sign NAME's extensions on this index."""
-    with _user_errors():
+    with user_errors():
         _open(directory).add_publisher_key(name, key)
     click.echo(f"{name!r} may now sign with {key}.")
 
@@ -178,7 +159,7 @@ def publisher_add(directory: Path, name: str, key: str) -> None:
 @click.argument("key")
 def publisher_revoke(directory: Path, name: str, key: str) -> None:
     """Revoke NAME's KEY: signatures by it are refused from now on, here and at install."""
-    with _user_errors():
+    with user_errors():
         _open(directory).revoke_publisher_key(name, key)
     click.echo(f"Revoked {key} of {name!r}.")
 
@@ -201,7 +182,7 @@ def keys_list(directory: Path) -> None:
 @click.argument("role", type=click.Choice(ROLES))
 def keys_rotate(directory: Path, role: str) -> None:
     """Give ROLE a new key; clients holding an older root still update (the new root is signed by the old key)."""
-    with _user_errors():
+    with user_errors():
         old, new = _open(directory).rotate(role)
     click.echo(f"{role}: key {old[:16]} replaced by {new[:16]}.")
 
@@ -211,7 +192,7 @@ def keys_rotate(directory: Path, role: str) -> None:
 @click.argument("keyid")
 def keys_revoke(directory: Path, keyid: str) -> None:
     """Stop trusting the registry key KEYID (at least 8 hex digits): its role gets a new key at once."""
-    with _user_errors():
+    with user_errors():
         role, old, new = _open(directory).revoke_role_key(keyid)
     click.echo(f"Revoked {old[:16]} ({role}); {role} is now signed by {new[:16]}.")
 
@@ -223,6 +204,6 @@ def keys_revoke(directory: Path, keyid: str) -> None:
 @click.option("--reason", help="Shown to users who resolve or install it.")
 def yank(directory: Path, distribution: str, version: str, reason: str | None) -> None:
     """Mark DISTRIBUTION VERSION yanked: only an exact pin (==VERSION) still installs it, with a warning."""
-    with _user_errors():
+    with user_errors():
         files = _open(directory).yank(distribution, version, reason)
     click.echo(f"Yanked {', '.join(files)}.")
