@@ -21,6 +21,7 @@ from packaging.utils import canonicalize_name
 from symphony.hookspecs import VERIFICATION_FILE, PermissionPolicy, PublisherSignature, RegistryError, grant_command
 from symphony.hookspecs.ports import HostContext
 
+from .._cli import user_errors
 from ..plugin import host_context
 
 if TYPE_CHECKING:
@@ -101,12 +102,9 @@ def _run(
         installer=options["installer"],
         reinstall=options.get("reinstall", False),
     )
-    try:
-        with open_index(context.data_dir) as index:
-            index.refresh()
-            done = _resolve_and_install(ctx, index, action, name, specifier=specifier, request=request)
-    except RegistryError as error:
-        raise click.ClickException(str(error)) from None
+    with user_errors(), open_index(context.data_dir) as index:
+        index.refresh()
+        done = _resolve_and_install(ctx, index, action, name, specifier=specifier, request=request)
     if done is None:
         return
     if action == "update" and done.plan.removed:
@@ -231,10 +229,8 @@ def uninstall(ctx: click.Context, name: str, yes: bool, installer: Literal["auto
     from .installer import Installer
 
     python = Path(sys.executable)
-    try:
+    with user_errors():
         current = inspect_environment(python).extensions.get(name)
-    except RegistryError as error:
-        raise click.ClickException(str(error)) from None
     if current is not None:
         if not yes:
             _confirm_uninstall(name, current.distribution)
