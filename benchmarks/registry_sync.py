@@ -16,7 +16,7 @@ sync, and the timestamp, snapshot and changed bin of an incremental one.
 from __future__ import annotations
 
 import random
-import select
+import selectors
 import statistics
 import subprocess
 import sys
@@ -47,7 +47,9 @@ def serve(directory: Path) -> tuple[subprocess.Popen[str], str]:
         text=True,
     )
     assert process.stdout is not None
-    ready, _, _ = select.select([process.stdout], [], [], 120)
+    with selectors.DefaultSelector() as selector:  # not select.select: it refuses descriptors above 1023
+        selector.register(process.stdout, selectors.EVENT_READ)
+        ready = selector.select(120)
     line = process.stdout.readline() if ready else ""
     if not line.startswith("Serving http://"):
         process.kill()

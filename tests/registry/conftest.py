@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-import select
+import selectors
 import subprocess
 import sys
 import time
@@ -83,7 +83,9 @@ def start_registry_server(directory: Path, *options: str) -> RegistryServer:
         text=True,
     )
     assert process.stdout is not None
-    ready, _, _ = select.select([process.stdout], [], [], _START_DEADLINE_S)
+    with selectors.DefaultSelector() as selector:  # not select.select: it refuses descriptors above 1023
+        selector.register(process.stdout, selectors.EVENT_READ)
+        ready = selector.select(_START_DEADLINE_S)
     line = process.stdout.readline() if ready else ""
     if not line.startswith("Serving http://"):
         process.kill()

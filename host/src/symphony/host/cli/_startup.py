@@ -1,10 +1,13 @@
-"""Start-up's garbage: collected rarely while the command starts, then frozen out of every later collection.
+"""Start-up's garbage: collected rarely while the command starts, as usual afterwards.
 
 Imports and the host's load allocate tens of thousands of objects that live as long
 as the process; the collector scanning them again and again cost 15-30 ms of each
 command.  ``main`` (the package's) raises the first threshold before click and the
-commands are imported; once the host has loaded, what start-up built is frozen and
-the usual thresholds return.
+commands are imported; once the host has loaded, the usual thresholds return.
+
+Start-up's objects are not frozen (``gc.freeze``): a frozen object is a root the
+collector never looks through, so a later cycle through one (a wasm store registered
+with the runtime the host loaded) would never be freed.
 """
 
 from __future__ import annotations
@@ -26,18 +29,11 @@ def begin_startup() -> None:
 
 
 def end_startup() -> None:
-    """Start-up is over (the host has loaded): collect garbage as usual again, but never scan start-up's objects.
-
-    They live as long as the process (modules, classes, plugins, the host), so they are
-    frozen out of every later collection; otherwise the first one would scan them all
-    (~17 ms).  A cycle that became garbage during start-up stays (a few hundred objects).
-    """
-    if _usual_thresholds:
-        gc.freeze()
-        restore_thresholds()
+    """Start-up is over (the host has loaded): collect garbage as usual again."""
+    restore_thresholds()
 
 
 def restore_thresholds() -> None:
-    """The usual thresholds again, without freezing (a command that never loaded the host)."""
+    """The usual thresholds again."""
     if _usual_thresholds:
         gc.set_threshold(*_usual_thresholds.pop())
