@@ -287,8 +287,54 @@ def test_installed_wasm_entry_must_exist(tmp_path: Path) -> None:
 def test_python_dependencies_only_for_subprocess_runtime() -> None:
     text = changed('entry = "demo_ext.main:run"', 'entry = "demo_ext.main:run"\npython_dependencies = ["httpx"]')
     assert problems(text) == [
-        "runtime.python_dependencies: expected python_dependencies only with kind = 'subprocess',"
+        "runtime.python_dependencies: expected python_dependencies only with kind = 'subprocess' or 'mcp',"
         " found kind = 'python'. Drop them, or run the extension as a subprocess with its own environment."
+    ]
+
+
+MCP_RUNTIME = 'kind = "mcp"\ncommand = ["mcp-server-time", "--local-timezone", "UTC"]'
+PYTHON_RUNTIME = 'kind = "python"\nentry = "demo_ext.main:run"'
+
+
+def test_an_mcp_server_is_a_command_with_its_dependencies() -> None:
+    text = changed(PYTHON_RUNTIME, MCP_RUNTIME + '\npython_dependencies = ["mcp-server-time==2026.10.19"]')
+    manifest, found = check_manifest_text(text)
+    assert found == []
+    assert manifest is not None
+    assert manifest.runtime.command == ("mcp-server-time", "--local-timezone", "UTC")
+    assert manifest.runtime.python_dependencies == ("mcp-server-time==2026.10.19",)
+
+
+def test_an_mcp_server_may_be_a_python_entry_instead() -> None:
+    manifest, found = check_manifest_text(changed(PYTHON_RUNTIME, 'kind = "mcp"\nentry = "demo_ext.server:main"'))
+    assert found == []
+    assert manifest is not None and manifest.runtime.entry == "demo_ext.server:main"
+
+
+def test_an_mcp_server_with_both_command_and_entry_is_refused() -> None:
+    assert problems(changed(PYTHON_RUNTIME, MCP_RUNTIME + '\nentry = "demo_ext.server:main"')) == [
+        "runtime: expected exactly one of command and entry for kind = 'mcp', found both."
+        " Give the server's argv as command = [\"mcp-server-time\"], or a Python entry = 'module:callable'."
+    ]
+
+
+def test_an_mcp_server_with_neither_command_nor_entry_is_refused() -> None:
+    assert problems(changed(PYTHON_RUNTIME, 'kind = "mcp"')) == [
+        "runtime: expected exactly one of command and entry for kind = 'mcp', found neither."
+        " Give the server's argv as command = [\"mcp-server-time\"], or a Python entry = 'module:callable'."
+    ]
+
+
+def test_command_is_refused_for_other_runtime_kinds() -> None:
+    assert problems(changed(PYTHON_RUNTIME, PYTHON_RUNTIME + '\ncommand = ["server"]')) == [
+        "runtime.command: expected command only with kind = 'mcp', found kind = 'python'."
+        " Name a Python callable in entry, or run an MCP server with kind = 'mcp'."
+    ]
+
+
+def test_a_python_runtime_without_entry_is_refused() -> None:
+    assert problems(changed(PYTHON_RUNTIME, 'kind = "python"')) == [
+        "runtime.entry: expected a key, found nothing. A python extension names its entry point."
     ]
 
 

@@ -57,7 +57,7 @@ FIELD_NAME_PATTERN: Final = r"^[a-z_][a-z0-9_]*$"
 PORT_TYPES: Final = ("any", "json", "string", "number", "integer", "boolean", "object", "bytes")
 
 ExtensionType: TypeAlias = Literal["instrument", "operator", "addon"]
-RuntimeKind: TypeAlias = Literal["python", "subprocess", "wasm"]
+RuntimeKind: TypeAlias = Literal["python", "subprocess", "wasm", "mcp"]
 ConfigType: TypeAlias = Literal["string", "integer", "float", "boolean", "list", "table"]
 CONFIG_TYPES: Final = ("string", "integer", "float", "boolean", "list", "table")
 
@@ -197,15 +197,20 @@ class Runtime(Base, frozen=True):
 
     ``entry`` is ``module:callable`` for python and subprocess, or a path to a
     ``.wasm``/``.wat`` file (core module or component) relative to the package
-    for wasm.  ``python_dependencies`` (subprocess only) are installed into the
+    for wasm.  ``python_dependencies`` (subprocess and mcp) are installed into the
     extension's own virtual environment; each is a name and version specifiers
     from the package index, never a direct reference or a pip option (the host
     checks that, when validating and again when installing).
+
+    An ``mcp`` extension is an MCP server spoken to over its stdio: ``command``
+    is its argv (``argv[0]`` found in the extension's environment first), or
+    ``entry`` a ``module:callable`` that serves it; exactly one of the two.
     """
 
     kind: RuntimeKind
-    entry: str
+    entry: str = ""
     python_dependencies: tuple[str, ...] = ()
+    command: tuple[str, ...] = ()
 
 
 class ContributedNode(Base, frozen=True):

@@ -5,8 +5,8 @@ validated configuration, the distribution's policy) into a :class:`Launch`;
 a :class:`Runtime` starts it and returns an :class:`Instance`; the host's
 extension manager decides when to start, restart or give up.  Runtimes come
 from plugins through ``symphony_extension_runtimes`` (the
-``symphony-sandbox`` distribution contributes ``python``, ``subprocess`` and
-``wasm``), so the host never imports a runtime and any of them can be
+``symphony-sandbox`` distribution contributes ``python``, ``subprocess``,
+``wasm`` and ``mcp``), so the host never imports a runtime and any of them can be
 replaced.  Runtimes never read manifests or settings themselves.
 """
 
@@ -133,6 +133,9 @@ class Launch(msgspec.Struct, frozen=True, kw_only=True):
     ``python_dependencies``): the interpreter to run the worker with, and that
     environment's site-packages, which the extension's imports see before the
     host's packages and which the worker may read under confinement.
+
+    ``command`` is an mcp server's argv (``entry`` is then empty), its
+    ``argv[0]`` already resolved by the host to an absolute path.
     """
 
     name: str
@@ -152,6 +155,7 @@ class Launch(msgspec.Struct, frozen=True, kw_only=True):
     cpu_share: float = 1.0
     python: str | None = None
     environment_paths: tuple[str, ...] = ()
+    command: tuple[str, ...] = ()
 
 
 class InstanceStats(msgspec.Struct, kw_only=True):

@@ -479,8 +479,36 @@ def _check_field(name: str, spec: ConfigField, problems: _Problems) -> None:
         problems.add(f"{path}.default", expected, found, "Make the default fit the field's type and bounds.")
 
 
+def _check_mcp_runtime(runtime: Runtime, problems: _Problems) -> None:
+    if bool(runtime.command) == bool(runtime.entry):
+        problems.add(
+            "runtime",
+            "exactly one of command and entry for kind = 'mcp'",
+            "both" if runtime.command else "neither",
+            "Give the server's argv as command = [\"mcp-server-time\"], or a Python entry = 'module:callable'.",
+        )
+    elif runtime.entry and _ENTRY.match(runtime.entry) is None:
+        problems.add(
+            "runtime.entry",
+            "'module:callable' such as 'my_server.main:run'",
+            describe(runtime.entry),
+            "An mcp extension's entry names the Python callable that serves MCP over stdio.",
+        )
+
+
 def _check_runtime(runtime: Runtime, package_dir: Path | None, problems: _Problems) -> None:
-    if runtime.kind in ("python", "subprocess"):
+    if runtime.kind == "mcp":
+        _check_mcp_runtime(runtime, problems)
+    elif runtime.command:
+        problems.add(
+            "runtime.command",
+            "command only with kind = 'mcp'",
+            f"kind = {runtime.kind!r}",
+            "Name a Python callable in entry, or run an MCP server with kind = 'mcp'.",
+        )
+    elif not runtime.entry:
+        problems.add("runtime.entry", "a key", "nothing", f"A {runtime.kind} extension names its entry point.")
+    elif runtime.kind in ("python", "subprocess"):
         if _ENTRY.match(runtime.entry) is None:
             problems.add(
                 "runtime.entry",
@@ -504,10 +532,10 @@ def _check_runtime(runtime: Runtime, package_dir: Path | None, problems: _Proble
                 f"no such file in {package_dir}",
                 "Build the module (see docs/extensions.md) or correct the path.",
             )
-    if runtime.python_dependencies and runtime.kind != "subprocess":
+    if runtime.python_dependencies and runtime.kind not in ("subprocess", "mcp"):
         problems.add(
             "runtime.python_dependencies",
-            "python_dependencies only with kind = 'subprocess'",
+            "python_dependencies only with kind = 'subprocess' or 'mcp'",
             f"kind = {runtime.kind!r}",
             "Drop them, or run the extension as a subprocess with its own environment.",
         )
