@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from symphony.host.extensions._confined import confined, readable_sources
 
 PROBE = """
@@ -68,3 +70,14 @@ def test_the_sources_are_the_absolute_paths_and_file_urls_pip_is_given() -> None
         "/b",
         "/etc/corp.pem",
     )
+
+
+def test_a_step_does_not_read_an_import_path_that_does_not_hold_its_packages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "building").mkdir()
+    (tmp_path / "home").mkdir()
+    secret = tmp_path / "home" / "id_rsa"
+    secret.write_text("secret")
+    monkeypatch.syspath_prepend(str(tmp_path / "home"))  # as PYTHONPATH=$HOME would
+    assert probe(tmp_path, "read", str(secret)) == [f"read {secret} denied PermissionError"]

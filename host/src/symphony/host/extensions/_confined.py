@@ -7,7 +7,8 @@ symphony.sandbox.confine.step SPEC`` (``symphony-sandbox``; the host only
 names the module), which confines itself with the sandbox's mechanisms and
 only then executes the command.  Landlock lets it
 write the environment being built and nothing else, and read only the
-interpreter, the host's import paths, system libraries, TLS and DNS files,
+interpreter, the import roots of the packages the step itself imports (not every
+``sys.path`` entry: ``PYTHONPATH=$HOME`` must not open the home directory), system libraries, TLS and DNS files,
 pip's configuration and the local package sources pip is pointed at; so a
 hostile build cannot touch ``~/.ssh`` or ``~/.bashrc`` nor poison pip's cache.
 seccomp and rlimits apply as to a worker.  The network stays open (pip must
@@ -59,6 +60,8 @@ _SYSTEM_READ: Final = (
     "/dev/null",
     "/dev/urandom",
 )
+#: Top-level packages the step imports before it confines itself; their import roots are all of sys.path it reads.
+_STEP_PACKAGES: Final = ("symphony", "msgspec", "pluggy", "typing_extensions")
 #: Variables whose values may name local files pip or TLS reads.
 _SOURCE_VARIABLES: Final = ("SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "PIP_CONFIG_FILE")
 
@@ -86,6 +89,18 @@ def _pip_configuration(environ: Mapping[str, str]) -> tuple[str, ...]:
     return (str(config / "pip"), str(home / ".pip"))
 
 
+def _import_roots() -> tuple[str, ...]:
+    """The sys.path entries holding the step's own packages (the ``symphony`` namespace may span several)."""
+    roots: list[str] = []
+    for name in _STEP_PACKAGES:
+        spec = importlib.util.find_spec(name)
+        if spec is None:
+            continue
+        locations = spec.submodule_search_locations or ([spec.origin] if spec.origin else [])
+        roots.extend(os.path.dirname(location) for location in locations)
+    return tuple(roots)
+
+
 def _sandbox_installed() -> bool:
     try:
         return importlib.util.find_spec(CONFINED_STEP_MODULE) is not None
@@ -103,7 +118,7 @@ def confined(
 ) -> list[str]:
     """The command line that runs ``command`` confined to reading ``readable`` and writing ``writable``."""
     prefixes = (sys.base_prefix, sys.prefix, sys.base_exec_prefix, sys.exec_prefix)
-    reads = (*prefixes, *(p for p in sys.path if p), *_SYSTEM_READ, *_pip_configuration(environ), *readable)
+    reads = (*prefixes, *_import_roots(), *_SYSTEM_READ, *_pip_configuration(environ), *readable)
     spec = ConfinedStep(
         command=tuple(command),
         read_paths=tuple(dict.fromkeys(os.path.abspath(path) for path in reads)),
