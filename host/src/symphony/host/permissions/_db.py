@@ -91,6 +91,17 @@ _engines: dict[Path, Engine] = {}
 _lock = threading.Lock()
 
 
+def close_engine(engine: Engine) -> None:
+    """Close ``engine``'s connections and forget it: the next ``open_engine`` of its file makes a new one.
+
+    An engine still held elsewhere keeps working (SQLAlchemy reconnects on use).
+    """
+    with _lock:
+        for path in [path for path, kept in _engines.items() if kept is engine]:
+            del _engines[path]
+    engine.dispose()
+
+
 def _pragmas(connection: sqlite3.Connection, _record: Any) -> None:
     cursor = connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")

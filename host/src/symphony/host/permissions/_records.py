@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from symphony.hookspecs import ModelBudget
 from symphony.hookspecs.ports import DecisionRecord, GrantRecord, TrustMark
 
-from ._db import AuditRow, GrantRow, StateRow, TrustRow, open_engine
+from ._db import AuditRow, GrantRow, StateRow, TrustRow, close_engine, open_engine
 
 __all__ = ["HostPermissionRecords"]
 
@@ -79,6 +79,10 @@ class HostPermissionRecords:
 
     def __repr__(self) -> str:
         return f"HostPermissionRecords({str(self.database)!r})"
+
+    def close(self) -> None:
+        """Close the file's connections (each holds the database, its -wal and its -shm open)."""
+        close_engine(self._engine)
 
     def grant(self, grants: list[GrantRecord]) -> None:
         rows = [

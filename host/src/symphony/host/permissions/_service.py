@@ -26,10 +26,11 @@ from symphony.hookspecs.ports import PermissionRecordsPort
 
 from ._audit import AuditLog
 from ._checker import CheckerMode, PermissionChecker
-from ._grants import Grant, GrantStore, records_at
+from ._grants import Grant, GrantStore
 from ._identity import IdentityLookup, installed_identity, installed_publisher_check, no_identity
 from ._locations import LocationResolver
 from ._policy import EffectivePolicy
+from ._records import HostPermissionRecords
 from ._requests import Subject, SubjectLookup
 
 if TYPE_CHECKING:
@@ -76,7 +77,9 @@ class Permissions:
         flush_interval: float = 0.5,
         identify: IdentityLookup = no_identity,
     ) -> None:
-        records = records_at(records)
+        #: The host's own file, opened here from a path: closed with this (records passed in are the caller's).
+        self._owned = HostPermissionRecords(records) if isinstance(records, Path) else None
+        records = self._owned or records
         self.grants = GrantStore(records, identify=identify)
         self.audit = AuditLog(records, flush_interval=flush_interval)
         self.policy = policy
@@ -145,6 +148,8 @@ class Permissions:
 
     def close(self) -> None:
         self.audit.close()
+        if self._owned is not None:
+            self._owned.close()
 
 
 class _Ports(Protocol):
