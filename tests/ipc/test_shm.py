@@ -48,6 +48,10 @@ async def shm_peer(path: Path, *options: str) -> AsyncIterator[tuple[str, asynci
         if process.returncode is None:
             process.kill()
         await process.wait()
+        # Its output read to the end: the pipe's end of file is handled on this loop, which then closes the process's
+        # transport; left for the collector after the loop closed, it would fail ("Event loop is closed").
+        assert process.stdout is not None
+        await asyncio.wait_for(process.stdout.read(), WAIT)
 
 
 async def round_trip(connection: ShmConnection, envelope: MessageEnvelope) -> MessageEnvelope:
@@ -225,3 +229,9 @@ async def test_the_plugin_contributes_shm_satisfying_the_ports(tmp_path: Path) -
         assert await asyncio.wait_for(server.receive(), WAIT) == b"ping"
         await client.close()
         await server.close()
+
+
+async def test_the_peer_helper_leaves_its_process_output_read_to_the_end(tmp_path: Path) -> None:
+    async with shm_peer(tmp_path / "peer.sock") as (_, process):
+        pass
+    assert process.stdout is not None and process.stdout.at_eof()  # so its pipe and transport are closed on this loop
