@@ -1,0 +1,67 @@
+"""Streamable HTTP for ``symphony mcp serve --http``: loopback by default, a bearer token always.
+
+The token is compared in constant time before the SDK sees the request, so
+an unauthenticated client learns nothing of the tools.  Binding anywhere but
+loopback needs TLS (a certificate and key): a token sent in clear over a
+network is a token given away.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import json
+import socket
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any, Final
+
+__all__ = ["bearer_guard", "is_loopback", "listening_socket"]
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+App = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+_REFUSED: Final = json.dumps({"error": "unauthorized: send 'Authorization: Bearer <token>'"}).encode()
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names only this machine (``localhost`` or a loopback address)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def bearer_guard(app: App, token: str) -> App:
+    """``app`` behind ``Authorization: Bearer <token>``: any other HTTP request is answered 401."""
+    expected = f"Bearer {token}".encode()
+
+    async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            given = dict(scope.get("headers") or ()).get(b"authorization", b"")
+            if not hmac.compare_digest(given, expected):
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 401,
+                        "headers": [(b"content-type", b"application/json"), (b"www-authenticate", b"Bearer")],
+                    }
+                )
+                await send({"type": "http.response.body", "body": _REFUSED})
+                return
+        await app(scope, receive, send)
+
+    return guarded
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A bound, listening socket (port 0: one the system picks), so the real address can be printed first."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)
+    return sock

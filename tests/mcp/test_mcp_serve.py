@@ -1,0 +1,127 @@
+"""``symphony mcp serve`` over stdio, spoken to by the MCP SDK's own client, as an assistant would.
+
+One server process per module: the client's session is recorded once (a
+transcript of every request and answer), and each test reads the part it is
+about.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client
+
+from tests.conftest import SYMPHONY, Symphony
+from tests.mcp.mcp_serving import make_project, over_stdio, structured
+
+
+@pytest.fixture(scope="module")
+def runner(tmp_path_factory: pytest.TempPathFactory) -> Symphony:
+    return Symphony(sites=(), home=tmp_path_factory.mktemp("home"))
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_project(tmp_path_factory.mktemp("serve"))
+
+
+@pytest.fixture(scope="module")
+def transcript(runner: Symphony, project: Path) -> dict[str, Any]:
+    async def session(client: Client) -> dict[str, Any]:
+        seen: dict[str, Any] = {"tools": (await client.list_tools()).tools}
+        seen["call"] = await client.call_tool("extract-title", {"html": "<title>Hello</title>"})
+        seen["wrong_type"] = await client.call_tool("extract-title", {"html": 3})
+        seen["missing"] = await client.call_tool("extract-title", {})
+        seen["unknown_argument"] = await client.call_tool("extract-title", {"html": "x", "colour": "red"})
+        seen["unknown_tool"] = await client.call_tool("needs-missing", {"text": "x"})
+        seen["resources"] = (await client.list_resources()).resources
+        seen["templates"] = (await client.list_resource_templates()).resource_templates
+        run_id = seen["call"].meta["run_id"]
+        seen["run"] = await client.read_resource(f"symphony://runs/{run_id}")
+        return seen
+
+    return asyncio.run(over_stdio(runner, project, session))
+
+
+def _text(result: Any) -> str:
+    assert result.is_error
+    return str(result.content[0].text)
+
+
+def test_each_valid_workflow_is_a_tool_with_its_inputs_as_schema(transcript: dict[str, Any]) -> None:
+    (tool,) = transcript["tools"]
+    assert tool.name == "extract-title"
+    assert tool.input_schema == {
+        "type": "object",
+        "properties": {"html": {"type": "string", "description": "The HTML document."}},
+        "required": ["html"],
+    }
+
+
+def test_a_tools_output_schema_types_each_named_output_by_the_port_it_reads(transcript: dict[str, Any]) -> None:
+    (tool,) = transcript["tools"]
+    assert tool.output_schema == {
+        "type": "object",
+        "properties": {"sentence": {"type": "string"}, "found": {"type": "boolean"}},
+    }
+
+
+def test_calling_a_tool_runs_the_workflow_and_returns_its_outputs_as_structured_content(
+    transcript: dict[str, Any],
+) -> None:
+    result = transcript["call"]
+    assert structured(result) == {"sentence": "The page is called Hello.", "found": True}
+    assert json.loads(result.content[0].text)["outputs"] == result.structured_content
+
+
+def test_an_argument_of_the_wrong_type_is_a_tool_error_naming_it(transcript: dict[str, Any]) -> None:
+    assert _text(transcript["wrong_type"]) == "extract-title: argument 'html' must be string, not integer."
+
+
+def test_a_missing_required_argument_is_a_tool_error(transcript: dict[str, Any]) -> None:
+    assert _text(transcript["missing"]) == "extract-title: argument 'html' (string) is required."
+
+
+def test_an_unknown_argument_is_a_tool_error_listing_the_inputs(transcript: dict[str, Any]) -> None:
+    assert _text(transcript["unknown_argument"]) == (
+        "extract-title: unknown argument(s) 'colour'; the inputs are: html."
+    )
+
+
+def test_an_invalid_workflow_is_not_offered_and_calling_it_is_refused(transcript: dict[str, Any]) -> None:
+    assert _text(transcript["unknown_tool"]) == "No workflow 'needs-missing' is offered; the tools are: extract-title"
+
+
+def test_a_run_made_through_the_server_is_a_resource(transcript: dict[str, Any]) -> None:
+    run_id = transcript["call"].meta["run_id"]
+    (resource,) = transcript["resources"]
+    assert (str(resource.uri), resource.description) == (f"symphony://runs/{run_id}", "extract-title: succeeded")
+    assert [template.uri_template for template in transcript["templates"]] == ["symphony://runs/{id}"]
+
+
+def test_reading_a_run_gives_its_state_and_outputs(transcript: dict[str, Any]) -> None:
+    run_id = transcript["call"].meta["run_id"]
+    document = json.loads(transcript["run"].contents[0].text)
+    assert document["run_id"] == run_id
+    assert (document["state"], document["nodes_done"], document["outputs"]["found"]) == ("succeeded", 3, True)
+
+
+def test_why_a_document_is_not_offered_is_said_on_stderr_not_stdout(runner: Symphony, project: Path) -> None:
+    result = subprocess.run(
+        [str(SYMPHONY), "mcp", "serve", "."],
+        cwd=project,
+        env=runner.env(),
+        input="",  # the client hangs up at once: the server exits
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.stdout == ""
+    assert "not offered: broken.toml: invalid: [unknown_contribution]" in result.stderr
+    assert "1 workflow(s) offered as tools: extract-title" in result.stderr
