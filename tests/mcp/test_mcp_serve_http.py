@@ -1,0 +1,157 @@
+"""``symphony mcp serve --http``: streamable HTTP on loopback behind a bearer token, with the SDK's client."""
+
+from __future__ import annotations
+
+import asyncio
+import selectors
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import httpx2
+import pytest
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
+
+from tests.conftest import SYMPHONY, Symphony
+from tests.mcp.mcp_serving import make_project, structured
+
+TOKEN = "mcp-test-token-7c1f0a"
+_START_DEADLINE = 120.0
+
+
+@pytest.fixture(scope="module")
+def runner(tmp_path_factory: pytest.TempPathFactory) -> Symphony:
+    return Symphony(sites=(), home=tmp_path_factory.mktemp("home"))
+
+
+def _wait_for_address(process: subprocess.Popen[str]) -> tuple[str, list[str]]:
+    """The URL the server prints once it listens, and what it printed before; fails if it exits or is silent."""
+    assert process.stderr is not None
+    seen: list[str] = []
+    deadline = time.monotonic() + _START_DEADLINE
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stderr, selectors.EVENT_READ)
+        while time.monotonic() < deadline:
+            if not selector.select(timeout=1.0):
+                continue
+            line = process.stderr.readline()
+            if not line:
+                pytest.fail(f"mcp serve exited {process.wait()}:\n{''.join(seen)}")
+            seen.append(line)
+            if "listening on " in line:
+                return line.rsplit(" ", 1)[1].strip(), seen
+    pytest.fail(f"mcp serve did not listen within {_START_DEADLINE} s:\n{''.join(seen)}")
+
+
+@pytest.fixture(scope="module")
+def url(runner: Symphony, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    root = tmp_path_factory.mktemp("http")
+    project = make_project(root)
+    token_file = root / "token"
+    token_file.write_text(TOKEN + "\n", encoding="utf-8")
+    command = [str(SYMPHONY), "mcp", "serve", "--http", "--port", "0", "--token-file", str(token_file), "."]
+    process = subprocess.Popen(
+        command,
+        cwd=project,
+        env=runner.env(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        yield _wait_for_address(process)[0]
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+
+
+async def _with_token(url: str, token: str) -> tuple[list[str], Any]:
+    headers = {"Authorization": f"Bearer {token}"}
+    async with (
+        httpx2.AsyncClient(headers=headers, timeout=120) as http,
+        Client(streamable_http_client(url, http_client=http)) as client,
+    ):
+        names = [tool.name for tool in (await client.list_tools()).tools]
+        return names, await client.call_tool("extract-title", {"html": "<title>Over HTTP</title>"})
+
+
+def test_a_client_with_the_token_lists_and_calls_the_workflows(url: str) -> None:
+    names, result = asyncio.run(_with_token(url, TOKEN))
+    assert names == ["extract-title"]
+    assert structured(result) == {"sentence": "The page is called Over HTTP.", "found": True}
+
+
+_INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}},
+}
+_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+
+
+def test_a_request_without_a_token_is_refused_401(url: str) -> None:
+    response = httpx.post(url, json=_INITIALIZE, headers=_HEADERS, timeout=60)
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+def test_a_request_with_a_wrong_token_is_refused_401(url: str) -> None:
+    response = httpx.post(url, json=_INITIALIZE, headers={**_HEADERS, "Authorization": "Bearer nope"}, timeout=60)
+    assert response.status_code == 401
+
+
+def test_the_sdk_client_with_a_wrong_token_gets_no_session(url: str) -> None:
+    with pytest.raises(ExceptionGroup) as raised:  # the SDK reports the 401 as an error response of its own
+        asyncio.run(_with_token(url, "wrong"))
+    assert raised.group_contains(MCPError, match="error response")
+
+
+def test_a_request_with_the_token_is_answered(url: str) -> None:
+    response = httpx.post(url, json=_INITIALIZE, headers={**_HEADERS, "Authorization": f"Bearer {TOKEN}"}, timeout=60)
+    assert response.status_code == 200
+
+
+def test_binding_beyond_loopback_without_tls_is_refused(runner: Symphony, tmp_path: Path) -> None:
+    result = subprocess.run(
+        [str(SYMPHONY), "mcp", "serve", "--http", "--host", "0.0.0.0"],
+        cwd=tmp_path,
+        env=runner.env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "--host 0.0.0.0 is reachable from other machines: serve it with --tls-cert and --tls-key" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_token_is_made_and_printed_when_none_is_given_and_it_is_the_one_accepted(
+    runner: Symphony, tmp_path: Path
+) -> None:
+    process = subprocess.Popen(
+        [str(SYMPHONY), "mcp", "serve", "--http", "--port", "0"],
+        cwd=tmp_path,
+        env=runner.env(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        address, printed = _wait_for_address(process)
+        (line,) = [line for line in printed if "bearer token" in line]
+        token = line.rsplit(" ", 1)[1].strip()
+        accepted = httpx.post(address, json=_INITIALIZE, headers={**_HEADERS, "Authorization": f"Bearer {token}"})
+    finally:
+        process.terminate()
+        process.communicate(timeout=60)
+    assert address.startswith("http://127.0.0.1:")
+    assert accepted.status_code == 200
