@@ -14,7 +14,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import Engine, create_engine, event, inspect, text
 
 from symphony.builtin_plugins.data.service import migrate
 from symphony.builtin_plugins.data.service.db import normalize_url
@@ -131,6 +131,19 @@ def test_threads_migrating_one_database_at_once_all_reach_the_head(database_url:
     with ThreadPoolExecutor(4) as pool:
         revisions = list(pool.map(lambda _: migrate(database_url), range(4)))
     assert revisions == [HEAD] * 4
+
+
+def test_an_upgrade_through_every_revision_is_one_transaction(database_url: str) -> None:
+    # A migrator commits once: the version it read and every migration it ran are one write. Committing after each
+    # migration let another migrator, which read the version meanwhile, run the later migrations again.
+    commits: list[object] = []
+    listener = lambda connection: commits.append(connection)  # noqa: E731
+    event.listen(Engine, "commit", listener)
+    try:
+        assert migrate(database_url) == HEAD
+    finally:
+        event.remove(Engine, "commit", listener)
+    assert len(commits) == 1
 
 
 @pytest.mark.slow
