@@ -137,7 +137,7 @@ def test_an_upgrade_through_every_revision_is_one_transaction(database_url: str)
     # A migrator commits once: the version it read and every migration it ran are one write. Committing after each
     # migration let another migrator, which read the version meanwhile, run the later migrations again.
     commits: list[object] = []
-    listener = lambda connection: commits.append(connection)  # noqa: E731
+    listener = commits.append
     event.listen(Engine, "commit", listener)
     try:
         assert migrate(database_url) == HEAD
