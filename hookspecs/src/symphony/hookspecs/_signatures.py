@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 from collections.abc import Collection
 from typing import Final
 
@@ -86,6 +85,8 @@ def parse_public_key(text: str) -> bytes:
 
 def key_id(text: str) -> str:
     """A short, stable name for a key: the first 16 hex digits of the SHA-256 of its raw bytes."""
+    import hashlib  # loads OpenSSL (~3 ms): not for every command that imports the SDK
+
     return hashlib.sha256(parse_public_key(text)).hexdigest()[:16]
 
 

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import hashlib
 import os
 import sys
+
+# hashlib's blake2b itself: importing hashlib loads OpenSSL (~3 ms of every command).
+from _blake2 import blake2b
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -193,7 +195,7 @@ def _key(path: Path | None, overrides: Mapping[str, Any], profile_defaults: Mapp
     schema = [os.stat(here / name).st_mtime_ns for name in _SCHEMA_FILES]
     env = sorted((k, v) for k, v in os.environ.items() if k.startswith("SYMPHONY_") or k in _DEFAULTS_ENV)
     stamp = [_FORMAT, sys.version, schema, _file_stamp(path), env, dict(overrides), dict(profile_defaults)]
-    return hashlib.sha256(_encoder.encode(stamp)).hexdigest()
+    return blake2b(_encoder.encode(stamp), digest_size=32).hexdigest()
 
 
 def load_view(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes
 import os
 import platform
 import resource
@@ -38,6 +37,8 @@ def _landlock_abi() -> int:
     number = _LANDLOCK_CREATE_RULESET.get(platform.machine())
     if number is None or platform.system() != "Linux":
         return 0
+    import ctypes  # ~2 ms, only where Landlock may exist
+
     libc = ctypes.CDLL(None, use_errno=True)
     abi = libc.syscall(number, None, ctypes.c_size_t(0), ctypes.c_uint32(_LANDLOCK_CREATE_RULESET_VERSION))
     return max(int(abi), 0)

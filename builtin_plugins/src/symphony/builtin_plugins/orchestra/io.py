@@ -10,7 +10,6 @@ permission checker.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
@@ -108,6 +107,8 @@ def file_read(workspace: str | None) -> Any:
                 raise ValidationError(f"Operator 'file-read' cannot read {path} as UTF-8 text: {error}.") from None
             if not as_json:
                 return {"text": text, "value": None}
+            import json  # here, not for every command that loads the plugin (~1.5 ms)
+
             try:
                 return {"text": text, "value": json.loads(text)}
             except json.JSONDecodeError as error:
@@ -125,6 +126,8 @@ def file_write(workspace: str | None) -> Any:
         async def run(inputs: Mapping[str, Any]) -> dict[str, Any]:
             path = confined_path(root, inputs, "file-write")
             content = inputs.get("content")
+            import json
+
             text = content if isinstance(content, str) else json.dumps(content, indent=2, ensure_ascii=False)
             data = text.encode("utf-8")
             try:

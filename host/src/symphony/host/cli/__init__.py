@@ -7,10 +7,11 @@ commands are imported.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from ._startup import begin_startup
+from ._startup import begin_startup, end_process
 
 if TYPE_CHECKING:
     from ._app import cli
@@ -23,7 +24,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     begin_startup()
     from ._app import main as run
 
-    run(argv)
+    try:
+        run(argv)
+    finally:
+        # The console script (or ``python -c "...; main()"``) exits next; a caller that goes on is left alone.
+        if getattr(sys.modules.get("__main__"), "main", None) is main:
+            end_process()
 
 
 def __getattr__(name: str) -> Any:

@@ -7,7 +7,9 @@ commands are imported; once the host has loaded, the usual thresholds return.
 
 Start-up's objects are not frozen (``gc.freeze``): a frozen object is a root the
 collector never looks through, so a later cycle through one (a wasm store registered
-with the runtime the host loaded) would never be freed.
+with the runtime the host loaded) would never be freed.  Only once the command is over,
+when the process ends next (``end_process``), is what is still alive frozen: the
+interpreter's shutdown would otherwise scan it all twice (10-15 ms of every command).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import gc
 from typing import Final
 
-__all__ = ["begin_startup", "end_startup", "restore_thresholds"]
+__all__ = ["begin_startup", "end_process", "end_startup", "restore_thresholds"]
 
 #: The collector's thresholds while start-up runs: a collection every 100,000 allocations, not 700.
 _STARTUP_THRESHOLDS: Final = (100_000, 10, 10)
@@ -37,3 +39,14 @@ def restore_thresholds() -> None:
     """The usual thresholds again."""
     if _usual_thresholds:
         gc.set_threshold(*_usual_thresholds.pop())
+
+
+def end_process() -> None:
+    """The command is over and the process exits next: collect its garbage once, then spare shutdown the rest.
+
+    The collection runs the finalizers of what became garbage, as shutdown would; what is
+    still alive (modules, plugins, the host) is frozen out of shutdown's collections.  Its
+    objects are freed or not as at any exit (Python promises no ``__del__`` then).
+    """
+    gc.collect()
+    gc.freeze()
