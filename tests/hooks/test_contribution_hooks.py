@@ -159,7 +159,7 @@ def test_symphony_extension_runtimes_of_the_sandbox_serve_every_runtime_kind(mak
     contributed: dict[str, tuple[str, RuntimeSpec]] = (
         make_host(discover=True).load().contributions("symphony_extension_runtimes")
     )
-    assert sorted(contributed) == ["python", "subprocess", "wasm"]
+    assert sorted(contributed) == ["mcp", "python", "subprocess", "wasm"]
 
 
 class Hello:

@@ -135,7 +135,9 @@ class Launch(msgspec.Struct, frozen=True, kw_only=True):
     host's packages and which the worker may read under confinement.
 
     ``command`` is an mcp server's argv (``entry`` is then empty), its
-    ``argv[0]`` already resolved by the host to an absolute path.
+    ``argv[0]`` already resolved by the host to an absolute path; ``operations``
+    are the entries the manifest contributes (an mcp server's tools that may be
+    called: the manifest, not the server, says which).
     """
 
     name: str
@@ -156,6 +158,7 @@ class Launch(msgspec.Struct, frozen=True, kw_only=True):
     python: str | None = None
     environment_paths: tuple[str, ...] = ()
     command: tuple[str, ...] = ()
+    operations: tuple[str, ...] = ()
 
 
 class InstanceStats(msgspec.Struct, kw_only=True):

@@ -96,7 +96,7 @@ class SandboxSettings(_Section):
     """What untrusted extensions may be run as; the distribution profile usually sets it."""
 
     policy: Literal["strict", "standard", "permissive"] = "standard"
-    runtimes: list[Literal["python", "subprocess", "wasm"]] = ["subprocess", "wasm"]
+    runtimes: list[Literal["python", "subprocess", "wasm", "mcp"]] = ["subprocess", "wasm", "mcp"]
 
 
 class PermissionSettings(_Section):

@@ -1,4 +1,4 @@
-"""The sandbox as a plugin: its three extension runtimes, and the confinement ``doctor`` reports.
+"""The sandbox as a plugin: its four extension runtimes, and the confinement ``doctor`` reports.
 
 The host reaches the runtimes only through ``symphony_extension_runtimes``;
 each factory imports its runtime when the host first runs an extension of
@@ -56,6 +56,12 @@ def _wasm(context: HostContext) -> Runtime:
     return WasmManagerRuntime(context.cache_dir / "wasm")
 
 
+def _mcp(context: HostContext) -> Runtime:
+    from .mcp.runtime import McpRuntime
+
+    return McpRuntime()
+
+
 @hookimpl
 def symphony_extension_runtimes(context: HostContext) -> list[RuntimeSpec]:
     return [
@@ -66,4 +72,9 @@ def symphony_extension_runtimes(context: HostContext) -> list[RuntimeSpec]:
             description="A worker process confined by Landlock, namespaces, seccomp and rlimits.",
         ),
         RuntimeSpec(name="wasm", factory=_wasm, description="Wasmtime: fuel, epochs and memory limits, WASI preopens."),
+        RuntimeSpec(
+            name="mcp",
+            factory=_mcp,
+            description="An MCP server over stdio, confined as a subprocess worker is; its HTTP mediated by the host.",
+        ),
     ]

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import stat
 from pathlib import Path
 from typing import Any, Final
@@ -199,6 +200,22 @@ def _check_preopens(rules: list[PathRule], grants: dict[str, list[tuple[str, str
             )
 
 
+def server_command(extension: str, command: tuple[str, ...], bin_dir: Path | None) -> tuple[str, ...]:
+    """An mcp server's argv with ``argv[0]`` found: in the extension's environment first, then on PATH."""
+    if not command:
+        return ()
+    program = command[0]
+    found = shutil.which(program, path=str(bin_dir)) if bin_dir is not None and "/" not in program else None
+    found = found or shutil.which(program)
+    if found is None:
+        where = f"{bin_dir} nor " if bin_dir is not None else ""
+        raise ExtensionError(
+            f"Extension {extension!r} starts its MCP server with {program!r}, which is neither in {where}PATH;"
+            " install the server (or list it in [runtime] python_dependencies), or give its absolute path."
+        )
+    return (os.path.abspath(found), *command[1:])
+
+
 def launch_for(installed: InstalledExtension, settings: Settings, permissions: Permissions) -> Launch:
     """Everything the runtime needs to start ``installed``; ExtensionError when policy forbids running it."""
     manifest = installed.manifest
@@ -233,7 +250,12 @@ def launch_for(installed: InstalledExtension, settings: Settings, permissions: P
         root = root.parent
     entry = str(package_dir / manifest.runtime.entry) if kind == "wasm" else manifest.runtime.entry
     environment = environment_for(installed, settings)  # python_dependencies: its own venv, built once
+    bin_dir = environment.python.parent if environment else None
     return Launch(
+        command=server_command(name, manifest.runtime.command, bin_dir),
+        operations=tuple(
+            node.entry or node.name for node in (*manifest.contributes.instruments, *manifest.contributes.operators)
+        ),
         name=name,
         kind=kind,
         entry=entry,

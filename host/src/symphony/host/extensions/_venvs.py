@@ -157,9 +157,9 @@ def _source_builds(options: Mapping[str, Any]) -> bool:
 def environment_for(installed: InstalledExtension, settings: Settings) -> Environment | None:
     """The environment ``installed`` runs in, built if need be; None if it needs none or may not run as a subprocess."""
     manifest = installed.manifest
-    if manifest is None or installed.problems or manifest.runtime.kind != "subprocess":
+    if manifest is None or installed.problems or manifest.runtime.kind not in ("subprocess", "mcp"):
         return None
-    if not manifest.runtime.python_dependencies or "subprocess" not in settings.sandbox.runtimes:
+    if not manifest.runtime.python_dependencies or manifest.runtime.kind not in settings.sandbox.runtimes:
         return None
     options = settings.component("extensions").options
     return ensure_environment(

@@ -1,0 +1,71 @@
+"""An MCP server for the runtime's tests: a resource, a prompt, and tools that echo, fail, hang or corrupt stdout."""
+
+import os
+import socket
+import time
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+
+server = MCPServer("probe")
+#: The protocol's pipe, kept before the SDK diverts fd 1 to stderr: a native library writing here corrupts the wire.
+WIRE = os.dup(1)
+
+
+@server.tool()
+def echo(text: str) -> dict[str, str]:
+    """Return the text."""
+    return {"echoed": text}
+
+
+@server.tool()
+def fail(reason: str) -> str:
+    """Raise, so the call is a tool error carrying ``reason``."""
+    raise ToolError(reason)
+
+
+@server.tool()
+def hang(seconds: float) -> str:
+    """Sleep (blocking the server) for ``seconds``."""
+    time.sleep(seconds)
+    return "woke"
+
+
+@server.tool()
+def garbage() -> str:
+    """Write a line that is not JSON-RPC on stdout, as a broken server does."""
+    os.write(WIRE, b"this is not json-rpc\n")
+    time.sleep(30)
+    return "unreachable"
+
+
+@server.tool()
+def connect(host: str, port: int) -> str:
+    """Open a TCP connection straight to ``host:port``, past the proxy the server was given."""
+    try:
+        socket.create_connection((host, port), timeout=5).close()
+    except OSError as error:
+        raise ToolError(f"no connection: {error}") from None
+    return "connected"
+
+
+@server.tool()
+def undeclared() -> str:
+    """A tool the test manifest does not contribute."""
+    return "should not be callable"
+
+
+@server.resource("probe://greeting")
+def greeting() -> str:
+    """A fixed text resource."""
+    return "hello from a resource"
+
+
+@server.prompt()
+def review(language: str) -> str:
+    """A prompt with one argument."""
+    return f"Review this {language} code."
+
+
+if __name__ == "__main__":
+    server.run()

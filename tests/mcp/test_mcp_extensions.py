@@ -1,0 +1,110 @@
+"""MCP servers as extensions: real servers, confined, spoken to with the SDK's ClientSession."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from symphony.hookspecs import ExtensionError, ValidationError
+from symphony.hookspecs.runtimes import ExtensionCrashedError, ExtensionTimeoutError
+from tests.mcp.mcp_servers import git_launch, probe_launch, started, time_launch
+
+
+async def test_a_tool_call_on_the_time_server_returns_its_structured_result() -> None:
+    async with started(time_launch()) as instance:
+        answer = await instance.invoke("get_current_time", {"timezone": "Asia/Tokyo"})
+    assert answer["result"]["timezone"] == "Asia/Tokyo"
+    assert answer["result"]["datetime"].endswith("+09:00")
+    assert '"timezone": "Asia/Tokyo"' in answer["text"]
+    assert answer["content"][0]["type"] == "text"
+
+
+async def test_the_tool_list_gives_each_tools_name_and_input_schema() -> None:
+    async with started(time_launch()) as instance:
+        tools = {tool["name"]: tool for tool in (await instance.invoke("mcp/tools/list", {}))["tools"]}
+    assert sorted(tools) == ["convert_time", "get_current_time"]
+    assert tools["get_current_time"]["inputSchema"]["required"] == ["timezone"]
+
+
+async def test_a_tool_the_manifest_does_not_contribute_is_refused() -> None:
+    async with started(probe_launch()) as instance:
+        with pytest.raises(ExtensionError, match="contributes no MCP tool 'undeclared'"):
+            await instance.invoke("undeclared", {})
+
+
+async def test_a_contributed_tool_the_server_lacks_stops_the_start_naming_it() -> None:
+    with pytest.raises(ExtensionError, match="offers no tool 'get_weather', which its manifest contributes"):
+        async with started(time_launch(operations=("get_current_time", "get_weather"))):
+            pass
+
+
+async def test_a_tool_error_is_an_extension_error_with_the_tools_message_and_the_server_lives_on() -> None:
+    async with started(probe_launch()) as instance:
+        with pytest.raises(
+            ExtensionError, match="MCP tool 'fail' of extension 'probe' failed: Error executing tool fail: disk on fire"
+        ):
+            await instance.invoke("fail", {"reason": "disk on fire"})
+        assert (await instance.invoke("echo", {"text": "still here"}))["result"] == {"echoed": "still here"}
+
+
+async def test_resources_are_listed_and_read() -> None:
+    async with started(probe_launch()) as instance:
+        listed = await instance.invoke("mcp/resources/list", {})
+        read = await instance.invoke("mcp/resources/read", {"uri": "probe://greeting"})
+    assert [resource["uri"] for resource in listed["resources"]] == ["probe://greeting"]
+    assert read["contents"][0]["text"] == "hello from a resource"
+
+
+async def test_prompts_are_listed_and_rendered_with_their_arguments() -> None:
+    async with started(probe_launch()) as instance:
+        listed = await instance.invoke("mcp/prompts/list", {})
+        prompt = await instance.invoke("mcp/prompts/get", {"name": "review", "arguments": {"language": "Rust"}})
+    assert [item["name"] for item in listed["prompts"]] == ["review"]
+    assert prompt["messages"][0]["content"]["text"] == "Review this Rust code."
+
+
+async def test_a_reserved_operation_with_bad_input_says_what_it_needs() -> None:
+    async with started(probe_launch()) as instance:
+        with pytest.raises(ValidationError, match="mcp/resources/read needs 'uri' as a non-empty string"):
+            await instance.invoke("mcp/resources/read", {})
+
+
+async def test_a_server_killed_mid_call_costs_that_call_a_crash_error() -> None:
+    async with started(probe_launch()) as instance:
+        call = asyncio.ensure_future(instance.invoke("hang", {"seconds": 60}))
+        await asyncio.sleep(0)
+        os.kill(instance.stats().pid or 0, signal.SIGKILL)
+        with pytest.raises(ExtensionCrashedError, match="the server exited"):
+            await call
+
+
+async def test_garbage_on_stdout_costs_the_call_a_crash_error() -> None:
+    async with started(probe_launch()) as instance:
+        with pytest.raises(ExtensionCrashedError, match="not a JSON-RPC message: b'this is not json-rpc"):
+            await instance.invoke("garbage", {})
+
+
+async def test_a_hanging_tool_is_stopped_at_the_timeout() -> None:
+    async with started(probe_launch(timeout=2.0)) as instance:
+        with pytest.raises(ExtensionTimeoutError, match="did not answer within 2 s while calling tool 'hang'"):
+            await instance.invoke("hang", {"seconds": 120})
+        assert instance.server.process.returncode is not None
+
+
+async def test_the_git_server_reads_its_granted_repository(repositories: tuple[Path, Path]) -> None:
+    granted, _ = repositories
+    async with started(git_launch(granted)) as instance:
+        answer = await instance.invoke("git_log", {"repo_path": str(granted)})
+    assert "granted commit" in answer["text"]
+
+
+async def test_the_git_server_cannot_read_a_repository_outside_its_grant(repositories: tuple[Path, Path]) -> None:
+    granted, secret = repositories
+    async with started(git_launch(granted)) as instance:
+        with pytest.raises(ExtensionError, match="MCP tool 'git_log' of extension 'git' failed") as refused:
+            await instance.invoke("git_log", {"repo_path": str(secret)})
+    assert "secret commit" not in str(refused.value)
