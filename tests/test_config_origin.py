@@ -40,7 +40,8 @@ def test_config_show_prints_a_toml_document_of_the_settings_in_effect(tmp_path: 
     assert result.exit_code == 0, result.output
     shown = tomllib.loads(result.output)
     assert shown["components"]["my ext"]["timeout"] == 2.0
-    assert shown["plugins"]["priority"] == {"audit": 5} and shown["sandbox"]["runtimes"] == ["subprocess", "wasm", "mcp"]
+    assert shown["plugins"]["priority"] == {"audit": 5}
+    assert shown["sandbox"]["runtimes"] == ["subprocess", "wasm", "mcp"]
     assert shown["cache_dir"] == str(tmp_path / "cache")
 
 
