@@ -42,7 +42,7 @@ from ._component_options import check_component_options
 from ._components import ComponentRecord, start_order
 from ._distros import ActiveDistro, select_distro
 from ._index import EntryPointIndex, load_index
-from ._plugins import PluginRecord, check_api, discover
+from ._plugins import PluginManager, PluginRecord, check_api, discover
 from ._ports import PORTS
 from ._profiling import Profiler
 from ._snapshot import SettingsView, load_view
@@ -117,7 +117,7 @@ class Host:
         self._explicit = list(plugins)
         self._discover = discover_plugins
         self.state = HostState.CREATED
-        self.pm = pluggy.PluginManager(PROJECT_NAME)
+        self.pm = PluginManager(PROJECT_NAME)
         self.pm.add_hookspecs(hooks)
         self.hook = self.pm.hook
         self.records: list[PluginRecord] = []
