@@ -37,6 +37,7 @@ EXT_COMMANDS: dict[str, str] = {
     "update": "symphony.registry.install.commands:update",
     "uninstall": "symphony.registry.install.commands:uninstall",
     "new": "symphony.registry.scaffold.command:new",
+    "add-mcp": "symphony.registry.scaffold.mcp:add_mcp",
     "keygen": "symphony.registry.publish:keygen",
     "publish": "symphony.registry.publish:publish",
 }
