@@ -118,6 +118,61 @@ def test_symphony_plugins_list_imports_no_heavy_library_once_settings_are_saved(
     assert sorted(m for m in modules if m.partition(".")[0] in HEAVY) == []  # ...and nothing heavy with it
 
 
+#: Standard-library modules and plugin machinery that only some commands use (a health check, an operator,
+#: a workflow's validation), each a millisecond or more of every command when imported at the top.
+NOT_FOR_LISTING = (
+    "hashlib",  # loads OpenSSL
+    "sqlite3",
+    "json",
+    "ctypes",
+    "importlib.metadata",
+    "symphony.builtin_plugins.pit.dag.nodes",
+    "symphony.builtin_plugins.workflow.conditions",
+)
+
+
+def test_symphony_plugins_list_imports_none_of_what_only_other_commands_use(
+    symphony: Callable[..., Symphony],
+) -> None:
+    """The listing itself (not ``--json``) once settings are saved, its imports read from ``python -X importtime``."""
+    runner = symphony()
+    assert runner.run("plugins", "list").returncode == 0  # saves the validated settings
+    command = [sys.executable, "-X", "importtime", str(SYMPHONY), "plugins", "list"]
+    listed = subprocess.run(command, env=runner.env(), cwd=runner.home, capture_output=True, text=True, check=False)
+    assert listed.returncode == 0, listed.stderr[-2000:]
+    modules = {line.rpartition("|")[2].strip() for line in listed.stderr.splitlines() if line.startswith("import time")}
+    rows = {line.split()[0]: line.split() for line in listed.stdout.splitlines() if line.strip()}
+    assert all("loaded" in rows[name] for name in ("dag", "operators", "sandbox"))  # the plugins were imported...
+    assert sorted(modules & set(NOT_FOR_LISTING)) == []  # ...without these
+
+
+_FREEZE_PROBE = """
+import atexit, gc, sys
+atexit.register(lambda: print("frozen" if gc.get_freeze_count() else "not frozen"))
+sys.argv = ["symphony", "--version"]
+{call}
+"""
+
+
+@pytest.mark.parametrize(
+    ("call", "expected"),
+    [
+        ("from symphony.host.cli import main\ntry:\n    main()\nexcept SystemExit:\n    pass", "frozen"),
+        ("import symphony.host.cli as cli\ntry:\n    cli.main()\nexcept SystemExit:\n    pass", "not frozen"),
+    ],
+    ids=["the-program", "a-caller-that-goes-on"],
+)
+def test_main_freezes_what_is_alive_only_when_the_process_ends_with_it(call: str, expected: str) -> None:
+    """Shutdown's collections are spared only to the program ``main`` is (the console script, ``python -c``).
+
+    Frozen objects are never collected again, so a caller that goes on after ``main``
+    (a test calling it in-process) must keep an ordinary collector.
+    """
+    code = _FREEZE_PROBE.format(call=call)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines()[-1] == expected
+
+
 def test_loading_the_host_machinery_imports_no_importlib_metadata() -> None:
     """Plugins are loaded from the index by import_module: importlib.metadata (email, zipfile, csv) costs ~12 ms."""
     code = "import sys, symphony.host._host, symphony.host.cli._app; print('importlib.metadata' in sys.modules)"
