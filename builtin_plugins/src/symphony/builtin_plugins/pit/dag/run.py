@@ -7,8 +7,10 @@ save all of it through the data service in one call (``save_nodes``).
 concurrency limits allow.  The nodes a save makes ready are released only once
 it, and every save before it, has returned: no node starts before the results
 it depends on are durable.  Nodes that finish while a save is in flight share
-the next one.  Without records nothing is awaited: collect and launch run in
-the same callback, as before there was a service.
+the next one.  The node whose end leaves nothing running makes the save in its
+own task (on a chain, every node): no task and no loop turn of its own per save.
+Without records nothing is awaited: collect and launch run in the same callback,
+as before there was a service.
 """
 
 from __future__ import annotations
@@ -185,7 +187,9 @@ class Run:
         self._done: list[_Done] = []
         #: Collected steps whose checkpoints are being saved, in order; the task saving them (None: none is).
         self._unsaved: list[tuple[list[NodeCheckpoint], tuple[list[_Done], list[str], list[str]]]] = []
-        self._saving: asyncio.Task[None] | None = None
+        self._saving: asyncio.Task[Any] | None = None
+        #: The node task stepping now that will save what it collects itself, once stepped (None: a new task saves).
+        self._saver: asyncio.Task[Any] | None = None
         self._wake = asyncio.Event()
         self._scheduled = False
         self._crash: BaseException | None = None
@@ -295,7 +299,7 @@ class Run:
             self._crash = error
             self._wake.set()
             return
-        if not self._tasks:
+        if not self._tasks and self._saving is None:  # else a node or the save wakes the loop when it ends
             self._wake.set()
 
     def _enqueue(self, ready: list[str]) -> None:
@@ -344,7 +348,7 @@ class Run:
             return
         self._unsaved.append((save, (batch, skipped, became_ready)))
         if self._saving is None:
-            self._saving = asyncio.create_task(self._save())
+            self._saving = self._saver or asyncio.create_task(self._save())
 
     async def _save(self) -> None:
         """Save the collected checkpoints, every step in flight in one call, then release and step on."""
@@ -360,7 +364,8 @@ class Run:
             self._crash = _save_failed(self.run_id, error)
         finally:
             self._saving = None
-            self._wake.set()
+            if self._crash is not None or not self._tasks:
+                self._wake.set()
 
     def _release_collected(self, batch: list[_Done], skipped: list[str], became_ready: list[str]) -> None:
         """Publish a collected step and queue the nodes it made ready (its checkpoints are durable now)."""
@@ -424,11 +429,12 @@ class Run:
                 self._per_name[prepared.uses] = running + 1
             self._tasks[node_id] = asyncio.create_task(self._execute(node_id, prepared))
 
-    def _release(self, node_id: str, prepared: _Prepared) -> None:
+    def _release(self, node_id: str, prepared: _Prepared, saver: asyncio.Task[Any] | None = None) -> bool:
         """A node's task ends: step now if it was the only one running, else once for this loop turn.
 
         Stepping at once saves a loop turn per node on chains; deferring lets nodes
-        that finish in the same turn share one checkpoint transaction.
+        that finish in the same turn share one checkpoint transaction.  True when
+        ``saver`` (the ending node's own task) is to make the save the step began.
         """
         del self._tasks[node_id]
         if prepared.uses in self.options.limits:
@@ -437,55 +443,68 @@ class Run:
             if blocked:
                 self._ready.appendleft(blocked.popleft())
         if not self._tasks:
-            self._step()
-        elif not self._scheduled:
+            self._saver = saver
+            try:
+                self._step()
+            finally:
+                self._saver = None
+            return saver is not None and self._saving is saver
+        if not self._scheduled:
             self._scheduled = True
             asyncio.get_running_loop().call_soon(self._step)
+        return False
 
     # -- one node -------------------------------------------------------------------
 
     async def _execute(self, node_id: str, prepared: _Prepared) -> None:
+        """Run the node; then, ending normally, make the save its step begins in this task (see ``_release``)."""
+        try:
+            await self._node(node_id, prepared)
+        except BaseException:
+            self._release(node_id, prepared)
+            raise
+        if self._release(node_id, prepared, asyncio.current_task()):
+            await self._save()
+
+    async def _node(self, node_id: str, prepared: _Prepared) -> None:
         metrics = self.metrics[node_id]
         start = time.perf_counter()
         metrics.queue_wait = start - self._ready_at.pop(node_id)
         metrics.state = "running"
         inputs = self.scheduler.inputs_of(node_id)
         options = prepared.options
-        try:
-            key = None
-            if options.cache and self.records is not None:
-                key = cache_key(prepared.kind, prepared.uses, prepared.version, prepared.config, inputs)
-                hit = await self.records.cached_node(key)
-                if hit is not None:
-                    outputs = await self.decode(hit.outputs, hit.outputs_ref)
-                    self._produced(node_id, prepared, hit.outputs, hit.outputs_ref)
-                    metrics.cached = True
-                    result = NodeCheckpoint(
-                        node_id=node_id,
-                        state="succeeded",
-                        outputs=hit.outputs,
-                        outputs_ref=hit.outputs_ref,
-                        cached=True,
-                        queue_wait=metrics.queue_wait,
-                        detail=f"cache hit from run {hit.run_id} node {hit.node_id}",
-                    )
-                    self._done.append(_Done(node_id, outputs, result, event="cached"))
-                    return
-            task = NodeTask(
-                run_id=self.run_id,
-                node_id=node_id,
-                kind=prepared.kind,
-                uses=prepared.uses,
-                config=prepared.config,
-                factory=prepared.factory,
-                call=prepared.call,
-                inputs=inputs,
-                cpu_bound=prepared.cpu_bound,
-                blocking=prepared.blocking,
-            )
-            await self._attempts(node_id, prepared, task, key)
-        finally:
-            self._release(node_id, prepared)
+        key = None
+        if options.cache and self.records is not None:
+            key = cache_key(prepared.kind, prepared.uses, prepared.version, prepared.config, inputs)
+            hit = await self.records.cached_node(key)
+            if hit is not None:
+                outputs = await self.decode(hit.outputs, hit.outputs_ref)
+                self._produced(node_id, prepared, hit.outputs, hit.outputs_ref)
+                metrics.cached = True
+                result = NodeCheckpoint(
+                    node_id=node_id,
+                    state="succeeded",
+                    outputs=hit.outputs,
+                    outputs_ref=hit.outputs_ref,
+                    cached=True,
+                    queue_wait=metrics.queue_wait,
+                    detail=f"cache hit from run {hit.run_id} node {hit.node_id}",
+                )
+                self._done.append(_Done(node_id, outputs, result, event="cached"))
+                return
+        task = NodeTask(
+            run_id=self.run_id,
+            node_id=node_id,
+            kind=prepared.kind,
+            uses=prepared.uses,
+            config=prepared.config,
+            factory=prepared.factory,
+            call=prepared.call,
+            inputs=inputs,
+            cpu_bound=prepared.cpu_bound,
+            blocking=prepared.blocking,
+        )
+        await self._attempts(node_id, prepared, task, key)
 
     async def _attempts(self, node_id: str, prepared: _Prepared, task: NodeTask, key: str | None) -> None:
         metrics = self.metrics[node_id]
