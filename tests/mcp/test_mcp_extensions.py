@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from symphony.hookspecs import ExtensionError, ValidationError
-from symphony.hookspecs.runtimes import ExtensionCrashedError, ExtensionTimeoutError
-from tests.mcp.mcp_servers import git_launch, probe_launch, started, time_launch
+from symphony.hookspecs import ExtensionError, RetryPolicy, ValidationError
+from symphony.hookspecs.runtimes import ExtensionCrashedError, ExtensionTimeoutError, PathRule
+from symphony.host.extensions._manager import ExtensionManager
+from symphony.sandbox.mcp.runtime import McpRuntime
+from tests.mcp.mcp_servers import git_launch, probe_launch, refuse_host_calls, started, time_launch
 
 
 async def test_a_tool_call_on_the_time_server_returns_its_structured_result() -> None:
@@ -108,3 +110,30 @@ async def test_the_git_server_cannot_read_a_repository_outside_its_grant(reposit
         with pytest.raises(ExtensionError, match="MCP tool 'git_log' of extension 'git' failed") as refused:
             await instance.invoke("git_log", {"repo_path": str(secret)})
     assert "secret commit" not in str(refused.value)
+
+
+async def test_after_a_crash_the_manager_restarts_the_server_for_the_next_call() -> None:
+    fast = RetryPolicy(max_attempts=3, backoff_initial=0.01, backoff_multiplier=1.0, backoff_max=0.01)
+    manager = ExtensionManager({"mcp": McpRuntime()}, lambda name: refuse_host_calls, backoff=fast)
+    manager.register(probe_launch())
+    try:
+        with pytest.raises(ExtensionCrashedError):
+            await manager.invoke("probe", "garbage", {})
+        answer = await manager.invoke("probe", "echo", {"text": "again"})
+        [stats] = manager.ps()
+    finally:
+        await manager.close()
+    assert answer["result"] == {"echoed": "again"}
+    assert (stats.failures, stats.restarts, stats.invocations) == (1, 1, 2)
+
+
+async def test_a_file_outside_the_grants_is_refused_by_landlock(tmp_path: Path) -> None:
+    readable = tmp_path / "granted.txt"
+    readable.write_text("granted text", encoding="utf-8")
+    hidden = tmp_path / "hidden.txt"
+    hidden.write_text("hidden text", encoding="utf-8")
+    rules = (PathRule(path=str(readable), operations=("read",)),)
+    async with started(probe_launch(file_rules=rules)) as instance:
+        assert (await instance.invoke("read_file", {"path": str(readable)}))["text"] == "granted text"
+        with pytest.raises(ExtensionError, match=r"cannot read: \[Errno 13\] Permission denied"):
+            await instance.invoke("read_file", {"path": str(hidden)})

@@ -50,6 +50,16 @@ def connect(host: str, port: int) -> str:
 
 
 @server.tool()
+def read_file(path: str) -> str:
+    """The text of the file at ``path``."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except OSError as error:
+        raise ToolError(f"cannot read: {error}") from None
+
+
+@server.tool()
 def undeclared() -> str:
     """A tool the test manifest does not contribute."""
     return "should not be callable"
