@@ -125,3 +125,30 @@ def test_why_a_document_is_not_offered_is_said_on_stderr_not_stdout(runner: Symp
     assert result.stdout == ""
     assert "not offered: broken.toml: invalid: [unknown_contribution]" in result.stderr
     assert "1 workflow(s) offered as tools: extract-title" in result.stderr
+
+
+def test_a_node_named_with_node_is_a_tool_that_runs_it_alone(runner: Symphony, project: Path) -> None:
+    async def session(client: Client) -> tuple[list[str], Any]:
+        names = [tool.name for tool in (await client.list_tools()).tools]
+        return names, await client.call_tool("node.json-parse", {"text": '{"a": [1, 2]}'})
+
+    names, result = asyncio.run(over_stdio(runner, project, session, "--node", "json-parse", "."))
+    assert names == ["extract-title", "node.json-parse"]
+    assert structured(result) == {"value": {"a": [1, 2]}}
+
+
+def test_a_node_that_needs_config_or_does_not_exist_is_not_offered_and_said_why(
+    runner: Symphony, project: Path
+) -> None:
+    result = subprocess.run(
+        [str(SYMPHONY), "mcp", "serve", "--node", "text-template", "--node", "no-such", "."],
+        cwd=project,
+        env=runner.env(),
+        input="",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert "not offered: operator text-template: invalid: [bad_config]" in result.stderr
+    assert "not offered: node no-such: no instrument or operator of that name is installed" in result.stderr

@@ -32,11 +32,15 @@ def _version() -> str:
 
 
 def _offered(
-    paths: tuple[Path, ...], catalogue: Catalogue, check: Callable[[Workflow], ValidationReport]
+    paths: tuple[Path, ...],
+    catalogue: Catalogue,
+    check: Callable[[Workflow], ValidationReport],
+    *,
+    nodes: tuple[str, ...],
 ) -> dict[str, Exposed]:
-    exposed, skipped = expose(paths or (Path.cwd(),), catalogue, check)
+    exposed, skipped = expose(paths or (Path.cwd(),), catalogue, check, nodes=nodes)
     for item in skipped:
-        click.echo(f"mcp serve: not offered: {item.path}: {item.reason}", err=True)
+        click.echo(f"mcp serve: not offered: {item.source}: {item.reason}", err=True)
     names = ", ".join(sorted(exposed)) or "none"
     click.echo(f"mcp serve: {len(exposed)} workflow(s) offered as tools: {names}", err=True)
     return exposed
@@ -112,6 +116,13 @@ def mcp_commands(
     @click.option("--token-file", type=click.Path(dir_okay=False, path_type=Path), help="The bearer token (--http).")
     @click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="TLS certificate.")
     @click.option("--tls-key", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="TLS private key.")
+    @click.option(
+        "--node",
+        "nodes",
+        multiple=True,
+        metavar="NAME",
+        help="Offer the instrument or operator NAME alone too, as tool node.NAME (repeatable).",
+    )
     def serve(
         *,
         paths: tuple[Path, ...],
@@ -121,6 +132,7 @@ def mcp_commands(
         token_file: Path | None,
         tls_cert: Path | None,
         tls_key: Path | None,
+        nodes: tuple[str, ...],
     ) -> None:
         """Offer the valid workflows in PATHS (files or directories; default .) as MCP tools.
 
@@ -143,7 +155,7 @@ def mcp_commands(
         if not use_http and (tls is not None or token_file is not None):
             raise click.UsageError("--token-file, --tls-cert and --tls-key are for --http; stdio needs none.")
         token, new = _token(token_file) if use_http else ("", False)
-        exposed = _offered(paths, catalogue(), check)
+        exposed = _offered(paths, catalogue(), check, nodes=nodes)
         if new:
             click.echo(f"mcp serve: bearer token (send as 'Authorization: Bearer <token>'): {token}", err=True)
         sys.stderr.flush()

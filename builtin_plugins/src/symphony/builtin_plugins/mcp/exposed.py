@@ -7,27 +7,40 @@ run; the others are reported (to stderr) with their first problem.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from symphony.hookspecs import INPUTS_NODE, InstrumentNode, OperatorNode, PortSpec, ValidationReport, Workflow
+from symphony.hookspecs import (
+    INPUTS_NODE,
+    SCHEMA_VERSION,
+    DataEdge,
+    InstrumentNode,
+    NodeSignature,
+    OperatorNode,
+    PortSpec,
+    ValidationReport,
+    Workflow,
+    WorkflowMetadata,
+)
 from symphony.hookspecs.json_schema import json_schema_from_ports
 
 from ..workflow.catalogue import Catalogue
 from ..workflow.formats import WorkflowFormatError, load
 
-__all__ = ["Exposed", "Skipped", "expose"]
+__all__ = ["NODE_PREFIX", "Exposed", "Skipped", "expose", "node_workflow"]
 
 _SUFFIXES: Final = (".toml", ".json")
+#: Tools made of one node are named ``node.<contribution>``.
+NODE_PREFIX: Final = "node."
 
 
 @dataclass(frozen=True)
 class Exposed:
-    """One workflow offered as the tool ``workflow.id``."""
+    """One workflow offered as the tool ``workflow.id``; ``source`` says where it comes from."""
 
-    path: Path
+    source: str
     workflow: Workflow
     input_schema: dict[str, Any]
     output_schema: dict[str, Any]
@@ -35,9 +48,9 @@ class Exposed:
 
 @dataclass(frozen=True)
 class Skipped:
-    """A document that is not offered, and why."""
+    """A document (or node) that is not offered, and why."""
 
-    path: Path
+    source: str
     reason: str
 
 
@@ -72,29 +85,62 @@ def _output_ports(workflow: Workflow, catalogue: Catalogue) -> dict[str, PortSpe
     return ports
 
 
-def expose(
-    paths: Iterable[Path], catalogue: Catalogue, check: Callable[[Workflow], ValidationReport]
-) -> tuple[dict[str, Exposed], list[Skipped]]:
-    """The valid workflows under ``paths`` by id, and the documents skipped; a second document with an id is skipped."""
-    exposed: dict[str, Exposed] = {}
-    skipped: list[Skipped] = []
+def node_workflow(kind: str, name: str, signature: NodeSignature) -> Workflow:
+    """A workflow of the one node ``name``: its inputs are the workflow's, its outputs the workflow's."""
+    node: InstrumentNode | OperatorNode = InstrumentNode(uses=name) if kind == "instrument" else OperatorNode(uses=name)
+    return Workflow(
+        schema_version=SCHEMA_VERSION,
+        id=f"{NODE_PREFIX}{name}",
+        name=f"The {kind} {name}",
+        metadata=WorkflowMetadata(description=f"Runs the {kind} {name!r} alone, as a workflow of one node."),
+        inputs=dict(signature.inputs),
+        outputs={port: f"node.{port}" for port in signature.outputs},
+        nodes={"node": node},
+        edges=tuple(DataEdge(source=f"{INPUTS_NODE}.{port}", target=f"node.{port}") for port in signature.inputs),
+    )
+
+
+def _candidates(
+    paths: Iterable[Path], catalogue: Catalogue, nodes: Iterable[str]
+) -> Iterator[tuple[str, Workflow | str]]:
+    """(where from, the workflow or why there is none): the documents, then the nodes named."""
     for path in _documents(paths):
         try:
-            workflow = load(path)
+            yield str(path), load(path)
         except (WorkflowFormatError, OSError) as error:
-            skipped.append(Skipped(path, f"not a workflow document: {error}"))
+            yield str(path), f"not a workflow document: {error}"
+    for name in nodes:
+        for kind, signatures in (("instrument", catalogue.instruments), ("operator", catalogue.operators)):
+            if name in signatures:
+                yield f"{kind} {name}", node_workflow(kind, name, signatures[name])
+                break
+        else:
+            yield f"node {name}", "no instrument or operator of that name is installed ('symphony nodes list')"
+
+
+def expose(
+    paths: Iterable[Path],
+    catalogue: Catalogue,
+    check: Callable[[Workflow], ValidationReport],
+    *,
+    nodes: Iterable[str] = (),
+) -> tuple[dict[str, Exposed], list[Skipped]]:
+    """The valid workflows under ``paths`` and of ``nodes`` by id, and what was skipped (an id offered already, too)."""
+    exposed: dict[str, Exposed] = {}
+    skipped: list[Skipped] = []
+    for source, workflow in _candidates(paths, catalogue, nodes):
+        if isinstance(workflow, str):
+            skipped.append(Skipped(source, workflow))
             continue
         if workflow.id in exposed:
-            skipped.append(
-                Skipped(path, f"workflow id {workflow.id!r} is already offered by {exposed[workflow.id].path}")
-            )
+            skipped.append(Skipped(source, f"id {workflow.id!r} is already offered by {exposed[workflow.id].source}"))
             continue
         report = check(workflow)
         if not report.valid:
             first = report.errors[0]
             more = f" (and {len(report.errors) - 1} more)" if len(report.errors) > 1 else ""
-            skipped.append(Skipped(path, f"invalid: [{first.kind}] {first.message}{more}"))
+            skipped.append(Skipped(source, f"invalid: [{first.kind}] {first.message}{more}"))
             continue
         output_schema = json_schema_from_ports(_output_ports(workflow, catalogue))
-        exposed[workflow.id] = Exposed(path, workflow, json_schema_from_ports(workflow.inputs), output_schema)
+        exposed[workflow.id] = Exposed(source, workflow, json_schema_from_ports(workflow.inputs), output_schema)
     return exposed, skipped
