@@ -48,22 +48,27 @@ def _wait_for_address(process: subprocess.Popen[str]) -> tuple[str, list[str]]:
     pytest.fail(f"mcp serve did not listen within {_START_DEADLINE} s:\n{''.join(seen)}")
 
 
-@pytest.fixture(scope="module")
-def url(runner: Symphony, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    root = tmp_path_factory.mktemp("http")
-    project = make_project(root)
-    token_file = root / "token"
-    token_file.write_text(TOKEN + "\n", encoding="utf-8")
-    command = [str(SYMPHONY), "mcp", "serve", "--http", "--port", "0", "--token-file", str(token_file), "."]
-    process = subprocess.Popen(
+def _start(runner: Symphony, cwd: Path, *args: str) -> subprocess.Popen[str]:
+    """``symphony mcp serve --http --port 0 ARGS`` in ``cwd``, its stderr readable."""
+    command = [str(SYMPHONY), "mcp", "serve", "--http", "--port", "0", *args]
+    return subprocess.Popen(
         command,
-        cwd=project,
+        cwd=cwd,
         env=runner.env(),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+@pytest.fixture(scope="module")
+def url(runner: Symphony, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    root = tmp_path_factory.mktemp("http")
+    project = make_project(root)
+    token_file = root / "token"
+    token_file.write_text(TOKEN + "\n", encoding="utf-8")
+    process = _start(runner, project, "--token-file", str(token_file), ".")
     try:
         yield _wait_for_address(process)[0]
     finally:
@@ -136,15 +141,7 @@ def test_binding_beyond_loopback_without_tls_is_refused(runner: Symphony, tmp_pa
 def test_a_token_is_made_and_printed_when_none_is_given_and_it_is_the_one_accepted(
     runner: Symphony, tmp_path: Path
 ) -> None:
-    process = subprocess.Popen(
-        [str(SYMPHONY), "mcp", "serve", "--http", "--port", "0"],
-        cwd=tmp_path,
-        env=runner.env(),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = _start(runner, tmp_path)
     try:
         address, printed = _wait_for_address(process)
         (line,) = [line for line in printed if "bearer token" in line]

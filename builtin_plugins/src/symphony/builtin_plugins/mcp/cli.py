@@ -142,7 +142,7 @@ def mcp_commands(
         token printed at start); an address other than loopback needs --tls-cert
         and --tls-key.
         """
-        from .http import is_loopback
+        from ..ipc.transports.tcp import is_loopback
 
         if (tls_cert is None) != (tls_key is None):
             raise click.UsageError("Give both --tls-cert and --tls-key, or neither.")
