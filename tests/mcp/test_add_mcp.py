@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import stat
-import sys
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -23,16 +21,9 @@ from mcp.client.stdio import StdioServerParameters
 from symphony.hookspecs import RegistryError
 from symphony.registry.scaffold.mcp import manifest_for, operators_from_tools, write_project
 from tests.conftest import Symphony
+from tests.mcp.mcp_servers import server_program
 
-
-def _program(name: str) -> str:
-    found = shutil.which(name, path=str(Path(sys.executable).parent))
-    if found is None:
-        pytest.fail(f"{name} is not installed; scripts/setup.sh installs the root 'test' extra, which lists it")
-    return found
-
-
-TIME_COMMAND = [_program("mcp-server-time"), "--local-timezone", "UTC"]
+TIME_COMMAND = [server_program("mcp-server-time"), "--local-timezone", "UTC"]
 
 
 async def _tools(command: list[str]) -> list[dict[str, Any]]:
