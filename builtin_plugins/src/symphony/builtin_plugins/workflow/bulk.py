@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Container, Mapping, Sequence
 from itertools import compress, repeat
 from operator import attrgetter, contains, is_, is_not
 from typing import cast
@@ -69,8 +69,8 @@ def kahn_levels_of(names: Sequence[str], pairs: list[tuple[int, int]]) -> dict[s
 class EdgeScan:
     """What one pass over the edges learnt, for the validator's later stages."""
 
-    sources: set[str]  # nodes that some edge leaves
-    fed: set[str]  # inputs ("node.port") that some data edge feeds
+    idle: set[str]  # nodes that no edge leaves
+    fed: Container[str]  # inputs ("node.port") that some data edge feeds
     crowded: set[str]  # inputs fed by more than one data edge
     pairs: list[tuple[int, int]]  # edges between nodes, as indexes into the nodes' order
     suspects: list[Edge]  # edges the quick test did not pass: the full edge check says what is wrong, if anything
@@ -119,8 +119,8 @@ def scan_edges(
         or len(set(zip(map(type, flow), map(attrgetter("source"), flow), map(attrgetter("target"), flow), strict=True)))
         < len(flow)
     )
-    sources = set(source_nodes)
-    sources.update(flow_sources)
+    idle = nodes.keys() - set(source_nodes)
+    idle.difference_update(flow_sources)
 
     pairs = [*zip(data_from, data_to, strict=True), *zip(flow_from, flow_to, strict=True)]
     if None in data_from or None in data_to or None in flow_from or None in flow_to:
@@ -143,7 +143,7 @@ def scan_edges(
             if type(edge) is not ControlEdge or a is None or b is None or port_a or port_b
         ]
     return EdgeScan(
-        sources=sources,
+        idle=idle,
         fed=fed,
         crowded=crowded,
         pairs=cast(list[tuple[int, int]], pairs),  # the Nones are filtered out above

@@ -14,7 +14,7 @@ methods below, so that a full validation and an edit always judge alike.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 
 from symphony.hookspecs import (
     AddNode,
@@ -58,8 +58,8 @@ class IncrementalEdits(ABC):
     _rank: dict[str, int] | None
     _levels: dict[str, int] | None
     _feeders: dict[str, dict[str, None]]
-    _sources: set[str]
-    _fed: set[str]
+    _idle: set[str]
+    _fed: Container[str]
     _editing: bool
     _out: dict[str, dict[str, None]]
     _in: dict[str, dict[str, None]]
@@ -144,7 +144,7 @@ class IncrementalEdits(ABC):
                 counts[target] = counts.get(target, 0) + 1
                 back[source] = back.get(source, 0) + 1
         self._out, self._in, self._succ, self._pred = out_index, in_index, succ, pred
-        self._feeders, self._sources, self._fed = feeders, set(), set()
+        self._feeders, self._idle, self._fed = feeders, set(), set()
         self._editing = True
 
     def _refresh_nodes(self, node_ids: Iterable[str]) -> None:

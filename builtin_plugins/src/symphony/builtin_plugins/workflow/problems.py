@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
+from itertools import chain
+from operator import itemgetter
 from typing import Any
 
 from symphony.hookspecs import WorkflowProblem
@@ -46,8 +48,7 @@ class Bucket:
         return iter(self._items)
 
     def problems(self) -> Iterator[WorkflowProblem]:
-        for found in self._items.values():
-            yield from found
+        return chain.from_iterable(self._items.values())
 
 
 class ProblemIndex:
@@ -76,14 +77,8 @@ class ProblemIndex:
 
     def _rebuild(self) -> list[WorkflowProblem]:
         key = self._key
-        keyed = sorted(
-            (
-                (key(problem), problem)
-                for bucket in (self.nodes, self.edges, self.ports)
-                for problem in bucket.problems()
-            ),
-            key=lambda pair: pair[0],
-        )
+        problems = [*self.nodes.problems(), *self.edges.problems(), *self.ports.problems()]
+        keyed = sorted(zip(map(key, problems), problems, strict=True), key=itemgetter(0))
         self._keys = [pair[0] for pair in keyed]
         return [pair[1] for pair in keyed]
 

@@ -30,7 +30,9 @@ import reprlib
 import time
 from bisect import insort
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Mapping
+from itertools import compress, repeat
+from operator import is_, ne
 from typing import Any, Final, get_args
 
 import msgspec
@@ -58,6 +60,7 @@ from .catalogue import CONTROL_SIGNATURES, RUN_CONFIG_KEY, Catalogue
 from .conditions import ConditionError, parse_condition
 from .edits import IncrementalEdits, edge_key
 from .graph import kahn_levels, shortest_cycle, strongly_connected
+from .interned import INTERNED_FROM, scan_interned
 from .limits import Limits
 from .problems import ProblemIndex
 from .suggest import did_you_mean, known_and_closest
@@ -67,6 +70,7 @@ __all__ = ["Limits", "ValidatedWorkflow", "validate"]
 
 _STAGE: Final = {kind: index for index, kind in enumerate(get_args(ProblemKind))}
 _MERGE_MODES: Final = ("first", "all")
+_GLUE: Final = "\x00"
 _EDGE_TAGS: Final = {DataEdge: "data", ControlEdge: "control", ConditionalEdge: "conditional"}
 
 
@@ -74,6 +78,17 @@ def _keys(edges: Iterable[Edge]) -> list[str]:
     """Each edge's key (as ``edge_key``), in bulk."""
     tags = _EDGE_TAGS
     return [edge.id or f"{tags[type(edge)]}:{edge.source}->{edge.target}" for edge in edges]
+
+
+def _scan(
+    edges: tuple[Edge, ...], nodes: Mapping[str, Node], signatures: Mapping[str, NodeSignature | None]
+) -> EdgeScan:
+    """The interned scan for large workflows (numpy's import and fixed costs do not pay below that), else strings."""
+    if len(edges) >= INTERNED_FROM:
+        scan = scan_interned(edges, nodes, signatures, compatible)
+        if scan is not None:
+            return scan
+    return scan_edges(edges, nodes, signatures, compatible)
 
 
 def _tag(value: Edge | Node) -> str:
@@ -159,8 +174,8 @@ class ValidatedWorkflow(IncrementalEdits):
         self._signatures: dict[str, NodeSignature | None] = {}
         # The full pipeline's lean graph (edge lists, sources); replaced on the first edit
         # by the indexes edits need (see prepare_edits), which cost as much again to build.
-        self._sources: set[str] = set()
-        self._fed: set[str] = set()  # "node.port" inputs that data edges feed
+        self._idle: set[str] = set()  # nodes that no edge leaves
+        self._fed: Container[str] = set()  # "node.port" inputs that data edges feed
         self._editing = False
         self._out: dict[str, dict[str, None]] = {}  # node name -> keys of edges leaving it
         self._in: dict[str, dict[str, None]] = {}  # node name -> keys of edges entering it
@@ -192,10 +207,14 @@ class ValidatedWorkflow(IncrementalEdits):
         deadline = time.perf_counter() + budget
         self.nodes = dict(workflow.nodes)
         resolve, operators = self._resolve_signature, self.catalogue.operators
-        self._signatures = {
-            node_id: operators.get(node.uses) if type(node) is OperatorNode else resolve(node)
-            for node_id, node in self.nodes.items()
-        }
+        values = list(self.nodes.values())
+        if list(map(type, values)).count(OperatorNode) == len(values):  # the common case, at C speed
+            self._signatures = dict(zip(self.nodes, map(operators.get, [node.uses for node in values]), strict=True))
+        else:
+            self._signatures = {
+                node_id: operators.get(node.uses) if type(node) is OperatorNode else resolve(node)
+                for node_id, node in self.nodes.items()
+            }
         scans: list[EdgeScan] = []
         stages: list[tuple[str, Callable[[], None]]] = [
             ("edges", lambda: scans.append(self._scan_edges(tuple(workflow.edges)))),
@@ -227,7 +246,7 @@ class ValidatedWorkflow(IncrementalEdits):
         signatures = self._signatures
         if INPUTS_NODE in signatures:  # a node wrongly named "inputs": let _check_edge sort its edges out
             signatures = {node_id: s for node_id, s in signatures.items() if node_id != INPUTS_NODE}
-        scan = scan_edges(edges, self.nodes, signatures, compatible)
+        scan = _scan(edges, self.nodes, signatures)
         self._edge_list, self._edge_map = edges, None
         if scan.keys_may_repeat:
             keys = _keys(edges)
@@ -235,9 +254,9 @@ class ValidatedWorkflow(IncrementalEdits):
             if len(unique) < len(keys):
                 unique = self._first_of_duplicates(keys, edges)
                 edges = tuple(unique.values())
-                scan = scan_edges(edges, self.nodes, signatures, compatible)
+                scan = _scan(edges, self.nodes, signatures)
             self._edge_list, self._edge_map = edges, unique
-        self._sources, self._fed = scan.sources, scan.fed
+        self._idle, self._fed = scan.idle, scan.fed
         check, problems = self._check_edge, self._edge_problems
         for edge in scan.suspects:
             key = edge_key(edge)
@@ -288,29 +307,34 @@ class ValidatedWorkflow(IncrementalEdits):
         its required inputs are fed, and its outputs go somewhere.
         """
         nodes, signatures, fed = self.nodes, self._signatures, self._fed
-        simple: dict[int, tuple[str, ...] | None] = {}  # id(signature) -> its required inputs, or None: check
+        simple: dict[int, tuple[str, ...] | None] = {id(None): None}  # id(signature) -> required inputs; None: check
         for known in {id(s): s for s in signatures.values() if s is not None}.values():
             simple[id(known)] = (
                 None if known.config else tuple(port for port, spec in known.inputs.items() if spec.required)
             )
-        suspects = {node_id for node_id in nodes if not node_id or "." in node_id}
+        names, values = list(nodes), list(nodes.values())
+        suspects: set[str] = set()
+        if "" in nodes or "." in _GLUE.join(names):
+            suspects.update(node_id for node_id in names if not node_id or "." in node_id)
         if INPUTS_NODE in nodes:
             suspects.add(INPUTS_NODE)
-        suspects.update(node_id for node_id, node in nodes.items() if node.with_ or type(node) is ControlNode)
-        needs = simple.get
-        for node_id in [node_id for node_id, s in signatures.items() if needs(id(s)) != ()]:
-            required = needs(id(signatures[node_id]))
+        suspects.update(compress(names, [node.with_ for node in values]))
+        kinds = list(map(type, values))
+        if ControlNode in kinds:
+            suspects.update(compress(names, map(is_, kinds, repeat(ControlNode))))
+        requirements = list(map(simple.__getitem__, map(id, signatures.values())))  # signatures is in node order
+        for node_id, required in compress(zip(names, requirements, strict=True), map(ne, requirements, repeat(()))):
             if required is None or not all(f"{node_id}.{port}" in fed for port in required):
                 suspects.add(node_id)
-        idle = nodes.keys() - self._sources - self._output_refs
-        suspects.update(
-            node_id for node_id in idle if (declared := signatures[node_id]) is not None and declared.outputs
-        )
         check, problems = self._check_node, self._node_problems
         for node_id in suspects:
             found = check(node_id)
             if found:
                 problems.set(node_id, found)
+        # A node that passed every other check and whose outputs go nowhere has that one problem.
+        for node_id in self._idle - self._output_refs - suspects:
+            if (declared := signatures[node_id]) is not None and declared.outputs:
+                problems.set(node_id, [self._dead_end(node_id)])
 
     # -- node checks ------------------------------------------------------------------
 
@@ -359,16 +383,17 @@ class ValidatedWorkflow(IncrementalEdits):
                     )
                 )
         if signature.outputs and not self._has_out(node_id) and node_id not in self._output_refs:
-            found.append(
-                _problem(
-                    "dead_end",
-                    f"The output of node {node_id!r} goes nowhere: connect it, list it under [outputs],"
-                    " or remove the node.",
-                    (node_id,),
-                    warning=True,
-                )
-            )
+            found.append(self._dead_end(node_id))
         return found
+
+    @staticmethod
+    def _dead_end(node_id: str) -> WorkflowProblem:
+        return _problem(
+            "dead_end",
+            f"The output of node {node_id!r} goes nowhere: connect it, list it under [outputs], or remove the node.",
+            (node_id,),
+            warning=True,
+        )
 
     def _check_constants(
         self, node_id: str, constants: Mapping[str, Any], signature: NodeSignature
@@ -430,7 +455,7 @@ class ValidatedWorkflow(IncrementalEdits):
         )
 
     def _has_out(self, node_id: str) -> bool:
-        return bool(self._out.get(node_id)) if self._editing else node_id in self._sources
+        return bool(self._out.get(node_id)) if self._editing else node_id not in self._idle
 
     def _is_fed(self, target: str) -> bool:
         return bool(self._feeders.get(target)) if self._editing else target in self._fed

@@ -1,0 +1,330 @@
+"""The edge scan over integer arrays: every end interned to a node and a port number, checked in numpy.
+
+At 50,000 edges even C-level ``map`` over Python strings costs tens of
+milliseconds (each end split into two new strings, each looked up twice).
+Here the ends are joined into one byte buffer, split at their first ``.`` by
+array operations, and each name is packed into 64-bit words, so that finding
+a node, a port and its type are sorted-array searches and table lookups.
+Packing is exact (names are compared byte for byte, never by a hash alone);
+when a name holds the separator or is too long to pack, :func:`scan_interned`
+returns None and the caller takes the string path in :mod:`.bulk`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from symphony.hookspecs import ConditionalEdge, ControlEdge, DataEdge, Edge, NodeSignature
+
+from .bulk import EdgeScan
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
+    Ints = NDArray[np.int64]
+    Flags = NDArray[np.bool_]
+
+__all__ = ["INTERNED_FROM", "FedInputs", "scan_interned"]
+
+INTERNED_FROM = 2_000  # edges: below this the string scan is as fast, and numpy is not imported
+
+_GLUE = "\x00"
+_WIDEST = 64  # bytes: longer node or port names take the string path
+_KINDS = {DataEdge: 0, ControlEdge: 1, ConditionalEdge: 2}
+
+
+class _Names:
+    """Distinct names packed into 64-bit words, found again through an open-addressing table.
+
+    A sorted search would do, but at 100,000 lookups its cache misses cost ten
+    times the table's one or two probes.
+    """
+
+    def __init__(self, names: Sequence[str], joined: str) -> None:
+        import numpy as np
+
+        self.count = len(names)
+        buffer = np.frombuffer(joined.encode(), np.uint8)
+        starts, stops = _segments(buffer, len(names))
+        self.width = max(8, -(-int((stops - starts).max(initial=0)) // 8) * 8)
+        self.words = _pack(buffer, starts, stops - starts, self.width)
+        self.keys = _fold(self.words)
+        bits = max(4, (8 * len(names)).bit_length())  # at most an eighth full: one probe for most
+        self.mask, self.shift = (1 << bits) - 1, np.uint64(64 - bits)
+        self.slots = np.full(1 << bits, -1, np.int64)
+        pending, at = np.arange(len(names)), self._home(self.keys)
+        while len(pending):
+            free = self.slots[at] < 0
+            self.slots[at[free]] = pending[free]
+            lost = self.slots[at] != pending  # the slot was taken, before or by a rival in this round
+            pending, at = pending[lost], (at[lost] + 1) & self.mask
+        self.distinct = self.width == 8 or len(np.unique(self.keys)) == len(names)  # one word: the names themselves
+        self.probed = np.append(self.keys, np.uint64(0))  # an empty slot (-1) reads the extra key
+
+    def _home(self, keys: NDArray[np.uint64]) -> Ints:
+        import numpy as np
+
+        mixed = keys ^ (keys >> np.uint64(29))
+        mixed *= np.uint64(0x9E3779B97F4A7C15)
+        return (mixed >> self.shift).astype(np.int64)
+
+    def find(self, buffer: NDArray[np.uint8], starts: Ints, lengths: Ints) -> Ints:
+        """Each span's name number, or -1 for a span that names nothing here."""
+        import numpy as np
+
+        fits = lengths <= self.width
+        words = _pack(buffer, starts, np.where(fits, lengths, 0), self.width)
+        keys = _fold(words)
+        at = self._home(keys)
+        found = self.slots[at]
+        going = found >= 0
+        going &= self.probed[found] != keys
+        found[going] = -1
+        todo = np.flatnonzero(going)
+        while len(todo):
+            at = (at[going] + 1) & self.mask
+            slot = self.slots[at]
+            hit = (slot >= 0) & (self.probed[slot] == keys[todo])
+            found[todo[hit]] = slot[hit]
+            going = (slot >= 0) & ~hit
+            todo = todo[going]
+        found[~fits] = -1
+        if self.width > 8:  # folded keys matched: compare every word
+            known = np.flatnonzero(found >= 0)
+            found[known[(self.words[found[known]] != words[known]).any(axis=1)]] = -1
+        return found
+
+
+def _segments(buffer: NDArray[np.uint8], count: int) -> tuple[Ints, Ints]:
+    """Where each of ``count`` glued names starts and stops in ``buffer``."""
+    import numpy as np
+
+    glue = np.flatnonzero(buffer == 0)
+    starts = np.empty(count, np.int64)
+    stops = np.empty(count, np.int64)
+    if count:
+        starts[0] = 0
+        starts[1:] = glue + 1
+        stops[:-1] = glue
+        stops[-1] = len(buffer)
+    return starts, stops
+
+
+def _pack(buffer: NDArray[np.uint8], starts: Ints, lengths: Ints, width: int) -> NDArray[np.uint64]:
+    """Each span's bytes, zero-padded to ``width`` and read as ``width // 8`` words (exact: no name holds a zero).
+
+    Each word is one unaligned little-endian load at the span's start, its bytes past the span masked off.
+    """
+    import numpy as np
+
+    padded = np.zeros(len(buffer) + width + 8, np.uint8)
+    padded[: len(buffer)] = buffer
+    loads = np.ndarray((len(buffer) + width,), "<u8", padded, 0, (1,))
+    masks = np.array([(1 << 8 * size) - 1 for size in range(9)], np.uint64)  # the low ``size`` bytes
+    words = np.empty((len(starts), width // 8), np.uint64)
+    for column in range(width // 8):
+        left = np.clip(lengths - 8 * column, 0, 8)
+        words[:, column] = loads[starts + 8 * column] & masks[left]
+    return words
+
+
+def _fold(words: NDArray[np.uint64]) -> NDArray[np.uint64]:
+    """One 64-bit key per packed name (exact for one word; matches are checked word by word anyway)."""
+    import numpy as np
+
+    key = words[:, 0].copy()
+    for column in range(1, words.shape[1]):
+        key *= np.uint64(0x9E3779B97F4A7C15)
+        key ^= words[:, column]
+    return key
+
+
+class FedInputs:
+    """The inputs (``"node.port"``) that data edges feed, as integer codes; membership as for a set of strings."""
+
+    def __init__(self, nodes: Sequence[str], ports: Sequence[str], codes: set[int], others: set[str]) -> None:
+        self._nodes, self._ports, self._codes, self._others = nodes, ports, codes, others
+        self._node_index: dict[str, int] | None = None
+        self._port_index = {port: number for number, port in enumerate(ports)}
+
+    def __contains__(self, target: object) -> bool:
+        if not isinstance(target, str):
+            return False
+        if self._node_index is None:
+            self._node_index = {name: number for number, name in enumerate(self._nodes)}
+        node, dot, port = target.partition(".")
+        number, port_number = self._node_index.get(node), self._port_index.get(port)
+        if (
+            dot
+            and number is not None
+            and port_number is not None
+            and number * len(self._ports) + port_number in self._codes
+        ):
+            return True
+        return target in self._others
+
+    def __iter__(self) -> Iterator[str]:
+        width = len(self._ports)
+        yield from (f"{self._nodes[code // width]}.{self._ports[code % width]}" for code in self._codes)
+        yield from self._others
+
+
+def scan_interned(
+    edges: Sequence[Edge],
+    nodes: Mapping[str, object],
+    signatures: Mapping[str, NodeSignature | None],
+    compatible: Callable[[str, str], bool],
+) -> EdgeScan | None:
+    """What :func:`.bulk.scan_edges` finds, from integer arrays; None when a name cannot be packed."""
+    import numpy as np
+
+    names = list(nodes)
+    distinct = {id(s): s for s in signatures.values() if s is not None}
+    ports = list(dict.fromkeys(port for s in distinct.values() for side in (s.inputs, s.outputs) for port in side))
+    ends = _intern_ends(edges, names, ports)
+    if ends is None:
+        return None
+    count = len(edges)
+    kind = np.frombuffer(bytes([_KINDS[type(edge)] for edge in edges]), np.uint8)
+    data, flow = kind == 0, kind != 0
+    source, target = ends.node[:count], ends.node[count:]
+    linked = (source >= 0) & (target >= 0)
+    fits = data & _typed(
+        ends, names=names, signatures=signatures, distinct=distinct, ports=ports, compatible=compatible
+    )
+    fits |= (kind == 1) & linked & (ends.port_length[:count] == 0) & (ends.port_length[count:] == 0)
+    fed, crowded, repeated = _feeding(ends, data, names, ports)
+    plain = flow & linked & ~ends.dotted[:count] & ~ends.dotted[count:]
+    flow_codes = (kind[plain].astype(np.int64) * (len(names) + 1) + source[plain]) * (len(names) + 1) + target[plain]
+    flow_others = [
+        (type(edges[at]), ends.text[at], ends.text[count + at]) for at in np.flatnonzero(flow & ~plain).tolist()
+    ]
+    ids = [edge.id for edge in edges]
+    keys_may_repeat = (
+        any(ids) or repeated or len(np.unique(flow_codes)) < len(flow_codes) or len(set(flow_others)) < len(flow_others)
+    )
+    leaving = np.zeros(len(names) + 1, np.bool_)
+    leaving[source] = True  # -1 (no such node) marks the extra slot
+    order = np.concatenate((np.flatnonzero(data & linked), np.flatnonzero(flow & linked)))
+    suspects = np.concatenate((np.flatnonzero(data & ~fits), np.flatnonzero(flow & ~fits)))
+    return EdgeScan(
+        idle={names[at] for at in np.flatnonzero(~leaving[:-1]).tolist()},
+        fed=fed,
+        crowded=crowded,
+        pairs=list(zip(source[order].tolist(), target[order].tolist(), strict=True)),
+        suspects=[edges[at] for at in suspects.tolist()],
+        keys_may_repeat=keys_may_repeat,
+    )
+
+
+@dataclasses.dataclass(slots=True, frozen=True)
+class _Ends:
+    """Every edge's source end, then every target end: its text, node and port numbers (-1: none such)."""
+
+    text: list[str]
+    node: Ints
+    port: Ints
+    port_length: Ints  # bytes after the first dot (0 without a dot)
+    dotted: Flags
+
+
+def _intern_ends(edges: Sequence[Edge], names: list[str], ports: list[str]) -> _Ends | None:
+    """Split each end at its first dot and number its node and port; None when a name cannot be packed."""
+    import numpy as np
+
+    text = [edge.source for edge in edges]
+    text += [edge.target for edge in edges]
+    joined, joined_names, joined_ports = _GLUE.join(text), _GLUE.join(names), _GLUE.join(ports)
+    if (
+        not text
+        or joined.count(_GLUE) != len(text) - 1
+        or joined_names.count(_GLUE) != max(len(names) - 1, 0)
+        or joined_ports.count(_GLUE) != max(len(ports) - 1, 0)
+    ):
+        return None
+    node_names, port_names = _Names(names, joined_names), _Names(ports, joined_ports)
+    if not node_names.distinct or not port_names.distinct or max(node_names.width, port_names.width) > _WIDEST:
+        return None
+    buffer = np.frombuffer(joined.encode(), np.uint8)
+    starts, stops = _segments(buffer, len(text))
+    dots = np.flatnonzero(buffer == ord("."))
+    dotted_end = np.searchsorted(stops, dots)  # the end each dot is in
+    first = np.ones(len(dots), np.bool_)
+    first[1:] = dotted_end[1:] != dotted_end[:-1]
+    dotted_end, dots = dotted_end[first], dots[first]
+    cut = stops.copy()
+    cut[dotted_end] = dots
+    port_length = np.zeros(len(text), np.int64)
+    port_length[dotted_end] = stops[dotted_end] - dots - 1
+    return _Ends(
+        text=text,
+        node=node_names.find(buffer, starts, cut - starts),
+        port=port_names.find(buffer, cut + 1, port_length),
+        port_length=port_length,
+        dotted=cut != stops,
+    )
+
+
+def _typed(
+    ends: _Ends,
+    *,
+    names: list[str],
+    signatures: Mapping[str, NodeSignature | None],
+    distinct: dict[int, NodeSignature],
+    ports: list[str],
+    compatible: Callable[[str, str], bool],
+) -> Flags:
+    """Whether each edge, read as a data edge, joins a known output to a known input of an agreeing type.
+
+    Types come from tables (signature number, port number) -> type number, and
+    ``compatible`` is asked once per distinct pair of type numbers.
+    """
+    import numpy as np
+
+    numbers = {key: number for number, key in enumerate(distinct)}
+    numbers[id(None)] = -1
+    signature_of = np.full(len(names) + 1, -1, np.int64)  # the extra -1 serves ends that name no node
+    signature_of[:-1] = np.fromiter(map(numbers.__getitem__, map(id, map(signatures.get, names))), np.int64)
+    type_numbers: dict[str, int] = {}
+    output_types = np.full((len(distinct) + 1, len(ports) + 1), -1, np.int64)
+    input_types = output_types.copy()
+    port_numbers = {port: number for number, port in enumerate(ports)}
+    for row, signature in enumerate(distinct.values()):
+        for table, side in ((output_types, signature.outputs), (input_types, signature.inputs)):
+            for port, spec in side.items():
+                table[row, port_numbers[port]] = type_numbers.setdefault(spec.type, len(type_numbers))
+    count = len(ends.node) // 2
+    source_type = output_types[signature_of[ends.node[:count]], ends.port[:count]]
+    target_type = input_types[signature_of[ends.node[count:]], ends.port[count:]]
+    typed = (source_type >= 0) & (target_type >= 0)
+    fits = typed.copy()
+    if typed.any():
+        pairs = source_type[typed] * len(type_numbers) + target_type[typed]
+        agree = np.zeros(len(type_numbers) ** 2, np.bool_)
+        by_number = list(type_numbers)
+        for pair in np.unique(pairs).tolist():
+            agree[pair] = compatible(by_number[pair // len(type_numbers)], by_number[pair % len(type_numbers)])
+        fits[typed] = agree[pairs]
+    return fits
+
+
+def _feeding(ends: _Ends, data: Flags, names: list[str], ports: list[str]) -> tuple[FedInputs, set[str], bool]:
+    """The inputs data edges feed, those fed more than once, and whether two data edges share a target."""
+    import numpy as np
+
+    count, width = len(data), len(ports)
+    target, target_port = ends.node[count:], ends.port[count:]
+    coded = data & (ends.port_length[count:] > 0) & (target >= 0) & (target_port >= 0)
+    codes = target[coded] * width + target_port[coded]
+    ordered = np.sort(codes)
+    repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+    uncoded = [ends.text[count + at] for at in np.flatnonzero(data & ~coded).tolist()]
+    others = Counter(end for end in uncoded if "." in end)
+    crowded = {f"{names[code // width]}.{ports[code % width]}" for code in repeated.tolist()}
+    crowded.update(end for end, times in others.items() if times > 1)
+    shared = len(repeated) > 0 or len(set(uncoded)) < len(uncoded)
+    return FedInputs(names, ports, set(codes.tolist()), set(others)), crowded, shared
