@@ -184,7 +184,7 @@ def test_loading_the_host_machinery_imports_no_importlib_metadata() -> None:
 PLUGIN_COMMAND_HELP = {
     "--help": (),
     "workflow --help": (),
-    "registry status --help": ("packaging",),
+    "registry status --help": (),
 }
 
 

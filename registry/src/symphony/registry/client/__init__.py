@@ -8,10 +8,33 @@ docs/registry-catalogue.md.
 
 from __future__ import annotations
 
-from ._catalogue import CatalogueState, SearchHit
+from typing import TYPE_CHECKING, Any
+
 from ._config import DEFAULT_INDEX, IndexConfig, RegistryConfig, load_config
-from ._index import Index, open_index
-from ._sync import SyncReport
+
+if TYPE_CHECKING:
+    from ._catalogue import CatalogueState, SearchHit
+    from ._index import Index, open_index
+    from ._sync import SyncReport
+
+#: Imported on first use: the catalogue (packaging, sqlite3) is not for a command that only reads the config.
+_LAZY = {
+    "CatalogueState": "._catalogue",
+    "SearchHit": "._catalogue",
+    "Index": "._index",
+    "open_index": "._index",
+    "SyncReport": "._sync",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    return getattr(import_module(module, __name__), name)
+
 
 __all__ = [
     "DEFAULT_INDEX",

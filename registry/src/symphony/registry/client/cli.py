@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 import click
 import msgspec
@@ -11,10 +11,12 @@ import msgspec
 from symphony.hookspecs import RegistryError, VerificationError
 
 from ..plugin import host_context
-from ._catalogue import SearchHit
 from ._config import DEFAULT_INDEX, forget_index, load_config, save_index
-from ._index import Index, open_index
-from ._sync import SyncReport
+
+if TYPE_CHECKING:  # the catalogue (packaging, sqlite3) is imported once an index is opened
+    from ._catalogue import SearchHit
+    from ._index import Index
+    from ._sync import SyncReport
 
 __all__ = ["search", "status", "sync", "use"]
 
@@ -24,6 +26,13 @@ _INDEX = click.option("--index", "index_name", metavar="NAME", help="A configure
 
 def _data_dir() -> Path:
     return host_context(click.get_current_context()).data_dir
+
+
+def _open_index(data_dir: Path, name: str | None = None) -> Index:
+    """The configured index ``name`` (default: the current one), its catalogue imported only now."""
+    from ._index import open_index
+
+    return open_index(data_dir, name)
 
 
 def _print_json(value: Any) -> None:
@@ -66,7 +75,7 @@ def use(url: str, root_file: Path, name: str, as_json: bool) -> None:
     known = name in load_config(data_dir).indexes
     save_index(data_dir, name, url.rstrip("/") + "/", data)
     try:
-        with open_index(data_dir, name) as index:
+        with _open_index(data_dir, name) as index:
             report = index.refresh()
             if as_json:
                 _print_json(_report_json(index, report))
@@ -83,7 +92,7 @@ def use(url: str, root_file: Path, name: str, as_json: bool) -> None:
 @_JSON
 def sync(index_name: str | None, as_json: bool) -> None:
     """Verify the index's newest signed metadata and update the catalogue (only the bins that changed)."""
-    with open_index(_data_dir(), index_name) as index:
+    with _open_index(_data_dir(), index_name) as index:
         report = index.refresh()
         if as_json:
             _print_json(_report_json(index, report))
@@ -99,7 +108,7 @@ def status(as_json: bool) -> None:
     config = load_config(data_dir)
     rows = []
     for name, entry in sorted(config.indexes.items()):
-        with open_index(data_dir, name) as index:
+        with _open_index(data_dir, name) as index:
             state = index.state()
             age = index.age()
         rows.append({"name": name, "url": entry.url, "current": name == config.current, **msgspec.to_builtins(state)})
@@ -181,7 +190,7 @@ def search(
 
     Every word must match (as a prefix); with no QUERY, every extension matching the filters is listed.
     """
-    with open_index(_data_dir(), index_name) as index:
+    with _open_index(_data_dir(), index_name) as index:
         _refresh_if_old(index, max_age, offline)
         hits = index.search(query, contributes=contributes, capabilities=capabilities, limit=limit)
     if as_json:
