@@ -78,6 +78,7 @@ class McpInstance:
         self.tools: dict[str, Any] = {}
         self._stop = asyncio.Event()
         self._owner: asyncio.Task[None] | None = None
+        self._ended = asyncio.ensure_future(server.ended.wait())  # one waiter for every call's race
 
     async def open(self) -> None:
         """Initialise the session and list the tools; ExtensionError (with the server's log) if it cannot."""
@@ -120,11 +121,7 @@ class McpInstance:
         """``call``'s answer, unless the server ends first (crash, garbage) or the timeout passes."""
         seconds = self.launch.timeout if seconds is None else seconds
         task = asyncio.ensure_future(call)
-        ended = asyncio.ensure_future(self.server.ended.wait())
-        try:
-            done, _ = await asyncio.wait({task, ended}, timeout=seconds, return_when="FIRST_COMPLETED")
-        finally:
-            ended.cancel()
+        done, _ = await asyncio.wait({task, self._ended}, timeout=seconds, return_when="FIRST_COMPLETED")
         if task in done and not self.server.ended.is_set():
             try:
                 return task.result()
@@ -165,6 +162,7 @@ class McpInstance:
     async def close(self) -> None:
         self._stop.set()
         await self.server.kill()
+        self._ended.cancel()
         if self._owner is not None:
             with contextlib.suppress(BaseException):
                 await asyncio.wait_for(self._owner, 5)
