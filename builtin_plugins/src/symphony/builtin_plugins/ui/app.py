@@ -1,0 +1,101 @@
+"""The console as a Starlette app: the login link, the static single-page app, the API, and problem answers.
+
+Its lifespan runs the host components a long-lived host runs (the message bus,
+so run events reach the streams; the data service, conductor and pool, closed
+when it stops).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Final
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import FileResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from symphony.hookspecs import DataError, PortUnavailableError, SymphonyError
+from symphony.hookspecs.ports import HostContext
+
+from ..conductor.serve import running
+from ..data.service.problems import Problem, not_found
+from ..data.service.routing import wrong_method
+from .api import PREFIX, Api, routes
+from .auth import COOKIE, SESSION_IDLE
+
+__all__ = ["STATIC", "create_app"]
+
+#: The built single-page app (ui/web builds it here; the wheel ships it).
+STATIC: Final = Path(__file__).parent / "static"
+#: The host components the console runs while it serves, started in this order and stopped in reverse.
+COMPONENTS: Final = ("message_bus", "data", "pool", "conductor")
+
+log = logging.getLogger("symphony.ui")
+
+
+def problem_of(error: Exception) -> Problem:
+    """The problem answering ``error``: the data service's for its errors, 422 for other user errors."""
+    if isinstance(error, Problem):
+        return error
+    if isinstance(error, DataError):
+        return Problem.from_error(error)
+    if isinstance(error, PortUnavailableError):
+        return Problem(503, "port_unavailable", str(error))
+    if isinstance(error, SymphonyError):
+        return Problem(422, error.category, str(error))
+    log.exception("console request failed", exc_info=error)
+    return Problem(500, "internal", "The console failed on this request; its log says why.")
+
+
+async def _problem(_request: Request, error: Exception) -> Response:
+    return problem_of(error).response()
+
+
+async def _routing_problem(request: Request, error: Exception) -> Response:
+    assert isinstance(error, HTTPException)
+    if error.status_code == 405:
+        allowed = [method.strip() for method in (error.headers or {}).get("Allow", "").split(",")]
+        return wrong_method(request.url.path, request.method, allowed).response()
+    if error.status_code == 404:
+        return not_found(f"No route {request.url.path}; the console's API is under {PREFIX}.").response()
+    return Problem(error.status_code, "ui", str(error.detail)).response()
+
+
+def create_app(context: HostContext, api: Api, *, secure: bool) -> Starlette:
+    """The console over ``api``; ``secure``: served over TLS (the session cookie is then Secure)."""
+
+    async def index(request: Request) -> Response:
+        code = request.query_params.get("login")
+        if code is not None:
+            session = api.gate.exchange(code)
+            response: Response = RedirectResponse("/", status_code=303)
+            response.set_cookie(
+                COOKIE, session, max_age=int(SESSION_IDLE), httponly=True, samesite="strict", secure=secure, path="/"
+            )
+            return response
+        page = STATIC / "index.html"
+        if not page.is_file():
+            raise not_found("The console's page is not built (ui/static/index.html); the API still answers.")
+        return FileResponse(page, headers={"Cache-Control": "no-store"})
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        found = context.contributions("symphony_components")
+        async with running([found[name][1] for name in COMPONENTS if name in found]):
+            api.hub.start(context.port("message_bus"))
+            try:
+                yield
+            finally:
+                api.hub.stop()
+
+    served: list[Route | Mount] = [Route("/", index, methods=["GET"]), *routes(api)]
+    if STATIC.is_dir():
+        served.append(Mount("/static", StaticFiles(directory=STATIC), name="static"))
+    handlers = {Problem: _problem, SymphonyError: _problem, HTTPException: _routing_problem, Exception: _problem}
+    return Starlette(routes=served, lifespan=lifespan, exception_handlers=handlers)

@@ -1,0 +1,209 @@
+"""``symphony ui``'s API over real HTTP: login, roles, workflow edits, live runs, grants, artifacts, refusals."""
+
+from __future__ import annotations
+
+import json
+import stat
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from symphony.builtin_plugins.workflow.formats import load
+from tests.conftest import Symphony, parse_json
+
+from .conftest import DEADLINE, Console
+
+#: Each test starts a real console process (a few seconds on a busy machine).
+pytestmark = pytest.mark.slow
+
+API = "/ui/api/v1"
+
+
+def logged_in(console: Console) -> httpx.Client:
+    """A client holding the session cookie the login link gives."""
+    client = httpx.Client(base_url=console.base_url, timeout=DEADLINE)
+    answer = client.get(console.login_link.removeprefix(console.base_url))
+    assert answer.status_code == 303, answer.text
+    return client
+
+
+def with_token(console: Console, token: str) -> httpx.Client:
+    return httpx.Client(base_url=console.base_url, timeout=DEADLINE, headers={"Authorization": f"Bearer {token}"})
+
+
+def token_of(console: Console, role: str) -> str:
+    """A data service token for a new user of ``role``, made with `symphony data users add` and `tokens create`."""
+    home = console.home
+    user = parse_json(
+        home.run("data", "users", "add", role, "--email", f"{role}@example.org", "--role", role, "--json")
+    )
+    made = parse_json(home.run("data", "tokens", "create", "--name", role, "--user", user["id"], "--json"))
+    token: str = made["token"]
+    return token
+
+
+def problem(answer: httpx.Response, status: int) -> dict[str, Any]:
+    """The problem document of a refusal, checked to be one."""
+    assert answer.status_code == status, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    document: dict[str, Any] = answer.json()
+    assert document["status"] == status and document["detail"] and "Traceback" not in answer.text
+    return document
+
+
+def wait_for(condition: Callable[[], Any], what: str) -> Any:
+    deadline = time.monotonic() + DEADLINE
+    while not (value := condition()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+    return value
+
+
+def sse(lines: Iterator[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(event, data) of each Server-Sent Event in ``lines``; comments and ``retry`` skipped."""
+    name = "message"
+    for line in lines:
+        if line.startswith("event: "):
+            name = line.removeprefix("event: ")
+        elif line.startswith("data: "):
+            yield name, json.loads(line.removeprefix("data: "))
+            name = "message"
+
+
+def test_the_login_link_gives_an_admin_session_once(console: Console) -> None:
+    client = httpx.Client(base_url=console.base_url, timeout=DEADLINE)
+    login = client.get(console.login_link.removeprefix(console.base_url))
+    assert login.status_code == 303 and login.headers["location"] == "/"
+    cookie = login.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie
+    me = client.get(f"{API}/me").json()
+    assert me["role"] == "admin" and "grants.revoke" in me["can"]
+    again = httpx.get(console.login_link, timeout=DEADLINE, follow_redirects=False)
+    assert "already used" in problem(again, 401)["detail"]
+
+
+def test_the_api_without_a_session_or_token_answers_401(console: Console) -> None:
+    answer = httpx.get(f"{console.base_url}{API}/runs", timeout=DEADLINE)
+    assert "Not logged in" in problem(answer, 401)["detail"]
+    wrong = with_token(console, "sym_not-a-token").get(f"{API}/me")
+    assert "unknown, revoked or expired" in problem(wrong, 401)["detail"]
+
+
+def test_a_bearer_token_acts_with_its_users_role(console: Console) -> None:
+    me = with_token(console, token_of(console, "viewer")).get(f"{API}/me").json()
+    assert (me["user"], me["role"], me["can"]) == ("viewer", "viewer", [])
+
+
+def test_a_viewer_is_refused_a_revoke_and_an_admin_revokes(console: Console) -> None:
+    admin = with_token(console, token_of(console, "admin"))
+    granted = admin.post(f"{API}/extensions/sample-fetcher/grants", json={"capability": "network:api.example.org:443"})
+    assert granted.status_code == 201, granted.text
+    path = f"{API}/extensions/sample-fetcher/grants/network:api.example.org:443"
+    refused = with_token(console, token_of(console, "viewer")).delete(path)
+    assert "may not grants.revoke" in problem(refused, 403)["detail"]
+    assert admin.get(f"{API}/extensions/sample-fetcher").json()["granted"][0]["permission"] == (
+        "network:api.example.org:443"
+    )
+    revoked = admin.delete(path)
+    assert revoked.json() == {"extension": "sample-fetcher", "revoked": ["network:api.example.org:443"]}
+    assert admin.get(f"{API}/extensions").json() == []
+
+
+def test_an_edit_making_a_cycle_answers_the_cycle_and_rewrites_the_file_keeping_its_mode(console: Console) -> None:
+    file = console.project / "welcome.toml"
+    file.chmod(0o640)
+    edit = {"op": "connect", "edge": {"kind": "control", "from": "join", "to": "parse"}}
+    answer = logged_in(console).post(f"{API}/workflows/welcome/edits", json=edit)
+    assert answer.status_code == 200, answer.text
+    (cycle,) = [p for p in answer.json()["problems"] if p["code"] == "cycle"]
+    assert "control:join->parse" in cycle["edges"] and "parse" in cycle["nodes"]
+    assert any(e.source == "join" and e.target == "parse" for e in load(file).edges)
+    assert stat.S_IMODE(file.stat().st_mode) == 0o640
+    assert sorted(p.name for p in console.project.iterdir() if p.name.startswith(".")) == []  # no temporary left
+
+
+def test_an_edit_that_cannot_apply_changes_nothing(console: Console) -> None:
+    file = console.project / "welcome.toml"
+    before = file.read_bytes()
+    answer = logged_in(console).post(f"{API}/workflows/welcome/edits", json={"op": "remove_node", "id": "nobody"})
+    assert "nothing was changed" in problem(answer, 409)["detail"]
+    assert file.read_bytes() == before
+
+
+def test_a_run_started_in_the_console_streams_its_node_events_until_it_finishes(console: Console) -> None:
+    client = logged_in(console)
+    run_id = client.post(f"{API}/runs", json={"workflow": "gated"}).json()["run_id"]
+    seen: list[tuple[str, dict[str, Any]]] = []
+    deadline = time.monotonic() + DEADLINE
+    with client.stream("GET", f"{API}/runs/{run_id}/events") as stream:
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        for name, data in sse(stream.iter_lines()):
+            assert time.monotonic() < deadline, f"the run did not finish; events so far: {seen}"
+            seen.append((name, data))
+            if name == "node" and data["node"] == "first" and data["state"] == "running":
+                console.release()
+    states = [(data["node"], data["state"]) for name, data in seen if name == "node"]
+    assert states.index(("first", "running")) < states.index(("first", "succeeded"))
+    assert states.index(("second", "succeeded")) < states.index(("third", "succeeded"))
+    assert seen[-1] == ("run", {**seen[-1][1], "run_id": run_id, "status": "succeeded"})
+    shown = client.get(f"{API}/runs/{run_id}").json()
+    assert [node["state"] for node in shown["nodes"]] == ["succeeded"] * 3
+    assert shown["run"]["nodes_done"] == 3
+
+
+def test_a_running_run_is_cancelled_from_the_console(console: Console) -> None:
+    client = logged_in(console)
+    run_id = client.post(f"{API}/runs", json={"workflow": "gated"}).json()["run_id"]
+    wait_for(lambda: client.get(f"{API}/runs/{run_id}").json()["run"]["status"] == "running", "the run to start")
+    answer = client.post(f"{API}/runs/{run_id}/cancel")
+    assert answer.status_code == 202, answer.text
+    wait_for(lambda: client.get(f"{API}/runs/{run_id}").json()["run"]["status"] == "cancelled", "the cancellation")
+    listed = client.get(f"{API}/runs", params={"workflow": "gated", "status": "cancelled"}).json()
+    assert [run["run_id"] for run in listed] == [run_id]
+    assert "only a running run" in problem(client.post(f"{API}/runs/{run_id}/cancel"), 409)["detail"]
+
+
+def test_an_artifact_is_found_by_search(console: Console) -> None:
+    report = console.project / "zebra.txt"
+    report.write_text("the quarterly zebra census")
+    assert console.home.run("artifacts", "put", str(report), "--name", "zebra-census").returncode == 0
+    found = logged_in(console).get(f"{API}/artifacts", params={"q": "zebra"}).json()
+    assert [(a["name"], a["size"]) for a in found] == [("zebra-census", len("the quarterly zebra census"))]
+    shown = logged_in_again(console).get(f"{API}/artifacts/{found[0]['id']}").json()
+    assert shown["artifact"]["id"] == found[0]["id"]
+
+
+def logged_in_again(console: Console) -> httpx.Client:
+    """A second client: the login link is spent, so it uses a token."""
+    return with_token(console, token_of(console, "viewer"))
+
+
+#: Bad requests: (method, path, body), the status and words of the problem answering each.
+BAD_REQUESTS = [
+    (("POST", "/runs", b"{not json"), 422, "not JSON"),
+    (("POST", "/runs", b'{"workflow": "nowhere"}'), 404, "No workflow 'nowhere'"),
+    (("POST", "/workflows/welcome/edits", b'{"op": "explode"}'), 422, "Not an edit"),
+    (("GET", "/runs?limit=lots", b""), 422, "whole number"),
+    (("GET", "/runs/ffffffffffff", b""), 404, "No run"),
+    (("DELETE", "/runs", b""), 405, "does not take DELETE"),
+    (("POST", "/extensions/x/grants", b'{"capability": "teleport"}'), 422, "network:api.example.com:443"),
+]
+
+
+def test_bad_input_is_a_problem_document_without_a_traceback(console: Console) -> None:
+    client = logged_in(console)
+    for (method, path, body), status, says in BAD_REQUESTS:
+        answer = client.request(method, f"{API}{path}", content=body)
+        assert says in problem(answer, status)["detail"], (method, path)
+    code, stderr = console.stop()
+    assert code == 0 and "Traceback" not in stderr, stderr
+
+
+def test_a_non_loopback_host_without_tls_is_refused(symphony: Callable[..., Symphony], tmp_path: Path) -> None:
+    result = symphony().run("ui", "--no-open", "--host", "0.0.0.0", "--project", str(tmp_path))
+    assert result.returncode == 1
+    assert "Refusing to serve on 0.0.0.0 without TLS" in result.stderr and "Traceback" not in result.stderr
