@@ -133,3 +133,13 @@ def test_an_invalid_name_is_one_clear_line_and_nothing_is_written(tmp_path: Path
         " dashes (e.g. word-count), at most 64 characters."
     )
     assert not (tmp_path / "x").exists()
+
+
+def test_a_server_that_cannot_start_is_one_clear_line_and_nothing_is_written(tmp_path: Path, symphony: Any) -> None:
+    runner: Symphony = symphony()
+    result = runner.run("ext", "add-mcp", "ghost", "--directory", str(tmp_path / "ghost"), "--", "no-such-mcp-server")
+    assert result.returncode == 1
+    assert result.stderr.startswith("Error: Cannot list the tools of 'no-such-mcp-server': ")
+    assert "'no-such-mcp-server', which is neither in PATH" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert [path.name for path in tmp_path.iterdir()] == ["home0"]  # no project, no scratch directory

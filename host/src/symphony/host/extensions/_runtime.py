@@ -259,7 +259,7 @@ def launch_for(installed: InstalledExtension, settings: Settings, permissions: P
         name=name,
         kind=kind,
         entry=entry,
-        sys_path=(str(root),),
+        sys_path=(str(root),) if installed.package else (),
         config=revealed,
         timeout=manifest.resources.timeout,
         memory_bytes=manifest.resources.memory_bytes(),
@@ -310,8 +310,24 @@ class ExtensionRuntime:
         return subject_from_manifest(manifest)
 
     async def load_extension(self, manifest: Any) -> ExtensionId:
-        """Register the extension (by manifest or name) so its first invocation starts it."""
+        """Register the extension (by manifest or name) so its first invocation starts it.
+
+        A Manifest whose name no installed extension has runs as it says, with no package of its own (so
+        nothing of it is readable but its environment): how ``ext add-mcp`` lists a server's tools before
+        writing the extension.  An installed name always means the installed extension.
+        """
         name = manifest.name if isinstance(manifest, Manifest) else str(manifest)
+        known = name in self._installed or find_extension(self.settings.cache_dir, name) is not None
+        if isinstance(manifest, Manifest) and not known:
+            self._installed[name] = InstalledExtension(
+                name=name,
+                package="",
+                distribution="",
+                version=manifest.extension.version,
+                location="",
+                manifest_path=None,
+                manifest=manifest,
+            )
         if name not in self.manager:
             record = self.state.read().get(name)
             installed = self._find(name)

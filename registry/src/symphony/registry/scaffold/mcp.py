@@ -35,6 +35,7 @@ from symphony.hookspecs.json_schema import port_type_from_json_schema, ports_fro
 from symphony.hookspecs.ports import ExtensionPort, HostContext, port_as
 
 from .._cli import user_errors
+from ..wheels import ENTRY_POINT_GROUP
 from . import check_destination, check_name
 
 __all__ = ["add_mcp", "manifest_for", "operators_from_tools", "write_project"]
@@ -149,7 +150,7 @@ def write_project(directory: Path, name: str, manifest: Mapping[str, Any]) -> Pa
         source.mkdir(parents=True)
         (scratch / "pyproject.toml").write_text(_pyproject(name, package), encoding="utf-8")
         (source / "__init__.py").write_text(f'"""The {name} extension: an MCP server (see its manifest)."""\n')
-        text = _HEADER + msgspec.toml.encode(msgspec.to_builtins(manifest, order="deterministic")).decode()
+        text = _HEADER + msgspec.toml.encode(msgspec.to_builtins(manifest)).decode()
         (source / "symphony-extension.toml").write_text(text, encoding="utf-8")
         if directory.is_dir():
             directory.rmdir()  # empty (checked): rename would refuse to replace it on some systems
@@ -158,6 +159,14 @@ def write_project(directory: Path, name: str, manifest: Mapping[str, Any]) -> Pa
         shutil.rmtree(scratch, ignore_errors=True)
         raise
     return directory
+
+
+def _check_not_installed(name: str) -> None:
+    """RegistryError when ``name`` is installed: the port would start that extension, not COMMAND."""
+    from importlib.metadata import entry_points
+
+    if any(entry.name == name for entry in entry_points(group=ENTRY_POINT_GROUP)):
+        raise RegistryError(f"An extension named {name!r} is installed already; choose another NAME.")
 
 
 async def _list_tools(port: ExtensionPort, manifest: Manifest) -> list[Any]:
@@ -207,6 +216,7 @@ def add_mcp(
     with user_errors(f"Cannot create {name} in {target}", "Choose a DIRECTORY you can write."):
         check_name(name)
         check_destination(target)
+        _check_not_installed(name)
         provisional = msgspec.convert(manifest_for(name, command, dependencies, author, []), Manifest)
         context: HostContext = host_context(ctx)
         port: ExtensionPort = port_as(context, "extension_runtime", ExtensionPort, user="`symphony ext add-mcp`")
