@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import stat
 import time
 from collections.abc import Callable, Iterator
@@ -165,6 +166,19 @@ def test_a_running_run_is_cancelled_from_the_console(console: Console) -> None:
     listed = client.get(f"{API}/runs", params={"workflow": "gated", "status": "cancelled"}).json()
     assert [run["run_id"] for run in listed] == [run_id]
     assert "only a running run" in problem(client.post(f"{API}/runs/{run_id}/cancel"), 409)["detail"]
+
+
+def test_stopping_the_console_ends_open_event_streams_cleanly(console: Console) -> None:
+    client = logged_in(console)
+    run_id = client.post(f"{API}/runs", json={"workflow": "gated"}).json()["run_id"]
+    with client.stream("GET", f"{API}/runs/{run_id}/events") as stream:
+        lines = stream.iter_lines()
+        events = sse(lines)
+        assert next(events)[1]["run_id"] == run_id  # the stream is open and the run is live
+        console.process.send_signal(signal.SIGTERM)
+        list(lines)  # ends as a complete response: a connection cut mid-stream would raise here
+    code, stderr = console.stop()
+    assert code == 0 and "Traceback" not in stderr, stderr
 
 
 def test_an_artifact_is_found_by_search(console: Console) -> None:

@@ -7,10 +7,14 @@ when it stops).
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import signal
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import Final
 
 from starlette.applications import Starlette
@@ -67,6 +71,30 @@ async def _routing_problem(request: Request, error: Exception) -> Response:
     return Problem(error.status_code, "ui", str(error.detail)).response()
 
 
+@contextmanager
+def _on_stop_signals(action: Callable[[], object]) -> Iterator[None]:
+    """Also run ``action`` on SIGTERM/SIGINT, before the server's own handler (which waits for open responses:
+    the event streams, which would otherwise hold it for its whole grace period)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+
+    def handle(number: int, frame: FrameType | None) -> None:
+        action()
+        handler = previous[number]
+        if callable(handler):
+            handler(number, frame)
+
+    for number in previous:
+        signal.signal(number, handle)
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
 def create_app(context: HostContext, api: Api, *, secure: bool) -> Starlette:
     """The console over ``api``; ``secure``: served over TLS (the session cookie is then Secure)."""
 
@@ -89,8 +117,10 @@ def create_app(context: HostContext, api: Api, *, secure: bool) -> Starlette:
         found = context.contributions("symphony_components")
         async with running([found[name][1] for name in COMPONENTS if name in found]):
             api.hub.start(context.port("message_bus"))
+            loop = asyncio.get_running_loop()
             try:
-                yield
+                with _on_stop_signals(lambda: loop.call_soon_threadsafe(api.hub.end_all)):
+                    yield
             finally:
                 api.hub.stop()
 

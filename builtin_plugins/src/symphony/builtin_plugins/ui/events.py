@@ -91,6 +91,11 @@ class Stream:
             self.ended = True
         self._ready.set()
 
+    def end(self) -> None:
+        """Finish the stream after what it holds (the console is stopping)."""
+        self.ended = True
+        self._ready.set()
+
     @property
     def pending(self) -> int:
         return len(self._queue)
@@ -167,6 +172,12 @@ class EventHub:
             stream.put("run", ended)
         self._streams.setdefault(run_id, set()).add(stream)
         return stream
+
+    def end_all(self) -> None:
+        """End every open stream, so that stopping the console need not wait for its clients to go."""
+        for streams in self._streams.values():
+            for stream in streams:
+                stream.end()
 
     def close(self, stream: Stream) -> None:
         streams = self._streams.get(stream.run_id)
