@@ -1,11 +1,14 @@
-"""The full validation's bulk passes: ends split as ``str.partition`` splits them, levels as Kahn's."""
+"""The full validation's bulk passes: ends split as ``str.partition`` does, levels as Kahn's (lists or arrays)."""
 
 from __future__ import annotations
 
+import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from symphony.builtin_plugins.workflow.bulk import kahn_levels_of, split_ends
+from symphony.builtin_plugins.workflow.array_levels import GENERATIONS, ArrayGraph, array_levels
+from symphony.builtin_plugins.workflow.bulk import PairGraph, kahn_levels_of, split_ends
 from symphony.builtin_plugins.workflow.graph import kahn_levels
 
 _END = st.text(alphabet="ab.\x00", max_size=5)
@@ -39,3 +42,17 @@ def test_kahn_levels_of_index_pairs_are_kahn_levels_or_none_on_a_cycle(pairs: li
         indegree[names[target]] += 1
     expected = kahn_levels(succ, indegree)
     assert kahn_levels_of(names, pairs) == (expected if len(expected) == len(names) else None)
+
+
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 5)), max_size=12))
+def test_array_levels_are_the_levels_of_the_pair_graph(pairs: list[tuple[int, int]]) -> None:
+    names = ["a", "b", "c", "d", "e", "f"]
+    sources, targets = (np.array([pair[side] for pair in pairs], np.int64) for side in (0, 1))
+    assert ArrayGraph(sources, targets).levels(names) == PairGraph(pairs).levels(names)
+
+
+@pytest.mark.parametrize("length", [GENERATIONS - 1, GENERATIONS, GENERATIONS + 1, 3 * GENERATIONS])
+def test_array_levels_of_a_chain_longer_than_the_generation_bound_are_still_its_levels(length: int) -> None:
+    names = [f"n{index}" for index in range(length)]
+    chain = np.arange(length - 1, dtype=np.int64)
+    assert array_levels(names, chain, chain + 1) == {name: index for index, name in enumerate(names)}

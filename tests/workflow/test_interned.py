@@ -85,7 +85,7 @@ def test_a_name_too_long_to_pack_is_left_to_the_string_scan() -> None:
 def test_an_edge_naming_a_longer_node_than_any_is_dangling_not_a_match() -> None:
     scan = _scan(["ab", "c"], [DataEdge(source="abc.text", target="c.text"), ControlEdge(source="ab", target="c")])
     assert scan is not None
-    assert scan.pairs == [(0, 1)]
+    assert scan.graph.pairs() == [(0, 1)]
 
 
 #: Two names of two words each whose folded 64-bit keys are equal (found by search).
@@ -97,7 +97,7 @@ def test_a_name_whose_folded_key_matches_a_node_is_compared_word_by_word() -> No
     edge = ControlEdge(source=stranger, target="c")
     scan = _scan([node, "c"], [edge])
     assert scan is not None
-    assert (scan.pairs, scan.suspects) == ([], [edge])
+    assert (scan.graph.pairs(), scan.suspects) == ([], [edge])
 
 
 def test_nodes_whose_folded_keys_collide_are_left_to_the_string_scan() -> None:

@@ -14,11 +14,11 @@ from collections import Counter
 from collections.abc import Callable, Container, Mapping, Sequence
 from itertools import compress, repeat
 from operator import attrgetter, contains, is_, is_not
-from typing import cast
+from typing import Protocol, cast
 
 from symphony.hookspecs import ControlEdge, DataEdge, Edge, NodeSignature
 
-__all__ = ["EdgeScan", "kahn_levels_of", "scan_edges", "split_ends"]
+__all__ = ["EdgeGraph", "EdgeScan", "PairGraph", "kahn_levels_of", "scan_edges", "split_ends"]
 
 _GLUE = "\x00"
 
@@ -65,6 +65,29 @@ def kahn_levels_of(names: Sequence[str], pairs: list[tuple[int, int]]) -> dict[s
     return level
 
 
+class EdgeGraph(Protocol):
+    """The edges between nodes, as indexes into the nodes' order."""
+
+    def pairs(self) -> list[tuple[int, int]]: ...
+
+    def levels(self, names: Sequence[str]) -> dict[str, int] | None:
+        """As :func:`kahn_levels_of`."""
+        ...
+
+
+@dataclasses.dataclass(slots=True, frozen=True)
+class PairGraph:
+    """The string scan's graph: a list of pairs, levelled by rustworkx."""
+
+    edges: list[tuple[int, int]]
+
+    def pairs(self) -> list[tuple[int, int]]:
+        return self.edges
+
+    def levels(self, names: Sequence[str]) -> dict[str, int] | None:
+        return kahn_levels_of(names, self.edges)
+
+
 @dataclasses.dataclass(slots=True, kw_only=True)
 class EdgeScan:
     """What one pass over the edges learnt, for the validator's later stages."""
@@ -72,7 +95,7 @@ class EdgeScan:
     idle: set[str]  # nodes that no edge leaves
     fed: Container[str]  # inputs ("node.port") that some data edge feeds
     crowded: set[str]  # inputs fed by more than one data edge
-    pairs: list[tuple[int, int]]  # edges between nodes, as indexes into the nodes' order
+    graph: EdgeGraph  # edges between nodes
     suspects: list[Edge]  # edges the quick test did not pass: the full edge check says what is wrong, if anything
     keys_may_repeat: bool  # an edge has an id, or two edges share their ends: keys must be compared
 
@@ -146,7 +169,7 @@ def scan_edges(
         idle=idle,
         fed=fed,
         crowded=crowded,
-        pairs=cast(list[tuple[int, int]], pairs),  # the Nones are filtered out above
+        graph=PairGraph(cast(list[tuple[int, int]], pairs)),  # the Nones are filtered out above
         suspects=suspects,
         keys_may_repeat=keys_may_repeat,
     )

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from symphony.hookspecs import ConditionalEdge, ControlEdge, DataEdge, Edge, NodeSignature
 
+from .array_levels import ArrayGraph
 from .bulk import EdgeScan
 
 if TYPE_CHECKING:
@@ -77,7 +78,7 @@ class _Names:
         import numpy as np
 
         fits = lengths <= self.width
-        words = _pack(buffer, starts, np.where(fits, lengths, 0), self.width)
+        words = _pack(buffer, starts, lengths, self.width)  # a longer span packs its first bytes: unfit, below
         keys = _fold(words)
         at = self._home(keys)
         found = self.slots[at]
@@ -144,33 +145,30 @@ def _fold(words: NDArray[np.uint64]) -> NDArray[np.uint64]:
 
 
 class FedInputs:
-    """The inputs (``"node.port"``) that data edges feed, as integer codes; membership as for a set of strings."""
+    """The inputs (``"node.port"``) that data edges feed, as integer codes; membership as for a set of strings.
 
-    def __init__(self, nodes: Sequence[str], ports: Sequence[str], codes: set[int], others: set[str]) -> None:
+    Only nodes that fail the bulk checks ask, so the lookup tables are built on the first question.
+    """
+
+    def __init__(self, nodes: Sequence[str], ports: Sequence[str], codes: Ints, others: set[str]) -> None:
         self._nodes, self._ports, self._codes, self._others = nodes, ports, codes, others
-        self._node_index: dict[str, int] | None = None
-        self._port_index = {port: number for number, port in enumerate(ports)}
+        self._tables: tuple[dict[str, int], dict[str, int], set[int]] | None = None
 
     def __contains__(self, target: object) -> bool:
         if not isinstance(target, str):
             return False
-        if self._node_index is None:
-            self._node_index = {name: number for number, name in enumerate(self._nodes)}
+        if self._tables is None:
+            self._tables = (
+                {name: number for number, name in enumerate(self._nodes)},
+                {port: number for number, port in enumerate(self._ports)},
+                set(self._codes.tolist()),
+            )
+        node_index, port_index, codes = self._tables
         node, dot, port = target.partition(".")
-        number, port_number = self._node_index.get(node), self._port_index.get(port)
-        if (
-            dot
-            and number is not None
-            and port_number is not None
-            and number * len(self._ports) + port_number in self._codes
-        ):
+        number, port_number = node_index.get(node), port_index.get(port)
+        if dot and number is not None and port_number is not None and number * len(port_index) + port_number in codes:
             return True
         return target in self._others
-
-    def __iter__(self) -> Iterator[str]:
-        width = len(self._ports)
-        yield from (f"{self._nodes[code // width]}.{self._ports[code % width]}" for code in self._codes)
-        yield from self._others
 
 
 def scan_interned(
@@ -215,7 +213,7 @@ def scan_interned(
         idle={names[at] for at in np.flatnonzero(~leaving[:-1]).tolist()},
         fed=fed,
         crowded=crowded,
-        pairs=list(zip(source[order].tolist(), target[order].tolist(), strict=True)),
+        graph=ArrayGraph(source[order], target[order]),
         suspects=[edges[at] for at in suspects.tolist()],
         keys_may_repeat=keys_may_repeat,
     )
@@ -306,7 +304,7 @@ def _typed(
         pairs = source_type[typed] * len(type_numbers) + target_type[typed]
         agree = np.zeros(len(type_numbers) ** 2, np.bool_)
         by_number = list(type_numbers)
-        for pair in np.unique(pairs).tolist():
+        for pair in np.flatnonzero(np.bincount(pairs, minlength=len(agree))).tolist():
             agree[pair] = compatible(by_number[pair // len(type_numbers)], by_number[pair % len(type_numbers)])
         fits[typed] = agree[pairs]
     return fits
@@ -327,4 +325,4 @@ def _feeding(ends: _Ends, data: Flags, names: list[str], ports: list[str]) -> tu
     crowded = {f"{names[code // width]}.{ports[code % width]}" for code in repeated.tolist()}
     crowded.update(end for end, times in others.items() if times > 1)
     shared = len(repeated) > 0 or len(set(uncoded)) < len(uncoded)
-    return FedInputs(names, ports, set(codes.tolist()), set(others)), crowded, shared
+    return FedInputs(names, ports, codes, set(others)), crowded, shared

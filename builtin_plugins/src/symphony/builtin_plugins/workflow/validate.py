@@ -33,7 +33,7 @@ from collections import Counter
 from collections.abc import Callable, Container, Iterable, Mapping
 from itertools import compress, repeat
 from operator import is_, ne
-from typing import Any, Final, get_args
+from typing import Any, Final, cast, get_args
 
 import msgspec
 
@@ -55,7 +55,7 @@ from symphony.hookspecs import (
     WorkflowProblem,
 )
 
-from .bulk import EdgeScan, kahn_levels_of, scan_edges
+from .bulk import EdgeGraph, EdgeScan, scan_edges
 from .catalogue import CONTROL_SIGNATURES, RUN_CONFIG_KEY, Catalogue
 from .conditions import ConditionError, parse_condition
 from .edits import IncrementalEdits, edge_key
@@ -209,7 +209,8 @@ class ValidatedWorkflow(IncrementalEdits):
         resolve, operators = self._resolve_signature, self.catalogue.operators
         values = list(self.nodes.values())
         if list(map(type, values)).count(OperatorNode) == len(values):  # the common case, at C speed
-            self._signatures = dict(zip(self.nodes, map(operators.get, [node.uses for node in values]), strict=True))
+            uses = [node.uses for node in cast(list[OperatorNode], values)]
+            self._signatures = dict(zip(self.nodes, map(operators.get, uses), strict=True))
         else:
             self._signatures = {
                 node_id: operators.get(node.uses) if type(node) is OperatorNode else resolve(node)
@@ -220,7 +221,7 @@ class ValidatedWorkflow(IncrementalEdits):
             ("edges", lambda: scans.append(self._scan_edges(tuple(workflow.edges)))),
             ("inputs", lambda: self._check_all_ports(scans[0].crowded)),
             ("nodes", self._check_all_nodes),
-            ("cycles", lambda: self._level_graph(scans[0].pairs)),
+            ("cycles", lambda: self._level_graph(scans[0].graph)),
             ("outputs", self._check_outputs),
         ]
         for name, stage in stages:
@@ -696,15 +697,16 @@ class ValidatedWorkflow(IncrementalEdits):
 
     # -- the graph: levels and cycles ---------------------------------------------------
 
-    def _level_graph(self, pairs: list[tuple[int, int]]) -> None:
+    def _level_graph(self, graph: EdgeGraph) -> None:
         """Levels from the edges' index pairs (in compiled code); the Python path explains a cycle."""
         names = list(self.nodes)
-        level = kahn_levels_of(names, pairs)
+        level = graph.levels(names)
         if level is not None:
             self._rank = self._levels = level
             self._graph_problems = []
             return
         successors: dict[str, list[str]] = {name: [] for name in names}
+        pairs = graph.pairs()
         for source, target in pairs:
             successors[names[source]].append(names[target])
         indegree = dict.fromkeys(names, 0)
