@@ -82,7 +82,7 @@ def _on_stop_signals(action: Callable[[], object]) -> Iterator[None]:
 
     def handle(number: int, frame: FrameType | None) -> None:
         action()
-        handler = previous[number]
+        handler = previous[signal.Signals(number)]
         if callable(handler):
             handler(number, frame)
 
