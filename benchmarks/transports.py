@@ -14,6 +14,11 @@ envelope encoded and decoded with the same MessagePack codec on both sides
 (blocking sockets, as pyzmq is normally used).  pyzmq is a dev-only dependency
 (the ``test`` extra); without it the baseline is a blocking raw Unix socket
 echo of the same frames.  The garbage collector is disabled while timing.
+
+``transport_rtt.asyncio_floor.p50``, against the same baseline: the least a
+request/response on the stock asyncio event loop costs here when each side
+sleeps until its message arrives (see ``benchmarks/transport_floor.py``); the
+stream transports get below it only by polling for a due answer.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks import transport_floor
 from benchmarks._measure import no_gc, percentile
 from benchmarks.run import Record, record
 from symphony.builtin_plugins.ipc.codecs import CODECS
@@ -147,6 +153,8 @@ def _peer_main(kind: str, address: str) -> None:
         _serve_zmq(address)
     elif kind == "raw":
         _serve_raw(address)
+    elif kind == "floor":
+        asyncio.run(transport_floor.serve(address))
     else:
         asyncio.run(_serve(kind, address))
 
@@ -266,12 +274,22 @@ SEEDS = {"unix": "<0.1 ms", "shm": "<0.01 ms", "stdio": "<1 ms", "tcp": None, "t
 GOALS = {"unix": "p50 ratio <= 0.7 (pyzmq REQ/REP ipc://)", "shm": "p50 <= 10 us"}
 
 
+def _measure_floor(workdir: str, count: int) -> list[float]:
+    peer = _Peer("floor", os.path.join(workdir, "floor.sock"))
+    try:
+        return asyncio.run(transport_floor.measure(peer.address, _envelope(), count))
+    finally:
+        peer.stop()
+
+
 def run(quick: bool) -> list[Record]:
     count = 2_000 if quick else 20_000
     records: list[Record] = []
     with tempfile.TemporaryDirectory(prefix="symphony-bench-") as workdir:
         base_name, base_lat, base_rate = _measure_baseline(workdir, count)
         base_p50, base_p99 = statistics.median(base_lat), percentile(base_lat, 0.99)
+        floor = statistics.median(_measure_floor(workdir, count))
+        records.append(record(f"transport_rtt.asyncio_floor.p50@{count}", floor, "us", base_name, base_p50))
         kinds = KINDS if _make_certificates(workdir) else tuple(k for k in KINDS if k != "tcp_tls")
         for kind in kinds:
             lat, rate = asyncio.run(_measure_async(kind, workdir, count))

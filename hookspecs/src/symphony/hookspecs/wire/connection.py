@@ -104,11 +104,14 @@ class StreamConnection(EnvelopeFrames):
         """The next whole frame; TransportError once the peer is gone."""
         if self._closed or self.broken:
             raise TransportError(f"connection to {self.peer} is closed")
-        try:
-            return await self._frames.receive()
+        frames = self._frames
+        try:  # the protocol's future is awaited from this frame: no coroutine per frame in between
+            while (frame := frames.next_frame()) is None:
+                await frames.readable()
         except FrameTooLargeError:
             self.broken = True
             raise
+        return frame
 
     def offer_envelope(self, envelope: MessageEnvelope) -> bool:
         """Send ``envelope`` unless the output is full (then False, nothing sent); never waits."""
@@ -117,10 +120,16 @@ class StreamConnection(EnvelopeFrames):
         return self._frames.offer(self._encode(envelope))
 
     async def send_envelope(self, envelope: MessageEnvelope) -> None:
-        # EnvelopeFrames.send_envelope through self.send, one coroutine hop fewer (the hot path).
+        # EnvelopeFrames.send_envelope without a coroutine per frame while the output has room
+        # (the hot path): ``offer`` writes at once; only a full output waits in ``send``.
         if self._closed:
             raise TransportError(f"connection to {self.peer} is closed")
-        await self._frames.send(self._encode(envelope))
+        frames = self._frames
+        frame = self._encode(envelope)
+        if not frames.offer(frame):
+            await frames.send(frame)
+        elif not frames.writable:
+            await frames.drained()
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         """What the asyncio transport knows: ``peername``, ``socket``, and over TLS ``peercert``, ``cipher``."""

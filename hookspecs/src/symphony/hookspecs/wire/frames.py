@@ -22,6 +22,18 @@ what it has not read.
 Pipes (stdio) are one-way transports: the read pipe feeds this protocol
 through :class:`~.pipes.PipeReadTransport`, and the write pipe's
 flow-control events reach it through :class:`WriteSide`.
+
+Request/response traffic polls before it sleeps: a ``receive`` that finds no
+frame right after this side sent one reads the socket directly (non-blocking,
+yielding the CPU between tries) for up to ``SPIN_NS`` before it waits in the
+event loop.  A sleep in ``epoll_wait`` and the wake-up after it cost more than
+the whole exchange on a busy machine (two loop iterations, and the scheduler's
+wake-up, per message); the poll is what makes an answer that is already on
+its way cheap.  It is bounded, it only happens while an answer is due (this
+side wrote since the last frame arrived), and a connection whose poll came up
+empty stops polling until an answer again arrives within the bound, so a
+quiet or slow peer costs one bounded poll, not a busy loop.  Plain sockets
+and read pipes are polled, never TLS (its bytes are records, not frames).
 """
 
 from __future__ import annotations
@@ -30,9 +42,11 @@ import asyncio
 import contextlib
 import fcntl
 import logging
+import os
 import socket
 import struct
 import termios
+import time
 from typing import Any, Final
 
 from symphony.hookspecs import TransportError
@@ -40,7 +54,7 @@ from symphony.hookspecs import TransportError
 from .framing import DEFAULT_MAX_FRAME_SIZE, FrameDecoder, FrameTooLargeError, encode_frame
 from .handshake import MAX_HANDSHAKE_SIZE
 
-__all__ = ["DEFAULT_OUTPUT_LIMIT", "FrameProtocol", "WriteSide"]
+__all__ = ["DEFAULT_OUTPUT_LIMIT", "SPIN_NS", "FrameProtocol", "WriteSide"]
 
 log = logging.getLogger("symphony.ipc.transport")
 
@@ -48,6 +62,9 @@ log = logging.getLogger("symphony.ipc.transport")
 CLOSE_WAIT_S: Final = 1.0
 #: Bytes of outgoing frames a connection buffers before its senders wait.
 DEFAULT_OUTPUT_LIMIT: Final = 1024 * 1024
+#: How long a receive awaiting an answer polls the socket before sleeping in the event loop (ns).
+SPIN_NS: Final = 50_000
+_now = time.perf_counter_ns
 
 
 class FrameProtocol(asyncio.BufferedProtocol):
@@ -93,6 +110,9 @@ class FrameProtocol(asyncio.BufferedProtocol):
         self._output_limit = output_limit
         self._stall_timeout = stall_timeout
         self._stall_timer: asyncio.TimerHandle | None = None
+        self._poll_fd = -1  # the plain socket's or read pipe's descriptor, polled for due answers (-1: never)
+        self._polling = True  # answers came within SPIN_NS: worth polling for the next
+        self._sent_ns = 0  # when a frame was last written, if none has arrived since (0: no answer due)
 
     # --- asyncio callbacks ---
 
@@ -109,6 +129,9 @@ class FrameProtocol(asyncio.BufferedProtocol):
             self.use_writer(transport)
         # asyncio's TLS layer cannot half-close, and says so in a warning if asked to.
         self._keep_open_on_eof = transport.get_extra_info("sslcontext") is None
+        # What carries our frames and nothing else: the socket, or the read pipe (a stdio child's, a worker's).
+        source = transport.get_extra_info("socket" if isinstance(transport, asyncio.WriteTransport) else "pipe")
+        self._poll_fd = source.fileno() if source is not None and self._keep_open_on_eof else -1
 
     def use_writer(self, transport: asyncio.WriteTransport) -> None:
         """Send frames to ``transport`` (a write pipe, or the socket itself)."""
@@ -124,6 +147,10 @@ class FrameProtocol(asyncio.BufferedProtocol):
             self._decoder.commit(nbytes)
         except FrameTooLargeError:
             self._stop_reading()
+        if self._sent_ns:
+            if _now() - self._sent_ns <= SPIN_NS:
+                self._polling = True  # the answer came within the bound: polling would have caught it
+            self._sent_ns = 0
         waiter = self._waiter
         if waiter is not None:
             self._waiter = None
@@ -248,6 +275,11 @@ class FrameProtocol(asyncio.BufferedProtocol):
         """Bytes of frames written but not yet taken by the kernel."""
         return 0 if self._out is None else int(self._out.get_write_buffer_size())
 
+    @property
+    def writable(self) -> bool:
+        """True while the output is below its limit: a frame may be written now without waiting."""
+        return not self._writing_paused
+
     async def send(self, frame: bytes) -> None:
         """Write one frame (one ``write`` call, so concurrent senders never interleave).
 
@@ -256,9 +288,11 @@ class FrameProtocol(asyncio.BufferedProtocol):
         and after (so a sender is held until the peer took most of its frame).
         """
         data = encode_frame(frame, self.max_frame_size)
-        await self._drain()
+        if self._writing_paused:
+            await self.drained()
         self._write(data)
-        await self._drain()
+        if self._writing_paused:
+            await self.drained()
 
     def offer(self, frame: bytes) -> bool:
         """Write one frame unless the output is full (then False: nothing was written); never waits."""
@@ -272,8 +306,10 @@ class FrameProtocol(asyncio.BufferedProtocol):
         if self._closed or self._lost or out is None:
             raise self._send_error()
         out.write(data)
+        self._sent_ns = _now()
 
-    async def _drain(self) -> None:
+    async def drained(self) -> None:
+        """Wait while the output is full (TransportError if the connection goes meanwhile)."""
         while self._writing_paused:
             if self._closed or self._lost or self._out is None:
                 raise self._send_error()
@@ -291,31 +327,78 @@ class FrameProtocol(asyncio.BufferedProtocol):
 
     async def receive(self) -> bytes:
         """The next whole frame; see the class docstring for the errors."""
+        while (frame := self.next_frame()) is None:
+            await self.readable()
+        return frame
+
+    def next_frame(self) -> bytes | None:
+        """The next whole frame if one has arrived, else None (then await :meth:`readable`).
+
+        Never awaits; while an answer is due it polls for it (at most ``SPIN_NS``,
+        see the module docstring).  Raises what ``receive`` raises once no frame
+        is left to take.
+        """
         decoder = self._decoder
+        if decoder.frames:
+            frame = decoder.pop()
+            if self._reading_paused and decoder.failed is None and decoder.queued <= self._high_water // 2:
+                self._reading_paused = False
+                assert self.transport is not None
+                if not self._lost:
+                    self.transport.resume_reading()  # type: ignore[attr-defined]
+            return frame
+        if decoder.failed is not None:
+            raise decoder.failed
+        if self._closed:
+            raise TransportError("connection is closed")
+        if self._lost and self._lost_error is not None and not self._eof:
+            raise TransportError(f"connection lost while reading a frame: {self._lost_error}")
+        if self._eof or self._lost:
+            raise decoder.eof_error()
+        if self._sent_ns and self._polling and self._poll_fd >= 0 and not self._reading_paused:
+            return self._poll()
+        return None
+
+    def _poll(self) -> bytes | None:
+        """Read the socket directly until a whole frame is in, for at most SPIN_NS; None if none came.
+
+        What the transport would do on readiness, ahead of it: the bytes go into
+        the same buffer through ``buffer_updated``.  End of stream is left for the
+        transport to find (a read at the end returns nothing again); an error
+        ends the connection the way the transport's own read would.
+        """
+        decoder, fd = self._decoder, self._poll_fd
+        deadline = _now() + SPIN_NS
         while True:
-            if decoder.frames:
-                frame = decoder.pop()
-                if self._reading_paused and decoder.failed is None and decoder.queued <= self._high_water // 2:
-                    self._reading_paused = False
-                    assert self.transport is not None
-                    if not self._lost:
-                        self.transport.resume_reading()  # type: ignore[attr-defined]
-                return frame
-            if decoder.failed is not None:
-                raise decoder.failed
-            if self._closed:
-                raise TransportError("connection is closed")
-            if self._lost and self._lost_error is not None and not self._eof:
-                raise TransportError(f"connection lost while reading a frame: {self._lost_error}")
-            if self._eof or self._lost:
-                raise decoder.eof_error()
-            waiter = self._loop.create_future()
-            self._waiter = waiter
             try:
-                await waiter
-            finally:
-                if self._waiter is waiter:
-                    self._waiter = None
+                count = os.readv(fd, [decoder.buffer()])
+            except (BlockingIOError, InterruptedError):
+                if _now() > deadline:
+                    self._polling = False  # the peer is slower than the bound: sleep until it shows otherwise
+                    return None
+                os.sched_yield()  # let the peer (or anyone) have this core meanwhile
+                continue
+            except OSError as error:
+                self._lost_error = error
+                transport: Any = self.transport
+                if transport is not None:  # a socket transport aborts; a read pipe only closes
+                    (getattr(transport, "abort", None) or transport.close)()
+                return None
+            if count == 0:
+                return None
+            self.buffer_updated(count)
+            if decoder.frames or decoder.failed is not None:
+                return self.next_frame()
+
+    def readable(self) -> asyncio.Future[None]:
+        """A future done once :meth:`next_frame` may have something new to say (a frame, an end, a close).
+
+        A future rather than a coroutine, so the one reader awaits it straight
+        from its own frame (the hot path: no coroutine in between).
+        """
+        waiter = self._loop.create_future()
+        self._waiter = waiter
+        return waiter
 
     def close_now(self) -> None:
         """Start closing without waiting: buffered frames are still flushed by the transport."""

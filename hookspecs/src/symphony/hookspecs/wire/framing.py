@@ -128,6 +128,16 @@ class FrameDecoder:
             raise self.failed
         buf, view = self._buf, self._view
         start, end = self._start, self._end + count
+        if start == 0 and end > HEADER_SIZE and not self._first:
+            # The usual read: one whole frame at the front of the buffer (request/response traffic).
+            length = (buf[0] << 24) | (buf[1] << 16) | (buf[2] << 8) | buf[3]
+            if end == HEADER_SIZE + length and length <= self._limit:
+                self.frames.append(view[HEADER_SIZE:end].tobytes())
+                self.queued += length
+                self._end = 0
+                if len(buf) > self._size:
+                    self._resize(self._size)
+                return
         while end - start >= HEADER_SIZE:
             length = (buf[start] << 24) | (buf[start + 1] << 16) | (buf[start + 2] << 8) | buf[start + 3]
             if length > self._limit:

@@ -65,7 +65,10 @@ class WorkerLink:
         frames = self._frames
         if not frames.offer(frame):
             await frames.send(frame)
-        return decode(await frames.receive())
+        # FrameProtocol.receive inlined: the answer's future is awaited from this frame, no coroutine between.
+        while (answer := frames.next_frame()) is None:
+            await frames.readable()
+        return decode(answer)
 
     async def receive_frame(self) -> bytes:
         """The next frame (TransportError once the worker's output ended; FrameTooLargeError for an absurd length)."""
