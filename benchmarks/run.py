@@ -8,7 +8,7 @@ NAME is ``startup``, ``hook_call``, ``cli``, ``dag_validate``, ``dag_edit``,
 ``data_usecase``, ``data_load`` (50 clients on a served PostgreSQL for 60 s; ``--quick``: 5 s), ``permission_records``,
 ``editor_rtt``, ``editor_large``, ``editor_resync``, ``lsp``, ``registry_search``, ``registry_sync``,
 ``registry_install``, ``soak_runs``, ``soak_bus``, ``soak_sandbox`` (under load: 60 s or 10,000 calls each;
-``--quick``: 5 s or 1,000), ``mcp_call``, ``mcp_cold`` or ``all``.
+``--quick``: 5 s or 1,000), ``mcp_call``, ``mcp_cold``, ``mcp_serve`` or ``all``.
 Every figure comes with a baseline measured in the same run; ``ratio`` is value / baseline_value.  ``--json``
 prints only a JSON list of records to stdout.
 """
@@ -316,6 +316,12 @@ def _mcp_cold(quick: bool) -> list[Record]:
     return mcp_bridge.run_cold(quick)
 
 
+def _mcp_serve(quick: bool) -> list[Record]:
+    from benchmarks import mcp_serve
+
+    return mcp_serve.run(quick)
+
+
 def _soak_sandbox(quick: bool) -> list[Record]:
     from benchmarks import soak_sandbox
 
@@ -366,6 +372,7 @@ BENCHMARKS: dict[str, Callable[[bool], list[Record]]] = {
     "soak_sandbox": _soak_sandbox,
     "mcp_call": _mcp_call,
     "mcp_cold": _mcp_cold,
+    "mcp_serve": _mcp_serve,
 }
 
 
