@@ -54,7 +54,7 @@ def probe_launch(**changes: Any) -> Launch:
         "entry": "",
         "command": (sys.executable, PROBE_SERVER),
         "read_paths": (str(SERVERS),),
-        "operations": ("echo", "hang", "garbage", "fail", "connect", "read_file"),
+        "operations": ("echo", "hang", "garbage", "fail", "connect", "read_file", "proxied"),
         "timeout": 30.0,
     }
     return Launch(**{**base, **changes})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,8 +13,9 @@ import pytest
 from symphony.hookspecs import ExtensionError, RetryPolicy, ValidationError
 from symphony.hookspecs.runtimes import ExtensionCrashedError, ExtensionTimeoutError, PathRule
 from symphony.host.extensions._manager import ExtensionManager
+from symphony.host.extensions._runtime import server_command
 from symphony.sandbox.mcp.runtime import McpRuntime
-from tests.mcp.mcp_servers import git_launch, probe_launch, refuse_host_calls, started, time_launch
+from tests.mcp.mcp_servers import SERVERS, git_launch, probe_launch, refuse_host_calls, started, time_launch
 
 
 async def test_a_tool_call_on_the_time_server_returns_its_structured_result() -> None:
@@ -137,3 +139,23 @@ async def test_a_file_outside_the_grants_is_refused_by_landlock(tmp_path: Path) 
         assert (await instance.invoke("read_file", {"path": str(readable)}))["text"] == "granted text"
         with pytest.raises(ExtensionError, match=r"cannot read: \[Errno 13\] Permission denied"):
             await instance.invoke("read_file", {"path": str(hidden)})
+
+
+async def test_a_python_entry_serves_as_the_server_in_the_extensions_interpreter() -> None:
+    launch = probe_launch(command=(), entry="probe_server:main", sys_path=(str(SERVERS),))
+    async with started(launch) as instance:
+        assert (await instance.invoke("echo", {"text": "from an entry"}))["result"] == {"echoed": "from an entry"}
+
+
+def test_the_host_finds_the_servers_program_in_the_extensions_environment_first() -> None:
+    environment = Path(sys.executable).parent
+    assert server_command("clock", ("mcp-server-time", "--local-timezone", "UTC"), environment) == (
+        str(environment / "mcp-server-time"),
+        "--local-timezone",
+        "UTC",
+    )
+
+
+def test_a_server_program_found_nowhere_is_named_with_where_it_was_looked_for(tmp_path: Path) -> None:
+    with pytest.raises(ExtensionError, match=f"'no-such-server', which is neither in {tmp_path} nor PATH"):
+        server_command("clock", ("no-such-server",), tmp_path)

@@ -57,3 +57,24 @@ async def test_a_direct_connection_past_the_proxy_is_refused_by_the_sandbox(web:
         with pytest.raises(ExtensionError, match=r"no connection: .*Connection refused"):
             await instance.invoke("connect", {"host": "127.0.0.1", "port": web.port})
     assert web.hits == []
+
+
+async def test_a_denied_request_is_answered_403_with_the_denials_reason(
+    host: tuple[HostServices, Permissions], web: LoopbackServer
+) -> None:
+    services, _ = host
+    async with started(probe_launch(), services.host_call("probe")) as instance:
+        with pytest.raises(ExtensionError, match=r"status 403: Denied network:127\.0\.0\.1:\d+ to extension 'probe'"):
+            await instance.invoke("proxied", {"url": web.url("/page")})
+    assert web.hits == []
+
+
+async def test_an_https_tunnel_is_refused_since_the_host_cannot_read_inside_it(
+    host: tuple[HostServices, Permissions], web: LoopbackServer
+) -> None:
+    services, permissions = host
+    async with started(fetch_launch(), services.host_call("fetch")) as instance:
+        with pytest.raises(ExtensionError, match="405"):
+            await instance.invoke("fetch", {"url": f"https://127.0.0.1:{web.port}/page"})
+    assert web.hits == []
+    assert permissions.audit.entries(extension="fetch") == []

@@ -3,6 +3,8 @@
 import os
 import socket
 import time
+import urllib.error
+import urllib.request
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
@@ -60,6 +62,18 @@ def read_file(path: str) -> str:
 
 
 @server.tool()
+def proxied(url: str) -> str:
+    """GET ``url`` the usual way, which honours the proxy variables the server was given."""
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return str(response.read().decode())
+    except urllib.error.HTTPError as error:
+        raise ToolError(f"status {error.code}: {error.read().decode()}") from None
+    except OSError as error:
+        raise ToolError(f"no answer: {error}") from None
+
+
+@server.tool()
 def undeclared() -> str:
     """A tool the test manifest does not contribute."""
     return "should not be callable"
@@ -77,5 +91,10 @@ def review(language: str) -> str:
     return f"Review this {language} code."
 
 
-if __name__ == "__main__":
+def main() -> None:
+    """Serve over stdio (the entry an ``entry = "probe_server:main"`` manifest names)."""
     server.run()
+
+
+if __name__ == "__main__":
+    main()
