@@ -1,0 +1,98 @@
+// A workflow, run or lineage graph drawn by Cytoscape; the node list beside it is its keyboard alternative.
+import cytoscape from 'cytoscape';
+import { h } from './dom.js';
+import { layered, refine } from './layout.js';
+
+export const STATE_COLOURS = {
+  pending: '#d0d4da', queued: '#b9c6e0', ready: '#b9c6e0', waiting: '#f2c14e', running: '#3b82f6',
+  succeeded: '#2f9e44', cached: '#7c5cc4', skipped: '#9aa1ab', failed: '#d6336c', cancelled: '#6b7280',
+};
+
+const STYLE = [
+  { selector: 'node', style: {
+    shape: 'round-rectangle', width: 140, height: 36, label: 'data(label)', 'font-size': 11,
+    'text-valign': 'center', 'text-halign': 'center', 'text-wrap': 'ellipsis', 'text-max-width': 130,
+    'background-color': '#e9ecf1', 'border-width': 1, 'border-color': '#6b7280', color: '#111827' } },
+  ...Object.entries(STATE_COLOURS).map(([state, colour]) => ({
+    selector: `node[state = "${state}"]`, style: { 'background-color': colour, color: ['running', 'succeeded', 'failed', 'cached', 'cancelled'].includes(state) ? '#fff' : '#111827' } })),
+  { selector: 'edge', style: {
+    width: 1.5, 'curve-style': 'bezier', 'target-arrow-shape': 'triangle', 'line-color': '#9aa1ab', 'target-arrow-color': '#9aa1ab' } },
+  { selector: 'node.problem', style: { 'border-width': 4, 'border-color': '#c92a2a', 'border-style': 'dashed' } },
+  { selector: 'edge.problem', style: { width: 4, 'line-color': '#c92a2a', 'target-arrow-color': '#c92a2a', 'line-style': 'dashed' } },
+  { selector: ':selected', style: { 'overlay-color': '#f59f00', 'overlay-opacity': 0.35, 'overlay-padding': 6 } },
+];
+
+/**
+ * Draw `nodes` ({id, label, state?, problem?}) and `edges` ({id, source, target, problem?}) in `container`;
+ * `onSelect(id)` when a node is tapped.  Positions come first from a linear layering, then from ELK.
+ */
+export function drawGraph(container, nodes, edges, onSelect) {
+  const known = new Set(nodes.map((n) => n.id));
+  const drawn = edges.filter((e) => known.has(e.source) && known.has(e.target));
+  const positions = layered(nodes, drawn);
+  const cy = cytoscape({
+    container,
+    style: STYLE,
+    layout: { name: 'preset', fit: true, padding: 20 },
+    minZoom: 0.05,
+    maxZoom: 3,
+    wheelSensitivity: 0.3,
+    elements: {
+      nodes: nodes.map((n) => ({
+        data: { id: n.id, label: n.label ?? n.id, state: n.state ?? '' }, position: positions[n.id], classes: n.problem ? 'problem' : '',
+      })),
+      edges: drawn.map((e) => ({ data: { id: `edge:${e.id}`, source: e.source, target: e.target }, classes: e.problem ? 'problem' : '' })),
+    },
+  });
+  if (!container.isConnected) {  // drawn before its view is shown: size it once it is
+    requestAnimationFrame(() => {
+      if (cy.destroyed()) return;
+      cy.resize();
+      cy.fit(undefined, 20);
+    });
+  }
+  cy.on('tap', 'node', (event) => onSelect?.(event.target.id()));
+  refine(nodes, drawn).then((refined) => {
+    if (!refined || cy.destroyed()) return;
+    cy.batch(() => cy.nodes().forEach((node) => { if (refined[node.id()]) node.position(refined[node.id()]); }));
+    cy.fit(undefined, 20);
+  });
+  return cy;
+}
+
+/** Select and centre node `id` in `cy` (from the list, the problems or a tap). */
+export function focusNode(cy, id) {
+  const node = cy.getElementById(id);
+  if (node.empty()) return;
+  cy.$(':selected').unselect();
+  node.select();
+  cy.animate({ center: { eles: node } }, { duration: 150 });
+}
+
+/**
+ * The graph's keyboard alternative: one button per node, arrow keys move between them.
+ * `describe(node)` is the button's text; the button carries data-node and data-state.
+ */
+export function nodeList(label, nodes, describe, onSelect) {
+  const list = h('ul', { class: 'node-list', 'aria-label': label });
+  for (const node of nodes) {
+    list.append(h('li', {}, h('button', {
+      type: 'button', class: 'node-button', dataset: { node: node.id, state: node.state ?? '' },
+      'aria-describedby': node.problem ? 'problems-heading' : undefined,
+      onclick: () => onSelect(node.id),
+    }, describe(node))));
+  }
+  list.addEventListener('keydown', (event) => {
+    if (!['ArrowDown', 'ArrowUp', 'Home', 'End'].includes(event.key)) return;
+    const buttons = [...list.querySelectorAll('button')];
+    const at = buttons.indexOf(document.activeElement);
+    const to = { ArrowDown: at + 1, ArrowUp: at - 1, Home: 0, End: buttons.length - 1 }[event.key];
+    buttons[Math.max(0, Math.min(buttons.length - 1, to))]?.focus();
+    event.preventDefault();
+  });
+  return list;
+}
+
+export function stateBadge(state) {
+  return h('span', { class: `badge state-${state || 'pending'}` }, state || 'pending');
+}
