@@ -168,6 +168,43 @@ def test_a_running_run_is_cancelled_from_the_console(console: Console) -> None:
     assert "only a running run" in problem(client.post(f"{API}/runs/{run_id}/cancel"), 409)["detail"]
 
 
+def node_states(client: httpx.Client, run_id: str) -> dict[str, str]:
+    return {node["id"]: node["state"] for node in client.get(f"{API}/runs/{run_id}").json()["nodes"]}
+
+
+def finished(client: httpx.Client, run_id: str) -> dict[str, Any]:
+    """The run once it has ended."""
+    ended: dict[str, Any] = wait_for(
+        lambda: (run := client.get(f"{API}/runs/{run_id}").json())["run"]["status"] != "running" and run,
+        f"run {run_id} to end",
+    )
+    return ended
+
+
+def test_a_live_runs_nodes_show_their_state_and_a_finished_runs_nodes_their_logs(console: Console) -> None:
+    client = logged_in(console)
+    run_id = client.post(f"{API}/runs", json={"workflow": "gated"}).json()["run_id"]
+    wait_for(lambda: node_states(client, run_id)["first"] == "running", "the first node to run")
+    assert node_states(client, run_id)["third"] == "pending"
+    console.release()
+    first = finished(client, run_id)["nodes"][0]
+    assert first["state"] == "succeeded" and first["attempts"] == 1
+    assert any(" node.succeeded first " in line for line in first["logs"])
+
+
+def test_a_finished_run_is_retried_from_a_node_as_a_new_run(console: Console) -> None:
+    console.release()
+    client = logged_in(console)
+    run_id = client.post(f"{API}/runs", json={"workflow": "gated"}).json()["run_id"]
+    assert finished(client, run_id)["run"]["status"] == "succeeded"
+    answer = client.post(f"{API}/runs/{run_id}/retry", json={"node": "second"})
+    assert answer.status_code == 202, answer.text
+    retried = finished(client, answer.json()["run_id"])
+    assert (retried["run"]["status"], retried["run"]["parent_id"]) == ("succeeded", run_id)
+    unknown = client.post(f"{API}/runs/{run_id}/retry", json={"node": "fourth"})
+    assert "no node 'fourth'" in problem(unknown, 404)["detail"]
+
+
 def test_stopping_the_console_ends_open_event_streams_cleanly(console: Console) -> None:
     client = logged_in(console)
     run_id = client.post(f"{API}/runs", json={"workflow": "gated"}).json()["run_id"]

@@ -119,6 +119,11 @@ class Handlers:
         self.gate.require(request, "runs.resume")
         return json({"run_id": await self.api.runs().resume(request.path_params["run_id"])}, 202)
 
+    async def retry(self, request: Request) -> Response:
+        self.gate.require(request, "runs.retry")
+        node = text(await body(request), "node")
+        return json({"run_id": await self.api.runs().retry(request.path_params["run_id"], node)}, 202)
+
     async def events(self, request: Request) -> Response:
         self.gate.require(request)
         record = await self.api.runs().record(request.path_params["run_id"])
@@ -189,6 +194,7 @@ def routes(api: Api) -> list[Route]:
         ("GET", "/runs/{run_id}", handlers.run),
         ("POST", "/runs/{run_id}/cancel", handlers.cancel),
         ("POST", "/runs/{run_id}/resume", handlers.resume),
+        ("POST", "/runs/{run_id}/retry", handlers.retry),
         ("GET", "/runs/{run_id}/events", handlers.events),
         ("GET", "/extensions", handlers.extensions),
         ("GET", "/extensions/{name}", handlers.extension),

@@ -27,6 +27,7 @@ from symphony.hookspecs.ports import (
 from ..data.options import COMPONENT as DATA
 from ..data.options import DataOptions
 from ..data.server import check_bind, serve
+from ..pit.dag.plugin import records_of
 from ..workflow.plugin import catalogue_of, limits_of
 from .api import Api
 from .app import create_app
@@ -53,12 +54,16 @@ def _api(context: HostContext, project: Path) -> Api:
     def port(name: str, protocol: type[object]) -> object:
         return port_as(context, name, protocol, user="symphony ui")  # type: ignore[arg-type]
 
+    hub = EventHub()
+
     def runs() -> RunViews:
         return RunViews(
             port("data_access", DataAccessPort),  # type: ignore[arg-type]
-            port("conductor", ConductorPort),  # type: ignore[arg-type]
-            port("dag_tracker", DagTrackerPort),  # type: ignore[arg-type]
-            lambda: catalogue_of(context),
+            conductor=port("conductor", ConductorPort),  # type: ignore[arg-type]
+            tracker=port("dag_tracker", DagTrackerPort),  # type: ignore[arg-type]
+            catalogue=lambda: catalogue_of(context),
+            hub=hub,
+            builtin=lambda: records_of(context),
         )
 
     return Api(
@@ -68,7 +73,7 @@ def _api(context: HostContext, project: Path) -> Api:
         extensions=lambda: ExtensionViews(context, port("permission_records", PermissionRecordsPort)),  # type: ignore[arg-type]
         artifacts=lambda: port("artifact_store", ArtifactStorePort),  # type: ignore[arg-type,return-value]
         pool=lambda: port("pool_manager", PoolManagerPort),  # type: ignore[arg-type,return-value]
-        hub=EventHub(),
+        hub=hub,
     )
 
 

@@ -162,6 +162,10 @@ class EventHub:
         while len(self._live) > MAX_RUNS:
             self._live.popitem(last=False)
 
+    def latest(self, run_id: str) -> dict[str, dict[str, Any]]:
+        """The latest event of each node of a live run, by node (empty once it has ended, or if unseen)."""
+        return dict(self._live.get(run_id, {}))
+
     def open(self, run_id: str) -> Stream:
         """A stream of ``run_id``'s events, starting with its nodes' latest (or its end, when it has ended)."""
         stream = Stream(run_id)

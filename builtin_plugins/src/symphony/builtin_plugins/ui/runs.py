@@ -1,14 +1,21 @@
 """Runs through the ports: listed and shown from the data service's run records, started, cancelled and resumed
-through the conductor (a run another process started is cancelled through the DAG tracker)."""
+through the conductor (a run another process started is cancelled through the DAG tracker).
+
+Retrying from a node and the per-node logs are the builtin DAG tracker's (as for
+``symphony runs retry|logs``): with another tracker serving the port, retry is
+refused with the reason and nodes show no logs.
+"""
 
 from __future__ import annotations
 
+import contextlib
+from collections import deque
 from collections.abc import Callable
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
 
-from symphony.hookspecs import ExecutionId, NotFoundError, Workflow
+from symphony.hookspecs import ExecutionId, NotFoundError, PortUnavailableError, Workflow
 from symphony.hookspecs.ports import (
     ConductorPort,
     DagTrackerPort,
@@ -20,14 +27,22 @@ from symphony.hookspecs.ports import (
 )
 
 from ..data.service.problems import Problem, invalid, not_found
+from ..pit.dag.runlog import read_log
 from ..workflow.catalogue import Catalogue
-from .events import iso
+from .events import EventHub, iso
+
+if TYPE_CHECKING:
+    from ..pit.dag.tracker import DagTracker
 from .workflows import graph
 
 __all__ = ["RunViews"]
 
 #: A node's outputs larger than this (MessagePack bytes) are shown by size only.
 MAX_SHOWN_OUTPUTS: Final = 64 * 1024
+#: Seconds a retry waits for the conductor that ran an ended run to let go of it.
+SETTLE: Final = 10.0
+#: Log lines shown per node at most (its latest).
+LOG_LINES: Final = 50
 #: Runs fetched per page while filtering by workflow.
 _PAGE: Final = 200
 
@@ -70,14 +85,15 @@ def _outputs(node: NodeCheckpoint) -> Any:
     return _unpacked(node.outputs)
 
 
-def _node(node_id: str, checkpoint: NodeCheckpoint | None, waiting: dict[str, Any]) -> dict[str, Any]:
+def _node(
+    node_id: str, checkpoint: NodeCheckpoint | None, waiting: dict[str, Any], live: dict[str, Any] | None
+) -> dict[str, Any]:
     if checkpoint is None:
-        reason = waiting.get(node_id)
-        return {
-            "id": node_id,
-            "state": "waiting" if reason else "pending",
-            "waiting_reason": (reason or {}).get("message"),
-        }
+        reason = (waiting.get(node_id) or {}).get("message")
+        if live is not None:
+            reason = live.get("waiting_reason", reason)
+            return {"id": node_id, "state": live["state"], "attempts": live.get("attempt"), "waiting_reason": reason}
+        return {"id": node_id, "state": "waiting" if reason else "pending", "waiting_reason": reason}
     finished = checkpoint.finished_at
     started = None if finished is None else finished - checkpoint.run_time
     return {
@@ -104,11 +120,16 @@ class RunViews:
     def __init__(
         self,
         records: DataAccessPort,
+        *,
         conductor: ConductorPort,
         tracker: DagTrackerPort,
         catalogue: Callable[[], Catalogue],
+        hub: EventHub,
+        builtin: Callable[[], DagTracker],
     ) -> None:
         self._catalogue = catalogue
+        self._hub = hub
+        self._builtin = builtin
         self._records = records
         self._conductor = conductor
         self._tracker = tracker
@@ -137,13 +158,34 @@ class RunViews:
         workflow = msgspec.msgpack.decode(record.document, type=Workflow)
         checkpoints = {node.node_id: node for node in await self._records.run_nodes(record.id)}
         waiting = _unpacked(record.waiting) or {}
+        live = self._hub.latest(record.id)
+        logs = self._logs(record.id)
+        nodes = [_node(node_id, checkpoints.get(node_id), waiting, live.get(node_id)) for node_id in workflow.nodes]
+        for node in nodes:
+            node["logs"] = logs.get(node["id"], [])
         return {
             "run": summary(record),
             "inputs": _unpacked(record.inputs),
             "outputs": _unpacked(record.outputs),
             "graph": graph(workflow, self._catalogue()),
-            "nodes": [_node(node_id, checkpoints.get(node_id), waiting) for node_id in workflow.nodes],
+            "nodes": nodes,
         }
+
+    def _logs(self, run_id: str) -> dict[str, list[str]]:
+        """The last lines of each node's log (the builtin tracker's run log), by node."""
+        try:
+            path = self._builtin().log_path(run_id)
+        except (PortUnavailableError, NotFoundError):
+            return {}
+        by_node: dict[str, deque[str]] = {}
+        try:
+            for line in read_log(path):
+                node = line.split(" ", 3)[2:3]
+                if node and node[0] != "-":
+                    by_node.setdefault(node[0], deque(maxlen=LOG_LINES)).append(line)
+        except FileNotFoundError:
+            return {}
+        return {node: list(lines) for node, lines in by_node.items()}
 
     async def start(self, workflow: Workflow, inputs: dict[str, Any]) -> str:
         return str(await self._conductor.submit(OrchestrationRequest(workflow=workflow, inputs=inputs)))
@@ -166,3 +208,13 @@ class RunViews:
             raise Problem(409, "data.validation", f"Run {record.id} succeeded; there is nothing to resume.")
         request = OrchestrationRequest(workflow=None, resume=ExecutionId(record.id))
         return str(await self._conductor.submit(request))
+
+    async def retry(self, run_id: str, node: str) -> str:
+        """A new run of ``run_id`` in which ``node`` and its downstream run again (the others restored)."""
+        record = await self.record(run_id)
+        if record.state == "running":
+            raise Problem(409, "data.validation", f"Run {record.id} is still running; retry it once it stops.")
+        # Its record says it ended a moment before the conductor that ran it lets go of it: wait for that.
+        with contextlib.suppress(NotFoundError, TimeoutError):
+            await self._conductor.result(ExecutionId(record.id), timeout=SETTLE)
+        return str(await self._builtin().retry_from(ExecutionId(record.id), node))
