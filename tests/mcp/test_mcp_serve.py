@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 from mcp import Client
 
+from symphony.builtin_plugins.mcp.server import check_arguments, json_outputs
+from symphony.hookspecs import PortSpec, Workflow
 from tests.conftest import SYMPHONY, Symphony
 from tests.mcp.mcp_serving import make_project, over_stdio, structured
 
@@ -152,3 +154,16 @@ def test_a_node_that_needs_config_or_does_not_exist_is_not_offered_and_said_why(
     )
     assert "not offered: operator text-template: invalid: [bad_config]" in result.stderr
     assert "not offered: node no-such: no instrument or operator of that name is installed" in result.stderr
+
+
+_BYTES = Workflow(schema_version=1, id="b", name="b", inputs={"blob": PortSpec(type="bytes")})
+
+
+def test_a_bytes_argument_is_base64_text() -> None:
+    assert check_arguments(_BYTES, {"blob": "aGk="}) is None
+    assert check_arguments(_BYTES, {"blob": "not base64!"}) == "argument 'blob' (bytes) must be base64 text"
+
+
+def test_bytes_outputs_are_sent_base64_encoded_and_values_without_json_form_are_refused() -> None:
+    assert json_outputs({"blob": b"hi", "n": 1}) == {"blob": "aGk=", "n": 1}
+    assert json_outputs({"thing": object()}) is None

@@ -12,11 +12,13 @@ the reason, never a protocol error, so an assistant can show it.
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 from collections.abc import Mapping
 from typing import Any, Final
 
 import mcp_types as types
+import msgspec
 from mcp.server import Server, ServerRequestContext
 
 from symphony.hookspecs import ExecutionId, Invocation, SymphonyError, Workflow
@@ -25,7 +27,7 @@ from symphony.hookspecs.ports import ConductorPort, DagTrackerPort, HostContext,
 from ..workflow.types import holds, type_of
 from .exposed import Exposed
 
-__all__ = ["RUN_SCHEME", "build_server", "check_arguments"]
+__all__ = ["RUN_SCHEME", "build_server", "check_arguments", "json_outputs"]
 
 #: Runs are the resources ``symphony://runs/{id}``.
 RUN_SCHEME: Final = "symphony://runs/"
@@ -44,7 +46,11 @@ def check_arguments(workflow: Workflow, arguments: Mapping[str, Any]) -> str | N
             continue
         value = arguments[name]
         if spec.type == "bytes" and isinstance(value, str):
-            continue  # sent base64-encoded, as the schema says
+            try:
+                base64.b64decode(value, validate=True)  # sent base64-encoded, as the schema says
+            except binascii.Error:
+                return f"argument {name!r} (bytes) must be base64 text"
+            continue
         if not holds(spec.type, value):
             return f"argument {name!r} must be {spec.type}, not {type_of(value)}"
     return None
@@ -57,15 +63,13 @@ def _decoded(workflow: Workflow, arguments: Mapping[str, Any]) -> dict[str, Any]
     }
 
 
-def _jsonable(value: Any) -> Any:
-    """Outputs as JSON: bytes base64-encoded (as the output schema says), the rest as msgspec would write them."""
-    if isinstance(value, bytes):
-        return base64.b64encode(value).decode("ascii")
-    if isinstance(value, Mapping):
-        return {str(key): _jsonable(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(item) for item in value]
-    return value
+def json_outputs(outputs: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Outputs as JSON (bytes base64-encoded, as the output schema says); None when some value has no JSON form."""
+    try:
+        converted: dict[str, Any] = msgspec.to_builtins(dict(outputs), str_keys=True)
+    except (TypeError, msgspec.EncodeError):
+        return None
+    return converted
 
 
 def _error(message: str) -> types.CallToolResult:
@@ -117,17 +121,19 @@ class Bridge:
             result = await self.context.invoke(invocation)
         except SymphonyError as error:
             return _error(f"{params.name}: {error}")
-        outputs = _jsonable(result.outputs)
         run_id = str(result.execution_id)
+        outputs = json_outputs(result.outputs)
         self.runs[run_id] = {
             "run_id": run_id,
             "workflow": params.name,
             "state": result.state,
-            "outputs": outputs,
+            "outputs": outputs or {},
             "error": result.error,
         }
         if result.state != "succeeded":
             return _error(f"{params.name}: run {run_id} {result.state}: {result.error or 'no reason given'}")
+        if outputs is None:
+            return _error(f"{params.name}: run {run_id} succeeded, but an output has no JSON form to send.")
         text = json.dumps({"run_id": run_id, "outputs": outputs}, ensure_ascii=False)
         return types.CallToolResult(
             content=[types.TextContent(type="text", text=text)], structured_content=outputs, meta={"run_id": run_id}
