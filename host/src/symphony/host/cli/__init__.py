@@ -7,6 +7,7 @@ commands are imported.
 
 from __future__ import annotations
 
+import atexit
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -21,15 +22,16 @@ __all__ = ["cli", "main"]
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the CLI; user errors exit non-zero with one line and no traceback."""
+    if getattr(sys.modules.get("__main__"), "main", None) is main:
+        # The console script (or ``python -c "...; main()"``): the process exits after it.  Registered
+        # before anything is imported, the hook runs after every other exit hook (a wasm runtime's
+        # close collects its stores' cycles), so it freezes only what they leave.  A caller that goes on
+        # after main (a test) is left alone.
+        atexit.register(end_process)
     begin_startup()
     from ._app import main as run
 
-    try:
-        run(argv)
-    finally:
-        # The console script (or ``python -c "...; main()"``) exits next; a caller that goes on is left alone.
-        if getattr(sys.modules.get("__main__"), "main", None) is main:
-            end_process()
+    run(argv)
 
 
 def __getattr__(name: str) -> Any:

@@ -7,9 +7,9 @@ commands are imported; once the host has loaded, the usual thresholds return.
 
 Start-up's objects are not frozen (``gc.freeze``): a frozen object is a root the
 collector never looks through, so a later cycle through one (a wasm store registered
-with the runtime the host loaded) would never be freed.  Only once the command is over,
-when the process ends next (``end_process``), is what is still alive frozen: the
-interpreter's shutdown would otherwise scan it all twice (10-15 ms of every command).
+with the runtime the host loaded) would never be freed.  Only at exit, after every other
+exit hook (``end_process``), is what is still alive frozen: the interpreter's shutdown
+would otherwise scan it all twice (10-15 ms of every command).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def restore_thresholds() -> None:
 
 
 def end_process() -> None:
-    """The command is over and the process exits next: collect its garbage once, then spare shutdown the rest.
+    """The last exit hook: collect garbage once, then spare the interpreter's shutdown the rest.
 
     The collection runs the finalizers of what became garbage, as shutdown would; what is
     still alive (modules, plugins, the host) is frozen out of shutdown's collections.  Its
