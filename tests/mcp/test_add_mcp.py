@@ -143,3 +143,16 @@ def test_a_server_that_cannot_start_is_one_clear_line_and_nothing_is_written(tmp
     assert "'no-such-mcp-server', which is neither in PATH" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert [path.name for path in tmp_path.iterdir()] == ["home0"]  # no project, no scratch directory
+
+
+def test_python_dependencies_go_to_the_runtime_and_validate(tmp_path: Path, symphony: Any) -> None:
+    document = manifest_for("clock", ["mcp-server-time"], ["mcp-server-time==2026.10.19"], "tester", [])
+    assert document["runtime"] == {
+        "kind": "mcp",
+        "command": ["mcp-server-time"],
+        "python_dependencies": ["mcp-server-time==2026.10.19"],
+    }
+    project = write_project(tmp_path / "clock", "clock", document)
+    runner: Symphony = symphony()
+    result = runner.run("ext", "validate", str(project / "src" / "clock" / "symphony-extension.toml"))
+    assert result.returncode == 0, result.stdout + result.stderr
