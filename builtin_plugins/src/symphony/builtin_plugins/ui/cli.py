@@ -58,7 +58,7 @@ def _api(context: HostContext, project: Path) -> Api:
 
     def runs() -> RunViews:
         return RunViews(
-            port("data_access", DataAccessPort),  # type: ignore[arg-type]
+            records=port("data_access", DataAccessPort),  # type: ignore[arg-type]
             conductor=port("conductor", ConductorPort),  # type: ignore[arg-type]
             tracker=port("dag_tracker", DagTrackerPort),  # type: ignore[arg-type]
             catalogue=lambda: catalogue_of(context),

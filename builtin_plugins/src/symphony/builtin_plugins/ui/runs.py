@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
@@ -114,25 +115,17 @@ def _node(
     }
 
 
+@dataclass(frozen=True, kw_only=True)
 class RunViews:
     """The runs API over ports ``data_access``, ``conductor`` and ``dag_tracker``."""
 
-    def __init__(
-        self,
-        records: DataAccessPort,
-        *,
-        conductor: ConductorPort,
-        tracker: DagTrackerPort,
-        catalogue: Callable[[], Catalogue],
-        hub: EventHub,
-        builtin: Callable[[], DagTracker],
-    ) -> None:
-        self._catalogue = catalogue
-        self._hub = hub
-        self._builtin = builtin
-        self._records = records
-        self._conductor = conductor
-        self._tracker = tracker
+    records: DataAccessPort
+    conductor: ConductorPort
+    tracker: DagTrackerPort
+    catalogue: Callable[[], Catalogue]
+    hub: EventHub
+    #: The builtin DAG tracker (retry, run logs); raises PortUnavailableError when another serves the port.
+    builtin: Callable[[], DagTracker]
 
     async def listing(self, status: str | None, workflow: str | None, limit: int) -> list[dict[str, Any]]:
         if not 1 <= limit <= 200:
@@ -140,7 +133,7 @@ class RunViews:
         found: list[dict[str, Any]] = []
         cursor = None
         while len(found) < limit:
-            page = await self._records.list_runs(limit=_PAGE if workflow else limit, cursor=cursor, state=status)
+            page = await self.records.list_runs(limit=_PAGE if workflow else limit, cursor=cursor, state=status)
             found += [summary(run) for run in page.items if workflow is None or run.workflow_id == workflow]
             cursor = page.next_cursor
             if cursor is None:
@@ -148,7 +141,7 @@ class RunViews:
         return found[:limit]
 
     async def record(self, run_id: str) -> RunRecord:
-        record = await self._records.get_run(run_id)
+        record = await self.records.get_run(run_id)
         if record is None:
             raise not_found(f"No run {run_id!r}; GET /ui/api/v1/runs lists them.")
         return record
@@ -156,9 +149,9 @@ class RunViews:
     async def show(self, run_id: str) -> dict[str, Any]:
         record = await self.record(run_id)
         workflow = msgspec.msgpack.decode(record.document, type=Workflow)
-        checkpoints = {node.node_id: node for node in await self._records.run_nodes(record.id)}
+        checkpoints = {node.node_id: node for node in await self.records.run_nodes(record.id)}
         waiting = _unpacked(record.waiting) or {}
-        live = self._hub.latest(record.id)
+        live = self.hub.latest(record.id)
         logs = self._logs(record.id)
         nodes = [_node(node_id, checkpoints.get(node_id), waiting, live.get(node_id)) for node_id in workflow.nodes]
         for node in nodes:
@@ -167,14 +160,14 @@ class RunViews:
             "run": summary(record),
             "inputs": _unpacked(record.inputs),
             "outputs": _unpacked(record.outputs),
-            "graph": graph(workflow, self._catalogue()),
+            "graph": graph(workflow, self.catalogue()),
             "nodes": nodes,
         }
 
     def _logs(self, run_id: str) -> dict[str, list[str]]:
         """The last lines of each node's log (the builtin tracker's run log), by node."""
         try:
-            path = self._builtin().log_path(run_id)
+            path = self.builtin().log_path(run_id)
         except (PortUnavailableError, NotFoundError):
             return {}
         by_node: dict[str, deque[str]] = {}
@@ -188,16 +181,16 @@ class RunViews:
         return {node: list(lines) for node, lines in by_node.items()}
 
     async def start(self, workflow: Workflow, inputs: dict[str, Any]) -> str:
-        return str(await self._conductor.submit(OrchestrationRequest(workflow=workflow, inputs=inputs)))
+        return str(await self.conductor.submit(OrchestrationRequest(workflow=workflow, inputs=inputs)))
 
     async def cancel(self, run_id: str) -> str:
         record = await self.record(run_id)
         if record.state != "running":
             raise Problem(409, "data.validation", f"Run {record.id} is {record.state}; only a running run cancels.")
         try:
-            await self._conductor.cancel(ExecutionId(record.id))
+            await self.conductor.cancel(ExecutionId(record.id))
         except NotFoundError:  # not this console's conductor's run: the tracker reaches the process running it
-            await self._tracker.cancel(ExecutionId(record.id))
+            await self.tracker.cancel(ExecutionId(record.id))
         return record.id
 
     async def resume(self, run_id: str) -> str:
@@ -207,7 +200,7 @@ class RunViews:
         if record.state == "succeeded":
             raise Problem(409, "data.validation", f"Run {record.id} succeeded; there is nothing to resume.")
         request = OrchestrationRequest(workflow=None, resume=ExecutionId(record.id))
-        return str(await self._conductor.submit(request))
+        return str(await self.conductor.submit(request))
 
     async def retry(self, run_id: str, node: str) -> str:
         """A new run of ``run_id`` in which ``node`` and its downstream run again (the others restored)."""
@@ -216,5 +209,5 @@ class RunViews:
             raise Problem(409, "data.validation", f"Run {record.id} is still running; retry it once it stops.")
         # Its record says it ended a moment before the conductor that ran it lets go of it: wait for that.
         with contextlib.suppress(NotFoundError, TimeoutError):
-            await self._conductor.result(ExecutionId(record.id), timeout=SETTLE)
-        return str(await self._builtin().retry_from(ExecutionId(record.id), node))
+            await self.conductor.result(ExecutionId(record.id), timeout=SETTLE)
+        return str(await self.builtin().retry_from(ExecutionId(record.id), node))
