@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.slow
 
-HEADER = """schema_version = 1
+MANIFEST = """schema_version = 1
 
 [extension]
 name = "{name}"
@@ -29,40 +29,35 @@ license = "MIT"
 
 [dependencies]
 symphony = "^1.0"
-"""
 
-TIME = (
-    HEADER
-    + """
-[runtime]
-kind = "mcp"
-command = {command}
-
-[[contributes.operators]]
-name = "current-time"
-entry = "get_current_time"
-inputs = {{ timezone = {{ type = "string" }} }}
-outputs = {{ result = {{ type = "object" }}, text = {{ type = "string" }} }}
-"""
-)
-
-GIT = (
-    HEADER
-    + """
 [capabilities]
-file_access = ["admin:{repository}/**"]
+file_access = {file_access}
 
 [runtime]
 kind = "mcp"
 command = {command}
 
 [[contributes.operators]]
-name = "git-log"
-entry = "git_log"
-inputs = {{ repo_path = {{ type = "string" }} }}
-outputs = {{ text = {{ type = "string" }} }}
+{operator}
 """
-)
+
+TIME_TOOL = """name = "current-time"
+entry = "get_current_time"
+inputs = { timezone = { type = "string" } }
+outputs = { result = { type = "object" }, text = { type = "string" } }"""
+
+GIT_TOOL = """name = "git-log"
+entry = "git_log"
+inputs = { repo_path = { type = "string" } }
+outputs = { text = { type = "string" } }"""
+
+
+def manifest(name: str, command: list[str], operator: str, file_access: tuple[str, ...] = ()) -> str:
+    """A hand-written manifest of an mcp extension offering one tool as an operator."""
+    return MANIFEST.format(
+        name=name, command=json.dumps(command), operator=operator, file_access=json.dumps(list(file_access))
+    )
+
 
 WORKFLOW = """schema_version = 1
 id = "time-and-history"
@@ -102,10 +97,10 @@ def project(tmp_path: Path, symphony: Callable[..., Symphony], repositories: tup
     """A site with the time and git servers installed as extensions (manifests written by hand)."""
     site = tmp_path / "site"
     granted, _ = repositories
-    time_command = json.dumps([server_program("mcp-server-time"), "--local-timezone", "UTC"])
-    git_command = json.dumps([server_program("mcp-server-git")])
-    write_extension(site, "mcp-time", TIME.format(name="mcp-time", command=time_command))
-    write_extension(site, "mcp-git", GIT.format(name="mcp-git", command=git_command, repository=granted))
+    time_command = [server_program("mcp-server-time"), "--local-timezone", "UTC"]
+    write_extension(site, "mcp-time", manifest("mcp-time", time_command, TIME_TOOL))
+    git_access = (f"admin:{granted}/**",)
+    write_extension(site, "mcp-git", manifest("mcp-git", [server_program("mcp-server-git")], GIT_TOOL, git_access))
     (tmp_path / "time-and-history.toml").write_text(WORKFLOW, encoding="utf-8")
     return symphony(site)
 

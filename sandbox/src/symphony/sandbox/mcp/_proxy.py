@@ -25,22 +25,10 @@ _MAX_HEAD: Final = 64 * 1024
 _MAX_BODY: Final = 8 * 1024 * 1024
 _READ_SECONDS: Final = 30.0
 #: Headers about this hop or the proxy: never passed on (the host refuses requests carrying them).
-_HOP: Final = frozenset(
-    {
-        "host",
-        "connection",
-        "keep-alive",
-        "proxy-connection",
-        "proxy-authorization",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-        "content-length",
-        "expect",
-        "accept-encoding",
-    }
-)
+_HOP: Final = frozenset((
+    "host", "connection", "keep-alive", "proxy-connection", "proxy-authorization", "te", "trailer",
+    "transfer-encoding", "upgrade", "content-length", "expect", "accept-encoding",
+))  # fmt: skip
 #: Response headers that described the host's transfer, not the decoded text passed on.
 _TRANSFER: Final = frozenset({"content-encoding", "content-length", "transfer-encoding", "connection", "keep-alive"})
 
