@@ -14,30 +14,17 @@ from __future__ import annotations
 
 import asyncio
 import os
-import statistics
 import sys
 import tempfile
-import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
+from benchmarks.conductor import _per_call_ms
 from benchmarks.run import Record, record
 
 ROOT: Final = Path(__file__).resolve().parents[1]
 WELCOME: Final = ROOT / "examples" / "welcome.toml"
 INPUTS: Final = {"user": '{"name": "Ada", "active": true, "plan": "pro"}'}
-
-
-async def _median_ms(call: Callable[[], Awaitable[Any]], repeat: int) -> float:
-    for _ in range(3):
-        await call()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        await call()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
 
 
 def _environment(root: Path) -> dict[str, str]:
@@ -62,7 +49,7 @@ async def _served(root: Path, repeat: int) -> float:
             if result.is_error:
                 raise RuntimeError(result.content[0].text)  # type: ignore[union-attr]
 
-        return await _median_ms(call, repeat)
+        return await _per_call_ms(call, repeat)
 
 
 async def _in_process(root: Path, repeat: int) -> float:
@@ -79,7 +66,7 @@ async def _in_process(root: Path, repeat: int) -> float:
             if result.state != "succeeded":
                 raise RuntimeError(result.error)
 
-        return await _median_ms(call, repeat)
+        return await _per_call_ms(call, repeat)
 
 
 def run(quick: bool) -> list[Record]:
