@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import signal
 import stat
@@ -16,7 +17,7 @@ import pytest
 from symphony.builtin_plugins.workflow.formats import load
 from tests.conftest import Symphony, parse_json
 
-from .conftest import DEADLINE, Console
+from .conftest import DEADLINE, Console, make_project, start_console
 
 #: Each test starts a real console process (a few seconds on a busy machine).
 pytestmark = pytest.mark.slow
@@ -112,6 +113,57 @@ def test_a_viewer_is_refused_a_revoke_and_an_admin_revokes(console: Console) -> 
     revoked = admin.delete(path)
     assert revoked.json() == {"extension": "sample-fetcher", "revoked": ["network:api.example.org:443"]}
     assert admin.get(f"{API}/extensions").json() == []
+
+
+DEMO_MANIFEST = """\
+schema_version = 1
+
+[extension]
+name = "demo-fetch"
+version = "0.3.0"
+type = "operator"
+author = "Tests"
+description = "Declares what it would fetch."
+
+[capabilities]
+network_access = ["api.example.org:443"]
+
+[runtime]
+kind = "python"
+entry = "demo_ext.main:run"
+"""
+
+
+def extension_site(site: Path) -> Path:
+    """A site holding an installed extension distribution (entry point, manifest, file list), nothing to import."""
+    (site / "demo_ext").mkdir(parents=True)
+    (site / "demo_ext" / "__init__.py").write_text("")
+    (site / "demo_ext" / "symphony-extension.toml").write_text(DEMO_MANIFEST)
+    info = site / "demo_ext-0.1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: demo-ext\nVersion: 0.1.0\n")
+    (info / "entry_points.txt").write_text("[symphony.extensions]\ndemo-fetch = demo_ext\n")
+    (info / "RECORD").write_text("demo_ext/__init__.py,,\ndemo_ext/symphony-extension.toml,,\n")
+    return site
+
+
+def test_an_installed_extension_is_listed_with_its_declared_and_granted_capabilities(
+    tmp_path: Path, ops_site: Path
+) -> None:
+    home = Symphony(sites=(ops_site, extension_site(tmp_path / "site")), home=tmp_path / "home")
+    running = start_console(home, make_project(tmp_path / "project"))
+    try:
+        client = logged_in(running)
+        client.post(f"{API}/extensions/demo-fetch/grants", json={"capability": "network:api.example.org:443"})
+        (listed,) = client.get(f"{API}/extensions").json()
+        assert (listed["name"], listed["version"], listed["distribution"]) == ("demo-fetch", "0.3.0", "demo-ext")
+        assert listed["declared"] == listed["granted"] == ["network:api.example.org:443"]
+        shown = client.get(f"{API}/extensions/demo-fetch").json()
+        assert shown["manifest"]["runtime"]["entry"] == "demo_ext.main:run"
+        assert shown["granted"][0]["granted_by"] == getpass.getuser()
+    finally:
+        code, stderr = running.stop()
+    assert code == 0, stderr
 
 
 def test_an_edit_making_a_cycle_answers_the_cycle_and_rewrites_the_file_keeping_its_mode(console: Console) -> None:

@@ -1,8 +1,8 @@
 """Installed extensions, their grants and permission audit, grant and revoke, through ``permission_records``.
 
-The extensions listed are those whose nodes the installed plugins contribute,
-and those holding grants.  Their manifests are not reachable through a port, so
-``declared`` is what their contributed nodes' runtimes show (empty otherwise).
+The extensions listed are the installed ones (their manifests: version,
+runtime, the capabilities they declare), those whose nodes the installed
+plugins contribute, and those holding grants.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from symphony.hookspecs.ports import GrantRecord, HostContext, PermissionRecords
 from ..data.service.auth import Identity
 from ..data.service.problems import invalid, not_found
 from .events import iso
+from .manifests import Installed, installed
 
 __all__ = ["ExtensionViews"]
 
@@ -48,25 +49,34 @@ class ExtensionViews:
                     entry["nodes"].append(spec.name)
         return found
 
+    def _summary(self, name: str, found: Installed | None, contributed: dict[str, Any] | None) -> dict[str, Any]:
+        manifest = found.manifest if found is not None else None
+        return {
+            "name": name,
+            "version": manifest.extension.version if manifest is not None else None,
+            "description": manifest.extension.description if manifest is not None else None,
+            "distribution": found.distribution if found is not None else None,
+            "runtime": manifest.runtime.kind if manifest is not None else (contributed or {}).get("runtime"),
+            "nodes": (contributed or {}).get("nodes", []),
+            "declared": found.declared() if found is not None else [],
+            "error": found.error if found is not None else None,
+        }
+
     def listing(self) -> list[dict[str, Any]]:
-        contributed = self._contributed()
+        manifests, contributed = installed(), self._contributed()
         granted: dict[str, list[str]] = {}
         for record in self._records.grants():
             granted.setdefault(record.extension, []).append(record.permission)
+        names = sorted(manifests.keys() | contributed.keys() | granted.keys())
         return [
-            {
-                "name": name,
-                "runtime": contributed.get(name, {}).get("runtime"),
-                "nodes": contributed.get(name, {}).get("nodes", []),
-                "granted": granted.get(name, []),
-            }
-            for name in sorted(contributed.keys() | granted.keys())
+            {**self._summary(name, manifests.get(name), contributed.get(name)), "granted": granted.get(name, [])}
+            for name in names
         ]
 
     def show(self, name: str) -> dict[str, Any]:
-        contributed = self._contributed().get(name)
+        found, contributed = installed().get(name), self._contributed().get(name)
         grants = self._records.grants(name)
-        if contributed is None and not grants:
+        if found is None and contributed is None and not grants:
             raise not_found(f"No extension {name!r} is installed or holds grants; GET extensions lists them.")
         audit = [
             {
@@ -80,10 +90,10 @@ class ExtensionViews:
             }
             for decision in self._records.decisions(extension=name, limit=100)
         ]
+        manifest = found.manifest if found is not None else None
         return {
-            "name": name,
-            "runtime": (contributed or {}).get("runtime"),
-            "nodes": (contributed or {}).get("nodes", []),
+            **self._summary(name, found, contributed),
+            "manifest": None if manifest is None else msgspec.to_builtins(manifest),
             "granted": [_grant(record) for record in grants],
             "audit": audit,
         }
