@@ -49,9 +49,12 @@ def _private_network(spec: ServerSpec) -> int:
     try:
         enter_private_network()
     except UnavailableError as error:
+        reason = error.strerror or str(error)
         if not spec.policy.weaker_allowed:
-            raise ConfinementRefusedError({"namespaces": error.strerror or str(error)}) from None
-        return _hand_over_proxy(spec.handoff)  # the host's network, reached only by choice
+            raise ConfinementRefusedError({"namespaces": reason}) from None
+        # weaker_allowed: the host's network, where the proxy is only the server's choice, not its only way out
+        print(f"symphony: MCP server running without namespaces ({reason})", file=sys.stderr, flush=True)
+        return _hand_over_proxy(spec.handoff)
     _loopback_up()
     return _hand_over_proxy(spec.handoff)
 

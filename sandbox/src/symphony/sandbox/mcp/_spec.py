@@ -15,7 +15,7 @@ class ServerSpec(msgspec.Struct, frozen=True, kw_only=True):
     ``handoff`` is a Unix socket path the runtime listens on: the launcher sends
     it the listening socket of the server's proxy, made inside the server's own
     network namespace, so that the host's proxy is the only thing the server can
-    reach.  ``proxy_env`` names the variables that point the server's HTTP at it.
+    reach.  ``env`` is the server's whole environment, to which the launcher adds the proxy's address.
     """
 
     command: tuple[str, ...]

@@ -203,6 +203,9 @@ class McpRuntime:
     async def start(self, launch: Launch, host_call: HostCall) -> McpInstance:
         workdir = tempfile.mkdtemp(prefix="symphony-mcp-")
         argv = server_argv(launch)
+        # The launcher enters the private network namespace itself (it must listen there first), so confine()
+        # is told "network allowed": no second namespace, and inet sockets, which reach only that namespace.
+        # Processes are allowed: the launcher execs the server, and servers run programs (git); all inherit this.
         policy = msgspec.structs.replace(
             policy_for(launch), allow_network=True, allow_processes=True, max_open_files=256
         )
@@ -210,9 +213,10 @@ class McpRuntime:
         handoff.bind(os.path.join(workdir, "proxy.sock"))
         handoff.listen(1)
         handoff.setblocking(False)
+        env = server_env(launch, argv, workdir)
         spec = ServerSpec(
             command=tuple(argv),
-            env=server_env(launch, argv, workdir),
+            env=env,
             policy=policy,
             read_paths=server_reads(launch, argv),
             write_paths=(workdir, "/dev/null", *launch.write_paths),
@@ -221,7 +225,7 @@ class McpRuntime:
         launcher = [sys.executable, "-I", "-S", LAUNCHER, msgspec.json.encode(spec).decode(), *runtime_roots()]
         log = os.open(os.path.join(workdir, "server.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         try:
-            server = await ServerProcess.spawn(launcher, env=server_env(launch, argv, workdir), cwd=workdir, log=log)
+            server = await ServerProcess.spawn(launcher, env=env, cwd=workdir, log=log)
         finally:
             os.close(log)
         proxy = MediatingProxy(launch.name, host_call)
