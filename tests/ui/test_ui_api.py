@@ -270,19 +270,21 @@ def test_stopping_the_console_ends_open_event_streams_cleanly(console: Console) 
     assert code == 0 and "Traceback" not in stderr, stderr
 
 
-def test_an_artifact_is_found_by_search(console: Console) -> None:
-    report = console.project / "zebra.txt"
-    report.write_text("the quarterly zebra census")
-    assert console.home.run("artifacts", "put", str(report), "--name", "zebra-census").returncode == 0
-    found = logged_in(console).get(f"{API}/artifacts", params={"q": "zebra"}).json()
-    assert [(a["name"], a["size"]) for a in found] == [("zebra-census", len("the quarterly zebra census"))]
-    shown = logged_in_again(console).get(f"{API}/artifacts/{found[0]['id']}").json()
+def test_an_artifact_is_found_by_search_and_shown_with_its_versions(console: Console) -> None:
+    census = console.project / "census.txt"
+    for text in ("the quarterly zebra census", "the quarterly zebra census, corrected"):
+        census.write_text(text)
+        assert console.home.run("artifacts", "put", str(census), "--name", "zebra-census").returncode == 0
+    client = logged_in(console)
+    found = client.get(f"{API}/artifacts", params={"q": "corrected"}).json()
+    assert [(a["name"], a["size"]) for a in found] == [("zebra-census", len("the quarterly zebra census, corrected"))]
+    shown = client.get(f"{API}/artifacts/{found[0]['id']}").json()
     assert shown["artifact"]["id"] == found[0]["id"]
-
-
-def logged_in_again(console: Console) -> httpx.Client:
-    """A second client: the login link is spent, so it uses a token."""
-    return with_token(console, token_of(console, "viewer"))
+    assert [(v["name"], v["version"]) for v in shown["versions"]] == [("zebra-census", 1), ("zebra-census", 2)]
+    assert shown["versions"][1]["id"] == found[0]["id"]
+    assert shown["lineage"] == {"nodes": [{"id": found[0]["id"], "kind": "artifact"}], "edges": []}
+    missing = client.get(f"{API}/artifacts/sha256:{'0' * 64}")
+    problem(missing, 404)
 
 
 #: Bad requests: (method, path, body), the status and words of the problem answering each.

@@ -14,6 +14,7 @@ from starlette.routing import Route
 from symphony.hookspecs.ports import ArtifactStorePort, PoolManagerPort
 
 from ..data.service.problems import invalid, too_large
+from .artifacts import artifact_row, artifact_view
 from .auth import Gate, allowed_actions
 from .events import EventHub, frame, iso
 from .extensions import ExtensionViews
@@ -166,12 +167,11 @@ class Handlers:
         if not query:
             raise invalid("Give a search: ?q=words.")
         found = await self.api.artifacts().search(query, limit=50)
-        return json([_artifact(info) for info in found])
+        return json([artifact_row(info) for info in found])
 
     async def artifact(self, request: Request) -> Response:
         self.gate.require(request)
-        info = await self.api.artifacts().info(request.path_params["artifact_id"])
-        return json({"artifact": _artifact(info)})
+        return json(await artifact_view(self.api.artifacts(), request.path_params["artifact_id"]))
 
     async def pool(self, request: Request) -> Response:
         self.gate.require(request)
@@ -205,17 +205,3 @@ def routes(api: Api) -> list[Route]:
         ("GET", "/pool", handlers.pool),
     ]
     return [Route(PREFIX + path, endpoint, methods=[method]) for method, path, endpoint in table]
-
-
-def _artifact(info: Any) -> dict[str, Any]:
-    metadata = dict(info.metadata)
-    created = metadata.get("created_at")
-    return {
-        "id": info.artifact_id,
-        "name": metadata.get("name"),
-        "version": metadata.get("version"),
-        "kind": metadata.get("kind") or metadata.get("content_type"),
-        "created_at": iso(created) if isinstance(created, int | float) else created,
-        "size": info.size,
-        "metadata": metadata,
-    }
