@@ -135,6 +135,7 @@ def test_an_invalid_name_is_one_clear_line_and_nothing_is_written(tmp_path: Path
     assert not (tmp_path / "x").exists()
 
 
+@pytest.mark.slow
 def test_a_server_that_cannot_start_is_one_clear_line_and_nothing_is_written(tmp_path: Path, symphony: Any) -> None:
     runner: Symphony = symphony()
     result = runner.run("ext", "add-mcp", "ghost", "--directory", str(tmp_path / "ghost"), "--", "no-such-mcp-server")

@@ -129,6 +129,7 @@ def test_why_a_document_is_not_offered_is_said_on_stderr_not_stdout(runner: Symp
     assert "1 workflow(s) offered as tools: extract-title" in result.stderr
 
 
+@pytest.mark.slow
 def test_a_node_named_with_node_is_a_tool_that_runs_it_alone(runner: Symphony, project: Path) -> None:
     async def session(client: Client) -> tuple[list[str], Any]:
         names = [tool.name for tool in (await client.list_tools()).tools]
