@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import selectors
+import ssl
 import subprocess
 import time
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ from typing import Any
 import httpx
 import httpx2
 import pytest
+import trustme
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
@@ -48,13 +50,13 @@ def _wait_for_address(process: subprocess.Popen[str]) -> tuple[str, list[str]]:
     pytest.fail(f"mcp serve did not listen within {_START_DEADLINE} s:\n{''.join(seen)}")
 
 
-def _start(runner: Symphony, cwd: Path, *args: str) -> subprocess.Popen[str]:
+def _start(runner: Symphony, cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     """``symphony mcp serve --http --port 0 ARGS`` in ``cwd``, its stderr readable."""
     command = [str(SYMPHONY), "mcp", "serve", "--http", "--port", "0", *args]
     return subprocess.Popen(
         command,
         cwd=cwd,
-        env=runner.env(),
+        env=runner.env(env),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -152,3 +154,27 @@ def test_a_token_is_made_and_printed_when_none_is_given_and_it_is_the_one_accept
         process.communicate(timeout=60)
     assert address.startswith("http://127.0.0.1:")
     assert accepted.status_code == 200
+
+
+def test_tls_lets_it_bind_beyond_loopback_and_serves_https_only(runner: Symphony, tmp_path: Path) -> None:
+    authority = trustme.CA()
+    certificate = authority.issue_cert("127.0.0.1", "localhost")
+    chain, key, ca = tmp_path / "chain.pem", tmp_path / "key.pem", tmp_path / "ca.pem"
+    certificate.private_key_pem.write_to_path(str(key))
+    certificate.cert_chain_pems[0].write_to_path(str(chain))
+    authority.cert_pem.write_to_path(str(ca))
+    tls = ("--host", "0.0.0.0", "--tls-cert", str(chain), "--tls-key", str(key))
+    process = _start(runner, tmp_path, *tls, env={"SYMPHONY_MCP_TOKEN": TOKEN})
+    try:
+        address, _ = _wait_for_address(process)
+        port = address.rsplit(":", 1)[1].removesuffix("/mcp")
+        headers = {**_HEADERS, "Authorization": f"Bearer {TOKEN}"}
+        verify = ssl.create_default_context(cafile=str(ca))
+        answered = httpx.post(f"https://127.0.0.1:{port}/mcp", json=_INITIALIZE, headers=headers, verify=verify)
+        with pytest.raises(httpx.RemoteProtocolError):
+            httpx.post(f"http://127.0.0.1:{port}/mcp", json=_INITIALIZE, headers=headers)
+    finally:
+        process.terminate()
+        process.communicate(timeout=60)
+    assert address.startswith("https://0.0.0.0:")
+    assert answered.status_code == 200
