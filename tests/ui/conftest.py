@@ -37,6 +37,9 @@ schema_version = 1
 id = "gated"
 name = "Gated chain"
 
+[outputs]
+last = "third.value"
+
 [nodes.first]
 kind = "operator"
 uses = "test-record"

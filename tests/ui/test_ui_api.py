@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import json
 import signal
+import ssl
 import stat
 import time
 from collections.abc import Callable, Iterator
@@ -13,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+import trustme
 
 from symphony.builtin_plugins.workflow.formats import load
 from tests.conftest import Symphony, parse_json
@@ -166,6 +168,30 @@ def test_an_installed_extension_is_listed_with_its_declared_and_granted_capabili
     assert code == 0, stderr
 
 
+def test_the_projects_workflows_are_listed_and_shown_with_their_typed_ports(console: Console) -> None:
+    client = logged_in(console)
+    listed = {w["id"]: (w["path"], w["nodes"], w["problems"]) for w in client.get(f"{API}/workflows").json()}
+    assert listed == {"gated": ("gated.toml", 3, 0), "welcome": ("welcome.toml", 5, 0)}
+    shown = client.get(f"{API}/workflows/welcome").json()
+    parse = next(node for node in shown["graph"]["nodes"] if node["id"] == "parse")
+    assert (parse["contribution"], parse["inputs"], parse["outputs"]) == (
+        "json-parse",
+        {"text": "string"},
+        {"value": "json"},
+    )
+    paying = next(edge for edge in shown["graph"]["edges"] if edge["id"] == "paying")
+    assert (paying["kind"], paying["source"], paying["target"], paying["when"]) == (
+        "conditional",
+        "active",
+        "upsell",
+        'out.plan != "free"',
+    )
+    (console.project / "gated.toml").write_text(
+        (console.project / "gated.toml").read_text().replace('"gated"', '"relay"')
+    )
+    assert sorted(w["id"] for w in client.get(f"{API}/workflows").json()) == ["relay", "welcome"]
+
+
 def test_an_edit_making_a_cycle_answers_the_cycle_and_rewrites_the_file_keeping_its_mode(console: Console) -> None:
     file = console.project / "welcome.toml"
     file.chmod(0o640)
@@ -306,6 +332,26 @@ def test_bad_input_is_a_problem_document_without_a_traceback(console: Console) -
         assert says in problem(answer, status)["detail"], (method, path)
     code, stderr = console.stop()
     assert code == 0 and "Traceback" not in stderr, stderr
+
+
+def test_with_tls_the_console_serves_https_and_its_session_cookie_is_secure(tmp_path: Path, ops_site: Path) -> None:
+    authority = trustme.CA()
+    certificate = authority.issue_cert("127.0.0.1")
+    chain, key = tmp_path / "chain.pem", tmp_path / "key.pem"
+    certificate.private_key_pem.write_to_path(str(key))
+    certificate.cert_chain_pems[0].write_to_path(str(chain))
+    home = Symphony(sites=(ops_site,), home=tmp_path / "home")
+    running = start_console(home, make_project(tmp_path / "project"), "--tls-cert", str(chain), "--tls-key", str(key))
+    try:
+        assert running.login_link.startswith("https://127.0.0.1:")
+        with authority.cert_pem.tempfile() as ca:
+            client = httpx.Client(base_url=running.base_url, verify=ssl.create_default_context(cafile=ca))
+            login = client.get(running.login_link.removeprefix(running.base_url))
+            assert "secure" in login.headers["set-cookie"].lower()
+            assert client.get(f"{API}/me").json()["role"] == "admin"
+    finally:
+        code, stderr = running.stop()
+    assert code == 0, stderr
 
 
 def test_a_non_loopback_host_without_tls_is_refused(symphony: Callable[..., Symphony], tmp_path: Path) -> None:

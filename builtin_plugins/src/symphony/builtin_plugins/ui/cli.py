@@ -6,7 +6,9 @@ are one line on standard error and exit 1, without a traceback.
 
 from __future__ import annotations
 
+import os
 import sys
+import threading
 import webbrowser
 from pathlib import Path
 
@@ -77,6 +79,14 @@ def _api(context: HostContext, project: Path) -> Api:
     )
 
 
+def _graphical() -> bool:
+    """Whether a graphical browser can open: off Linux and the BSDs, or with a display (a text browser would take
+    over the terminal the console prints to)."""
+    if sys.platform == "darwin" or sys.platform.startswith("win"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
 def ui_command(context: HostContext) -> click.Command:
     @click.command("ui")
     @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (TLS beyond loopback).")
@@ -108,8 +118,8 @@ def ui_command(context: HostContext) -> click.Command:
                 link = f"{url}/?login={api.gate.login_code}"
                 click.echo(f"Symphony console: {link}")
                 sys.stdout.flush()
-                if open_browser:
-                    webbrowser.open(link)
+                if open_browser and _graphical():
+                    threading.Thread(target=webbrowser.open, args=(link,), daemon=True).start()
 
             serve(app, host=host, port=port, tls_cert=tls_cert, tls_key=tls_key, on_listening=listening)
         except ConfigurationError as error:

@@ -53,6 +53,16 @@ def _candidates(project: Path) -> Iterator[Path]:
                 yield path
 
 
+def _workflow_id(path: Path, size: int) -> str | None:
+    """The id of the workflow in ``path``; None when it is not one (the project holds other TOML and JSON too)."""
+    if size > MAX_LISTED_BYTES:
+        return None
+    try:
+        return load(path).id
+    except (OSError, WorkflowFormatError):
+        return None
+
+
 def _ports(signature: Any, side: str) -> dict[str, str]:
     return {} if signature is None else {name: spec.type for name, spec in getattr(signature, side).items()}
 
@@ -72,18 +82,25 @@ class ProjectWorkflows:
         self._catalogue = catalogue
         self._limits = limits
         self._locks: dict[Path, asyncio.Lock] = {}
+        #: Each file's workflow id (None: not a workflow) while its inode, modification time and size stay the same.
+        self._ids: dict[Path, tuple[tuple[int, int, int], str | None]] = {}
 
     def paths(self) -> dict[str, Path]:
         """Each workflow's id and its file (the first file found wins an id two files use)."""
         found: dict[str, Path] = {}
+        ids: dict[Path, tuple[tuple[int, int, int], str | None]] = {}
         for path in _candidates(self.project):
             try:
-                if path.stat().st_size > MAX_LISTED_BYTES:
-                    continue
-                workflow = load(path)
-            except (OSError, WorkflowFormatError):
-                continue  # not a workflow: the project holds other TOML and JSON too
-            found.setdefault(workflow.id, path)
+                status = path.stat()
+            except OSError:
+                continue
+            stamp = (status.st_ino, status.st_mtime_ns, status.st_size)
+            known = self._ids.get(path)
+            workflow_id = known[1] if known is not None and known[0] == stamp else _workflow_id(path, status.st_size)
+            ids[path] = (stamp, workflow_id)
+            if workflow_id is not None:
+                found.setdefault(workflow_id, path)
+        self._ids = ids
         return found
 
     def listing(self) -> list[dict[str, Any]]:
