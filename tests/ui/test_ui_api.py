@@ -7,6 +7,7 @@ import json
 import signal
 import ssl
 import stat
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,9 +18,9 @@ import pytest
 import trustme
 
 from symphony.builtin_plugins.workflow.formats import load
-from tests.conftest import Symphony, parse_json
+from tests.conftest import SYMPHONY, Symphony, parse_json
 
-from .conftest import DEADLINE, Console, make_project, start_console
+from .conftest import DEADLINE, Console, first_line, make_project, start_console
 
 #: Each test starts a real console process (a few seconds on a busy machine).
 pytestmark = pytest.mark.slow
@@ -332,6 +333,58 @@ def test_bad_input_is_a_problem_document_without_a_traceback(console: Console) -
         assert says in problem(answer, status)["detail"], (method, path)
     code, stderr = console.stop()
     assert code == 0 and "Traceback" not in stderr, stderr
+
+
+def test_with_a_remote_data_service_its_tokens_and_roles_apply(tmp_path: Path, ops_site: Path) -> None:
+    home = Symphony(sites=(ops_site,), home=tmp_path / "home")
+    database = f"sqlite:///{tmp_path / 'remote.db'}"
+    console_token = parse_json(home.run("data", "tokens", "create", "--name", "ui", "--database", database, "--json"))
+    user = parse_json(
+        home.run(
+            "data",
+            "users",
+            "add",
+            "vera",
+            "--email",
+            "v@example.org",
+            "--role",
+            "viewer",
+            "--database",
+            database,
+            "--json",
+        )
+    )
+    made = home.run("data", "tokens", "create", "--name", "v", "--user", user["id"], "--database", database, "--json")
+    service = subprocess.Popen(
+        [str(SYMPHONY), "data", "serve", "--database", database],
+        cwd=home.home,
+        env=home.env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        url = first_line(service).removeprefix("listening on ")
+        (tmp_path / "token").write_text(console_token["token"])
+        (home.home / "symphony.toml").write_text(
+            f'[components.data.options]\nurl = "{url}"\ntoken_file = "{tmp_path / "token"}"\n'
+        )
+        running = start_console(home, make_project(tmp_path / "project"))
+        try:
+            viewer = with_token(running, parse_json(made)["token"])
+            assert viewer.get(f"{API}/me").json() == {"user": "vera", "role": "viewer", "can": []}
+            assert (
+                "unknown, revoked or expired"
+                in problem(with_token(running, "sym_nope").get(f"{API}/me"), 401)["detail"]
+            )
+        finally:
+            code, stderr = running.stop()
+        assert code == 0, stderr
+    finally:
+        service.terminate()
+        service.wait(DEADLINE)
+        for stream in (service.stdout, service.stderr):
+            if stream is not None:
+                stream.close()
 
 
 def test_with_tls_the_console_serves_https_and_its_session_cookie_is_secure(tmp_path: Path, ops_site: Path) -> None:
