@@ -8,7 +8,8 @@ NAME is ``startup``, ``hook_call``, ``cli``, ``dag_validate``, ``dag_edit``,
 ``data_usecase``, ``data_load`` (50 clients on a served PostgreSQL for 60 s; ``--quick``: 5 s), ``permission_records``,
 ``editor_rtt``, ``editor_large``, ``editor_resync``, ``lsp``, ``registry_search``, ``registry_sync``,
 ``registry_install``, ``soak_runs``, ``soak_bus``, ``soak_sandbox`` (under load: 60 s or 10,000 calls each;
-``--quick``: 5 s or 1,000), ``mcp_call``, ``mcp_cold``, ``mcp_serve`` or ``all``.
+``--quick``: 5 s or 1,000), ``mcp_call``, ``mcp_cold``, ``mcp_serve``, ``ui_large_run``, ``ui_live`` (the web
+console in headless Chromium) or ``all``.
 Every figure comes with a baseline measured in the same run; ``ratio`` is value / baseline_value.  ``--json``
 prints only a JSON list of records to stdout.
 """
@@ -322,6 +323,18 @@ def _mcp_serve(quick: bool) -> list[Record]:
     return mcp_serve.run(quick)
 
 
+def _ui_large_run(quick: bool) -> list[Record]:
+    from benchmarks import ui
+
+    return ui.large_run(quick)
+
+
+def _ui_live(quick: bool) -> list[Record]:
+    from benchmarks import ui
+
+    return ui.live(quick)
+
+
 def _soak_sandbox(quick: bool) -> list[Record]:
     from benchmarks import soak_sandbox
 
@@ -373,6 +386,8 @@ BENCHMARKS: dict[str, Callable[[bool], list[Record]]] = {
     "mcp_call": _mcp_call,
     "mcp_cold": _mcp_cold,
     "mcp_serve": _mcp_serve,
+    "ui_large_run": _ui_large_run,
+    "ui_live": _ui_live,
 }
 
 

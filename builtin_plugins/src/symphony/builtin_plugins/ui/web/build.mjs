@@ -1,6 +1,6 @@
 // `npm run build`: bundle the console into ../static (committed; the wheel ships it, so installs need no Node).
 import { build } from 'esbuild';
-import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 
 const out = new URL('../static/', import.meta.url);
 await rm(out, { recursive: true, force: true });
@@ -8,8 +8,10 @@ await mkdir(out, { recursive: true });
 const common = { bundle: true, minify: true, format: 'esm', target: ['chrome109', 'firefox115', 'safari16'], legalComments: 'none', logLevel: 'info' };
 await build({ ...common, entryPoints: ['src/main.js'], outfile: new URL('app.js', out).pathname });
 await build({ ...common, format: 'iife', entryPoints: ['src/layout-worker.js'], outfile: new URL('layout-worker.js', out).pathname });
-await copyFile('index.html', new URL('index.html', out));
-await copyFile('app.css', new URL('app.css', out));
+await build({ ...common, format: undefined, entryPoints: ['app.css'], outfile: new URL('app.css', out).pathname });
+// The page itself, with the indentation and line breaks between its tags dropped.
+const page = await readFile('index.html', 'utf8');
+await writeFile(new URL('index.html', out), page.replace(/>\s+</g, '><').trim() + '\n');
 
 // The bundled libraries' licences, shipped beside them.
 const notices = [];

@@ -37,6 +37,9 @@ export function drawGraph(container, nodes, edges, onSelect) {
     minZoom: 0.05,
     maxZoom: 3,
     wheelSensitivity: 0.3,
+    // Large graphs: cheaper frames while panning and zooming.
+    textureOnViewport: nodes.length > 300,
+    hideEdgesOnViewport: nodes.length > 300,
     elements: {
       nodes: nodes.map((n) => ({
         data: { id: n.id, label: n.label ?? n.id, state: n.state ?? '' }, position: positions[n.id], classes: n.problem ? 'problem' : '',
@@ -52,11 +55,12 @@ export function drawGraph(container, nodes, edges, onSelect) {
     });
   }
   cy.on('tap', 'node', (event) => onSelect?.(event.target.id()));
-  refine(nodes, drawn).then((refined) => {
+  // ELK after the first frame is drawn: its worker's start-up competes for the CPU the first render needs.
+  requestAnimationFrame(() => setTimeout(() => refine(nodes, drawn).then((refined) => {
     if (!refined || cy.destroyed()) return;
     cy.batch(() => cy.nodes().forEach((node) => { if (refined[node.id()]) node.position(refined[node.id()]); }));
     cy.fit(undefined, 20);
-  });
+  }), 0));
   return cy;
 }
 
@@ -66,7 +70,9 @@ export function focusNode(cy, id) {
   if (node.empty()) return;
   cy.$(':selected').unselect();
   node.select();
-  cy.animate({ center: { eles: node } }, { duration: 150 });
+  const { x1, x2, y1, y2 } = cy.extent();
+  const { x, y } = node.position();
+  if (x < x1 || x > x2 || y < y1 || y > y2) cy.animate({ center: { eles: node } }, { duration: 150 });  // only when out of view
 }
 
 /**

@@ -113,7 +113,7 @@ export async function runView(main, me, runId) {
     replace(listBox, h('h2', {}, 'Nodes'), nodeList('Nodes of the run', list, (n) => `${n.id} — ${n.state}`, select));
     showHeader();
     showDetails();
-    showGantt();
+    requestAnimationFrame(showGantt);  // after the graph and the list: a 1,000-row timeline can wait a frame
   }
 
   async function refresh() {
