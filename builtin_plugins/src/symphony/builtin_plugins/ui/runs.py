@@ -44,6 +44,8 @@ MAX_SHOWN_OUTPUTS: Final = 64 * 1024
 SETTLE: Final = 10.0
 #: Log lines shown per node at most (its latest).
 LOG_LINES: Final = 50
+#: Pages of runs read at most while filtering by workflow (the latest 10,000 runs).
+MAX_PAGES: Final = 50
 #: Runs fetched per page while filtering by workflow.
 _PAGE: Final = 200
 
@@ -132,11 +134,11 @@ class RunViews:
             raise invalid(f"limit must be between 1 and 200, not {limit}.")
         found: list[dict[str, Any]] = []
         cursor = None
-        while len(found) < limit:
+        for _page in range(MAX_PAGES):  # a rare workflow's runs are looked for among the latest runs only
             page = await self.records.list_runs(limit=_PAGE if workflow else limit, cursor=cursor, state=status)
             found += [summary(run) for run in page.items if workflow is None or run.workflow_id == workflow]
             cursor = page.next_cursor
-            if cursor is None:
+            if cursor is None or len(found) >= limit:
                 break
         return found[:limit]
 
