@@ -147,10 +147,11 @@ async def test_a_python_entry_serves_as_the_server_in_the_extensions_interpreter
         assert (await instance.invoke("echo", {"text": "from an entry"}))["result"] == {"echoed": "from an entry"}
 
 
-def test_the_host_finds_the_servers_program_in_the_extensions_environment_first() -> None:
-    environment = Path(sys.executable).parent
-    assert server_command("clock", ("mcp-server-time", "--local-timezone", "UTC"), environment) == (
-        str(environment / "mcp-server-time"),
+def test_the_host_runs_a_console_script_of_the_extensions_environment_with_its_python() -> None:
+    python = Path(sys.executable)
+    assert server_command("clock", ("mcp-server-time", "--local-timezone", "UTC"), python) == (
+        str(python),
+        str(python.parent / "mcp-server-time"),
         "--local-timezone",
         "UTC",
     )
@@ -158,4 +159,4 @@ def test_the_host_finds_the_servers_program_in_the_extensions_environment_first(
 
 def test_a_server_program_found_nowhere_is_named_with_where_it_was_looked_for(tmp_path: Path) -> None:
     with pytest.raises(ExtensionError, match=f"'no-such-server', which is neither in {tmp_path} nor PATH"):
-        server_command("clock", ("no-such-server",), tmp_path)
+        server_command("clock", ("no-such-server",), tmp_path / "python")

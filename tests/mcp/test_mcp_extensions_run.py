@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -10,6 +12,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.extensions.helpers import write_extension
+from tests.extensions.test_venvs import PIP_ARGS_ENV
 from tests.mcp.mcp_servers import server_program
 
 if TYPE_CHECKING:
@@ -126,3 +129,19 @@ def test_the_git_tool_is_refused_a_repository_it_was_not_granted(
     run = project.json("run", str(tmp_path / "time-and-history.toml"), *inputs, returncodes=(1,))
     assert run["state"] == "failed", run
     assert "secret commit" not in json.dumps(run)
+
+
+def test_a_server_from_python_dependencies_runs_from_the_extensions_own_environment(
+    tmp_path: Path, symphony: Callable[..., Symphony]
+) -> None:
+    wheels = tmp_path / "wheels"  # what pip fetches for the test environment, so the build needs no index
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "mcp-server-time", "-w", str(wheels)], check=True)
+    site = tmp_path / "site"
+    text = manifest("own-time", ["mcp-server-time", "--local-timezone", "UTC"], TIME_TOOL)
+    text = text.replace('[runtime]\nkind = "mcp"', '[runtime]\nkind = "mcp"\npython_dependencies = ["mcp-server-time"]')
+    write_extension(site, "own-time", text)
+    project = symphony(site, **{PIP_ARGS_ENV: f"--no-index --find-links {wheels}"})
+    answer = project.json("ext", "invoke", "own-time", "get_current_time", "--input", "timezone=Europe/Paris")
+    assert answer["result"]["result"]["timezone"] == "Europe/Paris"
+    environments = (project.cache_dir / "extension-venvs").iterdir()
+    assert any((environment / "bin" / "mcp-server-time").is_file() for environment in environments)

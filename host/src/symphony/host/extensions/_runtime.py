@@ -200,12 +200,30 @@ def _check_preopens(rules: list[PathRule], grants: dict[str, list[tuple[str, str
             )
 
 
-def server_command(extension: str, command: tuple[str, ...], bin_dir: Path | None) -> tuple[str, ...]:
-    """An mcp server's argv with ``argv[0]`` found: in the extension's environment first, then on PATH."""
+def _python_script(path: str) -> bool:
+    """Whether ``path`` is a Python console script (pip's shebang, or its ``/bin/sh`` trampoline for long paths)."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(512)
+    except OSError:
+        return False
+    return head.startswith(b"#!") and b"python" in b"\n".join(head.split(b"\n")[:3])
+
+
+def server_command(extension: str, command: tuple[str, ...], python: Path | None) -> tuple[str, ...]:
+    """An mcp server's argv with ``argv[0]`` found: in the extension's environment first, then on PATH.
+
+    A console script of the extension's environment is run by that environment's ``python``: the
+    environment is built elsewhere and renamed into place, so the script's own shebang names a path
+    that no longer exists.
+    """
     if not command:
         return ()
     program = command[0]
+    bin_dir = python.parent if python is not None else None
     found = shutil.which(program, path=str(bin_dir)) if bin_dir is not None and "/" not in program else None
+    if found is not None and python is not None and _python_script(found):
+        return (str(python), os.path.abspath(found), *command[1:])
     found = found or shutil.which(program)
     if found is None:
         where = f"{bin_dir} nor " if bin_dir is not None else ""
@@ -250,9 +268,8 @@ def launch_for(installed: InstalledExtension, settings: Settings, permissions: P
         root = root.parent
     entry = str(package_dir / manifest.runtime.entry) if kind == "wasm" else manifest.runtime.entry
     environment = environment_for(installed, settings)  # python_dependencies: its own venv, built once
-    bin_dir = environment.python.parent if environment else None
     return Launch(
-        command=server_command(name, manifest.runtime.command, bin_dir),
+        command=server_command(name, manifest.runtime.command, environment.python if environment else None),
         operations=tuple(
             node.entry or node.name for node in (*manifest.contributes.instruments, *manifest.contributes.operators)
         ),
