@@ -99,8 +99,13 @@ def test_the_api_without_a_session_or_token_answers_401(console: Console) -> Non
 
 
 def test_a_bearer_token_acts_with_its_users_role(console: Console) -> None:
-    me = with_token(console, token_of(console, "viewer")).get(f"{API}/me").json()
+    viewer = with_token(console, token_of(console, "viewer"))
+    me = viewer.get(f"{API}/me").json()
     assert (me["user"], me["role"], me["can"]) == ("viewer", "viewer", [])
+    assert [w["id"] for w in viewer.get(f"{API}/workflows").json()] == ["gated", "welcome"]
+    refused = viewer.post(f"{API}/runs", json={"workflow": "gated"})
+    assert "may not runs.start" in problem(refused, 403)["detail"]
+    assert viewer.get(f"{API}/runs").json() == []
 
 
 def test_a_viewer_is_refused_a_revoke_and_an_admin_revokes(console: Console) -> None:
@@ -318,6 +323,8 @@ def test_an_artifact_is_found_by_search_and_shown_with_its_versions(console: Con
 BAD_REQUESTS = [
     (("POST", "/runs", b"{not json"), 422, "not JSON"),
     (("POST", "/runs", b'{"workflow": "nowhere"}'), 404, "No workflow 'nowhere'"),
+    (("POST", "/runs", b'{"workflow": "welcome"}'), 422, "Missing required input(s) user"),
+    (("POST", "/runs", b'{"workflow": "welcome", "inputs": []}'), 422, "inputs must be a JSON object"),
     (("POST", "/workflows/welcome/edits", b'{"op": "explode"}'), 422, "Not an edit"),
     (("GET", "/runs?limit=lots", b""), 422, "whole number"),
     (("GET", "/runs/ffffffffffff", b""), 404, "No run"),

@@ -8,7 +8,6 @@ when it stops).
 from __future__ import annotations
 
 import asyncio
-import logging
 import signal
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -40,8 +39,6 @@ STATIC: Final = Path(__file__).parent / "static"
 #: The host components the console runs while it serves, started in this order and stopped in reverse.
 COMPONENTS: Final = ("message_bus", "data", "pool", "conductor")
 
-log = logging.getLogger("symphony.ui")
-
 
 def problem_of(error: Exception) -> Problem:
     """The problem answering ``error``: the data service's for its errors, 422 for other user errors."""
@@ -53,7 +50,7 @@ def problem_of(error: Exception) -> Problem:
         return Problem(503, "port_unavailable", str(error))
     if isinstance(error, SymphonyError):
         return Problem(422, error.category, str(error))
-    log.exception("console request failed", exc_info=error)
+    # Only the server's last-resort handler gets here; it logs the traceback once it has answered.
     return Problem(500, "internal", "The console failed on this request; its log says why.")
 
 
