@@ -16,7 +16,8 @@ from symphony.builtin_plugins.workflow.validate import validate
 from symphony.hookspecs import ControlEdge, DataEdge, Edge, OperatorNode, ValidationReport, Workflow
 
 from .helpers import CATALOGUE, workflow
-from .strategies import edges, nodes
+from .strategies import edges, nodes, workflows
+from .test_properties import check_edit_sequence
 
 LIMITS = Limits(timeout=30.0)
 
@@ -65,6 +66,16 @@ def _report(doc: Workflow, monkeypatch: pytest.MonkeyPatch, *, interned: bool) -
 def test_the_interned_scan_reports_exactly_what_the_string_scan_reports(doc: Workflow) -> None:
     with pytest.MonkeyPatch.context() as monkeypatch:
         assert _report(doc, monkeypatch, interned=True) == _report(doc, monkeypatch, interned=False)
+
+
+@settings(max_examples=100, deadline=None)
+@given(data=st.data(), doc=workflows(), steps=st.integers(0, 20))
+def test_edits_after_an_interned_validation_report_what_a_full_validation_reports(
+    data: st.DataObject, doc: Workflow, steps: int
+) -> None:
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setattr(validate_module, "INTERNED_FROM", 0)
+        check_edit_sequence(data, doc, steps)
 
 
 def _scan(node_ids: list[str], found: list[Edge]) -> EdgeScan | None:
