@@ -126,6 +126,8 @@ def _pack(buffer: NDArray[np.uint8], starts: Ints, lengths: Ints, width: int) ->
     padded[: len(buffer)] = buffer
     loads = np.ndarray((len(buffer) + width,), "<u8", padded, 0, (1,))
     masks = np.array([(1 << 8 * size) - 1 for size in range(9)], np.uint64)  # the low ``size`` bytes
+    if width == 8:  # the common case: one load and one mask per span
+        return (loads[starts] & masks[np.minimum(lengths, 8)])[:, None]
     words = np.empty((len(starts), width // 8), np.uint64)
     for column in range(width // 8):
         left = np.clip(lengths - 8 * column, 0, 8)
