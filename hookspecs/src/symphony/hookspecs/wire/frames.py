@@ -30,9 +30,10 @@ event loop.  A sleep in ``epoll_wait`` and the wake-up after it cost more than
 the whole exchange on a busy machine (two loop iterations, and the scheduler's
 wake-up, per message); the poll is what makes an answer that is already on
 its way cheap.  It is bounded, it only happens while an answer is due (this
-side wrote since the last frame arrived), and a connection whose poll came up
-empty stops polling until an answer again arrives within the bound, so a
-quiet or slow peer costs one bounded poll, not a busy loop.  Plain sockets
+side wrote since the last frame arrived), and a poll that comes up empty is
+followed by answers received without polling, twice as many after each
+further miss (up to ``MAX_POLL_BACKOFF``), so a slow peer, or one that
+needs the very core we would poll on, soon costs nearly nothing.  Plain sockets
 and read pipes are polled, never TLS (its bytes are records, not frames).
 """
 
@@ -54,7 +55,7 @@ from symphony.hookspecs import TransportError
 from .framing import DEFAULT_MAX_FRAME_SIZE, FrameDecoder, FrameTooLargeError, encode_frame
 from .handshake import MAX_HANDSHAKE_SIZE
 
-__all__ = ["DEFAULT_OUTPUT_LIMIT", "SPIN_NS", "FrameProtocol", "WriteSide"]
+__all__ = ["DEFAULT_OUTPUT_LIMIT", "MAX_POLL_BACKOFF", "SPIN_NS", "FrameProtocol", "WriteSide"]
 
 log = logging.getLogger("symphony.ipc.transport")
 
@@ -64,6 +65,8 @@ CLOSE_WAIT_S: Final = 1.0
 DEFAULT_OUTPUT_LIMIT: Final = 1024 * 1024
 #: How long a receive awaiting an answer polls the socket before sleeping in the event loop (ns).
 SPIN_NS: Final = 50_000
+#: After consecutive empty polls, at most this many answers are awaited without polling before the next try.
+MAX_POLL_BACKOFF: Final = 1024
 _now = time.perf_counter_ns
 
 
@@ -111,8 +114,9 @@ class FrameProtocol(asyncio.BufferedProtocol):
         self._stall_timeout = stall_timeout
         self._stall_timer: asyncio.TimerHandle | None = None
         self._poll_fd = -1  # the plain socket's or read pipe's descriptor, polled for due answers (-1: never)
-        self._polling = True  # answers came within SPIN_NS: worth polling for the next
-        self._sent_ns = 0  # when a frame was last written, if none has arrived since (0: no answer due)
+        self._due = False  # a frame was written and none has arrived since: an answer is due
+        self._skip = 0  # answers still to await without polling, after an empty poll
+        self._backoff = 0  # the skip set after the next empty poll (doubles per consecutive miss)
 
     # --- asyncio callbacks ---
 
@@ -147,10 +151,7 @@ class FrameProtocol(asyncio.BufferedProtocol):
             self._decoder.commit(nbytes)
         except FrameTooLargeError:
             self._stop_reading()
-        if self._sent_ns:
-            if _now() - self._sent_ns <= SPIN_NS:
-                self._polling = True  # the answer came within the bound: polling would have caught it
-            self._sent_ns = 0
+        self._due = False
         waiter = self._waiter
         if waiter is not None:
             self._waiter = None
@@ -306,7 +307,7 @@ class FrameProtocol(asyncio.BufferedProtocol):
         if self._closed or self._lost or out is None:
             raise self._send_error()
         out.write(data)
-        self._sent_ns = _now()
+        self._due = True
 
     async def drained(self) -> None:
         """Wait while the output is full (TransportError if the connection goes meanwhile)."""
@@ -355,8 +356,10 @@ class FrameProtocol(asyncio.BufferedProtocol):
             raise TransportError(f"connection lost while reading a frame: {self._lost_error}")
         if self._eof or self._lost:
             raise decoder.eof_error()
-        if self._sent_ns and self._polling and self._poll_fd >= 0 and not self._reading_paused:
-            return self._poll()
+        if self._due and self._poll_fd >= 0 and not self._reading_paused:
+            if not self._skip:
+                return self._poll()
+            self._skip -= 1
         return None
 
     def _poll(self) -> bytes | None:
@@ -373,8 +376,9 @@ class FrameProtocol(asyncio.BufferedProtocol):
             try:
                 count = os.readv(fd, [decoder.buffer()])
             except (BlockingIOError, InterruptedError):
-                if _now() > deadline:
-                    self._polling = False  # the peer is slower than the bound: sleep until it shows otherwise
+                if _now() > deadline:  # the peer is slower than the bound, or waits for this very core
+                    self._backoff = min(2 * self._backoff or 1, MAX_POLL_BACKOFF)
+                    self._skip = self._backoff
                     return None
                 os.sched_yield()  # let the peer (or anyone) have this core meanwhile
                 continue
@@ -388,6 +392,7 @@ class FrameProtocol(asyncio.BufferedProtocol):
                 return None
             self.buffer_updated(count)
             if decoder.frames or decoder.failed is not None:
+                self._backoff = 0
                 return self.next_frame()
 
     def readable(self) -> asyncio.Future[None]:
