@@ -289,6 +289,19 @@ def test_a_finished_run_is_retried_from_a_node_as_a_new_run(console: Console) ->
     assert "no node 'fourth'" in problem(unknown, 404)["detail"]
 
 
+def test_a_cancelled_run_resumes_to_its_end(console: Console) -> None:
+    client = logged_in(console)
+    run_id = client.post(f"{API}/runs", json={"workflow": "gated"}).json()["run_id"]
+    wait_for(lambda: node_states(client, run_id)["first"] == "running", "the first node to run")
+    client.post(f"{API}/runs/{run_id}/cancel")
+    assert finished(client, run_id)["run"]["status"] == "cancelled"
+    console.release()
+    answer = client.post(f"{API}/runs/{run_id}/resume")
+    assert answer.status_code == 202 and answer.json() == {"run_id": run_id}, answer.text
+    wait_for(lambda: client.get(f"{API}/runs/{run_id}").json()["run"]["status"] == "succeeded", "the resumed run")
+    assert "succeeded; there is nothing to resume" in problem(client.post(f"{API}/runs/{run_id}/resume"), 409)["detail"]
+
+
 def test_stopping_the_console_ends_open_event_streams_cleanly(console: Console) -> None:
     client = logged_in(console)
     run_id = client.post(f"{API}/runs", json={"workflow": "gated"}).json()["run_id"]

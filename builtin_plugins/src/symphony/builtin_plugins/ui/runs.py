@@ -40,7 +40,7 @@ __all__ = ["RunViews"]
 
 #: A node's outputs larger than this (MessagePack bytes) are shown by size only.
 MAX_SHOWN_OUTPUTS: Final = 64 * 1024
-#: Seconds a retry waits for the conductor that ran an ended run to let go of it.
+#: Seconds a resume or retry waits for the conductor that ran an ended run to let go of it.
 SETTLE: Final = 10.0
 #: Log lines shown per node at most (its latest).
 LOG_LINES: Final = 50
@@ -195,10 +195,18 @@ class RunViews:
             await self.tracker.cancel(ExecutionId(record.id))
         return record.id
 
-    async def resume(self, run_id: str) -> str:
+    async def _ended(self, run_id: str, action: str) -> RunRecord:
+        """The record of a run that has ended, once the conductor that ran it has let go of it too."""
         record = await self.record(run_id)
         if record.state == "running":
-            raise Problem(409, "data.validation", f"Run {record.id} is still running; resume it once it stops.")
+            raise Problem(409, "data.validation", f"Run {record.id} is still running; {action} it once it stops.")
+        # Its record says it ended a moment before the conductor that ran it lets go of it: wait for that.
+        with contextlib.suppress(NotFoundError, TimeoutError):
+            await self.conductor.result(ExecutionId(record.id), timeout=SETTLE)
+        return record
+
+    async def resume(self, run_id: str) -> str:
+        record = await self._ended(run_id, "resume")
         if record.state == "succeeded":
             raise Problem(409, "data.validation", f"Run {record.id} succeeded; there is nothing to resume.")
         request = OrchestrationRequest(workflow=None, resume=ExecutionId(record.id))
@@ -206,10 +214,5 @@ class RunViews:
 
     async def retry(self, run_id: str, node: str) -> str:
         """A new run of ``run_id`` in which ``node`` and its downstream run again (the others restored)."""
-        record = await self.record(run_id)
-        if record.state == "running":
-            raise Problem(409, "data.validation", f"Run {record.id} is still running; retry it once it stops.")
-        # Its record says it ended a moment before the conductor that ran it lets go of it: wait for that.
-        with contextlib.suppress(NotFoundError, TimeoutError):
-            await self.conductor.result(ExecutionId(record.id), timeout=SETTLE)
+        record = await self._ended(run_id, "retry")
         return str(await self.builtin().retry_from(ExecutionId(record.id), node))
