@@ -37,7 +37,7 @@ DEADLINE: Final = 300.0
 #: the DOM's node-state changes, and a bare EventSource's arrivals for the same run.
 PROBE: Final = """
 (() => {
-  const expected = Number(sessionStorage.getItem('probe-nodes') || 0);
+  const expected = Number(new URLSearchParams(location.search).get('probe') || 0);
   window.__updates = [];
   window.__arrivals = [];
   const clock = () => performance.timeOrigin + performance.now();
@@ -139,10 +139,10 @@ def _finished(page: Page, run_id: str) -> dict[str, Any]:
     raise RuntimeError(f"run {run_id} did not finish in {DEADLINE} s")
 
 
-def _first_render_ms(page: Page, url: str, nodes: int) -> float:
-    page.goto(url)
-    page.evaluate(f"sessionStorage.setItem('probe-nodes', '{nodes}')")
-    page.reload()  # a whole load, the probe now knowing what to wait for
+def _first_render_ms(page: Page, base: str, route: str, nodes: int) -> float:
+    """A whole load of ``route`` from a blank page (the probe told by ``?probe=`` how many nodes to wait for)."""
+    page.goto("about:blank")
+    page.goto(f"{base}/?probe={nodes}#{route}")
     rendered: float = page.wait_for_function("window.__rendered", timeout=DEADLINE * 1000).json_value()
     return rendered
 
@@ -152,8 +152,8 @@ def _large_run(page: Page, base: str, repeat: int) -> list[Record]:
     _finished(page, run_id)
     run_ms, list_ms = [], []
     for _ in range(repeat):  # interleaved, so a busy moment of the machine weighs on both
-        run_ms.append(_first_render_ms(page, f"{base}/#/runs/{run_id}", 1000))
-        list_ms.append(_first_render_ms(page, f"{base}/#/runs", 0))
+        run_ms.append(_first_render_ms(page, base, f"/runs/{run_id}", 1000))
+        list_ms.append(_first_render_ms(page, base, "/runs", 0))
     return [
         record(
             "ui_large_run.first_render@1000",
@@ -168,8 +168,6 @@ def _large_run(page: Page, base: str, repeat: int) -> list[Record]:
 
 def _live(page: Page, base: str, workflow: str) -> list[Record]:
     page.goto(f"{base}/#/runs")
-    page.evaluate("sessionStorage.setItem('probe-nodes', '0')")
-    page.reload()
     page.get_by_label("Workflow to run").select_option(workflow)
     page.get_by_role("button", name="Start run").click()
     page.wait_for_url("**/#/runs/*")

@@ -18,7 +18,12 @@ export async function api(path, { method = 'GET', body } = {}) {
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await response.text();
-  const document = text ? JSON.parse(text) : null;
+  let document = null;
+  try {
+    document = text ? JSON.parse(text) : null;
+  } catch {  // not JSON (a proxy's error page): its text is the detail
+    throw new ApiError(response.status, { detail: `HTTP ${response.status}: ${text.slice(0, 200)}` });
+  }
   if (!response.ok) throw new ApiError(response.status, document || {});
   return document;
 }

@@ -12,6 +12,7 @@ const STYLE = [
   { selector: 'node', style: {
     shape: 'round-rectangle', width: 140, height: 36, label: 'data(label)', 'font-size': 11,
     'text-valign': 'center', 'text-halign': 'center', 'text-wrap': 'ellipsis', 'text-max-width': 130,
+    'min-zoomed-font-size': 7,  // labels too small to read are not drawn (a 1,000-node graph zoomed out)
     'background-color': '#e9ecf1', 'border-width': 1, 'border-color': '#6b7280', color: '#111827' } },
   ...Object.entries(STATE_COLOURS).map(([state, colour]) => ({
     selector: `node[state = "${state}"]`, style: { 'background-color': colour, color: ['running', 'succeeded', 'failed', 'cached', 'cancelled'].includes(state) ? '#fff' : '#111827' } })),
@@ -33,7 +34,7 @@ export function drawGraph(container, nodes, edges, onSelect) {
   const cy = cytoscape({
     container,
     style: STYLE,
-    layout: { name: 'preset', fit: true, padding: 20 },
+    layout: { name: 'preset', fit: false },
     minZoom: 0.05,
     maxZoom: 3,
     wheelSensitivity: 0.3,
@@ -47,11 +48,12 @@ export function drawGraph(container, nodes, edges, onSelect) {
       edges: drawn.map((e) => ({ data: { id: `edge:${e.id}`, source: e.source, target: e.target }, classes: e.problem ? 'problem' : '' })),
     },
   });
+  fit(cy, positions);
   if (!container.isConnected) {  // drawn before its view is shown: size it once it is
     requestAnimationFrame(() => {
       if (cy.destroyed()) return;
       cy.resize();
-      cy.fit(undefined, 20);
+      fit(cy, positions);
     });
   }
   cy.on('tap', 'node', (event) => onSelect?.(event.target.id()));
@@ -59,9 +61,23 @@ export function drawGraph(container, nodes, edges, onSelect) {
   requestAnimationFrame(() => setTimeout(() => refine(nodes, drawn).then((refined) => {
     if (!refined || cy.destroyed()) return;
     cy.batch(() => cy.nodes().forEach((node) => { if (refined[node.id()]) node.position(refined[node.id()]); }));
-    cy.fit(undefined, 20);
+    fit(cy, refined);
   }), 0));
   return cy;
+}
+
+/**
+ * Fit the viewport to the nodes' positions: cy.fit() would measure every label for its bounding box first,
+ * most of a 1,000-node graph's first render.
+ */
+function fit(cy, positions, padding = 20) {
+  const points = Object.values(positions);
+  if (!points.length || !cy.width()) return;
+  const xs = points.map((p) => p.x);
+  const ys = points.map((p) => p.y);
+  const [x1, x2, y1, y2] = [Math.min(...xs) - 70, Math.max(...xs) + 70, Math.min(...ys) - 18, Math.max(...ys) + 18];
+  const zoom = Math.min(cy.maxZoom(), Math.max(cy.minZoom(), Math.min((cy.width() - 2 * padding) / (x2 - x1), (cy.height() - 2 * padding) / (y2 - y1))));
+  cy.viewport({ zoom, pan: { x: (cy.width() - zoom * (x1 + x2)) / 2, y: (cy.height() - zoom * (y1 + y2)) / 2 } });
 }
 
 /** Select and centre node `id` in `cy` (from the list, the problems or a tap). */
