@@ -28,6 +28,7 @@ from symphony.hookspecs.ports import (
 
 from ..data.options import COMPONENT as DATA
 from ..data.options import DataOptions
+from ..data.plugin import _verify as trusted_authorities  # the CA the data port trusts (ca_cert), not re-derived
 from ..data.server import check_bind, serve
 from ..pit.dag.plugin import records_of
 from ..workflow.plugin import catalogue_of, limits_of
@@ -43,16 +44,16 @@ from .workflows import ProjectWorkflows
 __all__ = ["ui_command"]
 
 
-def _tokens(context: HostContext) -> TokenCheck:
+def _tokens(context: HostContext) -> DatabaseTokens | RemoteTokens:
     """Bearer tokens are the data service's: the remote one's, or the embedded one's database."""
     options = DataOptions.from_options(context.component_config(DATA).options)
     if options.url:
-        return RemoteTokens(options.url, timeout=options.timeout)
+        return RemoteTokens(options.url, verify=trusted_authorities(context, options), timeout=options.timeout)
     context.port("data_access")  # opens (and first time migrates) the embedded service, so its database exists
     return DatabaseTokens(options.database or f"sqlite:///{context.data_dir / 'data' / 'service.db'}")
 
 
-def _api(context: HostContext, project: Path) -> Api:
+def _api(context: HostContext, project: Path, tokens: TokenCheck) -> Api:
     def port(name: str, protocol: type[object]) -> object:
         return port_as(context, name, protocol, user="symphony ui")  # type: ignore[arg-type]
 
@@ -69,7 +70,7 @@ def _api(context: HostContext, project: Path) -> Api:
         )
 
     return Api(
-        gate=Gate(_tokens(context)),
+        gate=Gate(tokens),
         workflows=ProjectWorkflows(project, lambda: catalogue_of(context), lambda: limits_of(context)),
         runs=runs,
         extensions=lambda: ExtensionViews(context, port("permission_records", PermissionRecordsPort)),  # type: ignore[arg-type]
@@ -111,7 +112,8 @@ def ui_command(context: HostContext) -> click.Command:
         """
         try:
             check_bind(host, tls_cert, tls_key)
-            api = _api(context, project.resolve())
+            tokens = _tokens(context)
+            api = _api(context, project.resolve(), tokens)
             app = create_app(context, api, secure=tls_cert is not None)
 
             def listening(url: str) -> None:
@@ -121,7 +123,10 @@ def ui_command(context: HostContext) -> click.Command:
                 if open_browser and _graphical():
                     threading.Thread(target=webbrowser.open, args=(link,), daemon=True).start()
 
-            serve(app, host=host, port=port, tls_cert=tls_cert, tls_key=tls_key, on_listening=listening)
+            try:
+                serve(app, host=host, port=port, tls_cert=tls_cert, tls_key=tls_key, on_listening=listening)
+            finally:
+                tokens.close()
         except ConfigurationError as error:
             raise click.ClickException(str(error)) from None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from typing import Final
@@ -36,8 +37,8 @@ class DatabaseTokens:
 class RemoteTokens:
     """Tokens of a remote data service: its ``/v1/me`` says whose a token is (answers kept briefly)."""
 
-    def __init__(self, url: str, verify: object = True, timeout: float = 10.0) -> None:
-        self._client = httpx.Client(base_url=url.rstrip("/"), verify=verify, timeout=timeout)  # type: ignore[arg-type]
+    def __init__(self, url: str, *, verify: ssl.SSLContext | bool = True, timeout: float = 10.0) -> None:
+        self._client = httpx.Client(base_url=url.rstrip("/"), verify=verify, timeout=timeout)
         self._known: dict[str, tuple[Identity, float]] = {}
         self._lock = threading.Lock()
 
