@@ -11,13 +11,14 @@ import asyncio
 import json
 import subprocess
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from mcp import Client
 
-from symphony.builtin_plugins.mcp.server import check_arguments, json_outputs
+from symphony.builtin_plugins.mcp.server import MAX_RUNS_KEPT, Bridge, check_arguments, json_outputs
 from symphony.hookspecs import PortSpec, Workflow
+from symphony.hookspecs.ports import HostContext
 from tests.conftest import SYMPHONY, Symphony
 from tests.mcp.mcp_serving import make_project, over_stdio, structured
 
@@ -140,11 +141,18 @@ def test_a_node_named_with_node_is_a_tool_that_runs_it_alone(runner: Symphony, p
     assert structured(result) == {"value": {"a": [1, 2]}}
 
 
-def test_a_node_that_needs_config_or_does_not_exist_is_not_offered_and_said_why(
-    runner: Symphony, project: Path
+@pytest.mark.parametrize(
+    ("node", "why"),
+    [
+        ("text-template", "operator text-template: invalid: [bad_config]"),
+        ("no-such", "node no-such: no instrument or operator of that name is installed"),
+    ],
+)
+def test_a_node_that_cannot_be_offered_is_a_usage_error_saying_why(
+    runner: Symphony, project: Path, node: str, why: str
 ) -> None:
     result = subprocess.run(
-        [str(SYMPHONY), "mcp", "serve", "--node", "text-template", "--node", "no-such", "."],
+        [str(SYMPHONY), "mcp", "serve", "--node", node, "."],
         cwd=project,
         env=runner.env(),
         input="",
@@ -153,8 +161,9 @@ def test_a_node_that_needs_config_or_does_not_exist_is_not_offered_and_said_why(
         timeout=120,
         check=False,
     )
-    assert "not offered: operator text-template: invalid: [bad_config]" in result.stderr
-    assert "not offered: node no-such: no instrument or operator of that name is installed" in result.stderr
+    assert result.returncode == 2
+    assert f"--node cannot be offered: {why}" in result.stderr
+    assert "Traceback" not in result.stderr and "offered as tools" not in result.stderr
 
 
 _BYTES = Workflow(schema_version=1, id="b", name="b", inputs={"blob": PortSpec(type="bytes")})
@@ -168,3 +177,55 @@ def test_a_bytes_argument_is_base64_text() -> None:
 def test_bytes_outputs_are_sent_base64_encoded_and_values_without_json_form_are_refused() -> None:
     assert json_outputs({"blob": b"hi", "n": 1}) == {"blob": "aGk=", "n": 1}
     assert json_outputs({"thing": object()}) is None
+
+
+def test_only_the_latest_runs_are_kept_in_memory_however_many_calls_a_client_makes() -> None:
+    bridge = Bridge(cast(HostContext, None), {})
+    for index in range(MAX_RUNS_KEPT + 5):
+        bridge.remember({"run_id": f"r{index}", "workflow": "w", "state": "succeeded", "outputs": {}})
+    assert len(bridge.runs) == MAX_RUNS_KEPT
+    assert "r4" not in bridge.runs and f"r{MAX_RUNS_KEPT + 4}" in bridge.runs
+
+
+_INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}},
+}
+
+
+def test_garbage_and_a_huge_line_on_stdin_leave_the_server_answering(runner: Symphony, project: Path) -> None:
+    """A hostile or broken client costs an error each, not the server: it still initializes and lists its tools."""
+    lines = [
+        "not json at all",
+        "{" + "x" * (8 * 1024 * 1024),  # 8 MiB that is no message
+        json.dumps({"jsonrpc": "2.0", "id": 0, "method": "no/such/method", "params": {}}),
+        json.dumps(_INITIALIZE),
+        json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        json.dumps({"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {}}),
+    ]
+    process = subprocess.Popen(
+        [str(SYMPHONY), "mcp", "serve", "."],
+        cwd=project,
+        env=runner.env(),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert process.stdin is not None and process.stdout is not None
+    try:
+        process.stdin.write("\n".join(lines) + "\n")
+        process.stdin.flush()
+        answers: dict[Any, Any] = {}
+        while 2 not in answers:
+            line = process.stdout.readline()
+            assert line, f"the server exited ({process.poll()}) before answering tools/list"
+            message = json.loads(line)
+            answers[message.get("id")] = message
+    finally:
+        process.kill()
+        process.wait(timeout=60)
+    assert [tool["name"] for tool in answers[2]["result"]["tools"]] == ["extract-title"]
+    assert answers[0]["error"]["code"] == -32601  # method not found: an answer, not a crash

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import selectors
+import socket
 import ssl
 import subprocess
 import time
@@ -178,3 +179,58 @@ def test_tls_lets_it_bind_beyond_loopback_and_serves_https_only(runner: Symphony
         process.communicate(timeout=60)
     assert address.startswith("https://0.0.0.0:")
     assert answered.status_code == 200
+
+
+def test_a_body_beyond_the_sdks_bound_is_refused_413_and_the_server_answers_on(url: str) -> None:
+    """An authenticated but hostile client cannot make the server buffer a huge request (the SDK's 4 MiB bound)."""
+    headers = {**_HEADERS, "Authorization": f"Bearer {TOKEN}"}
+    huge = b'{"jsonrpc": "2.0", "id": 1, "method": "ping", "params": {"pad": "' + b"x" * (8 * 1024 * 1024) + b'"}}'
+    refused = httpx.post(url, content=huge, headers=headers, timeout=120)
+    answered = httpx.post(url, json=_INITIALIZE, headers=headers, timeout=60)
+    assert (refused.status_code, answered.status_code) == (413, 200)
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        (b"\xff\xfe not text", "is not UTF-8 text"),
+        (b"two words and more\n", "cannot be sent as a bearer token"),
+        (b"short\n", "cannot be sent as a bearer token"),
+    ],
+)
+def test_a_token_file_that_cannot_hold_a_token_is_a_usage_error(
+    runner: Symphony, tmp_path: Path, content: bytes, said: str
+) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_bytes(content)
+    result = subprocess.run(
+        [str(SYMPHONY), "mcp", "serve", "--http", "--port", "0", "--token-file", str(token_file)],
+        cwd=tmp_path,
+        env=runner.env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert said in result.stderr
+    assert "Traceback" not in result.stderr and "listening on" not in result.stderr
+
+
+def test_a_port_in_use_is_one_clear_line(runner: Symphony, tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [str(SYMPHONY), "mcp", "serve", "--http", "--port", str(port)],
+            cwd=tmp_path,
+            env=runner.env({"SYMPHONY_MCP_TOKEN": TOKEN}),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert result.returncode == 1
+    assert f"cannot serve on 127.0.0.1:{port}: Address already in use" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import secrets
+import socket
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +22,8 @@ from .exposed import Exposed, expose
 __all__ = ["mcp_commands"]
 
 _TOKEN_VARIABLE = "SYMPHONY_MCP_TOKEN"
+_TOKEN_LENGTH = 16
+_TOKEN_SHAPE = re.compile(rf"[\x21-\x7e]{{{_TOKEN_LENGTH},}}")
 
 
 def _version() -> str:
@@ -38,7 +42,12 @@ def _offered(
     *,
     nodes: tuple[str, ...],
 ) -> dict[str, Exposed]:
+    """The workflows to offer; a --node that cannot be is a usage error, since the user asked for it by name."""
     exposed, skipped = expose(paths or (Path.cwd(),), catalogue, check, nodes=nodes)
+    refused = [item for item in skipped if item.node]
+    if refused:
+        reasons = "; ".join(f"{item.source}: {item.reason}" for item in refused)
+        raise click.UsageError(f"--node cannot be offered: {reasons}. Drop it, or name an installed node.")
     for item in skipped:
         click.echo(f"mcp serve: not offered: {item.source}: {item.reason}", err=True)
     names = ", ".join(sorted(exposed)) or "none"
@@ -61,18 +70,17 @@ async def _serve_http(
     *,
     exposed: dict[str, Exposed],
     host: str,
-    port: int,
+    sock: socket.socket,
     token: str,
     tls: tuple[Path, Path] | None,
 ) -> None:
     import uvicorn
 
-    from .http import bearer_guard, listening_socket
+    from .http import bearer_guard
     from .server import build_server
 
     server, _bridge = build_server(context, exposed, _version())
     app = bearer_guard(server.streamable_http_app(host=host), token)
-    sock = listening_socket(host, port)
     address = sock.getsockname()
     scheme = "https" if tls else "http"
     where = f"[{address[0]}]" if ":" in address[0] else address[0]
@@ -86,17 +94,38 @@ def _token(token_file: Path | None) -> tuple[str, bool]:
     """The bearer token: from the file, else $SYMPHONY_MCP_TOKEN, else a new one (printed); and whether it is new."""
     if token_file is not None:
         try:
-            text = token_file.read_text(encoding="utf-8").strip()
+            lines = token_file.read_text(encoding="utf-8").strip().splitlines()
         except OSError as error:
             raise click.BadParameter(f"cannot read {token_file}: {error.strerror}", param_hint="--token-file") from None
-        if not text:
+        except UnicodeDecodeError:
+            raise click.BadParameter(f"{token_file} is not UTF-8 text.", param_hint="--token-file") from None
+        if not lines:
             raise click.BadParameter(
                 f"{token_file} is empty; put the token on its first line.", param_hint="--token-file"
             )
-        return text, False
+        return _checked(lines[0].strip(), f"the first line of {token_file}"), False
     if os.environ.get(_TOKEN_VARIABLE):
-        return os.environ[_TOKEN_VARIABLE], False
+        return _checked(os.environ[_TOKEN_VARIABLE].strip(), f"${_TOKEN_VARIABLE}"), False
     return secrets.token_urlsafe(32), True
+
+
+def _checked(token: str, where: str) -> str:
+    """``token`` when a client can send it in an Authorization header (visible ASCII, no spaces) and is not short."""
+    if _TOKEN_SHAPE.fullmatch(token) is None:
+        raise click.UsageError(
+            f"{where} cannot be sent as a bearer token: use {_TOKEN_LENGTH} or more visible ASCII characters without"
+            " spaces (e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))')."
+        )
+    return token
+
+
+def _bound(host: str, port: int) -> socket.socket:
+    from .http import listening_socket
+
+    try:
+        return listening_socket(host, port)
+    except OSError as error:
+        raise click.ClickException(f"cannot serve on {host}:{port}: {error.strerror or error}") from None
 
 
 def mcp_commands(
@@ -161,12 +190,12 @@ def mcp_commands(
         sys.stderr.flush()
         try:
             if use_http:
-                asyncio.run(_serve_http(context, exposed=exposed, host=host, port=port, token=token, tls=tls))
+                sock = _bound(host, port)
+                with sock:
+                    asyncio.run(_serve_http(context, exposed=exposed, host=host, sock=sock, token=token, tls=tls))
             else:
                 asyncio.run(_serve_stdio(context, exposed))
         except KeyboardInterrupt:
             raise SystemExit(130) from None
-        except OSError as error:
-            raise click.ClickException(f"cannot serve on {host}:{port}: {error.strerror or error}") from None
 
     return mcp

@@ -52,6 +52,8 @@ class Skipped:
 
     source: str
     reason: str
+    #: Named with --node (rather than found under a path).
+    node: bool = False
 
 
 def _documents(paths: Iterable[Path]) -> list[Path]:
@@ -102,20 +104,20 @@ def node_workflow(kind: str, name: str, signature: NodeSignature) -> Workflow:
 
 def _candidates(
     paths: Iterable[Path], catalogue: Catalogue, nodes: Iterable[str]
-) -> Iterator[tuple[str, Workflow | str]]:
-    """(where from, the workflow or why there is none): the documents, then the nodes named."""
+) -> Iterator[tuple[str, Workflow | str, bool]]:
+    """(where from, the workflow or why there is none, whether a node named it): the documents, then the nodes."""
     for path in _documents(paths):
         try:
-            yield str(path), load(path)
+            yield str(path), load(path), False
         except (WorkflowFormatError, OSError) as error:
-            yield str(path), f"not a workflow document: {error}"
+            yield str(path), f"not a workflow document: {error}", False
     for name in nodes:
         for kind, signatures in (("instrument", catalogue.instruments), ("operator", catalogue.operators)):
             if name in signatures:
-                yield f"{kind} {name}", node_workflow(kind, name, signatures[name])
+                yield f"{kind} {name}", node_workflow(kind, name, signatures[name]), True
                 break
         else:
-            yield f"node {name}", "no instrument or operator of that name is installed ('symphony nodes list')"
+            yield f"node {name}", "no instrument or operator of that name is installed ('symphony nodes list')", True
 
 
 def expose(
@@ -128,18 +130,19 @@ def expose(
     """The valid workflows under ``paths`` and of ``nodes`` by id, and what was skipped (an id offered already, too)."""
     exposed: dict[str, Exposed] = {}
     skipped: list[Skipped] = []
-    for source, workflow in _candidates(paths, catalogue, nodes):
+    for source, workflow, node in _candidates(paths, catalogue, nodes):
         if isinstance(workflow, str):
-            skipped.append(Skipped(source, workflow))
+            skipped.append(Skipped(source, workflow, node))
             continue
         if workflow.id in exposed:
-            skipped.append(Skipped(source, f"id {workflow.id!r} is already offered by {exposed[workflow.id].source}"))
+            why = f"id {workflow.id!r} is already offered by {exposed[workflow.id].source}"
+            skipped.append(Skipped(source, why, node))
             continue
         report = check(workflow)
         if not report.valid:
             first = report.errors[0]
             more = f" (and {len(report.errors) - 1} more)" if len(report.errors) > 1 else ""
-            skipped.append(Skipped(source, f"invalid: [{first.kind}] {first.message}{more}"))
+            skipped.append(Skipped(source, f"invalid: [{first.kind}] {first.message}{more}", node))
             continue
         output_schema = json_schema_from_ports(_output_ports(workflow, catalogue))
         exposed[workflow.id] = Exposed(source, workflow, json_schema_from_ports(workflow.inputs), output_schema)

@@ -27,10 +27,13 @@ from symphony.hookspecs.ports import ConductorPort, DagTrackerPort, HostContext,
 from ..workflow.types import holds, type_of
 from .exposed import Exposed
 
-__all__ = ["RUN_SCHEME", "build_server", "check_arguments", "json_outputs"]
+__all__ = ["MAX_RUNS_KEPT", "RUN_SCHEME", "build_server", "check_arguments", "json_outputs"]
 
 #: Runs are the resources ``symphony://runs/{id}``.
 RUN_SCHEME: Final = "symphony://runs/"
+#: Runs made here whose outputs are kept (the latest): a client calling tools for days must not grow the server.
+#: An older run is still a resource, read from the tracker, without its outputs.
+MAX_RUNS_KEPT: Final = 1000
 _JSON: Final = "application/json"
 
 
@@ -123,13 +126,9 @@ class Bridge:
             return _error(f"{params.name}: {error}")
         run_id = str(result.execution_id)
         outputs = json_outputs(result.outputs)
-        self.runs[run_id] = {
-            "run_id": run_id,
-            "workflow": params.name,
-            "state": result.state,
-            "outputs": outputs or {},
-            "error": result.error,
-        }
+        self.remember(
+            {"run_id": run_id, "workflow": params.name, "state": result.state, "outputs": outputs or {}},
+        )
         if result.state != "succeeded":
             return _error(f"{params.name}: run {run_id} {result.state}: {result.error or 'no reason given'}")
         if outputs is None:
@@ -138,6 +137,12 @@ class Bridge:
         return types.CallToolResult(
             content=[types.TextContent(type="text", text=text)], structured_content=outputs, meta={"run_id": run_id}
         )
+
+    def remember(self, run: dict[str, Any]) -> None:
+        """Remember ``run``, forgetting the oldest beyond :data:`MAX_RUNS_KEPT` (dicts keep insertion order)."""
+        self.runs[run["run_id"]] = run
+        while len(self.runs) > MAX_RUNS_KEPT:
+            del self.runs[next(iter(self.runs))]
 
     async def list_resources(self, ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None) -> Any:
         resources = [
