@@ -35,55 +35,32 @@ def server_program(name: str) -> str:
     return found
 
 
+def mcp_launch(name: str, command: tuple[str, ...], operations: tuple[str, ...], /, **changes: Any) -> Launch:
+    """A launch of the MCP server ``command`` contributing ``operations``; ``changes`` override any field."""
+    fields: dict[str, Any] = {"entry": "", "command": command, "operations": operations, "timeout": 60.0, **changes}
+    return Launch(name=name, kind="mcp", **fields)
+
+
 def time_launch(**changes: Any) -> Launch:
-    base: dict[str, Any] = {
-        "name": "time",
-        "kind": "mcp",
-        "entry": "",
-        "command": (server_program("mcp-server-time"), "--local-timezone", "UTC"),
-        "operations": ("get_current_time", "convert_time"),
-        "timeout": 30.0,
-    }
-    return Launch(**{**base, **changes})
+    command = (server_program("mcp-server-time"), "--local-timezone", "UTC")
+    return mcp_launch("time", command, ("get_current_time", "convert_time"), **changes)
 
 
 def probe_launch(**changes: Any) -> Launch:
-    base: dict[str, Any] = {
-        "name": "probe",
-        "kind": "mcp",
-        "entry": "",
-        "command": (sys.executable, PROBE_SERVER),
-        "read_paths": (str(SERVERS),),
-        "operations": ("echo", "hang", "garbage", "fail", "connect", "read_file", "proxied"),
-        "timeout": 30.0,
-    }
-    return Launch(**{**base, **changes})
+    tools = ("echo", "hang", "garbage", "fail", "connect", "read_file", "proxied")
+    return mcp_launch("probe", (sys.executable, PROBE_SERVER), tools, **{"read_paths": (str(SERVERS),), **changes})
 
 
 def fetch_launch(**changes: Any) -> Launch:
-    base: dict[str, Any] = {
-        "name": "fetch",
-        "kind": "mcp",
-        "entry": "",
-        "command": (server_program("mcp-server-fetch"), "--ignore-robots-txt", "--allow-private-ips"),
-        "operations": ("fetch",),
-        "timeout": 60.0,
-    }
-    return Launch(**{**base, **changes})
+    command = (server_program("mcp-server-fetch"), "--ignore-robots-txt", "--allow-private-ips")
+    return mcp_launch("fetch", command, ("fetch",), **changes)
 
 
 def git_launch(repository: Path, **changes: Any) -> Launch:
-    operations: tuple[Any, ...] = ("read", "list", "write", "create", "delete")
-    base: dict[str, Any] = {
-        "name": "git",
-        "kind": "mcp",
-        "entry": "",
-        "command": (server_program("mcp-server-git"),),
-        "operations": ("git_status", "git_log", "git_show"),
-        "file_rules": (PathRule(path=str(repository), operations=operations),),
-        "timeout": 60.0,
-    }
-    return Launch(**{**base, **changes})
+    """The git server, granted everything in ``repository`` and nothing else."""
+    rule = PathRule(path=str(repository), operations=("read", "list", "write", "create", "delete"))
+    command = (server_program("mcp-server-git"),)
+    return mcp_launch("git", command, ("git_status", "git_log", "git_show"), **{"file_rules": (rule,), **changes})
 
 
 async def refuse_host_calls(method: str, params: dict[str, Any]) -> Any:

@@ -82,7 +82,7 @@ async def test_a_server_killed_mid_call_costs_that_call_a_crash_error() -> None:
         call = asyncio.ensure_future(instance.invoke("hang", {"seconds": 60}))
         await asyncio.sleep(0)
         os.kill(instance.stats().pid or 0, signal.SIGKILL)
-        with pytest.raises(ExtensionCrashedError, match="the server exited"):
+        with pytest.raises(ExtensionCrashedError, match=r"the server (exited|stopped reading its input)"):
             await call
 
 
