@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Final, TypeVar
@@ -56,3 +57,19 @@ def structured(result: Any) -> Any:
     """A tool result's structured content, failing with its text when the call was an error."""
     assert not result.is_error, result.content[0].text
     return result.structured_content
+
+
+def serve_once(
+    runner: Symphony, cwd: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``symphony mcp serve ARGS`` in ``cwd`` until it exits (over stdio the client hangs up at once), output kept."""
+    return subprocess.run(
+        [str(SYMPHONY), "mcp", "serve", *args],
+        cwd=cwd,
+        env=runner.env(env),
+        input="",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )

@@ -20,7 +20,7 @@ from symphony.builtin_plugins.mcp.server import MAX_RUNS_KEPT, Bridge, check_arg
 from symphony.hookspecs import PortSpec, Workflow
 from symphony.hookspecs.ports import HostContext
 from tests.conftest import SYMPHONY, Symphony
-from tests.mcp.mcp_serving import make_project, over_stdio, structured
+from tests.mcp.mcp_serving import make_project, over_stdio, serve_once, structured
 
 
 @pytest.fixture(scope="module")
@@ -115,16 +115,7 @@ def test_reading_a_run_gives_its_state_and_outputs(transcript: dict[str, Any]) -
 
 
 def test_why_a_document_is_not_offered_is_said_on_stderr_not_stdout(runner: Symphony, project: Path) -> None:
-    result = subprocess.run(
-        [str(SYMPHONY), "mcp", "serve", "."],
-        cwd=project,
-        env=runner.env(),
-        input="",  # the client hangs up at once: the server exits
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = serve_once(runner, project, ".")
     assert result.stdout == ""
     assert "not offered: broken.toml: invalid: [unknown_contribution]" in result.stderr
     assert "1 workflow(s) offered as tools: extract-title" in result.stderr
@@ -151,16 +142,7 @@ def test_a_node_named_with_node_is_a_tool_that_runs_it_alone(runner: Symphony, p
 def test_a_node_that_cannot_be_offered_is_a_usage_error_saying_why(
     runner: Symphony, project: Path, node: str, why: str
 ) -> None:
-    result = subprocess.run(
-        [str(SYMPHONY), "mcp", "serve", "--node", node, "."],
-        cwd=project,
-        env=runner.env(),
-        input="",
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = serve_once(runner, project, "--node", node, ".")
     assert result.returncode == 2
     assert f"--node cannot be offered: {why}" in result.stderr
     assert "Traceback" not in result.stderr and "offered as tools" not in result.stderr

@@ -21,7 +21,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
 from tests.conftest import SYMPHONY, Symphony
-from tests.mcp.mcp_serving import make_project, structured
+from tests.mcp.mcp_serving import make_project, serve_once, structured
 
 TOKEN = "mcp-test-token-7c1f0a"
 _START_DEADLINE = 120.0
@@ -127,15 +127,7 @@ def test_a_request_with_the_token_is_answered(url: str) -> None:
 
 
 def test_binding_beyond_loopback_without_tls_is_refused(runner: Symphony, tmp_path: Path) -> None:
-    result = subprocess.run(
-        [str(SYMPHONY), "mcp", "serve", "--http", "--host", "0.0.0.0"],
-        cwd=tmp_path,
-        env=runner.env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = serve_once(runner, tmp_path, "--http", "--host", "0.0.0.0")
     assert result.returncode == 2
     assert "--host 0.0.0.0 is reachable from other machines: serve it with --tls-cert and --tls-key" in result.stderr
     assert "Traceback" not in result.stderr
@@ -203,15 +195,7 @@ def test_a_token_file_that_cannot_hold_a_token_is_a_usage_error(
 ) -> None:
     token_file = tmp_path / "token"
     token_file.write_bytes(content)
-    result = subprocess.run(
-        [str(SYMPHONY), "mcp", "serve", "--http", "--port", "0", "--token-file", str(token_file)],
-        cwd=tmp_path,
-        env=runner.env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = serve_once(runner, tmp_path, "--http", "--port", "0", "--token-file", str(token_file))
     assert result.returncode == 2
     assert said in result.stderr
     assert "Traceback" not in result.stderr and "listening on" not in result.stderr
@@ -222,15 +206,7 @@ def test_a_port_in_use_is_one_clear_line(runner: Symphony, tmp_path: Path) -> No
         taken.bind(("127.0.0.1", 0))
         taken.listen(1)
         port = taken.getsockname()[1]
-        result = subprocess.run(
-            [str(SYMPHONY), "mcp", "serve", "--http", "--port", str(port)],
-            cwd=tmp_path,
-            env=runner.env({"SYMPHONY_MCP_TOKEN": TOKEN}),
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        result = serve_once(runner, tmp_path, "--http", "--port", str(port), env={"SYMPHONY_MCP_TOKEN": TOKEN})
     assert result.returncode == 1
     assert f"cannot serve on 127.0.0.1:{port}: Address already in use" in result.stderr
     assert "Traceback" not in result.stderr
