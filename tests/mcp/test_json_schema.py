@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from symphony.hookspecs import PORT_TYPES, PortSpec
 from symphony.hookspecs.json_schema import (
     MAX_DEPTH,
+    MAX_SCHEMAS,
     json_schema_from_ports,
     port_type_from_json_schema,
     ports_from_json_schema,
@@ -218,3 +219,23 @@ def _in_language(name: str) -> bool:
     while name.startswith("list[") and name.endswith("]"):
         name = name[5:-1]
     return name in PORT_TYPES
+
+
+def test_references_branching_without_end_are_typed_json_after_a_bounded_amount_of_work() -> None:
+    """A hostile server's schema (three references to itself per level: 3**16 subschemas) must not hang add-mcp."""
+    reads = 0
+
+    class Counted(dict[str, Any]):
+        """The self-referring subschema, failing the test once it has been read far more often than the bound."""
+
+        def get(self, key: str, default: Any = None) -> Any:
+            nonlocal reads
+            reads += 1
+            assert reads <= 10 * MAX_SCHEMAS, "the converter's work is not bounded"
+            return super().get(key, default)
+
+    itself = {"$ref": "#/$defs/a"}
+    schema = {"type": "object", "properties": {"x": itself}, "$defs": {"a": Counted(anyOf=[itself, itself, itself])}}
+    ports, notes = ports_from_json_schema(schema)
+    assert ports["x"].type == "json"
+    assert notes

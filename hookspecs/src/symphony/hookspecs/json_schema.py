@@ -10,7 +10,9 @@ are not types and pass silently; the server still checks them.
 
 The schemas come from servers that are not trusted: ``$ref`` is followed only
 inside the document, cycles and nesting deeper than :data:`MAX_DEPTH` become
-``json``, and nothing here raises on a malformed schema.
+``json``, and nothing here raises on a malformed schema.  Nor does a schema
+cost more than :data:`MAX_SCHEMAS` subschemas' work: references branching
+through ``anyOf`` would otherwise make a small document take exponential time.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from ._manifest import PORT_TYPES
 
 __all__ = [
     "MAX_DEPTH",
+    "MAX_SCHEMAS",
     "SYMPHONY_TYPE_KEY",
     "json_schema_from_ports",
     "port_type_from_json_schema",
@@ -32,6 +35,8 @@ __all__ = [
 
 #: Nesting (arrays, references, combinators) followed before a schema is typed ``json``.
 MAX_DEPTH: Final = 32
+#: Subschemas typed per document at most (a real tool's schema has tens); beyond, each is typed ``json``.
+MAX_SCHEMAS: Final = 10_000
 #: The annotation a schema written here carries when JSON Schema alone cannot say its type (``any``, or a
 #: plugin's own type name); other tools ignore unknown keywords, and reading it back restores the type.
 SYMPHONY_TYPE_KEY: Final = "x-symphony-type"
@@ -138,9 +143,11 @@ def _description(item: Any) -> str:
 class _Converter:
     """Types the schemas of one document: its ``$ref`` targets and notes are shared."""
 
-    def __init__(self, root: Mapping[str, Any], notes: list[str]) -> None:
+    def __init__(self, root: Mapping[str, Any], notes: list[str], visits: list[int] | None = None) -> None:
         self._root = root
         self._notes = notes
+        #: Subschemas typed so far, shared with the converters of alternatives (one budget per document).
+        self._visits = [0] if visits is None else visits
 
     def note(self, where: str, what: str) -> str:
         self._notes.append(f"{where}: {what}; typed as json")
@@ -169,6 +176,9 @@ class _Converter:
         return node if isinstance(node, Mapping) else None
 
     def type_of(self, schema: Any, where: str, depth: int) -> str:
+        self._visits[0] += 1
+        if self._visits[0] > MAX_SCHEMAS:
+            return self.note(where, f"the document has more than {MAX_SCHEMAS} subschemas to type")
         if schema is True or (isinstance(schema, Mapping) and not schema):
             return "json"
         if not isinstance(schema, Mapping):
@@ -233,7 +243,7 @@ class _Converter:
             return self.note(where, f"{keyword} is not a list of schemas")
         present = [item for item in options if not (isinstance(item, Mapping) and item.get("type") == "null")]
         scratch: list[str] = []
-        types = {_Converter(self._root, scratch).type_of(item, where, depth + 1) for item in present}
+        types = {_Converter(self._root, scratch, self._visits).type_of(item, where, depth + 1) for item in present}
         if len(types) == 1 and not scratch:
             return types.pop()
         if types == {"integer", "number"} and not scratch:
