@@ -210,3 +210,22 @@ def test_a_port_in_use_is_one_clear_line(runner: Symphony, tmp_path: Path) -> No
     assert result.returncode == 1
     assert f"cannot serve on 127.0.0.1:{port}: Address already in use" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_token_given_is_never_written_to_the_servers_output(runner: Symphony, tmp_path: Path) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text(TOKEN + "\n", encoding="utf-8")
+    process = _start(runner, make_project(tmp_path), "--token-file", str(token_file), ".")
+    try:
+        address, printed = _wait_for_address(process)
+        headers = {**_HEADERS, "Authorization": f"Bearer {TOKEN}"}
+        statuses = [
+            httpx.post(address, json=_INITIALIZE, headers=headers, timeout=60).status_code,
+            httpx.post(address, json=_INITIALIZE, headers={**headers, "Authorization": f"Bearer {TOKEN}x"}).status_code,
+            httpx.post(address, content=b"{not json", headers=headers, timeout=60).status_code,
+        ]
+    finally:
+        process.terminate()
+        _, rest = process.communicate(timeout=60)
+    assert statuses[:2] == [200, 401] and statuses[2] >= 400
+    assert TOKEN not in "".join(printed) + rest
