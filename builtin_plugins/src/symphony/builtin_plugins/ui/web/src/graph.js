@@ -45,7 +45,7 @@ export function drawGraph(container, nodes, edges, onSelect) {
       nodes: nodes.map((n) => ({
         data: { id: n.id, label: n.label ?? n.id, state: n.state ?? '' }, position: positions[n.id], classes: n.problem ? 'problem' : '',
       })),
-      edges: drawn.map((e) => ({ data: { id: `edge:${e.id}`, source: e.source, target: e.target }, classes: e.problem ? 'problem' : '' })),
+      edges: drawn.map((e) => ({ data: { id: `edge:${e.id ?? `${e.source}->${e.target}`}`, source: e.source, target: e.target }, classes: e.problem ? 'problem' : '' })),
     },
   });
   fit(cy, positions);

@@ -34,10 +34,25 @@ export async function artifactsView(main, _me, _id, query) {
   if (q.value) await search();
 }
 
+const short = (id) => id.replace(/^sha256:/, '').slice(0, 12);
+
+/** Lineage nodes as drawn and listed: artifacts by short id, run nodes by node and contribution. */
+function lineageNodes(lineage, current) {
+  return lineage.nodes.map((n) => ({
+    ...n,
+    label: n.kind === 'node' ? `${n.node} (${n.contribution})` : `${n.id === current ? 'this: ' : ''}${short(n.id)}`,
+  }));
+}
+
 export async function artifactView(main, _me, id) {
   const doc = await api(`/artifacts/${segment(id)}`);
   const artifact = doc.artifact;
-  const lineage = doc.lineage;
+  const nodes = doc.lineage ? lineageNodes(doc.lineage, artifact.id) : [];
+  const open = (nodeId) => {
+    const node = nodes.find((n) => n.id === nodeId);
+    if (!node) return;
+    location.hash = node.kind === 'node' ? `#/runs/${segment(node.run_id)}` : `#/artifacts/${segment(node.id)}`;
+  };
   const graphBox = h('div', { class: 'graph small', role: 'img', 'aria-label': 'Lineage graph; the list beside it names its nodes' });
   replace(main,
     h('h1', {}, `Artifact ${artifact.name || artifact.id}`),
@@ -48,17 +63,19 @@ export async function artifactView(main, _me, id) {
       h('dt', {}, 'Size'), h('dd', {}, size(artifact.size)),
       h('dt', {}, 'Created'), h('dd', {}, when(artifact.created_at))),
     h('h2', {}, 'Metadata'), h('pre', {}, JSON.stringify(artifact.metadata ?? {}, null, 2)),
+    doc.unavailable ? h('p', { class: 'muted' }, `Versions and lineage: ${doc.unavailable.detail}`) : null,
     doc.versions ? table('Versions', [
-      ['Version', (v) => v.version ?? v.id], ['Created', (v) => when(v.created_at)],
-      ['Artifact', (v) => h('a', { href: `#/artifacts/${segment(v.id)}` }, v.id)],
+      ['Name', (v) => v.name], ['Version', (v) => v.version], ['Created', (v) => when(v.created_at)],
+      ['Tags', (v) => (v.tags?.length ? v.tags.join(', ') : '—')],
+      ['Artifact', (v) => (v.id === artifact.id ? 'this one' : h('a', { href: `#/artifacts/${segment(v.id)}` }, short(v.id)))],
     ], doc.versions) : null,
     h('h2', {}, 'Lineage'),
-    lineage?.nodes?.length
+    nodes.length > 1
       ? h('div', { class: 'split' }, graphBox, h('div', { class: 'side-list' },
-        nodeList('Lineage nodes', lineage.nodes, (n) => n.label ?? n.id, (n) => { location.hash = `#/artifacts/${segment(n)}`; })))
-      : h('p', {}, 'No lineage recorded for this artifact.'));
-  if (lineage?.nodes?.length) {
-    const cy = drawGraph(graphBox, lineage.nodes, lineage.edges ?? [], null);
+        nodeList('Lineage nodes', nodes, (n) => n.label, open)))
+      : h('p', {}, 'No lineage recorded: no run produced or used this artifact.'));
+  if (nodes.length > 1) {
+    const cy = drawGraph(graphBox, nodes, doc.lineage.edges, open);
     return () => cy.destroy();
   }
   return undefined;
