@@ -20,11 +20,14 @@ import symphony.hookspecs as sdk
 from symphony.hookspecs import SymphonyError, atomic_write, hooks
 from symphony.hookspecs.ports import (
     PORT_PROTOCOLS,
+    ArtifactHistory,
     AsyncComponent,
     Connection,
     HostContext,
     Listener,
+    RunLogs,
     RunOutcome,
+    RunRetry,
     Subscription,
     Transport,
 )
@@ -41,6 +44,9 @@ SUPPORTING: tuple[type[object], ...] = (
     Listener,
     Subscription,
 )
+
+#: Optional capabilities a port's provider may add; callers check for them with ``port_as`` and degrade without.
+CAPABILITIES: tuple[type[object], ...] = (RunRetry, RunLogs, ArtifactHistory)
 
 #: The template's sections, in the order a docstring gives them.
 HOOK_SECTIONS = ("Args", "Returns", "Raises", "When called", "Scope", "Result", "Since")
@@ -99,6 +105,12 @@ def render() -> str:
     ports = {protocol: name for name, protocol in PORT_PROTOCOLS.items()}
     parts.append("\n## Ports\n\nThe port Protocols, in the order `symphony doctor` lists them.\n")
     parts += [_protocol(protocol, ports[protocol]) for protocol in ports]
+    parts.append(
+        "\n## Port capabilities\n\nOptional methods a port's provider may add beyond its Protocol. A caller reaches"
+        " one with `port_as(context, port, Capability, user=...)` and, when the provider lacks it, does without that"
+        " one feature (`symphony ui` answers 501 naming the missing method) instead of using a builtin's class.\n"
+    )
+    parts += [_protocol(protocol, None) for protocol in CAPABILITIES]
     parts.append("\n## Supporting protocols\n\nWhat ports and hooks hand to, or take from, plugins.\n")
     parts += [_protocol(protocol, None) for protocol in SUPPORTING]
     parts.append(_errors())

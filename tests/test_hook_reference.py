@@ -30,7 +30,7 @@ def generator() -> ModuleType:
 
 GEN = generator()
 HOOKSPECS = [(name, spec) for name, spec, _ in GEN._hookspecs()]
-PROTOCOLS = [*PORT_PROTOCOLS.values(), *GEN.SUPPORTING]
+PROTOCOLS = [*PORT_PROTOCOLS.values(), *GEN.CAPABILITIES, *GEN.SUPPORTING]
 
 
 def sections_of(owner: object) -> list[str]:
@@ -58,7 +58,7 @@ def test_every_hookspec_docstring_follows_the_template(name: str, spec: Callable
 
 @pytest.mark.parametrize("protocol", PROTOCOLS, ids=[p.__name__ for p in PROTOCOLS])
 def test_every_port_protocol_states_its_contract(protocol: type[object]) -> None:
-    expected = GEN.PORT_SECTIONS if protocol in PORT_PROTOCOLS.values() else GEN.PORT_SECTIONS[1:]
+    expected = GEN.PORT_SECTIONS if protocol in (*PORT_PROTOCOLS.values(), *GEN.CAPABILITIES) else GEN.PORT_SECTIONS[1:]
     assert sections_of(protocol) == list(expected)
     members = {name: value for name, value in vars(protocol).items() if GEN._is_public_member(name, value)}
     assert members, f"{protocol.__name__} has no members"

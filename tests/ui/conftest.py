@@ -16,7 +16,7 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -26,7 +26,7 @@ import pytest
 from tests.conductor.conftest import EXAMPLES, ops_site
 from tests.conftest import SYMPHONY, Symphony
 
-__all__ = ["Console", "console", "ops_site"]
+__all__ = ["Console", "console", "killed", "ops_site"]
 
 #: Seconds the console gets to start or stop: generous, the other core may be busy.
 DEADLINE: Final = 60.0
@@ -115,11 +115,11 @@ def first_line(process: subprocess.Popen[bytes]) -> str:
     return data.split(b"\n", 1)[0].decode()
 
 
-def start_console(home: Symphony, project: Path, *args: str) -> Console:
-    """``symphony ui --no-open --project PROJECT ARGS`` in ``home``, once it says where it listens."""
+def start_console(home: Symphony, project: Path, *args: str, options: Sequence[str] = ()) -> Console:
+    """``symphony OPTIONS ui --no-open --project PROJECT ARGS`` in ``home``, once it says where it listens."""
     home.home.mkdir(parents=True, exist_ok=True)
     process = subprocess.Popen(
-        [str(SYMPHONY), "ui", "--no-open", "--project", str(project), *args],
+        [str(SYMPHONY), *options, "ui", "--no-open", "--project", str(project), *args],
         cwd=home.home,
         env=home.env(),
         stdout=subprocess.PIPE,
@@ -141,6 +141,16 @@ def make_project(directory: Path) -> Path:
     return directory
 
 
+def killed(console: Console) -> None:
+    """Kill ``console`` if it still runs, and close its pipes."""
+    if console.process.poll() is None:
+        console.process.kill()
+        console.process.wait()
+    for stream in (console.process.stdout, console.process.stderr):
+        if stream is not None:
+            stream.close()
+
+
 @pytest.fixture
 def console(tmp_path: Path, ops_site: Path) -> Iterator[Console]:
     """A running console on a fresh project and data directory; stopped after the test."""
@@ -149,9 +159,4 @@ def console(tmp_path: Path, ops_site: Path) -> Iterator[Console]:
     try:
         yield running
     finally:
-        if running.process.poll() is None:
-            running.process.kill()
-            running.process.wait()
-        for stream in (running.process.stdout, running.process.stderr):
-            if stream is not None:
-                stream.close()
+        killed(running)

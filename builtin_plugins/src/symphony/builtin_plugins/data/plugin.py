@@ -68,8 +68,8 @@ def _path(context: HostContext, value: str) -> Path:
     return path if path.is_absolute() else context.data_dir / path
 
 
-def _verify(context: HostContext, options: DataOptions) -> ssl.SSLContext | bool:
-    """The system's certificate authorities, or only those of ``ca_cert``."""
+def trusted_authorities(context: HostContext, options: DataOptions) -> ssl.SSLContext | bool:
+    """The system's certificate authorities, or only those of ``ca_cert`` (`symphony ui` trusts the same)."""
     if not options.ca_cert:
         return True
     import ssl
@@ -111,7 +111,7 @@ def open_client(context: HostContext) -> tuple[DataClient, EmbeddedService | Non
     pre_validation = _pre_validation(context)
     if options.url:
         token = _remote_token(context, options)
-        verify = _verify(context, options)
+        verify = trusted_authorities(context, options)
         client = DataClient.remote(
             options.url, token, pre_validation=pre_validation, timeout=options.timeout, verify=verify
         )
@@ -137,7 +137,7 @@ def open_records(context: HostContext) -> tuple[ServicePermissionRecords, Embedd
     options = options_of(context)
     if options.url:
         token = _remote_token(context, options)
-        verify = _verify(context, options)
+        verify = trusted_authorities(context, options)
         return ServicePermissionRecords.remote(options.url, token, timeout=options.timeout, verify=verify), None
     opened = _opened.get(context)
     shared = opened[1] if opened is not None else None

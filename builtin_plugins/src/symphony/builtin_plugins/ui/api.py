@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from symphony.hookspecs.ports import ArtifactStorePort, PoolManagerPort
+from symphony.hookspecs.ports import ArtifactHistory, ArtifactStorePort, PoolManagerPort
 
 from ..data.service.problems import invalid, too_large
 from .artifacts import artifact_row, artifact_view
@@ -39,6 +39,8 @@ class Api:
     runs: Callable[[], RunViews]
     extensions: Callable[[], ExtensionViews]
     artifacts: Callable[[], ArtifactStorePort]
+    #: The store's versions and lineage; raises PortUnavailableError naming the method its provider lacks.
+    history: Callable[[], ArtifactHistory]
     pool: Callable[[], PoolManagerPort]
     hub: EventHub
 
@@ -171,7 +173,7 @@ class Handlers:
 
     async def artifact(self, request: Request) -> Response:
         self.gate.require(request)
-        return json(await artifact_view(self.api.artifacts(), request.path_params["artifact_id"]))
+        return json(await artifact_view(self.api.artifacts(), self.api.history, request.path_params["artifact_id"]))
 
     async def pool(self, request: Request) -> Response:
         self.gate.require(request)

@@ -1,18 +1,19 @@
 """Artifacts as the console shows them: search hits, and one artifact with its named versions and lineage.
 
-Search and info are the ``artifact_store`` port's.  Versions and lineage are the
-builtin store's catalogue (as for ``symphony artifacts history|lineage``): with
-another store serving the port they are null.
+Search and info are the ``artifact_store`` port's.  Versions and lineage are its
+provider's optional ``ArtifactHistory`` capability: with a provider lacking it they
+are null and ``unavailable`` is the 501 problem naming the missing method.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from symphony.hookspecs import ArtifactId
-from symphony.hookspecs.ports import ArtifactInfo, ArtifactStorePort
+from symphony.hookspecs import ArtifactId, PortUnavailableError
+from symphony.hookspecs.ports import ArtifactHistory, ArtifactInfo, ArtifactLineage, ArtifactStorePort
 
-from ..pit.artifacts.store import ArtifactStore
+from ..data.service.problems import not_implemented
 from .events import iso
 
 __all__ = ["artifact_row", "artifact_view"]
@@ -32,21 +33,30 @@ def artifact_row(info: ArtifactInfo) -> dict[str, Any]:
     }
 
 
-async def artifact_view(store: ArtifactStorePort, artifact_id: str) -> dict[str, Any]:
+async def artifact_view(
+    store: ArtifactStorePort, history: Callable[[], ArtifactHistory], artifact_id: str
+) -> dict[str, Any]:
     """The artifact; its names' versions, oldest first; and the graph of what produced it and what used it."""
     info = await store.info(ArtifactId(artifact_id))
-    if not isinstance(store, ArtifactStore):
-        return {"artifact": artifact_row(info), "versions": None, "lineage": None}
-    catalog = store.catalog
-    names = dict.fromkeys(version.name for version in catalog.names_of(info.artifact_id))
-    versions = [
+    shown: dict[str, Any] = {"artifact": artifact_row(info), "versions": None, "lineage": None}
+    try:
+        catalogue = history()
+    except PortUnavailableError as error:
+        problem = not_implemented(str(error))
+        return shown | {"unavailable": {"status": problem.status, "detail": problem.detail}}
+    shown["versions"] = [
         {"name": v.name, "version": v.version, "id": v.artifact_id, "created_at": iso(v.created_at), "tags": v.tags}
-        for name in names
-        for v in catalog.history(name)
+        for v in await catalogue.versions(info.artifact_id)
     ]
-    nodes: dict[str, dict[str, Any]] = {info.artifact_id: {"id": info.artifact_id, "kind": "artifact"}}
+    shown["lineage"] = _graph(info.artifact_id, await catalogue.lineage(info.artifact_id))
+    return shown
+
+
+def _graph(artifact_id: str, lineage: ArtifactLineage) -> dict[str, Any]:
+    """Lineage as a graph: artifacts and the run nodes that produced or used them, edges from input to output."""
+    nodes: dict[str, dict[str, Any]] = {artifact_id: {"id": artifact_id, "kind": "artifact"}}
     edges: dict[tuple[str, str], None] = {}
-    for step in catalog.produced(info.artifact_id) + catalog.used_by(info.artifact_id):
+    for step in lineage.produced_by + lineage.used_by:
         node = f"{step.run_id}/{step.node_id}"
         nodes[node] = {
             "id": node,
@@ -62,5 +72,4 @@ async def artifact_view(store: ArtifactStorePort, artifact_id: str) -> dict[str,
             nodes.setdefault(source, {"id": source, "kind": "artifact"})
             edges[source, node] = None
         edges[node, step.artifact_id] = None
-    lineage = {"nodes": list(nodes.values()), "edges": [{"source": s, "target": t} for s, t in edges]}
-    return {"artifact": artifact_row(info), "versions": versions, "lineage": lineage}
+    return {"nodes": list(nodes.values()), "edges": [{"source": s, "target": t} for s, t in edges]}

@@ -16,6 +16,7 @@ import click
 
 from symphony.hookspecs import ConfigurationError
 from symphony.hookspecs.ports import (
+    ArtifactHistory,
     ArtifactStorePort,
     ConductorPort,
     DagTrackerPort,
@@ -23,14 +24,15 @@ from symphony.hookspecs.ports import (
     HostContext,
     PermissionRecordsPort,
     PoolManagerPort,
+    RunLogs,
+    RunRetry,
     port_as,
 )
 
 from ..data.options import COMPONENT as DATA
 from ..data.options import DataOptions
-from ..data.plugin import _verify as trusted_authorities  # the CA the data port trusts (ca_cert), not re-derived
+from ..data.plugin import trusted_authorities
 from ..data.server import check_bind, serve
-from ..pit.dag.plugin import records_of
 from ..workflow.plugin import catalogue_of, limits_of
 from .api import Api
 from .app import create_app
@@ -66,7 +68,8 @@ def _api(context: HostContext, project: Path, tokens: TokenCheck) -> Api:
             tracker=port("dag_tracker", DagTrackerPort),  # type: ignore[arg-type]
             catalogue=lambda: catalogue_of(context),
             hub=hub,
-            builtin=lambda: records_of(context),
+            retrier=lambda: port("dag_tracker", RunRetry),  # type: ignore[arg-type,return-value]
+            logs=lambda: port("dag_tracker", RunLogs),  # type: ignore[arg-type,return-value]
         )
 
     return Api(
@@ -75,6 +78,7 @@ def _api(context: HostContext, project: Path, tokens: TokenCheck) -> Api:
         runs=runs,
         extensions=lambda: ExtensionViews(context, port("permission_records", PermissionRecordsPort)),  # type: ignore[arg-type]
         artifacts=lambda: port("artifact_store", ArtifactStorePort),  # type: ignore[arg-type,return-value]
+        history=lambda: port("artifact_store", ArtifactHistory),  # type: ignore[arg-type,return-value]
         pool=lambda: port("pool_manager", PoolManagerPort),  # type: ignore[arg-type,return-value]
         hub=hub,
     )

@@ -1,9 +1,9 @@
 """Runs through the ports: listed and shown from the data service's run records, started, cancelled and resumed
 through the conductor (a run another process started is cancelled through the DAG tracker).
 
-Retrying from a node and the per-node logs are the builtin DAG tracker's (as for
-``symphony runs retry|logs``): with another tracker serving the port, retry is
-refused with the reason and nodes show no logs.
+Retrying from a node and the per-node logs are the tracker's optional capabilities
+``RunRetry`` and ``RunLogs``: with a provider lacking them, retry answers 501 naming
+the missing method and nodes show no logs.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import contextlib
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 import msgspec
 
@@ -23,17 +23,15 @@ from symphony.hookspecs.ports import (
     DataAccessPort,
     NodeCheckpoint,
     OrchestrationRequest,
+    RunLogs,
     RunRecord,
+    RunRetry,
     RunSummary,
 )
 
-from ..data.service.problems import Problem, invalid, not_found
-from ..pit.dag.runlog import read_log
+from ..data.service.problems import Problem, invalid, not_found, not_implemented
 from ..workflow.catalogue import Catalogue
 from .events import EventHub, iso
-
-if TYPE_CHECKING:
-    from ..pit.dag.tracker import DagTracker
 from .workflows import graph
 
 __all__ = ["RunViews"]
@@ -126,8 +124,9 @@ class RunViews:
     tracker: DagTrackerPort
     catalogue: Callable[[], Catalogue]
     hub: EventHub
-    #: The builtin DAG tracker (retry, run logs); raises PortUnavailableError when another serves the port.
-    builtin: Callable[[], DagTracker]
+    #: The tracker's RunRetry and RunLogs; each raises PortUnavailableError naming the method its provider lacks.
+    retrier: Callable[[], RunRetry]
+    logs: Callable[[], RunLogs]
 
     async def listing(self, status: str | None, workflow: str | None, limit: int) -> list[dict[str, Any]]:
         if not 1 <= limit <= 200:
@@ -154,7 +153,7 @@ class RunViews:
         checkpoints = {node.node_id: node for node in await self.records.run_nodes(record.id)}
         waiting = _unpacked(record.waiting) or {}
         live = self.hub.latest(record.id)
-        logs = self._logs(record.id)
+        logs = await self._logs(record.id)
         nodes = [_node(node_id, checkpoints.get(node_id), waiting, live.get(node_id)) for node_id in workflow.nodes]
         for node in nodes:
             node["logs"] = logs.get(node["id"], [])
@@ -166,20 +165,17 @@ class RunViews:
             "nodes": nodes,
         }
 
-    def _logs(self, run_id: str) -> dict[str, list[str]]:
-        """The last lines of each node's log (the builtin tracker's run log), by node."""
+    async def _logs(self, run_id: str) -> dict[str, list[str]]:
+        """The last lines of each node's log (the tracker's RunLogs), by node; none when it keeps no log."""
         try:
-            path = self.builtin().log_path(run_id)
+            lines = await self.logs().run_log(ExecutionId(run_id))
         except (PortUnavailableError, NotFoundError):
             return {}
         by_node: dict[str, deque[str]] = {}
-        try:
-            for line in read_log(path):
-                node = line.split(" ", 3)[2:3]
-                if node and node[0] != "-":
-                    by_node.setdefault(node[0], deque(maxlen=LOG_LINES)).append(line)
-        except FileNotFoundError:
-            return {}
+        for line in lines:
+            node = line.split(" ", 3)[2:3]
+            if node and node[0] != "-":
+                by_node.setdefault(node[0], deque(maxlen=LOG_LINES)).append(line)
         return {node: list(lines) for node, lines in by_node.items()}
 
     async def start(self, workflow: Workflow, inputs: dict[str, Any]) -> str:
@@ -214,5 +210,9 @@ class RunViews:
 
     async def retry(self, run_id: str, node: str) -> str:
         """A new run of ``run_id`` in which ``node`` and its downstream run again (the others restored)."""
+        try:
+            retrier = self.retrier()
+        except PortUnavailableError as error:
+            raise not_implemented(str(error)) from None
         record = await self._ended(run_id, "retry")
-        return str(await self.builtin().retry_from(ExecutionId(record.id), node))
+        return str(await retrier.retry_from(ExecutionId(record.id), node))

@@ -49,6 +49,7 @@ from ._pit import (
     StaleReport,
     WaitExplanation,
 )
+from ._pit_capabilities import ArtifactHistory, ArtifactLineage, ArtifactVersion, LineageStep, RunLogs, RunRetry
 from ._prevalidation import PreValidationPort
 from ._registry import PORT_PROTOCOLS, PortName
 from ._run_records import CacheEntry, NewRun, NodeCheckpoint, RunProcess, RunRecord, RunSummary, RunUpdate
@@ -56,8 +57,11 @@ from ._run_records import CacheEntry, NewRun, NodeCheckpoint, RunProcess, RunRec
 __all__ = [
     "PORT_PROTOCOLS",
     "ArbitrationEnginePort",
+    "ArtifactHistory",
     "ArtifactInfo",
+    "ArtifactLineage",
     "ArtifactStorePort",
+    "ArtifactVersion",
     "AsyncComponent",
     "AuditRecord",
     "BufferChange",
@@ -80,6 +84,7 @@ __all__ = [
     "Handler",
     "HostContext",
     "LanguagePort",
+    "LineageStep",
     "Listener",
     "Location",
     "MessageBus",
@@ -101,9 +106,11 @@ __all__ = [
     "PreValidationPort",
     "ResourceGrant",
     "ResourceRequest",
+    "RunLogs",
     "RunOutcome",
     "RunProcess",
     "RunRecord",
+    "RunRetry",
     "RunSink",
     "RunSummary",
     "RunUpdate",

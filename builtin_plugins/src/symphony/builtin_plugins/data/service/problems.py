@@ -21,6 +21,7 @@ _TITLES = {
     422: "Invalid request",
     429: "Too many failed token checks",
     500: "Internal error",
+    501: "Not implemented",
 }
 
 #: HTTP status of each data error category raised inside the service.
@@ -81,6 +82,11 @@ def invalid(detail: str, errors: list[str] | None = None) -> Problem:
 
 def conflict(detail: str) -> Problem:
     return Problem(409, "data.validation", detail)
+
+
+def not_implemented(detail: str) -> Problem:
+    """What a provider does not offer (a port's optional capability it lacks); the detail names the method."""
+    return Problem(501, "port_unavailable", detail)
 
 
 def too_large(limit: int) -> Problem:

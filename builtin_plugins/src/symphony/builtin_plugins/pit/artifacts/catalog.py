@@ -37,6 +37,7 @@ from sqlalchemy.dialects.sqlite import insert
 from sqlalchemy.orm import Mapped, mapped_column
 
 from symphony.hookspecs import ArtifactId, NotFoundError, ValidationError
+from symphony.hookspecs.ports import ArtifactLineage, ArtifactVersion, LineageStep
 
 from .db import Base, Database
 
@@ -247,6 +248,35 @@ class Catalog:
     def of_run(self, run_id: str) -> list[Lineage]:
         """Every output one run recorded, in the order its nodes finished."""
         return self._lineage(select(_LineageRow).where(_LineageRow.run_id == run_id))
+
+    # -- the ArtifactHistory capability (what the store serves beyond the port) ----------
+
+    def versions_of(self, artifact_id: str) -> list[ArtifactVersion]:
+        """Every version of each name pointing at ``artifact_id``, by name then version."""
+        names = dict.fromkeys(version.name for version in self.names_of(artifact_id))
+        return [
+            ArtifactVersion(
+                name=v.name,
+                version=v.version,
+                artifact_id=ArtifactId(v.artifact_id),
+                created_at=v.created_at,
+                tags=list(v.tags),
+            )
+            for name in names
+            for v in self.history(name)
+        ]
+
+    def lineage_of(self, artifact_id: str) -> ArtifactLineage:
+        """What produced ``artifact_id`` and what used it, as the SDK's struct."""
+
+        def steps(entries: list[Lineage]) -> list[LineageStep]:
+            return [msgspec.convert(msgspec.to_builtins(entry), LineageStep) for entry in entries]
+
+        return ArtifactLineage(
+            artifact_id=ArtifactId(artifact_id),
+            produced_by=steps(self.produced(artifact_id)),
+            used_by=steps(self.used_by(artifact_id)),
+        )
 
     def _lineage(self, query: Select[_LineageRow]) -> list[Lineage]:
         with self.database.session(readonly=True) as session:

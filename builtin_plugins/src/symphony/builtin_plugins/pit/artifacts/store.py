@@ -25,7 +25,7 @@ import msgspec
 from sqlalchemy import func, select
 
 from symphony.hookspecs import ArtifactId, ArtifactScoreSignal, DataError, NotFoundError, ValidationError
-from symphony.hookspecs.ports import ArtifactInfo
+from symphony.hookspecs.ports import ArtifactInfo, ArtifactLineage, ArtifactVersion
 
 from .backend import Backend, LocalBackend
 from .catalog import Catalog
@@ -450,6 +450,16 @@ class ArtifactStore:
         if not infos:
             raise NotFoundError(f"No artifact {artifact_id} in {self.root}.")
         return infos[0]
+
+    async def versions(self, artifact_id: ArtifactId) -> list[ArtifactVersion]:
+        """The ArtifactHistory capability: every version of each name pointing at the artifact."""
+        await self.info(artifact_id)  # NotFoundError for an unknown one
+        return await asyncio.to_thread(self.catalog.versions_of, artifact_id)
+
+    async def lineage(self, artifact_id: ArtifactId) -> ArtifactLineage:
+        """The ArtifactHistory capability: what produced the artifact and what used it."""
+        await self.info(artifact_id)
+        return await asyncio.to_thread(self.catalog.lineage_of, artifact_id)
 
     def infos(self, artifact_ids: Collection[str]) -> list[ArtifactInfo]:
         """The size and metadata of each of ``artifact_ids`` still stored, in their order, in one query."""

@@ -49,7 +49,7 @@ from .metrics import RunMetrics
 from .nodes import Implementations
 from .options import TrackerOptions
 from .run import SAVE_NODES_MAX, Run, RunResult, Sink, decode_outputs
-from .runlog import RunLog
+from .runlog import RunLog, read_log
 from .scheduler import Plan
 
 __all__ = ["DagTracker", "RunInvalidError", "is_bad_input", "no_such_node", "this_process"]
@@ -171,6 +171,14 @@ class DagTracker:
         if self.log_dir is None:
             raise NotFoundError("This DAG tracker keeps no run logs (it was made without a log directory).")
         return self.log_dir / f"{run_id}.log"
+
+    async def run_log(self, execution_id: ExecutionId, node: str | None = None) -> list[str]:
+        """The RunLogs capability: the run's log lines (or ``node``'s); NotFoundError when it has none."""
+        path = self.log_path(execution_id)
+        try:
+            return await asyncio.to_thread(lambda: list(read_log(path, node)))
+        except FileNotFoundError:
+            raise NotFoundError(f"Run {execution_id} has no log in {path.parent}.") from None
 
     # -- the port -------------------------------------------------------------------
 
