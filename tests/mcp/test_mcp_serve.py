@@ -17,6 +17,7 @@ import pytest
 from mcp import Client
 
 from symphony.builtin_plugins.mcp.server import MAX_RUNS_KEPT, Bridge, check_arguments, json_outputs
+from symphony.builtin_plugins.mcp.stdio import MAX_LINE
 from symphony.hookspecs import PortSpec, Workflow
 from symphony.hookspecs.ports import HostContext
 from tests.conftest import SYMPHONY, Symphony
@@ -177,16 +178,15 @@ _INITIALIZE = {
 }
 
 
-def test_garbage_and_a_huge_line_on_stdin_leave_the_server_answering(runner: Symphony, project: Path) -> None:
-    """A hostile or broken client costs an error each, not the server: it still initializes and lists its tools."""
-    lines = [
-        "not json at all",
-        "{" + "x" * (8 * 1024 * 1024),  # 8 MiB that is no message
-        json.dumps({"jsonrpc": "2.0", "id": 0, "method": "no/such/method", "params": {}}),
-        json.dumps(_INITIALIZE),
-        json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}),
-        json.dumps({"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {}}),
-    ]
+def _peak_kib(pid: int) -> int:
+    """The process's peak resident memory so far (VmHWM), in KiB."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(line for line in status.splitlines() if line.startswith("VmHWM:")).split()[1])
+
+
+def _speak(runner: Symphony, project: Path, lines: list[str]) -> tuple[dict[Any, Any], int]:
+    """Initialize a stdio server by hand, then send ``lines`` and a tools/list (id 2): the answers by id, and how
+    much the server's peak memory grew (KiB) from its ready state to that answer."""
     process = subprocess.Popen(
         [str(SYMPHONY), "mcp", "serve", "."],
         cwd=project,
@@ -197,17 +197,46 @@ def test_garbage_and_a_huge_line_on_stdin_leave_the_server_answering(runner: Sym
         text=True,
     )
     assert process.stdin is not None and process.stdout is not None
-    try:
-        process.stdin.write("\n".join(lines) + "\n")
+    answers: dict[Any, Any] = {}
+
+    def send(*messages: str) -> None:
+        assert process.stdin is not None
+        process.stdin.write("\n".join(messages) + "\n")
         process.stdin.flush()
-        answers: dict[Any, Any] = {}
-        while 2 not in answers:
+
+    def until(answer_id: int) -> None:
+        assert process.stdout is not None
+        while answer_id not in answers:
             line = process.stdout.readline()
-            assert line, f"the server exited ({process.poll()}) before answering tools/list"
+            assert line, f"the server exited ({process.poll()}) before answering request {answer_id}"
             message = json.loads(line)
             answers[message.get("id")] = message
+
+    try:
+        send(json.dumps(_INITIALIZE), json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}))
+        until(1)
+        ready = _peak_kib(process.pid)
+        send(*lines, json.dumps({"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {}}))
+        until(2)
+        grown = _peak_kib(process.pid) - ready
     finally:
         process.kill()
         process.wait(timeout=60)
     assert [tool["name"] for tool in answers[2]["result"]["tools"]] == ["extract-title"]
+    return answers, grown
+
+
+def test_garbage_on_stdin_costs_an_error_each_and_leaves_the_server_answering(runner: Symphony, project: Path) -> None:
+    garbage = [
+        "not json at all",
+        "{" + "x" * (8 * 1024 * 1024),
+        json.dumps({"jsonrpc": "2.0", "id": 0, "method": "no/such"}),
+    ]
+    answers, _ = _speak(runner, project, garbage)
     assert answers[0]["error"]["code"] == -32601  # method not found: an answer, not a crash
+
+
+def test_a_line_far_beyond_the_bound_does_not_grow_the_server_with_it(runner: Symphony, project: Path) -> None:
+    """64 MiB without a newline are read in pieces of at most MAX_LINE characters, each refused and dropped."""
+    _, grown = _speak(runner, project, ["x" * (16 * MAX_LINE)])
+    assert grown < 8 * MAX_LINE // 1024  # KiB: a few pieces' worth, not the line

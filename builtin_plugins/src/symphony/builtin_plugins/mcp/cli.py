@@ -56,13 +56,19 @@ def _offered(
 
 
 async def _serve_stdio(context: HostContext, exposed: dict[str, Exposed]) -> None:
+    import anyio
     from mcp.server.stdio import stdio_server
 
     from .server import build_server
+    from .stdio import bounded_stdin
 
     server, _bridge = build_server(context, exposed, _version())
-    async with stdio_server() as (read, write):
-        await server.run(read, write, server.create_initialization_options())
+    stdin, restore = bounded_stdin()
+    try:
+        async with stdio_server(stdin=anyio.wrap_file(stdin)) as (read, write):
+            await server.run(read, write, server.create_initialization_options())
+    finally:
+        restore()
 
 
 async def _serve_http(
