@@ -157,3 +157,10 @@ def test_python_dependencies_go_to_the_runtime_and_validate(tmp_path: Path, symp
     runner: Symphony = symphony()
     result = runner.run("ext", "validate", str(project / "src" / "clock" / "symphony-extension.toml"))
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_tool_listed_twice_is_one_operator_with_a_note() -> None:
+    tools = [{"name": "now", "description": "first"}, {"name": "now", "description": "second"}]
+    operators, notes = operators_from_tools("clock", tools)
+    assert [(operator["name"], operator["description"]) for operator in operators] == [("clock.now", "first")]
+    assert notes == ["tool 'now': listed twice by the server; only the first is an operator"]

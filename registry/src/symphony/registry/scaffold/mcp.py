@@ -66,6 +66,9 @@ def operators_from_tools(extension: str, tools: Sequence[Any]) -> tuple[list[dic
                 f"tool {name!r}: not usable as an operator name (a letter, then letters, digits, _ . -); left out"
             )
             continue
+        if any(operator["entry"] == name for operator in operators):
+            notes.append(f"tool {name!r}: listed twice by the server; only the first is an operator")
+            continue
         inputs, lost = ports_from_json_schema(tool.get("inputSchema") or {"type": "object"})
         notes.extend(f"tool {name!r}: {note}" for note in lost)
         description = str(tool.get("description") or "").strip()
