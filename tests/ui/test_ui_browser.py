@@ -7,6 +7,7 @@ test log) and checked not to be blank.
 from __future__ import annotations
 
 import base64
+import json
 import os
 import re
 from collections.abc import Iterator
@@ -154,6 +155,25 @@ def test_a_running_run_is_cancelled_with_its_button(browser: Browser, console: C
     expect(page.locator("#run-status")).to_have_attribute("data-status", "cancelled")
     expect(page.get_by_role("button", name="Cancel run")).to_have_count(0)
     expect(page.get_by_role("button", name="Resume run")).to_be_visible()
+
+
+def test_a_run_started_from_the_runs_list_takes_json_inputs_and_refuses_text_that_is_not_json(
+    browser: Browser, console: Console
+) -> None:
+    page = admin_page(browser, console)
+    page.goto(console.base_url + "/#/runs")
+    start = page.get_by_role("form", name="Start a run")
+    start.get_by_label("Workflow to run").select_option("welcome")
+    start.get_by_label("Inputs (JSON, optional)").fill("{user: Ada}")
+    start.get_by_role("button", name="Start run").click()
+    expect(page.get_by_role("alert")).to_contain_text("Inputs are not JSON")
+    expect(page).to_have_url(re.compile(r"#/runs$"))
+    user = json.dumps({"name": "Ada", "active": True, "plan": "pro"})
+    start.get_by_label("Inputs (JSON, optional)").fill(json.dumps({"user": user}))
+    start.get_by_role("button", name="Start run").click()
+    expect(page.locator("#run-status")).to_have_attribute("data-status", "succeeded")
+    page.get_by_role("button", name="greet — succeeded").click()
+    expect(page.locator(".details")).to_contain_text("Welcome, Ada!")
 
 
 def test_an_admin_revokes_a_grant_after_confirming_and_a_viewer_is_refused(

@@ -5,9 +5,10 @@ import { stateBadge } from '../graph.js';
 
 const STATUSES = ['', 'running', 'succeeded', 'failed', 'cancelled'];
 
-export async function startRun(workflow) {
+/** Start `workflow` with `inputs` (input name -> value) and show its run. */
+export async function startRun(workflow, inputs = {}) {
   try {
-    const { run_id: runId } = await api('/runs', { method: 'POST', body: { workflow } });
+    const { run_id: runId } = await api('/runs', { method: 'POST', body: { workflow, inputs } });
     location.hash = `#/runs/${segment(runId)}`;
   } catch (error) {
     document.getElementById('main').prepend(errorBox(error));
@@ -44,13 +45,27 @@ export async function runsView(main, me, _id, query) {
   }
 
   const start = h('select', { name: 'start' }, workflows.map((w) => h('option', { value: w.id }, w.id)));
+  const inputs = h('input', { name: 'inputs', autocomplete: 'off', placeholder: '{"user": "..."}', 'aria-describedby': 'inputs-help' });
+  const startMessage = h('div', { 'aria-live': 'polite' });
+  const submit = (event) => {
+    event.preventDefault();
+    let values = {};
+    try {
+      values = inputs.value.trim() ? JSON.parse(inputs.value) : {};
+    } catch (error) {
+      replace(startMessage, errorBox(new Error(`Inputs are not JSON (${error.message}); write an object, e.g. {"user": "Ada"}.`)));
+      return;
+    }
+    startRun(start.value, values);
+  };
   replace(main,
     h('h1', {}, 'Runs'),
     h('form', { class: 'filters', 'aria-label': 'Filter runs', onchange: load, onsubmit: (event) => { event.preventDefault(); load(); } },
       field('Status', status), field('Workflow', workflow), h('button', {}, 'Apply filters')),
     me.can.includes('runs.start') && workflows.length
-      ? h('form', { class: 'filters', 'aria-label': 'Start a run', onsubmit: (event) => { event.preventDefault(); startRun(start.value); } },
-        field('Workflow to run', start), h('button', {}, 'Start run'))
+      ? [h('form', { class: 'filters', 'aria-label': 'Start a run', onsubmit: submit },
+        field('Workflow to run', start), field('Inputs (JSON, optional)', inputs), h('button', {}, 'Start run')),
+      h('p', { id: 'inputs-help', class: 'muted' }, 'Inputs: a JSON object of the workflow\'s input names and values.'), startMessage]
       : null,
     results);
   await load();
