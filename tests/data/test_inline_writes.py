@@ -327,3 +327,21 @@ async def test_the_log_is_copied_into_the_database_file_while_checkpoints_are_wr
     while database.stat().st_size < before + 256 * 1024 and time.monotonic() < end:
         await asyncio.sleep(0.05)
     assert database.stat().st_size >= before + 256 * 1024
+
+
+async def test_of_two_known_callers_the_one_whose_token_is_revoked_is_refused_at_once_and_the_other_saves_on(
+    service: EmbeddedService, admin: DataClient
+) -> None:
+    """Identities are kept per token between checkpoints: a revocation must reach the one it names, at once."""
+    _, first_token = await _token(admin, "first", "service")
+    second_id, second_token = await _token(admin, "second", "service")
+    await admin.create_run(_run("run0001"))
+    async with service.client(first_token) as first, service.client(second_token) as second:
+        await first.save_nodes("run0001", [_node("a")])
+        await second.save_nodes("run0001", [_node("b")])  # both identities are known now
+        (made,) = (await admin.list_tokens(user_id=second_id)).items
+        await admin.revoke_token(made.id)
+        with pytest.raises(AuthorizationError):
+            await second.save_nodes("run0001", [_node("c")])
+        await first.save_nodes("run0001", [_node("d")])
+    assert sorted(node.node_id for node in await admin.run_nodes("run0001")) == ["a", "b", "d"]
