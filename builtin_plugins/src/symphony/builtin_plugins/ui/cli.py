@@ -11,6 +11,7 @@ import sys
 import threading
 import webbrowser
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -24,6 +25,7 @@ from symphony.hookspecs.ports import (
     HostContext,
     PermissionRecordsPort,
     PoolManagerPort,
+    PortName,
     RunLogs,
     RunRetry,
     port_as,
@@ -56,30 +58,30 @@ def _tokens(context: HostContext) -> DatabaseTokens | RemoteTokens:
 
 
 def _api(context: HostContext, project: Path, tokens: TokenCheck) -> Api:
-    def port(name: str, protocol: type[object]) -> object:
-        return port_as(context, name, protocol, user="symphony ui")  # type: ignore[arg-type]
+    def port(name: PortName, protocol: type[object]) -> Any:
+        return port_as(context, name, protocol, user="symphony ui")
 
     hub = EventHub()
 
     def runs() -> RunViews:
         return RunViews(
-            records=port("data_access", DataAccessPort),  # type: ignore[arg-type]
-            conductor=port("conductor", ConductorPort),  # type: ignore[arg-type]
-            tracker=port("dag_tracker", DagTrackerPort),  # type: ignore[arg-type]
+            records=port("data_access", DataAccessPort),
+            conductor=port("conductor", ConductorPort),
+            tracker=port("dag_tracker", DagTrackerPort),
             catalogue=lambda: catalogue_of(context),
             hub=hub,
-            retrier=lambda: port("dag_tracker", RunRetry),  # type: ignore[arg-type,return-value]
-            logs=lambda: port("dag_tracker", RunLogs),  # type: ignore[arg-type,return-value]
+            retrier=lambda: port("dag_tracker", RunRetry),
+            logs=lambda: port("dag_tracker", RunLogs),
         )
 
     return Api(
         gate=Gate(tokens),
         workflows=ProjectWorkflows(project, lambda: catalogue_of(context), lambda: limits_of(context)),
         runs=runs,
-        extensions=lambda: ExtensionViews(context, port("permission_records", PermissionRecordsPort)),  # type: ignore[arg-type]
-        artifacts=lambda: port("artifact_store", ArtifactStorePort),  # type: ignore[arg-type,return-value]
-        history=lambda: port("artifact_store", ArtifactHistory),  # type: ignore[arg-type,return-value]
-        pool=lambda: port("pool_manager", PoolManagerPort),  # type: ignore[arg-type,return-value]
+        extensions=lambda: ExtensionViews(context, port("permission_records", PermissionRecordsPort)),
+        artifacts=lambda: port("artifact_store", ArtifactStorePort),
+        history=lambda: port("artifact_store", ArtifactHistory),
+        pool=lambda: port("pool_manager", PoolManagerPort),
         hub=hub,
     )
 
