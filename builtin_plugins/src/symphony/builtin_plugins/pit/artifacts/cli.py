@@ -228,18 +228,12 @@ def _add_catalog(group: click.Group, store: Callable[[], ArtifactStore]) -> None
         """What produced an artifact, from which inputs, and which node outputs used it."""
         opened = store()
         artifact_id = _resolve(opened, ref)
-        produced, used = opened.catalog.produced(artifact_id), opened.catalog.used_by(artifact_id)
+        lineage = opened.catalog.lineage_of(artifact_id)  # as the store's ArtifactHistory.lineage gives it
         if as_json:
-            echo_json(
-                {
-                    "artifact_id": artifact_id,
-                    "produced_by": msgspec.to_builtins(produced),
-                    "used_by": msgspec.to_builtins(used),
-                }
-            )
+            echo_json(msgspec.to_builtins(lineage))
             return
         click.echo(f"artifact {artifact_id}")
-        for title, entries in (("produced by", produced), ("used by", used)):
+        for title, entries in (("produced by", lineage.produced_by), ("used by", lineage.used_by)):
             click.echo(f"{title}:" if entries else f"{title}: nothing recorded")
             for e in entries:
                 inputs = ", ".join(e.inputs) or "no input artifacts"
