@@ -10,6 +10,7 @@ import socket
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -18,6 +19,9 @@ from symphony.hookspecs.ports import HostContext
 
 from ..workflow.catalogue import Catalogue
 from .exposed import Exposed, expose
+
+if TYPE_CHECKING:
+    from mcp.server import Server
 
 __all__ = ["mcp_commands"]
 
@@ -55,14 +59,12 @@ def _offered(
     return exposed
 
 
-async def _serve_stdio(context: HostContext, exposed: dict[str, Exposed]) -> None:
+async def _serve_stdio(server: Server[Any]) -> None:
     import anyio
     from mcp.server.stdio import stdio_server
 
-    from .server import build_server
     from .stdio import bounded_stdin
 
-    server, _bridge = build_server(context, exposed, _version())
     stdin, restore = bounded_stdin()
     try:
         async with stdio_server(stdin=anyio.wrap_file(stdin)) as (read, write):
@@ -72,9 +74,8 @@ async def _serve_stdio(context: HostContext, exposed: dict[str, Exposed]) -> Non
 
 
 async def _serve_http(
-    context: HostContext,
+    server: Server[Any],
     *,
-    exposed: dict[str, Exposed],
     host: str,
     sock: socket.socket,
     token: str,
@@ -83,9 +84,7 @@ async def _serve_http(
     import uvicorn
 
     from .http import bearer_guard
-    from .server import build_server
 
-    server, _bridge = build_server(context, exposed, _version())
     app = bearer_guard(server.streamable_http_app(host=host), token)
     address = sock.getsockname()
     scheme = "https" if tls else "http"
@@ -178,6 +177,7 @@ def mcp_commands(
         and --tls-key.
         """
         from ..ipc.transports.tcp import is_loopback
+        from .server import build_server
 
         if (tls_cert is None) != (tls_key is None):
             raise click.UsageError("Give both --tls-cert and --tls-key, or neither.")
@@ -190,7 +190,7 @@ def mcp_commands(
         if not use_http and (tls is not None or token_file is not None):
             raise click.UsageError("--token-file, --tls-cert and --tls-key are for --http; stdio needs none.")
         token, new = _token(token_file) if use_http else ("", False)
-        exposed = _offered(paths, catalogue(), check, nodes=nodes)
+        server = build_server(context, _offered(paths, catalogue(), check, nodes=nodes), _version())
         if new:
             click.echo(f"mcp serve: bearer token (send as 'Authorization: Bearer <token>'): {token}", err=True)
         sys.stderr.flush()
@@ -198,9 +198,9 @@ def mcp_commands(
             if use_http:
                 sock = _bound(host, port)
                 with sock:
-                    asyncio.run(_serve_http(context, exposed=exposed, host=host, sock=sock, token=token, tls=tls))
+                    asyncio.run(_serve_http(server, host=host, sock=sock, token=token, tls=tls))
             else:
-                asyncio.run(_serve_stdio(context, exposed))
+                asyncio.run(_serve_stdio(server))
         except KeyboardInterrupt:
             raise SystemExit(130) from None
 

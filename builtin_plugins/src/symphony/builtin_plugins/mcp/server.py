@@ -195,10 +195,10 @@ class Bridge:
         return document
 
 
-def build_server(context: HostContext, exposed: Mapping[str, Exposed], version: str) -> tuple[Server[Any], Bridge]:
+def build_server(context: HostContext, exposed: Mapping[str, Exposed], version: str) -> Server[Any]:
     """The low-level SDK server whose handlers are a :class:`Bridge` over ``context``."""
     bridge = Bridge(context, exposed)
-    server: Server[Any] = Server(
+    return Server(
         "symphony",
         version=version,
         instructions="Each tool runs one Symphony workflow; its runs are resources symphony://runs/{id}.",
@@ -208,4 +208,3 @@ def build_server(context: HostContext, exposed: Mapping[str, Exposed], version: 
         on_list_resource_templates=bridge.list_templates,
         on_read_resource=bridge.read_resource,
     )
-    return server, bridge
