@@ -184,7 +184,7 @@ def _live(page: Page, base: str, workflow: str) -> list[Record]:
             sse.append(arrived - at)
     if len(dom) < 20:
         raise RuntimeError(f"only {len(dom)} node events were seen live; {json.dumps(arrivals[:5])}")
-    baseline = f"the same events' arrival at a bare EventSource (SSE alone), n={len(sse)}"
+    baseline = f"the same events' arrival at a second, bare EventSource in the page (SSE delivery alone), n={len(sse)}"
     return [
         record("ui_live.p50", statistics.median(dom), "ms", baseline, statistics.median(sse)),
         record("ui_live.p95", p95(dom), "ms", baseline, p95(sse), goal="<= 100 ms"),
