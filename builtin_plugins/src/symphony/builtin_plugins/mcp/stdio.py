@@ -12,8 +12,9 @@ from __future__ import annotations
 import fcntl
 import io
 import os
+import sys
 from collections.abc import Callable
-from typing import Final
+from typing import Final, TextIO
 
 __all__ = ["MAX_LINE", "bounded_stdin"]
 
@@ -27,7 +28,12 @@ class _BoundedLines(io.TextIOWrapper):
 
 
 def bounded_stdin() -> tuple[io.TextIOWrapper, Callable[[], None]]:
-    """The client's stream, read in bounded lines, and the call that gives fd 0 back to it."""
+    """The client's stream, read in bounded lines, and the call that gives fd 0 back to it.
+
+    A ``sys.stdin`` that is not fd 0 (a test's runner replaced it) is read as it is, and fd 0 left alone.
+    """
+    if not _on_fd_0(sys.stdin):
+        return _BoundedLines(sys.stdin.buffer, encoding="utf-8", errors="replace"), lambda: None
     private = fcntl.fcntl(0, fcntl.F_DUPFD_CLOEXEC, 3)
     null = os.open(os.devnull, os.O_RDONLY)
     try:
@@ -41,3 +47,10 @@ def bounded_stdin() -> tuple[io.TextIOWrapper, Callable[[], None]]:
         os.dup2(private, 0)
 
     return stream, restore
+
+
+def _on_fd_0(stream: TextIO) -> bool:
+    try:
+        return stream.fileno() == 0
+    except (AttributeError, OSError, ValueError):
+        return False
