@@ -13,9 +13,8 @@ one there, and the caller hears of it only once it is in the log: a crash of the
 This connection never checkpoints the log itself (copying it into the database file takes two fsyncs, ~10 ms here,
 and SQLite does it in whichever commit finds the log long): every few hundred commits, a checkpoint runs in the
 loop's executor, and the event loop goes on.  The statements are the Core ones compiled once, and sqlite3 keeps
-them prepared.  A request that cannot start at
-once (another writer holds the lock, another thread is using the connection) is left to the general path, and so
-is every request on PostgreSQL or carrying an Idempotency-Key.
+them prepared.  A request that cannot start at once (another writer holds the lock, another thread is using the
+connection) is left to the general path, and so is every request on PostgreSQL or carrying an Idempotency-Key.
 """
 
 from __future__ import annotations
