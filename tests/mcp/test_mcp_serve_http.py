@@ -229,3 +229,16 @@ def test_the_token_given_is_never_written_to_the_servers_output(runner: Symphony
         _, rest = process.communicate(timeout=60)
     assert statuses[:2] == [200, 401] and statuses[2] >= 400
     assert TOKEN not in "".join(printed) + rest
+
+
+def test_a_token_file_others_may_read_is_warned_of_and_still_served(runner: Symphony, tmp_path: Path) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text(TOKEN + "\n", encoding="utf-8")
+    token_file.chmod(0o644)
+    process = _start(runner, tmp_path, "--token-file", str(token_file))
+    try:
+        _, printed = _wait_for_address(process)
+    finally:
+        process.terminate()
+        process.communicate(timeout=60)
+    assert f"mcp serve: warning: other users may read {token_file}; chmod 600 it.\n" in printed

@@ -108,6 +108,8 @@ def _token(token_file: Path | None) -> tuple[str, bool]:
             raise click.BadParameter(
                 f"{token_file} is empty; put the token on its first line.", param_hint="--token-file"
             )
+        if token_file.stat().st_mode & 0o044:
+            click.echo(f"mcp serve: warning: other users may read {token_file}; chmod 600 it.", err=True)
         return _checked(lines[0].strip(), f"the first line of {token_file}"), False
     if os.environ.get(_TOKEN_VARIABLE):
         return _checked(os.environ[_TOKEN_VARIABLE].strip(), f"${_TOKEN_VARIABLE}"), False
