@@ -1,5 +1,7 @@
 """Settings: defaults < distribution profile < TOML file < ``SYMPHONY_*`` env < CLI overrides.
 
+The source of truth; ``_settings_mirror`` is its shape in msgspec, for the usual case without pydantic.
+
 One section per component follows the seed's ComponentConfig.  Anything
 invalid fails fast with a ConfigurationError naming the key, the value and
 what is allowed.
@@ -8,7 +10,6 @@ what is allowed.
 from __future__ import annotations
 
 import difflib
-import os
 import re
 import typing
 from collections.abc import Mapping
@@ -31,6 +32,7 @@ from symphony.hookspecs import ComponentConfig, ConfigurationError, RetryPolicy,
 
 from ._layers import CONFIG_NAME, default_config_file, merge_overrides, parse_override, read_settings_file
 from ._ports import PORTS
+from ._settings_mirror import default_cache_dir, default_data_dir
 
 __all__ = [
     "CONFIG_NAME",
@@ -154,12 +156,8 @@ class Settings(BaseSettings):
     #: Name of the distribution profile; unset means "the only one installed, if any".
     distro: str | None = None
     # Read from the environment when validated, as the settings snapshot's stamp assumes.
-    data_dir: Path = Field(
-        default_factory=lambda: Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local/share")) / "symphony"
-    )
-    cache_dir: Path = Field(
-        default_factory=lambda: Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "symphony"
-    )
+    data_dir: Path = Field(default_factory=default_data_dir)
+    cache_dir: Path = Field(default_factory=default_cache_dir)
     plugins: PluginSettings = PluginSettings()
     hooks: HookSettings = HookSettings()
     #: port name -> plugin name chosen to provide it, overriding priority.

@@ -1,6 +1,7 @@
 """Validated settings kept between runs, so that loading the host does not import pydantic.
 
-pydantic-settings stays the source of truth: on a miss the settings are built and
+pydantic-settings stays the source of truth: on a miss the settings are validated by
+its msgspec mirror (``_settings_mirror``) when that is sure of the answer, else built and
 validated as always (``load_settings``), and their values are saved with a stamp of
 everything they were read from: the settings file (path, size, times), every
 ``SYMPHONY_*`` variable and those the defaults depend on, the ``--set`` overrides, the
@@ -21,7 +22,7 @@ import sys
 
 # hashlib's blake2b itself: importing hashlib loads OpenSSL (~3 ms of every command).
 from _blake2 import blake2b
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -29,7 +30,8 @@ import msgspec
 
 from symphony.hookspecs import ComponentConfig, RetryPolicy, atomic_write
 
-from ._layers import default_config_file
+from . import _settings_mirror
+from ._layers import default_config_file, read_settings_file
 
 if TYPE_CHECKING:
     from ._settings import Settings
@@ -42,7 +44,7 @@ _KEPT: Final = 8
 #: Variables the defaults are computed from (``data_dir``, ``cache_dir``), besides every ``SYMPHONY_*``.
 _DEFAULTS_ENV: Final = ("HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME")
 #: The schema: when one of these files changes, every snapshot is stale.
-_SCHEMA_FILES: Final = ("_settings.py", "_layers.py", "_ports.py", "_snapshot.py")
+_SCHEMA_FILES: Final = ("_settings.py", "_settings_mirror.py", "_layers.py", "_ports.py", "_snapshot.py")
 
 
 class RetryView(msgspec.Struct, frozen=True):
@@ -219,16 +221,29 @@ def load_view(
             saved = snapshot.entries if snapshot.format == _FORMAT else {}
         if key in saved:
             return SettingsView(saved[key].values, saved[key].component_default)
-    from ._settings import load_settings
+    values = _settings_mirror.validate(
+        read_settings_file(path) if path is not None else {}, overrides, profile_defaults
+    )
+    if values is not None:  # the usual case: validated as pydantic would, without importing it
+        view = SettingsView(values, _settings_mirror.component_default())
+        same = _plain(values).__eq__
+    else:  # pydantic decides, and raises what is wrong
+        from ._settings import load_settings
 
-    settings = load_settings(config_file=path, overrides=overrides, profile_defaults=profile_defaults)
-    view = SettingsView.of(settings)
+        settings = load_settings(config_file=path, overrides=overrides, profile_defaults=profile_defaults)
+        view = SettingsView.of(settings)
+
+        def same(saved: dict[str, Any]) -> bool:
+            return type(settings).model_validate(saved) == settings
+
     if key is not None:
-        _save(target, saved, key, view, settings)
+        _save(target, saved, key, view, same)
     return view
 
 
-def _save(target: Path, saved: dict[str, _Entry], key: str, view: SettingsView, settings: Settings) -> None:
+def _save(
+    target: Path, saved: dict[str, _Entry], key: str, view: SettingsView, same: Callable[[dict[str, Any]], bool]
+) -> None:
     """Add the values to ``saved`` (dropping the oldest) unless reading them back would not give these settings."""
     entries = {k: v for k, v in saved.items() if k != key}
     entries[key] = _Entry(view._values, view._component_values)
@@ -238,7 +253,7 @@ def _save(target: Path, saved: dict[str, _Entry], key: str, view: SettingsView, 
         decoded = _decoder.decode(data)
     except (TypeError, ValueError, OverflowError, NotImplementedError, msgspec.DecodeError, msgspec.ValidationError):
         return
-    if type(settings).model_validate(decoded.entries[key].values) != settings:
+    if not same(decoded.entries[key].values):
         return
     with contextlib.suppress(OSError):  # a snapshot that cannot be written only costs a validation next time
         target.parent.mkdir(parents=True, exist_ok=True)
