@@ -120,6 +120,14 @@ def test_the_snapshot_is_readable_by_its_owner_only(tmp_path: Path) -> None:
     assert snapshot_file().stat().st_mode & 0o777 == 0o600
 
 
+def test_saving_the_snapshot_leaves_only_the_snapshot_beside_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    for timeout in ("5", "6"):
+        monkeypatch.setenv("SYMPHONY_HOOKS__TIMEOUT", timeout)
+        load_view()
+    assert [p.name for p in snapshot_file().parent.iterdir()] == [snapshot_file().name]
+    assert load_view().hooks.timeout == 6
+
+
 def test_settings_with_and_without_a_profiles_defaults_are_both_kept() -> None:
     """A host with a distribution profile validates twice per run; neither may push the other out."""
     profile = {"plugins": {"block": ["x"]}}

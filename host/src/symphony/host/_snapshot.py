@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
 
-from symphony.hookspecs import ComponentConfig, RetryPolicy, atomic_write
+from symphony.hookspecs import ComponentConfig, RetryPolicy
 
 from . import _settings_mirror
 from ._layers import default_config_file, read_settings_file
@@ -257,10 +257,24 @@ def _save(
         return
     with contextlib.suppress(OSError):  # a snapshot that cannot be written only costs a validation next time
         target.parent.mkdir(parents=True, exist_ok=True)
-        # Owner-only, whatever the umask: the values may hold what a 0600 settings file holds.
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o600)
-        try:
-            os.fchmod(fd, 0o600)
-        finally:
-            os.close(fd)
-        atomic_write(target, data)  # keeps the mode of the file it replaces
+        _replace(target, data)
+
+
+def _replace(target: Path, data: bytes) -> None:
+    """Put ``data`` in place by rename, owner-only whatever the umask (it may hold what a 0600 settings file holds).
+
+    Not flushed to disk (``atomic_write`` is): a cache lost in a crash only costs one validation,
+    and the fsyncs cost 10-30 ms of the command that saves it.
+    """
+    temporary = target.with_name(f".{target.name}.{os.getpid()}")
+    with contextlib.suppress(FileNotFoundError):  # left by a crashed process of the same id
+        os.unlink(temporary)
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
