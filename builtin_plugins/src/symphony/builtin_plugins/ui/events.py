@@ -43,18 +43,22 @@ def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
-def shown(topic: str, data: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
-    """A bus event as the SSE event name and data the page reads; None for events the page does not show."""
+def shown(topic: str, data: dict[str, Any], published: float | None = None) -> tuple[str, dict[str, Any]] | None:
+    """A bus event as the SSE event name and data the page reads; None for events the page does not show.
+
+    Its ``at`` is when it was published on the bus (``published``, its envelope's time), else now.
+    """
+    at = _now() if published is None else iso(published)
     family, _, state = topic.partition(".")
     run_id = data.get("run_id")
     if not isinstance(run_id, str) or not state:
         return None
     if family == "run":
-        return "run", {"run_id": run_id, "status": state, "at": _now(), "error": data.get("error")}
+        return "run", {"run_id": run_id, "status": state, "at": at, "error": data.get("error")}
     node = data.get("node")
     if not isinstance(node, str):
         return None
-    event: dict[str, Any] = {"run_id": run_id, "node": node, "state": state, "at": _now()}
+    event: dict[str, Any] = {"run_id": run_id, "node": node, "state": state, "at": at}
     attempt = data.get("attempt", data.get("attempts"))
     if attempt is not None:
         event["attempt"] = attempt
@@ -101,10 +105,16 @@ class Stream:
         return len(self._queue)
 
     async def frames(self, ping_every: float = PING_EVERY) -> AsyncIterator[bytes]:
-        """The frames as they come, a ping comment when idle; ends after the run's final event."""
+        """The frames as they come, a ping comment when idle; ends after the run's final event.
+
+        The frames queued since the client's last write go in one chunk: one socket write per loop turn, however
+        many events a busy run published meanwhile, rather than one write (and drain) each.
+        """
         while True:
-            while self._queue:
-                yield self._queue.popleft()
+            while self._queue:  # until empty: more may come while a chunk is written
+                chunk = b"".join(self._queue)
+                self._queue.clear()
+                yield chunk
             if self.ended:
                 return
             self._ready.clear()
@@ -134,10 +144,10 @@ class EventHub:
     async def _on_event(self, envelope: MessageEnvelope) -> None:
         payload = envelope.payload
         if isinstance(payload, EventPayload):
-            self.deliver(payload.topic, payload.data)
+            self.deliver(payload.topic, payload.data, envelope.header.timestamp)
 
-    def deliver(self, topic: str, data: dict[str, Any]) -> None:
-        event = shown(topic, data)
+    def deliver(self, topic: str, data: dict[str, Any], published: float | None = None) -> None:
+        event = shown(topic, data, published)
         if event is None:
             return
         name, shown_data = event
