@@ -33,7 +33,8 @@ CHROMIUM: Final = os.environ.get("SYMPHONY_CHROMIUM", "/usr/bin/chromium")
 API: Final = "/ui/api/v1"
 DEADLINE: Final = 300.0
 
-#: Recorded in the page from its start: the first frame after the run view shows (graph and every node listed),
+#: Recorded in the page from its start: the first frame after the run view shows (every node listed, and in the
+#: graph: its container's data-drawn is set once the last of its nodes and edges is added),
 #: the DOM's node-state changes, and a bare EventSource's arrivals for the same run.
 PROBE: Final = """
 (() => {
@@ -43,7 +44,7 @@ PROBE: Final = """
   const clock = () => performance.timeOrigin + performance.now();
   const check = () => {
     const listed = document.querySelectorAll('.node-button').length;
-    const shown = expected ? listed >= expected && document.querySelector('.graph canvas')
+    const shown = expected ? listed >= expected && document.querySelector('.graph[data-drawn] canvas')
       : document.querySelector('caption')?.textContent.startsWith('Runs (');
     if (shown) requestAnimationFrame(() => { window.__rendered = performance.now(); });
     else requestAnimationFrame(check);

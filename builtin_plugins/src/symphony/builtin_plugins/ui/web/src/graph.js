@@ -14,9 +14,8 @@ const style = (large) => [
     shape: 'round-rectangle', width: 140, height: 36, label: 'data(label)', 'font-size': 11,
     'text-valign': 'center', 'text-halign': 'center', 'text-wrap': 'ellipsis', 'text-max-width': 130,
     'min-zoomed-font-size': 7,  // labels too small to read are not drawn (a 1,000-node graph zoomed out)
-    'background-color': '#e9ecf1', 'border-width': 1, 'border-color': '#6b7280', color: '#111827' } },
-  ...Object.entries(STATE_COLOURS).map(([state, colour]) => ({
-    selector: `node[state = "${state}"]`, style: { 'background-color': colour, color: ['running', 'succeeded', 'failed', 'cached', 'cancelled'].includes(state) ? '#fff' : '#111827' } })),
+    // A node's colours are its data (see stateData): one selector for all states, not one each to match.
+    'background-color': 'data(fill)', 'border-width': 1, 'border-color': '#6b7280', color: 'data(ink)' } },
   { selector: 'edge', style: {
     width: 1.5, 'curve-style': large ? 'straight' : 'bezier', 'target-arrow-shape': 'triangle', 'line-color': '#9aa1ab', 'target-arrow-color': '#9aa1ab' } },
   { selector: 'node.problem', style: { 'border-width': 4, 'border-color': '#c92a2a', 'border-style': 'dashed' } },
@@ -24,14 +23,38 @@ const style = (large) => [
   { selector: ':selected', style: { 'overlay-color': '#f59f00', 'overlay-opacity': 0.35, 'overlay-padding': 6 } },
 ];
 
+const LIGHT_INK = new Set(['running', 'succeeded', 'failed', 'cached', 'cancelled']);
+
+/** A graph node's data for `state`: the state and the colours it is drawn in. */
+export function stateData(state) {
+  return { state: state ?? '', fill: STATE_COLOURS[state] ?? '#e9ecf1', ink: LIGHT_INK.has(state) ? '#fff' : '#111827' };
+}
+
+/** Nodes added to a graph per task: a large graph is built over several tasks, so events are not held back. */
+const CHUNK = 200;
+
+const nodeElement = (n, positions) => ({
+  data: { id: n.id, label: n.label ?? n.id, ...stateData(n.state) }, position: positions[n.id], classes: n.problem ? 'problem' : '',
+});
+const edgeElement = (e) => ({
+  data: { id: `edge:${e.id ?? `${e.source}->${e.target}`}`, source: e.source, target: e.target }, classes: e.problem ? 'problem' : '',
+});
+
 /**
  * Draw `nodes` ({id, label, state?, problem?}) and `edges` ({id, source, target, problem?}) in `container`;
  * `onSelect(id)` when a node is tapped.  Positions come first from a linear layering, then from ELK.
+ *
+ * A graph of more than CHUNK nodes is built a chunk at a time, one task each (a node's state is read when it
+ * is added, so callers may keep updating the node objects meanwhile); the container's `data-drawn` attribute
+ * is set once every node and edge is in.
  */
 export function drawGraph(container, nodes, edges, onSelect) {
   const known = new Set(nodes.map((n) => n.id));
   const drawn = edges.filter((e) => known.has(e.source) && known.has(e.target));
   const positions = layered(nodes, drawn);
+  delete container.dataset.drawn;
+  const first = nodes.slice(0, CHUNK);
+  const added = new Set(first.map((n) => n.id));
   const cy = cytoscape({
     container,
     style: style(nodes.length > 300),
@@ -43,10 +66,8 @@ export function drawGraph(container, nodes, edges, onSelect) {
     textureOnViewport: nodes.length > 300,
     hideEdgesOnViewport: nodes.length > 300,
     elements: {
-      nodes: nodes.map((n) => ({
-        data: { id: n.id, label: n.label ?? n.id, state: n.state ?? '' }, position: positions[n.id], classes: n.problem ? 'problem' : '',
-      })),
-      edges: drawn.map((e) => ({ data: { id: `edge:${e.id ?? `${e.source}->${e.target}`}`, source: e.source, target: e.target }, classes: e.problem ? 'problem' : '' })),
+      nodes: first.map((n) => nodeElement(n, positions)),
+      edges: drawn.filter((e) => added.has(e.source) && added.has(e.target)).map(edgeElement),
     },
   });
   fit(cy, positions);
@@ -58,12 +79,32 @@ export function drawGraph(container, nodes, edges, onSelect) {
     });
   }
   cy.on('tap', 'node', (event) => onSelect?.(event.target.id()));
-  // ELK after the first frame is drawn: its worker's start-up competes for the CPU the first render needs.
-  requestAnimationFrame(() => setTimeout(() => refine(nodes, drawn).then((refined) => {
-    if (!refined || cy.destroyed()) return;
-    cy.batch(() => cy.nodes().forEach((node) => { if (refined[node.id()]) node.position(refined[node.id()]); }));
-    fit(cy, refined);
-  }), 0));
+  const finish = () => {
+    container.dataset.drawn = String(nodes.length);
+    // ELK after the first frame is drawn: its worker's start-up competes for the CPU the first render needs.
+    requestAnimationFrame(() => setTimeout(() => refine(nodes, drawn).then((refined) => {
+      if (!refined || cy.destroyed()) return;
+      cy.batch(() => cy.nodes().forEach((node) => { if (refined[node.id()]) node.position(refined[node.id()]); }));
+      fit(cy, refined);
+    }), 0));
+  };
+  let at = first.length;
+  const addChunk = () => {
+    if (cy.destroyed()) return;
+    const chunk = nodes.slice(at, at + CHUNK);
+    at += chunk.length;
+    for (const n of chunk) added.add(n.id);
+    const ends = new Set(chunk.map((n) => n.id));
+    cy.add([
+      ...chunk.map((n) => nodeElement(n, positions)),
+      // An edge goes in with the later of its two ends.
+      ...drawn.filter((e) => (ends.has(e.source) || ends.has(e.target)) && added.has(e.source) && added.has(e.target)).map(edgeElement),
+    ]);
+    if (at < nodes.length) setTimeout(addChunk, 0);
+    else finish();
+  };
+  if (at < nodes.length) setTimeout(addChunk, 0);
+  else finish();
   return cy;
 }
 

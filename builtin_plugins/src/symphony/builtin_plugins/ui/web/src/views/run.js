@@ -1,12 +1,20 @@
 // One run, live: node states from the server's event stream colour the graph, the list and the timeline.
 import { api, BASE, segment } from '../api.js';
 import { announce, errorBox, h, replace, seconds, when } from '../dom.js';
-import { drawGraph, focusNode, nodeList, stateBadge } from '../graph.js';
+import { drawGraph, focusNode, nodeList, stateBadge, stateData } from '../graph.js';
 
 const FINAL = new Set(['succeeded', 'failed', 'cancelled']);
 const NODE_DONE = new Set(['succeeded', 'failed', 'cancelled', 'cached', 'skipped']);
 
 const time = (iso) => (iso ? Date.parse(iso) : null);
+/** Milliseconds between timeline redraws while a run is live: each redraws every row, so not every frame. */
+const TIMELINE_EVERY = 500;
+/** Milliseconds a graph recolouring waits for more events to draw with it: a large canvas redraw costs frames. */
+const RECOLOUR_EVERY = 250;
+/** Timeline rows built per slice of idle time, so that building 1,000 of them never holds an event back. */
+const ROWS_PER_SLICE = 50;
+const idle = (callback) => (window.requestIdleCallback
+  ? requestIdleCallback(callback, { timeout: 1000 }) : setTimeout(() => callback({ timeRemaining: () => 8 }), 16));
 
 export async function runView(main, me, runId) {
   let doc = await api(`/runs/${segment(runId)}`);
@@ -14,6 +22,7 @@ export async function runView(main, me, runId) {
   let source = null;
   let selected = null;
   const nodes = new Map();
+  const buttons = new Map();  // node id → its list button, updated as events come
   const graphBox = h('div', { class: 'graph', role: 'img', 'aria-label': 'Run graph coloured by node state; the node list is its keyboard alternative' });
   const listBox = h('div', { class: 'side-list' });
   const header = h('div', { class: 'run-header' });
@@ -82,38 +91,71 @@ export async function runView(main, me, runId) {
     showHeader();
   }
 
-  function showGantt() {
-    const rows = [...nodes.values()].filter((n) => n.started_at || n.queued_at);
+  // The timeline is not needed for the first paint nor for a node's state to show: it is built in idle time, a
+  // slice of rows at a time, and swapped in whole; one build at a time, another after it if events came meanwhile.
+  let timeline = null;  // the build under way: {rows, done: its rows built so far}
+  let timelineDirty = false;
+  let timelineAt = 0;
+  function scheduleTimeline() {
+    if (timeline) { timelineDirty = true; return; }
+    const wait = Math.max(0, timelineAt + TIMELINE_EVERY - performance.now());
+    timeline = { rows: null, done: [] };
+    const build = timeline;
+    setTimeout(() => idle(function slice(deadline) {
+      if (timeline !== build) return;  // the view was redrawn: a new build replaced this one
+      build.rows ??= timelineRows();
+      do {
+        build.done.push(...build.rows.items.slice(build.done.length, build.done.length + ROWS_PER_SLICE).map(build.rows.row));
+      } while (build.done.length < build.rows.items.length && deadline.timeRemaining() > 4);
+      if (build.done.length < build.rows.items.length) { idle(slice); return; }
+      showGantt(build.rows, build.done);
+      timeline = null;
+      timelineAt = performance.now();
+      if (timelineDirty) { timelineDirty = false; scheduleTimeline(); }
+    }), wait);
+  }
+
+  function timelineRows() {
+    const rows = [...nodes.values()].filter((n) => n.started_at || n.queued_at).map((n) => ({ ...n }));
     const now = Date.now();
     const start = Math.min(...rows.map((n) => time(n.queued_at) ?? time(n.started_at)), time(doc.run.started_at) ?? now);
     const end = Math.max(...rows.map((n) => time(n.finished_at) ?? now), start + 1);
     const pct = (t) => `${(((t - start) / (end - start)) * 100).toFixed(2)}%`;
     const width = (a, b) => `${Math.max(0.3, ((b - a) / (end - start)) * 100).toFixed(2)}%`;
+    return { items: rows, row: (n) => {
+      const queued = time(n.queued_at) ?? time(n.started_at);
+      const started = time(n.started_at);
+      const finished = time(n.finished_at) ?? now;
+      const text = `${n.id}: waited ${started ? ((started - queued) / 1000).toFixed(2) : '?'} s, ran ${started ? ((finished - started) / 1000).toFixed(2) : '?'} s`;
+      return h('li', { class: 'gantt-row' },
+        h('span', { class: 'gantt-label' }, n.id),
+        h('span', { class: 'gantt-track', role: 'img', 'aria-label': text, title: text },
+          started && started > queued ? h('span', { class: 'bar wait', style: `left:${pct(queued)};width:${width(queued, started)}` }) : null,
+          started ? h('span', { class: `bar work state-${n.state}`, style: `left:${pct(started)};width:${width(started, finished)}` }) : null));
+    } };
+  }
+
+  function showGantt(rows, built) {
     replace(gantt,
       h('h2', { id: 'gantt-heading' }, 'Timeline'),
       h('p', { class: 'legend' }, h('span', { class: 'bar wait' }), ' queue wait ', h('span', { class: 'bar work' }), ' run time'),
-      rows.length ? h('ol', { class: 'gantt-rows' }, rows.map((n) => {
-        const queued = time(n.queued_at) ?? time(n.started_at);
-        const started = time(n.started_at);
-        const finished = time(n.finished_at) ?? now;
-        const text = `${n.id}: waited ${started ? ((started - queued) / 1000).toFixed(2) : '?'} s, ran ${started ? ((finished - started) / 1000).toFixed(2) : '?'} s`;
-        return h('li', { class: 'gantt-row' },
-          h('span', { class: 'gantt-label' }, n.id),
-          h('span', { class: 'gantt-track', role: 'img', 'aria-label': text, title: text },
-            started && started > queued ? h('span', { class: 'bar wait', style: `left:${pct(queued)};width:${width(queued, started)}` }) : null,
-            started ? h('span', { class: `bar work state-${n.state}`, style: `left:${pct(started)};width:${width(started, finished)}` }) : null));
-      })) : h('p', {}, 'No node has started yet.'));
+      rows?.items.length ? h('ol', { class: 'gantt-rows' }, built) : h('p', {}, rows ? 'No node has started yet.' : 'Drawing…'));
   }
 
   function render() {
     load();
-    const list = [...nodes.values()].map((n) => ({ ...n, label: n.id }));
+    const list = [...nodes.values()];  // the live objects: a large graph reads their states as it is built
+    const listed = nodeList('Nodes of the run', list, (n) => `${n.id} — ${n.state}`, select);
+    buttons.clear();
+    for (const button of listed.querySelectorAll('button')) buttons.set(button.dataset.node, button);
+    replace(listBox, h('h2', {}, 'Nodes'), listed);
     cy?.destroy();
     cy = drawGraph(graphBox, list, doc.graph.edges, select);
-    replace(listBox, h('h2', {}, 'Nodes'), nodeList('Nodes of the run', list, (n) => `${n.id} — ${n.state}`, select));
     showHeader();
     showDetails();
-    requestAnimationFrame(showGantt);  // after the graph and the list: a 1,000-row timeline can wait a frame
+    timeline = null;  // a build under way drew the former document
+    if (!gantt.firstChild) showGantt(null, []);
+    scheduleTimeline();
   }
 
   async function refresh() {
@@ -122,7 +164,18 @@ export async function runView(main, me, runId) {
     if (!FINAL.has(doc.run.status)) listen();
   }
 
-  let timelineQueued = false;
+  // The graph's colours change in one batch for the events of a moment: each change redraws the whole canvas.
+  const recoloured = new Map();
+  function recolour(id, state) {
+    if (!recoloured.size) {
+      setTimeout(() => requestAnimationFrame(() => {
+        if (cy && !cy.destroyed()) cy.batch(() => { for (const [node, colour] of recoloured) cy.getElementById(node).data(stateData(colour)); });
+        recoloured.clear();
+      }), RECOLOUR_EVERY);
+    }
+    recoloured.set(id, state);
+  }
+
   function onNode(event) {
     const node = nodes.get(event.node);
     if (!node) return;
@@ -133,17 +186,14 @@ export async function runView(main, me, runId) {
     if (event.attempt !== undefined) node.attempts = event.attempt;
     if (event.cache_hit) node.cache_hit = true;
     node.waiting_reason = event.waiting_reason ?? null;
-    const button = listBox.querySelector(`[data-node="${CSS.escape(event.node)}"]`);
+    const button = buttons.get(event.node);
     if (button) {
       button.dataset.state = event.state;
       button.textContent = `${event.node} — ${event.state}`;
     }
-    cy?.getElementById(event.node).data('state', event.state);
+    recolour(event.node, event.state);
     if (selected === event.node) showDetails();
-    if (!timelineQueued) {  // the timeline redraws at most once a frame, however many events arrive
-      timelineQueued = true;
-      requestAnimationFrame(() => { timelineQueued = false; showGantt(); });
-    }
+    scheduleTimeline();
   }
 
   function listen() {
