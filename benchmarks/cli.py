@@ -5,7 +5,8 @@ already cached. ``cli.registry_status`` is a command a plugin contributes: every
 ``symphony_register_commands`` runs for it (no index is configured, so it only reads settings).
 ``cli.<command>.overhead`` is the median minus the ``python -c pass`` median.
 ``cli.plugins_list_settings_changed`` changes a ``SYMPHONY_*`` variable before every run, so
-that the settings are validated again (pydantic imported) as after any edit of them.
+that the settings are validated again, as after any edit of them (by the settings' msgspec
+mirror, without pydantic, for the usual forms of values).
 """
 
 from __future__ import annotations
