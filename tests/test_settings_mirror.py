@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from symphony.hookspecs import ConfigurationError
@@ -143,6 +145,7 @@ ANSWERED: list[tuple[dict[str, Any], dict[str, str], dict[str, Any], dict[str, A
     (FILE, {}, {}, {}),
     ({}, {"SYMPHONY_HOOKS__TIMEOUT": "31"}, {}, {}),
     ({}, {"symphony_hooks__timeout": "2.25", "SYMPHONY_HOOKS__PROFILE": "Yes"}, {}, {}),
+    ({}, {"SYMPHONY_HOOKS__TIMEOUT": "007", "SYMPHONY_HOOKS__PROFILE": "TRUE"}, {}, {}),
     ({}, {"SYMPHONY_PLUGINS__INDEX_CACHE": "off", "SYMPHONY_EXTENSIONS__INDEX_CACHE": "0"}, {}, {}),
     ({}, {"SYMPHONY_SANDBOX__POLICY": "permissive", "SYMPHONY_PERMISSIONS__DATABASE": "x//p.db"}, {}, {}),
     ({}, {"SYMPHONY_DISTRO": "null", "SYMPHONY_DATA_DIR": "/d", "SYMPHONY_CACHE_DIR": "rel/c"}, {}, {}),
@@ -205,7 +208,7 @@ EITHER: list[tuple[dict[str, Any], dict[str, str], dict[str, Any], dict[str, Any
 ]
 
 
-def _pydantic(
+def _answers(
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
     case: tuple[dict[str, Any], dict[str, str], dict[str, Any], dict[str, Any]],
@@ -232,7 +235,7 @@ def _pydantic(
 def test_the_mirror_answers_usual_settings_as_pydantic_does(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, case: Any
 ) -> None:
-    mirrored, validated = _pydantic(monkeypatch, tmp_path, case)
+    mirrored, validated = _answers(monkeypatch, tmp_path, case)
     assert isinstance(validated, dict), validated
     assert mirrored == validated
 
@@ -241,7 +244,7 @@ def test_the_mirror_answers_usual_settings_as_pydantic_does(
 def test_the_mirror_leaves_invalid_settings_to_pydantic(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, case: Any
 ) -> None:
-    mirrored, validated = _pydantic(monkeypatch, tmp_path, case)
+    mirrored, validated = _answers(monkeypatch, tmp_path, case)
     assert isinstance(validated, str)  # pydantic's message for the user
     assert mirrored is None
 
@@ -250,7 +253,7 @@ def test_the_mirror_leaves_invalid_settings_to_pydantic(
 def test_an_answer_the_mirror_gives_for_unusual_forms_is_pydantics(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, case: Any
 ) -> None:
-    mirrored, validated = _pydantic(monkeypatch, tmp_path, case)
+    mirrored, validated = _answers(monkeypatch, tmp_path, case)
     assert mirrored is None or mirrored == validated
 
 
@@ -284,3 +287,18 @@ def test_the_models_validators_are_those_the_mirror_checks_too() -> None:
     checked = {"Settings": ["_known_ports"], "PermissionSettings": ["_valid_denials"]}
     assert {name: names for name, names in validators.items() if names} == checked
     assert all(not model.__pydantic_decorators__.model_validators for model in PAIRS)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    key=st.sampled_from(["HOOKS__TIMEOUT", "HOOKS__PROFILE", "PERMISSIONS__AUDIT_FLUSH_INTERVAL", "SANDBOX__POLICY"]),
+    text=st.text(st.sampled_from("0123456789.-+eE _xtrueTRUEfalsyonYNstrict"), max_size=8),
+)
+def test_any_environment_value_gets_pydantics_answer_or_none(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, key: str, text: str
+) -> None:
+    mirrored, validated = _answers(monkeypatch, tmp_path, ({}, {f"SYMPHONY_{key}": text}, {}, {}))
+    if isinstance(validated, str):  # pydantic's error for the user
+        assert mirrored is None
+    else:
+        assert mirrored in (None, validated)
