@@ -22,6 +22,7 @@ import sys
 
 # hashlib's blake2b itself: importing hashlib loads OpenSSL (~3 ms of every command).
 from _blake2 import blake2b
+from _thread import get_ident
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -266,8 +267,8 @@ def _replace(target: Path, data: bytes) -> None:
     Not flushed to disk (``atomic_write`` is): a cache lost in a crash only costs one validation,
     and the fsyncs cost 10-30 ms of the command that saves it.
     """
-    temporary = target.with_name(f".{target.name}.{os.getpid()}")
-    with contextlib.suppress(FileNotFoundError):  # left by a crashed process of the same id
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.{get_ident()}")
+    with contextlib.suppress(FileNotFoundError):  # left by a crashed process of the same ids
         os.unlink(temporary)
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     try:
