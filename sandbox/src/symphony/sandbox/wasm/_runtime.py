@@ -33,12 +33,12 @@ from wasmtime import component
 
 from ._cache import CacheStats, CompiledCache, Kind, Program
 from ._capi import StoreMeter
-from ._component import ComponentBinding, ComponentLinker
+from ._component import ComponentBinding
 from ._core import CoreBinding
-from ._engine import EpochTicker, new_engine
 from ._errors import ContractError, GuestFault, WasmGuestError, WasmLoadError, WasmTrapError
 from ._host import HostBridge, HostServices, PermissionCheck
 from ._limits import MAX_INSTANCES, MAX_MEMORIES, MAX_TABLES, Preopen, WasmLimits
+from ._shared import shared_engine
 from ._traps import trap_error
 from ._wasi import OutputCapture, wasi_config
 
@@ -105,25 +105,29 @@ def _kind_of(wasm: bytes, name: str) -> Kind:
 
 
 class WasmRuntime:
-    """The host's Wasmtime: one engine, one compiled-code cache, one epoch ticker.
+    """The host's Wasmtime: an engine, a compiled-code cache, an epoch ticker.
+
+    The engine, its ticker and its deserialized programs are the process's, shared with
+    every runtime of the same ``epoch_tick`` (see :mod:`._shared`); stores, instances and
+    their limits are each extension's own.
 
     Thread-safe: extensions may be loaded and invoked from several threads; each
     extension serialises its own invocations.
     """
 
     def __init__(self, cache_dir: str | Path, *, epoch_tick: float = 0.01) -> None:
-        self.engine = new_engine()
-        self.cache = CompiledCache(Path(cache_dir), self.engine)
-        self.ticker = EpochTicker(self.engine, epoch_tick)
+        self._shared = shared_engine(epoch_tick)
+        self.engine = self._shared.engine
+        self.cache = CompiledCache(Path(cache_dir), self.engine, self._shared.programs)
+        self.ticker = self._shared.ticker
         self._programs: dict[str, Program] = {}
         self._extensions: weakref.WeakSet[WasmExtension] = weakref.WeakSet()
         self._lock = threading.Lock()
         self._closed = False
         _OPEN.add(self)
-        # Engine-wide, like the engine: made with the runtime, not on an extension's load
-        # (a thread's start waits for the thread to run: milliseconds on a busy machine).
-        self._linker = ComponentLinker(self.engine)
-        self.ticker.start()
+        # The ticker starts with the runtime, not on an extension's load (a thread's start
+        # waits for the thread to run: milliseconds on a busy machine).
+        self._shared.acquire()
 
     @property
     def cache_stats(self) -> CacheStats:
@@ -158,7 +162,7 @@ class WasmRuntime:
         bridge = HostBridge(name, permissions, services, log_bytes=(limits or WasmLimits()).log_bytes)
         try:
             binding: _Binding = (
-                ComponentBinding(self._linker, program, bridge)
+                ComponentBinding(self._shared.linker, program, bridge)
                 if isinstance(program, component.Component)
                 else CoreBinding(self.engine, program, bridge)
             )
@@ -218,16 +222,19 @@ class WasmRuntime:
             return program, kind, from_cache
 
     def close(self) -> None:
-        """Close its extensions (dropping their stores), stop the epoch ticker, forget compiled programs.
+        """Close its extensions (dropping their stores), release the engine's ticker, forget compiled programs.
 
         Returns once Wasmtime has released the stores' output callbacks (or after
         :data:`_RELEASE_TIMEOUT`). The disk cache stays.
         """
-        self._closed = True
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
         extensions = list(self._extensions)
         for extension in extensions:
             extension.close()
-        self.ticker.stop()
+        self._shared.release()
         self._programs.clear()
         _OPEN.discard(self)
         gc.collect()  # stores in reference cycles go now, not during interpreter shutdown
