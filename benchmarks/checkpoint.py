@@ -14,7 +14,10 @@ one (the wide shape), a chain saves once per node (deep).
 Records: ``checkpoint.<shape>@N`` is the added cost per node (with minus without),
 against one plain ``sqlite3`` INSERT + COMMIT per row in WAL mode with
 ``synchronous=NORMAL`` (the floor of an unbatched checkpoint written straight to a
-database, with no service in between).
+database, with no service in between).  ``checkpoint.save_nodes.p50`` is one
+one-node ``save_nodes`` through the port, N in a row without a tracker: the
+service's layers and SQLite's transaction alone, steadier than a whole run on a
+busy machine, against the same floor.
 """
 
 from __future__ import annotations
@@ -32,26 +35,41 @@ from benchmarks.run import Record, record
 from symphony.builtin_plugins.pit.dag import LocalExecutor, Plan, TrackerOptions
 from symphony.builtin_plugins.pit.dag.run import Run
 from symphony.hookspecs import RetryPolicy
-from symphony.hookspecs.ports import DataAccessPort, NewRun
+from symphony.hookspecs.ports import DataAccessPort, NewRun, NodeCheckpoint
 from symphony.host import Host, Settings
 
 __all__ = ["run"]
 
+FLOOR = "sqlite3 INSERT + COMMIT per row (WAL, synchronous=NORMAL)"
 GOAL = "<= 50 µs per node without weakening durability (a crash loses nothing a downstream node saw)"
+
+
+def _new_run(run_id: str, workflow_id: str, nodes: int) -> NewRun:
+    return NewRun(
+        id=run_id, workflow_id=workflow_id, workflow_name=workflow_id, document=b"", inputs=b"", nodes_total=nodes
+    )
+
+
+async def _save_p50(records: DataAccessPort, count: int) -> float:
+    """The median seconds of a one-node ``save_nodes`` through the port, ``count`` in a row (after as many to warm)."""
+    await records.create_run(_new_run("saves", "saves", 2 * count))
+    checkpoints = [
+        NodeCheckpoint(node_id=f"n{i}", state="succeeded", attempts=1, outputs=b"\x81\xa3out\xc0")
+        for i in range(2 * count)
+    ]
+    times = []
+    with no_gc():
+        for checkpoint in checkpoints:
+            start = time.perf_counter()
+            await records.save_nodes("saves", [checkpoint])
+            times.append(time.perf_counter() - start)
+    return statistics.median(times[count:])
 
 
 async def _timed(plan: Plan, records: DataAccessPort | None, run_id: str) -> float:
     options = TrackerOptions(max_concurrency=10_000_000)
     if records is not None:
-        new = NewRun(
-            id=run_id,
-            workflow_id=plan.workflow.id,
-            workflow_name=plan.workflow.name,
-            document=b"",
-            inputs=b"",
-            nodes_total=len(plan.nodes),
-        )
-        await records.create_run(new)
+        await records.create_run(_new_run(run_id, plan.workflow.id, len(plan.nodes)))
     with no_gc():
         start = time.perf_counter()
         result = await Run(
@@ -90,8 +108,9 @@ def _sqlite_floor(path: Path, rows: int) -> float:
     return elapsed
 
 
-async def _measure(folder: Path, size: int, repeat: int) -> dict[str, tuple[float, float]]:
-    """Per shape: the median seconds of a run without records and of one recording through the embedded service."""
+async def _measure(folder: Path, size: int, repeat: int) -> tuple[dict[str, tuple[float, float]], float]:
+    """Per shape: the median seconds of a run without records and of one recording through the embedded service;
+    and a one-node save's median seconds."""
     host = Host(Settings(data_dir=folder / "data", cache_dir=folder / "cache")).load()
     await host.start()
     try:
@@ -103,7 +122,7 @@ async def _measure(folder: Path, size: int, repeat: int) -> dict[str, tuple[floa
             bare = statistics.median([await _timed(plan, None, "bare") for _ in range(repeat)])
             durable = statistics.median([await _timed(plan, records, f"{kind}-{i}") for i in range(repeat)])
             timings[kind] = (bare, durable)
-        return timings
+        return timings, await _save_p50(records, size)
     finally:
         await host.stop()
 
@@ -111,20 +130,10 @@ async def _measure(folder: Path, size: int, repeat: int) -> dict[str, tuple[floa
 def run(quick: bool) -> list[Record]:
     size = 1_000 if quick else 10_000
     repeat = 3 if quick else 5
-    records = []
     with tempfile.TemporaryDirectory() as folder:
         floor = statistics.median(_sqlite_floor(Path(folder) / f"floor{i}.db", size) for i in range(repeat))
-        timings = asyncio.run(_measure(Path(folder), size, repeat))
-    for kind, (bare, durable) in timings.items():
-        cost_us = (durable - bare) / size * 1e6
-        records.append(
-            record(
-                f"checkpoint.{kind}@{size}",
-                cost_us,
-                "us",
-                "sqlite3 INSERT + COMMIT per row (WAL, synchronous=NORMAL)",
-                floor / size * 1e6,
-                goal=GOAL,
-            )
-        )
-    return records
+        timings, save = asyncio.run(_measure(Path(folder), size, repeat))
+    costs = {f"checkpoint.{kind}@{size}": (durable - bare) / size for kind, (bare, durable) in timings.items()}
+    costs["checkpoint.save_nodes.p50"] = save
+    per_row = floor / size * 1e6
+    return [record(metric, seconds * 1e6, "us", FLOOR, per_row, goal=GOAL) for metric, seconds in costs.items()]

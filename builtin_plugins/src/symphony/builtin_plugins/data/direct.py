@@ -20,13 +20,15 @@ from .service.app import ROUTES
 from .service.call import Service
 from .service.problems import PROBLEM_TYPE, Problem
 from .service.routes import health
-from .service.routing import HEALTH_PATH
+from .service.routing import HEALTH_PATH, Operation
 
 __all__ = ["DirectTransport"]
 
 #: The "client address" failed token checks are counted under: every direct caller is this process.
 CLIENT = "in-process"
 _JSON = "application/json"
+#: Routes a transport remembers at most (one per run for checkpoints: a handful in use at a time).
+_MAX_ROUTES = 1024
 
 
 class DirectTransport:
@@ -42,6 +44,9 @@ class DirectTransport:
         self._service = service
         self._authorization = f"Bearer {token}"
         self._inline = inline
+        #: (method, path as sent) -> the operation, its parameters and the decoded path: the route table is fixed,
+        #: so a path is decoded and matched once, not on every checkpoint. Handlers only read the parameters.
+        self._routes: dict[tuple[str, str], tuple[Operation, dict[str, str], str]] = {}
 
     def __repr__(self) -> str:  # the token must never reach a log through a repr
         return f"DirectTransport({self._service.db.dialect}, inline={self._inline})"
@@ -49,19 +54,18 @@ class DirectTransport:
     async def request(
         self, method: str, path: str, *, query: Mapping[str, str] | None, body: bytes | None, key: str | None
     ) -> Answer:
-        path = unquote(path)  # as an ASGI server hands the app its path: decoded, then matched segment by segment
         try:
-            if path == HEALTH_PATH and method == "GET":
+            if method == "GET" and unquote(path) == HEALTH_PATH:
                 code, document = await anyio.to_thread.run_sync(health.status, self._service)
                 return Answer(code, _JSON, msgspec.json.encode(document))
-            operation, params = ROUTES.match(method, path)
+            operation, params, path = self._route(method, path)
             status, content = await self._service.serve(
                 operation,
                 client=CLIENT,
                 authorization=self._authorization,
                 path=path,
                 params=params,
-                query=dict(query or {}),
+                query=dict(query) if query else {},
                 body=body or b"",
                 key=key,
                 inline=self._inline,
@@ -74,22 +78,35 @@ class DirectTransport:
         self, method: str, path: str, *, query: Mapping[str, str] | None, body: bytes | None, key: str | None
     ) -> Answer:
         """``request`` on the calling thread, no event loop: for synchronous ports (permission records)."""
-        path = unquote(path)
         try:
-            operation, params = ROUTES.match(method, path)
+            operation, params, path = self._route(method, path)
             status, content = self._service.serve_sync(
                 operation,
                 client=CLIENT,
                 authorization=self._authorization,
                 path=path,
                 params=params,
-                query=dict(query or {}),
+                query=dict(query) if query else {},
                 body=body or b"",
                 key=key,
             )
         except Problem as problem:
             return Answer(problem.status, PROBLEM_TYPE, problem.body())
         return Answer(status, _JSON, content or b"")
+
+    def _route(self, method: str, path: str) -> tuple[Operation, dict[str, str], str]:
+        """The operation for ``method`` on ``path``, its parameters and the decoded path; a 404 or 405 problem if none.
+
+        The path is decoded as an ASGI server hands the app its path, then matched segment by segment.
+        """
+        found = self._routes.get((method, path))
+        if found is None:
+            decoded = unquote(path)
+            operation, params = ROUTES.match(method, decoded)
+            if len(self._routes) >= _MAX_ROUTES:
+                self._routes.clear()
+            found = self._routes[method, path] = (operation, params, decoded)
+        return found
 
     async def aclose(self) -> None:
         """Nothing to close: the service's database belongs to whoever opened the service."""

@@ -123,6 +123,14 @@ class Service:
             elif not isinstance(body, bytes):
                 body = await body()
             self._check_limits(operation, body, key)
+            sqlite_loop = inline and self.db.dialect == "sqlite"
+            # An inline handler without an Idempotency-Key (whose claim and replay are the general path's) runs on
+            # the raw connection (``inline.py``): the checkpoints' hot path, with nothing built for the general one.
+            if sqlite_loop and operation.inline is not None and key is None:
+                done = self._inline.run(operation.inline, token, params, body)
+                if done is not None:
+                    return done
+                sqlite_loop = False  # it would wait for a lock: a worker thread waits for it
             after: list[Callable[[], None]] = []
             run = partial(
                 self._run,
@@ -135,9 +143,7 @@ class Service:
                 path=path,
                 after=after,
             )
-            done = None
-            if inline and self.db.dialect == "sqlite":
-                done = self._on_loop(operation, run, token=token, params=params, body=body, key=key)
+            done = self._on_loop(run) if sqlite_loop else None
             if done is None:
                 done = await self._in_thread(run)
             for action in after:
@@ -216,23 +222,8 @@ class Service:
         # was stored, and the pool has replaced its connections, so the request runs once more.
         return await anyio.to_thread.run_sync(partial(run, wait=True))
 
-    def _on_loop(
-        self,
-        operation: Operation,
-        run: Callable[..., tuple[int, bytes | None]],
-        *,
-        token: str,
-        params: dict[str, str],
-        body: bytes,
-        key: str | None,
-    ) -> tuple[int, bytes | None] | None:
-        """The request run on the event loop (SQLite), or None when it would wait for a lock: run it in a thread.
-
-        An operation with an inline handler and no Idempotency-Key (whose claim and replay are the general path's)
-        runs on the raw connection (``inline.py``); any other, through SQLAlchemy without waiting.
-        """
-        if operation.inline is not None and key is None:
-            return self._inline.run(operation.inline, token, params, body)
+    def _on_loop(self, run: Callable[..., tuple[int, bytes | None]]) -> tuple[int, bytes | None] | None:
+        """The request through SQLAlchemy on the event loop, not waiting (SQLite); None if it would wait for a lock."""
         try:
             return run(wait=False)
         except OperationalError as error:
