@@ -2,9 +2,10 @@
 
 - ``ui_large_run``: time to first render of a finished 1,000-node run's view (the graph drawn and every node
   listed), from navigation start; baseline: the runs list view of the same app (one table), loaded the same way.
-- ``ui_live``: a node event's latency from the console's bus subscription (the ``at`` it stamps) to the run view's
-  DOM update, p50 and p95, over a chain run watched live; baseline: the same events' arrival at a bare
-  EventSource in the same page (SSE delivery alone).
+- ``ui_live``: a node event's latency from its publication on the bus (its envelope's time, the ``at`` the
+  console sends) to the run view's DOM update, p50 and p95, over a chain run watched live from its start;
+  baseline: the same events' arrival at a bare EventSource in the same page (SSE delivery alone). ``p95_shown``
+  counts only the events published once the run view showed its nodes.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ PROBE: Final = """
 (() => {
   const expected = Number(new URLSearchParams(location.search).get('probe') || 0);
   window.__updates = [];
+  window.__shownAt = null;
   window.__arrivals = [];
   const clock = () => performance.timeOrigin + performance.now();
   const check = () => {
@@ -62,6 +64,11 @@ PROBE: Final = """
     const run = location.hash.match(/^#\\/runs\\/(.+)$/);
     if (!run || window.__bare) return;
     window.__bare = new EventSource(`/ui/api/v1/runs/${run[1]}/events`);
+    const listed = () => {
+      if (document.querySelector('.node-button')) window.__shownAt = clock();
+      else requestAnimationFrame(listed);
+    };
+    requestAnimationFrame(listed);
     window.__bare.addEventListener('node', (event) => {
       const data = JSON.parse(event.data);
       window.__arrivals.push([data.node, data.state, data.at, clock()]);
@@ -177,18 +184,31 @@ def _live(page: Page, base: str, workflow: str) -> list[Record]:
     page.wait_for_function("document.querySelector('#run-status')?.dataset.status === 'succeeded'")
     updates = {(node, state): at for node, state, at in page.evaluate("window.__updates")}
     arrivals = page.evaluate("window.__arrivals")
-    dom, sse = [], []
+    shown_at: float = page.evaluate("window.__shownAt")
+    dom, sse, live = [], [], []
     for node, state, stamped, arrived in arrivals:
         at = _epoch_ms(stamped)
         if (node, state) in updates:
             dom.append(updates[node, state] - at)
             sse.append(arrived - at)
+            if at >= shown_at:
+                live.append(updates[node, state] - at)
     if len(dom) < 20:
         raise RuntimeError(f"only {len(dom)} node events were seen live; {json.dumps(arrivals[:5])}")
     baseline = f"the same events' arrival at a second, bare EventSource in the page (SSE delivery alone), n={len(sse)}"
     return [
         record("ui_live.p50", statistics.median(dom), "ms", baseline, statistics.median(sse)),
         record("ui_live.p95", p95(dom), "ms", baseline, p95(sse), goal="<= 100 ms"),
+        # The events published once the run view was showing (its node list in the page): the view watched live,
+        # without those that happened while the page was still fetching and drawing the run.
+        record(
+            "ui_live.p95_shown",
+            p95(live),
+            "ms",
+            f"all the run's events (ui_live.p95), n={len(live)} of {len(dom)}",
+            p95(dom),
+            goal="<= 100 ms",
+        ),
     ]
 
 

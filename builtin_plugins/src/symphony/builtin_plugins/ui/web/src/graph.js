@@ -46,9 +46,10 @@ const edgeElement = (e) => ({
  *
  * A graph of more than CHUNK nodes is built a chunk at a time, one task each (a node's state is read when it
  * is added, so callers may keep updating the node objects meanwhile); the container's `data-drawn` attribute
- * is set once every node and edge is in.
+ * is set once every node and edge is in.  `refine: false` keeps the first positions (no ELK: its seconds of CPU
+ * for a large graph would compete with a live run's updates).
  */
-export function drawGraph(container, nodes, edges, onSelect) {
+export function drawGraph(container, nodes, edges, onSelect, { refine: layOut = true } = {}) {
   const known = new Set(nodes.map((n) => n.id));
   const drawn = edges.filter((e) => known.has(e.source) && known.has(e.target));
   const positions = layered(nodes, drawn);
@@ -81,6 +82,7 @@ export function drawGraph(container, nodes, edges, onSelect) {
   cy.on('tap', 'node', (event) => onSelect?.(event.target.id()));
   const finish = () => {
     container.dataset.drawn = String(nodes.length);
+    if (!layOut) return;
     // ELK after the first frame is drawn: its worker's start-up competes for the CPU the first render needs.
     requestAnimationFrame(() => setTimeout(() => refine(nodes, drawn).then((refined) => {
       if (!refined || cy.destroyed()) return;

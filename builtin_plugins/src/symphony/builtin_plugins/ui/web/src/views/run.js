@@ -11,6 +11,8 @@ const time = (iso) => (iso ? Date.parse(iso) : null);
 const TIMELINE_EVERY = 500;
 /** Milliseconds a graph recolouring waits for more events to draw with it: a large canvas redraw costs frames. */
 const RECOLOUR_EVERY = 250;
+/** Nodes of a live run's graph that ELK lays out at most while it runs. */
+const LIVE_LAYOUT_MAX = 300;
 /** Timeline rows built per slice of idle time, so that building 1,000 of them never holds an event back. */
 const ROWS_PER_SLICE = 50;
 const idle = (callback) => (window.requestIdleCallback
@@ -150,7 +152,8 @@ export async function runView(main, me, runId) {
     for (const button of listed.querySelectorAll('button')) buttons.set(button.dataset.node, button);
     replace(listBox, h('h2', {}, 'Nodes'), listed);
     cy?.destroy();
-    cy = drawGraph(graphBox, list, doc.graph.edges, select);
+    // A large run watched live is laid out by ELK once it ends (the view is drawn again then), not meanwhile.
+    cy = drawGraph(graphBox, list, doc.graph.edges, select, { refine: FINAL.has(doc.run.status) || list.length <= LIVE_LAYOUT_MAX });
     showHeader();
     showDetails();
     timeline = null;  // a build under way drew the former document
@@ -223,8 +226,9 @@ export async function runView(main, me, runId) {
   replace(main, h('h1', {}, `Run ${runId}`), header, message,
     h('div', { class: 'split' }, graphBox, listBox),
     h('div', { class: 'panels' }, details, gantt));
-  render();
+  // The stream first: it connects while the view draws, and its events are handled once the drawing task ends.
   if (!FINAL.has(doc.run.status)) listen();
+  render();
   return () => {
     source?.close();
     cy?.destroy();
