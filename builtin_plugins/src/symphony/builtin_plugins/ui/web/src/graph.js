@@ -31,7 +31,7 @@ export function stateData(state) {
 }
 
 /** Nodes added to a graph per task: a large graph is built over several tasks, so events are not held back. */
-const CHUNK = 200;
+const CHUNK = 100;
 
 const nodeElement = (n, positions) => ({
   data: { id: n.id, label: n.label ?? n.id, ...stateData(n.state) }, position: positions[n.id], classes: n.problem ? 'problem' : '',
