@@ -23,7 +23,7 @@ import pytest
 
 from symphony.builtin_plugins.data.client import DataClient
 from symphony.builtin_plugins.data.embedded import EmbeddedService, open_embedded
-from symphony.hookspecs import AuthorizationError, NotFoundError, SymphonyError
+from symphony.hookspecs import AuthorizationError, NotFoundError, SymphonyError, UserId
 from symphony.hookspecs.ports import CreateTokenRequest, CreateUserRequest, NewRun, NodeCheckpoint
 
 DEADLINE = 30.0
@@ -339,7 +339,7 @@ async def test_of_two_known_callers_the_one_whose_token_is_revoked_is_refused_at
     async with service.client(first_token) as first, service.client(second_token) as second:
         await first.save_nodes("run0001", [_node("a")])
         await second.save_nodes("run0001", [_node("b")])  # both identities are known now
-        (made,) = (await admin.list_tokens(user_id=second_id)).items
+        (made,) = (await admin.list_tokens(user_id=UserId(second_id))).items
         await admin.revoke_token(made.id)
         with pytest.raises(AuthorizationError):
             await second.save_nodes("run0001", [_node("c")])
