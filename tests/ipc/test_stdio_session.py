@@ -82,6 +82,16 @@ def children(pid: int) -> list[int]:
     ]
 
 
+def in_own_session(pid: int) -> list[int]:
+    """``pid``'s children that have left its session: a child is in it from its fork until its setsid."""
+    own: list[int] = []
+    for child in children(pid):
+        with contextlib.suppress(ProcessLookupError):
+            if os.getsid(child) != os.getsid(pid):
+                own.append(child)
+    return own
+
+
 def poll(condition: Callable[[], object], what: str) -> object:
     deadline = time.monotonic() + DEADLINE
     while time.monotonic() < deadline:
@@ -136,6 +146,6 @@ def test_ctrl_c_on_ext_invoke_ends_the_spinning_confined_worker(
     assert ext.run("ext", "grant", "ext-hostile", "file:write:data").returncode == 0  # ungranted, it is not started
     argv = [str(Path(sys.executable).parent / "symphony"), "ext", "invoke", "ext-hostile", "spin"]
     with foreground_job(argv, cwd=ext.home, env=ext.env()) as (cli, spawned):
-        spawned.append(int(poll(lambda: children(cli.pid), "the worker to start")[0]))  # type: ignore[index]
+        spawned.append(int(poll(lambda: in_own_session(cli.pid), "the worker to start")[0]))  # type: ignore[index]
         ctrl_c_ends(cli, spawned[0])
         assert cli.stderr is not None and "Traceback" not in cli.stderr.read()
