@@ -46,15 +46,20 @@ async def test_closing_the_connection_still_ends_the_child_in_its_own_session() 
     assert connection.process.returncode is not None
 
 
+#: A host as the host's commands are written: Ctrl-C through the loop's signal handler, which sets the wakeup
+#: descriptor, so a SIGINT the kernel hands to another thread (the child watcher's) still wakes the loop.
+#: (asyncio.run's own handler does not: CI once lost a Ctrl-C that way while the loop slept.)
 HOST = """
-import asyncio, sys
+import asyncio, signal, sys
 from symphony.builtin_plugins.ipc.transports import StdioTransport
 
 async def main():
     connection = await StdioTransport().spawn([sys.executable, "-c", sys.argv[1]])
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGINT, stop.set)
     try:
         print(connection.process.pid, flush=True)
-        await asyncio.Event().wait()
+        await stop.wait()
     finally:
         await connection.close()
 
