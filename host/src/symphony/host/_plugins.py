@@ -85,18 +85,23 @@ class PluginRecord(msgspec.Struct, kw_only=True):
 
 
 class PluginManager(pluggy.PluginManager):
-    """pluggy's, with a module plugin's non-function attributes passed over without ``inspect.getattr_static``.
+    """pluggy's, with a module plugin's own names read from its namespace without ``inspect.getattr_static``.
 
     Registering looks up every name in ``dir(plugin)``: for a module, its imports too
     (600 names for the builtins, ~2 ms of every command).  A name in the module's own
-    namespace that no type attribute shadows is what pluggy's lookup would find; unless
-    it is a function or method, pluggy would pass it over, and so does this.
+    namespace that no type attribute shadows is what pluggy's lookup would find: a plain
+    function is its own marker's holder (a module binds nothing), anything else but a
+    method pluggy would pass over, and so does this.
     """
 
     def parse_hookimpl_opts(self, plugin: object, name: str) -> pluggy.HookimplOpts | None:
-        own = type(plugin) is ModuleType and name not in _MODULE_TYPE_ATTRIBUTES
-        if own and not isinstance(vars(plugin).get(name), _HOOKABLE):
-            return None
+        if type(plugin) is ModuleType and name not in _MODULE_TYPE_ATTRIBUTES:
+            value = vars(plugin).get(name)
+            if type(value) is FunctionType:
+                opts: pluggy.HookimplOpts | None = getattr(value, f"{self.project_name}_impl", None)
+                return opts if isinstance(opts, dict) else None
+            if not isinstance(value, _HOOKABLE):
+                return None
         return super().parse_hookimpl_opts(plugin, name)
 
 
