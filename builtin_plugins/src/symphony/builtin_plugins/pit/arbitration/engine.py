@@ -24,7 +24,8 @@ from symphony.hookspecs import Event, ValidationError
 from symphony.hookspecs.ports import ResourceGrant, ResourceRequest, WaitExplanation
 
 from .explain import Verdict, explanation, timeout_message
-from .options import BUDGET_PREFIX, Limits
+from .limits import Limits
+from .options import BUDGET_PREFIX
 from .queue import WAITING, FairQueue, Waiter
 from .status import BudgetStatus, Holder, Metrics, Status
 

@@ -2,21 +2,24 @@
 
 Checked as the host loads the settings (a typo or an impossible value is a
 ConfigurationError naming the key, never a wait that cannot end), then resolved
-into :class:`Limits`, the plain numbers the engine works with.
+into :class:`~.limits.Limits`, the plain numbers the engine works with (its own
+module, imported when an engine is made: every command loads these options).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Annotated, Any, Final
+from typing import TYPE_CHECKING, Annotated, Any, Final
 
 import msgspec
 
 from symphony.hookspecs import ConfigurationError, parse_memory
 
-__all__ = ["BUILTIN_RESOURCES", "ArbitrationOptions", "BudgetOptions", "Limits", "parse_amount"]
+if TYPE_CHECKING:
+    from .limits import Budget, Limits
+
+__all__ = ["BUILTIN_RESOURCES", "ArbitrationOptions", "Budget", "BudgetOptions", "Limits", "parse_amount"]
 
 #: Resources every engine knows; the builtins' callers use these names (slots: node slots, memory: bytes,
 #: models: warm model instances).
@@ -101,46 +104,6 @@ class ArbitrationOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unkno
             ) from None
 
 
-@dataclass(frozen=True, slots=True)
-class Budget:
-    """A budget as the engine counts it: ``limit`` per fixed window of ``period`` seconds."""
-
-    limit: float
-    period: float
-
-
-@dataclass(frozen=True, slots=True)
-class Limits:
-    """Validated numbers: what exists (capacity, budgets), who may hold how much (quotas), and the queue's rules."""
-
-    capacity: dict[str, float]
-    budgets: dict[str, Budget] = field(default_factory=dict)
-    user_quotas: dict[str, dict[str, float]] = field(default_factory=dict)
-    run_quotas: dict[str, dict[str, float]] = field(default_factory=dict)
-    weights: dict[str, float] = field(default_factory=dict)
-    timeout: float | None = None
-    reserve_after: int = 16
-    reserve_seconds: float = 30.0
-    backfill_depth: int = 32
-
-    @classmethod
-    def of(cls, options: ArbitrationOptions) -> Limits:
-        """Resolve sizes and defaults (the options were checked when they were made)."""
-        capacity = {**default_capacity(), **options.capacity_amounts()}
-        user_quotas, run_quotas = options.quota_amounts(set(capacity))
-        return cls(
-            capacity=capacity,
-            budgets={f"{BUDGET_PREFIX}{name}": Budget(b.limit, b.period) for name, b in options.budgets.items()},
-            user_quotas=user_quotas,
-            run_quotas=run_quotas,
-            weights=dict(options.weights),
-            timeout=options.timeout,
-            reserve_after=options.reserve_after,
-            reserve_seconds=options.reserve_seconds,
-            backfill_depth=options.backfill_depth,
-        )
-
-
 #: Nodes running at once across every run of a host, by default: four runs at the DAG tracker's default
 #: width (16).  Most nodes wait on I/O (model APIs, HTTP), so a per-CPU default would throttle them for
 #: nothing; CPU-heavy nodes ask for more slots (``config.run.resources``) or a deployment lowers it.
@@ -170,3 +133,12 @@ def parse_amount(value: Amount, where: str) -> float:
     if not math.isfinite(number) or number < 0:
         raise ValueError(f"{where}: {value!r} must be a finite amount >= 0")
     return number
+
+
+def __getattr__(name: str) -> Any:
+    """``Budget`` and ``Limits``, from their module on first use (where they were defined before)."""
+    if name in ("Budget", "Limits"):
+        from . import limits
+
+        return getattr(limits, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -31,7 +31,7 @@ def symphony_component_options() -> list[ComponentOptionsSpec]:
 @hookimpl(trylast=True)
 def symphony_provide_arbitration_engine(context: HostContext) -> ArbitrationEngine:
     from .engine import ArbitrationEngine
-    from .options import Limits
+    from .limits import Limits
 
     options = ArbitrationOptions.from_options(context.component_config(COMPONENT).options)
     return ArbitrationEngine(Limits.of(options), emit=context.emit)
