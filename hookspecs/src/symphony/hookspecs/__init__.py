@@ -4,7 +4,12 @@ Extension and plugin authors depend on this distribution alone
 (``symphony-hookspecs``).  Everything public is re-exported here; the hook
 catalogue itself is :mod:`symphony.hookspecs.hooks` and the ports are in
 :mod:`symphony.hookspecs.ports`.
+
+The process helpers are re-exported on first use: only what starts processes
+needs them (and ``signal``), while every command imports this package.
 """
+
+from typing import TYPE_CHECKING, Any
 
 from ._base import Base
 from ._config import ComponentConfig, RetryPolicy
@@ -148,7 +153,6 @@ from ._permissions import (
     format_permission,
     parse_permission,
 )
-from ._processes import describe_exit, die_with_parent, dying_with_parent
 from ._signatures import (
     SIGNATURE_TYPE,
     VERIFICATION_FILE,
@@ -187,6 +191,9 @@ from ._workflow import (
     WorkflowMetadata,
     WorkflowProblem,
 )
+
+if TYPE_CHECKING:
+    from ._processes import describe_exit, die_with_parent, dying_with_parent
 
 __all__ = [
     "API_VERSION",
@@ -365,3 +372,11 @@ __all__ = [
     "verify_signature",
     "workflow_permission_denials",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("describe_exit", "die_with_parent", "dying_with_parent"):
+        from . import _processes
+
+        return getattr(_processes, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
