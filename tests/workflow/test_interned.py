@@ -8,12 +8,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from symphony.builtin_plugins.workflow import Limits
+from symphony.builtin_plugins.workflow import interned as interned_module
 from symphony.builtin_plugins.workflow import validate as validate_module
 from symphony.builtin_plugins.workflow.bulk import EdgeScan
 from symphony.builtin_plugins.workflow.interned import scan_interned
 from symphony.builtin_plugins.workflow.types import compatible
 from symphony.builtin_plugins.workflow.validate import validate
-from symphony.hookspecs import ControlEdge, DataEdge, Edge, OperatorNode, ValidationReport, Workflow
+from symphony.hookspecs import ConditionalEdge, ControlEdge, DataEdge, Edge, OperatorNode, ValidationReport, Workflow
 
 from .helpers import CATALOGUE, workflow
 from .strategies import edges, nodes, workflows
@@ -113,3 +114,101 @@ def test_a_name_whose_folded_key_matches_a_node_is_compared_word_by_word() -> No
 
 def test_nodes_whose_folded_keys_collide_are_left_to_the_string_scan() -> None:
     assert _scan([*_FOLDED_ALIKE, "c"], [ControlEdge(source=_FOLDED_ALIKE[0], target="c")]) is None
+
+
+#: Names the JSON reading of the edges must hand to the text reading: they hold a ``:`` or an escaped character.
+_UNREADABLE_IDS = ("a:b", 'q"t', "back\\slash", "tab\t")
+
+
+def _plain(edge: Edge) -> Edge:
+    """The edge without its id, and a conditional edge as a control edge: what the JSON reading takes."""
+    if type(edge) is DataEdge:
+        return DataEdge(source=edge.source, target=edge.target)
+    return ControlEdge(source=edge.source, target=edge.target)
+
+
+@st.composite
+def plain_documents(draw: st.DrawFn) -> Workflow:
+    """Documents whose edges have no ids and no conditions, sometimes with a name the JSON reading refuses."""
+    doc = draw(documents())
+    found = [_plain(edge) for edge in doc.edges]
+    odd_name: bool = draw(st.booleans())
+    if found and odd_name:
+        odd = draw(st.sampled_from(_UNREADABLE_IDS))
+        found[0] = msgspec.structs.replace(found[0], source=odd + found[0].source)
+    return msgspec.structs.replace(doc, edges=tuple(found))
+
+
+@settings(max_examples=300, deadline=None)
+@given(doc=plain_documents())
+def test_the_interned_scan_of_edges_read_from_json_reports_exactly_what_the_string_scan_reports(doc: Workflow) -> None:
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        assert _report(doc, monkeypatch, interned=True) == _report(doc, monkeypatch, interned=False)
+
+
+def _ends(found: list[Edge], *, json: bool) -> list[tuple[int, int, int, bool]] | None:
+    """Each end's node number, port number, port length and dot as the interned scan reads them."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setattr(interned_module, "_json_layout_holds", lambda: json)
+        ends = interned_module._intern_ends(found, ["a", "b", "dé", "a:b"], ["text", "value", "x.y"])
+    if ends is None:
+        return None
+    assert ends.kind.tolist() == [interned_module._KINDS[type(edge)] for edge in found]
+    assert ends.named == any(edge.id for edge in found)
+    columns = (ends.node, ends.port, ends.port_length, ends.dotted)
+    return list(zip(*(column.tolist() for column in columns), strict=True))
+
+
+_NAMES = st.sampled_from(("a", "b", "dé", "ghost", "", *_UNREADABLE_IDS))
+_PORT_NAMES = st.sampled_from(("", ".text", ".value", ".x.y", ".", ".nope", ".té"))
+_ENDS = st.tuples(_NAMES, _PORT_NAMES).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    found=st.lists(
+        st.one_of(
+            st.builds(DataEdge, source=_ENDS, target=_ENDS),
+            st.builds(ControlEdge, source=_ENDS, target=_ENDS),
+            st.builds(DataEdge, source=_ENDS, target=_ENDS, id=st.sampled_from(("", "e1"))),
+            st.builds(ConditionalEdge, source=_ENDS, target=_ENDS, when=st.just("ok")),
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_the_json_reading_of_the_edges_finds_what_the_text_reading_finds(found: list[Edge]) -> None:
+    assert _ends(found, json=True) == _ends(found, json=False)
+
+
+def test_data_and_control_edges_without_ids_are_read_from_their_json() -> None:
+    found: list[Edge] = [DataEdge(source="a.text", target="dé.x.y"), ControlEdge(source="dé", target="b")]
+    spans = interned_module._json_spans(found)
+    assert spans is not None
+    text = bytes(spans.buffer)
+    cuts = zip(spans.starts.tolist(), spans.cut.tolist(), spans.stops.tolist(), strict=True)
+    assert [(text[a:b].decode(), text[b:c].decode()) for a, b, c in cuts] == [
+        ("a", ".text"),
+        ("dé", ""),
+        ("dé", ".x.y"),
+        ("b", ""),
+    ]
+
+
+@pytest.mark.parametrize(
+    "edge",
+    [
+        DataEdge(source="a.text", target="b.text", id="e1"),
+        ConditionalEdge(source="a", target="b", when="ok"),
+        ControlEdge(source="a:b", target="b"),
+        ControlEdge(source='q"t', target="b"),
+        ControlEdge(source="tab\t", target="b"),
+    ],
+    ids=["id", "condition", "colon", "quote", "control-character"],
+)
+def test_an_edge_the_json_layout_does_not_cover_is_read_as_text(edge: Edge) -> None:
+    assert interned_module._json_spans([DataEdge(source="a.text", target="b.text"), edge]) is None
+
+
+def test_a_name_that_utf8_cannot_encode_is_left_to_the_string_scan() -> None:
+    assert _scan(["a\ud800", "c"], [ControlEdge(source="a\ud800", target="c")]) is None

@@ -2,17 +2,20 @@
 
 At 50,000 edges even C-level ``map`` over Python strings costs tens of
 milliseconds (each end split into two new strings, each looked up twice).
-Here the ends are joined into one byte buffer, split at their first ``.`` by
+Here the ends land in one byte buffer, are split at their first ``.`` by
 array operations, and each name is packed into 64-bit words, so that finding
-a node, a port and its type are hash-table probes and table lookups.
+a node, a port and its type are hash-table probes and table lookups.  The
+buffer is msgspec's JSON encoding of the edges when their layout allows (one
+compiled pass over the structs, where reading each end in Python costs more
+than the whole array work), else the ends joined by a NUL byte.
 Packing is exact (names are compared byte for byte, never by a hash alone);
 when a name holds the separator or is too long to pack, :func:`scan_interned`
-returns None and the caller takes the string path in :mod:`.bulk`.
-"""
+returns None and the caller takes the string path in :mod:`.bulk`."""
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
@@ -35,6 +38,7 @@ INTERNED_FROM = 4_000  # edges: below this the string scan is as fast (measured)
 
 _GLUE = "\x00"
 _WIDEST = 64  # bytes: longer node or port names take the string path
+_PAD = _WIDEST + 8  # bytes after the last end, for the word loads of :func:`_pack`
 _KINDS = {DataEdge: 0, ControlEdge: 1, ConditionalEdge: 2}
 
 
@@ -49,10 +53,10 @@ class _Names:
         import numpy as np
 
         self.count = len(names)
-        buffer = np.frombuffer(joined.encode(), np.uint8)
-        starts, stops = _segments(buffer, len(names))
+        encoded = joined.encode()
+        starts, stops = _segments(np.frombuffer(encoded, np.uint8), len(names))
         self.width = max(8, -(-int((stops - starts).max(initial=0)) // 8) * 8)
-        self.words = _pack(buffer, starts, stops - starts, self.width)
+        self.words = _pack(np.frombuffer(encoded + bytes(self.width + 8), np.uint8), starts, stops - starts, self.width)
         self.keys = _fold(self.words)
         bits = max(4, (8 * len(names)).bit_length())  # at most an eighth full: one probe for most
         self.mask, self.shift = (1 << bits) - 1, np.uint64(64 - bits)
@@ -118,13 +122,12 @@ def _segments(buffer: NDArray[np.uint8], count: int) -> tuple[Ints, Ints]:
 def _pack(buffer: NDArray[np.uint8], starts: Ints, lengths: Ints, width: int) -> NDArray[np.uint64]:
     """Each span's bytes, zero-padded to ``width`` and read as ``width // 8`` words (exact: no name holds a zero).
 
-    Each word is one unaligned little-endian load at the span's start, its bytes past the span masked off.
+    Each word is one unaligned little-endian load at the span's start, its bytes past the span masked off;
+    ``buffer`` must go on for ``width + 8`` bytes after the last start.
     """
     import numpy as np
 
-    padded = np.zeros(len(buffer) + width + 8, np.uint8)
-    padded[: len(buffer)] = buffer
-    loads = np.ndarray((len(buffer) + width,), "<u8", padded, 0, (1,))
+    loads = np.ndarray((len(buffer) - 7,), "<u8", buffer, 0, (1,))
     masks = np.array([(1 << 8 * size) - 1 for size in range(9)], np.uint64)  # the low ``size`` bytes
     if width == 8:  # the common case: one load and one mask per span
         return (loads[starts] & masks[np.minimum(lengths, 8)])[:, None]
@@ -189,7 +192,7 @@ def scan_interned(
     if ends is None:
         return None
     count = len(edges)
-    kind = np.frombuffer(bytes([_KINDS[type(edge)] for edge in edges]), np.uint8)
+    kind = ends.kind
     data, flow = kind == 0, kind != 0
     source, target = ends.node[:count], ends.node[count:]
     linked = (source >= 0) & (target >= 0)
@@ -197,15 +200,17 @@ def scan_interned(
         ends, names=names, signatures=signatures, distinct=distinct, ports=ports, compatible=compatible
     )
     fits |= (kind == 1) & linked & (ends.port_length[:count] == 0) & (ends.port_length[count:] == 0)
-    fed, crowded, repeated = _feeding(ends, data, names, ports)
+    fed, crowded, repeated = _feeding(edges, ends, data, names, ports)
     plain = flow & linked & ~ends.dotted[:count] & ~ends.dotted[count:]
     flow_codes = (kind[plain].astype(np.int64) * (len(names) + 1) + source[plain]) * (len(names) + 1) + target[plain]
     flow_others = [
-        (type(edges[at]), ends.text[at], ends.text[count + at]) for at in np.flatnonzero(flow & ~plain).tolist()
+        (type(edges[at]), edges[at].source, edges[at].target) for at in np.flatnonzero(flow & ~plain).tolist()
     ]
-    ids = [edge.id for edge in edges]
     keys_may_repeat = (
-        any(ids) or repeated or len(np.unique(flow_codes)) < len(flow_codes) or len(set(flow_others)) < len(flow_others)
+        ends.named
+        or repeated
+        or len(np.unique(flow_codes)) < len(flow_codes)
+        or len(set(flow_others)) < len(flow_others)
     )
     leaving = np.zeros(len(names) + 1, np.bool_)
     leaving[source] = True  # -1 (no such node) marks the extra slot
@@ -222,10 +227,23 @@ def scan_interned(
 
 
 @dataclasses.dataclass(slots=True, frozen=True)
-class _Ends:
-    """Every edge's source end, then every target end: its text, node and port numbers (-1: none such)."""
+class _Spans:
+    """Every edge's source end, then every target end, as a span of a byte buffer, and each edge's kind."""
 
-    text: list[str]
+    buffer: NDArray[np.uint8]  # followed by at least _PAD bytes that belong to no end
+    starts: Ints
+    stops: Ints
+    cut: Ints  # each end's first dot, or its stop
+    kind: NDArray[np.uint8]  # per edge: _KINDS
+    named: bool  # some edge has an id
+
+
+@dataclasses.dataclass(slots=True, frozen=True)
+class _Ends:
+    """Every edge's source end, then every target end: its node and port numbers (-1: none such)."""
+
+    kind: NDArray[np.uint8]
+    named: bool
     node: Ints
     port: Ints
     port_length: Ints  # bytes after the first dot (0 without a dot)
@@ -234,35 +252,119 @@ class _Ends:
 
 def _intern_ends(edges: Sequence[Edge], names: list[str], ports: list[str]) -> _Ends | None:
     """Split each end at its first dot and number its node and port; None when a name cannot be packed."""
-    import numpy as np
-
-    text = [edge.source for edge in edges]
-    text += [edge.target for edge in edges]
-    joined, joined_names, joined_ports = _GLUE.join(text), _GLUE.join(names), _GLUE.join(ports)
+    joined_names, joined_ports = _GLUE.join(names), _GLUE.join(ports)
     if (
-        not text
-        or joined.count(_GLUE) != len(text) - 1
+        not edges
         or joined_names.count(_GLUE) != max(len(names) - 1, 0)
         or joined_ports.count(_GLUE) != max(len(ports) - 1, 0)
     ):
         return None
-    node_names, port_names = _Names(names, joined_names), _Names(ports, joined_ports)
-    if not node_names.distinct or not port_names.distinct or max(node_names.width, port_names.width) > _WIDEST:
+    try:
+        node_names, port_names = _Names(names, joined_names), _Names(ports, joined_ports)
+        spans = (_json_spans(edges) if _json_layout_holds() else None) or _text_spans(edges)
+    except UnicodeEncodeError:  # a lone surrogate: the string scan copes
         return None
-    buffer = np.frombuffer(joined.encode(), np.uint8)
-    starts, stops = _segments(buffer, len(text))
-    dots = np.flatnonzero(buffer == ord("."))
-    dotted_end = np.searchsorted(stops, dots)  # the end each dot is in
-    first = np.ones(len(dots), np.bool_)
-    first[1:] = dotted_end[1:] != dotted_end[:-1]
-    dotted_end, dots = dotted_end[first], dots[first]
-    cut = stops.copy()
-    cut[dotted_end] = dots
-    port_length = np.zeros(len(text), np.int64)
-    port_length[dotted_end] = stops[dotted_end] - dots - 1
+    if (
+        spans is None
+        or not node_names.distinct
+        or not port_names.distinct
+        or max(node_names.width, port_names.width) > _WIDEST
+    ):
+        return None
+    buffer, starts, stops, cut = spans.buffer, spans.starts, spans.stops, spans.cut
+    dotted = cut != stops
+    port_length = (stops - cut - 1) * dotted
     node = node_names.find(buffer, starts, cut - starts)
     port = port_names.find(buffer, cut + 1, port_length)
-    return _Ends(text=text, node=node, port=port, port_length=port_length, dotted=cut != stops)
+    return _Ends(kind=spans.kind, named=spans.named, node=node, port=port, port_length=port_length, dotted=dotted)
+
+
+def _text_spans(edges: Sequence[Edge]) -> _Spans | None:
+    """The ends read out of the edges one by one and joined; None when an end holds the glue byte."""
+    import numpy as np
+
+    text = [edge.source for edge in edges]
+    text += [edge.target for edge in edges]
+    joined = _GLUE.join(text)
+    if joined.count(_GLUE) != len(text) - 1:
+        return None
+    buffer = np.frombuffer(joined.encode() + bytes(_PAD), np.uint8)
+    separators, cut = _first_dots(buffer[:-_PAD], 0)
+    kind = np.frombuffer(bytes([_KINDS[type(edge)] for edge in edges]), np.uint8)
+    return _Spans(
+        buffer=buffer,
+        starts=separators[:-1] + 1,
+        stops=separators[1:],
+        cut=cut,
+        kind=kind,
+        named=any([edge.id for edge in edges]),  # noqa: C419 -- a list first is faster than a generator
+    )
+
+
+#: Encoded after the edges, so that the word loads past the last end stay in the buffer.
+_TAIL = " " * _PAD
+#: How msgspec writes a data and a control edge without an id: the layout :func:`_json_spans` reads.
+_JSON_SAMPLE = ((DataEdge(source="a.b", target="c"), ControlEdge(source="d", target="e")), _TAIL)
+_JSON_LAYOUT = b'[[{"kind":"data","from":"a.b","to":"c"},{"kind":"control","from":"d","to":"e"}],"%s"]' % _TAIL.encode()
+
+
+@functools.cache
+def _json_layout_holds() -> bool:
+    import msgspec
+
+    return msgspec.json.encode(_JSON_SAMPLE) == _JSON_LAYOUT
+
+
+def _json_spans(edges: Sequence[Edge]) -> _Spans | None:
+    """The ends as msgspec's JSON encoder writes them, one compiled pass over the edge structs.
+
+    Read only when every edge is ``{"kind":…,"from":…,"to":…}`` (data and
+    control edges without ids) and no name holds a ``:`` or an escaped
+    character, so that the colons are exactly three per edge and the bytes
+    between quotes are the names' UTF-8; otherwise None.
+    """
+    import msgspec
+    import numpy as np
+
+    encoded = msgspec.json.encode((edges, _TAIL))
+    if b"\\" in encoded:
+        return None
+    buffer = np.frombuffer(encoded, np.uint8)
+    count = len(edges)
+    separators, after = _first_dots(buffer, ord(":"))
+    if len(separators) != 3 * count + 2:
+        return None
+    # {"kind":"K","from":"S","to":"T"},{"kind":… -- each edge's colons: kind's, from's and to's.
+    colons = separators[1:-1].reshape(count, 3)
+    starts = np.empty(2 * count, np.int64)
+    starts[:count], starts[count:] = colons[:, 1] + 2, colons[:, 2] + 2
+    stops = np.empty(2 * count, np.int64)
+    stops[:count] = colons[:, 2] - 6  # S","to":
+    stops[count:-1] = colons[1:, 0] - 10  # T"},{"kind":
+    stops[-1] = len(encoded) - len(_TAIL) - 7  # T"}],"<tail>"]
+    after = after[1:].reshape(count, 3)
+    cut = np.empty(2 * count, np.int64)
+    cut[:count], cut[count:] = after[:, 1], after[:, 2]
+    np.minimum(cut, stops, out=cut)  # no dot: the mark after the colon is the next colon, past the end
+    kind = (buffer[colons[:, 0] + 2] == ord("c")).view(np.uint8)  # "data" 0, "control" 1
+    return _Spans(buffer=buffer, starts=starts, stops=stops, cut=cut, kind=kind, named=False)
+
+
+def _first_dots(buffer: NDArray[np.uint8], separator: int) -> tuple[Ints, Ints]:
+    """Where each ``separator`` byte is, and the first dot or separator after each.
+
+    A separator is taken to stand before the buffer (at -1) and at its end, so
+    with ``n`` separators inside, the answers hold ``n + 2`` and ``n + 1`` positions.
+    """
+    import numpy as np
+
+    inner = np.flatnonzero((buffer == separator) | (buffer == ord(".")))
+    marks = np.empty(len(inner) + 2, np.int64)
+    marks[0], marks[1:-1], marks[-1] = -1, inner, len(buffer)
+    is_separator = np.ones(len(marks), np.bool_)
+    is_separator[1:-1] = buffer[inner] == separator
+    at = np.flatnonzero(is_separator)
+    return marks[at], marks[at[:-1] + 1]
 
 
 def _typed(
@@ -308,7 +410,9 @@ def _typed(
     return fits
 
 
-def _feeding(ends: _Ends, data: Flags, names: list[str], ports: list[str]) -> tuple[FedInputs, set[str], bool]:
+def _feeding(
+    edges: Sequence[Edge], ends: _Ends, data: Flags, names: list[str], ports: list[str]
+) -> tuple[FedInputs, set[str], bool]:
     """The inputs data edges feed, those fed more than once, and whether two data edges share a target."""
     import numpy as np
 
@@ -318,7 +422,7 @@ def _feeding(ends: _Ends, data: Flags, names: list[str], ports: list[str]) -> tu
     codes = target[coded] * width + target_port[coded]
     ordered = np.sort(codes)
     repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
-    uncoded = [ends.text[count + at] for at in np.flatnonzero(data & ~coded).tolist()]
+    uncoded = [edges[at].target for at in np.flatnonzero(data & ~coded).tolist()]
     others = Counter(end for end in uncoded if "." in end)
     crowded = {f"{names[code // width]}.{ports[code % width]}" for code in repeated.tolist()}
     crowded.update(end for end, times in others.items() if times > 1)
