@@ -1,7 +1,8 @@
 """The Host: a pluggy manager with a lifecycle, ports, async hooks and health.
 
 asyncio is imported in the coroutines that use it: loading a host (what every command does)
-needs no event loop.
+needs no event loop.  Likewise the components' ordering (graphlib) is imported when the host
+starts, and the profiler when ``hooks.profile`` is set.
 """
 
 from __future__ import annotations
@@ -39,15 +40,15 @@ from symphony.hookspecs.ports import HostContext, PortName
 
 from . import _calls
 from ._component_options import check_component_options
-from ._components import ComponentRecord, start_order
 from ._distros import ActiveDistro, select_distro
 from ._index import EntryPointIndex, load_index
 from ._plugins import PluginManager, PluginRecord, check_api, discover
 from ._ports import PORTS
-from ._profiling import Profiler
 from ._snapshot import SettingsView, load_view
 
 if TYPE_CHECKING:
+    from ._components import ComponentRecord
+    from ._profiling import Profiler
     from ._settings import Settings
 
 __all__ = ["Host", "HostHealth", "HostState", "PortReport"]
@@ -154,6 +155,8 @@ class Host:
         else:
             self.distro = ActiveDistro(profile=None, reason="discovery disabled")
         if self.view.hooks.profile:
+            from ._profiling import Profiler
+
             self.profiler = Profiler()
         self.pm.hook.symphony_addhooks.call_historic(kwargs={"pluginmanager": self.pm})
         self._register_essential()
@@ -372,6 +375,8 @@ class Host:
             return
         if self.state is HostState.STOPPED:
             raise HostStateError("A stopped Host cannot be restarted; create a new one.")
+        from ._components import start_order
+
         self.load()
         self.emit(Event(topic="host.starting", source=_CORE))
         self._collect_components()
@@ -387,6 +392,8 @@ class Host:
         self.emit(Event(topic="host.started", source=_CORE))
 
     def _collect_components(self) -> None:
+        from ._components import ComponentRecord
+
         for outcome in self.call_each("symphony_components", context=self.context):
             for component in outcome.result or ():
                 self.components.append(ComponentRecord(name=component.name, plugin=outcome.plugin, component=component))
@@ -444,6 +451,8 @@ class Host:
         if self.state is not HostState.STARTED:
             self.state = HostState.STOPPED
             return
+        from ._components import start_order
+
         self.emit(Event(topic="host.stopping", source=_CORE))
         timeout = self.view.hooks.timeout
         for outcome in await _calls.acall_each(self.pm.hook.symphony_shutdown, {"context": self.context}, timeout):
