@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Final
 
+import msgspec
 import pytest
 
 from symphony.builtin_plugins.workflow import WorkflowFormatError, decode, encode, load, save
@@ -160,6 +161,19 @@ def test_every_field_round_trips_through_every_format(fmt: Format) -> None:
 def test_the_examples_round_trip_through_every_format(path: Path, fmt: Format) -> None:
     workflow = load(path)
     assert decode(encode(workflow, fmt), fmt) == workflow
+
+
+@pytest.mark.parametrize("fmt", ["json", "msgpack"])
+def test_a_decoder_without_the_workflow_hook_keeps_free_values_as_read(fmt: Format) -> None:
+    # Run records are decoded by plain msgspec decoders; free values reach them untouched.
+    workflow = decode(RICH, "toml")
+    plain = msgspec.json.decode if fmt == "json" else msgspec.msgpack.decode
+    assert plain(encode(workflow, fmt), type=Workflow) == workflow
+
+
+def test_the_model_has_a_json_schema_where_free_values_are_any_value() -> None:
+    schema = msgspec.json.schema(Workflow)["$defs"]["OperatorNode"]["properties"]["config"]
+    assert schema["additionalProperties"] == {"description": "Any value."}
 
 
 def test_writing_toml_again_gives_the_same_bytes() -> None:

@@ -52,6 +52,8 @@ def _open(kind: mi.Type, seen: frozenset[type]) -> bool:
     """
     if isinstance(kind, mi.AnyType | mi.CustomType | mi.ExtType):
         return True
+    if isinstance(kind, mi.Metadata):  # Annotated
+        return _open(kind.type, seen)
     if isinstance(kind, _RECORDS):
         if kind.cls in seen:
             return True

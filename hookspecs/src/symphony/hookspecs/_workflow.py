@@ -12,7 +12,7 @@ plugin; this module is only the contract.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Final, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, TypeAlias
 
 import msgspec
 
@@ -54,6 +54,16 @@ INPUTS_NODE: Final = "inputs"
 SEMVER_PATTERN: Final = r"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$"
 
 
+#: What a free-value field (``config``, ``with``, ``extra``) maps its keys to: any value.  ``Any`` to type
+#: checkers; ``object`` to msgspec, which does not know it as a type and so hands each such value to a decoder's
+#: ``dec_hook`` as it reads it.  The workflow decoder checks them there (their depth, their integers) instead of
+#: walking every node of the decoded document for them; a decoder without a hook keeps them as decoded.
+if TYPE_CHECKING:
+    FreeValue: TypeAlias = Any
+else:
+    FreeValue = Annotated[object, msgspec.Meta(extra_json_schema={"description": "Any value."})]  # JSON Schema: any
+
+
 class _Document(Base, frozen=True, omit_defaults=True, gc=False):
     """Document parts: defaults are left out when encoding, so TOML stays as written.
 
@@ -74,13 +84,13 @@ class NodeMetadata(_Document, frozen=True, kw_only=True):
     label: str | None = None
     colour: str | None = None
     notes: str | None = None
-    extra: dict[str, Any] = msgspec.field(default_factory=dict)
+    extra: dict[str, FreeValue] = msgspec.field(default_factory=dict)
 
 
 class _Node(_Document, frozen=True, kw_only=True, tag_field="kind"):
-    config: dict[str, Any] = msgspec.field(default_factory=dict)
+    config: dict[str, FreeValue] = msgspec.field(default_factory=dict)
     #: Constant inputs, ``with = { text = "hello" }``: input port -> literal value (as in GitHub Actions' ``with``).
-    with_: dict[str, Any] = msgspec.field(default_factory=dict, name="with")
+    with_: dict[str, FreeValue] = msgspec.field(default_factory=dict, name="with")
     metadata: NodeMetadata = NodeMetadata()
 
 
@@ -159,7 +169,7 @@ class WorkflowMetadata(_Document, frozen=True, kw_only=True):
     description: str = ""
     author: str = ""
     tags: tuple[str, ...] = ()
-    extra: dict[str, Any] = msgspec.field(default_factory=dict)
+    extra: dict[str, FreeValue] = msgspec.field(default_factory=dict)
 
 
 class Workflow(_Document, frozen=True, kw_only=True):

@@ -1,13 +1,16 @@
 """Reading and writing workflow documents: TOML (by hand), JSON, pretty JSON, MessagePack.
 
 Decoding goes straight into the typed model (msgspec validates while it
-parses).  Only when that fails is the document read again, loosely, to say
-precisely what is wrong: a syntax error with its line and column, a schema
-version this SDK does not know, or a field with its path.
+parses), and the values typed ``Any`` are checked as they are read (see
+``_check_free``).  Only when that fails is the document read again, loosely or
+thoroughly, to say precisely what is wrong: a syntax error with its line and
+column, a schema version this SDK does not know, a field with its path, or a
+value nested too deep with where it is.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal
@@ -15,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 import msgspec
 
 from symphony.hookspecs import (
+    MAX_DEPTH,
     MAX_DOCUMENT_BYTES,
     SCHEMA_VERSION,
     SymphonyError,
@@ -24,6 +28,7 @@ from symphony.hookspecs import (
     decode_bounded,
     loads_toml,
     read_bounded,
+    too_deep,
 )
 
 if TYPE_CHECKING:  # parsed only when a document is wrong: listing plugins must not pay for it
@@ -35,8 +40,6 @@ Format = Literal["toml", "json", "json-pretty", "msgpack"]
 FORMATS: Final[tuple[Format, ...]] = ("toml", "json", "json-pretty", "msgpack")
 _SUFFIXES: Final[dict[str, Format]] = {".toml": "toml", ".json": "json", ".msgpack": "msgpack", ".mpk": "msgpack"}
 
-_json_decoder = msgspec.json.Decoder(Workflow)
-_msgpack_decoder = msgspec.msgpack.Decoder(Workflow)
 _json_encoder = msgspec.json.Encoder()
 _msgpack_encoder = msgspec.msgpack.Encoder()
 
@@ -125,16 +128,66 @@ def decode(data: bytes, fmt: Format) -> Workflow:
     Bounded in size and nesting depth (see symphony.hookspecs.decode_bounded).
     """
     check_size(data, what="The document", error=WorkflowFormatError, limit=MAX_DOCUMENT_BYTES)
+    try:  # free values are checked as they are read (see _check_free): nothing is left to walk afterwards
+        return decode_bounded(
+            lambda: _decode(data, fmt, checked=True),
+            what="The document",
+            error=WorkflowFormatError,
+            open_values=_nothing_open,
+        )
+    except _Recheck:
+        pass
     integers = fmt != "msgpack"  # MessagePack cannot carry an integer beyond 64 bits
     return decode_bounded(
-        lambda: _decode(data, fmt),
+        lambda: _decode(data, fmt, checked=False),
         what="The document",
         error=WorkflowFormatError,
         open_values=lambda workflow: _free_values(workflow, integers=integers),
     )
 
 
-#: The node fields typed ``Any``, with their keys in the document.
+class _Recheck(Exception):  # not a ValueError, which msgspec would turn into a ValidationError
+    """A free value nests close to the depth limit or holds a long integer: decode again, thoroughly."""
+
+
+#: How deep an entry of a free value may nest where the limit is tightest (``nodes.<id>.metadata.extra.<key>``).
+_ENTRY_DEPTH: Final = MAX_DEPTH - 5
+
+
+def _check_free(*, integers: bool) -> Callable[[type, Any], Any]:
+    """The ``dec_hook`` msgspec calls with each entry of a free value (hookspecs' FreeValue) as it reads it.
+
+    The Workflow model holds no other type msgspec does not know, and msgspec has
+    already checked that the value is a table with string keys.  An entry that
+    nests deeper than any may, or holds an integer beyond 64 bits (with
+    ``integers``), sends the document to the thorough decode, which measures it
+    from where it is and names the place, or lets it through.
+    """
+
+    def check(_kind: type, value: Any) -> Any:
+        kind = type(value)
+        if kind is dict or kind is list:
+            if too_deep(value, _ENTRY_DEPTH) is not None or (integers and _long_integer(value)):
+                raise _Recheck
+        elif kind is int and integers and not -(2**63) <= value < 2**64:
+            raise _Recheck
+        return value
+
+    return check
+
+
+def _nothing_open(_workflow: Workflow) -> tuple[()]:
+    return ()
+
+
+_TOML_CHECK: Final = _check_free(integers=True)
+_JSON_CHECKED: Final = msgspec.json.Decoder(Workflow, dec_hook=_check_free(integers=True))
+_MSGPACK_CHECKED: Final = msgspec.msgpack.Decoder(Workflow, dec_hook=_check_free(integers=False))
+_JSON: Final = msgspec.json.Decoder(Workflow)
+_MSGPACK: Final = msgspec.msgpack.Decoder(Workflow)
+
+
+#: The node fields holding free values, with their keys in the document.
 _NODE_VALUES: Final = (
     (attrgetter("config"), ("config",)),
     (attrgetter("with_"), ("with",)),
@@ -143,13 +196,13 @@ _NODE_VALUES: Final = (
 
 
 def _free_values(workflow: Workflow, *, integers: bool) -> list[tuple[tuple[str, ...], dict[str, Any]]]:
-    """Every non-empty value typed ``Any``, with its keys: the only parts of a workflow that nest beyond the schema.
+    """Every non-empty free value, with its keys: the only parts of a workflow that nest beyond the schema.
 
-    The rest is typed and bounded by msgspec while decoding.  A typical document
-    has few such values, so each field is first tested on all nodes at once (at C
-    speed).  With ``integers``, each is also checked for an integer beyond 64 bits
-    (the typed ones cannot hold one).  tests/workflow/test_formats.py checks that
-    these are all the ``Any`` fields of the model.
+    The thorough decode's walk.  The rest is typed and bounded by msgspec while
+    decoding.  Each field is first tested on all nodes at once (at C speed).  With
+    ``integers``, each is also checked for an integer beyond 64 bits (the typed
+    ones cannot hold one).  tests/test_decode_limits.py checks that these are all
+    the free-value fields of the model.
     """
     found: list[tuple[tuple[str, ...], dict[str, Any]]] = []
     if workflow.metadata.extra:
@@ -165,28 +218,35 @@ def _free_values(workflow: Workflow, *, integers: bool) -> list[tuple[tuple[str,
 
 def _check_integers(value: dict[str, Any]) -> None:
     """Refuse an integer beyond 64 bits: JSON and TOML can hold one, MessagePack (and run checkpoints) cannot."""
+    if _long_integer(value):
+        raise WorkflowFormatError(
+            "The document holds an integer outside -2**63 .. 2**64-1, which MessagePack (and run checkpoints)"
+            " cannot hold; write it as a string or a float."
+        )
+
+
+def _long_integer(value: dict[str, Any] | list[Any]) -> bool:
+    """Whether ``value`` holds an integer beyond 64 bits."""
     stack: list[Any] = [value]
     while stack:  # no recursion: the value may be nested far deeper than the limit
         node = stack.pop()
         for item in node.values() if type(node) is dict else node:
             kind = type(item)
             if kind is int and not -(2**63) <= item < 2**64:
-                raise WorkflowFormatError(
-                    "The document holds an integer outside -2**63 .. 2**64-1, which MessagePack (and run checkpoints)"
-                    " cannot hold; write it as a string or a float."
-                )
+                return True
             if kind is dict or kind is list:
                 stack.append(item)
+    return False
 
 
-def _decode(data: bytes, fmt: Format) -> Workflow:
+def _decode(data: bytes, fmt: Format, *, checked: bool) -> Workflow:
     try:
         if fmt == "toml":
-            workflow = msgspec.toml.decode(data, type=Workflow)
+            workflow = msgspec.toml.decode(data, type=Workflow, dec_hook=_TOML_CHECK if checked else None)
         elif fmt == "msgpack":
-            workflow = _msgpack_decoder.decode(data)
+            workflow = (_MSGPACK_CHECKED if checked else _MSGPACK).decode(data)
         else:
-            workflow = _json_decoder.decode(data)
+            workflow = (_JSON_CHECKED if checked else _JSON).decode(data)
     except (msgspec.DecodeError, ValueError) as error:  # ValueError: TOML, UTF-8, or a too long integer in TOML
         loose = _loose(data, fmt)  # raises with the position when the syntax is at fault
         if isinstance(loose, dict):
