@@ -1,11 +1,11 @@
 """Reading and writing workflow documents: TOML (by hand), JSON, pretty JSON, MessagePack.
 
 Decoding goes straight into the typed model (msgspec validates while it
-parses), and the values typed ``Any`` are checked as they are read (see
-``_check_free``).  Only when that fails is the document read again, loosely or
-thoroughly, to say precisely what is wrong: a syntax error with its line and
-column, a schema version this SDK does not know, a field with its path, or a
-value nested too deep with where it is.
+parses), and the free values (``config``, ``with``, ``extra``) are checked as
+they are read (see ``_check_free``).  Only when that fails is the document read
+again, loosely or thoroughly, to say precisely what is wrong: a syntax error
+with its line and column, a schema version this SDK does not know, a field with
+its path, or a value nested too deep with where it is.
 """
 
 from __future__ import annotations
