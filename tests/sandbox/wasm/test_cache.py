@@ -94,6 +94,34 @@ def test_the_key_depends_on_the_engine_fingerprint_and_the_kind(tmp_path: Path) 
     assert cache.key(b"\0asm1", "module") != cache.key(b"\0asm2", "module")
 
 
+def _stats_wasm(path: Path, text: str = STATS.read_text()) -> Path:
+    path.write_bytes(wasmtime.wat2wasm(text))
+    return path
+
+
+def test_a_file_this_process_has_keyed_is_not_read_again_by_another_runtimes_cache(tmp_path: Path) -> None:
+    path = _stats_wasm(tmp_path / "stats.wasm")
+    key, kind, read = CompiledCache(tmp_path / "cache", new_engine()).key_for_file(
+        path, path.stat(), lambda _: "module"
+    )
+    assert read == path.read_bytes()
+    for side_file in (tmp_path / "cache").glob("*.path"):
+        side_file.unlink()  # so only this process's memory can spare the read
+    again = CompiledCache(tmp_path / "cache", new_engine()).key_for_file(path, path.stat(), lambda _: "module")
+    assert again == (key, kind, None)
+
+
+def test_a_rewritten_file_is_read_and_keyed_again_by_another_runtimes_cache(tmp_path: Path) -> None:
+    path = _stats_wasm(tmp_path / "stats.wasm")
+    key, _, _ = CompiledCache(tmp_path / "cache", new_engine()).key_for_file(path, path.stat(), lambda _: "module")
+    _stats_wasm(path, STATS.read_text().replace("stats from a core module", "stats from a new module!"))
+    new_key, _, read = CompiledCache(tmp_path / "cache", new_engine()).key_for_file(
+        path, path.stat(), lambda _: "module"
+    )
+    assert read == path.read_bytes()
+    assert new_key != key
+
+
 def test_entries_are_written_atomically(tmp_path: Path) -> None:
     with WasmRuntime(tmp_path) as rt:
         rt.load(STATS, name="core", permissions=AllowList())

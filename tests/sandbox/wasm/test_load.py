@@ -20,6 +20,13 @@ from symphony.sandbox.wasm import (
 
 from .conftest import AllowList
 
+#: A component whose ``invoke`` takes and returns a u32, not the contract's strings.
+ODD_INVOKE = b"""(component
+  (core module $m (func (export "f") (param i32) (result i32) local.get 0))
+  (core instance $i (instantiate $m))
+  (func $f (param "x" u32) (result u32) (canon lift (core func $i "f")))
+  (export "invoke" (func $f)))"""
+
 
 def test_wasm_errors_are_extension_errors_with_their_own_categories() -> None:
     for cls in (WasmLoadError, WasmTrapError, WasmGuestError):
@@ -49,13 +56,14 @@ def test_a_component_built_for_another_wit_version_is_rejected(runtime: WasmRunt
 
 
 def test_a_component_whose_invoke_has_another_signature_is_rejected(runtime: WasmRuntime) -> None:
-    wat = b"""(component
-      (core module $m (func (export "f") (param i32) (result i32) local.get 0))
-      (core instance $i (instantiate $m))
-      (func $f (param "x" u32) (result u32) (canon lift (core func $i "f")))
-      (export "invoke" (func $f)))"""
     with pytest.raises(WasmLoadError, match="has another signature; expected invoke"):
-        runtime.load(wat, name="odd", permissions=AllowList())
+        runtime.load(ODD_INVOKE, name="odd", permissions=AllowList())
+
+
+def test_a_component_rejected_for_its_invoke_is_rejected_again_on_every_load(tmp_path: Path) -> None:
+    for _ in range(2):  # the second runtime takes the program the first deserialized, never a verdict
+        with WasmRuntime(tmp_path) as rt, pytest.raises(WasmLoadError, match="has another signature"):
+            rt.load(ODD_INVOKE, name="odd", permissions=AllowList())
 
 
 def test_unknown_wasm_version_is_rejected(runtime: WasmRuntime) -> None:

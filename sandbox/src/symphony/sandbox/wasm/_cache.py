@@ -88,6 +88,31 @@ class ProgramMemory:
                 self._programs.popitem(last=False)
 
 
+class _KnownFiles:
+    """The side files this process has read or written, by path and stamp: a later runtime's load skips reading them.
+
+    A rewritten wasm file has another stamp, so it misses here as it would on disk.
+    """
+
+    def __init__(self, capacity: int = 256) -> None:
+        self.capacity = capacity
+        self._found: OrderedDict[tuple[Path, str], tuple[str, Kind]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, marker: tuple[Path, str]) -> tuple[str, Kind] | None:
+        with self._lock:
+            return self._found.get(marker)
+
+    def put(self, marker: tuple[Path, str], found: tuple[str, Kind]) -> None:
+        with self._lock:
+            self._found[marker] = found
+            while len(self._found) > self.capacity:
+                self._found.popitem(last=False)
+
+
+_KNOWN_FILES = _KnownFiles()
+
+
 def _stamp(entry: Path) -> _EntryStamp | None:
     try:
         st = entry.stat()
@@ -124,11 +149,15 @@ class CompiledCache:
         """
         stamp = f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}:{ENGINE_FINGERPRINT}"
         marker = self.directory / f"{hashlib.sha256(os.path.abspath(path).encode()).hexdigest()}.path"
+        known = _KNOWN_FILES.get((marker, stamp))
+        if known is not None:
+            return known[0], known[1], None
         try:
             with open(marker, "rb") as remembered:
                 remembered_stamp, remembered_key, remembered_kind = remembered.read().decode().split("\n")[:3]
             kind = _KINDS.get(remembered_kind)
             if remembered_stamp == stamp and kind is not None and os.path.exists(self.entry(remembered_key)):
+                _KNOWN_FILES.put((marker, stamp), (remembered_key, kind))
                 return remembered_key, kind, None
         except (OSError, ValueError):
             pass
@@ -136,6 +165,7 @@ class CompiledCache:
         kind = kind_of(wasm)
         key = self.key(wasm, kind)
         _atomic_write(marker, f"{stamp}\n{key}\n{kind}\n".encode())
+        _KNOWN_FILES.put((marker, stamp), (key, kind))
         return key, kind, wasm
 
     def load(self, key: str, wasm: bytes | None, kind: Kind, *, source: Path | None = None) -> tuple[Program, bool]:
