@@ -31,7 +31,8 @@ def array_levels(names: Sequence[str], sources: NDArray[np.int64], targets: NDAr
     import numpy as np
 
     count = len(names)
-    order = np.argsort(sources)  # any order within a source will do
+    # Any order within a source will do; a stable sort of 16-bit numbers is a radix sort.
+    order = np.argsort(sources.astype(np.uint16), kind="stable") if count <= 1 << 16 else np.argsort(sources)
     heads = targets[order]
     first_edge = np.zeros(count + 1, np.int64)
     np.cumsum(np.bincount(sources, minlength=count), out=first_edge[1:])

@@ -56,7 +56,9 @@ class _Names:
         encoded = joined.encode()
         starts, stops = _segments(np.frombuffer(encoded, np.uint8), len(names))
         self.width = max(8, -(-int((stops - starts).max(initial=0)) // 8) * 8)
-        self.words = _pack(np.frombuffer(encoded + bytes(self.width + 8), np.uint8), starts, stops - starts, self.width)
+        lengths = stops - starts
+        buffer = np.frombuffer(encoded + bytes(self.width + 8), np.uint8)
+        self.words = _pack(buffer, starts, lengths, self.width, int(lengths.max(initial=0)))
         self.keys = _fold(self.words)
         bits = max(4, (8 * len(names)).bit_length())  # at most an eighth full: one probe for most
         self.mask, self.shift = (1 << bits) - 1, np.uint64(64 - bits)
@@ -73,16 +75,18 @@ class _Names:
     def _home(self, keys: NDArray[np.uint64]) -> Ints:
         import numpy as np
 
-        mixed = keys ^ (keys >> np.uint64(29))
+        mixed = keys >> np.uint64(29)
+        mixed ^= keys
         mixed *= np.uint64(0x9E3779B97F4A7C15)
-        return (mixed >> self.shift).astype(np.int64)
+        mixed >>= self.shift
+        return mixed.view(np.int64)
 
     def find(self, buffer: NDArray[np.uint8], starts: Ints, lengths: Ints) -> Ints:
         """Each span's name number, or -1 for a span that names nothing here."""
         import numpy as np
 
-        fits = lengths <= self.width
-        words = _pack(buffer, starts, lengths, self.width)  # a longer span packs its first bytes: unfit, below
+        longest = int(lengths.max(initial=0))
+        words = _pack(buffer, starts, lengths, self.width, longest)  # a longer span packs its first bytes: unfit
         keys = _fold(words)
         at = self._home(keys)
         found = self.slots[at]
@@ -97,7 +101,8 @@ class _Names:
             found[todo[hit]] = slot[hit]
             going = (slot >= 0) & ~hit
             todo = todo[going]
-        found[~fits] = -1
+        if longest > self.width:
+            found[lengths > self.width] = -1
         if self.width > 8:  # folded keys matched: compare every word
             known = np.flatnonzero(found >= 0)
             found[known[(self.words[found[known]] != words[known]).any(axis=1)]] = -1
@@ -119,7 +124,7 @@ def _segments(buffer: NDArray[np.uint8], count: int) -> tuple[Ints, Ints]:
     return starts, stops
 
 
-def _pack(buffer: NDArray[np.uint8], starts: Ints, lengths: Ints, width: int) -> NDArray[np.uint64]:
+def _pack(buffer: NDArray[np.uint8], starts: Ints, lengths: Ints, width: int, longest: int) -> NDArray[np.uint64]:
     """Each span's bytes, zero-padded to ``width`` and read as ``width // 8`` words (exact: no name holds a zero).
 
     Each word is one unaligned little-endian load at the span's start, its bytes past the span masked off;
@@ -130,7 +135,9 @@ def _pack(buffer: NDArray[np.uint8], starts: Ints, lengths: Ints, width: int) ->
     loads = np.ndarray((len(buffer) - 7,), "<u8", buffer, 0, (1,))
     masks = np.array([(1 << 8 * size) - 1 for size in range(9)], np.uint64)  # the low ``size`` bytes
     if width == 8:  # the common case: one load and one mask per span
-        return (loads[starts] & masks[np.minimum(lengths, 8)])[:, None]
+        words = loads[starts]
+        words &= masks[lengths if longest <= 8 else np.minimum(lengths, 8)]
+        return words[:, None]
     words = np.empty((len(starts), width // 8), np.uint64)
     for column in range(width // 8):
         left = np.clip(lengths - 8 * column, 0, 8)
@@ -142,6 +149,8 @@ def _fold(words: NDArray[np.uint64]) -> NDArray[np.uint64]:
     """One 64-bit key per packed name (exact for one word; matches are checked word by word anyway)."""
     import numpy as np
 
+    if words.shape[1] == 1:
+        return words[:, 0]
     key = words[:, 0].copy()
     for column in range(1, words.shape[1]):
         key *= np.uint64(0x9E3779B97F4A7C15)
@@ -358,11 +367,19 @@ def _first_dots(buffer: NDArray[np.uint8], separator: int) -> tuple[Ints, Ints]:
     """
     import numpy as np
 
-    inner = np.flatnonzero((buffer == separator) | (buffer == ord(".")))
+    # One pass for both bytes: those equal to both outside the bits where they differ (a few others too).
+    differ = separator ^ ord(".")
+    scratch = buffer | differ
+    inner = np.flatnonzero(np.equal(scratch, separator | differ, out=scratch.view(np.bool_)))
+    found = buffer[inner]
+    is_inner_separator = found == separator
+    if np.count_nonzero(is_inner_separator) + np.count_nonzero(found == ord(".")) < len(inner):
+        inner = inner[is_inner_separator | (found == ord("."))]
+        is_inner_separator = buffer[inner] == separator
     marks = np.empty(len(inner) + 2, np.int64)
     marks[0], marks[1:-1], marks[-1] = -1, inner, len(buffer)
     is_separator = np.ones(len(marks), np.bool_)
-    is_separator[1:-1] = buffer[inner] == separator
+    is_separator[1:-1] = is_inner_separator
     at = np.flatnonzero(is_separator)
     return marks[at], marks[at[:-1] + 1]
 
