@@ -18,7 +18,7 @@ import dataclasses
 import functools
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from symphony.hookspecs import ConditionalEdge, ControlEdge, DataEdge, Edge, NodeSignature
 
@@ -195,7 +195,11 @@ def scan_interned(
     import numpy as np
 
     names = list(nodes)
-    distinct = {id(s): s for s in signatures.values() if s is not None}
+    # Each node's signature, by identity: a validator's map is in node order, so it is read as it stands.
+    declared = list(signatures.values()) if list(signatures) == names else list(map(signatures.get, names))
+    identities = list(map(id, declared))
+    distinct = cast(dict[int, NodeSignature], dict(zip(identities, declared, strict=True)))
+    distinct.pop(id(None), None)
     ports = list(dict.fromkeys(port for s in distinct.values() for side in (s.inputs, s.outputs) for port in side))
     ends = _intern_ends(edges, names, ports)
     if ends is None:
@@ -206,7 +210,7 @@ def scan_interned(
     source, target = ends.node[:count], ends.node[count:]
     linked = (source >= 0) & (target >= 0)
     fits = data & _typed(
-        ends, names=names, signatures=signatures, distinct=distinct, ports=ports, compatible=compatible
+        ends, names=names, identities=identities, distinct=distinct, ports=ports, compatible=compatible
     )
     fits |= (kind == 1) & linked & (ends.port_length[:count] == 0) & (ends.port_length[count:] == 0)
     fed, crowded, repeated = _feeding(edges, ends, data, names, ports)
@@ -388,7 +392,7 @@ def _typed(
     ends: _Ends,
     *,
     names: list[str],
-    signatures: Mapping[str, NodeSignature | None],
+    identities: list[int],
     distinct: dict[int, NodeSignature],
     ports: list[str],
     compatible: Callable[[str, str], bool],
@@ -403,7 +407,7 @@ def _typed(
     numbers = {key: number for number, key in enumerate(distinct)}
     numbers[id(None)] = -1
     signature_of = np.full(len(names) + 1, -1, np.int64)  # the extra -1 serves ends that name no node
-    signature_of[:-1] = np.fromiter(map(numbers.__getitem__, map(id, map(signatures.get, names))), np.int64)
+    signature_of[:-1] = np.fromiter(map(numbers.__getitem__, identities), np.int64, len(names))
     type_numbers: dict[str, int] = {}
     output_types = np.full((len(distinct) + 1, len(ports) + 1), -1, np.int64)
     input_types = output_types.copy()

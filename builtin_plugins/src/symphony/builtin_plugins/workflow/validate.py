@@ -308,10 +308,14 @@ class ValidatedWorkflow(IncrementalEdits):
         its required inputs are fed, and its outputs go somewhere.
         """
         nodes, signatures, fed = self.nodes, self._signatures, self._fed
-        simple: dict[int, tuple[str, ...] | None] = {id(None): None}  # id(signature) -> required inputs; None: check
-        for known in {id(s): s for s in signatures.values() if s is not None}.values():
-            simple[id(known)] = (
-                None if known.config else tuple(port for port, spec in known.inputs.items() if spec.required)
+        declared = list(signatures.values())  # signatures is in node order
+        identities = list(map(id, declared))
+        simple: dict[int, tuple[str, ...] | None] = {}  # id(signature) -> required inputs; None: check
+        for key, known in dict(zip(identities, declared, strict=True)).items():
+            simple[key] = (
+                None
+                if known is None or known.config
+                else tuple(port for port, spec in known.inputs.items() if spec.required)
             )
         names, values = list(nodes), list(nodes.values())
         suspects: set[str] = set()
@@ -323,7 +327,7 @@ class ValidatedWorkflow(IncrementalEdits):
         kinds = list(map(type, values))
         if ControlNode in kinds:
             suspects.update(compress(names, map(is_, kinds, repeat(ControlNode))))
-        requirements = list(map(simple.__getitem__, map(id, signatures.values())))  # signatures is in node order
+        requirements = list(map(simple.__getitem__, identities))
         for node_id, required in compress(zip(names, requirements, strict=True), map(ne, requirements, repeat(()))):
             if required is None or not all(f"{node_id}.{port}" in fed for port in required):
                 suspects.add(node_id)
@@ -334,7 +338,7 @@ class ValidatedWorkflow(IncrementalEdits):
                 problems.set(node_id, found)
         # A node that passed every other check and whose outputs go nowhere has that one problem.
         for node_id in self._idle - self._output_refs - suspects:
-            if (declared := signatures[node_id]) is not None and declared.outputs:
+            if (signature := signatures[node_id]) is not None and signature.outputs:
                 problems.set(node_id, [self._dead_end(node_id)])
 
     # -- node checks ------------------------------------------------------------------
