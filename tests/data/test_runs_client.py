@@ -7,6 +7,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import msgspec
 import pytest
 from sqlalchemy import create_engine, func, select
 
@@ -108,6 +109,37 @@ async def test_checkpoints_saved_read_back_and_fill_the_cache(admin: DataClient)
     assert (listed.key, listed.outputs, listed.workflow_id, listed.size) == ("k", None, "hello", 4)
     await admin.delete_cache(["k"])
     assert await admin.cached_node("k") is None
+
+
+async def test_every_field_of_a_checkpoint_and_its_cache_entry_reads_back_as_saved(admin: DataClient) -> None:
+    await admin.create_run(new_run())
+    sent = NodeCheckpoint(
+        node_id="a",
+        state="succeeded",
+        attempts=3,
+        outputs=None,
+        outputs_ref="art-1",
+        error="flaky",
+        detail="third try",
+        queue_wait=0.25,
+        run_time=1.5,
+        cache_key="k",
+        uses="pkg.task",
+    )
+    await admin.save_nodes("run00001", [sent])
+    (saved,) = await admin.run_nodes("run00001")
+    assert saved.finished_at is not None
+    assert msgspec.structs.replace(saved, finished_at=None, cache_key="k", uses="pkg.task") == sent
+    entry = await admin.cached_node("k")
+    assert entry is not None
+    assert (entry.uses, entry.outputs, entry.outputs_ref, entry.run_id, entry.node_id, entry.created_at) == (
+        "pkg.task",
+        None,
+        "art-1",
+        "run00001",
+        "a",
+        saved.finished_at,
+    )
 
 
 async def test_an_update_claims_the_run_and_forgets_nodes_in_one_call(admin: DataClient) -> None:

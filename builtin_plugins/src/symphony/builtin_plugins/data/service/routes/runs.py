@@ -30,7 +30,7 @@ from .. import schemas_runs as wire
 from ..auth import Identity
 from ..call import Call
 from ..db import sync_log
-from ..inline import InlineCall, compiled
+from ..inline import InlineCall, compiled, compiled_positional
 from ..models import NODE_CACHE, RUN_NODES, RUNS
 from ..problems import forbidden, invalid, not_found
 
@@ -68,7 +68,13 @@ def _upserts() -> dict[str, Any]:
 # Built once: a statement's cache key is then computed once, not on every checkpoint.
 _UPSERT = _upserts()
 _ACCESS = select(RUNS.c.owner_id, RUNS.c.state, RUNS.c.cancel_requested).where(RUNS.c.id == bindparam("run_id"))
-_UPSERT_SQL = (compiled(_UPSERT["sqlite"][0]), compiled(_UPSERT["sqlite"][1]))
+#: The columns of a checkpoint's row and of a cache entry's, in the order their tuples hold them.
+_NODE_ROW = ("run_id", *wire.NODE_FIELDS)
+_CACHE_ROW = ("key", "uses", "outputs", "outputs_ref", "run_id", "node_id", "created_at")
+_UPSERT_SQL = (
+    compiled_positional(_UPSERT["sqlite"][0], _NODE_ROW),
+    compiled_positional(_UPSERT["sqlite"][1], _CACHE_ROW),
+)
 _ACCESS_SQL = compiled(_ACCESS)
 _INSERT_RUN = insert(RUNS)
 _RUN_COLUMNS = [RUNS.c[name] for name in (*wire.SUMMARY_FIELDS, *wire.DOCUMENT_FIELDS, "owner_id")]
@@ -303,9 +309,9 @@ def save_nodes(call: Call) -> tuple[int, Any]:
     nodes, cache = _checkpoints(run_id, _nodes_body(call.body))
     if nodes:
         upsert_nodes, put_cache = _UPSERT[_dialect(call)]
-        call.session.connection().execute(upsert_nodes, nodes)
+        call.session.connection().execute(upsert_nodes, [dict(zip(_NODE_ROW, row, strict=True)) for row in nodes])
         if cache:
-            call.session.connection().execute(put_cache, cache)
+            call.session.connection().execute(put_cache, [dict(zip(_CACHE_ROW, row, strict=True)) for row in cache])
     return 204, None
 
 
@@ -314,14 +320,14 @@ def save_nodes_inline(call: InlineCall) -> tuple[int, Any]:
     run_id = call.params["run_id"]
     owner = call.known.get(("run owner", run_id))
     if owner is None:
-        found = call.connection.execute(_ACCESS_SQL, {"run_id": run_id}).fetchone()
+        found = call.cursor.execute(_ACCESS_SQL, {"run_id": run_id}).fetchone()
         owner = None if found is None else call.known.setdefault(("run owner", run_id), found[0])
     _admit(call.identity, run_id, owner, change=True)
     nodes, cache = _checkpoints(run_id, _nodes_body(call.body))
     if nodes:
-        call.connection.executemany(_UPSERT_SQL[0], nodes)
+        call.cursor.executemany(_UPSERT_SQL[0], nodes)
         if cache:
-            call.connection.executemany(_UPSERT_SQL[1], cache)
+            call.cursor.executemany(_UPSERT_SQL[1], cache)
     return 204, None
 
 
@@ -335,38 +341,31 @@ def _nodes_body(body: bytes) -> wire.NodesBody:
         raise invalid(f"The request body is not JSON: {error}.") from None
 
 
-def _checkpoints(run_id: str, body: wire.NodesBody) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The rows of a save: run_nodes' (the last checkpoint of a node named twice wins) and node_cache's."""
+def _checkpoints(run_id: str, body: wire.NodesBody) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """The rows of a save, as tuples in ``_NODE_ROW`` and ``_CACHE_ROW`` order (bound by position inline):
+    run_nodes' (the last checkpoint of a node named twice wins) and node_cache's."""
     at = time.time()
-    nodes: dict[str, dict[str, Any]] = {}
-    cache: dict[str, dict[str, Any]] = {}  # by key: the first entry wins, as with one stored before
+    nodes: dict[str, tuple[Any, ...]] = {}
+    cache: dict[str, tuple[Any, ...]] = {}  # by key: the first entry wins, as with one stored before
     for node in body.nodes:
-        nodes[node.node_id] = {
-            "run_id": run_id,
-            "node_id": node.node_id,
-            "state": node.state,
-            "attempts": node.attempts,
-            "outputs": node.outputs,
-            "outputs_ref": node.outputs_ref,
-            "error": node.error,
-            "detail": node.detail,
-            "cached": node.cached,
-            "queue_wait": node.queue_wait,
-            "run_time": node.run_time,
-            "finished_at": at,
-        }
+        nodes[node.node_id] = (
+            run_id,
+            node.node_id,
+            node.state,
+            node.attempts,
+            node.outputs,
+            node.outputs_ref,
+            node.error,
+            node.detail,
+            node.cached,
+            node.queue_wait,
+            node.run_time,
+            at,
+        )
         if node.cache_key is not None and node.state == "succeeded" and not node.cached:
             cache.setdefault(
                 node.cache_key,
-                {
-                    "key": node.cache_key,
-                    "uses": node.uses,
-                    "outputs": node.outputs,
-                    "outputs_ref": node.outputs_ref,
-                    "run_id": run_id,
-                    "node_id": node.node_id,
-                    "created_at": at,
-                },
+                (node.cache_key, node.uses, node.outputs, node.outputs_ref, run_id, node.node_id, at),
             )
     return list(nodes.values()), list(cache.values())
 
