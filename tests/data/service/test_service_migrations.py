@@ -59,8 +59,8 @@ ROWS_0004 = [
     " values ('u1', 1.0, 'ext', 'file', 'file:read:/x', '/x', 'denied', 'r', 'why', 'enforce')",
 ]
 
-#: Rows written with each released revision's own schema (0002 only added an index).
-POPULATE = {"0001": ROWS_0001, "0002": ROWS_0001, "0003": ROWS_0003, "0004": ROWS_0004}
+#: Rows written with each released revision's own schema (0002 only added an index, 0005 rebuilt run_nodes).
+POPULATE = {"0001": ROWS_0001, "0002": ROWS_0001, "0003": ROWS_0003, "0004": ROWS_0004, "0005": ROWS_0004}
 
 #: A run as the tracker starts it (documents are base64 MessagePack).
 RUN = {"id": "r2", "workflow_id": "w", "workflow_name": "W", "document": "gA==", "inputs": "gA==", "nodes_total": 1}

@@ -163,9 +163,14 @@ class Run(Base):
 
 
 class RunNode(Base):
-    """A node that reached a final state in a run (its checkpoint), with its outputs inline or as an artifact id."""
+    """A node that reached a final state in a run (its checkpoint), with its outputs inline or as an artifact id.
+
+    On SQLite the table is its primary key's b-tree (``WITHOUT ROWID``): a checkpoint writes one page, not a row's
+    and its key index's (migration 0005).
+    """
 
     __tablename__ = "run_nodes"
+    __table_args__ = ({"sqlite_with_rowid": False},)
     run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
     node_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     state: Mapped[str] = mapped_column(String(16))
