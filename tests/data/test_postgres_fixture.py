@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -80,16 +82,25 @@ os.kill(os.getpid(), signal.SIGKILL)  # a test session killed before its teardow
 """
 
 
+@pytest.fixture
+def server_parent() -> Iterator[Path]:
+    """A directory outside pytest's base temp: a pytest session started meanwhile (a subprocess test's) resets that
+    tree to 0700, which shuts out the server's own user when the suite runs as root."""
+    parent = Path(tempfile.mkdtemp(prefix="symphony-orphan-test-"))
+    yield parent
+    shutil.rmtree(parent, ignore_errors=True)
+
+
 @pytest.mark.slow
-def test_a_server_whose_session_was_killed_is_stopped_and_deleted_by_the_next_session(tmp_path: Path) -> None:
+def test_a_server_whose_session_was_killed_is_stopped_and_deleted_by_the_next_session(server_parent: Path) -> None:
     import psutil
 
-    directory = tmp_path / f"{PREFIX}orphan"
+    directory = server_parent / f"{PREFIX}orphan"
     directory.mkdir()
     subprocess.run([sys.executable, "-c", _ORPHAN, str(directory / "pgdata")], check=False, timeout=DEADLINE)
     postmaster = psutil.Process(int((directory / "pgdata" / "postmaster.pid").read_text().split()[0]))
     assert postmaster.is_running()
-    reap_orphans(tmp_path)
+    reap_orphans(server_parent)
     assert not postmaster.is_running()
     assert not directory.exists()
 
