@@ -142,7 +142,7 @@ async def test_every_route_but_health_refuses_an_under_privileged_caller(service
 async def test_health_answers_anonymous_callers_with_the_schema_revision(service: Service) -> None:
     response = await service.call(None, "GET", "/v1/health")
     assert response.status_code == 200
-    assert response.json()["schema_revision"] == "0004"
+    assert response.json()["schema_revision"] == "0005"
 
 
 async def test_a_viewer_lists_only_workflows_it_owns_or_that_are_shared_with_it(service: Service) -> None:
