@@ -49,7 +49,7 @@ _DIALECT = sqlite.dialect(paramstyle="named")
 _POSITIONAL = sqlite.dialect(paramstyle="qmark")
 #: Rows an InlineWriter keeps at most (tokens and runs in use: a handful, unless something is scanning).
 _MAX_KNOWN = 1024
-#: Commits of the inline connection between two checkpoints of the log (a one-node checkpoint adds two pages):
+#: Commits of the inline connection between two checkpoints of the log (a one-node checkpoint adds a page or two):
 #: about SQLite's own automatic checkpoint, every 1,000 pages.
 _CHECKPOINT_EVERY = 400
 #: SQLite's "database is busy" and "table is locked" (primary codes): the transaction would have to wait.
