@@ -28,7 +28,7 @@ from symphony.hookspecs.ports import HostContext
 
 from ..conductor.serve import running
 from ..data.service.problems import Problem, not_found
-from ..data.service.routing import wrong_method
+from ..data.service.routing import routing_problem
 from .api import PREFIX, Api, routes
 from .auth import COOKIE, SESSION_IDLE
 
@@ -58,14 +58,8 @@ async def _problem(_request: Request, error: Exception) -> Response:
     return problem_of(error).response()
 
 
-async def _routing_problem(request: Request, error: Exception) -> Response:
-    assert isinstance(error, HTTPException)
-    if error.status_code == 405:
-        allowed = [method.strip() for method in (error.headers or {}).get("Allow", "").split(",")]
-        return wrong_method(request.url.path, request.method, allowed).response()
-    if error.status_code == 404:
-        return not_found(f"No route {request.url.path}; the console's API is under {PREFIX}.").response()
-    return Problem(error.status_code, "ui", str(error.detail)).response()
+def _no_route(path: str) -> Problem:
+    return not_found(f"No route {path}; the console's API is under {PREFIX}.")
 
 
 @contextmanager
@@ -124,5 +118,10 @@ def create_app(context: HostContext, api: Api, *, secure: bool) -> Starlette:
     served: list[Route | Mount] = [Route("/", index, methods=["GET"]), *routes(api)]
     if STATIC.is_dir():
         served.append(Mount("/static", StaticFiles(directory=STATIC), name="static"))
-    handlers = {Problem: _problem, SymphonyError: _problem, HTTPException: _routing_problem, Exception: _problem}
+    handlers = {
+        Problem: _problem,
+        SymphonyError: _problem,
+        HTTPException: routing_problem(_no_route, "ui"),
+        Exception: _problem,
+    }
     return Starlette(routes=served, lifespan=lifespan, exception_handlers=handlers)

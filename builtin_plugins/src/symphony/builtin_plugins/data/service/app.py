@@ -15,9 +15,8 @@ from symphony.hookspecs import DataRule
 
 from .call import Handler, Service
 from .inline import InlineHandler
-from .problems import Problem
 from .routes import audit_log, health, permissions, runs, tokens, users, workflows
-from .routing import HEALTH_PATH, RouteTable, no_route, wrong_method
+from .routing import HEALTH_PATH, RouteTable, no_route, routing_problem
 from .rules import builtin_rules
 from .settings import ServiceSettings
 
@@ -46,17 +45,6 @@ def _by_method(endpoints: dict[str, Endpoint]) -> Endpoint:
     return dispatch
 
 
-async def _routing_problem(request: Request, error: Exception) -> Response:
-    """No route for this path (404) or method (405), as a problem like every other refusal."""
-    assert isinstance(error, HTTPException)
-    if error.status_code == 405:
-        allowed = [method.strip() for method in (error.headers or {}).get("Allow", "").split(",")]
-        return wrong_method(request.url.path, request.method, allowed).response()
-    if error.status_code == 404:
-        return no_route(request.url.path).response()
-    return Problem(error.status_code, "data", str(error.detail)).response()
-
-
 def create_app(settings: ServiceSettings, rules: Iterable[DataRule] | None = None) -> Starlette:
     """The app over ``settings.database`` (already migrated: see ``migrate``); ``rules`` default to the builtins.
 
@@ -73,6 +61,8 @@ def create_app(settings: ServiceSettings, rules: Iterable[DataRule] | None = Non
         yield
         service.db.dispose()
 
-    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={HTTPException: _routing_problem})
+    app = Starlette(
+        routes=routes, lifespan=lifespan, exception_handlers={HTTPException: routing_problem(no_route, "data")}
+    )
     app.state.service = service
     return app

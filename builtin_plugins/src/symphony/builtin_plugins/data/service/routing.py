@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
 
 from .problems import Problem
 
@@ -42,6 +46,24 @@ def no_route(path: str) -> Problem:
 def wrong_method(path: str, method: str, allowed: Iterable[str]) -> Problem:
     names = ", ".join(sorted(allowed))
     return Problem(405, "data.validation", f"{path} does not take {method}; it takes {names}.", Allow=names)
+
+
+def routing_problem(
+    missing: Callable[[str], Problem], kind: str
+) -> Callable[[Request, Exception], Awaitable[Response]]:
+    """A Starlette handler answering no route for a path (``missing(path)``, a 404) or method (405) as a problem like
+    every other refusal; any other routing error is a problem of type ``kind``."""
+
+    async def answer(request: Request, error: Exception) -> Response:
+        assert isinstance(error, HTTPException)
+        if error.status_code == 405:
+            allowed = [method.strip() for method in (error.headers or {}).get("Allow", "").split(",")]
+            return wrong_method(request.url.path, request.method, allowed).response()
+        if error.status_code == 404:
+            return missing(request.url.path).response()
+        return Problem(error.status_code, kind, str(error.detail)).response()
+
+    return answer
 
 
 def _pattern(template: str) -> re.Pattern[str]:
