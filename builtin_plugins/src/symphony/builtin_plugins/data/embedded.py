@@ -72,8 +72,8 @@ class EmbeddedService:
         return DataClient.direct(self.service, token, pre_validation=pre_validation)
 
     def close(self) -> None:
-        """Close the database's connections (httpx's ASGI transport never runs the app's lifespan, which would)."""
-        self.app.state.service.db.dispose()
+        """Close the service and its database (httpx's ASGI transport never runs the app's lifespan, which would)."""
+        self.service.close()
 
 
 def open_embedded(directory: Path, database: str = "", rules: Iterable[DataRule] | None = None) -> EmbeddedService:

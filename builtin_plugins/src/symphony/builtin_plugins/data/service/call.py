@@ -70,6 +70,11 @@ class Service:
         self._writes = itertools.count(1)  # next() is atomic under the GIL: the worker threads share it
         self._inline = InlineWriter(self.db)
 
+    def close(self) -> None:
+        """Close the database once the inline writer's background work is over (nothing runs after this returns)."""
+        self._inline.close()
+        self.db.dispose()
+
     def endpoint(self, operation: Operation) -> Callable[[Request], Awaitable[Response]]:
         """The Starlette endpoint of ``operation``: the request's parts handed to ``serve`` in a worker thread."""
 

@@ -105,7 +105,9 @@ class InlineWriter:
         self._known_at: tuple[sqlite3.Connection, int] | None = None
         self._cursor: sqlite3.Cursor | None = None  # of the connection in use: one per statement costs ~0.3 µs
         self._commits = 0
-        self._checkpointing = threading.Event()  # set while a thread checkpoints the log
+        self._checkpointing = threading.Event()  # set from scheduling a checkpoint of the log until it is over
+        self._checkpoint_lock = threading.Lock()  # held by the thread checkpointing: ``close`` waits on it
+        self._closed = False
 
     def run(
         self, handler: InlineHandler, token: str, params: dict[str, str], body: bytes
@@ -159,12 +161,22 @@ class InlineWriter:
             self._checkpointing.clear()
 
     def _checkpoint(self) -> None:
-        try:
-            self._db.checkpoint_log()
-        except sqlite3.Error:  # the next one will try again; a crash mid-checkpoint is harmless to SQLite
-            log.warning("data service: checkpointing the SQLite log failed", exc_info=True)
-        finally:
-            self._checkpointing.clear()
+        with self._checkpoint_lock:
+            try:
+                if not self._closed:
+                    self._db.checkpoint_log()
+            except sqlite3.Error:  # the next one will try again; a crash mid-checkpoint is harmless to SQLite
+                log.warning("data service: checkpointing the SQLite log failed", exc_info=True)
+            finally:
+                self._checkpointing.clear()
+
+    def close(self) -> None:
+        """Wait for a checkpoint in progress and cancel any still queued: none opens the database after this returns.
+
+        Its owner closes the database next; a caller may then remove the files (a temp dir) at once.
+        """
+        with self._checkpoint_lock:
+            self._closed = True
 
     def _unchanged(self, cursor: sqlite3.Cursor) -> dict[tuple[str, Any], Any]:
         """The rows known, forgotten if another connection has committed since they were read (or there are many).
