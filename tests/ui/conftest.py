@@ -25,6 +25,7 @@ import pytest
 
 from tests.conductor.conftest import EXAMPLES, ops_site
 from tests.conftest import SYMPHONY, Symphony
+from tests.serving import killed
 
 __all__ = ["Console", "console", "killed", "ops_site"]
 
@@ -141,16 +142,6 @@ def make_project(directory: Path) -> Path:
     return directory
 
 
-def killed(console: Console) -> None:
-    """Kill ``console`` if it still runs, and close its pipes."""
-    if console.process.poll() is None:
-        console.process.kill()
-        console.process.wait()
-    for stream in (console.process.stdout, console.process.stderr):
-        if stream is not None:
-            stream.close()
-
-
 @pytest.fixture
 def console(tmp_path: Path, ops_site: Path) -> Iterator[Console]:
     """A running console on a fresh project and data directory; stopped after the test."""
@@ -159,4 +150,4 @@ def console(tmp_path: Path, ops_site: Path) -> Iterator[Console]:
     try:
         yield running
     finally:
-        killed(running)
+        killed(running.process)

@@ -42,7 +42,7 @@ def replaced(installer: Installer, tmp_path_factory: pytest.TempPathFactory, ops
     try:
         yield running
     finally:
-        killed(running)
+        killed(running.process)
 
 
 @pytest.fixture(scope="module")
