@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import selectors
 import signal
 import statistics
 import subprocess
@@ -25,6 +24,7 @@ from typing import Any, Final
 
 from playwright.sync_api import Page, sync_playwright
 
+from benchmarks._console import login_link
 from benchmarks._sites import SYMPHONY, clean_env, work_dir
 from benchmarks.run import Record, record
 
@@ -111,7 +111,7 @@ def _console(root: Path, workflows: dict[str, str]) -> Iterator[str]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        yield _announced(process).removeprefix("Symphony console: ")
+        yield login_link(process, DEADLINE)
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -119,20 +119,6 @@ def _console(root: Path, workflows: dict[str, str]) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-
-
-def _announced(process: subprocess.Popen[bytes]) -> str:
-    assert process.stdout is not None
-    data = b""
-    end = time.monotonic() + DEADLINE
-    with selectors.DefaultSelector() as selector:
-        selector.register(process.stdout.fileno(), selectors.EVENT_READ)
-        while b"\n" not in data:
-            if time.monotonic() > end or process.poll() is not None:
-                raise RuntimeError(f"symphony ui did not start: {data!r}")
-            if selector.select(0.5):
-                data += os.read(process.stdout.fileno(), 4096)
-    return data.split(b"\n", 1)[0].decode()
 
 
 def _finished(page: Page, run_id: str) -> dict[str, Any]:

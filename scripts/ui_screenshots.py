@@ -10,37 +10,24 @@ from __future__ import annotations
 
 import json
 import os
-import selectors
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from playwright.sync_api import Page, expect, sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # for the repository's benchmarks/ helpers, as benchmarks/run.py does
+
+from benchmarks._console import login_link  # noqa: E402
+
 SYMPHONY = str(Path(sys.executable).parent / "symphony")
 CHROMIUM = os.environ.get("SYMPHONY_CHROMIUM", "/usr/bin/chromium")
 API = "/ui/api/v1"
 USER = json.dumps({"name": "Ada", "active": True, "plan": "pro"})
-
-
-def announced(process: subprocess.Popen[bytes], deadline: float = 120.0) -> str:
-    """The console's first line (its login link), read with a deadline."""
-    assert process.stdout is not None
-    data = b""
-    end = time.monotonic() + deadline
-    with selectors.DefaultSelector() as selector:
-        selector.register(process.stdout.fileno(), selectors.EVENT_READ)
-        while b"\n" not in data:
-            if time.monotonic() > end or process.poll() is not None:
-                raise SystemExit(f"symphony ui did not start: {data!r}")
-            if selector.select(0.5):
-                data += os.read(process.stdout.fileno(), 4096)
-    return data.split(b"\n", 1)[0].decode().removeprefix("Symphony console: ")
 
 
 def shoot(page: Page, out: Path, name: str) -> None:
@@ -107,7 +94,7 @@ def main() -> None:
             [SYMPHONY, "ui", "--no-open", "--project", str(project)], env=env, cwd=root, stdout=subprocess.PIPE
         )
         try:
-            shoot_views(announced(process), out)
+            shoot_views(login_link(process, 120.0, SystemExit), out)
         finally:
             process.send_signal(signal.SIGTERM)
             process.wait(60)
