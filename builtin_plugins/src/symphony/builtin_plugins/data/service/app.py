@@ -59,7 +59,7 @@ def create_app(settings: ServiceSettings, rules: Iterable[DataRule] | None = Non
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         yield
-        service.db.dispose()
+        service.close()
 
     app = Starlette(
         routes=routes, lifespan=lifespan, exception_handlers={HTTPException: routing_problem(no_route, "data")}
