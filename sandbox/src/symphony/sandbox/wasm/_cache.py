@@ -24,7 +24,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, TypeAlias
+from typing import Generic, Literal, TypeAlias, TypeVar
 
 import wasmtime
 from wasmtime import component
@@ -36,6 +36,8 @@ __all__ = ["CacheStats", "CompiledCache", "Kind", "Program", "ProgramMemory"]
 Kind: TypeAlias = Literal["component", "module"]
 _KINDS: dict[str, Kind] = {"component": "component", "module": "module"}
 Program: TypeAlias = component.Component | wasmtime.Module
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 
 
 @dataclass
@@ -61,7 +63,30 @@ def _atomic_write(path: Path, data: bytes | bytearray) -> None:
 _EntryStamp: TypeAlias = tuple[str, int, int, int]
 
 
-class ProgramMemory:
+class _RecentlyUsed(Generic[_K, _V]):
+    """At most ``capacity`` entries, the least recently used dropped first; shared by threads."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._entries: OrderedDict[_K, _V] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: _K) -> _V | None:
+        with self._lock:
+            value = self._entries.get(key)
+            if value is not None:
+                self._entries.move_to_end(key)
+            return value
+
+    def put(self, key: _K, value: _V) -> None:
+        with self._lock:
+            self._entries[key] = value
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.capacity:
+                self._entries.popitem(last=False)
+
+
+class ProgramMemory(_RecentlyUsed[_EntryStamp, Program]):
     """The most recently used deserialized programs of one engine, by their entry's identity on disk.
 
     A program is immutable compiled code that any number of stores may instantiate, so
@@ -69,48 +94,12 @@ class ProgramMemory:
     """
 
     def __init__(self, capacity: int = 16) -> None:
-        self.capacity = capacity
-        self._programs: OrderedDict[_EntryStamp, Program] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, stamp: _EntryStamp) -> Program | None:
-        with self._lock:
-            program = self._programs.get(stamp)
-            if program is not None:
-                self._programs.move_to_end(stamp)
-            return program
-
-    def put(self, stamp: _EntryStamp, program: Program) -> None:
-        with self._lock:
-            self._programs[stamp] = program
-            self._programs.move_to_end(stamp)
-            while len(self._programs) > self.capacity:
-                self._programs.popitem(last=False)
+        super().__init__(capacity)
 
 
-class _KnownFiles:
-    """The side files this process has read or written, by path and stamp: a later runtime's load skips reading them.
-
-    A rewritten wasm file has another stamp, so it misses here as it would on disk.
-    """
-
-    def __init__(self, capacity: int = 256) -> None:
-        self.capacity = capacity
-        self._found: OrderedDict[tuple[Path, str], tuple[str, Kind]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, marker: tuple[Path, str]) -> tuple[str, Kind] | None:
-        with self._lock:
-            return self._found.get(marker)
-
-    def put(self, marker: tuple[Path, str], found: tuple[str, Kind]) -> None:
-        with self._lock:
-            self._found[marker] = found
-            while len(self._found) > self.capacity:
-                self._found.popitem(last=False)
-
-
-_KNOWN_FILES = _KnownFiles()
+#: The side files this process has read or written, by path and stamp: a later runtime's load skips reading them.
+#: A rewritten wasm file has another stamp, so it misses here as it would on disk.
+_KNOWN_FILES: _RecentlyUsed[tuple[Path, str], tuple[str, Kind]] = _RecentlyUsed(capacity=256)
 
 
 def _stamp(entry: Path) -> _EntryStamp | None:
