@@ -180,8 +180,8 @@ def _nothing_open(_workflow: Workflow) -> tuple[()]:
     return ()
 
 
-_TOML_CHECK: Final = _check_free(integers=True)
-_JSON_CHECKED: Final = msgspec.json.Decoder(Workflow, dec_hook=_check_free(integers=True))
+_TOML_CHECK: Final = _check_free(integers=True)  # JSON's too: both can hold an integer beyond 64 bits
+_JSON_CHECKED: Final = msgspec.json.Decoder(Workflow, dec_hook=_TOML_CHECK)
 _MSGPACK_CHECKED: Final = msgspec.msgpack.Decoder(Workflow, dec_hook=_check_free(integers=False))
 _JSON: Final = msgspec.json.Decoder(Workflow)
 _MSGPACK: Final = msgspec.msgpack.Decoder(Workflow)
