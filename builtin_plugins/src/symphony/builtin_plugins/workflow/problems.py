@@ -38,6 +38,15 @@ class Bucket:
         if old or found:
             self._index.changed(old or (), found)
 
+    def fill(self, found: dict[str, list[WorkflowProblem]]) -> None:
+        """``set`` for names that have no problems yet, in bulk (each list non-empty)."""
+        if self._items.keys() & found.keys():
+            for name, problems in found.items():
+                self.set(name, problems)
+            return
+        self._items.update(found)
+        self._index.changed((), chain.from_iterable(found.values()))
+
     def drop(self, name: str) -> None:
         self.set(name, [])
 
@@ -63,7 +72,7 @@ class ProblemIndex:
         self._keys: list[Any] = []
         self._events: list[tuple[bool, WorkflowProblem]] = []  # (added?, problem) since the last sort
 
-    def changed(self, dropped: Iterable[WorkflowProblem], added: list[WorkflowProblem]) -> None:
+    def changed(self, dropped: Iterable[WorkflowProblem], added: Iterable[WorkflowProblem]) -> None:
         if self._sorted is not None:
             self._events += ((False, problem) for problem in dropped)
             self._events += ((True, problem) for problem in added)

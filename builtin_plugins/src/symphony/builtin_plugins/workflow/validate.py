@@ -336,10 +336,14 @@ class ValidatedWorkflow(IncrementalEdits):
             found = check(node_id)
             if found:
                 problems.set(node_id, found)
-        # A node that passed every other check and whose outputs go nowhere has that one problem.
-        for node_id in self._idle - self._output_refs - suspects:
-            if (signature := signatures[node_id]) is not None and signature.outputs:
-                problems.set(node_id, [self._dead_end(node_id)])
+        # A node that passed every other check and whose outputs go nowhere has that one problem;
+        # added in id order, they are one run that the report's sort takes as it stands.
+        dead_ends = sorted(
+            node_id
+            for node_id in self._idle - self._output_refs - suspects
+            if (signature := signatures[node_id]) is not None and signature.outputs
+        )
+        problems.fill({node_id: [self._dead_end(node_id)] for node_id in dead_ends})
 
     # -- node checks ------------------------------------------------------------------
 
@@ -393,11 +397,12 @@ class ValidatedWorkflow(IncrementalEdits):
 
     @staticmethod
     def _dead_end(node_id: str) -> WorkflowProblem:
-        return _problem(
-            "dead_end",
-            f"The output of node {node_id!r} goes nowhere: connect it, list it under [outputs], or remove the node.",
-            (node_id,),
-            warning=True,
+        return WorkflowProblem(
+            kind="dead_end",
+            message=f"The output of node {node_id!r} goes nowhere: connect it, list it under [outputs],"
+            " or remove the node.",
+            nodes=(node_id,),
+            severity="warning",
         )
 
     def _check_constants(
