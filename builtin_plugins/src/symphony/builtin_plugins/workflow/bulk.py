@@ -18,7 +18,16 @@ from typing import Protocol, cast
 
 from symphony.hookspecs import ControlEdge, DataEdge, Edge, NodeSignature
 
-__all__ = ["EdgeGraph", "EdgeScan", "PairGraph", "kahn_levels_of", "scan_edges", "split_ends"]
+__all__ = [
+    "EdgeGraph",
+    "EdgeScan",
+    "NumberedSignatures",
+    "PairGraph",
+    "kahn_levels_of",
+    "number_signatures",
+    "scan_edges",
+    "split_ends",
+]
 
 _GLUE = "\x00"
 
@@ -86,6 +95,25 @@ class PairGraph:
 
     def levels(self, names: Sequence[str]) -> dict[str, int] | None:
         return kahn_levels_of(names, self.edges)
+
+
+@dataclasses.dataclass(slots=True, frozen=True)
+class NumberedSignatures:
+    """Each node's signature (in node order) as a row of ``table``: nodes are many, distinct signatures few.
+
+    The full pass asks per signature, not per node, what only depends on the signature.
+    """
+
+    numbers: list[int]
+    table: list[NodeSignature | None]  # may repeat a signature (or None) under two numbers
+
+
+def number_signatures(declared: Sequence[NodeSignature | None]) -> NumberedSignatures:
+    """Number ``declared`` by identity (signatures are unhashable structs)."""
+    identities = list(map(id, declared))
+    rows = dict(zip(identities, declared, strict=True))
+    numbers = {identity: number for number, identity in enumerate(rows)}
+    return NumberedSignatures(numbers=list(map(numbers.__getitem__, identities)), table=list(rows.values()))
 
 
 @dataclasses.dataclass(slots=True, kw_only=True)

@@ -18,12 +18,12 @@ import dataclasses
 import functools
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from symphony.hookspecs import ConditionalEdge, ControlEdge, DataEdge, Edge, NodeSignature
 
 from .array_levels import ArrayGraph
-from .bulk import EdgeScan
+from .bulk import EdgeScan, NumberedSignatures, number_signatures
 
 if TYPE_CHECKING:
     import numpy as np
@@ -190,17 +190,21 @@ def scan_interned(
     nodes: Mapping[str, object],
     signatures: Mapping[str, NodeSignature | None],
     compatible: Callable[[str, str], bool],
+    numbered: NumberedSignatures | None = None,
 ) -> EdgeScan | None:
-    """What :func:`.bulk.scan_edges` finds, from integer arrays; None when a name cannot be packed."""
+    """What :func:`.bulk.scan_edges` finds, from integer arrays; None when a name cannot be packed.
+
+    ``numbered``, when given, is ``signatures`` numbered in node order (see :class:`.bulk.NumberedSignatures`).
+    """
     import numpy as np
 
     names = list(nodes)
-    # Each node's signature, by identity: a validator's map is in node order, so it is read as it stands.
-    declared = list(signatures.values()) if list(signatures) == names else list(map(signatures.get, names))
-    identities = list(map(id, declared))
-    distinct = cast(dict[int, NodeSignature], dict(zip(identities, declared, strict=True)))
-    distinct.pop(id(None), None)
-    ports = list(dict.fromkeys(port for s in distinct.values() for side in (s.inputs, s.outputs) for port in side))
+    if numbered is None:  # a validator's map is in node order, so it is read as it stands
+        declared = list(signatures.values()) if list(signatures) == names else list(map(signatures.get, names))
+        numbered = number_signatures(declared)
+    ports = list(
+        dict.fromkeys(port for s in numbered.table if s is not None for side in (s.inputs, s.outputs) for port in side)
+    )
     ends = _intern_ends(edges, names, ports)
     if ends is None:
         return None
@@ -209,9 +213,7 @@ def scan_interned(
     data, flow = kind == 0, kind != 0
     source, target = ends.node[:count], ends.node[count:]
     linked = (source >= 0) & (target >= 0)
-    fits = data & _typed(
-        ends, names=names, identities=identities, distinct=distinct, ports=ports, compatible=compatible
-    )
+    fits = data & _typed(ends, numbered=numbered, ports=ports, compatible=compatible)
     fits |= (kind == 1) & linked & (ends.port_length[:count] == 0) & (ends.port_length[count:] == 0)
     fed, crowded, repeated = _feeding(edges, ends, data, names, ports)
     plain = flow & linked & ~ends.dotted[:count] & ~ends.dotted[count:]
@@ -396,9 +398,7 @@ def _repeats(ordered: Ints) -> Ints:
 def _typed(
     ends: _Ends,
     *,
-    names: list[str],
-    identities: list[int],
-    distinct: dict[int, NodeSignature],
+    numbered: NumberedSignatures,
     ports: list[str],
     compatible: Callable[[str, str], bool],
 ) -> Flags:
@@ -409,15 +409,15 @@ def _typed(
     """
     import numpy as np
 
-    numbers = {key: number for number, key in enumerate(distinct)}
-    numbers[id(None)] = -1
-    signature_of = np.full(len(names) + 1, -1, np.int64)  # the extra -1 serves ends that name no node
-    signature_of[:-1] = np.fromiter(map(numbers.__getitem__, identities), np.int64, len(names))
+    signature_of = np.full(len(numbered.numbers) + 1, -1, np.int64)  # the extra -1 serves ends that name no node
+    signature_of[:-1] = numbered.numbers
     type_numbers: dict[str, int] = {}
-    output_types = np.full((len(distinct) + 1, len(ports) + 1), -1, np.int64)
+    output_types = np.full((len(numbered.table) + 1, len(ports) + 1), -1, np.int64)  # None's row: no ports
     input_types = output_types.copy()
     port_numbers = {port: number for number, port in enumerate(ports)}
-    for row, signature in enumerate(distinct.values()):
+    for row, signature in enumerate(numbered.table):
+        if signature is None:
+            continue
         for table, side in ((output_types, signature.outputs), (input_types, signature.inputs)):
             for port, spec in side.items():
                 table[row, port_numbers[port]] = type_numbers.setdefault(spec.type, len(type_numbers))

@@ -55,7 +55,7 @@ from symphony.hookspecs import (
     WorkflowProblem,
 )
 
-from .bulk import EdgeGraph, EdgeScan, scan_edges
+from .bulk import EdgeGraph, EdgeScan, NumberedSignatures, number_signatures, scan_edges
 from .catalogue import CONTROL_SIGNATURES, RUN_CONFIG_KEY, Catalogue
 from .conditions import ConditionError, parse_condition
 from .edits import IncrementalEdits, edge_key
@@ -81,11 +81,14 @@ def _keys(edges: Iterable[Edge]) -> list[str]:
 
 
 def _scan(
-    edges: tuple[Edge, ...], nodes: Mapping[str, Node], signatures: Mapping[str, NodeSignature | None]
+    edges: tuple[Edge, ...],
+    nodes: Mapping[str, Node],
+    signatures: Mapping[str, NodeSignature | None],
+    numbered: NumberedSignatures | None,
 ) -> EdgeScan:
     """The interned scan for large workflows (numpy's import and fixed costs do not pay below that), else strings."""
     if len(edges) >= INTERNED_FROM:
-        scan = scan_interned(edges, nodes, signatures, compatible)
+        scan = scan_interned(edges, nodes, signatures, compatible, numbered)
         if scan is not None:
             return scan
     return scan_edges(edges, nodes, signatures, compatible)
@@ -210,17 +213,22 @@ class ValidatedWorkflow(IncrementalEdits):
         values = list(self.nodes.values())
         if list(map(type, values)).count(OperatorNode) == len(values):  # the common case, at C speed
             uses = [node.uses for node in cast(list[OperatorNode], values)]
-            self._signatures = dict(zip(self.nodes, map(operators.get, uses), strict=True))
+            by_use = {use: number for number, use in enumerate(dict.fromkeys(uses))}
+            numbered = NumberedSignatures(
+                numbers=list(map(by_use.__getitem__, uses)), table=[*map(operators.get, by_use)]
+            )
+            self._signatures = dict(zip(self.nodes, map(numbered.table.__getitem__, numbered.numbers), strict=True))
         else:
             self._signatures = {
                 node_id: operators.get(node.uses) if type(node) is OperatorNode else resolve(node)
                 for node_id, node in self.nodes.items()
             }
+            numbered = number_signatures(list(self._signatures.values()))
         scans: list[EdgeScan] = []
         stages: list[tuple[str, Callable[[], None]]] = [
-            ("edges", lambda: scans.append(self._scan_edges(tuple(workflow.edges)))),
+            ("edges", lambda: scans.append(self._scan_edges(tuple(workflow.edges), numbered))),
             ("inputs", lambda: self._check_all_ports(scans[0].crowded)),
-            ("nodes", self._check_all_nodes),
+            ("nodes", lambda: self._check_all_nodes(numbered)),
             ("cycles", lambda: self._level_graph(scans[0].graph)),
             ("outputs", self._check_outputs),
         ]
@@ -237,17 +245,18 @@ class ValidatedWorkflow(IncrementalEdits):
                 return
             stage()
 
-    def _scan_edges(self, edges: tuple[Edge, ...]) -> EdgeScan:
+    def _scan_edges(self, edges: tuple[Edge, ...], numbered: NumberedSignatures) -> EdgeScan:
         """Keys and duplicates, the graph's pairs, what feeds each input, and each edge's checks.
 
         The bulk scan passes the common correct edge; only the others pay for
         ``_check_edge``, which says what is wrong.  Keys are built only when
         two edges could share one (or when something asks for ``edges``).
         """
-        signatures = self._signatures
+        signatures, numbering = self._signatures, cast(NumberedSignatures | None, numbered)
         if INPUTS_NODE in signatures:  # a node wrongly named "inputs": let _check_edge sort its edges out
             signatures = {node_id: s for node_id, s in signatures.items() if node_id != INPUTS_NODE}
-        scan = _scan(edges, self.nodes, signatures)
+            numbering = None
+        scan = _scan(edges, self.nodes, signatures, numbering)
         self._edge_list, self._edge_map = edges, None
         if scan.keys_may_repeat:
             keys = _keys(edges)
@@ -255,7 +264,7 @@ class ValidatedWorkflow(IncrementalEdits):
             if len(unique) < len(keys):
                 unique = self._first_of_duplicates(keys, edges)
                 edges = tuple(unique.values())
-                scan = _scan(edges, self.nodes, signatures)
+                scan = _scan(edges, self.nodes, signatures, numbering)
             self._edge_list, self._edge_map = edges, unique
         self._idle, self._fed = scan.idle, scan.fed
         check, problems = self._check_edge, self._edge_problems
@@ -300,7 +309,7 @@ class ValidatedWorkflow(IncrementalEdits):
         for target in crowded:
             self._refresh_port(target)
 
-    def _check_all_nodes(self) -> None:
+    def _check_all_nodes(self, numbered: NumberedSignatures) -> None:
         """``_check_node`` for each node that could have a problem; the rest, in bulk, have none.
 
         A node passes in bulk when its id is valid, it is not a control node,
@@ -308,15 +317,12 @@ class ValidatedWorkflow(IncrementalEdits):
         its required inputs are fed, and its outputs go somewhere.
         """
         nodes, signatures, fed = self.nodes, self._signatures, self._fed
-        declared = list(signatures.values())  # signatures is in node order
-        identities = list(map(id, declared))
-        simple: dict[int, tuple[str, ...] | None] = {}  # id(signature) -> required inputs; None: check
-        for key, known in dict(zip(identities, declared, strict=True)).items():
-            simple[key] = (
-                None
-                if known is None or known.config
-                else tuple(port for port, spec in known.inputs.items() if spec.required)
-            )
+        simple = [  # per signature: its required inputs; None: check the node
+            None
+            if known is None or known.config
+            else tuple(port for port, spec in known.inputs.items() if spec.required)
+            for known in numbered.table
+        ]
         names, values = list(nodes), list(nodes.values())
         suspects: set[str] = set()
         if "" in nodes or "." in _GLUE.join(names):
@@ -327,10 +333,11 @@ class ValidatedWorkflow(IncrementalEdits):
         kinds = list(map(type, values))
         if ControlNode in kinds:
             suspects.update(compress(names, map(is_, kinds, repeat(ControlNode))))
-        requirements = list(map(simple.__getitem__, identities))
-        for node_id, required in compress(zip(names, requirements, strict=True), map(ne, requirements, repeat(()))):
-            if required is None or not all(f"{node_id}.{port}" in fed for port in required):
-                suspects.add(node_id)
+        if any(required != () for required in simple):  # some node has a required input, or needs checking
+            requirements = list(map(simple.__getitem__, numbered.numbers))
+            for node_id, required in compress(zip(names, requirements, strict=True), map(ne, requirements, repeat(()))):
+                if required is None or not all(f"{node_id}.{port}" in fed for port in required):
+                    suspects.add(node_id)
         check, problems = self._check_node, self._node_problems
         for node_id in suspects:
             found = check(node_id)
