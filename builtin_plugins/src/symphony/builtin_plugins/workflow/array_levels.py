@@ -39,6 +39,7 @@ def array_levels(names: Sequence[str], sources: NDArray[np.int64], targets: NDAr
     waiting = np.bincount(targets, minlength=count)  # predecessors not yet levelled
     level = np.full(count, -1, np.int64)
     frontier = np.flatnonzero(waiting == 0)
+    writer = np.empty(count, np.int64)  # scratch: which of a generation's releases wrote a node last
     depth = 0
     while len(frontier):
         if depth == GENERATIONS:
@@ -48,11 +49,15 @@ def array_levels(names: Sequence[str], sources: NDArray[np.int64], targets: NDAr
         total = int(lengths.sum())
         if not total:
             break
-        # The frontier's out-edges: each node's run of ``heads``, concatenated.
+        # The frontier's out-edges: each node's run of ``heads``, concatenated.  Work stays on
+        # these edges (a generation's few hundred), not on arrays of every node.
         offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(total)
-        released = np.bincount(heads[offsets], minlength=count)
-        waiting -= released
-        frontier = np.flatnonzero((released > 0) & (waiting == 0))
+        released = heads[offsets]
+        np.subtract.at(waiting, released, 1)
+        ready = released[waiting[released] == 0]  # a node once per edge that released it
+        numbered = np.arange(len(ready))
+        writer[ready] = numbered  # one write per node survives, whichever it is
+        frontier = ready[writer[ready] == numbered]
         depth += 1
     if (level < 0).any():
         return None
