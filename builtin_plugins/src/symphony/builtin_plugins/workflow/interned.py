@@ -409,10 +409,12 @@ def _typed(
     """
     import numpy as np
 
+    width = len(ports) + 1  # the extra column serves ends without a known port (-1)
     signature_of = np.full(len(numbered.numbers) + 1, -1, np.int64)  # the extra -1 serves ends that name no node
     signature_of[:-1] = numbered.numbers
     type_numbers: dict[str, int] = {}
-    output_types = np.full((len(numbered.table) + 1, len(ports) + 1), -1, np.int64)  # None's row: no ports
+    # Two extra rows, so that a flat cell of -1s (-width - 1 at the lowest) stays inside; None's row has no ports.
+    output_types = np.full((len(numbered.table) + 2, width), -1, np.int32)
     input_types = output_types.copy()
     port_numbers = {port: number for number, port in enumerate(ports)}
     for row, signature in enumerate(numbered.table):
@@ -422,12 +424,15 @@ def _typed(
             for port, spec in side.items():
                 table[row, port_numbers[port]] = type_numbers.setdefault(spec.type, len(type_numbers))
     count = len(ends.node) // 2
-    source_type = output_types[signature_of[ends.node[:count]], ends.port[:count]]
-    target_type = input_types[signature_of[ends.node[count:]], ends.port[count:]]
+    cell = signature_of[ends.node]  # each end's (row, column), flat: -1s land in the extra row or column
+    cell *= width
+    cell += ends.port
+    source_type = output_types.ravel()[cell[:count]]
+    target_type = input_types.ravel()[cell[count:]]
     typed = (source_type >= 0) & (target_type >= 0)
     fits = typed.copy()
     if typed.any():
-        pairs = source_type[typed] * len(type_numbers) + target_type[typed]
+        pairs = source_type[typed].astype(np.int64) * len(type_numbers) + target_type[typed]
         agree = np.zeros(len(type_numbers) ** 2, np.bool_)
         by_number = list(type_numbers)
         for pair in np.flatnonzero(np.bincount(pairs, minlength=len(agree))).tolist():
