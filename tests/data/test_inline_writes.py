@@ -19,11 +19,13 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from symphony.builtin_plugins.data.client import DataClient
+from symphony.builtin_plugins.data.direct import DirectTransport
 from symphony.builtin_plugins.data.embedded import EmbeddedService, open_embedded
-from symphony.hookspecs import AuthorizationError, NotFoundError, SymphonyError, UserId
+from symphony.hookspecs import AuthorizationError, NotFoundError, SymphonyError, UserId, ValidationError
 from symphony.hookspecs.ports import CreateTokenRequest, CreateUserRequest, NewRun, NodeCheckpoint
 
 DEADLINE = 30.0
@@ -345,3 +347,109 @@ async def test_of_two_known_callers_the_one_whose_token_is_revoked_is_refused_at
             await second.save_nodes("run0001", [_node("c")])
         await first.save_nodes("run0001", [_node("d")])
     assert sorted(node.node_id for node in await admin.run_nodes("run0001")) == ["a", "b", "d"]
+
+
+# -- the direct transport's checkpoints, saved without a request (``save_nodes_now``, ``Service.inline_route``) --------
+
+_BODY = b'{"nodes": [{"node_id": "a", "state": "succeeded"}]}'
+
+
+async def _refusal(client: DataClient, run_id: str, nodes: list[NodeCheckpoint]) -> tuple[type[SymphonyError], str]:
+    with pytest.raises(SymphonyError) as refused:
+        await client.save_nodes(run_id, nodes)
+    return type(refused.value), str(refused.value)
+
+
+async def _refused_alike(
+    service: EmbeddedService, token: str, run_id: str, nodes: list[NodeCheckpoint]
+) -> type[SymphonyError]:
+    """The error a save is refused with, the same in process and over the HTTP app (message included)."""
+    async with service.client(token) as direct, service.client(token, transport="asgi") as http:
+        in_process, over_http = await _refusal(direct, run_id, nodes), await _refusal(http, run_id, nodes)
+    assert in_process == over_http
+    return in_process[0]
+
+
+@pytest.mark.parametrize(
+    "nodes",
+    [
+        [NodeCheckpoint(node_id="a", state="bogus")],
+        [NodeCheckpoint(node_id="", state="succeeded")],
+        [NodeCheckpoint(node_id="a" * 201, state="succeeded")],
+        [NodeCheckpoint(node_id="a", state="succeeded", attempts=-1)],
+        [NodeCheckpoint(node_id="a", state="succeeded", outputs=bytes(1024 * 1024))],
+        [NodeCheckpoint(node_id=str(index), state="succeeded") for index in range(1001)],
+    ],
+    ids=["state", "empty-id", "long-id", "negative-attempts", "too-large", "too-many"],
+)
+async def test_a_checkpoint_whose_body_the_service_refuses_is_refused_alike_in_process_and_not_saved(
+    service: EmbeddedService, admin: DataClient, nodes: list[NodeCheckpoint]
+) -> None:
+    await admin.create_run(_run("run0001"))
+    assert await _refused_alike(service, service.token, "run0001", nodes) is ValidationError
+    assert await admin.run_nodes("run0001") == []
+
+
+@pytest.mark.parametrize(
+    ("caller", "run_id", "expected"),
+    [
+        ("unknown token", "run0001", AuthorizationError),
+        ("another editor", "run0001", NotFoundError),
+        ("admin", "run0002", NotFoundError),
+        ("admin", "run/0001", NotFoundError),
+    ],
+)
+async def test_a_checkpoint_the_caller_may_not_save_is_refused_alike_in_process_and_not_saved(
+    service: EmbeddedService, admin: DataClient, caller: str, run_id: str, expected: type[SymphonyError]
+) -> None:
+    await admin.create_run(_run("run0001"))
+    token = {"unknown token": "sym_not-a-token", "admin": service.token}.get(caller)
+    if token is None:
+        token = (await _token(admin, "other", "editor"))[1]
+    assert await _refused_alike(service, token, run_id, [_node("a")]) is expected
+    assert await admin.run_nodes("run0001") == []
+
+
+async def test_failed_token_checks_of_checkpoints_count_until_the_caller_is_held_off(
+    service: EmbeddedService, admin: DataClient
+) -> None:
+    await admin.create_run(_run("run0001"))
+    limit = service.service.settings.max_failed_token_checks
+    async with service.client("sym_not-a-token") as caller:
+        refusals = {(await _refusal(caller, "run0001", [_node("a")]))[0] for _ in range(limit)}
+        _, held_off = await _refusal(caller, "run0001", [_node("a")])
+    assert refusals == {AuthorizationError}
+    assert "Too many failed token checks" in held_off
+
+
+async def test_a_checkpoint_saved_in_process_keeps_every_field(service: EmbeddedService, admin: DataClient) -> None:
+    await admin.create_run(_run("run0001"))
+    node = NodeCheckpoint(
+        node_id="a", state="failed", attempts=2, outputs=b"\x80", error="boom", detail="d", queue_wait=0.5, run_time=1.5
+    )
+    await admin.save_nodes("run0001", [node])
+    (saved,) = await admin.run_nodes("run0001")
+    assert saved.finished_at is not None
+    assert saved == msgspec.structs.replace(node, finished_at=saved.finished_at)
+
+
+async def test_a_checkpoint_is_committed_in_process_without_a_request(
+    service: EmbeddedService, admin: DataClient
+) -> None:
+    await admin.create_run(_run("run0001"))
+    assert DirectTransport(service.service, service.token).save_nodes_now("run0001", _BODY)
+    assert [node.node_id for node in await admin.run_nodes("run0001")] == ["a"]
+
+
+async def test_a_checkpoint_that_would_wait_for_another_writer_is_left_to_a_request(
+    service: EmbeddedService, admin: DataClient
+) -> None:
+    await admin.create_run(_run("run0001"))
+    blocker = _database(service)
+    try:
+        blocker.execute("BEGIN IMMEDIATE")  # another writer holds the write lock
+        assert not DirectTransport(service.service, service.token).save_nodes_now("run0001", _BODY)
+        blocker.execute("COMMIT")
+    finally:
+        blocker.close()
+    assert await admin.run_nodes("run0001") == []

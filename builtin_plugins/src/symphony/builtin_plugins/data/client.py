@@ -101,6 +101,7 @@ class DataClient(RunsAPI):
     def __init__(self, transport: Transport, *, pre_validation: PreValidationPort | None = None) -> None:
         self._transport = transport
         self._pre = pre_validation
+        self._save_now = getattr(transport, "save_nodes_now", None)  # the direct transport's: checkpoints as calls
         self._pending: OrderedDict[bytes, str] = OrderedDict()
 
     @classmethod

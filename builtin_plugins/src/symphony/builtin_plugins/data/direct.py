@@ -4,7 +4,10 @@ The embedded default.  Only the carriage changes: requests are matched on the
 route table the HTTP app is built from, and go through the same ``Service.serve``
 (authentication, rate limit, body and key limits, idempotency, rules, audit, one
 transaction) and come back as the same problems, so the client maps them to
-exceptions exactly as it does over HTTP.
+exceptions exactly as it does over HTTP.  A run's checkpoints, its hot path, skip
+even the request: ``save_nodes_now`` hands the body to the inline writer through
+``Service.inline_route``, which makes ``serve``'s checks (token, rate limit, body
+limit, and the handler's own: body schema, the run's owner and the caller's role).
 """
 
 from __future__ import annotations
@@ -15,9 +18,9 @@ from urllib.parse import unquote
 import anyio
 import msgspec
 
-from .answers import Answer
+from .answers import Answer, problem_of, segment
 from .service.app import ROUTES
-from .service.call import Service
+from .service.call import InlineRoute, Service
 from .service.problems import PROBLEM_TYPE, Problem
 from .service.routes import health
 from .service.routing import HEALTH_PATH, Operation
@@ -47,6 +50,8 @@ class DirectTransport:
         #: (method, path as sent) -> the operation, its parameters and the decoded path: the route table is fixed,
         #: so a path is decoded and matched once, not on every checkpoint. Handlers only read the parameters.
         self._routes: dict[tuple[str, str], tuple[Operation, dict[str, str], str]] = {}
+        #: run id -> how its checkpoints are saved inline (``save_nodes_now``), remembered as routes are.
+        self._saves: dict[str, tuple[InlineRoute | None, str, dict[str, str]]] = {}
 
     def __repr__(self) -> str:  # the token must never reach a log through a repr
         return f"DirectTransport({self._service.db.dialect}, inline={self._inline})"
@@ -93,6 +98,35 @@ class DirectTransport:
         except Problem as problem:
             return Answer(problem.status, PROBLEM_TYPE, problem.body())
         return Answer(status, _JSON, content or b"")
+
+    def save_nodes_now(self, run_id: str, body: bytes) -> bool:
+        """Commit a checkpoint (``PUT /v1/runs/{run_id}/nodes`` with ``body``) on the calling thread, the event loop:
+        the service's checks without a request's framing. False when it would wait (then ``request`` saves it).
+
+        Raises the exception a refusal maps to, as the client would from the answer. The hot path of a run's
+        checkpoints (docs/performance.md).
+        """
+        if not self._inline:
+            return False
+        try:
+            route, path, params = self._saves.get(run_id) or self._save_route(run_id)
+            return route is not None and route(path, params, body) is not None
+        except Problem as problem:
+            raise problem_of(Answer(problem.status, PROBLEM_TYPE, problem.body())) from None
+
+    def _save_route(self, run_id: str) -> tuple[InlineRoute | None, str, dict[str, str]]:
+        """How a checkpoint of ``run_id`` is served inline (None: it cannot be), its decoded path and parameters.
+
+        The path is matched as ``request`` matches it; a path without a route is refused every time, never remembered.
+        """
+        operation, params, path = self._route("PUT", f"/v1/runs/{segment(run_id)}/nodes")
+        route = None
+        if operation.inline is not None and self._service.db.dialect == "sqlite":
+            route = self._service.inline_route(operation, CLIENT, self._authorization)
+        if len(self._saves) >= _MAX_ROUTES:
+            self._saves.clear()
+        found = self._saves[run_id] = (route, path, params)
+        return found
 
     def _route(self, method: str, path: str) -> tuple[Operation, dict[str, str], str]:
         """The operation for ``method`` on ``path``, its parameters and the decoded path; a 404 or 405 problem if none.

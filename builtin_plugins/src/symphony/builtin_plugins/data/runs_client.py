@@ -8,7 +8,7 @@ rows again (docs/data.md, "Idempotency").
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -19,6 +19,8 @@ from symphony.hookspecs.ports import CacheEntry, NewRun, NodeCheckpoint, Page, R
 from .answers import page_of, record_of, segment
 
 __all__ = ["RunsAPI"]
+
+_encode = msgspec.json.Encoder().encode
 
 
 def _given(struct: msgspec.Struct, *, skip: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -32,6 +34,9 @@ def _given(struct: msgspec.Struct, *, skip: tuple[str, ...] = ()) -> dict[str, A
 
 class RunsAPI:
     """Runs, node checkpoints and the node cache (``/v1/runs``, ``/v1/node-cache``)."""
+
+    #: The transport's ``save_nodes_now``, if it has one (``direct.DirectTransport``): checkpoints without a request.
+    _save_now: Callable[[str, bytes], bool] | None
 
     if TYPE_CHECKING:
 
@@ -73,8 +78,9 @@ class RunsAPI:
         return [str(run_id) for run_id in deleted]
 
     async def save_nodes(self, run_id: str, nodes: list[NodeCheckpoint]) -> None:
-        if nodes:
-            await self._write("PUT", f"/v1/runs/{segment(run_id)}/nodes", {"nodes": nodes}, idempotent=True)
+        if not nodes or (self._save_now is not None and self._save_now(run_id, _encode({"nodes": nodes}))):
+            return
+        await self._write("PUT", f"/v1/runs/{segment(run_id)}/nodes", {"nodes": nodes}, idempotent=True)
 
     async def copy_nodes(self, source: str, target: str, node_ids: list[str]) -> None:
         if node_ids:

@@ -98,6 +98,8 @@ class FailedChecks:
 
     def check(self, client: str) -> None:
         """Raise the 429 problem when ``client`` has used up its failures in the current window."""
+        if client not in self._clients:  # nothing failed lately (one dict lookup needs no lock): every good request
+            return
         with self._lock:
             entry = self._clients.get(client)
             if entry is None:

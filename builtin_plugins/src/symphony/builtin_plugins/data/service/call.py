@@ -55,6 +55,9 @@ class Call:
 
 #: A handler returns the status and the JSON-able payload (None: no content).
 Handler = Callable[[Call], tuple[int, Any]]
+#: One caller's requests of one inline operation (``Service.inline_route``): path, parameters, body -> the status and
+#: JSON body, or None when the request would wait for a lock.
+InlineRoute = Callable[[str, dict[str, str], bytes], tuple[int, bytes | None] | None]
 
 
 class Service:
@@ -154,15 +157,49 @@ class Service:
             for action in after:
                 await anyio.to_thread.run_sync(action)
             return done
-        except Problem as problem:
-            if problem.status == 401 and authorization is not None:
-                self.failures.failed(client)  # a token was tried and failed (no token: nothing was guessed)
-            raise
         except ClientDisconnect:  # the caller hung up while sending its body: nothing to answer, nothing failed
             raise Problem(400, "data", "The client disconnected before sending the whole request.") from None
-        except Exception:
-            log.exception("data service: %s %s failed", operation.method, path)
-            raise Problem(500, "data", "The data service failed; the error is in its log.") from None
+        except Exception as error:
+            raise self._refusal(error, operation, client, authorization, path) from None
+
+    def inline_route(self, operation: Operation, client: str, authorization: str) -> InlineRoute:
+        """``serve``'s inline branch for one caller of ``operation`` (a write with an inline handler, no
+        Idempotency-Key), run on the calling thread (the event loop) with the same checks and problems; what stays the
+        same between its requests (the token, the body limit) is settled here, once.
+
+        For the direct transport's checkpoints, which need none of a request's framing. The route answers None when
+        a request would wait for a lock: ``serve`` takes it then.
+        """
+        handler, limit, failures, run = operation.inline, self._limit(operation), self.failures, self._inline.run
+        assert handler is not None and operation.write
+        try:
+            token = bearer(authorization)
+        except Problem:
+            token = ""  # refused on every request, as ``serve`` refuses it
+
+        def route(path: str, params: dict[str, str], body: bytes) -> tuple[int, bytes | None] | None:
+            try:
+                failures.check(client)
+                caller = token or bearer(authorization)
+                if len(body) > limit:
+                    raise too_large(limit)
+                return run(handler, caller, params, body)
+            except Exception as error:
+                raise self._refusal(error, operation, client, authorization, path) from None
+
+        return route
+
+    def _refusal(
+        self, error: Exception, operation: Operation, client: str, authorization: str | None, path: str
+    ) -> Problem:
+        """The problem ``error`` is answered with: a refusal as it is (a failed token counted against ``client``),
+        anything else logged here and answered with the generic 500 (no traceback leaves)."""
+        if isinstance(error, Problem):
+            if error.status == 401 and authorization is not None:
+                self.failures.failed(client)  # a token was tried and failed (no token: nothing was guessed)
+            return error
+        log.error("data service: %s %s failed", operation.method, path, exc_info=error)
+        return Problem(500, "data", "The data service failed; the error is in its log.")
 
     def serve_sync(
         self,
@@ -209,13 +246,8 @@ class Service:
             for action in after:
                 action()
             return done
-        except Problem as problem:
-            if problem.status == 401 and authorization is not None:
-                self.failures.failed(client)
-            raise
-        except Exception:
-            log.exception("data service: %s %s failed", operation.method, path)
-            raise Problem(500, "data", "The data service failed; the error is in its log.") from None
+        except Exception as error:
+            raise self._refusal(error, operation, client, authorization, path) from None
 
     async def _in_thread(self, run: Callable[..., tuple[int, bytes | None]]) -> tuple[int, bytes | None]:
         try:

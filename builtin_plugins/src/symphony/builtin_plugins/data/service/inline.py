@@ -78,9 +78,11 @@ _EXPIRES_AT = ApiToken.__table__.c.expires_at.type
 _TIMESTAMP = cast(Callable[[Any], Any], _EXPIRES_AT.dialect_impl(_DIALECT).result_processor(_DIALECT, None))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class InlineCall:
-    """What an inline handler sees: the caller, the connection's cursor in its open transaction, the request's parts."""
+    """What an inline handler sees: the caller, the connection's cursor in its open transaction, the request's parts.
+
+    Built on every checkpoint, so not frozen: a frozen dataclass's ``__init__`` costs four times as much."""
 
     identity: Identity
     cursor: sqlite3.Cursor
@@ -102,7 +104,7 @@ class InlineWriter:
         self._db = db
         self._lock = threading.Lock()
         self._known: dict[tuple[str, Any], Any] = {}
-        self._known_at: tuple[sqlite3.Connection, int] | None = None
+        self._version: int | None = None  # the connection's data_version when ``_known`` was last valid
         self._cursor: sqlite3.Cursor | None = None  # of the connection in use: one per statement costs ~0.3 µs
         self._commits = 0
         self._checkpointing = threading.Event()  # set from scheduling a checkpoint of the log until it is over
@@ -116,7 +118,7 @@ class InlineWriter:
 
         Raises the Problem refusing the request (nothing written), as the general path does.
         """
-        if not self._lock.acquire(blocking=False):  # another thread's event loop is using the connection
+        if not self._lock.acquire(False):  # another thread's event loop is using the connection
             return None
         try:
             connection = self._db.raw_sqlite()
@@ -125,6 +127,7 @@ class InlineWriter:
             cursor = self._cursor
             if cursor is None or cursor.connection is not connection:
                 cursor = self._cursor = connection.cursor()
+                self._version = None  # a version is the connection's own
             try:
                 cursor.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as error:
@@ -132,7 +135,14 @@ class InlineWriter:
                     return None
                 raise
             try:
-                known = self._unchanged(cursor)
+                # Rows read before are forgotten once another connection (of any process, this one's pool included)
+                # has committed: data_version changes with every commit but this connection's own. So a token
+                # revoked, a role changed or a run deleted anywhere counts from the next request on.
+                known = self._known
+                version = cursor.execute("pragma data_version").fetchone()[0]
+                if version != self._version or len(known) >= _MAX_KNOWN:
+                    known.clear()
+                    self._version = version
                 identity = _identify(cursor, token, known)
                 status, payload = handler(InlineCall(identity, cursor, params, body, known))
                 cursor.execute("COMMIT")
@@ -140,7 +150,9 @@ class InlineWriter:
                 if connection.in_transaction:  # SQLite may have rolled back already (a full disk, say)
                     connection.execute("ROLLBACK")
                 raise
-            self._committed()
+            self._commits += 1
+            if not self._commits % _CHECKPOINT_EVERY:
+                self._checkpoint_soon()
         except DataError as error:
             raise Problem.from_error(error) from None
         except sqlite3.IntegrityError:
@@ -149,10 +161,9 @@ class InlineWriter:
             self._lock.release()
         return status, None if payload is None else msgspec.json.encode(payload)
 
-    def _committed(self) -> None:
-        """Every ``_CHECKPOINT_EVERY`` commits, checkpoint the log in the loop's executor, never on the loop."""
-        self._commits += 1
-        if self._commits % _CHECKPOINT_EVERY or self._checkpointing.is_set():
+    def _checkpoint_soon(self) -> None:
+        """Checkpoint the log in the loop's executor, never on the loop (every ``_CHECKPOINT_EVERY`` commits)."""
+        if self._checkpointing.is_set():
             return
         self._checkpointing.set()
         try:
@@ -177,19 +188,6 @@ class InlineWriter:
         """
         with self._checkpoint_lock:
             self._closed = True
-
-    def _unchanged(self, cursor: sqlite3.Cursor) -> dict[tuple[str, Any], Any]:
-        """The rows known, forgotten if another connection has committed since they were read (or there are many).
-
-        ``data_version`` changes with every commit of another connection, this process's pool included, and never
-        with this connection's own: a token revoked, a user's role changed or a run deleted anywhere is read again.
-        """
-        version = cursor.execute("pragma data_version").fetchone()[0]
-        connection = cursor.connection
-        if self._known_at != (connection, version) or len(self._known) >= _MAX_KNOWN:
-            self._known.clear()
-            self._known_at = (connection, version)
-        return self._known
 
 
 def _identify(cursor: sqlite3.Cursor, token: str, known: dict[tuple[str, Any], Any]) -> Identity:

@@ -356,7 +356,10 @@ class Run:
         try:
             while self._unsaved:
                 unsaved, self._unsaved = self._unsaved, []
-                await save_nodes(self.records, self.run_id, [node for save, _ in unsaved for node in save])
+                if len(unsaved) == 1 and len(unsaved[0][0]) == 1:  # a chain's every save: one node, one call
+                    await self.records.save_nodes(self.run_id, unsaved[0][0])
+                else:
+                    await save_nodes(self.records, self.run_id, [node for save, _ in unsaved for node in save])
                 for _, collected in unsaved:
                     self._release_collected(*collected)
                 self._step()  # may collect more, queued in _unsaved while this task is the one saving
