@@ -20,7 +20,6 @@ from functools import partial
 from typing import Any, TypeVar
 
 import msgspec
-from msgspec.structs import astuple
 from sqlalchemy import and_, bindparam, delete, func, insert, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -71,13 +70,11 @@ _UPSERT = _upserts()
 _ACCESS = select(RUNS.c.owner_id, RUNS.c.state, RUNS.c.cancel_requested).where(RUNS.c.id == bindparam("run_id"))
 #: The columns of a checkpoint's row and of a cache entry's, in the order their tuples hold them.
 _NODE_ROW = ("run_id", *wire.NODE_FIELDS)
-#: A checkpoint row's fields taken from the body as sent, in order: all but the run's id and the time it is stored.
-_SENT = len(wire.NODE_FIELDS) - 1
-if wire.NodeBody.__struct_fields__[:_SENT] != _NODE_ROW[1:-1] or _NODE_ROW[-1] != "finished_at":
-    raise RuntimeError(f"NodeBody's fields {wire.NodeBody.__struct_fields__} do not lead with {_NODE_ROW[1:-1]}")
 _CACHE_ROW = ("key", "uses", "outputs", "outputs_ref", "run_id", "node_id", "created_at")
-_UPSERT_NODES_SQL = compiled_positional(_UPSERT["sqlite"][0], _NODE_ROW)
-_PUT_CACHE_SQL = compiled_positional(_UPSERT["sqlite"][1], _CACHE_ROW)
+_UPSERT_SQL = (
+    compiled_positional(_UPSERT["sqlite"][0], _NODE_ROW),
+    compiled_positional(_UPSERT["sqlite"][1], _CACHE_ROW),
+)
 _ACCESS_SQL = compiled(_ACCESS)
 _INSERT_RUN = insert(RUNS)
 _RUN_COLUMNS = [RUNS.c[name] for name in (*wire.SUMMARY_FIELDS, *wire.DOCUMENT_FIELDS, "owner_id")]
@@ -328,10 +325,9 @@ def save_nodes_inline(call: InlineCall) -> tuple[int, Any]:
     _admit(call.identity, run_id, owner, change=True)
     nodes, cache = _checkpoints(run_id, _nodes_body(call.body))
     if nodes:
-        cursor = call.cursor
-        cursor.executemany(_UPSERT_NODES_SQL, nodes)
+        call.cursor.executemany(_UPSERT_SQL[0], nodes)
         if cache:
-            cursor.executemany(_PUT_CACHE_SQL, cache)
+            call.cursor.executemany(_UPSERT_SQL[1], cache)
     return 204, None
 
 
@@ -347,15 +343,25 @@ def _nodes_body(body: bytes) -> wire.NodesBody:
 
 def _checkpoints(run_id: str, body: wire.NodesBody) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
     """The rows of a save, as tuples in ``_NODE_ROW`` and ``_CACHE_ROW`` order (bound by position inline):
-    run_nodes' (the last checkpoint of a node named twice wins) and node_cache's.
-
-    A node's row is its body's leading fields as one tuple (``astuple``, in C): on a chain of checkpoints, each
-    bytecode spent here is one more on every node (docs/performance.md)."""
+    run_nodes' (the last checkpoint of a node named twice wins) and node_cache's."""
     at = time.time()
     nodes: dict[str, tuple[Any, ...]] = {}
     cache: dict[str, tuple[Any, ...]] = {}  # by key: the first entry wins, as with one stored before
     for node in body.nodes:
-        nodes[node.node_id] = (run_id, *astuple(node)[:_SENT], at)
+        nodes[node.node_id] = (
+            run_id,
+            node.node_id,
+            node.state,
+            node.attempts,
+            node.outputs,
+            node.outputs_ref,
+            node.error,
+            node.detail,
+            node.cached,
+            node.queue_wait,
+            node.run_time,
+            at,
+        )
         if node.cache_key is not None and node.state == "succeeded" and not node.cached:
             cache.setdefault(
                 node.cache_key,
