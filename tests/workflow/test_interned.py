@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import msgspec
 import pytest
 from hypothesis import given, settings
@@ -212,3 +214,41 @@ def test_an_edge_the_json_layout_does_not_cover_is_read_as_text(edge: Edge) -> N
 
 def test_a_name_that_utf8_cannot_encode_is_left_to_the_string_scan() -> None:
     assert _scan(["a\ud800", "c"], [ControlEdge(source="a\ud800", target="c")]) is None
+
+
+def _read_back(spans: interned_module._Spans) -> list[tuple[str, str]]:
+    text = bytes(spans.buffer)
+    cuts = zip(spans.starts.tolist(), spans.cut.tolist(), spans.stops.tolist(), strict=True)
+    return [(text[a:b].decode(), text[b:c].decode()) for a, b, c in cuts]
+
+
+def test_a_scan_while_an_earlier_scans_buffer_is_still_viewed_reads_into_a_buffer_of_its_own() -> None:
+    first = interned_module._json_spans([DataEdge(source="a.text", target="b.value")])
+    assert first is not None
+    interned_module._SPARE.encoded = first.spare  # as if handed back while its arrays live on
+    second = interned_module._json_spans([ControlEdge(source="dé", target="b")])
+    assert second is not None
+    assert second.spare is not first.spare
+    assert _read_back(first) == [("a", ".text"), ("b", ".value")]
+    assert _read_back(second) == [("dé", ""), ("b", "")]
+
+
+def test_scans_in_several_threads_each_read_their_own_edges() -> None:
+    documents: dict[int, list[Edge]] = {
+        thread: [DataEdge(source=f"a.{'text' if thread % 2 else 'value'}", target="b.text")] * (50 + thread)
+        for thread in range(4)
+    }
+    assert interned_module._json_layout_holds()  # so these scans read JSON, through the thread's spare buffers
+
+    def ends(thread: int) -> list[list[int]]:
+        found = interned_module._intern_ends(documents[thread], ["a", "b"], ["text", "value"])
+        assert found is not None
+        return [found.node.tolist(), found.port.tolist(), found.port_length.tolist()]
+
+    expected = {thread: ends(thread) for thread in documents}
+
+    def scan_often(thread: int) -> bool:
+        return all(ends(thread) == expected[thread] for _ in range(30))
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert all(pool.map(scan_often, documents))

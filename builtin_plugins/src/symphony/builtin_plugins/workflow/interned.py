@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import threading
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
@@ -26,6 +27,7 @@ from .array_levels import ArrayGraph
 from .bulk import EdgeScan, NumberedSignatures, number_signatures
 
 if TYPE_CHECKING:
+    import msgspec
     import numpy as np
     from numpy.typing import NDArray
 
@@ -40,6 +42,24 @@ _GLUE = "\x00"
 _WIDEST = 64  # bytes: longer node or port names take the string path
 _PAD = _WIDEST + 8  # bytes after the last end, for the word loads of :func:`_pack`
 _KINDS = {DataEdge: 0, ControlEdge: 1, ConditionalEdge: 2}
+_SPARE_MAX = 16 << 20  # bytes: a larger buffer is not kept for the next scan
+
+
+class _Spare(threading.local):
+    """The byte buffers a thread's last scan used, kept for its next one.
+
+    They are megabytes; freed and allocated again on every validation, glibc
+    hands them back to the kernel and each of their pages faults again (about
+    1 us each, thousands per validation).  Per thread, since validations may run
+    in several; taken while in use, so that a scan inside a scan makes its own.
+    """
+
+    def __init__(self) -> None:
+        self.encoded: bytearray | None = None
+        self.scratch: NDArray[np.uint8] | None = None
+
+
+_SPARE = _Spare()
 
 
 class _Names:
@@ -248,6 +268,7 @@ class _Spans:
     cut: Ints  # each end's first dot, or its stop
     kind: NDArray[np.uint8]  # per edge: _KINDS
     named: bool  # some edge has an id
+    spare: bytearray | None = None  # the buffer's memory, for the thread's next scan once its arrays are gone
 
 
 @dataclasses.dataclass(slots=True, frozen=True)
@@ -288,6 +309,8 @@ def _intern_ends(edges: Sequence[Edge], names: list[str], ports: list[str]) -> _
     port_length = (stops - cut - 1) * dotted
     node = node_names.find(buffer, starts, cut - starts)
     port = port_names.find(buffer, cut + 1, port_length)
+    if spans.spare is not None and len(spans.spare) <= _SPARE_MAX:
+        _SPARE.encoded = spans.spare  # its views die with this frame, before the thread scans again
     return _Ends(kind=spans.kind, named=spans.named, node=node, port=port, port_length=port_length, dotted=dotted)
 
 
@@ -320,6 +343,23 @@ _JSON_SAMPLE = ((DataEdge(source="a.b", target="c"), ControlEdge(source="d", tar
 _JSON_LAYOUT = b'[[{"kind":"data","from":"a.b","to":"c"},{"kind":"control","from":"d","to":"e"}],"%s"]' % _TAIL.encode()
 
 
+def _unviewed(buffer: bytearray) -> bool:
+    """Whether no array views ``buffer``: resizing a viewed bytearray raises."""
+    try:
+        buffer.append(0)
+    except BufferError:
+        return False
+    del buffer[-1]
+    return True
+
+
+@functools.cache
+def _json_encoder() -> msgspec.json.Encoder:
+    import msgspec
+
+    return msgspec.json.Encoder()
+
+
 @functools.cache
 def _json_layout_holds() -> bool:
     import msgspec
@@ -335,10 +375,12 @@ def _json_spans(edges: Sequence[Edge]) -> _Spans | None:
     character, so that the colons are exactly three per edge and the bytes
     between quotes are the names' UTF-8; otherwise None.
     """
-    import msgspec
     import numpy as np
 
-    encoded = msgspec.json.encode((edges, _TAIL))
+    encoded, _SPARE.encoded = _SPARE.encoded, None
+    if encoded is None or not _unviewed(encoded):  # msgspec would write over what an array still reads
+        encoded = bytearray()
+    _json_encoder().encode_into((edges, _TAIL), encoded)
     if b"\\" in encoded:
         return None
     buffer = np.frombuffer(encoded, np.uint8)
@@ -359,7 +401,7 @@ def _json_spans(edges: Sequence[Edge]) -> _Spans | None:
     cut[:count], cut[count:] = after[:, 1], after[:, 2]
     np.minimum(cut, stops, out=cut)  # no dot: the mark after the colon is the next colon, past the end
     kind = (buffer[colons[:, 0] + 2] == ord("c")).view(np.uint8)  # "data" 0, "control" 1
-    return _Spans(buffer=buffer, starts=starts, stops=stops, cut=cut, kind=kind, named=False)
+    return _Spans(buffer=buffer, starts=starts, stops=stops, cut=cut, kind=kind, named=False, spare=encoded)
 
 
 def _first_dots(buffer: NDArray[np.uint8], separator: int) -> tuple[Ints, Ints]:
@@ -372,8 +414,13 @@ def _first_dots(buffer: NDArray[np.uint8], separator: int) -> tuple[Ints, Ints]:
 
     # One pass for both bytes: those equal to both outside the bits where they differ (a few others too).
     differ = separator ^ ord(".")
-    scratch = buffer | differ
+    spare, _SPARE.scratch = _SPARE.scratch, None
+    if spare is None or len(spare) < len(buffer):
+        spare = np.empty(len(buffer), np.uint8)
+    scratch = np.bitwise_or(buffer, differ, out=spare[: len(buffer)])
     inner = np.flatnonzero(np.equal(scratch, separator | differ, out=scratch.view(np.bool_)))
+    if len(spare) <= _SPARE_MAX:
+        _SPARE.scratch = spare
     found = buffer[inner]
     is_inner_separator = found == separator
     if np.count_nonzero(is_inner_separator) + np.count_nonzero(found == ord(".")) < len(inner):
