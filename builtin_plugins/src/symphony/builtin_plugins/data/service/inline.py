@@ -26,7 +26,6 @@ import logging
 import sqlite3
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, cast
 
 import msgspec
@@ -41,7 +40,7 @@ from .db import Database
 from .models import ApiToken, now
 from .problems import Problem, invalid
 
-__all__ = ["InlineCall", "InlineHandler", "InlineWriter", "compiled", "compiled_positional"]
+__all__ = ["InlineHandler", "InlineWriter", "compiled", "compiled_positional"]
 
 log = logging.getLogger(__name__)
 
@@ -78,23 +77,12 @@ _EXPIRES_AT = ApiToken.__table__.c.expires_at.type
 _TIMESTAMP = cast(Callable[[Any], Any], _EXPIRES_AT.dialect_impl(_DIALECT).result_processor(_DIALECT, None))
 
 
-@dataclass(slots=True)
-class InlineCall:
-    """What an inline handler sees: the caller, the connection's cursor in its open transaction, the request's parts.
-
-    Built on every checkpoint, so not frozen: a frozen dataclass's ``__init__`` costs four times as much."""
-
-    identity: Identity
-    cursor: sqlite3.Cursor
-    params: dict[str, str]
-    body: bytes
-    #: Rows read by earlier requests, kept while no other connection (of any process) has committed: for reads of
-    #: what inline handlers never write themselves (a run's owner), keyed by (what, which).
-    known: dict[tuple[str, Any], Any]
-
-
-#: An inline handler returns the status and the JSON-able payload (None: no content), as a general one does.
-InlineHandler = Callable[[InlineCall], tuple[int, Any]]
+#: An inline handler: given the caller, the connection's cursor in its open transaction, the request's parameters and
+#: body, and the rows read by earlier requests (kept while no other connection, of any process, has committed: for
+#: reads of what inline handlers never write themselves, a run's owner, keyed by (what, which)), it returns the status
+#: and the JSON-able payload (None: no content), as a general one does. Its parts come as arguments, not in an object:
+#: on a chain of checkpoints, each call and object made per save costs about a microsecond (docs/performance.md).
+InlineHandler = Callable[[Identity, sqlite3.Cursor, dict[str, str], bytes, dict[tuple[str, Any], Any]], tuple[int, Any]]
 
 
 class InlineWriter:
@@ -143,8 +131,10 @@ class InlineWriter:
                 if version != self._version or len(known) >= _MAX_KNOWN:
                     known.clear()
                     self._version = version
-                identity = _identify(cursor, token, known)
-                status, payload = handler(InlineCall(identity, cursor, params, body, known))
+                # A known caller whose token never expires needs no check (``_identify`` checks every other).
+                found = known.get(("caller", token))
+                identity = found[0] if found is not None and found[1][3] is None else _identify(cursor, token, known)
+                status, payload = handler(identity, cursor, params, body, known)
                 cursor.execute("COMMIT")
             except BaseException:
                 if connection.in_transaction:  # SQLite may have rolled back already (a full disk, say)

@@ -14,6 +14,7 @@ audited one by one (docs/data.md, "The audit log").
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Iterator, Sequence
 from functools import partial
@@ -30,7 +31,7 @@ from .. import schemas_runs as wire
 from ..auth import Identity
 from ..call import Call
 from ..db import sync_log
-from ..inline import InlineCall, compiled, compiled_positional
+from ..inline import compiled, compiled_positional
 from ..models import NODE_CACHE, RUN_NODES, RUNS
 from ..problems import forbidden, invalid, not_found
 
@@ -315,19 +316,21 @@ def save_nodes(call: Call) -> tuple[int, Any]:
     return 204, None
 
 
-def save_nodes_inline(call: InlineCall) -> tuple[int, Any]:
+def save_nodes_inline(
+    identity: Identity, cursor: sqlite3.Cursor, params: dict[str, str], body: bytes, known: dict[tuple[str, Any], Any]
+) -> tuple[int, Any]:
     """``save_nodes`` on the raw SQLite connection of the event loop's writes: the same checks and rows."""
-    run_id = call.params["run_id"]
-    owner = call.known.get(("run owner", run_id))
+    run_id = params["run_id"]
+    owner = known.get(("run owner", run_id))
     if owner is None:
-        found = call.cursor.execute(_ACCESS_SQL, {"run_id": run_id}).fetchone()
-        owner = None if found is None else call.known.setdefault(("run owner", run_id), found[0])
-    _admit(call.identity, run_id, owner, change=True)
-    nodes, cache = _checkpoints(run_id, _nodes_body(call.body))
+        found = cursor.execute(_ACCESS_SQL, {"run_id": run_id}).fetchone()
+        owner = None if found is None else known.setdefault(("run owner", run_id), found[0])
+    _admit(identity, run_id, owner, change=True)
+    nodes, cache = _checkpoints(run_id, _nodes_body(body))
     if nodes:
-        call.cursor.executemany(_UPSERT_SQL[0], nodes)
+        cursor.executemany(_UPSERT_SQL[0], nodes)
         if cache:
-            call.cursor.executemany(_UPSERT_SQL[1], cache)
+            cursor.executemany(_UPSERT_SQL[1], cache)
     return 204, None
 
 
