@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from contextlib import AbstractContextManager
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -12,6 +13,7 @@ from packaging.version import InvalidVersion, Version
 
 from symphony.hookspecs import RegistryError, VerificationError
 
+from .._locking import DirectoryLock
 from ..records import PublisherDirectory, Release
 from ._catalogue import Catalogue, CatalogueState, Kind, SearchHit, open_catalogue
 from ._config import DEFAULT_INDEX, IndexConfig, index_dir, load_config
@@ -77,7 +79,14 @@ class Index:
 
     def refresh(self) -> SyncReport:
         """Verify the index's newest metadata and re-index the bins that changed (VerificationError on an attack)."""
-        return sync(self._updater(), self.catalogue, self.url)
+        with self._one_updater():
+            return sync(self._updater(), self.catalogue, self.url)
+
+    def _one_updater(self) -> AbstractContextManager[None]:
+        """Exclusive use of the index's metadata directory: python-tuf's ``Updater`` is not safe beside another
+        (each one re-links ``root.json`` as it starts), whether in another thread or another process."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        return DirectoryLock(self.directory).hold()
 
     def state(self) -> CatalogueState:
         return self.catalogue.state()
@@ -150,7 +159,8 @@ class Index:
         target = TargetFile(length=release.length, hashes={"sha256": release.sha256}, path=release.target_path)
         destination = directory / filename
         try:
-            return Path(self._updater().download_target(target, str(destination)))
+            with self._one_updater():
+                return Path(self._updater().download_target(target, str(destination)))
         except exceptions.LengthOrHashMismatchError as error:
             raise VerificationError(
                 f"Refused {filename} from {self.url}: its content differs from what the registry signed ({error})."

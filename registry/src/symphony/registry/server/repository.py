@@ -55,6 +55,7 @@ from symphony.hookspecs import (
 )
 
 from .. import signing
+from .._locking import DirectoryLock
 from ..records import (
     PACKAGES_PREFIX,
     PUBLISHERS_TARGET,
@@ -65,7 +66,6 @@ from ..records import (
     encode_release,
 )
 from ..wheels import publisher_of, read_wheel
-from ._locking import DirectoryLock
 
 __all__ = ["BINS", "EXPIRY", "ROLES", "Repository", "check_publisher_key"]
 

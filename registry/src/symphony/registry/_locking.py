@@ -1,4 +1,4 @@
-"""One writer at a time over a registry directory, across threads and processes (serve and the CLI)."""
+"""One holder at a time of a registry or index directory, across threads and processes (serve, the CLI, syncs)."""
 
 from __future__ import annotations
 
