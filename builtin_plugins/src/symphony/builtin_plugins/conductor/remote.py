@@ -143,6 +143,7 @@ class RemoteConductor:
         run_id = await self._submit(params, request.resume)
         resumes = 0
         while True:
+            spawned = self.supervisor.restarts
             try:
                 return await self._wait(run_id)
             except TransportError as error:
@@ -151,6 +152,7 @@ class RemoteConductor:
                     raise crashed from None
                 resumes += 1
                 log.warning("%s Resuming it (%d of %d).", crashed, resumes, self.options.auto_resume)
+                await self._replaced(spawned)
                 run_id = await self._submit({"workflow": None, "inputs": {}, "resume": run_id}, run_id)
 
     async def get_status(self) -> ConductorStatus:
@@ -208,6 +210,21 @@ class RemoteConductor:
             answer = await self._call(WAIT, {"execution_id": run_id, "timeout": poll}, poll + _WAIT_MARGIN)
             if answer is not None:
                 return msgspec.convert(answer, OrchestrationResult)
+
+    async def _replaced(self, spawned: int) -> None:
+        """Wait (up to ``restart_wait``) until the supervisor has a new process running, or has given up.
+
+        The lost connection is often seen here before the supervisor notices the death: until then
+        it still says ``running``, and a resume sent at once would go to the dead process.
+        """
+        supervisor = self.supervisor
+        deadline = time.monotonic() + self.options.restart_wait
+        while time.monotonic() < deadline:
+            if supervisor.state in ("failed", "stopped") or (
+                supervisor.restarts > spawned and supervisor.state == "running"
+            ):
+                return
+            await asyncio.sleep(0.02)
 
     async def _ready(self) -> None:
         """Start the child if needed, and wait (up to ``restart_wait``) while it is being restarted."""
