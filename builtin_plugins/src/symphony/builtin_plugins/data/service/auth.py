@@ -93,23 +93,21 @@ class FailedChecks:
         self._limit = limit
         self._window = window
         self._max_clients = max_clients
-        #: Clients with failures in their window -> (its start, failures). Whoever only asks whether a client is in it
-        #: may read it without the lock (one lookup): a request with nothing against it then needs no ``check``.
-        self.clients: OrderedDict[str, tuple[float, int]] = OrderedDict()
+        self._clients: OrderedDict[str, tuple[float, int]] = OrderedDict()
         self._lock = threading.Lock()
 
     def check(self, client: str) -> None:
         """Raise the 429 problem when ``client`` has used up its failures in the current window."""
-        if client not in self.clients:  # nothing failed lately: every good request
+        if client not in self._clients:  # nothing failed lately (every good request): one lookup, no lock
             return
         with self._lock:
-            entry = self.clients.get(client)
+            entry = self._clients.get(client)
             if entry is None:
                 return
             start, count = entry
             elapsed = time.monotonic() - start
             if elapsed >= self._window:
-                del self.clients[client]
+                del self._clients[client]
                 return
         if count >= self._limit:
             raise rate_limited(max(1, round(self._window - elapsed)))
@@ -117,9 +115,9 @@ class FailedChecks:
     def failed(self, client: str) -> None:
         now = time.monotonic()
         with self._lock:
-            start, count = self.clients.pop(client, (now, 0))
+            start, count = self._clients.pop(client, (now, 0))
             if now - start >= self._window:
                 start, count = now, 0
-            self.clients[client] = (start, count + 1)
-            while len(self.clients) > self._max_clients:
-                self.clients.popitem(last=False)
+            self._clients[client] = (start, count + 1)
+            while len(self._clients) > self._max_clients:
+                self._clients.popitem(last=False)

@@ -171,7 +171,6 @@ class Service:
         a request would wait for a lock: ``serve`` takes it then.
         """
         handler, limit, failures, run = operation.inline, self._limit(operation), self.failures, self._inline.run
-        failing = failures.clients
         assert handler is not None and operation.write
         try:
             token = bearer(authorization)
@@ -180,8 +179,7 @@ class Service:
 
         def route(path: str, params: dict[str, str], body: bytes) -> tuple[int, bytes | None] | None:
             try:
-                if client in failing:
-                    failures.check(client)
+                failures.check(client)
                 caller = token or bearer(authorization)
                 if len(body) > limit:
                     raise too_large(limit)

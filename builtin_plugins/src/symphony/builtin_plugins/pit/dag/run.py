@@ -356,10 +356,7 @@ class Run:
         try:
             while self._unsaved:
                 unsaved, self._unsaved = self._unsaved, []
-                if len(unsaved) == 1 and len(unsaved[0][0]) == 1:  # a chain's every save: one node, one call
-                    await self.records.save_nodes(self.run_id, unsaved[0][0])
-                else:
-                    await save_nodes(self.records, self.run_id, [node for save, _ in unsaved for node in save])
+                await save_nodes(self.records, self.run_id, [node for save, _ in unsaved for node in save])
                 for _, collected in unsaved:
                     self._release_collected(*collected)
                 self._step()  # may collect more, queued in _unsaved while this task is the one saving
@@ -908,6 +905,9 @@ def catalog_of(artifacts: ArtifactStorePort | None) -> Catalog | None:
 
 async def save_nodes(records: DataAccessPort, run_id: str, nodes: list[NodeCheckpoint]) -> None:
     """Save ``nodes`` in as few calls as the service's bounds on a request allow (one, unless the step is huge)."""
+    if len(nodes) == 1:  # a chain's every save: one node is one call, whatever it weighs
+        await records.save_nodes(run_id, nodes)
+        return
     batch: list[NodeCheckpoint] = []
     size = 0
     for node in nodes:
